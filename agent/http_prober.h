@@ -1,0 +1,42 @@
+#ifndef EROOM_AGENT_HTTP_PROBER_H_
+#define EROOM_AGENT_HTTP_PROBER_H_
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "absl/time/time.h"
+#include "common/clock.h"
+#include "eroom/monitor/v1/monitor.pb.h"
+
+namespace eroom::agent {
+
+struct ProbeOptions {
+  std::string base_url = "http://127.0.0.1:8080";  // No trailing slash.
+  std::string api_key;  // Sent as `Authorization: <key>`; never logged.
+  absl::Duration timeout = absl::Seconds(2);
+};
+
+// Fills the result fields that depend on the HTTP answer (ok, http_status,
+// error, health_status, queue) from a status code and body. Pure, so every
+// body shape is unit-tested without a server.
+void InterpretProbeResponse(eroom::monitor::v1::ProbeTarget target,
+                            long http_status, std::string_view body,
+                            eroom::monitor::v1::ProbeResult* result);
+
+// Probes ERoom's /health and /queue/status over HTTP (libcurl). A refused
+// connection, a timeout, a 401 or a body that is not the expected JSON is a
+// failed probe with a reason, never an error of the caller.
+// Not thread-safe: owned by the agent's prober thread.
+class HttpProber {
+ public:
+  static std::unique_ptr<HttpProber> Create(ProbeOptions options,
+                                            const Clock& clock);
+  virtual ~HttpProber() = default;
+  virtual eroom::monitor::v1::ProbeResult Probe(
+      eroom::monitor::v1::ProbeTarget target) = 0;
+};
+
+}  // namespace eroom::agent
+
+#endif  // EROOM_AGENT_HTTP_PROBER_H_

@@ -1,0 +1,1 @@
+// Temporary: keeps the library target non-empty until the component lands.

@@ -1,0 +1,70 @@
+#ifndef EROOM_COLLECTOR_STORAGE_H_
+#define EROOM_COLLECTOR_STORAGE_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "eroom/monitor/v1/monitor.pb.h"
+
+namespace eroom::collector {
+
+// Events one agent sent in one message.
+struct AgentBatch {
+  std::string agent_id;
+  eroom::monitor::v1::EventBatch batch;
+};
+
+// Everything the collector keeps. SQLite is the embedded implementation; a
+// PostgreSQL one will follow, so nothing above this interface may depend on
+// how an implementation stores things.
+//
+// Threading: the write methods (RegisterAgent, MarkDisconnected,
+// StoreBatches) are called from one thread, the ingest thread. The read
+// methods may be called from any number of threads concurrently with it and
+// never wait for a write transaction.
+class Storage {
+ public:
+  virtual ~Storage() = default;
+
+  // Records the agent (creating it on first contact) as connected, updates
+  // hostname/version/labels, and returns the highest sequence stored for it
+  // (0 if none).
+  virtual absl::StatusOr<uint64_t> RegisterAgent(
+      const eroom::monitor::v1::AgentHello& hello, absl::Time now) = 0;
+
+  virtual absl::Status MarkDisconnected(const std::string& agent_id,
+                                        absl::Time now) = 0;
+
+  // Stores all batches in one transaction. Events whose sequence is not
+  // above the agent's stored sequence are skipped (idempotent redelivery).
+  // Returns, per agent in `batches`, the highest sequence durably stored
+  // once the transaction has committed.
+  virtual absl::StatusOr<absl::flat_hash_map<std::string, uint64_t>>
+  StoreBatches(const std::vector<AgentBatch>& batches, absl::Time now) = 0;
+
+  virtual absl::StatusOr<eroom::monitor::v1::ListHostsResponse> ListHosts(
+      const eroom::monitor::v1::ListHostsRequest& request) = 0;
+  virtual absl::StatusOr<eroom::monitor::v1::QueryLogsResponse> QueryLogs(
+      const eroom::monitor::v1::QueryLogsRequest& request) = 0;
+  virtual absl::StatusOr<eroom::monitor::v1::QueryMetricsResponse>
+  QueryMetrics(const eroom::monitor::v1::QueryMetricsRequest& request) = 0;
+};
+
+struct SqliteOptions {
+  std::string path;  // Database file; created with its directory if missing.
+};
+
+// Opens (creating or migrating) the SQLite store. Every host is marked
+// disconnected on open, since no stream survives a collector restart.
+absl::StatusOr<std::unique_ptr<Storage>> OpenSqliteStorage(
+    const SqliteOptions& options);
+
+}  // namespace eroom::collector
+
+#endif  // EROOM_COLLECTOR_STORAGE_H_

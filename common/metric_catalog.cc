@@ -1,0 +1,70 @@
+#include "common/metric_catalog.h"
+
+#include <algorithm>
+
+namespace eroom {
+namespace v1 = ::eroom::monitor::v1;
+
+std::vector<MetricValue> MetricsFromSample(const v1::ResourceSample& sample) {
+  std::vector<MetricValue> out = {
+      {"host.cpu_percent", {}, sample.cpu_percent()},
+      {"host.memory_used_bytes", {}, double(sample.memory_used_bytes())},
+      {"host.memory_total_bytes", {}, double(sample.memory_total_bytes())},
+      {"host.load_average_1m", {}, sample.load_average_1m()},
+      {"eroom.up", {}, sample.eroom().up() ? 1.0 : 0.0},
+      {"eroom.port_listening", {}, sample.eroom().port_listening() ? 1.0 : 0.0},
+  };
+  if (sample.eroom().up()) {
+    out.push_back({"eroom.rss_bytes", {}, double(sample.eroom().rss_bytes())});
+    out.push_back({"eroom.cpu_percent", {}, sample.eroom().cpu_percent()});
+  }
+  for (const v1::DiskUsage& disk : sample.disks()) {
+    std::map<std::string, std::string> labels = {{"mount", disk.mount()}};
+    out.push_back({"disk.used_bytes", labels, double(disk.used_bytes())});
+    out.push_back({"disk.total_bytes", labels, double(disk.total_bytes())});
+    if (disk.total_bytes() > 0) {
+      out.push_back({"disk.used_percent", labels,
+                     100.0 * double(disk.used_bytes()) /
+                         double(disk.total_bytes())});
+    }
+  }
+  return out;
+}
+
+std::vector<MetricValue> MetricsFromProbe(const v1::ProbeResult& probe) {
+  std::string prefix =
+      probe.target() == v1::HEALTH ? "probe.health" : "probe.queue_status";
+  std::vector<MetricValue> out = {
+      {prefix + ".ok", {}, probe.ok() ? 1.0 : 0.0},
+      {prefix + ".latency_ms", {}, probe.latency_ms()},
+  };
+  // Both endpoints report the queue; /queue/status is its canonical source,
+  // so /health's copy does not produce a second series.
+  if (probe.target() == v1::QUEUE_STATUS && probe.has_queue()) {
+    out.push_back({"queue.queued", {}, double(probe.queue().queued())});
+    out.push_back({"queue.active", {}, double(probe.queue().active())});
+    out.push_back({"queue.completed", {}, double(probe.queue().completed())});
+  }
+  return out;
+}
+
+const std::vector<std::string>& KnownMetricNames() {
+  static const std::vector<std::string> names = [] {
+    std::vector<std::string> all = {
+        "host.cpu_percent",         "host.memory_used_bytes",
+        "host.memory_total_bytes",  "host.load_average_1m",
+        "eroom.up",                 "eroom.port_listening",
+        "eroom.rss_bytes",          "eroom.cpu_percent",
+        "disk.used_bytes",          "disk.total_bytes",
+        "disk.used_percent",        "probe.health.ok",
+        "probe.health.latency_ms",  "probe.queue_status.ok",
+        "probe.queue_status.latency_ms",
+        "queue.queued",             "queue.active",
+        "queue.completed"};
+    std::sort(all.begin(), all.end());
+    return all;
+  }();
+  return names;
+}
+
+}  // namespace eroom
