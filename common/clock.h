@@ -48,8 +48,6 @@ class FakeClock final : public Clock {
   absl::Time now_ ABSL_GUARDED_BY(mu_);
 };
 
-inline int64_t ToUnixMillis(absl::Time t) { return absl::ToUnixMillis(t); }
-
 }  // namespace eroom
 
 #endif  // EROOM_COMMON_CLOCK_H_

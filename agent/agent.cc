@@ -1,0 +1,93 @@
+#include "agent/agent.h"
+
+#include "common/logging.h"
+#include "spdlog/spdlog.h"
+
+namespace eroom::agent {
+namespace v1 = ::eroom::monitor::v1;
+
+Agent::Agent(AgentConfig config, const Clock& clock)
+    : config_(std::move(config)), clock_(clock) {}
+
+absl::StatusOr<std::unique_ptr<Agent>> Agent::Create(AgentConfig config,
+                                                     const Clock& clock) {
+  std::unique_ptr<Agent> agent(new Agent(std::move(config), clock));
+  v1::AgentHello hello;
+  hello.set_agent_id(agent->config_.agent_id);
+  hello.set_hostname(agent->config_.hostname);
+  hello.set_version(EROOM_VERSION);
+  hello.mutable_labels()->insert(agent->config_.labels.begin(),
+                                 agent->config_.labels.end());
+  hello.set_started_unix_ms(absl::ToUnixMillis(clock.Now()));
+  agent->uplink_ =
+      std::make_unique<Uplink>(agent->config_.uplink, std::move(hello), clock);
+
+  Uplink* uplink = agent->uplink_.get();
+  absl::StatusOr<std::unique_ptr<LogTailer>> tailer = LogTailer::Create(
+      agent->config_.logs, clock, [uplink](v1::LogEvent log) {
+        v1::Event event;
+        *event.mutable_log() = std::move(log);
+        uplink->Submit(std::move(event));
+      });
+  if (!tailer.ok()) return tailer.status();
+  agent->tailer_ = std::move(*tailer);
+  agent->sampler_ = ResourceSampler::Create(agent->config_.resources, clock);
+  agent->prober_ = HttpProber::Create(agent->config_.probes, clock);
+  return agent;
+}
+
+Agent::~Agent() { Stop(); }
+
+void Agent::StartPeriodic(const char* name, absl::Duration interval,
+                          std::function<void()> tick) {
+  producers_.emplace_back([this, name, interval, tick = std::move(tick)] {
+    SetThreadName(name);
+    do {
+      tick();
+    } while (!producers_stop_.WaitForNotificationWithTimeout(interval));
+  });
+}
+
+void Agent::Start() {
+  uplink_thread_ = std::thread([this] {
+    SetThreadName("uplink");
+    uplink_->Run(uplink_stop_, kFlushTimeout);
+    uplink_exited_.Notify();
+  });
+  StartPeriodic("logs", config_.log_poll_interval,
+                [this] { tailer_->PollOnce(); });
+  StartPeriodic("sampler", config_.sample_interval, [this] {
+    v1::Event event;
+    *event.mutable_sample() = sampler_->Sample();
+    uplink_->Submit(std::move(event));
+  });
+  StartPeriodic("prober", config_.probe_interval, [this] {
+    for (v1::ProbeTarget target : {v1::HEALTH, v1::QUEUE_STATUS}) {
+      v1::Event event;
+      *event.mutable_probe() = prober_->Probe(target);
+      uplink_->Submit(std::move(event));
+    }
+  });
+}
+
+void Agent::Stop() {
+  if (!uplink_thread_.joinable()) return;
+  producers_stop_.Notify();
+  for (std::thread& producer : producers_) producer.join();
+  producers_.clear();
+  // The last multi-line event of each file is complete now: nothing follows.
+  tailer_->FlushPending();
+  uplink_stop_.Notify();
+  if (!uplink_exited_.WaitForNotificationWithTimeout(kFlushTimeout +
+                                                     absl::Milliseconds(500))) {
+    uplink_->Abort();
+  }
+  uplink_thread_.join();
+  Uplink::Stats stats = uplink_->stats();
+  spdlog::info("stopped: acknowledged through sequence {}, {} events left "
+               "unsent, {} dropped in total",
+               stats.last_acked_sequence, stats.queued_events,
+               stats.dropped_events);
+}
+
+}  // namespace eroom::agent

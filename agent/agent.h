@@ -1,0 +1,63 @@
+#ifndef EROOM_AGENT_AGENT_H_
+#define EROOM_AGENT_AGENT_H_
+
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/synchronization/notification.h"
+#include "agent/agent_config.h"
+#include "agent/http_prober.h"
+#include "agent/log_tailer.h"
+#include "agent/resource_sampler.h"
+#include "agent/uplink.h"
+#include "common/clock.h"
+
+namespace eroom::agent {
+
+// eroom-agent: four named threads joined by the uplink's bounded queue.
+//   logs     follows the ERoom logs       -> LogEvents
+//   sampler  reads procfs every interval  -> ResourceSamples
+//   prober   probes the HTTP API          -> ProbeResults
+//   uplink   streams everything to the collector
+class Agent {
+ public:
+  static absl::StatusOr<std::unique_ptr<Agent>> Create(AgentConfig config,
+                                                       const Clock& clock);
+  ~Agent();
+
+  void Start();
+  // Stops the producers, flushes pending log events and delivers what is
+  // queued for up to kFlushTimeout, then joins every thread. Together they
+  // fit the 5 s a daemon has after SIGTERM.
+  void Stop();
+
+  static constexpr absl::Duration kFlushTimeout = absl::Seconds(2);
+
+  Uplink::Stats uplink_stats() const { return uplink_->stats(); }
+
+ private:
+  Agent(AgentConfig config, const Clock& clock);
+
+  // Runs `tick` every `interval` on a thread named `name` until stopped.
+  void StartPeriodic(const char* name, absl::Duration interval,
+                     std::function<void()> tick);
+
+  const AgentConfig config_;
+  const Clock& clock_;
+  std::unique_ptr<Uplink> uplink_;
+  std::unique_ptr<LogTailer> tailer_;
+  std::unique_ptr<ResourceSampler> sampler_;
+  std::unique_ptr<HttpProber> prober_;
+
+  absl::Notification producers_stop_;
+  absl::Notification uplink_stop_;
+  absl::Notification uplink_exited_;
+  std::vector<std::thread> producers_;
+  std::thread uplink_thread_;
+};
+
+}  // namespace eroom::agent
+
+#endif  // EROOM_AGENT_AGENT_H_

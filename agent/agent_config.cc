@@ -1,0 +1,149 @@
+#include "agent/agent_config.h"
+
+#include <curl/curl.h>
+#include <unistd.h>
+
+#include <climits>
+#include <cstdlib>
+#include <filesystem>
+#include <memory>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "common/config_reader.h"
+
+namespace eroom::agent {
+namespace {
+
+std::string LocalHostname() {
+  char name[HOST_NAME_MAX + 1] = {};
+  if (gethostname(name, sizeof(name) - 1) != 0) return "localhost";
+  return name;
+}
+
+// The port of an http:// URL (explicit or the scheme's default), or 0 with
+// a problem recorded when the URL is not usable.
+int PortOfUrl(const std::string& url, ConfigMap& section,
+              const std::string& key) {
+  std::unique_ptr<CURLU, decltype(&curl_url_cleanup)> handle(curl_url(),
+                                                             curl_url_cleanup);
+  if (curl_url_set(handle.get(), CURLUPART_URL, url.c_str(), 0) != CURLUE_OK) {
+    section.AddProblem(key, absl::StrCat("'", url, "' is not a valid URL"));
+    return 0;
+  }
+  char* scheme = nullptr;
+  curl_url_get(handle.get(), CURLUPART_SCHEME, &scheme, 0);
+  std::string scheme_name = scheme ? scheme : "";
+  curl_free(scheme);
+  if (scheme_name != "http" && scheme_name != "https") {
+    section.AddProblem(key, absl::StrCat("'", url, "' must be http:// or https://"));
+    return 0;
+  }
+  char* port = nullptr;
+  curl_url_get(handle.get(), CURLUPART_PORT, &port, CURLU_DEFAULT_PORT);
+  int parsed = 0;
+  if (port == nullptr || !absl::SimpleAtoi(port, &parsed)) parsed = 0;
+  curl_free(port);
+  return parsed;
+}
+
+std::string UnderDir(const std::string& dir, const std::string& path) {
+  if (path.empty() || path.front() == '/') return path;
+  return (std::filesystem::path(dir) / path).lexically_normal().string();
+}
+
+}  // namespace
+
+absl::StatusOr<AgentConfig> LoadAgentConfig(const std::string& path) {
+  absl::StatusOr<ConfigDocument> doc = LoadConfigDocument(path);
+  if (!doc.ok()) return doc.status();
+  ConfigProblems& problems = *doc->problems;
+  ConfigMap root(doc->root, "", &problems);
+  AgentConfig config;
+
+  ConfigMap agent = root.Map("agent");
+  config.hostname = LocalHostname();
+  config.agent_id = agent.String("id", config.hostname);
+  if (config.agent_id.empty()) agent.AddProblem("id", "must not be empty");
+  config.labels = agent.StringMap("labels");
+  config.log_level = agent.Choice("log_level", "info",
+                                  {"trace", "debug", "info", "warn", "error"});
+  agent.Finish();
+
+  ConfigMap eroom = root.Map("eroom");
+  config.eroom_dir = eroom.String("dir", "/opt/eroom");
+  config.probes.base_url = eroom.String("url", "http://127.0.0.1:8080");
+  while (!config.probes.base_url.empty() && config.probes.base_url.back() == '/') {
+    config.probes.base_url.pop_back();
+  }
+  config.resources.port = PortOfUrl(config.probes.base_url, eroom, "url");
+  config.api_key_env = eroom.String("api_key_env", "EROOM_PRIVATE_KEY");
+  config.resources.pid_file =
+      UnderDir(config.eroom_dir, eroom.String("pid_file", "server.pid"));
+  config.resources.process_match =
+      eroom.String("process_match", "eroom-server.jar");
+  eroom.Finish();
+
+  ConfigMap logs = root.Map("logs");
+  for (const std::string& p : logs.StringList("paths", {"logs/server.log"})) {
+    config.logs.paths.push_back(UnderDir(config.eroom_dir, p));
+  }
+  config.logs.start_at_beginning =
+      logs.Choice("start_at", "end", {"end", "beginning"}) == "beginning";
+  config.logs.multiline_timeout =
+      logs.Duration("multiline_timeout", absl::Seconds(1),
+                    absl::Milliseconds(10), absl::Minutes(1));
+  config.logs.max_event_bytes = static_cast<size_t>(
+      logs.Int("max_event_bytes", 64 * 1024, 1024, 16 * 1024 * 1024));
+  config.log_poll_interval =
+      logs.Duration("poll_interval", absl::Milliseconds(250),
+                    absl::Milliseconds(10), absl::Seconds(10));
+  std::string zone = logs.String("time_zone", "local");
+  if (zone != "local" && !absl::LoadTimeZone(zone, &config.logs.time_zone)) {
+    logs.AddProblem("time_zone", absl::StrCat("unknown time zone '", zone, "'"));
+  }
+  logs.Finish();
+
+  ConfigMap resources = root.Map("resources");
+  config.sample_interval = resources.Duration(
+      "interval", absl::Seconds(5), absl::Milliseconds(100), absl::Hours(1));
+  config.resources.mounts = resources.StringList("mounts", {"/"});
+  config.resources.proc_root = resources.String("proc_root", "/proc");
+  resources.Finish();
+
+  ConfigMap probes = root.Map("probes");
+  config.probe_interval = probes.Duration(
+      "interval", absl::Seconds(5), absl::Milliseconds(100), absl::Hours(1));
+  config.probes.timeout = probes.Duration("timeout", absl::Seconds(2),
+                                          absl::Milliseconds(10),
+                                          absl::Minutes(1));
+  probes.Finish();
+
+  ConfigMap collector = root.Map("collector");
+  config.uplink.collector_address =
+      collector.String("address", config.uplink.collector_address);
+  config.uplink.reconnect_initial =
+      collector.Duration("reconnect_initial", absl::Milliseconds(500),
+                         absl::Milliseconds(10), absl::Minutes(1));
+  config.uplink.reconnect_max = collector.Duration(
+      "reconnect_max", absl::Seconds(30), absl::Milliseconds(100),
+      absl::Hours(1));
+  config.uplink.queue_capacity = static_cast<size_t>(
+      collector.Int("queue_capacity", 100000, 100, 10000000));
+  config.uplink.batch_max_events = static_cast<size_t>(
+      collector.Int("batch_max_events", 1000, 1, 100000));
+  config.uplink.batch_max_delay =
+      collector.Duration("batch_max_delay", absl::Milliseconds(200),
+                         absl::Milliseconds(1), absl::Seconds(10));
+  collector.Finish();
+
+  root.Finish();
+  if (!problems.empty()) return problems.ToStatus();
+
+  if (const char* key = std::getenv(config.api_key_env.c_str())) {
+    config.probes.api_key = key;
+  }
+  return config;
+}
+
+}  // namespace eroom::agent

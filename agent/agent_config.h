@@ -1,0 +1,55 @@
+#ifndef EROOM_AGENT_AGENT_CONFIG_H_
+#define EROOM_AGENT_AGENT_CONFIG_H_
+
+#include <cstddef>
+#include <map>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "agent/http_prober.h"
+#include "agent/log_tailer.h"
+#include "agent/resource_sampler.h"
+
+namespace eroom::agent {
+
+struct UplinkOptions {
+  std::string collector_address = "127.0.0.1:7443";
+  absl::Duration reconnect_initial = absl::Milliseconds(500);
+  absl::Duration reconnect_max = absl::Seconds(30);
+  // Events waiting to be sent; beyond it the oldest are dropped and counted.
+  size_t queue_capacity = 100000;
+  size_t batch_max_events = 1000;
+  absl::Duration batch_max_delay = absl::Milliseconds(200);
+};
+
+// Everything eroom-agent needs, read from one YAML file (see
+// deploy/agent.example.yaml for every key and its default).
+struct AgentConfig {
+  std::string agent_id;  // Defaults to the hostname.
+  std::string hostname;
+  std::map<std::string, std::string> labels;
+  std::string log_level = "info";
+
+  std::string eroom_dir;
+  LogSourceOptions logs;
+  absl::Duration log_poll_interval = absl::Milliseconds(250);
+
+  SamplerOptions resources;
+  absl::Duration sample_interval = absl::Seconds(5);
+
+  ProbeOptions probes;
+  std::string api_key_env = "EROOM_PRIVATE_KEY";
+  absl::Duration probe_interval = absl::Seconds(5);
+
+  UplinkOptions uplink;
+};
+
+// Loads and validates the file strictly: unknown keys and bad values are
+// InvalidArgument errors listing "FILE: KEY: PROBLEM" for every problem.
+// The API key itself is read from the environment variable it names.
+absl::StatusOr<AgentConfig> LoadAgentConfig(const std::string& path);
+
+}  // namespace eroom::agent
+
+#endif  // EROOM_AGENT_AGENT_CONFIG_H_

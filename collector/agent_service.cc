@@ -1,0 +1,251 @@
+#include "collector/agent_service.h"
+
+#include <deque>
+#include <memory>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "spdlog/spdlog.h"
+
+namespace eroom::collector {
+namespace v1 = ::eroom::monitor::v1;
+namespace {
+
+class AgentStream;
+
+// Lets the ingest thread answer a stream that may already be gone: the
+// reactor detaches itself when gRPC is done with it.
+class Link final : public StreamLink {
+ public:
+  explicit Link(AgentStream* stream) : stream_(stream) {}
+  void Detach() {
+    absl::MutexLock lock(&mu_);
+    stream_ = nullptr;
+  }
+  void OnRegistered(uint64_t last_stored_sequence) override;
+  void OnStored(uint64_t stored_through_sequence) override;
+  void OnIngestFailed(const absl::Status& status) override;
+
+ private:
+  absl::Mutex mu_;
+  AgentStream* stream_ ABSL_GUARDED_BY(mu_);
+};
+
+class AgentStream final
+    : public grpc::ServerBidiReactor<v1::AgentMessage, v1::CollectorMessage> {
+ public:
+  AgentStream(IngestPipeline& ingest, size_t window_batches, std::string peer)
+      : ingest_(ingest),
+        window_batches_(window_batches),
+        peer_(std::move(peer)),
+        link_(std::make_shared<Link>(this)) {
+    StartRead(&incoming_);
+  }
+
+  void OnReadDone(bool ok) override {
+    if (!ok) {
+      // The agent closed its side (or went away): finish once answered.
+      absl::MutexLock lock(&mu_);
+      reads_done_ = true;
+      FinishWhenDrained();
+      return;
+    }
+    absl::Status accepted = Accept();
+    absl::MutexLock lock(&mu_);
+    if (!accepted.ok()) {
+      FinishLocked(grpc::Status(static_cast<grpc::StatusCode>(accepted.code()),
+                                std::string(accepted.message())));
+      return;
+    }
+    if (finish_started_) return;
+    if (in_flight_ < window_batches_) {
+      StartRead(&incoming_);
+    } else {
+      read_paused_ = true;
+    }
+  }
+
+  void OnWriteDone(bool ok) override {
+    absl::MutexLock lock(&mu_);
+    outgoing_.pop_front();
+    writing_ = false;
+    if (finish_started_) {
+      // Finish was deferred: it must not overlap a write.
+      Finish(final_status_);
+      return;
+    }
+    if (!ok) {
+      FinishLocked(grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                                "the agent stopped reading"));
+      return;
+    }
+    WriteNextLocked();
+    FinishWhenDrained();
+  }
+
+  void OnDone() override {
+    link_->Detach();
+    if (!agent_id_.empty()) {
+      IngestItem item;
+      item.kind = IngestItem::Kind::kDisconnect;
+      item.agent_id = agent_id_;
+      if (!ingest_.Submit(std::move(item))) {
+        spdlog::warn("agent '{}' ({}) disconnected but the ingest queue is "
+                     "full: it stays marked connected until it reconnects",
+                     agent_id_, peer_);
+      }
+      spdlog::info("agent '{}' ({}) disconnected", agent_id_, peer_);
+    }
+    delete this;
+  }
+
+  // Answers from the ingest thread (through Link).
+  void Answer(v1::CollectorMessage message) {
+    absl::MutexLock lock(&mu_);
+    --in_flight_;
+    if (finish_started_) return;
+    outgoing_.push_back(std::move(message));
+    WriteNextLocked();
+    if (read_paused_ && in_flight_ < window_batches_ && !reads_done_) {
+      read_paused_ = false;
+      StartRead(&incoming_);
+    }
+    FinishWhenDrained();
+  }
+
+  void Fail(const absl::Status& status) {
+    absl::MutexLock lock(&mu_);
+    --in_flight_;
+    FinishLocked(grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                              absl::StrCat("collector storage failed: ",
+                                           status.message())));
+  }
+
+ private:
+  // Validates the message just read and hands it to the ingest thread.
+  absl::Status Accept() {
+    IngestItem item;
+    item.link = link_;
+    if (agent_id_.empty()) {
+      if (!incoming_.has_hello()) {
+        return absl::InvalidArgumentError("the first message must be a hello");
+      }
+      if (incoming_.hello().agent_id().empty()) {
+        return absl::InvalidArgumentError("hello.agent_id must not be empty");
+      }
+      agent_id_ = incoming_.hello().agent_id();
+      spdlog::info("agent '{}' connected from {} (version {})", agent_id_,
+                   peer_, incoming_.hello().version());
+      item.kind = IngestItem::Kind::kHello;
+      item.hello = std::move(*incoming_.mutable_hello());
+    } else if (incoming_.has_batch()) {
+      uint64_t previous = 0;
+      for (const v1::Event& event : incoming_.batch().events()) {
+        if (event.sequence() <= previous) {
+          return absl::InvalidArgumentError(
+              "event sequences must increase within a batch");
+        }
+        previous = event.sequence();
+      }
+      item.kind = IngestItem::Kind::kBatch;
+      item.batch = std::move(*incoming_.mutable_batch());
+    } else if (incoming_.has_hello()) {
+      return absl::InvalidArgumentError("hello sent twice on one stream");
+    } else {
+      // Command progress is not acted on yet; nothing to store.
+      return absl::OkStatus();
+    }
+    item.agent_id = agent_id_;
+    {
+      absl::MutexLock lock(&mu_);
+      ++in_flight_;
+    }
+    if (!ingest_.Submit(std::move(item))) {
+      absl::MutexLock lock(&mu_);
+      --in_flight_;
+      return absl::ResourceExhaustedError(
+          "collector ingest queue is full; retry later");
+    }
+    return absl::OkStatus();
+  }
+
+  void WriteNextLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (writing_ || outgoing_.empty() || finish_started_) return;
+    writing_ = true;
+    StartWrite(&outgoing_.front());
+  }
+
+  void FinishWhenDrained() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (reads_done_ && in_flight_ == 0 && outgoing_.empty()) {
+      FinishLocked(grpc::Status::OK);
+    }
+  }
+
+  void FinishLocked(const grpc::Status& status)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (finish_started_) return;
+    finish_started_ = true;
+    if (!status.ok()) {
+      spdlog::warn("closing stream of agent '{}' ({}): {}", agent_id_, peer_,
+                   status.error_message());
+    }
+    if (writing_) {
+      // Drop queued answers (the agent resends what it has not seen acked)
+      // and finish once the write in progress completes.
+      outgoing_.erase(outgoing_.begin() + 1, outgoing_.end());
+      final_status_ = status;
+      return;
+    }
+    outgoing_.clear();
+    Finish(status);
+  }
+
+  IngestPipeline& ingest_;
+  const size_t window_batches_;
+  const std::string peer_;
+  const std::shared_ptr<Link> link_;
+  v1::AgentMessage incoming_;  // Owned by the read in progress.
+  std::string agent_id_;       // Set by the hello; reads are sequential.
+
+  absl::Mutex mu_;
+  std::deque<v1::CollectorMessage> outgoing_ ABSL_GUARDED_BY(mu_);
+  bool writing_ ABSL_GUARDED_BY(mu_) = false;
+  size_t in_flight_ ABSL_GUARDED_BY(mu_) = 0;
+  bool read_paused_ ABSL_GUARDED_BY(mu_) = false;
+  bool reads_done_ ABSL_GUARDED_BY(mu_) = false;
+  bool finish_started_ ABSL_GUARDED_BY(mu_) = false;
+  grpc::Status final_status_ ABSL_GUARDED_BY(mu_);
+};
+
+void Link::OnRegistered(uint64_t last_stored_sequence) {
+  v1::CollectorMessage message;
+  message.mutable_hello_ack()->set_last_stored_sequence(last_stored_sequence);
+  absl::MutexLock lock(&mu_);
+  if (stream_ != nullptr) stream_->Answer(std::move(message));
+}
+
+void Link::OnStored(uint64_t stored_through_sequence) {
+  v1::CollectorMessage message;
+  message.mutable_ack()->set_stored_through_sequence(stored_through_sequence);
+  absl::MutexLock lock(&mu_);
+  if (stream_ != nullptr) stream_->Answer(std::move(message));
+}
+
+void Link::OnIngestFailed(const absl::Status& status) {
+  absl::MutexLock lock(&mu_);
+  if (stream_ != nullptr) stream_->Fail(status);
+}
+
+}  // namespace
+
+AgentServiceImpl::AgentServiceImpl(IngestPipeline& ingest,
+                                   size_t window_batches)
+    : ingest_(ingest), window_batches_(window_batches) {}
+
+grpc::ServerBidiReactor<v1::AgentMessage, v1::CollectorMessage>*
+AgentServiceImpl::Connect(grpc::CallbackServerContext* context) {
+  return new AgentStream(ingest_, window_batches_, context->peer());
+}
+
+}  // namespace eroom::collector

@@ -1,0 +1,89 @@
+#include "collector/collector.h"
+
+#include "absl/strings/str_cat.h"
+#include "common/logging.h"
+#include "spdlog/spdlog.h"
+
+namespace eroom::collector {
+
+Collector::Collector(const CollectorConfig& config, const Clock& clock,
+                     std::unique_ptr<Storage> storage)
+    : config_(config),
+      storage_(std::move(storage)),
+      ingest_(*storage_, clock,
+              IngestPipeline::Options{
+                  .queue_capacity = 4096,
+                  .max_events_per_transaction =
+                      config.max_events_per_transaction},
+              {&stats_}),
+      queries_("query", config.query_threads, config.query_queue_capacity),
+      agent_service_(ingest_, config.stream_window_batches),
+      query_service_(*storage_, queries_) {}
+
+absl::StatusOr<std::unique_ptr<Collector>> Collector::Start(
+    const CollectorConfig& config, const Clock& clock) {
+  absl::StatusOr<std::unique_ptr<Storage>> storage =
+      OpenSqliteStorage(SqliteOptions{.path = config.database_path});
+  if (!storage.ok()) return storage.status();
+  std::unique_ptr<Collector> collector(
+      new Collector(config, clock, std::move(*storage)));
+  collector->ingest_.Start();
+
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(config.listen_address,
+                           grpc::InsecureServerCredentials(),
+                           &collector->port_);
+  builder.RegisterService(&collector->agent_service_);
+  builder.RegisterService(&collector->query_service_);
+  builder.SetMaxReceiveMessageSize(config.max_message_bytes);
+  // Agents send keepalive pings on idle streams; allow them.
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS,
+                             10000);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  collector->server_ = builder.BuildAndStart();
+  if (collector->server_ == nullptr || collector->port_ == 0) {
+    collector->ingest_.Stop();
+    return absl::UnavailableError(
+        absl::StrCat("cannot listen on ", config.listen_address,
+                     " (address in use or not local?)"));
+  }
+  spdlog::info("eroom-collector {} listening on {} (port {}), database {}",
+               EROOM_VERSION, config.listen_address, collector->port_,
+               config.database_path);
+
+  Collector* self = collector.get();
+  collector->reporter_ = std::thread([self] {
+    SetThreadName("stats");
+    IngestStats::Counts before = self->stats_.counts();
+    while (!self->stop_reporting_.WaitForNotificationWithTimeout(
+        self->config_.stats_interval)) {
+      IngestStats::Counts now = self->stats_.counts();
+      if (now.batches != before.batches) {
+        spdlog::info("stored in the last {}: {}",
+                     absl::FormatDuration(self->config_.stats_interval),
+                     IngestStats::Describe(now, before));
+      }
+      before = now;
+    }
+  });
+  return collector;
+}
+
+Collector::~Collector() { Stop(); }
+
+void Collector::Stop() {
+  if (stopped_) return;
+  stopped_ = true;
+  if (server_ != nullptr) {
+    // Streams get two seconds to finish, then are cancelled; whatever they
+    // delivered is already queued for ingest and is stored below.
+    server_->Shutdown(absl::ToChronoTime(absl::Now() + absl::Seconds(2)));
+  }
+  ingest_.Stop();
+  queries_.Stop();
+  stop_reporting_.Notify();
+  if (reporter_.joinable()) reporter_.join();
+  spdlog::info("stopped");
+}
+
+}  // namespace eroom::collector

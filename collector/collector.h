@@ -1,0 +1,56 @@
+#ifndef EROOM_COLLECTOR_COLLECTOR_H_
+#define EROOM_COLLECTOR_COLLECTOR_H_
+
+#include <memory>
+#include <thread>
+
+#include "absl/status/statusor.h"
+#include "absl/synchronization/notification.h"
+#include "collector/agent_service.h"
+#include "collector/collector_config.h"
+#include "collector/ingest.h"
+#include "collector/ingest_stats.h"
+#include "collector/query_service.h"
+#include "collector/storage.h"
+#include "collector/work_queue.h"
+#include "common/clock.h"
+#include "grpcpp/grpcpp.h"
+
+namespace eroom::collector {
+
+// eroom-collector assembled: storage, the ingest thread, query workers, the
+// gRPC server and a stats reporter thread.
+class Collector {
+ public:
+  static absl::StatusOr<std::unique_ptr<Collector>> Start(
+      const CollectorConfig& config, const Clock& clock);
+  ~Collector();
+
+  // The port actually bound (useful when the config asked for port 0).
+  int port() const { return port_; }
+
+  // Stops accepting, closes every stream, stores what was received, and
+  // returns within a few seconds.
+  void Stop();
+
+ private:
+  Collector(const CollectorConfig& config, const Clock& clock,
+            std::unique_ptr<Storage> storage);
+
+  const CollectorConfig config_;
+  std::unique_ptr<Storage> storage_;
+  IngestStats stats_;
+  IngestPipeline ingest_;
+  WorkQueue queries_;
+  AgentServiceImpl agent_service_;
+  QueryServiceImpl query_service_;
+  std::unique_ptr<grpc::Server> server_;
+  int port_ = 0;
+  absl::Notification stop_reporting_;
+  std::thread reporter_;
+  bool stopped_ = false;
+};
+
+}  // namespace eroom::collector
+
+#endif  // EROOM_COLLECTOR_COLLECTOR_H_

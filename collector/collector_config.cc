@@ -1,0 +1,43 @@
+#include "collector/collector_config.h"
+
+#include "common/config_reader.h"
+
+namespace eroom::collector {
+
+absl::StatusOr<CollectorConfig> LoadCollectorConfig(const std::string& path) {
+  absl::StatusOr<ConfigDocument> doc = LoadConfigDocument(path);
+  if (!doc.ok()) return doc.status();
+  ConfigMap root(doc->root, "", doc->problems.get());
+  CollectorConfig config;
+  config.listen_address = root.String("listen", config.listen_address);
+  config.log_level = root.Choice("log_level", "info",
+                                 {"trace", "debug", "info", "warn", "error"});
+  config.stats_interval = root.Duration("stats_interval", absl::Seconds(60),
+                                        absl::Seconds(1), absl::Hours(24));
+
+  ConfigMap storage = root.Map("storage");
+  config.database_path = storage.String("path", config.database_path);
+  if (config.database_path.empty()) storage.AddProblem("path", "must not be empty");
+  storage.Finish();
+
+  ConfigMap ingest = root.Map("ingest");
+  config.max_events_per_transaction = static_cast<size_t>(
+      ingest.Int("max_events_per_transaction", 20000, 1, 1000000));
+  config.stream_window_batches =
+      static_cast<size_t>(ingest.Int("stream_window_batches", 8, 1, 1024));
+  config.max_message_bytes = static_cast<int>(ingest.Int(
+      "max_message_bytes", 16 * 1024 * 1024, 64 * 1024, 256 * 1024 * 1024));
+  ingest.Finish();
+
+  ConfigMap query = root.Map("query");
+  config.query_threads = static_cast<int>(query.Int("threads", 2, 1, 64));
+  config.query_queue_capacity =
+      static_cast<size_t>(query.Int("queue_capacity", 256, 1, 100000));
+  query.Finish();
+
+  root.Finish();
+  if (!doc->problems->empty()) return doc->problems->ToStatus();
+  return config;
+}
+
+}  // namespace eroom::collector

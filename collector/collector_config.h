@@ -1,0 +1,37 @@
+#ifndef EROOM_COLLECTOR_COLLECTOR_CONFIG_H_
+#define EROOM_COLLECTOR_COLLECTOR_CONFIG_H_
+
+#include <cstddef>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+
+namespace eroom::collector {
+
+// Everything eroom-collector needs, read from one YAML file (see
+// deploy/collector.example.yaml for every key and its default).
+struct CollectorConfig {
+  std::string listen_address = "127.0.0.1:7443";
+  std::string database_path = "/var/lib/eroom-collector/eroom.db";
+  std::string log_level = "info";
+  // Upper bound of events written in one SQLite transaction.
+  size_t max_events_per_transaction = 20000;
+  // Batches one agent may have in flight before its stream stops reading:
+  // per-agent flow control, so no agent can grow the ingest queue unbounded.
+  size_t stream_window_batches = 8;
+  // Query worker threads and how many queries may wait for one.
+  int query_threads = 2;
+  size_t query_queue_capacity = 256;
+  // Largest message an agent or CLI may send.
+  int max_message_bytes = 16 * 1024 * 1024;
+  absl::Duration stats_interval = absl::Seconds(60);
+};
+
+// Loads and validates the file strictly: unknown keys and bad values are
+// InvalidArgument errors listing "FILE: KEY: PROBLEM" for every problem.
+absl::StatusOr<CollectorConfig> LoadCollectorConfig(const std::string& path);
+
+}  // namespace eroom::collector
+
+#endif  // EROOM_COLLECTOR_COLLECTOR_CONFIG_H_

@@ -1,0 +1,66 @@
+#include "collector/query_service.h"
+
+#include <string>
+
+#include "spdlog/spdlog.h"
+
+namespace eroom::collector {
+namespace v1 = ::eroom::monitor::v1;
+namespace {
+
+grpc::Status ToGrpcStatus(const absl::Status& status) {
+  return grpc::Status(static_cast<grpc::StatusCode>(status.code()),
+                      std::string(status.message()));
+}
+
+// Runs `query` on a worker and finishes the call with its result.
+template <typename Response, typename Query>
+grpc::ServerUnaryReactor* Dispatch(grpc::CallbackServerContext* context,
+                                   WorkQueue& workers, Response* response,
+                                   Query query) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  bool queued = workers.TrySubmit([reactor, response, query]() {
+    absl::StatusOr<Response> result = query();
+    if (!result.ok()) {
+      spdlog::error("query failed: {}", result.status().ToString());
+      reactor->Finish(ToGrpcStatus(result.status()));
+      return;
+    }
+    *response = std::move(*result);
+    reactor->Finish(grpc::Status::OK);
+  });
+  if (!queued) {
+    reactor->Finish(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                                 "too many queries in progress; retry"));
+  }
+  return reactor;
+}
+
+}  // namespace
+
+QueryServiceImpl::QueryServiceImpl(Storage& storage, WorkQueue& workers)
+    : storage_(storage), workers_(workers) {}
+
+grpc::ServerUnaryReactor* QueryServiceImpl::ListHosts(
+    grpc::CallbackServerContext* context, const v1::ListHostsRequest* request,
+    v1::ListHostsResponse* response) {
+  return Dispatch(context, workers_, response,
+                  [this, request] { return storage_.ListHosts(*request); });
+}
+
+grpc::ServerUnaryReactor* QueryServiceImpl::QueryLogs(
+    grpc::CallbackServerContext* context, const v1::QueryLogsRequest* request,
+    v1::QueryLogsResponse* response) {
+  return Dispatch(context, workers_, response,
+                  [this, request] { return storage_.QueryLogs(*request); });
+}
+
+grpc::ServerUnaryReactor* QueryServiceImpl::QueryMetrics(
+    grpc::CallbackServerContext* context,
+    const v1::QueryMetricsRequest* request,
+    v1::QueryMetricsResponse* response) {
+  return Dispatch(context, workers_, response,
+                  [this, request] { return storage_.QueryMetrics(*request); });
+}
+
+}  // namespace eroom::collector

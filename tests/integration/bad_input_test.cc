@@ -1,0 +1,173 @@
+// Bad input through the real binaries: broken configs, an unreachable
+// collector, unknown CLI flags.
+#include <signal.h>
+
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/integration/process_harness.h"
+
+namespace eroom::testing {
+namespace {
+
+using ::testing::AllOf;
+using ::testing::HasSubstr;
+
+struct BadConfig {
+  std::string name;
+  std::string yaml;
+  std::string expected_key;      // The message names the key...
+  std::string expected_problem;  // ...and says what is wrong with it.
+};
+
+class BadAgentConfigTest : public ::testing::TestWithParam<BadConfig> {};
+
+TEST_P(BadAgentConfigTest, ExitsTwoNamingFileKeyAndProblem) {
+  std::string path = MakeTempDir("cfg") + "/agent.yaml";
+  WriteFile(path, GetParam().yaml);
+  for (bool check_only : {true, false}) {
+    std::vector<std::string> argv = {BinaryPath("eroom-agent"), "--config",
+                                     path};
+    if (check_only) argv.push_back("--check-config");
+    CommandResult result = RunCommand(argv, absl::Seconds(10));
+    EXPECT_EQ(result.exit_code, 2) << result.err;
+    EXPECT_THAT(result.err, AllOf(HasSubstr(path),
+                                  HasSubstr(GetParam().expected_key),
+                                  HasSubstr(GetParam().expected_problem)));
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Agent, BadAgentConfigTest,
+    ::testing::Values(
+        BadConfig{"UnknownKey", "probes:\n  intervall: 5s\n",
+                  "probes.intervall", "unknown key"},
+        BadConfig{"BadDuration", "resources:\n  interval: soon\n",
+                  "resources.interval", "expected a duration"},
+        BadConfig{"OutOfRange", "probes:\n  interval: 1ms\n",
+                  "probes.interval", "out of range"},
+        BadConfig{"BadChoice", "logs:\n  start_at: middle\n", "logs.start_at",
+                  "not one of: end, beginning"},
+        BadConfig{"UnsetEnvironmentVariable",
+                  "collector:\n  address: ${EROOM_TEST_SURELY_UNSET}\n",
+                  "collector.address", "EROOM_TEST_SURELY_UNSET"},
+        BadConfig{"BadUrl", "eroom:\n  url: ftp://example\n", "eroom.url",
+                  "must be http"},
+        BadConfig{"NotAMapping", "logs: [1, 2]\n", "logs",
+                  "expected a mapping"},
+        BadConfig{"InvalidYaml", "agent: {id: [\n", "line", "invalid YAML"}),
+    [](const auto& info) { return info.param.name; });
+
+class BadCollectorConfigTest : public ::testing::TestWithParam<BadConfig> {};
+
+TEST_P(BadCollectorConfigTest, ExitsTwoNamingFileKeyAndProblem) {
+  std::string path = MakeTempDir("cfg") + "/collector.yaml";
+  WriteFile(path, GetParam().yaml);
+  CommandResult result = RunCommand(
+      {BinaryPath("eroom-collector"), "--config", path, "--check-config"},
+      absl::Seconds(10));
+  EXPECT_EQ(result.exit_code, 2) << result.err;
+  EXPECT_THAT(result.err, AllOf(HasSubstr(path),
+                                HasSubstr(GetParam().expected_key),
+                                HasSubstr(GetParam().expected_problem)));
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Collector, BadCollectorConfigTest,
+    ::testing::Values(
+        BadConfig{"UnknownKey", "listen: 127.0.0.1:1\nlisten_port: 3\n",
+                  "listen_port", "unknown key"},
+        BadConfig{"BadNumber", "query:\n  threads: many\n", "query.threads",
+                  "expected a whole number"},
+        BadConfig{"EmptyDatabasePath", "storage:\n  path: ''\n",
+                  "storage.path", "must not be empty"}),
+    [](const auto& info) { return info.param.name; });
+
+TEST(ConfigFileTest, MissingFileIsNamed) {
+  CommandResult result =
+      RunCommand({BinaryPath("eroom-agent"), "--config", "/nonexistent/a.yaml",
+                  "--check-config"});
+  EXPECT_EQ(result.exit_code, 2);
+  EXPECT_THAT(result.err, HasSubstr("/nonexistent/a.yaml"));
+}
+
+TEST(ConfigFileTest, ExampleConfigsAreValid) {
+  std::map<std::string, std::string> env = {
+      {"EROOM_HOME", "/opt/eroom"},
+      {"EROOM_URL", "http://127.0.0.1:8080"},
+      {"EROOM_COLLECTOR", "127.0.0.1:7443"},
+      {"EROOM_ENV", "test"},
+      {"EROOM_COLLECTOR_LISTEN", "127.0.0.1:7443"},
+      {"EROOM_COLLECTOR_DB", "/tmp/eroom.db"}};
+  for (const auto& [binary, file] :
+       {std::pair{"eroom-agent", "agent.example.yaml"},
+        std::pair{"eroom-collector", "collector.example.yaml"}}) {
+    CommandResult result = RunCommand(
+        {BinaryPath(binary), "--config",
+         absl::StrCat(EROOM_SOURCE_DIR, "/deploy/", file), "--check-config"},
+        absl::Seconds(10), env);
+    EXPECT_EQ(result.exit_code, 0) << file << ": " << result.err;
+  }
+}
+
+TEST(UnreachableCollectorTest, AgentKeepsRunningAndConnectsWhenItAppears) {
+  std::string dir = MakeTempDir("unreachable");
+  std::string address = absl::StrCat("127.0.0.1:", FreePort());
+  WriteFile(dir + "/eroom/logs/server.log", "");
+  WriteFile(dir + "/agent.yaml",
+            absl::StrCat("agent:\n  id: lonely\n",
+                         "eroom:\n  dir: ", dir, "/eroom\n",
+                         "  url: http://127.0.0.1:", FreePort(), "\n",
+                         "resources:\n  interval: 200ms\n",
+                         "probes:\n  interval: 200ms\n",
+                         "collector:\n  address: ", address, "\n",
+                         "  reconnect_initial: 50ms\n  reconnect_max: 300ms\n"));
+  ChildProcess agent({BinaryPath("eroom-agent"), "--config", dir + "/agent.yaml"},
+                     dir + "/agent.out");
+  // It reports the problem and carries on retrying.
+  ASSERT_TRUE(PollUntil(absl::Seconds(20), [&] {
+    return agent.Log().find("unreachable") != std::string::npos;
+  })) << agent.Log();
+  EXPECT_TRUE(agent.running());
+
+  WriteFile(dir + "/collector.yaml",
+            absl::StrCat("listen: ", address, "\nstorage:\n  path: ", dir,
+                         "/eroom.db\n"));
+  ChildProcess collector(
+      {BinaryPath("eroom-collector"), "--config", dir + "/collector.yaml"},
+      dir + "/collector.out");
+  // Probes of the missing ERoom fail, and those failures arrive: the agent
+  // connected by itself and delivered what it queued meanwhile.
+  ASSERT_TRUE(PollUntil(absl::Seconds(30), [&] {
+    CommandResult hosts = RunCommand({BinaryPath("eroomctl"), "--collector",
+                                      address, "-o", "json", "hosts"});
+    return hosts.exit_code == 0 &&
+           hosts.out.find("\"connected\": true") != std::string::npos &&
+           hosts.out.find("connection refused") != std::string::npos;
+  })) << agent.Log() << collector.Log();
+
+  agent.Signal(SIGTERM);
+  std::optional<int> agent_exit = agent.Wait(absl::Seconds(5));
+  ASSERT_TRUE(agent_exit.has_value()) << "agent did not stop within 5 s";
+  EXPECT_EQ(*agent_exit, 0);
+}
+
+TEST(EroomctlTest, UnknownFlagIsAUsageError) {
+  CommandResult result =
+      RunCommand({BinaryPath("eroomctl"), "hosts", "--no-such-flag"});
+  EXPECT_EQ(result.exit_code, 2);
+  EXPECT_THAT(result.err, HasSubstr("no-such-flag"));
+}
+
+TEST(EroomctlTest, UnreachableCollectorIsAFailure) {
+  std::string address = absl::StrCat("127.0.0.1:", FreePort());
+  CommandResult result = RunCommand({BinaryPath("eroomctl"), "--collector",
+                                     address, "--timeout", "1s", "hosts"});
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_THAT(result.err, HasSubstr(address));
+}
+
+}  // namespace
+}  // namespace eroom::testing

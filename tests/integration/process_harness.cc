@@ -1,0 +1,184 @@
+#include "tests/integration/process_harness.h"
+
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "gtest/gtest.h"
+
+extern char** environ;
+
+namespace eroom::testing {
+namespace {
+
+std::vector<std::string> EnvironmentWith(
+    const std::map<std::string, std::string>& extra) {
+  std::vector<std::string> env;
+  for (char** e = environ; *e != nullptr; ++e) {
+    std::string entry(*e);
+    std::string name = entry.substr(0, entry.find('='));
+    if (!extra.contains(name)) env.push_back(entry);
+  }
+  for (const auto& [name, value] : extra) env.push_back(name + "=" + value);
+  return env;
+}
+
+std::vector<char*> CStrings(std::vector<std::string>& strings) {
+  std::vector<char*> out;
+  for (std::string& s : strings) out.push_back(s.data());
+  out.push_back(nullptr);
+  return out;
+}
+
+int ExitStatusOf(int status) {
+  if (WIFEXITED(status)) return WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+  return -1;
+}
+
+pid_t Spawn(std::vector<std::string> argv,
+            const std::map<std::string, std::string>& extra_env,
+            const std::string& out_path, const std::string& err_path) {
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null",
+                                   O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, out_path.c_str(),
+                                   O_WRONLY | O_CREAT | O_APPEND, 0644);
+  posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, err_path.c_str(),
+                                   O_WRONLY | O_CREAT | O_APPEND, 0644);
+  std::vector<std::string> env = EnvironmentWith(extra_env);
+  std::vector<char*> c_argv = CStrings(argv);
+  std::vector<char*> c_env = CStrings(env);
+  pid_t pid = -1;
+  int rc = posix_spawn(&pid, c_argv[0], &actions, nullptr, c_argv.data(),
+                       c_env.data());
+  posix_spawn_file_actions_destroy(&actions);
+  if (rc != 0) {
+    ADD_FAILURE() << "cannot start " << argv[0] << ": " << strerror(rc);
+    return -1;
+  }
+  return pid;
+}
+
+}  // namespace
+
+std::string BinaryPath(const std::string& name) {
+  return absl::StrCat(EROOM_BIN_DIR, "/", name);
+}
+
+std::string MakeTempDir(const std::string& prefix) {
+  std::string pattern =
+      (std::filesystem::path(::testing::TempDir()) / (prefix + "-XXXXXX"))
+          .string();
+  if (mkdtemp(pattern.data()) == nullptr) {
+    throw std::runtime_error("mkdtemp failed for " + pattern);
+  }
+  return pattern;
+}
+
+int FreePort() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+  socklen_t len = sizeof(addr);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  close(fd);
+  return ntohs(addr.sin_port);
+}
+
+void WriteFile(const std::string& path, const std::string& content) {
+  std::filesystem::create_directories(std::filesystem::path(path).parent_path());
+  std::ofstream(path, std::ios::binary | std::ios::trunc) << content;
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+ChildProcess::ChildProcess(std::vector<std::string> argv, std::string log_path,
+                           std::map<std::string, std::string> extra_env)
+    : log_path_(std::move(log_path)) {
+  pid_ = Spawn(std::move(argv), extra_env, log_path_, log_path_);
+}
+
+ChildProcess::~ChildProcess() {
+  if (running()) {
+    Signal(SIGKILL);
+    Wait(absl::Seconds(10));
+  }
+}
+
+bool ChildProcess::running() {
+  if (pid_ <= 0 || exit_status_) return false;
+  int status = 0;
+  pid_t done = waitpid(pid_, &status, WNOHANG);
+  if (done == pid_) {
+    exit_status_ = ExitStatusOf(status);
+    return false;
+  }
+  return true;
+}
+
+void ChildProcess::Signal(int signal) {
+  if (running()) kill(pid_, signal);
+}
+
+std::optional<int> ChildProcess::Wait(absl::Duration timeout) {
+  PollUntil(timeout, [this] { return !running(); },
+            absl::Milliseconds(20));
+  return exit_status_;
+}
+
+CommandResult RunCommand(const std::vector<std::string>& argv,
+                         absl::Duration timeout,
+                         std::map<std::string, std::string> extra_env) {
+  std::string dir = MakeTempDir("cmd");
+  std::string out_path = dir + "/out", err_path = dir + "/err";
+  CommandResult result;
+  pid_t pid = Spawn(argv, extra_env, out_path, err_path);
+  if (pid <= 0) return result;
+  int status = 0;
+  bool exited = PollUntil(
+      timeout, [&] { return waitpid(pid, &status, WNOHANG) == pid; },
+      absl::Milliseconds(10));
+  if (!exited) {
+    kill(pid, SIGKILL);
+    waitpid(pid, &status, 0);
+  }
+  result.exit_code = exited ? ExitStatusOf(status) : -1;
+  result.out = ReadFile(out_path);
+  result.err = ReadFile(err_path);
+  std::filesystem::remove_all(dir);
+  return result;
+}
+
+bool PollUntil(absl::Duration timeout, const std::function<bool()>& done,
+               absl::Duration interval) {
+  absl::Time deadline = absl::Now() + timeout;
+  while (true) {
+    if (done()) return true;
+    if (absl::Now() >= deadline) return false;
+    absl::SleepFor(interval);
+  }
+}
+
+}  // namespace eroom::testing

@@ -1,0 +1,68 @@
+#ifndef EROOM_TESTS_INTEGRATION_PROCESS_HARNESS_H_
+#define EROOM_TESTS_INTEGRATION_PROCESS_HARNESS_H_
+
+#include <sys/types.h>
+
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/time/time.h"
+
+namespace eroom::testing {
+
+// Path of a built binary (eroom-agent, eroom-collector, eroomctl, eroom-sim).
+std::string BinaryPath(const std::string& name);
+
+// A fresh directory under the test's temporary directory.
+std::string MakeTempDir(const std::string& prefix);
+
+// A TCP port on 127.0.0.1 that was free a moment ago.
+int FreePort();
+
+void WriteFile(const std::string& path, const std::string& content);
+std::string ReadFile(const std::string& path);
+
+// A child process with stdout and stderr appended to `log_path`.
+class ChildProcess {
+ public:
+  ChildProcess(std::vector<std::string> argv, std::string log_path,
+               std::map<std::string, std::string> extra_env = {});
+  ~ChildProcess();  // SIGKILLs the child if it is still running.
+  ChildProcess(const ChildProcess&) = delete;
+  ChildProcess& operator=(const ChildProcess&) = delete;
+
+  pid_t pid() const { return pid_; }
+  bool running();
+  void Signal(int signal);
+  // Waits for exit up to `timeout`; the exit status as a shell reports it
+  // (128 + signal when killed), or nullopt on timeout.
+  std::optional<int> Wait(absl::Duration timeout);
+  std::string Log() const { return ReadFile(log_path_); }
+
+ private:
+  pid_t pid_ = -1;
+  std::optional<int> exit_status_;
+  std::string log_path_;
+};
+
+struct CommandResult {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+// Runs a command to completion (killed after `timeout`).
+CommandResult RunCommand(const std::vector<std::string>& argv,
+                         absl::Duration timeout = absl::Seconds(30),
+                         std::map<std::string, std::string> extra_env = {});
+
+// Calls `done` until it returns true or `timeout` passes; true if it did.
+bool PollUntil(absl::Duration timeout, const std::function<bool()>& done,
+               absl::Duration interval = absl::Milliseconds(100));
+
+}  // namespace eroom::testing
+
+#endif  // EROOM_TESTS_INTEGRATION_PROCESS_HARNESS_H_

@@ -1,0 +1,75 @@
+#include "agent/agent_config.h"
+
+#include <cstdlib>
+#include <fstream>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace eroom::agent {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+std::string Write(const std::string& name, const std::string& yaml) {
+  std::string path = ::testing::TempDir() + "/" + name;
+  std::ofstream(path) << yaml;
+  return path;
+}
+
+TEST(AgentConfigTest, DefaultsFollowTheEroomLayout) {
+  unsetenv("EROOM_PRIVATE_KEY");
+  absl::StatusOr<AgentConfig> config = LoadAgentConfig(Write("empty.yaml", ""));
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_FALSE(config->agent_id.empty());
+  EXPECT_EQ(config->agent_id, config->hostname);
+  EXPECT_THAT(config->logs.paths, ElementsAre("/opt/eroom/logs/server.log"));
+  EXPECT_FALSE(config->logs.start_at_beginning);
+  EXPECT_EQ(config->resources.pid_file, "/opt/eroom/server.pid");
+  EXPECT_EQ(config->resources.port, 8080);
+  EXPECT_EQ(config->probes.base_url, "http://127.0.0.1:8080");
+  EXPECT_EQ(config->sample_interval, absl::Seconds(5));
+  EXPECT_EQ(config->probe_interval, absl::Seconds(5));
+  EXPECT_TRUE(config->probes.api_key.empty());
+}
+
+TEST(AgentConfigTest, ExpandsEnvironmentAndReadsTheKeyFromItsVariable) {
+  setenv("EROOM_TEST_HOME", "/srv/eroom", 1);
+  setenv("EROOM_TEST_KEY", "s3cret", 1);
+  absl::StatusOr<AgentConfig> config = LoadAgentConfig(Write(
+      "env.yaml",
+      "agent:\n  id: web-1\n  labels: {site: seoul}\n"
+      "eroom:\n  dir: ${EROOM_TEST_HOME}\n  url: http://127.0.0.1:18080/\n"
+      "  api_key_env: EROOM_TEST_KEY\n"
+      "logs:\n  paths: [logs/server.log, /var/log/other.log]\n"
+      "  start_at: beginning\n"
+      "collector:\n  address: collector:7443\n"));
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->agent_id, "web-1");
+  EXPECT_EQ(config->labels.at("site"), "seoul");
+  EXPECT_THAT(config->logs.paths,
+              ElementsAre("/srv/eroom/logs/server.log", "/var/log/other.log"));
+  EXPECT_TRUE(config->logs.start_at_beginning);
+  EXPECT_EQ(config->probes.base_url, "http://127.0.0.1:18080");
+  EXPECT_EQ(config->resources.port, 18080);
+  EXPECT_EQ(config->probes.api_key, "s3cret");
+  EXPECT_EQ(config->uplink.collector_address, "collector:7443");
+}
+
+TEST(AgentConfigTest, EveryProblemIsReportedAtOnce) {
+  std::string path = Write("bad.yaml",
+                           "eroom:\n  url: not a url\n"
+                           "probes:\n  interval: fast\n  retries: 3\n"
+                           "logs:\n  time_zone: Mars/Olympus\n");
+  absl::StatusOr<AgentConfig> config = LoadAgentConfig(path);
+  ASSERT_FALSE(config.ok());
+  std::string message(config.status().message());
+  EXPECT_THAT(message, HasSubstr(path + ": eroom.url:"));
+  EXPECT_THAT(message, HasSubstr(path + ": probes.interval: expected a duration"));
+  EXPECT_THAT(message, HasSubstr(path + ": probes.retries: unknown key"));
+  EXPECT_THAT(message, HasSubstr(path + ": logs.time_zone: unknown time zone"));
+}
+
+}  // namespace
+}  // namespace eroom::agent

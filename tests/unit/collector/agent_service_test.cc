@@ -1,0 +1,145 @@
+// AgentService on a real in-process gRPC server, with storage faked.
+#include "collector/agent_service.h"
+
+#include "gmock/gmock.h"
+#include "grpcpp/grpcpp.h"
+#include "gtest/gtest.h"
+#include "tests/unit/collector/fake_storage.h"
+
+namespace eroom::collector {
+namespace {
+namespace v1 = ::eroom::monitor::v1;
+
+class AgentServiceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ingest_.Start();
+    grpc::ServerBuilder builder;
+    int port = 0;
+    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(),
+                             &port);
+    builder.RegisterService(&service_);
+    server_ = builder.BuildAndStart();
+    ASSERT_NE(port, 0);
+    stub_ = v1::AgentService::NewStub(grpc::CreateChannel(
+        "127.0.0.1:" + std::to_string(port), grpc::InsecureChannelCredentials()));
+  }
+  void TearDown() override {
+    server_->Shutdown();
+    ingest_.Stop();
+  }
+
+  using Stream =
+      grpc::ClientReaderWriter<v1::AgentMessage, v1::CollectorMessage>;
+
+  static v1::AgentMessage Hello(const std::string& agent_id) {
+    v1::AgentMessage message;
+    message.mutable_hello()->set_agent_id(agent_id);
+    return message;
+  }
+  static v1::AgentMessage Batch(std::vector<uint64_t> sequences) {
+    v1::AgentMessage message;
+    for (uint64_t s : sequences) {
+      message.mutable_batch()->add_events()->set_sequence(s);
+    }
+    return message;
+  }
+
+  FakeStorage storage_;
+  FakeClock clock_;
+  IngestPipeline ingest_{storage_, clock_, {}, {}};
+  AgentServiceImpl service_{ingest_, /*window_batches=*/2};
+  std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<v1::AgentService::Stub> stub_;
+};
+
+TEST_F(AgentServiceTest, HelloThenBatchesAreAcknowledgedAfterStorage) {
+  storage_.SetStoredThrough("host-1", 10);
+  grpc::ClientContext context;
+  std::unique_ptr<Stream> stream = stub_->Connect(&context);
+  ASSERT_TRUE(stream->Write(Hello("host-1")));
+  v1::CollectorMessage reply;
+  ASSERT_TRUE(stream->Read(&reply));
+  EXPECT_EQ(reply.hello_ack().last_stored_sequence(), 10u);
+
+  // More batches than the window: flow control pauses reading, never drops.
+  for (uint64_t first = 11; first < 21; first += 2) {
+    ASSERT_TRUE(stream->Write(Batch({first, first + 1})));
+  }
+  uint64_t acked = 0;
+  while (acked < 20 && stream->Read(&reply)) {
+    ASSERT_TRUE(reply.has_ack());
+    EXPECT_GE(reply.ack().stored_through_sequence(), acked);
+    acked = reply.ack().stored_through_sequence();
+  }
+  EXPECT_EQ(acked, 20u);
+  EXPECT_EQ(storage_.events(), 10u);
+  stream->WritesDone();
+  EXPECT_TRUE(stream->Finish().ok());
+  EXPECT_THAT(storage_.registered(), ::testing::ElementsAre("host-1"));
+}
+
+TEST_F(AgentServiceTest, FirstMessageMustBeAHello) {
+  grpc::ClientContext context;
+  std::unique_ptr<Stream> stream = stub_->Connect(&context);
+  stream->Write(Batch({1}));
+  v1::CollectorMessage reply;
+  EXPECT_FALSE(stream->Read(&reply));
+  grpc::Status status = stream->Finish();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), ::testing::HasSubstr("hello"));
+  EXPECT_EQ(storage_.events(), 0u);
+}
+
+TEST_F(AgentServiceTest, EmptyAgentIdIsRejected) {
+  grpc::ClientContext context;
+  std::unique_ptr<Stream> stream = stub_->Connect(&context);
+  stream->Write(Hello(""));
+  v1::CollectorMessage reply;
+  EXPECT_FALSE(stream->Read(&reply));
+  EXPECT_EQ(stream->Finish().error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+TEST_F(AgentServiceTest, DecreasingSequencesAreRejected) {
+  grpc::ClientContext context;
+  std::unique_ptr<Stream> stream = stub_->Connect(&context);
+  ASSERT_TRUE(stream->Write(Hello("host-1")));
+  v1::CollectorMessage reply;
+  ASSERT_TRUE(stream->Read(&reply));
+  stream->Write(Batch({5, 4}));
+  EXPECT_FALSE(stream->Read(&reply));
+  grpc::Status status = stream->Finish();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(storage_.events(), 0u);
+}
+
+TEST_F(AgentServiceTest, StorageFailureClosesTheStreamUnavailable) {
+  grpc::ClientContext context;
+  std::unique_ptr<Stream> stream = stub_->Connect(&context);
+  ASSERT_TRUE(stream->Write(Hello("host-1")));
+  v1::CollectorMessage reply;
+  ASSERT_TRUE(stream->Read(&reply));
+  storage_.FailWith(absl::InternalError("disk I/O error"));
+  stream->Write(Batch({1}));
+  EXPECT_FALSE(stream->Read(&reply));
+  EXPECT_EQ(stream->Finish().error_code(), grpc::StatusCode::UNAVAILABLE);
+}
+
+TEST_F(AgentServiceTest, DisconnectIsRecorded) {
+  {
+    grpc::ClientContext context;
+    std::unique_ptr<Stream> stream = stub_->Connect(&context);
+    ASSERT_TRUE(stream->Write(Hello("host-1")));
+    v1::CollectorMessage reply;
+    ASSERT_TRUE(stream->Read(&reply));
+    stream->WritesDone();
+    ASSERT_TRUE(stream->Finish().ok());
+  }
+  // The disconnect goes through the ingest queue; stopping drains it.
+  server_->Shutdown();
+  ingest_.Stop();
+  EXPECT_THAT(storage_.disconnected(), ::testing::ElementsAre("host-1"));
+}
+
+}  // namespace
+}  // namespace eroom::collector

@@ -1,0 +1,94 @@
+#ifndef EROOM_TESTS_UNIT_COLLECTOR_FAKE_STORAGE_H_
+#define EROOM_TESTS_UNIT_COLLECTOR_FAKE_STORAGE_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/synchronization/mutex.h"
+#include "collector/storage.h"
+
+namespace eroom::collector {
+
+// Storage that remembers what it was asked to do, in memory.
+class FakeStorage final : public Storage {
+ public:
+  absl::StatusOr<uint64_t> RegisterAgent(
+      const eroom::monitor::v1::AgentHello& hello, absl::Time) override {
+    absl::MutexLock lock(&mu_);
+    registered_.push_back(hello.agent_id());
+    return stored_through_[hello.agent_id()];
+  }
+  absl::Status MarkDisconnected(const std::string& agent_id,
+                                absl::Time) override {
+    absl::MutexLock lock(&mu_);
+    disconnected_.push_back(agent_id);
+    return absl::OkStatus();
+  }
+  absl::StatusOr<absl::flat_hash_map<std::string, uint64_t>> StoreBatches(
+      const std::vector<AgentBatch>& batches, absl::Time) override {
+    absl::MutexLock lock(&mu_);
+    if (!fail_with_.ok()) return fail_with_;
+    ++transactions_;
+    absl::flat_hash_map<std::string, uint64_t> result;
+    for (const AgentBatch& batch : batches) {
+      uint64_t& through = stored_through_[batch.agent_id];
+      for (const auto& event : batch.batch.events()) {
+        if (event.sequence() <= through) continue;
+        through = event.sequence();
+        ++events_;
+      }
+      result[batch.agent_id] = through;
+    }
+    return result;
+  }
+  absl::StatusOr<eroom::monitor::v1::ListHostsResponse> ListHosts(
+      const eroom::monitor::v1::ListHostsRequest&) override {
+    return eroom::monitor::v1::ListHostsResponse();
+  }
+  absl::StatusOr<eroom::monitor::v1::QueryLogsResponse> QueryLogs(
+      const eroom::monitor::v1::QueryLogsRequest&) override {
+    return eroom::monitor::v1::QueryLogsResponse();
+  }
+  absl::StatusOr<eroom::monitor::v1::QueryMetricsResponse> QueryMetrics(
+      const eroom::monitor::v1::QueryMetricsRequest&) override {
+    return eroom::monitor::v1::QueryMetricsResponse();
+  }
+
+  void FailWith(absl::Status status) {
+    absl::MutexLock lock(&mu_);
+    fail_with_ = std::move(status);
+  }
+  void SetStoredThrough(const std::string& agent_id, uint64_t sequence) {
+    absl::MutexLock lock(&mu_);
+    stored_through_[agent_id] = sequence;
+  }
+  int transactions() const {
+    absl::MutexLock lock(&mu_);
+    return transactions_;
+  }
+  uint64_t events() const {
+    absl::MutexLock lock(&mu_);
+    return events_;
+  }
+  std::vector<std::string> registered() const {
+    absl::MutexLock lock(&mu_);
+    return registered_;
+  }
+  std::vector<std::string> disconnected() const {
+    absl::MutexLock lock(&mu_);
+    return disconnected_;
+  }
+
+ private:
+  mutable absl::Mutex mu_;
+  absl::Status fail_with_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, uint64_t> stored_through_ ABSL_GUARDED_BY(mu_);
+  int transactions_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t events_ ABSL_GUARDED_BY(mu_) = 0;
+  std::vector<std::string> registered_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::string> disconnected_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace eroom::collector
+
+#endif  // EROOM_TESTS_UNIT_COLLECTOR_FAKE_STORAGE_H_

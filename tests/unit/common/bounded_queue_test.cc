@@ -1,0 +1,56 @@
+#include "common/bounded_queue.h"
+
+#include <thread>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace eroom {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::IsEmpty;
+
+TEST(BoundedQueueTest, TryPushRefusesWhenFull) {
+  BoundedQueue<int> queue(2);
+  EXPECT_TRUE(queue.TryPush(1));
+  EXPECT_TRUE(queue.TryPush(2));
+  EXPECT_FALSE(queue.TryPush(3));
+  EXPECT_THAT(queue.PopBatch(10, absl::ZeroDuration()), ElementsAre(1, 2));
+}
+
+TEST(BoundedQueueTest, PushDropOldestEvictsAndCounts) {
+  BoundedQueue<int> queue(2);
+  EXPECT_EQ(queue.PushDropOldest(1), 0u);
+  EXPECT_EQ(queue.PushDropOldest(2), 0u);
+  EXPECT_EQ(queue.PushDropOldest(3), 1u);
+  EXPECT_THAT(queue.PopBatch(10, absl::ZeroDuration()), ElementsAre(2, 3));
+}
+
+TEST(BoundedQueueTest, PopBatchTakesAtMostMax) {
+  BoundedQueue<int> queue(10);
+  for (int i = 0; i < 5; ++i) queue.TryPush(i);
+  EXPECT_THAT(queue.PopBatch(3, absl::ZeroDuration()), ElementsAre(0, 1, 2));
+  EXPECT_EQ(queue.size(), 2u);
+}
+
+TEST(BoundedQueueTest, CloseWakesWaitersAndDrains) {
+  BoundedQueue<int> queue(10);
+  queue.TryPush(1);
+  queue.Close();
+  EXPECT_FALSE(queue.TryPush(2));
+  EXPECT_THAT(queue.PopBatch(10, absl::InfiniteDuration()), ElementsAre(1));
+  // Closed and empty: returns at once instead of waiting forever.
+  EXPECT_THAT(queue.PopBatch(10, absl::InfiniteDuration()), IsEmpty());
+}
+
+TEST(BoundedQueueTest, ConsumerReceivesWhatAnotherThreadPushes) {
+  BoundedQueue<int> queue(10);
+  std::thread producer([&] { queue.TryPush(42); });
+  std::optional<int> item = queue.Pop(absl::InfiniteDuration());
+  producer.join();
+  EXPECT_EQ(item, 42);
+}
+
+}  // namespace
+}  // namespace eroom
