@@ -26,7 +26,11 @@ void InterpretProbeResponse(eroom::monitor::v1::ProbeTarget target,
 
 // Probes ERoom's /health and /queue/status over HTTP (libcurl). A refused
 // connection, a timeout, a 401 or a body that is not the expected JSON is a
-// failed probe with a reason, never an error of the caller.
+// failed probe with a reason, never an error of the caller. Reasons include
+// "timeout", "connection refused", "dns/resolve failure", "body too large"
+// (over 1 MiB), "401 unauthorized: <ERoom's error text>", "HTTP <code>",
+// "body is not JSON", "missing field <name>", "health status is \"<status>\""
+// and, for other transport failures, libcurl's own text.
 // Not thread-safe: owned by the agent's prober thread.
 class HttpProber {
  public:

@@ -1,6 +1,7 @@
 #ifndef EROOM_AGENT_RESOURCE_SAMPLER_H_
 #define EROOM_AGENT_RESOURCE_SAMPLER_H_
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -15,10 +16,11 @@ struct SamplerOptions {
   std::string proc_root = "/proc";
   // Mount points whose usage is reported.
   std::vector<std::string> mounts = {"/"};
-  // ERoom's pid file (server.pid in the ERoom directory); checked first.
+  // ERoom's pid file (server.pid in the ERoom directory); checked first. Its
+  // pid counts while it is alive (exists and is not a zombie).
   std::string pid_file;
   // Substring of the ERoom process's command line, used when the pid file
-  // is missing or stale.
+  // is missing or stale. Empty: trust the pid file alone, never scan.
   std::string process_match = "eroom-server.jar";
   // The port ERoom listens on.
   int port = 8080;
@@ -33,6 +35,9 @@ class ResourceSampler {
                                                  const Clock& clock);
   virtual ~ResourceSampler() = default;
   virtual eroom::monitor::v1::ResourceSample Sample() = 0;
+  // Reads that failed or did not parse since creation (each leaves its field
+  // 0 and is logged once per source). Fakes need not count.
+  virtual uint64_t failed_reads() const { return 0; }
 };
 
 }  // namespace eroom::agent

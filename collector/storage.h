@@ -38,6 +38,8 @@ class Storage {
   virtual absl::StatusOr<uint64_t> RegisterAgent(
       const eroom::monitor::v1::AgentHello& hello, absl::Time now) = 0;
 
+  // Records the agent as disconnected at `now`. An agent never registered
+  // has nothing to record: OK, no effect.
   virtual absl::Status MarkDisconnected(const std::string& agent_id,
                                         absl::Time now) = 0;
 
@@ -48,13 +50,29 @@ class Storage {
   virtual absl::StatusOr<absl::flat_hash_map<std::string, uint64_t>>
   StoreBatches(const std::vector<AgentBatch>& batches, absl::Time now) = 0;
 
+  // Every host ordered by agent_id, or only request.agent_id's.
   virtual absl::StatusOr<eroom::monitor::v1::ListHostsResponse> ListHosts(
       const eroom::monitor::v1::ListHostsRequest& request) = 0;
+  // Log events matching every filter given, newest first by the event's own
+  // time; since/until bounds are inclusive. `contains` matches a substring
+  // of the message literally, ignoring ASCII case (Korean has none). A
+  // negative limit is InvalidArgument.
   virtual absl::StatusOr<eroom::monitor::v1::QueryLogsResponse> QueryLogs(
       const eroom::monitor::v1::QueryLogsRequest& request) = 0;
-  virtual absl::StatusOr<eroom::monitor::v1::QueryMetricsResponse>
-  QueryMetrics(const eroom::monitor::v1::QueryMetricsRequest& request) = 0;
+  // One series per (agent, labels) of metric request.name that has points
+  // in [since, until], ordered by agent_id then labels; each holds its
+  // newest `limit` points, oldest first. An empty name is InvalidArgument;
+  // an unknown one is not an error: the response lists the known names.
+  virtual absl::StatusOr<eroom::monitor::v1::QueryMetricsResponse> QueryMetrics(
+      const eroom::monitor::v1::QueryMetricsRequest& request) = 0;
 };
+
+// Query limits every implementation applies: a request's limit of 0 means
+// the default, larger ones are capped at the maximum.
+inline constexpr int kDefaultLogLimit = 100;
+inline constexpr int kMaxLogLimit = 10000;
+inline constexpr int kDefaultMetricPointLimit = 10000;  // Per series.
+inline constexpr int kMaxMetricPointLimit = 100000;
 
 struct SqliteOptions {
   std::string path;  // Database file; created with its directory if missing.

@@ -1,0 +1,90 @@
+#include "agent/log_event_assembler.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "agent/log_utf8.h"
+
+namespace eroom::agent {
+
+namespace v1 = ::eroom::monitor::v1;
+
+LogEventAssembler::LogEventAssembler(std::string file,
+                                     const LogHeaderParser& parser,
+                                     size_t max_event_bytes)
+    : file_(std::move(file)),
+      parser_(parser),
+      max_event_bytes_(max_event_bytes) {}
+
+void LogEventAssembler::AddLine(const LogLine& line,
+                                const LogFileDate& file_date, absl::Time now,
+                                EventFn emit) {
+  line_.assign(line.text);
+  counters_.utf8_replacements += RepairUtf8(line_);
+
+  if (std::optional<LogHeader> header = parser_.Parse(line_, file_date)) {
+    Flush(emit);
+    v1::LogEvent& event = pending_.emplace();
+    event.set_time_unix_ms(header->time_unix_ms);
+    event.set_file(file_);
+    event.set_level(header->level);
+    event.set_logger(std::string(header->logger));
+    event.set_thread(std::string(header->thread));
+    event.set_message(std::string(header->message));
+    event.set_truncated(line.truncated);
+    event.set_file_offset(line.offset);
+    event.set_has_header(true);
+    EnforceLimit(emit);
+    return;
+  }
+  if (dropping_) {
+    ++counters_.dropped_lines;
+    return;
+  }
+  if (pending_) {
+    AppendContinuation(line_, line.truncated);
+    EnforceLimit(emit);
+    return;
+  }
+  v1::LogEvent stray;
+  stray.set_time_unix_ms(absl::ToUnixMillis(now));
+  stray.set_file(file_);
+  stray.set_message(line_);
+  stray.set_truncated(line.truncated);
+  stray.set_file_offset(line.offset);
+  if (TruncateUtf8(*stray.mutable_message(), max_event_bytes_)) {
+    stray.set_truncated(true);
+    ++counters_.truncated_events;
+  }
+  emit(std::move(stray));
+}
+
+void LogEventAssembler::AppendContinuation(std::string_view text,
+                                           bool truncated) {
+  std::string& message = *pending_->mutable_message();
+  // Copy at most one byte beyond the limit: enough for EnforceLimit to see
+  // the overflow and the character boundary, without copying a huge line.
+  const size_t room =
+      max_event_bytes_ + 1 - std::min(message.size(), max_event_bytes_);
+  message.push_back('\n');
+  message.append(text.substr(0, room - 1));
+  if (truncated) pending_->set_truncated(true);
+}
+
+void LogEventAssembler::EnforceLimit(EventFn emit) {
+  if (!TruncateUtf8(*pending_->mutable_message(), max_event_bytes_)) return;
+  pending_->set_truncated(true);
+  ++counters_.truncated_events;
+  Flush(emit);
+  dropping_ = true;
+}
+
+void LogEventAssembler::Flush(EventFn emit) {
+  dropping_ = false;
+  if (!pending_) return;
+  v1::LogEvent event = std::move(*pending_);
+  pending_.reset();
+  emit(std::move(event));
+}
+
+}  // namespace eroom::agent

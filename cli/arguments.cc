@@ -1,0 +1,233 @@
+#include "cli/arguments.h"
+
+#include "CLI/CLI.hpp"
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "cli/text_format.h"
+
+namespace eroom::cli {
+namespace v1 = ::eroom::monitor::v1;
+namespace {
+
+constexpr char kTimeHelp[] =
+    "a duration back from now (30s, 15m, 1h, 2d) or a time "
+    "(RFC 3339, or 'yyyy-MM-dd HH:mm:ss' local)";
+
+absl::StatusOr<absl::Duration> ParseTimeout(const std::string& text) {
+  absl::Duration timeout;
+  if (!absl::ParseDuration(text, &timeout) || timeout <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--timeout: '", text, "' is not a positive duration like 5s or 500ms"));
+  }
+  return timeout;
+}
+
+absl::StatusOr<int64_t> ParseTimeBound(const std::string& flag,
+                                       const std::string& text, absl::Time now,
+                                       absl::TimeZone zone) {
+  absl::StatusOr<absl::Time> time = ParseTimeArgument(text, now, zone);
+  if (!time.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(flag, ": ", time.status().message()));
+  }
+  return absl::ToUnixMillis(*time);
+}
+
+absl::StatusOr<v1::LogLevel> ParseLevel(const std::string& text) {
+  std::string upper = absl::AsciiStrToUpper(text);
+  if (upper == "WARNING") upper = "WARN";
+  v1::LogLevel level;
+  if (!v1::LogLevel_Parse(upper, &level) ||
+      level == v1::LOG_LEVEL_UNSPECIFIED) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--level: '", text, "' is not one of trace, debug, info, warn, error"));
+  }
+  return level;
+}
+
+// Everything as typed; converted once CLI11 accepted the syntax.
+struct RawOptions {
+  std::string command;
+  std::string collector;
+  bool collector_given = false;
+  std::string config_path;
+  bool config_given = false;
+  std::string output = "table";
+  std::string timeout = "5s";
+  std::string host;
+  std::string level;
+  std::string event_type;
+  std::string grep;
+  std::string ruid;
+  std::string since;
+  std::string until;
+  std::string metric;
+  int limit = 0;
+  bool limit_given = false;
+  bool watch = false;
+};
+
+constexpr int kDefaultLogLimit = 100;
+constexpr char kDefaultMetricsSince[] = "1h";
+
+absl::StatusOr<LogsArgs> ToLogsArgs(const RawOptions& raw, absl::Time now,
+                                    absl::TimeZone zone) {
+  LogsArgs args{raw.host, {}};
+  v1::QueryLogsRequest& request = args.request;
+  if (!raw.level.empty()) {
+    absl::StatusOr<v1::LogLevel> level = ParseLevel(raw.level);
+    if (!level.ok()) return level.status();
+    request.set_min_level(*level);
+  }
+  request.set_event_type(raw.event_type);
+  request.set_contains(raw.grep);
+  request.set_ruid(raw.ruid);
+  if (!raw.since.empty()) {
+    absl::StatusOr<int64_t> since =
+        ParseTimeBound("--since", raw.since, now, zone);
+    if (!since.ok()) return since.status();
+    request.set_since_unix_ms(*since);
+  }
+  if (!raw.until.empty()) {
+    absl::StatusOr<int64_t> until =
+        ParseTimeBound("--until", raw.until, now, zone);
+    if (!until.ok()) return until.status();
+    request.set_until_unix_ms(*until);
+  }
+  request.set_limit(raw.limit_given ? raw.limit : kDefaultLogLimit);
+  return args;
+}
+
+absl::StatusOr<MetricsArgs> ToMetricsArgs(const RawOptions& raw, absl::Time now,
+                                          absl::TimeZone zone) {
+  MetricsArgs args{raw.host, {}};
+  v1::QueryMetricsRequest& request = args.request;
+  request.set_name(raw.metric);
+  absl::StatusOr<int64_t> since = ParseTimeBound(
+      "--since", raw.since.empty() ? kDefaultMetricsSince : raw.since, now,
+      zone);
+  if (!since.ok()) return since.status();
+  request.set_since_unix_ms(*since);
+  if (!raw.until.empty()) {
+    absl::StatusOr<int64_t> until =
+        ParseTimeBound("--until", raw.until, now, zone);
+    if (!until.ok()) return until.status();
+    request.set_until_unix_ms(*until);
+  }
+  request.set_limit(raw.limit);
+  return args;
+}
+
+absl::StatusOr<CommandArgs> ToCommandArgs(const RawOptions& raw,
+                                          OutputFormat output, absl::Time now,
+                                          absl::TimeZone zone) {
+  if (raw.command == "hosts") return HostsArgs{};
+  if (raw.command == "status") {
+    if (raw.watch && output == OutputFormat::kJson) {
+      return absl::InvalidArgumentError("--watch works with -o table only");
+    }
+    return StatusArgs{raw.host, raw.watch};
+  }
+  if (raw.command == "logs") return ToLogsArgs(raw, now, zone);
+  if (raw.command == "metrics") return ToMetricsArgs(raw, now, zone);
+  return QueueArgs{raw.host};
+}
+
+absl::StatusOr<Invocation> ToInvocation(const RawOptions& raw, absl::Time now,
+                                        absl::TimeZone zone) {
+  Invocation invocation;
+  GlobalOptions& global = invocation.global;
+  if (raw.collector_given) global.collector = raw.collector;
+  if (raw.config_given) global.config_path = raw.config_path;
+  global.output =
+      raw.output == "json" ? OutputFormat::kJson : OutputFormat::kTable;
+  absl::StatusOr<absl::Duration> timeout = ParseTimeout(raw.timeout);
+  if (!timeout.ok()) return timeout.status();
+  global.timeout = *timeout;
+  absl::StatusOr<CommandArgs> command =
+      ToCommandArgs(raw, global.output, now, zone);
+  if (!command.ok()) return command.status();
+  invocation.command = *std::move(command);
+  return invocation;
+}
+
+}  // namespace
+
+ParsedArguments ParseArguments(int argc, const char* const* argv,
+                               absl::Time now, absl::TimeZone zone,
+                               std::ostream& out, std::ostream& err) {
+  RawOptions raw;
+  CLI::App app(
+      "Operators' view of ERoom hosts, from the eroom-monitor collector.",
+      "eroomctl");
+  app.set_version_flag("--version", EROOM_VERSION);
+  app.require_subcommand(1);
+  // Global options may also follow the command: `eroomctl hosts -o json`.
+  app.fallthrough();
+  CLI::Option* collector_option = app.add_option(
+      "--collector", raw.collector,
+      "collector host:port (else $EROOMCTL_COLLECTOR, the config file, "
+      "127.0.0.1:7443)");
+  app.add_option("-o,--output", raw.output, "table or json")
+      ->check(CLI::IsMember({"table", "json"}));
+  CLI::Option* config_option = app.add_option(
+      "--config", raw.config_path,
+      "config file (default $XDG_CONFIG_HOME/eroomctl/config.yaml)");
+  app.add_option("--timeout", raw.timeout, "deadline of each call (5s)");
+
+  app.add_subcommand("hosts", "one line per host");
+  CLI::App* status =
+      app.add_subcommand("status", "one host's dashboard and last errors");
+  status->add_option("host", raw.host, "agent id or hostname");
+  status->add_flag("--watch", raw.watch, "refresh every 5 s until Ctrl-C");
+
+  CLI::App* logs = app.add_subcommand("logs", "stored ERoom log events");
+  logs->add_option("--host", raw.host, "agent id or hostname");
+  logs->add_option("--level", raw.level, "minimum level (trace..error)");
+  logs->add_option("--type", raw.event_type, "event type, e.g. room_failed");
+  logs->add_option("--grep", raw.grep, "text the message contains");
+  logs->add_option("--ruid", raw.ruid, "room id");
+  logs->add_option("--since", raw.since, kTimeHelp);
+  logs->add_option("--until", raw.until, kTimeHelp);
+  CLI::Option* logs_limit =
+      logs->add_option("--limit", raw.limit, "most events to show (100)")
+          ->check(CLI::NonNegativeNumber);
+
+  CLI::App* metrics = app.add_subcommand("metrics", "one metric's points");
+  metrics->add_option("name", raw.metric, "e.g. host.cpu_percent")->required();
+  metrics->add_option("--host", raw.host, "agent id or hostname");
+  metrics->add_option("--since", raw.since,
+                      absl::StrCat(kTimeHelp, "; default 1h"));
+  metrics->add_option("--until", raw.until, kTimeHelp);
+  metrics->add_option("--limit", raw.limit, "most points per series")
+      ->check(CLI::NonNegativeNumber);
+
+  CLI::App* queue =
+      app.add_subcommand("queue", "ERoom's generation queue per host");
+  queue->add_option("host", raw.host, "agent id or hostname");
+
+  ParsedArguments parsed;
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int code = app.exit(e, out, err);
+    parsed.exit_code = code == 0 ? kExitOk : kExitUsage;
+    return parsed;
+  }
+  raw.command = app.get_subcommands().front()->get_name();
+  raw.collector_given = collector_option->count() > 0;
+  raw.config_given = config_option->count() > 0;
+  raw.limit_given = logs_limit->count() > 0;
+
+  absl::StatusOr<Invocation> invocation = ToInvocation(raw, now, zone);
+  if (!invocation.ok()) {
+    err << invocation.status().message()
+        << "\nRun with --help for more information.\n";
+    parsed.exit_code = kExitUsage;
+    return parsed;
+  }
+  parsed.invocation = *std::move(invocation);
+  return parsed;
+}
+
+}  // namespace eroom::cli

@@ -1,0 +1,68 @@
+#ifndef EROOM_CLI_ARGUMENTS_H_
+#define EROOM_CLI_ARGUMENTS_H_
+
+#include <optional>
+#include <ostream>
+#include <string>
+#include <variant>
+
+#include "absl/time/time.h"
+#include "eroom/monitor/v1/monitor.pb.h"
+
+namespace eroom::cli {
+
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFailure = 1;  // The command ran and failed.
+inline constexpr int kExitUsage = 2;    // Bad arguments or configuration.
+
+enum class OutputFormat { kTable, kJson };
+
+struct GlobalOptions {
+  std::optional<std::string> collector;    // --collector
+  std::optional<std::string> config_path;  // --config
+  OutputFormat output = OutputFormat::kTable;
+  absl::Duration timeout = absl::Seconds(5);
+};
+
+// `host` arguments hold an agent id or a hostname, resolved against the
+// collector's host list; empty means every host.
+struct HostsArgs {};
+struct StatusArgs {
+  std::string host;
+  bool watch = false;
+};
+struct LogsArgs {
+  std::string host;
+  eroom::monitor::v1::QueryLogsRequest request;  // agent_id left empty.
+};
+struct MetricsArgs {
+  std::string host;
+  eroom::monitor::v1::QueryMetricsRequest request;  // agent_id left empty.
+};
+struct QueueArgs {
+  std::string host;
+};
+using CommandArgs =
+    std::variant<HostsArgs, StatusArgs, LogsArgs, MetricsArgs, QueueArgs>;
+
+struct Invocation {
+  GlobalOptions global;
+  CommandArgs command;
+};
+
+// Either a complete invocation, or the exit code to return at once because
+// help was printed (0) or a usage error was reported on `err` (kExitUsage).
+struct ParsedArguments {
+  std::optional<Invocation> invocation;
+  int exit_code = kExitOk;
+};
+
+// Parses eroomctl's command line. Relative times (--since 1h) are taken
+// back from `now`; local times are read in `zone`.
+ParsedArguments ParseArguments(int argc, const char* const* argv,
+                               absl::Time now, absl::TimeZone zone,
+                               std::ostream& out, std::ostream& err);
+
+}  // namespace eroom::cli
+
+#endif  // EROOM_CLI_ARGUMENTS_H_

@@ -1,0 +1,232 @@
+#include "cli/commands.h"
+
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "cli/json_output.h"
+#include "cli/renderers.h"
+#include "cli/text_format.h"
+
+namespace eroom::cli {
+namespace v1 = ::eroom::monitor::v1;
+namespace {
+
+constexpr int kRecentErrorCount = 5;
+// Moves the cursor home and clears the terminal, like watch(1).
+constexpr char kClearScreen[] = "\x1b[H\x1b[2J";
+
+RenderContext MakeRenderContext(const CommandContext& context) {
+  return RenderContext{context.clock.Now(), context.zone};
+}
+
+absl::Status PrintJson(const google::protobuf::Message& message,
+                       std::ostream& out) {
+  absl::StatusOr<std::string> json = MessageToJson(message);
+  if (!json.ok()) return json.status();
+  out << *json;
+  if (json->empty() || json->back() != '\n') out << '\n';
+  return absl::OkStatus();
+}
+
+template <typename Hosts>
+std::string HostLabels(const Hosts& hosts) {
+  std::vector<std::string> labels;
+  for (const v1::HostStatus& host : hosts) labels.push_back(HostLabel(host));
+  return absl::StrJoin(labels, ", ");
+}
+
+// The hosts `wanted` names (an agent id, else a hostname), or every host
+// when it is empty.
+absl::StatusOr<std::vector<v1::HostStatus>> SelectHosts(
+    CollectorClient& client, const std::string& wanted) {
+  absl::StatusOr<v1::ListHostsResponse> response =
+      client.ListHosts(v1::ListHostsRequest());
+  if (!response.ok()) return response.status();
+  const auto& hosts = response->hosts();
+  if (wanted.empty()) {
+    return std::vector<v1::HostStatus>(hosts.begin(), hosts.end());
+  }
+  std::vector<v1::HostStatus> by_hostname;
+  for (const v1::HostStatus& host : hosts) {
+    if (host.agent_id() == wanted) return std::vector<v1::HostStatus>{host};
+    if (host.hostname() == wanted) by_hostname.push_back(host);
+  }
+  if (by_hostname.size() == 1) return by_hostname;
+  if (by_hostname.size() > 1) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("hostname '", wanted, "' belongs to several agents: ",
+                     HostLabels(by_hostname), "; name the agent id instead"));
+  }
+  return absl::NotFoundError(absl::StrCat(
+      "host '", wanted, "' not found at the collector ", client.address(),
+      hosts.empty() ? "; no host has reported yet"
+                    : absl::StrCat("; known hosts: ", HostLabels(hosts))));
+}
+
+// The agent id to filter a query by: empty for every host.
+absl::StatusOr<std::string> ResolveAgentId(CollectorClient& client,
+                                           const std::string& wanted) {
+  if (wanted.empty()) return std::string();
+  absl::StatusOr<std::vector<v1::HostStatus>> hosts =
+      SelectHosts(client, wanted);
+  if (!hosts.ok()) return hosts.status();
+  return hosts->front().agent_id();
+}
+
+absl::Status RunHosts(const CommandContext& context) {
+  absl::StatusOr<v1::ListHostsResponse> response =
+      context.client.ListHosts(v1::ListHostsRequest());
+  if (!response.ok()) return response.status();
+  if (context.output == OutputFormat::kJson) {
+    return PrintJson(*response, context.out);
+  }
+  RenderHosts(*response, MakeRenderContext(context), context.out);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<HostReport>> CollectHostReports(
+    CollectorClient& client, const std::string& wanted) {
+  absl::StatusOr<std::vector<v1::HostStatus>> hosts =
+      SelectHosts(client, wanted);
+  if (!hosts.ok()) return hosts.status();
+  std::vector<HostReport> reports;
+  for (v1::HostStatus& host : *hosts) {
+    v1::QueryLogsRequest request;
+    request.set_agent_id(host.agent_id());
+    request.set_min_level(v1::ERROR);
+    request.set_limit(kRecentErrorCount);
+    absl::StatusOr<v1::QueryLogsResponse> errors = client.QueryLogs(request);
+    if (!errors.ok()) return errors.status();
+    reports.push_back(HostReport{std::move(host), *std::move(errors)});
+  }
+  return reports;
+}
+
+absl::Status PrintStatus(const StatusArgs& args,
+                         const CommandContext& context) {
+  absl::StatusOr<std::vector<HostReport>> reports =
+      CollectHostReports(context.client, args.host);
+  if (!reports.ok()) return reports.status();
+  if (context.output == OutputFormat::kJson) {
+    absl::StatusOr<std::string> json = HostReportsToJson(*reports);
+    if (!json.ok()) return json.status();
+    context.out << *json;
+    return absl::OkStatus();
+  }
+  if (reports->empty()) {
+    context.out << "No hosts have reported to the collector yet.\n";
+  }
+  const RenderContext render = MakeRenderContext(context);
+  for (size_t i = 0; i < reports->size(); ++i) {
+    if (i > 0) context.out << '\n';
+    RenderStatus((*reports)[i], render, context.out);
+  }
+  return absl::OkStatus();
+}
+
+// Redraws the dashboard every kWatchInterval until Ctrl-C ends the process
+// (or the injected wait says stop). A failed refresh is shown on screen and
+// retried, because the point of watching is to see the collector or the
+// host come back.
+absl::Status WatchStatus(const StatusArgs& args,
+                         const CommandContext& context) {
+  const std::string title = absl::StrCat(
+      "Every ", absl::FormatDuration(kWatchInterval), ": eroomctl status",
+      args.host.empty() ? "" : " ", args.host);
+  do {
+    context.out << kClearScreen << title << "    "
+                << absl::FormatTime("%Y-%m-%d %H:%M:%S", context.clock.Now(),
+                                    context.zone)
+                << "\n\n";
+    if (absl::Status status = PrintStatus(args, context); !status.ok()) {
+      context.out << "error: " << status.message() << '\n';
+    }
+    context.out.flush();
+  } while (context.wait_before_refresh(kWatchInterval));
+  return absl::OkStatus();
+}
+
+absl::Status RunStatus(const StatusArgs& args, const CommandContext& context) {
+  return args.watch ? WatchStatus(args, context) : PrintStatus(args, context);
+}
+
+absl::Status RunLogs(const LogsArgs& args, const CommandContext& context) {
+  absl::StatusOr<std::string> agent_id =
+      ResolveAgentId(context.client, args.host);
+  if (!agent_id.ok()) return agent_id.status();
+  v1::QueryLogsRequest request = args.request;
+  request.set_agent_id(*agent_id);
+  absl::StatusOr<v1::QueryLogsResponse> response =
+      context.client.QueryLogs(request);
+  if (!response.ok()) return response.status();
+  if (context.output == OutputFormat::kJson) {
+    return PrintJson(*response, context.out);
+  }
+  RenderLogs(*response, MakeRenderContext(context), context.out);
+  return absl::OkStatus();
+}
+
+absl::Status RunMetrics(const MetricsArgs& args,
+                        const CommandContext& context) {
+  absl::StatusOr<std::string> agent_id =
+      ResolveAgentId(context.client, args.host);
+  if (!agent_id.ok()) return agent_id.status();
+  v1::QueryMetricsRequest request = args.request;
+  request.set_agent_id(*agent_id);
+  absl::StatusOr<v1::QueryMetricsResponse> response =
+      context.client.QueryMetrics(request);
+  if (!response.ok()) return response.status();
+  if (!response->known_names().empty()) {
+    return absl::NotFoundError(absl::StrCat(
+        "unknown metric '", request.name(),
+        "'; known metrics: ", absl::StrJoin(response->known_names(), ", ")));
+  }
+  if (context.output == OutputFormat::kJson) {
+    return PrintJson(*response, context.out);
+  }
+  RenderMetrics(request.name(), *response, MakeRenderContext(context),
+                context.out);
+  return absl::OkStatus();
+}
+
+absl::Status RunQueue(const QueueArgs& args, const CommandContext& context) {
+  absl::StatusOr<std::vector<v1::HostStatus>> hosts =
+      SelectHosts(context.client, args.host);
+  if (!hosts.ok()) return hosts.status();
+  v1::ListHostsResponse response;
+  for (v1::HostStatus& host : *hosts) *response.add_hosts() = std::move(host);
+  if (context.output == OutputFormat::kJson) {
+    return PrintJson(response, context.out);
+  }
+  RenderQueue(response, MakeRenderContext(context), context.out);
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status RunCommand(const CommandArgs& command,
+                        const CommandContext& context) {
+  struct Dispatch {
+    const CommandContext& context;
+    absl::Status operator()(const HostsArgs&) const {
+      return RunHosts(context);
+    }
+    absl::Status operator()(const StatusArgs& args) const {
+      return RunStatus(args, context);
+    }
+    absl::Status operator()(const LogsArgs& args) const {
+      return RunLogs(args, context);
+    }
+    absl::Status operator()(const MetricsArgs& args) const {
+      return RunMetrics(args, context);
+    }
+    absl::Status operator()(const QueueArgs& args) const {
+      return RunQueue(args, context);
+    }
+  };
+  return std::visit(Dispatch{context}, command);
+}
+
+}  // namespace eroom::cli

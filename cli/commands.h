@@ -1,0 +1,36 @@
+#ifndef EROOM_CLI_COMMANDS_H_
+#define EROOM_CLI_COMMANDS_H_
+
+#include <functional>
+#include <ostream>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "cli/arguments.h"
+#include "cli/collector_client.h"
+#include "common/clock.h"
+
+namespace eroom::cli {
+
+inline constexpr absl::Duration kWatchInterval = absl::Seconds(5);
+
+// What a command needs once its arguments are understood.
+struct CommandContext {
+  CollectorClient& client;
+  OutputFormat output;
+  const Clock& clock;
+  absl::TimeZone zone;
+  std::ostream& out;
+  // Waits between `status --watch` refreshes; false stops watching.
+  std::function<bool(absl::Duration)> wait_before_refresh;
+};
+
+// Runs one command against the collector and prints its result. Errors
+// (collector unreachable, host not found, unknown metric) are returned for
+// the caller to report; nothing is printed for them.
+absl::Status RunCommand(const CommandArgs& command,
+                        const CommandContext& context);
+
+}  // namespace eroom::cli
+
+#endif  // EROOM_CLI_COMMANDS_H_

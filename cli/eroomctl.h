@@ -1,0 +1,43 @@
+#ifndef EROOM_CLI_EROOMCTL_H_
+#define EROOM_CLI_EROOMCTL_H_
+
+#include <functional>
+#include <memory>
+#include <ostream>
+#include <string>
+
+#include "absl/time/time.h"
+#include "cli/collector_address.h"
+#include "common/clock.h"
+#include "eroom/monitor/v1/monitor.grpc.pb.h"
+
+namespace eroom::cli {
+
+// What eroomctl takes from the world besides its arguments. Tests replace
+// any piece; Real() is the process's own.
+struct CliEnvironment {
+  const Clock* clock = nullptr;
+  absl::TimeZone time_zone;
+  EnvironmentLookup getenv;
+  // Opens a QueryService stub to the collector at `address`.
+  std::function<
+      std::unique_ptr<eroom::monitor::v1::QueryService::StubInterface>(
+          const std::string& address)>
+      connect;
+  // Waits between `status --watch` refreshes; false stops watching.
+  std::function<bool(absl::Duration)> wait_before_refresh;
+
+  static CliEnvironment Real();
+};
+
+// The whole eroomctl program: results on `out`, problems on `err`. Returns
+// the exit code: 0 ok, 1 the command failed (collector unreachable, host
+// not found, ...), 2 usage or configuration error.
+int RunEroomctl(int argc, const char* const* argv, std::ostream& out,
+                std::ostream& err, const CliEnvironment& environment);
+int RunEroomctl(int argc, const char* const* argv, std::ostream& out,
+                std::ostream& err);
+
+}  // namespace eroom::cli
+
+#endif  // EROOM_CLI_EROOMCTL_H_

@@ -1,0 +1,71 @@
+#include "cli/json_output.h"
+
+#include "absl/strings/str_cat.h"
+#include "google/protobuf/util/json_util.h"
+#include "nlohmann/json.hpp"
+
+namespace eroom::cli {
+namespace {
+
+// Keeps the proto's field order instead of sorting keys.
+using Json = nlohmann::ordered_json;
+
+absl::StatusOr<Json> MessageToJsonValue(
+    const google::protobuf::Message& message) {
+  absl::StatusOr<std::string> text = MessageToJson(message);
+  if (!text.ok()) return text.status();
+  Json value = Json::parse(*text, nullptr, /*allow_exceptions=*/false);
+  if (value.is_discarded()) {
+    return absl::InternalError(absl::StrCat(
+        "protobuf printed invalid JSON for ", message.GetTypeName()));
+  }
+  return value;
+}
+
+absl::StatusOr<Json> HostReportToJson(const HostReport& report) {
+  absl::StatusOr<Json> host = MessageToJsonValue(report.host);
+  if (!host.ok()) return host.status();
+  Json errors = Json::array();
+  for (const auto& event : report.recent_errors.events()) {
+    absl::StatusOr<Json> value = MessageToJsonValue(event);
+    if (!value.ok()) return value.status();
+    errors.push_back(*std::move(value));
+  }
+  return Json{{"host", *std::move(host)}, {"recent_errors", std::move(errors)}};
+}
+
+}  // namespace
+
+absl::StatusOr<std::string> MessageToJson(
+    const google::protobuf::Message& message) {
+  google::protobuf::util::JsonPrintOptions options;
+  options.always_print_primitive_fields = true;
+  options.preserve_proto_field_names = true;
+  options.add_whitespace = true;
+  std::string text;
+  const auto status =
+      google::protobuf::util::MessageToJsonString(message, &text, options);
+  if (!status.ok()) {
+    return absl::InternalError(
+        absl::StrCat("cannot print ", message.GetTypeName(),
+                     " as JSON: ", std::string(status.message())));
+  }
+  return text;
+}
+
+absl::StatusOr<std::string> HostReportsToJson(
+    const std::vector<HostReport>& reports) {
+  Json result = Json::array();
+  for (const HostReport& report : reports) {
+    absl::StatusOr<Json> value = HostReportToJson(report);
+    if (!value.ok()) return value.status();
+    result.push_back(*std::move(value));
+  }
+  if (result.size() == 1) {
+    Json single = std::move(result[0]);
+    result = std::move(single);
+  }
+  return result.dump(2, ' ', false, Json::error_handler_t::replace) + "\n";
+}
+
+}  // namespace eroom::cli

@@ -1,0 +1,370 @@
+#include "cli/renderers.h"
+
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "cli/table.h"
+#include "cli/text_format.h"
+
+namespace eroom::cli {
+namespace v1 = ::eroom::monitor::v1;
+namespace {
+
+constexpr char kNone[] = "-";
+
+std::string Age(int64_t unix_ms, const RenderContext& context) {
+  return FormatAge(context.now - absl::FromUnixMillis(unix_ms));
+}
+
+std::string Ago(int64_t unix_ms, const RenderContext& context) {
+  return absl::StrCat(Age(unix_ms, context), " ago");
+}
+
+std::string ConnectionState(const v1::HostStatus& host,
+                            const RenderContext& context) {
+  if (host.connected()) return "connected";
+  if (host.last_seen_unix_ms() == 0) return "down";
+  return absl::StrCat("down ", Age(host.last_seen_unix_ms(), context));
+}
+
+std::string ProcessSummary(const v1::HostStatus& host) {
+  if (!host.has_latest_sample()) return kNone;
+  const v1::ProcessState& eroom = host.latest_sample().eroom();
+  if (!eroom.up()) return "down";
+  return absl::StrCat("up (pid ", eroom.pid(), ")");
+}
+
+std::string MemorySummary(const v1::ResourceSample& sample) {
+  return absl::StrCat(FormatBytes(sample.memory_used_bytes()), " / ",
+                      FormatBytes(sample.memory_total_bytes()));
+}
+
+std::string DiskPercent(const v1::DiskUsage& disk) {
+  if (disk.total_bytes() == 0) return kNone;
+  return FormatPercent(100.0 * static_cast<double>(disk.used_bytes()) /
+                       static_cast<double>(disk.total_bytes()));
+}
+
+std::string DisksSummary(const v1::HostStatus& host) {
+  if (!host.has_latest_sample() || host.latest_sample().disks().empty()) {
+    return kNone;
+  }
+  std::vector<std::string> parts;
+  for (const v1::DiskUsage& disk : host.latest_sample().disks()) {
+    parts.push_back(absl::StrCat(disk.mount(), " ", DiskPercent(disk)));
+  }
+  return absl::StrJoin(parts, ", ");
+}
+
+std::string ProbeFailure(const v1::ProbeResult& probe) {
+  if (!probe.error().empty()) return probe.error();
+  if (probe.http_status() != 0) {
+    return absl::StrCat("HTTP ", probe.http_status());
+  }
+  return "failed";
+}
+
+std::string HealthSummary(const v1::HostStatus& host) {
+  if (!host.has_latest_health()) return kNone;
+  const v1::ProbeResult& health = host.latest_health();
+  const std::string latency = FormatLatency(health.latency_ms());
+  if (!health.ok()) {
+    return absl::StrCat("error: ", ProbeFailure(health), " (", latency, ")");
+  }
+  return absl::StrCat(
+      health.health_status().empty() ? "ok" : health.health_status(), " ",
+      latency);
+}
+
+// The queue as the latest /queue/status probe reported it, if it did.
+const v1::QueueStatus* LatestQueue(const v1::HostStatus& host) {
+  if (!host.has_latest_queue() || !host.latest_queue().has_queue()) {
+    return nullptr;
+  }
+  return &host.latest_queue().queue();
+}
+
+bool IsBacklog(const v1::QueueStatus& queue) {
+  return queue.queued() > kQueueBacklogThreshold;
+}
+
+std::string LevelName(v1::LogLevel level) {
+  return level == v1::LOG_LEVEL_UNSPECIFIED ? kNone : v1::LogLevel_Name(level);
+}
+
+std::string EventMessage(const v1::LogEvent& event) {
+  std::string message = FirstLineSummary(event.message());
+  if (event.truncated()) absl::StrAppend(&message, " [truncated]");
+  return message;
+}
+
+std::string OrNone(const std::string& text) {
+  return text.empty() ? kNone : text;
+}
+
+std::string MetricValueText(const std::string& name, double value) {
+  if (absl::EndsWith(name, "_bytes")) {
+    return FormatBytes(static_cast<uint64_t>(std::max(value, 0.0)));
+  }
+  if (absl::EndsWith(name, "_percent")) return FormatPercent(value);
+  if (absl::EndsWith(name, "_ms")) return FormatLatency(value);
+  return absl::StrFormat("%g", value);
+}
+
+void RenderSeries(const v1::MetricSeries& series, const RenderContext& context,
+                  std::ostream& out) {
+  std::vector<std::string> heading = {series.name(), series.agent_id()};
+  // The map's order is unspecified; sorted labels read the same every time.
+  std::vector<std::string> labels;
+  for (const auto& [key, value] : series.labels()) {
+    labels.push_back(absl::StrCat(key, "=", value));
+  }
+  std::sort(labels.begin(), labels.end());
+  heading.insert(heading.end(), labels.begin(), labels.end());
+  out << absl::StrJoin(heading, "  ") << '\n';
+  if (series.points().empty()) {
+    out << "(no points)\n";
+    return;
+  }
+  Table table({"TIME", "VALUE"});
+  table.SetAlign(1, Table::Align::kRight);
+  double min = series.points(0).value();
+  double max = min;
+  double sum = 0;
+  for (const v1::MetricPoint& point : series.points()) {
+    table.AddRow({FormatLocalTime(point.time_unix_ms(), context.zone),
+                  MetricValueText(series.name(), point.value())});
+    min = std::min(min, point.value());
+    max = std::max(max, point.value());
+    sum += point.value();
+  }
+  table.Render(out);
+  const auto value = [&](double v) {
+    return MetricValueText(series.name(), v);
+  };
+  out << "min " << value(min) << "  avg " << value(sum / series.points().size())
+      << "  max " << value(max) << "  last "
+      << value(series.points().rbegin()->value()) << "  ("
+      << series.points().size() << " points)\n";
+}
+
+void RenderStatusLine(std::ostream& out, const char* label,
+                      const std::string& text) {
+  out << absl::StrFormat("%-8s", label) << text << '\n';
+}
+
+std::string StatusHealth(const v1::HostStatus& host,
+                         const RenderContext& context) {
+  if (!host.has_latest_health()) return "no probe yet";
+  return absl::StrCat(HealthSummary(host), " (",
+                      Ago(host.latest_health().time_unix_ms(), context), ")");
+}
+
+std::string StatusProcess(const v1::HostStatus& host) {
+  if (!host.has_latest_sample()) return "no sample yet";
+  const v1::ProcessState& eroom = host.latest_sample().eroom();
+  if (!eroom.up()) {
+    return absl::StrCat("DOWN, port ",
+                        eroom.port_listening() ? "listening" : "not listening");
+  }
+  return absl::StrCat("up, pid ", eroom.pid(), ", RSS ",
+                      FormatBytes(eroom.rss_bytes()), ", CPU ",
+                      FormatPercent(eroom.cpu_percent()), ", port ",
+                      eroom.port_listening() ? "listening" : "NOT listening");
+}
+
+std::string StatusHostResources(const v1::HostStatus& host) {
+  if (!host.has_latest_sample()) return "no sample yet";
+  const v1::ResourceSample& sample = host.latest_sample();
+  std::string memory = MemorySummary(sample);
+  if (sample.memory_total_bytes() > 0) {
+    absl::StrAppend(&memory, " (",
+                    FormatPercent(100.0 * sample.memory_used_bytes() /
+                                  sample.memory_total_bytes()),
+                    ")");
+  }
+  return absl::StrCat("CPU ", FormatPercent(sample.cpu_percent()), ", memory ",
+                      memory, ", load ",
+                      absl::StrFormat("%.2f", sample.load_average_1m()));
+}
+
+std::string StatusDisks(const v1::HostStatus& host) {
+  if (!host.has_latest_sample() || host.latest_sample().disks().empty()) {
+    return kNone;
+  }
+  std::vector<std::string> parts;
+  for (const v1::DiskUsage& disk : host.latest_sample().disks()) {
+    parts.push_back(absl::StrCat(disk.mount(), " ", DiskPercent(disk), " of ",
+                                 FormatBytes(disk.total_bytes())));
+  }
+  return absl::StrJoin(parts, ", ");
+}
+
+std::string StatusQueue(const v1::HostStatus& host,
+                        const RenderContext& context) {
+  if (!host.has_latest_queue()) return "no probe yet";
+  const v1::ProbeResult& probe = host.latest_queue();
+  const std::string age = Ago(probe.time_unix_ms(), context);
+  const v1::QueueStatus* queue = LatestQueue(host);
+  if (!probe.ok() || queue == nullptr) {
+    return absl::StrCat("probe failed: ", ProbeFailure(probe), " (", age, ")");
+  }
+  std::string text =
+      absl::StrCat(queue->queued(), " queued, ", queue->active(), " active, ",
+                   queue->completed(), " completed, max ",
+                   queue->max_concurrent(), " (", age, ")");
+  if (IsBacklog(*queue)) {
+    absl::StrAppend(&text, "  BACKLOG (more than ", kQueueBacklogThreshold,
+                    " queued)");
+  }
+  return text;
+}
+
+}  // namespace
+
+std::string HostLabel(const v1::HostStatus& host) {
+  if (host.hostname().empty() || host.hostname() == host.agent_id()) {
+    return host.agent_id();
+  }
+  return absl::StrCat(host.hostname(), " (", host.agent_id(), ")");
+}
+
+void RenderHosts(const v1::ListHostsResponse& response,
+                 const RenderContext& context, std::ostream& out) {
+  if (response.hosts().empty()) {
+    out << "No hosts have reported to the collector yet.\n";
+    return;
+  }
+  Table table({"HOST", "STATE", "EROOM", "CPU", "MEMORY", "DISK", "HEALTH",
+               "QUEUE(Q/A/C)"});
+  table.SetAlign(3, Table::Align::kRight);
+  for (const v1::HostStatus& host : response.hosts()) {
+    const bool sampled = host.has_latest_sample();
+    const v1::QueueStatus* queue = LatestQueue(host);
+    table.AddRow(
+        {HostLabel(host), ConnectionState(host, context), ProcessSummary(host),
+         sampled ? FormatPercent(host.latest_sample().cpu_percent()) : kNone,
+         sampled ? MemorySummary(host.latest_sample()) : kNone,
+         DisksSummary(host), HealthSummary(host),
+         queue == nullptr ? kNone
+                          : absl::StrCat(queue->queued(), "/", queue->active(),
+                                         "/", queue->completed())});
+  }
+  table.Render(out);
+}
+
+void RenderStatus(const HostReport& report, const RenderContext& context,
+                  std::ostream& out) {
+  const v1::HostStatus& host = report.host;
+  std::string state = ConnectionState(host, context);
+  if (host.last_seen_unix_ms() != 0) {
+    absl::StrAppend(&state, ", last seen ",
+                    Ago(host.last_seen_unix_ms(), context));
+  }
+  if (!host.version().empty()) {
+    absl::StrAppend(&state, ", agent ", host.version());
+  }
+  out << "== " << HostLabel(host) << " ==  " << state << '\n';
+  RenderStatusLine(out, "Health", StatusHealth(host, context));
+  RenderStatusLine(out, "ERoom", StatusProcess(host));
+  RenderStatusLine(out, "Host", StatusHostResources(host));
+  RenderStatusLine(out, "Disk", StatusDisks(host));
+  RenderStatusLine(out, "Queue", StatusQueue(host, context));
+  out << "Last errors:";
+  if (report.recent_errors.events().empty()) {
+    out << " none\n";
+    return;
+  }
+  out << '\n';
+  Table table({"TIME", "TYPE", "MESSAGE"});
+  const auto& events = report.recent_errors.events();
+  for (auto it = events.rbegin(); it != events.rend(); ++it) {
+    table.AddRow({FormatLocalTime(it->event().time_unix_ms(), context.zone),
+                  OrNone(it->event().event_type()), EventMessage(it->event())});
+  }
+  table.Render(out);
+}
+
+void RenderLogs(const v1::QueryLogsResponse& response,
+                const RenderContext& context, std::ostream& out) {
+  if (response.events().empty()) {
+    out << "No log events match.\n";
+    return;
+  }
+  Table table({"TIME", "HOST", "LEVEL", "TYPE", "MESSAGE"});
+  // The collector sends newest first; people read top to bottom. Sorting
+  // (not just reversing) also interleaves several hosts correctly.
+  std::vector<const v1::StoredLogEvent*> events;
+  for (auto it = response.events().rbegin(); it != response.events().rend();
+       ++it) {
+    events.push_back(&*it);
+  }
+  std::stable_sort(
+      events.begin(), events.end(),
+      [](const v1::StoredLogEvent* a, const v1::StoredLogEvent* b) {
+        return a->event().time_unix_ms() < b->event().time_unix_ms();
+      });
+  for (const v1::StoredLogEvent* stored : events) {
+    const v1::LogEvent& event = stored->event();
+    table.AddRow({FormatLocalTime(event.time_unix_ms(), context.zone),
+                  stored->agent_id(), LevelName(event.level()),
+                  OrNone(event.event_type()), EventMessage(event)});
+  }
+  table.Render(out);
+}
+
+void RenderMetrics(const std::string& name,
+                   const v1::QueryMetricsResponse& response,
+                   const RenderContext& context, std::ostream& out) {
+  if (response.series().empty()) {
+    out << "No points of " << name << " in the selected range.\n";
+    return;
+  }
+  bool first = true;
+  for (const v1::MetricSeries& series : response.series()) {
+    if (!first) out << '\n';
+    first = false;
+    RenderSeries(series, context, out);
+  }
+}
+
+void RenderQueue(const v1::ListHostsResponse& response,
+                 const RenderContext& context, std::ostream& out) {
+  if (response.hosts().empty()) {
+    out << "No hosts have reported to the collector yet.\n";
+    return;
+  }
+  Table table(
+      {"HOST", "QUEUED", "ACTIVE", "COMPLETED", "MAX", "PROBE AGE", "STATE"});
+  for (size_t column = 1; column <= 5; ++column) {
+    table.SetAlign(column, Table::Align::kRight);
+  }
+  for (const v1::HostStatus& host : response.hosts()) {
+    if (!host.has_latest_queue()) {
+      table.AddRow(
+          {HostLabel(host), kNone, kNone, kNone, kNone, kNone, "no probe yet"});
+      continue;
+    }
+    const v1::ProbeResult& probe = host.latest_queue();
+    const std::string age = Age(probe.time_unix_ms(), context);
+    const v1::QueueStatus* queue = LatestQueue(host);
+    if (!probe.ok() || queue == nullptr) {
+      table.AddRow({HostLabel(host), kNone, kNone, kNone, kNone, age,
+                    absl::StrCat("probe failed: ", ProbeFailure(probe))});
+      continue;
+    }
+    table.AddRow({HostLabel(host), absl::StrCat(queue->queued()),
+                  absl::StrCat(queue->active()),
+                  absl::StrCat(queue->completed()),
+                  absl::StrCat(queue->max_concurrent()), age,
+                  IsBacklog(*queue) ? "BACKLOG" : "ok"});
+  }
+  table.Render(out);
+}
+
+}  // namespace eroom::cli

@@ -1,0 +1,46 @@
+#ifndef EROOM_CLI_RENDERERS_H_
+#define EROOM_CLI_RENDERERS_H_
+
+#include <cstdint>
+#include <ostream>
+#include <string>
+
+#include "absl/time/time.h"
+#include "eroom/monitor/v1/monitor.pb.h"
+
+// Human-readable (-o table) output of each command.
+namespace eroom::cli {
+
+// The runbook's threshold: more waiting rooms than this is a backlog.
+inline constexpr int64_t kQueueBacklogThreshold = 10;
+
+struct RenderContext {
+  absl::Time now;       // For ages ("3m ago").
+  absl::TimeZone zone;  // For printed times.
+};
+
+// What `eroomctl status` shows about one host.
+struct HostReport {
+  eroom::monitor::v1::HostStatus host;
+  eroom::monitor::v1::QueryLogsResponse recent_errors;  // Newest first.
+};
+
+// "hostname (agent id)", or just the agent id when they agree.
+std::string HostLabel(const eroom::monitor::v1::HostStatus& host);
+
+void RenderHosts(const eroom::monitor::v1::ListHostsResponse& response,
+                 const RenderContext& context, std::ostream& out);
+void RenderStatus(const HostReport& report, const RenderContext& context,
+                  std::ostream& out);
+// Oldest first, whatever order the collector sent.
+void RenderLogs(const eroom::monitor::v1::QueryLogsResponse& response,
+                const RenderContext& context, std::ostream& out);
+void RenderMetrics(const std::string& name,
+                   const eroom::monitor::v1::QueryMetricsResponse& response,
+                   const RenderContext& context, std::ostream& out);
+void RenderQueue(const eroom::monitor::v1::ListHostsResponse& response,
+                 const RenderContext& context, std::ostream& out);
+
+}  // namespace eroom::cli
+
+#endif  // EROOM_CLI_RENDERERS_H_

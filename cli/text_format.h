@@ -1,0 +1,39 @@
+#ifndef EROOM_CLI_TEXT_FORMAT_H_
+#define EROOM_CLI_TEXT_FORMAT_H_
+
+#include <cstdint>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+
+// How eroomctl writes numbers and times for people, and reads the times
+// people type.
+namespace eroom::cli {
+
+// Binary units: "512 B", "812 MiB", "7.8 GiB".
+std::string FormatBytes(uint64_t bytes);
+// "12.5%".
+std::string FormatPercent(double percent);
+// "12 ms", "1.3 s".
+std::string FormatLatency(double millis);
+// The largest whole unit: "45s", "3m", "5h", "2d". Negative ages (clock
+// skew between hosts) read as "0s".
+std::string FormatAge(absl::Duration age);
+// "yyyy-MM-dd HH:mm:ss.SSS" in `zone`.
+std::string FormatLocalTime(int64_t unix_ms, absl::TimeZone zone);
+// The first line of a multi-line message, followed by " (+N lines)" when
+// there are more.
+std::string FirstLineSummary(absl::string_view message);
+
+// A --since/--until value: a duration before `now` ("30s", "15m", "1h",
+// "2d", "1h30m"), an RFC 3339 time ("2025-06-16T09:15:00+09:00"), or a time
+// as the logs table prints it ("2025-06-16 09:15:00[.123]", in `zone`).
+absl::StatusOr<absl::Time> ParseTimeArgument(absl::string_view text,
+                                             absl::Time now,
+                                             absl::TimeZone zone);
+
+}  // namespace eroom::cli
+
+#endif  // EROOM_CLI_TEXT_FORMAT_H_

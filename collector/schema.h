@@ -1,0 +1,33 @@
+#ifndef EROOM_COLLECTOR_SCHEMA_H_
+#define EROOM_COLLECTOR_SCHEMA_H_
+
+#include "SQLiteCpp/Database.h"
+#include "SQLiteCpp/Exception.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+
+namespace eroom::collector {
+
+// The schema version this code reads and writes, kept in PRAGMA user_version.
+inline constexpr int kSchemaVersion = 2;
+
+// Brings `db` from its stored version up to `target_version` (tests stop
+// early to build an old database). Each step commits in its own transaction,
+// so an interrupted migration resumes at the step that did not finish. A
+// database newer than kSchemaVersion is refused with FailedPrecondition: this
+// code cannot know what a later version changed.
+absl::Status MigrateSchema(SQLite::Database& db,
+                           int target_version = kSchemaVersion);
+
+// The version stored in `db` (0 for a new, empty database).
+absl::StatusOr<int> StoredSchemaVersion(SQLite::Database& db);
+
+// Maps a SQLite failure to a status: DataLoss for a file that is not (or no
+// longer) a valid database, Internal otherwise. `context` says what failed.
+absl::Status SqliteErrorStatus(absl::string_view context,
+                               const SQLite::Exception& e);
+
+}  // namespace eroom::collector
+
+#endif  // EROOM_COLLECTOR_SCHEMA_H_

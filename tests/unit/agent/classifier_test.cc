@@ -1,0 +1,361 @@
+#include "agent/classifier.h"
+
+#include <map>
+#include <string>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace eroom::agent {
+namespace {
+
+namespace v1 = ::eroom::monitor::v1;
+using ::testing::HasSubstr;
+using Fields = std::map<std::string, std::string>;
+
+v1::LogEvent Event(v1::LogLevel level, std::string message) {
+  v1::LogEvent event;
+  event.set_level(level);
+  event.set_message(std::move(message));
+  event.set_has_header(true);
+  return event;
+}
+
+Fields FieldsOf(const v1::LogEvent& event) {
+  return Fields(event.fields().begin(), event.fields().end());
+}
+
+struct Case {
+  const char* name;
+  v1::LogLevel level;
+  std::string message;
+  std::string event_type;
+  Fields fields;
+};
+
+void PrintTo(const Case& c, std::ostream* os) { *os << c.name; }
+
+class DefaultRulesTest : public testing::TestWithParam<Case> {
+ protected:
+  static void SetUpTestSuite() {
+    absl::StatusOr<Classifier> classifier =
+        Classifier::Create(DefaultClassificationRules());
+    ASSERT_TRUE(classifier.ok()) << classifier.status();
+    classifier_ = new Classifier(std::move(*classifier));
+  }
+  static void TearDownTestSuite() { delete classifier_; }
+  static const Classifier* classifier_;
+};
+const Classifier* DefaultRulesTest::classifier_ = nullptr;
+
+TEST_P(DefaultRulesTest, ClassifiesWithFields) {
+  const Case& c = GetParam();
+  v1::LogEvent event = Event(c.level, c.message);
+  classifier_->Classify(event);
+  EXPECT_EQ(event.event_type(), c.event_type);
+  EXPECT_EQ(FieldsOf(event), c.fields);
+}
+
+const char kRuid[] = "room_3f9a1c2b7d4e8f60";
+
+INSTANTIATE_TEST_SUITE_P(
+    BothGenerations, DefaultRulesTest,
+    testing::Values(
+        Case{"started",
+             v1::INFO,
+             "서버가 성공적으로 시작되었습니다",
+             "server_started",
+             {}},
+        Case{"stopping",
+             v1::INFO,
+             "애플리케이션 종료 중...",
+             "server_stopping",
+             {{"stage", "stopping"}}},
+        Case{"stopped",
+             v1::INFO,
+             "서버가 중지되었습니다",
+             "server_stopping",
+             {{"stage", "stopped"}}},
+        Case{"fatal",
+             v1::ERROR,
+             "scenario 생성 중 오류 발생: 529: {\"type\":\"error\"} 서버를 "
+             "종료합니다.\ncom.anthropic.errors.InternalServerException: 529",
+             "fatal_shutdown",
+             {{"reason",
+               "scenario 생성 중 오류 발생: 529: {\"type\":\"error\"}"}}},
+        Case{"anthropic_key",
+             v1::ERROR,
+             "ANTHROPIC_KEY 환경 변수가 설정되지 않았습니다.",
+             "config_problem",
+             {{"setting", "ANTHROPIC_KEY"}}},
+        Case{"meshy_key",
+             v1::ERROR,
+             "MESHY_KEY 환경 변수가 하나도 설정되지 않았습니다.",
+             "config_problem",
+             {{"setting", "MESHY_KEY"}}},
+        Case{"private_key",
+             v1::WARN,
+             "EROOM_PRIVATE_KEY 환경 변수가 설정되지 않았습니다. 임시 키를 "
+             "생성합니다.",
+             "config_problem",
+             {{"setting", "EROOM_PRIVATE_KEY"}}},
+        Case{"key_present",
+             v1::INFO,
+             "ANTHROPIC_KEY 환경 변수가 설정되었습니다.",
+             "",
+             {}},
+        Case{"port",
+             v1::WARN,
+             "유효하지 않은 포트 번호: --config=config/config.json. 기본값 "
+             "8080을 사용합니다.",
+             "config_problem",
+             {{"setting", "port"}}},
+        Case{"auth_missing",
+             v1::WARN,
+             "Authorization 헤더가 요청에 없습니다: /queue/status",
+             "auth_failure",
+             {{"path", "/queue/status"}, {"reason", "missing_header"}}},
+        Case{"auth_wrong",
+             v1::WARN,
+             "잘못된 API 키가 제공되었습니다: /health",
+             "auth_failure",
+             {{"path", "/health"}, {"reason", "wrong_key"}}},
+        Case{
+            "requested_old",
+            v1::INFO,
+            "방 생성 요청 큐에 추가됨. ruid: room_3f9a1c2b7d4e8f60, user_uuid: "
+            "kQ7xVb2NfRhW9mZp3LsT8uYc1Ae2, 현재 큐 크기: 1",
+            "room_requested",
+            {{"ruid", kRuid},
+             {"user_uuid", "kQ7xVb2NfRhW9mZp3LsT8uYc1Ae2"},
+             {"queue_size", "1"}}},
+        Case{"requested_new",
+             v1::INFO,
+             "요청 큐 추가됨 - ruid: room_3f9a1c2b7d4e8f60, uuid: user_777, "
+             "queueSize: 3, active: 1, completed: 4",
+             "room_requested",
+             {{"ruid", kRuid},
+              {"user_uuid", "user_777"},
+              {"queue_size", "3"},
+              {"active", "1"},
+              {"completed", "4"}}},
+        Case{"dequeued_old",
+             v1::INFO,
+             "큐에서 요청 추출됨. ruid: room_3f9a1c2b7d4e8f60, 큐 대기 시간: "
+             "2ms",
+             "room_dequeued",
+             {{"ruid", kRuid}, {"queue_wait_ms", "2"}}},
+        Case{"dequeued_new",
+             v1::INFO,
+             "처리 시작 - ruid: room_3f9a1c2b7d4e8f60, waitTime: 302101ms",
+             "room_dequeued",
+             {{"ruid", kRuid}, {"queue_wait_ms", "302101"}}},
+        Case{"dequeued_new_bare",
+             v1::INFO,
+             "처리 시작 - ruid: room_3f9a1c2b7d4e8f60",
+             "room_dequeued",
+             {{"ruid", kRuid}}},
+        Case{"started_old",
+             v1::INFO,
+             "통합 방 생성 시작: ruid=room_3f9a1c2b7d4e8f60, user_uuid=user_1, "
+             "theme=victoria, difficulty=normal",
+             "room_started",
+             {{"ruid", kRuid},
+              {"user_uuid", "user_1"},
+              {"theme", "victoria"},
+              {"difficulty", "normal"}}},
+        Case{"started_new",
+             v1::INFO,
+             "방 생성 시작 - ruid: room_3f9a1c2b7d4e8f60, uuid: user_1, theme: "
+             "old hospital, difficulty: hard, freeModeling: true",
+             "room_started",
+             {{"ruid", kRuid},
+              {"user_uuid", "user_1"},
+              {"theme", "old hospital"},
+              {"difficulty", "hard"},
+              {"free_modeling", "true"}}},
+        Case{"completed_old",
+             v1::INFO,
+             "통합 방 생성 완료: ruid=room_3f9a1c2b7d4e8f60, 스크립트 수=7",
+             "room_completed",
+             {{"ruid", kRuid}, {"scripts", "7"}}},
+        Case{"completed_new",
+             v1::INFO,
+             "방 생성 완료 - ruid: room_3f9a1c2b7d4e8f60, duration: 362143ms, "
+             "theme: hospital, scripts: 6",
+             "room_completed",
+             {{"ruid", kRuid},
+              {"duration_ms", "362143"},
+              {"theme", "hospital"},
+              {"scripts", "6"}}},
+        Case{"processing_ms",
+             v1::INFO,
+             "처리 시간: 397990ms",
+             "processing_time",
+             {{"processing_ms", "397990"}}},
+        Case{"processing_success",
+             v1::INFO,
+             "결과 성공 여부: true",
+             "processing_time",
+             {{"success", "true"}}},
+        Case{"processing_failure",
+             v1::INFO,
+             "결과 성공 여부: false",
+             "processing_time",
+             {{"success", "false"}}},
+        Case{"failed_business",
+             v1::ERROR,
+             "통합 방 생성 중 비즈니스 오류 발생: ruid=room_3f9a1c2b7d4e8f60\n"
+             "java.lang.RuntimeException: 방 생성 실패 - ruid: room_ffff",
+             "room_failed",
+             {{"ruid", kRuid}, {"kind", "business"}}},
+        Case{"failed_system",
+             v1::ERROR,
+             "통합 방 생성 중 시스템 오류 발생: ruid=room_3f9a1c2b7d4e8f60",
+             "room_failed",
+             {{"ruid", kRuid}, {"kind", "system"}}},
+        Case{"failed_new",
+             v1::ERROR,
+             "방 생성 실패 - ruid: room_3f9a1c2b7d4e8f60, duration: 48210ms, "
+             "error: 시나리오 구조가 올바르지 않습니다",
+             "room_failed",
+             {{"ruid", kRuid},
+              {"duration_ms", "48210"},
+              {"error", "시나리오 구조가 올바르지 않습니다"}}},
+        Case{"background_old",
+             v1::ERROR,
+             "=== 백그라운드 처리 중 오류 발생 ===",
+             "background_failure",
+             {}},
+        Case{"background_new",
+             v1::ERROR,
+             "처리 중 오류 발생 - ruid: room_3f9a1c2b7d4e8f60, error: "
+             "java.lang.OutOfMemoryError: Java heap space",
+             "background_failure",
+             {{"ruid", kRuid},
+              {"error", "java.lang.OutOfMemoryError: Java heap space"}}},
+        Case{"model_timeout",
+             v1::WARN,
+             "모델 생성 타임아웃 발생, 현재까지 완료된 결과만 수집",
+             "model_timeout",
+             {}},
+        Case{
+            "model_marked",
+            v1::WARN,
+            "모델 생성 실패로 표시됨: MantelClock -> "
+            "error-preview-6b1f0c2e-93d4-4a7e-8f15-c2a9d03e7b64",
+            "model_failed",
+            {{"model", "MantelClock"},
+             {"detail", "error-preview-6b1f0c2e-93d4-4a7e-8f15-c2a9d03e7b64"}}},
+        Case{"model_api",
+             v1::ERROR,
+             "API 호출 실패. 상태 코드: 429, 메시지: ",
+             "model_failed",
+             {{"status", "429"}, {"detail", ""}}},
+        Case{"model_preview",
+             v1::ERROR,
+             "MantelClock의 프리뷰 생성 실패",
+             "model_failed",
+             {{"model", "MantelClock"}}},
+        Case{"other_error",
+             v1::ERROR,
+             "에러 응답: {\"message\":\"Too many requests.\"}",
+             "error",
+             {}},
+        Case{"other_warn",
+             v1::WARN,
+             "ExecutorService가 정상적으로 종료되지 않아 강제 종료합니다.",
+             "",
+             {}},
+        Case{"noise", v1::DEBUG, "작업 상태: IN_PROGRESS, 진행률: 0%", "", {}},
+        Case{"unrelated_room_text",
+             v1::INFO,
+             "RoomService.createRoom() 호출 시작. ruid: room_3f9a1c2b7d4e8f60",
+             "",
+             {}},
+        Case{"headerless",
+             v1::LOG_LEVEL_UNSPECIFIED,
+             "OpenJDK 64-Bit Server VM warning: Sharing is only supported",
+             "",
+             {}}),
+    [](const testing::TestParamInfo<Case>& info) { return info.param.name; });
+
+TEST(ClassifierTest, MatchesOnlyTheFirstLine) {
+  absl::StatusOr<Classifier> classifier =
+      Classifier::Create(DefaultClassificationRules());
+  ASSERT_TRUE(classifier.ok());
+  v1::LogEvent event =
+      Event(v1::INFO, "LLM 응답 수신:\n서버가 성공적으로 시작되었습니다");
+  classifier->Classify(event);
+  EXPECT_EQ(event.event_type(), "");
+}
+
+TEST(ClassifierTest, FirstMatchingRuleInOrderWins) {
+  absl::StatusOr<Classifier> classifier = Classifier::Create({
+      {"generic", std::nullopt, "실패", {}},
+      {"specific", std::nullopt, R"(모델 (?P<name>\w+) 실패)", {}},
+  });
+  ASSERT_TRUE(classifier.ok());
+  v1::LogEvent event = Event(v1::WARN, "모델 Vase 실패");
+  classifier->Classify(event);
+  EXPECT_EQ(event.event_type(), "generic");
+  EXPECT_TRUE(event.fields().empty());
+}
+
+TEST(ClassifierTest, LevelRestrictsARule) {
+  absl::StatusOr<Classifier> classifier = Classifier::Create({
+      {"warned", v1::WARN, "disk", {}},
+      {"said", std::nullopt, "(?P<what>disk)", {{"fixed", "yes"}}},
+  });
+  ASSERT_TRUE(classifier.ok());
+  v1::LogEvent warn = Event(v1::WARN, "disk full");
+  v1::LogEvent info = Event(v1::INFO, "disk full");
+  classifier->Classify(warn);
+  classifier->Classify(info);
+  EXPECT_EQ(warn.event_type(), "warned");
+  EXPECT_EQ(info.event_type(), "said");
+  EXPECT_EQ(FieldsOf(info), (Fields{{"what", "disk"}, {"fixed", "yes"}}));
+}
+
+TEST(ClassifierTest, GroupThatDidNotParticipateSetsNoField) {
+  absl::StatusOr<Classifier> classifier = Classifier::Create({
+      {"done", std::nullopt, R"(done(?: in (?P<ms>\d+)ms)?)", {}},
+  });
+  ASSERT_TRUE(classifier.ok());
+  v1::LogEvent event = Event(v1::INFO, "done");
+  classifier->Classify(event);
+  EXPECT_EQ(event.event_type(), "done");
+  EXPECT_TRUE(event.fields().empty());
+}
+
+TEST(ClassifierTest, NoRulesClassifiesNothing) {
+  absl::StatusOr<Classifier> classifier = Classifier::Create({});
+  ASSERT_TRUE(classifier.ok());
+  v1::LogEvent event = Event(v1::ERROR, "anything");
+  classifier->Classify(event);
+  EXPECT_EQ(event.event_type(), "");
+}
+
+TEST(ClassifierTest, BadPatternIsRejectedNamingTheRule) {
+  absl::StatusOr<Classifier> classifier = Classifier::Create({
+      {"fine", std::nullopt, "ok", {}},
+      {"broken_rule", std::nullopt, "(?P<ruid>room_[0-9a-f+", {}},
+  });
+  ASSERT_FALSE(classifier.ok());
+  EXPECT_EQ(classifier.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(classifier.status().message()),
+              HasSubstr("rule 1 (broken_rule"));
+  EXPECT_THAT(std::string(classifier.status().message()),
+              HasSubstr("room_[0-9a-f+"));
+}
+
+TEST(ClassifierTest, EmptyEventTypeIsRejected) {
+  absl::StatusOr<Classifier> classifier =
+      Classifier::Create({{"", std::nullopt, "x", {}}});
+  ASSERT_FALSE(classifier.ok());
+  EXPECT_THAT(std::string(classifier.status().message()),
+              HasSubstr("empty event_type"));
+}
+
+}  // namespace
+}  // namespace eroom::agent

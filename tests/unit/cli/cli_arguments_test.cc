@@ -1,0 +1,270 @@
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "cli/arguments.h"
+#include "cli/collector_address.h"
+#include "gtest/gtest.h"
+
+namespace eroom::cli {
+namespace {
+namespace v1 = ::eroom::monitor::v1;
+
+const absl::Time kNow = absl::FromUnixSeconds(1750000000);
+
+class ParseArgumentsTest : public ::testing::Test {
+ protected:
+  ParsedArguments Parse(std::vector<std::string> args) {
+    args.insert(args.begin(), "eroomctl");
+    std::vector<const char*> argv;
+    for (const std::string& arg : args) argv.push_back(arg.c_str());
+    out_.str("");
+    err_.str("");
+    return ParseArguments(static_cast<int>(argv.size()), argv.data(), kNow,
+                          absl::UTCTimeZone(), out_, err_);
+  }
+
+  std::ostringstream out_;
+  std::ostringstream err_;
+};
+
+TEST_F(ParseArgumentsTest, GlobalOptionsBeforeOrAfterTheCommand) {
+  for (const auto& args : std::vector<std::vector<std::string>>{
+           {"--collector", "10.0.0.5:7443", "-o", "json", "--timeout", "2s",
+            "--config", "/etc/x.yaml", "hosts"},
+           {"hosts", "--collector", "10.0.0.5:7443", "--output", "json",
+            "--timeout", "2s", "--config", "/etc/x.yaml"}}) {
+    ParsedArguments parsed = Parse(args);
+    ASSERT_TRUE(parsed.invocation.has_value()) << err_.str();
+    const GlobalOptions& global = parsed.invocation->global;
+    EXPECT_EQ(global.collector, "10.0.0.5:7443");
+    EXPECT_EQ(global.config_path, "/etc/x.yaml");
+    EXPECT_EQ(global.output, OutputFormat::kJson);
+    EXPECT_EQ(global.timeout, absl::Seconds(2));
+    EXPECT_TRUE(std::holds_alternative<HostsArgs>(parsed.invocation->command));
+  }
+}
+
+TEST_F(ParseArgumentsTest, Defaults) {
+  ParsedArguments parsed = Parse({"hosts"});
+  ASSERT_TRUE(parsed.invocation.has_value());
+  const GlobalOptions& global = parsed.invocation->global;
+  EXPECT_FALSE(global.collector.has_value());
+  EXPECT_FALSE(global.config_path.has_value());
+  EXPECT_EQ(global.output, OutputFormat::kTable);
+  EXPECT_EQ(global.timeout, absl::Seconds(5));
+}
+
+TEST_F(ParseArgumentsTest, LogsFiltersBecomeTheRequest) {
+  ParsedArguments parsed =
+      Parse({"logs", "--host", "web-1", "--level", "warn", "--type",
+             "room_failed", "--grep", "타임아웃", "--ruid", "room_1", "--since",
+             "1h", "--until", "2025-06-15T15:00:00Z", "--limit", "20"});
+  ASSERT_TRUE(parsed.invocation.has_value()) << err_.str();
+  const auto& logs = std::get<LogsArgs>(parsed.invocation->command);
+  EXPECT_EQ(logs.host, "web-1");
+  EXPECT_EQ(logs.request.min_level(), v1::WARN);
+  EXPECT_EQ(logs.request.event_type(), "room_failed");
+  EXPECT_EQ(logs.request.contains(), "타임아웃");
+  EXPECT_EQ(logs.request.ruid(), "room_1");
+  EXPECT_EQ(logs.request.since_unix_ms(), (1750000000 - 3600) * 1000LL);
+  EXPECT_EQ(logs.request.until_unix_ms(), 1749999600000);
+  EXPECT_EQ(logs.request.limit(), 20);
+  EXPECT_TRUE(logs.request.agent_id().empty());
+}
+
+TEST_F(ParseArgumentsTest, LogsDefaultsToTheNewestHundredOfAnyTime) {
+  ParsedArguments parsed = Parse({"logs"});
+  ASSERT_TRUE(parsed.invocation.has_value());
+  const auto& logs = std::get<LogsArgs>(parsed.invocation->command);
+  EXPECT_EQ(logs.request.limit(), 100);
+  EXPECT_EQ(logs.request.since_unix_ms(), 0);
+  EXPECT_EQ(logs.request.until_unix_ms(), 0);
+  EXPECT_EQ(logs.request.min_level(), v1::LOG_LEVEL_UNSPECIFIED);
+}
+
+TEST_F(ParseArgumentsTest, LevelNamesAreCaseInsensitive) {
+  for (const auto& [text, level] : std::vector<std::pair<std::string, int>>{
+           {"ERROR", v1::ERROR}, {"Warning", v1::WARN}, {"trace", v1::TRACE}}) {
+    ParsedArguments parsed = Parse({"logs", "--level", text});
+    ASSERT_TRUE(parsed.invocation.has_value()) << text;
+    EXPECT_EQ(
+        std::get<LogsArgs>(parsed.invocation->command).request.min_level(),
+        level);
+  }
+}
+
+TEST_F(ParseArgumentsTest, MetricsLooksBackOneHourByDefault) {
+  ParsedArguments parsed =
+      Parse({"metrics", "host.cpu_percent", "--host", "a1", "--limit", "10"});
+  ASSERT_TRUE(parsed.invocation.has_value()) << err_.str();
+  const auto& metrics = std::get<MetricsArgs>(parsed.invocation->command);
+  EXPECT_EQ(metrics.request.name(), "host.cpu_percent");
+  EXPECT_EQ(metrics.host, "a1");
+  EXPECT_EQ(metrics.request.since_unix_ms(), (1750000000 - 3600) * 1000LL);
+  EXPECT_EQ(metrics.request.until_unix_ms(), 0);
+  EXPECT_EQ(metrics.request.limit(), 10);
+}
+
+TEST_F(ParseArgumentsTest, StatusAndQueueTakeAnOptionalHost) {
+  ParsedArguments status = Parse({"status", "web-1", "--watch"});
+  ASSERT_TRUE(status.invocation.has_value());
+  EXPECT_EQ(std::get<StatusArgs>(status.invocation->command).host, "web-1");
+  EXPECT_TRUE(std::get<StatusArgs>(status.invocation->command).watch);
+
+  ParsedArguments queue = Parse({"queue"});
+  ASSERT_TRUE(queue.invocation.has_value());
+  EXPECT_EQ(std::get<QueueArgs>(queue.invocation->command).host, "");
+}
+
+TEST_F(ParseArgumentsTest, HelpPrintsUsageAndExitsZero) {
+  ParsedArguments parsed = Parse({"logs", "--help"});
+  EXPECT_FALSE(parsed.invocation.has_value());
+  EXPECT_EQ(parsed.exit_code, kExitOk);
+  EXPECT_NE(out_.str().find("--since"), std::string::npos);
+}
+
+TEST_F(ParseArgumentsTest, UsageErrorsExitTwoWithAMessage) {
+  const std::vector<std::vector<std::string>> bad = {
+      {},                                   // no command
+      {"frobnicate"},                       // unknown command
+      {"hosts", "--bogus"},                 // unknown flag
+      {"-o", "yaml", "hosts"},              // bad output format
+      {"--timeout", "soon", "hosts"},       // bad timeout
+      {"--timeout", "0s", "hosts"},         // non-positive timeout
+      {"logs", "--since", "yesterday"},     // bad time
+      {"logs", "--until", "2025-99-99"},    // bad time
+      {"logs", "--level", "fatal"},         // bad level
+      {"logs", "--limit", "-3"},            // negative limit
+      {"logs", "--limit", "many"},          // not a number
+      {"metrics"},                          // missing metric name
+      {"hosts", "extra"},                   // stray positional
+      {"status", "--watch", "-o", "json"},  // watch needs a table
+  };
+  for (const auto& args : bad) {
+    ParsedArguments parsed = Parse(args);
+    std::string joined;
+    for (const auto& a : args) joined += a + " ";
+    EXPECT_FALSE(parsed.invocation.has_value()) << joined;
+    EXPECT_EQ(parsed.exit_code, kExitUsage) << joined;
+    EXPECT_FALSE(err_.str().empty()) << joined;
+  }
+}
+
+TEST_F(ParseArgumentsTest, BadSinceNamesTheFlag) {
+  Parse({"logs", "--since", "yesterday"});
+  EXPECT_NE(err_.str().find("--since: 'yesterday'"), std::string::npos)
+      << err_.str();
+}
+
+class ResolveCollectorAddressTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    root_ = std::filesystem::path(::testing::TempDir()) /
+            ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    std::filesystem::remove_all(root_);
+    std::filesystem::create_directories(root_);
+  }
+
+  std::string WriteFile(const std::filesystem::path& relative,
+                        const std::string& text) {
+    const std::filesystem::path path = root_ / relative;
+    std::filesystem::create_directories(path.parent_path());
+    std::ofstream(path) << text;
+    return path.string();
+  }
+
+  absl::StatusOr<std::string> Resolve(
+      const std::optional<std::string>& flag,
+      const std::optional<std::string>& config_flag = std::nullopt) {
+    return ResolveCollectorAddress(
+        flag, config_flag,
+        [this](const std::string& name) -> std::optional<std::string> {
+          auto it = env_.find(name);
+          if (it == env_.end()) return std::nullopt;
+          return it->second;
+        });
+  }
+
+  std::filesystem::path root_;
+  std::map<std::string, std::string> env_;
+};
+
+TEST_F(ResolveCollectorAddressTest, DefaultsToLoopback) {
+  EXPECT_EQ(*Resolve(std::nullopt), "127.0.0.1:7443");
+}
+
+TEST_F(ResolveCollectorAddressTest, FlagBeatsEnvironmentBeatsConfigFile) {
+  env_["XDG_CONFIG_HOME"] = root_.string();
+  WriteFile("eroomctl/config.yaml", "collector: config-host:7443\n");
+  EXPECT_EQ(*Resolve(std::nullopt), "config-host:7443");
+  env_["EROOMCTL_COLLECTOR"] = "env-host:7443";
+  EXPECT_EQ(*Resolve(std::nullopt), "env-host:7443");
+  EXPECT_EQ(*Resolve("flag-host:7443"), "flag-host:7443");
+}
+
+TEST_F(ResolveCollectorAddressTest, ConfigFlagBeatsXdgAndHome) {
+  env_["XDG_CONFIG_HOME"] = (root_ / "xdg").string();
+  WriteFile("xdg/eroomctl/config.yaml", "collector: xdg-host:1\n");
+  const std::string explicit_path =
+      WriteFile("explicit.yaml", "collector: explicit-host:2\n");
+  EXPECT_EQ(*Resolve(std::nullopt, explicit_path), "explicit-host:2");
+  EXPECT_EQ(*Resolve(std::nullopt), "xdg-host:1");
+}
+
+TEST_F(ResolveCollectorAddressTest, FallsBackToHomeConfig) {
+  env_["HOME"] = root_.string();
+  WriteFile(".config/eroomctl/config.yaml", "collector: home-host:3\n");
+  EXPECT_EQ(*Resolve(std::nullopt), "home-host:3");
+}
+
+TEST_F(ResolveCollectorAddressTest, ConfigWithoutCollectorKeyUsesDefault) {
+  const std::string path = WriteFile("empty.yaml", "# nothing yet\n");
+  EXPECT_EQ(*Resolve(std::nullopt, path), "127.0.0.1:7443");
+}
+
+TEST_F(ResolveCollectorAddressTest, UnknownConfigKeyNamesFileAndKey) {
+  const std::string path =
+      WriteFile("typo.yaml", "collector: a:1\ncolector: b:2\n");
+  absl::StatusOr<std::string> address = Resolve(std::nullopt, path);
+  ASSERT_FALSE(address.ok());
+  EXPECT_NE(address.status().message().find(path), absl::string_view::npos);
+  EXPECT_NE(address.status().message().find("colector: unknown key"),
+            absl::string_view::npos)
+      << address.status();
+  // Strict even when the flag would win: a broken file is worth knowing.
+  EXPECT_FALSE(Resolve("flag-host:1", path).ok());
+}
+
+TEST_F(ResolveCollectorAddressTest, MissingExplicitConfigIsAnError) {
+  absl::StatusOr<std::string> address =
+      Resolve(std::nullopt, (root_ / "nope.yaml").string());
+  ASSERT_FALSE(address.ok());
+  EXPECT_NE(address.status().message().find("nope.yaml"),
+            absl::string_view::npos);
+}
+
+TEST_F(ResolveCollectorAddressTest, RejectsAddressesWithoutPort) {
+  EXPECT_FALSE(Resolve("collector.example").ok());
+  EXPECT_FALSE(Resolve("host:99999").ok());
+  EXPECT_FALSE(Resolve(":7443").ok());
+  EXPECT_TRUE(Resolve("[::1]:7443").ok());
+  env_["EROOMCTL_COLLECTOR"] = "nonsense";
+  absl::StatusOr<std::string> from_env = Resolve(std::nullopt);
+  ASSERT_FALSE(from_env.ok());
+  EXPECT_NE(from_env.status().message().find("EROOMCTL_COLLECTOR"),
+            absl::string_view::npos);
+  const std::string path = WriteFile("bad.yaml", "collector: nowhere\n");
+  env_.clear();
+  absl::StatusOr<std::string> from_file = Resolve(std::nullopt, path);
+  ASSERT_FALSE(from_file.ok());
+  EXPECT_NE(from_file.status().message().find("collector: collector address"),
+            absl::string_view::npos)
+      << from_file.status();
+}
+
+}  // namespace
+}  // namespace eroom::cli

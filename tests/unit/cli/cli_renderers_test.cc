@@ -1,0 +1,215 @@
+#include <sstream>
+
+#include "cli/json_output.h"
+#include "cli/renderers.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
+#include "tests/unit/cli/test_protos.h"
+
+namespace eroom::cli {
+namespace {
+namespace v1 = ::eroom::monitor::v1;
+using ::eroom::cli::testing::CpuMetrics;
+using ::eroom::cli::testing::ErrorLogs;
+using ::eroom::cli::testing::kNowMs;
+using ::eroom::cli::testing::TwoHosts;
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+const RenderContext kContext{absl::FromUnixMillis(kNowMs), absl::UTCTimeZone()};
+
+TEST(RenderHostsTest, OneRowPerHostWithUnitsAndStates) {
+  std::ostringstream out;
+  RenderHosts(TwoHosts(), kContext, out);
+  EXPECT_EQ(out.str(),
+            "HOST                   STATE      EROOM            CPU  "
+            "MEMORY             DISK                  "
+            "HEALTH                            QUEUE(Q/A/C)\n"
+            "eroom-prod-1 (a1b2c3)  connected  up (pid 4242)  12.5%  "
+            "2.0 GiB / 8.0 GiB  / 45.0%, /data 81.0%  "
+            "healthy 12 ms                     12/1/142\n"
+            "eroom-prod-2 (d4e5f6)  down 3m    -                  -  "
+            "-                  -                     "
+            "error: connection refused (2 ms)  -\n");
+}
+
+TEST(RenderHostsTest, SaysSoWhenThereAreNoHosts) {
+  std::ostringstream out;
+  RenderHosts(v1::ListHostsResponse(), kContext, out);
+  EXPECT_THAT(out.str(), HasSubstr("No hosts"));
+}
+
+TEST(RenderStatusTest, DashboardOfOneHost) {
+  HostReport report{TwoHosts().hosts(0), ErrorLogs()};
+  std::ostringstream out;
+  RenderStatus(report, kContext, out);
+  EXPECT_EQ(out.str(),
+            "== eroom-prod-1 (a1b2c3) ==  connected, last seen 2s ago, agent "
+            "0.1.0\n"
+            "Health  healthy 12 ms (3s ago)\n"
+            "ERoom   up, pid 4242, RSS 812 MiB, CPU 35.2%, port listening\n"
+            "Host    CPU 12.5%, memory 2.0 GiB / 8.0 GiB (25.0%), load 0.52\n"
+            "Disk    / 45.0% of 100 GiB, /data 81.0% of 100 GiB\n"
+            "Queue   12 queued, 1 active, 142 completed, max 1 (4s ago)  "
+            "BACKLOG (more than 10 queued)\n"
+            "Last errors:\n"
+            "TIME                     TYPE          MESSAGE\n"
+            "2025-06-15 15:05:50.000  model_failed  API 호출 실패. 상태 코드: "
+            "429, 메시지: \n"
+            "2025-06-15 15:06:30.344  room_failed   통합 방 생성 중 시스템 "
+            "오류 발생: ruid=room_3f9a1c2b7d4e8f60 (+2 lines)\n");
+}
+
+TEST(RenderStatusTest, HostWithoutDataOrErrors) {
+  HostReport report{TwoHosts().hosts(1), v1::QueryLogsResponse()};
+  std::ostringstream out;
+  RenderStatus(report, kContext, out);
+  EXPECT_EQ(out.str(),
+            "== eroom-prod-2 (d4e5f6) ==  down 3m, last seen 3m ago\n"
+            "Health  error: connection refused (2 ms) (3m ago)\n"
+            "ERoom   no sample yet\n"
+            "Host    no sample yet\n"
+            "Disk    -\n"
+            "Queue   probe failed: 401 인증 실패 (3m ago)\n"
+            "Last errors: none\n");
+}
+
+TEST(RenderStatusTest, ProcessDownIsLoud) {
+  v1::HostStatus host = TwoHosts().hosts(0);
+  host.mutable_latest_sample()->mutable_eroom()->Clear();
+  std::ostringstream out;
+  RenderStatus(HostReport{host, {}}, kContext, out);
+  EXPECT_THAT(out.str(), HasSubstr("ERoom   DOWN, port not listening\n"));
+}
+
+TEST(RenderLogsTest, OldestFirstWithFirstLineAndLineCount) {
+  v1::QueryLogsResponse logs = ErrorLogs();
+  v1::LogEvent* info = logs.add_events()->mutable_event();
+  info->set_time_unix_ms(1749999900000);
+  info->set_level(v1::INFO);
+  info->set_message("서버가 성공적으로 시작되었습니다");
+  info->set_truncated(true);
+  logs.mutable_events(2)->set_agent_id("d4e5f6");
+  std::ostringstream out;
+  RenderLogs(logs, kContext, out);
+  EXPECT_EQ(out.str(),
+            "TIME                     HOST    LEVEL  TYPE          MESSAGE\n"
+            "2025-06-15 15:05:00.000  d4e5f6  INFO   -             서버가 "
+            "성공적으로 시작되었습니다 [truncated]\n"
+            "2025-06-15 15:05:50.000  a1b2c3  ERROR  model_failed  API 호출 "
+            "실패. 상태 코드: 429, 메시지: \n"
+            "2025-06-15 15:06:30.344  a1b2c3  ERROR  room_failed   통합 방 "
+            "생성 중 시스템 오류 발생: ruid=room_3f9a1c2b7d4e8f60 (+2 "
+            "lines)\n");
+}
+
+TEST(RenderLogsTest, SaysSoWhenNothingMatches) {
+  std::ostringstream out;
+  RenderLogs(v1::QueryLogsResponse(), kContext, out);
+  EXPECT_EQ(out.str(), "No log events match.\n");
+}
+
+TEST(RenderMetricsTest, PointsAndSummaryPerSeries) {
+  std::ostringstream out;
+  RenderMetrics("host.cpu_percent", CpuMetrics(), kContext, out);
+  EXPECT_EQ(out.str(),
+            "host.cpu_percent  a1b2c3\n"
+            "TIME                     VALUE\n"
+            "2025-06-15 15:05:40.000  10.0%\n"
+            "2025-06-15 15:06:10.000  30.0%\n"
+            "2025-06-15 15:06:40.000  20.0%\n"
+            "min 10.0%  avg 20.0%  max 30.0%  last 20.0%  (3 points)\n");
+}
+
+TEST(RenderMetricsTest, ByteSeriesWithLabels) {
+  v1::QueryMetricsResponse response;
+  v1::MetricSeries* series = response.add_series();
+  series->set_agent_id("a1b2c3");
+  series->set_name("disk.used_bytes");
+  (*series->mutable_labels())["mount"] = "/data";
+  v1::MetricPoint* point = series->add_points();
+  point->set_time_unix_ms(kNowMs);
+  point->set_value(86973087744);
+  std::ostringstream out;
+  RenderMetrics("disk.used_bytes", response, kContext, out);
+  EXPECT_THAT(out.str(), HasSubstr("disk.used_bytes  a1b2c3  mount=/data\n"));
+  EXPECT_THAT(out.str(), HasSubstr("min 81.0 GiB"));
+}
+
+TEST(RenderMetricsTest, SaysSoWhenThereAreNoPoints) {
+  std::ostringstream out;
+  RenderMetrics("queue.queued", v1::QueryMetricsResponse(), kContext, out);
+  EXPECT_EQ(out.str(), "No points of queue.queued in the selected range.\n");
+}
+
+TEST(RenderQueueTest, NumbersAgeAndBacklogFlag) {
+  v1::ListHostsResponse hosts = TwoHosts();
+  v1::HostStatus* unprobed = hosts.add_hosts();
+  unprobed->set_agent_id("g7");
+  std::ostringstream out;
+  RenderQueue(hosts, kContext, out);
+  EXPECT_EQ(out.str(),
+            "HOST                   QUEUED  ACTIVE  COMPLETED  MAX  PROBE AGE  "
+            "STATE\n"
+            "eroom-prod-1 (a1b2c3)      12       1        142    1         4s  "
+            "BACKLOG\n"
+            "eroom-prod-2 (d4e5f6)       -       -          -    -         3m  "
+            "probe failed: 401 인증 실패\n"
+            "g7                          -       -          -    -          -  "
+            "no probe yet\n");
+}
+
+TEST(RenderQueueTest, TenQueuedIsNotYetABacklog) {
+  v1::ListHostsResponse hosts;
+  *hosts.add_hosts() = TwoHosts().hosts(0);
+  hosts.mutable_hosts(0)->mutable_latest_queue()->mutable_queue()->set_queued(
+      10);
+  std::ostringstream out;
+  RenderQueue(hosts, kContext, out);
+  EXPECT_THAT(out.str(), Not(HasSubstr("BACKLOG")));
+  EXPECT_THAT(out.str(), HasSubstr("  ok\n"));
+}
+
+TEST(JsonOutputTest, MessageUsesProtoNamesAndPrintsDefaults) {
+  absl::StatusOr<std::string> text = MessageToJson(TwoHosts());
+  ASSERT_TRUE(text.ok()) << text.status();
+  const nlohmann::json json = nlohmann::json::parse(*text);
+  EXPECT_EQ(json["hosts"][0]["agent_id"], "a1b2c3");
+  EXPECT_EQ(json["hosts"][0]["latest_sample"]["eroom"]["pid"], 4242);
+  // int64 fields are strings in proto3 JSON.
+  EXPECT_EQ(json["hosts"][0]["last_seen_unix_ms"], "1749999998000");
+  // Primitive fields at their default are still printed.
+  EXPECT_EQ(json["hosts"][1]["connected"], false);
+  EXPECT_EQ(json["hosts"][1]["version"], "");
+  EXPECT_EQ(json["hosts"][1]["latest_queue"]["error"], "401 인증 실패");
+}
+
+TEST(JsonOutputTest, OneHostReportIsAnObject) {
+  absl::StatusOr<std::string> text =
+      HostReportsToJson({HostReport{TwoHosts().hosts(0), ErrorLogs()}});
+  ASSERT_TRUE(text.ok()) << text.status();
+  const nlohmann::json json = nlohmann::json::parse(*text);
+  ASSERT_TRUE(json.is_object());
+  EXPECT_EQ(json["host"]["agent_id"], "a1b2c3");
+  ASSERT_EQ(json["recent_errors"].size(), 2u);
+  EXPECT_EQ(json["recent_errors"][0]["event"]["level"], "ERROR");
+  EXPECT_EQ(json["recent_errors"][0]["event"]["event_type"], "room_failed");
+  EXPECT_EQ(json["recent_errors"][0]["sequence"], "4700");
+}
+
+TEST(JsonOutputTest, SeveralHostReportsAreAnArray) {
+  const v1::ListHostsResponse hosts = TwoHosts();
+  absl::StatusOr<std::string> text = HostReportsToJson(
+      {HostReport{hosts.hosts(0), {}}, HostReport{hosts.hosts(1), {}}});
+  ASSERT_TRUE(text.ok());
+  const nlohmann::json json = nlohmann::json::parse(*text);
+  ASSERT_TRUE(json.is_array());
+  ASSERT_EQ(json.size(), 2u);
+  EXPECT_EQ(json[1]["host"]["agent_id"], "d4e5f6");
+  EXPECT_TRUE(json[1]["recent_errors"].is_array());
+  EXPECT_TRUE(json[1]["recent_errors"].empty());
+}
+
+}  // namespace
+}  // namespace eroom::cli

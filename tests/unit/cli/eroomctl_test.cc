@@ -1,0 +1,329 @@
+// eroomctl end to end: real arguments, a real gRPC channel, and a fake
+// QueryService on an ephemeral loopback port.
+#include "cli/eroomctl.h"
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "absl/synchronization/mutex.h"
+#include "cli/collector_client.h"
+#include "common/clock.h"
+#include "gmock/gmock.h"
+#include "grpcpp/security/server_credentials.h"
+#include "grpcpp/server.h"
+#include "grpcpp/server_builder.h"
+#include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
+#include "tests/unit/cli/test_protos.h"
+
+namespace eroom::cli {
+namespace {
+namespace v1 = ::eroom::monitor::v1;
+using ::eroom::cli::testing::CpuMetrics;
+using ::eroom::cli::testing::ErrorLogs;
+using ::eroom::cli::testing::kNowMs;
+using ::eroom::cli::testing::TwoHosts;
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
+
+constexpr char kKnownMetric[] = "host.cpu_percent";
+
+// Answers with canned responses and remembers what it was asked.
+class FakeQueryService final : public v1::QueryService::Service {
+ public:
+  grpc::Status ListHosts(grpc::ServerContext*, const v1::ListHostsRequest*,
+                         v1::ListHostsResponse* response) override {
+    *response = TwoHosts();
+    return grpc::Status::OK;
+  }
+
+  grpc::Status QueryLogs(grpc::ServerContext*,
+                         const v1::QueryLogsRequest* request,
+                         v1::QueryLogsResponse* response) override {
+    absl::MutexLock lock(&mu_);
+    logs_requests_.push_back(*request);
+    if (request->agent_id().empty() || request->agent_id() == "a1b2c3") {
+      *response = ErrorLogs();
+    }
+    return grpc::Status::OK;
+  }
+
+  grpc::Status QueryMetrics(grpc::ServerContext*,
+                            const v1::QueryMetricsRequest* request,
+                            v1::QueryMetricsResponse* response) override {
+    absl::MutexLock lock(&mu_);
+    metrics_requests_.push_back(*request);
+    if (request->name() == kKnownMetric) {
+      *response = CpuMetrics();
+    } else {
+      response->add_known_names("host.cpu_percent");
+      response->add_known_names("queue.queued");
+    }
+    return grpc::Status::OK;
+  }
+
+  std::vector<v1::QueryLogsRequest> logs_requests() const {
+    absl::MutexLock lock(&mu_);
+    return logs_requests_;
+  }
+  std::vector<v1::QueryMetricsRequest> metrics_requests() const {
+    absl::MutexLock lock(&mu_);
+    return metrics_requests_;
+  }
+
+ private:
+  mutable absl::Mutex mu_;
+  std::vector<v1::QueryLogsRequest> logs_requests_ ABSL_GUARDED_BY(mu_);
+  std::vector<v1::QueryMetricsRequest> metrics_requests_ ABSL_GUARDED_BY(mu_);
+};
+
+class EroomctlTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    grpc::ServerBuilder builder;
+    int port = 0;
+    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(),
+                             &port);
+    builder.RegisterService(&service_);
+    server_ = builder.BuildAndStart();
+    ASSERT_NE(server_, nullptr);
+    ASSERT_GT(port, 0);
+    address_ = "127.0.0.1:" + std::to_string(port);
+
+    environment_ = CliEnvironment::Real();
+    environment_.clock = &clock_;
+    environment_.time_zone = absl::UTCTimeZone();
+    environment_.getenv =
+        [this](const std::string& name) -> std::optional<std::string> {
+      auto it = env_.find(name);
+      if (it == env_.end()) return std::nullopt;
+      return it->second;
+    };
+    env_["EROOMCTL_COLLECTOR"] = address_;
+  }
+
+  void TearDown() override {
+    if (server_) server_->Shutdown();
+  }
+
+  int Run(std::vector<std::string> args) {
+    args.insert(args.begin(), "eroomctl");
+    std::vector<const char*> argv;
+    for (const std::string& arg : args) argv.push_back(arg.c_str());
+    out_.str("");
+    err_.str("");
+    return RunEroomctl(static_cast<int>(argv.size()), argv.data(), out_, err_,
+                       environment_);
+  }
+
+  nlohmann::json OutputJson() { return nlohmann::json::parse(out_.str()); }
+
+  FakeQueryService service_;
+  std::unique_ptr<grpc::Server> server_;
+  std::string address_;
+  FakeClock clock_{absl::FromUnixMillis(kNowMs)};
+  std::map<std::string, std::string> env_;
+  CliEnvironment environment_;
+  std::ostringstream out_;
+  std::ostringstream err_;
+};
+
+TEST_F(EroomctlTest, HostsTable) {
+  ASSERT_EQ(Run({"hosts"}), 0) << err_.str();
+  EXPECT_THAT(out_.str(), StartsWith("HOST "));
+  EXPECT_THAT(out_.str(), HasSubstr("eroom-prod-1 (a1b2c3)  connected"));
+  EXPECT_THAT(out_.str(), HasSubstr("down 3m"));
+  EXPECT_EQ(err_.str(), "");
+}
+
+TEST_F(EroomctlTest, HostsJson) {
+  ASSERT_EQ(Run({"hosts", "-o", "json"}), 0) << err_.str();
+  const nlohmann::json json = OutputJson();
+  ASSERT_EQ(json["hosts"].size(), 2u);
+  EXPECT_EQ(json["hosts"][0]["agent_id"], "a1b2c3");
+  EXPECT_EQ(json["hosts"][0]["hostname"], "eroom-prod-1");
+  EXPECT_EQ(json["hosts"][0]["latest_queue"]["queue"]["queued"], "12");
+  EXPECT_EQ(json["hosts"][1]["connected"], false);
+}
+
+TEST_F(EroomctlTest, FlagAddressBeatsEnvironment) {
+  env_["EROOMCTL_COLLECTOR"] = "127.0.0.1:1";
+  EXPECT_EQ(Run({"--collector", address_, "hosts"}), 0) << err_.str();
+}
+
+TEST_F(EroomctlTest, AddressFromConfigFile) {
+  env_.erase("EROOMCTL_COLLECTOR");
+  const std::filesystem::path path =
+      std::filesystem::path(::testing::TempDir()) / "eroomctl_e2e.yaml";
+  std::ofstream(path) << "collector: " << address_ << "\n";
+  EXPECT_EQ(Run({"--config", path.string(), "hosts"}), 0) << err_.str();
+}
+
+TEST_F(EroomctlTest, BadConfigKeyIsAUsageError) {
+  const std::filesystem::path path =
+      std::filesystem::path(::testing::TempDir()) / "eroomctl_typo.yaml";
+  std::ofstream(path) << "colector: " << address_ << "\n";
+  EXPECT_EQ(Run({"--config", path.string(), "hosts"}), 2);
+  EXPECT_THAT(err_.str(), HasSubstr(path.string()));
+  EXPECT_THAT(err_.str(), HasSubstr("colector: unknown key"));
+}
+
+TEST_F(EroomctlTest, StatusOfEveryHostIsAJsonArray) {
+  ASSERT_EQ(Run({"status", "-o", "json"}), 0) << err_.str();
+  const nlohmann::json json = OutputJson();
+  ASSERT_TRUE(json.is_array());
+  ASSERT_EQ(json.size(), 2u);
+  EXPECT_EQ(json[0]["host"]["agent_id"], "a1b2c3");
+  EXPECT_EQ(json[0]["recent_errors"].size(), 2u);
+  EXPECT_EQ(json[1]["host"]["agent_id"], "d4e5f6");
+  EXPECT_TRUE(json[1]["recent_errors"].empty());
+
+  const std::vector<v1::QueryLogsRequest> requests = service_.logs_requests();
+  ASSERT_EQ(requests.size(), 2u);
+  EXPECT_EQ(requests[0].agent_id(), "a1b2c3");
+  EXPECT_EQ(requests[0].min_level(), v1::ERROR);
+  EXPECT_EQ(requests[0].limit(), 5);
+  EXPECT_EQ(requests[1].agent_id(), "d4e5f6");
+}
+
+TEST_F(EroomctlTest, StatusOfOneHostByHostnameIsAJsonObject) {
+  ASSERT_EQ(Run({"status", "eroom-prod-1", "-o", "json"}), 0) << err_.str();
+  const nlohmann::json json = OutputJson();
+  ASSERT_TRUE(json.is_object());
+  EXPECT_EQ(json["host"]["agent_id"], "a1b2c3");
+  EXPECT_EQ(json["recent_errors"][0]["event"]["event_type"], "room_failed");
+}
+
+TEST_F(EroomctlTest, StatusTableByAgentId) {
+  ASSERT_EQ(Run({"status", "d4e5f6"}), 0) << err_.str();
+  EXPECT_THAT(out_.str(), StartsWith("== eroom-prod-2 (d4e5f6) =="));
+  EXPECT_THAT(out_.str(), HasSubstr("Last errors: none"));
+}
+
+TEST_F(EroomctlTest, UnknownHostExitsOneNamingKnownHosts) {
+  EXPECT_EQ(Run({"status", "nope"}), 1);
+  EXPECT_THAT(err_.str(), HasSubstr("host 'nope' not found"));
+  EXPECT_THAT(err_.str(), HasSubstr("eroom-prod-1 (a1b2c3)"));
+  EXPECT_EQ(Run({"logs", "--host", "nope"}), 1);
+  EXPECT_EQ(Run({"queue", "nope"}), 1);
+}
+
+TEST_F(EroomctlTest, StatusWatchRedrawsUntilStopped) {
+  int waits = 0;
+  environment_.wait_before_refresh = [&](absl::Duration interval) {
+    EXPECT_EQ(interval, absl::Seconds(5));
+    clock_.Advance(interval);
+    return ++waits < 3;
+  };
+  ASSERT_EQ(Run({"status", "--watch"}), 0) << err_.str();
+  EXPECT_EQ(waits, 3);
+  const std::string& text = out_.str();
+  size_t clears = 0;
+  for (size_t at = text.find("\x1b[H\x1b[2J"); at != std::string::npos;
+       at = text.find("\x1b[H\x1b[2J", at + 1)) {
+    ++clears;
+  }
+  EXPECT_EQ(clears, 3u);
+  EXPECT_THAT(text, HasSubstr("2025-06-15 15:06:50"));
+}
+
+TEST_F(EroomctlTest, LogsSendsFiltersAndPrintsOldestFirst) {
+  ASSERT_EQ(Run({"logs", "--host", "eroom-prod-1", "--level", "error", "--type",
+                 "room_failed", "--grep", "오류", "--ruid",
+                 "room_3f9a1c2b7d4e8f60", "--since", "1h", "--limit", "7"}),
+            0)
+      << err_.str();
+  const std::vector<v1::QueryLogsRequest> requests = service_.logs_requests();
+  ASSERT_EQ(requests.size(), 1u);
+  const v1::QueryLogsRequest& request = requests[0];
+  EXPECT_EQ(request.agent_id(), "a1b2c3");
+  EXPECT_EQ(request.min_level(), v1::ERROR);
+  EXPECT_EQ(request.event_type(), "room_failed");
+  EXPECT_EQ(request.contains(), "오류");
+  EXPECT_EQ(request.ruid(), "room_3f9a1c2b7d4e8f60");
+  EXPECT_EQ(request.since_unix_ms(), kNowMs - 3600 * 1000);
+  EXPECT_EQ(request.limit(), 7);
+  const std::string& text = out_.str();
+  EXPECT_LT(text.find("15:05:50.000"), text.find("15:06:30.344"));
+  EXPECT_THAT(text, HasSubstr("(+2 lines)"));
+}
+
+TEST_F(EroomctlTest, LogsJsonKeepsTheCollectorsOrder) {
+  ASSERT_EQ(Run({"logs", "-o", "json"}), 0) << err_.str();
+  const nlohmann::json json = OutputJson();
+  ASSERT_EQ(json["events"].size(), 2u);
+  EXPECT_EQ(json["events"][0]["sequence"], "4700");
+  EXPECT_EQ(json["events"][0]["agent_id"], "a1b2c3");
+}
+
+TEST_F(EroomctlTest, MetricsTableWithSummary) {
+  ASSERT_EQ(
+      Run({"metrics", kKnownMetric, "--host", "a1b2c3", "--since", "30m"}), 0)
+      << err_.str();
+  EXPECT_THAT(out_.str(), HasSubstr("min 10.0%  avg 20.0%  max 30.0%"));
+  const std::vector<v1::QueryMetricsRequest> requests =
+      service_.metrics_requests();
+  ASSERT_EQ(requests.size(), 1u);
+  EXPECT_EQ(requests[0].agent_id(), "a1b2c3");
+  EXPECT_EQ(requests[0].since_unix_ms(), kNowMs - 30 * 60 * 1000);
+}
+
+TEST_F(EroomctlTest, MetricsJson) {
+  ASSERT_EQ(Run({"metrics", kKnownMetric, "-o", "json"}), 0) << err_.str();
+  const nlohmann::json json = OutputJson();
+  EXPECT_EQ(json["series"][0]["name"], kKnownMetric);
+  EXPECT_EQ(json["series"][0]["points"].size(), 3u);
+  EXPECT_TRUE(json["known_names"].empty());
+}
+
+TEST_F(EroomctlTest, UnknownMetricExitsOneListingKnownNames) {
+  EXPECT_EQ(Run({"metrics", "cpu"}), 1);
+  EXPECT_THAT(err_.str(), HasSubstr("unknown metric 'cpu'"));
+  EXPECT_THAT(err_.str(), HasSubstr("host.cpu_percent, queue.queued"));
+  EXPECT_EQ(out_.str(), "");
+}
+
+TEST_F(EroomctlTest, QueueTableAndJson) {
+  ASSERT_EQ(Run({"queue"}), 0) << err_.str();
+  EXPECT_THAT(out_.str(), HasSubstr("BACKLOG"));
+  ASSERT_EQ(Run({"queue", "eroom-prod-2", "-o", "json"}), 0) << err_.str();
+  const nlohmann::json json = OutputJson();
+  ASSERT_EQ(json["hosts"].size(), 1u);
+  EXPECT_EQ(json["hosts"][0]["agent_id"], "d4e5f6");
+}
+
+TEST_F(EroomctlTest, UsageErrorExitsTwoWithoutCallingTheCollector) {
+  EXPECT_EQ(Run({"logs", "--since", "whenever"}), 2);
+  EXPECT_THAT(err_.str(), HasSubstr("--since"));
+  EXPECT_TRUE(service_.logs_requests().empty());
+  EXPECT_EQ(Run({"hosts", "--frobnicate"}), 2);
+  EXPECT_EQ(Run({"-o", "xml", "hosts"}), 2);
+}
+
+TEST(EroomctlUnreachableTest, ExitsOneNamingAddressAndStatus) {
+  CliEnvironment environment = CliEnvironment::Real();
+  environment.getenv = [](const std::string&) { return std::nullopt; };
+  // Port 1 on loopback: nothing listens there, so the connection is refused.
+  const std::vector<std::string> args = {
+      "eroomctl", "--collector", "127.0.0.1:1", "--timeout", "2s", "hosts"};
+  std::vector<const char*> argv;
+  for (const std::string& arg : args) argv.push_back(arg.c_str());
+  std::ostringstream out;
+  std::ostringstream err;
+  const absl::Time start = absl::Now();
+  EXPECT_EQ(RunEroomctl(static_cast<int>(argv.size()), argv.data(), out, err,
+                        environment),
+            1);
+  EXPECT_LT(absl::Now() - start, absl::Seconds(10));
+  EXPECT_THAT(err.str(),
+              HasSubstr("cannot reach the collector at 127.0.0.1:1"));
+  EXPECT_THAT(err.str(), HasSubstr("UNAVAILABLE"));
+  EXPECT_EQ(out.str(), "");
+}
+
+}  // namespace
+}  // namespace eroom::cli

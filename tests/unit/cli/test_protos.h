@@ -1,0 +1,138 @@
+#ifndef EROOM_TESTS_UNIT_CLI_TEST_PROTOS_H_
+#define EROOM_TESTS_UNIT_CLI_TEST_PROTOS_H_
+
+// Canned collector answers shared by the CLI tests. Times are relative to
+// kNowMs (FakeClock's default start, 2025-06-15 15:06:40 UTC).
+
+#include <string>
+
+#include "eroom/monitor/v1/monitor.pb.h"
+#include "google/protobuf/text_format.h"
+
+namespace eroom::cli::testing {
+
+inline constexpr int64_t kNowMs = 1750000000000;
+
+template <typename Message>
+Message ParseTextProto(const std::string& text) {
+  Message message;
+  if (!google::protobuf::TextFormat::ParseFromString(text, &message)) {
+    message.Clear();
+  }
+  return message;
+}
+
+// Two hosts: prod-1 healthy with a queue backlog, prod-2 down for 3 minutes
+// with failing probes and no sample.
+inline eroom::monitor::v1::ListHostsResponse TwoHosts() {
+  return ParseTextProto<eroom::monitor::v1::ListHostsResponse>(R"pb(
+    hosts {
+      agent_id: "a1b2c3"
+      hostname: "eroom-prod-1"
+      version: "0.1.0"
+      labels { key: "env" value: "prod" }
+      connected: true
+      first_seen_unix_ms: 1749990000000
+      last_seen_unix_ms: 1749999998000
+      last_sequence: 4711
+      latest_sample {
+        time_unix_ms: 1749999998000
+        cpu_percent: 12.5
+        memory_used_bytes: 2147483648
+        memory_total_bytes: 8589934592
+        disks { mount: "/" used_bytes: 48318382080 total_bytes: 107374182400 }
+        disks {
+          mount: "/data"
+          used_bytes: 86973087744
+          total_bytes: 107374182400
+        }
+        eroom {
+          up: true
+          pid: 4242
+          rss_bytes: 851443712
+          cpu_percent: 35.2
+          port_listening: true
+        }
+        load_average_1m: 0.52
+      }
+      latest_health {
+        time_unix_ms: 1749999997000
+        target: HEALTH
+        ok: true
+        http_status: 200
+        latency_ms: 12
+        health_status: "healthy"
+      }
+      latest_queue {
+        time_unix_ms: 1749999996000
+        target: QUEUE_STATUS
+        ok: true
+        http_status: 200
+        latency_ms: 9
+        queue { queued: 12 active: 1 completed: 142 max_concurrent: 1 }
+      }
+    }
+    hosts {
+      agent_id: "d4e5f6"
+      hostname: "eroom-prod-2"
+      connected: false
+      last_seen_unix_ms: 1749999820000
+      latest_health {
+        time_unix_ms: 1749999820000
+        target: HEALTH
+        ok: false
+        latency_ms: 1.5
+        error: "connection refused"
+      }
+      latest_queue {
+        time_unix_ms: 1749999820000
+        target: QUEUE_STATUS
+        ok: false
+        error: "401 인증 실패"
+      }
+    }
+  )pb");
+}
+
+// Newest first, as the collector sends them.
+inline eroom::monitor::v1::QueryLogsResponse ErrorLogs() {
+  return ParseTextProto<eroom::monitor::v1::QueryLogsResponse>(R"pb(
+    events {
+      agent_id: "a1b2c3"
+      sequence: 4700
+      event {
+        time_unix_ms: 1749999990344
+        level: ERROR
+        message: "통합 방 생성 중 시스템 오류 발생: ruid=room_3f9a1c2b7d4e8f60\njava.lang.RuntimeException: boom\n\tat c.f.e.Foo.bar(Foo.java:12)"
+        event_type: "room_failed"
+        ruid: "room_3f9a1c2b7d4e8f60"
+      }
+    }
+    events {
+      agent_id: "a1b2c3"
+      sequence: 4600
+      event {
+        time_unix_ms: 1749999950000
+        level: ERROR
+        message: "API 호출 실패. 상태 코드: 429, 메시지: "
+        event_type: "model_failed"
+      }
+    }
+  )pb");
+}
+
+inline eroom::monitor::v1::QueryMetricsResponse CpuMetrics() {
+  return ParseTextProto<eroom::monitor::v1::QueryMetricsResponse>(R"pb(
+    series {
+      agent_id: "a1b2c3"
+      name: "host.cpu_percent"
+      points { time_unix_ms: 1749999940000 value: 10 }
+      points { time_unix_ms: 1749999970000 value: 30 }
+      points { time_unix_ms: 1750000000000 value: 20 }
+    }
+  )pb");
+}
+
+}  // namespace eroom::cli::testing
+
+#endif  // EROOM_TESTS_UNIT_CLI_TEST_PROTOS_H_
