@@ -1,10 +1,41 @@
 #include "agent/agent.h"
 
+#include "absl/strings/str_cat.h"
 #include "common/logging.h"
 #include "spdlog/spdlog.h"
 
 namespace eroom::agent {
 namespace v1 = ::eroom::monitor::v1;
+namespace {
+
+// Turns the growth of a degradation counter (repaired, cut or unreadable
+// input) into an AgentNotice, so it is visible at the collector, not only
+// in this host's log. Owned by the thread that reads the counter.
+class GrowthReporter {
+ public:
+  GrowthReporter(std::string kind, std::string what)
+      : kind_(std::move(kind)), what_(std::move(what)) {}
+
+  void Check(uint64_t total, absl::Time now, Uplink& uplink) {
+    if (total <= reported_) return;
+    v1::Event event;
+    v1::AgentNotice* notice = event.mutable_notice();
+    notice->set_time_unix_ms(absl::ToUnixMillis(now));
+    notice->set_kind(kind_);
+    notice->set_count(static_cast<int64_t>(total - reported_));
+    notice->set_message(absl::StrCat(total - reported_, " ", what_, " (",
+                                     total, " since the agent started)"));
+    uplink.Submit(std::move(event));
+    reported_ = total;
+  }
+
+ private:
+  const std::string kind_;
+  const std::string what_;
+  uint64_t reported_ = 0;
+};
+
+}  // namespace
 
 Agent::Agent(AgentConfig config, const Clock& clock)
     : config_(std::move(config)), clock_(clock) {}
@@ -54,13 +85,31 @@ void Agent::Start() {
     uplink_->Run(uplink_stop_, kFlushTimeout);
     uplink_exited_.Notify();
   });
-  StartPeriodic("logs", config_.log_poll_interval,
-                [this] { tailer_->PollOnce(); });
-  StartPeriodic("sampler", config_.sample_interval, [this] {
-    v1::Event event;
-    *event.mutable_sample() = sampler_->Sample();
-    uplink_->Submit(std::move(event));
-  });
+  StartPeriodic(
+      "logs", config_.log_poll_interval,
+      [this, truncated = GrowthReporter("log_lines_truncated",
+                                        "log lines or events cut at the size limit"),
+       dropped = GrowthReporter("log_lines_dropped",
+                                "continuation lines dropped after a cut event"),
+       repaired = GrowthReporter("log_utf8_repaired",
+                                 "invalid UTF-8 sequences replaced by U+FFFD")]() mutable {
+        tailer_->PollOnce();
+        LogTailerStats stats = tailer_->Stats();
+        absl::Time now = clock_.Now();
+        truncated.Check(stats.truncated_lines + stats.truncated_events, now,
+                        *uplink_);
+        dropped.Check(stats.dropped_lines, now, *uplink_);
+        repaired.Check(stats.utf8_replacements, now, *uplink_);
+      });
+  StartPeriodic(
+      "sampler", config_.sample_interval,
+      [this, failures = GrowthReporter("sampler_read_failures",
+                                       "procfs or disk reads failed")]() mutable {
+        v1::Event event;
+        *event.mutable_sample() = sampler_->Sample();
+        uplink_->Submit(std::move(event));
+        failures.Check(sampler_->failed_reads(), clock_.Now(), *uplink_);
+      });
   StartPeriodic("prober", config_.probe_interval, [this] {
     for (v1::ProbeTarget target : {v1::HEALTH, v1::QUEUE_STATUS}) {
       v1::Event event;

@@ -22,6 +22,9 @@ struct BadConfig {
   std::string expected_problem;  // ...and says what is wrong with it.
 };
 
+// Test names carry the case; printing it again keeps ctest's list readable.
+void PrintTo(const BadConfig& config, std::ostream* out) { *out << config.name; }
+
 class BadAgentConfigTest : public ::testing::TestWithParam<BadConfig> {};
 
 TEST_P(BadAgentConfigTest, ExitsTwoNamingFileKeyAndProblem) {
