@@ -23,8 +23,8 @@ class GrowthReporter {
     notice->set_time_unix_ms(absl::ToUnixMillis(now));
     notice->set_kind(kind_);
     notice->set_count(static_cast<int64_t>(total - reported_));
-    notice->set_message(absl::StrCat(total - reported_, " ", what_, " (",
-                                     total, " since the agent started)"));
+    notice->set_message(absl::StrCat(total - reported_, " ", what_, " (", total,
+                                     " since the agent started)"));
     uplink.Submit(std::move(event));
     reported_ = total;
   }
@@ -54,8 +54,8 @@ absl::StatusOr<std::unique_ptr<Agent>> Agent::Create(AgentConfig config,
       std::make_unique<Uplink>(agent->config_.uplink, std::move(hello), clock);
 
   Uplink* uplink = agent->uplink_.get();
-  absl::StatusOr<std::unique_ptr<LogTailer>> tailer = LogTailer::Create(
-      agent->config_.logs, clock, [uplink](v1::LogEvent log) {
+  absl::StatusOr<std::unique_ptr<LogTailer>> tailer =
+      LogTailer::Create(agent->config_.logs, clock, [uplink](v1::LogEvent log) {
         v1::Event event;
         *event.mutable_log() = std::move(log);
         uplink->Submit(std::move(event));
@@ -87,12 +87,14 @@ void Agent::Start() {
   });
   StartPeriodic(
       "logs", config_.log_poll_interval,
-      [this, truncated = GrowthReporter("log_lines_truncated",
-                                        "log lines or events cut at the size limit"),
+      [this,
+       truncated = GrowthReporter("log_lines_truncated",
+                                  "log lines or events cut at the size limit"),
        dropped = GrowthReporter("log_lines_dropped",
                                 "continuation lines dropped after a cut event"),
-       repaired = GrowthReporter("log_utf8_repaired",
-                                 "invalid UTF-8 sequences replaced by U+FFFD")]() mutable {
+       repaired = GrowthReporter(
+           "log_utf8_repaired",
+           "invalid UTF-8 sequences replaced by U+FFFD")]() mutable {
         tailer_->PollOnce();
         LogTailerStats stats = tailer_->Stats();
         absl::Time now = clock_.Now();
@@ -103,8 +105,9 @@ void Agent::Start() {
       });
   StartPeriodic(
       "sampler", config_.sample_interval,
-      [this, failures = GrowthReporter("sampler_read_failures",
-                                       "procfs or disk reads failed")]() mutable {
+      [this,
+       failures = GrowthReporter("sampler_read_failures",
+                                 "procfs or disk reads failed")]() mutable {
         v1::Event event;
         *event.mutable_sample() = sampler_->Sample();
         uplink_->Submit(std::move(event));
@@ -133,10 +136,10 @@ void Agent::Stop() {
   }
   uplink_thread_.join();
   Uplink::Stats stats = uplink_->stats();
-  spdlog::info("stopped: acknowledged through sequence {}, {} events left "
-               "unsent, {} dropped in total",
-               stats.last_acked_sequence, stats.queued_events,
-               stats.dropped_events);
+  spdlog::info(
+      "stopped: acknowledged through sequence {}, {} events left "
+      "unsent, {} dropped in total",
+      stats.last_acked_sequence, stats.queued_events, stats.dropped_events);
 }
 
 }  // namespace eroom::agent

@@ -36,7 +36,8 @@ int PortOfUrl(const std::string& url, ConfigMap& section,
   std::string scheme_name = scheme ? scheme : "";
   curl_free(scheme);
   if (scheme_name != "http" && scheme_name != "https") {
-    section.AddProblem(key, absl::StrCat("'", url, "' must be http:// or https://"));
+    section.AddProblem(key,
+                       absl::StrCat("'", url, "' must be http:// or https://"));
     return 0;
   }
   char* port = nullptr;
@@ -73,7 +74,8 @@ absl::StatusOr<AgentConfig> LoadAgentConfig(const std::string& path) {
   ConfigMap eroom = root.Map("eroom");
   config.eroom_dir = eroom.String("dir", "/opt/eroom");
   config.probes.base_url = eroom.String("url", "http://127.0.0.1:8080");
-  while (!config.probes.base_url.empty() && config.probes.base_url.back() == '/') {
+  while (!config.probes.base_url.empty() &&
+         config.probes.base_url.back() == '/') {
     config.probes.base_url.pop_back();
   }
   config.resources.port = PortOfUrl(config.probes.base_url, eroom, "url");
@@ -100,7 +102,8 @@ absl::StatusOr<AgentConfig> LoadAgentConfig(const std::string& path) {
                     absl::Milliseconds(10), absl::Seconds(10));
   std::string zone = logs.String("time_zone", "local");
   if (zone != "local" && !absl::LoadTimeZone(zone, &config.logs.time_zone)) {
-    logs.AddProblem("time_zone", absl::StrCat("unknown time zone '", zone, "'"));
+    logs.AddProblem("time_zone",
+                    absl::StrCat("unknown time zone '", zone, "'"));
   }
   logs.Finish();
 
@@ -114,9 +117,8 @@ absl::StatusOr<AgentConfig> LoadAgentConfig(const std::string& path) {
   ConfigMap probes = root.Map("probes");
   config.probe_interval = probes.Duration(
       "interval", absl::Seconds(5), absl::Milliseconds(100), absl::Hours(1));
-  config.probes.timeout = probes.Duration("timeout", absl::Seconds(2),
-                                          absl::Milliseconds(10),
-                                          absl::Minutes(1));
+  config.probes.timeout = probes.Duration(
+      "timeout", absl::Seconds(2), absl::Milliseconds(10), absl::Minutes(1));
   probes.Finish();
 
   ConfigMap collector = root.Map("collector");
@@ -125,13 +127,13 @@ absl::StatusOr<AgentConfig> LoadAgentConfig(const std::string& path) {
   config.uplink.reconnect_initial =
       collector.Duration("reconnect_initial", absl::Milliseconds(500),
                          absl::Milliseconds(10), absl::Minutes(1));
-  config.uplink.reconnect_max = collector.Duration(
-      "reconnect_max", absl::Seconds(30), absl::Milliseconds(100),
-      absl::Hours(1));
+  config.uplink.reconnect_max =
+      collector.Duration("reconnect_max", absl::Seconds(30),
+                         absl::Milliseconds(100), absl::Hours(1));
   config.uplink.queue_capacity = static_cast<size_t>(
       collector.Int("queue_capacity", 100000, 100, 10000000));
-  config.uplink.batch_max_events = static_cast<size_t>(
-      collector.Int("batch_max_events", 1000, 1, 100000));
+  config.uplink.batch_max_events =
+      static_cast<size_t>(collector.Int("batch_max_events", 1000, 1, 100000));
   config.uplink.batch_max_delay =
       collector.Duration("batch_max_delay", absl::Milliseconds(200),
                          absl::Milliseconds(1), absl::Seconds(10));

@@ -1,18 +1,20 @@
 #include <iostream>
 
+#include "CLI/CLI.hpp"
 #include "agent/agent.h"
 #include "agent/agent_config.h"
-#include "CLI/CLI.hpp"
 #include "common/logging.h"
 #include "common/shutdown_signal.h"
 #include "spdlog/spdlog.h"
 
 int main(int argc, char** argv) {
   eroom::BlockShutdownSignals();
-  CLI::App app{"eroom-agent: watches one ERoom host and streams to the collector"};
+  CLI::App app{
+      "eroom-agent: watches one ERoom host and streams to the collector"};
   std::string config_path;
   bool check_config = false;
-  app.add_option("--config", config_path, "Agent config file (YAML)")->required();
+  app.add_option("--config", config_path, "Agent config file (YAML)")
+      ->required();
   app.add_flag("--check-config", check_config,
                "Validate the config, print the problems, exit 0 or 2");
   app.set_version_flag("--version", EROOM_VERSION);
@@ -39,9 +41,10 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (config->probes.api_key.empty()) {
-    spdlog::warn("environment variable {} is not set: API probes will be "
-                 "refused with 401",
-                 config->api_key_env);
+    spdlog::warn(
+        "environment variable {} is not set: API probes will be "
+        "refused with 401",
+        config->api_key_env);
   }
   absl::StatusOr<std::unique_ptr<eroom::agent::Agent>> agent =
       eroom::agent::Agent::Create(*config, eroom::RealClock::Get());

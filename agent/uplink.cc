@@ -73,8 +73,8 @@ std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address) {
   args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 30000);
   args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 10000);
   args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
-  return grpc::CreateCustomChannel(
-      address, grpc::InsecureChannelCredentials(), args);
+  return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(),
+                                   args);
 }
 
 }  // namespace
@@ -118,9 +118,10 @@ std::vector<v1::Event> Uplink::TakeNewEvents() {
     notice.mutable_notice()->set_time_unix_ms(absl::ToUnixMillis(clock_.Now()));
     notice.mutable_notice()->set_kind("events_dropped");
     notice.mutable_notice()->set_count(static_cast<int64_t>(dropped));
-    notice.mutable_notice()->set_message(absl::StrCat(
-        dropped, " events dropped: the agent's queue was full while the "
-                 "collector could not keep up or was unreachable"));
+    notice.mutable_notice()->set_message(
+        absl::StrCat(dropped,
+                     " events dropped: the agent's queue was full while the "
+                     "collector could not keep up or was unreachable"));
     events.insert(events.begin(), std::move(notice));
   }
   for (v1::Event& event : events) {
@@ -145,8 +146,8 @@ bool Uplink::RunConnection(const absl::Notification& stop,
     absl::MutexLock lock(&mu_);
     active_context_ = &context;
   }
-  std::unique_ptr<grpc::ClientReaderWriter<v1::AgentMessage,
-                                           v1::CollectorMessage>>
+  std::unique_ptr<
+      grpc::ClientReaderWriter<v1::AgentMessage, v1::CollectorMessage>>
       stream = stub_->Connect(&context);
   StreamState state;
   std::thread reader([&stream, &state] {
@@ -238,7 +239,8 @@ void Uplink::Run(const absl::Notification& stop, absl::Duration flush_timeout) {
   absl::BitGen jitter;
   absl::Duration backoff = options_.reconnect_initial;
   while (!stop.HasBeenNotified()) {
-    if (RunConnection(stop, flush_timeout)) backoff = options_.reconnect_initial;
+    if (RunConnection(stop, flush_timeout))
+      backoff = options_.reconnect_initial;
     if (stop.HasBeenNotified()) break;
     // Full jitter keeps many agents from reconnecting in lockstep.
     absl::Duration wait = backoff * absl::Uniform(jitter, 0.5, 1.0);

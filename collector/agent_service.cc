@@ -91,9 +91,10 @@ class AgentStream final
       item.kind = IngestItem::Kind::kDisconnect;
       item.agent_id = agent_id_;
       if (!ingest_.Submit(std::move(item))) {
-        spdlog::warn("agent '{}' ({}) disconnected but the ingest queue is "
-                     "full: it stays marked connected until it reconnects",
-                     agent_id_, peer_);
+        spdlog::warn(
+            "agent '{}' ({}) disconnected but the ingest queue is "
+            "full: it stays marked connected until it reconnects",
+            agent_id_, peer_);
       }
       spdlog::info("agent '{}' ({}) disconnected", agent_id_, peer_);
     }
@@ -117,9 +118,9 @@ class AgentStream final
   void Fail(const absl::Status& status) {
     absl::MutexLock lock(&mu_);
     --in_flight_;
-    FinishLocked(grpc::Status(grpc::StatusCode::UNAVAILABLE,
-                              absl::StrCat("collector storage failed: ",
-                                           status.message())));
+    FinishLocked(grpc::Status(
+        grpc::StatusCode::UNAVAILABLE,
+        absl::StrCat("collector storage failed: ", status.message())));
   }
 
  private:

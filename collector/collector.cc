@@ -11,10 +11,9 @@ Collector::Collector(const CollectorConfig& config, const Clock& clock,
     : config_(config),
       storage_(std::move(storage)),
       ingest_(*storage_, clock,
-              IngestPipeline::Options{
-                  .queue_capacity = 4096,
-                  .max_events_per_transaction =
-                      config.max_events_per_transaction},
+              IngestPipeline::Options{.queue_capacity = 4096,
+                                      .max_events_per_transaction =
+                                          config.max_events_per_transaction},
               {&stats_}),
       queries_("query", config.query_threads, config.query_queue_capacity),
       agent_service_(ingest_, config.stream_window_batches),
@@ -37,8 +36,8 @@ absl::StatusOr<std::unique_ptr<Collector>> Collector::Start(
   builder.RegisterService(&collector->query_service_);
   builder.SetMaxReceiveMessageSize(config.max_message_bytes);
   // Agents send keepalive pings on idle streams; allow them.
-  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS,
-                             10000);
+  builder.AddChannelArgument(
+      GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 10000);
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
   collector->server_ = builder.BuildAndStart();
   if (collector->server_ == nullptr || collector->port_ == 0) {

@@ -17,7 +17,8 @@ absl::StatusOr<CollectorConfig> LoadCollectorConfig(const std::string& path) {
 
   ConfigMap storage = root.Map("storage");
   config.database_path = storage.String("path", config.database_path);
-  if (config.database_path.empty()) storage.AddProblem("path", "must not be empty");
+  if (config.database_path.empty())
+    storage.AddProblem("path", "must not be empty");
   storage.Finish();
 
   ConfigMap ingest = root.Map("ingest");

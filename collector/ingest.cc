@@ -87,7 +87,8 @@ void IngestPipeline::StoreGroup(std::vector<IngestItem>& group) {
 void IngestPipeline::Handle(IngestItem& item) {
   switch (item.kind) {
     case IngestItem::Kind::kHello: {
-      absl::StatusOr<uint64_t> last = storage_.RegisterAgent(item.hello, clock_.Now());
+      absl::StatusOr<uint64_t> last =
+          storage_.RegisterAgent(item.hello, clock_.Now());
       if (last.ok()) {
         item.link->OnRegistered(*last);
       } else {
@@ -98,7 +99,8 @@ void IngestPipeline::Handle(IngestItem& item) {
       break;
     }
     case IngestItem::Kind::kDisconnect: {
-      absl::Status status = storage_.MarkDisconnected(item.agent_id, clock_.Now());
+      absl::Status status =
+          storage_.MarkDisconnected(item.agent_id, clock_.Now());
       if (!status.ok()) {
         spdlog::error("marking agent '{}' disconnected failed: {}",
                       item.agent_id, status.ToString());

@@ -115,13 +115,13 @@ int64_t ConfigMap::Int(const std::string& key, int64_t fallback, int64_t min,
   if (!value) return fallback;
   int64_t parsed;
   if (!absl::SimpleAtoi(*value, &parsed)) {
-    AddProblem(key, absl::StrCat("expected a whole number, got '", *value,
-                                 "'"));
+    AddProblem(key,
+               absl::StrCat("expected a whole number, got '", *value, "'"));
     return fallback;
   }
   if (parsed < min || parsed > max) {
-    AddProblem(key, absl::StrCat(parsed, " is out of range [", min, ", ", max,
-                                 "]"));
+    AddProblem(key,
+               absl::StrCat(parsed, " is out of range [", min, ", ", max, "]"));
     return fallback;
   }
   return parsed;
@@ -132,8 +132,7 @@ bool ConfigMap::Bool(const std::string& key, bool fallback) {
   if (!value) return fallback;
   bool parsed;
   if (!absl::SimpleAtob(*value, &parsed)) {
-    AddProblem(key, absl::StrCat("expected true or false, got '", *value,
-                                 "'"));
+    AddProblem(key, absl::StrCat("expected true or false, got '", *value, "'"));
     return fallback;
   }
   return parsed;
@@ -151,9 +150,10 @@ absl::Duration ConfigMap::Duration(const std::string& key,
     return fallback;
   }
   if (parsed < min || parsed > max) {
-    AddProblem(key, absl::StrCat(absl::FormatDuration(parsed),
-                                 " is out of range [", absl::FormatDuration(min),
-                                 ", ", absl::FormatDuration(max), "]"));
+    AddProblem(key,
+               absl::StrCat(absl::FormatDuration(parsed), " is out of range [",
+                            absl::FormatDuration(min), ", ",
+                            absl::FormatDuration(max), "]"));
     return fallback;
   }
   return parsed;
@@ -229,8 +229,8 @@ void ConfigMap::Finish() {
 absl::StatusOr<ConfigDocument> LoadConfigDocument(const std::string& path) {
   std::ifstream in(path);
   if (!in) {
-    return absl::NotFoundError(
-        absl::StrCat(path, ": cannot open config file: ", std::strerror(errno)));
+    return absl::NotFoundError(absl::StrCat(
+        path, ": cannot open config file: ", std::strerror(errno)));
   }
   std::stringstream text;
   text << in.rdbuf();

@@ -12,9 +12,8 @@ absl::Status SetupLogging(const std::string& program,
                           const std::string& level) {
   spdlog::level::level_enum parsed = spdlog::level::from_str(level);
   if (parsed == spdlog::level::off && level != "off") {
-    return absl::InvalidArgumentError(
-        absl::StrCat("unknown log level '", level,
-                     "' (trace, debug, info, warn, error)"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "unknown log level '", level, "' (trace, debug, info, warn, error)"));
   }
   auto logger = spdlog::stderr_logger_mt(program);
   logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e [%n] [%l] %v");
@@ -24,6 +23,8 @@ absl::Status SetupLogging(const std::string& program,
   return absl::OkStatus();
 }
 
-void SetThreadName(const char* name) { pthread_setname_np(pthread_self(), name); }
+void SetThreadName(const char* name) {
+  pthread_setname_np(pthread_self(), name);
+}
 
 }  // namespace eroom

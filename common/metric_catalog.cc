@@ -23,9 +23,9 @@ std::vector<MetricValue> MetricsFromSample(const v1::ResourceSample& sample) {
     out.push_back({"disk.used_bytes", labels, double(disk.used_bytes())});
     out.push_back({"disk.total_bytes", labels, double(disk.total_bytes())});
     if (disk.total_bytes() > 0) {
-      out.push_back({"disk.used_percent", labels,
-                     100.0 * double(disk.used_bytes()) /
-                         double(disk.total_bytes())});
+      out.push_back(
+          {"disk.used_percent", labels,
+           100.0 * double(disk.used_bytes()) / double(disk.total_bytes())});
     }
   }
   return out;
@@ -50,17 +50,24 @@ std::vector<MetricValue> MetricsFromProbe(const v1::ProbeResult& probe) {
 
 const std::vector<std::string>& KnownMetricNames() {
   static const std::vector<std::string> names = [] {
-    std::vector<std::string> all = {
-        "host.cpu_percent",         "host.memory_used_bytes",
-        "host.memory_total_bytes",  "host.load_average_1m",
-        "eroom.up",                 "eroom.port_listening",
-        "eroom.rss_bytes",          "eroom.cpu_percent",
-        "disk.used_bytes",          "disk.total_bytes",
-        "disk.used_percent",        "probe.health.ok",
-        "probe.health.latency_ms",  "probe.queue_status.ok",
-        "probe.queue_status.latency_ms",
-        "queue.queued",             "queue.active",
-        "queue.completed"};
+    std::vector<std::string> all = {"host.cpu_percent",
+                                    "host.memory_used_bytes",
+                                    "host.memory_total_bytes",
+                                    "host.load_average_1m",
+                                    "eroom.up",
+                                    "eroom.port_listening",
+                                    "eroom.rss_bytes",
+                                    "eroom.cpu_percent",
+                                    "disk.used_bytes",
+                                    "disk.total_bytes",
+                                    "disk.used_percent",
+                                    "probe.health.ok",
+                                    "probe.health.latency_ms",
+                                    "probe.queue_status.ok",
+                                    "probe.queue_status.latency_ms",
+                                    "queue.queued",
+                                    "queue.active",
+                                    "queue.completed"};
     std::sort(all.begin(), all.end());
     return all;
   }();

@@ -23,7 +23,9 @@ struct BadConfig {
 };
 
 // Test names carry the case; printing it again keeps ctest's list readable.
-void PrintTo(const BadConfig& config, std::ostream* out) { *out << config.name; }
+void PrintTo(const BadConfig& config, std::ostream* out) {
+  *out << config.name;
+}
 
 class BadAgentConfigTest : public ::testing::TestWithParam<BadConfig> {};
 
@@ -36,9 +38,9 @@ TEST_P(BadAgentConfigTest, ExitsTwoNamingFileKeyAndProblem) {
     if (check_only) argv.push_back("--check-config");
     CommandResult result = RunCommand(argv, absl::Seconds(10));
     EXPECT_EQ(result.exit_code, 2) << result.err;
-    EXPECT_THAT(result.err, AllOf(HasSubstr(path),
-                                  HasSubstr(GetParam().expected_key),
-                                  HasSubstr(GetParam().expected_problem)));
+    EXPECT_THAT(result.err,
+                AllOf(HasSubstr(path), HasSubstr(GetParam().expected_key),
+                      HasSubstr(GetParam().expected_problem)));
   }
 }
 
@@ -49,8 +51,8 @@ INSTANTIATE_TEST_SUITE_P(
                   "probes.intervall", "unknown key"},
         BadConfig{"BadDuration", "resources:\n  interval: soon\n",
                   "resources.interval", "expected a duration"},
-        BadConfig{"OutOfRange", "probes:\n  interval: 1ms\n",
-                  "probes.interval", "out of range"},
+        BadConfig{"OutOfRange", "probes:\n  interval: 1ms\n", "probes.interval",
+                  "out of range"},
         BadConfig{"BadChoice", "logs:\n  start_at: middle\n", "logs.start_at",
                   "not one of: end, beginning"},
         BadConfig{"UnsetEnvironmentVariable",
@@ -72,26 +74,25 @@ TEST_P(BadCollectorConfigTest, ExitsTwoNamingFileKeyAndProblem) {
       {BinaryPath("eroom-collector"), "--config", path, "--check-config"},
       absl::Seconds(10));
   EXPECT_EQ(result.exit_code, 2) << result.err;
-  EXPECT_THAT(result.err, AllOf(HasSubstr(path),
-                                HasSubstr(GetParam().expected_key),
-                                HasSubstr(GetParam().expected_problem)));
+  EXPECT_THAT(result.err,
+              AllOf(HasSubstr(path), HasSubstr(GetParam().expected_key),
+                    HasSubstr(GetParam().expected_problem)));
 }
 
 INSTANTIATE_TEST_SUITE_P(
     Collector, BadCollectorConfigTest,
-    ::testing::Values(
-        BadConfig{"UnknownKey", "listen: 127.0.0.1:1\nlisten_port: 3\n",
-                  "listen_port", "unknown key"},
-        BadConfig{"BadNumber", "query:\n  threads: many\n", "query.threads",
-                  "expected a whole number"},
-        BadConfig{"EmptyDatabasePath", "storage:\n  path: ''\n",
-                  "storage.path", "must not be empty"}),
+    ::testing::Values(BadConfig{"UnknownKey",
+                                "listen: 127.0.0.1:1\nlisten_port: 3\n",
+                                "listen_port", "unknown key"},
+                      BadConfig{"BadNumber", "query:\n  threads: many\n",
+                                "query.threads", "expected a whole number"},
+                      BadConfig{"EmptyDatabasePath", "storage:\n  path: ''\n",
+                                "storage.path", "must not be empty"}),
     [](const auto& info) { return info.param.name; });
 
 TEST(ConfigFileTest, MissingFileIsNamed) {
-  CommandResult result =
-      RunCommand({BinaryPath("eroom-agent"), "--config", "/nonexistent/a.yaml",
-                  "--check-config"});
+  CommandResult result = RunCommand({BinaryPath("eroom-agent"), "--config",
+                                     "/nonexistent/a.yaml", "--check-config"});
   EXPECT_EQ(result.exit_code, 2);
   EXPECT_THAT(result.err, HasSubstr("/nonexistent/a.yaml"));
 }
@@ -119,16 +120,17 @@ TEST(UnreachableCollectorTest, AgentKeepsRunningAndConnectsWhenItAppears) {
   std::string dir = MakeTempDir("unreachable");
   std::string address = absl::StrCat("127.0.0.1:", FreePort());
   WriteFile(dir + "/eroom/logs/server.log", "");
-  WriteFile(dir + "/agent.yaml",
-            absl::StrCat("agent:\n  id: lonely\n",
-                         "eroom:\n  dir: ", dir, "/eroom\n",
-                         "  url: http://127.0.0.1:", FreePort(), "\n",
-                         "resources:\n  interval: 200ms\n",
-                         "probes:\n  interval: 200ms\n",
-                         "collector:\n  address: ", address, "\n",
-                         "  reconnect_initial: 50ms\n  reconnect_max: 300ms\n"));
-  ChildProcess agent({BinaryPath("eroom-agent"), "--config", dir + "/agent.yaml"},
-                     dir + "/agent.out");
+  WriteFile(
+      dir + "/agent.yaml",
+      absl::StrCat("agent:\n  id: lonely\n", "eroom:\n  dir: ", dir, "/eroom\n",
+                   "  url: http://127.0.0.1:", FreePort(), "\n",
+                   "resources:\n  interval: 200ms\n",
+                   "probes:\n  interval: 200ms\n",
+                   "collector:\n  address: ", address, "\n",
+                   "  reconnect_initial: 50ms\n  reconnect_max: 300ms\n"));
+  ChildProcess agent(
+      {BinaryPath("eroom-agent"), "--config", dir + "/agent.yaml"},
+      dir + "/agent.out");
   // It reports the problem and carries on retrying.
   ASSERT_TRUE(PollUntil(absl::Seconds(20), [&] {
     return agent.Log().find("unreachable") != std::string::npos;
@@ -143,13 +145,16 @@ TEST(UnreachableCollectorTest, AgentKeepsRunningAndConnectsWhenItAppears) {
       dir + "/collector.out");
   // Probes of the missing ERoom fail, and those failures arrive: the agent
   // connected by itself and delivered what it queued meanwhile.
-  ASSERT_TRUE(PollUntil(absl::Seconds(30), [&] {
-    CommandResult hosts = RunCommand({BinaryPath("eroomctl"), "--collector",
-                                      address, "-o", "json", "hosts"});
-    return hosts.exit_code == 0 &&
-           hosts.out.find("\"connected\": true") != std::string::npos &&
-           hosts.out.find("connection refused") != std::string::npos;
-  })) << agent.Log() << collector.Log();
+  ASSERT_TRUE(PollUntil(
+      absl::Seconds(30),
+      [&] {
+        CommandResult hosts = RunCommand({BinaryPath("eroomctl"), "--collector",
+                                          address, "-o", "json", "hosts"});
+        return hosts.exit_code == 0 &&
+               hosts.out.find("\"connected\": true") != std::string::npos &&
+               hosts.out.find("connection refused") != std::string::npos;
+      }))
+      << agent.Log() << collector.Log();
 
   agent.Signal(SIGTERM);
   std::optional<int> agent_exit = agent.Wait(absl::Seconds(5));

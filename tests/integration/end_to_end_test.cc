@@ -28,26 +28,26 @@ class EndToEndTest : public ::testing::Test {
     collector_address_ = absl::StrCat("127.0.0.1:", FreePort());
     WriteFile(dir_ + "/collector.yaml",
               absl::StrCat("listen: ", collector_address_, "\n",
-                           "stats_interval: 1s\n",
-                           "storage:\n  path: ", dir_, "/db/eroom.db\n"));
-    WriteFile(dir_ + "/agent.yaml",
-              absl::StrCat("agent:\n  id: e2e-host\n  labels:\n    env: test\n",
-                           "eroom:\n  dir: ", dir_, "/eroom\n",
-                           "  url: http://127.0.0.1:", sim_port_, "\n",
-                           "logs:\n  start_at: beginning\n  poll_interval: 50ms\n",
-                           "resources:\n  interval: 200ms\n",
-                           "probes:\n  interval: 200ms\n  timeout: 1s\n",
-                           "collector:\n  address: ", collector_address_, "\n",
-                           "  reconnect_initial: 50ms\n  reconnect_max: 500ms\n",
-                           "  batch_max_delay: 20ms\n"));
+                           "stats_interval: 1s\n", "storage:\n  path: ", dir_,
+                           "/db/eroom.db\n"));
+    WriteFile(
+        dir_ + "/agent.yaml",
+        absl::StrCat("agent:\n  id: e2e-host\n  labels:\n    env: test\n",
+                     "eroom:\n  dir: ", dir_, "/eroom\n",
+                     "  url: http://127.0.0.1:", sim_port_, "\n",
+                     "logs:\n  start_at: beginning\n  poll_interval: 50ms\n",
+                     "resources:\n  interval: 200ms\n",
+                     "probes:\n  interval: 200ms\n  timeout: 1s\n",
+                     "collector:\n  address: ", collector_address_, "\n",
+                     "  reconnect_initial: 50ms\n  reconnect_max: 500ms\n",
+                     "  batch_max_delay: 20ms\n"));
     sim_ = std::make_unique<ChildProcess>(
-        std::vector<std::string>{BinaryPath("eroom-sim"), "--dir",
-                                 dir_ + "/eroom", "--port",
-                                 std::to_string(sim_port_), "--speed", "120",
-                                 "--rooms-per-minute", "60", "--failure-rate",
-                                 "0.5", "--seed", "7"},
-        dir_ + "/sim.out", std::map<std::string, std::string>{
-                               {"EROOM_PRIVATE_KEY", kApiKey}});
+        std::vector<std::string>{
+            BinaryPath("eroom-sim"), "--dir", dir_ + "/eroom", "--port",
+            std::to_string(sim_port_), "--speed", "120", "--rooms-per-minute",
+            "60", "--failure-rate", "0.5", "--seed", "7"},
+        dir_ + "/sim.out",
+        std::map<std::string, std::string>{{"EROOM_PRIVATE_KEY", kApiKey}});
     StartCollector();
     agent_ = std::make_unique<ChildProcess>(
         std::vector<std::string>{BinaryPath("eroom-agent"), "--config",
@@ -63,8 +63,10 @@ class EndToEndTest : public ::testing::Test {
       p->Wait(absl::Seconds(10));
     }
     if (HasFailure()) {
-      std::cerr << "--- agent log\n" << agent_->Log() << "--- collector log\n"
-                << collector_->Log() << "--- sim output\n" << sim_->Log();
+      std::cerr << "--- agent log\n"
+                << agent_->Log() << "--- collector log\n"
+                << collector_->Log() << "--- sim output\n"
+                << sim_->Log();
     }
   }
 
@@ -105,31 +107,42 @@ class EndToEndTest : public ::testing::Test {
 
 TEST_F(EndToEndTest, SamplesAndProbesReachTheCollector) {
   json host;
-  ASSERT_TRUE(PollUntil(kDeadline, [&] {
-    host = Host();
-    return host.is_object() && host.value("connected", false) &&
-           host.contains("latest_sample") &&
-           host["latest_sample"]["eroom"].value("up", false) &&
-           host["latest_sample"]["eroom"].value("port_listening", false) &&
-           host.contains("latest_health") &&
-           host["latest_health"].value("ok", false) &&
-           host.contains("latest_queue") &&
-           host["latest_queue"].value("ok", false);
-  })) << host.dump(2) << last_ctl_.err;
+  ASSERT_TRUE(PollUntil(
+      kDeadline,
+      [&] {
+        host = Host();
+        return host.is_object() && host.value("connected", false) &&
+               host.contains("latest_sample") &&
+               host["latest_sample"]["eroom"].value("up", false) &&
+               host["latest_sample"]["eroom"].value("port_listening", false) &&
+               host.contains("latest_health") &&
+               host["latest_health"].value("ok", false) &&
+               host.contains("latest_queue") &&
+               host["latest_queue"].value("ok", false);
+      }))
+      << host.dump(2) << last_ctl_.err;
   EXPECT_EQ(host["agent_id"], "e2e-host");
   EXPECT_EQ(host["labels"]["env"], "test");
   EXPECT_EQ(host["latest_health"]["health_status"], "healthy");
   EXPECT_EQ(host["latest_queue"]["queue"]["max_concurrent"], "1");
-  EXPECT_GT(std::stod(host["latest_sample"]["eroom"]["rss_bytes"].get<std::string>()), 0);
-  EXPECT_GT(std::stod(host["latest_sample"]["memory_total_bytes"].get<std::string>()), 0);
+  EXPECT_GT(
+      std::stod(host["latest_sample"]["eroom"]["rss_bytes"].get<std::string>()),
+      0);
+  EXPECT_GT(
+      std::stod(host["latest_sample"]["memory_total_bytes"].get<std::string>()),
+      0);
 
   json metrics;
-  ASSERT_TRUE(PollUntil(kDeadline, [&] {
-    metrics = Ctl({"metrics", "probe.health.latency_ms", "--host", "e2e-host"});
-    return metrics.is_object() && metrics.contains("series") &&
-           !metrics["series"].empty() &&
-           metrics["series"][0]["points"].size() >= 2;
-  })) << metrics.dump(2) << last_ctl_.err;
+  ASSERT_TRUE(PollUntil(kDeadline,
+                        [&] {
+                          metrics = Ctl({"metrics", "probe.health.latency_ms",
+                                         "--host", "e2e-host"});
+                          return metrics.is_object() &&
+                                 metrics.contains("series") &&
+                                 !metrics["series"].empty() &&
+                                 metrics["series"][0]["points"].size() >= 2;
+                        }))
+      << metrics.dump(2) << last_ctl_.err;
 
   json queue = Ctl({"queue"});
   ASSERT_TRUE(queue.is_object()) << last_ctl_.err;
@@ -138,32 +151,41 @@ TEST_F(EndToEndTest, SamplesAndProbesReachTheCollector) {
 
 TEST_F(EndToEndTest, LogLinesTheSimWroteAreStoredAndTyped) {
   json logs;
-  ASSERT_TRUE(PollUntil(kDeadline, [&] {
-    logs = Ctl({"logs", "--grep", "서버가 성공적으로 시작되었습니다"});
-    return logs.is_object() && logs.contains("events") &&
-           !logs["events"].empty();
-  })) << logs.dump(2) << last_ctl_.err;
+  ASSERT_TRUE(PollUntil(
+      kDeadline,
+      [&] {
+        logs = Ctl({"logs", "--grep", "서버가 성공적으로 시작되었습니다"});
+        return logs.is_object() && logs.contains("events") &&
+               !logs["events"].empty();
+      }))
+      << logs.dump(2) << last_ctl_.err;
   EXPECT_EQ(logs["events"][0]["event"]["event_type"], "server_started");
   EXPECT_EQ(logs["events"][0]["event"]["level"], "INFO");
 
   // Rooms run through their lifecycle; typed events carry their fields.
   json completed;
-  ASSERT_TRUE(PollUntil(kDeadline, [&] {
-    completed = Ctl({"logs", "--type", "room_completed"});
-    return completed.is_object() && completed.contains("events") &&
-           !completed["events"].empty();
-  })) << completed.dump(2) << last_ctl_.err;
+  ASSERT_TRUE(PollUntil(kDeadline,
+                        [&] {
+                          completed = Ctl({"logs", "--type", "room_completed"});
+                          return completed.is_object() &&
+                                 completed.contains("events") &&
+                                 !completed["events"].empty();
+                        }))
+      << completed.dump(2) << last_ctl_.err;
   const json& event = completed["events"][0]["event"];
   EXPECT_THAT(event["ruid"].get<std::string>(), ::testing::StartsWith("room_"));
   EXPECT_EQ(event["fields"]["ruid"], event["ruid"]);
 
   // A failed room's stack trace is one event with every frame.
   json failed;
-  ASSERT_TRUE(PollUntil(kDeadline, [&] {
-    failed = Ctl({"logs", "--type", "room_failed"});
-    return failed.is_object() && failed.contains("events") &&
-           !failed["events"].empty();
-  })) << failed.dump(2) << last_ctl_.err;
+  ASSERT_TRUE(PollUntil(kDeadline,
+                        [&] {
+                          failed = Ctl({"logs", "--type", "room_failed"});
+                          return failed.is_object() &&
+                                 failed.contains("events") &&
+                                 !failed["events"].empty();
+                        }))
+      << failed.dump(2) << last_ctl_.err;
   std::string message = failed["events"][0]["event"]["message"];
   EXPECT_THAT(message, ::testing::HasSubstr("\n\tat "));
   EXPECT_EQ(failed["events"][0]["event"]["level"], "ERROR");
@@ -188,16 +210,20 @@ TEST_F(EndToEndTest, AgentReconnectsAfterCollectorRestart) {
   int64_t last_seen_before = 0;
   StartCollector();
   json host;
-  ASSERT_TRUE(PollUntil(kDeadline, [&] {
-    host = Host();
-    if (!host.is_object()) return false;
-    if (last_seen_before == 0) {
-      last_seen_before = std::stoll(host["last_seen_unix_ms"].get<std::string>());
-    }
-    return host.value("connected", false) &&
-           std::stoll(host["last_seen_unix_ms"].get<std::string>()) >
-               last_seen_before;
-  })) << host.dump(2) << last_ctl_.err;
+  ASSERT_TRUE(PollUntil(
+      kDeadline,
+      [&] {
+        host = Host();
+        if (!host.is_object()) return false;
+        if (last_seen_before == 0) {
+          last_seen_before =
+              std::stoll(host["last_seen_unix_ms"].get<std::string>());
+        }
+        return host.value("connected", false) &&
+               std::stoll(host["last_seen_unix_ms"].get<std::string>()) >
+                   last_seen_before;
+      }))
+      << host.dump(2) << last_ctl_.err;
   EXPECT_TRUE(agent_->running());
 }
 

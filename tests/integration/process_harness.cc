@@ -103,7 +103,8 @@ int FreePort() {
 }
 
 void WriteFile(const std::string& path, const std::string& content) {
-  std::filesystem::create_directories(std::filesystem::path(path).parent_path());
+  std::filesystem::create_directories(
+      std::filesystem::path(path).parent_path());
   std::ofstream(path, std::ios::binary | std::ios::trunc) << content;
 }
 
@@ -143,8 +144,8 @@ void ChildProcess::Signal(int signal) {
 }
 
 std::optional<int> ChildProcess::Wait(absl::Duration timeout) {
-  PollUntil(timeout, [this] { return !running(); },
-            absl::Milliseconds(20));
+  PollUntil(
+      timeout, [this] { return !running(); }, absl::Milliseconds(20));
   return exit_status_;
 }
 

@@ -66,7 +66,8 @@ TEST(AgentConfigTest, EveryProblemIsReportedAtOnce) {
   ASSERT_FALSE(config.ok());
   std::string message(config.status().message());
   EXPECT_THAT(message, HasSubstr(path + ": eroom.url:"));
-  EXPECT_THAT(message, HasSubstr(path + ": probes.interval: expected a duration"));
+  EXPECT_THAT(message,
+              HasSubstr(path + ": probes.interval: expected a duration"));
   EXPECT_THAT(message, HasSubstr(path + ": probes.retries: unknown key"));
   EXPECT_THAT(message, HasSubstr(path + ": logs.time_zone: unknown time zone"));
 }

@@ -82,7 +82,8 @@ class FakeStorage final : public Storage {
  private:
   mutable absl::Mutex mu_;
   absl::Status fail_with_ ABSL_GUARDED_BY(mu_);
-  absl::flat_hash_map<std::string, uint64_t> stored_through_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, uint64_t> stored_through_
+      ABSL_GUARDED_BY(mu_);
   int transactions_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t events_ ABSL_GUARDED_BY(mu_) = 0;
   std::vector<std::string> registered_ ABSL_GUARDED_BY(mu_);

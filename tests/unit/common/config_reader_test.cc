@@ -57,19 +57,19 @@ TEST_F(ConfigMapTest, ReportsEveryProblemWithFileAndKey) {
       "count: lots\nwait: 5 parsecs\nlevel: loud\nnested: {typo: 1}\n"
       "stray: 1\n");
   root.Int("count", 1, 0, 10);
-  root.Duration("wait", absl::Seconds(1), absl::ZeroDuration(),
-                absl::Hours(1));
+  root.Duration("wait", absl::Seconds(1), absl::ZeroDuration(), absl::Hours(1));
   root.Choice("level", "info", {"info", "warn"});
   ConfigMap nested = root.Map("nested");
   nested.Finish();
   root.Finish();
   EXPECT_THAT(
       problems_.lines(),
-      ElementsAre(HasSubstr("test.yaml: count: expected a whole number"),
-                  HasSubstr("test.yaml: wait: expected a duration"),
-                  HasSubstr("test.yaml: level: 'loud' is not one of: info, warn"),
-                  HasSubstr("test.yaml: nested.typo: unknown key"),
-                  HasSubstr("test.yaml: stray: unknown key")));
+      ElementsAre(
+          HasSubstr("test.yaml: count: expected a whole number"),
+          HasSubstr("test.yaml: wait: expected a duration"),
+          HasSubstr("test.yaml: level: 'loud' is not one of: info, warn"),
+          HasSubstr("test.yaml: nested.typo: unknown key"),
+          HasSubstr("test.yaml: stray: unknown key")));
   EXPECT_FALSE(problems_.ToStatus().ok());
 }
 

@@ -9,7 +9,8 @@ namespace eroom {
 namespace {
 namespace v1 = ::eroom::monitor::v1;
 
-double ValueOf(const std::vector<MetricValue>& values, const std::string& name) {
+double ValueOf(const std::vector<MetricValue>& values,
+               const std::string& name) {
   for (const MetricValue& v : values) {
     if (v.name == name) return v.value;
   }

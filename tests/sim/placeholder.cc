@@ -1,1 +1,0 @@
-// Temporary: keeps the library target non-empty until the component lands.
