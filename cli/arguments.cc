@@ -1,5 +1,7 @@
 #include "cli/arguments.h"
 
+#include <tuple>
+
 #include "CLI/CLI.hpp"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
@@ -70,6 +72,29 @@ struct RawOptions {
 constexpr int kDefaultLogLimit = 100;
 constexpr char kDefaultMetricsSince[] = "1h";
 
+// The query window from --since/--until; 0 leaves a side unbounded. An
+// empty --since falls back to `default_since` (itself possibly empty).
+struct TimeWindow {
+  int64_t since_unix_ms = 0;
+  int64_t until_unix_ms = 0;
+};
+
+absl::StatusOr<TimeWindow> ToTimeWindow(const RawOptions& raw,
+                                        const std::string& default_since,
+                                        absl::Time now, absl::TimeZone zone) {
+  TimeWindow window;
+  const std::string& since = raw.since.empty() ? default_since : raw.since;
+  for (auto [flag, text, bound] :
+       {std::tuple{"--since", &since, &window.since_unix_ms},
+        std::tuple{"--until", &raw.until, &window.until_unix_ms}}) {
+    if (text->empty()) continue;
+    absl::StatusOr<int64_t> parsed = ParseTimeBound(flag, *text, now, zone);
+    if (!parsed.ok()) return parsed.status();
+    *bound = *parsed;
+  }
+  return window;
+}
+
 absl::StatusOr<LogsArgs> ToLogsArgs(const RawOptions& raw, absl::Time now,
                                     absl::TimeZone zone) {
   LogsArgs args{raw.host, {}};
@@ -82,18 +107,10 @@ absl::StatusOr<LogsArgs> ToLogsArgs(const RawOptions& raw, absl::Time now,
   request.set_event_type(raw.event_type);
   request.set_contains(raw.grep);
   request.set_ruid(raw.ruid);
-  if (!raw.since.empty()) {
-    absl::StatusOr<int64_t> since =
-        ParseTimeBound("--since", raw.since, now, zone);
-    if (!since.ok()) return since.status();
-    request.set_since_unix_ms(*since);
-  }
-  if (!raw.until.empty()) {
-    absl::StatusOr<int64_t> until =
-        ParseTimeBound("--until", raw.until, now, zone);
-    if (!until.ok()) return until.status();
-    request.set_until_unix_ms(*until);
-  }
+  absl::StatusOr<TimeWindow> window = ToTimeWindow(raw, "", now, zone);
+  if (!window.ok()) return window.status();
+  request.set_since_unix_ms(window->since_unix_ms);
+  request.set_until_unix_ms(window->until_unix_ms);
   request.set_limit(raw.limit_given ? raw.limit : kDefaultLogLimit);
   return args;
 }
@@ -103,17 +120,11 @@ absl::StatusOr<MetricsArgs> ToMetricsArgs(const RawOptions& raw, absl::Time now,
   MetricsArgs args{raw.host, {}};
   v1::QueryMetricsRequest& request = args.request;
   request.set_name(raw.metric);
-  absl::StatusOr<int64_t> since = ParseTimeBound(
-      "--since", raw.since.empty() ? kDefaultMetricsSince : raw.since, now,
-      zone);
-  if (!since.ok()) return since.status();
-  request.set_since_unix_ms(*since);
-  if (!raw.until.empty()) {
-    absl::StatusOr<int64_t> until =
-        ParseTimeBound("--until", raw.until, now, zone);
-    if (!until.ok()) return until.status();
-    request.set_until_unix_ms(*until);
-  }
+  absl::StatusOr<TimeWindow> window =
+      ToTimeWindow(raw, kDefaultMetricsSince, now, zone);
+  if (!window.ok()) return window.status();
+  request.set_since_unix_ms(window->since_unix_ms);
+  request.set_until_unix_ms(window->until_unix_ms);
   request.set_limit(raw.limit);
   return args;
 }

@@ -1,8 +1,8 @@
 #ifndef EROOM_TESTS_SIM_CATALOG_H_
 #define EROOM_TESTS_SIM_CATALOG_H_
 
-// Names that ERoom's own log lines carry: the Java classes that log and the
-// JVM threads they log from.
+// Names that ERoom's own log lines carry: the Java classes that log, the
+// JVM threads they log from, and the frames its stack traces share.
 namespace eroom::sim {
 
 inline constexpr char kMainLogger[] = "com.febrie.eroom.Main";
@@ -30,6 +30,23 @@ inline constexpr char kApiHandlerLogger[] =
     "com.febrie.eroom.handler.ApiHandler";
 inline constexpr char kUndertowLogger[] = "io.undertow";
 inline constexpr char kXnioLogger[] = "org.xnio";
+
+// The room worker's frames at the bottom of every stack trace it logs.
+inline constexpr char kRoomWorkerFrames[] =
+    "\tat com.febrie.eroom.service.room.RoomServiceImpl.createRoom("
+    "RoomServiceImpl.java:58)\n"
+    "\tat com.febrie.eroom.service.queue.RoomRequestQueueManager."
+    "processRequestInBackground(RoomRequestQueueManager.java:152)\n"
+    "\tat com.febrie.eroom.service.queue.RoomRequestQueueManager."
+    "runProcessorLoop(RoomRequestQueueManager.java:124)\n"
+    "\tat java.base/java.util.concurrent.Executors$RunnableAdapter.call("
+    "Executors.java:539)\n"
+    "\tat java.base/java.util.concurrent.FutureTask.run(FutureTask.java:264)\n"
+    "\tat java.base/java.util.concurrent.ThreadPoolExecutor.runWorker("
+    "ThreadPoolExecutor.java:1136)\n"
+    "\tat java.base/java.util.concurrent.ThreadPoolExecutor$Worker.run("
+    "ThreadPoolExecutor.java:635)\n"
+    "\tat java.base/java.lang.Thread.run(Thread.java:840)";
 
 inline constexpr char kMainThread[] = "main";
 // The queue's single worker (maxConcurrent 1).

@@ -41,21 +41,9 @@ constexpr char kScenarioErrorTrace[] =
     "시나리오 구조가 올바르지 않습니다: scenario_data 또는 "
     "object_instructions 누락\n"
     "\tat com.febrie.eroom.service.room.RoomServiceImpl."
-    "createIntegratedScenario(RoomServiceImpl.java:98)\n"
-    "\tat com.febrie.eroom.service.room.RoomServiceImpl.createRoom("
-    "RoomServiceImpl.java:58)\n"
-    "\tat com.febrie.eroom.service.queue.RoomRequestQueueManager."
-    "processRequestInBackground(RoomRequestQueueManager.java:152)\n"
-    "\tat com.febrie.eroom.service.queue.RoomRequestQueueManager."
-    "runProcessorLoop(RoomRequestQueueManager.java:124)\n"
-    "\tat java.base/java.util.concurrent.Executors$RunnableAdapter.call("
-    "Executors.java:539)\n"
-    "\tat java.base/java.util.concurrent.FutureTask.run(FutureTask.java:264)\n"
-    "\tat java.base/java.util.concurrent.ThreadPoolExecutor.runWorker("
-    "ThreadPoolExecutor.java:1136)\n"
-    "\tat java.base/java.util.concurrent.ThreadPoolExecutor$Worker.run("
-    "ThreadPoolExecutor.java:635)\n"
-    "\tat java.base/java.lang.Thread.run(Thread.java:840)\n"
+    "createIntegratedScenario(RoomServiceImpl.java:98)\n";
+constexpr char kScenarioErrorCause[] =
+    "\n"
     "Caused by: java.lang.RuntimeException: 시나리오 구조가 올바르지 "
     "않습니다: scenario_data 또는 object_instructions 누락\n"
     "\tat com.febrie.eroom.service.validation.DefaultScenarioValidator."
@@ -389,7 +377,8 @@ RoomPlan PlanRoom(absl::string_view ruid, const RoomRequest& request,
   if (Chance(options.failure_rate, rng)) {
     events.Worker(scenario_done, LogLevel::kError, kRoomServiceLogger,
                   absl::StrCat("통합 방 생성 중 비즈니스 오류 발생: ruid=",
-                               ruid, kScenarioErrorTrace));
+                               ruid, kScenarioErrorTrace, kRoomWorkerFrames,
+                               kScenarioErrorCause));
     plan.events = std::move(events).Sorted();
     plan.processing_time = scenario_done + 2 * ms;
     plan.success = false;

@@ -38,21 +38,7 @@ constexpr char kOverloadedTrace[] =
     "\tat com.febrie.eroom.service.ai.AnthropicAiService.generateScenario("
     "AnthropicAiService.java:63)\n"
     "\tat com.febrie.eroom.service.room.RoomServiceImpl."
-    "createIntegratedScenario(RoomServiceImpl.java:85)\n"
-    "\tat com.febrie.eroom.service.room.RoomServiceImpl.createRoom("
-    "RoomServiceImpl.java:58)\n"
-    "\tat com.febrie.eroom.service.queue.RoomRequestQueueManager."
-    "processRequestInBackground(RoomRequestQueueManager.java:152)\n"
-    "\tat com.febrie.eroom.service.queue.RoomRequestQueueManager."
-    "runProcessorLoop(RoomRequestQueueManager.java:124)\n"
-    "\tat java.base/java.util.concurrent.Executors$RunnableAdapter.call("
-    "Executors.java:539)\n"
-    "\tat java.base/java.util.concurrent.FutureTask.run(FutureTask.java:264)\n"
-    "\tat java.base/java.util.concurrent.ThreadPoolExecutor.runWorker("
-    "ThreadPoolExecutor.java:1136)\n"
-    "\tat java.base/java.util.concurrent.ThreadPoolExecutor$Worker.run("
-    "ThreadPoolExecutor.java:635)\n"
-    "\tat java.base/java.lang.Thread.run(Thread.java:840)";
+    "createIntegratedScenario(RoomServiceImpl.java:85)\n";
 
 uint64_t RandomSeed() {
   std::random_device device;
@@ -220,12 +206,12 @@ void SimServer::SwitchFault(Fault fault, bool enabled) {
 }
 
 void SimServer::LogFatal() {
-  log_.Log(
-      LogEvent{kWorkerThread, LogLevel::kError, kAnthropicLogger,
-               absl::StrCat("scenario 생성 중 오류 발생: ", kOverloaded,
-                            " 서버를 종료합니다.\n"
-                            "com.anthropic.errors.InternalServerException: ",
-                            kOverloaded, "\n", kOverloadedTrace)});
+  log_.Log(LogEvent{
+      kWorkerThread, LogLevel::kError, kAnthropicLogger,
+      absl::StrCat("scenario 생성 중 오류 발생: ", kOverloaded,
+                   " 서버를 종료합니다.\n"
+                   "com.anthropic.errors.InternalServerException: ",
+                   kOverloaded, "\n", kOverloadedTrace, kRoomWorkerFrames)});
 }
 
 void SimServer::LogErrorBurst() {

@@ -15,6 +15,11 @@ struct RepairCase {
   size_t replacements;
 };
 
+// Raw bytes would garble test listings; the index names each case.
+void PrintTo(const RepairCase& c, std::ostream* out) {
+  *out << c.input.size() << "-byte input";
+}
+
 class RepairUtf8Test : public testing::TestWithParam<RepairCase> {};
 
 TEST_P(RepairUtf8Test, ReplacesEachMaximalIllFormedSubpart) {

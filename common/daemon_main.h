@@ -1,0 +1,68 @@
+#ifndef EROOM_COMMON_DAEMON_MAIN_H_
+#define EROOM_COMMON_DAEMON_MAIN_H_
+
+#include <functional>
+#include <iostream>
+#include <string>
+
+#include "CLI/CLI.hpp"
+#include "absl/status/statusor.h"
+#include "common/logging.h"
+#include "common/shutdown_signal.h"
+#include "spdlog/spdlog.h"
+
+namespace eroom {
+
+// The life of every eroom daemon: `PROGRAM --config FILE [--check-config]`,
+// a strictly validated config (problems on stderr, exit 2), logging at the
+// config's `log_level`, then `run` until SIGTERM or SIGINT. `run` starts the
+// daemon and returns a function that stops it, or an error (exit 1).
+template <typename Config>
+int RunDaemon(
+    int argc, char** argv, const std::string& program,
+    const std::string& description,
+    const std::function<absl::StatusOr<Config>(const std::string&)>& load,
+    const std::function<absl::StatusOr<std::function<void()>>(const Config&)>&
+        run) {
+  BlockShutdownSignals();
+  CLI::App app{description};
+  std::string config_path;
+  bool check_config = false;
+  app.add_option("--config", config_path, "Config file (YAML)")->required();
+  app.add_flag("--check-config", check_config,
+               "Validate the config, print the problems, exit 0 or 2");
+  app.set_version_flag("--version", EROOM_VERSION);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;
+  }
+
+  absl::StatusOr<Config> config = load(config_path);
+  if (!config.ok()) {
+    std::cerr << config.status().message() << "\n";
+    return 2;
+  }
+  if (check_config) {
+    std::cout << config_path << ": OK\n";
+    return 0;
+  }
+  absl::Status logging = SetupLogging(program, config->log_level);
+  if (!logging.ok()) {
+    std::cerr << logging.message() << "\n";
+    return 2;
+  }
+  absl::StatusOr<std::function<void()>> stop = run(*config);
+  if (!stop.ok()) {
+    spdlog::error("cannot start: {}", stop.status().ToString());
+    return 1;
+  }
+  int signal = WaitForShutdownSignal();
+  spdlog::info("signal {} received, stopping", signal);
+  (*stop)();
+  return 0;
+}
+
+}  // namespace eroom
+
+#endif  // EROOM_COMMON_DAEMON_MAIN_H_
