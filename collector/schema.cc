@@ -168,7 +168,8 @@ absl::StatusOr<int> StoredSchemaVersion(SQLite::Database& db) {
     return ReadUserVersion(db);
   } catch (const SQLite::Exception& e) {
     return SqliteErrorStatus(
-        absl::StrCat("read schema version of ", db.getFilename()), e);
+        absl::StrCat("read schema version of ", db.getFilename()), e,
+        kDatabaseKind);
   }
 }
 
@@ -197,21 +198,7 @@ absl::Status MigrateSchema(SQLite::Database& db, int target_version) {
     return absl::OkStatus();
   } catch (const SQLite::Exception& e) {
     return SqliteErrorStatus(
-        absl::StrCat("migrate schema of ", db.getFilename()), e);
-  }
-}
-
-absl::Status SqliteErrorStatus(absl::string_view context,
-                               const SQLite::Exception& e) {
-  std::string message = absl::StrCat(context, ": ", e.what());
-  // Primary code: the extended codes refine it in the high bits.
-  switch (e.getErrorCode() & 0xff) {
-    case SQLITE_NOTADB:
-    case SQLITE_CORRUPT:
-      return absl::DataLossError(absl::StrCat(
-          message, " (the file is not a valid eroom-collector database)"));
-    default:
-      return absl::InternalError(message);
+        absl::StrCat("migrate schema of ", db.getFilename()), e, kDatabaseKind);
   }
 }
 

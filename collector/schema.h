@@ -6,6 +6,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "common/sqlite_status.h"
 
 namespace eroom::collector {
 
@@ -23,10 +24,8 @@ absl::Status MigrateSchema(SQLite::Database& db,
 // The version stored in `db` (0 for a new, empty database).
 absl::StatusOr<int> StoredSchemaVersion(SQLite::Database& db);
 
-// Maps a SQLite failure to a status: DataLoss for a file that is not (or no
-// longer) a valid database, Internal otherwise. `context` says what failed.
-absl::Status SqliteErrorStatus(absl::string_view context,
-                               const SQLite::Exception& e);
+// How SqliteErrorStatus names the collector's database in its messages.
+inline constexpr char kDatabaseKind[] = "eroom-collector database";
 
 }  // namespace eroom::collector
 

@@ -501,7 +501,8 @@ class SqliteStorage final : public Storage {
     } catch (const SQLite::Exception& e) {
       writer_->RecoverFromFailure();
       return SqliteErrorStatus(
-          absl::StrCat("register agent '", hello.agent_id(), "'"), e);
+          absl::StrCat("register agent '", hello.agent_id(), "'"), e,
+          kDatabaseKind);
     }
   }
 
@@ -514,7 +515,8 @@ class SqliteStorage final : public Storage {
     } catch (const SQLite::Exception& e) {
       writer_->RecoverFromFailure();
       return SqliteErrorStatus(
-          absl::StrCat("mark agent '", agent_id, "' disconnected"), e);
+          absl::StrCat("mark agent '", agent_id, "' disconnected"), e,
+          kDatabaseKind);
     }
   }
 
@@ -547,7 +549,7 @@ class SqliteStorage final : public Storage {
       txn.commit();
     } catch (const SQLite::Exception& e) {
       writer_->RecoverFromFailure();
-      return SqliteErrorStatus("store event batches", e);
+      return SqliteErrorStatus("store event batches", e, kDatabaseKind);
     }
     absl::flat_hash_map<std::string, uint64_t> stored;
     for (const auto& [agent_id, agent_progress] : progress) {
@@ -593,7 +595,7 @@ class SqliteStorage final : public Storage {
       }
       return response;
     } catch (const SQLite::Exception& e) {
-      return SqliteErrorStatus("list hosts", e);
+      return SqliteErrorStatus("list hosts", e, kDatabaseKind);
     }
   }
 
@@ -658,7 +660,7 @@ class SqliteStorage final : public Storage {
       }
       return response;
     } catch (const SQLite::Exception& e) {
-      return SqliteErrorStatus("query logs", e);
+      return SqliteErrorStatus("query logs", e, kDatabaseKind);
     }
   }
 
@@ -725,7 +727,8 @@ class SqliteStorage final : public Storage {
       return response;
     } catch (const SQLite::Exception& e) {
       return SqliteErrorStatus(
-          absl::StrCat("query metric '", request.name(), "'"), e);
+          absl::StrCat("query metric '", request.name(), "'"), e,
+          kDatabaseKind);
     }
   }
 
@@ -828,7 +831,8 @@ absl::StatusOr<std::unique_ptr<Storage>> OpenSqliteStorage(
         std::make_unique<Writer>(std::move(db)), options.path);
     return storage;
   } catch (const SQLite::Exception& e) {
-    return SqliteErrorStatus(absl::StrCat("open database ", options.path), e);
+    return SqliteErrorStatus(absl::StrCat("open database ", options.path), e,
+                             kDatabaseKind);
   }
 }
 
