@@ -50,8 +50,23 @@ absl::StatusOr<std::unique_ptr<Agent>> Agent::Create(AgentConfig config,
   hello.mutable_labels()->insert(agent->config_.labels.begin(),
                                  agent->config_.labels.end());
   hello.set_started_unix_ms(absl::ToUnixMillis(clock.Now()));
-  agent->uplink_ =
-      std::make_unique<Uplink>(agent->config_.uplink, std::move(hello), clock);
+  absl::StatusOr<std::unique_ptr<StateStore>> spool =
+      StateStore::Open({.path = agent->config_.state_dir + "/agent-state.db"});
+  if (!spool.ok()) return spool.status();
+  agent->spool_ = std::move(*spool);
+  agent->uplink_ = std::make_unique<Uplink>(
+      agent->config_.uplink, std::move(hello), *agent->spool_, clock);
+  if (!agent->spool_->moved_aside().empty()) {
+    v1::Event event;
+    v1::AgentNotice* notice = event.mutable_notice();
+    notice->set_time_unix_ms(absl::ToUnixMillis(clock.Now()));
+    notice->set_kind("spool_replaced");
+    notice->set_message(absl::StrCat(
+        "the agent's state database was damaged; moved to ",
+        agent->spool_->moved_aside(),
+        ", undelivered events in it are lost and logs are read again"));
+    agent->uplink_->Submit(std::move(event));
+  }
 
   Uplink* uplink = agent->uplink_.get();
   absl::StatusOr<std::unique_ptr<LogTailer>> tailer =
@@ -139,7 +154,7 @@ void Agent::Stop() {
   spdlog::info(
       "stopped: acknowledged through sequence {}, {} events left "
       "unsent, {} dropped in total",
-      stats.last_acked_sequence, stats.queued_events, stats.dropped_events);
+      stats.last_acked_sequence, stats.spooled_events, stats.dropped_events);
 }
 
 }  // namespace eroom::agent

@@ -11,16 +11,17 @@
 #include "agent/http_prober.h"
 #include "agent/log_tailer.h"
 #include "agent/resource_sampler.h"
+#include "agent/state_store.h"
 #include "agent/uplink.h"
 #include "common/clock.h"
 
 namespace eroom::agent {
 
-// eroom-agent: four named threads joined by the uplink's bounded queue.
-//   logs     follows the ERoom logs       -> LogEvents
+// eroom-agent: four named threads joined by the durable spool.
+//   logs     follows the ERoom logs       -> LogEvents (with checkpoints)
 //   sampler  reads procfs every interval  -> ResourceSamples
 //   prober   probes the HTTP API          -> ProbeResults
-//   uplink   streams everything to the collector
+//   uplink   streams the spool to the collector
 class Agent {
  public:
   static absl::StatusOr<std::unique_ptr<Agent>> Create(AgentConfig config,
@@ -46,6 +47,7 @@ class Agent {
 
   const AgentConfig config_;
   const Clock& clock_;
+  std::unique_ptr<StateStore> spool_;
   std::unique_ptr<Uplink> uplink_;
   std::unique_ptr<LogTailer> tailer_;
   std::unique_ptr<ResourceSampler> sampler_;

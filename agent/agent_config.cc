@@ -67,6 +67,10 @@ absl::StatusOr<AgentConfig> LoadAgentConfig(const std::string& path) {
   config.agent_id = agent.String("id", config.hostname);
   if (config.agent_id.empty()) agent.AddProblem("id", "must not be empty");
   config.labels = agent.StringMap("labels");
+  config.state_dir = agent.String("state_dir", config.state_dir);
+  if (config.state_dir.empty()) {
+    agent.AddProblem("state_dir", "must not be empty");
+  }
   config.log_level = agent.Choice("log_level", "info",
                                   {"trace", "debug", "info", "warn", "error"});
   agent.Finish();
@@ -130,8 +134,6 @@ absl::StatusOr<AgentConfig> LoadAgentConfig(const std::string& path) {
   config.uplink.reconnect_max =
       collector.Duration("reconnect_max", absl::Seconds(30),
                          absl::Milliseconds(100), absl::Hours(1));
-  config.uplink.queue_capacity = static_cast<size_t>(
-      collector.Int("queue_capacity", 100000, 100, 10000000));
   config.uplink.batch_max_events =
       static_cast<size_t>(collector.Int("batch_max_events", 1000, 1, 100000));
   config.uplink.batch_max_delay =

@@ -17,8 +17,6 @@ struct UplinkOptions {
   std::string collector_address = "127.0.0.1:7443";
   absl::Duration reconnect_initial = absl::Milliseconds(500);
   absl::Duration reconnect_max = absl::Seconds(30);
-  // Events waiting to be sent; beyond it the oldest are dropped and counted.
-  size_t queue_capacity = 100000;
   size_t batch_max_events = 1000;
   absl::Duration batch_max_delay = absl::Milliseconds(200);
 };
@@ -30,6 +28,8 @@ struct AgentConfig {
   std::string hostname;
   std::map<std::string, std::string> labels;
   std::string log_level = "info";
+  // Holds the spool and log checkpoints (agent-state.db).
+  std::string state_dir = "/var/lib/eroom-agent";
 
   std::string eroom_dir;
   LogSourceOptions logs;

@@ -16,7 +16,7 @@ namespace {
 // How long the collector has to answer the hello before the attempt fails.
 constexpr absl::Duration kHelloTimeout = absl::Seconds(10);
 // Batches sent but not yet acknowledged before the uplink waits for acks.
-constexpr size_t kMaxUnackedBatches = 8;
+constexpr uint64_t kMaxUnackedBatches = 8;
 
 // What the stream's reader thread learns, shared with the uplink thread.
 class StreamState {
@@ -79,19 +79,57 @@ std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address) {
 
 }  // namespace
 
-Uplink::Uplink(UplinkOptions options, v1::AgentHello hello, const Clock& clock)
+Uplink::Uplink(UplinkOptions options, v1::AgentHello hello, StateStore& spool,
+               const Clock& clock)
     : options_(std::move(options)),
       hello_(std::move(hello)),
+      spool_(spool),
       clock_(clock),
-      stub_(v1::AgentService::NewStub(MakeChannel(options_.collector_address))),
-      queue_(options_.queue_capacity) {}
+      stub_(
+          v1::AgentService::NewStub(MakeChannel(options_.collector_address))) {}
 
 void Uplink::Submit(v1::Event event) {
-  size_t dropped = queue_.PushDropOldest(std::move(event));
-  if (dropped == 0) return;
+  absl::Status spooled = spool_.Append({std::move(event)});
+  if (spooled.ok()) return;
   absl::MutexLock lock(&mu_);
-  dropped_total_ += dropped;
-  dropped_unreported_ += dropped;
+  if (dropped_unreported_ == 0) {
+    spdlog::error("dropping events the spool refused: {}", spooled.ToString());
+  }
+  ++dropped_total_;
+  ++dropped_unreported_;
+}
+
+void Uplink::ReportDrops() {
+  uint64_t dropped;
+  {
+    absl::MutexLock lock(&mu_);
+    dropped = dropped_unreported_;
+  }
+  if (dropped == 0) return;
+  v1::Event event;
+  v1::AgentNotice* notice = event.mutable_notice();
+  notice->set_time_unix_ms(absl::ToUnixMillis(clock_.Now()));
+  notice->set_kind("events_dropped");
+  notice->set_count(static_cast<int64_t>(dropped));
+  notice->set_message(absl::StrCat(
+      dropped, " events dropped because the agent's spool refused them"));
+  if (!spool_.Append({std::move(event)}).ok()) return;  // Counted still.
+  absl::MutexLock lock(&mu_);
+  dropped_unreported_ -= dropped;
+}
+
+uint64_t Uplink::Acknowledged(uint64_t stored_through) {
+  {
+    absl::MutexLock lock(&mu_);
+    if (stored_through <= last_acked_) return last_acked_;
+    last_acked_ = stored_through;
+  }
+  absl::Status deleted = spool_.DeleteThrough(stored_through);
+  if (!deleted.ok()) {
+    // Harmless: they are deleted with the next acknowledgement.
+    spdlog::warn("cannot delete acknowledged events: {}", deleted.ToString());
+  }
+  return stored_through;
 }
 
 void Uplink::Abort() {
@@ -100,43 +138,9 @@ void Uplink::Abort() {
 }
 
 Uplink::Stats Uplink::stats() const {
+  uint64_t spooled = spool_.stats().events;
   absl::MutexLock lock(&mu_);
-  return Stats{connected_, last_acked_, dropped_total_, queue_.size()};
-}
-
-std::vector<v1::Event> Uplink::TakeNewEvents() {
-  std::vector<v1::Event> events =
-      queue_.PopBatch(options_.batch_max_events, options_.batch_max_delay);
-  uint64_t dropped;
-  {
-    absl::MutexLock lock(&mu_);
-    dropped = dropped_unreported_;
-    dropped_unreported_ = 0;
-  }
-  if (dropped > 0) {
-    v1::Event notice;
-    notice.mutable_notice()->set_time_unix_ms(absl::ToUnixMillis(clock_.Now()));
-    notice.mutable_notice()->set_kind("events_dropped");
-    notice.mutable_notice()->set_count(static_cast<int64_t>(dropped));
-    notice.mutable_notice()->set_message(
-        absl::StrCat(dropped,
-                     " events dropped: the agent's queue was full while the "
-                     "collector could not keep up or was unreachable"));
-    events.insert(events.begin(), std::move(notice));
-  }
-  for (v1::Event& event : events) {
-    event.set_sequence(next_sequence_++);
-    unacked_.push_back(event);
-  }
-  return events;
-}
-
-void Uplink::ForgetAcknowledged(uint64_t stored_through) {
-  while (!unacked_.empty() && unacked_.front().sequence() <= stored_through) {
-    unacked_.pop_front();
-  }
-  absl::MutexLock lock(&mu_);
-  last_acked_ = std::max(last_acked_, stored_through);
+  return Stats{connected_, last_acked_, dropped_total_, spooled};
 }
 
 bool Uplink::RunConnection(const absl::Notification& stop,
@@ -162,58 +166,58 @@ bool Uplink::RunConnection(const absl::Notification& stop,
   uint64_t last_stored = 0;
   bool answered = stream->Write(hello) &&
                   state.AwaitHelloAnswer(kHelloTimeout, &last_stored);
+  absl::Status failure;
   if (answered) {
     {
       absl::MutexLock lock(&mu_);
       connected_ = true;
+      last_acked_ = 0;
     }
     spdlog::info("connected to collector {} (stored through sequence {})",
                  options_.collector_address, last_stored);
-    ForgetAcknowledged(last_stored);
-    next_sequence_ = std::max(next_sequence_, last_stored + 1);
-
-    // Resend what the previous connection left unacknowledged, then stream.
-    std::vector<v1::Event> resend(unacked_.begin(), unacked_.end());
-    bool healthy = true;
-    for (size_t i = 0; healthy && i < resend.size();
-         i += options_.batch_max_events) {
-      v1::AgentMessage message;
-      size_t end = std::min(resend.size(), i + options_.batch_max_events);
-      for (size_t j = i; j < end; ++j) {
-        *message.mutable_batch()->add_events() = resend[j];
-      }
-      healthy = stream->Write(message);
-    }
+    failure = spool_.FollowCollectorSequence(last_stored);
+    Acknowledged(last_stored);
+    // Everything after what the collector stored is (re)sent, in order.
+    uint64_t sent_through = last_stored;
+    const uint64_t max_unacked = kMaxUnackedBatches * options_.batch_max_events;
     absl::Time flush_deadline = absl::InfiniteFuture();
-    const size_t max_unacked = kMaxUnackedBatches * options_.batch_max_events;
+    bool healthy = failure.ok();
     while (healthy && !state.broken()) {
       if (stop.HasBeenNotified() && flush_deadline == absl::InfiniteFuture()) {
         flush_deadline = clock_.Now() + flush_timeout;
       }
       bool stopping = flush_deadline != absl::InfiniteFuture();
       if (stopping && clock_.Now() >= flush_deadline) break;
-      if (unacked_.size() >= max_unacked) {
-        ForgetAcknowledged(state.AwaitAck(unacked_.front().sequence(),
-                                          options_.batch_max_delay));
+      uint64_t acked = Acknowledged(state.AwaitAck(0, absl::ZeroDuration()));
+      if (sent_through - acked >= max_unacked) {
+        Acknowledged(state.AwaitAck(sent_through - max_unacked + 1,
+                                    options_.batch_max_delay));
         continue;
       }
-      std::vector<v1::Event> events = TakeNewEvents();
-      if (events.empty()) {
-        if (stopping && unacked_.empty()) break;
+      ReportDrops();
+      absl::StatusOr<std::vector<v1::Event>> events =
+          spool_.ReadAfter(sent_through, options_.batch_max_events);
+      if (!events.ok()) {
+        failure = events.status();
+        break;
+      }
+      if (events->empty()) {
+        if (stopping && acked >= sent_through) break;
         if (stopping) {
-          ForgetAcknowledged(state.AwaitAck(unacked_.back().sequence(),
-                                            options_.batch_max_delay));
+          Acknowledged(state.AwaitAck(sent_through, options_.batch_max_delay));
+        } else {
+          spool_.WaitForEventsAfter(sent_through, options_.batch_max_delay);
         }
         continue;
       }
       v1::AgentMessage message;
-      for (v1::Event& event : events) {
+      sent_through = events->back().sequence();
+      for (v1::Event& event : *events) {
         *message.mutable_batch()->add_events() = std::move(event);
       }
       healthy = stream->Write(message);
-      ForgetAcknowledged(state.AwaitAck(0, absl::ZeroDuration()));
     }
-    ForgetAcknowledged(state.AwaitAck(0, absl::ZeroDuration()));
+    Acknowledged(state.AwaitAck(0, absl::ZeroDuration()));
   }
 
   context.TryCancel();
@@ -224,13 +228,15 @@ bool Uplink::RunConnection(const absl::Notification& stop,
     connected_ = false;
     active_context_ = nullptr;
   }
-  if (!stop.HasBeenNotified()) {
-    spdlog::warn("collector {} {}: {} ({} events unacknowledged, {} queued)",
+  if (!failure.ok()) {
+    spdlog::error("spool failure, reconnecting: {}", failure.ToString());
+  } else if (!stop.HasBeenNotified()) {
+    spdlog::warn("collector {} {}: {} ({} events spooled)",
                  options_.collector_address,
                  answered ? "connection lost" : "unreachable",
                  status.error_message().empty() ? "stream closed"
                                                 : status.error_message(),
-                 unacked_.size(), queue_.size());
+                 spool_.stats().events);
   }
   return answered;
 }

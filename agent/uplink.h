@@ -2,41 +2,40 @@
 #define EROOM_AGENT_UPLINK_H_
 
 #include <cstdint>
-#include <deque>
 #include <memory>
 
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "agent/agent_config.h"
-#include "common/bounded_queue.h"
+#include "agent/state_store.h"
 #include "common/clock.h"
 #include "eroom/monitor/v1/monitor.grpc.pb.h"
 
 namespace eroom::agent {
 
-// Delivers the agent's events to the collector over one AgentService.Connect
-// stream: numbers them, sends them in batches, keeps each until the
-// collector acknowledges it as stored, and after a reconnect resumes from
-// the collector's last stored sequence. Reconnects forever with capped,
-// jittered exponential backoff.
+// Delivers the spooled events to the collector over one AgentService.Connect
+// stream, in sequence order and in batches. An event leaves the spool only
+// once the collector acknowledged it as stored; after a reconnect delivery
+// resumes from the collector's last stored sequence. Reconnects forever
+// with capped, jittered exponential backoff.
 class Uplink {
  public:
   struct Stats {
     bool connected = false;
     uint64_t last_acked_sequence = 0;
     uint64_t dropped_events = 0;
-    size_t queued_events = 0;
+    uint64_t spooled_events = 0;
   };
 
   Uplink(UplinkOptions options, eroom::monitor::v1::AgentHello hello,
-         const Clock& clock);
+         StateStore& spool, const Clock& clock);
 
-  // Thread-safe and never blocks: when the queue is full the oldest event is
-  // dropped, counted, and reported to the collector as an AgentNotice.
+  // Spools `event` (thread-safe). If the spool refuses it (disk full), it is
+  // dropped, counted, and the drop reported to the collector later.
   void Submit(eroom::monitor::v1::Event event);
 
-  // The uplink thread's body. Returns after `stop` is notified and queued
-  // events were delivered or `flush_timeout` passed.
+  // The uplink thread's body. Returns after `stop` is notified and the spool
+  // was delivered or `flush_timeout` passed.
   void Run(const absl::Notification& stop, absl::Duration flush_timeout);
 
   // Cancels the current stream from another thread, unblocking a Run()
@@ -51,19 +50,16 @@ class Uplink {
   // which resets the backoff).
   bool RunConnection(const absl::Notification& stop,
                      absl::Duration flush_timeout);
-  // Moves queued events into `unacked_`, numbered, plus a notice for drops.
-  std::vector<eroom::monitor::v1::Event> TakeNewEvents();
-  void ForgetAcknowledged(uint64_t stored_through);
+  void ReportDrops();
+  // Records an acknowledgement and frees its events from the spool; returns
+  // the highest sequence acknowledged so far.
+  uint64_t Acknowledged(uint64_t stored_through);
 
   const UplinkOptions options_;
   const eroom::monitor::v1::AgentHello hello_;
+  StateStore& spool_;
   const Clock& clock_;
   std::unique_ptr<eroom::monitor::v1::AgentService::Stub> stub_;
-  BoundedQueue<eroom::monitor::v1::Event> queue_;
-
-  // Owned by the uplink thread.
-  std::deque<eroom::monitor::v1::Event> unacked_;
-  uint64_t next_sequence_ = 1;
 
   mutable absl::Mutex mu_;
   bool connected_ ABSL_GUARDED_BY(mu_) = false;

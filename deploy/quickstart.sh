@@ -65,6 +65,7 @@ export EROOM_PRIVATE_KEY=$(cat "$state/api-key")
 # The example configs serve every host; these variables fill them in.
 export EROOM_ENV=quickstart
 export EROOM_HOME=$state/eroom
+export EROOM_AGENT_STATE=$state/agent
 export EROOM_URL=http://127.0.0.1:$sim_port
 export EROOM_COLLECTOR=$collector_address
 export EROOM_COLLECTOR_LISTEN=$collector_address

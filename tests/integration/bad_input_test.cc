@@ -100,6 +100,7 @@ TEST(ConfigFileTest, MissingFileIsNamed) {
 TEST(ConfigFileTest, ExampleConfigsAreValid) {
   std::map<std::string, std::string> env = {
       {"EROOM_HOME", "/opt/eroom"},
+      {"EROOM_AGENT_STATE", "/tmp/eroom-agent"},
       {"EROOM_URL", "http://127.0.0.1:8080"},
       {"EROOM_COLLECTOR", "127.0.0.1:7443"},
       {"EROOM_ENV", "test"},
@@ -122,7 +123,7 @@ TEST(UnreachableCollectorTest, AgentKeepsRunningAndConnectsWhenItAppears) {
   WriteFile(dir + "/eroom/logs/server.log", "");
   WriteFile(
       dir + "/agent.yaml",
-      absl::StrCat("agent:\n  id: lonely\n", "eroom:\n  dir: ", dir, "/eroom\n",
+      absl::StrCat("agent:\n  id: lonely\n  state_dir: ", dir, "/state\n", "eroom:\n  dir: ", dir, "/eroom\n",
                    "  url: http://127.0.0.1:", FreePort(), "\n",
                    "resources:\n  interval: 200ms\n",
                    "probes:\n  interval: 200ms\n",

@@ -32,7 +32,8 @@ class EndToEndTest : public ::testing::Test {
                            "/db/eroom.db\n"));
     WriteFile(
         dir_ + "/agent.yaml",
-        absl::StrCat("agent:\n  id: e2e-host\n  labels:\n    env: test\n",
+        absl::StrCat("agent:\n  id: e2e-host\n  state_dir: ", dir_,
+                           "/agent-state\n  labels:\n    env: test\n",
                      "eroom:\n  dir: ", dir_, "/eroom\n",
                      "  url: http://127.0.0.1:", sim_port_, "\n",
                      "logs:\n  start_at: beginning\n  poll_interval: 50ms\n",

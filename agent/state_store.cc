@@ -1,0 +1,335 @@
+#include "agent/state_store.h"
+
+#include <sqlite3.h>
+
+#include <filesystem>
+#include <system_error>
+
+#include "SQLiteCpp/Transaction.h"
+#include "absl/strings/str_cat.h"
+#include "common/sqlite_status.h"
+#include "spdlog/spdlog.h"
+
+namespace eroom::agent {
+namespace v1 = ::eroom::monitor::v1;
+namespace {
+
+constexpr char kDatabaseKind[] = "eroom-agent state database";
+constexpr int kSchemaVersion = 1;
+
+absl::Status Failed(absl::string_view context, const SQLite::Exception& e) {
+  return SqliteErrorStatus(context, e, kDatabaseKind);
+}
+
+void CreateSchema(SQLite::Database& db) {
+  int version = db.execAndGet("PRAGMA user_version").getInt();
+  if (version > kSchemaVersion) {
+    throw std::runtime_error(absl::StrCat(
+        "state database schema version ", version,
+        " is newer than this agent understands (", kSchemaVersion, ")"));
+  }
+  if (version == kSchemaVersion) return;
+  SQLite::Transaction transaction(db);
+  db.exec(R"sql(
+    CREATE TABLE spool (
+      sequence INTEGER PRIMARY KEY,
+      payload BLOB NOT NULL  -- serialized eroom.monitor.v1.Event, no sequence
+    );
+    CREATE TABLE checkpoints (
+      device INTEGER NOT NULL,
+      inode INTEGER NOT NULL,
+      fingerprint BLOB NOT NULL,
+      path TEXT NOT NULL,
+      offset INTEGER NOT NULL,
+      PRIMARY KEY (device, inode)
+    );
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+  )sql");
+  db.exec(absl::StrCat("PRAGMA user_version = ", kSchemaVersion));
+  transaction.commit();
+}
+
+std::unique_ptr<SQLite::Database> OpenDatabase(const std::string& path) {
+  auto db = std::make_unique<SQLite::Database>(
+      path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+  db->setBusyTimeout(5000);
+  db->exec("PRAGMA journal_mode = WAL");
+  // NORMAL survives any process crash. A power loss may forget the last
+  // commits, events and checkpoints alike, so logs are simply read again.
+  db->exec("PRAGMA synchronous = NORMAL");
+  if (db->execAndGet("PRAGMA quick_check").getString() != "ok") {
+    throw SQLite::Exception("quick_check failed", SQLITE_CORRUPT);
+  }
+  CreateSchema(*db);
+  return db;
+}
+
+// Moves a damaged database (and its WAL) out of the way, keeping it for a
+// post-mortem. Returns where it went.
+std::string MoveAside(const std::string& path) {
+  std::string aside =
+      absl::StrCat(path, ".corrupt-", absl::ToUnixSeconds(absl::Now()));
+  std::error_code ignored;
+  std::filesystem::rename(path, aside, ignored);
+  for (const char* suffix : {"-wal", "-shm"}) {
+    std::filesystem::remove(path + suffix, ignored);
+  }
+  return aside;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<StateStore>> StateStore::Open(
+    const StateStoreOptions& options) {
+  std::error_code error;
+  std::filesystem::path dir = std::filesystem::path(options.path).parent_path();
+  if (!dir.empty()) std::filesystem::create_directories(dir, error);
+  if (error) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "cannot create state directory ", dir.string(), ": ", error.message()));
+  }
+  std::unique_ptr<SQLite::Database> db;
+  std::string moved_aside;
+  try {
+    db = OpenDatabase(options.path);
+  } catch (const SQLite::Exception& e) {
+    absl::Status status = Failed(absl::StrCat("open ", options.path), e);
+    if (!absl::IsDataLoss(status)) return status;
+    // A damaged spool must not stop the agent: keep it aside, start afresh.
+    moved_aside = MoveAside(options.path);
+    spdlog::error("{}; moved it to {} and started a new one", status.ToString(),
+                  moved_aside);
+    try {
+      db = OpenDatabase(options.path);
+    } catch (const SQLite::Exception& again) {
+      return Failed(absl::StrCat("open ", options.path), again);
+    }
+  } catch (const std::exception& e) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("open ", options.path, ": ", e.what()));
+  }
+  std::unique_ptr<StateStore> store(new StateStore(std::move(db)));
+  store->moved_aside_ = std::move(moved_aside);
+  return store;
+}
+
+StateStore::StateStore(std::unique_ptr<SQLite::Database> db)
+    : db_(std::move(db)),
+      insert_event_(*db_,
+                    "INSERT INTO spool (sequence, payload) VALUES (?, ?)"),
+      save_last_sequence_(*db_,
+                          "INSERT INTO meta (key, value) VALUES "
+                          "('last_sequence', ?) ON CONFLICT (key) DO UPDATE "
+                          "SET value = excluded.value") {
+  absl::MutexLock lock(&mu_);
+  SQLite::Statement totals(
+      *db_,
+      "SELECT COUNT(*), COALESCE(SUM(LENGTH(payload)), 0), "
+      "COALESCE(MAX(sequence), 0) FROM spool");
+  totals.executeStep();
+  spooled_events_ = totals.getColumn(0).getInt64();
+  spooled_bytes_ = totals.getColumn(1).getInt64();
+  uint64_t highest_spooled = totals.getColumn(2).getInt64();
+  SQLite::Statement saved(*db_,
+                          "SELECT value FROM meta WHERE key = 'last_sequence'");
+  uint64_t saved_last = saved.executeStep() ? saved.getColumn(0).getInt64() : 0;
+  last_sequence_ = std::max(saved_last, highest_spooled);
+}
+
+void StateStore::InsertLocked(v1::Event& event) {
+  event.clear_sequence();
+  std::string payload = event.SerializeAsString();
+  event.set_sequence(last_sequence_ + 1);
+  insert_event_.reset();
+  insert_event_.bind(1, static_cast<int64_t>(event.sequence()));
+  insert_event_.bind(2, payload.data(), static_cast<int>(payload.size()));
+  insert_event_.exec();
+  ++last_sequence_;
+  ++spooled_events_;
+  spooled_bytes_ += payload.size();
+}
+
+void StateStore::SaveLastSequenceLocked() {
+  save_last_sequence_.reset();
+  save_last_sequence_.bind(1, static_cast<int64_t>(last_sequence_));
+  save_last_sequence_.exec();
+}
+
+absl::StatusOr<std::vector<FileCheckpoint>> StateStore::LoadCheckpoints() {
+  absl::MutexLock lock(&mu_);
+  std::vector<FileCheckpoint> checkpoints;
+  try {
+    SQLite::Statement select(
+        *db_,
+        "SELECT device, inode, fingerprint, path, offset FROM checkpoints");
+    while (select.executeStep()) {
+      FileCheckpoint c;
+      c.device = select.getColumn(0).getInt64();
+      c.inode = select.getColumn(1).getInt64();
+      SQLite::Column fingerprint = select.getColumn(2);
+      c.fingerprint.assign(static_cast<const char*>(fingerprint.getBlob()),
+                           fingerprint.getBytes());
+      c.path = select.getColumn(3).getString();
+      c.offset = select.getColumn(4).getInt64();
+      checkpoints.push_back(std::move(c));
+    }
+  } catch (const SQLite::Exception& e) {
+    return Failed("load log checkpoints", e);
+  }
+  return checkpoints;
+}
+
+absl::Status StateStore::Commit(
+    std::vector<v1::LogEvent> events,
+    const std::vector<FileCheckpoint>& checkpoints) {
+  absl::MutexLock lock(&mu_);
+  const uint64_t last_before = last_sequence_;
+  const uint64_t events_before = spooled_events_;
+  const uint64_t bytes_before = spooled_bytes_;
+  try {
+    SQLite::Transaction transaction(*db_);
+    for (v1::LogEvent& log : events) {
+      v1::Event event;
+      *event.mutable_log() = std::move(log);
+      InsertLocked(event);
+    }
+    db_->exec("DELETE FROM checkpoints");
+    SQLite::Statement insert(*db_,
+                             "INSERT OR REPLACE INTO checkpoints (device, "
+                             "inode, fingerprint, path, offset) VALUES (?, ?, "
+                             "?, ?, ?)");
+    for (const FileCheckpoint& c : checkpoints) {
+      insert.reset();
+      insert.bind(1, static_cast<int64_t>(c.device));
+      insert.bind(2, static_cast<int64_t>(c.inode));
+      insert.bind(3, c.fingerprint.data(),
+                  static_cast<int>(c.fingerprint.size()));
+      insert.bind(4, c.path);
+      insert.bind(5, static_cast<int64_t>(c.offset));
+      insert.exec();
+    }
+    SaveLastSequenceLocked();
+    transaction.commit();
+  } catch (const SQLite::Exception& e) {
+    last_sequence_ = last_before;
+    spooled_events_ = events_before;
+    spooled_bytes_ = bytes_before;
+    return Failed("spool log events", e);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status StateStore::Append(std::vector<v1::Event> events) {
+  absl::MutexLock lock(&mu_);
+  const uint64_t last_before = last_sequence_;
+  const uint64_t events_before = spooled_events_;
+  const uint64_t bytes_before = spooled_bytes_;
+  try {
+    SQLite::Transaction transaction(*db_);
+    for (v1::Event& event : events) InsertLocked(event);
+    SaveLastSequenceLocked();
+    transaction.commit();
+  } catch (const SQLite::Exception& e) {
+    last_sequence_ = last_before;
+    spooled_events_ = events_before;
+    spooled_bytes_ = bytes_before;
+    return Failed("spool events", e);
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<v1::Event>> StateStore::ReadAfter(
+    uint64_t after, size_t max_events) {
+  absl::MutexLock lock(&mu_);
+  std::vector<v1::Event> events;
+  try {
+    SQLite::Statement select(*db_,
+                             "SELECT sequence, payload FROM spool WHERE "
+                             "sequence > ? ORDER BY sequence LIMIT ?");
+    select.bind(1, static_cast<int64_t>(after));
+    select.bind(2, static_cast<int64_t>(max_events));
+    while (select.executeStep()) {
+      SQLite::Column payload = select.getColumn(1);
+      v1::Event event;
+      if (!event.ParseFromArray(payload.getBlob(), payload.getBytes())) {
+        // Only damage on disk can cause this; the sequence stays taken so
+        // the collector sees the gap.
+        spdlog::error("spooled event {} is unreadable; skipping it",
+                      select.getColumn(0).getInt64());
+        continue;
+      }
+      event.set_sequence(select.getColumn(0).getInt64());
+      events.push_back(std::move(event));
+    }
+  } catch (const SQLite::Exception& e) {
+    return Failed("read spooled events", e);
+  }
+  return events;
+}
+
+absl::Status StateStore::DeleteThrough(uint64_t sequence) {
+  absl::MutexLock lock(&mu_);
+  try {
+    SQLite::Statement totals(*db_,
+                             "SELECT COUNT(*), COALESCE(SUM(LENGTH(payload)), "
+                             "0) FROM spool WHERE sequence <= ?");
+    totals.bind(1, static_cast<int64_t>(sequence));
+    totals.executeStep();
+    uint64_t events = totals.getColumn(0).getInt64();
+    if (events == 0) return absl::OkStatus();
+    uint64_t bytes = totals.getColumn(1).getInt64();
+    SQLite::Statement remove(*db_, "DELETE FROM spool WHERE sequence <= ?");
+    remove.bind(1, static_cast<int64_t>(sequence));
+    remove.exec();
+    spooled_events_ -= events;
+    spooled_bytes_ -= bytes;
+  } catch (const SQLite::Exception& e) {
+    return Failed("delete acknowledged events", e);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status StateStore::FollowCollectorSequence(uint64_t collector_last) {
+  absl::MutexLock lock(&mu_);
+  if (collector_last <= last_sequence_) return absl::OkStatus();
+  try {
+    SQLite::Transaction transaction(*db_);
+    uint64_t first =
+        db_->execAndGet("SELECT COALESCE(MIN(sequence), 0) FROM spool")
+            .getInt64();
+    uint64_t shift = first == 0 ? 0 : collector_last + 1 - first;
+    // Two steps, because shifting in place would collide with itself.
+    db_->exec("UPDATE spool SET sequence = -sequence");
+    SQLite::Statement renumber(*db_,
+                               "UPDATE spool SET sequence = -sequence + ?");
+    renumber.bind(1, static_cast<int64_t>(shift));
+    renumber.exec();
+    uint64_t previous_last = last_sequence_;
+    last_sequence_ = std::max(collector_last, last_sequence_ + shift);
+    SaveLastSequenceLocked();
+    transaction.commit();
+    spdlog::warn(
+        "the collector has sequences up to {} but this agent's state "
+        "ended at {}: spooled events renumbered to follow the "
+        "collector",
+        collector_last, previous_last);
+  } catch (const SQLite::Exception& e) {
+    return Failed("renumber spooled events", e);
+  }
+  return absl::OkStatus();
+}
+
+bool StateStore::WaitForEventsAfter(uint64_t after, absl::Duration timeout) {
+  absl::MutexLock lock(&mu_);
+  auto available = [this, after]() ABSL_SHARED_LOCKS_REQUIRED(mu_) {
+    return last_sequence_ > after;
+  };
+  return mu_.AwaitWithTimeout(absl::Condition(&available), timeout);
+}
+
+StateStore::SpoolStats StateStore::stats() const {
+  absl::MutexLock lock(&mu_);
+  return SpoolStats{spooled_events_, spooled_bytes_, last_sequence_};
+}
+
+}  // namespace eroom::agent

@@ -1,0 +1,91 @@
+#ifndef EROOM_AGENT_STATE_STORE_H_
+#define EROOM_AGENT_STATE_STORE_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "SQLiteCpp/Database.h"
+#include "SQLiteCpp/Statement.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "agent/log_checkpoint_store.h"
+#include "eroom/monitor/v1/monitor.pb.h"
+
+namespace eroom::agent {
+
+struct StateStoreOptions {
+  std::string path;  // SQLite file; its directory is created if missing.
+};
+
+// The agent's durable state in one SQLite database (WAL): the spool of
+// events not yet acknowledged by the collector, numbered with the agent's
+// sequence, and the log checkpoints. An event counts as accepted once it is
+// here. Log events commit in the same transaction as the checkpoints that
+// follow them.
+//
+// Thread-safe: the tail, sampler and prober threads write, the uplink reads
+// and deletes.
+class StateStore final : public LogCheckpointStore {
+ public:
+  struct SpoolStats {
+    uint64_t events = 0;
+    uint64_t bytes = 0;
+    uint64_t last_sequence = 0;
+  };
+
+  static absl::StatusOr<std::unique_ptr<StateStore>> Open(
+      const StateStoreOptions& options);
+
+  // LogCheckpointStore.
+  absl::StatusOr<std::vector<FileCheckpoint>> LoadCheckpoints() override;
+  absl::Status Commit(std::vector<eroom::monitor::v1::LogEvent> events,
+                      const std::vector<FileCheckpoint>& checkpoints) override;
+
+  // Spools events of any kind (samples, probes, notices), numbering them.
+  absl::Status Append(std::vector<eroom::monitor::v1::Event> events);
+
+  // Up to `max_events` spooled events with sequence > `after`, in order.
+  absl::StatusOr<std::vector<eroom::monitor::v1::Event>> ReadAfter(
+      uint64_t after, size_t max_events);
+
+  // Forgets every event up to `sequence` (acknowledged by the collector).
+  absl::Status DeleteThrough(uint64_t sequence);
+
+  // The collector stores more for this agent than it ever numbered, so this
+  // agent's state was lost and its numbering restarted: renumber spooled
+  // events to follow `collector_last`, so they are not taken for duplicates.
+  absl::Status FollowCollectorSequence(uint64_t collector_last);
+
+  // Waits until an event with sequence > `after` is spooled, or `timeout`.
+  bool WaitForEventsAfter(uint64_t after, absl::Duration timeout);
+
+  SpoolStats stats() const;
+
+  // Where a damaged database found at Open() was moved (empty if none), so
+  // the agent can report it.
+  const std::string& moved_aside() const { return moved_aside_; }
+
+ private:
+  explicit StateStore(std::unique_ptr<SQLite::Database> db);
+  // Numbers `event` and inserts it (inside the caller's transaction).
+  void InsertLocked(eroom::monitor::v1::Event& event)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void SaveLastSequenceLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  mutable absl::Mutex mu_;
+  std::unique_ptr<SQLite::Database> db_ ABSL_GUARDED_BY(mu_);
+  SQLite::Statement insert_event_ ABSL_GUARDED_BY(mu_);
+  SQLite::Statement save_last_sequence_ ABSL_GUARDED_BY(mu_);
+  uint64_t last_sequence_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t spooled_events_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t spooled_bytes_ ABSL_GUARDED_BY(mu_) = 0;
+  std::string moved_aside_;
+};
+
+}  // namespace eroom::agent
+
+#endif  // EROOM_AGENT_STATE_STORE_H_

@@ -1,0 +1,144 @@
+#include "agent/state_store.h"
+
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace eroom::agent {
+namespace {
+namespace v1 = ::eroom::monitor::v1;
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+
+std::string FreshPath(const std::string& name) {
+  std::string dir = ::testing::TempDir() + "/state_store_test/" + name;
+  std::filesystem::remove_all(dir);
+  return dir + "/agent-state.db";
+}
+
+v1::LogEvent Log(const std::string& message) {
+  v1::LogEvent log;
+  log.set_message(message);
+  return log;
+}
+
+v1::Event Notice(const std::string& kind) {
+  v1::Event event;
+  event.mutable_notice()->set_kind(kind);
+  return event;
+}
+
+std::vector<uint64_t> Sequences(const std::vector<v1::Event>& events) {
+  std::vector<uint64_t> out;
+  for (const v1::Event& e : events) out.push_back(e.sequence());
+  return out;
+}
+
+TEST(StateStoreTest, EventsAndCheckpointsCommitTogether) {
+  std::string path = FreshPath("commit");
+  FileCheckpoint checkpoint{.device = 1,
+                            .inode = 2,
+                            .fingerprint = "2025-06",
+                            .path = "logs/server.log",
+                            .offset = 300};
+  {
+    auto store = *StateStore::Open({.path = path});
+    ASSERT_TRUE(store->Commit({Log("a"), Log("b")}, {checkpoint}).ok());
+    ASSERT_TRUE(store->Append({Notice("n")}).ok());
+  }
+  auto store = *StateStore::Open({.path = path});
+  EXPECT_THAT(*store->LoadCheckpoints(), ElementsAre(checkpoint));
+  std::vector<v1::Event> events = *store->ReadAfter(0, 10);
+  EXPECT_THAT(Sequences(events), ElementsAre(1, 2, 3));
+  EXPECT_EQ(events[0].log().message(), "a");
+  EXPECT_EQ(events[2].notice().kind(), "n");
+  EXPECT_EQ(store->stats().events, 3u);
+  EXPECT_GT(store->stats().bytes, 0u);
+}
+
+TEST(StateStoreTest, CheckpointsAreReplacedNotMerged) {
+  auto store = *StateStore::Open({.path = FreshPath("replace")});
+  FileCheckpoint old_file{
+      .device = 1, .inode = 1, .fingerprint = "x", .path = "a", .offset = 5};
+  FileCheckpoint new_file{
+      .device = 1, .inode = 9, .fingerprint = "y", .path = "a", .offset = 0};
+  ASSERT_TRUE(store->Commit({}, {old_file}).ok());
+  ASSERT_TRUE(store->Commit({}, {new_file}).ok());
+  EXPECT_THAT(*store->LoadCheckpoints(), ElementsAre(new_file));
+}
+
+TEST(StateStoreTest, AcknowledgedEventsAreDeletedButNumberingContinues) {
+  std::string path = FreshPath("delete");
+  {
+    auto store = *StateStore::Open({.path = path});
+    ASSERT_TRUE(store->Append({Notice("1"), Notice("2"), Notice("3")}).ok());
+    ASSERT_TRUE(store->DeleteThrough(3).ok());
+    EXPECT_EQ(store->stats().events, 0u);
+    EXPECT_EQ(store->stats().bytes, 0u);
+  }
+  auto store = *StateStore::Open({.path = path});
+  EXPECT_THAT(*store->ReadAfter(0, 10), IsEmpty());
+  ASSERT_TRUE(store->Append({Notice("4")}).ok());
+  EXPECT_THAT(Sequences(*store->ReadAfter(0, 10)), ElementsAre(4));
+}
+
+TEST(StateStoreTest, ReadAfterPagesInOrder) {
+  auto store = *StateStore::Open({.path = FreshPath("page")});
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(store->Append({Notice("x")}).ok());
+  EXPECT_THAT(Sequences(*store->ReadAfter(0, 2)), ElementsAre(1, 2));
+  EXPECT_THAT(Sequences(*store->ReadAfter(2, 2)), ElementsAre(3, 4));
+  EXPECT_THAT(Sequences(*store->ReadAfter(4, 2)), ElementsAre(5));
+}
+
+TEST(StateStoreTest, FollowsACollectorThatIsAhead) {
+  auto store = *StateStore::Open({.path = FreshPath("follow")});
+  ASSERT_TRUE(store->Append({Notice("a"), Notice("b")}).ok());
+  // The collector already stored 40 events of this agent id: this state
+  // was lost, so the spooled events must not be taken for duplicates.
+  ASSERT_TRUE(store->FollowCollectorSequence(40).ok());
+  std::vector<v1::Event> events = *store->ReadAfter(40, 10);
+  EXPECT_THAT(Sequences(events), ElementsAre(41, 42));
+  EXPECT_EQ(events[1].notice().kind(), "b");
+  ASSERT_TRUE(store->Append({Notice("c")}).ok());
+  EXPECT_EQ(store->stats().last_sequence, 43u);
+  // Behind or equal: nothing to do.
+  ASSERT_TRUE(store->FollowCollectorSequence(10).ok());
+  EXPECT_EQ(store->stats().last_sequence, 43u);
+}
+
+TEST(StateStoreTest, DamagedDatabaseIsMovedAsideAndReplaced) {
+  std::string path = FreshPath("corrupt");
+  std::filesystem::create_directories(
+      std::filesystem::path(path).parent_path());
+  std::ofstream(path) << std::string(8192, 'x');
+  absl::StatusOr<std::unique_ptr<StateStore>> store =
+      StateStore::Open({.path = path});
+  ASSERT_TRUE(store.ok()) << store.status();
+  EXPECT_THAT((*store)->moved_aside(), HasSubstr(".corrupt-"));
+  EXPECT_TRUE(std::filesystem::exists((*store)->moved_aside()));
+  ASSERT_TRUE((*store)->Append({Notice("fresh")}).ok());
+  EXPECT_THAT(Sequences(*(*store)->ReadAfter(0, 10)), ElementsAre(1));
+}
+
+TEST(StateStoreTest, UnusableDirectoryIsAClearError) {
+  absl::StatusOr<std::unique_ptr<StateStore>> store =
+      StateStore::Open({.path = "/proc/eroom-state/agent-state.db"});
+  ASSERT_FALSE(store.ok());
+  EXPECT_THAT(store.status().message(), HasSubstr("/proc/eroom-state"));
+}
+
+TEST(StateStoreTest, WaiterWakesWhenAnEventArrives) {
+  auto store = *StateStore::Open({.path = FreshPath("wait")});
+  EXPECT_FALSE(store->WaitForEventsAfter(0, absl::ZeroDuration()));
+  std::thread writer([&] { store->Append({Notice("x")}).IgnoreError(); });
+  EXPECT_TRUE(store->WaitForEventsAfter(0, absl::InfiniteDuration()));
+  writer.join();
+}
+
+}  // namespace
+}  // namespace eroom::agent
