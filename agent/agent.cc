@@ -68,13 +68,8 @@ absl::StatusOr<std::unique_ptr<Agent>> Agent::Create(AgentConfig config,
     agent->uplink_->Submit(std::move(event));
   }
 
-  Uplink* uplink = agent->uplink_.get();
   absl::StatusOr<std::unique_ptr<LogTailer>> tailer =
-      LogTailer::Create(agent->config_.logs, clock, [uplink](v1::LogEvent log) {
-        v1::Event event;
-        *event.mutable_log() = std::move(log);
-        uplink->Submit(std::move(event));
-      });
+      LogTailer::Create(agent->config_.logs, clock, *agent->spool_);
   if (!tailer.ok()) return tailer.status();
   agent->tailer_ = std::move(*tailer);
   agent->sampler_ = ResourceSampler::Create(agent->config_.resources, clock);
@@ -100,24 +95,31 @@ void Agent::Start() {
     uplink_->Run(uplink_stop_, kFlushTimeout);
     uplink_exited_.Notify();
   });
-  StartPeriodic(
-      "logs", config_.log_poll_interval,
-      [this,
-       truncated = GrowthReporter("log_lines_truncated",
-                                  "log lines or events cut at the size limit"),
-       dropped = GrowthReporter("log_lines_dropped",
-                                "continuation lines dropped after a cut event"),
-       repaired = GrowthReporter(
-           "log_utf8_repaired",
-           "invalid UTF-8 sequences replaced by U+FFFD")]() mutable {
-        tailer_->PollOnce();
-        LogTailerStats stats = tailer_->Stats();
-        absl::Time now = clock_.Now();
-        truncated.Check(stats.truncated_lines + stats.truncated_events, now,
-                        *uplink_);
-        dropped.Check(stats.dropped_lines, now, *uplink_);
-        repaired.Check(stats.utf8_replacements, now, *uplink_);
-      });
+  producers_.emplace_back([this] {
+    SetThreadName("logs");
+    GrowthReporter truncated("log_lines_truncated",
+                             "log lines or events cut at the size limit");
+    GrowthReporter dropped("log_lines_dropped",
+                           "continuation lines dropped after a cut event");
+    GrowthReporter repaired("log_utf8_repaired",
+                            "invalid UTF-8 sequences replaced by U+FFFD");
+    GrowthReporter undecodable("log_bytes_undecodable",
+                               "bytes the file's encoding could not decode");
+    GrowthReporter unreadable("log_file_problems",
+                              "log file warnings (unreadable, not a file)");
+    while (!producers_stop_.HasBeenNotified()) {
+      tailer_->PollOnce();
+      LogTailerStats stats = tailer_->Stats();
+      absl::Time now = clock_.Now();
+      truncated.Check(stats.truncated_lines + stats.truncated_events, now,
+                      *uplink_);
+      dropped.Check(stats.dropped_lines, now, *uplink_);
+      repaired.Check(stats.utf8_replacements, now, *uplink_);
+      undecodable.Check(stats.encoding_replacements, now, *uplink_);
+      unreadable.Check(stats.file_errors, now, *uplink_);
+      tailer_->WaitForChange(config_.log_poll_interval);
+    }
+  });
   StartPeriodic(
       "sampler", config_.sample_interval,
       [this,
@@ -140,6 +142,7 @@ void Agent::Start() {
 void Agent::Stop() {
   if (!uplink_thread_.joinable()) return;
   producers_stop_.Notify();
+  tailer_->Wake();
   for (std::thread& producer : producers_) producer.join();
   producers_.clear();
   // The last multi-line event of each file is complete now: nothing follows.

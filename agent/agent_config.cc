@@ -10,6 +10,8 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "agent/classification_config.h"
+#include "agent/text_decoder.h"
 #include "common/config_reader.h"
 
 namespace eroom::agent {
@@ -91,9 +93,25 @@ absl::StatusOr<AgentConfig> LoadAgentConfig(const std::string& path) {
   eroom.Finish();
 
   ConfigMap logs = root.Map("logs");
-  for (const std::string& p : logs.StringList("paths", {"logs/server.log"})) {
-    config.logs.paths.push_back(UnderDir(config.eroom_dir, p));
+  for (const std::string& pattern : logs.StringList(
+           "paths",
+           {"logs/server.log", "logs/server.*.log", "logs/eroom*.log"})) {
+    config.logs.paths.push_back(UnderDir(config.eroom_dir, pattern));
   }
+  for (const auto& [pattern, encoding] : logs.StringMap("encodings")) {
+    if (!IsUtf8EncodingName(encoding) && !TextDecoder::Create(encoding).ok()) {
+      logs.AddProblem(absl::StrCat("encodings.", pattern),
+                      absl::StrCat("unknown encoding '", encoding, "'"));
+      continue;
+    }
+    config.logs.encodings.push_back(
+        {.glob = UnderDir(config.eroom_dir, pattern), .encoding = encoding});
+  }
+  config.logs.rescan_interval =
+      logs.Duration("rescan_interval", absl::Seconds(1),
+                    absl::Milliseconds(100), absl::Minutes(10));
+  config.logs.use_inotify = logs.Bool("inotify", true);
+  config.logs.classification_rules = ParseClassificationConfig(logs, *doc);
   config.logs.start_at_beginning =
       logs.Choice("start_at", "end", {"end", "beginning"}) == "beginning";
   config.logs.multiline_timeout =
@@ -139,6 +157,8 @@ absl::StatusOr<AgentConfig> LoadAgentConfig(const std::string& path) {
   config.uplink.batch_max_delay =
       collector.Duration("batch_max_delay", absl::Milliseconds(200),
                          absl::Milliseconds(1), absl::Seconds(10));
+  config.uplink.security =
+      ParseClientSecurity(collector, config.uplink.collector_address);
   collector.Finish();
 
   root.Finish();

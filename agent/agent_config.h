@@ -10,6 +10,7 @@
 #include "agent/http_prober.h"
 #include "agent/log_tailer.h"
 #include "agent/resource_sampler.h"
+#include "common/transport_security.h"
 
 namespace eroom::agent {
 
@@ -19,6 +20,8 @@ struct UplinkOptions {
   absl::Duration reconnect_max = absl::Seconds(30);
   size_t batch_max_events = 1000;
   absl::Duration batch_max_delay = absl::Milliseconds(200);
+  // TLS (or loopback plaintext) and the agent's token.
+  ClientSecurity security;
 };
 
 // Everything eroom-agent needs, read from one YAML file (see

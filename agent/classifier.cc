@@ -1,24 +1,37 @@
 #include "agent/classifier.h"
 
 #include <algorithm>
+#include <cmath>
+#include <limits>
 #include <numeric>
 
-#include "absl/status/status.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
+#include "absl/time/time.h"
 
 namespace eroom::agent {
 namespace {
 
 namespace v1 = ::eroom::monitor::v1;
 
+using FieldTypes = std::map<std::string, FieldType>;
+using FixedFields = std::map<std::string, std::string>;
+
+constexpr FieldType kString = FieldType::kString;
+constexpr FieldType kInt = FieldType::kInt;
+constexpr FieldType kBool = FieldType::kBool;
+constexpr FieldType kDurationMs = FieldType::kDurationMs;
+
 // A room id as ERoom prints it: room_<16 hex>.
 constexpr absl::string_view kRuid = R"((?P<ruid>room_[0-9a-fA-F]+))";
 
 ClassificationRule Rule(std::string event_type, std::string pattern,
-                        std::map<std::string, std::string> fixed_fields = {}) {
+                        FieldTypes field_types = {},
+                        FixedFields fixed_fields = {}) {
   return ClassificationRule{std::move(event_type), std::nullopt,
-                            std::move(pattern), std::move(fixed_fields)};
+                            std::move(pattern), std::move(fixed_fields),
+                            std::move(field_types)};
 }
 
 // `pattern` with every "RUID" replaced by the ruid group.
@@ -26,50 +39,122 @@ std::string WithRuid(absl::string_view pattern) {
   return absl::StrReplaceAll(pattern, {{"RUID", kRuid}});
 }
 
-absl::Status BadRule(size_t index, const ClassificationRule& rule,
-                     absl::string_view problem) {
-  return absl::InvalidArgumentError(
-      absl::StrCat("classification rule ", index, " (", rule.event_type,
-                   ", pattern '", rule.pattern, "'): ", problem));
+absl::string_view AbslView(std::string_view text) {
+  return absl::string_view(text.data(), text.size());
+}
+
+// `value` as a duration, if it is one (see FieldType::kDurationMs).
+std::optional<absl::Duration> ParseDurationMs(std::string_view value) {
+  int64_t whole;
+  double fractional;
+  absl::Duration duration;
+  if (absl::SimpleAtoi(AbslView(value), &whole)) {
+    duration = absl::Milliseconds(whole);
+  } else if (absl::SimpleAtod(AbslView(value), &fractional)) {
+    duration = absl::Milliseconds(fractional);
+  } else if (!absl::ParseDuration(
+                 absl::StrReplaceAll(AbslView(value), {{" ", ""}}),
+                 &duration)) {
+    return std::nullopt;
+  }
+  // Whole milliseconds must fit in 64 bits (infinity does not either).
+  if (absl::AbsDuration(duration) >=
+      absl::Milliseconds(std::numeric_limits<int64_t>::max())) {
+    return std::nullopt;
+  }
+  return duration;
+}
+
+// `value` in the canonical form of `type`, or nullopt if it is not one.
+std::optional<std::string> Canonical(std::string_view value, FieldType type) {
+  switch (type) {
+    case FieldType::kString:
+      return std::string(value);
+    case FieldType::kInt: {
+      int64_t parsed;
+      if (!absl::SimpleAtoi(AbslView(value), &parsed)) return std::nullopt;
+      return absl::StrCat(parsed);
+    }
+    case FieldType::kFloat: {
+      double parsed;
+      if (!absl::SimpleAtod(AbslView(value), &parsed) ||
+          !std::isfinite(parsed)) {
+        return std::nullopt;
+      }
+      return std::string(value);
+    }
+    case FieldType::kBool: {
+      bool parsed;
+      if (!absl::SimpleAtob(AbslView(value), &parsed)) return std::nullopt;
+      return parsed ? "true" : "false";
+    }
+    case FieldType::kDurationMs: {
+      std::optional<absl::Duration> parsed = ParseDurationMs(value);
+      if (!parsed) return std::nullopt;
+      return absl::StrCat(absl::ToInt64Milliseconds(*parsed));
+    }
+  }
+  return std::nullopt;
+}
+
+RE2::Options PatternOptions() {
+  RE2::Options options;
+  options.set_log_errors(false);
+  return options;
 }
 
 }  // namespace
+
+std::optional<FieldType> ParseFieldType(std::string_view name) {
+  if (name == "string") return FieldType::kString;
+  if (name == "int") return FieldType::kInt;
+  if (name == "float") return FieldType::kFloat;
+  if (name == "bool") return FieldType::kBool;
+  if (name == "duration_ms") return FieldType::kDurationMs;
+  return std::nullopt;
+}
 
 std::vector<ClassificationRule> DefaultClassificationRules() {
   // Older generation first, then the newer `key: value` messages. Messages
   // are distinctive, so levels are only pinned where the text is not.
   std::vector<ClassificationRule> rules = {
       Rule("server_started", "서버가 성공적으로 시작되었습니다"),
-      Rule("server_stopping", "애플리케이션 종료 중", {{"stage", "stopping"}}),
-      Rule("server_stopping", "서버가 중지되었습니다", {{"stage", "stopped"}}),
+      Rule("server_stopping", "애플리케이션 종료 중", {},
+           {{"stage", "stopping"}}),
+      Rule("server_stopping", "서버가 중지되었습니다", {},
+           {{"stage", "stopped"}}),
       Rule("fatal_shutdown", R"(^(?P<reason>.*?)\s*서버를 종료합니다)"),
       Rule("config_problem",
            "(?P<setting>ANTHROPIC_KEY|MESHY_KEY|EROOM_PRIVATE_KEY) "
            "환경 변수가 (?:하나도 )?설정되지 않았습니다"),
-      Rule("config_problem", "유효하지 않은 포트 번호", {{"setting", "port"}}),
+      Rule("config_problem", "유효하지 않은 포트 번호", {},
+           {{"setting", "port"}}),
       Rule("auth_failure",
-           R"(Authorization 헤더가 요청에 없습니다: (?P<path>\S+))",
+           R"(Authorization 헤더가 요청에 없습니다: (?P<path>\S+))", {},
            {{"reason", "missing_header"}}),
       Rule("auth_failure", R"(잘못된 API 키가 제공되었습니다: (?P<path>\S+))",
-           {{"reason", "wrong_key"}}),
+           {}, {{"reason", "wrong_key"}}),
       Rule("room_requested",
            WithRuid(R"(방 생성 요청 큐에 추가됨\. ruid: RUID, )"
                     R"(user_uuid: (?P<user_uuid>[^,\s]+), )"
-                    R"(현재 큐 크기: (?P<queue_size>\d+))")),
+                    R"(현재 큐 크기: (?P<queue_size>\d+))"),
+           {{"queue_size", kInt}}),
       Rule("room_requested",
            WithRuid(
                R"(요청 큐 추가됨 - ruid: RUID, uuid: (?P<user_uuid>[^,\s]+))"
                R"((?:, queueSize: (?P<queue_size>\d+))?)"
                R"((?:, active: (?P<active>\d+))?)"
-               R"((?:, completed: (?P<completed>\d+))?)")),
+               R"((?:, completed: (?P<completed>\d+))?)"),
+           {{"queue_size", kInt}, {"active", kInt}, {"completed", kInt}}),
       Rule("room_dequeued",
            WithRuid(R"(큐에서 요청 추출됨\. ruid: RUID, )"
-                    R"(큐 대기 시간: (?P<queue_wait_ms>\d+) ?ms)")),
-      Rule(
-          "room_dequeued",
-          WithRuid(
-              R"(^처리 시작 - ruid: RUID)"
-              R"((?:.*?(?i:wait\w*|대기 시간): (?P<queue_wait_ms>\d+) ?ms)?)")),
+                    R"(큐 대기 시간: (?P<queue_wait_ms>\d+) ?ms)"),
+           {{"queue_wait_ms", kDurationMs}}),
+      Rule("room_dequeued",
+           WithRuid(
+               R"(^처리 시작 - ruid: RUID)"
+               R"((?:.*?(?i:wait\w*|대기 시간): (?P<queue_wait_ms>\d+) ?ms)?)"),
+           {{"queue_wait_ms", kDurationMs}}),
       Rule("room_started",
            WithRuid(
                R"(통합 방 생성 시작: ruid=RUID, )"
@@ -80,28 +165,33 @@ std::vector<ClassificationRule> DefaultClassificationRules() {
                R"(방 생성 시작 - ruid: RUID, uuid: (?P<user_uuid>[^,\s]*), )"
                R"(theme: (?P<theme>[^,]*), )"
                R"(difficulty: (?P<difficulty>[^,\s]*))"
-               R"((?:, freeModeling: (?P<free_modeling>\w+))?)")),
-      Rule(
-          "room_completed",
-          WithRuid(
-              R"(통합 방 생성 완료: ruid=RUID, 스크립트 수=(?P<scripts>\d+))")),
+               R"((?:, freeModeling: (?P<free_modeling>\w+))?)"),
+           {{"free_modeling", kBool}}),
+      Rule("room_completed",
+           WithRuid(
+               R"(통합 방 생성 완료: ruid=RUID, 스크립트 수=(?P<scripts>\d+))"),
+           {{"scripts", kInt}}),
       Rule("room_completed",
            WithRuid(R"(방 생성 완료 - ruid: RUID)"
                     R"((?:, duration: (?P<duration_ms>\d+) ?ms)?)"
                     R"((?:, theme: (?P<theme>[^,]*))?)"
-                    R"((?:, scripts: (?P<scripts>\d+))?)")),
-      Rule("processing_time", R"(^처리 시간: (?P<processing_ms>\d+) ?ms)"),
-      Rule("processing_time", R"(^결과 성공 여부: (?P<success>true|false))"),
+                    R"((?:, scripts: (?P<scripts>\d+))?)"),
+           {{"duration_ms", kDurationMs}, {"scripts", kInt}}),
+      Rule("processing_time", R"(^처리 시간: (?P<processing_ms>\d+) ?ms)",
+           {{"processing_ms", kDurationMs}}),
+      Rule("processing_time", R"(^결과 성공 여부: (?P<success>true|false))",
+           {{"success", kBool}}),
       Rule("room_failed",
-           WithRuid("통합 방 생성 중 비즈니스 오류 발생: ruid=RUID"),
+           WithRuid("통합 방 생성 중 비즈니스 오류 발생: ruid=RUID"), {},
            {{"kind", "business"}}),
       Rule("room_failed",
-           WithRuid("통합 방 생성 중 시스템 오류 발생: ruid=RUID"),
+           WithRuid("통합 방 생성 중 시스템 오류 발생: ruid=RUID"), {},
            {{"kind", "system"}}),
       Rule("room_failed",
            WithRuid(R"(방 생성 실패 - ruid: RUID)"
                     R"((?:, duration: (?P<duration_ms>\d+) ?ms)?)"
-                    R"((?:, error: (?P<error>.*))?)")),
+                    R"((?:, error: (?P<error>.*))?)"),
+           {{"duration_ms", kDurationMs}}),
       Rule("background_failure", "=== 백그라운드 처리 중 오류 발생 ==="),
       Rule(
           "background_failure",
@@ -112,32 +202,71 @@ std::vector<ClassificationRule> DefaultClassificationRules() {
            R"(모델 생성 실패로 표시됨: (?P<model>.*?) -> (?P<detail>.*))"),
       Rule(
           "model_failed",
-          R"(API 호출 실패\. 상태 코드: (?P<status>\d+)(?:, 메시지: (?P<detail>.*))?)"),
+          R"(API 호출 실패\. 상태 코드: (?P<status>\d+)(?:, 메시지: (?P<detail>.*))?)",
+          {{"status", kInt}}),
       Rule("model_failed", R"((?P<model>\S+)의 프리뷰 생성 실패)"),
   };
   rules.push_back(ClassificationRule{"error", v1::ERROR, "", {}});
   return rules;
 }
 
+absl::Status Classifier::CheckRule(const ClassificationRule& rule) {
+  if (rule.event_type.empty()) {
+    return absl::InvalidArgumentError("empty event_type");
+  }
+  const RE2 regex(rule.pattern, PatternOptions());
+  if (!regex.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("invalid regex: ", regex.error()));
+  }
+  for (const auto& [name, type] : rule.field_types) {
+    if (!regex.NamedCapturingGroups().contains(name)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("field '", name, "' is not a named group (?P<", name,
+                       ">...) of the pattern"));
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<Classifier> Classifier::Create(
     std::vector<ClassificationRule> rules) {
-  RE2::Options options;
-  options.set_log_errors(false);
-  RE2::Set prefilter(options, RE2::UNANCHORED);
+  RE2::Set prefilter(PatternOptions(), RE2::UNANCHORED);
   std::vector<CompiledRule> compiled;
   compiled.reserve(rules.size());
+  std::vector<int> prefilter_rules;
+  std::vector<int> match_all;
+  PerLevel prefilter_useful = {};
   for (size_t i = 0; i < rules.size(); ++i) {
     ClassificationRule& rule = rules[i];
-    if (rule.event_type.empty()) return BadRule(i, rule, "empty event_type");
-    auto regex = std::make_unique<RE2>(rule.pattern, options);
-    if (!regex->ok()) return BadRule(i, rule, regex->error());
-    std::string error;
-    if (prefilter.Add(rule.pattern, &error) < 0) {
-      return BadRule(i, rule, error);
+    if (absl::Status problem = CheckRule(rule); !problem.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("classification rule ", i, " (", rule.event_type,
+                       ", pattern '", rule.pattern, "'): ", problem.message()));
     }
-    std::vector<std::pair<std::string, int>> groups(
-        regex->NamedCapturingGroups().begin(),
-        regex->NamedCapturingGroups().end());
+    auto regex = std::make_unique<RE2>(rule.pattern, PatternOptions());
+    std::vector<CompiledRule::Group> groups;
+    for (const auto& [name, index] : regex->NamedCapturingGroups()) {
+      auto type = rule.field_types.find(name);
+      groups.push_back(
+          {name, index,
+           type == rule.field_types.end() ? kString : type->second});
+    }
+    if (rule.pattern.empty()) {
+      match_all.push_back(static_cast<int>(i));
+    } else {
+      std::string error;
+      if (prefilter.Add(rule.pattern, &error) < 0) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("classification rule ", i, " (", rule.event_type,
+                         ", pattern '", rule.pattern, "'): ", error));
+      }
+      prefilter_rules.push_back(static_cast<int>(i));
+      for (size_t level = 0; level < prefilter_useful.size(); ++level) {
+        prefilter_useful[level] |=
+            !rule.level || static_cast<size_t>(*rule.level) == level;
+      }
+    }
     compiled.push_back(
         CompiledRule{std::move(rule), std::move(regex), std::move(groups)});
   }
@@ -145,26 +274,46 @@ absl::StatusOr<Classifier> Classifier::Create(
     return absl::ResourceExhaustedError(
         "classification rules are too large to compile together");
   }
-  return Classifier(std::move(compiled), std::move(prefilter));
+  return Classifier(std::move(compiled), std::move(prefilter),
+                    std::move(prefilter_rules), std::move(match_all),
+                    prefilter_useful);
 }
 
-Classifier::Classifier(std::vector<CompiledRule> rules, RE2::Set prefilter)
-    : rules_(std::move(rules)), prefilter_(std::move(prefilter)) {}
+Classifier::Classifier(std::vector<CompiledRule> rules, RE2::Set prefilter,
+                       std::vector<int> prefilter_rules,
+                       std::vector<int> match_all, PerLevel prefilter_useful)
+    : rules_(std::move(rules)),
+      prefilter_(std::move(prefilter)),
+      prefilter_rules_(std::move(prefilter_rules)),
+      match_all_(std::move(match_all)),
+      prefilter_useful_(prefilter_useful) {}
 
 void Classifier::Classify(v1::LogEvent& event) const {
-  if (rules_.empty()) return;
   const std::string_view message = event.message();
   const std::string_view first_line = message.substr(0, message.find('\n'));
+  const size_t level = static_cast<size_t>(event.level());
+  // Most lines match no pattern: one pass of the set's DFA tells, without
+  // collecting which patterns matched.
   std::vector<int> candidates;
-  RE2::Set::ErrorInfo error{RE2::Set::kNoError};
-  if (!prefilter_.Match(first_line, &candidates, &error)) {
-    if (error.kind == RE2::Set::kNoError) return;
-    // The set's DFA gave up (out of memory on a pathological line): fall
-    // back to trying the rules one by one.
+  bool prefilter_failed = false;
+  if (level >= prefilter_useful_.size() || prefilter_useful_[level]) {
+    RE2::Set::ErrorInfo error{RE2::Set::kNoError};
+    if (prefilter_.Match(first_line, nullptr, &error)) {
+      prefilter_failed = !prefilter_.Match(first_line, &candidates, &error);
+    } else {
+      prefilter_failed = error.kind != RE2::Set::kNoError;
+    }
+  }
+  if (prefilter_failed) {
+    // The set's DFA gave up (out of memory on a pathological line): try the
+    // rules one by one.
     candidates.resize(rules_.size());
     std::iota(candidates.begin(), candidates.end(), 0);
+  } else {
+    for (int& candidate : candidates) candidate = prefilter_rules_[candidate];
+    candidates.insert(candidates.end(), match_all_.begin(), match_all_.end());
+    std::sort(candidates.begin(), candidates.end());
   }
-  std::sort(candidates.begin(), candidates.end());
   for (int index : candidates) {
     if (Apply(rules_[index], first_line, event)) return;
   }
@@ -183,10 +332,16 @@ bool Classifier::Apply(const CompiledRule& compiled,
   event.set_event_type(rule.event_type);
   auto& fields = *event.mutable_fields();
   for (const auto& [name, value] : rule.fixed_fields) fields[name] = value;
-  for (const auto& [name, index] : compiled.groups) {
-    if (groups[index].data() != nullptr) {
-      fields[name] = std::string(groups[index].data(), groups[index].size());
+  for (const CompiledRule::Group& group : compiled.groups) {
+    const re2::StringPiece value = groups[group.index];
+    if (value.data() == nullptr) continue;
+    std::optional<std::string> canonical =
+        Canonical(std::string_view(value.data(), value.size()), group.type);
+    if (!canonical) {
+      dropped_fields_->fetch_add(1, std::memory_order_relaxed);
+      continue;
     }
+    fields[group.name] = *std::move(canonical);
   }
   return true;
 }

@@ -1,6 +1,9 @@
 #ifndef EROOM_AGENT_CLASSIFIER_H_
 #define EROOM_AGENT_CLASSIFIER_H_
 
+#include <array>
+#include <atomic>
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <optional>
@@ -9,12 +12,30 @@
 #include <utility>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "eroom/monitor/v1/monitor.pb.h"
 #include "re2/re2.h"
 #include "re2/set.h"
 
 namespace eroom::agent {
+
+// What an extracted field holds. A value that does not parse as its type is
+// dropped (and counted), never stored wrong; one that does is stored in a
+// canonical form.
+enum class FieldType {
+  kString,      // As matched.
+  kInt,         // A 64-bit integer, stored in decimal ("007" -> "7").
+  kFloat,       // A finite decimal number, stored as matched.
+  kBool,        // true/false, yes/no, t/f, y/n, 1/0 (any case) -> "true" or
+                // "false".
+  kDurationMs,  // A bare number is milliseconds; with a unit ("250ms",
+                // "1.5s", "2m", "1h30m") it is converted. Stored as whole
+                // milliseconds in decimal.
+};
+
+// "string", "int", "float", "bool", "duration_ms"; nullopt for anything else.
+std::optional<FieldType> ParseFieldType(std::string_view name);
 
 // One way to recognise an event type, as data.
 struct ClassificationRule {
@@ -24,10 +45,13 @@ struct ClassificationRule {
   std::optional<eroom::monitor::v1::LogLevel> level;
   // RE2, searched (unanchored) in the first line of the message. Named
   // groups become fields: (?P<ruid>room_[0-9a-f]+) sets fields["ruid"]. A
-  // group that did not participate sets nothing.
+  // group that did not participate sets nothing. Empty: every event (of the
+  // level) matches.
   std::string pattern;
   // Fields set on every match, e.g. {"kind", "business"}.
   std::map<std::string, std::string> fixed_fields;
+  // The types of named groups; a group not listed is a string.
+  std::map<std::string, FieldType> field_types = {};
 };
 
 // The rules for both ERoom generations (see /work/shared/eroom/README.md):
@@ -41,8 +65,13 @@ std::vector<ClassificationRule> DefaultClassificationRules();
 // that matches wins. Thread safe.
 class Classifier {
  public:
-  // InvalidArgument naming the rule if a pattern does not compile or an
-  // event type is empty.
+  // OK, or what is wrong with `rule` (the pattern does not compile, the
+  // event type is empty, a typed field is not a named group of the pattern),
+  // without naming the rule.
+  static absl::Status CheckRule(const ClassificationRule& rule);
+
+  // InvalidArgument naming the rule (index, event type, pattern) if a rule
+  // fails CheckRule.
   static absl::StatusOr<Classifier> Create(
       std::vector<ClassificationRule> rules);
 
@@ -50,23 +79,47 @@ class Classifier {
   // leaves them untouched if none matches.
   void Classify(eroom::monitor::v1::LogEvent& event) const;
 
+  // Extracted values dropped so far because they did not parse as their
+  // field's type.
+  uint64_t dropped_fields() const {
+    return dropped_fields_->load(std::memory_order_relaxed);
+  }
+
  private:
   struct CompiledRule {
     ClassificationRule rule;
     std::unique_ptr<RE2> regex;
-    // Named groups: (field name, group index).
-    std::vector<std::pair<std::string, int>> groups;
+    // Named groups: (field name, group index, type).
+    struct Group {
+      std::string name;
+      int index;
+      FieldType type;
+    };
+    std::vector<Group> groups;
   };
+  // Indexed by LogLevel.
+  using PerLevel = std::array<bool, 6>;
 
-  Classifier(std::vector<CompiledRule> rules, RE2::Set prefilter);
+  Classifier(std::vector<CompiledRule> rules, RE2::Set prefilter,
+             std::vector<int> prefilter_rules, std::vector<int> match_all,
+             PerLevel prefilter_useful);
 
   // Whether `rule` matches; if so, fills `event`.
   bool Apply(const CompiledRule& rule, std::string_view first_line,
              eroom::monitor::v1::LogEvent& event) const;
 
   std::vector<CompiledRule> rules_;
-  // Every pattern at once: finds the candidate rules in one pass.
+  // Every non-empty pattern at once: finds the candidate rules in one pass.
   RE2::Set prefilter_;
+  // The rule of each pattern in the prefilter (by the set's index).
+  std::vector<int> prefilter_rules_;
+  // The rules with an empty pattern: candidates for every event.
+  std::vector<int> match_all_;
+  // Whether some rule in the prefilter admits events of the level.
+  PerLevel prefilter_useful_;
+  // Behind a pointer so the classifier stays movable.
+  std::unique_ptr<std::atomic<uint64_t>> dropped_fields_ =
+      std::make_unique<std::atomic<uint64_t>>(0);
 };
 
 }  // namespace eroom::agent

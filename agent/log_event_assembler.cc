@@ -19,12 +19,17 @@ LogEventAssembler::LogEventAssembler(std::string file,
 void LogEventAssembler::AddLine(const LogLine& line,
                                 const LogFileDate& file_date, absl::Time now,
                                 EventFn emit) {
-  line_.assign(line.text);
-  counters_.utf8_replacements += RepairUtf8(line_);
+  std::string_view text = line.text;
+  if (!IsValidUtf8(text)) {
+    line_.assign(text);
+    counters_.utf8_replacements += RepairUtf8(line_);
+    text = line_;
+  }
 
-  if (std::optional<LogHeader> header = parser_.Parse(line_, file_date)) {
+  if (std::optional<LogHeader> header = parser_.Parse(text, file_date)) {
     Flush(emit);
-    v1::LogEvent& event = pending_.emplace();
+    has_pending_ = true;
+    v1::LogEvent& event = pending_;
     event.set_time_unix_ms(header->time_unix_ms);
     event.set_file(file_);
     event.set_level(header->level);
@@ -41,15 +46,15 @@ void LogEventAssembler::AddLine(const LogLine& line,
     ++counters_.dropped_lines;
     return;
   }
-  if (pending_) {
-    AppendContinuation(line_, line.truncated);
+  if (has_pending_) {
+    AppendContinuation(text, line.truncated);
     EnforceLimit(emit);
     return;
   }
   v1::LogEvent stray;
   stray.set_time_unix_ms(absl::ToUnixMillis(now));
   stray.set_file(file_);
-  stray.set_message(line_);
+  stray.set_message(std::string(text));
   stray.set_truncated(line.truncated);
   stray.set_file_offset(line.offset);
   if (TruncateUtf8(*stray.mutable_message(), max_event_bytes_)) {
@@ -61,19 +66,19 @@ void LogEventAssembler::AddLine(const LogLine& line,
 
 void LogEventAssembler::AppendContinuation(std::string_view text,
                                            bool truncated) {
-  std::string& message = *pending_->mutable_message();
+  std::string& message = *pending_.mutable_message();
   // Copy at most one byte beyond the limit: enough for EnforceLimit to see
   // the overflow and the character boundary, without copying a huge line.
   const size_t room =
       max_event_bytes_ + 1 - std::min(message.size(), max_event_bytes_);
   message.push_back('\n');
   message.append(text.substr(0, room - 1));
-  if (truncated) pending_->set_truncated(true);
+  if (truncated) pending_.set_truncated(true);
 }
 
 void LogEventAssembler::EnforceLimit(EventFn emit) {
-  if (!TruncateUtf8(*pending_->mutable_message(), max_event_bytes_)) return;
-  pending_->set_truncated(true);
+  if (!TruncateUtf8(*pending_.mutable_message(), max_event_bytes_)) return;
+  pending_.set_truncated(true);
   ++counters_.truncated_events;
   Flush(emit);
   dropping_ = true;
@@ -81,10 +86,11 @@ void LogEventAssembler::EnforceLimit(EventFn emit) {
 
 void LogEventAssembler::Flush(EventFn emit) {
   dropping_ = false;
-  if (!pending_) return;
-  v1::LogEvent event = std::move(*pending_);
-  pending_.reset();
-  emit(std::move(event));
+  if (!has_pending_) return;
+  has_pending_ = false;
+  emit(std::move(pending_));
+  // Normally already empty: the consumer took its content.
+  pending_.Clear();
 }
 
 }  // namespace eroom::agent

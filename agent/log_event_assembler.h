@@ -3,7 +3,6 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <optional>
 #include <string>
 
 #include "absl/functional/function_ref.h"
@@ -29,7 +28,8 @@ namespace eroom::agent {
 // `now`.
 class LogEventAssembler {
  public:
-  using EventFn = absl::FunctionRef<void(eroom::monitor::v1::LogEvent)>;
+  // Takes the event (it may move from it).
+  using EventFn = absl::FunctionRef<void(eroom::monitor::v1::LogEvent&&)>;
 
   struct Counters {
     uint64_t utf8_replacements = 0;  // U+FFFD substitutions made.
@@ -46,7 +46,7 @@ class LogEventAssembler {
   // Emits the pending event, if any.
   void Flush(EventFn emit);
 
-  bool has_pending() const { return pending_.has_value(); }
+  bool has_pending() const { return has_pending_; }
   const Counters& counters() const { return counters_; }
 
  private:
@@ -57,10 +57,12 @@ class LogEventAssembler {
   const std::string file_;
   const LogHeaderParser& parser_;
   const size_t max_event_bytes_;
-  std::optional<eroom::monitor::v1::LogEvent> pending_;
+  // Reused from one event to the next rather than built anew each time.
+  eroom::monitor::v1::LogEvent pending_;
+  bool has_pending_ = false;
   // Set after an event was cut, until the next header or flush.
   bool dropping_ = false;
-  std::string line_;  // Reused buffer for the repaired line.
+  std::string line_;  // Reused buffer for a line that needed repair.
   Counters counters_;
 };
 

@@ -8,7 +8,6 @@
 #include "absl/time/civil_time.h"
 #include "absl/time/time.h"
 #include "eroom/monitor/v1/monitor.pb.h"
-#include "re2/re2.h"
 
 namespace eroom::agent {
 
@@ -37,9 +36,13 @@ struct LogFileDate {
 std::optional<absl::CivilDay> DayFromLogFileName(std::string_view path);
 
 // Recognises the two ERoom header patterns (logback layouts):
-//   shipped: `yyyy-MM-dd HH:mm:ss.SSS [thread] LEVEL logger : msg`
-//   older:   `HH:mm:ss.SSS [thread] LEVEL logger - msg`
-// Timestamps are local times in `time_zone`. Thread safe.
+//   shipped: `yyyy-MM-dd HH:mm:ss.SSS [thread] LEVEL +logger +: ?msg`
+//   older:   `HH:mm:ss.SSS [thread] LEVEL +logger - ?msg`
+// LEVEL is TRACE, DEBUG, INFO, WARN or ERROR; the logger has no whitespace;
+// the thread may contain anything, "] " included: it ends at the first "] "
+// after which the rest of the header fits. Timestamps are local times in
+// `time_zone`. Every line goes through here, so the layouts are matched by
+// position rather than by a regex. Thread safe.
 class LogHeaderParser {
  public:
   explicit LogHeaderParser(absl::TimeZone time_zone);
@@ -51,8 +54,6 @@ class LogHeaderParser {
 
  private:
   const absl::TimeZone time_zone_;
-  const RE2 dated_header_;
-  const RE2 time_only_header_;
 };
 
 }  // namespace eroom::agent

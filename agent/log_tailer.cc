@@ -1,19 +1,20 @@
 #include "agent/log_tailer.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
+#include <fnmatch.h>
 
-#include <cerrno>
-#include <system_error>
+#include <algorithm>
 #include <utility>
 
 #include "absl/container/flat_hash_set.h"
+#include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-#include "agent/log_event_assembler.h"
+#include "absl/strings/str_join.h"
+#include "agent/file_watcher.h"
+#include "agent/log_file_problems.h"
+#include "agent/log_file_scanner.h"
+#include "agent/log_file_tail.h"
 #include "agent/log_header_parser.h"
-#include "agent/log_line_splitter.h"
-#include "agent/room_tracker.h"
+#include "agent/text_decoder.h"
 #include "spdlog/spdlog.h"
 
 namespace eroom::agent {
@@ -21,264 +22,300 @@ namespace {
 
 namespace v1 = ::eroom::monitor::v1;
 
-constexpr size_t kReadChunkBytes = 64 * 1024;
+constexpr size_t kReadChunkBytes = 256 * 1024;
 // Bounds one poll's work per file (a large file read from its beginning),
 // so the other files and the caller's shutdown checks are not starved; the
 // rest is read on the next polls.
 constexpr size_t kMaxBytesPerPoll = 8 * 1024 * 1024;
+constexpr absl::Duration kCommitRetryDelay = absl::Seconds(1);
+constexpr char kStoreSubject[] = "log checkpoint store";
 
-std::string ErrnoText(int error) {
-  return std::error_code(error, std::generic_category()).message();
+std::string FileSubject(const std::string& path) {
+  return absl::StrCat("log ", path);
 }
 
-// What a poll shares across files.
-struct Pipeline {
-  const LogSourceOptions& options;
-  const LogHeaderParser& parser;
-  const Classifier& classifier;
-  const LogTailer::Sink& sink;
-  LogTailerStats& stats;
-  std::string& read_buffer;
-};
-
-class ScopedFd {
- public:
-  explicit ScopedFd(int fd = -1) : fd_(fd) {}
-  ScopedFd(const ScopedFd&) = delete;
-  ScopedFd& operator=(const ScopedFd&) = delete;
-  ScopedFd& operator=(ScopedFd&& other) {
-    Reset();
-    fd_ = std::exchange(other.fd_, -1);
-    return *this;
-  }
-  ~ScopedFd() { Reset(); }
-
-  int get() const { return fd_; }
-  bool valid() const { return fd_ >= 0; }
-  void Reset() {
-    if (fd_ >= 0) close(fd_);
-    fd_ = -1;
-  }
-
- private:
-  int fd_;
-};
-
-// One configured path and the file it currently names.
-class FollowedFile {
- public:
-  FollowedFile(std::string path, const Pipeline& pipeline)
-      : path_(std::move(path)),
-        pipeline_(pipeline),
-        splitter_(pipeline.options.max_event_bytes),
-        assembler_(path_, pipeline.parser, pipeline.options.max_event_bytes),
-        skip_existing_(!pipeline.options.start_at_beginning) {
-    file_date_.named_day = DayFromLogFileName(path_);
-  }
-
-  void Poll(absl::Time now) {
-    if (fd_.valid() || Open(now)) {
-      // Learn whether the path still names this file before reading it to
-      // the end, so that nothing written before a rotation is missed.
-      const bool replaced_or_gone = !PathNamesOpenFile();
-      if (ReadAvailable(now) && replaced_or_gone) {
-        ++pipeline_.stats.rotations;
-        Flush(now);
-        fd_.Reset();
-        if (Open(now)) ReadAvailable(now);
-      }
-    }
-    if ((splitter_.has_partial() || assembler_.has_pending()) &&
-        now - last_data_ >= pipeline_.options.multiline_timeout) {
-      Flush(now);
-    }
-  }
-
-  // Emits the partial last line and the pending event.
-  void Flush(absl::Time now) {
-    splitter_.FlushPartial([&](const LogLine& line) { AddLine(line, now); });
-    assembler_.Flush([&](v1::LogEvent event) { Emit(std::move(event)); });
-  }
-
-  void AddCountersTo(LogTailerStats& stats) const {
-    stats.truncated_lines += splitter_.truncated_lines();
-    const LogEventAssembler::Counters& counters = assembler_.counters();
-    stats.truncated_events += counters.truncated_events;
-    stats.dropped_lines += counters.dropped_lines;
-    stats.utf8_replacements += counters.utf8_replacements;
-  }
-
- private:
-  bool Open(absl::Time now) {
-    const bool skip_existing = std::exchange(skip_existing_, false);
-    // O_NONBLOCK: opening a FIFO put in the file's place must not hang.
-    ScopedFd fd(open(path_.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
-    if (!fd.valid()) {
-      ReportProblem(errno == ENOENT ? "does not exist (yet)"
-                                    : ErrnoText(errno));
-      return false;
-    }
-    struct stat info;
-    if (fstat(fd.get(), &info) != 0) {
-      ReportProblem(ErrnoText(errno));
-      return false;
-    }
-    if (!S_ISREG(info.st_mode)) {
-      ReportProblem("is not a regular file");
-      return false;
-    }
-    fd_ = std::move(fd);
-    device_ = info.st_dev;
-    inode_ = info.st_ino;
-    splitter_.Reset(skip_existing ? info.st_size : 0);
-    last_data_ = now;
-    ClearProblem();
-    return true;
-  }
-
-  // False when the path was removed or now names another file.
-  bool PathNamesOpenFile() const {
-    struct stat info;
-    if (stat(path_.c_str(), &info) != 0) {
-      // Only a definite "no such file" is a removal; anything else (a
-      // transient permission problem on the directory) keeps the file.
-      return errno != ENOENT && errno != ENOTDIR;
-    }
-    return info.st_dev == device_ && info.st_ino == inode_;
-  }
-
-  // Reads what is new in the open file. True once it read to the end.
-  bool ReadAvailable(absl::Time now) {
-    struct stat info;
-    if (fstat(fd_.get(), &info) != 0) {
-      ReportProblem(ErrnoText(errno));
-      return false;
-    }
-    file_date_.modified = absl::TimeFromTimespec(info.st_mtim);
-    if (static_cast<uint64_t>(info.st_size) < splitter_.end_offset()) {
-      spdlog::info("log {}: shrank to {} bytes, reading it from the start",
-                   path_, info.st_size);
-      ++pipeline_.stats.truncations;
-      Flush(now);
-      splitter_.Reset(0);
-    }
-    std::string& buffer = pipeline_.read_buffer;
-    for (size_t budget = kMaxBytesPerPoll; budget > 0;) {
-      const ssize_t n =
-          pread(fd_.get(), buffer.data(), std::min(buffer.size(), budget),
-                static_cast<off_t>(splitter_.end_offset()));
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) {
-        ReportProblem(absl::StrCat("read failed: ", ErrnoText(errno)));
-        return false;
-      }
-      ClearProblem();
-      if (n == 0) return true;
-      budget -= n;
-      pipeline_.stats.bytes_read += n;
-      last_data_ = now;
-      splitter_.Append(std::string_view(buffer.data(), n),
-                       [&](const LogLine& line) { AddLine(line, now); });
-    }
-    return false;
-  }
-
-  void AddLine(const LogLine& line, absl::Time now) {
-    assembler_.AddLine(line, file_date_, now,
-                       [&](v1::LogEvent event) { Emit(std::move(event)); });
-  }
-
-  void Emit(v1::LogEvent event) {
-    pipeline_.classifier.Classify(event);
-    rooms_.Assign(event);
-    ++pipeline_.stats.events_emitted;
-    pipeline_.sink(std::move(event));
-  }
-
-  // Logs a failure once per streak (and again if it changes), not per poll.
-  void ReportProblem(std::string problem) {
-    if (problem == problem_) return;
-    spdlog::warn("log {}: {}; retrying", path_, problem);
-    problem_ = std::move(problem);
-  }
-
-  void ClearProblem() {
-    if (problem_.empty()) return;
-    spdlog::info("log {}: readable again", path_);
-    problem_.clear();
-  }
-
-  const std::string path_;
-  const Pipeline& pipeline_;
-  LogLineSplitter splitter_;
-  LogEventAssembler assembler_;
-  RoomTracker rooms_;
-  // Whether the first open starts at the end of the existing content.
-  bool skip_existing_;
-  ScopedFd fd_;
-  dev_t device_ = 0;
-  ino_t inode_ = 0;
-  absl::Time last_data_;
-  // Dates time-only headers; the modification time is that of the last read.
-  LogFileDate file_date_;
-  std::string problem_;  // Empty: no failure streak.
+struct TrackedFile {
+  std::unique_ptr<LogFileTail> tail;
+  // Found by the last complete scan (or not looked for yet).
+  bool seen = true;
+  // Gone and drained: left out of the checkpoints, and dropped once a
+  // commit saved that.
+  bool released = false;
 };
 
 class LogTailerImpl final : public LogTailer {
  public:
   LogTailerImpl(LogSourceOptions options, Classifier classifier,
-                const Clock& clock, Sink sink)
+                std::vector<std::unique_ptr<TextDecoder>> decoders,
+                std::unique_ptr<FileWatcher> watcher, const Clock& clock,
+                LogCheckpointStore& store,
+                const std::vector<FileCheckpoint>& checkpoints)
       : options_(std::move(options)),
         parser_(options_.time_zone),
         classifier_(std::move(classifier)),
+        decoders_(std::move(decoders)),
+        watcher_(std::move(watcher)),
         clock_(clock),
-        sink_(std::move(sink)),
+        store_(store),
         read_buffer_(kReadChunkBytes, '\0'),
-        pipeline_{options_, parser_, classifier_, sink_, stats_, read_buffer_} {
-    for (const std::string& path : options_.paths) {
-      files_.push_back(std::make_unique<FollowedFile>(path, pipeline_));
+        context_{options_,       parser_,      classifier_,
+                 read_problems_, read_buffer_, decode_buffer_},
+        existing_files_at_end_(checkpoints.empty() &&
+                               !options_.start_at_beginning) {
+    absl::flat_hash_set<std::pair<uint64_t, uint64_t>> identities;
+    for (const FileCheckpoint& checkpoint : checkpoints) {
+      if (!identities.emplace(checkpoint.device, checkpoint.inode).second) {
+        continue;
+      }
+      files_.push_back({std::make_unique<LogFileTail>(
+          context_, checkpoint, DecoderFor(checkpoint.path))});
     }
   }
 
   void PollOnce() override {
     const absl::Time now = clock_.Now();
-    for (auto& file : files_) file->Poll(now);
+    if (watcher_->TakeChanges()) scan_due_ = true;
+    if (now < retry_at_) return;
+    backlog_ = false;
+    if (scan_due_ || now >= next_scan_) Scan(now);
+    const auto emit = [this](v1::LogEvent&& event) { Add(std::move(event)); };
+    for (TrackedFile& file : files_) {
+      LogFileTail& tail = *file.tail;
+      if (!tail.is_open()) continue;
+      tail.CheckForTruncation(now, emit);
+      size_t budget = kMaxBytesPerPoll;
+      while (budget > 0) {
+        const size_t read = tail.Read(budget, now, emit);
+        if (read == 0) break;
+        budget -= read;
+        stats_.bytes_read += read;
+        // No file is released yet, so a commit here keeps files_ intact.
+        if (BatchFull() && !Commit(now)) return;
+      }
+      if (budget == 0) backlog_ = true;
+      tail.FlushIfIdle(now, emit);
+    }
+    for (TrackedFile& file : files_) {
+      file.released =
+          !file.seen && file.tail->Drained(now, options_.multiline_timeout);
+    }
+    if (!Commit(now)) return;
+    for (TrackedFile& file : files_) {
+      if (file.tail->is_open() &&
+          file.tail->Drained(now, options_.close_idle_after) &&
+          file.tail->Committed()) {
+        file.tail->Close();
+      }
+    }
   }
+
+  void WaitForChange(absl::Duration max_wait) override {
+    const absl::Duration paused = retry_at_ - clock_.Now();
+    if (paused > absl::ZeroDuration()) {
+      // Nothing is read before the retry: sleep until then.
+      const absl::Duration wait = std::min(paused, max_wait);
+      watcher_->WaitForChange(wait, wait);
+      return;
+    }
+    if (backlog_) return;
+    watcher_->WaitForChange(std::min(options_.min_poll_interval, max_wait),
+                            max_wait);
+  }
+
+  void Wake() override { watcher_->Wake(); }
 
   void FlushPending() override {
     const absl::Time now = clock_.Now();
-    for (auto& file : files_) file->Flush(now);
+    const auto emit = [this](v1::LogEvent&& event) { Add(std::move(event)); };
+    for (TrackedFile& file : files_) file.tail->Flush(now, emit);
+    Commit(now);
   }
 
   LogTailerStats Stats() const override {
     LogTailerStats stats = stats_;
-    for (const auto& file : files_) file->AddCountersTo(stats);
+    LogFileCounters counters = released_counters_;
+    for (const TrackedFile& file : files_) {
+      counters += file.tail->Counters();
+      stats.files_open += file.tail->is_open();
+      stats.bytes_behind += file.tail->bytes_behind();
+    }
+    stats.truncated_lines = counters.truncated_lines;
+    stats.truncated_events = counters.truncated_events;
+    stats.dropped_lines = counters.dropped_lines;
+    stats.utf8_replacements = counters.utf8_replacements;
+    stats.encoding_replacements = counters.encoding_replacements;
+    stats.truncations = counters.truncations;
+    stats.file_errors = scan_problems_.streaks() + read_problems_.streaks();
+    stats.files_tracked = files_.size();
     return stats;
   }
 
+  std::vector<LogFileStatus> Files() const override {
+    std::vector<LogFileStatus> files;
+    for (const TrackedFile& file : files_) {
+      files.push_back(file.tail->Status());
+    }
+    return files;
+  }
+
  private:
+  void Add(v1::LogEvent&& event) {
+    batch_bytes_ += event.message().size();
+    batch_.push_back(std::move(event));
+  }
+
+  bool BatchFull() const {
+    return batch_.size() >= options_.commit_max_events ||
+           batch_bytes_ >= options_.commit_max_bytes;
+  }
+
+  // Finds the files the patterns match now: known ones (by identity) learn
+  // their current name, new ones are opened.
+  void Scan(absl::Time now) {
+    scan_due_ = false;
+    next_scan_ = now + options_.rescan_interval;
+    LogFileScan scan = ScanLogFiles(options_.paths);
+    watcher_->Watch(scan.directories);
+    for (const auto& [path, problem] : scan.problems) {
+      scan_problems_.Report(FileSubject(path), problem);
+    }
+    // After an incomplete scan, a file not found may only be unreadable.
+    if (scan.complete) {
+      for (TrackedFile& file : files_) file.seen = false;
+    }
+    for (const FoundLogFile& found : scan.files) {
+      if (TrackedFile* file = Find(found.device, found.inode)) {
+        file->seen = true;
+        if (file->tail->path() != found.path) {
+          spdlog::info("log {}: renamed to {}", file->tail->path(), found.path);
+          ++stats_.rotations;
+        }
+        const absl::Status status = file->tail->Found(found, now);
+        if (!status.ok()) {
+          scan_problems_.Report(FileSubject(found.path),
+                                std::string(status.message()));
+        }
+        continue;
+      }
+      absl::StatusOr<std::unique_ptr<LogFileTail>> tail = LogFileTail::Open(
+          context_, found, existing_files_at_end_, DecoderFor(found.path), now);
+      if (tail.ok()) {
+        files_.push_back({std::move(*tail)});
+      } else if (!absl::IsAborted(tail.status())) {
+        scan_problems_.Report(FileSubject(found.path),
+                              std::string(tail.status().message()));
+      }
+    }
+    existing_files_at_end_ = false;
+    if (scan.files.empty() && scan.problems.empty() &&
+        !options_.paths.empty()) {
+      scan_problems_.Report("log paths",
+                            absl::StrCat("no file matches ",
+                                         absl::StrJoin(options_.paths, ", ")));
+    }
+    scan_problems_.ResolveUnreported();
+  }
+
+  TrackedFile* Find(uint64_t device, uint64_t inode) {
+    for (TrackedFile& file : files_) {
+      if (file.tail->device() == device && file.tail->inode() == inode) {
+        return &file;
+      }
+    }
+    return nullptr;
+  }
+
+  TextDecoder* DecoderFor(const std::string& path) const {
+    for (size_t i = 0; i < options_.encodings.size(); ++i) {
+      if (fnmatch(options_.encodings[i].glob.c_str(), path.c_str(),
+                  FNM_PATHNAME) == 0) {
+        return decoders_[i].get();
+      }
+    }
+    return nullptr;
+  }
+
+  // Commits the batch with every file's checkpoint (nothing if nothing
+  // changed). On failure everything goes back to the last commit.
+  bool Commit(absl::Time now) {
+    if (batch_.empty() &&
+        std::all_of(files_.begin(), files_.end(), [](const TrackedFile& file) {
+          return !file.released && file.tail->Committed();
+        })) {
+      return true;
+    }
+    std::vector<FileCheckpoint> checkpoints;
+    checkpoints.reserve(files_.size());
+    for (const TrackedFile& file : files_) {
+      if (!file.released) checkpoints.push_back(file.tail->Checkpoint());
+    }
+    const size_t events = batch_.size();
+    const absl::Status status = store_.Commit(std::move(batch_), checkpoints);
+    batch_.clear();
+    batch_bytes_ = 0;
+    if (!status.ok()) {
+      RollBack(status, now);
+      return false;
+    }
+    store_problems_.Resolve(kStoreSubject);
+    stats_.events_emitted += events;
+    for (TrackedFile& file : files_) file.tail->MarkCommitted();
+    std::erase_if(files_, [this](const TrackedFile& file) {
+      if (!file.released) return false;
+      spdlog::info("log {}: gone; no longer followed", file.tail->path());
+      released_counters_ += file.tail->Counters();
+      ++stats_.files_released;
+      return true;
+    });
+    return true;
+  }
+
+  void RollBack(const absl::Status& status, absl::Time now) {
+    ++stats_.commit_failures;
+    store_problems_.Report(
+        kStoreSubject,
+        status.code() == absl::StatusCode::kResourceExhausted
+            ? absl::StrCat("full (", status.message(), "); log reading paused")
+            : absl::StrCat("commit failed: ", status.message()));
+    for (TrackedFile& file : files_) {
+      file.released = false;
+      file.tail->Rollback(now);
+    }
+    retry_at_ = now + kCommitRetryDelay;
+    backlog_ = false;
+  }
+
   const LogSourceOptions options_;
   const LogHeaderParser parser_;
   const Classifier classifier_;
+  // Parallel to options_.encodings; null for UTF-8.
+  const std::vector<std::unique_ptr<TextDecoder>> decoders_;
+  const std::unique_ptr<FileWatcher> watcher_;
   const Clock& clock_;
-  const Sink sink_;
-  LogTailerStats stats_;
+  LogCheckpointStore& store_;
   std::string read_buffer_;
-  const Pipeline pipeline_;
-  std::vector<std::unique_ptr<FollowedFile>> files_;
+  std::string decode_buffer_;
+  ProblemLog read_problems_;
+  ProblemLog scan_problems_;
+  ProblemLog store_problems_;
+  const LogFileContext context_;
+  // Only on the very first run: files found by the first scan start at
+  // their end.
+  bool existing_files_at_end_;
+  std::vector<TrackedFile> files_;  // In the order they were found.
+  std::vector<v1::LogEvent> batch_;
+  size_t batch_bytes_ = 0;
+  bool scan_due_ = true;
+  absl::Time next_scan_ = absl::InfinitePast();
+  // After a failed commit, nothing is read before this.
+  absl::Time retry_at_ = absl::InfinitePast();
+  // The last poll stopped at its budget: more is waiting to be read.
+  bool backlog_ = false;
+  LogTailerStats stats_;
+  LogFileCounters released_counters_;
 };
 
-}  // namespace
-
-absl::StatusOr<std::unique_ptr<LogTailer>> LogTailer::Create(
-    LogSourceOptions options, const Clock& clock, Sink sink) {
-  if (!sink) return absl::InvalidArgumentError("log tailer needs a sink");
-  if (options.max_event_bytes == 0) {
-    return absl::InvalidArgumentError("max_event_bytes must be positive");
-  }
-  if (options.multiline_timeout < absl::ZeroDuration()) {
-    return absl::InvalidArgumentError("multiline_timeout must not be negative");
-  }
+absl::Status ValidateOptions(const LogSourceOptions& options) {
   absl::flat_hash_set<std::string> seen;
   for (const std::string& path : options.paths) {
     if (path.empty()) return absl::InvalidArgumentError("empty log path");
@@ -287,11 +324,68 @@ absl::StatusOr<std::unique_ptr<LogTailer>> LogTailer::Create(
           absl::StrCat("log path listed twice: ", path));
     }
   }
+  for (const LogFileEncoding& encoding : options.encodings) {
+    if (encoding.glob.empty()) {
+      return absl::InvalidArgumentError("log encoding with an empty glob");
+    }
+  }
+  if (options.max_event_bytes == 0) {
+    return absl::InvalidArgumentError("max_event_bytes must be positive");
+  }
+  if (options.commit_max_events == 0 || options.commit_max_bytes == 0) {
+    return absl::InvalidArgumentError("commit limits must be positive");
+  }
+  for (const auto& [name, duration] :
+       {std::pair{"multiline_timeout", options.multiline_timeout},
+        std::pair{"rescan_interval", options.rescan_interval},
+        std::pair{"min_poll_interval", options.min_poll_interval},
+        std::pair{"close_idle_after", options.close_idle_after}}) {
+    if (duration < absl::ZeroDuration()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(name, " must not be negative"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<LogTailer>> LogTailer::Create(
+    LogSourceOptions options, const Clock& clock, LogCheckpointStore& store) {
+  if (absl::Status status = ValidateOptions(options); !status.ok()) {
+    return status;
+  }
+  std::vector<std::unique_ptr<TextDecoder>> decoders;
+  for (const LogFileEncoding& encoding : options.encodings) {
+    if (IsUtf8EncodingName(encoding.encoding)) {
+      decoders.push_back(nullptr);
+      continue;
+    }
+    absl::StatusOr<std::unique_ptr<TextDecoder>> decoder =
+        TextDecoder::Create(encoding.encoding);
+    if (!decoder.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("log encoding for ", encoding.glob, ": ",
+                       decoder.status().message()));
+    }
+    decoders.push_back(std::move(*decoder));
+  }
   absl::StatusOr<Classifier> classifier =
       Classifier::Create(options.classification_rules);
   if (!classifier.ok()) return classifier.status();
+  absl::StatusOr<std::unique_ptr<FileWatcher>> watcher =
+      FileWatcher::Create(options.use_inotify);
+  if (!watcher.ok()) return watcher.status();
+  absl::StatusOr<std::vector<FileCheckpoint>> checkpoints =
+      store.LoadCheckpoints();
+  if (!checkpoints.ok()) {
+    return absl::Status(checkpoints.status().code(),
+                        absl::StrCat("loading the log checkpoints: ",
+                                     checkpoints.status().message()));
+  }
   return std::make_unique<LogTailerImpl>(
-      std::move(options), std::move(*classifier), clock, std::move(sink));
+      std::move(options), std::move(*classifier), std::move(decoders),
+      std::move(*watcher), clock, store, *checkpoints);
 }
 
 }  // namespace eroom::agent

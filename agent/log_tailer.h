@@ -3,7 +3,6 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -12,18 +11,37 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "agent/classifier.h"
+#include "agent/log_checkpoint_store.h"
 #include "common/clock.h"
-#include "eroom/monitor/v1/monitor.pb.h"
 
 namespace eroom::agent {
 
+// The character encoding of the log files whose path matches `glob`.
+struct LogFileEncoding {
+  // fnmatch(3) pattern (FNM_PATHNAME) on the file's path as found by
+  // `LogSourceOptions::paths`, e.g. "/srv/eroom/logs/legacy-*.log".
+  std::string glob;
+  // "utf-8", or any name iconv knows, e.g. "cp949".
+  std::string encoding;
+};
+
 struct LogSourceOptions {
-  // Files to follow (absolute, or relative to the process's working dir).
+  // glob(3) patterns of the files to follow (absolute, or relative to the
+  // working directory; braces allowed). Never followed: anything under an
+  // `archive` directory, compressed files, anything but regular files.
   std::vector<std::string> paths;
-  // Read existing content first (true) or only what is appended (false).
+  // The first entry whose glob matches a file gives its encoding; files no
+  // entry matches are UTF-8.
+  std::vector<LogFileEncoding> encodings;
+  // On the very first run (no checkpoints saved yet): read the files that
+  // already exist from their start (true) or only what is appended (false).
+  // Files that appear later, and every file on later runs, are read from
+  // their start unless a checkpoint says where to resume.
   bool start_at_beginning = false;
   // A pending multi-line event (and a last line still missing its newline)
-  // is emitted after its file received nothing for this long.
+  // is emitted after its file received nothing for this long; a file no
+  // longer matched by `paths` (deleted, renamed away) is released once read
+  // to its end and idle for this long.
   absl::Duration multiline_timeout = absl::Seconds(1);
   // An event larger than this is cut and flagged `truncated`; so is a
   // longer line, of which no more than this is ever buffered.
@@ -33,54 +51,105 @@ struct LogSourceOptions {
   // How events get their event_type and fields.
   std::vector<ClassificationRule> classification_rules =
       DefaultClassificationRules();
+
+  // The patterns are expanded again at least this often (and at once when
+  // inotify reports a change), so a missed notification is harmless.
+  absl::Duration rescan_interval = absl::Seconds(1);
+  // inotify wakes WaitForChange when a log directory changes; without it
+  // (false, or unavailable) the caller's polling interval is the latency.
+  bool use_inotify = true;
+  // WaitForChange returns no sooner than this after a change, so a busy log
+  // is read, and committed, in batches rather than per write.
+  absl::Duration min_poll_interval = absl::Milliseconds(50);
+  // A file read to its end and unchanged for this long is closed and kept
+  // as a checkpoint only; a scan reopens it when it changes.
+  absl::Duration close_idle_after = absl::Minutes(1);
+  // One commit holds at most about this many events or message bytes, so
+  // catching up on a large file keeps memory small.
+  size_t commit_max_events = 10000;
+  size_t commit_max_bytes = 4 * 1024 * 1024;
 };
 
 // What the tailer has done so far, summed over its files: degradations are
 // counted here rather than logged per occurrence.
 struct LogTailerStats {
-  uint64_t bytes_read = 0;
-  uint64_t events_emitted = 0;
+  uint64_t bytes_read = 0;         // Re-reads after a failed commit included.
+  uint64_t events_emitted = 0;     // Committed to the store.
   uint64_t truncated_lines = 0;    // Lines cut at max_event_bytes.
   uint64_t truncated_events = 0;   // Events cut at max_event_bytes.
   uint64_t dropped_lines = 0;      // Continuation lines after such a cut.
-  uint64_t utf8_replacements = 0;  // Ill-formed sequences made U+FFFD.
-  uint64_t rotations = 0;          // A path renamed away or removed.
-  uint64_t truncations = 0;        // A file that shrank (copytruncate).
+  uint64_t utf8_replacements = 0;  // Ill-formed UTF-8 made U+FFFD.
+  uint64_t encoding_replacements = 0;  // Undecodable bytes (e.g. CP949).
+  uint64_t rotations = 0;              // Files seen under a new name.
+  uint64_t files_released = 0;  // Gone (deleted, renamed away), read to end.
+  uint64_t truncations = 0;     // Files shrunk (copytruncate) or replaced.
+  uint64_t file_errors = 0;     // Warnings: unreadable or unusable files.
+  uint64_t commit_failures = 0;
+  // Now: files followed (open or idle), open ones, and bytes written to
+  // them not read yet (as of the last poll).
+  uint64_t files_tracked = 0;
+  uint64_t files_open = 0;
+  uint64_t bytes_behind = 0;
+};
+
+// One followed file, for status reports.
+struct LogFileStatus {
+  std::string path;
+  uint64_t offset = 0;  // Checkpoint: everything before is in events.
+  uint64_t size = 0;    // As of the last poll or scan.
+  bool open = false;    // False: idle, kept as a checkpoint only.
 };
 
 // Follows ERoom log files and turns their lines into classified LogEvents:
-// header parsing (both ERoom patterns), multi-line assembly, event type and
-// field extraction, and the room (ruid) each event belongs to.
+// header parsing (both ERoom patterns), multi-line assembly, decoding,
+// event type and field extraction, and the room (ruid) of each event.
 //
-// Each path is followed across rotations: when it names a new file (rename
-// rotation) or disappears, the old file is read to its end first, and the
-// new one is read from its beginning; a file that shrank (copytruncate) is
-// read again from its beginning. Only a file present at the first poll
-// honours start_at_beginning = false. Events of a file are emitted in file
-// order; `file` is the configured path.
+// Files are found by glob and known by device, inode and a fingerprint of
+// their first bytes, not by name. A renamed file is read on to its end
+// (under its new name); a new file is read from its start; one that shrank
+// or whose first bytes changed (copytruncate) is read again from its
+// start; a file that is gone (deleted, renamed out of the patterns) is
+// drained before it is released.
 //
-// Not thread-safe: owned and driven by the agent's tail thread.
+// Events reach `store` only together with the checkpoints that follow them
+// (LogCheckpointStore::Commit), so a crash at any instant neither loses nor
+// repeats a line: after a restart every file resumes at its checkpoint
+// (found again by identity, whatever its name now), which is the start of
+// the event that was still pending. If a commit fails, the tailer goes back
+// to the last committed state and tries again a second later; a full store
+// (ResourceExhausted) so pauses reading.
+//
+// Driven by one thread: PollOnce, WaitForChange, FlushPending, Stats and
+// Files must not be called concurrently; Wake may be called from any thread.
 class LogTailer {
  public:
-  using Sink = std::function<void(eroom::monitor::v1::LogEvent)>;
-
-  // InvalidArgument for an empty or duplicate path, a zero max_event_bytes,
-  // a negative multiline_timeout, a bad classification rule or no sink.
+  // InvalidArgument for an empty or duplicate path, an unknown encoding, a
+  // zero size limit, a negative duration or a bad classification rule; the
+  // store's error if it cannot load the checkpoints.
   static absl::StatusOr<std::unique_ptr<LogTailer>> Create(
-      LogSourceOptions options, const Clock& clock, Sink sink);
+      LogSourceOptions options, const Clock& clock, LogCheckpointStore& store);
   virtual ~LogTailer() = default;
 
-  // Reads whatever is new in every followed file (at most 8 MiB per file per
-  // call; the rest on the next calls), emits complete events to the sink, and
-  // emits pending events whose idle timeout has passed. A file that cannot be
-  // read is logged once per failure streak and retried on the next call; it
-  // never fails the call.
+  // Finds the files (when a scan is due), reads whatever is new in them (at
+  // most 8 MiB per file per call; the rest on the next calls), emits pending
+  // events whose idle timeout has passed, and commits the events with the
+  // new checkpoints (several commits when there are many). A file that
+  // cannot be read is logged once per failure streak and retried; it never
+  // fails the call.
   virtual void PollOnce() = 0;
 
-  // Emits every pending (incomplete) event, e.g. before shutdown.
+  // Blocks until a followed file or directory may have changed, Wake() is
+  // called, or `max_wait` passed; at once if the last poll left data unread.
+  virtual void WaitForChange(absl::Duration max_wait) = 0;
+
+  // Ends the current or next WaitForChange at once (e.g. for shutdown).
+  virtual void Wake() = 0;
+
+  // Emits every pending (incomplete) event and commits, e.g. at shutdown.
   virtual void FlushPending() = 0;
 
   virtual LogTailerStats Stats() const = 0;
+  virtual std::vector<LogFileStatus> Files() const = 0;
 };
 
 }  // namespace eroom::agent

@@ -1,6 +1,7 @@
 #include "agent/log_utf8.h"
 
 #include <cstdint>
+#include <cstring>
 
 namespace eroom::agent {
 namespace {
@@ -45,10 +46,20 @@ size_t SequenceLength(std::string_view text, size_t pos, size_t* subpart) {
   return length;
 }
 
-// Position of the first ill-formed sequence, or text.size().
+// Position of the first ill-formed sequence, or text.size(). Log text is
+// mostly ASCII, so it is skipped a word at a time.
 size_t FirstInvalid(std::string_view text) {
+  constexpr uint64_t kHighBits = 0x8080808080808080ULL;
   size_t pos = 0;
   while (pos < text.size()) {
+    if (text.size() - pos >= sizeof(uint64_t)) {
+      uint64_t word;
+      std::memcpy(&word, text.data() + pos, sizeof(word));
+      if ((word & kHighBits) == 0) {
+        pos += sizeof(word);
+        continue;
+      }
+    }
     if (static_cast<uint8_t>(text[pos]) < 0x80) {
       ++pos;
       continue;
@@ -62,6 +73,10 @@ size_t FirstInvalid(std::string_view text) {
 }
 
 }  // namespace
+
+bool IsValidUtf8(std::string_view text) {
+  return FirstInvalid(text) == text.size();
+}
 
 size_t RepairUtf8(std::string& text) {
   size_t pos = FirstInvalid(text);

@@ -11,6 +11,9 @@ namespace eroom::agent {
 // a cut can split a character), while protobuf string fields must be valid
 // UTF-8 or serialization fails. These helpers make text safe to send.
 
+// Whether `text` is well-formed UTF-8 (NUL included).
+bool IsValidUtf8(std::string_view text);
+
 // Replaces each ill-formed sequence in `text` with U+FFFD, one per maximal
 // ill-formed subpart (the Unicode/WHATWG convention), and returns how many
 // replacements were made. Well-formed text (NUL included) is left untouched

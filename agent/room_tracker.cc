@@ -1,6 +1,7 @@
 #include "agent/room_tracker.h"
 
 #include <string_view>
+#include <utility>
 
 #include "re2/re2.h"
 
@@ -23,8 +24,9 @@ void RoomTracker::Assign(eroom::monitor::v1::LogEvent& event) {
   const auto& fields = event.fields();
   if (auto it = fields.find("ruid"); it != fields.end()) {
     event.set_ruid(it->second);
-  } else {
-    event.set_ruid(MentionedRuid(event.message()));
+  } else if (std::string mentioned = MentionedRuid(event.message());
+             !mentioned.empty()) {
+    event.set_ruid(std::move(mentioned));
   }
 
   const std::string& type = event.event_type();

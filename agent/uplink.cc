@@ -6,6 +6,7 @@
 #include "absl/random/random.h"
 #include "absl/strings/str_cat.h"
 #include "common/logging.h"
+#include "common/transport_security.h"
 #include "grpcpp/grpcpp.h"
 #include "spdlog/spdlog.h"
 
@@ -67,14 +68,14 @@ class StreamState {
   uint64_t stored_through_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
-std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address) {
+std::shared_ptr<grpc::Channel> MakeChannel(const UplinkOptions& options) {
   grpc::ChannelArguments args;
   // Keepalives notice a dead collector or a silently dropped connection.
   args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 30000);
   args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 10000);
   args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
-  return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(),
-                                   args);
+  return CreateSecureChannel(options.collector_address, options.security,
+                             std::move(args));
 }
 
 }  // namespace
@@ -85,8 +86,7 @@ Uplink::Uplink(UplinkOptions options, v1::AgentHello hello, StateStore& spool,
       hello_(std::move(hello)),
       spool_(spool),
       clock_(clock),
-      stub_(
-          v1::AgentService::NewStub(MakeChannel(options_.collector_address))) {}
+      stub_(v1::AgentService::NewStub(MakeChannel(options_))) {}
 
 void Uplink::Submit(v1::Event event) {
   absl::Status spooled = spool_.Append({std::move(event)});
@@ -146,6 +146,7 @@ Uplink::Stats Uplink::stats() const {
 bool Uplink::RunConnection(const absl::Notification& stop,
                            absl::Duration flush_timeout) {
   grpc::ClientContext context;
+  AddCallCredentials(options_.security, &context);
   {
     absl::MutexLock lock(&mu_);
     active_context_ = &context;
@@ -173,6 +174,7 @@ bool Uplink::RunConnection(const absl::Notification& stop,
       connected_ = true;
       last_acked_ = 0;
     }
+    next_unreachable_warning_ = absl::InfinitePast();
     spdlog::info("connected to collector {} (stored through sequence {})",
                  options_.collector_address, last_stored);
     failure = spool_.FollowCollectorSequence(last_stored);
@@ -230,7 +232,10 @@ bool Uplink::RunConnection(const absl::Notification& stop,
   }
   if (!failure.ok()) {
     spdlog::error("spool failure, reconnecting: {}", failure.ToString());
-  } else if (!stop.HasBeenNotified()) {
+  } else if (!stop.HasBeenNotified() &&
+             (answered || clock_.Now() >= next_unreachable_warning_)) {
+    // A collector that stays away is reported once a minute, not per retry.
+    next_unreachable_warning_ = clock_.Now() + absl::Minutes(1);
     spdlog::warn("collector {} {}: {} ({} events spooled)",
                  options_.collector_address,
                  answered ? "connection lost" : "unreachable",

@@ -60,6 +60,8 @@ class Uplink {
   StateStore& spool_;
   const Clock& clock_;
   std::unique_ptr<eroom::monitor::v1::AgentService::Stub> stub_;
+  // Owned by the uplink thread.
+  absl::Time next_unreachable_warning_ = absl::InfinitePast();
 
   mutable absl::Mutex mu_;
   bool connected_ ABSL_GUARDED_BY(mu_) = false;

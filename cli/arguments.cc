@@ -54,6 +54,11 @@ struct RawOptions {
   bool collector_given = false;
   std::string config_path;
   bool config_given = false;
+  std::string token;
+  bool token_given = false;
+  std::string ca_path;
+  bool ca_given = false;
+  bool insecure = false;
   std::string output = "table";
   std::string timeout = "5s";
   std::string host;
@@ -150,6 +155,9 @@ absl::StatusOr<Invocation> ToInvocation(const RawOptions& raw, absl::Time now,
   GlobalOptions& global = invocation.global;
   if (raw.collector_given) global.collector = raw.collector;
   if (raw.config_given) global.config_path = raw.config_path;
+  if (raw.token_given) global.token = raw.token;
+  if (raw.ca_given) global.ca_path = raw.ca_path;
+  global.insecure = raw.insecure;
   global.output =
       raw.output == "json" ? OutputFormat::kJson : OutputFormat::kTable;
   absl::StatusOr<absl::Duration> timeout = ParseTimeout(raw.timeout);
@@ -185,6 +193,16 @@ ParsedArguments ParseArguments(int argc, const char* const* argv,
       "--config", raw.config_path,
       "config file (default $XDG_CONFIG_HOME/eroomctl/config.yaml)");
   app.add_option("--timeout", raw.timeout, "deadline of each call (5s)");
+  CLI::Option* token_option = app.add_option(
+      "--token", raw.token,
+      "access token (else $EROOMCTL_TOKEN, the config file's token:)");
+  CLI::Option* ca_option = app.add_option(
+      "--ca", raw.ca_path,
+      "CA certificate (PEM) that signed the collector's certificate (else "
+      "the config file's ca:, else the system's roots)");
+  app.add_flag("--insecure", raw.insecure,
+               "plaintext instead of TLS (loopback collectors only)")
+      ->excludes(ca_option);
 
   app.add_subcommand("hosts", "one line per host");
   CLI::App* status =
@@ -228,6 +246,8 @@ ParsedArguments ParseArguments(int argc, const char* const* argv,
   raw.command = app.get_subcommands().front()->get_name();
   raw.collector_given = collector_option->count() > 0;
   raw.config_given = config_option->count() > 0;
+  raw.token_given = token_option->count() > 0;
+  raw.ca_given = ca_option->count() > 0;
   raw.limit_given = logs_limit->count() > 0;
 
   absl::StatusOr<Invocation> invocation = ToInvocation(raw, now, zone);

@@ -20,6 +20,9 @@ enum class OutputFormat { kTable, kJson };
 struct GlobalOptions {
   std::optional<std::string> collector;    // --collector
   std::optional<std::string> config_path;  // --config
+  std::optional<std::string> token;        // --token
+  std::optional<std::string> ca_path;      // --ca
+  bool insecure = false;                   // --insecure
   OutputFormat output = OutputFormat::kTable;
   absl::Duration timeout = absl::Seconds(5);
 };

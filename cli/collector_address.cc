@@ -28,24 +28,53 @@ std::optional<std::string> ConfigPath(
   return path.string();
 }
 
-// The `collector` key of the config file at `path`, if it sets one.
-absl::StatusOr<std::optional<std::string>> ReadConfiguredAddress(
-    const std::string& path) {
-  absl::StatusOr<ConfigDocument> doc = LoadConfigDocument(path);
-  if (!doc.ok()) return doc.status();
-  ConfigMap root(doc->root, "", doc->problems.get());
-  std::optional<std::string> address;
+// A value given on the command line or in the environment, with where it
+// came from for error messages.
+struct Override {
+  std::string source;
+  std::string value;
+};
+
+std::optional<Override> FlagOrEnvironment(
+    const std::optional<std::string>& flag, const std::string& flag_name,
+    const std::string& variable, const EnvironmentLookup& getenv) {
+  if (flag) return Override{flag_name, *flag};
+  if (auto env = getenv(variable); env && !env->empty()) {
+    return Override{absl::StrCat("$", variable), *env};
+  }
+  return std::nullopt;
+}
+
+// The connection the config file (if any) describes, for `address` unless
+// the file names its own and `address` is nullopt.
+absl::StatusOr<CollectorConnection> ReadConfigFile(
+    const std::optional<std::string>& path,
+    const std::optional<std::string>& address) {
+  ConfigDocument doc;
+  if (path) {
+    absl::StatusOr<ConfigDocument> loaded = LoadConfigDocument(*path);
+    if (!loaded.ok()) return loaded.status();
+    doc = *std::move(loaded);
+  } else {
+    doc.problems = std::make_unique<ConfigProblems>("(no config file)");
+  }
+  ConfigMap root(doc.root, "", doc.problems.get());
+  CollectorConnection connection;
+  connection.address = kDefaultCollectorAddress;
   if (root.Has("collector")) {
-    address = root.String("collector", "");
-    if (absl::Status valid = ValidateCollectorAddress(*address); !valid.ok()) {
+    connection.address = root.String("collector", "");
+    if (absl::Status valid = ValidateCollectorAddress(connection.address);
+        !valid.ok()) {
       root.AddProblem("collector", valid.message());
     }
   }
+  if (address) connection.address = *address;
+  connection.security = ParseClientSecurity(root, connection.address);
   root.Finish();
-  if (absl::Status status = doc->problems->ToStatus(); !status.ok()) {
+  if (absl::Status status = doc.problems->ToStatus(); !status.ok()) {
     return status;
   }
-  return address;
+  return connection;
 }
 
 }  // namespace
@@ -63,35 +92,55 @@ absl::Status ValidateCollectorAddress(const std::string& address) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::string> ResolveCollectorAddress(
-    const std::optional<std::string>& flag,
-    const std::optional<std::string>& config_flag,
-    const EnvironmentLookup& getenv) {
-  std::optional<std::string> configured;
-  if (std::optional<std::string> path = ConfigPath(config_flag, getenv)) {
-    absl::StatusOr<std::optional<std::string>> read =
-        ReadConfiguredAddress(*path);
-    if (!read.ok()) return read.status();
-    configured = *read;
+absl::StatusOr<CollectorConnection> ResolveCollectorConnection(
+    const GlobalOptions& options, const EnvironmentLookup& getenv) {
+  std::optional<Override> address = FlagOrEnvironment(
+      options.collector, "--collector", "EROOMCTL_COLLECTOR", getenv);
+  if (address) {
+    if (absl::Status valid = ValidateCollectorAddress(address->value);
+        !valid.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(address->source, ": ", valid.message()));
+    }
   }
+  absl::StatusOr<CollectorConnection> connection =
+      ReadConfigFile(ConfigPath(options.config_path, getenv),
+                     address ? std::optional(address->value) : std::nullopt);
+  if (!connection.ok()) return connection.status();
+  ClientSecurity& security = connection->security;
 
-  std::string source;
-  std::string address;
-  if (flag) {
-    source = "--collector";
-    address = *flag;
-  } else if (auto env = getenv("EROOMCTL_COLLECTOR"); env && !env->empty()) {
-    source = "$EROOMCTL_COLLECTOR";
-    address = *env;
-  } else {
-    // The config file's value was validated while reading it.
-    return configured.value_or(kDefaultCollectorAddress);
+  if (options.insecure) {
+    if (absl::Status allowed =
+            CheckPlaintextAllowed(connection->address, false);
+        !allowed.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--insecure: ", allowed.message(),
+                       " (in the config file, with insecure: true)"));
+    }
+    ClientSecurity plaintext;
+    plaintext.insecure = true;
+    plaintext.token = std::move(security.token);
+    security = std::move(plaintext);
   }
-  if (absl::Status valid = ValidateCollectorAddress(address); !valid.ok()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(source, ": ", valid.message()));
+  if (options.ca_path) {
+    absl::StatusOr<std::string> ca =
+        ReadPemFile(*options.ca_path, PemKind::kCertificates);
+    if (!ca.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--ca: ", ca.status().message()));
+    }
+    security.insecure = false;
+    security.ca_pem = *std::move(ca);
   }
-  return address;
+  if (std::optional<Override> token = FlagOrEnvironment(
+          options.token, "--token", "EROOMCTL_TOKEN", getenv)) {
+    if (absl::Status valid = ValidateToken(token->value); !valid.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(token->source, ": ", valid.message()));
+    }
+    security.token = token->value;
+  }
+  return connection;
 }
 
 }  // namespace eroom::cli

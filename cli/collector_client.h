@@ -6,23 +6,25 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "cli/collector_address.h"
 #include "eroom/monitor/v1/monitor.grpc.pb.h"
 #include "grpcpp/channel.h"
 
 namespace eroom::cli {
 
-// The single place that decides how eroomctl reaches a collector. Insecure
-// for now; TLS and tokens will replace the credentials here.
-std::shared_ptr<grpc::Channel> MakeCollectorChannel(const std::string& address);
+// The single place that decides how eroomctl reaches a collector.
+std::shared_ptr<grpc::Channel> MakeCollectorChannel(
+    const CollectorConnection& connection);
 
-// QueryService calls with a deadline each, whose failures name the
-// collector's address and the gRPC status so operators know what to fix.
+// QueryService calls with a deadline and the connection's token each, whose
+// failures name the collector's address and the gRPC status so operators
+// know what to fix.
 class CollectorClient {
  public:
   CollectorClient(eroom::monitor::v1::QueryService::StubInterface& stub,
-                  std::string address, absl::Duration timeout);
+                  CollectorConnection connection, absl::Duration timeout);
 
-  const std::string& address() const { return address_; }
+  const std::string& address() const { return connection_.address; }
 
   absl::StatusOr<eroom::monitor::v1::ListHostsResponse> ListHosts(
       const eroom::monitor::v1::ListHostsRequest& request);
@@ -37,7 +39,7 @@ class CollectorClient {
                                 const Request& request);
 
   eroom::monitor::v1::QueryService::StubInterface& stub_;
-  std::string address_;
+  CollectorConnection connection_;
   absl::Duration timeout_;
 };
 

@@ -19,8 +19,8 @@ CliEnvironment CliEnvironment::Real() {
     if (value == nullptr) return std::nullopt;
     return std::string(value);
   };
-  environment.connect = [](const std::string& address) {
-    return v1::QueryService::NewStub(MakeCollectorChannel(address));
+  environment.connect = [](const CollectorConnection& connection) {
+    return v1::QueryService::NewStub(MakeCollectorChannel(connection));
   };
   environment.wait_before_refresh = [](absl::Duration interval) {
     absl::SleepFor(interval);
@@ -36,17 +36,17 @@ int RunEroomctl(int argc, const char* const* argv, std::ostream& out,
   if (!parsed.invocation) return parsed.exit_code;
   const Invocation& invocation = *parsed.invocation;
 
-  absl::StatusOr<std::string> address = ResolveCollectorAddress(
-      invocation.global.collector, invocation.global.config_path,
-      environment.getenv);
-  if (!address.ok()) {
-    err << "eroomctl: " << address.status().message() << '\n';
+  absl::StatusOr<CollectorConnection> connection =
+      ResolveCollectorConnection(invocation.global, environment.getenv);
+  if (!connection.ok()) {
+    err << "eroomctl: " << connection.status().message() << '\n';
     return kExitUsage;
   }
 
   std::unique_ptr<v1::QueryService::StubInterface> stub =
-      environment.connect(*address);
-  CollectorClient client(*stub, *address, invocation.global.timeout);
+      environment.connect(*connection);
+  CollectorClient client(*stub, *std::move(connection),
+                         invocation.global.timeout);
   const CommandContext context{client,
                                invocation.global.output,
                                *environment.clock,

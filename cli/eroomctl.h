@@ -19,10 +19,10 @@ struct CliEnvironment {
   const Clock* clock = nullptr;
   absl::TimeZone time_zone;
   EnvironmentLookup getenv;
-  // Opens a QueryService stub to the collector at `address`.
+  // Opens a QueryService stub to the collector.
   std::function<
       std::unique_ptr<eroom::monitor::v1::QueryService::StubInterface>(
-          const std::string& address)>
+          const CollectorConnection& connection)>
       connect;
   // Waits between `status --watch` refreshes; false stops watching.
   std::function<bool(absl::Duration)> wait_before_refresh;

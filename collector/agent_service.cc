@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "collector/grpc_status.h"
 #include "spdlog/spdlog.h"
 
 namespace eroom::collector {
@@ -32,13 +33,26 @@ class Link final : public StreamLink {
   AgentStream* stream_ ABSL_GUARDED_BY(mu_);
 };
 
+// A stream whose token was refused: finished before reading anything.
+class RefusedStream final
+    : public grpc::ServerBidiReactor<v1::AgentMessage, v1::CollectorMessage> {
+ public:
+  explicit RefusedStream(const absl::Status& status) {
+    Finish(ToGrpcStatus(status));
+  }
+  void OnDone() override { delete this; }
+};
+
 class AgentStream final
     : public grpc::ServerBidiReactor<v1::AgentMessage, v1::CollectorMessage> {
  public:
-  AgentStream(IngestPipeline& ingest, size_t window_batches, std::string peer)
+  AgentStream(IngestPipeline& ingest, size_t window_batches, std::string peer,
+              Authorizer& authorizer, Caller caller)
       : ingest_(ingest),
         window_batches_(window_batches),
         peer_(std::move(peer)),
+        authorizer_(authorizer),
+        caller_(std::move(caller)),
         link_(std::make_shared<Link>(this)) {
     StartRead(&incoming_);
   }
@@ -54,8 +68,7 @@ class AgentStream final
     absl::Status accepted = Accept();
     absl::MutexLock lock(&mu_);
     if (!accepted.ok()) {
-      FinishLocked(grpc::Status(static_cast<grpc::StatusCode>(accepted.code()),
-                                std::string(accepted.message())));
+      FinishLocked(ToGrpcStatus(accepted));
       return;
     }
     if (finish_started_) return;
@@ -135,6 +148,11 @@ class AgentStream final
       if (incoming_.hello().agent_id().empty()) {
         return absl::InvalidArgumentError("hello.agent_id must not be empty");
       }
+      if (absl::Status allowed = authorizer_.CheckAgentId(
+              caller_, incoming_.hello().agent_id(), peer_);
+          !allowed.ok()) {
+        return allowed;
+      }
       agent_id_ = incoming_.hello().agent_id();
       spdlog::info("agent '{}' connected from {} (version {})", agent_id_,
                    peer_, incoming_.hello().version());
@@ -187,7 +205,9 @@ class AgentStream final
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     if (finish_started_) return;
     finish_started_ = true;
-    if (!status.ok()) {
+    // The authorizer logged its refusals already, rate-limited.
+    if (!status.ok() &&
+        status.error_code() != grpc::StatusCode::PERMISSION_DENIED) {
       spdlog::warn("closing stream of agent '{}' ({}): {}", agent_id_, peer_,
                    status.error_message());
     }
@@ -205,6 +225,8 @@ class AgentStream final
   IngestPipeline& ingest_;
   const size_t window_batches_;
   const std::string peer_;
+  Authorizer& authorizer_;
+  const Caller caller_;
   const std::shared_ptr<Link> link_;
   v1::AgentMessage incoming_;  // Owned by the read in progress.
   std::string agent_id_;       // Set by the hello; reads are sequential.
@@ -241,12 +263,19 @@ void Link::OnIngestFailed(const absl::Status& status) {
 }  // namespace
 
 AgentServiceImpl::AgentServiceImpl(IngestPipeline& ingest,
-                                   size_t window_batches)
-    : ingest_(ingest), window_batches_(window_batches) {}
+                                   size_t window_batches,
+                                   Authorizer& authorizer)
+    : ingest_(ingest),
+      window_batches_(window_batches),
+      authorizer_(authorizer) {}
 
 grpc::ServerBidiReactor<v1::AgentMessage, v1::CollectorMessage>*
 AgentServiceImpl::Connect(grpc::CallbackServerContext* context) {
-  return new AgentStream(ingest_, window_batches_, context->peer());
+  absl::StatusOr<Caller> caller =
+      authorizer_.Authorize(*context, kAgentConnectMethod);
+  if (!caller.ok()) return new RefusedStream(caller.status());
+  return new AgentStream(ingest_, window_batches_, context->peer(), authorizer_,
+                         *std::move(caller));
 }
 
 }  // namespace eroom::collector

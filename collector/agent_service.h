@@ -3,6 +3,7 @@
 
 #include <cstddef>
 
+#include "collector/authorizer.h"
 #include "collector/ingest.h"
 #include "eroom/monitor/v1/monitor.grpc.pb.h"
 
@@ -16,7 +17,10 @@ class AgentServiceImpl final
  public:
   // `window_batches`: batches one stream may have waiting for storage before
   // the reactor stops reading from it (flow control back to that agent).
-  AgentServiceImpl(IngestPipeline& ingest, size_t window_batches);
+  // Streams are refused unless `authorizer` accepts their token and the
+  // agent id of their hello.
+  AgentServiceImpl(IngestPipeline& ingest, size_t window_batches,
+                   Authorizer& authorizer);
 
   grpc::ServerBidiReactor<eroom::monitor::v1::AgentMessage,
                           eroom::monitor::v1::CollectorMessage>*
@@ -25,6 +29,7 @@ class AgentServiceImpl final
  private:
   IngestPipeline& ingest_;
   const size_t window_batches_;
+  Authorizer& authorizer_;
 };
 
 }  // namespace eroom::collector

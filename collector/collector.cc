@@ -5,6 +5,25 @@
 #include "spdlog/spdlog.h"
 
 namespace eroom::collector {
+namespace {
+
+// A client retrying with a bad token is logged about once a minute.
+constexpr absl::Duration kRefusalQuietPeriod = absl::Minutes(1);
+
+std::string DescribeTransport(const ServerSecurity& security) {
+  if (security.insecure) return "PLAINTEXT";
+  if (security.client_ca_pem.empty()) return "TLS";
+  return security.require_client_cert ? "mutual TLS"
+                                      : "TLS, client certificates verified";
+}
+
+std::string DescribeAuth(const AuthConfig& auth) {
+  if (!auth.tokens_required) return "NO token check";
+  return absl::StrCat(auth.agents.size(), " agent and ", auth.users.size(),
+                      " user tokens");
+}
+
+}  // namespace
 
 Collector::Collector(const CollectorConfig& config, const Clock& clock,
                      std::unique_ptr<Storage> storage)
@@ -16,8 +35,11 @@ Collector::Collector(const CollectorConfig& config, const Clock& clock,
                                           config.max_events_per_transaction},
               {&stats_}),
       queries_("query", config.query_threads, config.query_queue_capacity),
-      agent_service_(ingest_, config.stream_window_batches),
-      query_service_(*storage_, queries_) {}
+      refusals_(clock, kRefusalQuietPeriod,
+                [](const std::string& line) { spdlog::warn("{}", line); }),
+      authorizer_(config.auth, CollectorMethodAccess(), refusals_),
+      agent_service_(ingest_, config.stream_window_batches, authorizer_),
+      query_service_(*storage_, queries_, authorizer_) {}
 
 absl::StatusOr<std::unique_ptr<Collector>> Collector::Start(
     const CollectorConfig& config, const Clock& clock) {
@@ -30,7 +52,7 @@ absl::StatusOr<std::unique_ptr<Collector>> Collector::Start(
 
   grpc::ServerBuilder builder;
   builder.AddListeningPort(config.listen_address,
-                           grpc::InsecureServerCredentials(),
+                           MakeServerCredentials(config.security),
                            &collector->port_);
   builder.RegisterService(&collector->agent_service_);
   builder.RegisterService(&collector->query_service_);
@@ -46,9 +68,11 @@ absl::StatusOr<std::unique_ptr<Collector>> Collector::Start(
         absl::StrCat("cannot listen on ", config.listen_address,
                      " (address in use or not local?)"));
   }
-  spdlog::info("eroom-collector {} listening on {} (port {}), database {}",
-               EROOM_VERSION, config.listen_address, collector->port_,
-               config.database_path);
+  spdlog::info(
+      "eroom-collector {} listening on {} (port {}, {}, {}), database {}",
+      EROOM_VERSION, config.listen_address, collector->port_,
+      DescribeTransport(config.security), DescribeAuth(config.auth),
+      config.database_path);
 
   Collector* self = collector.get();
   collector->reporter_ = std::thread([self] {

@@ -7,10 +7,12 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/notification.h"
 #include "collector/agent_service.h"
+#include "collector/authorizer.h"
 #include "collector/collector_config.h"
 #include "collector/ingest.h"
 #include "collector/ingest_stats.h"
 #include "collector/query_service.h"
+#include "collector/refusal_log.h"
 #include "collector/storage.h"
 #include "collector/work_queue.h"
 #include "common/clock.h"
@@ -19,7 +21,7 @@
 namespace eroom::collector {
 
 // eroom-collector assembled: storage, the ingest thread, query workers, the
-// gRPC server and a stats reporter thread.
+// gRPC server (TLS and tokens as configured) and a stats reporter thread.
 class Collector {
  public:
   static absl::StatusOr<std::unique_ptr<Collector>> Start(
@@ -42,6 +44,8 @@ class Collector {
   IngestStats stats_;
   IngestPipeline ingest_;
   WorkQueue queries_;
+  RefusalLog refusals_;
+  Authorizer authorizer_;
   AgentServiceImpl agent_service_;
   QueryServiceImpl query_service_;
   std::unique_ptr<grpc::Server> server_;

@@ -36,6 +36,14 @@ absl::StatusOr<CollectorConfig> LoadCollectorConfig(const std::string& path) {
       static_cast<size_t>(query.Int("queue_capacity", 256, 1, 100000));
   query.Finish();
 
+  ConfigMap tls = root.Map("tls");
+  config.security = ParseServerSecurity(tls, config.listen_address);
+  tls.Finish();
+
+  ConfigMap auth = root.Map("auth");
+  config.auth = ParseAuthConfig(auth, config.listen_address);
+  auth.Finish();
+
   root.Finish();
   if (!doc->problems->empty()) return doc->problems->ToStatus();
   return config;

@@ -6,6 +6,8 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "collector/auth_config.h"
+#include "common/transport_security.h"
 
 namespace eroom::collector {
 
@@ -26,6 +28,10 @@ struct CollectorConfig {
   // Largest message an agent or CLI may send.
   int max_message_bytes = 16 * 1024 * 1024;
   absl::Duration stats_interval = absl::Seconds(60);
+  // `tls:`: TLS unless plaintext is asked for (and then loopback only).
+  ServerSecurity security;
+  // `auth:`: the token digests of agents and users.
+  AuthConfig auth;
 };
 
 // Loads and validates the file strictly: unknown keys and bad values are

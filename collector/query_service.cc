@@ -2,23 +2,26 @@
 
 #include <string>
 
+#include "collector/grpc_status.h"
 #include "spdlog/spdlog.h"
 
 namespace eroom::collector {
 namespace v1 = ::eroom::monitor::v1;
 namespace {
 
-grpc::Status ToGrpcStatus(const absl::Status& status) {
-  return grpc::Status(static_cast<grpc::StatusCode>(status.code()),
-                      std::string(status.message()));
-}
-
-// Runs `query` on a worker and finishes the call with its result.
+// Runs `query` on a worker and finishes the call with its result, if the
+// caller may call `method`.
 template <typename Response, typename Query>
 grpc::ServerUnaryReactor* Dispatch(grpc::CallbackServerContext* context,
-                                   WorkQueue& workers, Response* response,
-                                   Query query) {
+                                   absl::string_view method,
+                                   Authorizer& authorizer, WorkQueue& workers,
+                                   Response* response, Query query) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  if (absl::StatusOr<Caller> caller = authorizer.Authorize(*context, method);
+      !caller.ok()) {
+    reactor->Finish(ToGrpcStatus(caller.status()));
+    return reactor;
+  }
   bool queued = workers.TrySubmit([reactor, response, query]() {
     absl::StatusOr<Response> result = query();
     if (!result.ok()) {
@@ -38,20 +41,21 @@ grpc::ServerUnaryReactor* Dispatch(grpc::CallbackServerContext* context,
 
 }  // namespace
 
-QueryServiceImpl::QueryServiceImpl(Storage& storage, WorkQueue& workers)
-    : storage_(storage), workers_(workers) {}
+QueryServiceImpl::QueryServiceImpl(Storage& storage, WorkQueue& workers,
+                                   Authorizer& authorizer)
+    : storage_(storage), workers_(workers), authorizer_(authorizer) {}
 
 grpc::ServerUnaryReactor* QueryServiceImpl::ListHosts(
     grpc::CallbackServerContext* context, const v1::ListHostsRequest* request,
     v1::ListHostsResponse* response) {
-  return Dispatch(context, workers_, response,
+  return Dispatch(context, kListHostsMethod, authorizer_, workers_, response,
                   [this, request] { return storage_.ListHosts(*request); });
 }
 
 grpc::ServerUnaryReactor* QueryServiceImpl::QueryLogs(
     grpc::CallbackServerContext* context, const v1::QueryLogsRequest* request,
     v1::QueryLogsResponse* response) {
-  return Dispatch(context, workers_, response,
+  return Dispatch(context, kQueryLogsMethod, authorizer_, workers_, response,
                   [this, request] { return storage_.QueryLogs(*request); });
 }
 
@@ -59,7 +63,7 @@ grpc::ServerUnaryReactor* QueryServiceImpl::QueryMetrics(
     grpc::CallbackServerContext* context,
     const v1::QueryMetricsRequest* request,
     v1::QueryMetricsResponse* response) {
-  return Dispatch(context, workers_, response,
+  return Dispatch(context, kQueryMetricsMethod, authorizer_, workers_, response,
                   [this, request] { return storage_.QueryMetrics(*request); });
 }
 

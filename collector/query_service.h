@@ -1,19 +1,22 @@
 #ifndef EROOM_COLLECTOR_QUERY_SERVICE_H_
 #define EROOM_COLLECTOR_QUERY_SERVICE_H_
 
+#include "collector/authorizer.h"
 #include "collector/storage.h"
 #include "collector/work_queue.h"
 #include "eroom/monitor/v1/monitor.grpc.pb.h"
 
 namespace eroom::collector {
 
-// QueryService on gRPC's callback API: each call is handed to the query
-// workers, which read from storage and finish the call; the gRPC thread
-// returns at once. A full work queue answers RESOURCE_EXHAUSTED.
+// QueryService on gRPC's callback API: each call the authorizer accepts is
+// handed to the query workers, which read from storage and finish the call;
+// the gRPC thread returns at once. A full work queue answers
+// RESOURCE_EXHAUSTED.
 class QueryServiceImpl final
     : public eroom::monitor::v1::QueryService::CallbackService {
  public:
-  QueryServiceImpl(Storage& storage, WorkQueue& workers);
+  QueryServiceImpl(Storage& storage, WorkQueue& workers,
+                   Authorizer& authorizer);
 
   grpc::ServerUnaryReactor* ListHosts(
       grpc::CallbackServerContext* context,
@@ -31,6 +34,7 @@ class QueryServiceImpl final
  private:
   Storage& storage_;
   WorkQueue& workers_;
+  Authorizer& authorizer_;
 };
 
 }  // namespace eroom::collector

@@ -218,6 +218,26 @@ ConfigMap ConfigMap::Map(const std::string& key) {
   return ConfigMap(child, KeyPath(key), problems_);
 }
 
+std::vector<ConfigMap> ConfigMap::MapList(const std::string& key) {
+  consumed_.insert(key);
+  std::vector<ConfigMap> out;
+  if (!Has(key)) return out;
+  YAML::Node value = node_[key];
+  if (!value.IsSequence()) {
+    AddProblem(key, "expected a list of mappings");
+    return out;
+  }
+  for (size_t i = 0; i < value.size(); ++i) {
+    std::string item_key = KeyPath(absl::StrCat(key, "[", i, "]"));
+    if (!value[i].IsMap()) {
+      problems_->Add(item_key, "expected a mapping of keys to values");
+      continue;
+    }
+    out.emplace_back(value[i], item_key, problems_);
+  }
+  return out;
+}
+
 void ConfigMap::Finish() {
   if (!node_ || !node_.IsMap()) return;
   for (const auto& entry : node_) {

@@ -64,6 +64,9 @@ class ConfigMap {
   std::map<std::string, std::string> StringMap(const std::string& key);
   // A nested mapping (an empty one when absent).
   ConfigMap Map(const std::string& key);
+  // A list of mappings, each named "key[i]" in problems (empty when absent).
+  // Call Finish() on each.
+  std::vector<ConfigMap> MapList(const std::string& key);
 
   // Reports keys present in the file that no accessor consumed.
   void Finish();

@@ -9,6 +9,7 @@ packages=(
   libabsl-dev libsqlitecpp-dev libsqlite3-dev libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev libre2-dev libcurl4-openssl-dev
   libyaml-cpp-dev nlohmann-json3-dev libcli11-dev zlib1g-dev libcpp-httplib-dev
+  libssl-dev
   openssl curl procps
 )
 

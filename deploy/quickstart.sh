@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # eroom-monitor quickstart: installs what it needs, builds, and runs eroom-sim
-# (an ERoom stand-in), eroom-collector and eroom-agent on 127.0.0.1, then
-# shows `eroomctl status`.
+# (an ERoom stand-in), eroom-collector and eroom-agent on 127.0.0.1, with TLS
+# (development certificates) and tokens, then shows `eroomctl status`.
 #
 #   deploy/quickstart.sh          start (restarts cleanly if already running)
 #   deploy/quickstart.sh stop     stop what it started
@@ -62,6 +62,26 @@ echo "building..."
 mkdir -p "$state/eroom" "$state/collector"
 [[ -f $state/api-key ]] || openssl rand -hex 16 >"$state/api-key"
 export EROOM_PRIVATE_KEY=$(cat "$state/api-key")
+
+# TLS with a development CA, and random tokens of which the collector's
+# config gets only the SHA-256 digests.
+"$root/deploy/make-dev-certs.sh" "$state/tls" >/dev/null
+for name in agent admin; do
+  [[ -f $state/$name.token ]] || (umask 077 && openssl rand -hex 32 >"$state/$name.token")
+done
+EROOM_AGENT_TOKEN_SHA256=$("$root/deploy/hash-token.sh" <"$state/agent.token")
+EROOM_ADMIN_TOKEN_SHA256=$("$root/deploy/hash-token.sh" <"$state/admin.token")
+EROOM_AGENT_TOKEN=$(cat "$state/agent.token")
+export EROOM_TLS_DIR=$state/tls EROOM_AGENT_TOKEN_SHA256 EROOM_ADMIN_TOKEN_SHA256 EROOM_AGENT_TOKEN
+(
+  umask 077
+  cat >"$state/eroomctl.yaml" <<EOF_CTL
+collector: $collector_address
+ca: $state/tls/ca.crt
+token: $(cat "$state/admin.token")
+EOF_CTL
+)
+ctl=("$bin/eroomctl" --config "$state/eroomctl.yaml")
 # The example configs serve every host; these variables fill them in.
 export EROOM_ENV=quickstart
 export EROOM_HOME=$state/eroom
@@ -80,7 +100,7 @@ start_daemon sim "$bin/eroom-sim" --dir "$state/eroom" --port "$sim_port" \
 echo "waiting for the first samples and probes to reach the collector..."
 ready=""
 for _ in $(seq 120); do
-  if "$bin/eroomctl" --collector "$collector_address" -o json hosts 2>/dev/null |
+  if "${ctl[@]}" -o json hosts 2>/dev/null |
     grep -q '"latest_queue"'; then
     ready=yes
     break
@@ -93,24 +113,24 @@ if [[ -z $ready ]]; then
   exit 1
 fi
 sleep 6  # one more probe and sample round, so the dashboard has CPU figures
-"$bin/eroomctl" --collector "$collector_address" status
+"${ctl[@]}" status
 
 cat <<EOF2
 
 eroom-monitor is running on 127.0.0.1 (logs and data in $state):
   eroom-sim        http://127.0.0.1:$sim_port   (API key in $state/api-key)
-  eroom-collector  $collector_address
+  eroom-collector  $collector_address (TLS: $state/tls; tokens: $state/*.token)
   eroom-agent      following $state/eroom/logs/server.log
 
-Explore:
-  export EROOMCTL_COLLECTOR=$collector_address
-  $bin/eroomctl hosts
-  $bin/eroomctl status
-  $bin/eroomctl logs --since 10m
-  $bin/eroomctl logs --type room_failed
-  $bin/eroomctl logs --level ERROR --grep 429
-  $bin/eroomctl metrics eroom.rss_bytes --since 5m
-  $bin/eroomctl queue
+Explore (eroomctl.yaml holds the collector's address, CA and the admin token):
+  alias eroomctl="$bin/eroomctl --config $state/eroomctl.yaml"
+  eroomctl hosts
+  eroomctl status
+  eroomctl logs --since 10m
+  eroomctl logs --type room_failed
+  eroomctl logs --level ERROR --grep 429
+  eroomctl metrics eroom.rss_bytes --since 5m
+  eroomctl queue
 
 Stop:
   deploy/quickstart.sh stop

@@ -81,13 +81,17 @@ TEST_P(BadCollectorConfigTest, ExitsTwoNamingFileKeyAndProblem) {
 
 INSTANTIATE_TEST_SUITE_P(
     Collector, BadCollectorConfigTest,
-    ::testing::Values(BadConfig{"UnknownKey",
-                                "listen: 127.0.0.1:1\nlisten_port: 3\n",
-                                "listen_port", "unknown key"},
-                      BadConfig{"BadNumber", "query:\n  threads: many\n",
-                                "query.threads", "expected a whole number"},
-                      BadConfig{"EmptyDatabasePath", "storage:\n  path: ''\n",
-                                "storage.path", "must not be empty"}),
+    ::testing::Values(
+        BadConfig{"UnknownKey", "listen: 127.0.0.1:1\nlisten_port: 3\n",
+                  "listen_port", "unknown key"},
+        BadConfig{"BadNumber", "query:\n  threads: many\n", "query.threads",
+                  "expected a whole number"},
+        BadConfig{"EmptyDatabasePath", "storage:\n  path: ''\n", "storage.path",
+                  "must not be empty"},
+        BadConfig{"NoTls", "listen: 127.0.0.1:7443\n", "tls.cert", "required"},
+        BadConfig{"PlaintextOnEveryInterface",
+                  "listen: 0.0.0.0:7443\ntls: {mode: insecure}\n", "tls.mode",
+                  "plaintext refused"}),
     [](const auto& info) { return info.param.name; });
 
 TEST(ConfigFileTest, MissingFileIsNamed) {
@@ -98,7 +102,17 @@ TEST(ConfigFileTest, MissingFileIsNamed) {
 }
 
 TEST(ConfigFileTest, ExampleConfigsAreValid) {
+  const std::string tls_dir = MakeTempDir("tls");
+  ASSERT_EQ(
+      RunCommand({absl::StrCat(EROOM_SOURCE_DIR, "/deploy/make-dev-certs.sh"),
+                  tls_dir})
+          .exit_code,
+      0);
   std::map<std::string, std::string> env = {
+      {"EROOM_TLS_DIR", tls_dir},
+      {"EROOM_AGENT_TOKEN", "agent-token"},
+      {"EROOM_AGENT_TOKEN_SHA256", std::string(64, 'a')},
+      {"EROOM_ADMIN_TOKEN_SHA256", std::string(64, 'b')},
       {"EROOM_HOME", "/opt/eroom"},
       {"EROOM_AGENT_STATE", "/tmp/eroom-agent"},
       {"EROOM_URL", "http://127.0.0.1:8080"},
@@ -121,14 +135,14 @@ TEST(UnreachableCollectorTest, AgentKeepsRunningAndConnectsWhenItAppears) {
   std::string dir = MakeTempDir("unreachable");
   std::string address = absl::StrCat("127.0.0.1:", FreePort());
   WriteFile(dir + "/eroom/logs/server.log", "");
-  WriteFile(
-      dir + "/agent.yaml",
-      absl::StrCat("agent:\n  id: lonely\n  state_dir: ", dir, "/state\n", "eroom:\n  dir: ", dir, "/eroom\n",
-                   "  url: http://127.0.0.1:", FreePort(), "\n",
-                   "resources:\n  interval: 200ms\n",
-                   "probes:\n  interval: 200ms\n",
-                   "collector:\n  address: ", address, "\n",
-                   "  reconnect_initial: 50ms\n  reconnect_max: 300ms\n"));
+  WriteFile(dir + "/agent.yaml",
+            absl::StrCat(
+                "agent:\n  id: lonely\n  state_dir: ", dir, "/state\n",
+                "eroom:\n  dir: ", dir, "/eroom\n", "  url: http://127.0.0.1:",
+                FreePort(), "\n", "resources:\n  interval: 200ms\n",
+                "probes:\n  interval: 200ms\n",
+                "collector:\n  address: ", address, "\n", "  insecure: true\n",
+                "  reconnect_initial: 50ms\n  reconnect_max: 300ms\n"));
   ChildProcess agent(
       {BinaryPath("eroom-agent"), "--config", dir + "/agent.yaml"},
       dir + "/agent.out");
@@ -140,7 +154,7 @@ TEST(UnreachableCollectorTest, AgentKeepsRunningAndConnectsWhenItAppears) {
 
   WriteFile(dir + "/collector.yaml",
             absl::StrCat("listen: ", address, "\nstorage:\n  path: ", dir,
-                         "/eroom.db\n"));
+                         "/eroom.db\n", kPlaintextCollectorConfig));
   ChildProcess collector(
       {BinaryPath("eroom-collector"), "--config", dir + "/collector.yaml"},
       dir + "/collector.out");
@@ -149,8 +163,9 @@ TEST(UnreachableCollectorTest, AgentKeepsRunningAndConnectsWhenItAppears) {
   ASSERT_TRUE(PollUntil(
       absl::Seconds(30),
       [&] {
-        CommandResult hosts = RunCommand({BinaryPath("eroomctl"), "--collector",
-                                          address, "-o", "json", "hosts"});
+        CommandResult hosts =
+            RunCommand({BinaryPath("eroomctl"), "--collector", address,
+                        "--insecure", "-o", "json", "hosts"});
         return hosts.exit_code == 0 &&
                hosts.out.find("\"connected\": true") != std::string::npos &&
                hosts.out.find("connection refused") != std::string::npos;

@@ -29,17 +29,18 @@ class EndToEndTest : public ::testing::Test {
     WriteFile(dir_ + "/collector.yaml",
               absl::StrCat("listen: ", collector_address_, "\n",
                            "stats_interval: 1s\n", "storage:\n  path: ", dir_,
-                           "/db/eroom.db\n"));
+                           "/db/eroom.db\n", kPlaintextCollectorConfig));
     WriteFile(
         dir_ + "/agent.yaml",
         absl::StrCat("agent:\n  id: e2e-host\n  state_dir: ", dir_,
-                           "/agent-state\n  labels:\n    env: test\n",
+                     "/agent-state\n  labels:\n    env: test\n",
                      "eroom:\n  dir: ", dir_, "/eroom\n",
                      "  url: http://127.0.0.1:", sim_port_, "\n",
                      "logs:\n  start_at: beginning\n  poll_interval: 50ms\n",
                      "resources:\n  interval: 200ms\n",
                      "probes:\n  interval: 200ms\n  timeout: 1s\n",
                      "collector:\n  address: ", collector_address_, "\n",
+                     "  insecure: true\n",
                      "  reconnect_initial: 50ms\n  reconnect_max: 500ms\n",
                      "  batch_max_delay: 20ms\n"));
     sim_ = std::make_unique<ChildProcess>(
@@ -81,8 +82,9 @@ class EndToEndTest : public ::testing::Test {
   // Runs eroomctl against the collector; the parsed JSON, or null when the
   // command failed or printed something else.
   json Ctl(std::vector<std::string> args) {
-    std::vector<std::string> argv = {BinaryPath("eroomctl"), "--collector",
-                                     collector_address_, "-o", "json"};
+    std::vector<std::string> argv = {
+        BinaryPath("eroomctl"), "--collector", collector_address_,
+        "--insecure",           "-o",          "json"};
     argv.insert(argv.end(), args.begin(), args.end());
     CommandResult result = RunCommand(argv);
     last_ctl_ = result;
@@ -192,8 +194,9 @@ TEST_F(EndToEndTest, LogLinesTheSimWroteAreStoredAndTyped) {
   EXPECT_EQ(failed["events"][0]["event"]["level"], "ERROR");
 
   // The dashboard's last errors come from the same store.
-  CommandResult status = RunCommand({BinaryPath("eroomctl"), "--collector",
-                                     collector_address_, "status", "e2e-host"});
+  CommandResult status =
+      RunCommand({BinaryPath("eroomctl"), "--collector", collector_address_,
+                  "--insecure", "status", "e2e-host"});
   EXPECT_EQ(status.exit_code, 0) << status.err;
   EXPECT_THAT(status.out, ::testing::HasSubstr("e2e-host"));
 }

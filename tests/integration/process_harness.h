@@ -13,6 +13,11 @@
 
 namespace eroom::testing {
 
+// Collector config lines for what the tests run: plaintext on loopback and
+// no tokens. eroomctl then needs --insecure.
+inline constexpr char kPlaintextCollectorConfig[] =
+    "tls:\n  mode: insecure\nauth:\n  mode: none\n";
+
 // Path of a built binary (eroom-agent, eroom-collector, eroomctl, eroom-sim).
 std::string BinaryPath(const std::string& name);
 

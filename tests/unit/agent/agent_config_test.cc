@@ -24,7 +24,9 @@ TEST(AgentConfigTest, DefaultsFollowTheEroomLayout) {
   ASSERT_TRUE(config.ok()) << config.status();
   EXPECT_FALSE(config->agent_id.empty());
   EXPECT_EQ(config->agent_id, config->hostname);
-  EXPECT_THAT(config->logs.paths, ElementsAre("/opt/eroom/logs/server.log"));
+  EXPECT_THAT(config->logs.paths, ElementsAre("/opt/eroom/logs/server.log",
+                                              "/opt/eroom/logs/server.*.log",
+                                              "/opt/eroom/logs/eroom*.log"));
   EXPECT_FALSE(config->logs.start_at_beginning);
   EXPECT_EQ(config->resources.pid_file, "/opt/eroom/server.pid");
   EXPECT_EQ(config->resources.port, 8080);
@@ -43,7 +45,7 @@ TEST(AgentConfigTest, ExpandsEnvironmentAndReadsTheKeyFromItsVariable) {
       "eroom:\n  dir: ${EROOM_TEST_HOME}\n  url: http://127.0.0.1:18080/\n"
       "  api_key_env: EROOM_TEST_KEY\n"
       "logs:\n  paths: [logs/server.log, /var/log/other.log]\n"
-      "  start_at: beginning\n"
+      "  start_at: beginning\n  encodings: {logs/legacy-*.log: cp949}\n"
       "collector:\n  address: collector:7443\n"));
   ASSERT_TRUE(config.ok()) << config.status();
   EXPECT_EQ(config->agent_id, "web-1");
@@ -51,6 +53,9 @@ TEST(AgentConfigTest, ExpandsEnvironmentAndReadsTheKeyFromItsVariable) {
   EXPECT_THAT(config->logs.paths,
               ElementsAre("/srv/eroom/logs/server.log", "/var/log/other.log"));
   EXPECT_TRUE(config->logs.start_at_beginning);
+  ASSERT_EQ(config->logs.encodings.size(), 1u);
+  EXPECT_EQ(config->logs.encodings[0].glob, "/srv/eroom/logs/legacy-*.log");
+  EXPECT_EQ(config->logs.encodings[0].encoding, "cp949");
   EXPECT_EQ(config->probes.base_url, "http://127.0.0.1:18080");
   EXPECT_EQ(config->resources.port, 18080);
   EXPECT_EQ(config->probes.api_key, "s3cret");
@@ -61,7 +66,8 @@ TEST(AgentConfigTest, EveryProblemIsReportedAtOnce) {
   std::string path = Write("bad.yaml",
                            "eroom:\n  url: not a url\n"
                            "probes:\n  interval: fast\n  retries: 3\n"
-                           "logs:\n  time_zone: Mars/Olympus\n");
+                           "logs:\n  time_zone: Mars/Olympus\n"
+                           "  encodings: {legacy.log: klingon}\n");
   absl::StatusOr<AgentConfig> config = LoadAgentConfig(path);
   ASSERT_FALSE(config.ok());
   std::string message(config.status().message());
@@ -70,6 +76,8 @@ TEST(AgentConfigTest, EveryProblemIsReportedAtOnce) {
               HasSubstr(path + ": probes.interval: expected a duration"));
   EXPECT_THAT(message, HasSubstr(path + ": probes.retries: unknown key"));
   EXPECT_THAT(message, HasSubstr(path + ": logs.time_zone: unknown time zone"));
+  EXPECT_THAT(message, HasSubstr(path + ": logs.encodings.legacy.log: unknown "
+                                        "encoding 'klingon'"));
 }
 
 }  // namespace

@@ -357,5 +357,138 @@ TEST(ClassifierTest, EmptyEventTypeIsRejected) {
               HasSubstr("empty event_type"));
 }
 
+struct TypedCase {
+  const char* name;
+  FieldType type;
+  std::string value;
+  std::optional<std::string> stored;  // nullopt: dropped.
+};
+
+void PrintTo(const TypedCase& c, std::ostream* os) { *os << c.name; }
+
+class TypedFieldTest : public testing::TestWithParam<TypedCase> {};
+
+TEST_P(TypedFieldTest, StoresTheCanonicalValueOrDropsAndCounts) {
+  const TypedCase& c = GetParam();
+  absl::StatusOr<Classifier> classifier = Classifier::Create({
+      {"typed", std::nullopt, "value=(?P<v>.*)", {}, {{"v", c.type}}},
+  });
+  ASSERT_TRUE(classifier.ok()) << classifier.status();
+  v1::LogEvent event = Event(v1::INFO, "value=" + c.value);
+  classifier->Classify(event);
+  EXPECT_EQ(event.event_type(), "typed");
+  if (c.stored) {
+    EXPECT_EQ(FieldsOf(event), (Fields{{"v", *c.stored}}));
+    EXPECT_EQ(classifier->dropped_fields(), 0u);
+  } else {
+    EXPECT_TRUE(event.fields().empty());
+    EXPECT_EQ(classifier->dropped_fields(), 1u);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Types, TypedFieldTest,
+    testing::Values(
+        TypedCase{"string", FieldType::kString, " as is ", " as is "},
+        TypedCase{"int", FieldType::kInt, "007", "7"},
+        TypedCase{"negative_int", FieldType::kInt, "-12", "-12"},
+        TypedCase{"int_overflow", FieldType::kInt, "99999999999999999999",
+                  std::nullopt},
+        TypedCase{"int_garbage", FieldType::kInt, "12ms", std::nullopt},
+        TypedCase{"float", FieldType::kFloat, "3.25", "3.25"},
+        TypedCase{"float_nan", FieldType::kFloat, "nan", std::nullopt},
+        TypedCase{"bool_true", FieldType::kBool, "TRUE", "true"},
+        TypedCase{"bool_yes", FieldType::kBool, "yes", "true"},
+        TypedCase{"bool_zero", FieldType::kBool, "0", "false"},
+        TypedCase{"bool_garbage", FieldType::kBool, "maybe", std::nullopt},
+        TypedCase{"duration_bare", FieldType::kDurationMs, "397990", "397990"},
+        TypedCase{"duration_ms", FieldType::kDurationMs, "250ms", "250"},
+        TypedCase{"duration_spaced", FieldType::kDurationMs, "250 ms", "250"},
+        TypedCase{"duration_seconds", FieldType::kDurationMs, "1.5s", "1500"},
+        TypedCase{"duration_compound", FieldType::kDurationMs, "1h30m",
+                  "5400000"},
+        TypedCase{"duration_fraction", FieldType::kDurationMs, "12.7", "12"},
+        TypedCase{"duration_garbage", FieldType::kDurationMs, "soon",
+                  std::nullopt},
+        TypedCase{"duration_infinite", FieldType::kDurationMs, "inf",
+                  std::nullopt}),
+    [](const testing::TestParamInfo<TypedCase>& info) {
+      return info.param.name;
+    });
+
+TEST(ClassifierTest, DefaultRulesTypeTheirNumbers) {
+  absl::StatusOr<Classifier> classifier =
+      Classifier::Create(DefaultClassificationRules());
+  ASSERT_TRUE(classifier.ok());
+  // A queue wait the older pattern cannot hold in 64 bits is dropped rather
+  // than stored as text.
+  v1::LogEvent event =
+      Event(v1::INFO,
+            "큐에서 요청 추출됨. ruid: room_3f9a1c2b7d4e8f60, 큐 대기 시간: "
+            "99999999999999999999ms");
+  classifier->Classify(event);
+  EXPECT_EQ(event.event_type(), "room_dequeued");
+  EXPECT_EQ(FieldsOf(event), (Fields{{"ruid", kRuid}}));
+  EXPECT_EQ(classifier->dropped_fields(), 1u);
+}
+
+TEST(ClassifierTest, EmptyPatternMatchesEveryEventInItsTurn) {
+  absl::StatusOr<Classifier> classifier = Classifier::Create({
+      {"first", std::nullopt, "first", {}},
+      {"any_info", v1::INFO, "", {{"fixed", "yes"}}},
+      {"later", std::nullopt, "later", {}},
+  });
+  ASSERT_TRUE(classifier.ok());
+  v1::LogEvent first = Event(v1::INFO, "first and later");
+  v1::LogEvent later = Event(v1::INFO, "later");
+  v1::LogEvent later_warn = Event(v1::WARN, "later");
+  v1::LogEvent other_warn = Event(v1::WARN, "other");
+  for (v1::LogEvent* event : {&first, &later, &later_warn, &other_warn}) {
+    classifier->Classify(*event);
+  }
+  EXPECT_EQ(first.event_type(), "first");
+  EXPECT_EQ(later.event_type(), "any_info");
+  EXPECT_EQ(FieldsOf(later), (Fields{{"fixed", "yes"}}));
+  EXPECT_EQ(later_warn.event_type(), "later");
+  EXPECT_EQ(other_warn.event_type(), "");
+}
+
+TEST(ClassifierTest, LevelPinnedRulesIgnoreOtherLevels) {
+  absl::StatusOr<Classifier> classifier = Classifier::Create({
+      {"slow", v1::WARN, "slow", {}},
+      {"failed", v1::ERROR, "failed", {}},
+  });
+  ASSERT_TRUE(classifier.ok());
+  v1::LogEvent info = Event(v1::INFO, "slow and failed");
+  v1::LogEvent error = Event(v1::ERROR, "slow and failed");
+  classifier->Classify(info);
+  classifier->Classify(error);
+  EXPECT_EQ(info.event_type(), "");
+  EXPECT_EQ(error.event_type(), "failed");
+}
+
+TEST(ClassifierTest, TypedFieldMustBeANamedGroup) {
+  const ClassificationRule rule{"timed",
+                                std::nullopt,
+                                R"(took (\d+)ms)",
+                                {},
+                                {{"took_ms", FieldType::kDurationMs}}};
+  EXPECT_THAT(std::string(Classifier::CheckRule(rule).message()),
+              HasSubstr("field 'took_ms' is not a named group"));
+  absl::StatusOr<Classifier> classifier = Classifier::Create({rule});
+  ASSERT_FALSE(classifier.ok());
+  EXPECT_THAT(std::string(classifier.status().message()),
+              HasSubstr("rule 0 (timed"));
+}
+
+TEST(ParseFieldTypeTest, KnowsTheConfigNames) {
+  EXPECT_EQ(ParseFieldType("string"), FieldType::kString);
+  EXPECT_EQ(ParseFieldType("int"), FieldType::kInt);
+  EXPECT_EQ(ParseFieldType("float"), FieldType::kFloat);
+  EXPECT_EQ(ParseFieldType("bool"), FieldType::kBool);
+  EXPECT_EQ(ParseFieldType("duration_ms"), FieldType::kDurationMs);
+  EXPECT_EQ(ParseFieldType("integer"), std::nullopt);
+}
+
 }  // namespace
 }  // namespace eroom::agent

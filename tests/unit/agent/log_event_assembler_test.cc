@@ -112,6 +112,33 @@ TEST_F(LogEventAssemblerTest, CutLineMarksItsEventTruncated) {
   EXPECT_TRUE(events_[0].truncated());
 }
 
+TEST_F(LogEventAssemblerTest, AConsumerThatKeepsNothingStillGetsFreshEvents) {
+  std::vector<v1::LogEvent> copies;
+  auto copy = [&](v1::LogEvent&& event) { copies.push_back(event); };
+  const LogFileDate no_date;
+  assembler_.AddLine(LogLine{kHeader, 0, /*truncated=*/true}, no_date, kNow,
+                     copy);
+  assembler_.AddLine(LogLine{"\tat a.B.c(B.java:1)", 10, false}, no_date, kNow,
+                     copy);
+  assembler_.AddLine(
+      LogLine{"2025-06-16 10:03:00.000 [main] INFO  x.Y : next", 20, false},
+      no_date, kNow, copy);
+  assembler_.Flush(copy);
+  ASSERT_EQ(copies.size(), 2u);
+  EXPECT_TRUE(copies[0].truncated());
+  v1::LogEvent expected;
+  expected.set_time_unix_ms(absl::ToUnixMillis(absl::FromCivil(
+      absl::CivilSecond(2025, 6, 16, 10, 3, 0), absl::UTCTimeZone())));
+  expected.set_file("logs/server.log");
+  expected.set_level(v1::INFO);
+  expected.set_logger("x.Y");
+  expected.set_thread("main");
+  expected.set_message("next");
+  expected.set_file_offset(20);
+  expected.set_has_header(true);
+  EXPECT_EQ(copies[1].SerializeAsString(), expected.SerializeAsString());
+}
+
 class SmallLimitTest : public LogEventAssemblerTest {
  protected:
   SmallLimitTest() : LogEventAssemblerTest(40) {}

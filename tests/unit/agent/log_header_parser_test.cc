@@ -117,10 +117,50 @@ TEST_F(LogHeaderParserTest, RejectsLinesThatOnlyLookLikeHeaders) {
            "2025-06-16 25:15:50.344 [main] INFO  x.Y : hour 25",
            "2025-06-16 09:15:50.344 [main] INFO  x.Y - older separator",
            "09:15:50.344 [main] INFO  x.Y : shipped separator",
+           "09:15:50.344 [main] INFO  x.Y  - padded older separator",
+           "2025-06-16 09:15:50.344 [main] INFO\tx.Y : tab before logger",
+           "2025-06-16 09:15:50.344 [main] INFO  x.Y\t: tab after logger",
+           "2025-06-16 09:15:50.344 [main] INFO  : no logger",
+           "2025-06-16 09:15:50.344 [main] WARNING x.Y : longer level",
+           "2025-06-16 09:15:50.344 [main] INFO",
+           "2025-06-16 09:15:50.344 [main]",
+           "2025-06-16 09:15:50.344 [main INFO  x.Y : unclosed thread",
+           "2025-06-16T09:15:50.344 [main] INFO  x.Y : ISO separator",
+           "2025-06-16 09:15:50,344 [main] INFO  x.Y : comma millis",
+           "2025-06-16 9:15:50.344 [main] INFO  x.Y : one-digit hour",
            "12345",
        }) {
     EXPECT_FALSE(parser_.Parse(line, no_date_).has_value()) << line;
   }
+}
+
+// Like the layout's `[%thread] `, a thread ends at the first "] " after
+// which the rest of the header fits, so a thread name may contain "] ".
+TEST_F(LogHeaderParserTest, ThreadEndsWhereTheRestOfTheHeaderFits) {
+  std::optional<LogHeader> header = parser_.Parse(
+      "2025-06-16 09:15:50.344 [odd] thread] INFO  x.Y : message", no_date_);
+  ASSERT_TRUE(header.has_value());
+  EXPECT_EQ(header->thread, "odd] thread");
+  EXPECT_EQ(header->level, v1::INFO);
+  EXPECT_EQ(header->logger, "x.Y");
+  EXPECT_EQ(header->message, "message");
+
+  header = parser_.Parse(
+      "2025-06-16 09:15:50.344 [a] INFO  b] WARN  x.Y : message", no_date_);
+  ASSERT_TRUE(header.has_value());
+  EXPECT_EQ(header->thread, "a] INFO  b");
+  EXPECT_EQ(header->level, v1::WARN);
+
+  header = parser_.Parse("2025-06-16 09:15:50.344 [] DEBUG x.Y :", no_date_);
+  ASSERT_TRUE(header.has_value());
+  EXPECT_EQ(header->thread, "");
+  EXPECT_EQ(header->message, "");
+
+  // Only one space after the separator belongs to it.
+  header = parser_.Parse("09:15:50.344 [main] ERROR x.Y -   indented",
+                         LogFileDate{absl::CivilDay(2025, 6, 15), {}});
+  ASSERT_TRUE(header.has_value());
+  EXPECT_EQ(header->message, "  indented");
 }
 
 TEST_F(LogHeaderParserTest, OlderPatternTakesTheDateFromTheFileName) {

@@ -56,6 +56,23 @@ TEST_F(ParseArgumentsTest, Defaults) {
   EXPECT_FALSE(global.config_path.has_value());
   EXPECT_EQ(global.output, OutputFormat::kTable);
   EXPECT_EQ(global.timeout, absl::Seconds(5));
+  EXPECT_FALSE(global.token.has_value());
+  EXPECT_FALSE(global.ca_path.has_value());
+  EXPECT_FALSE(global.insecure);
+}
+
+TEST_F(ParseArgumentsTest, SecurityOptions) {
+  ParsedArguments parsed =
+      Parse({"--token", "t0k", "--ca", "/etc/ca.crt", "hosts"});
+  ASSERT_TRUE(parsed.invocation.has_value()) << err_.str();
+  EXPECT_EQ(parsed.invocation->global.token, "t0k");
+  EXPECT_EQ(parsed.invocation->global.ca_path, "/etc/ca.crt");
+  parsed = Parse({"hosts", "--insecure"});
+  ASSERT_TRUE(parsed.invocation.has_value()) << err_.str();
+  EXPECT_TRUE(parsed.invocation->global.insecure);
+  // Plaintext and a CA contradict each other.
+  EXPECT_EQ(Parse({"--insecure", "--ca", "/etc/ca.crt", "hosts"}).exit_code,
+            kExitUsage);
 }
 
 TEST_F(ParseArgumentsTest, LogsFiltersBecomeTheRequest) {
@@ -177,16 +194,24 @@ class ResolveCollectorAddressTest : public ::testing::Test {
     return path.string();
   }
 
-  absl::StatusOr<std::string> Resolve(
-      const std::optional<std::string>& flag,
-      const std::optional<std::string>& config_flag = std::nullopt) {
-    return ResolveCollectorAddress(
-        flag, config_flag,
-        [this](const std::string& name) -> std::optional<std::string> {
+  absl::StatusOr<CollectorConnection> Connect(const GlobalOptions& options) {
+    return ResolveCollectorConnection(
+        options, [this](const std::string& name) -> std::optional<std::string> {
           auto it = env_.find(name);
           if (it == env_.end()) return std::nullopt;
           return it->second;
         });
+  }
+
+  absl::StatusOr<std::string> Resolve(
+      const std::optional<std::string>& flag,
+      const std::optional<std::string>& config_flag = std::nullopt) {
+    GlobalOptions options;
+    options.collector = flag;
+    options.config_path = config_flag;
+    absl::StatusOr<CollectorConnection> connection = Connect(options);
+    if (!connection.ok()) return connection.status();
+    return connection->address;
   }
 
   std::filesystem::path root_;
@@ -245,6 +270,80 @@ TEST_F(ResolveCollectorAddressTest, MissingExplicitConfigIsAnError) {
   ASSERT_FALSE(address.ok());
   EXPECT_NE(address.status().message().find("nope.yaml"),
             absl::string_view::npos);
+}
+
+TEST_F(ResolveCollectorAddressTest, TlsWithSystemRootsAndNoTokenByDefault) {
+  absl::StatusOr<CollectorConnection> connection = Connect(GlobalOptions());
+  ASSERT_TRUE(connection.ok()) << connection.status();
+  EXPECT_FALSE(connection->security.insecure);
+  EXPECT_EQ(connection->security.ca_pem, "");
+  EXPECT_EQ(connection->security.token, "");
+}
+
+TEST_F(ResolveCollectorAddressTest, TokenFlagBeatsEnvironmentBeatsConfigFile) {
+  GlobalOptions options;
+  options.config_path = WriteFile("token.yaml", "token: from-file\n");
+  EXPECT_EQ(Connect(options)->security.token, "from-file");
+  env_["EROOMCTL_TOKEN"] = "from-env";
+  EXPECT_EQ(Connect(options)->security.token, "from-env");
+  options.token = "from-flag";
+  EXPECT_EQ(Connect(options)->security.token, "from-flag");
+  options.token = "two words";
+  absl::StatusOr<CollectorConnection> bad = Connect(options);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().message(),
+            "--token: a token must be printable ASCII without spaces");
+}
+
+TEST_F(ResolveCollectorAddressTest, InsecureOnlyToLoopback) {
+  GlobalOptions options;
+  options.insecure = true;
+  options.token = "t";
+  absl::StatusOr<CollectorConnection> loopback = Connect(options);
+  ASSERT_TRUE(loopback.ok()) << loopback.status();
+  EXPECT_TRUE(loopback->security.insecure);
+  EXPECT_EQ(loopback->security.token, "t");
+
+  options.collector = "collector.example:7443";
+  absl::StatusOr<CollectorConnection> remote = Connect(options);
+  ASSERT_FALSE(remote.ok());
+  EXPECT_NE(remote.status().message().find(
+                "--insecure: plaintext refused on 'collector.example:7443'"),
+            absl::string_view::npos)
+      << remote.status();
+
+  // The file's insecure: true is checked against the address finally used.
+  const std::string path = WriteFile("plain.yaml", "insecure: true\n");
+  env_["EROOMCTL_COLLECTOR"] = "collector.example:7443";
+  absl::StatusOr<std::string> from_file = Resolve(std::nullopt, path);
+  ASSERT_FALSE(from_file.ok());
+  EXPECT_NE(from_file.status().message().find(path + ": insecure: plaintext "
+                                                     "refused"),
+            absl::string_view::npos)
+      << from_file.status();
+}
+
+TEST_F(ResolveCollectorAddressTest, CaFlagMustBeAReadableCertificate) {
+  GlobalOptions options;
+  options.ca_path = WriteFile("ca.crt", "not a certificate\n");
+  absl::StatusOr<CollectorConnection> bad = Connect(options);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().message(),
+            "--ca: " + *options.ca_path + " holds no PEM certificate");
+}
+
+TEST_F(ResolveCollectorAddressTest, ConfigFileTlsKeysNameFileAndKey) {
+  const std::string path =
+      WriteFile("tls.yaml", "ca: /nonexistent/ca.crt\ncert: /x.crt\n");
+  absl::StatusOr<std::string> address = Resolve(std::nullopt, path);
+  ASSERT_FALSE(address.ok());
+  EXPECT_NE(address.status().message().find(
+                path + ": ca: cannot read /nonexistent/ca.crt"),
+            absl::string_view::npos)
+      << address.status();
+  EXPECT_NE(address.status().message().find(path + ": key: cert and key go"),
+            absl::string_view::npos)
+      << address.status();
 }
 
 TEST_F(ResolveCollectorAddressTest, RejectsAddressesWithoutPort) {

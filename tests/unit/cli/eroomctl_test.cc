@@ -35,8 +35,21 @@ constexpr char kKnownMetric[] = "host.cpu_percent";
 // Answers with canned responses and remembers what it was asked.
 class FakeQueryService final : public v1::QueryService::Service {
  public:
-  grpc::Status ListHosts(grpc::ServerContext*, const v1::ListHostsRequest*,
+  grpc::Status ListHosts(grpc::ServerContext* context,
+                         const v1::ListHostsRequest*,
                          v1::ListHostsResponse* response) override {
+    std::string authorization;
+    if (auto it = context->client_metadata().find("authorization");
+        it != context->client_metadata().end()) {
+      authorization.assign(it->second.data(), it->second.size());
+    }
+    {
+      absl::MutexLock lock(&mu_);
+      authorizations_.push_back(authorization);
+    }
+    if (authorization == "Bearer wrong") {
+      return grpc::Status(grpc::StatusCode::UNAUTHENTICATED, "unknown token");
+    }
     *response = TwoHosts();
     return grpc::Status::OK;
   }
@@ -66,6 +79,11 @@ class FakeQueryService final : public v1::QueryService::Service {
     return grpc::Status::OK;
   }
 
+  // The "authorization" metadata of each ListHosts call ("" if none).
+  std::vector<std::string> authorizations() const {
+    absl::MutexLock lock(&mu_);
+    return authorizations_;
+  }
   std::vector<v1::QueryLogsRequest> logs_requests() const {
     absl::MutexLock lock(&mu_);
     return logs_requests_;
@@ -77,6 +95,7 @@ class FakeQueryService final : public v1::QueryService::Service {
 
  private:
   mutable absl::Mutex mu_;
+  std::vector<std::string> authorizations_ ABSL_GUARDED_BY(mu_);
   std::vector<v1::QueryLogsRequest> logs_requests_ ABSL_GUARDED_BY(mu_);
   std::vector<v1::QueryMetricsRequest> metrics_requests_ ABSL_GUARDED_BY(mu_);
 };
@@ -110,8 +129,9 @@ class EroomctlTest : public ::testing::Test {
     if (server_) server_->Shutdown();
   }
 
+  // Runs eroomctl against the fake, plaintext collector.
   int Run(std::vector<std::string> args) {
-    args.insert(args.begin(), "eroomctl");
+    args.insert(args.begin(), {"eroomctl", "--insecure"});
     std::vector<const char*> argv;
     for (const std::string& arg : args) argv.push_back(arg.c_str());
     out_.str("");
@@ -161,6 +181,22 @@ TEST_F(EroomctlTest, AddressFromConfigFile) {
       std::filesystem::path(::testing::TempDir()) / "eroomctl_e2e.yaml";
   std::ofstream(path) << "collector: " << address_ << "\n";
   EXPECT_EQ(Run({"--config", path.string(), "hosts"}), 0) << err_.str();
+}
+
+TEST_F(EroomctlTest, SendsTheTokenAsBearerMetadata) {
+  ASSERT_EQ(Run({"hosts"}), 0) << err_.str();
+  env_["EROOMCTL_TOKEN"] = "from-env";
+  ASSERT_EQ(Run({"hosts"}), 0) << err_.str();
+  ASSERT_EQ(Run({"hosts", "--token", "from-flag"}), 0) << err_.str();
+  EXPECT_THAT(
+      service_.authorizations(),
+      ::testing::ElementsAre("", "Bearer from-env", "Bearer from-flag"));
+}
+
+TEST_F(EroomctlTest, RefusedTokenSaysWhereTokensComeFrom) {
+  EXPECT_EQ(Run({"hosts", "--token", "wrong"}), 1);
+  EXPECT_THAT(err_.str(), HasSubstr("UNAUTHENTICATED: unknown token"));
+  EXPECT_THAT(err_.str(), HasSubstr("check --token, EROOMCTL_TOKEN"));
 }
 
 TEST_F(EroomctlTest, BadConfigKeyIsAUsageError) {

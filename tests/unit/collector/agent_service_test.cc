@@ -49,7 +49,15 @@ class AgentServiceTest : public ::testing::Test {
   FakeStorage storage_;
   FakeClock clock_;
   IngestPipeline ingest_{storage_, clock_, {}, {}};
-  AgentServiceImpl service_{ingest_, /*window_batches=*/2};
+  // Tokens are auth_test's business; here anyone may stream.
+  RefusalLog refusals_{clock_, absl::Minutes(1), [](const std::string&) {}};
+  Authorizer authorizer_{[] {
+                           AuthConfig open;
+                           open.tokens_required = false;
+                           return open;
+                         }(),
+                         CollectorMethodAccess(), refusals_};
+  AgentServiceImpl service_{ingest_, /*window_batches=*/2, authorizer_};
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<v1::AgentService::Stub> stub_;
 };

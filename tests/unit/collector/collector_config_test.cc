@@ -1,5 +1,6 @@
 #include "collector/collector_config.h"
 
+#include <cstdlib>
 #include <fstream>
 
 #include "gmock/gmock.h"
@@ -16,22 +17,49 @@ std::string Write(const std::string& name, const std::string& yaml) {
   return path;
 }
 
-TEST(CollectorConfigTest, EmptyFileGivesDefaults) {
+constexpr char kPlaintextLoopback[] =
+    "tls: {mode: insecure}\nauth: {mode: none}\n";
+
+TEST(CollectorConfigTest, EmptyFileIsRefusedForWantOfTlsAndTokens) {
+  std::string path = Write("empty.yaml", "");
+  absl::StatusOr<CollectorConfig> config = LoadCollectorConfig(path);
+  ASSERT_FALSE(config.ok());
+  EXPECT_THAT(config.status().message(),
+              HasSubstr(path + ": tls.cert: required"));
+  EXPECT_THAT(config.status().message(),
+              HasSubstr(path + ": auth.mode: tokens (the default) needs"));
+}
+
+TEST(CollectorConfigTest, PlaintextLoopbackWithoutTokensGivesDefaults) {
   absl::StatusOr<CollectorConfig> config =
-      LoadCollectorConfig(Write("empty.yaml", ""));
+      LoadCollectorConfig(Write("plain.yaml", kPlaintextLoopback));
   ASSERT_TRUE(config.ok()) << config.status();
   EXPECT_EQ(config->listen_address, "127.0.0.1:7443");
   EXPECT_EQ(config->stream_window_batches, 8u);
+  EXPECT_TRUE(config->security.insecure);
+  EXPECT_FALSE(config->auth.tokens_required);
 }
 
 TEST(CollectorConfigTest, ReadsEveryKey) {
+  const std::string certs = ::testing::TempDir() + "/collector_config_certs";
+  ASSERT_EQ(std::system((std::string(EROOM_SOURCE_DIR) +
+                         "/deploy/make-dev-certs.sh " + certs + " >/dev/null")
+                            .c_str()),
+            0);
+  const std::string digest(64, 'a');
   absl::StatusOr<CollectorConfig> config = LoadCollectorConfig(
       Write("full.yaml",
             "listen: 0.0.0.0:9000\nlog_level: debug\nstats_interval: 5s\n"
             "storage:\n  path: /data/e.db\n"
             "ingest:\n  max_events_per_transaction: 100\n"
             "  stream_window_batches: 3\n  max_message_bytes: 1048576\n"
-            "query:\n  threads: 4\n  queue_capacity: 9\n"));
+            "query:\n  threads: 4\n  queue_capacity: 9\n"
+            "tls:\n  cert: " +
+                certs + "/collector.crt\n  key: " + certs +
+                "/collector.key\n  client_ca: " + certs +
+                "/ca.crt\n  require_client_cert: false\n"
+                "auth:\n  agents:\n    - {enrollment: true, token_sha256: " +
+                digest + "}\n"));
   ASSERT_TRUE(config.ok()) << config.status();
   EXPECT_EQ(config->listen_address, "0.0.0.0:9000");
   EXPECT_EQ(config->database_path, "/data/e.db");
@@ -39,12 +67,18 @@ TEST(CollectorConfigTest, ReadsEveryKey) {
   EXPECT_EQ(config->stream_window_batches, 3u);
   EXPECT_EQ(config->query_threads, 4);
   EXPECT_EQ(config->stats_interval, absl::Seconds(5));
+  EXPECT_FALSE(config->security.insecure);
+  EXPECT_FALSE(config->security.client_ca_pem.empty());
+  EXPECT_FALSE(config->security.require_client_cert);
+  ASSERT_EQ(config->auth.agents.size(), 1u);
+  EXPECT_EQ(config->auth.agents[0].token_sha256, digest);
 }
 
 TEST(CollectorConfigTest, ProblemsNameFileAndKey) {
   std::string path = Write("bad.yaml",
                            "ingest:\n  stream_window_batches: 0\n"
-                           "query:\n  thread: 2\n");
+                           "query:\n  thread: 2\n" +
+                               std::string(kPlaintextLoopback));
   absl::StatusOr<CollectorConfig> config = LoadCollectorConfig(path);
   ASSERT_FALSE(config.ok());
   EXPECT_THAT(

@@ -95,6 +95,32 @@ TEST_F(ConfigMapTest, WrongShapesAreProblems) {
                           HasSubstr("section: expected a mapping")));
 }
 
+TEST_F(ConfigMapTest, MapListReadsEachMappingWithItsIndexInProblems) {
+  ConfigMap root =
+      Parse("users:\n  - {name: a, role: x}\n  - 3\n  - {name: b, rol: y}\n");
+  std::vector<ConfigMap> users = root.Map("auth").MapList("users");
+  EXPECT_THAT(users, IsEmpty());  // auth is absent.
+  users = root.MapList("users");
+  ASSERT_EQ(users.size(), 2u);
+  EXPECT_EQ(users[0].String("name", ""), "a");
+  EXPECT_EQ(users[0].String("role", ""), "x");
+  EXPECT_EQ(users[1].String("name", ""), "b");
+  for (ConfigMap& user : users) user.Finish();
+  root.Finish();
+  EXPECT_THAT(problems_.lines(),
+              ElementsAre("test.yaml: users[1]: expected a mapping of keys to "
+                          "values",
+                          "test.yaml: users[2].rol: unknown key"));
+}
+
+TEST_F(ConfigMapTest, MapListOfAScalarIsAProblem) {
+  ConfigMap root = Parse("auth:\n  users: alice\n");
+  EXPECT_THAT(root.Map("auth").MapList("users"), IsEmpty());
+  EXPECT_THAT(
+      problems_.lines(),
+      ElementsAre("test.yaml: auth.users: expected a list of mappings"));
+}
+
 TEST(LoadConfigDocumentTest, MissingFileAndBadYamlNameTheFile) {
   absl::StatusOr<ConfigDocument> missing =
       LoadConfigDocument("/nonexistent/x.yaml");

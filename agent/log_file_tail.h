@@ -1,0 +1,201 @@
+#ifndef EROOM_AGENT_LOG_FILE_TAIL_H_
+#define EROOM_AGENT_LOG_FILE_TAIL_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "absl/functional/function_ref.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "agent/classifier.h"
+#include "agent/log_checkpoint_store.h"
+#include "agent/log_event_assembler.h"
+#include "agent/log_file_problems.h"
+#include "agent/log_file_scanner.h"
+#include "agent/log_header_parser.h"
+#include "agent/log_line_splitter.h"
+#include "agent/log_tailer.h"
+#include "agent/room_tracker.h"
+#include "agent/text_decoder.h"
+#include "eroom/monitor/v1/monitor.pb.h"
+
+namespace eroom::agent {
+
+// How much of a file's beginning identifies it (with device and inode).
+inline constexpr size_t kFingerprintBytes = 1024;
+
+// What the files of one tailer share.
+struct LogFileContext {
+  const LogSourceOptions& options;
+  const LogHeaderParser& parser;
+  const Classifier& classifier;
+  ProblemLog& read_problems;
+  std::string& read_buffer;    // Holds one read; its size is the read size.
+  std::string& decode_buffer;  // Holds one decoded line.
+};
+
+// Degradations counted per file; they go back with its reading state when
+// a commit fails, so re-reading does not count them twice.
+struct LogFileCounters {
+  uint64_t truncated_lines = 0;
+  uint64_t truncated_events = 0;
+  uint64_t dropped_lines = 0;
+  uint64_t utf8_replacements = 0;
+  uint64_t encoding_replacements = 0;
+  uint64_t truncations = 0;
+
+  LogFileCounters& operator+=(const LogFileCounters& other);
+};
+
+// One log file followed by a LogTailer, known by device and inode and a
+// fingerprint of its first bytes. Either open (an fd, and the state of
+// reading it: partial line, pending event) or closed, a checkpoint only:
+// a file known from the store until a scan finds it again, or one read to
+// its end and idle.
+//
+// Reading state and committed state are kept apart: the checkpoint is the
+// first byte not yet in an emitted event (the start of the pending event or
+// partial line), and Rollback() returns to what the last commit saved.
+class LogFileTail {
+ public:
+  using EmitFn = absl::FunctionRef<void(eroom::monitor::v1::LogEvent&&)>;
+
+  // A file a scan found for the first time: opened, and read from its start
+  // or, if `at_end`, from its current end. Fails if it cannot be opened
+  // (Aborted if the path changed to another file meanwhile).
+  static absl::StatusOr<std::unique_ptr<LogFileTail>> Open(
+      const LogFileContext& context, const FoundLogFile& found, bool at_end,
+      TextDecoder* decoder, absl::Time now);
+
+  // A file known from a checkpoint; closed until Found().
+  LogFileTail(const LogFileContext& context, const FileCheckpoint& checkpoint,
+              TextDecoder* decoder);
+  ~LogFileTail();
+  LogFileTail(const LogFileTail&) = delete;
+  LogFileTail& operator=(const LogFileTail&) = delete;
+
+  // A scan found this file (same device and inode), maybe under a new name.
+  // A closed file that changed (or was never checked) is reopened: its
+  // fingerprint tells whether it still holds the content its checkpoint
+  // refers to; if not (inode reused, or truncated), it is read from its
+  // start. Fails if it cannot be reopened.
+  absl::Status Found(const FoundLogFile& found, absl::Time now);
+
+  // Call before reading in each poll: a file that shrank below what was
+  // read, or whose first bytes changed, is read again from its start (what
+  // was pending from the old content is emitted first).
+  void CheckForTruncation(absl::Time now, EmitFn emit);
+
+  // Reads and processes at most `max_bytes` (and one read buffer): returns
+  // how many were read, 0 at the end of the file or on a read error.
+  size_t Read(size_t max_bytes, absl::Time now, EmitFn emit);
+
+  // Emits the partial last line and the pending event if the file has been
+  // idle for the multi-line timeout.
+  void FlushIfIdle(absl::Time now, EmitFn emit);
+  // Emits them now.
+  void Flush(absl::Time now, EmitFn emit);
+
+  FileCheckpoint Checkpoint() const;
+  // The store saved Checkpoint(): Rollback() returns here from now on.
+  void MarkCommitted();
+  // Back to the last committed state (reading resumes there).
+  void Rollback(absl::Time now);
+  // The store holds this file's current checkpoint.
+  bool Committed() const;
+
+  // Read to its end, nothing pending, and no data for `idle` (always true
+  // for a closed file).
+  bool Drained(absl::Time now, absl::Duration idle) const;
+  // Keeps only the checkpoint. Only for a Drained and Committed file.
+  void Close();
+
+  bool is_open() const { return fd_ >= 0; }
+  const std::string& path() const { return path_; }
+  uint64_t device() const { return device_; }
+  uint64_t inode() const { return inode_; }
+  LogFileStatus Status() const;
+  // Bytes past the checkpoint, as of the last poll or scan.
+  uint64_t bytes_behind() const;
+  LogFileCounters Counters() const;
+
+ private:
+  // The state of reading the file from some offset on; rebuilt from the
+  // checkpoint on rollback.
+  struct Reading {
+    Reading(const std::string& path, const LogFileContext& context,
+            uint64_t offset);
+
+    LogLineSplitter splitter;
+    LogEventAssembler assembler;
+    // Offset of the line the splitter has not finished (after the last
+    // newline); of the last line the splitter cut at the size limit; of the
+    // pending event's first line.
+    uint64_t unfinished_line_start;
+    uint64_t cut_line_start = UINT64_MAX;
+    uint64_t pending_start = 0;
+    // Every byte before this is in a line handed to the assembler. The rest
+    // of a line cut at the size limit counts as consumed as it is skipped:
+    // after a crash in the middle of a huge line whose event was already
+    // emitted, the rest of it comes back as a stray event, not the line
+    // again.
+    uint64_t consumed;
+  };
+
+  LogFileTail(const LogFileContext& context, std::string path, uint64_t device,
+              uint64_t inode, TextDecoder* decoder);
+
+  uint64_t CheckpointOffset() const;
+  // Starts reading the open file at `offset`; with `keep_counters` false the
+  // counters of the current reading are dropped (rollback).
+  void StartReading(uint64_t offset, absl::Time now, bool keep_counters);
+  void Restart(const std::string& why, absl::Time now, EmitFn emit);
+  void Feed(std::string_view bytes, absl::Time now, EmitFn emit);
+  void AddLine(const LogLine& line, absl::Time now, EmitFn emit);
+  void Emit(eroom::monitor::v1::LogEvent&& event, EmitFn emit);
+  void SetPath(std::string path);
+  std::string Subject() const;
+
+  const LogFileContext& context_;
+  TextDecoder* const decoder_;  // Null for UTF-8.
+  std::string path_;
+  const uint64_t device_;
+  const uint64_t inode_;
+  std::string fingerprint_;
+  int fd_ = -1;
+  LogFileDate file_date_;
+  // As of the last fstat (open) or scan (closed); InfinitePast: not yet.
+  uint64_t size_ = 0;
+  absl::Time modified_ = absl::InfinitePast();
+  absl::Time last_data_;
+  bool at_end_ = false;  // The last read found no more data.
+  // The first bytes were compared with the fingerprint since reading
+  // (re)started.
+  bool fingerprint_checked_ = false;
+  bool read_failing_ = false;
+  std::optional<Reading> reading_;  // Present while open.
+  uint64_t closed_offset_ = 0;      // The checkpoint while closed.
+  RoomTracker rooms_;
+  LogFileCounters counters_;  // Those of `reading_` not included.
+
+  // Where Rollback() returns: the state the store saved or, for a file not
+  // saved yet, the state it was found in.
+  struct CommittedState {
+    uint64_t offset = 0;
+    std::string fingerprint;
+    std::string path;
+    RoomTracker rooms;
+    LogFileCounters counters;
+  };
+  void SetCommittedState();
+  CommittedState committed_;
+  bool in_store_ = false;
+};
+
+}  // namespace eroom::agent
+
+#endif  // EROOM_AGENT_LOG_FILE_TAIL_H_

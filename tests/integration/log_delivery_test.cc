@@ -1,0 +1,296 @@
+// Log delivery under torture: sequence-numbered lines written at full speed
+// through rename rotation, copytruncate and delete-and-recreate, rotation
+// while the agent is stopped, and the agent killed with SIGKILL at random
+// moments. Every line must be stored exactly once, in order per file.
+#include <signal.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <random>
+#include <set>
+#include <string>
+#include <thread>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
+#include "tests/integration/process_harness.h"
+
+namespace eroom::testing {
+namespace {
+
+using ::nlohmann::json;
+
+constexpr int kLines = 6000;
+constexpr char kMarker[] = "torture line ";
+
+enum class Rotation { kRename, kCopyTruncate, kDeleteRecreate };
+
+// Writes numbered ERoom lines into logs/server.log, rotating every
+// `rotate_every` lines the way `rotation` says.
+class LogWriter {
+ public:
+  LogWriter(std::string logs_dir, Rotation rotation, int rotate_every)
+      : logs_dir_(std::move(logs_dir)),
+        rotation_(rotation),
+        rotate_every_(rotate_every) {}
+
+  void Write(int first, int last) {
+    std::ofstream out = Open();
+    for (int n = first; n < last; ++n) {
+      if (n > 0 && n % rotate_every_ == 0) {
+        last_ = n - 1;
+        out.close();
+        Rotate();
+        out = Open();
+      }
+      out << absl::StrFormat(
+          "2026-11-26 10:00:%02d.%03d [pool-2-thread-1] INFO  "
+          "c.f.e.s.queue.RoomRequestQueueManager    : %s%d\n",
+          (n / 1000) % 60, n % 1000, kMarker, n);
+      // A multi-line event now and then, so checkpoints land mid-event.
+      if (n % 97 == 0) out << "\tat frame.of(Line.java:" << n << ")\n";
+      if (n % 50 == 0) out.flush();
+      // Bursts at full speed, spread over a few seconds so that the agent
+      // gets killed many times while the lines are being written.
+      if (n % 100 == 99) absl::SleepFor(burst_pause_);
+    }
+  }
+
+  std::string active() const { return logs_dir_ + "/server.log"; }
+
+  void Rotate() {
+    ++rotations_;
+    std::string rotated = absl::StrFormat("%s/server.2026-10-%02d.log",
+                                          logs_dir_, rotations_ % 28 + 1);
+    switch (rotation_) {
+      case Rotation::kRename:
+        std::filesystem::rename(active(), rotated);
+        break;
+      case Rotation::kCopyTruncate:
+        // Lines not read before the truncation exist only in the copy (the
+        // known copytruncate gap), so let the agent catch up first. The
+        // copy gets logrotate's naming, which the agent's globs skip.
+        WaitUntilRead();
+        std::filesystem::copy_file(
+            active(), absl::StrCat(active(), ".", rotations_),
+            std::filesystem::copy_options::overwrite_existing);
+        std::filesystem::resize_file(active(), 0);
+        break;
+      case Rotation::kDeleteRecreate:
+        // Deleting lines nobody read yet loses them by definition.
+        WaitUntilRead();
+        std::filesystem::remove(active());
+        break;
+    }
+  }
+
+  void set_burst_pause(absl::Duration pause) { burst_pause_ = pause; }
+
+  // Set by the test: true once the collector holds line `n`.
+  std::function<bool(int)> stored;
+
+ private:
+  std::ofstream Open() {
+    return std::ofstream(active(), std::ios::app | std::ios::binary);
+  }
+  void WaitUntilRead() {
+    PollUntil(absl::Seconds(30), [&] { return stored && stored(last_); });
+  }
+
+  const std::string logs_dir_;
+  const Rotation rotation_;
+  const int rotate_every_;
+  int rotations_ = 0;
+  int last_ = 0;
+  absl::Duration burst_pause_ = absl::ZeroDuration();
+};
+
+class LogDeliveryTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = MakeTempDir("delivery");
+    logs_dir_ = dir_ + "/eroom/logs";
+    std::filesystem::create_directories(logs_dir_);
+    collector_address_ = absl::StrCat("127.0.0.1:", FreePort());
+    WriteFile(dir_ + "/collector.yaml",
+              absl::StrCat("listen: ", collector_address_, "\n",
+                           "storage:\n  path: ", dir_, "/eroom.db\n",
+                           kPlaintextCollectorConfig));
+    WriteFile(dir_ + "/agent.yaml",
+              absl::StrCat(
+                  "agent:\n  id: torture\n  state_dir: ", dir_, "/state\n",
+                  "eroom:\n  dir: ", dir_, "/eroom\n",
+                  "  url: http://127.0.0.1:", FreePort(), "\n",
+                  "logs:\n  start_at: beginning\n", "  poll_interval: 20ms\n",
+                  "  multiline_timeout: 200ms\n",
+                  "resources:\n  interval: 1h\n", "probes:\n  interval: 1h\n",
+                  "collector:\n  address: ", collector_address_,
+                  "\n  insecure: true\n", "  reconnect_initial: 20ms\n",
+                  "  reconnect_max: 200ms\n", "  batch_max_delay: 20ms\n"));
+    collector_ = std::make_unique<ChildProcess>(
+        std::vector<std::string>{BinaryPath("eroom-collector"), "--config",
+                                 dir_ + "/collector.yaml"},
+        dir_ + "/collector.out");
+    StartAgent();
+  }
+
+  void TearDown() override {
+    if (HasFailure()) {
+      std::cerr << "--- agent log (tail)\n"
+                << Tail(agent_log()) << "\n"
+                << "--- collector log (tail)\n"
+                << Tail(dir_ + "/collector.out");
+    }
+  }
+
+  static std::string Tail(const std::string& path) {
+    std::string text = ReadFile(path);
+    return text.size() > 4000 ? text.substr(text.size() - 4000) : text;
+  }
+
+  std::string agent_log() const { return dir_ + "/agent.out"; }
+
+  void StartAgent() {
+    agent_ = std::make_unique<ChildProcess>(
+        std::vector<std::string>{BinaryPath("eroom-agent"), "--config",
+                                 dir_ + "/agent.yaml"},
+        agent_log());
+  }
+
+  // Line numbers the collector stored, with how often each was stored and
+  // in which order per file; false if the query failed.
+  bool Stored(std::map<int, int>* counts,
+              std::map<std::string, std::vector<int>>* by_file) {
+    CommandResult result =
+        RunCommand({BinaryPath("eroomctl"), "--collector", collector_address_,
+                    "--insecure", "-o", "json", "logs", "--grep", kMarker,
+                    "--limit", "10000"});
+    if (result.exit_code != 0) return false;
+    json logs = json::parse(result.out, nullptr, false);
+    if (!logs.is_object()) return false;
+    counts->clear();
+    if (by_file) by_file->clear();
+    if (!logs.contains("events")) return true;
+    // Newest first: walk backwards for sequence order.
+    const json& events = logs["events"];
+    for (auto it = events.rbegin(); it != events.rend(); ++it) {
+      std::string message = (*it)["event"]["message"];
+      size_t at = message.find(kMarker);
+      int n;
+      if (at == std::string::npos ||
+          !absl::SimpleAtoi(
+              message.substr(at + strlen(kMarker),
+                             message.find('\n') - at - strlen(kMarker)),
+              &n)) {
+        continue;
+      }
+      ++(*counts)[n];
+      if (by_file) {
+        (*by_file)[(*it)["event"]["file"].get<std::string>()].push_back(n);
+      }
+    }
+    return true;
+  }
+
+  void ExpectEveryLineExactlyOnce() {
+    std::map<int, int> counts;
+    std::map<std::string, std::vector<int>> by_file;
+    bool complete = PollUntil(
+        absl::Seconds(90),
+        [&] { return Stored(&counts, nullptr) && counts.size() == kLines; },
+        absl::Milliseconds(500));
+    ASSERT_TRUE(Stored(&counts, &by_file));
+    std::vector<int> missing, repeated;
+    for (int n = 0; n < kLines; ++n) {
+      if (!counts.contains(n))
+        missing.push_back(n);
+      else if (counts[n] > 1)
+        repeated.push_back(n);
+    }
+    EXPECT_TRUE(complete) << counts.size() << " of " << kLines << " stored";
+    EXPECT_THAT(missing, ::testing::IsEmpty());
+    EXPECT_THAT(repeated, ::testing::IsEmpty());
+    for (const auto& [file, lines] : by_file) {
+      EXPECT_TRUE(std::is_sorted(lines.begin(), lines.end()))
+          << "out of order in " << file;
+    }
+  }
+
+  std::string dir_, logs_dir_, collector_address_;
+  std::unique_ptr<ChildProcess> collector_, agent_;
+};
+
+class LogRotationTest : public LogDeliveryTest,
+                        public ::testing::WithParamInterface<Rotation> {};
+
+TEST_P(LogRotationTest, EveryLineOnceThroughRotationsAndKills) {
+  LogWriter writer(logs_dir_, GetParam(), /*rotate_every=*/400);
+  writer.set_burst_pause(absl::Milliseconds(60));
+  writer.stored = [this](int n) {
+    std::map<int, int> counts;
+    return Stored(&counts, nullptr) && counts.contains(n);
+  };
+  absl::Notification written;
+  std::thread writing([&] {
+    writer.Write(0, kLines);
+    written.Notify();
+  });
+  std::mt19937 random(GetParam() == Rotation::kRename ? 1 : 2);
+  int kills = 0;
+  while (!written.WaitForNotificationWithTimeout(
+      absl::Milliseconds(std::uniform_int_distribution<>(100, 400)(random)))) {
+    agent_->Signal(SIGKILL);
+    agent_->Wait(absl::Seconds(5));
+    ++kills;
+    StartAgent();
+  }
+  writing.join();
+  EXPECT_GE(kills, 3) << "the writer finished too soon to test anything";
+  ExpectEveryLineExactlyOnce();
+  RecordProperty("agent_kills", kills);
+}
+
+INSTANTIATE_TEST_SUITE_P(Rotations, LogRotationTest,
+                         ::testing::Values(Rotation::kRename,
+                                           Rotation::kCopyTruncate,
+                                           Rotation::kDeleteRecreate),
+                         [](const auto& info) {
+                           switch (info.param) {
+                             case Rotation::kRename:
+                               return "Rename";
+                             case Rotation::kCopyTruncate:
+                               return "CopyTruncate";
+                             case Rotation::kDeleteRecreate:
+                               return "DeleteRecreate";
+                           }
+                           return "Unknown";
+                         });
+
+TEST_F(LogDeliveryTest, RotationWhileTheAgentIsStopped) {
+  LogWriter writer(logs_dir_, Rotation::kRename, /*rotate_every=*/kLines);
+  writer.Write(0, kLines / 2);
+  std::map<int, int> counts;
+  ASSERT_TRUE(PollUntil(absl::Seconds(30), [&] {
+    return Stored(&counts, nullptr) && !counts.empty();
+  }));
+  agent_->Signal(SIGTERM);
+  ASSERT_TRUE(agent_->Wait(absl::Seconds(5)).has_value());
+  // While it is down: more lines, a rename rotation, and a new file.
+  writer.Write(kLines / 2, kLines * 3 / 4);
+  writer.Rotate();
+  writer.Write(kLines * 3 / 4, kLines);
+  StartAgent();
+  ExpectEveryLineExactlyOnce();
+}
+
+}  // namespace
+}  // namespace eroom::testing

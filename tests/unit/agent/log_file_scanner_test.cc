@@ -1,0 +1,144 @@
+#include "agent/log_file_scanner.h"
+
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/unit/agent/log_test_privileges.h"
+
+namespace eroom::agent {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::ElementsAre;
+using ::testing::IsEmpty;
+using ::testing::Pair;
+
+class LogFileScannerTest : public testing::Test {
+ protected:
+  void SetUp() override {
+    std::string dir = testing::TempDir() + "log_file_scanner_XXXXXX";
+    ASSERT_NE(mkdtemp(dir.data()), nullptr);
+    dir_ = dir;
+  }
+  void TearDown() override {
+    fs::permissions(dir_ + "/locked", fs::perms::owner_all,
+                    fs::perm_options::replace, ignored_);
+    fs::remove_all(dir_);
+  }
+
+  std::string Touch(const std::string& name, const std::string& text = "x\n") {
+    const std::string path = dir_ + "/" + name;
+    fs::create_directories(fs::path(path).parent_path());
+    std::ofstream(path) << text;
+    return path;
+  }
+
+  std::vector<std::string> Paths(const LogFileScan& scan) const {
+    std::vector<std::string> paths;
+    for (const FoundLogFile& file : scan.files) paths.push_back(file.path);
+    return paths;
+  }
+
+  std::string dir_;
+  std::error_code ignored_;
+};
+
+TEST(IsExcludedLogPathTest, ArchivesAndCompressedFiles) {
+  EXPECT_TRUE(IsExcludedLogPath("logs/archive/server.2025-06-01.log"));
+  EXPECT_TRUE(IsExcludedLogPath("/srv/eroom/logs/archive/x/y.log"));
+  EXPECT_TRUE(IsExcludedLogPath("logs/server.2025-06-01.log.gz"));
+  EXPECT_TRUE(IsExcludedLogPath("logs/server.log.zst"));
+  EXPECT_FALSE(IsExcludedLogPath("logs/server.log"));
+  EXPECT_FALSE(IsExcludedLogPath("logs/archive"));  // A file so named.
+  EXPECT_FALSE(IsExcludedLogPath("logs/archived/server.log"));
+}
+
+TEST_F(LogFileScannerTest, ExpandsPatternsInOrderAndSkipsWhatIsNoLog) {
+  const std::string server = Touch("logs/server.log");
+  const std::string daily = Touch("logs/server.2025-06-15.log");
+  const std::string eroom = Touch("logs/eroom.log");
+  Touch("logs/archive/server.2025-06-01.log");
+  Touch("logs/server.2025-06-01.log.gz");
+  Touch("logs/other.txt");
+  fs::create_directory(dir_ + "/logs/server.old.log");
+  ASSERT_EQ(mkfifo((dir_ + "/logs/server.fifo.log").c_str(), 0644), 0);
+
+  const LogFileScan scan =
+      ScanLogFiles({dir_ + "/logs/server.log", dir_ + "/logs/server.*.log",
+                    dir_ + "/logs/{eroom,missing}*.log"});
+  EXPECT_THAT(Paths(scan), ElementsAre(server, daily, eroom));
+  EXPECT_THAT(scan.problems,
+              ElementsAre(Pair(dir_ + "/logs/server.fifo.log",
+                               "is not a regular file (skipped)"),
+                          Pair(dir_ + "/logs/server.old.log",
+                               "is not a regular file (skipped)")));
+  EXPECT_TRUE(scan.complete);
+  EXPECT_THAT(scan.directories, ElementsAre(dir_ + "/logs"));
+  EXPECT_EQ(scan.files[0].size, 2u);
+}
+
+TEST_F(LogFileScannerTest, AFileMatchedTwiceIsFoundOnce) {
+  const std::string server = Touch("logs/server.log");
+  fs::create_hard_link(server, dir_ + "/logs/eroom.log");
+  const LogFileScan scan =
+      ScanLogFiles({dir_ + "/logs/server.log", dir_ + "/logs/*.log"});
+  EXPECT_THAT(Paths(scan), ElementsAre(server));
+}
+
+TEST_F(LogFileScannerTest, MissingIsCompleteAndFindsNothing) {
+  const LogFileScan scan =
+      ScanLogFiles({dir_ + "/logs/server.log", dir_ + "/logs/server.*.log"});
+  EXPECT_THAT(scan.files, IsEmpty());
+  EXPECT_THAT(scan.problems, IsEmpty());
+  EXPECT_TRUE(scan.complete);
+}
+
+// A directory that cannot be read may hold known files: the scan says it
+// is incomplete, so the tailer does not take them for gone.
+TEST_F(LogFileScannerTest, UnreadableDirectoryMakesTheScanIncomplete) {
+  Touch("locked/server.log");
+  fs::permissions(dir_, fs::perms::owner_all | fs::perms::others_read |
+                            fs::perms::others_exec);
+  fs::permissions(dir_ + "/locked", fs::perms::none, fs::perm_options::replace);
+  const std::string dir = dir_;
+  const auto scenario = [dir]() -> std::string {
+    for (const std::string& pattern :
+         {dir + "/locked/server.log", dir + "/locked/*.log"}) {
+      const LogFileScan scan = ScanLogFiles({pattern});
+      if (!scan.files.empty() || scan.complete || scan.problems.size() != 1) {
+        return "unreadable directory not reported for " + pattern;
+      }
+    }
+    return "";
+  };
+  if (geteuid() != 0) {
+    EXPECT_EQ(scenario(), "");
+    return;
+  }
+  const ScenarioResult result = RunAsNobody(scenario);
+  if (result == ScenarioResult::kCannotDropPrivileges) {
+    GTEST_SKIP() << "cannot switch to nobody";
+  }
+  EXPECT_EQ(result, ScenarioResult::kPassed) << "see the message above";
+}
+
+TEST_F(LogFileScannerTest, DirectoriesWithWildcardsAreExpanded) {
+  Touch("a/logs/server.log");
+  Touch("b/logs/server.log");
+  Touch("archive/logs/server.log");
+  const LogFileScan scan = ScanLogFiles({dir_ + "/*/logs/server.log"});
+  EXPECT_EQ(scan.files.size(), 2u);
+  EXPECT_THAT(scan.directories,
+              ElementsAre(dir_ + "/a/logs", dir_ + "/b/logs"));
+}
+
+}  // namespace
+}  // namespace eroom::agent
