@@ -16,7 +16,8 @@ class GrowthReporter {
   GrowthReporter(std::string kind, std::string what)
       : kind_(std::move(kind)), what_(std::move(what)) {}
 
-  void Check(uint64_t total, absl::Time now, Uplink& uplink) {
+  void Check(uint64_t total, absl::Time now, Uplink& uplink,
+             absl::string_view detail = "") {
     if (total <= reported_) return;
     v1::Event event;
     v1::AgentNotice* notice = event.mutable_notice();
@@ -24,7 +25,8 @@ class GrowthReporter {
     notice->set_kind(kind_);
     notice->set_count(static_cast<int64_t>(total - reported_));
     notice->set_message(absl::StrCat(total - reported_, " ", what_, " (", total,
-                                     " since the agent started)"));
+                                     " since the agent started",
+                                     detail.empty() ? "" : "; ", detail, ")"));
     uplink.Submit(std::move(event));
     reported_ = total;
   }
@@ -107,6 +109,9 @@ void Agent::Start() {
                                "bytes the file's encoding could not decode");
     GrowthReporter unreadable("log_file_problems",
                               "log file warnings (unreadable, not a file)");
+    GrowthReporter paused("log_reading_paused",
+                          "times log events could not be spooled (spool full "
+                          "or failing): reading paused, the files buffer");
     while (!producers_stop_.HasBeenNotified()) {
       tailer_->PollOnce();
       LogTailerStats stats = tailer_->Stats();
@@ -117,6 +122,9 @@ void Agent::Start() {
       repaired.Check(stats.utf8_replacements, now, *uplink_);
       undecodable.Check(stats.encoding_replacements, now, *uplink_);
       unreadable.Check(stats.file_errors, now, *uplink_);
+      paused.Check(
+          stats.commit_failures, now, *uplink_,
+          absl::StrCat(stats.bytes_behind, " bytes of log not read yet"));
       tailer_->WaitForChange(config_.log_poll_interval);
     }
   });

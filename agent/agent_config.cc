@@ -73,6 +73,10 @@ absl::StatusOr<AgentConfig> LoadAgentConfig(const std::string& path) {
   if (config.state_dir.empty()) {
     agent.AddProblem("state_dir", "must not be empty");
   }
+  config.spool_max_bytes =
+      static_cast<uint64_t>(
+          agent.Int("spool_max_kb", 256 * 1024, 64, int64_t{1} << 30))
+      << 10;
   config.log_level = agent.Choice("log_level", "info",
                                   {"trace", "debug", "info", "warn", "error"});
   agent.Finish();

@@ -33,6 +33,8 @@ struct AgentConfig {
   std::string log_level = "info";
   // Holds the spool and log checkpoints (agent-state.db).
   std::string state_dir = "/var/lib/eroom-agent";
+  // Cap of the spool of undelivered events.
+  uint64_t spool_max_bytes = 256ull << 20;
 
   std::string eroom_dir;
   LogSourceOptions logs;

@@ -15,38 +15,49 @@ namespace v1 = ::eroom::monitor::v1;
 namespace {
 
 constexpr char kDatabaseKind[] = "eroom-agent state database";
-constexpr int kSchemaVersion = 1;
+// Schema versions, in order; step N - 1 takes a database to version N.
+constexpr const char* kMigrations[] = {
+    R"sql(
+      CREATE TABLE spool (
+        sequence INTEGER PRIMARY KEY,
+        payload BLOB NOT NULL  -- serialized eroom.monitor.v1.Event, no sequence
+      );
+      CREATE TABLE checkpoints (
+        device INTEGER NOT NULL,
+        inode INTEGER NOT NULL,
+        fingerprint BLOB NOT NULL,
+        path TEXT NOT NULL,
+        offset INTEGER NOT NULL,
+        PRIMARY KEY (device, inode)
+      );
+      CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+    )sql",
+    // Samples, probe results and notices may be evicted when the spool is
+    // full; log events never are (their file is the buffer).
+    R"sql(
+      ALTER TABLE spool ADD COLUMN evictable INTEGER NOT NULL DEFAULT 0;
+      CREATE INDEX spool_evictable ON spool (sequence) WHERE evictable = 1;
+    )sql",
+};
+constexpr int kSchemaVersion = std::size(kMigrations);
 
 absl::Status Failed(absl::string_view context, const SQLite::Exception& e) {
   return SqliteErrorStatus(context, e, kDatabaseKind);
 }
 
-void CreateSchema(SQLite::Database& db) {
+void MigrateSchema(SQLite::Database& db) {
   int version = db.execAndGet("PRAGMA user_version").getInt();
   if (version > kSchemaVersion) {
     throw std::runtime_error(absl::StrCat(
         "state database schema version ", version,
         " is newer than this agent understands (", kSchemaVersion, ")"));
   }
-  if (version == kSchemaVersion) return;
-  SQLite::Transaction transaction(db);
-  db.exec(R"sql(
-    CREATE TABLE spool (
-      sequence INTEGER PRIMARY KEY,
-      payload BLOB NOT NULL  -- serialized eroom.monitor.v1.Event, no sequence
-    );
-    CREATE TABLE checkpoints (
-      device INTEGER NOT NULL,
-      inode INTEGER NOT NULL,
-      fingerprint BLOB NOT NULL,
-      path TEXT NOT NULL,
-      offset INTEGER NOT NULL,
-      PRIMARY KEY (device, inode)
-    );
-    CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
-  )sql");
-  db.exec(absl::StrCat("PRAGMA user_version = ", kSchemaVersion));
-  transaction.commit();
+  for (; version < kSchemaVersion; ++version) {
+    SQLite::Transaction transaction(db);
+    db.exec(kMigrations[version]);
+    db.exec(absl::StrCat("PRAGMA user_version = ", version + 1));
+    transaction.commit();
+  }
 }
 
 std::unique_ptr<SQLite::Database> OpenDatabase(const std::string& path) {
@@ -60,7 +71,7 @@ std::unique_ptr<SQLite::Database> OpenDatabase(const std::string& path) {
   if (db->execAndGet("PRAGMA quick_check").getString() != "ok") {
     throw SQLite::Exception("quick_check failed", SQLITE_CORRUPT);
   }
-  CreateSchema(*db);
+  MigrateSchema(*db);
   return db;
 }
 
@@ -108,19 +119,23 @@ absl::StatusOr<std::unique_ptr<StateStore>> StateStore::Open(
     return absl::FailedPreconditionError(
         absl::StrCat("open ", options.path, ": ", e.what()));
   }
-  std::unique_ptr<StateStore> store(new StateStore(std::move(db)));
+  std::unique_ptr<StateStore> store(
+      new StateStore(std::move(db), options.max_spool_bytes));
   store->moved_aside_ = std::move(moved_aside);
   return store;
 }
 
-StateStore::StateStore(std::unique_ptr<SQLite::Database> db)
+StateStore::StateStore(std::unique_ptr<SQLite::Database> db,
+                       uint64_t max_spool_bytes)
     : db_(std::move(db)),
       insert_event_(*db_,
-                    "INSERT INTO spool (sequence, payload) VALUES (?, ?)"),
+                    "INSERT INTO spool (sequence, payload, evictable) "
+                    "VALUES (?, ?, ?)"),
       save_last_sequence_(*db_,
                           "INSERT INTO meta (key, value) VALUES "
                           "('last_sequence', ?) ON CONFLICT (key) DO UPDATE "
-                          "SET value = excluded.value") {
+                          "SET value = excluded.value"),
+      max_spool_bytes_(max_spool_bytes) {
   absl::MutexLock lock(&mu_);
   SQLite::Statement totals(
       *db_,
@@ -136,17 +151,39 @@ StateStore::StateStore(std::unique_ptr<SQLite::Database> db)
   last_sequence_ = std::max(saved_last, highest_spooled);
 }
 
-void StateStore::InsertLocked(v1::Event& event) {
-  event.clear_sequence();
-  std::string payload = event.SerializeAsString();
+void StateStore::InsertLocked(v1::Event& event, const std::string& payload) {
   event.set_sequence(last_sequence_ + 1);
   insert_event_.reset();
   insert_event_.bind(1, static_cast<int64_t>(event.sequence()));
   insert_event_.bind(2, payload.data(), static_cast<int>(payload.size()));
+  insert_event_.bind(3, event.has_log() ? 0 : 1);
   insert_event_.exec();
   ++last_sequence_;
   ++spooled_events_;
   spooled_bytes_ += payload.size();
+}
+
+bool StateStore::MakeRoomLocked(uint64_t needed) {
+  if (spooled_bytes_ + needed <= max_spool_bytes_) return true;
+  uint64_t excess = spooled_bytes_ + needed - max_spool_bytes_;
+  SQLite::Statement oldest(*db_,
+                           "SELECT sequence, LENGTH(payload) FROM spool WHERE "
+                           "evictable = 1 ORDER BY sequence");
+  uint64_t freed = 0, evicted = 0, through = 0;
+  while (freed < excess && oldest.executeStep()) {
+    through = oldest.getColumn(0).getInt64();
+    freed += oldest.getColumn(1).getInt64();
+    ++evicted;
+  }
+  if (freed < excess) return false;
+  SQLite::Statement evict(
+      *db_, "DELETE FROM spool WHERE evictable = 1 AND sequence <= ?");
+  evict.bind(1, static_cast<int64_t>(through));
+  evict.exec();
+  spooled_events_ -= evicted;
+  spooled_bytes_ -= freed;
+  dropped_ += evicted;
+  return true;
 }
 
 void StateStore::SaveLastSequenceLocked() {
@@ -186,12 +223,23 @@ absl::Status StateStore::Commit(
   const uint64_t last_before = last_sequence_;
   const uint64_t events_before = spooled_events_;
   const uint64_t bytes_before = spooled_bytes_;
+  std::vector<v1::Event> wrapped(events.size());
+  std::vector<std::string> payloads(events.size());
+  uint64_t needed = 0;
+  for (size_t i = 0; i < events.size(); ++i) {
+    *wrapped[i].mutable_log() = std::move(events[i]);
+    payloads[i] = wrapped[i].SerializeAsString();
+    needed += payloads[i].size();
+  }
+  if (needed > 0 && spooled_bytes_ + needed > max_spool_bytes_) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("spool full: ", spooled_bytes_, " of ", max_spool_bytes_,
+                     " bytes used, ", needed, " more needed"));
+  }
   try {
     SQLite::Transaction transaction(*db_);
-    for (v1::LogEvent& log : events) {
-      v1::Event event;
-      *event.mutable_log() = std::move(log);
-      InsertLocked(event);
+    for (size_t i = 0; i < wrapped.size(); ++i) {
+      InsertLocked(wrapped[i], payloads[i]);
     }
     db_->exec("DELETE FROM checkpoints");
     SQLite::Statement insert(*db_,
@@ -224,15 +272,30 @@ absl::Status StateStore::Append(std::vector<v1::Event> events) {
   const uint64_t last_before = last_sequence_;
   const uint64_t events_before = spooled_events_;
   const uint64_t bytes_before = spooled_bytes_;
+  const uint64_t dropped_before = dropped_;
+  std::vector<std::string> payloads(events.size());
+  uint64_t needed = 0;
+  for (size_t i = 0; i < events.size(); ++i) {
+    events[i].clear_sequence();
+    payloads[i] = events[i].SerializeAsString();
+    needed += payloads[i].size();
+  }
   try {
     SQLite::Transaction transaction(*db_);
-    for (v1::Event& event : events) InsertLocked(event);
+    if (!MakeRoomLocked(needed)) {
+      dropped_ += events.size();
+      return absl::OkStatus();  // The transaction rolls back: nothing evicted.
+    }
+    for (size_t i = 0; i < events.size(); ++i) {
+      InsertLocked(events[i], payloads[i]);
+    }
     SaveLastSequenceLocked();
     transaction.commit();
   } catch (const SQLite::Exception& e) {
     last_sequence_ = last_before;
     spooled_events_ = events_before;
     spooled_bytes_ = bytes_before;
+    dropped_ = dropped_before;
     return Failed("spool events", e);
   }
   return absl::OkStatus();
@@ -329,7 +392,7 @@ bool StateStore::WaitForEventsAfter(uint64_t after, absl::Duration timeout) {
 
 StateStore::SpoolStats StateStore::stats() const {
   absl::MutexLock lock(&mu_);
-  return SpoolStats{spooled_events_, spooled_bytes_, last_sequence_};
+  return SpoolStats{spooled_events_, spooled_bytes_, last_sequence_, dropped_};
 }
 
 }  // namespace eroom::agent

@@ -19,6 +19,10 @@ namespace eroom::agent {
 
 struct StateStoreOptions {
   std::string path;  // SQLite file; its directory is created if missing.
+  // What the spooled events may take (serialized). Log events beyond it are
+  // refused (reading pauses: the log file is the buffer); samples, probe
+  // results and notices evict the oldest of their kind instead.
+  uint64_t max_spool_bytes = 256ull << 20;
 };
 
 // The agent's durable state in one SQLite database (WAL): the spool of
@@ -35,6 +39,9 @@ class StateStore final : public LogCheckpointStore {
     uint64_t events = 0;
     uint64_t bytes = 0;
     uint64_t last_sequence = 0;
+    // Samples, probe results and notices dropped (evicted, or refused when
+    // nothing could be evicted) since Open.
+    uint64_t dropped = 0;
   };
 
   static absl::StatusOr<std::unique_ptr<StateStore>> Open(
@@ -45,7 +52,10 @@ class StateStore final : public LogCheckpointStore {
   absl::Status Commit(std::vector<eroom::monitor::v1::LogEvent> events,
                       const std::vector<FileCheckpoint>& checkpoints) override;
 
-  // Spools events of any kind (samples, probes, notices), numbering them.
+  // Spools samples, probe results and notices, numbering them. When the
+  // spool is full the oldest such events are evicted to make room, or the
+  // new ones dropped if there is nothing to evict; both are counted in
+  // SpoolStats::dropped. Fails only if the database fails.
   absl::Status Append(std::vector<eroom::monitor::v1::Event> events);
 
   // Up to `max_events` spooled events with sequence > `after`, in order.
@@ -70,9 +80,14 @@ class StateStore final : public LogCheckpointStore {
   const std::string& moved_aside() const { return moved_aside_; }
 
  private:
-  explicit StateStore(std::unique_ptr<SQLite::Database> db);
-  // Numbers `event` and inserts it (inside the caller's transaction).
-  void InsertLocked(eroom::monitor::v1::Event& event)
+  StateStore(std::unique_ptr<SQLite::Database> db, uint64_t max_spool_bytes);
+  // Deletes the oldest evictable events until `needed` more bytes fit;
+  // false if they cannot be made to fit.
+  bool MakeRoomLocked(uint64_t needed) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Numbers `event` and inserts it with its serialized form `payload`
+  // (inside the caller's transaction).
+  void InsertLocked(eroom::monitor::v1::Event& event,
+                    const std::string& payload)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void SaveLastSequenceLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
@@ -83,6 +98,8 @@ class StateStore final : public LogCheckpointStore {
   uint64_t last_sequence_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t spooled_events_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t spooled_bytes_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t dropped_ ABSL_GUARDED_BY(mu_) = 0;
+  const uint64_t max_spool_bytes_;
   std::string moved_aside_;
 };
 

@@ -100,11 +100,13 @@ void Uplink::Submit(v1::Event event) {
 }
 
 void Uplink::ReportDrops() {
-  uint64_t dropped;
+  uint64_t evicted = spool_.stats().dropped;
+  uint64_t refused;
   {
     absl::MutexLock lock(&mu_);
-    dropped = dropped_unreported_;
+    refused = dropped_unreported_;
   }
+  uint64_t dropped = refused + (evicted - reported_evictions_);
   if (dropped == 0) return;
   v1::Event event;
   v1::AgentNotice* notice = event.mutable_notice();
@@ -112,10 +114,13 @@ void Uplink::ReportDrops() {
   notice->set_kind("events_dropped");
   notice->set_count(static_cast<int64_t>(dropped));
   notice->set_message(absl::StrCat(
-      dropped, " events dropped because the agent's spool refused them"));
+      dropped,
+      " samples, probe results or notices dropped: the agent's spool was "
+      "full or refused them"));
   if (!spool_.Append({std::move(event)}).ok()) return;  // Counted still.
+  reported_evictions_ = evicted;
   absl::MutexLock lock(&mu_);
-  dropped_unreported_ -= dropped;
+  dropped_unreported_ -= refused;
 }
 
 uint64_t Uplink::Acknowledged(uint64_t stored_through) {
@@ -138,9 +143,10 @@ void Uplink::Abort() {
 }
 
 Uplink::Stats Uplink::stats() const {
-  uint64_t spooled = spool_.stats().events;
+  StateStore::SpoolStats spool = spool_.stats();
   absl::MutexLock lock(&mu_);
-  return Stats{connected_, last_acked_, dropped_total_, spooled};
+  return Stats{connected_, last_acked_, dropped_total_ + spool.dropped,
+               spool.events};
 }
 
 bool Uplink::RunConnection(const absl::Notification& stop,

@@ -30,8 +30,9 @@ class Uplink {
   Uplink(UplinkOptions options, eroom::monitor::v1::AgentHello hello,
          StateStore& spool, const Clock& clock);
 
-  // Spools `event` (thread-safe). If the spool refuses it (disk full), it is
-  // dropped, counted, and the drop reported to the collector later.
+  // Spools `event` (thread-safe). If the spool cannot take it (full, or the
+  // disk failed), it is dropped, counted, and the drop reported to the
+  // collector later.
   void Submit(eroom::monitor::v1::Event event);
 
   // The uplink thread's body. Returns after `stop` is notified and the spool
@@ -62,6 +63,7 @@ class Uplink {
   std::unique_ptr<eroom::monitor::v1::AgentService::Stub> stub_;
   // Owned by the uplink thread.
   absl::Time next_unreachable_warning_ = absl::InfinitePast();
+  uint64_t reported_evictions_ = 0;  // Of StateStore::SpoolStats::dropped.
 
   mutable absl::Mutex mu_;
   bool connected_ ABSL_GUARDED_BY(mu_) = false;

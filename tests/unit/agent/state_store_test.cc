@@ -140,5 +140,84 @@ TEST(StateStoreTest, WaiterWakesWhenAnEventArrives) {
   writer.join();
 }
 
+v1::Event Sample(int cpu) {
+  v1::Event event;
+  event.mutable_sample()->set_cpu_percent(cpu);
+  return event;
+}
+
+TEST(StateStoreTest, FullSpoolRefusesLogsAndKeepsCheckpoints) {
+  auto store = *StateStore::Open(
+      {.path = FreshPath("full_logs"), .max_spool_bytes = 100});
+  FileCheckpoint before{
+      .device = 1, .inode = 1, .fingerprint = "f", .path = "a", .offset = 10};
+  ASSERT_TRUE(store->Commit({Log(std::string(60, 'a'))}, {before}).ok());
+  FileCheckpoint after = before;
+  after.offset = 200;
+  absl::Status full = store->Commit({Log(std::string(60, 'b'))}, {after});
+  EXPECT_EQ(full.code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_THAT(full.message(), HasSubstr("spool full"));
+  EXPECT_EQ(store->stats().events, 1u);
+  EXPECT_THAT(*store->LoadCheckpoints(), ElementsAre(before));
+  // Once delivered and deleted, there is room again.
+  ASSERT_TRUE(store->DeleteThrough(1).ok());
+  EXPECT_TRUE(store->Commit({Log(std::string(60, 'b'))}, {after}).ok());
+}
+
+TEST(StateStoreTest, FullSpoolEvictsOldestSamplesButNeverLogs) {
+  auto store =
+      *StateStore::Open({.path = FreshPath("evict"), .max_spool_bytes = 120});
+  ASSERT_TRUE(store->Commit({Log(std::string(50, 'x'))}, {}).ok());  // 1
+  for (int cpu = 1; cpu <= 10; ++cpu) {
+    ASSERT_TRUE(store->Append({Sample(cpu)}).ok());  // 2..11
+  }
+  std::vector<v1::Event> events = *store->ReadAfter(0, 100);
+  ASSERT_FALSE(events.empty());
+  EXPECT_TRUE(events[0].has_log());
+  // The newest samples survive, the oldest were evicted and counted.
+  EXPECT_EQ(events.back().sample().cpu_percent(), 10);
+  uint64_t kept_samples = events.size() - 1;
+  EXPECT_EQ(store->stats().dropped, 10 - kept_samples);
+  EXPECT_GT(store->stats().dropped, 0u);
+  EXPECT_LE(store->stats().bytes, 120u);
+}
+
+TEST(StateStoreTest, SampleIsDroppedWhenOnlyLogsFillTheSpool) {
+  auto store =
+      *StateStore::Open({.path = FreshPath("drop"), .max_spool_bytes = 64});
+  ASSERT_TRUE(store->Commit({Log(std::string(55, 'x'))}, {}).ok());
+  ASSERT_TRUE(store->Append({Sample(1)}).ok());
+  EXPECT_EQ(store->stats().events, 1u);
+  EXPECT_EQ(store->stats().dropped, 1u);
+}
+
+TEST(StateStoreTest, VersionOneDatabaseIsMigrated) {
+  std::string path = FreshPath("migrate");
+  std::filesystem::create_directories(
+      std::filesystem::path(path).parent_path());
+  {
+    SQLite::Database db(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+    db.exec(
+        "CREATE TABLE spool (sequence INTEGER PRIMARY KEY, payload BLOB NOT "
+        "NULL);"
+        "CREATE TABLE checkpoints (device INTEGER NOT NULL, inode INTEGER NOT "
+        "NULL, fingerprint BLOB NOT NULL, path TEXT NOT NULL, offset INTEGER "
+        "NOT NULL, PRIMARY KEY (device, inode));"
+        "CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);"
+        "PRAGMA user_version = 1;");
+    std::string payload = Notice("old").SerializeAsString();
+    SQLite::Statement insert(db, "INSERT INTO spool VALUES (7, ?)");
+    insert.bind(1, payload.data(), static_cast<int>(payload.size()));
+    insert.exec();
+  }
+  auto store = *StateStore::Open({.path = path});
+  std::vector<v1::Event> events = *store->ReadAfter(0, 10);
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].sequence(), 7u);
+  EXPECT_EQ(events[0].notice().kind(), "old");
+  ASSERT_TRUE(store->Append({Notice("new")}).ok());
+  EXPECT_EQ(store->stats().last_sequence, 8u);
+}
+
 }  // namespace
 }  // namespace eroom::agent
