@@ -27,7 +27,10 @@ std::string Ago(int64_t unix_ms, const RenderContext& context) {
 
 std::string ConnectionState(const v1::HostStatus& host,
                             const RenderContext& context) {
-  if (host.connected()) return "connected";
+  if (host.connected() && !host.down()) return "connected";
+  if (host.connected()) {
+    return absl::StrCat("silent ", Age(host.last_seen_unix_ms(), context));
+  }
   if (host.last_seen_unix_ms() == 0) return "down";
   return absl::StrCat("down ", Age(host.last_seen_unix_ms(), context));
 }

@@ -39,7 +39,8 @@ Collector::Collector(const CollectorConfig& config, const Clock& clock,
                 [](const std::string& line) { spdlog::warn("{}", line); }),
       authorizer_(config.auth, CollectorMethodAccess(), refusals_),
       agent_service_(ingest_, config.stream_window_batches, authorizer_),
-      query_service_(*storage_, queries_, authorizer_) {}
+      query_service_(*storage_, queries_, authorizer_, clock,
+                     config.heartbeat_timeout) {}
 
 absl::StatusOr<std::unique_ptr<Collector>> Collector::Start(
     const CollectorConfig& config, const Clock& clock) {

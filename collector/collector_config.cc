@@ -12,6 +12,8 @@ absl::StatusOr<CollectorConfig> LoadCollectorConfig(const std::string& path) {
   config.listen_address = root.String("listen", config.listen_address);
   config.log_level = root.Choice("log_level", "info",
                                  {"trace", "debug", "info", "warn", "error"});
+  config.heartbeat_timeout = root.Duration(
+      "heartbeat_timeout", absl::Seconds(30), absl::Seconds(1), absl::Hours(1));
   config.stats_interval = root.Duration("stats_interval", absl::Seconds(60),
                                         absl::Seconds(1), absl::Hours(24));
 

@@ -28,6 +28,8 @@ struct CollectorConfig {
   // Largest message an agent or CLI may send.
   int max_message_bytes = 16 * 1024 * 1024;
   absl::Duration stats_interval = absl::Seconds(60);
+  // A connected host that sent nothing for this long is reported down.
+  absl::Duration heartbeat_timeout = absl::Seconds(30);
   // `tls:`: TLS unless plaintext is asked for (and then loopback only).
   ServerSecurity security;
   // `auth:`: the token digests of agents and users.

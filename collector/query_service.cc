@@ -42,14 +42,30 @@ grpc::ServerUnaryReactor* Dispatch(grpc::CallbackServerContext* context,
 }  // namespace
 
 QueryServiceImpl::QueryServiceImpl(Storage& storage, WorkQueue& workers,
-                                   Authorizer& authorizer)
-    : storage_(storage), workers_(workers), authorizer_(authorizer) {}
+                                   Authorizer& authorizer, const Clock& clock,
+                                   absl::Duration heartbeat_timeout)
+    : storage_(storage),
+      workers_(workers),
+      authorizer_(authorizer),
+      clock_(clock),
+      heartbeat_timeout_(heartbeat_timeout) {}
 
 grpc::ServerUnaryReactor* QueryServiceImpl::ListHosts(
     grpc::CallbackServerContext* context, const v1::ListHostsRequest* request,
     v1::ListHostsResponse* response) {
   return Dispatch(context, kListHostsMethod, authorizer_, workers_, response,
-                  [this, request] { return storage_.ListHosts(*request); });
+                  [this, request]() -> absl::StatusOr<v1::ListHostsResponse> {
+                    absl::StatusOr<v1::ListHostsResponse> hosts =
+                        storage_.ListHosts(*request);
+                    if (!hosts.ok()) return hosts;
+                    const int64_t silent_since =
+                        absl::ToUnixMillis(clock_.Now() - heartbeat_timeout_);
+                    for (v1::HostStatus& host : *hosts->mutable_hosts()) {
+                      host.set_down(!host.connected() ||
+                                    host.last_seen_unix_ms() < silent_since);
+                    }
+                    return hosts;
+                  });
 }
 
 grpc::ServerUnaryReactor* QueryServiceImpl::QueryLogs(

@@ -4,6 +4,7 @@
 #include "collector/authorizer.h"
 #include "collector/storage.h"
 #include "collector/work_queue.h"
+#include "common/clock.h"
 #include "eroom/monitor/v1/monitor.grpc.pb.h"
 
 namespace eroom::collector {
@@ -15,8 +16,10 @@ namespace eroom::collector {
 class QueryServiceImpl final
     : public eroom::monitor::v1::QueryService::CallbackService {
  public:
-  QueryServiceImpl(Storage& storage, WorkQueue& workers,
-                   Authorizer& authorizer);
+  // A connected host silent for longer than `heartbeat_timeout` is
+  // reported down.
+  QueryServiceImpl(Storage& storage, WorkQueue& workers, Authorizer& authorizer,
+                   const Clock& clock, absl::Duration heartbeat_timeout);
 
   grpc::ServerUnaryReactor* ListHosts(
       grpc::CallbackServerContext* context,
@@ -35,6 +38,8 @@ class QueryServiceImpl final
   Storage& storage_;
   WorkQueue& workers_;
   Authorizer& authorizer_;
+  const Clock& clock_;
+  const absl::Duration heartbeat_timeout_;
 };
 
 }  // namespace eroom::collector

@@ -43,7 +43,8 @@ class FakeStorage final : public Storage {
   }
   absl::StatusOr<eroom::monitor::v1::ListHostsResponse> ListHosts(
       const eroom::monitor::v1::ListHostsRequest&) override {
-    return eroom::monitor::v1::ListHostsResponse();
+    absl::MutexLock lock(&mu_);
+    return hosts_;
   }
   absl::StatusOr<eroom::monitor::v1::QueryLogsResponse> QueryLogs(
       const eroom::monitor::v1::QueryLogsRequest&) override {
@@ -54,6 +55,10 @@ class FakeStorage final : public Storage {
     return eroom::monitor::v1::QueryMetricsResponse();
   }
 
+  void SetHosts(eroom::monitor::v1::ListHostsResponse hosts) {
+    absl::MutexLock lock(&mu_);
+    hosts_ = std::move(hosts);
+  }
   void FailWith(absl::Status status) {
     absl::MutexLock lock(&mu_);
     fail_with_ = std::move(status);
@@ -82,6 +87,7 @@ class FakeStorage final : public Storage {
  private:
   mutable absl::Mutex mu_;
   absl::Status fail_with_ ABSL_GUARDED_BY(mu_);
+  eroom::monitor::v1::ListHostsResponse hosts_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, uint64_t> stored_through_
       ABSL_GUARDED_BY(mu_);
   int transactions_ ABSL_GUARDED_BY(mu_) = 0;
