@@ -53,7 +53,8 @@ absl::StatusOr<std::unique_ptr<Agent>> Agent::Create(AgentConfig config,
                                  agent->config_.labels.end());
   hello.set_started_unix_ms(absl::ToUnixMillis(clock.Now()));
   absl::StatusOr<std::unique_ptr<StateStore>> spool =
-      StateStore::Open({.path = agent->config_.state_dir + "/agent-state.db"});
+      StateStore::Open({.path = agent->config_.state_dir + "/agent-state.db",
+                        .max_spool_bytes = agent->config_.spool_max_bytes});
   if (!spool.ok()) return spool.status();
   agent->spool_ = std::move(*spool);
   agent->uplink_ = std::make_unique<Uplink>(

@@ -135,14 +135,14 @@ absl::StatusOr<AgentConfig> LoadAgentConfig(const std::string& path) {
 
   ConfigMap resources = root.Map("resources");
   config.sample_interval = resources.Duration(
-      "interval", absl::Seconds(5), absl::Milliseconds(100), absl::Hours(1));
+      "interval", absl::Seconds(5), absl::Milliseconds(10), absl::Hours(1));
   config.resources.mounts = resources.StringList("mounts", {"/"});
   config.resources.proc_root = resources.String("proc_root", "/proc");
   resources.Finish();
 
   ConfigMap probes = root.Map("probes");
   config.probe_interval = probes.Duration(
-      "interval", absl::Seconds(5), absl::Milliseconds(100), absl::Hours(1));
+      "interval", absl::Seconds(5), absl::Milliseconds(10), absl::Hours(1));
   config.probes.timeout = probes.Duration(
       "timeout", absl::Seconds(2), absl::Milliseconds(10), absl::Minutes(1));
   probes.Finish();

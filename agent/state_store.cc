@@ -32,8 +32,9 @@ constexpr const char* kMigrations[] = {
       );
       CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
     )sql",
-    // Samples, probe results and notices may be evicted when the spool is
-    // full; log events never are (their file is the buffer).
+    // Samples and probe results may be evicted when the spool is full; log
+    // events never are (their file is the buffer), nor notices (they carry
+    // the count of what was evicted).
     R"sql(
       ALTER TABLE spool ADD COLUMN evictable INTEGER NOT NULL DEFAULT 0;
       CREATE INDEX spool_evictable ON spool (sequence) WHERE evictable = 1;
@@ -156,7 +157,7 @@ void StateStore::InsertLocked(v1::Event& event, const std::string& payload) {
   insert_event_.reset();
   insert_event_.bind(1, static_cast<int64_t>(event.sequence()));
   insert_event_.bind(2, payload.data(), static_cast<int>(payload.size()));
-  insert_event_.bind(3, event.has_log() ? 0 : 1);
+  insert_event_.bind(3, event.has_sample() || event.has_probe() ? 1 : 0);
   insert_event_.exec();
   ++last_sequence_;
   ++spooled_events_;
@@ -164,11 +165,14 @@ void StateStore::InsertLocked(v1::Event& event, const std::string& payload) {
 }
 
 bool StateStore::MakeRoomLocked(uint64_t needed) {
-  if (spooled_bytes_ + needed <= max_spool_bytes_) return true;
+  if (needed == 0 || spooled_bytes_ + needed <= max_spool_bytes_) return true;
   uint64_t excess = spooled_bytes_ + needed - max_spool_bytes_;
+  // Events already handed to the uplink may be stored at the collector by
+  // now: evicting them would count as dropped what was delivered.
   SQLite::Statement oldest(*db_,
                            "SELECT sequence, LENGTH(payload) FROM spool WHERE "
-                           "evictable = 1 ORDER BY sequence");
+                           "evictable = 1 AND sequence > ? ORDER BY sequence");
+  oldest.bind(1, static_cast<int64_t>(handed_out_through_));
   uint64_t freed = 0, evicted = 0, through = 0;
   while (freed < excess && oldest.executeStep()) {
     through = oldest.getColumn(0).getInt64();
@@ -176,9 +180,11 @@ bool StateStore::MakeRoomLocked(uint64_t needed) {
     ++evicted;
   }
   if (freed < excess) return false;
-  SQLite::Statement evict(
-      *db_, "DELETE FROM spool WHERE evictable = 1 AND sequence <= ?");
-  evict.bind(1, static_cast<int64_t>(through));
+  SQLite::Statement evict(*db_,
+                          "DELETE FROM spool WHERE evictable = 1 AND "
+                          "sequence > ? AND sequence <= ?");
+  evict.bind(1, static_cast<int64_t>(handed_out_through_));
+  evict.bind(2, static_cast<int64_t>(through));
   evict.exec();
   spooled_events_ -= evicted;
   spooled_bytes_ -= freed;
@@ -278,16 +284,21 @@ absl::Status StateStore::Append(std::vector<v1::Event> events) {
   for (size_t i = 0; i < events.size(); ++i) {
     events[i].clear_sequence();
     payloads[i] = events[i].SerializeAsString();
-    needed += payloads[i].size();
+    // Notices are never dropped: they carry the count of what was, so they
+    // may take the spool a little over its cap.
+    if (!events[i].has_notice()) needed += payloads[i].size();
   }
   try {
     SQLite::Transaction transaction(*db_);
-    if (!MakeRoomLocked(needed)) {
+    if (MakeRoomLocked(needed)) {
+      for (size_t i = 0; i < events.size(); ++i) {
+        InsertLocked(events[i], payloads[i]);
+      }
+    } else {
+      // Dropped events still take their sequences, so that the collector's
+      // gaps are exactly the drops the agent reports.
+      last_sequence_ += events.size();
       dropped_ += events.size();
-      return absl::OkStatus();  // The transaction rolls back: nothing evicted.
-    }
-    for (size_t i = 0; i < events.size(); ++i) {
-      InsertLocked(events[i], payloads[i]);
     }
     SaveLastSequenceLocked();
     transaction.commit();
@@ -323,6 +334,10 @@ absl::StatusOr<std::vector<v1::Event>> StateStore::ReadAfter(
       }
       event.set_sequence(select.getColumn(0).getInt64());
       events.push_back(std::move(event));
+    }
+    if (!events.empty()) {
+      handed_out_through_ =
+          std::max(handed_out_through_, events.back().sequence());
     }
   } catch (const SQLite::Exception& e) {
     return Failed("read spooled events", e);

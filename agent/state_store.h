@@ -20,8 +20,8 @@ namespace eroom::agent {
 struct StateStoreOptions {
   std::string path;  // SQLite file; its directory is created if missing.
   // What the spooled events may take (serialized). Log events beyond it are
-  // refused (reading pauses: the log file is the buffer); samples, probe
-  // results and notices evict the oldest of their kind instead.
+  // refused (reading pauses: the log file is the buffer); samples and probe
+  // results evict the oldest samples and probe results instead.
   uint64_t max_spool_bytes = 256ull << 20;
 };
 
@@ -39,8 +39,8 @@ class StateStore final : public LogCheckpointStore {
     uint64_t events = 0;
     uint64_t bytes = 0;
     uint64_t last_sequence = 0;
-    // Samples, probe results and notices dropped (evicted, or refused when
-    // nothing could be evicted) since Open.
+    // Events dropped to stay under the cap since Open: samples and probe
+    // results evicted, and events refused when nothing could be evicted.
     uint64_t dropped = 0;
   };
 
@@ -53,12 +53,15 @@ class StateStore final : public LogCheckpointStore {
                       const std::vector<FileCheckpoint>& checkpoints) override;
 
   // Spools samples, probe results and notices, numbering them. When the
-  // spool is full the oldest such events are evicted to make room, or the
-  // new ones dropped if there is nothing to evict; both are counted in
-  // SpoolStats::dropped. Fails only if the database fails.
+  // spool is full the oldest samples and probe results are evicted to make
+  // room, or the new events dropped if that is not enough; both are counted
+  // in SpoolStats::dropped. Notices are always kept (they report the drops).
+  // Fails only if the database fails.
   absl::Status Append(std::vector<eroom::monitor::v1::Event> events);
 
   // Up to `max_events` spooled events with sequence > `after`, in order.
+  // Events handed out are no longer evicted to make room: they may be
+  // stored at the collector already.
   absl::StatusOr<std::vector<eroom::monitor::v1::Event>> ReadAfter(
       uint64_t after, size_t max_events);
 
@@ -99,6 +102,7 @@ class StateStore final : public LogCheckpointStore {
   uint64_t spooled_events_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t spooled_bytes_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t dropped_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t handed_out_through_ ABSL_GUARDED_BY(mu_) = 0;
   const uint64_t max_spool_bytes_;
   std::string moved_aside_;
 };

@@ -14,6 +14,7 @@
 #include <string>
 #include <thread>
 
+#include "SQLiteCpp/Database.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -136,10 +137,7 @@ class LogDeliveryTest : public ::testing::Test {
                   "collector:\n  address: ", collector_address_,
                   "\n  insecure: true\n", "  reconnect_initial: 20ms\n",
                   "  reconnect_max: 200ms\n", "  batch_max_delay: 20ms\n"));
-    collector_ = std::make_unique<ChildProcess>(
-        std::vector<std::string>{BinaryPath("eroom-collector"), "--config",
-                                 dir_ + "/collector.yaml"},
-        dir_ + "/collector.out");
+    StartCollector();
     StartAgent();
   }
 
@@ -158,6 +156,13 @@ class LogDeliveryTest : public ::testing::Test {
   }
 
   std::string agent_log() const { return dir_ + "/agent.out"; }
+
+  void StartCollector() {
+    collector_ = std::make_unique<ChildProcess>(
+        std::vector<std::string>{BinaryPath("eroom-collector"), "--config",
+                                 dir_ + "/collector.yaml"},
+        dir_ + "/collector.out");
+  }
 
   void StartAgent() {
     agent_ = std::make_unique<ChildProcess>(
@@ -289,6 +294,47 @@ TEST_F(LogDeliveryTest, RotationWhileTheAgentIsStopped) {
   writer.Rotate();
   writer.Write(kLines * 3 / 4, kLines);
   StartAgent();
+  ExpectEveryLineExactlyOnce();
+}
+
+TEST_F(LogDeliveryTest, CollectorKilledMidStream) {
+  LogWriter writer(logs_dir_, Rotation::kRename, /*rotate_every=*/1000);
+  writer.set_burst_pause(absl::Milliseconds(60));
+  absl::Notification written;
+  std::thread writing([&] {
+    writer.Write(0, kLines);
+    written.Notify();
+  });
+  std::mt19937 random(3);
+  int kills = 0;
+  while (!written.WaitForNotificationWithTimeout(
+      absl::Milliseconds(std::uniform_int_distribution<>(300, 700)(random)))) {
+    collector_->Signal(SIGKILL);
+    collector_->Wait(absl::Seconds(5));
+    ++kills;
+    StartCollector();
+  }
+  writing.join();
+  EXPECT_GE(kills, 3) << "the writer finished too soon to test anything";
+  ExpectEveryLineExactlyOnce();
+}
+
+TEST_F(LogDeliveryTest, CollectorDownForAWhileThenBack) {
+  collector_->Signal(SIGTERM);
+  ASSERT_TRUE(collector_->Wait(absl::Seconds(5)).has_value());
+  // Everything written meanwhile waits in the agent's spool.
+  LogWriter writer(logs_dir_, Rotation::kRename, /*rotate_every=*/1500);
+  writer.Write(0, kLines);
+  ASSERT_TRUE(PollUntil(absl::Seconds(30), [&] {
+    try {
+      SQLite::Database state(dir_ + "/state/agent-state.db",
+                             SQLite::OPEN_READONLY);
+      return state.execAndGet("SELECT COUNT(*) FROM spool").getInt() >= kLines;
+    } catch (const SQLite::Exception&) {
+      return false;
+    }
+  })) << "the agent did not spool the lines while the collector was down";
+  StartCollector();
   ExpectEveryLineExactlyOnce();
 }
 

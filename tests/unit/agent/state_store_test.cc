@@ -191,6 +191,23 @@ TEST(StateStoreTest, SampleIsDroppedWhenOnlyLogsFillTheSpool) {
   EXPECT_EQ(store->stats().dropped, 1u);
 }
 
+TEST(StateStoreTest, EventsHandedOutAreNotEvictedAndDropsTakeSequences) {
+  auto store =
+      *StateStore::Open({.path = FreshPath("handed"), .max_spool_bytes = 40});
+  ASSERT_TRUE(store->Append({Sample(1), Sample(2)}).ok());  // 1, 2
+  ASSERT_EQ(store->ReadAfter(0, 10)->size(), 2u);  // Both may be delivered.
+  // No room, and nothing evictable: dropped, yet numbered.
+  ASSERT_TRUE(store->Append({Sample(3), Sample(4), Sample(5)}).ok());
+  EXPECT_THAT(Sequences(*store->ReadAfter(0, 10)), ElementsAre(1, 2));
+  EXPECT_EQ(store->stats().dropped, 3u);
+  EXPECT_EQ(store->stats().last_sequence, 5u);
+  // Notices are kept even so, even over the cap: they report the drops.
+  ASSERT_TRUE(store->Append({Notice("after")}).ok());
+  ASSERT_TRUE(store->Append({Notice("again")}).ok());
+  EXPECT_THAT(Sequences(*store->ReadAfter(2, 10)), ElementsAre(6, 7));
+  EXPECT_EQ(store->stats().dropped, 3u);
+}
+
 TEST(StateStoreTest, VersionOneDatabaseIsMigrated) {
   std::string path = FreshPath("migrate");
   std::filesystem::create_directories(
