@@ -102,12 +102,16 @@ absl::StatusOr<AgentConfig> LoadAgentConfig(const std::string& path) {
            {"logs/server.log", "logs/server.*.log", "logs/eroom*.log"})) {
     config.logs.paths.push_back(UnderDir(config.eroom_dir, pattern));
   }
-  for (const auto& [pattern, encoding] : logs.StringMap("encodings")) {
+  std::vector<ConfigMap> encodings = logs.MapList("encodings");
+  for (ConfigMap& entry : encodings) {
+    std::string pattern = entry.String("glob", "");
+    std::string encoding = entry.String("encoding", "utf-8");
+    if (pattern.empty()) entry.AddProblem("glob", "required");
     if (!IsUtf8EncodingName(encoding) && !TextDecoder::Create(encoding).ok()) {
-      logs.AddProblem(absl::StrCat("encodings.", pattern),
-                      absl::StrCat("unknown encoding '", encoding, "'"));
-      continue;
+      entry.AddProblem("encoding",
+                       absl::StrCat("unknown encoding '", encoding, "'"));
     }
+    entry.Finish();
     config.logs.encodings.push_back(
         {.glob = UnderDir(config.eroom_dir, pattern), .encoding = encoding});
   }

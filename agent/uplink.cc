@@ -74,6 +74,17 @@ std::shared_ptr<grpc::Channel> MakeChannel(const UplinkOptions& options) {
   args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 30000);
   args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 10000);
   args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  // The channel's own reconnect backoff follows ours, or a collector that
+  // comes back would wait for gRPC's default (up to two minutes).
+  args.SetInt(
+      GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS,
+      static_cast<int>(absl::ToInt64Milliseconds(options.reconnect_initial)));
+  args.SetInt(
+      GRPC_ARG_MIN_RECONNECT_BACKOFF_MS,
+      static_cast<int>(absl::ToInt64Milliseconds(options.reconnect_initial)));
+  args.SetInt(
+      GRPC_ARG_MAX_RECONNECT_BACKOFF_MS,
+      static_cast<int>(absl::ToInt64Milliseconds(options.reconnect_max)));
   return CreateSecureChannel(options.collector_address, options.security,
                              std::move(args));
 }
@@ -228,7 +239,9 @@ bool Uplink::RunConnection(const absl::Notification& stop,
     Acknowledged(state.AwaitAck(0, absl::ZeroDuration()));
   }
 
-  context.TryCancel();
+  // A stream the collector ended (e.g. PERMISSION_DENIED) keeps its status
+  // for Finish(); only a stream still open is cancelled.
+  if (!state.broken()) context.TryCancel();
   reader.join();
   grpc::Status status = stream->Finish();
   {

@@ -45,7 +45,8 @@ TEST(AgentConfigTest, ExpandsEnvironmentAndReadsTheKeyFromItsVariable) {
       "eroom:\n  dir: ${EROOM_TEST_HOME}\n  url: http://127.0.0.1:18080/\n"
       "  api_key_env: EROOM_TEST_KEY\n"
       "logs:\n  paths: [logs/server.log, /var/log/other.log]\n"
-      "  start_at: beginning\n  encodings: {logs/legacy-*.log: cp949}\n"
+      "  start_at: beginning\n"
+      "  encodings: [{glob: logs/legacy-*.log, encoding: cp949}]\n"
       "collector:\n  address: collector:7443\n"));
   ASSERT_TRUE(config.ok()) << config.status();
   EXPECT_EQ(config->agent_id, "web-1");
@@ -63,11 +64,12 @@ TEST(AgentConfigTest, ExpandsEnvironmentAndReadsTheKeyFromItsVariable) {
 }
 
 TEST(AgentConfigTest, EveryProblemIsReportedAtOnce) {
-  std::string path = Write("bad.yaml",
-                           "eroom:\n  url: not a url\n"
-                           "probes:\n  interval: fast\n  retries: 3\n"
-                           "logs:\n  time_zone: Mars/Olympus\n"
-                           "  encodings: {legacy.log: klingon}\n");
+  std::string path =
+      Write("bad.yaml",
+            "eroom:\n  url: not a url\n"
+            "probes:\n  interval: fast\n  retries: 3\n"
+            "logs:\n  time_zone: Mars/Olympus\n"
+            "  encodings: [{glob: legacy.log, encoding: klingon}]\n");
   absl::StatusOr<AgentConfig> config = LoadAgentConfig(path);
   ASSERT_FALSE(config.ok());
   std::string message(config.status().message());
@@ -76,8 +78,8 @@ TEST(AgentConfigTest, EveryProblemIsReportedAtOnce) {
               HasSubstr(path + ": probes.interval: expected a duration"));
   EXPECT_THAT(message, HasSubstr(path + ": probes.retries: unknown key"));
   EXPECT_THAT(message, HasSubstr(path + ": logs.time_zone: unknown time zone"));
-  EXPECT_THAT(message, HasSubstr(path + ": logs.encodings.legacy.log: unknown "
-                                        "encoding 'klingon'"));
+  EXPECT_THAT(message, HasSubstr(path + ": logs.encodings[0].encoding: "
+                                        "unknown encoding 'klingon'"));
 }
 
 }  // namespace
