@@ -126,7 +126,7 @@ absl::StatusOr<AgentConfig> LoadAgentConfig(const std::string& path) {
       logs.Duration("multiline_timeout", absl::Seconds(1),
                     absl::Milliseconds(10), absl::Minutes(1));
   config.logs.max_event_bytes = static_cast<size_t>(
-      logs.Int("max_event_bytes", 64 * 1024, 1024, 16 * 1024 * 1024));
+      logs.Int("max_event_bytes", 64 * 1024, 1024, 1024 * 1024));
   config.log_poll_interval =
       logs.Duration("poll_interval", absl::Milliseconds(250),
                     absl::Milliseconds(10), absl::Seconds(10));

@@ -1,6 +1,7 @@
 #include "agent/proc_parsers.h"
 
 #include <algorithm>
+#include <cmath>
 #include <string>
 #include <vector>
 
@@ -112,7 +113,8 @@ absl::StatusOr<MemInfo> ParseMemInfo(absl::string_view meminfo) {
 absl::StatusOr<double> ParseLoadAverage1m(absl::string_view loadavg) {
   std::vector<absl::string_view> fields = SplitFields(loadavg);
   double load = 0;
-  if (fields.empty() || !absl::SimpleAtod(fields[0], &load) || load < 0) {
+  if (fields.empty() || !absl::SimpleAtod(fields[0], &load) ||
+      !std::isfinite(load) || load < 0) {
     return absl::InvalidArgumentError(
         absl::StrCat("malformed loadavg: '", loadavg, "'"));
   }

@@ -16,6 +16,9 @@ namespace {
 
 // How long the collector has to answer the hello before the attempt fails.
 constexpr absl::Duration kHelloTimeout = absl::Seconds(10);
+// Largest batch the uplink sends, well under the collector's default
+// message limit (16 MiB) even for one event at the agent's 1 MiB cap.
+constexpr size_t kMaxBatchBytes = 4 << 20;
 // Batches sent but not yet acknowledged before the uplink waits for acks.
 constexpr uint64_t kMaxUnackedBatches = 8;
 
@@ -229,9 +232,16 @@ bool Uplink::RunConnection(const absl::Notification& stop,
         }
         continue;
       }
+      // Batches are bounded in bytes too: the collector refuses messages
+      // over its limit, and one batch must never be too big to deliver.
       v1::AgentMessage message;
-      sent_through = events->back().sequence();
+      size_t batch_bytes = 0;
       for (v1::Event& event : *events) {
+        batch_bytes += event.ByteSizeLong();
+        if (message.batch().events_size() > 0 && batch_bytes > kMaxBatchBytes) {
+          break;
+        }
+        sent_through = event.sequence();
         *message.mutable_batch()->add_events() = std::move(event);
       }
       healthy = stream->Write(message);

@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "collector/grpc_status.h"
+#include "collector/message_validation.h"
 #include "spdlog/spdlog.h"
 
 namespace eroom::collector {
@@ -139,14 +140,14 @@ class AgentStream final
  private:
   // Validates the message just read and hands it to the ingest thread.
   absl::Status Accept() {
+    if (absl::Status valid = ValidateAgentMessage(incoming_); !valid.ok()) {
+      return valid;
+    }
     IngestItem item;
     item.link = link_;
     if (agent_id_.empty()) {
       if (!incoming_.has_hello()) {
         return absl::InvalidArgumentError("the first message must be a hello");
-      }
-      if (incoming_.hello().agent_id().empty()) {
-        return absl::InvalidArgumentError("hello.agent_id must not be empty");
       }
       if (absl::Status allowed = authorizer_.CheckAgentId(
               caller_, incoming_.hello().agent_id(), peer_);
@@ -159,14 +160,6 @@ class AgentStream final
       item.kind = IngestItem::Kind::kHello;
       item.hello = std::move(*incoming_.mutable_hello());
     } else if (incoming_.has_batch()) {
-      uint64_t previous = 0;
-      for (const v1::Event& event : incoming_.batch().events()) {
-        if (event.sequence() <= previous) {
-          return absl::InvalidArgumentError(
-              "event sequences must increase within a batch");
-        }
-        previous = event.sequence();
-      }
       item.kind = IngestItem::Kind::kBatch;
       item.batch = std::move(*incoming_.mutable_batch());
     } else if (incoming_.has_hello()) {
@@ -208,8 +201,10 @@ class AgentStream final
     // The authorizer logged its refusals already, rate-limited.
     if (!status.ok() &&
         status.error_code() != grpc::StatusCode::PERMISSION_DENIED) {
-      spdlog::warn("closing stream of agent '{}' ({}): {}", agent_id_, peer_,
-                   status.error_message());
+      spdlog::warn("closing stream of {} ({}): {}",
+                   agent_id_.empty() ? std::string("an unidentified agent")
+                                     : absl::StrCat("agent '", agent_id_, "'"),
+                   peer_, status.error_message());
     }
     if (writing_) {
       // Drop queued answers (the agent resends what it has not seen acked)

@@ -10,6 +10,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev libre2-dev libcurl4-openssl-dev
   libyaml-cpp-dev nlohmann-json3-dev libcli11-dev zlib1g-dev libcpp-httplib-dev
   libssl-dev
+  clang-14 libclang-rt-14-dev  # tests/fuzz: libFuzzer and the sanitizers
   openssl curl procps
 )
 

@@ -92,6 +92,9 @@ TEST(ParseLoadAverage1mTest, RejectsMalformed) {
   EXPECT_FALSE(ParseLoadAverage1m("").ok());
   EXPECT_FALSE(ParseLoadAverage1m("high 0.5 0.5\n").ok());
   EXPECT_FALSE(ParseLoadAverage1m("-1 0.5 0.5\n").ok());
+  // The collector refuses non-finite numbers, so they must not get out.
+  EXPECT_FALSE(ParseLoadAverage1m("nan 0.5 0.5\n").ok());
+  EXPECT_FALSE(ParseLoadAverage1m("inf 0.5 0.5\n").ok());
 }
 
 TEST(ParsePidStatTest, ReadsFixture) {

@@ -41,7 +41,9 @@ class AgentServiceTest : public ::testing::Test {
   static v1::AgentMessage Batch(std::vector<uint64_t> sequences) {
     v1::AgentMessage message;
     for (uint64_t s : sequences) {
-      message.mutable_batch()->add_events()->set_sequence(s);
+      v1::Event* event = message.mutable_batch()->add_events();
+      event->set_sequence(s);
+      event->mutable_notice()->set_kind("test");
     }
     return message;
   }
@@ -119,6 +121,23 @@ TEST_F(AgentServiceTest, DecreasingSequencesAreRejected) {
   EXPECT_FALSE(stream->Read(&reply));
   grpc::Status status = stream->Finish();
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(storage_.events(), 0u);
+}
+
+TEST_F(AgentServiceTest, InvalidFieldClosesTheStreamNamingIt) {
+  grpc::ClientContext context;
+  std::unique_ptr<Stream> stream = stub_->Connect(&context);
+  ASSERT_TRUE(stream->Write(Hello("host-1")));
+  v1::CollectorMessage reply;
+  ASSERT_TRUE(stream->Read(&reply));
+  v1::AgentMessage batch = Batch({1, 2});
+  batch.mutable_batch()->mutable_events(1)->mutable_notice()->set_kind("a b");
+  stream->Write(batch);
+  EXPECT_FALSE(stream->Read(&reply));
+  grpc::Status status = stream->Finish();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(),
+              ::testing::HasSubstr("batch.events[1].notice.kind"));
   EXPECT_EQ(storage_.events(), 0u);
 }
 

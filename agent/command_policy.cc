@@ -1,0 +1,80 @@
+#include "agent/command_policy.h"
+
+#include "absl/status/status.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+
+namespace eroom::agent {
+namespace {
+
+namespace v1 = ::eroom::monitor::v1;
+
+// The id is echoed in progress reports and logs: it must be short and
+// inert. A rejected byte is named, never echoed.
+absl::Status CheckCommandId(const std::string& id) {
+  if (id.empty()) return absl::InvalidArgumentError("command_id: empty");
+  if (id.size() > kMaxCommandIdBytes) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "command_id: ", id.size(), " bytes, at most ", kMaxCommandIdBytes));
+  }
+  for (size_t i = 0; i < id.size(); ++i) {
+    const char c = id[i];
+    if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '.' &&
+        c != '_' && c != '-') {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "command_id: byte 0x%02x at offset %d is not a letter, digit, "
+          "'.', '_' or '-'",
+          static_cast<unsigned char>(c), i));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<absl::Duration> DrainTimeout(const v1::SafeRestart& restart) {
+  const int64_t ms = restart.drain_timeout_ms();
+  const int64_t min_ms = absl::ToInt64Milliseconds(kMinDrainTimeout);
+  const int64_t max_ms = absl::ToInt64Milliseconds(kMaxDrainTimeout);
+  if (ms < min_ms || ms > max_ms) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("safe_restart.drain_timeout_ms: ", ms, " is not within ",
+                     min_ms, " to ", max_ms));
+  }
+  return absl::Milliseconds(ms);
+}
+
+absl::Status NotAllowed(absl::string_view action) {
+  return absl::PermissionDeniedError(
+      absl::StrCat(action, ": not allowed by this agent's config"));
+}
+
+}  // namespace
+
+absl::StatusOr<AllowedCommand> CheckCommand(const v1::Command& command,
+                                            const CommandPolicy& policy) {
+  if (absl::Status id = CheckCommandId(command.command_id()); !id.ok()) {
+    return id;
+  }
+  switch (command.action_case()) {
+    case v1::Command::kSafeRestart: {
+      absl::StatusOr<absl::Duration> drain =
+          DrainTimeout(command.safe_restart());
+      if (!drain.ok()) return drain.status();
+      if (!policy.safe_restart) return NotAllowed("safe_restart");
+      return AllowedCommand{command.command_id(),
+                            AllowedCommand::Action::kSafeRestart, *drain};
+    }
+    case v1::Command::kLogHousekeeping:
+      if (!policy.log_housekeeping) return NotAllowed("log_housekeeping");
+      return AllowedCommand{command.command_id(),
+                            AllowedCommand::Action::kLogHousekeeping,
+                            absl::ZeroDuration()};
+    case v1::Command::ACTION_NOT_SET:
+      break;
+  }
+  // Also what an action added by a newer collector looks like here.
+  return absl::InvalidArgumentError(
+      "action: none this agent knows (safe_restart or log_housekeeping)");
+}
+
+}  // namespace eroom::agent

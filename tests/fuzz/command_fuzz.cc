@@ -1,0 +1,82 @@
+// What a hostile or broken collector can make the agent do with one
+// command: CheckCommand under every policy. Beyond never crashing: a refusal
+// is InvalidArgument (malformed) or PermissionDenied (not allowed), and a
+// command that passes is one the policy allows, with the id it came with
+// and a drain timeout within the limits.
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+
+#include "agent/command_policy.h"
+#include "eroom/monitor/v1/monitor.pb.h"
+#include "google/protobuf/stubs/logging.h"
+#include "tests/fuzz/proto_mutator.h"
+
+namespace {
+
+namespace v1 = ::eroom::monitor::v1;
+using eroom::agent::AllowedCommand;
+using eroom::agent::CommandPolicy;
+
+void Require(bool holds, const char* what) {
+  if (holds) return;
+  std::fprintf(stderr, "property violated: %s\n", what);
+  std::abort();
+}
+
+void CheckUnder(const v1::Command& command, const CommandPolicy& policy) {
+  absl::StatusOr<AllowedCommand> checked =
+      eroom::agent::CheckCommand(command, policy);
+  if (!checked.ok()) {
+    const absl::StatusCode code = checked.status().code();
+    Require(code == absl::StatusCode::kInvalidArgument ||
+                code == absl::StatusCode::kPermissionDenied,
+            "refusals are InvalidArgument or PermissionDenied");
+    Require(!checked.status().message().empty(), "refusals say why");
+    return;
+  }
+  Require(checked->command_id == command.command_id(), "the id is kept");
+  switch (checked->action) {
+    case AllowedCommand::Action::kSafeRestart:
+      Require(policy.safe_restart && command.has_safe_restart(),
+              "a safe restart is allowed and asked for");
+      Require(checked->drain_timeout >= eroom::agent::kMinDrainTimeout &&
+                  checked->drain_timeout <= eroom::agent::kMaxDrainTimeout,
+              "the drain timeout is within the limits");
+      return;
+    case AllowedCommand::Action::kLogHousekeeping:
+      Require(policy.log_housekeeping && command.has_log_housekeeping(),
+              "log housekeeping is allowed and asked for");
+      return;
+  }
+  Require(false, "the action is a known one");
+}
+
+}  // namespace
+
+// Protobuf logs every string field with invalid UTF-8 it refuses to parse;
+// at thousands of inputs a second that is noise, and slow.
+extern "C" int LLVMFuzzerInitialize(int*, char***) {
+  google::protobuf::SetLogHandler(nullptr);
+  return 0;
+}
+
+extern "C" size_t LLVMFuzzerCustomMutator(uint8_t* data, size_t size,
+                                          size_t max_size, unsigned int seed) {
+  v1::Command scratch;
+  return eroom::fuzz::MutateSerializedMessage(scratch, data, size, max_size,
+                                              seed);
+}
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  v1::Command command;
+  if (!command.ParseFromArray(data, static_cast<int>(size))) return 0;
+  for (bool safe_restart : {false, true}) {
+    for (bool log_housekeeping : {false, true}) {
+      CheckUnder(command, CommandPolicy{.safe_restart = safe_restart,
+                                        .log_housekeeping = log_housekeeping});
+    }
+  }
+  return 0;
+}
