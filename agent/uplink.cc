@@ -167,6 +167,9 @@ bool Uplink::RunConnection(const absl::Notification& stop,
                            absl::Duration flush_timeout) {
   grpc::ClientContext context;
   AddCallCredentials(options_.security, &context);
+  // Log text compresses several times over; the CPU is cheaper than the
+  // link for a fleet of agents.
+  context.set_compression_algorithm(GRPC_COMPRESS_GZIP);
   {
     absl::MutexLock lock(&mu_);
     active_context_ = &context;

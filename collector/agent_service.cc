@@ -4,6 +4,7 @@
 #include <memory>
 #include <string>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "collector/grpc_status.h"
@@ -28,11 +29,46 @@ class Link final : public StreamLink {
   void OnRegistered(uint64_t last_stored_sequence) override;
   void OnStored(uint64_t stored_through_sequence) override;
   void OnIngestFailed(const absl::Status& status) override;
+  // Closes the stream (if still there) with `status`, from any thread.
+  void Close(const grpc::Status& status);
 
  private:
   absl::Mutex mu_;
   AgentStream* stream_ ABSL_GUARDED_BY(mu_);
 };
+
+}  // namespace
+
+// The one live stream of each agent id. A newer connection of the same
+// agent replaces the older one, which is closed: the agent reconnected and
+// the old stream is a leftover (or the same id runs twice: the operator
+// sees it in the log).
+class ActiveStreams {
+ public:
+  // Registers `link` for `agent_id`; returns the one it replaces, if any.
+  std::shared_ptr<Link> Replace(const std::string& agent_id,
+                                std::shared_ptr<Link> link) {
+    absl::MutexLock lock(&mu_);
+    std::shared_ptr<Link>& current = streams_[agent_id];
+    std::swap(current, link);
+    return link;
+  }
+  // Forgets `link` if it is still the one for `agent_id`; true if it was.
+  bool RemoveIfCurrent(const std::string& agent_id, const Link* link) {
+    absl::MutexLock lock(&mu_);
+    auto it = streams_.find(agent_id);
+    if (it == streams_.end() || it->second.get() != link) return false;
+    streams_.erase(it);
+    return true;
+  }
+
+ private:
+  absl::Mutex mu_;
+  absl::flat_hash_map<std::string, std::shared_ptr<Link>> streams_
+      ABSL_GUARDED_BY(mu_);
+};
+
+namespace {
 
 // A stream whose token was refused: finished before reading anything.
 class RefusedStream final
@@ -48,13 +84,14 @@ class AgentStream final
     : public grpc::ServerBidiReactor<v1::AgentMessage, v1::CollectorMessage> {
  public:
   AgentStream(IngestPipeline& ingest, size_t window_batches, std::string peer,
-              Authorizer& authorizer, Caller caller)
+              Authorizer& authorizer, Caller caller, ActiveStreams& active)
       : ingest_(ingest),
         window_batches_(window_batches),
         peer_(std::move(peer)),
         authorizer_(authorizer),
         caller_(std::move(caller)),
-        link_(std::make_shared<Link>(this)) {
+        link_(std::make_shared<Link>(this)),
+        active_(active) {
     StartRead(&incoming_);
   }
 
@@ -100,7 +137,9 @@ class AgentStream final
 
   void OnDone() override {
     link_->Detach();
-    if (!agent_id_.empty()) {
+    // A stream replaced by a newer one of the same agent leaves the host
+    // connected.
+    if (!agent_id_.empty() && active_.RemoveIfCurrent(agent_id_, link_.get())) {
       IngestItem item;
       item.kind = IngestItem::Kind::kDisconnect;
       item.agent_id = agent_id_;
@@ -127,6 +166,11 @@ class AgentStream final
       StartRead(&incoming_);
     }
     FinishWhenDrained();
+  }
+
+  void Close(const grpc::Status& status) {
+    absl::MutexLock lock(&mu_);
+    FinishLocked(status);
   }
 
   void Fail(const absl::Status& status) {
@@ -157,6 +201,11 @@ class AgentStream final
       agent_id_ = incoming_.hello().agent_id();
       spdlog::info("agent '{}' connected from {} (version {})", agent_id_,
                    peer_, incoming_.hello().version());
+      if (std::shared_ptr<Link> older = active_.Replace(agent_id_, link_)) {
+        older->Close(grpc::Status(
+            grpc::StatusCode::ABORTED,
+            "replaced by a newer connection of the same agent id"));
+      }
       item.kind = IngestItem::Kind::kHello;
       item.hello = std::move(*incoming_.mutable_hello());
     } else if (incoming_.has_batch()) {
@@ -223,6 +272,7 @@ class AgentStream final
   Authorizer& authorizer_;
   const Caller caller_;
   const std::shared_ptr<Link> link_;
+  ActiveStreams& active_;
   v1::AgentMessage incoming_;  // Owned by the read in progress.
   std::string agent_id_;       // Set by the hello; reads are sequential.
 
@@ -255,6 +305,11 @@ void Link::OnIngestFailed(const absl::Status& status) {
   if (stream_ != nullptr) stream_->Fail(status);
 }
 
+void Link::Close(const grpc::Status& status) {
+  absl::MutexLock lock(&mu_);
+  if (stream_ != nullptr) stream_->Close(status);
+}
+
 }  // namespace
 
 AgentServiceImpl::AgentServiceImpl(IngestPipeline& ingest,
@@ -262,7 +317,10 @@ AgentServiceImpl::AgentServiceImpl(IngestPipeline& ingest,
                                    Authorizer& authorizer)
     : ingest_(ingest),
       window_batches_(window_batches),
-      authorizer_(authorizer) {}
+      authorizer_(authorizer),
+      active_(std::make_unique<ActiveStreams>()) {}
+
+AgentServiceImpl::~AgentServiceImpl() = default;
 
 grpc::ServerBidiReactor<v1::AgentMessage, v1::CollectorMessage>*
 AgentServiceImpl::Connect(grpc::CallbackServerContext* context) {
@@ -270,7 +328,7 @@ AgentServiceImpl::Connect(grpc::CallbackServerContext* context) {
       authorizer_.Authorize(*context, kAgentConnectMethod);
   if (!caller.ok()) return new RefusedStream(caller.status());
   return new AgentStream(ingest_, window_batches_, context->peer(), authorizer_,
-                         *std::move(caller));
+                         *std::move(caller), *active_);
 }
 
 }  // namespace eroom::collector

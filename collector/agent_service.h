@@ -2,12 +2,15 @@
 #define EROOM_COLLECTOR_AGENT_SERVICE_H_
 
 #include <cstddef>
+#include <memory>
 
 #include "collector/authorizer.h"
 #include "collector/ingest.h"
 #include "eroom/monitor/v1/monitor.grpc.pb.h"
 
 namespace eroom::collector {
+
+class ActiveStreams;
 
 // AgentService.Connect on gRPC's callback API. Each stream's reactor only
 // validates and queues work for the ingest thread and writes what it
@@ -21,6 +24,7 @@ class AgentServiceImpl final
   // agent id of their hello.
   AgentServiceImpl(IngestPipeline& ingest, size_t window_batches,
                    Authorizer& authorizer);
+  ~AgentServiceImpl() override;
 
   grpc::ServerBidiReactor<eroom::monitor::v1::AgentMessage,
                           eroom::monitor::v1::CollectorMessage>*
@@ -30,6 +34,7 @@ class AgentServiceImpl final
   IngestPipeline& ingest_;
   const size_t window_batches_;
   Authorizer& authorizer_;
+  std::unique_ptr<ActiveStreams> active_;
 };
 
 }  // namespace eroom::collector

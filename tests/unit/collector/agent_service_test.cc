@@ -169,5 +169,34 @@ TEST_F(AgentServiceTest, DisconnectIsRecorded) {
   EXPECT_THAT(storage_.disconnected(), ::testing::ElementsAre("host-1"));
 }
 
+TEST_F(AgentServiceTest, NewerStreamOfTheSameAgentWins) {
+  grpc::ClientContext older_context;
+  std::unique_ptr<Stream> older = stub_->Connect(&older_context);
+  ASSERT_TRUE(older->Write(Hello("host-1")));
+  v1::CollectorMessage reply;
+  ASSERT_TRUE(older->Read(&reply));
+
+  grpc::ClientContext newer_context;
+  std::unique_ptr<Stream> newer = stub_->Connect(&newer_context);
+  ASSERT_TRUE(newer->Write(Hello("host-1")));
+  ASSERT_TRUE(newer->Read(&reply));
+
+  // The older stream is closed cleanly, with a reason.
+  EXPECT_FALSE(older->Read(&reply));
+  grpc::Status closed = older->Finish();
+  EXPECT_EQ(closed.error_code(), grpc::StatusCode::ABORTED);
+  EXPECT_THAT(closed.error_message(), ::testing::HasSubstr("newer connection"));
+
+  // The newer one works on, and the host never counted as disconnected.
+  ASSERT_TRUE(newer->Write(Batch({1})));
+  ASSERT_TRUE(newer->Read(&reply));
+  EXPECT_EQ(reply.ack().stored_through_sequence(), 1u);
+  newer->WritesDone();
+  ASSERT_TRUE(newer->Finish().ok());
+  server_->Shutdown();
+  ingest_.Stop();
+  EXPECT_THAT(storage_.disconnected(), ::testing::ElementsAre("host-1"));
+}
+
 }  // namespace
 }  // namespace eroom::collector
