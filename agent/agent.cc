@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/logging.h"
+#include "common/metric_catalog.h"
 #include "spdlog/spdlog.h"
 
 namespace eroom::agent {
@@ -63,7 +64,7 @@ absl::StatusOr<std::unique_ptr<Agent>> Agent::Create(AgentConfig config,
     v1::Event event;
     v1::AgentNotice* notice = event.mutable_notice();
     notice->set_time_unix_ms(absl::ToUnixMillis(clock.Now()));
-    notice->set_kind("spool_replaced");
+    notice->set_kind(notice_kind::kSpoolReplaced);
     notice->set_message(absl::StrCat(
         "the agent's state database was damaged; moved to ",
         agent->spool_->moved_aside(),
@@ -100,17 +101,17 @@ void Agent::Start() {
   });
   producers_.emplace_back([this] {
     SetThreadName("logs");
-    GrowthReporter truncated("log_lines_truncated",
+    GrowthReporter truncated(notice_kind::kLogLinesTruncated,
                              "log lines or events cut at the size limit");
-    GrowthReporter dropped("log_lines_dropped",
+    GrowthReporter dropped(notice_kind::kLogLinesDropped,
                            "continuation lines dropped after a cut event");
-    GrowthReporter repaired("log_utf8_repaired",
+    GrowthReporter repaired(notice_kind::kLogUtf8Repaired,
                             "invalid UTF-8 sequences replaced by U+FFFD");
-    GrowthReporter undecodable("log_bytes_undecodable",
+    GrowthReporter undecodable(notice_kind::kLogBytesUndecodable,
                                "bytes the file's encoding could not decode");
-    GrowthReporter unreadable("log_file_problems",
+    GrowthReporter unreadable(notice_kind::kLogFileProblems,
                               "log file warnings (unreadable, not a file)");
-    GrowthReporter paused("log_reading_paused",
+    GrowthReporter paused(notice_kind::kLogReadingPaused,
                           "times log events could not be spooled (spool full "
                           "or failing): reading paused, the files buffer");
     while (!producers_stop_.HasBeenNotified()) {
@@ -132,7 +133,7 @@ void Agent::Start() {
   StartPeriodic(
       "sampler", config_.sample_interval,
       [this,
-       failures = GrowthReporter("sampler_read_failures",
+       failures = GrowthReporter(notice_kind::kSamplerReadFailures,
                                  "procfs or disk reads failed")]() mutable {
         v1::Event event;
         *event.mutable_sample() = sampler_->Sample();

@@ -6,6 +6,7 @@
 #include "absl/random/random.h"
 #include "absl/strings/str_cat.h"
 #include "common/logging.h"
+#include "common/metric_catalog.h"
 #include "common/transport_security.h"
 #include "grpcpp/grpcpp.h"
 #include "spdlog/spdlog.h"
@@ -125,7 +126,7 @@ void Uplink::ReportDrops() {
   v1::Event event;
   v1::AgentNotice* notice = event.mutable_notice();
   notice->set_time_unix_ms(absl::ToUnixMillis(clock_.Now()));
-  notice->set_kind("events_dropped");
+  notice->set_kind(notice_kind::kEventsDropped);
   notice->set_count(static_cast<int64_t>(dropped));
   notice->set_message(absl::StrCat(
       dropped,

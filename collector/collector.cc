@@ -1,5 +1,10 @@
 #include "collector/collector.h"
 
+#include <sys/resource.h>
+
+#include <cerrno>
+#include <cstring>
+
 #include "absl/strings/str_cat.h"
 #include "common/logging.h"
 #include "spdlog/spdlog.h"
@@ -42,8 +47,27 @@ Collector::Collector(const CollectorConfig& config, const Clock& clock,
       query_service_(*storage_, queries_, authorizer_, clock,
                      config.heartbeat_timeout) {}
 
+namespace {
+
+// Every agent holds a connection open; the usual soft limit of 1024 files
+// would refuse a fleet. The hard limit is the administrator's word.
+void RaiseOpenFileLimit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0 ||
+      limit.rlim_cur >= limit.rlim_max) {
+    return;
+  }
+  limit.rlim_cur = limit.rlim_max;
+  if (setrlimit(RLIMIT_NOFILE, &limit) != 0) {
+    spdlog::warn("cannot raise the open file limit: {}", std::strerror(errno));
+  }
+}
+
+}  // namespace
+
 absl::StatusOr<std::unique_ptr<Collector>> Collector::Start(
     const CollectorConfig& config, const Clock& clock) {
+  RaiseOpenFileLimit();
   absl::StatusOr<std::unique_ptr<Storage>> storage =
       OpenSqliteStorage(SqliteOptions{.path = config.database_path});
   if (!storage.ok()) return storage.status();

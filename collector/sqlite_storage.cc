@@ -769,6 +769,9 @@ class SqliteStorage final : public Storage {
           break;
         case v1::Event::kNotice:
           writer_->InsertNotice(agent_id, sequence, event.notice());
+          writer_->InsertMetrics(agent_id, sequence,
+                                 event.notice().time_unix_ms(),
+                                 MetricsFromNotice(event.notice()));
           break;
         case v1::Event::PAYLOAD_NOT_SET:
           // Still counts as received: the agent must not resend it forever.

@@ -48,26 +48,29 @@ std::vector<MetricValue> MetricsFromProbe(const v1::ProbeResult& probe) {
   return out;
 }
 
+std::vector<MetricValue> MetricsFromNotice(const v1::AgentNotice& notice) {
+  return {{"agent." + notice.kind(), {}, double(notice.count())}};
+}
+
 const std::vector<std::string>& KnownMetricNames() {
   static const std::vector<std::string> names = [] {
-    std::vector<std::string> all = {"host.cpu_percent",
-                                    "host.memory_used_bytes",
-                                    "host.memory_total_bytes",
-                                    "host.load_average_1m",
-                                    "eroom.up",
-                                    "eroom.port_listening",
-                                    "eroom.rss_bytes",
-                                    "eroom.cpu_percent",
-                                    "disk.used_bytes",
-                                    "disk.total_bytes",
-                                    "disk.used_percent",
-                                    "probe.health.ok",
-                                    "probe.health.latency_ms",
-                                    "probe.queue_status.ok",
-                                    "probe.queue_status.latency_ms",
-                                    "queue.queued",
-                                    "queue.active",
-                                    "queue.completed"};
+    std::vector<std::string> all;
+    for (const char* kind :
+         {notice_kind::kEventsDropped, notice_kind::kLogLinesTruncated,
+          notice_kind::kLogLinesDropped, notice_kind::kLogUtf8Repaired,
+          notice_kind::kLogBytesUndecodable, notice_kind::kLogFileProblems,
+          notice_kind::kLogReadingPaused, notice_kind::kSamplerReadFailures,
+          notice_kind::kSpoolReplaced}) {
+      all.push_back(std::string("agent.") + kind);
+    }
+    all.insert(all.end(),
+               {"host.cpu_percent", "host.memory_used_bytes",
+                "host.memory_total_bytes", "host.load_average_1m", "eroom.up",
+                "eroom.port_listening", "eroom.rss_bytes", "eroom.cpu_percent",
+                "disk.used_bytes", "disk.total_bytes", "disk.used_percent",
+                "probe.health.ok", "probe.health.latency_ms",
+                "probe.queue_status.ok", "probe.queue_status.latency_ms",
+                "queue.queued", "queue.active", "queue.completed"});
     std::sort(all.begin(), all.end());
     return all;
   }();

@@ -23,7 +23,26 @@ std::vector<MetricValue> MetricsFromSample(
 std::vector<MetricValue> MetricsFromProbe(
     const eroom::monitor::v1::ProbeResult& probe);
 
-// Every name the two functions above can produce, sorted.
+// What an agent reports about itself, as "agent.<kind>" with the notice's
+// count: drops, repairs and failures become series an operator can query
+// and alert on.
+std::vector<MetricValue> MetricsFromNotice(
+    const eroom::monitor::v1::AgentNotice& notice);
+
+// The notice kinds agents send (AgentNotice.kind).
+namespace notice_kind {
+inline constexpr char kEventsDropped[] = "events_dropped";
+inline constexpr char kLogLinesTruncated[] = "log_lines_truncated";
+inline constexpr char kLogLinesDropped[] = "log_lines_dropped";
+inline constexpr char kLogUtf8Repaired[] = "log_utf8_repaired";
+inline constexpr char kLogBytesUndecodable[] = "log_bytes_undecodable";
+inline constexpr char kLogFileProblems[] = "log_file_problems";
+inline constexpr char kLogReadingPaused[] = "log_reading_paused";
+inline constexpr char kSamplerReadFailures[] = "sampler_read_failures";
+inline constexpr char kSpoolReplaced[] = "spool_replaced";
+}  // namespace notice_kind
+
+// Every name the functions above can produce, sorted.
 const std::vector<std::string>& KnownMetricNames();
 
 }  // namespace eroom

@@ -1,0 +1,204 @@
+#!/usr/bin/env bash
+# The collector under many agents: starts a real eroom-collector (plaintext
+# on loopback, no tokens, a fresh database), runs eroom-loadgen against it as
+# N agents, and samples the collector's CPU (utime+stime of /proc/PID/stat)
+# and memory (VmRSS, VmHWM of /proc/PID/status) every second meanwhile.
+# Prints the collector's CPU as % of one core over the load, its RSS peak,
+# the events stored per second, per-agent delivery (no agent starved), and
+# whether anything was lost: by ListHosts' last_sequence (eroom-loadgen) and
+# by counting every agent's distinct stored sequences in the database.
+#
+#   tests/bench/collector_load.sh --bin BUILD/bin [--agents 1000] [--rate 10]
+#       [--duration 5m] [--keep] [-- EXTRA eroom-loadgen FLAGS]
+#
+# Targets (issue 4): under one core, under 512 MB, no agent starved, nothing
+# lost. Exit status 0 when all are met. The machine is shared with the load
+# generator (and whatever else runs): the CPU the rest of the machine used
+# during the load is printed too.
+set -euo pipefail
+
+bin=""
+agents=1000
+rate=10
+duration=5m
+keep=0
+extra=()
+while (($#)); do
+  case "$1" in
+    --bin) bin="$2"; shift 2 ;;
+    --agents) agents="$2"; shift 2 ;;
+    --rate) rate="$2"; shift 2 ;;
+    --duration) duration="$2"; shift 2 ;;
+    --keep) keep=1; shift ;;
+    --) shift; extra=("$@"); break ;;
+    *) echo "usage: $0 --bin DIR [--agents N] [--rate R] [--duration D] [--keep] [-- LOADGEN FLAGS]" >&2
+       exit 2 ;;
+  esac
+done
+[[ -x "$bin/eroom-collector" && -x "$bin/eroom-loadgen" ]] || {
+  echo "$0: --bin must hold eroom-collector and eroom-loadgen" >&2
+  exit 2
+}
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/eroom-collector-load.XXXXXX")
+collector_pid=""
+sampler_pid=""
+cleanup() {
+  if [[ -n "$sampler_pid" ]]; then kill "$sampler_pid" 2>/dev/null || true; fi
+  if [[ -n "$collector_pid" ]]; then kill -KILL "$collector_pid" 2>/dev/null || true; fi
+  if ((keep)); then echo "kept $work"; else rm -rf "$work"; fi
+}
+trap cleanup EXIT
+
+cat >"$work/collector.yaml" <<EOF
+listen: 127.0.0.1:0
+log_level: info
+stats_interval: 60s
+storage:
+  path: $work/eroom.db
+tls:
+  mode: insecure
+auth:
+  mode: none
+EOF
+
+# 1000 agents are 1000 connections: more descriptors than the usual 1024.
+ulimit -n "$(ulimit -Hn)"
+"$bin/eroom-collector" --config "$work/collector.yaml" >"$work/collector.log" 2>&1 &
+collector_pid=$!
+port=""
+for _ in $(seq 100); do
+  port=$(grep -o 'port [0-9]*' "$work/collector.log" | head -1 | cut -d' ' -f2 || true)
+  [[ -n "$port" ]] && break
+  kill -0 "$collector_pid" 2>/dev/null || break
+  sleep 0.1
+done
+[[ -n "$port" ]] || { echo "collector did not start:" >&2; cat "$work/collector.log" >&2; exit 1; }
+
+# One line per second: unix ms, collector CPU ticks, VmRSS kB, CPU ticks
+# the whole machine was busy (all but idle and iowait).
+sample() {
+  local pid=$1 out=$2 stat fields rss busy
+  while kill -0 "$pid" 2>/dev/null; do
+    stat=$(<"/proc/$pid/stat") || break
+    read -r -a fields <<<"${stat##*) }"  # Field 3 of stat(5) is [0].
+    rss=$(awk '/^VmRSS:/ {print $2}' "/proc/$pid/status")
+    busy=$(awk '/^cpu / {t = 0; for (i = 2; i <= NF; i++) t += $i; print t - $5 - $6}' /proc/stat)
+    echo "$(date +%s%3N) $((fields[11] + fields[12])) $rss $busy" >>"$out"
+    sleep 1
+  done
+}
+sample "$collector_pid" "$work/samples" &
+sampler_pid=$!
+
+loadavg_before=$(cut -d' ' -f1-3 /proc/loadavg)
+set +e
+# A runaway load generator must not take the shared machine's memory.
+(ulimit -v $((8 * 1024 * 1024)) && exec "$bin/eroom-loadgen" --collector "127.0.0.1:$port" --insecure \
+  --agents "$agents" --rate "$rate" --duration "$duration" \
+  --report "$work/agents.csv" "${extra[@]}") | tee "$work/loadgen.out"
+loadgen_status=${PIPESTATUS[0]}
+set -e
+loadavg_after=$(cut -d' ' -f1-3 /proc/loadavg)
+
+if ! kill -0 "$collector_pid" 2>/dev/null; then
+  echo "eroom-collector exited during the run:" >&2
+  tail -20 "$work/collector.log" >&2
+  exit 1
+fi
+hwm_kb=$(awk '/^VmHWM:/ {print $2}' "/proc/$collector_pid/status")
+kill "$sampler_pid" 2>/dev/null || true
+wait "$sampler_pid" 2>/dev/null || true
+sampler_pid=""
+kill -TERM "$collector_pid"
+wait "$collector_pid" || true
+collector_pid=""
+
+load_start=$(sed -n 's/^load start unix_ms=//p' "$work/loadgen.out")
+load_end=$(sed -n 's/^load end unix_ms=//p' "$work/loadgen.out")
+clk_tck=$(getconf CLK_TCK)
+# CPU over the load window (first sample at or after its start to the last
+# at or before its end), the busiest 10 s within it, and the RSS peak.
+read -r cpu_avg cpu_max10 rss_max_kb others_avg < <(
+  awk -v s="$load_start" -v e="$load_end" -v hz="$clk_tck" '
+    BEGIN { n = 0; rmax = 0 }
+    $1 >= s && $1 <= e { t[n] = $1; c[n] = $2; r[n] = $3; b[n] = $4; n++ }
+    END {
+      if (n < 2) { print "nan nan nan nan"; exit }
+      secs = (t[n-1] - t[0]) / 1000
+      avg = 100 * (c[n-1] - c[0]) / hz / secs
+      # The rest of the machine (% of one core): busy ticks but the collector.
+      others = 100 * ((b[n-1] - b[0]) - (c[n-1] - c[0])) / hz / secs
+      max10 = -1; j = 0
+      for (i = 0; i < n; i++) {
+        while (t[i] - t[j] > 10000) j++
+        if (t[i] - t[j] >= 5000) {
+          w = 100 * (c[i] - c[j]) / hz / ((t[i] - t[j]) / 1000)
+          if (w > max10) max10 = w
+        }
+        if (r[i] > rmax) rmax = r[i]
+      }
+      printf "%.1f %.1f %d %.0f\n", avg, max10, rmax, others
+    }' "$work/samples")
+
+# Every agent's distinct stored sequences against what it produced.
+db_check="skipped (no sqlite3)"
+db_lost=0
+stored_total=""
+if command -v sqlite3 >/dev/null; then
+  if sqlite3 -csv "$work/eroom.db" "
+      SELECT agent_id, COUNT(*) FROM (
+        SELECT agent_id, sequence FROM log_events
+        UNION SELECT agent_id, sequence FROM probes
+        UNION SELECT agent_id, sequence FROM agent_notices
+        UNION SELECT s.agent_id, p.sequence FROM metric_points p
+              JOIN metric_series s ON s.id = p.series_id)
+      GROUP BY agent_id" >"$work/stored.csv" 2>"$work/sqlite.err"; then
+    read -r db_lost db_extra db_agents stored_total < <(
+      awk -F, 'NR == FNR { stored[$1] = $2; next }
+               FNR > 1 { want = $3; have = stored[$1] + 0; total += have; agents++
+                         if (have < want) lost += want - have
+                         if (have > want) extra += have - want }
+               END { printf "%d %d %d %d\n", lost, extra, agents, total }' \
+        "$work/stored.csv" "$work/agents.csv")
+    db_check="$db_lost missing, $db_extra extra over $db_agents agents"
+  else
+    db_check="failed: $(head -1 "$work/sqlite.err")"
+  fi
+fi
+db_mb=$(du -cm "$work"/eroom.db* | tail -1 | cut -f1)
+
+grep_summary() { sed -n "s/^$1  *//p" "$work/loadgen.out"; }
+load_seconds=$(awk -v s="$load_start" -v e="$load_end" 'BEGIN { printf "%.1f", (e - s) / 1000 }')
+stored_rate="n/a"
+[[ -n "$stored_total" ]] && stored_rate=$(awk -v n="$stored_total" -v s="$load_seconds" 'BEGIN { printf "%.0f", n / s }')
+rss_peak_mb=$((hwm_kb / 1024))
+
+echo
+echo "=== collector under load: $agents agents x $rate events/s for $duration ==="
+[[ "$cpu_max10" == -1.0 ]] && cpu_max10="n/a (load under 5 s)" || cpu_max10="${cpu_max10}%"
+echo "collector CPU              ${cpu_avg}% of one core (busiest 10 s: ${cpu_max10})"
+echo "collector RSS              peak ${rss_peak_mb} MB (VmHWM); max sampled during load $((rss_max_kb / 1024)) MB"
+echo "events stored              ${stored_total:-?} in the database = ${stored_rate}/s over ${load_seconds} s of load"
+echo "                           loadgen: $(grep_summary 'events stored\/s (load)')"
+echo "ack latency                $(grep_summary 'ack latency ms')"
+echo "per-agent delivered        $(grep_summary 'per-agent delivered')"
+echo "starved agents             $(grep_summary 'starved agents')"
+echo "lost (ListHosts)           $(grep_summary 'lost events'); duplicated/extra $(grep_summary 'duplicated\/extra events')"
+echo "lost (database count)      $db_check"
+echo "stream failures            $(grep_summary 'stream failures')"
+echo "database                   ${db_mb} MB"
+echo "rest of the machine        ${others_avg}% of one core (loadgen $(grep_summary 'loadgen CPU')); load average ${loadavg_before} -> ${loadavg_after}"
+
+verdict=OK
+check() {  # NAME OK?
+  if [[ "$2" == 1 ]]; then echo "target met                 $1"
+  else echo "TARGET MISSED              $1"; verdict=FAIL; fi
+}
+check "collector under one core" "$(awk -v c="$cpu_avg" 'BEGIN { print (c < 100) }')"
+check "collector RSS under 512 MB" "$((rss_peak_mb < 512))"
+check "eroom-loadgen: nothing lost or duplicated, no agent starved" "$((loadgen_status == 0))"
+[[ "$db_check" == skipped* ]] ||
+  check "database holds every produced event once" "$([[ "$db_check" == "0 missing, 0 extra"* ]] && echo 1 || echo 0)"
+echo "RESULT                     $verdict"
+[[ "$verdict" == OK ]]
