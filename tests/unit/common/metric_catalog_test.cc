@@ -84,5 +84,16 @@ TEST(MetricCatalogTest, EveryProducedNameIsKnown) {
   }
 }
 
+TEST(MetricCatalogTest, AgentNoticesBecomeKnownAgentSeries) {
+  v1::AgentNotice notice;
+  notice.set_kind(notice_kind::kLogUtf8Repaired);
+  notice.set_count(7);
+  std::vector<MetricValue> values = MetricsFromNotice(notice);
+  EXPECT_EQ(ValueOf(values, "agent.log_utf8_repaired"), 7);
+  EXPECT_TRUE(std::binary_search(KnownMetricNames().begin(),
+                                 KnownMetricNames().end(),
+                                 "agent.log_utf8_repaired"));
+}
+
 }  // namespace
 }  // namespace eroom
