@@ -143,30 +143,30 @@ StateStore::StateStore(std::unique_ptr<SQLite::Database> db,
       "SELECT COUNT(*), COALESCE(SUM(LENGTH(payload)), 0), "
       "COALESCE(MAX(sequence), 0) FROM spool");
   totals.executeStep();
-  spooled_events_ = totals.getColumn(0).getInt64();
-  spooled_bytes_ = totals.getColumn(1).getInt64();
+  totals_.events = totals.getColumn(0).getInt64();
+  totals_.bytes = totals.getColumn(1).getInt64();
   uint64_t highest_spooled = totals.getColumn(2).getInt64();
   SQLite::Statement saved(*db_,
                           "SELECT value FROM meta WHERE key = 'last_sequence'");
   uint64_t saved_last = saved.executeStep() ? saved.getColumn(0).getInt64() : 0;
-  last_sequence_ = std::max(saved_last, highest_spooled);
+  totals_.last_sequence = std::max(saved_last, highest_spooled);
 }
 
 void StateStore::InsertLocked(v1::Event& event, const std::string& payload) {
-  event.set_sequence(last_sequence_ + 1);
+  event.set_sequence(totals_.last_sequence + 1);
   insert_event_.reset();
   insert_event_.bind(1, static_cast<int64_t>(event.sequence()));
   insert_event_.bind(2, payload.data(), static_cast<int>(payload.size()));
   insert_event_.bind(3, event.has_sample() || event.has_probe() ? 1 : 0);
   insert_event_.exec();
-  ++last_sequence_;
-  ++spooled_events_;
-  spooled_bytes_ += payload.size();
+  ++totals_.last_sequence;
+  ++totals_.events;
+  totals_.bytes += payload.size();
 }
 
 bool StateStore::MakeRoomLocked(uint64_t needed) {
-  if (needed == 0 || spooled_bytes_ + needed <= max_spool_bytes_) return true;
-  uint64_t excess = spooled_bytes_ + needed - max_spool_bytes_;
+  if (needed == 0 || totals_.bytes + needed <= max_spool_bytes_) return true;
+  uint64_t excess = totals_.bytes + needed - max_spool_bytes_;
   // Events already handed to the uplink may be stored at the collector by
   // now: evicting them would count as dropped what was delivered.
   SQLite::Statement oldest(*db_,
@@ -186,15 +186,15 @@ bool StateStore::MakeRoomLocked(uint64_t needed) {
   evict.bind(1, static_cast<int64_t>(handed_out_through_));
   evict.bind(2, static_cast<int64_t>(through));
   evict.exec();
-  spooled_events_ -= evicted;
-  spooled_bytes_ -= freed;
-  dropped_ += evicted;
+  totals_.events -= evicted;
+  totals_.bytes -= freed;
+  totals_.dropped += evicted;
   return true;
 }
 
 void StateStore::SaveLastSequenceLocked() {
   save_last_sequence_.reset();
-  save_last_sequence_.bind(1, static_cast<int64_t>(last_sequence_));
+  save_last_sequence_.bind(1, static_cast<int64_t>(totals_.last_sequence));
   save_last_sequence_.exec();
 }
 
@@ -226,9 +226,7 @@ absl::Status StateStore::Commit(
     std::vector<v1::LogEvent> events,
     const std::vector<FileCheckpoint>& checkpoints) {
   absl::MutexLock lock(&mu_);
-  const uint64_t last_before = last_sequence_;
-  const uint64_t events_before = spooled_events_;
-  const uint64_t bytes_before = spooled_bytes_;
+  const SpoolStats before = totals_;
   std::vector<v1::Event> wrapped(events.size());
   std::vector<std::string> payloads(events.size());
   uint64_t needed = 0;
@@ -237,9 +235,9 @@ absl::Status StateStore::Commit(
     payloads[i] = wrapped[i].SerializeAsString();
     needed += payloads[i].size();
   }
-  if (needed > 0 && spooled_bytes_ + needed > max_spool_bytes_) {
+  if (needed > 0 && totals_.bytes + needed > max_spool_bytes_) {
     return absl::ResourceExhaustedError(
-        absl::StrCat("spool full: ", spooled_bytes_, " of ", max_spool_bytes_,
+        absl::StrCat("spool full: ", totals_.bytes, " of ", max_spool_bytes_,
                      " bytes used, ", needed, " more needed"));
   }
   try {
@@ -265,9 +263,7 @@ absl::Status StateStore::Commit(
     SaveLastSequenceLocked();
     transaction.commit();
   } catch (const SQLite::Exception& e) {
-    last_sequence_ = last_before;
-    spooled_events_ = events_before;
-    spooled_bytes_ = bytes_before;
+    totals_ = before;
     return Failed("spool log events", e);
   }
   return absl::OkStatus();
@@ -275,10 +271,7 @@ absl::Status StateStore::Commit(
 
 absl::Status StateStore::Append(std::vector<v1::Event> events) {
   absl::MutexLock lock(&mu_);
-  const uint64_t last_before = last_sequence_;
-  const uint64_t events_before = spooled_events_;
-  const uint64_t bytes_before = spooled_bytes_;
-  const uint64_t dropped_before = dropped_;
+  const SpoolStats before = totals_;
   std::vector<std::string> payloads(events.size());
   uint64_t needed = 0;
   for (size_t i = 0; i < events.size(); ++i) {
@@ -297,16 +290,13 @@ absl::Status StateStore::Append(std::vector<v1::Event> events) {
     } else {
       // Dropped events still take their sequences, so that the collector's
       // gaps are exactly the drops the agent reports.
-      last_sequence_ += events.size();
-      dropped_ += events.size();
+      totals_.last_sequence += events.size();
+      totals_.dropped += events.size();
     }
     SaveLastSequenceLocked();
     transaction.commit();
   } catch (const SQLite::Exception& e) {
-    last_sequence_ = last_before;
-    spooled_events_ = events_before;
-    spooled_bytes_ = bytes_before;
-    dropped_ = dropped_before;
+    totals_ = before;
     return Failed("spool events", e);
   }
   return absl::OkStatus();
@@ -359,8 +349,8 @@ absl::Status StateStore::DeleteThrough(uint64_t sequence) {
     SQLite::Statement remove(*db_, "DELETE FROM spool WHERE sequence <= ?");
     remove.bind(1, static_cast<int64_t>(sequence));
     remove.exec();
-    spooled_events_ -= events;
-    spooled_bytes_ -= bytes;
+    totals_.events -= events;
+    totals_.bytes -= bytes;
   } catch (const SQLite::Exception& e) {
     return Failed("delete acknowledged events", e);
   }
@@ -369,7 +359,7 @@ absl::Status StateStore::DeleteThrough(uint64_t sequence) {
 
 absl::Status StateStore::FollowCollectorSequence(uint64_t collector_last) {
   absl::MutexLock lock(&mu_);
-  if (collector_last <= last_sequence_) return absl::OkStatus();
+  if (collector_last <= totals_.last_sequence) return absl::OkStatus();
   try {
     SQLite::Transaction transaction(*db_);
     uint64_t first =
@@ -382,8 +372,9 @@ absl::Status StateStore::FollowCollectorSequence(uint64_t collector_last) {
                                "UPDATE spool SET sequence = -sequence + ?");
     renumber.bind(1, static_cast<int64_t>(shift));
     renumber.exec();
-    uint64_t previous_last = last_sequence_;
-    last_sequence_ = std::max(collector_last, last_sequence_ + shift);
+    uint64_t previous_last = totals_.last_sequence;
+    totals_.last_sequence =
+        std::max(collector_last, totals_.last_sequence + shift);
     SaveLastSequenceLocked();
     transaction.commit();
     spdlog::warn(
@@ -400,14 +391,14 @@ absl::Status StateStore::FollowCollectorSequence(uint64_t collector_last) {
 bool StateStore::WaitForEventsAfter(uint64_t after, absl::Duration timeout) {
   absl::MutexLock lock(&mu_);
   auto available = [this, after]() ABSL_SHARED_LOCKS_REQUIRED(mu_) {
-    return last_sequence_ > after;
+    return totals_.last_sequence > after;
   };
   return mu_.AwaitWithTimeout(absl::Condition(&available), timeout);
 }
 
 StateStore::SpoolStats StateStore::stats() const {
   absl::MutexLock lock(&mu_);
-  return SpoolStats{spooled_events_, spooled_bytes_, last_sequence_, dropped_};
+  return totals_;
 }
 
 }  // namespace eroom::agent

@@ -98,10 +98,8 @@ class StateStore final : public LogCheckpointStore {
   std::unique_ptr<SQLite::Database> db_ ABSL_GUARDED_BY(mu_);
   SQLite::Statement insert_event_ ABSL_GUARDED_BY(mu_);
   SQLite::Statement save_last_sequence_ ABSL_GUARDED_BY(mu_);
-  uint64_t last_sequence_ ABSL_GUARDED_BY(mu_) = 0;
-  uint64_t spooled_events_ ABSL_GUARDED_BY(mu_) = 0;
-  uint64_t spooled_bytes_ ABSL_GUARDED_BY(mu_) = 0;
-  uint64_t dropped_ ABSL_GUARDED_BY(mu_) = 0;
+  // Mirrors the database; restored as a whole when a transaction fails.
+  SpoolStats totals_ ABSL_GUARDED_BY(mu_);
   uint64_t handed_out_through_ ABSL_GUARDED_BY(mu_) = 0;
   const uint64_t max_spool_bytes_;
   std::string moved_aside_;
