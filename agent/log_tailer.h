@@ -65,9 +65,12 @@ struct LogSourceOptions {
   // as a checkpoint only; a scan reopens it when it changes.
   absl::Duration close_idle_after = absl::Minutes(1);
   // One commit holds at most about this many events or message bytes, so
-  // catching up on a large file keeps memory small.
-  size_t commit_max_events = 10000;
-  size_t commit_max_bytes = 4 * 1024 * 1024;
+  // catching up on a large file keeps memory small: the pending batch is
+  // the agent's largest allocation while it reads at full speed (10,000
+  // events took 13 MB more than 1,000, for the same CPU per line;
+  // tests/bench/agent_memory.sh).
+  size_t commit_max_events = 1000;
+  size_t commit_max_bytes = 512 * 1024;
 };
 
 // What the tailer has done so far, summed over its files: degradations are
