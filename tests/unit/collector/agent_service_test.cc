@@ -86,6 +86,11 @@ TEST_F(AgentServiceTest, HelloThenBatchesAreAcknowledgedAfterStorage) {
   EXPECT_EQ(acked, 20u);
   EXPECT_EQ(storage_.events(), 10u);
   stream->WritesDone();
+  // Batches stored in one transaction each get an ack with the same
+  // sequence; Finish() must only come once every message was read.
+  while (stream->Read(&reply)) {
+    EXPECT_EQ(reply.ack().stored_through_sequence(), 20u);
+  }
   EXPECT_TRUE(stream->Finish().ok());
   EXPECT_THAT(storage_.registered(), ::testing::ElementsAre("host-1"));
 }
