@@ -145,6 +145,16 @@ BEGIN
 END;
 INSERT INTO log_messages (log_messages) VALUES ('rebuild');
 )sql"},
+    // The message index moves to a file of its own (collector/search_index.h)
+    // so that building it no longer holds this database's write lock. The
+    // index file records which database it was built from by this id.
+    {3, R"sql(
+DROP TRIGGER log_events_index_delete;
+DROP TRIGGER log_events_index_update;
+DROP TABLE log_messages;
+CREATE TABLE store_identity (id TEXT NOT NULL);
+INSERT INTO store_identity VALUES (lower(hex(randomblob(16))));
+)sql"},
 };
 
 static_assert(std::size(kMigrations) == kSchemaVersion,

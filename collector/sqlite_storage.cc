@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <limits>
 #include <memory>
+#include <optional>
 #include <string>
 #include <system_error>
 #include <tuple>
@@ -25,8 +26,10 @@
 #include "absl/strings/str_replace.h"
 #include "absl/synchronization/mutex.h"
 #include "collector/schema.h"
+#include "collector/search_index.h"
 #include "collector/storage.h"
 #include "common/metric_catalog.h"
+#include "common/sqlite_setup.h"
 #include "nlohmann/json.hpp"
 #include "spdlog/spdlog.h"
 
@@ -35,15 +38,9 @@ namespace {
 
 namespace v1 = ::eroom::monitor::v1;
 
-// Readers never wait for the writer under WAL. This covers the brief moments
-// SQLite itself needs exclusive access (WAL recovery after a crash) and a
-// second process opening the same file.
-constexpr int kBusyTimeoutMs = 5000;
 // Connections kept open for later queries; more are opened when more
 // queries run at once, and closed when they finish.
 constexpr size_t kMaxIdleReaders = 4;
-// The trigram index finds substrings of at least this many characters.
-constexpr size_t kMinIndexedSubstring = 3;
 
 // SQLite integers are signed 64-bit; unsigned proto values are stored
 // bit-for-bit so that they read back unchanged.
@@ -69,12 +66,6 @@ void FromJsonObject(const char* text,
   for (const auto& [key, value] : object.items()) {
     if (value.is_string()) (*out)[key] = value.get<std::string>();
   }
-}
-
-size_t CodePointCount(const std::string& utf8) {
-  size_t count = 0;
-  for (char c : utf8) count += (static_cast<unsigned char>(c) & 0xC0) != 0x80;
-  return count;
 }
 
 // A LIKE pattern matching `text` anywhere, with '\' as the escape character.
@@ -114,19 +105,16 @@ class SqlConditions {
 };
 
 // Restricts log events to those whose message contains `text`, ignoring
-// ASCII case (LIKE's folding) like grep -i.
-void AddContains(const std::string& text, SqlConditions& conditions) {
-  const bool has_like_wildcards = text.find_first_of("%_") != std::string::npos;
-  if (CodePointCount(text) >= kMinIndexedSubstring) {
-    // The index serves LIKE only without an ESCAPE clause, so % and _ in
-    // `text` stay wildcards here: they can only add candidates, which the
-    // exact test below removes again.
-    conditions.Add(
-        "id IN (SELECT rowid FROM log_messages WHERE message LIKE ?)",
-        absl::StrCat("%", text, "%"));
-    if (!has_like_wildcards) return;
+// ASCII case (LIKE's folding) like grep -i. With the search index the exact
+// test runs on its candidates only; without it, or for text too short to
+// have a trigram, on every event the other conditions leave.
+void AddContains(const std::string& text, bool search_index_attached,
+                 SqlConditions& conditions) {
+  if (search_index_attached) {
+    if (std::optional<std::string> match = TrigramMatchExpression(text)) {
+      conditions.Add(kSearchCondition, *std::move(match));
+    }
   }
-  // Shorter text has no trigram to look up: scan.
   conditions.Add("message LIKE ? ESCAPE '\\'", LikeSubstringPattern(text));
 }
 
@@ -140,10 +128,15 @@ absl::StatusOr<int> EffectiveLimit(int32_t requested, int default_limit,
   return std::min<int>(requested, max_limit);
 }
 
-// Read-only connections shared by the query threads.
+// Read-only connections shared by the query threads, with the search index
+// attached when there is one.
 class ReaderPool {
  public:
-  explicit ReaderPool(std::string path) : path_(std::move(path)) {}
+  ReaderPool(std::string path, std::optional<std::string> search_index_path)
+      : path_(std::move(path)),
+        search_index_path_(std::move(search_index_path)) {}
+
+  bool search_index_attached() const { return search_index_path_.has_value(); }
 
   // A connection for one query, back in the pool when the lease ends.
   class Lease {
@@ -170,8 +163,15 @@ class ReaderPool {
         return Lease(*this, std::move(db));
       }
     }
-    return Lease(*this, std::make_unique<SQLite::Database>(
-                            path_, SQLite::OPEN_READONLY, kBusyTimeoutMs));
+    auto db = std::make_unique<SQLite::Database>(
+        path_, SQLite::OPEN_READONLY | SQLite::OPEN_NOMUTEX, kBusyTimeoutMs);
+    if (search_index_path_) {
+      SQLite::Statement attach(
+          *db, absl::StrCat("ATTACH DATABASE ? AS ", kSearchSchema));
+      attach.bind(1, *search_index_path_);
+      attach.exec();
+    }
+    return Lease(*this, std::move(db));
   }
 
  private:
@@ -181,6 +181,7 @@ class ReaderPool {
   }
 
   const std::string path_;
+  const std::optional<std::string> search_index_path_;
   absl::Mutex mu_;
   std::vector<std::unique_ptr<SQLite::Database>> idle_ ABSL_GUARDED_BY(mu_);
 };
@@ -284,11 +285,6 @@ class Writer {
     s.bind(14, log.truncated() ? 1 : 0);
     s.bind(15, log.has_header() ? 1 : 0);
     s.exec();
-    SQLite::Statement& index = index_log_message_;
-    index.reset();
-    index.bind(1, db_.getLastInsertRowid());
-    index.bindNoCopy(2, log.message());
-    index.exec();
   }
 
   void InsertProbe(const std::string& agent_id, uint64_t sequence,
@@ -349,8 +345,8 @@ class Writer {
     // SQLite reports a failed step again at the statement's next reset.
     for (SQLite::Statement* statement :
          {&upsert_host_, &disconnect_host_, &find_host_sequence_, &insert_host_,
-          &update_host_progress_, &insert_log_, &index_log_message_,
-          &insert_probe_, &insert_notice_, &upsert_series_, &insert_point_}) {
+          &update_host_progress_, &insert_log_, &insert_probe_, &insert_notice_,
+          &upsert_series_, &insert_point_}) {
       statement->tryReset();
     }
     // Series created by the rolled-back transaction are gone with it.
@@ -420,9 +416,6 @@ class Writer {
         ruid, truncated, has_header)
       VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14,
               ?15))sql"};
-  // The schema leaves indexing new rows to the writer (see schema.cc).
-  SQLite::Statement index_log_message_{db_, R"sql(
-      INSERT INTO log_messages (rowid, message) VALUES (?1, ?2))sql"};
   SQLite::Statement insert_probe_{db_, R"sql(
       INSERT INTO probes (agent_id, sequence, time_ms, target, ok,
         http_status, latency_ms, error, health_status, queued, active,
@@ -487,8 +480,15 @@ void LogProgress(const std::string& agent_id, const AgentProgress& progress) {
 
 class SqliteStorage final : public Storage {
  public:
-  SqliteStorage(std::unique_ptr<Writer> writer, std::string path)
-      : writer_(std::move(writer)), readers_(std::move(path)) {}
+  // Without a search index (it could not be opened), searches scan.
+  SqliteStorage(std::unique_ptr<Writer> writer, const std::string& path,
+                std::unique_ptr<SearchIndex> search_index)
+      : writer_(std::move(writer)),
+        readers_(path, search_index ? std::optional(SearchIndexPath(path))
+                                    : std::nullopt),
+        indexer_(search_index
+                     ? std::make_unique<SearchIndexer>(std::move(search_index))
+                     : nullptr) {}
 
   absl::StatusOr<uint64_t> RegisterAgent(const v1::AgentHello& hello,
                                          absl::Time now) override {
@@ -551,6 +551,7 @@ class SqliteStorage final : public Storage {
       writer_->RecoverFromFailure();
       return SqliteErrorStatus("store event batches", e, kDatabaseKind);
     }
+    if (indexer_ != nullptr) indexer_->Notify();
     absl::flat_hash_map<std::string, uint64_t> stored;
     for (const auto& [agent_id, agent_progress] : progress) {
       LogProgress(agent_id, agent_progress);
@@ -625,8 +626,10 @@ class SqliteStorage final : public Storage {
     if (request.until_unix_ms() != 0) {
       conditions.Add("time_ms <= ?", request.until_unix_ms());
     }
-    if (!request.contains().empty())
-      AddContains(request.contains(), conditions);
+    if (!request.contains().empty()) {
+      AddContains(request.contains(), readers_.search_index_attached(),
+                  conditions);
+    }
     try {
       ReaderPool::Lease reader = readers_.Acquire();
       SQLite::Statement query(
@@ -802,6 +805,7 @@ class SqliteStorage final : public Storage {
   absl::Mutex write_mu_;  // Uncontended: the ingest thread is the only writer.
   std::unique_ptr<Writer> writer_ ABSL_GUARDED_BY(write_mu_);
   ReaderPool readers_;
+  std::unique_ptr<SearchIndexer> indexer_;  // Null without a search index.
 };
 
 }  // namespace
@@ -821,18 +825,27 @@ absl::StatusOr<std::unique_ptr<Storage>> OpenSqliteStorage(
                        " for the database: ", error.message()));
     }
   }
+  ConfigureSqlite();
   try {
-    SQLite::Database db(options.path,
-                        SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE,
-                        kBusyTimeoutMs);
+    SQLite::Database db(
+        options.path,
+        SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE | SQLite::OPEN_NOMUTEX,
+        kBusyTimeoutMs);
     if (absl::Status status = ConfigureWriteConnection(db); !status.ok()) {
       return status;
     }
     if (absl::Status status = MigrateSchema(db); !status.ok()) return status;
     db.exec("UPDATE hosts SET connected = 0");
-    auto storage = std::make_unique<SqliteStorage>(
-        std::make_unique<Writer>(std::move(db)), options.path);
-    return storage;
+    absl::StatusOr<std::unique_ptr<SearchIndex>> search_index =
+        SearchIndex::Open(options.path);
+    if (!search_index.ok()) {
+      // Searches still work, by scanning; everything else is unaffected.
+      spdlog::error("{}; searches scan every event instead",
+                    search_index.status().ToString());
+    }
+    return std::make_unique<SqliteStorage>(
+        std::make_unique<Writer>(std::move(db)), options.path,
+        search_index.ok() ? *std::move(search_index) : nullptr);
   } catch (const SQLite::Exception& e) {
     return SqliteErrorStatus(absl::StrCat("open database ", options.path), e,
                              kDatabaseKind);

@@ -46,6 +46,7 @@
 #include "agent/uplink.h"
 #include "benchmark/benchmark.h"
 #include "collector/collector.h"
+#include "collector/search_index.h"
 #include "common/clock.h"
 #include "common/transport_security.h"
 #include "eroom/monitor/v1/monitor.grpc.pb.h"
@@ -101,6 +102,21 @@ class LoopbackCollector {
   ~LoopbackCollector() {
     collector_->Stop();
     RemoveDatabase(database_);
+    RemoveDatabase(collector::SearchIndexPath(database_));
+  }
+
+  // Waits until the search index, built behind ingest, covers every stored
+  // event; returns how long that took.
+  absl::Duration AwaitSearchIndex() const {
+    const absl::Time start = absl::Now();
+    while (true) {
+      absl::StatusOr<collector::SearchIndexProgress> progress =
+          collector::ReadSearchIndexProgress(database_);
+      if (!progress.ok()) Fail(progress.status().ToString());
+      if (progress->indexed_through == progress->newest_event) break;
+      absl::SleepFor(absl::Milliseconds(10));
+    }
+    return absl::Now() - start;
   }
 
   std::string address() const {
@@ -112,22 +128,26 @@ class LoopbackCollector {
   std::unique_ptr<collector::Collector> collector_;
 };
 
-// CPU time used so far by the whole process and by the collector's ingest
-// thread (the single SQLite writer, the one that bounds throughput): with
+// CPU time used so far by the whole process, by the collector's ingest
+// thread (the single SQLite writer, the one that bounds throughput) and by
+// its search index thread (which follows ingest at a lower priority): with
 // them a figure taken on a busy machine still says what a free core gives.
 struct CpuSnapshot {
   double process_seconds = 0;
   double ingest_seconds = 0;
+  double index_seconds = 0;
 };
 
 CpuSnapshot operator-(const CpuSnapshot& end, const CpuSnapshot& start) {
   return CpuSnapshot{end.process_seconds - start.process_seconds,
-                     end.ingest_seconds - start.ingest_seconds};
+                     end.ingest_seconds - start.ingest_seconds,
+                     end.index_seconds - start.index_seconds};
 }
 
 CpuSnapshot& operator+=(CpuSnapshot& total, const CpuSnapshot& more) {
   total.process_seconds += more.process_seconds;
   total.ingest_seconds += more.ingest_seconds;
+  total.index_seconds += more.index_seconds;
   return total;
 }
 
@@ -155,18 +175,39 @@ CpuSnapshot TakeCpuSnapshot() {
     std::getline(std::ifstream(task.path() / "comm"), name);
     if (name == "ingest") {
       snapshot.ingest_seconds += StatCpuSeconds(task.path() / "stat");
+    } else if (name == "search-index") {
+      snapshot.index_seconds += StatCpuSeconds(task.path() / "stat");
     }
   }
   return snapshot;
 }
 
-// Microseconds of CPU per event, in total and of the ingest thread.
+// The search index after the last ack: how long it took to catch up, and
+// the CPU it used from the start of the run until then.
+struct IndexFollowUp {
+  absl::Duration lag;
+  CpuSnapshot cpu_used;
+
+  void Await(const LoopbackCollector& collector, const CpuSnapshot& start) {
+    lag += collector.AwaitSearchIndex();
+    cpu_used += TakeCpuSnapshot() - start;
+  }
+};
+
+// Microseconds of CPU per event: in total and of the ingest thread until the
+// last ack, of the search index until it had caught up; and the mean time
+// from the last ack until the index had caught up.
 void SetCpuCounters(benchmark::State& state, const CpuSnapshot& used,
-                    double events) {
-  state.counters["cpu_us/event"] =
-      benchmark::Counter(used.process_seconds * 1e6 / events);
+                    const IndexFollowUp& index, double events) {
+  using benchmark::Counter;
+  state.counters["cpu_us/event"] = Counter(used.process_seconds * 1e6 / events);
   state.counters["ingest_us/event"] =
-      benchmark::Counter(used.ingest_seconds * 1e6 / events);
+      Counter(used.ingest_seconds * 1e6 / events);
+  state.counters["index_us/event"] =
+      Counter(index.cpu_used.index_seconds * 1e6 / events);
+  state.counters["index_lag_s"] =
+      Counter(absl::ToDoubleSeconds(index.lag) /
+              static_cast<double>(state.iterations()));
 }
 
 ClientSecurity Plaintext() {
@@ -310,10 +351,13 @@ void BM_RawProtocol(benchmark::State& state, uint64_t events,
                         kBatchEvents;  // Whole batches.
   absl::Duration elapsed;
   CpuSnapshot cpu_used;
+  IndexFollowUp index;
   LatencySamples latencies;
   for (auto _ : state) {
     LoopbackCollector collector;
+    const CpuSnapshot start = TakeCpuSnapshot();
     RawRun run = SendRaw(collector.address(), templates, sent);
+    index.Await(collector, start);
     state.SetIterationTime(absl::ToDoubleSeconds(run.elapsed));
     elapsed += run.elapsed;
     cpu_used += run.cpu_used;
@@ -322,7 +366,7 @@ void BM_RawProtocol(benchmark::State& state, uint64_t events,
   using benchmark::Counter;
   const double total = static_cast<double>(sent * state.iterations());
   state.counters["events/s"] = Counter(total / absl::ToDoubleSeconds(elapsed));
-  SetCpuCounters(state, cpu_used, total);
+  SetCpuCounters(state, cpu_used, index, total);
   state.counters["ack_p50_ms"] = Counter(latencies.QuantileMs(0.5));
   state.counters["ack_p99_ms"] = Counter(latencies.QuantileMs(0.99));
   state.counters["ack_max_ms"] = Counter(latencies.MaxMs());
@@ -401,9 +445,12 @@ void BM_AgentPath(benchmark::State& state, uint64_t events,
   absl::Duration delivered;
   absl::Duration spooled;
   CpuSnapshot cpu_used;
+  IndexFollowUp index;
   for (auto _ : state) {
     LoopbackCollector collector;
+    const CpuSnapshot start = TakeCpuSnapshot();
     AgentRun run = SendThroughAgent(collector.address(), corpus, events);
+    index.Await(collector, start);
     state.SetIterationTime(absl::ToDoubleSeconds(run.delivered));
     delivered += run.delivered;
     spooled += run.spooled;
@@ -414,7 +461,7 @@ void BM_AgentPath(benchmark::State& state, uint64_t events,
   state.counters["events/s"] =
       Counter(total / absl::ToDoubleSeconds(delivered));
   state.counters["spooled/s"] = Counter(total / absl::ToDoubleSeconds(spooled));
-  SetCpuCounters(state, cpu_used, total);
+  SetCpuCounters(state, cpu_used, index, total);
 }
 
 // Times are those of the transfer alone (manual time): starting and

@@ -3,7 +3,6 @@
 #include <string>
 
 #include "SQLiteCpp/Database.h"
-#include "SQLiteCpp/Statement.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/unit/collector/storage_test_util.h"
@@ -23,19 +22,6 @@ class SchemaTest : public TempDirTest {
 
   int Version() { return StoredSchemaVersion(*db_).value(); }
 
-  // How many log events the message index lists under `trigram`.
-  int DocumentsIndexedUnder(const std::string& trigram) {
-    db_->exec(
-        "CREATE VIRTUAL TABLE IF NOT EXISTS temp.vocabulary "
-        "USING fts5vocab(main, log_messages, row)");
-    SQLite::Statement query(*db_,
-                            "SELECT coalesce(sum(doc), 0) FROM vocabulary "
-                            "WHERE term = ?");
-    query.bind(1, trigram);
-    query.executeStep();
-    return query.getColumn(0).getInt();
-  }
-
   std::unique_ptr<SQLite::Database> db_;
 };
 
@@ -46,9 +32,13 @@ TEST_F(SchemaTest, MigratesStepByStep) {
   EXPECT_EQ(Version(), 1);
   EXPECT_TRUE(db_->tableExists("log_events"));
   EXPECT_FALSE(db_->tableExists("log_messages"));
+  ASSERT_TRUE(MigrateSchema(*db_, 2).ok());
+  EXPECT_TRUE(db_->tableExists("log_messages"));
   ASSERT_TRUE(MigrateSchema(*db_).ok());
   EXPECT_EQ(Version(), kSchemaVersion);
-  EXPECT_TRUE(db_->tableExists("log_messages"));
+  // The message index moved to a file of its own.
+  EXPECT_FALSE(db_->tableExists("log_messages"));
+  EXPECT_TRUE(db_->tableExists("store_identity"));
 }
 
 TEST_F(SchemaTest, MigratingAgainChangesNothing) {
@@ -60,37 +50,15 @@ TEST_F(SchemaTest, MigratingAgainChangesNothing) {
   EXPECT_EQ(Version(), kSchemaVersion);
 }
 
-TEST_F(SchemaTest, RebuildsTheIndexForRowsWrittenBeforeIt) {
-  ASSERT_TRUE(MigrateSchema(*db_, 1).ok());
-  db_->exec(
-      "INSERT INTO hosts (agent_id, first_seen_ms, last_seen_ms) "
-      "VALUES ('a', 0, 0);"
-      "INSERT INTO log_events (agent_id, sequence, time_ms, received_ms, "
-      "file, file_offset, level, logger, thread, message, event_type, "
-      "fields, ruid, truncated, has_header) VALUES ('a', 1, 0, 0, '', 0, 0, "
-      "'', '', 'Undertow 서버가 포트 8080에서', '', '{}', '', 0, 1)");
+TEST_F(SchemaTest, EachDatabaseHasItsOwnIdentity) {
   ASSERT_TRUE(MigrateSchema(*db_).ok());
-  EXPECT_EQ(DocumentsIndexedUnder("서버가"), 1);
-}
-
-TEST_F(SchemaTest, IndexFollowsDeletesAndUpdates) {
-  ASSERT_TRUE(MigrateSchema(*db_).ok());
-  db_->exec(
-      "INSERT INTO hosts (agent_id, first_seen_ms, last_seen_ms) "
-      "VALUES ('a', 0, 0);"
-      "INSERT INTO log_events (agent_id, sequence, time_ms, received_ms, "
-      "file, file_offset, level, logger, thread, message, event_type, "
-      "fields, ruid, truncated, has_header) VALUES ('a', 1, 0, 0, '', 0, 0, "
-      "'', '', 'alpha beta', '', '{}', '', 0, 1);"
-      // New rows are the writer's to index; the triggers do the rest.
-      "INSERT INTO log_messages (rowid, message) "
-      "SELECT id, message FROM log_events");
-  EXPECT_EQ(DocumentsIndexedUnder("alp"), 1);
-  db_->exec("UPDATE log_events SET message = 'gamma'");
-  EXPECT_EQ(DocumentsIndexedUnder("alp"), 0);
-  EXPECT_EQ(DocumentsIndexedUnder("gam"), 1);
-  db_->exec("DELETE FROM log_events");
-  EXPECT_EQ(DocumentsIndexedUnder("gam"), 0);
+  SQLite::Database other(PathIn("other.db"),
+                         SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+  ASSERT_TRUE(MigrateSchema(other).ok());
+  const std::string id =
+      db_->execAndGet("SELECT id FROM store_identity").getString();
+  EXPECT_EQ(id.size(), 32u);
+  EXPECT_NE(id, other.execAndGet("SELECT id FROM store_identity").getString());
 }
 
 TEST_F(SchemaTest, RefusesNewerDatabase) {

@@ -1,4 +1,5 @@
 #include <atomic>
+#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <string>
@@ -9,8 +10,10 @@
 #include "SQLiteCpp/Statement.h"
 #include "SQLiteCpp/Transaction.h"
 #include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "collector/schema.h"
+#include "collector/search_index.h"
 #include "collector/storage.h"
 #include "common/metric_catalog.h"
 #include "eroom/monitor/v1/monitor.pb.h"
@@ -168,6 +171,26 @@ class SqliteStorageTest : public TempDirTest {
     auto response = storage_->QueryLogs(request);
     EXPECT_TRUE(response.ok()) << response.status();
     return response.ok() ? *response : v1::QueryLogsResponse{};
+  }
+
+  // Waits for the background indexer to have indexed every stored event.
+  void WaitForSearchIndex() {
+    const absl::Time deadline = absl::Now() + absl::Seconds(30);
+    while (SearchIndexBacklog() != 0) {
+      if (absl::Now() > deadline) {
+        ADD_FAILURE() << "the search index did not catch up";
+        return;
+      }
+      absl::SleepFor(absl::Milliseconds(5));
+    }
+  }
+
+  int64_t SearchIndexBacklog() {
+    absl::StatusOr<SearchIndexProgress> progress =
+        ReadSearchIndexProgress(path_);
+    EXPECT_TRUE(progress.ok()) << progress.status();
+    return progress.ok() ? progress->newest_event - progress->indexed_through
+                         : 0;
   }
 
   std::vector<uint64_t> LogsContaining(const std::string& text) {
@@ -407,16 +430,26 @@ TEST_F(SqliteStorageTest, RedeliveredBatchIsStoredOnce) {
   EXPECT_THAT(LogsContaining("line"), ElementsAre(5, 4, 3, 2, 1));
 }
 
-TEST_F(SqliteStorageTest, EachStoredMessageIsIndexedOnce) {
+TEST_F(SqliteStorageTest, EachStoredMessageIsIndexedOnceInTheBackground) {
   Store({LogLines("a", 1, 3)});
   Store({LogLines("a", 2, 5)});
-  SQLite::Database db(path_, SQLite::OPEN_READWRITE);
-  db.exec(
+  WaitForSearchIndex();
+  SQLite::Database index(SearchIndexPath(path_), SQLite::OPEN_READONLY);
+  index.exec(
       "CREATE VIRTUAL TABLE temp.vocabulary "
       "USING fts5vocab(main, log_messages, row)");
-  EXPECT_EQ(
-      db.execAndGet("SELECT doc FROM vocabulary WHERE term = 'lin'").getInt(),
-      5);
+  EXPECT_EQ(index.execAndGet("SELECT doc FROM vocabulary WHERE term = 'lin'")
+                .getInt(),
+            5);
+}
+
+TEST_F(SqliteStorageTest, IndexCatchesUpWithEventsStoredBeforeARestart) {
+  Store({LogLines("a", 1, 3)});
+  storage_.reset();
+  std::filesystem::remove(SearchIndexPath(path_));
+  Reopen();
+  WaitForSearchIndex();
+  EXPECT_THAT(LogsContaining("line"), ElementsAre(3, 2, 1));
 }
 
 TEST_F(SqliteStorageTest, RedeliveryWithinOneCallIsStoredOnce) {
@@ -584,27 +617,57 @@ TEST_F(QueryLogsTest, TimeBoundsAreInclusive) {
   EXPECT_THAT(TimesOf(Logs(request)), ElementsAre(4000, 3000, 2500, 2000));
 }
 
-TEST_F(QueryLogsTest, ContainsKoreanSubstring) {
+// Searches give the same answers with the search index (caught up) and
+// without it (the index file cannot be opened: every event is scanned).
+enum class SearchMode { kIndexed, kWithoutIndex };
+
+void PrintTo(SearchMode mode, std::ostream* os) {
+  *os << (mode == SearchMode::kIndexed ? "indexed" : "without index");
+}
+
+class SearchTest : public QueryLogsTest,
+                   public ::testing::WithParamInterface<SearchMode> {
+ protected:
+  void SetUp() override {
+    if (GetParam() == SearchMode::kWithoutIndex) {
+      std::filesystem::create_directories(
+          SearchIndexPath(PathIn("data/collector.db")));
+    }
+    QueryLogsTest::SetUp();
+    if (GetParam() == SearchMode::kIndexed) WaitForSearchIndex();
+  }
+};
+
+INSTANTIATE_TEST_SUITE_P(Modes, SearchTest,
+                         ::testing::Values(SearchMode::kIndexed,
+                                           SearchMode::kWithoutIndex),
+                         [](const ::testing::TestParamInfo<SearchMode>& info) {
+                           return info.param == SearchMode::kIndexed
+                                      ? "Indexed"
+                                      : "WithoutIndex";
+                         });
+
+TEST_P(SearchTest, ContainsKoreanSubstring) {
   EXPECT_THAT(LogsContaining("비즈니스"), ElementsAre(2));
   EXPECT_THAT(LogsContaining("즈니스 로"), ElementsAre(2));
   EXPECT_THAT(LogsContaining("방 생성"), ElementsAre(1));
   EXPECT_THAT(LogsContaining("비즈니스x"), IsEmpty());
 }
 
-TEST_F(QueryLogsTest, ContainsShortStrings) {
+TEST_P(SearchTest, ContainsShortStrings) {
   EXPECT_THAT(LogsContaining("비즈"), ElementsAre(2));
   EXPECT_THAT(LogsContaining("큐"), ElementsAre(4));
   EXPECT_THAT(LogsContaining("b"), ElementsAre(1));  // "Meshy error on b"
 }
 
-TEST_F(QueryLogsTest, ContainsIgnoresCase) {
+TEST_P(SearchTest, ContainsIgnoresCase) {
   EXPECT_THAT(LogsContaining("failed"), ElementsAre(2));
   EXPECT_THAT(LogsContaining("MESHY ERROR"), ElementsAre(1));
   EXPECT_THAT(LogsContaining("API"), ElementsAre(3));
   EXPECT_THAT(LogsContaining("Ap"), ElementsAre(3));
 }
 
-TEST_F(QueryLogsTest, ContainsTreatsSyntaxCharactersLiterally) {
+TEST_P(SearchTest, ContainsTreatsSyntaxCharactersLiterally) {
   EXPECT_THAT(LogsContaining("\"quoted\""), ElementsAre(4));
   EXPECT_THAT(LogsContaining("50%_done"), ElementsAre(2));
   EXPECT_THAT(LogsContaining("%"), ElementsAre(2));
@@ -615,7 +678,7 @@ TEST_F(QueryLogsTest, ContainsTreatsSyntaxCharactersLiterally) {
   EXPECT_THAT(LogsContaining("*"), IsEmpty());
 }
 
-TEST_F(QueryLogsTest, ContainsCombinesWithOtherFilters) {
+TEST_P(SearchTest, ContainsCombinesWithOtherFilters) {
   v1::QueryLogsRequest request;
   request.set_contains("error");
   EXPECT_EQ(Logs(request).events_size(), 1);
@@ -788,7 +851,7 @@ TEST_F(OpenSqliteStorageTest, MigratesVersionOneDatabase) {
   auto storage = OpenSqliteStorage({.path = path});
   ASSERT_TRUE(storage.ok()) << storage.status();
   v1::QueryLogsRequest request;
-  request.set_contains("비즈니스");  // Found through the index built by v2.
+  request.set_contains("비즈니스");
   auto logs = (*storage)->QueryLogs(request);
   ASSERT_TRUE(logs.ok()) << logs.status();
   ASSERT_EQ(logs->events_size(), 1);

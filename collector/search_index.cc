@@ -1,0 +1,302 @@
+#include "collector/search_index.h"
+
+#include <sqlite3.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <string>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+#include "SQLiteCpp/Statement.h"
+#include "SQLiteCpp/Transaction.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
+#include "collector/schema.h"
+#include "common/logging.h"
+#include "common/sqlite_status.h"
+#include "spdlog/spdlog.h"
+
+namespace eroom::collector {
+namespace {
+
+constexpr char kIndexKind[] = "eroom-collector search index";
+
+// Any other version in an index file is rebuilt, never migrated: the index
+// is derived from the events.
+constexpr int kIndexFormat = 1;
+
+// The trigram tokenizer indexes every three code points, case-folded, so
+// Korean works too. detail=none keeps only which rows hold a trigram, not
+// where: half the size and twice the speed of full detail; the MATCH
+// expression is therefore an AND of single trigrams, and LIKE on the
+// event's message does the exact test. The index stores no text of its own
+// (content=''): the events' database has it.
+constexpr char kIndexSchema[] = R"sql(
+CREATE VIRTUAL TABLE log_messages USING fts5 (
+  message, content = '', tokenize = 'trigram', detail = none, columnsize = 0
+);
+-- Merge index segments in larger, rarer steps than the defaults (4 and 16):
+-- a third more indexing throughput, no measurable cost to queries.
+INSERT INTO log_messages (log_messages, rank) VALUES ('automerge', 16);
+INSERT INTO log_messages (log_messages, rank) VALUES ('crisismerge', 64);
+CREATE TABLE index_state (
+  singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
+  store_id TEXT NOT NULL,  -- store_identity.id of the events' database
+  indexed_through INTEGER NOT NULL  -- highest log_events.id indexed
+);
+INSERT INTO index_state VALUES (1, '', 0);
+)sql";
+
+// Schema name of the events' database on the index's own connection.
+constexpr char kEventsSchema[] = "events";
+
+bool IsDamaged(const SQLite::Exception& e) {
+  const int code = e.getErrorCode() & 0xff;
+  return code == SQLITE_CORRUPT || code == SQLITE_NOTADB;
+}
+
+void RemoveIndexFiles(const std::string& path) {
+  for (const char* suffix : {"", "-wal", "-shm"}) {
+    std::error_code ignored;  // Absent files are what we want.
+    std::filesystem::remove(path + suffix, ignored);
+  }
+}
+
+// Opens the index file, creating its schema, with the events' database
+// attached. Throws SQLite::Exception.
+std::unique_ptr<SQLite::Database> OpenIndexFile(
+    const std::string& path, const std::string& database_path) {
+  auto db = std::make_unique<SQLite::Database>(
+      path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE | SQLite::OPEN_NOMUTEX,
+      kBusyTimeoutMs);
+  db->exec("PRAGMA journal_mode = WAL");
+  // A power loss may take the last transactions back, watermark included;
+  // the index then repeats them. Fsyncs would only slow it down.
+  db->exec("PRAGMA synchronous = NORMAL");
+  int format = db->execAndGet("PRAGMA user_version").getInt();
+  if (format != kIndexFormat) {
+    if (format != 0 || db->tableExists("index_state")) {
+      spdlog::warn("{}: index format {} is not {}; rebuilding it", path, format,
+                   kIndexFormat);
+      db.reset();
+      RemoveIndexFiles(path);
+      return OpenIndexFile(path, database_path);
+    }
+    SQLite::Transaction txn(*db);
+    db->exec(kIndexSchema);
+    db->exec(absl::StrCat("PRAGMA user_version = ", kIndexFormat));
+    txn.commit();
+  }
+  SQLite::Statement attach(*db, "ATTACH DATABASE ? AS events");
+  attach.bind(1, database_path);
+  attach.exec();
+  // Integrity of what is about to be trusted: a damaged page shows here
+  // rather than in the middle of ingest.
+  db->exec("SELECT count(*) FROM index_state");
+  return db;
+}
+
+// Empties the index when it was built from another database (a restored
+// backup, a copied file) or from rows the database no longer has.
+void ResetIfForeign(SQLite::Database& db, const std::string& path) {
+  SQLite::Transaction txn(db);
+  const std::string store_id =
+      db.execAndGet("SELECT id FROM events.store_identity").getString();
+  SQLite::Statement state(db,
+                          "SELECT store_id, indexed_through FROM index_state");
+  state.executeStep();
+  const std::string indexed_store = state.getColumn(0).getString();
+  const int64_t indexed_through = state.getColumn(1).getInt64();
+  state.reset();
+  const int64_t newest =
+      db.execAndGet("SELECT coalesce(max(id), 0) FROM events.log_events")
+          .getInt64();
+  if (indexed_store == store_id && indexed_through <= newest) return;
+  if (!indexed_store.empty()) {
+    spdlog::warn(
+        "{}: built from another database or an older copy of this one; "
+        "rebuilding it",
+        path);
+  }
+  db.exec("INSERT INTO log_messages (log_messages) VALUES ('delete-all')");
+  SQLite::Statement reset(
+      db, "UPDATE index_state SET store_id = ?, indexed_through = 0");
+  reset.bind(1, store_id);
+  reset.exec();
+  txn.commit();
+}
+
+// The code points of UTF-8 `text`, each as its bytes.
+std::vector<std::string> CodePoints(const std::string& text) {
+  std::vector<std::string> points;
+  for (char c : text) {
+    if (points.empty() || (static_cast<unsigned char>(c) & 0xC0) != 0x80) {
+      points.emplace_back();
+    }
+    points.back().push_back(c);
+  }
+  return points;
+}
+
+}  // namespace
+
+std::string SearchIndexPath(const std::string& database_path) {
+  return database_path + ".search";
+}
+
+std::optional<std::string> TrigramMatchExpression(const std::string& text) {
+  const std::vector<std::string> points = CodePoints(text);
+  if (points.size() < kMinIndexedSubstring) return std::nullopt;
+  // Trigrams side by side cover every character of `text`; the last one is
+  // moved back to end with it. The rest add little selectivity and each
+  // costs a lookup.
+  std::vector<std::string> terms;
+  auto add_trigram_at = [&](size_t start) {
+    std::string trigram =
+        absl::StrCat(points[start], points[start + 1], points[start + 2]);
+    terms.push_back(absl::StrCat(
+        "\"", absl::StrReplaceAll(trigram, {{"\"", "\"\""}}), "\""));
+  };
+  size_t start = 0;
+  for (; start + kMinIndexedSubstring <= points.size();
+       start += kMinIndexedSubstring) {
+    add_trigram_at(start);
+  }
+  if (start != points.size()) add_trigram_at(points.size() - 3);
+  return absl::StrJoin(terms, " AND ");
+}
+
+SearchIndex::SearchIndex(std::unique_ptr<SQLite::Database> db)
+    : db_(std::move(db)) {}
+
+absl::StatusOr<std::unique_ptr<SearchIndex>> SearchIndex::Open(
+    const std::string& database_path) {
+  const std::string path = SearchIndexPath(database_path);
+  for (int attempt = 0;; ++attempt) {
+    try {
+      std::unique_ptr<SQLite::Database> db = OpenIndexFile(path, database_path);
+      ResetIfForeign(*db, path);
+      return std::unique_ptr<SearchIndex>(new SearchIndex(std::move(db)));
+    } catch (const SQLite::Exception& e) {
+      if (attempt == 0 && IsDamaged(e)) {
+        spdlog::warn("{}: damaged ({}); rebuilding it", path, e.what());
+        RemoveIndexFiles(path);
+        continue;
+      }
+      return SqliteErrorStatus(absl::StrCat("open ", path), e, kIndexKind);
+    }
+  }
+}
+
+absl::StatusOr<int> SearchIndex::IndexNext(int max_events) {
+  try {
+    // DEFERRED: reading the events' database must not take its write lock,
+    // which belongs to the ingest thread.
+    SQLite::Transaction txn(*db_);
+    SQLite::Statement bounds(*db_, R"sql(
+        SELECT (SELECT indexed_through FROM index_state), max(id) FROM (
+          SELECT id FROM events.log_events
+          WHERE id > (SELECT indexed_through FROM index_state)
+          ORDER BY id LIMIT ?1))sql");
+    bounds.bind(1, max_events);
+    bounds.executeStep();
+    if (bounds.getColumn(1).isNull()) return 0;
+    const int64_t after = bounds.getColumn(0).getInt64();
+    const int64_t through = bounds.getColumn(1).getInt64();
+    bounds.reset();
+    SQLite::Statement add(*db_, R"sql(
+        INSERT INTO log_messages (rowid, message)
+        SELECT id, message FROM events.log_events
+        WHERE id > ?1 AND id <= ?2)sql");
+    add.bind(1, after);
+    add.bind(2, through);
+    const int added = add.exec();
+    SQLite::Statement advance(*db_,
+                              "UPDATE index_state SET indexed_through = ?1");
+    advance.bind(1, through);
+    advance.exec();
+    txn.commit();
+    return added;
+  } catch (const SQLite::Exception& e) {
+    return SqliteErrorStatus("index log messages", e, kIndexKind);
+  }
+}
+
+absl::StatusOr<SearchIndexProgress> ReadSearchIndexProgress(
+    const std::string& database_path) {
+  const std::string path = SearchIndexPath(database_path);
+  try {
+    SQLite::Database db(path, SQLite::OPEN_READONLY, kBusyTimeoutMs);
+    SQLite::Statement attach(db, "ATTACH DATABASE ? AS events");
+    attach.bind(1, database_path);
+    attach.exec();
+    SQLite::Statement query(db, R"sql(
+        SELECT (SELECT indexed_through FROM index_state),
+               (SELECT coalesce(max(id), 0) FROM events.log_events))sql");
+    query.executeStep();
+    return SearchIndexProgress{.indexed_through = query.getColumn(0).getInt64(),
+                               .newest_event = query.getColumn(1).getInt64()};
+  } catch (const SQLite::Exception& e) {
+    return SqliteErrorStatus(absl::StrCat("read the progress of ", path), e,
+                             kIndexKind);
+  }
+}
+
+SearchIndexer::SearchIndexer(std::unique_ptr<SearchIndex> index)
+    : index_(std::move(index)), thread_([this] { Run(); }) {}
+
+SearchIndexer::~SearchIndexer() {
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
+  }
+  thread_.join();
+}
+
+void SearchIndexer::Notify() {
+  absl::MutexLock lock(&mu_);
+  pending_ = true;
+}
+
+void SearchIndexer::Run() {
+  SetThreadName("search-index");
+  // Storing and acknowledging events comes first; on a busy machine the
+  // index falls behind rather than slowing ingest down.
+  setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), 10);
+  // Small enough that a stop waits at most about a tenth of a second.
+  constexpr int kEventsPerTransaction = 20000;
+  bool failing = false;
+  while (true) {
+    {
+      absl::MutexLock lock(&mu_);
+      auto has_work = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu_) {
+        return pending_ || stopping_;
+      };
+      mu_.Await(absl::Condition(&has_work));
+      if (stopping_) return;
+      pending_ = false;
+    }
+    while (true) {
+      absl::StatusOr<int> added = index_->IndexNext(kEventsPerTransaction);
+      if (!added.ok()) {
+        // Retried at the next commit; said once, and again once it works.
+        if (!failing) {
+          spdlog::error("{}; searches scan the events not yet indexed",
+                        added.status().ToString());
+        }
+        failing = true;
+        break;
+      }
+      if (failing) spdlog::info("search index works again");
+      failing = false;
+      absl::MutexLock lock(&mu_);
+      if (*added < kEventsPerTransaction || stopping_) break;
+    }
+  }
+}
+
+}  // namespace eroom::collector

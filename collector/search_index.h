@@ -1,0 +1,107 @@
+#ifndef EROOM_COLLECTOR_SEARCH_INDEX_H_
+#define EROOM_COLLECTOR_SEARCH_INDEX_H_
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include "SQLiteCpp/Database.h"
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+
+namespace eroom::collector {
+
+// The substring index over log messages lives in a database file of its own
+// beside the collector's database, so that building it never holds that
+// database's write lock: the ingest thread stores and acknowledges events at
+// the speed of plain inserts, and the index follows on another core. The
+// index holds every log event up to a watermark; queries look the indexed
+// events up in it and scan the few newer ones (see SearchCondition).
+//
+// It is derived data: a missing, damaged or foreign index file is rebuilt
+// from the events, never a reason to refuse to start.
+
+// The index file of the collector database at `database_path`.
+std::string SearchIndexPath(const std::string& database_path);
+
+// The schema name under which query connections attach the index file.
+inline constexpr char kSearchSchema[] = "search";
+
+// The trigram index finds substrings of at least this many code points.
+inline constexpr size_t kMinIndexedSubstring = 3;
+
+// The FTS5 MATCH expression selecting the indexed events whose message may
+// contain `text`: every distinct trigram of it. A superset of the events
+// that contain it (trigrams are case-folded and not ordered), which the
+// caller narrows with LIKE. nullopt when `text` is shorter than
+// kMinIndexedSubstring code points.
+std::optional<std::string> TrigramMatchExpression(const std::string& text);
+
+// An SQL condition on log_events (its rowid `id`) true for every event whose
+// message may contain the text of a MATCH expression bound to its one
+// parameter: indexed events that the index lists, and every event above the
+// watermark. Needs the index attached as kSearchSchema.
+inline constexpr char kSearchCondition[] =
+    "(id IN (SELECT rowid FROM search.log_messages WHERE log_messages MATCH "
+    "?) OR id > (SELECT indexed_through FROM search.index_state))";
+
+struct SearchIndexProgress {
+  int64_t indexed_through = 0;  // Highest log event id in the index.
+  int64_t newest_event = 0;     // Highest log event id in the database.
+};
+
+// How far the index of the collector database at `database_path` is, read
+// through a connection of its own (any thread, any process).
+absl::StatusOr<SearchIndexProgress> ReadSearchIndexProgress(
+    const std::string& database_path);
+
+// Builds the index. Not thread-safe: one owner, normally SearchIndexer.
+class SearchIndex {
+ public:
+  // Opens (creating, or rebuilding when it is damaged or belongs to another
+  // database) the index of the collector database at `database_path`, whose
+  // schema must be current.
+  static absl::StatusOr<std::unique_ptr<SearchIndex>> Open(
+      const std::string& database_path);
+
+  // Adds up to `max_events` log events above the watermark to the index and
+  // moves the watermark past them, in one transaction. Returns how many were
+  // added: fewer than `max_events` means the index has caught up.
+  absl::StatusOr<int> IndexNext(int max_events);
+
+ private:
+  explicit SearchIndex(std::unique_ptr<SQLite::Database> db);
+
+  std::unique_ptr<SQLite::Database> db_;
+};
+
+// The thread that keeps a SearchIndex caught up: it indexes whatever is
+// pending when notified, in transactions small enough to stop promptly.
+class SearchIndexer {
+ public:
+  explicit SearchIndexer(std::unique_ptr<SearchIndex> index);
+  SearchIndexer(const SearchIndexer&) = delete;
+  SearchIndexer& operator=(const SearchIndexer&) = delete;
+  // Stops the thread after its current transaction.
+  ~SearchIndexer();
+
+  // New log events were committed. Never blocks.
+  void Notify();
+
+ private:
+  void Run();
+
+  std::unique_ptr<SearchIndex> index_;  // Owned by the thread.
+  absl::Mutex mu_;
+  bool pending_ ABSL_GUARDED_BY(mu_) = true;  // Index what is there at start.
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  std::thread thread_;
+};
+
+}  // namespace eroom::collector
+
+#endif  // EROOM_COLLECTOR_SEARCH_INDEX_H_

@@ -1,0 +1,190 @@
+#include "collector/search_index.h"
+
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "SQLiteCpp/Database.h"
+#include "SQLiteCpp/Statement.h"
+#include "absl/strings/str_cat.h"
+#include "collector/schema.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/unit/collector/storage_test_util.h"
+
+namespace eroom::collector {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::Optional;
+
+TEST(TrigramMatchExpressionTest, ShorterThanATrigramHasNone) {
+  EXPECT_EQ(TrigramMatchExpression("ab"), std::nullopt);
+  EXPECT_EQ(TrigramMatchExpression("비즈"), std::nullopt);
+}
+
+TEST(TrigramMatchExpressionTest, TrigramsSideBySideAndTheLastOne) {
+  EXPECT_THAT(TrigramMatchExpression("abc"), Optional(std::string("\"abc\"")));
+  EXPECT_THAT(TrigramMatchExpression("timeout"),
+              Optional(std::string("\"tim\" AND \"eou\" AND \"out\"")));
+  EXPECT_THAT(TrigramMatchExpression("abcdef"),
+              Optional(std::string("\"abc\" AND \"def\"")));
+}
+
+TEST(TrigramMatchExpressionTest, CountsCodePointsNotBytes) {
+  EXPECT_THAT(TrigramMatchExpression("비즈니스"),
+              Optional(std::string("\"비즈니\" AND \"즈니스\"")));
+}
+
+TEST(TrigramMatchExpressionTest, QuotesAreDoubled) {
+  EXPECT_THAT(TrigramMatchExpression("a\"b"),
+              Optional(std::string("\"a\"\"b\"")));
+}
+
+class SearchIndexTest : public TempDirTest {
+ protected:
+  void SetUp() override {
+    TempDirTest::SetUp();
+    path_ = PathIn("collector.db");
+    db_ = std::make_unique<SQLite::Database>(
+        path_, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+    db_->exec("PRAGMA journal_mode = WAL");
+    ASSERT_TRUE(MigrateSchema(*db_).ok());
+    db_->exec(
+        "INSERT INTO hosts (agent_id, first_seen_ms, last_seen_ms) "
+        "VALUES ('a', 0, 0)");
+  }
+
+  void AddEvents(const std::vector<std::string>& messages) {
+    for (const std::string& message : messages) {
+      SQLite::Statement insert(*db_, R"sql(
+          INSERT INTO log_events (agent_id, sequence, time_ms, received_ms,
+            file, file_offset, level, logger, thread, message, event_type,
+            fields, ruid, truncated, has_header)
+          VALUES ('a', ?1, 0, 0, '', 0, 0, '', '', ?2, '', '{}', '', 0, 1))sql");
+      insert.bind(1, ++sequence_);
+      insert.bind(2, message);
+      insert.exec();
+    }
+  }
+
+  std::unique_ptr<SearchIndex> Open() {
+    auto index = SearchIndex::Open(path_);
+    EXPECT_TRUE(index.ok()) << index.status();
+    return index.ok() ? *std::move(index) : nullptr;
+  }
+
+  // Ids of the events kSearchCondition selects for `text`, as a query
+  // connection sees them.
+  std::vector<int64_t> Candidates(const std::string& text) {
+    SQLite::Database reader(path_, SQLite::OPEN_READONLY);
+    SQLite::Statement attach(
+        reader, absl::StrCat("ATTACH DATABASE ? AS ", kSearchSchema));
+    attach.bind(1, SearchIndexPath(path_));
+    attach.exec();
+    SQLite::Statement query(reader,
+                            absl::StrCat("SELECT id FROM log_events WHERE ",
+                                         kSearchCondition, " ORDER BY id"));
+    query.bind(1, TrigramMatchExpression(text).value());
+    std::vector<int64_t> ids;
+    while (query.executeStep()) ids.push_back(query.getColumn(0).getInt64());
+    return ids;
+  }
+
+  SearchIndexProgress Progress(const std::string& database_path) {
+    auto progress = ReadSearchIndexProgress(database_path);
+    EXPECT_TRUE(progress.ok()) << progress.status();
+    return progress.value_or(SearchIndexProgress{});
+  }
+  SearchIndexProgress Progress() { return Progress(path_); }
+
+  std::string path_;
+  std::unique_ptr<SQLite::Database> db_;
+  int64_t sequence_ = 0;
+};
+
+TEST_F(SearchIndexTest, IndexesInStepsUpToTheNewestEvent) {
+  AddEvents({"alpha", "beta", "alphabet"});
+  std::unique_ptr<SearchIndex> index = Open();
+  ASSERT_NE(index, nullptr);
+  EXPECT_EQ(index->IndexNext(2).value(), 2);
+  EXPECT_EQ(Progress().indexed_through, 2);
+  EXPECT_EQ(Progress().newest_event, 3);
+  EXPECT_EQ(index->IndexNext(2).value(), 1);
+  EXPECT_EQ(index->IndexNext(2).value(), 0);
+  EXPECT_EQ(Progress().indexed_through, 3);
+}
+
+TEST_F(SearchIndexTest, EventsAboveTheWatermarkAreAlwaysCandidates) {
+  AddEvents({"connection timeout", "room started", "timeout again"});
+  std::unique_ptr<SearchIndex> index = Open();
+  ASSERT_NE(index, nullptr);
+  // Nothing indexed yet: every event is a candidate, for LIKE to test.
+  EXPECT_THAT(Candidates("timeout"), ElementsAre(1, 2, 3));
+  ASSERT_EQ(index->IndexNext(2).value(), 2);
+  EXPECT_THAT(Candidates("timeout"), ElementsAre(1, 3));
+  ASSERT_EQ(index->IndexNext(10).value(), 1);
+  EXPECT_THAT(Candidates("timeout"), ElementsAre(1, 3));
+  EXPECT_THAT(Candidates("TIMEOUT"), ElementsAre(1, 3));  // Case-folded.
+  EXPECT_THAT(Candidates("started"), ElementsAre(2));
+}
+
+TEST_F(SearchIndexTest, ReopeningKeepsTheWatermark) {
+  AddEvents({"one", "two"});
+  ASSERT_EQ(Open()->IndexNext(10).value(), 2);
+  AddEvents({"three"});
+  std::unique_ptr<SearchIndex> index = Open();
+  EXPECT_EQ(Progress().indexed_through, 2);
+  EXPECT_EQ(index->IndexNext(10).value(), 1);
+}
+
+TEST_F(SearchIndexTest, IndexOfAnotherDatabaseIsRebuilt) {
+  AddEvents({"one", "two"});
+  ASSERT_EQ(Open()->IndexNext(10).value(), 2);
+  // Another database with an index file copied from this one.
+  const std::string other = PathIn("other.db");
+  {
+    SQLite::Database db(other, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+    ASSERT_TRUE(MigrateSchema(db).ok());
+  }
+  db_.reset();  // Checkpoints the WAL, so that the copy is whole.
+  Open().reset();
+  std::filesystem::copy_file(SearchIndexPath(path_), SearchIndexPath(other));
+  auto index = SearchIndex::Open(other);
+  ASSERT_TRUE(index.ok()) << index.status();
+  EXPECT_EQ(Progress(other).indexed_through, 0);
+}
+
+TEST_F(SearchIndexTest, WatermarkBeyondTheNewestEventRebuilds) {
+  AddEvents({"one", "two"});
+  ASSERT_EQ(Open()->IndexNext(10).value(), 2);
+  // The database went back to an older copy of itself.
+  db_->exec("DELETE FROM log_events WHERE id = 2");
+  std::unique_ptr<SearchIndex> index = Open();
+  EXPECT_EQ(Progress().indexed_through, 0);
+  EXPECT_EQ(index->IndexNext(10).value(), 1);
+}
+
+TEST_F(SearchIndexTest, DamagedIndexFileIsRebuilt) {
+  AddEvents({"one"});
+  {
+    std::ofstream garbage(SearchIndexPath(path_), std::ios::binary);
+    garbage << std::string(8192, 'x');
+  }
+  std::unique_ptr<SearchIndex> index = Open();
+  ASSERT_NE(index, nullptr);
+  EXPECT_EQ(index->IndexNext(10).value(), 1);
+}
+
+TEST_F(SearchIndexTest, UnopenableIndexIsAnError) {
+  std::filesystem::create_directories(SearchIndexPath(path_));
+  auto index = SearchIndex::Open(path_);
+  EXPECT_FALSE(index.ok());
+  EXPECT_THAT(std::string(index.status().message()),
+              ::testing::HasSubstr(SearchIndexPath(path_)));
+}
+
+}  // namespace
+}  // namespace eroom::collector
