@@ -125,14 +125,13 @@ absl::StatusOr<std::unique_ptr<StateStore>> StateStore::Open(
     return absl::FailedPreconditionError(
         absl::StrCat("open ", options.path, ": ", e.what()));
   }
-  std::unique_ptr<StateStore> store(
-      new StateStore(std::move(db), options.max_spool_bytes));
+  std::unique_ptr<StateStore> store(new StateStore(std::move(db), options));
   store->moved_aside_ = std::move(moved_aside);
   return store;
 }
 
 StateStore::StateStore(std::unique_ptr<SQLite::Database> db,
-                       uint64_t max_spool_bytes)
+                       const StateStoreOptions& options)
     : db_(std::move(db)),
       insert_event_(*db_,
                     "INSERT INTO spool (sequence, payload, evictable) "
@@ -141,8 +140,16 @@ StateStore::StateStore(std::unique_ptr<SQLite::Database> db,
                           "INSERT INTO meta (key, value) VALUES "
                           "('last_sequence', ?) ON CONFLICT (key) DO UPDATE "
                           "SET value = excluded.value"),
-      max_spool_bytes_(max_spool_bytes) {
+      max_spool_bytes_(options.max_spool_bytes),
+      reserve_(options.path + "-reserve", options.disk_reserve_bytes) {
   absl::MutexLock lock(&mu_);
+  if (!reserve_.Acquire()) {
+    spdlog::warn(
+        "no room for the {} KiB disk reserve {}: the state file system is "
+        "full; log reading waits for room",
+        reserve_.bytes() >> 10, reserve_.path());
+    disk_full_ = true;
+  }
   SQLite::Statement totals(
       *db_,
       "SELECT COUNT(*), COALESCE(SUM(LENGTH(payload)), 0), "
@@ -197,6 +204,54 @@ bool StateStore::MakeRoomLocked(uint64_t needed) {
   return true;
 }
 
+void StateStore::OnDiskFullLocked() {
+  if (!disk_full_) {
+    spdlog::warn(
+        "state file system full{}; log reading paused, samples and probe "
+        "results dropped until there is room",
+        reserve_.held()
+            ? absl::StrCat(": released the ", reserve_.bytes() >> 10,
+                           " KiB reserve so that delivered events "
+                           "can still be deleted")
+            : "");
+  }
+  disk_full_ = true;
+  reserve_.Release();
+  try {
+    db_->exec("PRAGMA wal_checkpoint(TRUNCATE)");
+  } catch (const SQLite::Exception&) {
+    // Readers in the way, or still no room: the next one will do.
+  }
+}
+
+bool StateStore::HasRoomLocked(uint64_t needed) {
+  if (!disk_full_) return true;
+  const uint64_t free_bytes = reserve_.FileSystemFreeBytes();
+  // Room for the reserve twice over: taking it will not fill the disk again.
+  if (free_bytes >= 2 * reserve_.bytes() && reserve_.Acquire()) {
+    spdlog::info("state file system has room again; disk reserve restored");
+    disk_full_ = false;
+    return true;
+  }
+  // Meanwhile the reserve's worth stays free for deletes, and writes go to
+  // what is left beyond it and to the pages deleted events freed.
+  const uint64_t spare =
+      free_bytes > reserve_.bytes() ? free_bytes - reserve_.bytes() : 0;
+  const int64_t free_pages =
+      db_->execAndGet("PRAGMA freelist_count").getInt64();
+  const int64_t page_size = db_->execAndGet("PRAGMA page_size").getInt64();
+  // An estimate (rows take a little more than their payload): a write that
+  // still does not fit fails, and OnDiskFullLocked takes its traces back.
+  return spare + static_cast<uint64_t>(free_pages * page_size) >= needed;
+}
+
+absl::Status StateStore::FailedLocked(absl::string_view context,
+                                      const SQLite::Exception& e) {
+  absl::Status status = Failed(context, e);
+  if (absl::IsResourceExhausted(status)) OnDiskFullLocked();
+  return status;
+}
+
 void StateStore::SaveLastSequenceLocked() {
   save_last_sequence_.reset();
   save_last_sequence_.bind(1, static_cast<int64_t>(totals_.last_sequence));
@@ -246,6 +301,10 @@ absl::Status StateStore::Commit(
                      " bytes used, ", needed, " more needed"));
   }
   try {
+    if (!HasRoomLocked(needed)) {
+      return absl::ResourceExhaustedError(absl::StrCat(
+          "state file system full: no room for ", needed, " more bytes"));
+    }
     SQLite::Transaction transaction(*db_);
     for (size_t i = 0; i < wrapped.size(); ++i) {
       InsertLocked(wrapped[i], payloads[i]);
@@ -269,7 +328,7 @@ absl::Status StateStore::Commit(
     transaction.commit();
   } catch (const SQLite::Exception& e) {
     totals_ = before;
-    return Failed("spool log events", e);
+    return FailedLocked("spool log events", e);
   }
   return absl::OkStatus();
 }
@@ -288,7 +347,7 @@ absl::Status StateStore::Append(std::vector<v1::Event> events) {
   }
   try {
     SQLite::Transaction transaction(*db_);
-    if (MakeRoomLocked(needed)) {
+    if (HasRoomLocked(needed) && MakeRoomLocked(needed)) {
       for (size_t i = 0; i < events.size(); ++i) {
         InsertLocked(events[i], payloads[i]);
       }
@@ -302,7 +361,7 @@ absl::Status StateStore::Append(std::vector<v1::Event> events) {
     transaction.commit();
   } catch (const SQLite::Exception& e) {
     totals_ = before;
-    return Failed("spool events", e);
+    return FailedLocked("spool events", e);
   }
   return absl::OkStatus();
 }
@@ -342,24 +401,29 @@ absl::StatusOr<std::vector<v1::Event>> StateStore::ReadAfter(
 
 absl::Status StateStore::DeleteThrough(uint64_t sequence) {
   absl::MutexLock lock(&mu_);
-  try {
-    SQLite::Statement totals(*db_,
-                             "SELECT COUNT(*), COALESCE(SUM(LENGTH(payload)), "
-                             "0) FROM spool WHERE sequence <= ?");
-    totals.bind(1, static_cast<int64_t>(sequence));
-    totals.executeStep();
-    uint64_t events = totals.getColumn(0).getInt64();
-    if (events == 0) return absl::OkStatus();
-    uint64_t bytes = totals.getColumn(1).getInt64();
-    SQLite::Statement remove(*db_, "DELETE FROM spool WHERE sequence <= ?");
-    remove.bind(1, static_cast<int64_t>(sequence));
-    remove.exec();
-    totals_.events -= events;
-    totals_.bytes -= bytes;
-  } catch (const SQLite::Exception& e) {
-    return Failed("delete acknowledged events", e);
+  // A second attempt runs on the space the first failure released.
+  for (int attempt = 0;; ++attempt) {
+    try {
+      SQLite::Statement totals(
+          *db_,
+          "SELECT COUNT(*), COALESCE(SUM(LENGTH(payload)), 0) FROM spool "
+          "WHERE sequence <= ?");
+      totals.bind(1, static_cast<int64_t>(sequence));
+      totals.executeStep();
+      uint64_t events = totals.getColumn(0).getInt64();
+      if (events == 0) return absl::OkStatus();
+      uint64_t bytes = totals.getColumn(1).getInt64();
+      SQLite::Statement remove(*db_, "DELETE FROM spool WHERE sequence <= ?");
+      remove.bind(1, static_cast<int64_t>(sequence));
+      remove.exec();
+      totals_.events -= events;
+      totals_.bytes -= bytes;
+      return absl::OkStatus();
+    } catch (const SQLite::Exception& e) {
+      absl::Status status = FailedLocked("delete acknowledged events", e);
+      if (attempt > 0 || !absl::IsResourceExhausted(status)) return status;
+    }
   }
-  return absl::OkStatus();
 }
 
 absl::Status StateStore::FollowCollectorSequence(uint64_t collector_last) {
@@ -388,7 +452,7 @@ absl::Status StateStore::FollowCollectorSequence(uint64_t collector_last) {
         "collector",
         collector_last, previous_last);
   } catch (const SQLite::Exception& e) {
-    return Failed("renumber spooled events", e);
+    return FailedLocked("renumber spooled events", e);
   }
   return absl::OkStatus();
 }

@@ -10,8 +10,10 @@
 #include "SQLiteCpp/Statement.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "agent/disk_reserve.h"
 #include "agent/log_checkpoint_store.h"
 #include "eroom/monitor/v1/monitor.pb.h"
 
@@ -23,6 +25,10 @@ struct StateStoreOptions {
   // refused (reading pauses: the log file is the buffer); samples and probe
   // results evict the oldest samples and probe results instead.
   uint64_t max_spool_bytes = 256ull << 20;
+  // Held beside the database while there is room, given back when its file
+  // system fills up (see DiskReserve). Covers deleting delivered events and
+  // one checkpoint of SQLite's write-ahead log (about 4 MB by default).
+  uint64_t disk_reserve_bytes = 4ull << 20;
 };
 
 // The agent's durable state in one SQLite database (WAL): the spool of
@@ -30,6 +36,12 @@ struct StateStoreOptions {
 // sequence, and the log checkpoints. An event counts as accepted once it is
 // here. Log events commit in the same transaction as the checkpoints that
 // follow them.
+//
+// A full file system is survived, not fatal: the store gives its disk
+// reserve back so that delivered events can still be deleted, refuses log
+// events and drops samples and probe results (counted) until there is room
+// again, in the file system or inside the database (space that deleted
+// events left).
 //
 // Thread-safe: the tail, sampler and prober threads write, the uplink reads
 // and deletes.
@@ -83,7 +95,19 @@ class StateStore final : public LogCheckpointStore {
   const std::string& moved_aside() const { return moved_aside_; }
 
  private:
-  StateStore(std::unique_ptr<SQLite::Database> db, uint64_t max_spool_bytes);
+  StateStore(std::unique_ptr<SQLite::Database> db,
+             const StateStoreOptions& options);
+  // After a write failed for want of disk space: gives the reserve back and
+  // folds the write-ahead log into the database so its space is reused.
+  void OnDiskFullLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Whether `needed` more bytes may be written: always, unless the disk was
+  // found full; then once the reserve could be taken again, or when the
+  // database's own free pages hold them. Throws SQLite::Exception.
+  bool HasRoomLocked(uint64_t needed) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The status for failure `e` of `context`, noting a full disk.
+  absl::Status FailedLocked(absl::string_view context,
+                            const SQLite::Exception& e)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Deletes the oldest evictable events until `needed` more bytes fit;
   // false if they cannot be made to fit.
   bool MakeRoomLocked(uint64_t needed) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -102,6 +126,8 @@ class StateStore final : public LogCheckpointStore {
   SpoolStats totals_ ABSL_GUARDED_BY(mu_);
   uint64_t handed_out_through_ ABSL_GUARDED_BY(mu_) = 0;
   const uint64_t max_spool_bytes_;
+  DiskReserve reserve_ ABSL_GUARDED_BY(mu_);
+  bool disk_full_ ABSL_GUARDED_BY(mu_) = false;
   std::string moved_aside_;
 };
 

@@ -2,9 +2,14 @@
 // through rename rotation, copytruncate and delete-and-recreate, rotation
 // while the agent is stopped, and the agent killed with SIGKILL at random
 // moments. Every line must be stored exactly once, in order per file.
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/mount.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -15,6 +20,7 @@
 #include <thread>
 
 #include "SQLiteCpp/Database.h"
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -336,6 +342,62 @@ TEST_F(LogDeliveryTest, CollectorDownForAWhileThenBack) {
   })) << "the agent did not spool the lines while the collector was down";
   StartCollector();
   ExpectEveryLineExactlyOnce();
+}
+
+TEST_F(LogDeliveryTest, AgentStateDiskFullWhileTheCollectorIsDown) {
+  agent_->Signal(SIGTERM);
+  ASSERT_TRUE(agent_->Wait(absl::Seconds(5)).has_value());
+  collector_->Signal(SIGTERM);
+  ASSERT_TRUE(collector_->Wait(absl::Seconds(5)).has_value());
+  // The agent's state lives on a small file system of its own, which
+  // something else then fills up (as ERoom's own logs might).
+  const std::string state = dir_ + "/state";
+  std::filesystem::remove_all(state);
+  std::filesystem::create_directories(state);
+  if (mount("tmpfs", state.c_str(), "tmpfs", 0, "size=16m") != 0) {
+    GTEST_SKIP() << "cannot mount a tmpfs (needs root): " << strerror(errno);
+  }
+  absl::Cleanup unmount = [&] {
+    if (agent_) agent_->Signal(SIGKILL);
+    agent_.reset();
+    umount2(state.c_str(), MNT_DETACH);
+  };
+  StartAgent();
+  const std::string reserve = state + "/agent-state.db-reserve";
+  ASSERT_TRUE(PollUntil(absl::Seconds(10),
+                        [&] { return std::filesystem::exists(reserve); }));
+  const std::string filler = state + "/filler";
+  {
+    struct statvfs fs;
+    ASSERT_EQ(statvfs(state.c_str(), &fs), 0);
+    const off_t leave = 512 << 10;
+    const off_t size = static_cast<off_t>(fs.f_bavail * fs.f_frsize) - leave;
+    const int fd = open(filler.c_str(), O_WRONLY | O_CREAT, 0600);
+    ASSERT_GE(fd, 0);
+    ASSERT_EQ(posix_fallocate(fd, 0, size), 0);
+    close(fd);
+  }
+  LogWriter writer(logs_dir_, Rotation::kRename, /*rotate_every=*/kLines);
+  writer.Write(0, kLines);
+  ASSERT_TRUE(PollUntil(absl::Seconds(30), [&] {
+    return ReadFile(agent_log()).find("state file system full") !=
+           std::string::npos;
+  })) << "the agent never found its disk full";
+  EXPECT_FALSE(std::filesystem::exists(reserve));
+  ASSERT_TRUE(agent_->running()) << "the agent exited on a full disk";
+
+  // Delivered events are deleted even though the disk is still full, and
+  // the space they leave takes the rest of the lines.
+  StartCollector();
+  ExpectEveryLineExactlyOnce();
+  EXPECT_TRUE(agent_->running());
+
+  std::filesystem::remove(filler);
+  std::ofstream(writer.active(), std::ios::app)
+      << "2026-11-26 10:59:59.000 [main] INFO  c.f.e.Main : room again\n";
+  EXPECT_TRUE(PollUntil(absl::Seconds(10), [&] {
+    return std::filesystem::exists(reserve);
+  })) << "the reserve was not taken back once there was room";
 }
 
 }  // namespace

@@ -1,0 +1,62 @@
+#include "agent/disk_reserve.h"
+
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <string>
+
+#include "gtest/gtest.h"
+
+namespace eroom::agent {
+namespace {
+
+std::string FreshDir(const std::string& name) {
+  const std::string dir = ::testing::TempDir() + "/disk_reserve_test/" + name;
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  return dir;
+}
+
+TEST(DiskReserveTest, HoldsAllocatedBlocksUntilReleased) {
+  const std::string path = FreshDir("hold") + "/reserve";
+  DiskReserve reserve(path, 1 << 20);
+  ASSERT_TRUE(reserve.Acquire());
+  EXPECT_TRUE(reserve.held());
+  struct stat st;
+  ASSERT_EQ(stat(path.c_str(), &st), 0);
+  EXPECT_EQ(st.st_size, 1 << 20);
+  // Real blocks, not a sparse file that a full disk could not back.
+  EXPECT_GE(st.st_blocks * 512, 1 << 20);
+  EXPECT_TRUE(reserve.Acquire());  // Held already: nothing changes.
+  reserve.Release();
+  EXPECT_FALSE(reserve.held());
+  EXPECT_FALSE(std::filesystem::exists(path));
+}
+
+TEST(DiskReserveTest, TakesOverAReserveLeftByAnEarlierRun) {
+  const std::string path = FreshDir("again") + "/reserve";
+  ASSERT_TRUE(DiskReserve(path, 4096).Acquire());
+  DiskReserve reserve(path, 4096);
+  EXPECT_TRUE(reserve.Acquire());
+  EXPECT_TRUE(reserve.held());
+}
+
+TEST(DiskReserveTest, MoreThanTheFileSystemHoldsIsRefusedAndLeavesNothing) {
+  const std::string dir = FreshDir("too-big");
+  DiskReserve probe(dir + "/reserve", 0);
+  const uint64_t free_bytes = probe.FileSystemFreeBytes();
+  ASSERT_GT(free_bytes, 0u);
+  DiskReserve reserve(dir + "/reserve", free_bytes * 2);
+  EXPECT_FALSE(reserve.Acquire());
+  EXPECT_FALSE(reserve.held());
+  EXPECT_FALSE(std::filesystem::exists(dir + "/reserve"));
+}
+
+TEST(DiskReserveTest, UnwritableDirectoryIsRefused) {
+  DiskReserve reserve("/nonexistent-dir/reserve", 4096);
+  EXPECT_FALSE(reserve.Acquire());
+  EXPECT_EQ(reserve.FileSystemFreeBytes(), 0u);
+}
+
+}  // namespace
+}  // namespace eroom::agent
