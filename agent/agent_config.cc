@@ -119,7 +119,7 @@ absl::StatusOr<AgentConfig> LoadAgentConfig(const std::string& path) {
       logs.Duration("rescan_interval", absl::Seconds(1),
                     absl::Milliseconds(100), absl::Minutes(10));
   config.logs.use_inotify = logs.Bool("inotify", true);
-  config.logs.classification_rules = ParseClassificationConfig(logs, *doc);
+  config.logs.classification_rules = ParseClassificationConfig(logs);
   config.logs.start_at_beginning =
       logs.Choice("start_at", "end", {"end", "beginning"}) == "beginning";
   config.logs.multiline_timeout =

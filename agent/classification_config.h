@@ -9,7 +9,7 @@
 namespace eroom::agent {
 
 // Reads the classification rules from the `classification` key of `logs`,
-// the `logs` section of `doc`:
+// the `logs` section of the agent's config:
 //
 //   logs:
 //     classification:
@@ -26,12 +26,11 @@ namespace eroom::agent {
 // named group not listed), int, float, bool and duration_ms (see
 // FieldType). Without the section: the defaults.
 //
-// Problems are added to `doc`'s problem list, a bad rule's naming it, e.g.
+// Problems are added to `logs`' problem list, a bad rule's naming it, e.g.
 //   agent.yaml: logs.classification.rules[2] (room_started): invalid regex:
 //   missing ): ...
 // and the rules they concern are left out.
-std::vector<ClassificationRule> ParseClassificationConfig(
-    ConfigMap& logs, const ConfigDocument& doc);
+std::vector<ClassificationRule> ParseClassificationConfig(ConfigMap& logs);
 
 }  // namespace eroom::agent
 

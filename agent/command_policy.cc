@@ -1,7 +1,6 @@
 #include "agent/command_policy.h"
 
 #include "absl/status/status.h"
-#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 
@@ -18,15 +17,11 @@ absl::Status CheckCommandId(const std::string& id) {
     return absl::InvalidArgumentError(absl::StrCat(
         "command_id: ", id.size(), " bytes, at most ", kMaxCommandIdBytes));
   }
-  for (size_t i = 0; i < id.size(); ++i) {
-    const char c = id[i];
-    if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '.' &&
-        c != '_' && c != '-') {
-      return absl::InvalidArgumentError(absl::StrFormat(
-          "command_id: byte 0x%02x at offset %d is not a letter, digit, "
-          "'.', '_' or '-'",
-          static_cast<unsigned char>(c), i));
-    }
+  if (const size_t bad = id.find_first_not_of(kIdBytes);
+      bad != std::string::npos) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "command_id: byte 0x%02x at offset %d is not %s",
+        static_cast<unsigned char>(id[bad]), bad, kIdBytesDescription));
   }
   return absl::OkStatus();
 }

@@ -1,11 +1,11 @@
 #ifndef EROOM_AGENT_COMMAND_POLICY_H_
 #define EROOM_AGENT_COMMAND_POLICY_H_
 
-#include <cstddef>
 #include <string>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "common/ids.h"
 #include "eroom/monitor/v1/monitor.pb.h"
 
 namespace eroom::agent {
@@ -27,16 +27,15 @@ struct AllowedCommand {
   absl::Duration drain_timeout;  // kSafeRestart only.
 };
 
-// Command ids: letters, digits, '.', '_' and '-' (a UUID fits).
-inline constexpr size_t kMaxCommandIdBytes = 64;
 // A room takes at most 10 minutes; a safe restart waits for running ones.
 inline constexpr absl::Duration kMinDrainTimeout = absl::Seconds(1);
 inline constexpr absl::Duration kMaxDrainTimeout = absl::Minutes(30);
 
 // `command` as received from the collector, checked: InvalidArgument if it
-// is malformed (bad command id, no action, drain timeout out of range),
-// PermissionDenied if `policy` does not allow its action. Either way the
-// agent answers REJECTED and runs nothing.
+// is malformed (command id empty, over kMaxCommandIdBytes or not of
+// kIdBytes; no action; drain timeout out of range), PermissionDenied if
+// `policy` does not allow its action. Either way the agent answers REJECTED
+// and runs nothing.
 absl::StatusOr<AllowedCommand> CheckCommand(
     const eroom::monitor::v1::Command& command, const CommandPolicy& policy);
 

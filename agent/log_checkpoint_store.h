@@ -31,6 +31,17 @@ struct FileCheckpoint {
   bool operator==(const FileCheckpoint&) const = default;
 };
 
+// What the store holds for the tailer.
+struct SavedLogState {
+  // Some Commit succeeded (on this or an earlier run). False only before
+  // the tailer's very first run saved its first scan, the one run on which
+  // files already there may start at their end: a run that found no file
+  // leaves no checkpoint, so an empty `checkpoints` cannot tell.
+  bool committed = false;
+  // The checkpoints saved by the last successful Commit.
+  std::vector<FileCheckpoint> checkpoints;
+};
+
 // The durable side of the tailer: events and the checkpoints that follow
 // them commit together, so a crash at any instant neither loses nor repeats
 // a line.
@@ -38,13 +49,13 @@ class LogCheckpointStore {
  public:
   virtual ~LogCheckpointStore() = default;
 
-  // The checkpoints saved by the last successful Commit (empty at first).
-  virtual absl::StatusOr<std::vector<FileCheckpoint>> LoadCheckpoints() = 0;
+  virtual absl::StatusOr<SavedLogState> Load() = 0;
 
-  // Durably appends `events` (in order) and replaces the saved checkpoints
-  // with `checkpoints`, all or nothing. On error nothing was recorded: the
-  // tailer must resume from its previous checkpoints (ResourceExhausted
-  // means the store is full: pause reading, the file is the buffer).
+  // Durably appends `events` (in order), replaces the saved checkpoints
+  // with `checkpoints` and records that a commit succeeded, all or nothing. On
+  // error nothing was recorded: the tailer must resume from its previous
+  // checkpoints (ResourceExhausted means the store is full: pause reading, the
+  // file is the buffer).
   virtual absl::Status Commit(
       std::vector<eroom::monitor::v1::LogEvent> events,
       const std::vector<FileCheckpoint>& checkpoints) = 0;

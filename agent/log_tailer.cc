@@ -48,8 +48,7 @@ class LogTailerImpl final : public LogTailer {
   LogTailerImpl(LogSourceOptions options, Classifier classifier,
                 std::vector<std::unique_ptr<TextDecoder>> decoders,
                 std::unique_ptr<FileWatcher> watcher, const Clock& clock,
-                LogCheckpointStore& store,
-                const std::vector<FileCheckpoint>& checkpoints)
+                LogCheckpointStore& store, const SavedLogState& saved)
       : options_(std::move(options)),
         parser_(options_.time_zone),
         classifier_(std::move(classifier)),
@@ -60,10 +59,11 @@ class LogTailerImpl final : public LogTailer {
         read_buffer_(kReadChunkBytes, '\0'),
         context_{options_,       parser_,      classifier_,
                  read_problems_, read_buffer_, decode_buffer_},
-        existing_files_at_end_(checkpoints.empty() &&
-                               !options_.start_at_beginning) {
+        existing_files_at_end_(!saved.committed &&
+                               !options_.start_at_beginning),
+        run_recorded_(saved.committed) {
     absl::flat_hash_set<std::pair<uint64_t, uint64_t>> identities;
-    for (const FileCheckpoint& checkpoint : checkpoints) {
+    for (const FileCheckpoint& checkpoint : saved.checkpoints) {
       if (!identities.emplace(checkpoint.device, checkpoint.inode).second) {
         continue;
       }
@@ -207,6 +207,7 @@ class LogTailerImpl final : public LogTailer {
       }
     }
     existing_files_at_end_ = false;
+    scanned_ = true;
     if (scan.files.empty() && scan.problems.empty() &&
         !options_.paths.empty()) {
       scan_problems_.Report("log paths",
@@ -238,7 +239,7 @@ class LogTailerImpl final : public LogTailer {
   // Commits the batch with every file's checkpoint (nothing if nothing
   // changed). On failure everything goes back to the last commit.
   bool Commit(absl::Time now) {
-    if (batch_.empty() &&
+    if (batch_.empty() && (run_recorded_ || !scanned_) &&
         std::all_of(files_.begin(), files_.end(), [](const TrackedFile& file) {
           return !file.released && file.tail->Committed();
         })) {
@@ -258,6 +259,7 @@ class LogTailerImpl final : public LogTailer {
       return false;
     }
     store_problems_.Resolve(kStoreSubject);
+    run_recorded_ = true;
     stats_.events_emitted += events;
     for (TrackedFile& file : files_) file.tail->MarkCommitted();
     std::erase_if(files_, [this](const TrackedFile& file) {
@@ -302,6 +304,11 @@ class LogTailerImpl final : public LogTailer {
   // Only on the very first run: files found by the first scan start at
   // their end.
   bool existing_files_at_end_;
+  // The store knows the tailer ran. Until it does, the first commit after
+  // a scan is made even with nothing else to save (no file found), or the
+  // next start would again be taken for the very first run.
+  bool run_recorded_;
+  bool scanned_ = false;
   std::vector<TrackedFile> files_;  // In the order they were found.
   std::vector<v1::LogEvent> batch_;
   size_t batch_bytes_ = 0;
@@ -376,16 +383,15 @@ absl::StatusOr<std::unique_ptr<LogTailer>> LogTailer::Create(
   absl::StatusOr<std::unique_ptr<FileWatcher>> watcher =
       FileWatcher::Create(options.use_inotify);
   if (!watcher.ok()) return watcher.status();
-  absl::StatusOr<std::vector<FileCheckpoint>> checkpoints =
-      store.LoadCheckpoints();
-  if (!checkpoints.ok()) {
-    return absl::Status(checkpoints.status().code(),
+  absl::StatusOr<SavedLogState> saved = store.Load();
+  if (!saved.ok()) {
+    return absl::Status(saved.status().code(),
                         absl::StrCat("loading the log checkpoints: ",
-                                     checkpoints.status().message()));
+                                     saved.status().message()));
   }
   return std::make_unique<LogTailerImpl>(
       std::move(options), std::move(*classifier), std::move(decoders),
-      std::move(*watcher), clock, store, *checkpoints);
+      std::move(*watcher), clock, store, *saved);
 }
 
 }  // namespace eroom::agent

@@ -33,8 +33,9 @@ struct LogSourceOptions {
   // The first entry whose glob matches a file gives its encoding; files no
   // entry matches are UTF-8.
   std::vector<LogFileEncoding> encodings;
-  // On the very first run (no checkpoints saved yet): read the files that
-  // already exist from their start (true) or only what is appended (false).
+  // On the very first run (nothing ever committed to the store): read the
+  // files that already exist from their start (true) or only what is
+  // appended (false).
   // Files that appear later, and every file on later runs, are read from
   // their start unless a checkpoint says where to resume.
   bool start_at_beginning = false;

@@ -39,6 +39,16 @@ constexpr const char* kMigrations[] = {
       ALTER TABLE spool ADD COLUMN evictable INTEGER NOT NULL DEFAULT 0;
       CREATE INDEX spool_evictable ON spool (sequence) WHERE evictable = 1;
     )sql",
+    // Whether the log tailer ever committed (SavedLogState::committed) was
+    // inferred from saved checkpoints, wrongly after a run that found no
+    // file; it is recorded since. A database older than that has seen a run
+    // if it holds anything at all.
+    R"sql(
+      INSERT INTO meta (key, value)
+        SELECT 'logs_committed', 1
+        WHERE EXISTS (SELECT 1 FROM meta) OR EXISTS (SELECT 1 FROM spool)
+           OR EXISTS (SELECT 1 FROM checkpoints);
+    )sql",
 };
 constexpr int kSchemaVersion = std::size(kMigrations);
 
@@ -258,10 +268,14 @@ void StateStore::SaveLastSequenceLocked() {
   save_last_sequence_.exec();
 }
 
-absl::StatusOr<std::vector<FileCheckpoint>> StateStore::LoadCheckpoints() {
+absl::StatusOr<SavedLogState> StateStore::Load() {
   absl::MutexLock lock(&mu_);
-  std::vector<FileCheckpoint> checkpoints;
+  SavedLogState saved;
   try {
+    saved.committed = db_->execAndGet(
+                             "SELECT EXISTS (SELECT 1 FROM meta WHERE key = "
+                             "'logs_committed')")
+                          .getInt() != 0;
     SQLite::Statement select(
         *db_,
         "SELECT device, inode, fingerprint, path, offset FROM checkpoints");
@@ -274,12 +288,12 @@ absl::StatusOr<std::vector<FileCheckpoint>> StateStore::LoadCheckpoints() {
                            fingerprint.getBytes());
       c.path = select.getColumn(3).getString();
       c.offset = select.getColumn(4).getInt64();
-      checkpoints.push_back(std::move(c));
+      saved.checkpoints.push_back(std::move(c));
     }
   } catch (const SQLite::Exception& e) {
     return Failed("load log checkpoints", e);
   }
-  return checkpoints;
+  return saved;
 }
 
 absl::Status StateStore::Commit(
@@ -324,6 +338,8 @@ absl::Status StateStore::Commit(
       insert.bind(5, static_cast<int64_t>(c.offset));
       insert.exec();
     }
+    db_->exec(
+        "INSERT OR IGNORE INTO meta (key, value) VALUES ('logs_committed', 1)");
     SaveLastSequenceLocked();
     transaction.commit();
   } catch (const SQLite::Exception& e) {

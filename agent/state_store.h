@@ -60,7 +60,7 @@ class StateStore final : public LogCheckpointStore {
       const StateStoreOptions& options);
 
   // LogCheckpointStore.
-  absl::StatusOr<std::vector<FileCheckpoint>> LoadCheckpoints() override;
+  absl::StatusOr<SavedLogState> Load() override;
   absl::Status Commit(std::vector<eroom::monitor::v1::LogEvent> events,
                       const std::vector<FileCheckpoint>& checkpoints) override;
 

@@ -53,18 +53,15 @@ absl::Status Rejected(absl::string_view field, absl::string_view value,
                              allowed));
 }
 
-// Identifiers: letters, digits, '.', '_' and '-'.
+// Identifiers: kIdBytes only.
 absl::Status CheckToken(absl::string_view field, absl::string_view value,
                         size_t max) {
   if (absl::Status size = CheckRequiredBytes(field, value, max); !size.ok()) {
     return size;
   }
-  for (size_t i = 0; i < value.size(); ++i) {
-    const char c = value[i];
-    if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '.' &&
-        c != '_' && c != '-') {
-      return Rejected(field, value, i, "a letter, digit, '.', '_' or '-'");
-    }
+  if (const size_t bad = value.find_first_not_of(kIdBytes);
+      bad != absl::string_view::npos) {
+    return Rejected(field, value, bad, kIdBytesDescription);
   }
   return absl::OkStatus();
 }

@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "absl/status/status.h"
+#include "common/ids.h"
 #include "eroom/monitor/v1/monitor.pb.h"
 
 namespace eroom::collector {
@@ -18,9 +19,8 @@ namespace eroom::collector {
 // line (message, logger, thread, field values, ruid) is bounded by its
 // logs.max_event_bytes, which must not exceed kMaxLogTextBytes.
 
-// Agent ids are host names or operator-chosen names of the same charset
-// (letters, digits, '.', '_', '-'), as long as a fully qualified host name.
-inline constexpr size_t kMaxAgentIdBytes = 253;
+// Ids and host names: kIdBytes only (common/ids.h, also kMaxAgentIdBytes
+// and kMaxCommandIdBytes).
 inline constexpr size_t kMaxHostnameBytes = 253;
 inline constexpr size_t kMaxVersionBytes = 64;
 inline constexpr size_t kMaxLabels = 64;
@@ -48,7 +48,6 @@ inline constexpr int32_t kMaxHttpStatus = 999;
 inline constexpr size_t kMaxNoticeKindBytes = 128;
 inline constexpr size_t kMaxNoticeMessageBytes = 64 * 1024;
 
-inline constexpr size_t kMaxCommandIdBytes = 64;
 inline constexpr size_t kMaxCommandProgressMessageBytes = 4096;
 
 // Every timestamp lies within the years 0000 to 9999 (a log header's

@@ -71,6 +71,11 @@ void ConfigMap::AddProblem(const std::string& key, absl::string_view problem) {
   problems_->Add(KeyPath(key), problem);
 }
 
+void ConfigMap::AddOwnProblem(absl::string_view label,
+                              absl::string_view problem) {
+  problems_->Add(absl::StrCat(prefix_, " (", label, ")"), problem);
+}
+
 bool ConfigMap::Has(const std::string& key) const {
   return node_ && node_.IsMap() && node_[key] && !node_[key].IsNull();
 }

@@ -72,6 +72,9 @@ class ConfigMap {
   void Finish();
 
   void AddProblem(const std::string& key, absl::string_view problem);
+  // A problem with this mapping as a whole (e.g. an item of a MapList),
+  // named by its path and `label` in parentheses: "rules[2] (room_started)".
+  void AddOwnProblem(absl::string_view label, absl::string_view problem);
   std::string KeyPath(const std::string& key) const;
 
  private:

@@ -24,9 +24,8 @@ namespace v1 = ::eroom::monitor::v1;
 // Accepts every commit and forgets it.
 class DiscardingStore final : public agent::LogCheckpointStore {
  public:
-  absl::StatusOr<std::vector<agent::FileCheckpoint>> LoadCheckpoints()
-      override {
-    return std::vector<agent::FileCheckpoint>();
+  absl::StatusOr<agent::SavedLogState> Load() override {
+    return agent::SavedLogState();
   }
   absl::Status Commit(std::vector<v1::LogEvent> events,
                       const std::vector<agent::FileCheckpoint>&) override {

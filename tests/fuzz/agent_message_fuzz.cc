@@ -7,29 +7,21 @@
 // again (what the collector stores is what it checked).
 #include <cstddef>
 #include <cstdint>
-#include <cstdio>
-#include <cstdlib>
 #include <iterator>
 #include <string>
 #include <vector>
 
 #include "collector/message_validation.h"
 #include "eroom/monitor/v1/monitor.grpc.pb.h"
-#include "google/protobuf/stubs/logging.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "grpcpp/support/byte_buffer.h"
 #include "grpcpp/support/slice.h"
-#include "tests/fuzz/proto_mutator.h"
+#include "tests/fuzz/fuzz_target.h"
 
 namespace {
 
 namespace v1 = ::eroom::monitor::v1;
-
-void Require(bool holds, const char* what) {
-  if (holds) return;
-  std::fprintf(stderr, "property violated: %s\n", what);
-  std::abort();
-}
+using eroom::fuzz::Require;
 
 // The input in up to three slices, as bytes arrive from the network.
 grpc::ByteBuffer AsReceived(const uint8_t* data, size_t size) {
@@ -46,19 +38,7 @@ grpc::ByteBuffer AsReceived(const uint8_t* data, size_t size) {
 
 }  // namespace
 
-// Protobuf logs every string field with invalid UTF-8 it refuses to parse;
-// at thousands of inputs a second that is noise, and slow.
-extern "C" int LLVMFuzzerInitialize(int*, char***) {
-  google::protobuf::SetLogHandler(nullptr);
-  return 0;
-}
-
-extern "C" size_t LLVMFuzzerCustomMutator(uint8_t* data, size_t size,
-                                          size_t max_size, unsigned int seed) {
-  v1::AgentMessage scratch;
-  return eroom::fuzz::MutateSerializedMessage(scratch, data, size, max_size,
-                                              seed);
-}
+EROOM_FUZZ_SERIALIZED_INPUT(v1::AgentMessage)
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   grpc::ByteBuffer received = AsReceived(data, size);

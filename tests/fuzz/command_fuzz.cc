@@ -5,25 +5,17 @@
 // and a drain timeout within the limits.
 #include <cstddef>
 #include <cstdint>
-#include <cstdio>
-#include <cstdlib>
 
 #include "agent/command_policy.h"
 #include "eroom/monitor/v1/monitor.pb.h"
-#include "google/protobuf/stubs/logging.h"
-#include "tests/fuzz/proto_mutator.h"
+#include "tests/fuzz/fuzz_target.h"
 
 namespace {
 
 namespace v1 = ::eroom::monitor::v1;
 using eroom::agent::AllowedCommand;
 using eroom::agent::CommandPolicy;
-
-void Require(bool holds, const char* what) {
-  if (holds) return;
-  std::fprintf(stderr, "property violated: %s\n", what);
-  std::abort();
-}
+using eroom::fuzz::Require;
 
 void CheckUnder(const v1::Command& command, const CommandPolicy& policy) {
   absl::StatusOr<AllowedCommand> checked =
@@ -55,19 +47,7 @@ void CheckUnder(const v1::Command& command, const CommandPolicy& policy) {
 
 }  // namespace
 
-// Protobuf logs every string field with invalid UTF-8 it refuses to parse;
-// at thousands of inputs a second that is noise, and slow.
-extern "C" int LLVMFuzzerInitialize(int*, char***) {
-  google::protobuf::SetLogHandler(nullptr);
-  return 0;
-}
-
-extern "C" size_t LLVMFuzzerCustomMutator(uint8_t* data, size_t size,
-                                          size_t max_size, unsigned int seed) {
-  v1::Command scratch;
-  return eroom::fuzz::MutateSerializedMessage(scratch, data, size, max_size,
-                                              seed);
-}
+EROOM_FUZZ_SERIALIZED_INPUT(v1::Command)
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   v1::Command command;

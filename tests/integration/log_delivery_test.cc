@@ -14,6 +14,7 @@
 #include <fstream>
 #include <map>
 #include <memory>
+#include <ostream>
 #include <random>
 #include <set>
 #include <string>
@@ -40,6 +41,22 @@ constexpr int kLines = 6000;
 constexpr char kMarker[] = "torture line ";
 
 enum class Rotation { kRename, kCopyTruncate, kDeleteRecreate };
+
+// Names the case in test names and failure messages (GetParam() = Rename).
+void PrintTo(Rotation rotation, std::ostream* out) {
+  switch (rotation) {
+    case Rotation::kRename:
+      *out << "Rename";
+      return;
+    case Rotation::kCopyTruncate:
+      *out << "CopyTruncate";
+      return;
+    case Rotation::kDeleteRecreate:
+      *out << "DeleteRecreate";
+      return;
+  }
+  *out << "Rotation" << static_cast<int>(rotation);
+}
 
 // Writes numbered ERoom lines into logs/server.log, rotating every
 // `rotate_every` lines the way `rotation` says.
@@ -274,17 +291,7 @@ INSTANTIATE_TEST_SUITE_P(Rotations, LogRotationTest,
                          ::testing::Values(Rotation::kRename,
                                            Rotation::kCopyTruncate,
                                            Rotation::kDeleteRecreate),
-                         [](const auto& info) {
-                           switch (info.param) {
-                             case Rotation::kRename:
-                               return "Rename";
-                             case Rotation::kCopyTruncate:
-                               return "CopyTruncate";
-                             case Rotation::kDeleteRecreate:
-                               return "DeleteRecreate";
-                           }
-                           return "Unknown";
-                         });
+                         ::testing::PrintToStringParamName());
 
 TEST_F(LogDeliveryTest, RotationWhileTheAgentIsStopped) {
   LogWriter writer(logs_dir_, Rotation::kRename, /*rotate_every=*/kLines);

@@ -36,7 +36,7 @@ Parsed Parse(const std::string& yaml) {
   ConfigMap root(doc.root, "", doc.problems.get());
   ConfigMap logs = root.Map("logs");
   Parsed parsed;
-  parsed.rules = ParseClassificationConfig(logs, doc);
+  parsed.rules = ParseClassificationConfig(logs);
   logs.Finish();
   root.Finish();
   parsed.problems = doc.problems->lines();
@@ -155,6 +155,8 @@ logs:
       ElementsAre(
           "agent.yaml: logs.classification.use_defaults: expected true or "
           "false, got 'maybe'",
+          "agent.yaml: logs.classification.rules[3]: expected a mapping of "
+          "keys to values",
           "agent.yaml: logs.classification.colour: unknown key",
           "agent.yaml: logs.classification.rules[0].type: missing: the event "
           "type the rule assigns",
@@ -162,9 +164,7 @@ logs:
           "pattern ('' matches every event)",
           "agent.yaml: logs.classification.rules[2].level: 'NOTICE' is not one "
           "of: TRACE, DEBUG, INFO, WARN, ERROR",
-          "agent.yaml: logs.classification.rules[2].extra: unknown key",
-          "agent.yaml: logs.classification.rules[3]: expected a mapping of "
-          "keys to values"));
+          "agent.yaml: logs.classification.rules[2].extra: unknown key"));
 }
 
 TEST(ClassificationConfigTest, SectionsOfTheWrongShape) {
@@ -173,7 +173,7 @@ TEST(ClassificationConfigTest, SectionsOfTheWrongShape) {
                           "mapping of keys to values"));
   EXPECT_THAT(Parse("logs: {classification: {rules: {type: x}}}").problems,
               ElementsAre("agent.yaml: logs.classification.rules: expected a "
-                          "list of rules"));
+                          "list of mappings"));
 }
 
 }  // namespace

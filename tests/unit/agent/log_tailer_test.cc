@@ -193,9 +193,10 @@ class SeqWriter {
 // to fail.
 class FakeStore final : public LogCheckpointStore {
  public:
-  absl::StatusOr<std::vector<FileCheckpoint>> LoadCheckpoints() override {
+  absl::StatusOr<SavedLogState> Load() override {
     if (!load_status.ok()) return load_status;
-    return checkpoints;
+    return SavedLogState{.committed = commits_made > 0,
+                         .checkpoints = checkpoints};
   }
 
   absl::Status Commit(std::vector<v1::LogEvent> batch,
@@ -209,6 +210,7 @@ class FakeStore final : public LogCheckpointStore {
     largest_batch = std::max(largest_batch, batch.size());
     for (v1::LogEvent& event : batch) events.push_back(std::move(event));
     checkpoints = saved;
+    ++commits_made;
     return absl::OkStatus();
   }
 
@@ -223,7 +225,8 @@ class FakeStore final : public LogCheckpointStore {
   // Results of the next commits (then OK).
   std::deque<absl::Status> results;
   absl::Status load_status;
-  int commits = 0;
+  int commits = 0;  // Attempted.
+  int commits_made = 0;
   size_t largest_batch = 0;
 };
 
@@ -666,6 +669,20 @@ TEST_F(LogTailerTest, FileAppearingLaterIsReadFromItsStart) {
   Start(options);
   for (int i = 0; i < 3; ++i) tailer_->PollOnce();
   Append(path_, SeqLines(1, 5));
+  Settle();
+  EXPECT_EQ(Sequence(), Range(1, 5));
+}
+
+TEST_F(LogTailerTest, FileAppearingWhileStoppedAfterAnEmptyFirstRun) {
+  LogSourceOptions options = Options();
+  options.start_at_beginning = false;
+  Start(options);
+  PollAll();
+  // The first run found no file, so it saved no checkpoint; the next run is
+  // no first run all the same.
+  Crash();
+  Append(path_, SeqLines(1, 5));
+  Start(options);
   Settle();
   EXPECT_EQ(Sequence(), Range(1, 5));
 }

@@ -52,13 +52,26 @@ TEST(StateStoreTest, EventsAndCheckpointsCommitTogether) {
     ASSERT_TRUE(store->Append({Notice("n")}).ok());
   }
   auto store = *StateStore::Open({.path = path});
-  EXPECT_THAT(*store->LoadCheckpoints(), ElementsAre(checkpoint));
+  EXPECT_THAT(store->Load()->checkpoints, ElementsAre(checkpoint));
   std::vector<v1::Event> events = *store->ReadAfter(0, 10);
   EXPECT_THAT(Sequences(events), ElementsAre(1, 2, 3));
   EXPECT_EQ(events[0].log().message(), "a");
   EXPECT_EQ(events[2].notice().kind(), "n");
   EXPECT_EQ(store->stats().events, 3u);
   EXPECT_GT(store->stats().bytes, 0u);
+}
+
+TEST(StateStoreTest, RemembersACommitWithoutCheckpoints) {
+  std::string path = FreshPath("committed");
+  {
+    auto store = *StateStore::Open({.path = path});
+    EXPECT_FALSE(store->Load()->committed);
+    ASSERT_TRUE(store->Commit({}, {}).ok());
+  }
+  auto store = *StateStore::Open({.path = path});
+  SavedLogState saved = *store->Load();
+  EXPECT_TRUE(saved.committed);
+  EXPECT_THAT(saved.checkpoints, IsEmpty());
 }
 
 TEST(StateStoreTest, CheckpointsAreReplacedNotMerged) {
@@ -69,7 +82,7 @@ TEST(StateStoreTest, CheckpointsAreReplacedNotMerged) {
       .device = 1, .inode = 9, .fingerprint = "y", .path = "a", .offset = 0};
   ASSERT_TRUE(store->Commit({}, {old_file}).ok());
   ASSERT_TRUE(store->Commit({}, {new_file}).ok());
-  EXPECT_THAT(*store->LoadCheckpoints(), ElementsAre(new_file));
+  EXPECT_THAT(store->Load()->checkpoints, ElementsAre(new_file));
 }
 
 TEST(StateStoreTest, AcknowledgedEventsAreDeletedButNumberingContinues) {
@@ -158,7 +171,7 @@ TEST(StateStoreTest, FullSpoolRefusesLogsAndKeepsCheckpoints) {
   EXPECT_EQ(full.code(), absl::StatusCode::kResourceExhausted);
   EXPECT_THAT(full.message(), HasSubstr("spool full"));
   EXPECT_EQ(store->stats().events, 1u);
-  EXPECT_THAT(*store->LoadCheckpoints(), ElementsAre(before));
+  EXPECT_THAT(store->Load()->checkpoints, ElementsAre(before));
   // Once delivered and deleted, there is room again.
   ASSERT_TRUE(store->DeleteThrough(1).ok());
   EXPECT_TRUE(store->Commit({Log(std::string(60, 'b'))}, {after}).ok());
@@ -234,6 +247,8 @@ TEST(StateStoreTest, VersionOneDatabaseIsMigrated) {
   EXPECT_EQ(events[0].notice().kind(), "old");
   ASSERT_TRUE(store->Append({Notice("new")}).ok());
   EXPECT_EQ(store->stats().last_sequence, 8u);
+  // It holds events, so an agent has run on it.
+  EXPECT_TRUE(store->Load()->committed);
 }
 
 }  // namespace

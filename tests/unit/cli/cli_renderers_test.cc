@@ -16,6 +16,7 @@ using ::eroom::cli::testing::kNowMs;
 using ::eroom::cli::testing::TwoHosts;
 using ::testing::HasSubstr;
 using ::testing::Not;
+using ::testing::StartsWith;
 
 const RenderContext kContext{absl::FromUnixMillis(kNowMs), absl::UTCTimeZone()};
 
@@ -73,6 +74,17 @@ TEST(RenderStatusTest, HostWithoutDataOrErrors) {
             "Disk    -\n"
             "Queue   probe failed: 401 인증 실패 (3m ago)\n"
             "Last errors: none\n");
+}
+
+TEST(RenderStatusTest, ConnectedHostHeardFromTooLongAgoIsSilent) {
+  v1::HostStatus host = TwoHosts().hosts(0);
+  host.set_down(true);
+  host.set_last_seen_unix_ms(kNowMs - 5 * 60 * 1000);
+  std::ostringstream out;
+  RenderStatus(HostReport{host, {}}, kContext, out);
+  EXPECT_THAT(out.str(),
+              StartsWith("== eroom-prod-1 (a1b2c3) ==  silent 5m, last seen "
+                         "5m ago, agent 0.1.0\n"));
 }
 
 TEST(RenderStatusTest, ProcessDownIsLoud) {

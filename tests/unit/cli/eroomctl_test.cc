@@ -13,12 +13,10 @@
 #include "cli/collector_client.h"
 #include "common/clock.h"
 #include "gmock/gmock.h"
-#include "grpcpp/security/server_credentials.h"
-#include "grpcpp/server.h"
-#include "grpcpp/server_builder.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
 #include "tests/unit/cli/test_protos.h"
+#include "tests/unit/test_support/loopback_grpc_server.h"
 
 namespace eroom::cli {
 namespace {
@@ -103,15 +101,8 @@ class FakeQueryService final : public v1::QueryService::Service {
 class EroomctlTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    grpc::ServerBuilder builder;
-    int port = 0;
-    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(),
-                             &port);
-    builder.RegisterService(&service_);
-    server_ = builder.BuildAndStart();
-    ASSERT_NE(server_, nullptr);
-    ASSERT_GT(port, 0);
-    address_ = "127.0.0.1:" + std::to_string(port);
+    ASSERT_TRUE(server_.started());
+    address_ = server_.address();
 
     environment_ = CliEnvironment::Real();
     environment_.clock = &clock_;
@@ -123,10 +114,6 @@ class EroomctlTest : public ::testing::Test {
       return it->second;
     };
     env_["EROOMCTL_COLLECTOR"] = address_;
-  }
-
-  void TearDown() override {
-    if (server_) server_->Shutdown();
   }
 
   // Runs eroomctl against the fake, plaintext collector.
@@ -143,7 +130,7 @@ class EroomctlTest : public ::testing::Test {
   nlohmann::json OutputJson() { return nlohmann::json::parse(out_.str()); }
 
   FakeQueryService service_;
-  std::unique_ptr<grpc::Server> server_;
+  test_support::LoopbackGrpcServer server_{service_};
   std::string address_;
   FakeClock clock_{absl::FromUnixMillis(kNowMs)};
   std::map<std::string, std::string> env_;

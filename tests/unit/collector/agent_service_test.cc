@@ -5,6 +5,7 @@
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "tests/unit/collector/fake_storage.h"
+#include "tests/unit/test_support/loopback_grpc_server.h"
 
 namespace eroom::collector {
 namespace {
@@ -14,19 +15,11 @@ class AgentServiceTest : public ::testing::Test {
  protected:
   void SetUp() override {
     ingest_.Start();
-    grpc::ServerBuilder builder;
-    int port = 0;
-    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(),
-                             &port);
-    builder.RegisterService(&service_);
-    server_ = builder.BuildAndStart();
-    ASSERT_NE(port, 0);
-    stub_ = v1::AgentService::NewStub(
-        grpc::CreateChannel("127.0.0.1:" + std::to_string(port),
-                            grpc::InsecureChannelCredentials()));
+    ASSERT_TRUE(server_.started());
+    stub_ = v1::AgentService::NewStub(server_.NewChannel());
   }
   void TearDown() override {
-    server_->Shutdown();
+    server_.Shutdown();
     ingest_.Stop();
   }
 
@@ -60,7 +53,7 @@ class AgentServiceTest : public ::testing::Test {
                          }(),
                          CollectorMethodAccess(), refusals_};
   AgentServiceImpl service_{ingest_, /*window_batches=*/2, authorizer_};
-  std::unique_ptr<grpc::Server> server_;
+  test_support::LoopbackGrpcServer server_{service_};
   std::unique_ptr<v1::AgentService::Stub> stub_;
 };
 
@@ -169,7 +162,7 @@ TEST_F(AgentServiceTest, DisconnectIsRecorded) {
     ASSERT_TRUE(stream->Finish().ok());
   }
   // The disconnect goes through the ingest queue; stopping drains it.
-  server_->Shutdown();
+  server_.Shutdown();
   ingest_.Stop();
   EXPECT_THAT(storage_.disconnected(), ::testing::ElementsAre("host-1"));
 }
@@ -198,7 +191,7 @@ TEST_F(AgentServiceTest, NewerStreamOfTheSameAgentWins) {
   EXPECT_EQ(reply.ack().stored_through_sequence(), 1u);
   newer->WritesDone();
   ASSERT_TRUE(newer->Finish().ok());
-  server_->Shutdown();
+  server_.Shutdown();
   ingest_.Stop();
   EXPECT_THAT(storage_.disconnected(), ::testing::ElementsAre("host-1"));
 }

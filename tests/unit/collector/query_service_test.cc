@@ -6,6 +6,7 @@
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "tests/unit/collector/fake_storage.h"
+#include "tests/unit/test_support/loopback_grpc_server.h"
 
 namespace eroom::collector {
 namespace {
@@ -20,19 +21,11 @@ AuthConfig OpenAccess() {
 class QueryServiceTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    grpc::ServerBuilder builder;
-    int port = 0;
-    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(),
-                             &port);
-    builder.RegisterService(&service_);
-    server_ = builder.BuildAndStart();
-    ASSERT_NE(port, 0);
-    stub_ = v1::QueryService::NewStub(
-        grpc::CreateChannel("127.0.0.1:" + std::to_string(port),
-                            grpc::InsecureChannelCredentials()));
+    ASSERT_TRUE(server_.started());
+    stub_ = v1::QueryService::NewStub(server_.NewChannel());
   }
   void TearDown() override {
-    server_->Shutdown();
+    server_.Shutdown();
     workers_.Stop();
   }
 
@@ -52,7 +45,7 @@ class QueryServiceTest : public ::testing::Test {
   Authorizer authorizer_{OpenAccess(), CollectorMethodAccess(), refusals_};
   QueryServiceImpl service_{storage_, workers_, authorizer_, clock_,
                             /*heartbeat_timeout=*/absl::Seconds(30)};
-  std::unique_ptr<grpc::Server> server_;
+  test_support::LoopbackGrpcServer server_{service_};
   std::unique_ptr<v1::QueryService::Stub> stub_;
 };
 
