@@ -1,5 +1,7 @@
 #include "agent/agent.h"
 
+#include <malloc.h>
+
 #include "absl/strings/str_cat.h"
 #include "common/logging.h"
 #include "common/metric_catalog.h"
@@ -139,6 +141,10 @@ void Agent::Start() {
         *event.mutable_sample() = sampler_->Sample();
         uplink_->Submit(std::move(event));
         failures.Check(sampler_->failed_reads(), clock_.Now(), *uplink_);
+        // glibc returns only the top of a heap to the kernel by itself: the
+        // megabytes a burst (a log backlog, a reconnect) freed in the middle
+        // would stay resident for good.
+        malloc_trim(0);
       });
   StartPeriodic("prober", config_.probe_interval, [this] {
     for (v1::ProbeTarget target : {v1::HEALTH, v1::QUEUE_STATUS}) {
