@@ -48,6 +48,7 @@
 #include "collector/collector.h"
 #include "collector/search_index.h"
 #include "common/clock.h"
+#include "common/logging.h"
 #include "common/transport_security.h"
 #include "eroom/monitor/v1/monitor.grpc.pb.h"
 #include "spdlog/spdlog.h"
@@ -389,7 +390,10 @@ AgentRun DeliverThroughUplink(const agent::UplinkOptions& options,
   hello.set_hostname("transport-bench-agent");
   agent::Uplink uplink(options, hello, spool, RealClock::Get());
   absl::Notification stop;
-  std::thread delivery([&] { uplink.Run(stop, absl::Seconds(10)); });
+  std::thread delivery([&] {
+    SetThreadName("uplink");  // As in the agent.
+    uplink.Run(stop, absl::Seconds(10));
+  });
 
   const CpuSnapshot cpu_start = TakeCpuSnapshot();
   const absl::Time start = absl::Now();
