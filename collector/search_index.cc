@@ -1,7 +1,7 @@
 #include "collector/search_index.h"
 
-#include <sqlite3.h>
 #include <sched.h>
+#include <sqlite3.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -15,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
+#include "absl/time/time.h"
 #include "collector/schema.h"
 #include "common/logging.h"
 #include "common/sqlite_status.h"
@@ -51,8 +52,10 @@ CREATE TABLE index_state (
 INSERT INTO index_state VALUES (1, '', 0);
 )sql";
 
-// Schema name of the events' database on the index's own connection.
-constexpr char kEventsSchema[] = "events";
+// An indexing round starts once this many log events are pending, or this
+// long after the first of them.
+constexpr int64_t kEventsPerRound = 5000;
+constexpr absl::Duration kMaxRoundDelay = absl::Seconds(1);
 
 bool IsDamaged(const SQLite::Exception& e) {
   const int code = e.getErrorCode() & 0xff;
@@ -248,7 +251,9 @@ absl::StatusOr<SearchIndexProgress> ReadSearchIndexProgress(
 }
 
 SearchIndexer::SearchIndexer(std::unique_ptr<SearchIndex> index)
-    : index_(std::move(index)), thread_([this] { Run(); }) {}
+    : index_(std::move(index)),
+      pending_(kEventsPerRound),
+      thread_([this] { Run(); }) {}
 
 SearchIndexer::~SearchIndexer() {
   {
@@ -258,9 +263,9 @@ SearchIndexer::~SearchIndexer() {
   thread_.join();
 }
 
-void SearchIndexer::Notify() {
+void SearchIndexer::Notify(int64_t events) {
   absl::MutexLock lock(&mu_);
-  pending_ = true;
+  pending_ += events;
 }
 
 void SearchIndexer::Run() {
@@ -276,11 +281,15 @@ void SearchIndexer::Run() {
     {
       absl::MutexLock lock(&mu_);
       auto has_work = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu_) {
-        return pending_ || stopping_;
+        return pending_ > 0 || stopping_;
+      };
+      auto round_due = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu_) {
+        return pending_ >= kEventsPerRound || stopping_;
       };
       mu_.Await(absl::Condition(&has_work));
+      mu_.AwaitWithTimeout(absl::Condition(&round_due), kMaxRoundDelay);
       if (stopping_) return;
-      pending_ = false;
+      pending_ = 0;
     }
     while (true) {
       absl::StatusOr<int> added = index_->IndexNext(kEventsPerTransaction);

@@ -79,8 +79,10 @@ class SearchIndex {
   std::unique_ptr<SQLite::Database> db_;
 };
 
-// The thread that keeps a SearchIndex caught up: it indexes whatever is
-// pending when notified, in transactions small enough to stop promptly.
+// The thread that keeps a SearchIndex caught up: it indexes what is pending
+// once enough has come or a moment has passed since the first of it (each
+// transaction has a fixed cost, and searches scan what is not indexed yet),
+// in transactions small enough to stop promptly.
 class SearchIndexer {
  public:
   explicit SearchIndexer(std::unique_ptr<SearchIndex> index);
@@ -89,15 +91,17 @@ class SearchIndexer {
   // Stops the thread after its current transaction.
   ~SearchIndexer();
 
-  // New log events were committed. Never blocks.
-  void Notify();
+  // `events` more log events were committed. Never blocks.
+  void Notify(int64_t events);
 
  private:
   void Run();
 
   std::unique_ptr<SearchIndex> index_;  // Owned by the thread.
   absl::Mutex mu_;
-  bool pending_ ABSL_GUARDED_BY(mu_) = true;  // Index what is there at start.
+  // Log events committed since the last round; what is there at start
+  // counts as a full round.
+  int64_t pending_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::thread thread_;
 };

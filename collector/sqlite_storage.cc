@@ -28,7 +28,6 @@
 #include "collector/schema.h"
 #include "collector/search_index.h"
 #include "collector/storage.h"
-#include "collector/wal_checkpointer.h"
 #include "common/metric_catalog.h"
 #include "common/sqlite_setup.h"
 #include "nlohmann/json.hpp"
@@ -198,6 +197,7 @@ struct AgentProgress {
   uint64_t first_gap_expected = 0;  // Sequence expected at the first gap...
   uint64_t first_gap_received = 0;  // ...and the one that arrived instead.
   uint64_t unknown_payloads = 0;    // Events of a kind this code predates.
+  int64_t log_events = 0;           // Log events stored.
 };
 
 // The write connection with the statements the ingest path reuses. Every
@@ -486,12 +486,9 @@ void LogProgress(const std::string& agent_id, const AgentProgress& progress) {
 class SqliteStorage final : public Storage {
  public:
   // Without a search index (it could not be opened), searches scan.
-  SqliteStorage(std::unique_ptr<Writer> writer,
-                std::unique_ptr<WalCheckpointer> checkpointer,
-                const std::string& path,
+  SqliteStorage(std::unique_ptr<Writer> writer, const std::string& path,
                 std::unique_ptr<SearchIndex> search_index)
       : writer_(std::move(writer)),
-        checkpointer_(std::move(checkpointer)),
         readers_(path, search_index ? std::optional(SearchIndexPath(path))
                                     : std::nullopt),
         indexer_(search_index
@@ -559,7 +556,13 @@ class SqliteStorage final : public Storage {
       writer_->RecoverFromFailure();
       return SqliteErrorStatus("store event batches", e, kDatabaseKind);
     }
-    if (indexer_ != nullptr) indexer_->Notify();
+    if (indexer_ != nullptr) {
+      int64_t log_events = 0;
+      for (const auto& [agent_id, agent_progress] : progress) {
+        log_events += agent_progress.log_events;
+      }
+      indexer_->Notify(log_events);
+    }
     absl::flat_hash_map<std::string, uint64_t> stored;
     for (const auto& [agent_id, agent_progress] : progress) {
       LogProgress(agent_id, agent_progress);
@@ -760,6 +763,7 @@ class SqliteStorage final : public Storage {
       switch (event.payload_case()) {
         case v1::Event::kLog:
           writer_->InsertLog(agent_id, sequence, event.log(), now_ms);
+          ++progress.log_events;
           break;
         case v1::Event::kSample:
           writer_->InsertMetrics(agent_id, sequence,
@@ -812,8 +816,6 @@ class SqliteStorage final : public Storage {
 
   absl::Mutex write_mu_;  // Uncontended: the ingest thread is the only writer.
   std::unique_ptr<Writer> writer_ ABSL_GUARDED_BY(write_mu_);
-  // After writer_: it must stop before the writer's connection closes.
-  std::unique_ptr<WalCheckpointer> checkpointer_;
   ReaderPool readers_;
   std::unique_ptr<SearchIndexer> indexer_;  // Null without a search index.
 };
@@ -853,11 +855,9 @@ absl::StatusOr<std::unique_ptr<Storage>> OpenSqliteStorage(
       spdlog::error("{}; searches scan every event instead",
                     search_index.status().ToString());
     }
-    auto checkpointer =
-        std::make_unique<WalCheckpointer>(db.getHandle(), options.path);
     return std::make_unique<SqliteStorage>(
-        std::make_unique<Writer>(std::move(db)), std::move(checkpointer),
-        options.path, search_index.ok() ? *std::move(search_index) : nullptr);
+        std::make_unique<Writer>(std::move(db)), options.path,
+        search_index.ok() ? *std::move(search_index) : nullptr);
   } catch (const SQLite::Exception& e) {
     return SqliteErrorStatus(absl::StrCat("open database ", options.path), e,
                              kDatabaseKind);

@@ -16,6 +16,7 @@
 #include "gtest/gtest.h"
 #include "spdlog/sinks/ostream_sink.h"
 #include "spdlog/spdlog.h"
+#include "tests/unit/collector/storage_test_util.h"
 
 namespace eroom::collector {
 namespace {
@@ -29,7 +30,7 @@ constexpr char kViewerToken[] = "viewer-token";
 
 using Stream = grpc::ClientReaderWriter<v1::AgentMessage, v1::CollectorMessage>;
 
-class AuthTest : public ::testing::Test {
+class AuthTest : public TempDirTest {
  protected:
   static void SetUpTestSuite() {
     certs_ = new std::string(::testing::TempDir() + "/auth_test_certs");
@@ -46,11 +47,9 @@ class AuthTest : public ::testing::Test {
   }
 
   void SetUp() override {
+    TempDirTest::SetUp();
     config_.listen_address = "127.0.0.1:0";
-    config_.database_path = absl::StrCat(
-        ::testing::TempDir(), "/auth_test_",
-        ::testing::UnitTest::GetInstance()->current_test_info()->name(), ".db");
-    std::remove(config_.database_path.c_str());
+    config_.database_path = PathIn("collector.db");
     config_.security.cert_pem = Pem("collector.crt", PemKind::kCertificates);
     config_.security.key_pem = Pem("collector.key", PemKind::kPrivateKey);
     config_.auth.agents = {{"web-1", TokenSha256Hex(kWeb1Token)},
@@ -61,6 +60,7 @@ class AuthTest : public ::testing::Test {
 
   void TearDown() override {
     if (collector_ != nullptr) collector_->Stop();
+    TempDirTest::TearDown();
   }
 
   void StartCollector() {
