@@ -88,6 +88,10 @@ std::unique_ptr<SQLite::Database> OpenIndexFile(
                    kIndexFormat);
       db.reset();
       RemoveIndexFiles(path);
+      if (std::filesystem::exists(path)) {
+        throw SQLite::Exception("cannot remove the outdated index file",
+                                SQLITE_CANTOPEN);
+      }
       return OpenIndexFile(path, database_path);
     }
     SQLite::Transaction txn(*db);

@@ -167,6 +167,19 @@ TEST_F(SearchIndexTest, WatermarkBeyondTheNewestEventRebuilds) {
   EXPECT_EQ(index->IndexNext(10).value(), 1);
 }
 
+TEST_F(SearchIndexTest, IndexOfAnotherFormatIsRebuilt) {
+  AddEvents({"one"});
+  ASSERT_EQ(Open()->IndexNext(10).value(), 1);
+  {
+    SQLite::Database index(SearchIndexPath(path_), SQLite::OPEN_READWRITE);
+    index.exec("PRAGMA user_version = 99");
+  }
+  std::unique_ptr<SearchIndex> index = Open();
+  ASSERT_NE(index, nullptr);
+  EXPECT_EQ(Progress().indexed_through, 0);
+  EXPECT_EQ(index->IndexNext(10).value(), 1);
+}
+
 TEST_F(SearchIndexTest, DamagedIndexFileIsRebuilt) {
   AddEvents({"one"});
   {
