@@ -27,7 +27,7 @@ absl::StatusOr<CollectorConfig> LoadCollectorConfig(const std::string& path) {
   config.max_events_per_transaction = static_cast<size_t>(
       ingest.Int("max_events_per_transaction", 20000, 1, 1000000));
   config.stream_window_batches =
-      static_cast<size_t>(ingest.Int("stream_window_batches", 8, 1, 1024));
+      static_cast<size_t>(ingest.Int("stream_window_batches", 16, 1, 1024));
   config.max_message_bytes = static_cast<int>(ingest.Int(
       "max_message_bytes", 16 * 1024 * 1024, 64 * 1024, 256 * 1024 * 1024));
   ingest.Finish();

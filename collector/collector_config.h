@@ -21,7 +21,7 @@ struct CollectorConfig {
   size_t max_events_per_transaction = 20000;
   // Batches one agent may have in flight before its stream stops reading:
   // per-agent flow control, so no agent can grow the ingest queue unbounded.
-  size_t stream_window_batches = 8;
+  size_t stream_window_batches = 16;
   // Query worker threads and how many queries may wait for one.
   int query_threads = 2;
   size_t query_queue_capacity = 256;

@@ -5,7 +5,7 @@
 // the commits' fsyncs to count.
 //
 //   BM_RawProtocol: a bare AgentService.Connect client: hello, then batches
-//     of 1000 realistic LogEvents with at most 8 batches unacknowledged (the
+//     of 1000 realistic LogEvents with at most 16 batches unacknowledged (the
 //     uplink's window), Acks read on a second thread. Prints events/s and
 //     the ack latency (Write of a batch -> the Ack covering it) p50/p99/max.
 //   BM_AgentPath: the real agent path: a producer commits log events to the
@@ -61,7 +61,7 @@ namespace {
 namespace v1 = ::eroom::monitor::v1;
 
 constexpr size_t kBatchEvents = 1000;       // The uplink's batch_max_events.
-constexpr uint64_t kMaxUnackedBatches = 8;  // The uplink's window.
+constexpr uint64_t kMaxUnackedBatches = 16;  // The uplink's window.
 
 [[noreturn]] void Fail(const std::string& what) {
   std::fprintf(stderr, "transport_bench: %s\n", what.c_str());

@@ -35,7 +35,7 @@ TEST(CollectorConfigTest, PlaintextLoopbackWithoutTokensGivesDefaults) {
       LoadCollectorConfig(Write("plain.yaml", kPlaintextLoopback));
   ASSERT_TRUE(config.ok()) << config.status();
   EXPECT_EQ(config->listen_address, "127.0.0.1:7443");
-  EXPECT_EQ(config->stream_window_batches, 8u);
+  EXPECT_EQ(config->stream_window_batches, 16u);
   EXPECT_TRUE(config->security.insecure);
   EXPECT_FALSE(config->auth.tokens_required);
 }
