@@ -60,7 +60,7 @@ namespace {
 
 namespace v1 = ::eroom::monitor::v1;
 
-constexpr size_t kBatchEvents = 1000;       // The uplink's batch_max_events.
+constexpr size_t kBatchEvents = 1000;        // The uplink's batch_max_events.
 constexpr uint64_t kMaxUnackedBatches = 16;  // The uplink's window.
 
 [[noreturn]] void Fail(const std::string& what) {
