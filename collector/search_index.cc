@@ -201,34 +201,41 @@ absl::StatusOr<std::unique_ptr<SearchIndex>> SearchIndex::Open(
 }
 
 absl::StatusOr<int> SearchIndex::IndexNext(int max_events) {
+  // Rows are copied out in a statement of their own and indexed after it:
+  // a snapshot of the events' database held through the slow part would
+  // keep that database's write-ahead log from starting over, and this
+  // thread may wait long for a CPU.
+  constexpr size_t kMaxBytes = 8 << 20;  // Events may hold up to 64 KiB.
+  std::vector<std::pair<int64_t, std::string>> events;
   try {
-    // DEFERRED: reading the events' database must not take its write lock,
-    // which belongs to the ingest thread.
-    SQLite::Transaction txn(*db_);
-    SQLite::Statement bounds(*db_, R"sql(
-        SELECT (SELECT indexed_through FROM index_state), max(id) FROM (
-          SELECT id FROM events.log_events
-          WHERE id > (SELECT indexed_through FROM index_state)
-          ORDER BY id LIMIT ?1))sql");
-    bounds.bind(1, max_events);
-    bounds.executeStep();
-    if (bounds.getColumn(1).isNull()) return 0;
-    const int64_t after = bounds.getColumn(0).getInt64();
-    const int64_t through = bounds.getColumn(1).getInt64();
-    bounds.reset();
-    SQLite::Statement add(*db_, R"sql(
-        INSERT INTO log_messages (rowid, message)
+    SQLite::Statement next(*db_, R"sql(
         SELECT id, message FROM events.log_events
-        WHERE id > ?1 AND id <= ?2)sql");
-    add.bind(1, after);
-    add.bind(2, through);
-    const int added = add.exec();
+        WHERE id > (SELECT indexed_through FROM index_state)
+        ORDER BY id LIMIT ?1)sql");
+    next.bind(1, max_events);
+    size_t bytes = 0;
+    while (bytes < kMaxBytes && next.executeStep()) {
+      events.emplace_back(next.getColumn(0).getInt64(),
+                          next.getColumn(1).getString());
+      bytes += events.back().second.size();
+    }
+    next.reset();
+    if (events.empty()) return 0;
+    SQLite::Transaction txn(*db_);
+    SQLite::Statement add(
+        *db_, "INSERT INTO log_messages (rowid, message) VALUES (?1, ?2)");
+    for (const auto& [id, message] : events) {
+      add.reset();
+      add.bind(1, id);
+      add.bindNoCopy(2, message);
+      add.exec();
+    }
     SQLite::Statement advance(*db_,
                               "UPDATE index_state SET indexed_through = ?1");
-    advance.bind(1, through);
+    advance.bind(1, events.back().first);
     advance.exec();
     txn.commit();
-    return added;
+    return static_cast<int>(events.size());
   } catch (const SQLite::Exception& e) {
     return SqliteErrorStatus("index log messages", e, kIndexKind);
   }
@@ -309,7 +316,7 @@ void SearchIndexer::Run() {
       if (failing) spdlog::info("search index works again");
       failing = false;
       absl::MutexLock lock(&mu_);
-      if (*added < kEventsPerTransaction || stopping_) break;
+      if (*added == 0 || stopping_) break;
     }
   }
 }

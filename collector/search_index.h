@@ -68,9 +68,10 @@ class SearchIndex {
   static absl::StatusOr<std::unique_ptr<SearchIndex>> Open(
       const std::string& database_path);
 
-  // Adds up to `max_events` log events above the watermark to the index and
-  // moves the watermark past them, in one transaction. Returns how many were
-  // added: fewer than `max_events` means the index has caught up.
+  // Adds up to `max_events` log events above the watermark (fewer when they
+  // are large) to the index and moves the watermark past them, in one
+  // transaction. Returns how many were added: 0 once the index has caught
+  // up.
   absl::StatusOr<int> IndexNext(int max_events);
 
  private:

@@ -117,6 +117,16 @@ TEST_F(SearchIndexTest, IndexesInStepsUpToTheNewestEvent) {
   EXPECT_EQ(Progress().indexed_through, 3);
 }
 
+TEST_F(SearchIndexTest, LargeEventsMakeSmallerSteps) {
+  const std::string four_mib(4 << 20, 'x');
+  AddEvents({four_mib, four_mib, four_mib});
+  std::unique_ptr<SearchIndex> index = Open();
+  ASSERT_NE(index, nullptr);
+  EXPECT_EQ(index->IndexNext(10).value(), 2);  // 8 MiB per step.
+  EXPECT_EQ(index->IndexNext(10).value(), 1);
+  EXPECT_EQ(index->IndexNext(10).value(), 0);
+}
+
 TEST_F(SearchIndexTest, EventsAboveTheWatermarkAreAlwaysCandidates) {
   AddEvents({"connection timeout", "room started", "timeout again"});
   std::unique_ptr<SearchIndex> index = Open();
