@@ -7,6 +7,7 @@
 
 #include "SQLiteCpp/Transaction.h"
 #include "absl/strings/str_cat.h"
+#include "common/sqlite_setup.h"
 #include "common/sqlite_status.h"
 #include "spdlog/spdlog.h"
 
@@ -75,10 +76,7 @@ std::unique_ptr<SQLite::Database> OpenDatabase(const std::string& path) {
   auto db = std::make_unique<SQLite::Database>(
       path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
   db->setBusyTimeout(5000);
-  // Only a new database takes it: each page is a write-ahead log frame,
-  // written on its own, and spooled events fill 16 KB pages as well as 4 KB
-  // ones with a quarter the frames.
-  db->exec("PRAGMA page_size = 16384");
+  UseLargePagesIfNew(*db);
   db->exec("PRAGMA journal_mode = WAL");
   // NORMAL survives any process crash. A power loss may forget the last
   // commits, events and checkpoints alike, so logs are simply read again.

@@ -18,6 +18,7 @@
 #include "absl/time/time.h"
 #include "collector/schema.h"
 #include "common/logging.h"
+#include "common/sqlite_setup.h"
 #include "common/sqlite_status.h"
 #include "spdlog/spdlog.h"
 
@@ -52,10 +53,15 @@ CREATE TABLE index_state (
 INSERT INTO index_state VALUES (1, '', 0);
 )sql";
 
-// An indexing round starts once this many log events are pending, or this
-// long after the first of them.
+// An indexing round starts once this many log events are pending (or the
+// indexer's round delay after the first of them).
 constexpr int64_t kEventsPerRound = 5000;
-constexpr absl::Duration kMaxRoundDelay = absl::Seconds(1);
+
+void Attach(SQLite::Database& db, const std::string& path, const char* schema) {
+  SQLite::Statement attach(db, absl::StrCat("ATTACH DATABASE ? AS ", schema));
+  attach.bind(1, path);
+  attach.exec();
+}
 
 bool IsDamaged(const SQLite::Exception& e) {
   const int code = e.getErrorCode() & 0xff;
@@ -76,7 +82,7 @@ std::unique_ptr<SQLite::Database> OpenIndexFile(
   auto db = std::make_unique<SQLite::Database>(
       path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE | SQLite::OPEN_NOMUTEX,
       kBusyTimeoutMs);
-  db->exec("PRAGMA page_size = 16384");  // As the events' database.
+  UseLargePagesIfNew(*db);
   db->exec("PRAGMA journal_mode = WAL");
   // A power loss may take the last transactions back, watermark included;
   // the index then repeats them. Fsyncs would only slow it down.
@@ -99,9 +105,7 @@ std::unique_ptr<SQLite::Database> OpenIndexFile(
     db->exec(absl::StrCat("PRAGMA user_version = ", kIndexFormat));
     txn.commit();
   }
-  SQLite::Statement attach(*db, "ATTACH DATABASE ? AS events");
-  attach.bind(1, database_path);
-  attach.exec();
+  Attach(*db, database_path, "events");
   // Integrity of what is about to be trusted: a damaged page shows here
   // rather than in the middle of ingest.
   db->exec("SELECT count(*) FROM index_state");
@@ -154,6 +158,10 @@ std::vector<std::string> CodePoints(const std::string& text) {
 
 std::string SearchIndexPath(const std::string& database_path) {
   return database_path + ".search";
+}
+
+void AttachSearchIndex(SQLite::Database& db, const std::string& database_path) {
+  Attach(db, SearchIndexPath(database_path), "search");
 }
 
 std::optional<std::string> TrigramMatchExpression(const std::string& text) {
@@ -246,9 +254,7 @@ absl::StatusOr<SearchIndexProgress> ReadSearchIndexProgress(
   const std::string path = SearchIndexPath(database_path);
   try {
     SQLite::Database db(path, SQLite::OPEN_READONLY, kBusyTimeoutMs);
-    SQLite::Statement attach(db, "ATTACH DATABASE ? AS events");
-    attach.bind(1, database_path);
-    attach.exec();
+    Attach(db, database_path, "events");
     SQLite::Statement query(db, R"sql(
         SELECT (SELECT indexed_through FROM index_state),
                (SELECT coalesce(max(id), 0) FROM events.log_events))sql");
@@ -261,8 +267,10 @@ absl::StatusOr<SearchIndexProgress> ReadSearchIndexProgress(
   }
 }
 
-SearchIndexer::SearchIndexer(std::unique_ptr<SearchIndex> index)
+SearchIndexer::SearchIndexer(std::unique_ptr<SearchIndex> index,
+                             absl::Duration round_delay)
     : index_(std::move(index)),
+      round_delay_(round_delay),
       pending_(kEventsPerRound),
       thread_([this] { Run(); }) {}
 
@@ -298,7 +306,7 @@ void SearchIndexer::Run() {
         return pending_ >= kEventsPerRound || stopping_;
       };
       mu_.Await(absl::Condition(&has_work));
-      mu_.AwaitWithTimeout(absl::Condition(&round_due), kMaxRoundDelay);
+      mu_.AwaitWithTimeout(absl::Condition(&round_due), round_delay_);
       if (stopping_) return;
       pending_ = 0;
     }

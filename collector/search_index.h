@@ -12,6 +12,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 
 namespace eroom::collector {
 
@@ -28,8 +29,10 @@ namespace eroom::collector {
 // The index file of the collector database at `database_path`.
 std::string SearchIndexPath(const std::string& database_path);
 
-// The schema name under which query connections attach the index file.
-inline constexpr char kSearchSchema[] = "search";
+// Attaches the index of the collector database at `database_path` to `db`,
+// a connection to that database, as kSearchCondition expects it. Throws
+// SQLite::Exception.
+void AttachSearchIndex(SQLite::Database& db, const std::string& database_path);
 
 // The trigram index finds substrings of at least this many code points.
 inline constexpr size_t kMinIndexedSubstring = 3;
@@ -44,7 +47,7 @@ std::optional<std::string> TrigramMatchExpression(const std::string& text);
 // An SQL condition on log_events (its rowid `id`) true for every event whose
 // message may contain the text of a MATCH expression bound to its one
 // parameter: indexed events that the index lists, and every event above the
-// watermark. Needs the index attached as kSearchSchema.
+// watermark. Needs the index attached (AttachSearchIndex).
 inline constexpr char kSearchCondition[] =
     "(id IN (SELECT rowid FROM search.log_messages WHERE log_messages MATCH "
     "?) OR id > (SELECT indexed_through FROM search.index_state))";
@@ -86,7 +89,8 @@ class SearchIndex {
 // in transactions small enough to stop promptly.
 class SearchIndexer {
  public:
-  explicit SearchIndexer(std::unique_ptr<SearchIndex> index);
+  // A few pending events wait at most `round_delay` for more to join them.
+  SearchIndexer(std::unique_ptr<SearchIndex> index, absl::Duration round_delay);
   SearchIndexer(const SearchIndexer&) = delete;
   SearchIndexer& operator=(const SearchIndexer&) = delete;
   // Stops the thread after its current transaction.
@@ -99,6 +103,7 @@ class SearchIndexer {
   void Run();
 
   std::unique_ptr<SearchIndex> index_;  // Owned by the thread.
+  const absl::Duration round_delay_;
   absl::Mutex mu_;
   // Log events committed since the last round; what is there at start
   // counts as a full round.

@@ -132,11 +132,10 @@ absl::StatusOr<int> EffectiveLimit(int32_t requested, int default_limit,
 // attached when there is one.
 class ReaderPool {
  public:
-  ReaderPool(std::string path, std::optional<std::string> search_index_path)
-      : path_(std::move(path)),
-        search_index_path_(std::move(search_index_path)) {}
+  ReaderPool(std::string path, bool search_index_attached)
+      : path_(std::move(path)), search_index_attached_(search_index_attached) {}
 
-  bool search_index_attached() const { return search_index_path_.has_value(); }
+  bool search_index_attached() const { return search_index_attached_; }
 
   // A connection for one query, back in the pool when the lease ends.
   class Lease {
@@ -165,12 +164,7 @@ class ReaderPool {
     }
     auto db = std::make_unique<SQLite::Database>(
         path_, SQLite::OPEN_READONLY | SQLite::OPEN_NOMUTEX, kBusyTimeoutMs);
-    if (search_index_path_) {
-      SQLite::Statement attach(
-          *db, absl::StrCat("ATTACH DATABASE ? AS ", kSearchSchema));
-      attach.bind(1, *search_index_path_);
-      attach.exec();
-    }
+    if (search_index_attached_) AttachSearchIndex(*db, path_);
     return Lease(*this, std::move(db));
   }
 
@@ -181,7 +175,7 @@ class ReaderPool {
   }
 
   const std::string path_;
-  const std::optional<std::string> search_index_path_;
+  const bool search_index_attached_;
   absl::Mutex mu_;
   std::vector<std::unique_ptr<SQLite::Database>> idle_ ABSL_GUARDED_BY(mu_);
 };
@@ -440,10 +434,7 @@ class Writer {
 
 // Sets up the connection the ingest thread writes through.
 absl::Status ConfigureWriteConnection(SQLite::Database& db) {
-  // Only a new database takes it (before its first table): each page is a
-  // write-ahead log frame, written and synced on its own, and rows of log
-  // text fill 16 KB pages as well as 4 KB ones with a quarter the frames.
-  db.exec("PRAGMA page_size = 16384");
+  UseLargePagesIfNew(db);
   std::string mode = db.execAndGet("PRAGMA journal_mode = WAL").getString();
   if (mode != "wal") {
     return absl::FailedPreconditionError(
@@ -486,13 +477,13 @@ void LogProgress(const std::string& agent_id, const AgentProgress& progress) {
 class SqliteStorage final : public Storage {
  public:
   // Without a search index (it could not be opened), searches scan.
-  SqliteStorage(std::unique_ptr<Writer> writer, const std::string& path,
+  SqliteStorage(std::unique_ptr<Writer> writer, const SqliteOptions& options,
                 std::unique_ptr<SearchIndex> search_index)
       : writer_(std::move(writer)),
-        readers_(path, search_index ? std::optional(SearchIndexPath(path))
-                                    : std::nullopt),
+        readers_(options.path, search_index != nullptr),
         indexer_(search_index
-                     ? std::make_unique<SearchIndexer>(std::move(search_index))
+                     ? std::make_unique<SearchIndexer>(
+                           std::move(search_index), options.search_index_delay)
                      : nullptr) {}
 
   absl::StatusOr<uint64_t> RegisterAgent(const v1::AgentHello& hello,
@@ -856,7 +847,7 @@ absl::StatusOr<std::unique_ptr<Storage>> OpenSqliteStorage(
                     search_index.status().ToString());
     }
     return std::make_unique<SqliteStorage>(
-        std::make_unique<Writer>(std::move(db)), options.path,
+        std::make_unique<Writer>(std::move(db)), options,
         search_index.ok() ? *std::move(search_index) : nullptr);
   } catch (const SQLite::Exception& e) {
     return SqliteErrorStatus(absl::StrCat("open database ", options.path), e,

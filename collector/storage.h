@@ -76,6 +76,9 @@ inline constexpr int kMaxMetricPointLimit = 100000;
 
 struct SqliteOptions {
   std::string path;  // Database file; created with its directory if missing.
+  // How long a few new log events may wait to be indexed together with
+  // more (searches scan them meanwhile): each index round has a fixed cost.
+  absl::Duration search_index_delay = absl::Seconds(1);
 };
 
 // Opens (creating or migrating) the SQLite store. Every host is marked

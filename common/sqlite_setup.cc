@@ -21,4 +21,8 @@ void ConfigureSqlite() {
   });
 }
 
+void UseLargePagesIfNew(SQLite::Database& db) {
+  db.exec("PRAGMA page_size = 16384");
+}
+
 }  // namespace eroom

@@ -1,5 +1,7 @@
 #include "agent/disk_reserve.h"
 
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include <filesystem>
@@ -41,13 +43,21 @@ TEST(DiskReserveTest, TakesOverAReserveLeftByAnEarlierRun) {
   EXPECT_TRUE(reserve.held());
 }
 
-TEST(DiskReserveTest, MoreThanTheFileSystemHoldsIsRefusedAndLeavesNothing) {
+TEST(DiskReserveTest, SpaceThatIsNotThereIsRefusedAndLeavesNothing) {
   const std::string dir = FreshDir("too-big");
-  DiskReserve probe(dir + "/reserve", 0);
-  const uint64_t free_bytes = probe.FileSystemFreeBytes();
-  ASSERT_GT(free_bytes, 0u);
-  DiskReserve reserve(dir + "/reserve", free_bytes * 2);
-  EXPECT_FALSE(reserve.Acquire());
+  EXPECT_GT(DiskReserve(dir + "/reserve", 0).FileSystemFreeBytes(), 0u);
+  // A file size limit stands in for a full disk: asking the real file
+  // system for more than it has would fill it for every other process.
+  struct rlimit saved;
+  ASSERT_EQ(getrlimit(RLIMIT_FSIZE, &saved), 0);
+  const struct rlimit limited = {.rlim_cur = 1 << 20,
+                                 .rlim_max = saved.rlim_max};
+  signal(SIGXFSZ, SIG_IGN);
+  ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &limited), 0);
+  DiskReserve reserve(dir + "/reserve", 4 << 20);
+  const bool acquired = reserve.Acquire();
+  setrlimit(RLIMIT_FSIZE, &saved);
+  EXPECT_FALSE(acquired);
   EXPECT_FALSE(reserve.held());
   EXPECT_FALSE(std::filesystem::exists(dir + "/reserve"));
 }

@@ -8,6 +8,7 @@
 #include "collector/token_hash.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/unit/test_support/config_section.h"
 
 namespace eroom::collector {
 namespace {
@@ -51,11 +52,9 @@ class AuthConfigTest : public ::testing::Test {
  protected:
   AuthConfig Parse(const std::string& yaml,
                    const std::string& listen = "127.0.0.1:7443") {
-    ConfigMap root(YAML::Load(yaml), "", &problems_);
-    ConfigMap auth = root.Map("auth");
-    AuthConfig config = ParseAuthConfig(auth, listen);
-    auth.Finish();
-    return config;
+    return test_support::ParseConfigSection(
+        yaml, "auth", problems_,
+        [&](ConfigMap& auth) { return ParseAuthConfig(auth, listen); });
   }
   ConfigProblems problems_{"c.yaml"};
 };

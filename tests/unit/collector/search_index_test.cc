@@ -80,10 +80,7 @@ class SearchIndexTest : public TempDirTest {
   // connection sees them.
   std::vector<int64_t> Candidates(const std::string& text) {
     SQLite::Database reader(path_, SQLite::OPEN_READONLY);
-    SQLite::Statement attach(
-        reader, absl::StrCat("ATTACH DATABASE ? AS ", kSearchSchema));
-    attach.bind(1, SearchIndexPath(path_));
-    attach.exec();
+    AttachSearchIndex(reader, path_);
     SQLite::Statement query(reader,
                             absl::StrCat("SELECT id FROM log_events WHERE ",
                                          kSearchCondition, " ORDER BY id"));

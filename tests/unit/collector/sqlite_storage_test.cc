@@ -154,8 +154,8 @@ class SqliteStorageTest : public TempDirTest {
 
   void Reopen() {
     storage_.reset();
-    absl::StatusOr<std::unique_ptr<Storage>> opened =
-        OpenSqliteStorage({.path = path_});
+    absl::StatusOr<std::unique_ptr<Storage>> opened = OpenSqliteStorage(
+        {.path = path_, .search_index_delay = absl::ZeroDuration()});
     ASSERT_TRUE(opened.ok()) << opened.status();
     storage_ = *std::move(opened);
   }

@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/unit/test_support/config_section.h"
 
 namespace eroom {
 namespace {
@@ -37,20 +38,17 @@ class TransportSecurityTest : public ::testing::Test {
 
   ServerSecurity Server(const std::string& yaml,
                         const std::string& listen = "127.0.0.1:7443") {
-    ConfigMap root(YAML::Load(yaml), "", &problems_);
-    ConfigMap tls = root.Map("tls");
-    ServerSecurity security = ParseServerSecurity(tls, listen);
-    tls.Finish();
-    return security;
+    return test_support::ParseConfigSection(
+        yaml, "tls", problems_,
+        [&](ConfigMap& tls) { return ParseServerSecurity(tls, listen); });
   }
 
   ClientSecurity Client(const std::string& yaml,
                         const std::string& target = "127.0.0.1:7443") {
-    ConfigMap root(YAML::Load(yaml), "", &problems_);
-    ConfigMap collector = root.Map("collector");
-    ClientSecurity security = ParseClientSecurity(collector, target);
-    collector.Finish();
-    return security;
+    return test_support::ParseConfigSection(
+        yaml, "collector", problems_, [&](ConfigMap& collector) {
+          return ParseClientSecurity(collector, target);
+        });
   }
 
   static std::string* dir_;
