@@ -17,6 +17,9 @@ namespace {
 
 // How long the collector has to answer the hello before the attempt fails.
 constexpr absl::Duration kHelloTimeout = absl::Seconds(10);
+// How long an attempt waits for the channel to connect before it is made
+// (and fails, if the collector is still away).
+constexpr absl::Duration kConnectWait = absl::Seconds(2);
 // Largest batch the uplink sends, well under the collector's default
 // message limit (16 MiB) even for one event at the agent's 1 MiB cap.
 constexpr size_t kMaxBatchBytes = 4 << 20;
@@ -104,7 +107,8 @@ Uplink::Uplink(UplinkOptions options, v1::AgentHello hello, StateStore& spool,
       hello_(std::move(hello)),
       spool_(spool),
       clock_(clock),
-      stub_(v1::AgentService::NewStub(MakeChannel(options_))) {}
+      channel_(MakeChannel(options_)),
+      stub_(v1::AgentService::NewStub(channel_)) {}
 
 void Uplink::Submit(v1::Event event) {
   absl::Status spooled = spool_.Append({std::move(event)});
@@ -169,6 +173,15 @@ Uplink::Stats Uplink::stats() const {
 
 bool Uplink::RunConnection(const absl::Notification& stop,
                            absl::Duration flush_timeout) {
+  // A channel whose last connection attempt failed fails new calls at once
+  // until its own backoff has passed, and by then ours may have grown: a
+  // collector that came back a moment later was missed for tens of
+  // seconds. So the channel is asked to connect, and given a moment.
+  const absl::Time ready_by = absl::Now() + kConnectWait;
+  while (!stop.HasBeenNotified() && absl::Now() < ready_by &&
+         !channel_->WaitForConnected(
+             absl::ToChronoTime(absl::Now() + absl::Milliseconds(100)))) {
+  }
   grpc::ClientContext context;
   AddCallCredentials(options_.security, &context);
   // Log text compresses several times over; the CPU is cheaper than the

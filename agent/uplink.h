@@ -60,6 +60,7 @@ class Uplink {
   const eroom::monitor::v1::AgentHello hello_;
   StateStore& spool_;
   const Clock& clock_;
+  const std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<eroom::monitor::v1::AgentService::Stub> stub_;
   // Owned by the uplink thread.
   absl::Time next_unreachable_warning_ = absl::InfinitePast();

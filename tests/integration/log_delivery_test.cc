@@ -351,6 +351,24 @@ TEST_F(LogDeliveryTest, CollectorDownForAWhileThenBack) {
   ExpectEveryLineExactlyOnce();
 }
 
+TEST_F(LogDeliveryTest, CollectorStartedJustAfterTheAgentIsFoundAtOnce) {
+  agent_->Signal(SIGTERM);
+  ASSERT_TRUE(agent_->Wait(absl::Seconds(5)).has_value());
+  collector_->Signal(SIGTERM);
+  ASSERT_TRUE(collector_->Wait(absl::Seconds(5)).has_value());
+  std::filesystem::remove(agent_log());
+  StartAgent();
+  ASSERT_TRUE(PollUntil(absl::Seconds(10), [&] {
+    return ReadFile(agent_log()).find("unreachable") != std::string::npos;
+  }));
+  StartCollector();
+  // Not after the agent's and the channel's backoffs have both run out.
+  EXPECT_TRUE(PollUntil(absl::Seconds(3), [&] {
+    return ReadFile(agent_log()).find("connected to collector") !=
+           std::string::npos;
+  }));
+}
+
 TEST_F(LogDeliveryTest, AgentStateDiskFullWhileTheCollectorIsDown) {
   agent_->Signal(SIGTERM);
   ASSERT_TRUE(agent_->Wait(absl::Seconds(5)).has_value());
