@@ -64,12 +64,16 @@ absl::StatusOr<AllowedCommand> CheckCommand(const v1::Command& command,
       return AllowedCommand{command.command_id(),
                             AllowedCommand::Action::kLogHousekeeping,
                             absl::ZeroDuration()};
+    case v1::Command::kPing:
+      // Changes nothing on the host: every agent answers it.
+      return AllowedCommand{command.command_id(), AllowedCommand::Action::kPing,
+                            absl::ZeroDuration()};
     case v1::Command::ACTION_NOT_SET:
       break;
   }
   // Also what an action added by a newer collector looks like here.
   return absl::InvalidArgumentError(
-      "action: none this agent knows (safe_restart or log_housekeeping)");
+      "action: none this agent knows (safe_restart, log_housekeeping or ping)");
 }
 
 }  // namespace eroom::agent

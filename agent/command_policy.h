@@ -11,7 +11,8 @@
 namespace eroom::agent {
 
 // The remote commands this agent's own config lets the collector run. A
-// command not allowed here is refused whatever the collector says.
+// command not allowed here is refused whatever the collector says. Ping
+// changes nothing and is always allowed.
 struct CommandPolicy {
   bool safe_restart = false;
   bool log_housekeeping = false;
@@ -20,7 +21,7 @@ struct CommandPolicy {
 // A command that passed CheckCommand: well-formed and allowed. Its fields
 // are typed values, never text to hand to a shell.
 struct AllowedCommand {
-  enum class Action { kSafeRestart, kLogHousekeeping };
+  enum class Action { kSafeRestart, kLogHousekeeping, kPing };
 
   std::string command_id;
   Action action;

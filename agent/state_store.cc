@@ -7,8 +7,10 @@
 
 #include "SQLiteCpp/Transaction.h"
 #include "absl/strings/str_cat.h"
+#include "common/sqlite_migrations.h"
 #include "common/sqlite_setup.h"
 #include "common/sqlite_status.h"
+#include "common/status_macros.h"
 #include "spdlog/spdlog.h"
 
 namespace eroom::agent {
@@ -16,9 +18,9 @@ namespace v1 = ::eroom::monitor::v1;
 namespace {
 
 constexpr char kDatabaseKind[] = "eroom-agent state database";
-// Schema versions, in order; step N - 1 takes a database to version N.
-constexpr const char* kMigrations[] = {
-    R"sql(
+// The spool's schema; append-only (common/sqlite_migrations.h).
+constexpr SchemaMigration kMigrations[] = {
+    {1, R"sql(
       CREATE TABLE spool (
         sequence INTEGER PRIMARY KEY,
         payload BLOB NOT NULL  -- serialized eroom.monitor.v1.Event, no sequence
@@ -32,47 +34,33 @@ constexpr const char* kMigrations[] = {
         PRIMARY KEY (device, inode)
       );
       CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
-    )sql",
+    )sql"},
     // Samples and probe results may be evicted when the spool is full; log
     // events never are (their file is the buffer), nor notices (they carry
     // the count of what was evicted).
-    R"sql(
+    {2, R"sql(
       ALTER TABLE spool ADD COLUMN evictable INTEGER NOT NULL DEFAULT 0;
       CREATE INDEX spool_evictable ON spool (sequence) WHERE evictable = 1;
-    )sql",
+    )sql"},
     // Whether the log tailer ever committed (SavedLogState::committed) was
     // inferred from saved checkpoints, wrongly after a run that found no
     // file; it is recorded since. A database older than that has seen a run
     // if it holds anything at all.
-    R"sql(
+    {3, R"sql(
       INSERT INTO meta (key, value)
         SELECT 'logs_committed', 1
         WHERE EXISTS (SELECT 1 FROM meta) OR EXISTS (SELECT 1 FROM spool)
            OR EXISTS (SELECT 1 FROM checkpoints);
-    )sql",
+    )sql"},
 };
-constexpr int kSchemaVersion = std::size(kMigrations);
+constexpr SchemaHistory kSchema{kDatabaseKind, kMigrations};
 
 absl::Status Failed(absl::string_view context, const SQLite::Exception& e) {
   return SqliteErrorStatus(context, e, kDatabaseKind);
 }
 
-void MigrateSchema(SQLite::Database& db) {
-  int version = db.execAndGet("PRAGMA user_version").getInt();
-  if (version > kSchemaVersion) {
-    throw std::runtime_error(absl::StrCat(
-        "state database schema version ", version,
-        " is newer than this agent understands (", kSchemaVersion, ")"));
-  }
-  for (; version < kSchemaVersion; ++version) {
-    SQLite::Transaction transaction(db);
-    db.exec(kMigrations[version]);
-    db.exec(absl::StrCat("PRAGMA user_version = ", version + 1));
-    transaction.commit();
-  }
-}
-
-std::unique_ptr<SQLite::Database> OpenDatabase(const std::string& path) {
+// Throws SQLite::Exception.
+std::unique_ptr<SQLite::Database> OpenAndCheck(const std::string& path) {
   auto db = std::make_unique<SQLite::Database>(
       path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
   db->setBusyTimeout(5000);
@@ -89,7 +77,19 @@ std::unique_ptr<SQLite::Database> OpenDatabase(const std::string& path) {
   if (db->execAndGet("PRAGMA quick_check").getString() != "ok") {
     throw SQLite::Exception("quick_check failed", SQLITE_CORRUPT);
   }
-  MigrateSchema(*db);
+  return db;
+}
+
+// The spool at `path`, created or migrated; DataLoss if it is damaged.
+absl::StatusOr<std::unique_ptr<SQLite::Database>> OpenDatabase(
+    const std::string& path) {
+  std::unique_ptr<SQLite::Database> db;
+  try {
+    db = OpenAndCheck(path);
+  } catch (const SQLite::Exception& e) {
+    return Failed(absl::StrCat("open ", path), e);
+  }
+  EROOM_RETURN_IF_ERROR(MigrateSchema(*db, kSchema));
   return db;
 }
 
@@ -117,27 +117,18 @@ absl::StatusOr<std::unique_ptr<StateStore>> StateStore::Open(
     return absl::FailedPreconditionError(absl::StrCat(
         "cannot create state directory ", dir.string(), ": ", error.message()));
   }
-  std::unique_ptr<SQLite::Database> db;
   std::string moved_aside;
-  try {
-    db = OpenDatabase(options.path);
-  } catch (const SQLite::Exception& e) {
-    absl::Status status = Failed(absl::StrCat("open ", options.path), e);
-    if (!absl::IsDataLoss(status)) return status;
+  absl::StatusOr<std::unique_ptr<SQLite::Database>> db =
+      OpenDatabase(options.path);
+  if (absl::IsDataLoss(db.status())) {
     // A damaged spool must not stop the agent: keep it aside, start afresh.
     moved_aside = MoveAside(options.path);
-    spdlog::error("{}; moved it to {} and started a new one", status.ToString(),
-                  moved_aside);
-    try {
-      db = OpenDatabase(options.path);
-    } catch (const SQLite::Exception& again) {
-      return Failed(absl::StrCat("open ", options.path), again);
-    }
-  } catch (const std::exception& e) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("open ", options.path, ": ", e.what()));
+    spdlog::error("{}; moved it to {} and started a new one",
+                  db.status().ToString(), moved_aside);
+    db = OpenDatabase(options.path);
   }
-  std::unique_ptr<StateStore> store(new StateStore(std::move(db), options));
+  if (!db.ok()) return db.status();
+  std::unique_ptr<StateStore> store(new StateStore(*std::move(db), options));
   store->moved_aside_ = std::move(moved_aside);
   return store;
 }

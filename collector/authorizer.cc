@@ -40,6 +40,9 @@ const MethodAccessTable& CollectorMethodAccess() {
       {kListHostsMethod, Access::kViewer},
       {kQueryLogsMethod, Access::kViewer},
       {kQueryMetricsMethod, Access::kViewer},
+      {kStartCommandMethod, Access::kOperator},
+      {kWatchCommandMethod, Access::kViewer},
+      {kListCommandsMethod, Access::kViewer},
   };
   return *table;
 }

@@ -30,6 +30,12 @@ inline constexpr char kQueryLogsMethod[] =
     "/eroom.monitor.v1.QueryService/QueryLogs";
 inline constexpr char kQueryMetricsMethod[] =
     "/eroom.monitor.v1.QueryService/QueryMetrics";
+inline constexpr char kStartCommandMethod[] =
+    "/eroom.monitor.v1.CommandService/StartCommand";
+inline constexpr char kWatchCommandMethod[] =
+    "/eroom.monitor.v1.CommandService/WatchCommand";
+inline constexpr char kListCommandsMethod[] =
+    "/eroom.monitor.v1.CommandService/ListCommands";
 
 // Every RPC the collector serves; a new RPC adds its row here and calls
 // Authorizer::Authorize first thing in its handler.

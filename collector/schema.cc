@@ -11,15 +11,10 @@
 namespace eroom::collector {
 namespace {
 
-struct Migration {
-  int version;      // user_version once this step has committed.
-  const char* sql;  // Statements applied in the step's transaction.
-};
-
 // Append-only: a released step never changes, later changes are new steps.
 // Times are Unix epoch milliseconds; serialized protos are wire-format
 // blobs of the named message.
-constexpr Migration kMigrations[] = {
+constexpr SchemaMigration kMigrations[] = {
     {1, R"sql(
 CREATE TABLE hosts (
   agent_id TEXT PRIMARY KEY NOT NULL,
@@ -160,56 +155,11 @@ INSERT INTO store_identity VALUES (lower(hex(randomblob(16))));
 static_assert(std::size(kMigrations) == kSchemaVersion,
               "one migration step per schema version");
 
-int ReadUserVersion(SQLite::Database& db) {
-  return db.execAndGet("PRAGMA user_version").getInt();
-}
-
-absl::Status NewerThanCode(int stored) {
-  return absl::FailedPreconditionError(absl::StrCat(
-      "database schema version ", stored,
-      " is newer than this collector supports (", kSchemaVersion,
-      "); run a newer eroom-collector or point it at another database"));
-}
-
 }  // namespace
 
-absl::StatusOr<int> StoredSchemaVersion(SQLite::Database& db) {
-  try {
-    return ReadUserVersion(db);
-  } catch (const SQLite::Exception& e) {
-    return SqliteErrorStatus(
-        absl::StrCat("read schema version of ", db.getFilename()), e,
-        kDatabaseKind);
-  }
-}
-
-absl::Status MigrateSchema(SQLite::Database& db, int target_version) {
-  if (target_version < 0 || target_version > kSchemaVersion) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("no schema version ", target_version));
-  }
-  try {
-    int stored = ReadUserVersion(db);
-    if (stored > kSchemaVersion) return NewerThanCode(stored);
-    for (const Migration& step : kMigrations) {
-      if (step.version > target_version) break;
-      if (step.version <= stored) continue;
-      // IMMEDIATE takes the write lock before re-reading the version, so two
-      // processes opening the same file cannot both apply a step.
-      SQLite::Transaction txn(db, SQLite::TransactionBehavior::IMMEDIATE);
-      stored = ReadUserVersion(db);
-      if (stored > kSchemaVersion) return NewerThanCode(stored);
-      if (step.version <= stored) continue;
-      db.exec(step.sql);
-      db.exec(absl::StrCat("PRAGMA user_version = ", step.version));
-      txn.commit();
-      stored = step.version;
-    }
-    return absl::OkStatus();
-  } catch (const SQLite::Exception& e) {
-    return SqliteErrorStatus(
-        absl::StrCat("migrate schema of ", db.getFilename()), e, kDatabaseKind);
-  }
+const SchemaHistory& CollectorSchema() {
+  static const SchemaHistory history{kDatabaseKind, kMigrations};
+  return history;
 }
 
 }  // namespace eroom::collector

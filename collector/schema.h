@@ -6,6 +6,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "common/sqlite_migrations.h"
 #include "common/sqlite_status.h"
 
 namespace eroom::collector {
@@ -13,16 +14,9 @@ namespace eroom::collector {
 // The schema version this code reads and writes, kept in PRAGMA user_version.
 inline constexpr int kSchemaVersion = 3;
 
-// Brings `db` from its stored version up to `target_version` (tests stop
-// early to build an old database). Each step commits in its own transaction,
-// so an interrupted migration resumes at the step that did not finish. A
-// database newer than kSchemaVersion is refused with FailedPrecondition: this
-// code cannot know what a later version changed.
-absl::Status MigrateSchema(SQLite::Database& db,
-                           int target_version = kSchemaVersion);
-
-// The version stored in `db` (0 for a new, empty database).
-absl::StatusOr<int> StoredSchemaVersion(SQLite::Database& db);
+// The collector database's schema, for MigrateSchema (common/
+// sqlite_migrations.h).
+const SchemaHistory& CollectorSchema();
 
 // How long a connection waits for a lock. Readers never wait for the writer
 // under WAL; this covers the brief moments SQLite itself needs exclusive

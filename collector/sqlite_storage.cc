@@ -837,7 +837,9 @@ absl::StatusOr<std::unique_ptr<Storage>> OpenSqliteStorage(
     if (absl::Status status = ConfigureWriteConnection(db); !status.ok()) {
       return status;
     }
-    if (absl::Status status = MigrateSchema(db); !status.ok()) return status;
+    if (absl::Status status = MigrateSchema(db, CollectorSchema());
+        !status.ok())
+      return status;
     db.exec("UPDATE hosts SET connected = 0");
     absl::StatusOr<std::unique_ptr<SearchIndex>> search_index =
         SearchIndex::Open(options.path);

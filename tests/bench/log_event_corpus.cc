@@ -10,6 +10,7 @@
 #include "agent/log_tailer.h"
 #include "common/clock.h"
 #include "tests/bench/temp_log_file.h"
+#include "tests/unit/test_support/fake_clock.h"
 
 namespace eroom::bench {
 namespace {

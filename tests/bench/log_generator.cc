@@ -18,6 +18,7 @@
 #include "tests/sim/log_writer.h"
 #include "tests/sim/room_queue.h"
 #include "tests/sim/room_simulator.h"
+#include "tests/unit/test_support/fake_clock.h"
 
 namespace eroom::bench {
 namespace {

@@ -15,6 +15,7 @@
 #include "benchmark/benchmark.h"
 #include "common/clock.h"
 #include "tests/bench/temp_log_file.h"
+#include "tests/unit/test_support/fake_clock.h"
 
 namespace eroom::bench {
 namespace {

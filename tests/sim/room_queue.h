@@ -17,6 +17,7 @@
 #include "nlohmann/json.hpp"
 #include "tests/sim/log_writer.h"
 #include "tests/sim/room_simulator.h"
+#include "tests/unit/test_support/fake_clock.h"
 
 namespace eroom::sim {
 

@@ -16,6 +16,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "httplib.h"
+#include "tests/unit/test_support/fake_clock.h"
 
 namespace eroom::agent {
 namespace {

@@ -31,6 +31,7 @@
 #include "spdlog/sinks/ostream_sink.h"
 #include "spdlog/spdlog.h"
 #include "tests/unit/agent/log_test_privileges.h"
+#include "tests/unit/test_support/fake_clock.h"
 
 namespace eroom::agent {
 namespace {

@@ -11,6 +11,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
+#include "tests/unit/test_support/fake_clock.h"
 
 namespace eroom::agent {
 namespace {

@@ -8,6 +8,7 @@
 
 #include "eroom/monitor/v1/monitor.pb.h"
 #include "google/protobuf/text_format.h"
+#include "tests/unit/test_support/fake_clock.h"
 
 namespace eroom::cli::testing {
 

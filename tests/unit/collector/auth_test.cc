@@ -16,9 +16,12 @@
 #include "gtest/gtest.h"
 #include "spdlog/sinks/ostream_sink.h"
 #include "spdlog/spdlog.h"
-#include "tests/unit/collector/storage_test_util.h"
+#include "tests/unit/test_support/fake_clock.h"
+#include "tests/unit/test_support/temp_dir.h"
 
 namespace eroom::collector {
+
+using ::eroom::test_support::TempDirTest;
 namespace {
 namespace v1 = ::eroom::monitor::v1;
 

@@ -10,6 +10,7 @@
 #include "eroom/monitor/v1/monitor.pb.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/unit/test_support/fake_clock.h"
 
 namespace eroom::collector {
 namespace {

@@ -4,6 +4,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/unit/collector/fake_storage.h"
+#include "tests/unit/test_support/fake_clock.h"
 
 namespace eroom::collector {
 namespace {

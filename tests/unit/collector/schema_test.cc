@@ -5,9 +5,11 @@
 #include "SQLiteCpp/Database.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "tests/unit/collector/storage_test_util.h"
+#include "tests/unit/test_support/temp_dir.h"
 
 namespace eroom::collector {
+
+using ::eroom::test_support::TempDirTest;
 namespace {
 
 using ::testing::HasSubstr;
@@ -20,7 +22,7 @@ class SchemaTest : public TempDirTest {
         PathIn("schema.db"), SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
   }
 
-  int Version() { return StoredSchemaVersion(*db_).value(); }
+  int Version() { return StoredSchemaVersion(*db_, kDatabaseKind).value(); }
 
   std::unique_ptr<SQLite::Database> db_;
 };
@@ -28,13 +30,13 @@ class SchemaTest : public TempDirTest {
 TEST_F(SchemaTest, NewDatabaseIsVersionZero) { EXPECT_EQ(Version(), 0); }
 
 TEST_F(SchemaTest, MigratesStepByStep) {
-  ASSERT_TRUE(MigrateSchema(*db_, 1).ok());
+  ASSERT_TRUE(MigrateSchema(*db_, CollectorSchema(), 1).ok());
   EXPECT_EQ(Version(), 1);
   EXPECT_TRUE(db_->tableExists("log_events"));
   EXPECT_FALSE(db_->tableExists("log_messages"));
-  ASSERT_TRUE(MigrateSchema(*db_, 2).ok());
+  ASSERT_TRUE(MigrateSchema(*db_, CollectorSchema(), 2).ok());
   EXPECT_TRUE(db_->tableExists("log_messages"));
-  ASSERT_TRUE(MigrateSchema(*db_).ok());
+  ASSERT_TRUE(MigrateSchema(*db_, CollectorSchema()).ok());
   EXPECT_EQ(Version(), kSchemaVersion);
   // The message index moved to a file of its own.
   EXPECT_FALSE(db_->tableExists("log_messages"));
@@ -42,19 +44,19 @@ TEST_F(SchemaTest, MigratesStepByStep) {
 }
 
 TEST_F(SchemaTest, MigratingAgainChangesNothing) {
-  ASSERT_TRUE(MigrateSchema(*db_).ok());
-  ASSERT_TRUE(MigrateSchema(*db_).ok());
+  ASSERT_TRUE(MigrateSchema(*db_, CollectorSchema()).ok());
+  ASSERT_TRUE(MigrateSchema(*db_, CollectorSchema()).ok());
   EXPECT_EQ(Version(), kSchemaVersion);
   // An older target never downgrades.
-  ASSERT_TRUE(MigrateSchema(*db_, 1).ok());
+  ASSERT_TRUE(MigrateSchema(*db_, CollectorSchema(), 1).ok());
   EXPECT_EQ(Version(), kSchemaVersion);
 }
 
 TEST_F(SchemaTest, EachDatabaseHasItsOwnIdentity) {
-  ASSERT_TRUE(MigrateSchema(*db_).ok());
+  ASSERT_TRUE(MigrateSchema(*db_, CollectorSchema()).ok());
   SQLite::Database other(PathIn("other.db"),
                          SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
-  ASSERT_TRUE(MigrateSchema(other).ok());
+  ASSERT_TRUE(MigrateSchema(other, CollectorSchema()).ok());
   const std::string id =
       db_->execAndGet("SELECT id FROM store_identity").getString();
   EXPECT_EQ(id.size(), 32u);
@@ -63,22 +65,23 @@ TEST_F(SchemaTest, EachDatabaseHasItsOwnIdentity) {
 
 TEST_F(SchemaTest, RefusesNewerDatabase) {
   db_->exec("PRAGMA user_version = 7");
-  absl::Status status = MigrateSchema(*db_);
+  absl::Status status = MigrateSchema(*db_, CollectorSchema());
   EXPECT_EQ(status.code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(std::string(status.message()), HasSubstr("version 7"));
   EXPECT_EQ(Version(), 7);
 }
 
 TEST_F(SchemaTest, RejectsUnknownTargetVersion) {
-  EXPECT_EQ(MigrateSchema(*db_, kSchemaVersion + 1).code(),
+  EXPECT_EQ(MigrateSchema(*db_, CollectorSchema(), kSchemaVersion + 1).code(),
             absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(MigrateSchema(*db_, -1).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(MigrateSchema(*db_, CollectorSchema(), -1).code(),
+            absl::StatusCode::kInvalidArgument);
 }
 
 TEST_F(SchemaTest, FailedStepLeavesTheVersionUnchanged) {
   // A table in the way makes step 1 fail; nothing of it may remain.
   db_->exec("CREATE TABLE probes (x)");
-  absl::Status status = MigrateSchema(*db_);
+  absl::Status status = MigrateSchema(*db_, CollectorSchema());
   EXPECT_EQ(status.code(), absl::StatusCode::kInternal);
   EXPECT_THAT(std::string(status.message()), HasSubstr("probes"));
   EXPECT_EQ(Version(), 0);

@@ -12,9 +12,11 @@
 #include "collector/schema.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "tests/unit/collector/storage_test_util.h"
+#include "tests/unit/test_support/temp_dir.h"
 
 namespace eroom::collector {
+
+using ::eroom::test_support::TempDirTest;
 namespace {
 
 using ::testing::ElementsAre;
@@ -51,7 +53,7 @@ class SearchIndexTest : public TempDirTest {
     db_ = std::make_unique<SQLite::Database>(
         path_, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
     db_->exec("PRAGMA journal_mode = WAL");
-    ASSERT_TRUE(MigrateSchema(*db_).ok());
+    ASSERT_TRUE(MigrateSchema(*db_, CollectorSchema()).ok());
     db_->exec(
         "INSERT INTO hosts (agent_id, first_seen_ms, last_seen_ms) "
         "VALUES ('a', 0, 0)");
@@ -154,7 +156,7 @@ TEST_F(SearchIndexTest, IndexOfAnotherDatabaseIsRebuilt) {
   const std::string other = PathIn("other.db");
   {
     SQLite::Database db(other, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
-    ASSERT_TRUE(MigrateSchema(db).ok());
+    ASSERT_TRUE(MigrateSchema(db, CollectorSchema()).ok());
   }
   db_.reset();  // Checkpoints the WAL, so that the copy is whole.
   Open().reset();

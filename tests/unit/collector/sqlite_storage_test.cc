@@ -20,9 +20,11 @@
 #include "gmock/gmock.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
-#include "tests/unit/collector/storage_test_util.h"
+#include "tests/unit/test_support/temp_dir.h"
 
 namespace eroom::collector {
+
+using ::eroom::test_support::TempDirTest;
 namespace {
 
 namespace v1 = ::eroom::monitor::v1;
@@ -230,7 +232,7 @@ class SqliteStorageTest : public TempDirTest {
 TEST_F(SqliteStorageTest, CreatesParentDirectoryAndLatestSchema) {
   ASSERT_TRUE(std::filesystem::exists(path_));
   SQLite::Database db(path_);
-  EXPECT_EQ(StoredSchemaVersion(db).value(), kSchemaVersion);
+  EXPECT_EQ(StoredSchemaVersion(db, kDatabaseKind).value(), kSchemaVersion);
   EXPECT_EQ(db.execAndGet("PRAGMA journal_mode").getString(), "wal");
 }
 
@@ -241,7 +243,7 @@ TEST_F(SqliteStorageTest, ReopeningIsIdempotentAndKeepsData) {
   Reopen();
   EXPECT_THAT(LogsContaining("line"), ElementsAre(3, 2, 1));
   SQLite::Database db(path_);
-  EXPECT_EQ(StoredSchemaVersion(db).value(), kSchemaVersion);
+  EXPECT_EQ(StoredSchemaVersion(db, kDatabaseKind).value(), kSchemaVersion);
 }
 
 TEST_F(SqliteStorageTest, RegisterAgentReturnsLastStoredSequence) {
@@ -837,7 +839,7 @@ TEST_F(OpenSqliteStorageTest, MigratesVersionOneDatabase) {
   const std::string path = PathIn("old.db");
   {
     SQLite::Database db(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
-    ASSERT_TRUE(MigrateSchema(db, 1).ok());
+    ASSERT_TRUE(MigrateSchema(db, CollectorSchema(), 1).ok());
     db.exec(
         "INSERT INTO hosts (agent_id, hostname, connected, first_seen_ms, "
         "last_seen_ms, last_sequence) VALUES ('old', 'old.example', 1, 1, 2, "

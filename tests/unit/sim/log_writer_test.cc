@@ -12,6 +12,7 @@
 #include "gtest/gtest.h"
 #include "tests/sim/catalog.h"
 #include "tests/unit/sim/test_support.h"
+#include "tests/unit/test_support/fake_clock.h"
 
 namespace eroom::sim {
 namespace {

@@ -9,6 +9,7 @@
 #include "gtest/gtest.h"
 #include "re2/re2.h"
 #include "tests/unit/sim/test_support.h"
+#include "tests/unit/test_support/fake_clock.h"
 
 namespace eroom::sim {
 namespace {
