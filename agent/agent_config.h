@@ -7,22 +7,13 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "agent/command_policy.h"
 #include "agent/http_prober.h"
-#include "agent/log_tailer.h"
+#include "agent/log_source_options.h"
 #include "agent/resource_sampler.h"
-#include "common/transport_security.h"
+#include "agent/uplink.h"
 
 namespace eroom::agent {
-
-struct UplinkOptions {
-  std::string collector_address = "127.0.0.1:7443";
-  absl::Duration reconnect_initial = absl::Milliseconds(500);
-  absl::Duration reconnect_max = absl::Seconds(30);
-  size_t batch_max_events = 1000;
-  absl::Duration batch_max_delay = absl::Milliseconds(200);
-  // TLS (or loopback plaintext) and the agent's token.
-  ClientSecurity security;
-};
 
 // Everything eroom-agent needs, read from one YAML file (see
 // deploy/agent.example.yaml for every key and its default).

@@ -350,13 +350,6 @@ void LogFileTail::Close() {
   fd_ = -1;
 }
 
-LogFileStatus LogFileTail::Status() const {
-  return LogFileStatus{.path = path_,
-                       .offset = CheckpointOffset(),
-                       .size = size_,
-                       .open = is_open()};
-}
-
 uint64_t LogFileTail::bytes_behind() const {
   const uint64_t offset = CheckpointOffset();
   return size_ > offset ? size_ - offset : 0;

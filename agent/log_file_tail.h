@@ -18,7 +18,7 @@
 #include "agent/log_file_scanner.h"
 #include "agent/log_header_parser.h"
 #include "agent/log_line_splitter.h"
-#include "agent/log_tailer.h"
+#include "agent/log_source_options.h"
 #include "agent/room_tracker.h"
 #include "agent/text_decoder.h"
 #include "eroom/monitor/v1/monitor.pb.h"
@@ -118,7 +118,10 @@ class LogFileTail {
   const std::string& path() const { return path_; }
   uint64_t device() const { return device_; }
   uint64_t inode() const { return inode_; }
-  LogFileStatus Status() const;
+  // Everything before it is in committed or pending events.
+  uint64_t CheckpointOffset() const;
+  // As of the last poll or scan.
+  uint64_t size() const { return size_; }
   // Bytes past the checkpoint, as of the last poll or scan.
   uint64_t bytes_behind() const;
   LogFileCounters Counters() const;
@@ -149,7 +152,6 @@ class LogFileTail {
   LogFileTail(const LogFileContext& context, std::string path, uint64_t device,
               uint64_t inode, TextDecoder* decoder);
 
-  uint64_t CheckpointOffset() const;
   // Starts reading the open file at `offset`; with `keep_counters` false the
   // counters of the current reading are dropped (rollback).
   void StartReading(uint64_t offset, absl::Time now, bool keep_counters);

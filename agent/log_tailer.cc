@@ -155,7 +155,10 @@ class LogTailerImpl final : public LogTailer {
   std::vector<LogFileStatus> Files() const override {
     std::vector<LogFileStatus> files;
     for (const TrackedFile& file : files_) {
-      files.push_back(file.tail->Status());
+      files.push_back(LogFileStatus{.path = file.tail->path(),
+                                    .offset = file.tail->CheckpointOffset(),
+                                    .size = file.tail->size(),
+                                    .open = file.tail->is_open()});
     }
     return files;
   }

@@ -1,17 +1,29 @@
 #ifndef EROOM_AGENT_UPLINK_H_
 #define EROOM_AGENT_UPLINK_H_
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <string>
 
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
-#include "agent/agent_config.h"
 #include "agent/state_store.h"
 #include "common/clock.h"
+#include "common/transport_security.h"
 #include "eroom/monitor/v1/monitor.grpc.pb.h"
 
 namespace eroom::agent {
+
+struct UplinkOptions {
+  std::string collector_address = "127.0.0.1:7443";
+  absl::Duration reconnect_initial = absl::Milliseconds(500);
+  absl::Duration reconnect_max = absl::Seconds(30);
+  size_t batch_max_events = 1000;
+  absl::Duration batch_max_delay = absl::Milliseconds(200);
+  // TLS (or loopback plaintext) and the agent's token.
+  ClientSecurity security;
+};
 
 // Delivers the spooled events to the collector over one AgentService.Connect
 // stream, in sequence order and in batches. An event leaves the spool only
