@@ -19,7 +19,7 @@ class GrowthReporter {
   GrowthReporter(std::string kind, std::string what)
       : kind_(std::move(kind)), what_(std::move(what)) {}
 
-  void Check(uint64_t total, absl::Time now, Uplink& uplink,
+  void Check(uint64_t total, absl::Time now, Spool& spool,
              absl::string_view detail = "") {
     if (total <= reported_) return;
     v1::Event event;
@@ -30,7 +30,8 @@ class GrowthReporter {
     notice->set_message(absl::StrCat(total - reported_, " ", what_, " (", total,
                                      " since the agent started",
                                      detail.empty() ? "" : "; ", detail, ")"));
-    uplink.Submit(std::move(event));
+    // A notice the spool refuses is counted there and reported as a drop.
+    spool.Append({std::move(event)}).IgnoreError();
     reported_ = total;
   }
 
@@ -55,9 +56,9 @@ absl::StatusOr<std::unique_ptr<Agent>> Agent::Create(AgentConfig config,
   hello.mutable_labels()->insert(agent->config_.labels.begin(),
                                  agent->config_.labels.end());
   hello.set_started_unix_ms(absl::ToUnixMillis(clock.Now()));
-  absl::StatusOr<std::unique_ptr<StateStore>> spool =
-      StateStore::Open({.path = agent->config_.state_dir + "/agent-state.db",
-                        .max_spool_bytes = agent->config_.spool_max_bytes});
+  absl::StatusOr<std::unique_ptr<Spool>> spool =
+      Spool::Open({.path = agent->config_.state_dir + "/agent-state.db",
+                   .max_spool_bytes = agent->config_.spool_max_bytes});
   if (!spool.ok()) return spool.status();
   agent->spool_ = std::move(*spool);
   agent->uplink_ = std::make_unique<Uplink>(
@@ -71,7 +72,7 @@ absl::StatusOr<std::unique_ptr<Agent>> Agent::Create(AgentConfig config,
         "the agent's state database was damaged; moved to ",
         agent->spool_->moved_aside(),
         ", undelivered events in it are lost and logs are read again"));
-    agent->uplink_->Submit(std::move(event));
+    agent->spool_->Append({std::move(event)}).IgnoreError();
   }
 
   absl::StatusOr<std::unique_ptr<LogTailer>> tailer =
@@ -121,13 +122,13 @@ void Agent::Start() {
       LogTailerStats stats = tailer_->Stats();
       absl::Time now = clock_.Now();
       truncated.Check(stats.truncated_lines + stats.truncated_events, now,
-                      *uplink_);
-      dropped.Check(stats.dropped_lines, now, *uplink_);
-      repaired.Check(stats.utf8_replacements, now, *uplink_);
-      undecodable.Check(stats.encoding_replacements, now, *uplink_);
-      unreadable.Check(stats.file_errors, now, *uplink_);
+                      *spool_);
+      dropped.Check(stats.dropped_lines, now, *spool_);
+      repaired.Check(stats.utf8_replacements, now, *spool_);
+      undecodable.Check(stats.encoding_replacements, now, *spool_);
+      unreadable.Check(stats.file_errors, now, *spool_);
       paused.Check(
-          stats.commit_failures, now, *uplink_,
+          stats.commit_failures, now, *spool_,
           absl::StrCat(stats.bytes_behind, " bytes of log not read yet"));
       tailer_->WaitForChange(config_.log_poll_interval);
     }
@@ -139,8 +140,8 @@ void Agent::Start() {
                                  "procfs or disk reads failed")]() mutable {
         v1::Event event;
         *event.mutable_sample() = sampler_->Sample();
-        uplink_->Submit(std::move(event));
-        failures.Check(sampler_->failed_reads(), clock_.Now(), *uplink_);
+        spool_->Append({std::move(event)}).IgnoreError();
+        failures.Check(sampler_->failed_reads(), clock_.Now(), *spool_);
         // glibc returns only the top of a heap to the kernel by itself: the
         // megabytes a burst (a log backlog, a reconnect) freed in the middle
         // would stay resident for good.
@@ -150,7 +151,7 @@ void Agent::Start() {
     for (v1::ProbeTarget target : {v1::HEALTH, v1::QUEUE_STATUS}) {
       v1::Event event;
       *event.mutable_probe() = prober_->Probe(target);
-      uplink_->Submit(std::move(event));
+      spool_->Append({std::move(event)}).IgnoreError();
     }
   });
 }

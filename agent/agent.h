@@ -11,7 +11,7 @@
 #include "agent/http_prober.h"
 #include "agent/log_tailer.h"
 #include "agent/resource_sampler.h"
-#include "agent/state_store.h"
+#include "agent/spool.h"
 #include "agent/uplink.h"
 #include "common/clock.h"
 
@@ -47,7 +47,7 @@ class Agent {
 
   const AgentConfig config_;
   const Clock& clock_;
-  std::unique_ptr<StateStore> spool_;
+  std::unique_ptr<Spool> spool_;
   std::unique_ptr<Uplink> uplink_;
   std::unique_ptr<LogTailer> tailer_;
   std::unique_ptr<ResourceSampler> sampler_;

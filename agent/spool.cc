@@ -1,4 +1,4 @@
-#include "agent/state_store.h"
+#include "agent/spool.h"
 
 #include <sqlite3.h>
 
@@ -108,8 +108,8 @@ std::string MoveAside(const std::string& path) {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<StateStore>> StateStore::Open(
-    const StateStoreOptions& options) {
+absl::StatusOr<std::unique_ptr<Spool>> Spool::Open(
+    const SpoolOptions& options) {
   std::error_code error;
   std::filesystem::path dir = std::filesystem::path(options.path).parent_path();
   if (!dir.empty()) std::filesystem::create_directories(dir, error);
@@ -128,13 +128,12 @@ absl::StatusOr<std::unique_ptr<StateStore>> StateStore::Open(
     db = OpenDatabase(options.path);
   }
   if (!db.ok()) return db.status();
-  std::unique_ptr<StateStore> store(new StateStore(*std::move(db), options));
+  std::unique_ptr<Spool> store(new Spool(*std::move(db), options));
   store->moved_aside_ = std::move(moved_aside);
   return store;
 }
 
-StateStore::StateStore(std::unique_ptr<SQLite::Database> db,
-                       const StateStoreOptions& options)
+Spool::Spool(std::unique_ptr<SQLite::Database> db, const SpoolOptions& options)
     : db_(std::move(db)),
       insert_event_(*db_,
                     "INSERT INTO spool (sequence, payload, evictable) "
@@ -167,7 +166,7 @@ StateStore::StateStore(std::unique_ptr<SQLite::Database> db,
   totals_.last_sequence = std::max(saved_last, highest_spooled);
 }
 
-void StateStore::InsertLocked(v1::Event& event, const std::string& payload) {
+void Spool::InsertLocked(v1::Event& event, const std::string& payload) {
   event.set_sequence(totals_.last_sequence + 1);
   insert_event_.reset();
   insert_event_.bind(1, static_cast<int64_t>(event.sequence()));
@@ -179,7 +178,7 @@ void StateStore::InsertLocked(v1::Event& event, const std::string& payload) {
   totals_.bytes += payload.size();
 }
 
-bool StateStore::MakeRoomLocked(uint64_t needed) {
+bool Spool::MakeRoomLocked(uint64_t needed) {
   if (needed == 0 || totals_.bytes + needed <= max_spool_bytes_) return true;
   uint64_t excess = totals_.bytes + needed - max_spool_bytes_;
   // Events already handed to the uplink may be stored at the collector by
@@ -207,7 +206,7 @@ bool StateStore::MakeRoomLocked(uint64_t needed) {
   return true;
 }
 
-void StateStore::OnDiskFullLocked() {
+void Spool::OnDiskFullLocked() {
   if (!disk_full_) {
     spdlog::warn(
         "state file system full{}; log reading paused, samples and probe "
@@ -227,7 +226,7 @@ void StateStore::OnDiskFullLocked() {
   }
 }
 
-bool StateStore::HasRoomLocked(uint64_t needed) {
+bool Spool::HasRoomLocked(uint64_t needed) {
   if (!disk_full_) return true;
   const uint64_t free_bytes = reserve_.FileSystemFreeBytes();
   // Room for the reserve twice over: taking it will not fill the disk again.
@@ -248,20 +247,20 @@ bool StateStore::HasRoomLocked(uint64_t needed) {
   return spare + static_cast<uint64_t>(free_pages * page_size) >= needed;
 }
 
-absl::Status StateStore::FailedLocked(absl::string_view context,
-                                      const SQLite::Exception& e) {
+absl::Status Spool::FailedLocked(absl::string_view context,
+                                 const SQLite::Exception& e) {
   absl::Status status = Failed(context, e);
   if (absl::IsResourceExhausted(status)) OnDiskFullLocked();
   return status;
 }
 
-void StateStore::SaveLastSequenceLocked() {
+void Spool::SaveLastSequenceLocked() {
   save_last_sequence_.reset();
   save_last_sequence_.bind(1, static_cast<int64_t>(totals_.last_sequence));
   save_last_sequence_.exec();
 }
 
-absl::StatusOr<SavedLogState> StateStore::Load() {
+absl::StatusOr<SavedLogState> Spool::Load() {
   absl::MutexLock lock(&mu_);
   SavedLogState saved;
   try {
@@ -289,9 +288,8 @@ absl::StatusOr<SavedLogState> StateStore::Load() {
   return saved;
 }
 
-absl::Status StateStore::Commit(
-    std::vector<v1::LogEvent> events,
-    const std::vector<FileCheckpoint>& checkpoints) {
+absl::Status Spool::Commit(std::vector<v1::LogEvent> events,
+                           const std::vector<FileCheckpoint>& checkpoints) {
   // Serialized before taking the lock, which the uplink waits for.
   std::vector<v1::Event> wrapped(events.size());
   std::vector<std::string> payloads(events.size());
@@ -302,7 +300,7 @@ absl::Status StateStore::Commit(
     needed += payloads[i].size();
   }
   absl::MutexLock lock(&mu_);
-  const SpoolStats before = totals_;
+  const Stats before = totals_;
   if (needed > 0 && totals_.bytes + needed > max_spool_bytes_) {
     return absl::ResourceExhaustedError(
         absl::StrCat("spool full: ", totals_.bytes, " of ", max_spool_bytes_,
@@ -343,7 +341,7 @@ absl::Status StateStore::Commit(
   return absl::OkStatus();
 }
 
-absl::Status StateStore::Append(std::vector<v1::Event> events) {
+absl::Status Spool::Append(std::vector<v1::Event> events) {
   std::vector<std::string> payloads(events.size());
   uint64_t needed = 0;
   for (size_t i = 0; i < events.size(); ++i) {
@@ -354,7 +352,7 @@ absl::Status StateStore::Append(std::vector<v1::Event> events) {
     if (!events[i].has_notice()) needed += payloads[i].size();
   }
   absl::MutexLock lock(&mu_);
-  const SpoolStats before = totals_;
+  const Stats before = totals_;
   try {
     SQLite::Transaction transaction(*db_);
     if (HasRoomLocked(needed) && MakeRoomLocked(needed)) {
@@ -371,13 +369,20 @@ absl::Status StateStore::Append(std::vector<v1::Event> events) {
     transaction.commit();
   } catch (const SQLite::Exception& e) {
     totals_ = before;
-    return FailedLocked("spool events", e);
+    totals_.dropped += events.size();
+    absl::Status status = FailedLocked("spool events", e);
+    if (!append_failing_) {
+      spdlog::error("dropping events the spool refused: {}", status.ToString());
+    }
+    append_failing_ = true;
+    return status;
   }
+  append_failing_ = false;
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::vector<v1::Event>> StateStore::ReadAfter(
-    uint64_t after, size_t max_events) {
+absl::StatusOr<std::vector<v1::Event>> Spool::ReadAfter(uint64_t after,
+                                                        size_t max_events) {
   absl::MutexLock lock(&mu_);
   std::vector<v1::Event> events;
   try {
@@ -409,7 +414,7 @@ absl::StatusOr<std::vector<v1::Event>> StateStore::ReadAfter(
   return events;
 }
 
-absl::Status StateStore::DeleteThrough(uint64_t sequence) {
+absl::Status Spool::DeleteThrough(uint64_t sequence) {
   absl::MutexLock lock(&mu_);
   // A second attempt runs on the space the first failure released.
   for (int attempt = 0;; ++attempt) {
@@ -436,7 +441,7 @@ absl::Status StateStore::DeleteThrough(uint64_t sequence) {
   }
 }
 
-absl::Status StateStore::FollowCollectorSequence(uint64_t collector_last) {
+absl::Status Spool::FollowCollectorSequence(uint64_t collector_last) {
   absl::MutexLock lock(&mu_);
   if (collector_last <= totals_.last_sequence) return absl::OkStatus();
   try {
@@ -467,7 +472,7 @@ absl::Status StateStore::FollowCollectorSequence(uint64_t collector_last) {
   return absl::OkStatus();
 }
 
-bool StateStore::WaitForEventsAfter(uint64_t after, absl::Duration timeout) {
+bool Spool::WaitForEventsAfter(uint64_t after, absl::Duration timeout) {
   absl::MutexLock lock(&mu_);
   auto available = [this, after]() ABSL_SHARED_LOCKS_REQUIRED(mu_) {
     return totals_.last_sequence > after;
@@ -475,7 +480,7 @@ bool StateStore::WaitForEventsAfter(uint64_t after, absl::Duration timeout) {
   return mu_.AwaitWithTimeout(absl::Condition(&available), timeout);
 }
 
-StateStore::SpoolStats StateStore::stats() const {
+Spool::Stats Spool::stats() const {
   absl::MutexLock lock(&mu_);
   return totals_;
 }

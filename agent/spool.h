@@ -1,5 +1,5 @@
-#ifndef EROOM_AGENT_STATE_STORE_H_
-#define EROOM_AGENT_STATE_STORE_H_
+#ifndef EROOM_AGENT_SPOOL_H_
+#define EROOM_AGENT_SPOOL_H_
 
 #include <cstdint>
 #include <memory>
@@ -19,7 +19,7 @@
 
 namespace eroom::agent {
 
-struct StateStoreOptions {
+struct SpoolOptions {
   std::string path;  // SQLite file; its directory is created if missing.
   // What the spooled events may take (serialized). Log events beyond it are
   // refused (reading pauses: the log file is the buffer); samples and probe
@@ -43,32 +43,35 @@ struct StateStoreOptions {
 // again, in the file system or inside the database (space that deleted
 // events left).
 //
-// Thread-safe: the tail, sampler and prober threads write, the uplink reads
-// and deletes.
-class StateStore final : public LogCheckpointStore {
+// Thread-safe: the tail, sampler and prober threads and the uplink (its
+// drop reports) write, the uplink reads and deletes.
+class Spool final : public LogCheckpointStore {
  public:
-  struct SpoolStats {
+  struct Stats {
     uint64_t events = 0;
     uint64_t bytes = 0;
     uint64_t last_sequence = 0;
-    // Events dropped to stay under the cap since Open: samples and probe
-    // results evicted, and events refused when nothing could be evicted.
+    // Events dropped since Open: samples and probe results evicted to stay
+    // under the cap, events refused when nothing could be evicted, and
+    // events a failing database refused.
     uint64_t dropped = 0;
   };
 
-  static absl::StatusOr<std::unique_ptr<StateStore>> Open(
-      const StateStoreOptions& options);
+  static absl::StatusOr<std::unique_ptr<Spool>> Open(
+      const SpoolOptions& options);
 
   // LogCheckpointStore.
   absl::StatusOr<SavedLogState> Load() override;
   absl::Status Commit(std::vector<eroom::monitor::v1::LogEvent> events,
                       const std::vector<FileCheckpoint>& checkpoints) override;
 
-  // Spools samples, probe results and notices, numbering them. When the
-  // spool is full the oldest samples and probe results are evicted to make
-  // room, or the new events dropped if that is not enough; both are counted
-  // in SpoolStats::dropped. Notices are always kept (they report the drops).
-  // Fails only if the database fails.
+  // Spools samples, probe results and notices, numbering them: the door
+  // for every producer but the log tailer (which commits). When the spool
+  // is full the oldest samples and probe results are evicted to make room,
+  // or the new events dropped if that is not enough. Notices are always
+  // kept (they report the drops). Fails only if the database fails (the
+  // first failure of a streak is logged here); the events are dropped then.
+  // Every drop is counted in Stats::dropped, for the uplink to report.
   absl::Status Append(std::vector<eroom::monitor::v1::Event> events);
 
   // Up to `max_events` spooled events with sequence > `after`, in order.
@@ -88,15 +91,14 @@ class StateStore final : public LogCheckpointStore {
   // Waits until an event with sequence > `after` is spooled, or `timeout`.
   bool WaitForEventsAfter(uint64_t after, absl::Duration timeout);
 
-  SpoolStats stats() const;
+  Stats stats() const;
 
   // Where a damaged database found at Open() was moved (empty if none), so
   // the agent can report it.
   const std::string& moved_aside() const { return moved_aside_; }
 
  private:
-  StateStore(std::unique_ptr<SQLite::Database> db,
-             const StateStoreOptions& options);
+  Spool(std::unique_ptr<SQLite::Database> db, const SpoolOptions& options);
   // After a write failed for want of disk space: gives the reserve back and
   // folds the write-ahead log into the database so its space is reused.
   void OnDiskFullLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -123,14 +125,15 @@ class StateStore final : public LogCheckpointStore {
   SQLite::Statement insert_event_ ABSL_GUARDED_BY(mu_);
   SQLite::Statement save_last_sequence_ ABSL_GUARDED_BY(mu_);
   // Mirrors the database; restored as a whole when a transaction fails.
-  SpoolStats totals_ ABSL_GUARDED_BY(mu_);
+  Stats totals_ ABSL_GUARDED_BY(mu_);
   uint64_t handed_out_through_ ABSL_GUARDED_BY(mu_) = 0;
   const uint64_t max_spool_bytes_;
   DiskReserve reserve_ ABSL_GUARDED_BY(mu_);
   bool disk_full_ ABSL_GUARDED_BY(mu_) = false;
+  bool append_failing_ ABSL_GUARDED_BY(mu_) = false;
   std::string moved_aside_;
 };
 
 }  // namespace eroom::agent
 
-#endif  // EROOM_AGENT_STATE_STORE_H_
+#endif  // EROOM_AGENT_SPOOL_H_

@@ -101,7 +101,7 @@ std::shared_ptr<grpc::Channel> MakeChannel(const UplinkOptions& options) {
 
 }  // namespace
 
-Uplink::Uplink(UplinkOptions options, v1::AgentHello hello, StateStore& spool,
+Uplink::Uplink(UplinkOptions options, v1::AgentHello hello, Spool& spool,
                const Clock& clock)
     : options_(std::move(options)),
       hello_(std::move(hello)),
@@ -110,39 +110,20 @@ Uplink::Uplink(UplinkOptions options, v1::AgentHello hello, StateStore& spool,
       channel_(MakeChannel(options_)),
       stub_(v1::AgentService::NewStub(channel_)) {}
 
-void Uplink::Submit(v1::Event event) {
-  absl::Status spooled = spool_.Append({std::move(event)});
-  if (spooled.ok()) return;
-  absl::MutexLock lock(&mu_);
-  if (dropped_unreported_ == 0) {
-    spdlog::error("dropping events the spool refused: {}", spooled.ToString());
-  }
-  ++dropped_total_;
-  ++dropped_unreported_;
-}
-
 void Uplink::ReportDrops() {
-  uint64_t evicted = spool_.stats().dropped;
-  uint64_t refused;
-  {
-    absl::MutexLock lock(&mu_);
-    refused = dropped_unreported_;
-  }
-  uint64_t dropped = refused + (evicted - reported_evictions_);
-  if (dropped == 0) return;
+  const uint64_t dropped = spool_.stats().dropped;
+  if (dropped == reported_drops_) return;
   v1::Event event;
   v1::AgentNotice* notice = event.mutable_notice();
   notice->set_time_unix_ms(absl::ToUnixMillis(clock_.Now()));
   notice->set_kind(notice_kind::kEventsDropped);
-  notice->set_count(static_cast<int64_t>(dropped));
+  notice->set_count(static_cast<int64_t>(dropped - reported_drops_));
   notice->set_message(absl::StrCat(
-      dropped,
+      dropped - reported_drops_,
       " samples, probe results or notices dropped: the agent's spool was "
       "full or refused them"));
-  if (!spool_.Append({std::move(event)}).ok()) return;  // Counted still.
-  reported_evictions_ = evicted;
-  absl::MutexLock lock(&mu_);
-  dropped_unreported_ -= refused;
+  // Refused, the notice is a drop itself, reported with the next one.
+  if (spool_.Append({std::move(event)}).ok()) reported_drops_ = dropped;
 }
 
 uint64_t Uplink::Acknowledged(uint64_t stored_through) {
@@ -165,10 +146,9 @@ void Uplink::Abort() {
 }
 
 Uplink::Stats Uplink::stats() const {
-  StateStore::SpoolStats spool = spool_.stats();
+  Spool::Stats spool = spool_.stats();
   absl::MutexLock lock(&mu_);
-  return Stats{connected_, last_acked_, dropped_total_ + spool.dropped,
-               spool.events};
+  return Stats{connected_, last_acked_, spool.dropped, spool.events};
 }
 
 bool Uplink::RunConnection(const absl::Notification& stop,

@@ -8,7 +8,7 @@
 
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
-#include "agent/state_store.h"
+#include "agent/spool.h"
 #include "common/clock.h"
 #include "common/transport_security.h"
 #include "eroom/monitor/v1/monitor.grpc.pb.h"
@@ -40,12 +40,7 @@ class Uplink {
   };
 
   Uplink(UplinkOptions options, eroom::monitor::v1::AgentHello hello,
-         StateStore& spool, const Clock& clock);
-
-  // Spools `event` (thread-safe). If the spool cannot take it (full, or the
-  // disk failed), it is dropped, counted, and the drop reported to the
-  // collector later.
-  void Submit(eroom::monitor::v1::Event event);
+         Spool& spool, const Clock& clock);
 
   // The uplink thread's body. Returns after `stop` is notified and the spool
   // was delivered or `flush_timeout` passed.
@@ -70,20 +65,18 @@ class Uplink {
 
   const UplinkOptions options_;
   const eroom::monitor::v1::AgentHello hello_;
-  StateStore& spool_;
+  Spool& spool_;
   const Clock& clock_;
   const std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<eroom::monitor::v1::AgentService::Stub> stub_;
   // Owned by the uplink thread.
   absl::Time next_unreachable_warning_ = absl::InfinitePast();
-  uint64_t reported_evictions_ = 0;  // Of StateStore::SpoolStats::dropped.
+  uint64_t reported_drops_ = 0;  // Of Spool::Stats::dropped.
 
   mutable absl::Mutex mu_;
   bool connected_ ABSL_GUARDED_BY(mu_) = false;
   grpc::ClientContext* active_context_ ABSL_GUARDED_BY(mu_) = nullptr;
   uint64_t last_acked_ ABSL_GUARDED_BY(mu_) = 0;
-  uint64_t dropped_total_ ABSL_GUARDED_BY(mu_) = 0;
-  uint64_t dropped_unreported_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace eroom::agent

@@ -9,7 +9,7 @@
 //     uplink's window), Acks read on a second thread. Prints events/s and
 //     the ack latency (Write of a batch -> the Ack covering it) p50/p99/max.
 //   BM_AgentPath: the real agent path: a producer commits log events to the
-//     agent's StateStore spool (as the tailer does, 1000 per commit) while
+//     agent's Spool spool (as the tailer does, 1000 per commit) while
 //     the Uplink delivers them; events/s from the first commit to the last
 //     ack, and the producer's own spooling rate.
 //
@@ -42,7 +42,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
-#include "agent/state_store.h"
+#include "agent/spool.h"
 #include "agent/uplink.h"
 #include "benchmark/benchmark.h"
 #include "collector/collector.h"
@@ -382,7 +382,7 @@ struct AgentRun {
 // Commits `events` log events to `spool` (as the tailer does, kBatchEvents
 // per commit) while an Uplink delivers them.
 AgentRun DeliverThroughUplink(const agent::UplinkOptions& options,
-                              agent::StateStore& spool,
+                              agent::Spool& spool,
                               const std::vector<v1::LogEvent>& corpus,
                               uint64_t events) {
   v1::AgentHello hello;
@@ -430,8 +430,8 @@ AgentRun SendThroughAgent(const std::string& address,
                           const std::vector<v1::LogEvent>& corpus,
                           uint64_t events) {
   const std::string spool_path = TempPath("agent-state.db");
-  absl::StatusOr<std::unique_ptr<agent::StateStore>> spool =
-      agent::StateStore::Open({.path = spool_path});
+  absl::StatusOr<std::unique_ptr<agent::Spool>> spool =
+      agent::Spool::Open({.path = spool_path});
   if (!spool.ok()) Fail(spool.status().ToString());
   agent::UplinkOptions options;
   options.collector_address = address;

@@ -1,4 +1,4 @@
-#include "agent/state_store.h"
+#include "agent/spool.h"
 
 #include <filesystem>
 #include <fstream>
@@ -6,20 +6,24 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/unit/test_support/status_matchers.h"
+#include "tests/unit/test_support/temp_dir.h"
 
 namespace eroom::agent {
 namespace {
 namespace v1 = ::eroom::monitor::v1;
 
+using test_support::IsOk;
+using test_support::StatusIs;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 
-std::string FreshPath(const std::string& name) {
-  std::string dir = ::testing::TempDir() + "/state_store_test/" + name;
-  std::filesystem::remove_all(dir);
-  return dir + "/agent-state.db";
-}
+// Each test's spool, in a directory Open creates.
+class SpoolTest : public test_support::TempDirTest {
+ protected:
+  std::string SpoolPath() const { return PathIn("state/agent-state.db"); }
+};
 
 v1::LogEvent Log(const std::string& message) {
   v1::LogEvent log;
@@ -39,19 +43,19 @@ std::vector<uint64_t> Sequences(const std::vector<v1::Event>& events) {
   return out;
 }
 
-TEST(StateStoreTest, EventsAndCheckpointsCommitTogether) {
-  std::string path = FreshPath("commit");
+TEST_F(SpoolTest, EventsAndCheckpointsCommitTogether) {
+  std::string path = SpoolPath();
   FileCheckpoint checkpoint{.device = 1,
                             .inode = 2,
                             .fingerprint = "2025-06",
                             .path = "logs/server.log",
                             .offset = 300};
   {
-    auto store = *StateStore::Open({.path = path});
-    ASSERT_TRUE(store->Commit({Log("a"), Log("b")}, {checkpoint}).ok());
-    ASSERT_TRUE(store->Append({Notice("n")}).ok());
+    auto store = *Spool::Open({.path = path});
+    ASSERT_THAT(store->Commit({Log("a"), Log("b")}, {checkpoint}), IsOk());
+    ASSERT_THAT(store->Append({Notice("n")}), IsOk());
   }
-  auto store = *StateStore::Open({.path = path});
+  auto store = *Spool::Open({.path = path});
   EXPECT_THAT(store->Load()->checkpoints, ElementsAre(checkpoint));
   std::vector<v1::Event> events = *store->ReadAfter(0, 10);
   EXPECT_THAT(Sequences(events), ElementsAre(1, 2, 3));
@@ -61,92 +65,91 @@ TEST(StateStoreTest, EventsAndCheckpointsCommitTogether) {
   EXPECT_GT(store->stats().bytes, 0u);
 }
 
-TEST(StateStoreTest, RemembersACommitWithoutCheckpoints) {
-  std::string path = FreshPath("committed");
+TEST_F(SpoolTest, RemembersACommitWithoutCheckpoints) {
+  std::string path = SpoolPath();
   {
-    auto store = *StateStore::Open({.path = path});
+    auto store = *Spool::Open({.path = path});
     EXPECT_FALSE(store->Load()->committed);
-    ASSERT_TRUE(store->Commit({}, {}).ok());
+    ASSERT_THAT(store->Commit({}, {}), IsOk());
   }
-  auto store = *StateStore::Open({.path = path});
+  auto store = *Spool::Open({.path = path});
   SavedLogState saved = *store->Load();
   EXPECT_TRUE(saved.committed);
   EXPECT_THAT(saved.checkpoints, IsEmpty());
 }
 
-TEST(StateStoreTest, CheckpointsAreReplacedNotMerged) {
-  auto store = *StateStore::Open({.path = FreshPath("replace")});
+TEST_F(SpoolTest, CheckpointsAreReplacedNotMerged) {
+  auto store = *Spool::Open({.path = SpoolPath()});
   FileCheckpoint old_file{
       .device = 1, .inode = 1, .fingerprint = "x", .path = "a", .offset = 5};
   FileCheckpoint new_file{
       .device = 1, .inode = 9, .fingerprint = "y", .path = "a", .offset = 0};
-  ASSERT_TRUE(store->Commit({}, {old_file}).ok());
-  ASSERT_TRUE(store->Commit({}, {new_file}).ok());
+  ASSERT_THAT(store->Commit({}, {old_file}), IsOk());
+  ASSERT_THAT(store->Commit({}, {new_file}), IsOk());
   EXPECT_THAT(store->Load()->checkpoints, ElementsAre(new_file));
 }
 
-TEST(StateStoreTest, AcknowledgedEventsAreDeletedButNumberingContinues) {
-  std::string path = FreshPath("delete");
+TEST_F(SpoolTest, AcknowledgedEventsAreDeletedButNumberingContinues) {
+  std::string path = SpoolPath();
   {
-    auto store = *StateStore::Open({.path = path});
-    ASSERT_TRUE(store->Append({Notice("1"), Notice("2"), Notice("3")}).ok());
-    ASSERT_TRUE(store->DeleteThrough(3).ok());
+    auto store = *Spool::Open({.path = path});
+    ASSERT_THAT(store->Append({Notice("1"), Notice("2"), Notice("3")}), IsOk());
+    ASSERT_THAT(store->DeleteThrough(3), IsOk());
     EXPECT_EQ(store->stats().events, 0u);
     EXPECT_EQ(store->stats().bytes, 0u);
   }
-  auto store = *StateStore::Open({.path = path});
+  auto store = *Spool::Open({.path = path});
   EXPECT_THAT(*store->ReadAfter(0, 10), IsEmpty());
-  ASSERT_TRUE(store->Append({Notice("4")}).ok());
+  ASSERT_THAT(store->Append({Notice("4")}), IsOk());
   EXPECT_THAT(Sequences(*store->ReadAfter(0, 10)), ElementsAre(4));
 }
 
-TEST(StateStoreTest, ReadAfterPagesInOrder) {
-  auto store = *StateStore::Open({.path = FreshPath("page")});
-  for (int i = 0; i < 5; ++i) ASSERT_TRUE(store->Append({Notice("x")}).ok());
+TEST_F(SpoolTest, ReadAfterPagesInOrder) {
+  auto store = *Spool::Open({.path = SpoolPath()});
+  for (int i = 0; i < 5; ++i) ASSERT_THAT(store->Append({Notice("x")}), IsOk());
   EXPECT_THAT(Sequences(*store->ReadAfter(0, 2)), ElementsAre(1, 2));
   EXPECT_THAT(Sequences(*store->ReadAfter(2, 2)), ElementsAre(3, 4));
   EXPECT_THAT(Sequences(*store->ReadAfter(4, 2)), ElementsAre(5));
 }
 
-TEST(StateStoreTest, FollowsACollectorThatIsAhead) {
-  auto store = *StateStore::Open({.path = FreshPath("follow")});
-  ASSERT_TRUE(store->Append({Notice("a"), Notice("b")}).ok());
+TEST_F(SpoolTest, FollowsACollectorThatIsAhead) {
+  auto store = *Spool::Open({.path = SpoolPath()});
+  ASSERT_THAT(store->Append({Notice("a"), Notice("b")}), IsOk());
   // The collector already stored 40 events of this agent id: this state
   // was lost, so the spooled events must not be taken for duplicates.
-  ASSERT_TRUE(store->FollowCollectorSequence(40).ok());
+  ASSERT_THAT(store->FollowCollectorSequence(40), IsOk());
   std::vector<v1::Event> events = *store->ReadAfter(40, 10);
   EXPECT_THAT(Sequences(events), ElementsAre(41, 42));
   EXPECT_EQ(events[1].notice().kind(), "b");
-  ASSERT_TRUE(store->Append({Notice("c")}).ok());
+  ASSERT_THAT(store->Append({Notice("c")}), IsOk());
   EXPECT_EQ(store->stats().last_sequence, 43u);
   // Behind or equal: nothing to do.
-  ASSERT_TRUE(store->FollowCollectorSequence(10).ok());
+  ASSERT_THAT(store->FollowCollectorSequence(10), IsOk());
   EXPECT_EQ(store->stats().last_sequence, 43u);
 }
 
-TEST(StateStoreTest, DamagedDatabaseIsMovedAsideAndReplaced) {
-  std::string path = FreshPath("corrupt");
+TEST_F(SpoolTest, DamagedDatabaseIsMovedAsideAndReplaced) {
+  std::string path = SpoolPath();
   std::filesystem::create_directories(
       std::filesystem::path(path).parent_path());
   std::ofstream(path) << std::string(8192, 'x');
-  absl::StatusOr<std::unique_ptr<StateStore>> store =
-      StateStore::Open({.path = path});
-  ASSERT_TRUE(store.ok()) << store.status();
+  absl::StatusOr<std::unique_ptr<Spool>> store = Spool::Open({.path = path});
+  ASSERT_THAT(store, IsOk());
   EXPECT_THAT((*store)->moved_aside(), HasSubstr(".corrupt-"));
   EXPECT_TRUE(std::filesystem::exists((*store)->moved_aside()));
-  ASSERT_TRUE((*store)->Append({Notice("fresh")}).ok());
+  ASSERT_THAT((*store)->Append({Notice("fresh")}), IsOk());
   EXPECT_THAT(Sequences(*(*store)->ReadAfter(0, 10)), ElementsAre(1));
 }
 
-TEST(StateStoreTest, UnusableDirectoryIsAClearError) {
-  absl::StatusOr<std::unique_ptr<StateStore>> store =
-      StateStore::Open({.path = "/proc/eroom-state/agent-state.db"});
-  ASSERT_FALSE(store.ok());
-  EXPECT_THAT(store.status().message(), HasSubstr("/proc/eroom-state"));
+TEST_F(SpoolTest, UnusableDirectoryIsAClearError) {
+  absl::StatusOr<std::unique_ptr<Spool>> store =
+      Spool::Open({.path = "/proc/eroom-state/agent-state.db"});
+  EXPECT_THAT(store, StatusIs(absl::StatusCode::kFailedPrecondition,
+                              HasSubstr("/proc/eroom-state")));
 }
 
-TEST(StateStoreTest, WaiterWakesWhenAnEventArrives) {
-  auto store = *StateStore::Open({.path = FreshPath("wait")});
+TEST_F(SpoolTest, WaiterWakesWhenAnEventArrives) {
+  auto store = *Spool::Open({.path = SpoolPath()});
   EXPECT_FALSE(store->WaitForEventsAfter(0, absl::ZeroDuration()));
   std::thread writer([&] { store->Append({Notice("x")}).IgnoreError(); });
   EXPECT_TRUE(store->WaitForEventsAfter(0, absl::InfiniteDuration()));
@@ -159,30 +162,28 @@ v1::Event Sample(int cpu) {
   return event;
 }
 
-TEST(StateStoreTest, FullSpoolRefusesLogsAndKeepsCheckpoints) {
-  auto store = *StateStore::Open(
-      {.path = FreshPath("full_logs"), .max_spool_bytes = 100});
+TEST_F(SpoolTest, FullSpoolRefusesLogsAndKeepsCheckpoints) {
+  auto store = *Spool::Open({.path = SpoolPath(), .max_spool_bytes = 100});
   FileCheckpoint before{
       .device = 1, .inode = 1, .fingerprint = "f", .path = "a", .offset = 10};
-  ASSERT_TRUE(store->Commit({Log(std::string(60, 'a'))}, {before}).ok());
+  ASSERT_THAT(store->Commit({Log(std::string(60, 'a'))}, {before}), IsOk());
   FileCheckpoint after = before;
   after.offset = 200;
   absl::Status full = store->Commit({Log(std::string(60, 'b'))}, {after});
-  EXPECT_EQ(full.code(), absl::StatusCode::kResourceExhausted);
-  EXPECT_THAT(full.message(), HasSubstr("spool full"));
+  EXPECT_THAT(full, StatusIs(absl::StatusCode::kResourceExhausted,
+                             HasSubstr("spool full")));
   EXPECT_EQ(store->stats().events, 1u);
   EXPECT_THAT(store->Load()->checkpoints, ElementsAre(before));
   // Once delivered and deleted, there is room again.
-  ASSERT_TRUE(store->DeleteThrough(1).ok());
-  EXPECT_TRUE(store->Commit({Log(std::string(60, 'b'))}, {after}).ok());
+  ASSERT_THAT(store->DeleteThrough(1), IsOk());
+  EXPECT_THAT(store->Commit({Log(std::string(60, 'b'))}, {after}), IsOk());
 }
 
-TEST(StateStoreTest, FullSpoolEvictsOldestSamplesButNeverLogs) {
-  auto store =
-      *StateStore::Open({.path = FreshPath("evict"), .max_spool_bytes = 120});
-  ASSERT_TRUE(store->Commit({Log(std::string(50, 'x'))}, {}).ok());  // 1
+TEST_F(SpoolTest, FullSpoolEvictsOldestSamplesButNeverLogs) {
+  auto store = *Spool::Open({.path = SpoolPath(), .max_spool_bytes = 120});
+  ASSERT_THAT(store->Commit({Log(std::string(50, 'x'))}, {}), IsOk());  // 1
   for (int cpu = 1; cpu <= 10; ++cpu) {
-    ASSERT_TRUE(store->Append({Sample(cpu)}).ok());  // 2..11
+    ASSERT_THAT(store->Append({Sample(cpu)}), IsOk());  // 2..11
   }
   std::vector<v1::Event> events = *store->ReadAfter(0, 100);
   ASSERT_FALSE(events.empty());
@@ -195,34 +196,32 @@ TEST(StateStoreTest, FullSpoolEvictsOldestSamplesButNeverLogs) {
   EXPECT_LE(store->stats().bytes, 120u);
 }
 
-TEST(StateStoreTest, SampleIsDroppedWhenOnlyLogsFillTheSpool) {
-  auto store =
-      *StateStore::Open({.path = FreshPath("drop"), .max_spool_bytes = 64});
-  ASSERT_TRUE(store->Commit({Log(std::string(55, 'x'))}, {}).ok());
-  ASSERT_TRUE(store->Append({Sample(1)}).ok());
+TEST_F(SpoolTest, SampleIsDroppedWhenOnlyLogsFillTheSpool) {
+  auto store = *Spool::Open({.path = SpoolPath(), .max_spool_bytes = 64});
+  ASSERT_THAT(store->Commit({Log(std::string(55, 'x'))}, {}), IsOk());
+  ASSERT_THAT(store->Append({Sample(1)}), IsOk());
   EXPECT_EQ(store->stats().events, 1u);
   EXPECT_EQ(store->stats().dropped, 1u);
 }
 
-TEST(StateStoreTest, EventsHandedOutAreNotEvictedAndDropsTakeSequences) {
-  auto store =
-      *StateStore::Open({.path = FreshPath("handed"), .max_spool_bytes = 40});
-  ASSERT_TRUE(store->Append({Sample(1), Sample(2)}).ok());  // 1, 2
+TEST_F(SpoolTest, EventsHandedOutAreNotEvictedAndDropsTakeSequences) {
+  auto store = *Spool::Open({.path = SpoolPath(), .max_spool_bytes = 40});
+  ASSERT_THAT(store->Append({Sample(1), Sample(2)}), IsOk());  // 1, 2
   ASSERT_EQ(store->ReadAfter(0, 10)->size(), 2u);  // Both may be delivered.
   // No room, and nothing evictable: dropped, yet numbered.
-  ASSERT_TRUE(store->Append({Sample(3), Sample(4), Sample(5)}).ok());
+  ASSERT_THAT(store->Append({Sample(3), Sample(4), Sample(5)}), IsOk());
   EXPECT_THAT(Sequences(*store->ReadAfter(0, 10)), ElementsAre(1, 2));
   EXPECT_EQ(store->stats().dropped, 3u);
   EXPECT_EQ(store->stats().last_sequence, 5u);
   // Notices are kept even so, even over the cap: they report the drops.
-  ASSERT_TRUE(store->Append({Notice("after")}).ok());
-  ASSERT_TRUE(store->Append({Notice("again")}).ok());
+  ASSERT_THAT(store->Append({Notice("after")}), IsOk());
+  ASSERT_THAT(store->Append({Notice("again")}), IsOk());
   EXPECT_THAT(Sequences(*store->ReadAfter(2, 10)), ElementsAre(6, 7));
   EXPECT_EQ(store->stats().dropped, 3u);
 }
 
-TEST(StateStoreTest, VersionOneDatabaseIsMigrated) {
-  std::string path = FreshPath("migrate");
+TEST_F(SpoolTest, VersionOneDatabaseIsMigrated) {
+  std::string path = SpoolPath();
   std::filesystem::create_directories(
       std::filesystem::path(path).parent_path());
   {
@@ -240,12 +239,12 @@ TEST(StateStoreTest, VersionOneDatabaseIsMigrated) {
     insert.bind(1, payload.data(), static_cast<int>(payload.size()));
     insert.exec();
   }
-  auto store = *StateStore::Open({.path = path});
+  auto store = *Spool::Open({.path = path});
   std::vector<v1::Event> events = *store->ReadAfter(0, 10);
   ASSERT_EQ(events.size(), 1u);
   EXPECT_EQ(events[0].sequence(), 7u);
   EXPECT_EQ(events[0].notice().kind(), "old");
-  ASSERT_TRUE(store->Append({Notice("new")}).ok());
+  ASSERT_THAT(store->Append({Notice("new")}), IsOk());
   EXPECT_EQ(store->stats().last_sequence, 8u);
   // It holds events, so an agent has run on it.
   EXPECT_TRUE(store->Load()->committed);
