@@ -169,6 +169,11 @@ absl::StatusOr<AgentConfig> LoadAgentConfig(const std::string& path) {
       ParseClientSecurity(collector, config.uplink.collector_address);
   collector.Finish();
 
+  ConfigMap commands = root.Map("commands");
+  config.commands.safe_restart = commands.Bool("safe_restart", false);
+  config.commands.log_housekeeping = commands.Bool("log_housekeeping", false);
+  commands.Finish();
+
   root.Finish();
   if (!problems.empty()) return problems.ToStatus();
 

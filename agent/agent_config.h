@@ -39,6 +39,8 @@ struct AgentConfig {
   absl::Duration probe_interval = absl::Seconds(5);
 
   UplinkOptions uplink;
+  // The remote commands the collector may run here (ping always).
+  CommandPolicy commands;
 };
 
 // Loads and validates the file strictly: unknown keys and bad values are

@@ -5,23 +5,30 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/unit/test_support/status_matchers.h"
+#include "tests/unit/test_support/temp_dir.h"
 
 namespace eroom::agent {
 namespace {
 
+using test_support::IsOk;
+using test_support::StatusIs;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
-std::string Write(const std::string& name, const std::string& yaml) {
-  std::string path = ::testing::TempDir() + "/" + name;
-  std::ofstream(path) << yaml;
-  return path;
-}
+class AgentConfigTest : public test_support::TempDirTest {
+ protected:
+  std::string Write(const std::string& name, const std::string& yaml) {
+    std::string path = PathIn(name);
+    std::ofstream(path) << yaml;
+    return path;
+  }
+};
 
-TEST(AgentConfigTest, DefaultsFollowTheEroomLayout) {
+TEST_F(AgentConfigTest, DefaultsFollowTheEroomLayout) {
   unsetenv("EROOM_PRIVATE_KEY");
   absl::StatusOr<AgentConfig> config = LoadAgentConfig(Write("empty.yaml", ""));
-  ASSERT_TRUE(config.ok()) << config.status();
+  ASSERT_THAT(config, IsOk());
   EXPECT_FALSE(config->agent_id.empty());
   EXPECT_EQ(config->agent_id, config->hostname);
   EXPECT_THAT(config->logs.paths, ElementsAre("/opt/eroom/logs/server.log",
@@ -34,9 +41,11 @@ TEST(AgentConfigTest, DefaultsFollowTheEroomLayout) {
   EXPECT_EQ(config->sample_interval, absl::Seconds(5));
   EXPECT_EQ(config->probe_interval, absl::Seconds(5));
   EXPECT_TRUE(config->probes.api_key.empty());
+  EXPECT_FALSE(config->commands.safe_restart);
+  EXPECT_FALSE(config->commands.log_housekeeping);
 }
 
-TEST(AgentConfigTest, ExpandsEnvironmentAndReadsTheKeyFromItsVariable) {
+TEST_F(AgentConfigTest, ExpandsEnvironmentAndReadsTheKeyFromItsVariable) {
   setenv("EROOM_TEST_HOME", "/srv/eroom", 1);
   setenv("EROOM_TEST_KEY", "s3cret", 1);
   absl::StatusOr<AgentConfig> config = LoadAgentConfig(Write(
@@ -48,7 +57,7 @@ TEST(AgentConfigTest, ExpandsEnvironmentAndReadsTheKeyFromItsVariable) {
       "  start_at: beginning\n"
       "  encodings: [{glob: logs/legacy-*.log, encoding: cp949}]\n"
       "collector:\n  address: collector:7443\n"));
-  ASSERT_TRUE(config.ok()) << config.status();
+  ASSERT_THAT(config, IsOk());
   EXPECT_EQ(config->agent_id, "web-1");
   EXPECT_EQ(config->labels.at("site"), "seoul");
   EXPECT_THAT(config->logs.paths,
@@ -63,7 +72,7 @@ TEST(AgentConfigTest, ExpandsEnvironmentAndReadsTheKeyFromItsVariable) {
   EXPECT_EQ(config->uplink.collector_address, "collector:7443");
 }
 
-TEST(AgentConfigTest, EveryProblemIsReportedAtOnce) {
+TEST_F(AgentConfigTest, EveryProblemIsReportedAtOnce) {
   std::string path =
       Write("bad.yaml",
             "eroom:\n  url: not a url\n"
@@ -71,7 +80,7 @@ TEST(AgentConfigTest, EveryProblemIsReportedAtOnce) {
             "logs:\n  time_zone: Mars/Olympus\n"
             "  encodings: [{glob: legacy.log, encoding: klingon}]\n");
   absl::StatusOr<AgentConfig> config = LoadAgentConfig(path);
-  ASSERT_FALSE(config.ok());
+  ASSERT_THAT(config, StatusIs(absl::StatusCode::kInvalidArgument));
   std::string message(config.status().message());
   EXPECT_THAT(message, HasSubstr(path + ": eroom.url:"));
   EXPECT_THAT(message,
@@ -80,6 +89,26 @@ TEST(AgentConfigTest, EveryProblemIsReportedAtOnce) {
   EXPECT_THAT(message, HasSubstr(path + ": logs.time_zone: unknown time zone"));
   EXPECT_THAT(message, HasSubstr(path + ": logs.encodings[0].encoding: "
                                         "unknown encoding 'klingon'"));
+}
+
+TEST_F(AgentConfigTest, CommandsAreAllowedOneByOne) {
+  absl::StatusOr<AgentConfig> config = LoadAgentConfig(
+      Write("commands.yaml", "commands:\n  log_housekeeping: true\n"));
+  ASSERT_THAT(config, IsOk());
+  EXPECT_TRUE(config->commands.log_housekeeping);
+  EXPECT_FALSE(config->commands.safe_restart);
+}
+
+TEST_F(AgentConfigTest, CommandsAreCheckedStrictly) {
+  std::string path = Write("bad-commands.yaml",
+                           "commands:\n  safe_restart: sometimes\n"
+                           "  reboot: true\n");
+  absl::StatusOr<AgentConfig> config = LoadAgentConfig(path);
+  EXPECT_THAT(config, StatusIs(absl::StatusCode::kInvalidArgument,
+                               HasSubstr(path + ": commands.safe_restart: ")));
+  EXPECT_THAT(config,
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr(path + ": commands.reboot: unknown key")));
 }
 
 }  // namespace
