@@ -3,28 +3,12 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "common/status_macros.h"
 
 namespace eroom::agent {
 namespace {
 
 namespace v1 = ::eroom::monitor::v1;
-
-// The id is echoed in progress reports and logs: it must be short and
-// inert. A rejected byte is named, never echoed.
-absl::Status CheckCommandId(const std::string& id) {
-  if (id.empty()) return absl::InvalidArgumentError("command_id: empty");
-  if (id.size() > kMaxCommandIdBytes) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "command_id: ", id.size(), " bytes, at most ", kMaxCommandIdBytes));
-  }
-  if (const size_t bad = id.find_first_not_of(kIdBytes);
-      bad != std::string::npos) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "command_id: byte 0x%02x at offset %d is not %s",
-        static_cast<unsigned char>(id[bad]), bad, kIdBytesDescription));
-  }
-  return absl::OkStatus();
-}
 
 absl::StatusOr<absl::Duration> DrainTimeout(const v1::SafeRestart& restart) {
   const int64_t ms = restart.drain_timeout_ms();
@@ -45,19 +29,31 @@ absl::Status NotAllowed(absl::string_view action) {
 
 }  // namespace
 
+absl::Status CheckCommandId(const std::string& id) {
+  if (id.empty()) return absl::InvalidArgumentError("command_id: empty");
+  if (id.size() > kMaxCommandIdBytes) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "command_id: ", id.size(), " bytes, at most ", kMaxCommandIdBytes));
+  }
+  if (const size_t bad = id.find_first_not_of(kIdBytes);
+      bad != std::string::npos) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "command_id: byte 0x%02x at offset %d is not %s",
+        static_cast<unsigned char>(id[bad]), bad, kIdBytesDescription));
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<AllowedCommand> CheckCommand(const v1::Command& command,
                                             const CommandPolicy& policy) {
-  if (absl::Status id = CheckCommandId(command.command_id()); !id.ok()) {
-    return id;
-  }
+  EROOM_RETURN_IF_ERROR(CheckCommandId(command.command_id()));
   switch (command.action_case()) {
     case v1::Command::kSafeRestart: {
-      absl::StatusOr<absl::Duration> drain =
-          DrainTimeout(command.safe_restart());
-      if (!drain.ok()) return drain.status();
+      EROOM_ASSIGN_OR_RETURN(absl::Duration drain,
+                             DrainTimeout(command.safe_restart()));
       if (!policy.safe_restart) return NotAllowed("safe_restart");
       return AllowedCommand{command.command_id(),
-                            AllowedCommand::Action::kSafeRestart, *drain};
+                            AllowedCommand::Action::kSafeRestart, drain};
     }
     case v1::Command::kLogHousekeeping:
       if (!policy.log_housekeeping) return NotAllowed("log_housekeeping");

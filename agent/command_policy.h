@@ -32,6 +32,11 @@ struct AllowedCommand {
 inline constexpr absl::Duration kMinDrainTimeout = absl::Seconds(1);
 inline constexpr absl::Duration kMaxDrainTimeout = absl::Minutes(30);
 
+// OK if `id` may be echoed in progress reports and logs: not empty, at most
+// kMaxCommandIdBytes, only kIdBytes. InvalidArgument naming the problem
+// (never echoing a bad byte) otherwise.
+absl::Status CheckCommandId(const std::string& id);
+
 // `command` as received from the collector, checked: InvalidArgument if it
 // is malformed (command id empty, over kMaxCommandIdBytes or not of
 // kIdBytes; no action; drain timeout out of range), PermissionDenied if
