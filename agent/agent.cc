@@ -61,8 +61,11 @@ absl::StatusOr<std::unique_ptr<Agent>> Agent::Create(AgentConfig config,
                    .max_spool_bytes = agent->config_.spool_max_bytes});
   if (!spool.ok()) return spool.status();
   agent->spool_ = std::move(*spool);
-  agent->uplink_ = std::make_unique<Uplink>(
-      agent->config_.uplink, std::move(hello), *agent->spool_, clock);
+  agent->commands_ =
+      std::make_unique<CommandRunner>(agent->config_.commands, clock);
+  agent->uplink_ =
+      std::make_unique<Uplink>(agent->config_.uplink, std::move(hello),
+                               *agent->spool_, *agent->commands_, clock);
   if (!agent->spool_->moved_aside().empty()) {
     v1::Event event;
     v1::AgentNotice* notice = event.mutable_notice();
@@ -97,6 +100,7 @@ void Agent::StartPeriodic(const char* name, absl::Duration interval,
 }
 
 void Agent::Start() {
+  commands_->Start();
   uplink_thread_ = std::thread([this] {
     SetThreadName("uplink");
     uplink_->Run(uplink_stop_, kFlushTimeout);
@@ -170,6 +174,7 @@ void Agent::Stop() {
     uplink_->Abort();
   }
   uplink_thread_.join();
+  commands_->Stop();
   Uplink::Stats stats = uplink_->stats();
   spdlog::info(
       "stopped: acknowledged through sequence {}, {} events left "

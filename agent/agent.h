@@ -8,6 +8,7 @@
 #include "absl/status/status.h"
 #include "absl/synchronization/notification.h"
 #include "agent/agent_config.h"
+#include "agent/command_runner.h"
 #include "agent/http_prober.h"
 #include "agent/log_tailer.h"
 #include "agent/resource_sampler.h"
@@ -17,11 +18,13 @@
 
 namespace eroom::agent {
 
-// eroom-agent: four named threads joined by the durable spool.
+// eroom-agent: named threads joined by the durable spool.
 //   logs     follows the ERoom logs       -> LogEvents (with checkpoints)
 //   sampler  reads procfs every interval  -> ResourceSamples
 //   prober   probes the HTTP API          -> ProbeResults
-//   uplink   streams the spool to the collector
+//   uplink   streams the spool to the collector, and command progress;
+//            its reader (uplink-rx) takes acks and commands
+//   commands runs the collector's commands the config allows
 class Agent {
  public:
   static absl::StatusOr<std::unique_ptr<Agent>> Create(AgentConfig config,
@@ -48,6 +51,7 @@ class Agent {
   const AgentConfig config_;
   const Clock& clock_;
   std::unique_ptr<Spool> spool_;
+  std::unique_ptr<CommandRunner> commands_;
   std::unique_ptr<Uplink> uplink_;
   std::unique_ptr<LogTailer> tailer_;
   std::unique_ptr<ResourceSampler> sampler_;

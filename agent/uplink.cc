@@ -2,13 +2,12 @@
 
 #include <algorithm>
 #include <thread>
+#include <utility>
 
-#include "absl/random/random.h"
 #include "absl/strings/str_cat.h"
 #include "common/logging.h"
 #include "common/metric_catalog.h"
-#include "common/transport_security.h"
-#include "grpcpp/grpcpp.h"
+#include "common/status_macros.h"
 #include "spdlog/spdlog.h"
 
 namespace eroom::agent {
@@ -17,9 +16,6 @@ namespace {
 
 // How long the collector has to answer the hello before the attempt fails.
 constexpr absl::Duration kHelloTimeout = absl::Seconds(10);
-// How long an attempt waits for the channel to connect before it is made
-// (and fails, if the collector is still away).
-constexpr absl::Duration kConnectWait = absl::Seconds(2);
 // Largest batch the uplink sends, well under the collector's default
 // message limit (16 MiB) even for one event at the agent's 1 MiB cap.
 constexpr size_t kMaxBatchBytes = 4 << 20;
@@ -28,11 +24,22 @@ constexpr size_t kMaxBatchBytes = 4 << 20;
 // leave the collector idle while acks travel: a window of 8 held one agent
 // to about 200k events/s, 16 to about 217k (tests/bench/transport_bench).
 constexpr uint64_t kMaxUnackedBatches = 16;
+// Progress reports written per turn, between batches.
+constexpr size_t kMaxProgressPerTurn = 64;
+
+}  // namespace
 
 // What the stream's reader thread learns, shared with the uplink thread.
-class StreamState {
+// Commands go straight on to the runner, which never blocks the reader.
+class Uplink::StreamState {
  public:
-  void OnMessage(const v1::CollectorMessage& message) {
+  explicit StreamState(CommandRunner& commands) : commands_(commands) {}
+
+  void OnMessage(v1::CollectorMessage& message) {
+    if (message.has_command()) {
+      commands_.Submit(std::move(*message.mutable_command()));
+      return;
+    }
     absl::MutexLock lock(&mu_);
     if (message.has_hello_ack()) {
       hello_answered_ = true;
@@ -72,43 +79,30 @@ class StreamState {
   }
 
  private:
+  CommandRunner& commands_;
   mutable absl::Mutex mu_;
   bool hello_answered_ ABSL_GUARDED_BY(mu_) = false;
   bool broken_ ABSL_GUARDED_BY(mu_) = false;
   uint64_t stored_through_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
-std::shared_ptr<grpc::Channel> MakeChannel(const UplinkOptions& options) {
-  grpc::ChannelArguments args;
-  // Keepalives notice a dead collector or a silently dropped connection.
-  args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 30000);
-  args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 10000);
-  args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
-  // The channel's own reconnect backoff follows ours, or a collector that
-  // comes back would wait for gRPC's default (up to two minutes).
-  args.SetInt(
-      GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS,
-      static_cast<int>(absl::ToInt64Milliseconds(options.reconnect_initial)));
-  args.SetInt(
-      GRPC_ARG_MIN_RECONNECT_BACKOFF_MS,
-      static_cast<int>(absl::ToInt64Milliseconds(options.reconnect_initial)));
-  args.SetInt(
-      GRPC_ARG_MAX_RECONNECT_BACKOFF_MS,
-      static_cast<int>(absl::ToInt64Milliseconds(options.reconnect_max)));
-  return CreateSecureChannel(options.collector_address, options.security,
-                             std::move(args));
-}
-
-}  // namespace
+Uplink::Uplink(UplinkOptions options, v1::AgentHello hello, Spool& spool,
+               CommandRunner& commands, const Clock& clock)
+    : Uplink(options, std::move(hello), spool, commands, clock,
+             NewGrpcCollectorLink(options.collector_address, options.security,
+                                  options.reconnect_initial,
+                                  options.reconnect_max)) {}
 
 Uplink::Uplink(UplinkOptions options, v1::AgentHello hello, Spool& spool,
-               const Clock& clock)
+               CommandRunner& commands, const Clock& clock,
+               std::unique_ptr<CollectorLink> link)
     : options_(std::move(options)),
       hello_(std::move(hello)),
       spool_(spool),
+      commands_(commands),
       clock_(clock),
-      channel_(MakeChannel(options_)),
-      stub_(v1::AgentService::NewStub(channel_)) {}
+      link_(std::move(link)),
+      backoff_(options_.reconnect_initial) {}
 
 void Uplink::ReportDrops() {
   const uint64_t dropped = spool_.stats().dropped;
@@ -142,7 +136,7 @@ uint64_t Uplink::Acknowledged(uint64_t stored_through) {
 
 void Uplink::Abort() {
   absl::MutexLock lock(&mu_);
-  if (active_context_ != nullptr) active_context_->TryCancel();
+  if (active_call_ != nullptr) active_call_->Cancel();
 }
 
 Uplink::Stats Uplink::stats() const {
@@ -151,42 +145,105 @@ Uplink::Stats Uplink::stats() const {
   return Stats{connected_, last_acked_, spool.dropped, spool.events};
 }
 
+bool Uplink::SendHello(CollectorCall& call, StreamState& state,
+                       uint64_t* last_stored) {
+  v1::AgentMessage hello;
+  *hello.mutable_hello() = hello_;
+  return call.Write(hello) &&
+         state.AwaitHelloAnswer(kHelloTimeout, last_stored);
+}
+
+bool Uplink::SendProgress(CollectorCall& call) {
+  for (v1::CommandProgress& progress :
+       commands_.TakeProgress(kMaxProgressPerTurn)) {
+    unsent_progress_.push_back(std::move(progress));
+  }
+  while (!unsent_progress_.empty()) {
+    v1::AgentMessage message;
+    *message.mutable_command_progress() = unsent_progress_.front();
+    if (!call.Write(message)) return false;
+    unsent_progress_.pop_front();
+  }
+  return true;
+}
+
+absl::StatusOr<Uplink::Sent> Uplink::SendEvents(CollectorCall& call,
+                                                uint64_t* sent_through) {
+  EROOM_ASSIGN_OR_RETURN(
+      std::vector<v1::Event> events,
+      spool_.ReadAfter(*sent_through, options_.batch_max_events));
+  if (events.empty()) return Sent::kNothing;
+  // Batches are bounded in bytes too: the collector refuses messages over
+  // its limit, and one batch must never be too big to deliver.
+  v1::AgentMessage message;
+  size_t batch_bytes = 0;
+  for (v1::Event& event : events) {
+    batch_bytes += event.ByteSizeLong();
+    if (message.batch().events_size() > 0 && batch_bytes > kMaxBatchBytes) {
+      break;
+    }
+    *sent_through = event.sequence();
+    *message.mutable_batch()->add_events() = std::move(event);
+  }
+  return call.Write(message) ? Sent::kBatch : Sent::kBroken;
+}
+
+absl::Status Uplink::Exchange(CollectorCall& call, StreamState& state,
+                              uint64_t last_stored,
+                              const absl::Notification& stop,
+                              absl::Duration flush_timeout) {
+  EROOM_RETURN_IF_ERROR(spool_.FollowCollectorSequence(last_stored));
+  Acknowledged(last_stored);
+  // Everything after what the collector stored is (re)sent, in order.
+  uint64_t sent_through = last_stored;
+  const uint64_t max_unacked = kMaxUnackedBatches * options_.batch_max_events;
+  absl::Time flush_deadline = absl::InfiniteFuture();
+  while (!state.broken()) {
+    if (stop.HasBeenNotified() && flush_deadline == absl::InfiniteFuture()) {
+      flush_deadline = clock_.Now() + flush_timeout;
+    }
+    const bool stopping = flush_deadline != absl::InfiniteFuture();
+    if (stopping && clock_.Now() >= flush_deadline) break;
+    const uint64_t acked =
+        Acknowledged(state.AwaitAck(0, absl::ZeroDuration()));
+    if (!SendProgress(call)) break;
+    if (sent_through - acked >= max_unacked) {
+      Acknowledged(state.AwaitAck(sent_through - max_unacked + 1,
+                                  options_.batch_max_delay));
+      continue;
+    }
+    ReportDrops();
+    EROOM_ASSIGN_OR_RETURN(Sent sent, SendEvents(call, &sent_through));
+    if (sent == Sent::kBroken) break;
+    if (sent == Sent::kBatch) continue;
+    if (stopping && acked >= sent_through) break;
+    if (stopping) {
+      Acknowledged(state.AwaitAck(sent_through, options_.batch_max_delay));
+    } else {
+      // Command progress waits at most this long too.
+      spool_.WaitForEventsAfter(sent_through, options_.batch_max_delay);
+    }
+  }
+  return absl::OkStatus();
+}
+
 bool Uplink::RunConnection(const absl::Notification& stop,
                            absl::Duration flush_timeout) {
-  // A channel whose last connection attempt failed fails new calls at once
-  // until its own backoff has passed, and by then ours may have grown: a
-  // collector that came back a moment later was missed for tens of
-  // seconds. So the channel is asked to connect, and given a moment.
-  const absl::Time ready_by = absl::Now() + kConnectWait;
-  while (!stop.HasBeenNotified() && absl::Now() < ready_by &&
-         !channel_->WaitForConnected(
-             absl::ToChronoTime(absl::Now() + absl::Milliseconds(100)))) {
-  }
-  grpc::ClientContext context;
-  AddCallCredentials(options_.security, &context);
-  // Log text compresses several times over; the CPU is cheaper than the
-  // link for a fleet of agents.
-  context.set_compression_algorithm(GRPC_COMPRESS_GZIP);
+  std::unique_ptr<CollectorCall> call = link_->Connect(stop);
   {
     absl::MutexLock lock(&mu_);
-    active_context_ = &context;
+    active_call_ = call.get();
   }
-  std::unique_ptr<
-      grpc::ClientReaderWriter<v1::AgentMessage, v1::CollectorMessage>>
-      stream = stub_->Connect(&context);
-  StreamState state;
-  std::thread reader([&stream, &state] {
+  StreamState state(commands_);
+  std::thread reader([&call, &state] {
     SetThreadName("uplink-rx");
     v1::CollectorMessage message;
-    while (stream->Read(&message)) state.OnMessage(message);
+    while (call->Read(&message)) state.OnMessage(message);
     state.OnBroken();
   });
 
-  v1::AgentMessage hello;
-  *hello.mutable_hello() = hello_;
   uint64_t last_stored = 0;
-  bool answered = stream->Write(hello) &&
-                  state.AwaitHelloAnswer(kHelloTimeout, &last_stored);
+  const bool answered = SendHello(*call, state, &last_stored);
   absl::Status failure;
   if (answered) {
     {
@@ -197,68 +254,28 @@ bool Uplink::RunConnection(const absl::Notification& stop,
     next_unreachable_warning_ = absl::InfinitePast();
     spdlog::info("connected to collector {} (stored through sequence {})",
                  options_.collector_address, last_stored);
-    failure = spool_.FollowCollectorSequence(last_stored);
-    Acknowledged(last_stored);
-    // Everything after what the collector stored is (re)sent, in order.
-    uint64_t sent_through = last_stored;
-    const uint64_t max_unacked = kMaxUnackedBatches * options_.batch_max_events;
-    absl::Time flush_deadline = absl::InfiniteFuture();
-    bool healthy = failure.ok();
-    while (healthy && !state.broken()) {
-      if (stop.HasBeenNotified() && flush_deadline == absl::InfiniteFuture()) {
-        flush_deadline = clock_.Now() + flush_timeout;
-      }
-      bool stopping = flush_deadline != absl::InfiniteFuture();
-      if (stopping && clock_.Now() >= flush_deadline) break;
-      uint64_t acked = Acknowledged(state.AwaitAck(0, absl::ZeroDuration()));
-      if (sent_through - acked >= max_unacked) {
-        Acknowledged(state.AwaitAck(sent_through - max_unacked + 1,
-                                    options_.batch_max_delay));
-        continue;
-      }
-      ReportDrops();
-      absl::StatusOr<std::vector<v1::Event>> events =
-          spool_.ReadAfter(sent_through, options_.batch_max_events);
-      if (!events.ok()) {
-        failure = events.status();
-        break;
-      }
-      if (events->empty()) {
-        if (stopping && acked >= sent_through) break;
-        if (stopping) {
-          Acknowledged(state.AwaitAck(sent_through, options_.batch_max_delay));
-        } else {
-          spool_.WaitForEventsAfter(sent_through, options_.batch_max_delay);
-        }
-        continue;
-      }
-      // Batches are bounded in bytes too: the collector refuses messages
-      // over its limit, and one batch must never be too big to deliver.
-      v1::AgentMessage message;
-      size_t batch_bytes = 0;
-      for (v1::Event& event : *events) {
-        batch_bytes += event.ByteSizeLong();
-        if (message.batch().events_size() > 0 && batch_bytes > kMaxBatchBytes) {
-          break;
-        }
-        sent_through = event.sequence();
-        *message.mutable_batch()->add_events() = std::move(event);
-      }
-      healthy = stream->Write(message);
-    }
-    Acknowledged(state.AwaitAck(0, absl::ZeroDuration()));
+    failure = Exchange(*call, state, last_stored, stop, flush_timeout);
   }
 
   // A stream the collector ended (e.g. PERMISSION_DENIED) keeps its status
   // for Finish(); only a stream still open is cancelled.
-  if (!state.broken()) context.TryCancel();
+  if (!state.broken()) call->Cancel();
   reader.join();
-  grpc::Status status = stream->Finish();
+  // Acks read before the stream ended free their events too.
+  if (answered) Acknowledged(state.AwaitAck(0, absl::ZeroDuration()));
+  const grpc::Status status = call->Finish();
   {
     absl::MutexLock lock(&mu_);
     connected_ = false;
-    active_context_ = nullptr;
+    active_call_ = nullptr;
   }
+  ReportEnd(answered, failure, status, stop);
+  return answered;
+}
+
+void Uplink::ReportEnd(bool answered, const absl::Status& failure,
+                       const grpc::Status& status,
+                       const absl::Notification& stop) {
   if (!failure.ok()) {
     spdlog::error("spool failure, reconnecting: {}", failure.ToString());
   } else if (!stop.HasBeenNotified() &&
@@ -272,20 +289,21 @@ bool Uplink::RunConnection(const absl::Notification& stop,
                                                 : status.error_message(),
                  spool_.stats().events);
   }
-  return answered;
+}
+
+absl::Duration Uplink::NextBackoff(bool healthy) {
+  if (healthy) backoff_ = options_.reconnect_initial;
+  // Full jitter keeps many agents from reconnecting in lockstep.
+  const absl::Duration wait = backoff_ * absl::Uniform(jitter_, 0.5, 1.0);
+  backoff_ = std::min(backoff_ * 2, options_.reconnect_max);
+  return wait;
 }
 
 void Uplink::Run(const absl::Notification& stop, absl::Duration flush_timeout) {
-  absl::BitGen jitter;
-  absl::Duration backoff = options_.reconnect_initial;
   while (!stop.HasBeenNotified()) {
-    if (RunConnection(stop, flush_timeout))
-      backoff = options_.reconnect_initial;
+    const bool healthy = RunConnection(stop, flush_timeout);
     if (stop.HasBeenNotified()) break;
-    // Full jitter keeps many agents from reconnecting in lockstep.
-    absl::Duration wait = backoff * absl::Uniform(jitter, 0.5, 1.0);
-    stop.WaitForNotificationWithTimeout(wait);
-    backoff = std::min(backoff * 2, options_.reconnect_max);
+    stop.WaitForNotificationWithTimeout(NextBackoff(healthy));
   }
 }
 

@@ -388,7 +388,8 @@ AgentRun DeliverThroughUplink(const agent::UplinkOptions& options,
   v1::AgentHello hello;
   hello.set_agent_id("transport-bench-agent");
   hello.set_hostname("transport-bench-agent");
-  agent::Uplink uplink(options, hello, spool, RealClock::Get());
+  agent::CommandRunner commands({}, RealClock::Get());  // None arrive.
+  agent::Uplink uplink(options, hello, spool, commands, RealClock::Get());
   absl::Notification stop;
   std::thread delivery([&] {
     SetThreadName("uplink");  // As in the agent.

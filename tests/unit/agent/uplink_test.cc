@@ -1,0 +1,417 @@
+#include "agent/uplink.h"
+
+#include <functional>
+#include <list>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/synchronization/mutex.h"
+#include "agent/command_runner.h"
+#include "agent/spool.h"
+#include "common/bounded_queue.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/unit/test_support/fake_clock.h"
+#include "tests/unit/test_support/status_matchers.h"
+#include "tests/unit/test_support/temp_dir.h"
+
+namespace eroom::agent {
+namespace {
+namespace v1 = ::eroom::monitor::v1;
+
+using test_support::IsOk;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+
+// A stream that went wrong ends after this instead of hanging the test.
+constexpr absl::Duration kReadTimeout = absl::Seconds(30);
+
+// The collector's end of one stream, scripted by the test, which owns it.
+class FakeStream {
+ public:
+  using Written = std::vector<v1::AgentMessage>;
+
+  // What the collector does.
+  bool answer_hello = true;
+  uint64_t last_stored = 0;
+  // Sent right after the hello answer.
+  std::vector<v1::CollectorMessage> after_hello;
+  bool ack_batches = true;
+  // The collector ends the stream once what the agent wrote satisfies this.
+  std::function<bool(const Written&)> end_when;
+  // The stream breaks as the agent writes a message satisfying this (the
+  // message is lost).
+  std::function<bool(const v1::AgentMessage&)> break_at;
+
+  bool Write(const v1::AgentMessage& message) {
+    absl::MutexLock lock(&mu_);
+    if (ended_) return false;
+    if (break_at && break_at(message)) {
+      EndLocked();
+      return false;
+    }
+    written_.push_back(message);
+    if (message.has_hello()) {
+      if (!answer_hello) {
+        EndLocked();
+        return true;
+      }
+      v1::CollectorMessage answer;
+      answer.mutable_hello_ack()->set_last_stored_sequence(last_stored);
+      inbound_.TryPush(answer);
+      for (const v1::CollectorMessage& next : after_hello) {
+        inbound_.TryPush(next);
+      }
+    } else if (message.has_batch() && ack_batches) {
+      const auto& events = message.batch().events();
+      v1::CollectorMessage ack;
+      ack.mutable_ack()->set_stored_through_sequence(
+          events[events.size() - 1].sequence());
+      inbound_.TryPush(ack);
+    }
+    if (end_when && end_when(written_)) EndLocked();
+    return true;
+  }
+
+  bool Read(v1::CollectorMessage* message) {
+    std::optional<v1::CollectorMessage> next = inbound_.Pop(kReadTimeout);
+    if (!next) return false;
+    *message = *std::move(next);
+    return true;
+  }
+
+  void End() {
+    absl::MutexLock lock(&mu_);
+    EndLocked();
+  }
+
+  Written written() const {
+    absl::MutexLock lock(&mu_);
+    return written_;
+  }
+
+ private:
+  void EndLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    ended_ = true;
+    inbound_.Close();
+  }
+
+  mutable absl::Mutex mu_;
+  bool ended_ ABSL_GUARDED_BY(mu_) = false;
+  Written written_ ABSL_GUARDED_BY(mu_);
+  BoundedQueue<v1::CollectorMessage> inbound_{100};
+};
+
+class FakeCall final : public CollectorCall {
+ public:
+  explicit FakeCall(FakeStream& stream) : stream_(stream) {}
+  bool Write(const v1::AgentMessage& message) override {
+    return stream_.Write(message);
+  }
+  bool Read(v1::CollectorMessage* message) override {
+    return stream_.Read(message);
+  }
+  void Cancel() override { stream_.End(); }
+  grpc::Status Finish() override { return grpc::Status::OK; }
+
+ private:
+  FakeStream& stream_;
+};
+
+// Hands out the streams the test prepared, in order.
+class FakeLink final : public CollectorLink {
+ public:
+  explicit FakeLink(std::list<FakeStream>& streams) : streams_(streams) {}
+  std::unique_ptr<CollectorCall> Connect(const absl::Notification&) override {
+    return std::make_unique<FakeCall>(streams_.front());
+  }
+
+ private:
+  std::list<FakeStream>& streams_;
+};
+
+v1::CollectorMessage Command(const std::string& id,
+                             std::function<void(v1::Command&)> action) {
+  v1::CollectorMessage message;
+  message.mutable_command()->set_command_id(id);
+  if (action) action(*message.mutable_command());
+  return message;
+}
+
+v1::CollectorMessage Ping(const std::string& id) {
+  return Command(id, [](v1::Command& c) { c.mutable_ping(); });
+}
+
+v1::CollectorMessage Housekeeping(const std::string& id) {
+  return Command(id, [](v1::Command& c) { c.mutable_log_housekeeping(); });
+}
+
+std::vector<v1::CommandProgress> Progress(const FakeStream::Written& written) {
+  std::vector<v1::CommandProgress> progress;
+  for (const v1::AgentMessage& message : written) {
+    if (message.has_command_progress()) {
+      progress.push_back(message.command_progress());
+    }
+  }
+  return progress;
+}
+
+std::vector<v1::CommandState> States(const FakeStream::Written& written) {
+  std::vector<v1::CommandState> states;
+  for (const v1::CommandProgress& p : Progress(written)) {
+    states.push_back(p.state());
+  }
+  return states;
+}
+
+// Ends the stream once `count` progress reports in `state` were written.
+std::function<bool(const FakeStream::Written&)> EndAfter(v1::CommandState state,
+                                                         size_t count = 1) {
+  return [state, count](const FakeStream::Written& written) {
+    size_t seen = 0;
+    for (const v1::CommandProgress& p : Progress(written)) {
+      if (p.state() == state) ++seen;
+    }
+    return seen >= count;
+  };
+}
+
+std::vector<uint64_t> BatchSequences(const v1::AgentMessage& message) {
+  std::vector<uint64_t> sequences;
+  for (const v1::Event& event : message.batch().events()) {
+    sequences.push_back(event.sequence());
+  }
+  return sequences;
+}
+
+v1::Event Notice(const std::string& kind) {
+  v1::Event event;
+  event.mutable_notice()->set_kind(kind);
+  return event;
+}
+
+class UplinkTest : public test_support::TempDirTest {
+ protected:
+  void SetUp() override {
+    absl::StatusOr<std::unique_ptr<Spool>> spool =
+        Spool::Open({.path = PathIn("agent-state.db")});
+    ASSERT_THAT(spool, IsOk());
+    spool_ = *std::move(spool);
+  }
+
+  void MakeUplink(CommandPolicy policy = {}) {
+    commands_ = std::make_unique<CommandRunner>(policy, clock_);
+    commands_->Start();
+    UplinkOptions options;
+    options.batch_max_events = 10;
+    options.batch_max_delay = absl::Milliseconds(5);
+    options.reconnect_initial = absl::Milliseconds(100);
+    options.reconnect_max = absl::Seconds(1);
+    v1::AgentHello hello;
+    hello.set_agent_id("web-1");
+    uplink_ =
+        std::make_unique<Uplink>(options, hello, *spool_, *commands_, clock_,
+                                 std::make_unique<FakeLink>(streams_));
+  }
+
+  // The next stream the uplink opens.
+  FakeStream& NextStream() {
+    streams_.emplace_front();
+    return streams_.front();
+  }
+
+  bool RunConnection() {
+    return uplink_->RunConnection(stop_, absl::Seconds(2));
+  }
+
+  FakeClock clock_;
+  std::list<FakeStream> streams_;
+  std::unique_ptr<Spool> spool_;
+  std::unique_ptr<CommandRunner> commands_;
+  std::unique_ptr<Uplink> uplink_;
+  absl::Notification stop_;
+};
+
+TEST_F(UplinkTest, SendsTheHelloFirstAndResumesAfterWhatTheCollectorStored) {
+  ASSERT_THAT(spool_->Append({Notice("a"), Notice("b"), Notice("c")}), IsOk());
+  MakeUplink();
+  FakeStream& stream = NextStream();
+  stream.last_stored = 1;
+  stop_.Notify();  // Deliver what is spooled, then return.
+  EXPECT_TRUE(RunConnection());
+  FakeStream::Written written = stream.written();
+  ASSERT_EQ(written.size(), 2u);
+  EXPECT_EQ(written[0].hello().agent_id(), "web-1");
+  EXPECT_THAT(BatchSequences(written[1]), ElementsAre(2, 3));
+  // The acks freed the spool.
+  EXPECT_EQ(spool_->stats().events, 0u);
+  EXPECT_EQ(uplink_->stats().last_acked_sequence, 3u);
+  EXPECT_FALSE(uplink_->stats().connected);
+}
+
+TEST_F(UplinkTest, FollowsACollectorThatStoredMoreThanThisAgentNumbered) {
+  ASSERT_THAT(spool_->Append({Notice("a"), Notice("b")}), IsOk());
+  MakeUplink();
+  FakeStream& stream = NextStream();
+  stream.last_stored = 40;
+  stop_.Notify();
+  EXPECT_TRUE(RunConnection());
+  FakeStream::Written written = stream.written();
+  ASSERT_EQ(written.size(), 2u);
+  EXPECT_THAT(BatchSequences(written[1]), ElementsAre(41, 42));
+}
+
+TEST_F(UplinkTest, AnUnansweredHelloIsNoConnection) {
+  ASSERT_THAT(spool_->Append({Notice("a")}), IsOk());
+  MakeUplink();
+  FakeStream& stream = NextStream();
+  stream.answer_hello = false;
+  EXPECT_FALSE(RunConnection());
+  FakeStream::Written written = stream.written();
+  ASSERT_EQ(written.size(), 1u);
+  EXPECT_TRUE(written[0].has_hello());
+  EXPECT_EQ(spool_->stats().events, 1u);
+}
+
+TEST_F(UplinkTest, PingIsAcceptedThenSucceeds) {
+  MakeUplink();
+  FakeStream& stream = NextStream();
+  stream.after_hello = {Ping("cmd-1")};
+  stream.end_when = EndAfter(v1::SUCCEEDED);
+  EXPECT_TRUE(RunConnection());
+  std::vector<v1::CommandProgress> progress = Progress(stream.written());
+  EXPECT_THAT(States(stream.written()),
+              ElementsAre(v1::ACCEPTED, v1::SUCCEEDED));
+  for (const v1::CommandProgress& p : progress) {
+    EXPECT_EQ(p.command_id(), "cmd-1");
+    EXPECT_EQ(p.time_unix_ms(), absl::ToUnixMillis(clock_.Now()));
+  }
+}
+
+TEST_F(UplinkTest, ADisallowedActionIsRejectedAndNotRun) {
+  MakeUplink();  // The default policy allows nothing but ping.
+  FakeStream& stream = NextStream();
+  stream.after_hello = {Housekeeping("cmd-2")};
+  stream.end_when = EndAfter(v1::REJECTED);
+  EXPECT_TRUE(RunConnection());
+  std::vector<v1::CommandProgress> progress = Progress(stream.written());
+  ASSERT_EQ(progress.size(), 1u);
+  EXPECT_EQ(progress[0].command_id(), "cmd-2");
+  EXPECT_EQ(progress[0].state(), v1::REJECTED);
+  EXPECT_THAT(progress[0].message(),
+              HasSubstr("log_housekeeping: not allowed"));
+}
+
+TEST_F(UplinkTest, AnAllowedActionIsNotImplementedYet) {
+  MakeUplink({.log_housekeeping = true});
+  FakeStream& stream = NextStream();
+  stream.after_hello = {Housekeeping("cmd-3")};
+  stream.end_when = EndAfter(v1::FAILED);
+  EXPECT_TRUE(RunConnection());
+  std::vector<v1::CommandProgress> progress = Progress(stream.written());
+  EXPECT_THAT(States(stream.written()), ElementsAre(v1::ACCEPTED, v1::FAILED));
+  EXPECT_EQ(progress.back().message(), "not implemented in this version");
+}
+
+TEST_F(UplinkTest, AMalformedCommandIsRejected) {
+  MakeUplink();
+  FakeStream& stream = NextStream();
+  stream.after_hello = {Command("cmd-4", nullptr)};  // No action.
+  stream.end_when = EndAfter(v1::REJECTED);
+  EXPECT_TRUE(RunConnection());
+  std::vector<v1::CommandProgress> progress = Progress(stream.written());
+  ASSERT_EQ(progress.size(), 1u);
+  EXPECT_EQ(progress[0].state(), v1::REJECTED);
+  EXPECT_THAT(progress[0].message(), HasSubstr("action"));
+}
+
+TEST_F(UplinkTest, ACommandIdSeenBeforeIsAnsweredWithoutRunningAgain) {
+  MakeUplink();
+  FakeStream& stream = NextStream();
+  stream.after_hello = {Ping("cmd-5"), Ping("cmd-5")};
+  stream.end_when = EndAfter(v1::SUCCEEDED, 2);
+  EXPECT_TRUE(RunConnection());
+  // Accepted once: run once, its last state told twice.
+  EXPECT_THAT(States(stream.written()),
+              ElementsAre(v1::ACCEPTED, v1::SUCCEEDED, v1::SUCCEEDED));
+}
+
+TEST_F(UplinkTest, ProgressABrokenStreamLostGoesOnTheNext) {
+  MakeUplink();
+  FakeStream& first = NextStream();
+  first.after_hello = {Ping("cmd-6")};
+  first.break_at = [](const v1::AgentMessage& message) {
+    return message.has_command_progress();
+  };
+  EXPECT_TRUE(RunConnection());
+  EXPECT_THAT(Progress(first.written()), IsEmpty());
+
+  FakeStream& second = NextStream();
+  second.end_when = EndAfter(v1::SUCCEEDED);
+  EXPECT_TRUE(RunConnection());
+  FakeStream::Written written = second.written();
+  ASSERT_FALSE(written.empty());
+  EXPECT_TRUE(written[0].has_hello());
+  EXPECT_THAT(States(written), ElementsAre(v1::ACCEPTED, v1::SUCCEEDED));
+}
+
+TEST_F(UplinkTest, CommandsAndEventsShareTheStream) {
+  ASSERT_THAT(spool_->Append({Notice("a")}), IsOk());
+  MakeUplink();
+  FakeStream& stream = NextStream();
+  stream.after_hello = {Ping("cmd-7")};
+  stream.end_when = [](const FakeStream::Written& written) {
+    bool batch = false;
+    for (const v1::AgentMessage& m : written) batch |= m.has_batch();
+    return batch && EndAfter(v1::SUCCEEDED)(written);
+  };
+  EXPECT_TRUE(RunConnection());
+  EXPECT_THAT(States(stream.written()),
+              ElementsAre(v1::ACCEPTED, v1::SUCCEEDED));
+  EXPECT_EQ(spool_->stats().events, 0u);  // Acknowledged.
+}
+
+TEST_F(UplinkTest, BackoffGrowsToItsMaximumAndResetsAfterAHealthyStream) {
+  MakeUplink();
+  auto within = [](absl::Duration wait, absl::Duration full) {
+    return wait >= full / 2 && wait <= full;
+  };
+  EXPECT_TRUE(within(uplink_->NextBackoff(false), absl::Milliseconds(100)));
+  EXPECT_TRUE(within(uplink_->NextBackoff(false), absl::Milliseconds(200)));
+  EXPECT_TRUE(within(uplink_->NextBackoff(false), absl::Milliseconds(400)));
+  EXPECT_TRUE(within(uplink_->NextBackoff(false), absl::Milliseconds(800)));
+  EXPECT_TRUE(within(uplink_->NextBackoff(false), absl::Seconds(1)));
+  EXPECT_TRUE(within(uplink_->NextBackoff(false), absl::Seconds(1)));
+  EXPECT_TRUE(within(uplink_->NextBackoff(true), absl::Milliseconds(100)));
+}
+
+TEST_F(UplinkTest, DropsAreReportedOnceAsANotice) {
+  // A spool too small for any sample: each is dropped, and counted there.
+  spool_.reset();
+  absl::StatusOr<std::unique_ptr<Spool>> small =
+      Spool::Open({.path = PathIn("small.db"), .max_spool_bytes = 1});
+  ASSERT_THAT(small, IsOk());
+  spool_ = *std::move(small);
+  v1::Event sample;
+  sample.mutable_sample()->set_cpu_percent(50);
+  ASSERT_THAT(spool_->Append({sample, sample}), IsOk());
+  MakeUplink();
+  FakeStream& stream = NextStream();
+  stop_.Notify();
+  EXPECT_TRUE(RunConnection());
+  std::vector<v1::Event> notices;
+  for (const v1::AgentMessage& message : stream.written()) {
+    for (const v1::Event& event : message.batch().events()) {
+      notices.push_back(event);
+    }
+  }
+  ASSERT_EQ(notices.size(), 1u);
+  EXPECT_EQ(notices[0].notice().count(), 2);
+  EXPECT_EQ(uplink_->stats().dropped_events, 2u);
+}
+
+}  // namespace
+}  // namespace eroom::agent
