@@ -52,7 +52,7 @@ void CommandRunner::Run(const v1::Command& command) {
     spdlog::info("command {} seen before: answering its last state again", id);
     v1::CommandProgress again = seen->second;
     again.set_time_unix_ms(absl::ToUnixMillis(clock_.Now()));
-    progress_.PushDropOldest(std::move(again));
+    Queue(std::move(again));
     return;
   }
   absl::StatusOr<AllowedCommand> allowed = CheckCommand(command, policy_);
@@ -95,8 +95,13 @@ void CommandRunner::Report(const std::string& command_id,
       }
     }
   }
+  Queue(std::move(progress));
+}
+
+void CommandRunner::Queue(v1::CommandProgress progress) {
+  // Only streams that keep breaking leave this much unsent.
   if (progress_.PushDropOldest(std::move(progress)) > 0) {
-    spdlog::warn("command progress not sent in time was dropped");
+    spdlog::warn("dropped the oldest unsent command progress");
   }
 }
 

@@ -57,6 +57,7 @@ class CommandRunner {
   void Report(const std::string& command_id,
               eroom::monitor::v1::CommandState state, std::string message,
               bool remember);
+  void Queue(eroom::monitor::v1::CommandProgress progress);
 
   const CommandPolicy policy_;
   const Clock& clock_;
