@@ -1,7 +1,5 @@
 #include "agent/file_watcher.h"
 
-#include <stdlib.h>
-
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -9,6 +7,7 @@
 
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
+#include "tests/unit/test_support/temp_dir.h"
 
 namespace eroom::agent {
 namespace {
@@ -23,15 +22,11 @@ constexpr absl::Duration kPrompt = absl::Seconds(5);
 class FileWatcherTest : public testing::Test {
  protected:
   void SetUp() override {
-    std::string dir = testing::TempDir() + "file_watcher_XXXXXX";
-    ASSERT_NE(mkdtemp(dir.data()), nullptr);
-    dir_ = dir;
     absl::StatusOr<std::unique_ptr<FileWatcher>> watcher =
         FileWatcher::Create(/*use_inotify=*/true);
     ASSERT_TRUE(watcher.ok()) << watcher.status();
     watcher_ = std::move(*watcher);
   }
-  void TearDown() override { fs::remove_all(dir_); }
 
   void RequireInotify() {
     if (!watcher_->uses_inotify()) GTEST_SKIP() << "no inotify here";
@@ -44,7 +39,8 @@ class FileWatcherTest : public testing::Test {
     return absl::Now() - start;
   }
 
-  std::string dir_;
+  test_support::TempDir temp_dir_{"file_watcher"};
+  const std::string dir_ = temp_dir_.path().string();
   std::unique_ptr<FileWatcher> watcher_;
 };
 

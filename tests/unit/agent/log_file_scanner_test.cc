@@ -1,6 +1,5 @@
 #include "agent/log_file_scanner.h"
 
-#include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -12,6 +11,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/unit/agent/log_test_privileges.h"
+#include "tests/unit/test_support/temp_dir.h"
 
 namespace eroom::agent {
 namespace {
@@ -23,17 +23,6 @@ using ::testing::Pair;
 
 class LogFileScannerTest : public testing::Test {
  protected:
-  void SetUp() override {
-    std::string dir = testing::TempDir() + "log_file_scanner_XXXXXX";
-    ASSERT_NE(mkdtemp(dir.data()), nullptr);
-    dir_ = dir;
-  }
-  void TearDown() override {
-    fs::permissions(dir_ + "/locked", fs::perms::owner_all,
-                    fs::perm_options::replace, ignored_);
-    fs::remove_all(dir_);
-  }
-
   std::string Touch(const std::string& name, const std::string& text = "x\n") {
     const std::string path = dir_ + "/" + name;
     fs::create_directories(fs::path(path).parent_path());
@@ -47,8 +36,8 @@ class LogFileScannerTest : public testing::Test {
     return paths;
   }
 
-  std::string dir_;
-  std::error_code ignored_;
+  test_support::TempDir temp_dir_{"log_file_scanner"};
+  const std::string dir_ = temp_dir_.path().string();
 };
 
 TEST(IsExcludedLogPathTest, ArchivesAndCompressedFiles) {

@@ -1,7 +1,6 @@
 #include "agent/log_tailer.h"
 
 #include <fcntl.h>
-#include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -32,6 +31,7 @@
 #include "spdlog/spdlog.h"
 #include "tests/unit/agent/log_test_privileges.h"
 #include "tests/unit/test_support/fake_clock.h"
+#include "tests/unit/test_support/temp_dir.h"
 
 namespace eroom::agent {
 namespace {
@@ -256,19 +256,8 @@ class LogCapture {
 
 class LogTailerTest : public testing::Test {
  protected:
-  void SetUp() override {
-    std::string dir = testing::TempDir() + "log_tailer_XXXXXX";
-    ASSERT_NE(mkdtemp(dir.data()), nullptr);
-    root_ = dir;
-    dir_ = root_;
-    path_ = dir_ + "/server.log";
-  }
-  void TearDown() override {
-    tailer_.reset();
-    std::error_code ignored;
-    fs::permissions(path_, fs::perms::owner_all, ignored);
-    fs::remove_all(root_);
-  }
+  // The tailer holds files of the directory open: it goes first.
+  void TearDown() override { tailer_.reset(); }
 
   // A fresh directory and store, for one more run in the same test.
   void StartOver(int run) {
@@ -357,9 +346,10 @@ class LogTailerTest : public testing::Test {
 
   FakeClock clock_;
   FakeStore store_;
-  std::string root_;
-  std::string dir_;
-  std::string path_;
+  test_support::TempDir temp_dir_{"log_tailer"};
+  const std::string root_ = temp_dir_.path().string();
+  std::string dir_ = root_;
+  std::string path_ = dir_ + "/server.log";
   LogSourceOptions options_;
   std::unique_ptr<LogTailer> tailer_;
 };
