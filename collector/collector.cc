@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "collector/sqlite/sqlite_storage.h"
 #include "common/logging.h"
 #include "spdlog/spdlog.h"
 
@@ -67,12 +68,18 @@ void RaiseOpenFileLimit() {
 
 absl::StatusOr<std::unique_ptr<Collector>> Collector::Start(
     const CollectorConfig& config, const Clock& clock) {
-  RaiseOpenFileLimit();
   absl::StatusOr<std::unique_ptr<Storage>> storage =
       OpenSqliteStorage(SqliteOptions{.path = config.database_path});
   if (!storage.ok()) return storage.status();
+  return Start(config, clock, *std::move(storage));
+}
+
+absl::StatusOr<std::unique_ptr<Collector>> Collector::Start(
+    const CollectorConfig& config, const Clock& clock,
+    std::unique_ptr<Storage> storage) {
+  RaiseOpenFileLimit();
   std::unique_ptr<Collector> collector(
-      new Collector(config, clock, std::move(*storage)));
+      new Collector(config, clock, std::move(storage)));
   collector->ingest_.Start();
 
   grpc::ServerBuilder builder;

@@ -24,8 +24,14 @@ namespace eroom::collector {
 // gRPC server (TLS and tokens as configured) and a stats reporter thread.
 class Collector {
  public:
+  // Runs on the SQLite store at config.database_path.
   static absl::StatusOr<std::unique_ptr<Collector>> Start(
       const CollectorConfig& config, const Clock& clock);
+  // Runs on `storage`, opened by the caller; config.database_path is only
+  // named in messages.
+  static absl::StatusOr<std::unique_ptr<Collector>> Start(
+      const CollectorConfig& config, const Clock& clock,
+      std::unique_ptr<Storage> storage);
   ~Collector();
 
   // The port actually bound (useful when the config asked for port 0).

@@ -33,9 +33,11 @@ MATCHER(IsOk, "is OK") {
   return status.ok();
 }
 
+// The description cannot name the value's type (a matcher's description is
+// built without its argument); the explanation of a failure shows the value.
 MATCHER_P(IsOkAndHolds, value_matcher,
-          "is OK and holds a value that " +
-              ::testing::DescribeMatcher<decltype(*arg)>(value_matcher)) {
+          std::string(negation ? "is not" : "is") +
+              " OK with a value that matches") {
   if (!arg.ok()) {
     *result_listener << "whose status is " << arg.status();
     return false;
