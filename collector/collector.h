@@ -9,6 +9,7 @@
 #include "collector/agent_service.h"
 #include "collector/authorizer.h"
 #include "collector/collector_config.h"
+#include "collector/host_liveness.h"
 #include "collector/ingest.h"
 #include "collector/ingest_stats.h"
 #include "collector/query_service.h"
@@ -20,8 +21,9 @@
 
 namespace eroom::collector {
 
-// eroom-collector assembled: storage, the ingest thread, query workers, the
-// gRPC server (TLS and tokens as configured) and a stats reporter thread.
+// eroom-collector assembled: storage, the ingest thread, host liveness,
+// query workers, the gRPC server (TLS and tokens as configured) and a stats
+// reporter thread.
 class Collector {
  public:
   // Runs on the SQLite store at config.database_path.
@@ -48,6 +50,7 @@ class Collector {
   const CollectorConfig config_;
   std::unique_ptr<Storage> storage_;
   IngestStats stats_;
+  HostLiveness liveness_;
   IngestPipeline ingest_;
   WorkQueue queries_;
   RefusalLog refusals_;

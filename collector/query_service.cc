@@ -57,13 +57,12 @@ absl::StatusOr<int32_t> EffectiveLimit(int32_t requested, int32_t default_limit,
 }
 
 QueryServiceImpl::QueryServiceImpl(StorageReader& storage, WorkQueue& workers,
-                                   Authorizer& authorizer, const Clock& clock,
-                                   absl::Duration heartbeat_timeout)
+                                   Authorizer& authorizer,
+                                   const HostLiveness& liveness)
     : storage_(storage),
       workers_(workers),
       authorizer_(authorizer),
-      clock_(clock),
-      heartbeat_timeout_(heartbeat_timeout) {}
+      liveness_(liveness) {}
 
 grpc::ServerUnaryReactor* QueryServiceImpl::ListHosts(
     grpc::CallbackServerContext* context, const v1::ListHostsRequest* request,
@@ -91,10 +90,8 @@ absl::StatusOr<v1::ListHostsResponse> QueryServiceImpl::Hosts(
     const v1::ListHostsRequest& request) {
   EROOM_ASSIGN_OR_RETURN(v1::ListHostsResponse hosts,
                          storage_.ListHosts(request));
-  const int64_t silent_since =
-      absl::ToUnixMillis(clock_.Now() - heartbeat_timeout_);
   for (v1::HostStatus& host : *hosts.mutable_hosts()) {
-    host.set_down(!host.connected() || host.last_seen_unix_ms() < silent_since);
+    host.set_down(liveness_.IsDown(host.agent_id()));
   }
   return hosts;
 }

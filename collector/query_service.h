@@ -5,9 +5,9 @@
 
 #include "absl/status/statusor.h"
 #include "collector/authorizer.h"
+#include "collector/host_liveness.h"
 #include "collector/storage.h"
 #include "collector/work_queue.h"
-#include "common/clock.h"
 #include "eroom/monitor/v1/monitor.grpc.pb.h"
 
 namespace eroom::collector {
@@ -30,12 +30,11 @@ absl::StatusOr<int32_t> EffectiveLimit(int32_t requested, int32_t default_limit,
 class QueryServiceImpl final
     : public eroom::monitor::v1::QueryService::CallbackService {
  public:
-  // A connected host silent for longer than `heartbeat_timeout` is
-  // reported down.
+  // Hosts are reported down as `liveness` knows them.
   QueryServiceImpl(StorageReader& storage, WorkQueue& workers,
-                   Authorizer& authorizer, const Clock& clock,
-                   absl::Duration heartbeat_timeout);
+                   Authorizer& authorizer, const HostLiveness& liveness);
 
+  // ListHosts with each host's `down` as the collector knows it.
   grpc::ServerUnaryReactor* ListHosts(
       grpc::CallbackServerContext* context,
       const eroom::monitor::v1::ListHostsRequest* request,
@@ -62,8 +61,7 @@ class QueryServiceImpl final
   StorageReader& storage_;
   WorkQueue& workers_;
   Authorizer& authorizer_;
-  const Clock& clock_;
-  const absl::Duration heartbeat_timeout_;
+  const HostLiveness& liveness_;
 };
 
 }  // namespace eroom::collector

@@ -55,9 +55,10 @@ class QueryServiceTest : public ::testing::Test {
     workers_.Stop();
   }
 
-  // Registers the agent with storage, as ingest does.
+  // Registers the agent with storage and liveness, as ingest does.
   void Connect(const std::string& agent_id) {
     ASSERT_THAT(storage_.RegisterAgent(Hello(agent_id), clock_.Now()), IsOk());
+    liveness_.OnRegistered(Hello(agent_id), clock_.Now());
   }
 
   // Stores `count` log events of agent "a", one a second.
@@ -75,20 +76,21 @@ class QueryServiceTest : public ::testing::Test {
 
   FakeStorage storage_;
   FakeClock clock_;
+  HostLiveness liveness_{clock_, /*heartbeat_timeout=*/absl::Seconds(30)};
   WorkQueue workers_{"query", 1, 8};
   RefusalLog refusals_{clock_, absl::Minutes(1), [](const std::string&) {}};
   Authorizer authorizer_{OpenAccess(), CollectorMethodAccess(), refusals_};
-  QueryServiceImpl service_{storage_, workers_, authorizer_, clock_,
-                            /*heartbeat_timeout=*/absl::Seconds(30)};
+  QueryServiceImpl service_{storage_, workers_, authorizer_, liveness_};
   test_support::LoopbackGrpcServer server_{service_};
   std::unique_ptr<v1::QueryService::Stub> stub_;
 };
 
-TEST_F(QueryServiceTest, HostsSilentPastTheHeartbeatTimeoutAreDown) {
+TEST_F(QueryServiceTest, HostsAreDownAsTheCollectorKnowsThem) {
   Connect("hung");
   clock_.Advance(absl::Seconds(25));
   Connect("fresh");
   Connect("gone");
+  liveness_.OnDisconnected("gone", clock_.Now());
   ASSERT_THAT(storage_.MarkDisconnected("gone", clock_.Now()), IsOk());
   clock_.Advance(absl::Seconds(6));  // "hung" is silent for 31 s.
 
