@@ -51,6 +51,14 @@ bool IsConstraintViolation(const SQLite::Exception& e) {
   return (e.getErrorCode() & 0xff) == SQLITE_CONSTRAINT;
 }
 
+// What SqliteStorage::Write returns for a write `Fn`: a Status if it returns
+// nothing, else a StatusOr of what it returns.
+template <typename Fn>
+using WriteResult =
+    std::conditional_t<std::is_void_v<std::invoke_result_t<Fn, SqliteWriter&>>,
+                       absl::Status,
+                       absl::StatusOr<std::invoke_result_t<Fn, SqliteWriter&>>>;
+
 class SqliteStorage final : public Storage {
  public:
   // Without a search index (it could not be opened), searches scan.
@@ -64,49 +72,6 @@ class SqliteStorage final : public Storage {
                            std::move(search_index), options.search_index_delay)
                      : nullptr) {}
 
- private:
-  static int64_t ToMs(absl::Time time) { return absl::ToUnixMillis(time); }
-
-  static absl::Status UnknownCommand(const std::string& command_id) {
-    return absl::NotFoundError(
-        absl::StrCat("no command with id '", command_id, "'"));
-  }
-
-  // Runs `write` on the writer, mapping a SQLite failure to a status about
-  // `what`: a Status for a write that returns nothing, else a StatusOr.
-  template <typename Fn>
-  auto Write(absl::string_view what, Fn write) {
-    using Result = decltype(write(std::declval<SqliteWriter&>()));
-    using Out = std::conditional_t<std::is_void_v<Result>, absl::Status,
-                                   absl::StatusOr<Result>>;
-    absl::MutexLock lock(&write_mu_);
-    try {
-      if constexpr (std::is_void_v<Result>) {
-        write(*writer_);
-        return Out(absl::OkStatus());
-      } else {
-        return Out(write(*writer_));
-      }
-    } catch (const SQLite::Exception& e) {
-      writer_->RecoverFromFailure();
-      return Out(SqliteErrorStatus(what, e, kDatabaseKind));
-    }
-  }
-
-  // Runs `query` on a reader connection, mapping a SQLite failure to a
-  // status about `what`.
-  template <typename Query>
-  auto Read(absl::string_view what, Query query)
-      -> absl::StatusOr<decltype(query(std::declval<SQLite::Database&>()))> {
-    try {
-      SqliteReaderPool::Lease reader = readers_.Acquire();
-      return query(reader.db());
-    } catch (const SQLite::Exception& e) {
-      return SqliteErrorStatus(what, e, kDatabaseKind);
-    }
-  }
-
- public:
   absl::StatusOr<uint64_t> RegisterAgent(const v1::AgentHello& hello,
                                          absl::Time now) override {
     if (hello.agent_id().empty()) {
@@ -219,6 +184,45 @@ class SqliteStorage final : public Storage {
   }
 
  private:
+  static int64_t ToMs(absl::Time time) { return absl::ToUnixMillis(time); }
+
+  static absl::Status UnknownCommand(const std::string& command_id) {
+    return absl::NotFoundError(
+        absl::StrCat("no command with id '", command_id, "'"));
+  }
+
+  // Runs `write` on the writer, mapping a SQLite failure to a status about
+  // `what`.
+  template <typename Fn>
+  WriteResult<Fn> Write(absl::string_view what, Fn write) {
+    using Out = WriteResult<Fn>;
+    absl::MutexLock lock(&write_mu_);
+    try {
+      if constexpr (std::is_same_v<Out, absl::Status>) {
+        write(*writer_);
+        return Out(absl::OkStatus());
+      } else {
+        return Out(write(*writer_));
+      }
+    } catch (const SQLite::Exception& e) {
+      writer_->RecoverFromFailure();
+      return Out(SqliteErrorStatus(what, e, kDatabaseKind));
+    }
+  }
+
+  // Runs `query` on a reader connection, mapping a SQLite failure to a
+  // status about `what`.
+  template <typename Query>
+  auto Read(absl::string_view what, Query query)
+      -> absl::StatusOr<decltype(query(std::declval<SQLite::Database&>()))> {
+    try {
+      SqliteReaderPool::Lease reader = readers_.Acquire();
+      return query(reader.db());
+    } catch (const SQLite::Exception& e) {
+      return SqliteErrorStatus(what, e, kDatabaseKind);
+    }
+  }
+
   absl::Mutex write_mu_;  // Uncontended: the ingest thread is the only writer.
   std::unique_ptr<SqliteWriter> writer_ ABSL_GUARDED_BY(write_mu_);
   SqliteReaderPool readers_;

@@ -1,6 +1,7 @@
 #include "collector/host_liveness.h"
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/synchronization/mutex.h"

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -100,6 +101,8 @@ struct Backend {
   const char* name;
   std::function<std::unique_ptr<StoreOpener>(const std::string& dir)> opener;
 };
+
+void PrintTo(const Backend& backend, std::ostream* os) { *os << backend.name; }
 
 const Backend kBackends[] = {
     {"Fake", [](const std::string&) { return std::make_unique<FakeOpener>(); }},
