@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -210,7 +211,8 @@ class FakeStorage final : public Storage {
     }
     const std::string contains = absl::AsciiStrToLower(request.contains());
     absl::MutexLock lock(&data_->mu);
-    std::vector<size_t> matching;  // Indices into logs, oldest stored first.
+    // (time, index into logs) of the matching events.
+    std::vector<std::pair<int64_t, size_t>> matching;
     for (size_t i = 0; i < data_->logs.size(); ++i) {
       const eroom::monitor::v1::StoredLogEvent& stored = data_->logs[i];
       const eroom::monitor::v1::LogEvent& log = stored.event();
@@ -227,18 +229,15 @@ class FakeStorage final : public Storage {
            log.time_unix_ms() <= request.until_unix_ms()) &&
           absl::AsciiStrToLower(log.message()).find(contains) !=
               std::string::npos) {
-        matching.push_back(i);
+        matching.emplace_back(log.time_unix_ms(), i);
       }
     }
     // Newest by time first, then the newest stored first.
-    std::stable_sort(matching.begin(), matching.end(), [&](size_t a, size_t b) {
-      return std::make_tuple(data_->logs[a].event().time_unix_ms(), a) >
-             std::make_tuple(data_->logs[b].event().time_unix_ms(), b);
-    });
+    std::sort(matching.begin(), matching.end(), std::greater<>());
     eroom::monitor::v1::QueryLogsResponse response;
     for (size_t i = 0;
          i < matching.size() && i < static_cast<size_t>(request.limit()); ++i) {
-      *response.add_events() = data_->logs[matching[i]];
+      *response.add_events() = data_->logs[matching[i].second];
     }
     return response;
   }
@@ -299,21 +298,20 @@ class FakeStorage final : public Storage {
       return limit;
     }
     absl::MutexLock lock(&data_->mu);
-    std::vector<size_t> matching;  // Indices into commands.
+    // (request time, index into commands) of the matching commands.
+    std::vector<std::pair<int64_t, size_t>> matching;
     for (size_t i = 0; i < data_->commands.size(); ++i) {
       if (request.agent_id().empty() ||
           data_->commands[i].agent_id() == request.agent_id()) {
-        matching.push_back(i);
+        matching.emplace_back(data_->commands[i].requested_unix_ms(), i);
       }
     }
-    std::sort(matching.begin(), matching.end(), [&](size_t a, size_t b) {
-      return std::make_tuple(data_->commands[a].requested_unix_ms(), a) >
-             std::make_tuple(data_->commands[b].requested_unix_ms(), b);
-    });
+    // Newest requested first, then the newest recorded first.
+    std::sort(matching.begin(), matching.end(), std::greater<>());
     eroom::monitor::v1::ListCommandsResponse response;
     for (size_t i = 0;
          i < matching.size() && i < static_cast<size_t>(request.limit()); ++i) {
-      *response.add_commands() = data_->commands[matching[i]];
+      *response.add_commands() = data_->commands[matching[i].second];
     }
     return response;
   }
