@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "collector/sqlite/sqlite_storage.h"
 #include "common/logging.h"
 #include "spdlog/spdlog.h"
 
@@ -14,6 +15,10 @@ namespace {
 
 // A client retrying with a bad token is logged about once a minute.
 constexpr absl::Duration kRefusalQuietPeriod = absl::Minutes(1);
+
+// How often host liveness is decided and published: how late a host-down
+// change may come after the heartbeat timeout.
+constexpr absl::Duration kLivenessTickInterval = absl::Seconds(1);
 
 std::string DescribeTransport(const ServerSecurity& security) {
   if (security.insecure) return "PLAINTEXT";
@@ -34,18 +39,18 @@ Collector::Collector(const CollectorConfig& config, const Clock& clock,
                      std::unique_ptr<Storage> storage)
     : config_(config),
       storage_(std::move(storage)),
+      liveness_(clock, config.heartbeat_timeout),
       ingest_(*storage_, clock,
               IngestPipeline::Options{.queue_capacity = 4096,
                                       .max_events_per_transaction =
                                           config.max_events_per_transaction},
-              {&stats_}),
+              {&stats_, &liveness_}),
       queries_("query", config.query_threads, config.query_queue_capacity),
       refusals_(clock, kRefusalQuietPeriod,
                 [](const std::string& line) { spdlog::warn("{}", line); }),
       authorizer_(config.auth, CollectorMethodAccess(), refusals_),
       agent_service_(ingest_, config.stream_window_batches, authorizer_),
-      query_service_(*storage_, queries_, authorizer_, clock,
-                     config.heartbeat_timeout) {}
+      query_service_(*storage_, queries_, authorizer_, liveness_) {}
 
 namespace {
 
@@ -67,13 +72,20 @@ void RaiseOpenFileLimit() {
 
 absl::StatusOr<std::unique_ptr<Collector>> Collector::Start(
     const CollectorConfig& config, const Clock& clock) {
-  RaiseOpenFileLimit();
   absl::StatusOr<std::unique_ptr<Storage>> storage =
       OpenSqliteStorage(SqliteOptions{.path = config.database_path});
   if (!storage.ok()) return storage.status();
+  return Start(config, clock, *std::move(storage));
+}
+
+absl::StatusOr<std::unique_ptr<Collector>> Collector::Start(
+    const CollectorConfig& config, const Clock& clock,
+    std::unique_ptr<Storage> storage) {
+  RaiseOpenFileLimit();
   std::unique_ptr<Collector> collector(
-      new Collector(config, clock, std::move(*storage)));
+      new Collector(config, clock, std::move(storage)));
   collector->ingest_.Start();
+  collector->liveness_.Start(kLivenessTickInterval);
 
   grpc::ServerBuilder builder;
   builder.AddListeningPort(config.listen_address,
@@ -88,6 +100,7 @@ absl::StatusOr<std::unique_ptr<Collector>> Collector::Start(
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
   collector->server_ = builder.BuildAndStart();
   if (collector->server_ == nullptr || collector->port_ == 0) {
+    collector->liveness_.Stop();
     collector->ingest_.Stop();
     return absl::UnavailableError(
         absl::StrCat("cannot listen on ", config.listen_address,
@@ -128,6 +141,7 @@ void Collector::Stop() {
     server_->Shutdown(absl::ToChronoTime(absl::Now() + absl::Seconds(2)));
   }
   ingest_.Stop();
+  liveness_.Stop();
   queries_.Stop();
   stop_reporting_.Notify();
   if (reporter_.joinable()) reporter_.join();

@@ -9,6 +9,7 @@
 #include "collector/agent_service.h"
 #include "collector/authorizer.h"
 #include "collector/collector_config.h"
+#include "collector/host_liveness.h"
 #include "collector/ingest.h"
 #include "collector/ingest_stats.h"
 #include "collector/query_service.h"
@@ -20,12 +21,19 @@
 
 namespace eroom::collector {
 
-// eroom-collector assembled: storage, the ingest thread, query workers, the
-// gRPC server (TLS and tokens as configured) and a stats reporter thread.
+// eroom-collector assembled: storage, the ingest thread, host liveness,
+// query workers, the gRPC server (TLS and tokens as configured) and a stats
+// reporter thread.
 class Collector {
  public:
+  // Runs on the SQLite store at config.database_path.
   static absl::StatusOr<std::unique_ptr<Collector>> Start(
       const CollectorConfig& config, const Clock& clock);
+  // Runs on `storage`, opened by the caller; config.database_path is only
+  // named in messages.
+  static absl::StatusOr<std::unique_ptr<Collector>> Start(
+      const CollectorConfig& config, const Clock& clock,
+      std::unique_ptr<Storage> storage);
   ~Collector();
 
   // The port actually bound (useful when the config asked for port 0).
@@ -42,6 +50,7 @@ class Collector {
   const CollectorConfig config_;
   std::unique_ptr<Storage> storage_;
   IngestStats stats_;
+  HostLiveness liveness_;
   IngestPipeline ingest_;
   WorkQueue queries_;
   RefusalLog refusals_;

@@ -1,11 +1,42 @@
 #include "collector/ingest.h"
 
+#include <utility>
+
 #include "common/logging.h"
+#include "common/status_macros.h"
 #include "spdlog/spdlog.h"
 
 namespace eroom::collector {
+namespace {
+namespace v1 = ::eroom::monitor::v1;
 
-IngestPipeline::IngestPipeline(Storage& storage, const Clock& clock,
+// Warnings about what a committed batch says of its agents.
+void LogAnomalies(const StoredBatch& stored) {
+  for (const SequenceGaps& gaps : stored.gaps) {
+    spdlog::warn(
+        "agent '{}': {} sequence gap(s); first expected {} but got {} "
+        "(the agent lost events before sending them)",
+        gaps.agent_id, gaps.count, gaps.first_expected, gaps.first_received);
+  }
+  absl::flat_hash_map<std::string, uint64_t> unknown_kinds;
+  for (const AgentBatch& batch : stored.batches) {
+    for (const v1::Event& event : batch.batch.events()) {
+      if (event.payload_case() == v1::Event::PAYLOAD_NOT_SET) {
+        ++unknown_kinds[batch.agent_id];
+      }
+    }
+  }
+  for (const auto& [agent_id, count] : unknown_kinds) {
+    spdlog::warn(
+        "agent '{}': skipped {} event(s) of a kind this collector does not "
+        "know (newer agent?)",
+        agent_id, count);
+  }
+}
+
+}  // namespace
+
+IngestPipeline::IngestPipeline(StorageWriter& storage, const Clock& clock,
                                Options options,
                                std::vector<IngestObserver*> observers)
     : storage_(storage),
@@ -45,13 +76,21 @@ void IngestPipeline::Run() {
     std::vector<IngestItem> group;
     size_t group_events = 0;
     for (IngestItem& item : items) {
-      if (item.kind != IngestItem::Kind::kBatch) {
-        StoreGroup(group);
-        group_events = 0;
-        Handle(item);
-        continue;
+      switch (item.kind) {
+        case IngestItem::Kind::kBatch:
+          group_events += item.batch.events_size();
+          break;
+        case IngestItem::Kind::kCommandProgress:
+          ++group_events;
+          break;
+        case IngestItem::Kind::kHello:
+        case IngestItem::Kind::kDisconnect:
+        case IngestItem::Kind::kCommandRequested:
+          StoreGroup(group);
+          group_events = 0;
+          Handle(item);
+          continue;
       }
-      group_events += item.batch.events_size();
       group.push_back(std::move(item));
       if (group_events >= options_.max_events_per_transaction) {
         StoreGroup(group);
@@ -62,53 +101,120 @@ void IngestPipeline::Run() {
   }
 }
 
+absl::Status IngestPipeline::LearnStoredSequence(const std::string& agent_id) {
+  if (stored_sequences_.contains(agent_id)) return absl::OkStatus();
+  EROOM_ASSIGN_OR_RETURN(uint64_t last, storage_.LastStoredSequence(agent_id));
+  spdlog::warn("events from agent '{}' before its hello", agent_id);
+  stored_sequences_[agent_id] = last;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<bool> IngestPipeline::AcceptProgress(const IngestItem& item) {
+  const std::string& command_id = item.progress.command_id();
+  absl::StatusOr<std::string> owner = storage_.CommandAgent(command_id);
+  if (owner.ok() && *owner == item.agent_id) return true;
+  if (!owner.ok() && !absl::IsNotFound(owner.status())) return owner.status();
+  ++dropped_command_progress_;
+  spdlog::warn("agent '{}' reported progress of {} command '{}'; dropped",
+               item.agent_id, owner.ok() ? "another agent's" : "an unknown",
+               command_id);
+  return false;
+}
+
+absl::StatusOr<StoredBatch> IngestPipeline::Decide(
+    std::vector<IngestItem>& group) {
+  std::vector<AgentBatch> received;
+  std::vector<StoredCommandProgress> progress;
+  for (IngestItem& item : group) {
+    if (item.kind == IngestItem::Kind::kBatch) {
+      if (item.agent_id.empty()) {
+        return absl::InvalidArgumentError("event batch without agent_id");
+      }
+      EROOM_RETURN_IF_ERROR(LearnStoredSequence(item.agent_id));
+      received.push_back(AgentBatch{item.agent_id, std::move(item.batch)});
+      continue;
+    }
+    EROOM_ASSIGN_OR_RETURN(bool accepted, AcceptProgress(item));
+    if (accepted) {
+      progress.push_back(
+          StoredCommandProgress{item.agent_id, std::move(item.progress)});
+    }
+  }
+  StoredBatch stored =
+      BuildStoredBatch(std::move(received), stored_sequences_, clock_.Now());
+  stored.command_progress = std::move(progress);
+  return stored;
+}
+
 void IngestPipeline::StoreGroup(std::vector<IngestItem>& group) {
   if (group.empty()) return;
-  std::vector<AgentBatch> batches;
-  batches.reserve(group.size());
-  for (IngestItem& item : group) {
-    batches.push_back(AgentBatch{item.agent_id, std::move(item.batch)});
-  }
-  absl::StatusOr<absl::flat_hash_map<std::string, uint64_t>> stored =
-      storage_.StoreBatches(batches, clock_.Now());
-  if (!stored.ok()) {
+  absl::StatusOr<StoredBatch> stored = Decide(group);
+  absl::Status status = stored.ok() ? storage_.Apply(*stored) : stored.status();
+  if (!status.ok()) {
     // The agents still hold these events and resend them on reconnect.
-    spdlog::error("storing {} batches failed: {}", batches.size(),
-                  stored.status().ToString());
-    for (IngestItem& item : group) item.link->OnIngestFailed(stored.status());
+    spdlog::error("storing {} items failed: {}", group.size(),
+                  status.ToString());
+    for (IngestItem& item : group) {
+      if (item.link != nullptr) item.link->OnIngestFailed(status);
+    }
     group.clear();
     return;
   }
-  for (IngestItem& item : group) item.link->OnStored((*stored)[item.agent_id]);
-  for (IngestObserver* observer : observers_) observer->OnStored(batches);
+  for (const HostProgress& host : stored->hosts) {
+    stored_sequences_[host.agent_id] = host.last_sequence;
+  }
+  LogAnomalies(*stored);
+  for (IngestItem& item : group) {
+    if (item.kind == IngestItem::Kind::kBatch) {
+      item.link->OnStored(stored_sequences_[item.agent_id]);
+    }
+  }
+  for (IngestObserver* observer : observers_) observer->OnStored(*stored);
   group.clear();
 }
 
 void IngestPipeline::Handle(IngestItem& item) {
+  const absl::Time now = clock_.Now();
   switch (item.kind) {
     case IngestItem::Kind::kHello: {
-      absl::StatusOr<uint64_t> last =
-          storage_.RegisterAgent(item.hello, clock_.Now());
-      if (last.ok()) {
-        item.link->OnRegistered(*last);
-      } else {
+      absl::StatusOr<uint64_t> last = storage_.RegisterAgent(item.hello, now);
+      if (!last.ok()) {
         spdlog::error("registering agent '{}' failed: {}", item.agent_id,
                       last.status().ToString());
         item.link->OnIngestFailed(last.status());
+        return;
       }
-      break;
+      stored_sequences_[item.agent_id] = *last;
+      item.link->OnRegistered(*last);
+      for (IngestObserver* observer : observers_) {
+        observer->OnRegistered(item.hello, now);
+      }
+      return;
     }
     case IngestItem::Kind::kDisconnect: {
-      absl::Status status =
-          storage_.MarkDisconnected(item.agent_id, clock_.Now());
+      absl::Status status = storage_.MarkDisconnected(item.agent_id, now);
       if (!status.ok()) {
         spdlog::error("marking agent '{}' disconnected failed: {}",
                       item.agent_id, status.ToString());
       }
-      break;
+      for (IngestObserver* observer : observers_) {
+        observer->OnDisconnected(item.agent_id, now);
+      }
+      return;
+    }
+    case IngestItem::Kind::kCommandRequested: {
+      absl::Status status = storage_.RecordCommand(item.command);
+      if (!status.ok()) {
+        spdlog::error("recording command '{}' for agent '{}' failed: {}",
+                      item.command.command_id(), item.command.agent_id(),
+                      status.ToString());
+      }
+      if (item.on_recorded) item.on_recorded(status);
+      return;
     }
     case IngestItem::Kind::kBatch:
-      break;  // Batches are grouped by Run().
+    case IngestItem::Kind::kCommandProgress:
+      return;  // Grouped by Run().
   }
 }
 

@@ -3,13 +3,17 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "collector/ingest_rules.h"
 #include "collector/storage.h"
+#include "collector/stored_batch.h"
 #include "common/bounded_queue.h"
 #include "common/clock.h"
 #include "eroom/monitor/v1/monitor.pb.h"
@@ -26,28 +30,55 @@ class StreamLink {
   virtual void OnIngestFailed(const absl::Status& status) = 0;
 };
 
-// Sees every batch right after its transaction committed, on the ingest
-// thread. This is where the rule engine observes stored data; an observer
-// must not block (hand work to your own thread).
+// Sees what the ingest thread stored, right after each write committed, on
+// the ingest thread. This is where the rule engine, `logs -f` and /metrics
+// observe stored data; an observer must not block (hand work to your own
+// thread).
 class IngestObserver {
  public:
   virtual ~IngestObserver() = default;
-  virtual void OnStored(const std::vector<AgentBatch>& batches) = 0;
+  // Exactly what one transaction stored: a redelivered event is never seen
+  // twice.
+  virtual void OnStored(const StoredBatch& batch) = 0;
+  // An agent's stream said hello and the agent is recorded as connected.
+  virtual void OnRegistered(const eroom::monitor::v1::AgentHello& /*hello*/,
+                            absl::Time /*at*/) {}
+  // An agent's stream ended (whether or not storage could record it).
+  virtual void OnDisconnected(const std::string& /*agent_id*/,
+                              absl::Time /*at*/) {}
 };
 
 // One unit of work for the ingest thread.
 struct IngestItem {
-  enum class Kind { kHello, kBatch, kDisconnect };
+  enum class Kind {
+    kHello,
+    kBatch,
+    kDisconnect,
+    kCommandRequested,
+    kCommandProgress,
+  };
   Kind kind = Kind::kBatch;
   std::string agent_id;
   eroom::monitor::v1::AgentHello hello;  // kHello
   eroom::monitor::v1::EventBatch batch;  // kBatch
-  std::shared_ptr<StreamLink> link;      // Null for kDisconnect.
+  // kCommandRequested: the record to store (state unspecified, no progress)
+  // and what to call, on the ingest thread, once it committed (OK) or
+  // failed (its status).
+  eroom::monitor::v1::CommandRecord command;
+  std::function<void(absl::Status)> on_recorded;
+  // kCommandProgress: received on the stream of agent `agent_id`. Stored if
+  // the command exists and was sent to that agent; otherwise dropped,
+  // counted and logged (the stream goes on).
+  eroom::monitor::v1::CommandProgress progress;
+  // Null for kDisconnect and kCommandRequested; may be null for
+  // kCommandProgress.
+  std::shared_ptr<StreamLink> link;
 };
 
 // The single writer: a named thread that takes items from a bounded queue in
-// arrival order, stores consecutive batches in one transaction, and answers
-// each stream only after that transaction committed.
+// arrival order, decides what consecutive batches and command progress
+// store (collector/ingest_rules.h) and stores them in one transaction, and
+// answers each stream only after that transaction committed.
 class IngestPipeline {
  public:
   struct Options {
@@ -55,7 +86,7 @@ class IngestPipeline {
     size_t max_events_per_transaction = 20000;
   };
 
-  IngestPipeline(Storage& storage, const Clock& clock, Options options,
+  IngestPipeline(StorageWriter& storage, const Clock& clock, Options options,
                  std::vector<IngestObserver*> observers);
   ~IngestPipeline();
 
@@ -66,17 +97,30 @@ class IngestPipeline {
   // Stores everything already submitted, then joins the thread.
   void Stop();
 
+  // Command progress dropped because its command is unknown or belongs to
+  // another agent.
+  uint64_t dropped_command_progress() const {
+    return dropped_command_progress_.load();
+  }
+
  private:
   void Run();
   void StoreGroup(std::vector<IngestItem>& group);
+  absl::StatusOr<StoredBatch> Decide(std::vector<IngestItem>& group);
+  absl::Status LearnStoredSequence(const std::string& agent_id);
+  absl::StatusOr<bool> AcceptProgress(const IngestItem& item);
   void Handle(IngestItem& item);
 
-  Storage& storage_;
+  StorageWriter& storage_;
   const Clock& clock_;
   const Options options_;
   const std::vector<IngestObserver*> observers_;
   BoundedQueue<IngestItem> queue_;
   std::atomic<bool> stopping_{false};
+  std::atomic<uint64_t> dropped_command_progress_{0};
+  // Owned by the ingest thread: the single writer knows every agent's
+  // highest stored sequence once it has looked it up.
+  StoredSequences stored_sequences_;
   std::thread thread_;
 };
 

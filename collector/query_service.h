@@ -1,26 +1,40 @@
 #ifndef EROOM_COLLECTOR_QUERY_SERVICE_H_
 #define EROOM_COLLECTOR_QUERY_SERVICE_H_
 
+#include <cstdint>
+
+#include "absl/status/statusor.h"
 #include "collector/authorizer.h"
+#include "collector/host_liveness.h"
 #include "collector/storage.h"
 #include "collector/work_queue.h"
-#include "common/clock.h"
 #include "eroom/monitor/v1/monitor.grpc.pb.h"
 
 namespace eroom::collector {
 
+// Query limits: a request's limit of 0 means the default, larger ones are
+// capped at the maximum, negative ones are InvalidArgument.
+inline constexpr int kDefaultLogLimit = 100;
+inline constexpr int kMaxLogLimit = 10000;
+inline constexpr int kDefaultMetricPointLimit = 10000;  // Per series.
+inline constexpr int kMaxMetricPointLimit = 100000;
+
+// The limit a request's `requested` limit stands for.
+absl::StatusOr<int32_t> EffectiveLimit(int32_t requested, int32_t default_limit,
+                                       int32_t max_limit);
+
 // QueryService on gRPC's callback API: each call the authorizer accepts is
-// handed to the query workers, which read from storage and finish the call;
-// the gRPC thread returns at once. A full work queue answers
-// RESOURCE_EXHAUSTED.
+// handed to the query workers, which apply the query policy (limits, metric
+// names), read from storage and finish the call; the gRPC thread returns at
+// once. A full work queue answers RESOURCE_EXHAUSTED.
 class QueryServiceImpl final
     : public eroom::monitor::v1::QueryService::CallbackService {
  public:
-  // A connected host silent for longer than `heartbeat_timeout` is
-  // reported down.
-  QueryServiceImpl(Storage& storage, WorkQueue& workers, Authorizer& authorizer,
-                   const Clock& clock, absl::Duration heartbeat_timeout);
+  // Hosts are reported down as `liveness` knows them.
+  QueryServiceImpl(StorageReader& storage, WorkQueue& workers,
+                   Authorizer& authorizer, const HostLiveness& liveness);
 
+  // ListHosts with each host's `down` as the collector knows it.
   grpc::ServerUnaryReactor* ListHosts(
       grpc::CallbackServerContext* context,
       const eroom::monitor::v1::ListHostsRequest* request,
@@ -29,17 +43,25 @@ class QueryServiceImpl final
       grpc::CallbackServerContext* context,
       const eroom::monitor::v1::QueryLogsRequest* request,
       eroom::monitor::v1::QueryLogsResponse* response) override;
+  // An empty name is InvalidArgument; an unknown one is not an error: the
+  // response lists the known names (common/metric_catalog.h).
   grpc::ServerUnaryReactor* QueryMetrics(
       grpc::CallbackServerContext* context,
       const eroom::monitor::v1::QueryMetricsRequest* request,
       eroom::monitor::v1::QueryMetricsResponse* response) override;
 
  private:
-  Storage& storage_;
+  absl::StatusOr<eroom::monitor::v1::ListHostsResponse> Hosts(
+      const eroom::monitor::v1::ListHostsRequest& request);
+  absl::StatusOr<eroom::monitor::v1::QueryLogsResponse> Logs(
+      eroom::monitor::v1::QueryLogsRequest request);
+  absl::StatusOr<eroom::monitor::v1::QueryMetricsResponse> Metrics(
+      eroom::monitor::v1::QueryMetricsRequest request);
+
+  StorageReader& storage_;
   WorkQueue& workers_;
   Authorizer& authorizer_;
-  const Clock& clock_;
-  const absl::Duration heartbeat_timeout_;
+  const HostLiveness& liveness_;
 };
 
 }  // namespace eroom::collector

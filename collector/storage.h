@@ -2,39 +2,31 @@
 #define EROOM_COLLECTOR_STORAGE_H_
 
 #include <cstdint>
-#include <memory>
 #include <string>
-#include <vector>
 
-#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "collector/stored_batch.h"
 #include "eroom/monitor/v1/monitor.pb.h"
 
 namespace eroom::collector {
 
-// Events one agent sent in one message.
-struct AgentBatch {
-  std::string agent_id;
-  eroom::monitor::v1::EventBatch batch;
-};
+// Everything the collector keeps, behind two sides: a writer that applies
+// what ingest decided and a reader that answers queries. SQLite is the
+// embedded implementation (collector/sqlite/); another backend is one more
+// folder beside it. Nothing above these interfaces depends on how an
+// implementation stores things, and no rule of ingest (which events are
+// new, which metrics an event yields) lives below them.
 
-// Everything the collector keeps. SQLite is the embedded implementation; a
-// PostgreSQL one will follow, so nothing above this interface may depend on
-// how an implementation stores things.
-//
-// Threading: the write methods (RegisterAgent, MarkDisconnected,
-// StoreBatches) are called from one thread, the ingest thread. The read
-// methods may be called from any number of threads concurrently with it and
-// never wait for a write transaction.
-class Storage {
+// Threading: one thread, the ingest thread, calls the writer.
+class StorageWriter {
  public:
-  virtual ~Storage() = default;
+  virtual ~StorageWriter() = default;
 
-  // Records the agent (creating it on first contact) as connected, updates
-  // hostname/version/labels, and returns the highest sequence stored for it
-  // (0 if none).
+  // Records the agent (creating it on first contact) as connected at `now`,
+  // updates hostname/version/labels, and returns the highest sequence
+  // stored for it (0 if none). An empty agent_id is InvalidArgument.
   virtual absl::StatusOr<uint64_t> RegisterAgent(
       const eroom::monitor::v1::AgentHello& hello, absl::Time now) = 0;
 
@@ -43,48 +35,73 @@ class Storage {
   virtual absl::Status MarkDisconnected(const std::string& agent_id,
                                         absl::Time now) = 0;
 
-  // Stores all batches in one transaction. Events whose sequence is not
-  // above the agent's stored sequence are skipped (idempotent redelivery).
-  // Returns, per agent in `batches`, the highest sequence durably stored
-  // once the transaction has committed.
-  virtual absl::StatusOr<absl::flat_hash_map<std::string, uint64_t>>
-  StoreBatches(const std::vector<AgentBatch>& batches, absl::Time now) = 0;
+  // The highest sequence stored for the agent; 0 if it has none or is
+  // unknown.
+  virtual absl::StatusOr<uint64_t> LastStoredSequence(
+      const std::string& agent_id) = 0;
 
-  // Every host ordered by agent_id, or only request.agent_id's.
+  // Writes `batch` in one transaction: all of it or, on error, nothing.
+  // Every event is inserted as given (ingest removed the ones stored
+  // before); a host of `batch.hosts` not registered yet is created,
+  // disconnected, first seen at batch.received. Each command progress is
+  // appended to its command, whose state becomes the progress's state; the
+  // command must exist. An empty agent_id is InvalidArgument.
+  virtual absl::Status Apply(const StoredBatch& batch) = 0;
+
+  // Records a command sent to an agent (command_id, agent_id, command,
+  // requested_by, requested_unix_ms and state as given; its progress comes
+  // later through Apply). AlreadyExists if command_id is taken;
+  // InvalidArgument if command_id or agent_id is empty.
+  virtual absl::Status RecordCommand(
+      const eroom::monitor::v1::CommandRecord& command) = 0;
+
+  // The agent a recorded command was sent to; NotFound if there is none.
+  virtual absl::StatusOr<std::string> CommandAgent(
+      const std::string& command_id) = 0;
+};
+
+// Threading: any number of threads may call the reader at once,
+// concurrently with the writer; a query sees only committed writes and
+// never waits for a write transaction. Limits are the caller's policy
+// (collector/query_service.h): a limit that is not positive is
+// InvalidArgument.
+class StorageReader {
+ public:
+  virtual ~StorageReader() = default;
+
+  // Every host ordered by agent_id, or only request.agent_id's. `down` is
+  // left unset: liveness is the collector's knowledge, not storage's.
   virtual absl::StatusOr<eroom::monitor::v1::ListHostsResponse> ListHosts(
       const eroom::monitor::v1::ListHostsRequest& request) = 0;
-  // Log events matching every filter given, newest first by the event's own
-  // time; since/until bounds are inclusive. `contains` matches a substring
-  // of the message literally, ignoring ASCII case (Korean has none). A
-  // negative limit is InvalidArgument.
+
+  // The newest request.limit log events matching every filter given, newest
+  // first by the event's own time (then the newest stored first);
+  // since/until bounds are inclusive. `contains` matches a substring of the
+  // message literally, ignoring ASCII case (Korean has none).
   virtual absl::StatusOr<eroom::monitor::v1::QueryLogsResponse> QueryLogs(
       const eroom::monitor::v1::QueryLogsRequest& request) = 0;
+
   // One series per (agent, labels) of metric request.name that has points
-  // in [since, until], ordered by agent_id then labels; each holds its
-  // newest `limit` points, oldest first. An empty name is InvalidArgument;
-  // an unknown one is not an error: the response lists the known names.
+  // in [since, until] (0: unbounded), ordered by agent_id, then by labels in
+  // an order of the backend's choosing; each holds its newest request.limit
+  // points, oldest first. A name nothing was stored under has no series.
   virtual absl::StatusOr<eroom::monitor::v1::QueryMetricsResponse> QueryMetrics(
       const eroom::monitor::v1::QueryMetricsRequest& request) = 0;
+
+  // The command with all its progress, oldest first; NotFound if unknown.
+  virtual absl::StatusOr<eroom::monitor::v1::CommandRecord> GetCommand(
+      const std::string& command_id) = 0;
+
+  // The newest request.limit commands (of request.agent_id's, if given),
+  // newest first by request time (then the newest recorded first), each
+  // with its progress.
+  virtual absl::StatusOr<eroom::monitor::v1::ListCommandsResponse> ListCommands(
+      const eroom::monitor::v1::ListCommandsRequest& request) = 0;
 };
 
-// Query limits every implementation applies: a request's limit of 0 means
-// the default, larger ones are capped at the maximum.
-inline constexpr int kDefaultLogLimit = 100;
-inline constexpr int kMaxLogLimit = 10000;
-inline constexpr int kDefaultMetricPointLimit = 10000;  // Per series.
-inline constexpr int kMaxMetricPointLimit = 100000;
-
-struct SqliteOptions {
-  std::string path;  // Database file; created with its directory if missing.
-  // How long a few new log events may wait to be indexed together with
-  // more (searches scan them meanwhile): each index round has a fixed cost.
-  absl::Duration search_index_delay = absl::Seconds(1);
-};
-
-// Opens (creating or migrating) the SQLite store. Every host is marked
-// disconnected on open, since no stream survives a collector restart.
-absl::StatusOr<std::unique_ptr<Storage>> OpenSqliteStorage(
-    const SqliteOptions& options);
+// An opened backend: both sides over the same data. Opening one marks every
+// host disconnected, since no agent stream survives a collector restart.
+class Storage : public StorageWriter, public StorageReader {};
 
 }  // namespace eroom::collector
 

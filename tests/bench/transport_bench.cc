@@ -46,7 +46,7 @@
 #include "agent/uplink.h"
 #include "benchmark/benchmark.h"
 #include "collector/collector.h"
-#include "collector/search_index.h"
+#include "collector/sqlite/search_index.h"
 #include "common/clock.h"
 #include "common/logging.h"
 #include "common/transport_security.h"

@@ -1,99 +1,373 @@
 #ifndef EROOM_TESTS_UNIT_COLLECTOR_FAKE_STORAGE_H_
 #define EROOM_TESTS_UNIT_COLLECTOR_FAKE_STORAGE_H_
 
+#include <algorithm>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
 #include <string>
+#include <tuple>
+#include <utility>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "collector/storage.h"
 
 namespace eroom::collector {
 
-// Storage that remembers what it was asked to do, in memory.
+// Storage in memory that keeps what it is given by the contract of
+// collector/storage.h (the conformance suite holds it to that, like the
+// SQLite backend), for tests of what sits above storage. It decides
+// nothing ingest decides: it stores the events it is handed.
 class FakeStorage final : public Storage {
  public:
-  absl::StatusOr<uint64_t> RegisterAgent(
-      const eroom::monitor::v1::AgentHello& hello, absl::Time) override {
-    absl::MutexLock lock(&mu_);
-    registered_.push_back(hello.agent_id());
-    return stored_through_[hello.agent_id()];
-  }
-  absl::Status MarkDisconnected(const std::string& agent_id,
-                                absl::Time) override {
-    absl::MutexLock lock(&mu_);
-    disconnected_.push_back(agent_id);
-    return absl::OkStatus();
-  }
-  absl::StatusOr<absl::flat_hash_map<std::string, uint64_t>> StoreBatches(
-      const std::vector<AgentBatch>& batches, absl::Time) override {
-    absl::MutexLock lock(&mu_);
-    if (!fail_with_.ok()) return fail_with_;
-    ++transactions_;
-    absl::flat_hash_map<std::string, uint64_t> result;
-    for (const AgentBatch& batch : batches) {
-      uint64_t& through = stored_through_[batch.agent_id];
-      for (const auto& event : batch.batch.events()) {
-        if (event.sequence() <= through) continue;
-        through = event.sequence();
-        ++events_;
-      }
-      result[batch.agent_id] = through;
-    }
-    return result;
-  }
-  absl::StatusOr<eroom::monitor::v1::ListHostsResponse> ListHosts(
-      const eroom::monitor::v1::ListHostsRequest&) override {
-    absl::MutexLock lock(&mu_);
-    return hosts_;
-  }
-  absl::StatusOr<eroom::monitor::v1::QueryLogsResponse> QueryLogs(
-      const eroom::monitor::v1::QueryLogsRequest&) override {
-    return eroom::monitor::v1::QueryLogsResponse();
-  }
-  absl::StatusOr<eroom::monitor::v1::QueryMetricsResponse> QueryMetrics(
-      const eroom::monitor::v1::QueryMetricsRequest&) override {
-    return eroom::monitor::v1::QueryMetricsResponse();
+  FakeStorage() : data_(std::make_shared<Data>()) {}
+
+  // Another FakeStorage over the same data, as a restarted collector opens
+  // its store: every host is disconnected.
+  std::unique_ptr<FakeStorage> Reopen() const {
+    return std::unique_ptr<FakeStorage>(new FakeStorage(data_));
   }
 
-  void SetHosts(eroom::monitor::v1::ListHostsResponse hosts) {
-    absl::MutexLock lock(&mu_);
-    hosts_ = std::move(hosts);
-  }
+  // Every later write fails with `status` (OK: succeeds again).
   void FailWith(absl::Status status) {
-    absl::MutexLock lock(&mu_);
-    fail_with_ = std::move(status);
+    absl::MutexLock lock(&data_->mu);
+    data_->fail_with = std::move(status);
   }
+  // As if events through `sequence` of the agent had been stored.
   void SetStoredThrough(const std::string& agent_id, uint64_t sequence) {
-    absl::MutexLock lock(&mu_);
-    stored_through_[agent_id] = sequence;
+    absl::MutexLock lock(&data_->mu);
+    FindOrAddHost(agent_id, absl::UnixEpoch()).set_last_sequence(sequence);
   }
+  // Stored batches applied, and the events they held.
   int transactions() const {
-    absl::MutexLock lock(&mu_);
-    return transactions_;
+    absl::MutexLock lock(&data_->mu);
+    return data_->transactions;
   }
   uint64_t events() const {
-    absl::MutexLock lock(&mu_);
-    return events_;
+    absl::MutexLock lock(&data_->mu);
+    return data_->events;
   }
+  // Agents registered and marked disconnected, in call order.
   std::vector<std::string> registered() const {
-    absl::MutexLock lock(&mu_);
-    return registered_;
+    absl::MutexLock lock(&data_->mu);
+    return data_->registered;
   }
   std::vector<std::string> disconnected() const {
-    absl::MutexLock lock(&mu_);
-    return disconnected_;
+    absl::MutexLock lock(&data_->mu);
+    return data_->disconnected;
+  }
+
+  absl::StatusOr<uint64_t> RegisterAgent(
+      const eroom::monitor::v1::AgentHello& hello, absl::Time now) override {
+    if (hello.agent_id().empty()) {
+      return absl::InvalidArgumentError("hello without agent_id");
+    }
+    absl::MutexLock lock(&data_->mu);
+    if (!data_->fail_with.ok()) return data_->fail_with;
+    eroom::monitor::v1::HostStatus& host = FindOrAddHost(hello.agent_id(), now);
+    host.set_hostname(hello.hostname());
+    host.set_version(hello.version());
+    *host.mutable_labels() = hello.labels();
+    host.set_connected(true);
+    host.set_last_seen_unix_ms(absl::ToUnixMillis(now));
+    data_->registered.push_back(hello.agent_id());
+    return host.last_sequence();
+  }
+
+  absl::Status MarkDisconnected(const std::string& agent_id,
+                                absl::Time now) override {
+    absl::MutexLock lock(&data_->mu);
+    if (!data_->fail_with.ok()) return data_->fail_with;
+    data_->disconnected.push_back(agent_id);
+    auto it = data_->hosts.find(agent_id);
+    if (it == data_->hosts.end()) return absl::OkStatus();
+    it->second.set_connected(false);
+    it->second.set_last_seen_unix_ms(absl::ToUnixMillis(now));
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<uint64_t> LastStoredSequence(
+      const std::string& agent_id) override {
+    absl::MutexLock lock(&data_->mu);
+    if (!data_->fail_with.ok()) return data_->fail_with;
+    auto it = data_->hosts.find(agent_id);
+    return it == data_->hosts.end() ? 0 : it->second.last_sequence();
+  }
+
+  absl::Status Apply(const StoredBatch& batch) override {
+    absl::MutexLock lock(&data_->mu);
+    if (!data_->fail_with.ok()) return data_->fail_with;
+    // All checks first: a batch is stored whole or not at all.
+    for (const HostProgress& host : batch.hosts) {
+      if (host.agent_id.empty()) {
+        return absl::InvalidArgumentError("stored batch without agent_id");
+      }
+    }
+    for (const AgentBatch& agent_batch : batch.batches) {
+      if (agent_batch.agent_id.empty()) {
+        return absl::InvalidArgumentError("event batch without agent_id");
+      }
+    }
+    for (const StoredCommandProgress& progress : batch.command_progress) {
+      if (!data_->command_index.contains(progress.progress.command_id())) {
+        return absl::FailedPreconditionError(
+            absl::StrCat("progress of unknown command '",
+                         progress.progress.command_id(), "'"));
+      }
+    }
+    ++data_->transactions;
+    for (const HostProgress& progress : batch.hosts) {
+      eroom::monitor::v1::HostStatus& host =
+          FindOrAddHost(progress.agent_id, batch.received);
+      host.set_last_sequence(progress.last_sequence);
+      host.set_last_seen_unix_ms(absl::ToUnixMillis(progress.last_seen));
+      if (progress.latest_sample) {
+        *host.mutable_latest_sample() = *progress.latest_sample;
+      }
+      if (progress.latest_health) {
+        *host.mutable_latest_health() = *progress.latest_health;
+      }
+      if (progress.latest_queue) {
+        *host.mutable_latest_queue() = *progress.latest_queue;
+      }
+    }
+    for (const AgentBatch& agent_batch : batch.batches) {
+      for (const eroom::monitor::v1::Event& event :
+           agent_batch.batch.events()) {
+        ++data_->events;
+        if (!event.has_log()) continue;
+        eroom::monitor::v1::StoredLogEvent& stored = data_->logs.emplace_back();
+        stored.set_agent_id(agent_batch.agent_id);
+        stored.set_sequence(event.sequence());
+        stored.set_received_unix_ms(absl::ToUnixMillis(batch.received));
+        *stored.mutable_event() = event.log();
+      }
+    }
+    for (const DerivedMetrics& metrics : batch.metrics) {
+      for (const MetricValue& value : metrics.values) {
+        data_->series[SeriesKey{metrics.agent_id, value.name, value.labels}]
+            .push_back(
+                Point{metrics.time_unix_ms, metrics.sequence, value.value});
+      }
+    }
+    for (const StoredCommandProgress& progress : batch.command_progress) {
+      eroom::monitor::v1::CommandRecord& command =
+          data_->commands[data_->command_index[progress.progress.command_id()]];
+      *command.add_progress() = progress.progress;
+      command.set_state(progress.progress.state());
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status RecordCommand(
+      const eroom::monitor::v1::CommandRecord& command) override {
+    if (command.command_id().empty() || command.agent_id().empty()) {
+      return absl::InvalidArgumentError(
+          "command without command_id or agent_id");
+    }
+    absl::MutexLock lock(&data_->mu);
+    if (!data_->fail_with.ok()) return data_->fail_with;
+    if (!data_->command_index
+             .try_emplace(command.command_id(), data_->commands.size())
+             .second) {
+      return absl::AlreadyExistsError(absl::StrCat(
+          "command '", command.command_id(), "' is already recorded"));
+    }
+    data_->commands.push_back(command);
+    data_->commands.back().clear_progress();
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<std::string> CommandAgent(
+      const std::string& command_id) override {
+    absl::MutexLock lock(&data_->mu);
+    if (!data_->fail_with.ok()) return data_->fail_with;
+    auto it = data_->command_index.find(command_id);
+    if (it == data_->command_index.end()) return UnknownCommand(command_id);
+    return data_->commands[it->second].agent_id();
+  }
+
+  absl::StatusOr<eroom::monitor::v1::ListHostsResponse> ListHosts(
+      const eroom::monitor::v1::ListHostsRequest& request) override {
+    absl::MutexLock lock(&data_->mu);
+    eroom::monitor::v1::ListHostsResponse response;
+    for (const auto& [agent_id, host] : data_->hosts) {
+      if (request.agent_id().empty() || request.agent_id() == agent_id) {
+        *response.add_hosts() = host;
+      }
+    }
+    return response;
+  }
+
+  absl::StatusOr<eroom::monitor::v1::QueryLogsResponse> QueryLogs(
+      const eroom::monitor::v1::QueryLogsRequest& request) override {
+    if (absl::Status limit = CheckLimit(request.limit()); !limit.ok()) {
+      return limit;
+    }
+    const std::string contains = absl::AsciiStrToLower(request.contains());
+    absl::MutexLock lock(&data_->mu);
+    // (time, index into logs) of the matching events.
+    std::vector<std::pair<int64_t, size_t>> matching;
+    for (size_t i = 0; i < data_->logs.size(); ++i) {
+      const eroom::monitor::v1::StoredLogEvent& stored = data_->logs[i];
+      const eroom::monitor::v1::LogEvent& log = stored.event();
+      if ((request.agent_id().empty() ||
+           stored.agent_id() == request.agent_id()) &&
+          (request.min_level() == eroom::monitor::v1::LOG_LEVEL_UNSPECIFIED ||
+           log.level() >= request.min_level()) &&
+          (request.event_type().empty() ||
+           log.event_type() == request.event_type()) &&
+          (request.ruid().empty() || log.ruid() == request.ruid()) &&
+          (request.since_unix_ms() == 0 ||
+           log.time_unix_ms() >= request.since_unix_ms()) &&
+          (request.until_unix_ms() == 0 ||
+           log.time_unix_ms() <= request.until_unix_ms()) &&
+          absl::AsciiStrToLower(log.message()).find(contains) !=
+              std::string::npos) {
+        matching.emplace_back(log.time_unix_ms(), i);
+      }
+    }
+    // Newest by time first, then the newest stored first.
+    std::sort(matching.begin(), matching.end(), std::greater<>());
+    eroom::monitor::v1::QueryLogsResponse response;
+    for (size_t i = 0;
+         i < matching.size() && i < static_cast<size_t>(request.limit()); ++i) {
+      *response.add_events() = data_->logs[matching[i].second];
+    }
+    return response;
+  }
+
+  absl::StatusOr<eroom::monitor::v1::QueryMetricsResponse> QueryMetrics(
+      const eroom::monitor::v1::QueryMetricsRequest& request) override {
+    if (absl::Status limit = CheckLimit(request.limit()); !limit.ok()) {
+      return limit;
+    }
+    absl::MutexLock lock(&data_->mu);
+    eroom::monitor::v1::QueryMetricsResponse response;
+    for (const auto& [key, stored_points] : data_->series) {
+      const auto& [agent_id, name, labels] = key;
+      if (name != request.name() ||
+          (!request.agent_id().empty() && agent_id != request.agent_id())) {
+        continue;
+      }
+      std::vector<Point> points;
+      for (const Point& point : stored_points) {
+        if ((request.since_unix_ms() == 0 ||
+             point.time_ms >= request.since_unix_ms()) &&
+            (request.until_unix_ms() == 0 ||
+             point.time_ms <= request.until_unix_ms())) {
+          points.push_back(point);
+        }
+      }
+      if (points.empty()) continue;
+      std::sort(points.begin(), points.end(),
+                [](const Point& a, const Point& b) {
+                  return std::tie(a.time_ms, a.sequence) <
+                         std::tie(b.time_ms, b.sequence);
+                });
+      const size_t keep = std::min(points.size(), size_t(request.limit()));
+      eroom::monitor::v1::MetricSeries* series = response.add_series();
+      series->set_agent_id(agent_id);
+      series->set_name(name);
+      series->mutable_labels()->insert(labels.begin(), labels.end());
+      for (size_t i = points.size() - keep; i < points.size(); ++i) {
+        eroom::monitor::v1::MetricPoint* point = series->add_points();
+        point->set_time_unix_ms(points[i].time_ms);
+        point->set_value(points[i].value);
+      }
+    }
+    return response;
+  }
+
+  absl::StatusOr<eroom::monitor::v1::CommandRecord> GetCommand(
+      const std::string& command_id) override {
+    absl::MutexLock lock(&data_->mu);
+    auto it = data_->command_index.find(command_id);
+    if (it == data_->command_index.end()) return UnknownCommand(command_id);
+    return data_->commands[it->second];
+  }
+
+  absl::StatusOr<eroom::monitor::v1::ListCommandsResponse> ListCommands(
+      const eroom::monitor::v1::ListCommandsRequest& request) override {
+    if (absl::Status limit = CheckLimit(request.limit()); !limit.ok()) {
+      return limit;
+    }
+    absl::MutexLock lock(&data_->mu);
+    // (request time, index into commands) of the matching commands.
+    std::vector<std::pair<int64_t, size_t>> matching;
+    for (size_t i = 0; i < data_->commands.size(); ++i) {
+      if (request.agent_id().empty() ||
+          data_->commands[i].agent_id() == request.agent_id()) {
+        matching.emplace_back(data_->commands[i].requested_unix_ms(), i);
+      }
+    }
+    // Newest requested first, then the newest recorded first.
+    std::sort(matching.begin(), matching.end(), std::greater<>());
+    eroom::monitor::v1::ListCommandsResponse response;
+    for (size_t i = 0;
+         i < matching.size() && i < static_cast<size_t>(request.limit()); ++i) {
+      *response.add_commands() = data_->commands[matching[i].second];
+    }
+    return response;
   }
 
  private:
-  mutable absl::Mutex mu_;
-  absl::Status fail_with_ ABSL_GUARDED_BY(mu_);
-  eroom::monitor::v1::ListHostsResponse hosts_ ABSL_GUARDED_BY(mu_);
-  absl::flat_hash_map<std::string, uint64_t> stored_through_
-      ABSL_GUARDED_BY(mu_);
-  int transactions_ ABSL_GUARDED_BY(mu_) = 0;
-  uint64_t events_ ABSL_GUARDED_BY(mu_) = 0;
-  std::vector<std::string> registered_ ABSL_GUARDED_BY(mu_);
-  std::vector<std::string> disconnected_ ABSL_GUARDED_BY(mu_);
+  using SeriesKey =
+      std::tuple<std::string, std::string, std::map<std::string, std::string>>;
+  struct Point {
+    int64_t time_ms;
+    uint64_t sequence;
+    double value;
+  };
+  struct Data {
+    mutable absl::Mutex mu;
+    absl::Status fail_with ABSL_GUARDED_BY(mu);
+    std::map<std::string, eroom::monitor::v1::HostStatus> hosts
+        ABSL_GUARDED_BY(mu);
+    std::vector<eroom::monitor::v1::StoredLogEvent> logs ABSL_GUARDED_BY(mu);
+    std::map<SeriesKey, std::vector<Point>> series ABSL_GUARDED_BY(mu);
+    std::vector<eroom::monitor::v1::CommandRecord> commands ABSL_GUARDED_BY(mu);
+    absl::flat_hash_map<std::string, size_t> command_index ABSL_GUARDED_BY(mu);
+    int transactions ABSL_GUARDED_BY(mu) = 0;
+    uint64_t events ABSL_GUARDED_BY(mu) = 0;
+    std::vector<std::string> registered ABSL_GUARDED_BY(mu);
+    std::vector<std::string> disconnected ABSL_GUARDED_BY(mu);
+  };
+
+  explicit FakeStorage(std::shared_ptr<Data> data) : data_(std::move(data)) {
+    absl::MutexLock lock(&data_->mu);
+    for (auto& [agent_id, host] : data_->hosts) host.set_connected(false);
+  }
+
+  static absl::Status CheckLimit(int32_t limit) {
+    if (limit > 0) return absl::OkStatus();
+    return absl::InvalidArgumentError(
+        absl::StrCat("limit must be positive, got ", limit));
+  }
+
+  static absl::Status UnknownCommand(const std::string& command_id) {
+    return absl::NotFoundError(
+        absl::StrCat("no command with id '", command_id, "'"));
+  }
+
+  eroom::monitor::v1::HostStatus& FindOrAddHost(const std::string& agent_id,
+                                                absl::Time now)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(data_->mu) {
+    auto [it, added] = data_->hosts.try_emplace(agent_id);
+    if (added) {
+      it->second.set_agent_id(agent_id);
+      it->second.set_first_seen_unix_ms(absl::ToUnixMillis(now));
+      it->second.set_last_seen_unix_ms(absl::ToUnixMillis(now));
+    }
+    return it->second;
+  }
+
+  std::shared_ptr<Data> data_;
 };
 
 }  // namespace eroom::collector

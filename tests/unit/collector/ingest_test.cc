@@ -5,12 +5,16 @@
 #include "gtest/gtest.h"
 #include "tests/unit/collector/fake_storage.h"
 #include "tests/unit/test_support/fake_clock.h"
+#include "tests/unit/test_support/status_matchers.h"
 
 namespace eroom::collector {
 namespace {
 namespace v1 = ::eroom::monitor::v1;
 
+using ::eroom::test_support::IsOk;
+using ::eroom::test_support::StatusIs;
 using ::testing::ElementsAre;
+using ::testing::IsEmpty;
 
 class RecordingLink final : public StreamLink {
  public:
@@ -46,20 +50,53 @@ class RecordingLink final : public StreamLink {
   absl::Status failure_ ABSL_GUARDED_BY(mu_);
 };
 
-class CountingObserver final : public IngestObserver {
+// Remembers the sequences of every event it was told was stored, and the
+// hellos and disconnects it saw.
+class RecordingObserver final : public IngestObserver {
  public:
-  void OnStored(const std::vector<AgentBatch>& batches) override {
+  void OnStored(const StoredBatch& stored) override {
     absl::MutexLock lock(&mu_);
-    batches_ += batches.size();
+    ++commits_;
+    for (const AgentBatch& batch : stored.batches) {
+      for (const v1::Event& event : batch.batch.events()) {
+        sequences_.push_back(event.sequence());
+      }
+    }
+    for (const StoredCommandProgress& progress : stored.command_progress) {
+      progress_.push_back(progress.progress.command_id());
+    }
   }
-  size_t batches() {
+  void OnRegistered(const v1::AgentHello& hello, absl::Time) override {
     absl::MutexLock lock(&mu_);
-    return batches_;
+    seen_.push_back("hello " + hello.agent_id());
+  }
+  void OnDisconnected(const std::string& agent_id, absl::Time) override {
+    absl::MutexLock lock(&mu_);
+    seen_.push_back("gone " + agent_id);
+  }
+  int commits() {
+    absl::MutexLock lock(&mu_);
+    return commits_;
+  }
+  std::vector<uint64_t> sequences() {
+    absl::MutexLock lock(&mu_);
+    return sequences_;
+  }
+  std::vector<std::string> progress() {
+    absl::MutexLock lock(&mu_);
+    return progress_;
+  }
+  std::vector<std::string> seen() {
+    absl::MutexLock lock(&mu_);
+    return seen_;
   }
 
  private:
   absl::Mutex mu_;
-  size_t batches_ ABSL_GUARDED_BY(mu_) = 0;
+  int commits_ ABSL_GUARDED_BY(mu_) = 0;
+  std::vector<uint64_t> sequences_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::string> progress_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::string> seen_ ABSL_GUARDED_BY(mu_);
 };
 
 IngestItem Batch(const std::string& agent, std::shared_ptr<StreamLink> link,
@@ -68,7 +105,59 @@ IngestItem Batch(const std::string& agent, std::shared_ptr<StreamLink> link,
   item.kind = IngestItem::Kind::kBatch;
   item.agent_id = agent;
   item.link = std::move(link);
-  for (uint64_t s : sequences) item.batch.add_events()->set_sequence(s);
+  for (uint64_t s : sequences) {
+    v1::Event* event = item.batch.add_events();
+    event->set_sequence(s);
+    event->mutable_notice()->set_kind("test");
+  }
+  return item;
+}
+
+IngestItem Hello(const std::string& agent, std::shared_ptr<StreamLink> link) {
+  IngestItem item;
+  item.kind = IngestItem::Kind::kHello;
+  item.agent_id = agent;
+  item.hello.set_agent_id(agent);
+  item.link = std::move(link);
+  return item;
+}
+
+IngestItem Disconnect(const std::string& agent) {
+  IngestItem item;
+  item.kind = IngestItem::Kind::kDisconnect;
+  item.agent_id = agent;
+  return item;
+}
+
+v1::CommandRecord Command(const std::string& command_id,
+                          const std::string& agent_id) {
+  v1::CommandRecord record;
+  record.set_command_id(command_id);
+  record.set_agent_id(agent_id);
+  record.mutable_command()->set_command_id(command_id);
+  record.mutable_command()->mutable_ping();
+  record.set_requested_by("operator");
+  record.set_requested_unix_ms(1750000000000);
+  return record;
+}
+
+IngestItem CommandRequested(v1::CommandRecord record,
+                            std::function<void(absl::Status)> on_recorded) {
+  IngestItem item;
+  item.kind = IngestItem::Kind::kCommandRequested;
+  item.agent_id = record.agent_id();
+  item.command = std::move(record);
+  item.on_recorded = std::move(on_recorded);
+  return item;
+}
+
+IngestItem Progress(const std::string& agent, const std::string& command_id,
+                    v1::CommandState state) {
+  IngestItem item;
+  item.kind = IngestItem::Kind::kCommandProgress;
+  item.agent_id = agent;
+  item.progress.set_command_id(command_id);
+  item.progress.set_state(state);
   return item;
 }
 
@@ -76,22 +165,18 @@ class IngestPipelineTest : public ::testing::Test {
  protected:
   FakeStorage storage_;
   FakeClock clock_;
-  CountingObserver observer_;
+  RecordingObserver observer_;
 };
 
 TEST_F(IngestPipelineTest, HelloIsAnsweredWithTheLastStoredSequence) {
   storage_.SetStoredThrough("a", 41);
   auto link = std::make_shared<RecordingLink>();
-  IngestPipeline ingest(storage_, clock_, {}, {});
-  IngestItem hello;
-  hello.kind = IngestItem::Kind::kHello;
-  hello.agent_id = "a";
-  hello.hello.set_agent_id("a");
-  hello.link = link;
-  ASSERT_TRUE(ingest.Submit(std::move(hello)));
+  IngestPipeline ingest(storage_, clock_, {}, {&observer_});
+  ASSERT_TRUE(ingest.Submit(Hello("a", link)));
   ingest.Start();
   ingest.Stop();
   EXPECT_EQ(link->registered(), 41u);
+  EXPECT_THAT(observer_.seen(), ElementsAre("hello a"));
 }
 
 TEST_F(IngestPipelineTest, QueuedBatchesShareOneTransactionAndAckAfterIt) {
@@ -108,7 +193,65 @@ TEST_F(IngestPipelineTest, QueuedBatchesShareOneTransactionAndAckAfterIt) {
   EXPECT_EQ(storage_.events(), 4u);
   EXPECT_THAT(link_a->stored(), ElementsAre(3, 3));
   EXPECT_THAT(link_b->stored(), ElementsAre(1));
-  EXPECT_EQ(observer_.batches(), 3u);
+  EXPECT_EQ(observer_.commits(), 1);
+}
+
+TEST_F(IngestPipelineTest, ObserversSeeARedeliveredEventOnce) {
+  auto link = std::make_shared<RecordingLink>();
+  IngestPipeline ingest(storage_, clock_, {}, {&observer_});
+  ingest.Start();
+  ASSERT_TRUE(ingest.Submit(Hello("a", link)));
+  ASSERT_TRUE(ingest.Submit(Batch("a", link, {1, 2})));
+  // What an agent resends after a lost Ack, in the same and a later commit.
+  ASSERT_TRUE(ingest.Submit(Batch("a", link, {1, 2, 3})));
+  ingest.Stop();
+  IngestPipeline later(storage_, clock_, {}, {&observer_});
+  later.Start();
+  ASSERT_TRUE(later.Submit(Batch("a", link, {2, 3, 4})));
+  later.Stop();
+  EXPECT_THAT(observer_.sequences(), ElementsAre(1, 2, 3, 4));
+  EXPECT_EQ(storage_.events(), 4u);
+  EXPECT_EQ(link->stored().back(), 4u);
+}
+
+TEST_F(IngestPipelineTest, KnowsWhatWasStoredBeforeItStarted) {
+  // A batch without a hello first still is not stored twice.
+  storage_.SetStoredThrough("a", 5);
+  auto link = std::make_shared<RecordingLink>();
+  IngestPipeline ingest(storage_, clock_, {}, {&observer_});
+  ASSERT_TRUE(ingest.Submit(Batch("a", link, {4, 5, 6})));
+  ingest.Start();
+  ingest.Stop();
+  EXPECT_THAT(observer_.sequences(), ElementsAre(6));
+  EXPECT_THAT(link->stored(), ElementsAre(6));
+}
+
+// Makes storage fail from the hello until the first failure it is told of.
+class OneFailureLink final : public StreamLink {
+ public:
+  explicit OneFailureLink(FakeStorage& storage) : storage_(storage) {}
+  void OnRegistered(uint64_t) override {
+    storage_.FailWith(absl::InternalError("disk I/O error"));
+  }
+  void OnStored(uint64_t) override {}
+  void OnIngestFailed(const absl::Status&) override {
+    storage_.FailWith(absl::OkStatus());
+  }
+
+ private:
+  FakeStorage& storage_;
+};
+
+TEST_F(IngestPipelineTest, AFailedCommitIsDecidedAgainFromWhatIsStored) {
+  auto link = std::make_shared<OneFailureLink>(storage_);
+  IngestPipeline ingest(storage_, clock_, {}, {&observer_});
+  ASSERT_TRUE(ingest.Submit(Hello("a", link)));
+  ASSERT_TRUE(ingest.Submit(Batch("a", link, {1, 2})));  // Fails.
+  ASSERT_TRUE(ingest.Submit(Disconnect("a")));  // Ends the commit group.
+  ASSERT_TRUE(ingest.Submit(Batch("a", link, {1, 2})));  // The resend.
+  ingest.Start();
+  ingest.Stop();
+  EXPECT_THAT(observer_.sequences(), ElementsAre(1, 2));
 }
 
 TEST_F(IngestPipelineTest, TransactionsAreSplitAtTheEventLimit) {
@@ -131,9 +274,9 @@ TEST_F(IngestPipelineTest, StorageFailureIsReportedAndNothingAcked) {
   ASSERT_TRUE(ingest.Submit(Batch("a", link, {1})));
   ingest.Start();
   ingest.Stop();
-  EXPECT_TRUE(link->stored().empty());
-  EXPECT_EQ(link->failure().code(), absl::StatusCode::kInternal);
-  EXPECT_EQ(observer_.batches(), 0u);
+  EXPECT_THAT(link->stored(), IsEmpty());
+  EXPECT_THAT(link->failure(), StatusIs(absl::StatusCode::kInternal));
+  EXPECT_EQ(observer_.commits(), 0);
 }
 
 TEST_F(IngestPipelineTest, FullQueueRefusesInsteadOfBlocking) {
@@ -144,17 +287,66 @@ TEST_F(IngestPipelineTest, FullQueueRefusesInsteadOfBlocking) {
 }
 
 TEST_F(IngestPipelineTest, DisconnectIsRecordedInOrder) {
-  IngestPipeline ingest(storage_, clock_, {}, {});
+  IngestPipeline ingest(storage_, clock_, {}, {&observer_});
   auto link = std::make_shared<RecordingLink>();
   ASSERT_TRUE(ingest.Submit(Batch("a", link, {1})));
-  IngestItem gone;
-  gone.kind = IngestItem::Kind::kDisconnect;
-  gone.agent_id = "a";
-  ASSERT_TRUE(ingest.Submit(std::move(gone)));
+  ASSERT_TRUE(ingest.Submit(Disconnect("a")));
   ingest.Start();
   ingest.Stop();
   EXPECT_THAT(link->stored(), ElementsAre(1));
   EXPECT_THAT(storage_.disconnected(), ElementsAre("a"));
+  EXPECT_THAT(observer_.seen(), ElementsAre("gone a"));
+}
+
+TEST_F(IngestPipelineTest, CommandIsRecordedAndItsProgressStored) {
+  std::vector<absl::Status> recorded;
+  IngestPipeline ingest(storage_, clock_, {}, {&observer_});
+  ASSERT_TRUE(ingest.Submit(CommandRequested(
+      Command("c1", "a"),
+      [&recorded](absl::Status status) { recorded.push_back(status); })));
+  ASSERT_TRUE(ingest.Submit(Progress("a", "c1", v1::ACCEPTED)));
+  ASSERT_TRUE(ingest.Submit(Progress("a", "c1", v1::SUCCEEDED)));
+  ingest.Start();
+  ingest.Stop();
+  ASSERT_THAT(recorded, ElementsAre(IsOk()));
+  EXPECT_THAT(observer_.progress(), ElementsAre("c1", "c1"));
+  absl::StatusOr<v1::CommandRecord> command = storage_.GetCommand("c1");
+  ASSERT_THAT(command, IsOk());
+  EXPECT_EQ(command->state(), v1::SUCCEEDED);
+  EXPECT_EQ(command->progress_size(), 2);
+  EXPECT_EQ(ingest.dropped_command_progress(), 0u);
+}
+
+TEST_F(IngestPipelineTest, FailedCommandRecordIsReported) {
+  ASSERT_THAT(storage_.RecordCommand(Command("c1", "a")), IsOk());
+  std::vector<absl::Status> recorded;
+  IngestPipeline ingest(storage_, clock_, {}, {});
+  ASSERT_TRUE(ingest.Submit(CommandRequested(
+      Command("c1", "a"),
+      [&recorded](absl::Status status) { recorded.push_back(status); })));
+  ingest.Start();
+  ingest.Stop();
+  EXPECT_THAT(recorded,
+              ElementsAre(StatusIs(absl::StatusCode::kAlreadyExists)));
+}
+
+TEST_F(IngestPipelineTest, ProgressOfAnUnknownOrForeignCommandIsDropped) {
+  ASSERT_THAT(storage_.RecordCommand(Command("c1", "a")), IsOk());
+  auto link = std::make_shared<RecordingLink>();
+  IngestPipeline ingest(storage_, clock_, {}, {&observer_});
+  ASSERT_TRUE(ingest.Submit(Progress("b", "c1", v1::ACCEPTED)));
+  ASSERT_TRUE(ingest.Submit(Progress("a", "nope", v1::ACCEPTED)));
+  // The stream goes on: its events are stored in the same commit.
+  ASSERT_TRUE(ingest.Submit(Batch("b", link, {1})));
+  ingest.Start();
+  ingest.Stop();
+  EXPECT_EQ(ingest.dropped_command_progress(), 2u);
+  EXPECT_THAT(observer_.progress(), IsEmpty());
+  EXPECT_THAT(link->stored(), ElementsAre(1));
+  EXPECT_THAT(link->failure(), IsOk());
+  absl::StatusOr<v1::CommandRecord> command = storage_.GetCommand("c1");
+  ASSERT_THAT(command, IsOk());
+  EXPECT_EQ(command->state(), v1::COMMAND_STATE_UNSPECIFIED);
 }
 
 }  // namespace

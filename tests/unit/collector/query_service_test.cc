@@ -1,22 +1,47 @@
 // QueryService on a real in-process gRPC server, with storage faked.
 #include "collector/query_service.h"
 
+#include <string>
+
 #include "collector/authorizer.h"
+#include "collector/ingest_rules.h"
+#include "common/metric_catalog.h"
 #include "gmock/gmock.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "tests/unit/collector/fake_storage.h"
 #include "tests/unit/test_support/fake_clock.h"
 #include "tests/unit/test_support/loopback_grpc_server.h"
+#include "tests/unit/test_support/status_matchers.h"
 
 namespace eroom::collector {
 namespace {
 namespace v1 = ::eroom::monitor::v1;
 
+using ::eroom::test_support::IsOk;
+using ::eroom::test_support::IsOkAndHolds;
+using ::eroom::test_support::StatusIs;
+using ::testing::ElementsAreArray;
+using ::testing::IsEmpty;
+
 AuthConfig OpenAccess() {
   AuthConfig config;
   config.tokens_required = false;
   return config;
+}
+
+v1::AgentHello Hello(const std::string& agent_id) {
+  v1::AgentHello hello;
+  hello.set_agent_id(agent_id);
+  return hello;
+}
+
+TEST(EffectiveLimitTest, ZeroIsTheDefaultLargeIsCappedNegativeIsRefused) {
+  EXPECT_THAT(EffectiveLimit(0, 100, 1000), IsOkAndHolds(100));
+  EXPECT_THAT(EffectiveLimit(7, 100, 1000), IsOkAndHolds(7));
+  EXPECT_THAT(EffectiveLimit(1001, 100, 1000), IsOkAndHolds(1000));
+  EXPECT_THAT(EffectiveLimit(-1, 100, 1000),
+              StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
 class QueryServiceTest : public ::testing::Test {
@@ -30,40 +55,125 @@ class QueryServiceTest : public ::testing::Test {
     workers_.Stop();
   }
 
-  v1::HostStatus* AddHost(v1::ListHostsResponse& hosts, const std::string& id,
-                          bool connected, absl::Duration silent_for) {
-    v1::HostStatus* host = hosts.add_hosts();
-    host->set_agent_id(id);
-    host->set_connected(connected);
-    host->set_last_seen_unix_ms(absl::ToUnixMillis(clock_.Now() - silent_for));
-    return host;
+  // Registers the agent with storage and liveness, as ingest does.
+  void Connect(const std::string& agent_id) {
+    ASSERT_THAT(storage_.RegisterAgent(Hello(agent_id), clock_.Now()), IsOk());
+    liveness_.OnRegistered(Hello(agent_id), clock_.Now());
+  }
+
+  // Stores `count` log events of agent "a", one a second.
+  void StoreLogs(int count) {
+    AgentBatch batch;
+    batch.agent_id = "a";
+    for (int i = 1; i <= count; ++i) {
+      v1::Event* event = batch.batch.add_events();
+      event->set_sequence(i);
+      event->mutable_log()->set_time_unix_ms(i * 1000);
+    }
+    ASSERT_THAT(storage_.Apply(BuildStoredBatch({batch}, {}, clock_.Now())),
+                IsOk());
   }
 
   FakeStorage storage_;
   FakeClock clock_;
+  HostLiveness liveness_{clock_, /*heartbeat_timeout=*/absl::Seconds(30)};
   WorkQueue workers_{"query", 1, 8};
   RefusalLog refusals_{clock_, absl::Minutes(1), [](const std::string&) {}};
   Authorizer authorizer_{OpenAccess(), CollectorMethodAccess(), refusals_};
-  QueryServiceImpl service_{storage_, workers_, authorizer_, clock_,
-                            /*heartbeat_timeout=*/absl::Seconds(30)};
+  QueryServiceImpl service_{storage_, workers_, authorizer_, liveness_};
   test_support::LoopbackGrpcServer server_{service_};
   std::unique_ptr<v1::QueryService::Stub> stub_;
 };
 
-TEST_F(QueryServiceTest, HostsSilentPastTheHeartbeatTimeoutAreDown) {
-  v1::ListHostsResponse hosts;
-  AddHost(hosts, "fresh", /*connected=*/true, absl::Seconds(5));
-  AddHost(hosts, "hung", /*connected=*/true, absl::Seconds(31));
-  AddHost(hosts, "gone", /*connected=*/false, absl::Seconds(1));
-  storage_.SetHosts(hosts);
+TEST_F(QueryServiceTest, HostsAreDownAsTheCollectorKnowsThem) {
+  Connect("hung");
+  clock_.Advance(absl::Seconds(25));
+  Connect("fresh");
+  Connect("gone");
+  liveness_.OnDisconnected("gone", clock_.Now());
+  ASSERT_THAT(storage_.MarkDisconnected("gone", clock_.Now()), IsOk());
+  clock_.Advance(absl::Seconds(6));  // "hung" is silent for 31 s.
 
   grpc::ClientContext context;
   v1::ListHostsResponse response;
   ASSERT_TRUE(stub_->ListHosts(&context, {}, &response).ok());
   ASSERT_EQ(response.hosts_size(), 3);
+  EXPECT_EQ(response.hosts(0).agent_id(), "fresh");
   EXPECT_FALSE(response.hosts(0).down());
-  EXPECT_TRUE(response.hosts(1).down());
-  EXPECT_TRUE(response.hosts(2).down());
+  EXPECT_TRUE(response.hosts(1).down());  // gone
+  EXPECT_TRUE(response.hosts(2).down());  // hung
+}
+
+TEST_F(QueryServiceTest, LogLimitDefaultsAndCaps) {
+  StoreLogs(kDefaultLogLimit + 20);
+  {
+    grpc::ClientContext context;
+    v1::QueryLogsResponse response;
+    ASSERT_TRUE(stub_->QueryLogs(&context, {}, &response).ok());
+    EXPECT_EQ(response.events_size(), kDefaultLogLimit);
+    EXPECT_EQ(response.events(0).sequence(), uint64_t{kDefaultLogLimit + 20});
+  }
+  {
+    grpc::ClientContext context;
+    v1::QueryLogsRequest request;
+    request.set_limit(kMaxLogLimit + 1);
+    v1::QueryLogsResponse response;
+    ASSERT_TRUE(stub_->QueryLogs(&context, request, &response).ok());
+    EXPECT_EQ(response.events_size(), kDefaultLogLimit + 20);
+  }
+  grpc::ClientContext context;
+  v1::QueryLogsRequest request;
+  request.set_limit(-1);
+  v1::QueryLogsResponse response;
+  EXPECT_EQ(stub_->QueryLogs(&context, request, &response).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+TEST_F(QueryServiceTest, UnknownMetricNameListsKnownNames) {
+  grpc::ClientContext context;
+  v1::QueryMetricsRequest request;
+  request.set_name("host.cpu");
+  v1::QueryMetricsResponse response;
+  ASSERT_TRUE(stub_->QueryMetrics(&context, request, &response).ok());
+  EXPECT_THAT(response.series(), IsEmpty());
+  EXPECT_THAT(response.known_names(), ElementsAreArray(KnownMetricNames()));
+}
+
+TEST_F(QueryServiceTest, MetricNameIsRequiredAndLimitNotNegative) {
+  {
+    grpc::ClientContext context;
+    v1::QueryMetricsResponse response;
+    EXPECT_EQ(stub_->QueryMetrics(&context, {}, &response).error_code(),
+              grpc::StatusCode::INVALID_ARGUMENT);
+  }
+  grpc::ClientContext context;
+  v1::QueryMetricsRequest request;
+  request.set_name("host.cpu_percent");
+  request.set_limit(-5);
+  v1::QueryMetricsResponse response;
+  EXPECT_EQ(stub_->QueryMetrics(&context, request, &response).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+TEST_F(QueryServiceTest, KnownMetricIsReadWithTheDefaultLimit) {
+  AgentBatch batch;
+  batch.agent_id = "a";
+  for (int i = 1; i <= 3; ++i) {
+    v1::Event* event = batch.batch.add_events();
+    event->set_sequence(i);
+    event->mutable_sample()->set_time_unix_ms(i);
+    event->mutable_sample()->set_cpu_percent(i);
+  }
+  ASSERT_THAT(storage_.Apply(BuildStoredBatch({batch}, {}, clock_.Now())),
+              IsOk());
+  grpc::ClientContext context;
+  v1::QueryMetricsRequest request;
+  request.set_name("host.cpu_percent");
+  v1::QueryMetricsResponse response;
+  ASSERT_TRUE(stub_->QueryMetrics(&context, request, &response).ok());
+  ASSERT_EQ(response.series_size(), 1);
+  EXPECT_EQ(response.series(0).points_size(), 3);
+  EXPECT_THAT(response.known_names(), IsEmpty());
 }
 
 }  // namespace

@@ -1,14 +1,17 @@
-#include "collector/schema.h"
+#include "collector/sqlite/schema.h"
 
 #include <string>
 
 #include "SQLiteCpp/Database.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/unit/test_support/status_matchers.h"
 #include "tests/unit/test_support/temp_dir.h"
 
 namespace eroom::collector {
 
+using ::eroom::test_support::IsOk;
+using ::eroom::test_support::StatusIs;
 using ::eroom::test_support::TempDirTest;
 namespace {
 
@@ -30,33 +33,37 @@ class SchemaTest : public TempDirTest {
 TEST_F(SchemaTest, NewDatabaseIsVersionZero) { EXPECT_EQ(Version(), 0); }
 
 TEST_F(SchemaTest, MigratesStepByStep) {
-  ASSERT_TRUE(MigrateSchema(*db_, CollectorSchema(), 1).ok());
+  ASSERT_THAT(MigrateSchema(*db_, CollectorSchema(), 1), IsOk());
   EXPECT_EQ(Version(), 1);
   EXPECT_TRUE(db_->tableExists("log_events"));
   EXPECT_FALSE(db_->tableExists("log_messages"));
-  ASSERT_TRUE(MigrateSchema(*db_, CollectorSchema(), 2).ok());
+  ASSERT_THAT(MigrateSchema(*db_, CollectorSchema(), 2), IsOk());
   EXPECT_TRUE(db_->tableExists("log_messages"));
-  ASSERT_TRUE(MigrateSchema(*db_, CollectorSchema()).ok());
-  EXPECT_EQ(Version(), kSchemaVersion);
+  ASSERT_THAT(MigrateSchema(*db_, CollectorSchema(), 3), IsOk());
   // The message index moved to a file of its own.
   EXPECT_FALSE(db_->tableExists("log_messages"));
   EXPECT_TRUE(db_->tableExists("store_identity"));
+  EXPECT_FALSE(db_->tableExists("commands"));
+  ASSERT_THAT(MigrateSchema(*db_, CollectorSchema()), IsOk());
+  EXPECT_EQ(Version(), kSchemaVersion);
+  EXPECT_TRUE(db_->tableExists("commands"));
+  EXPECT_TRUE(db_->tableExists("command_progress"));
 }
 
 TEST_F(SchemaTest, MigratingAgainChangesNothing) {
-  ASSERT_TRUE(MigrateSchema(*db_, CollectorSchema()).ok());
-  ASSERT_TRUE(MigrateSchema(*db_, CollectorSchema()).ok());
+  ASSERT_THAT(MigrateSchema(*db_, CollectorSchema()), IsOk());
+  ASSERT_THAT(MigrateSchema(*db_, CollectorSchema()), IsOk());
   EXPECT_EQ(Version(), kSchemaVersion);
   // An older target never downgrades.
-  ASSERT_TRUE(MigrateSchema(*db_, CollectorSchema(), 1).ok());
+  ASSERT_THAT(MigrateSchema(*db_, CollectorSchema(), 1), IsOk());
   EXPECT_EQ(Version(), kSchemaVersion);
 }
 
 TEST_F(SchemaTest, EachDatabaseHasItsOwnIdentity) {
-  ASSERT_TRUE(MigrateSchema(*db_, CollectorSchema()).ok());
+  ASSERT_THAT(MigrateSchema(*db_, CollectorSchema()), IsOk());
   SQLite::Database other(PathIn("other.db"),
                          SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
-  ASSERT_TRUE(MigrateSchema(other, CollectorSchema()).ok());
+  ASSERT_THAT(MigrateSchema(other, CollectorSchema()), IsOk());
   const std::string id =
       db_->execAndGet("SELECT id FROM store_identity").getString();
   EXPECT_EQ(id.size(), 32u);
@@ -65,25 +72,24 @@ TEST_F(SchemaTest, EachDatabaseHasItsOwnIdentity) {
 
 TEST_F(SchemaTest, RefusesNewerDatabase) {
   db_->exec("PRAGMA user_version = 7");
-  absl::Status status = MigrateSchema(*db_, CollectorSchema());
-  EXPECT_EQ(status.code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_THAT(std::string(status.message()), HasSubstr("version 7"));
+  EXPECT_THAT(
+      MigrateSchema(*db_, CollectorSchema()),
+      StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("version 7")));
   EXPECT_EQ(Version(), 7);
 }
 
 TEST_F(SchemaTest, RejectsUnknownTargetVersion) {
-  EXPECT_EQ(MigrateSchema(*db_, CollectorSchema(), kSchemaVersion + 1).code(),
-            absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(MigrateSchema(*db_, CollectorSchema(), -1).code(),
-            absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(MigrateSchema(*db_, CollectorSchema(), kSchemaVersion + 1),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(MigrateSchema(*db_, CollectorSchema(), -1),
+              StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
 TEST_F(SchemaTest, FailedStepLeavesTheVersionUnchanged) {
   // A table in the way makes step 1 fail; nothing of it may remain.
   db_->exec("CREATE TABLE probes (x)");
-  absl::Status status = MigrateSchema(*db_, CollectorSchema());
-  EXPECT_EQ(status.code(), absl::StatusCode::kInternal);
-  EXPECT_THAT(std::string(status.message()), HasSubstr("probes"));
+  EXPECT_THAT(MigrateSchema(*db_, CollectorSchema()),
+              StatusIs(absl::StatusCode::kInternal, HasSubstr("probes")));
   EXPECT_EQ(Version(), 0);
   EXPECT_FALSE(db_->tableExists("hosts"));
 }

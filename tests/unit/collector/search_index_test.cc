@@ -1,4 +1,4 @@
-#include "collector/search_index.h"
+#include "collector/sqlite/search_index.h"
 
 #include <filesystem>
 #include <fstream>
@@ -9,13 +9,15 @@
 #include "SQLiteCpp/Database.h"
 #include "SQLiteCpp/Statement.h"
 #include "absl/strings/str_cat.h"
-#include "collector/schema.h"
+#include "collector/sqlite/schema.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/unit/test_support/status_matchers.h"
 #include "tests/unit/test_support/temp_dir.h"
 
 namespace eroom::collector {
 
+using ::eroom::test_support::IsOk;
 using ::eroom::test_support::TempDirTest;
 namespace {
 
@@ -53,7 +55,7 @@ class SearchIndexTest : public TempDirTest {
     db_ = std::make_unique<SQLite::Database>(
         path_, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
     db_->exec("PRAGMA journal_mode = WAL");
-    ASSERT_TRUE(MigrateSchema(*db_, CollectorSchema()).ok());
+    ASSERT_THAT(MigrateSchema(*db_, CollectorSchema()), IsOk());
     db_->exec(
         "INSERT INTO hosts (agent_id, first_seen_ms, last_seen_ms) "
         "VALUES ('a', 0, 0)");
@@ -74,7 +76,7 @@ class SearchIndexTest : public TempDirTest {
 
   std::unique_ptr<SearchIndex> Open() {
     auto index = SearchIndex::Open(path_);
-    EXPECT_TRUE(index.ok()) << index.status();
+    EXPECT_THAT(index, IsOk());
     return index.ok() ? *std::move(index) : nullptr;
   }
 
@@ -94,7 +96,7 @@ class SearchIndexTest : public TempDirTest {
 
   SearchIndexProgress Progress(const std::string& database_path) {
     auto progress = ReadSearchIndexProgress(database_path);
-    EXPECT_TRUE(progress.ok()) << progress.status();
+    EXPECT_THAT(progress, IsOk());
     return progress.value_or(SearchIndexProgress{});
   }
   SearchIndexProgress Progress() { return Progress(path_); }
@@ -156,13 +158,13 @@ TEST_F(SearchIndexTest, IndexOfAnotherDatabaseIsRebuilt) {
   const std::string other = PathIn("other.db");
   {
     SQLite::Database db(other, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
-    ASSERT_TRUE(MigrateSchema(db, CollectorSchema()).ok());
+    ASSERT_THAT(MigrateSchema(db, CollectorSchema()), IsOk());
   }
   db_.reset();  // Checkpoints the WAL, so that the copy is whole.
   Open().reset();
   std::filesystem::copy_file(SearchIndexPath(path_), SearchIndexPath(other));
   auto index = SearchIndex::Open(other);
-  ASSERT_TRUE(index.ok()) << index.status();
+  ASSERT_THAT(index, IsOk());
   EXPECT_EQ(Progress(other).indexed_through, 0);
 }
 
@@ -203,7 +205,7 @@ TEST_F(SearchIndexTest, DamagedIndexFileIsRebuilt) {
 TEST_F(SearchIndexTest, UnopenableIndexIsAnError) {
   std::filesystem::create_directories(SearchIndexPath(path_));
   auto index = SearchIndex::Open(path_);
-  EXPECT_FALSE(index.ok());
+  EXPECT_THAT(index, ::testing::Not(IsOk()));
   EXPECT_THAT(std::string(index.status().message()),
               ::testing::HasSubstr(SearchIndexPath(path_)));
 }

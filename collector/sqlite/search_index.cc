@@ -1,4 +1,4 @@
-#include "collector/search_index.h"
+#include "collector/sqlite/search_index.h"
 
 #include <sched.h>
 #include <sqlite3.h>
@@ -16,7 +16,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
 #include "absl/time/time.h"
-#include "collector/schema.h"
+#include "collector/sqlite/schema.h"
 #include "common/logging.h"
 #include "common/sqlite_setup.h"
 #include "common/sqlite_status.h"

@@ -1,5 +1,5 @@
-#ifndef EROOM_COLLECTOR_SCHEMA_H_
-#define EROOM_COLLECTOR_SCHEMA_H_
+#ifndef EROOM_COLLECTOR_SQLITE_SCHEMA_H_
+#define EROOM_COLLECTOR_SQLITE_SCHEMA_H_
 
 #include "SQLiteCpp/Database.h"
 #include "SQLiteCpp/Exception.h"
@@ -12,7 +12,7 @@
 namespace eroom::collector {
 
 // The schema version this code reads and writes, kept in PRAGMA user_version.
-inline constexpr int kSchemaVersion = 3;
+inline constexpr int kSchemaVersion = 4;
 
 // The collector database's schema, for MigrateSchema (common/
 // sqlite_migrations.h).
@@ -33,4 +33,4 @@ inline constexpr char kDatabaseKind[] = "eroom-collector database";
 
 }  // namespace eroom::collector
 
-#endif  // EROOM_COLLECTOR_SCHEMA_H_
+#endif  // EROOM_COLLECTOR_SQLITE_SCHEMA_H_

@@ -1,4 +1,4 @@
-#include "collector/schema.h"
+#include "collector/sqlite/schema.h"
 
 #include <sqlite3.h>
 
@@ -140,15 +140,40 @@ BEGIN
 END;
 INSERT INTO log_messages (log_messages) VALUES ('rebuild');
 )sql"},
-    // The message index moves to a file of its own (collector/search_index.h)
-    // so that building it no longer holds this database's write lock. The
-    // index file records which database it was built from by this id.
+    // The message index moves to a file of its own
+    // (collector/sqlite/search_index.h) so that building it no longer holds
+    // this database's write lock. The index file records which database it was
+    // built from by this id.
     {3, R"sql(
 DROP TRIGGER log_events_index_delete;
 DROP TRIGGER log_events_index_update;
 DROP TABLE log_messages;
 CREATE TABLE store_identity (id TEXT NOT NULL);
 INSERT INTO store_identity VALUES (lower(hex(randomblob(16))));
+)sql"},
+    // Commands sent to agents and the progress the agents report. A
+    // command's state is its latest progress's, kept in its row so that
+    // listings need not read every progress.
+    {4, R"sql(
+CREATE TABLE commands (
+  command_id TEXT PRIMARY KEY NOT NULL,
+  agent_id TEXT NOT NULL,
+  command BLOB NOT NULL,  -- Command
+  requested_by TEXT NOT NULL,
+  requested_ms INTEGER NOT NULL,
+  state INTEGER NOT NULL  -- CommandState enum value
+);
+CREATE INDEX commands_by_time ON commands (requested_ms);
+CREATE INDEX commands_by_agent ON commands (agent_id, requested_ms);
+CREATE TABLE command_progress (
+  id INTEGER PRIMARY KEY,
+  command_id TEXT NOT NULL REFERENCES commands(command_id),
+  state INTEGER NOT NULL,  -- CommandState enum value
+  message TEXT NOT NULL,
+  time_ms INTEGER NOT NULL,
+  step TEXT NOT NULL
+);
+CREATE INDEX command_progress_by_command ON command_progress (command_id, id);
 )sql"},
 };
 

@@ -1,5 +1,5 @@
-#ifndef EROOM_COLLECTOR_SEARCH_INDEX_H_
-#define EROOM_COLLECTOR_SEARCH_INDEX_H_
+#ifndef EROOM_COLLECTOR_SQLITE_SEARCH_INDEX_H_
+#define EROOM_COLLECTOR_SQLITE_SEARCH_INDEX_H_
 
 #include <cstdint>
 #include <memory>
@@ -114,4 +114,4 @@ class SearchIndexer {
 
 }  // namespace eroom::collector
 
-#endif  // EROOM_COLLECTOR_SEARCH_INDEX_H_
+#endif  // EROOM_COLLECTOR_SQLITE_SEARCH_INDEX_H_

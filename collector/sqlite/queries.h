@@ -1,0 +1,40 @@
+#ifndef EROOM_COLLECTOR_SQLITE_QUERIES_H_
+#define EROOM_COLLECTOR_SQLITE_QUERIES_H_
+
+#include <optional>
+#include <string>
+
+#include "SQLiteCpp/Database.h"
+#include "eroom/monitor/v1/monitor.pb.h"
+
+namespace eroom::collector {
+
+// The queries of StorageReader (collector/storage.h), one file per family.
+// Each reads through `db`, a reader connection (SqliteReaderPool), takes a
+// request whose limit is positive, and throws SQLite::Exception.
+
+// host_queries.cc
+eroom::monitor::v1::ListHostsResponse QueryHosts(
+    SQLite::Database& db, const eroom::monitor::v1::ListHostsRequest& request);
+
+// log_queries.cc. `search_index_attached`: whether `db` has the search index
+// (collector/sqlite/search_index.h); without it, searches scan.
+eroom::monitor::v1::QueryLogsResponse QueryLogEvents(
+    SQLite::Database& db, const eroom::monitor::v1::QueryLogsRequest& request,
+    bool search_index_attached);
+
+// metric_queries.cc
+eroom::monitor::v1::QueryMetricsResponse QueryMetricSeries(
+    SQLite::Database& db,
+    const eroom::monitor::v1::QueryMetricsRequest& request);
+
+// command_queries.cc. nullopt for an unknown command.
+std::optional<eroom::monitor::v1::CommandRecord> QueryCommand(
+    SQLite::Database& db, const std::string& command_id);
+eroom::monitor::v1::ListCommandsResponse QueryCommands(
+    SQLite::Database& db,
+    const eroom::monitor::v1::ListCommandsRequest& request);
+
+}  // namespace eroom::collector
+
+#endif  // EROOM_COLLECTOR_SQLITE_QUERIES_H_

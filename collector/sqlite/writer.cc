@@ -1,0 +1,350 @@
+#include "collector/sqlite/writer.h"
+
+#include <utility>
+
+#include "SQLiteCpp/Transaction.h"
+#include "absl/strings/str_cat.h"
+#include "collector/sqlite/sql_values.h"
+#include "common/sqlite_setup.h"
+
+namespace eroom::collector {
+namespace {
+namespace v1 = ::eroom::monitor::v1;
+
+// Binds the message's wire form as a blob.
+void BindSerialized(SQLite::Statement& s, int index,
+                    const google::protobuf::MessageLite& message) {
+  const std::string bytes = message.SerializeAsString();
+  s.bind(index, bytes.data(), static_cast<int>(bytes.size()));
+}
+
+// Binds the message's wire form, or NULL without one.
+template <typename Message>
+void BindSerialized(SQLite::Statement& s, int index,
+                    const std::optional<Message>& message) {
+  if (message.has_value()) {
+    BindSerialized(s, index, *message);
+  } else {
+    s.bind(index);
+  }
+}
+
+}  // namespace
+
+absl::Status ConfigureWriteConnection(SQLite::Database& db) {
+  UseLargePagesIfNew(db);
+  std::string mode = db.execAndGet("PRAGMA journal_mode = WAL").getString();
+  if (mode != "wal") {
+    return absl::FailedPreconditionError(
+        absl::StrCat(db.getFilename(), ": WAL journaling unavailable (got '",
+                     mode, "'); the collector needs a database file"));
+  }
+  // An Ack tells the agent it may forget the acknowledged events, so a
+  // commit must survive power loss, not only a crash of the collector.
+  // Under WAL, NORMAL syncs only at checkpoints: the last transactions could
+  // roll back after power loss. FULL syncs the WAL at every commit; the
+  // ingest thread commits whole batches, so that is one sync per batch.
+  db.exec("PRAGMA synchronous = FULL");
+  db.exec("PRAGMA foreign_keys = ON");
+  // A large transaction grows the WAL file; once checkpointed, shrink it
+  // back to this size rather than keep the disk space.
+  db.exec("PRAGMA journal_size_limit = 67108864");
+  return absl::OkStatus();
+}
+
+SqliteWriter::SqliteWriter(SQLite::Database db)
+    : db_(std::move(db)),
+      upsert_host_(db_, R"sql(
+          INSERT INTO hosts (agent_id, hostname, version, labels, connected,
+                             first_seen_ms, last_seen_ms)
+          VALUES (?1, ?2, ?3, ?4, 1, ?5, ?5)
+          ON CONFLICT (agent_id) DO UPDATE SET
+            hostname = excluded.hostname, version = excluded.version,
+            labels = excluded.labels, connected = 1,
+            last_seen_ms = excluded.last_seen_ms
+          RETURNING last_sequence)sql"),
+      disconnect_host_(db_, R"sql(
+          UPDATE hosts SET connected = 0, last_seen_ms = ?2
+          WHERE agent_id = ?1)sql"),
+      find_host_sequence_(
+          db_, "SELECT last_sequence FROM hosts WHERE agent_id = ?1"),
+      // A host not registered yet is created, so that its events are kept.
+      save_progress_(db_, R"sql(
+          INSERT INTO hosts (agent_id, first_seen_ms, last_seen_ms,
+                             last_sequence, latest_sample, latest_health,
+                             latest_queue)
+          VALUES (?1, ?3, ?3, ?2, ?4, ?5, ?6)
+          ON CONFLICT (agent_id) DO UPDATE SET
+            last_sequence = excluded.last_sequence,
+            last_seen_ms = excluded.last_seen_ms,
+            latest_sample = coalesce(excluded.latest_sample, latest_sample),
+            latest_health = coalesce(excluded.latest_health, latest_health),
+            latest_queue = coalesce(excluded.latest_queue, latest_queue))sql"),
+      insert_log_(db_, R"sql(
+          INSERT INTO log_events (agent_id, sequence, time_ms, received_ms,
+            file, file_offset, level, logger, thread, message, event_type,
+            fields, ruid, truncated, has_header)
+          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14,
+                  ?15))sql"),
+      insert_probe_(db_, R"sql(
+          INSERT INTO probes (agent_id, sequence, time_ms, target, ok,
+            http_status, latency_ms, error, health_status, queued, active,
+            completed, max_concurrent)
+          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12,
+                  ?13))sql"),
+      insert_notice_(db_, R"sql(
+          INSERT INTO agent_notices (agent_id, sequence, time_ms, kind,
+                                     message, count)
+          VALUES (?1, ?2, ?3, ?4, ?5, ?6))sql"),
+      // The no-op update makes RETURNING report the existing row's id too.
+      upsert_series_(db_, R"sql(
+          INSERT INTO metric_series (agent_id, name, labels)
+          VALUES (?1, ?2, ?3)
+          ON CONFLICT (name, agent_id, labels) DO UPDATE SET
+            name = excluded.name
+          RETURNING id)sql"),
+      insert_point_(db_, R"sql(
+          INSERT INTO metric_points (series_id, time_ms, sequence, value)
+          VALUES (?1, ?2, ?3, ?4))sql"),
+      insert_command_(db_, R"sql(
+          INSERT INTO commands (command_id, agent_id, command, requested_by,
+                                requested_ms, state)
+          VALUES (?1, ?2, ?3, ?4, ?5, ?6))sql"),
+      find_command_agent_(
+          db_, "SELECT agent_id FROM commands WHERE command_id = ?1"),
+      insert_command_progress_(db_, R"sql(
+          INSERT INTO command_progress (command_id, state, message, time_ms,
+                                        step)
+          VALUES (?1, ?2, ?3, ?4, ?5))sql"),
+      update_command_state_(
+          db_, "UPDATE commands SET state = ?2 WHERE command_id = ?1") {}
+
+uint64_t SqliteWriter::RegisterAgent(const v1::AgentHello& hello,
+                                     int64_t now_ms) {
+  SQLite::Statement& s = upsert_host_;
+  s.reset();
+  s.bindNoCopy(1, hello.agent_id());
+  s.bindNoCopy(2, hello.hostname());
+  s.bindNoCopy(3, hello.version());
+  s.bind(4, ToJsonObject(hello.labels()));
+  s.bind(5, now_ms);
+  s.executeStep();  // RETURNING yields the single row.
+  uint64_t last_sequence = FromDb(s.getColumn(0).getInt64());
+  s.reset();
+  return last_sequence;
+}
+
+void SqliteWriter::MarkDisconnected(const std::string& agent_id,
+                                    int64_t now_ms) {
+  SQLite::Statement& s = disconnect_host_;
+  s.reset();
+  s.bindNoCopy(1, agent_id);
+  s.bind(2, now_ms);
+  s.exec();
+}
+
+uint64_t SqliteWriter::LastStoredSequence(const std::string& agent_id) {
+  SQLite::Statement& s = find_host_sequence_;
+  s.reset();
+  s.bindNoCopy(1, agent_id);
+  uint64_t last_sequence = 0;
+  if (s.executeStep()) last_sequence = FromDb(s.getColumn(0).getInt64());
+  s.reset();
+  return last_sequence;
+}
+
+int64_t SqliteWriter::Apply(const StoredBatch& batch) {
+  const int64_t received_ms = absl::ToUnixMillis(batch.received);
+  int64_t log_events = 0;
+  SQLite::Transaction txn(db_, SQLite::TransactionBehavior::IMMEDIATE);
+  // Hosts first: the events refer to them.
+  for (const HostProgress& host : batch.hosts) SaveProgress(host);
+  for (const AgentBatch& agent_batch : batch.batches) {
+    for (const v1::Event& event : agent_batch.batch.events()) {
+      InsertEvent(agent_batch.agent_id, event, received_ms);
+      if (event.has_log()) ++log_events;
+    }
+  }
+  for (const DerivedMetrics& metrics : batch.metrics) InsertMetrics(metrics);
+  for (const StoredCommandProgress& progress : batch.command_progress) {
+    InsertCommandProgress(progress.progress);
+  }
+  txn.commit();
+  return log_events;
+}
+
+void SqliteWriter::RecordCommand(const v1::CommandRecord& command) {
+  SQLite::Statement& s = insert_command_;
+  s.reset();
+  s.bindNoCopy(1, command.command_id());
+  s.bindNoCopy(2, command.agent_id());
+  BindSerialized(s, 3, command.command());
+  s.bindNoCopy(4, command.requested_by());
+  s.bind(5, command.requested_unix_ms());
+  s.bind(6, static_cast<int32_t>(command.state()));
+  s.exec();
+}
+
+std::optional<std::string> SqliteWriter::CommandAgent(
+    const std::string& command_id) {
+  SQLite::Statement& s = find_command_agent_;
+  s.reset();
+  s.bindNoCopy(1, command_id);
+  std::optional<std::string> agent_id;
+  if (s.executeStep()) agent_id = s.getColumn(0).getString();
+  s.reset();
+  return agent_id;
+}
+
+void SqliteWriter::RecoverFromFailure() {
+  // SQLite reports a failed step again at the statement's next reset.
+  for (SQLite::Statement* statement :
+       {&upsert_host_, &disconnect_host_, &find_host_sequence_, &save_progress_,
+        &insert_log_, &insert_probe_, &insert_notice_, &upsert_series_,
+        &insert_point_, &insert_command_, &find_command_agent_,
+        &insert_command_progress_, &update_command_state_}) {
+    statement->tryReset();
+  }
+  // Series created by the rolled-back transaction are gone with it.
+  series_ids_.clear();
+}
+
+void SqliteWriter::SaveProgress(const HostProgress& host) {
+  SQLite::Statement& s = save_progress_;
+  s.reset();
+  s.bindNoCopy(1, host.agent_id);
+  s.bind(2, ToDb(host.last_sequence));
+  s.bind(3, absl::ToUnixMillis(host.last_seen));
+  BindSerialized(s, 4, host.latest_sample);
+  BindSerialized(s, 5, host.latest_health);
+  BindSerialized(s, 6, host.latest_queue);
+  s.exec();
+}
+
+void SqliteWriter::InsertEvent(const std::string& agent_id,
+                               const v1::Event& event, int64_t received_ms) {
+  switch (event.payload_case()) {
+    case v1::Event::kLog:
+      InsertLog(agent_id, event.sequence(), event.log(), received_ms);
+      break;
+    case v1::Event::kProbe:
+      InsertProbe(agent_id, event.sequence(), event.probe());
+      break;
+    case v1::Event::kNotice:
+      InsertNotice(agent_id, event.sequence(), event.notice());
+      break;
+    case v1::Event::kSample:          // Kept as metrics and latest_sample.
+    case v1::Event::PAYLOAD_NOT_SET:  // A kind this code predates.
+      break;
+  }
+}
+
+void SqliteWriter::InsertLog(const std::string& agent_id, uint64_t sequence,
+                             const v1::LogEvent& log, int64_t received_ms) {
+  SQLite::Statement& s = insert_log_;
+  const std::string fields = ToJsonObject(log.fields());
+  s.reset();
+  s.bindNoCopy(1, agent_id);
+  s.bind(2, ToDb(sequence));
+  s.bind(3, log.time_unix_ms());
+  s.bind(4, received_ms);
+  s.bindNoCopy(5, log.file());
+  s.bind(6, ToDb(log.file_offset()));
+  s.bind(7, static_cast<int32_t>(log.level()));
+  s.bindNoCopy(8, log.logger());
+  s.bindNoCopy(9, log.thread());
+  s.bindNoCopy(10, log.message());
+  s.bindNoCopy(11, log.event_type());
+  s.bindNoCopy(12, fields);
+  s.bindNoCopy(13, log.ruid());
+  s.bind(14, log.truncated() ? 1 : 0);
+  s.bind(15, log.has_header() ? 1 : 0);
+  s.exec();
+}
+
+void SqliteWriter::InsertProbe(const std::string& agent_id, uint64_t sequence,
+                               const v1::ProbeResult& probe) {
+  SQLite::Statement& s = insert_probe_;
+  s.reset();
+  s.bindNoCopy(1, agent_id);
+  s.bind(2, ToDb(sequence));
+  s.bind(3, probe.time_unix_ms());
+  s.bind(4, static_cast<int32_t>(probe.target()));
+  s.bind(5, probe.ok() ? 1 : 0);
+  s.bind(6, probe.http_status());
+  s.bind(7, probe.latency_ms());
+  s.bindNoCopy(8, probe.error());
+  s.bindNoCopy(9, probe.health_status());
+  if (probe.has_queue()) {
+    s.bind(10, probe.queue().queued());
+    s.bind(11, probe.queue().active());
+    s.bind(12, probe.queue().completed());
+    s.bind(13, probe.queue().max_concurrent());
+  } else {
+    for (int index = 10; index <= 13; ++index) s.bind(index);
+  }
+  s.exec();
+}
+
+void SqliteWriter::InsertNotice(const std::string& agent_id, uint64_t sequence,
+                                const v1::AgentNotice& notice) {
+  SQLite::Statement& s = insert_notice_;
+  s.reset();
+  s.bindNoCopy(1, agent_id);
+  s.bind(2, ToDb(sequence));
+  s.bind(3, notice.time_unix_ms());
+  s.bindNoCopy(4, notice.kind());
+  s.bindNoCopy(5, notice.message());
+  s.bind(6, notice.count());
+  s.exec();
+}
+
+void SqliteWriter::InsertMetrics(const DerivedMetrics& metrics) {
+  SQLite::Statement& s = insert_point_;
+  for (const MetricValue& metric : metrics.values) {
+    int64_t series_id =
+        SeriesId(metrics.agent_id, metric.name, ToJsonObject(metric.labels));
+    s.reset();
+    s.bind(1, series_id);
+    s.bind(2, metrics.time_unix_ms);
+    s.bind(3, ToDb(metrics.sequence));
+    s.bind(4, metric.value);
+    s.exec();
+  }
+}
+
+void SqliteWriter::InsertCommandProgress(const v1::CommandProgress& step) {
+  SQLite::Statement& insert = insert_command_progress_;
+  insert.reset();
+  insert.bindNoCopy(1, step.command_id());
+  insert.bind(2, static_cast<int32_t>(step.state()));
+  insert.bindNoCopy(3, step.message());
+  insert.bind(4, step.time_unix_ms());
+  insert.bindNoCopy(5, step.step());
+  insert.exec();
+  SQLite::Statement& update = update_command_state_;
+  update.reset();
+  update.bindNoCopy(1, step.command_id());
+  update.bind(2, static_cast<int32_t>(step.state()));
+  update.exec();
+}
+
+int64_t SqliteWriter::SeriesId(const std::string& agent_id,
+                               const std::string& name, std::string labels) {
+  SeriesKey key(agent_id, name, std::move(labels));
+  if (auto it = series_ids_.find(key); it != series_ids_.end()) {
+    return it->second;
+  }
+  SQLite::Statement& s = upsert_series_;
+  s.reset();
+  s.bindNoCopy(1, std::get<0>(key));
+  s.bindNoCopy(2, std::get<1>(key));
+  s.bindNoCopy(3, std::get<2>(key));
+  s.executeStep();  // RETURNING yields the id, new or existing.
+  int64_t id = s.getColumn(0).getInt64();
+  s.reset();
+  series_ids_.emplace(std::move(key), id);
+  return id;
+}
+
+}  // namespace eroom::collector

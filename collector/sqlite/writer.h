@@ -1,0 +1,84 @@
+#ifndef EROOM_COLLECTOR_SQLITE_WRITER_H_
+#define EROOM_COLLECTOR_SQLITE_WRITER_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <tuple>
+
+#include "SQLiteCpp/Database.h"
+#include "SQLiteCpp/Statement.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "collector/stored_batch.h"
+#include "eroom/monitor/v1/monitor.pb.h"
+
+namespace eroom::collector {
+
+// Sets up `db` as the connection the ingest thread writes through: WAL
+// journaling, a sync at every commit, foreign keys.
+absl::Status ConfigureWriteConnection(SQLite::Database& db);
+
+// The write connection with the statements the ingest thread reuses; the
+// SQLite side of StorageWriter (collector/storage.h), whose contracts its
+// methods follow. Every method throws SQLite::Exception; after one did,
+// call RecoverFromFailure. One thread at a time.
+class SqliteWriter {
+ public:
+  // `db` is configured (ConfigureWriteConnection) with a current schema.
+  explicit SqliteWriter(SQLite::Database db);
+  SqliteWriter(const SqliteWriter&) = delete;
+  SqliteWriter& operator=(const SqliteWriter&) = delete;
+
+  uint64_t RegisterAgent(const eroom::monitor::v1::AgentHello& hello,
+                         int64_t now_ms);
+  void MarkDisconnected(const std::string& agent_id, int64_t now_ms);
+  uint64_t LastStoredSequence(const std::string& agent_id);
+  // Writes `batch` in one IMMEDIATE transaction; returns how many log events
+  // it inserted.
+  int64_t Apply(const StoredBatch& batch);
+  void RecordCommand(const eroom::monitor::v1::CommandRecord& command);
+  std::optional<std::string> CommandAgent(const std::string& command_id);
+
+  // Makes the writer usable again after a statement failed and its
+  // transaction rolled back.
+  void RecoverFromFailure();
+
+ private:
+  using SeriesKey = std::tuple<std::string, std::string, std::string>;
+
+  void SaveProgress(const HostProgress& host);
+  void InsertEvent(const std::string& agent_id,
+                   const eroom::monitor::v1::Event& event, int64_t received_ms);
+  void InsertLog(const std::string& agent_id, uint64_t sequence,
+                 const eroom::monitor::v1::LogEvent& log, int64_t received_ms);
+  void InsertProbe(const std::string& agent_id, uint64_t sequence,
+                   const eroom::monitor::v1::ProbeResult& probe);
+  void InsertNotice(const std::string& agent_id, uint64_t sequence,
+                    const eroom::monitor::v1::AgentNotice& notice);
+  void InsertMetrics(const DerivedMetrics& metrics);
+  void InsertCommandProgress(const eroom::monitor::v1::CommandProgress& step);
+  int64_t SeriesId(const std::string& agent_id, const std::string& name,
+                   std::string labels);
+
+  SQLite::Database db_;
+  SQLite::Statement upsert_host_;
+  SQLite::Statement disconnect_host_;
+  SQLite::Statement find_host_sequence_;
+  SQLite::Statement save_progress_;
+  SQLite::Statement insert_log_;
+  SQLite::Statement insert_probe_;
+  SQLite::Statement insert_notice_;
+  SQLite::Statement upsert_series_;
+  SQLite::Statement insert_point_;
+  SQLite::Statement insert_command_;
+  SQLite::Statement find_command_agent_;
+  SQLite::Statement insert_command_progress_;
+  SQLite::Statement update_command_state_;
+  // Series ids already looked up or created, by (agent, name, labels).
+  absl::flat_hash_map<SeriesKey, int64_t> series_ids_;
+};
+
+}  // namespace eroom::collector
+
+#endif  // EROOM_COLLECTOR_SQLITE_WRITER_H_

@@ -1,0 +1,71 @@
+#ifndef EROOM_COLLECTOR_STORED_BATCH_H_
+#define EROOM_COLLECTOR_STORED_BATCH_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/time/time.h"
+#include "common/metric_catalog.h"
+#include "eroom/monitor/v1/monitor.pb.h"
+
+namespace eroom::collector {
+
+// Events one agent sent in one message.
+struct AgentBatch {
+  std::string agent_id;
+  eroom::monitor::v1::EventBatch batch;
+};
+
+// The metric values derived from one stored event.
+struct DerivedMetrics {
+  std::string agent_id;
+  uint64_t sequence = 0;  // Of the event they came from.
+  int64_t time_unix_ms = 0;
+  std::vector<MetricValue> values;
+};
+
+// Where one agent stands once a stored batch is applied.
+struct HostProgress {
+  std::string agent_id;
+  uint64_t last_sequence = 0;  // Highest sequence stored, this batch included.
+  absl::Time last_seen;
+  // The newest of each kind in this batch; unset: keep the stored one.
+  std::optional<eroom::monitor::v1::ResourceSample> latest_sample;
+  std::optional<eroom::monitor::v1::ProbeResult> latest_health;
+  std::optional<eroom::monitor::v1::ProbeResult> latest_queue;
+};
+
+// Sequences an agent skipped: events it lost before sending them. Reported,
+// never refused.
+struct SequenceGaps {
+  std::string agent_id;
+  uint64_t count = 0;
+  uint64_t first_expected = 0;  // The sequence expected at the first gap...
+  uint64_t first_received = 0;  // ...and the one that arrived instead.
+};
+
+// Command progress an agent reported, stored against its command.
+struct StoredCommandProgress {
+  std::string agent_id;
+  eroom::monitor::v1::CommandProgress progress;
+};
+
+// What one storage transaction writes, decided by ingest (collector/
+// ingest.h): storage applies it as it is, and observers see exactly it.
+struct StoredBatch {
+  absl::Time received;  // When the collector took these events in.
+  // Only events never stored before, in arrival order; a received batch
+  // whose events were all stored already is left out.
+  std::vector<AgentBatch> batches;
+  std::vector<DerivedMetrics> metrics;  // In event order.
+  // One per agent that sent a batch, even one with no new event.
+  std::vector<HostProgress> hosts;
+  std::vector<SequenceGaps> gaps;  // Agents whose sequences jumped.
+  std::vector<StoredCommandProgress> command_progress;  // In arrival order.
+};
+
+}  // namespace eroom::collector
+
+#endif  // EROOM_COLLECTOR_STORED_BATCH_H_

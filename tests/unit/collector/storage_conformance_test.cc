@@ -1,0 +1,769 @@
+// What every storage backend promises (collector/storage.h), run against
+// each: SQLite (with its search index caught up, and without one) and the
+// in-memory fake the other tests use. A new backend adds itself to
+// kBackends and must pass unchanged.
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "absl/time/clock.h"
+#include "collector/sqlite/search_index.h"
+#include "collector/sqlite/sqlite_storage.h"
+#include "collector/storage.h"
+#include "common/metric_catalog.h"
+#include "gmock/gmock.h"
+#include "google/protobuf/util/message_differencer.h"
+#include "gtest/gtest.h"
+#include "tests/unit/collector/fake_storage.h"
+#include "tests/unit/collector/storage_test_data.h"
+#include "tests/unit/test_support/status_matchers.h"
+#include "tests/unit/test_support/temp_dir.h"
+
+namespace eroom::collector {
+namespace {
+
+namespace v1 = ::eroom::monitor::v1;
+using namespace ::eroom::collector::storage_test;  // NOLINT: test data
+using ::eroom::test_support::IsOk;
+using ::eroom::test_support::IsOkAndHolds;
+using ::eroom::test_support::StatusIs;
+using ::testing::ElementsAre;
+using ::testing::IsEmpty;
+using ::testing::Not;
+using ::testing::Pair;
+using ::testing::UnorderedElementsAre;
+
+MATCHER_P(EqualsProto, expected,
+          "equals " + testing::PrintToString(expected.DebugString())) {
+  return google::protobuf::util::MessageDifferencer::Equals(arg, expected);
+}
+
+// Opens one backend's store, again and again, as successive collector
+// processes would.
+class StoreOpener {
+ public:
+  virtual ~StoreOpener() = default;
+  // What earlier opens stored is there.
+  virtual std::unique_ptr<Storage> Open() = 0;
+  // Called after each write, before the test reads.
+  virtual void Settle() {}
+};
+
+class FakeOpener final : public StoreOpener {
+ public:
+  std::unique_ptr<Storage> Open() override { return disk_.Reopen(); }
+
+ private:
+  FakeStorage disk_;
+};
+
+class SqliteOpener final : public StoreOpener {
+ public:
+  SqliteOpener(std::string path, bool search_index)
+      : path_(std::move(path)), search_index_(search_index) {
+    if (!search_index_) {
+      // A directory where the index file belongs: it cannot be opened.
+      std::filesystem::create_directories(SearchIndexPath(path_));
+    }
+  }
+
+  std::unique_ptr<Storage> Open() override {
+    absl::StatusOr<std::unique_ptr<Storage>> opened = OpenSqliteStorage(
+        {.path = path_, .search_index_delay = absl::ZeroDuration()});
+    EXPECT_THAT(opened, IsOk());
+    return opened.ok() ? *std::move(opened) : nullptr;
+  }
+
+  // Searches are answered from the index and from scanning what it has
+  // not reached yet; this makes it the index.
+  void Settle() override {
+    if (!search_index_) return;
+    const absl::Time deadline = absl::Now() + absl::Seconds(30);
+    while (true) {
+      absl::StatusOr<SearchIndexProgress> progress =
+          ReadSearchIndexProgress(path_);
+      ASSERT_THAT(progress, IsOk());
+      if (progress->indexed_through == progress->newest_event) return;
+      ASSERT_LT(absl::Now(), deadline) << "the search index did not catch up";
+      absl::SleepFor(absl::Milliseconds(5));
+    }
+  }
+
+ private:
+  const std::string path_;
+  const bool search_index_;
+};
+
+struct Backend {
+  const char* name;
+  std::function<std::unique_ptr<StoreOpener>(const std::string& dir)> opener;
+};
+
+void PrintTo(const Backend& backend, std::ostream* os) { *os << backend.name; }
+
+const Backend kBackends[] = {
+    {"Fake", [](const std::string&) { return std::make_unique<FakeOpener>(); }},
+    {"Sqlite",
+     [](const std::string& dir) {
+       return std::make_unique<SqliteOpener>(dir + "/data/collector.db", true);
+     }},
+    {"SqliteWithoutSearchIndex",
+     [](const std::string& dir) {
+       return std::make_unique<SqliteOpener>(dir + "/data/collector.db", false);
+     }},
+};
+
+class StorageConformanceTest : public test_support::TempDirTest,
+                               public ::testing::WithParamInterface<Backend> {
+ protected:
+  void SetUp() override {
+    TempDirTest::SetUp();
+    opener_ = GetParam().opener(temp_dir().string());
+    Reopen();
+  }
+
+  void Reopen() {
+    storage_.reset();
+    storage_ = opener_->Open();
+    ASSERT_NE(storage_, nullptr);
+  }
+
+  void Register(const std::string& agent_id, absl::Time at = kNow) {
+    ASSERT_THAT(storage_->RegisterAgent(Hello(agent_id), at), IsOk());
+  }
+
+  void Apply(const StoredBatch& batch) {
+    ASSERT_THAT(storage_->Apply(batch), IsOk());
+    opener_->Settle();
+  }
+
+  v1::QueryLogsResponse Logs(v1::QueryLogsRequest request) {
+    if (request.limit() == 0) request.set_limit(1000);
+    absl::StatusOr<v1::QueryLogsResponse> response =
+        storage_->QueryLogs(request);
+    EXPECT_THAT(response, IsOk());
+    return response.ok() ? *response : v1::QueryLogsResponse{};
+  }
+
+  std::vector<uint64_t> Sequences(const v1::QueryLogsResponse& response) {
+    std::vector<uint64_t> out;
+    for (const auto& event : response.events()) {
+      out.push_back(event.sequence());
+    }
+    return out;
+  }
+
+  std::vector<uint64_t> LogsContaining(const std::string& text) {
+    v1::QueryLogsRequest request;
+    request.set_contains(text);
+    return Sequences(Logs(request));
+  }
+
+  v1::QueryMetricsResponse Metrics(v1::QueryMetricsRequest request) {
+    if (request.limit() == 0) request.set_limit(1000);
+    absl::StatusOr<v1::QueryMetricsResponse> response =
+        storage_->QueryMetrics(request);
+    EXPECT_THAT(response, IsOk());
+    return response.ok() ? *response : v1::QueryMetricsResponse{};
+  }
+
+  v1::QueryMetricsResponse Metrics(const std::string& name) {
+    v1::QueryMetricsRequest request;
+    request.set_name(name);
+    return Metrics(request);
+  }
+
+  v1::HostStatus Host(const std::string& agent_id) {
+    v1::ListHostsRequest request;
+    request.set_agent_id(agent_id);
+    absl::StatusOr<v1::ListHostsResponse> response =
+        storage_->ListHosts(request);
+    EXPECT_THAT(response, IsOk());
+    if (!response.ok() || response->hosts_size() != 1) {
+      ADD_FAILURE() << "no single host " << agent_id;
+      return {};
+    }
+    return response->hosts(0);
+  }
+
+  std::unique_ptr<StoreOpener> opener_;
+  std::unique_ptr<Storage> storage_;
+};
+
+INSTANTIATE_TEST_SUITE_P(Backends, StorageConformanceTest,
+                         ::testing::ValuesIn(kBackends),
+                         [](const ::testing::TestParamInfo<Backend>& info) {
+                           return std::string(info.param.name);
+                         });
+
+// --- Hosts -----------------------------------------------------------------
+
+TEST_P(StorageConformanceTest, RegisterAgentReturnsLastStoredSequence) {
+  EXPECT_THAT(storage_->RegisterAgent(Hello("a"), kNow), IsOkAndHolds(0u));
+  Apply(Stored({LogLines("a", 1, 7)}));
+  EXPECT_THAT(storage_->RegisterAgent(Hello("a"), kNow), IsOkAndHolds(7u));
+  EXPECT_THAT(storage_->RegisterAgent(v1::AgentHello(), kNow),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+TEST_P(StorageConformanceTest, RegisterAgentRecordsHelloAndConnection) {
+  const absl::Time later = kNow + absl::Minutes(5);
+  Register("a");
+  v1::AgentHello changed = Hello("a");
+  changed.set_version("0.2.0");
+  ASSERT_THAT(storage_->RegisterAgent(changed, later), IsOk());
+
+  v1::HostStatus host = Host("a");
+  EXPECT_EQ(host.hostname(), "a.example");
+  EXPECT_EQ(host.version(), "0.2.0");
+  EXPECT_THAT(host.labels(),
+              UnorderedElementsAre(Pair("env", "prod"), Pair("site", "서울")));
+  EXPECT_TRUE(host.connected());
+  EXPECT_FALSE(host.down());
+  EXPECT_EQ(host.first_seen_unix_ms(), absl::ToUnixMillis(kNow));
+  EXPECT_EQ(host.last_seen_unix_ms(), absl::ToUnixMillis(later));
+  EXPECT_EQ(host.last_sequence(), 0u);
+  EXPECT_FALSE(host.has_latest_sample());
+  EXPECT_FALSE(host.has_latest_health());
+  EXPECT_FALSE(host.has_latest_queue());
+}
+
+TEST_P(StorageConformanceTest, MarkDisconnected) {
+  Register("a");
+  const absl::Time gone = kNow + absl::Seconds(30);
+  ASSERT_THAT(storage_->MarkDisconnected("a", gone), IsOk());
+  v1::HostStatus host = Host("a");
+  EXPECT_FALSE(host.connected());
+  EXPECT_EQ(host.last_seen_unix_ms(), absl::ToUnixMillis(gone));
+  EXPECT_THAT(storage_->MarkDisconnected("never-registered", gone), IsOk());
+  EXPECT_THAT(
+      storage_->ListHosts({}),
+      IsOkAndHolds(::testing::Property(&v1::ListHostsResponse::hosts_size, 1)));
+}
+
+TEST_P(StorageConformanceTest, LastStoredSequence) {
+  EXPECT_THAT(storage_->LastStoredSequence("a"), IsOkAndHolds(0u));
+  Apply(Stored({LogLines("a", 1, 4)}));
+  EXPECT_THAT(storage_->LastStoredSequence("a"), IsOkAndHolds(4u));
+}
+
+TEST_P(StorageConformanceTest, ApplyingCreatesTheHostOfAnUnregisteredAgent) {
+  Apply(Stored({LogLines("stranger", 1, 2)}));
+  v1::HostStatus host = Host("stranger");
+  EXPECT_EQ(host.last_sequence(), 2u);
+  EXPECT_FALSE(host.connected());
+  EXPECT_EQ(host.first_seen_unix_ms(), absl::ToUnixMillis(kNow));
+  EXPECT_EQ(host.last_seen_unix_ms(), absl::ToUnixMillis(kNow));
+}
+
+TEST_P(StorageConformanceTest, HostsAreListedByAgentIdOrOne) {
+  Register("b");
+  Apply(Stored({LogLines("c", 1, 1), LogLines("a", 1, 3), Batch("d", {})}));
+  absl::StatusOr<v1::ListHostsResponse> hosts = storage_->ListHosts({});
+  ASSERT_THAT(hosts, IsOk());
+  std::vector<std::string> ids;
+  for (const v1::HostStatus& host : hosts->hosts()) {
+    ids.push_back(host.agent_id());
+  }
+  EXPECT_THAT(ids, ElementsAre("a", "b", "c", "d"));
+  EXPECT_EQ(Host("a").last_sequence(), 3u);
+  EXPECT_EQ(Host("d").last_sequence(), 0u);
+}
+
+TEST_P(StorageConformanceTest, HostProgressIsStored) {
+  const absl::Time later = kNow + absl::Seconds(9);
+  Register("a");
+  StoredBatch batch = Stored({Batch("a", {SampleEvent(1, kT0, 10)})});
+  batch.hosts[0].last_seen = later;
+  Apply(batch);
+  v1::HostStatus host = Host("a");
+  EXPECT_EQ(host.last_sequence(), 1u);
+  EXPECT_EQ(host.last_seen_unix_ms(), absl::ToUnixMillis(later));
+  EXPECT_TRUE(host.connected());
+}
+
+TEST_P(StorageConformanceTest, LatestObservationsAreKeptUntilReplaced) {
+  v1::Event health = ProbeEvent(2, kT0 + 1, v1::HEALTH, 5);
+  v1::Event queue = ProbeEvent(3, kT0 + 2, v1::QUEUE_STATUS, 4);
+  Apply(Stored({Batch("a", {SampleEvent(1, kT0, 10), health, queue})}));
+  StoredBatch next = BuildStoredBatch(
+      {Batch("a",
+             {SampleEvent(4, kT0 + 3, 20), LogEvent(5, kT0, v1::INFO, "x")})},
+      {{"a", 3}}, kNow);
+  Apply(next);
+  v1::HostStatus host = Host("a");
+  EXPECT_EQ(host.latest_sample().cpu_percent(), 20);
+  EXPECT_THAT(host.latest_health(), EqualsProto(health.probe()));
+  EXPECT_THAT(host.latest_queue(), EqualsProto(queue.probe()));
+}
+
+TEST_P(StorageConformanceTest, ApplyWithoutAgentIdIsRejected) {
+  EXPECT_THAT(storage_->Apply(Stored({LogLines("", 1, 1)})),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+TEST_P(StorageConformanceTest, AFailedApplyStoresNothing) {
+  Apply(Stored({LogLines("a", 1, 1)}));
+  StoredBatch batch = BuildStoredBatch(
+      {Batch("a", {SampleEvent(2, kT0, 1), LogEvent(3, kT0, v1::INFO, "x")})},
+      {{"a", 1}}, kNow);
+  // Progress of a command never recorded cannot be stored.
+  batch.command_progress.push_back(StoredCommandProgress{"a", {}});
+  batch.command_progress.back().progress.set_command_id("unknown");
+  EXPECT_THAT(storage_->Apply(batch), Not(IsOk()));
+  EXPECT_EQ(Host("a").last_sequence(), 1u);
+  EXPECT_FALSE(Host("a").has_latest_sample());
+  EXPECT_THAT(Metrics("host.cpu_percent").series(), IsEmpty());
+  EXPECT_THAT(LogsContaining(""), ElementsAre(1));
+
+  // And nothing of it lingers to break the next one.
+  batch.command_progress.clear();
+  Apply(batch);
+  EXPECT_EQ(Host("a").last_sequence(), 3u);
+  EXPECT_EQ(Metrics("host.cpu_percent").series_size(), 1);
+}
+
+// --- Restart ---------------------------------------------------------------
+
+TEST_P(StorageConformanceTest, ReopeningKeepsEverythingButConnections) {
+  Register("a");
+  Apply(Stored({LogLines("a", 1, 3), Batch("b", {SampleEvent(1, kT0, 5)})}));
+  v1::CommandRecord command;
+  command.set_command_id("c1");
+  command.set_agent_id("a");
+  ASSERT_THAT(storage_->RecordCommand(command), IsOk());
+  ASSERT_TRUE(Host("a").connected());
+
+  Reopen();
+  Reopen();
+  EXPECT_FALSE(Host("a").connected());
+  EXPECT_EQ(Host("a").last_sequence(), 3u);
+  EXPECT_THAT(storage_->LastStoredSequence("a"), IsOkAndHolds(3u));
+  EXPECT_THAT(LogsContaining("line"), ElementsAre(3, 2, 1));
+  EXPECT_EQ(Metrics("host.cpu_percent").series_size(), 1);
+  EXPECT_THAT(storage_->GetCommand("c1"), IsOk());
+  EXPECT_THAT(storage_->RegisterAgent(Hello("a"), kNow), IsOkAndHolds(3u));
+  // Stored after the restart, found with what was stored before.
+  Apply(BuildStoredBatch({LogLines("a", 4, 5)}, {{"a", 3}}, kNow));
+  EXPECT_THAT(LogsContaining("line"), ElementsAre(5, 4, 3, 2, 1));
+}
+
+// --- Logs ------------------------------------------------------------------
+
+TEST_P(StorageConformanceTest, LogEventRoundTrip) {
+  v1::Event event = LogEvent(1, kT0, v1::ERROR,
+                             "방 생성 실패: ruid=room_3f9a1c2b7d4e8f60\n"
+                             "\tat c.f.e.service.RoomServiceImpl.create");
+  v1::LogEvent& log = *event.mutable_log();
+  log.set_event_type("room_failed");
+  log.set_ruid("room_3f9a1c2b7d4e8f60");
+  (*log.mutable_fields())["ruid"] = "room_3f9a1c2b7d4e8f60";
+  (*log.mutable_fields())["reason"] = "Meshy 타임아웃";
+  log.set_truncated(true);
+  log.set_file_offset(1ull << 40);
+  Apply(Stored({Batch("a", {event})}));
+
+  v1::QueryLogsResponse response = Logs({});
+  ASSERT_EQ(response.events_size(), 1);
+  const v1::StoredLogEvent& stored = response.events(0);
+  EXPECT_EQ(stored.agent_id(), "a");
+  EXPECT_EQ(stored.sequence(), 1u);
+  EXPECT_EQ(stored.received_unix_ms(), absl::ToUnixMillis(kNow));
+  EXPECT_THAT(stored.event(), EqualsProto(log));
+}
+
+TEST_P(StorageConformanceTest, HeaderlessLogEventRoundTrip) {
+  v1::Event event;
+  event.set_sequence(1);
+  event.mutable_log()->set_message("Exception in thread \"main\"");
+  event.mutable_log()->set_file("/opt/eroom/logs/server.log");
+  Apply(Stored({Batch("a", {event})}));
+  v1::QueryLogsResponse response = Logs({});
+  ASSERT_EQ(response.events_size(), 1);
+  EXPECT_THAT(response.events(0).event(), EqualsProto(event.log()));
+}
+
+// Five events of two agents, for the filters.
+class QueryLogsTest : public StorageConformanceTest {
+ protected:
+  void SetUp() override {
+    StorageConformanceTest::SetUp();
+    v1::Event started =
+        LogEvent(1, kT0 + 1000, v1::INFO, "통합 방 생성 시작: ruid=room_aaaa");
+    started.mutable_log()->set_event_type("room_started");
+    started.mutable_log()->set_ruid("room_aaaa");
+    v1::Event failed =
+        LogEvent(2, kT0 + 2000, v1::ERROR,
+                 "비즈니스 로직 오류: Scenario generation FAILED (50%_done)");
+    failed.mutable_log()->set_event_type("error");
+    failed.mutable_log()->set_ruid("room_aaaa");
+    v1::Event warn = LogEvent(3, kT0 + 3000, v1::WARN,
+                              "잘못된 API 키가 제공되었습니다: /health");
+    v1::Event debug =
+        LogEvent(4, kT0 + 4000, v1::DEBUG, "큐에서 요청 대기 중... \"quoted\"");
+    v1::Event other = LogEvent(1, kT0 + 2500, v1::ERROR, "Meshy error on b");
+    other.mutable_log()->set_event_type("error");
+    other.mutable_log()->set_ruid("room_bbbb");
+    Apply(Stored(
+        {Batch("a", {started, failed, warn, debug}), Batch("b", {other})}));
+  }
+
+  std::vector<int64_t> TimesOf(const v1::QueryLogsResponse& response) {
+    std::vector<int64_t> out;
+    for (const auto& e : response.events()) {
+      out.push_back(e.event().time_unix_ms() - kT0);
+    }
+    return out;
+  }
+};
+
+INSTANTIATE_TEST_SUITE_P(Backends, QueryLogsTest,
+                         ::testing::ValuesIn(kBackends),
+                         [](const ::testing::TestParamInfo<Backend>& info) {
+                           return std::string(info.param.name);
+                         });
+
+TEST_P(QueryLogsTest, NoFilterReturnsEverythingNewestFirst) {
+  EXPECT_THAT(TimesOf(Logs({})), ElementsAre(4000, 3000, 2500, 2000, 1000));
+}
+
+TEST_P(QueryLogsTest, AgentFilter) {
+  v1::QueryLogsRequest request;
+  request.set_agent_id("b");
+  v1::QueryLogsResponse response = Logs(request);
+  ASSERT_EQ(response.events_size(), 1);
+  EXPECT_EQ(response.events(0).agent_id(), "b");
+}
+
+TEST_P(QueryLogsTest, MinLevelFilter) {
+  v1::QueryLogsRequest request;
+  request.set_min_level(v1::WARN);
+  EXPECT_THAT(TimesOf(Logs(request)), ElementsAre(3000, 2500, 2000));
+  request.set_min_level(v1::ERROR);
+  EXPECT_THAT(TimesOf(Logs(request)), ElementsAre(2500, 2000));
+}
+
+TEST_P(QueryLogsTest, EventTypeFilter) {
+  v1::QueryLogsRequest request;
+  request.set_event_type("error");
+  EXPECT_THAT(TimesOf(Logs(request)), ElementsAre(2500, 2000));
+  request.set_agent_id("a");
+  EXPECT_THAT(TimesOf(Logs(request)), ElementsAre(2000));
+}
+
+TEST_P(QueryLogsTest, RuidFilter) {
+  v1::QueryLogsRequest request;
+  request.set_ruid("room_aaaa");
+  EXPECT_THAT(TimesOf(Logs(request)), ElementsAre(2000, 1000));
+}
+
+TEST_P(QueryLogsTest, TimeBoundsAreInclusive) {
+  v1::QueryLogsRequest request;
+  request.set_since_unix_ms(kT0 + 2000);
+  request.set_until_unix_ms(kT0 + 3000);
+  EXPECT_THAT(TimesOf(Logs(request)), ElementsAre(3000, 2500, 2000));
+  request.set_until_unix_ms(0);
+  EXPECT_THAT(TimesOf(Logs(request)), ElementsAre(4000, 3000, 2500, 2000));
+}
+
+TEST_P(QueryLogsTest, LimitKeepsTheNewest) {
+  v1::QueryLogsRequest request;
+  request.set_limit(2);
+  EXPECT_THAT(TimesOf(Logs(request)), ElementsAre(4000, 3000));
+  request.set_limit(0);
+  EXPECT_THAT(storage_->QueryLogs(request),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  request.set_limit(-1);
+  EXPECT_THAT(storage_->QueryLogs(request),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+TEST_P(QueryLogsTest, SameTimeIsNewestStoredFirst) {
+  Apply(BuildStoredBatch({Batch("a", {LogEvent(5, kT0 + 4000, v1::INFO, "x"),
+                                      LogEvent(6, kT0 + 4000, v1::INFO, "y")})},
+                         {{"a", 4}}, kNow));
+  v1::QueryLogsRequest request;
+  request.set_limit(3);
+  EXPECT_THAT(Sequences(Logs(request)), ElementsAre(6, 5, 4));
+}
+
+TEST_P(QueryLogsTest, ContainsKoreanSubstring) {
+  EXPECT_THAT(LogsContaining("비즈니스"), ElementsAre(2));
+  EXPECT_THAT(LogsContaining("즈니스 로"), ElementsAre(2));
+  EXPECT_THAT(LogsContaining("방 생성"), ElementsAre(1));
+  EXPECT_THAT(LogsContaining("비즈니스x"), IsEmpty());
+}
+
+TEST_P(QueryLogsTest, ContainsShortStrings) {
+  EXPECT_THAT(LogsContaining("비즈"), ElementsAre(2));
+  EXPECT_THAT(LogsContaining("큐"), ElementsAre(4));
+  EXPECT_THAT(LogsContaining("b"), ElementsAre(1));  // "Meshy error on b"
+}
+
+TEST_P(QueryLogsTest, ContainsIgnoresCase) {
+  EXPECT_THAT(LogsContaining("failed"), ElementsAre(2));
+  EXPECT_THAT(LogsContaining("MESHY ERROR"), ElementsAre(1));
+  EXPECT_THAT(LogsContaining("API"), ElementsAre(3));
+  EXPECT_THAT(LogsContaining("Ap"), ElementsAre(3));
+}
+
+TEST_P(QueryLogsTest, ContainsTreatsSyntaxCharactersLiterally) {
+  EXPECT_THAT(LogsContaining("\"quoted\""), ElementsAre(4));
+  EXPECT_THAT(LogsContaining("50%_done"), ElementsAre(2));
+  EXPECT_THAT(LogsContaining("%"), ElementsAre(2));
+  EXPECT_THAT(LogsContaining("_"), ElementsAre(2, 1));  // 1: "room_aaaa"
+  EXPECT_THAT(LogsContaining("%_"), ElementsAre(2));
+  EXPECT_THAT(LogsContaining("a OR b"), IsEmpty());
+  EXPECT_THAT(LogsContaining("\\"), IsEmpty());
+  EXPECT_THAT(LogsContaining("*"), IsEmpty());
+}
+
+TEST_P(QueryLogsTest, ContainsCombinesWithOtherFilters) {
+  v1::QueryLogsRequest request;
+  request.set_contains("error");
+  EXPECT_EQ(Logs(request).events_size(), 1);
+  request.set_agent_id("a");
+  EXPECT_EQ(Logs(request).events_size(), 0);
+}
+
+// --- Metrics ---------------------------------------------------------------
+
+TEST_P(StorageConformanceTest, SampleMetricsAreQueryable) {
+  v1::Event sample = SampleEvent(1, kT0, 37.5);
+  Apply(Stored({Batch("a", {sample})}));
+
+  EXPECT_THAT(Host("a").latest_sample(), EqualsProto(sample.sample()));
+  v1::QueryMetricsResponse cpu = Metrics("host.cpu_percent");
+  ASSERT_EQ(cpu.series_size(), 1);
+  EXPECT_EQ(cpu.series(0).agent_id(), "a");
+  EXPECT_EQ(cpu.series(0).name(), "host.cpu_percent");
+  EXPECT_THAT(cpu.series(0).labels(), IsEmpty());
+  ASSERT_EQ(cpu.series(0).points_size(), 1);
+  EXPECT_EQ(cpu.series(0).points(0).time_unix_ms(), kT0);
+  EXPECT_EQ(cpu.series(0).points(0).value(), 37.5);
+  EXPECT_THAT(cpu.known_names(), IsEmpty());
+
+  // Every metric the catalogue derives from the sample is queryable.
+  for (const MetricValue& metric : MetricsFromSample(sample.sample())) {
+    EXPECT_GE(Metrics(metric.name).series_size(), 1) << metric.name;
+  }
+}
+
+TEST_P(StorageConformanceTest, OneSeriesPerLabelSet) {
+  Apply(Stored(
+      {Batch("a", {SampleEvent(1, kT0, 1), SampleEvent(2, kT0 + 10, 2)})}));
+  v1::QueryMetricsResponse used = Metrics("disk.used_percent");
+  ASSERT_EQ(used.series_size(), 2);
+  EXPECT_THAT(used.series(0).labels(), ElementsAre(Pair("mount", "/")));
+  EXPECT_THAT(used.series(1).labels(), ElementsAre(Pair("mount", "/data")));
+  ASSERT_EQ(used.series(0).points_size(), 2);
+  EXPECT_EQ(used.series(0).points(0).value(), 25.0);
+  EXPECT_EQ(used.series(1).points(1).value(), 25.0);  // 10 of 40
+}
+
+TEST_P(StorageConformanceTest, ProbeAndNoticeMetricsAreQueryable) {
+  v1::Event health = ProbeEvent(1, kT0, v1::HEALTH, 5);
+  v1::Event failed;
+  failed.set_sequence(2);
+  failed.mutable_probe()->set_time_unix_ms(kT0 + 2);
+  failed.mutable_probe()->set_target(v1::HEALTH);
+  failed.mutable_probe()->set_error("401 인증 실패");
+  failed.mutable_probe()->set_http_status(401);
+  Apply(Stored({Batch("a", {health, failed, NoticeEvent(3, kT0 + 3)})}));
+
+  EXPECT_THAT(Host("a").latest_health(), EqualsProto(failed.probe()));
+  v1::QueryMetricsResponse ok = Metrics("probe.health.ok");
+  ASSERT_EQ(ok.series_size(), 1);
+  ASSERT_EQ(ok.series(0).points_size(), 2);
+  EXPECT_EQ(ok.series(0).points(0).value(), 1.0);
+  EXPECT_EQ(ok.series(0).points(1).value(), 0.0);
+  v1::QueryMetricsResponse dropped = Metrics("agent.events_dropped");
+  ASSERT_EQ(dropped.series_size(), 1);
+  ASSERT_EQ(dropped.series(0).points_size(), 1);
+  EXPECT_EQ(dropped.series(0).points(0).value(), 17.0);
+  EXPECT_EQ(dropped.series(0).points(0).time_unix_ms(), kT0 + 3);
+}
+
+TEST_P(StorageConformanceTest, MetricFilters) {
+  Apply(Stored({Batch("a", {SampleEvent(1, kT0, 1), SampleEvent(2, kT0 + 10, 2),
+                            SampleEvent(3, kT0 + 20, 3)}),
+                Batch("b", {SampleEvent(1, kT0 + 5, 50)})}));
+  v1::QueryMetricsRequest request;
+  request.set_name("host.cpu_percent");
+  v1::QueryMetricsResponse all = Metrics(request);
+  ASSERT_EQ(all.series_size(), 2);
+  EXPECT_EQ(all.series(0).agent_id(), "a");
+  EXPECT_EQ(all.series(1).agent_id(), "b");
+
+  request.set_agent_id("a");
+  request.set_since_unix_ms(kT0 + 10);
+  request.set_until_unix_ms(kT0 + 20);
+  v1::QueryMetricsResponse window = Metrics(request);
+  ASSERT_EQ(window.series_size(), 1);
+  ASSERT_EQ(window.series(0).points_size(), 2);
+  EXPECT_EQ(window.series(0).points(0).value(), 2);
+  EXPECT_EQ(window.series(0).points(1).value(), 3);
+
+  // Series without points in the window are left out.
+  request.set_agent_id("");
+  EXPECT_EQ(Metrics(request).series_size(), 1);
+}
+
+TEST_P(StorageConformanceTest, MetricLimitKeepsNewestPointsOldestFirst) {
+  Apply(Stored({Batch("a", {SampleEvent(1, kT0, 1), SampleEvent(2, kT0 + 10, 2),
+                            SampleEvent(3, kT0 + 20, 3)})}));
+  v1::QueryMetricsRequest request;
+  request.set_name("host.cpu_percent");
+  request.set_limit(2);
+  v1::QueryMetricsResponse response = Metrics(request);
+  ASSERT_EQ(response.series_size(), 1);
+  ASSERT_EQ(response.series(0).points_size(), 2);
+  EXPECT_EQ(response.series(0).points(0).value(), 2);
+  EXPECT_EQ(response.series(0).points(1).value(), 3);
+  request.set_limit(0);
+  EXPECT_THAT(storage_->QueryMetrics(request),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+TEST_P(StorageConformanceTest, PointsAtTheSameTimeAreAllKept) {
+  // A host clock stepping back can repeat a timestamp; no point is lost.
+  Apply(Stored({Batch("a", {SampleEvent(1, kT0, 1), SampleEvent(2, kT0, 2)})}));
+  v1::QueryMetricsResponse response = Metrics("host.cpu_percent");
+  ASSERT_EQ(response.series_size(), 1);
+  EXPECT_EQ(response.series(0).points_size(), 2);
+}
+
+TEST_P(StorageConformanceTest, NameWithoutPointsHasNoSeries) {
+  Apply(Stored({Batch("a", {SampleEvent(1, kT0, 1)})}));
+  v1::QueryMetricsResponse response = Metrics("queue.queued");
+  EXPECT_THAT(response.series(), IsEmpty());
+  EXPECT_THAT(response.known_names(), IsEmpty());
+}
+
+// --- Commands --------------------------------------------------------------
+
+v1::CommandRecord Command(const std::string& command_id,
+                          const std::string& agent_id, int64_t requested_ms) {
+  v1::CommandRecord record;
+  record.set_command_id(command_id);
+  record.set_agent_id(agent_id);
+  record.mutable_command()->set_command_id(command_id);
+  record.mutable_command()->mutable_ping();
+  record.set_requested_by("오퍼레이터");
+  record.set_requested_unix_ms(requested_ms);
+  return record;
+}
+
+StoredCommandProgress Progress(const std::string& agent_id,
+                               const std::string& command_id,
+                               v1::CommandState state, int64_t time_ms,
+                               const std::string& step = "") {
+  StoredCommandProgress stored;
+  stored.agent_id = agent_id;
+  stored.progress.set_command_id(command_id);
+  stored.progress.set_state(state);
+  stored.progress.set_message("step at " + std::to_string(time_ms));
+  stored.progress.set_time_unix_ms(time_ms);
+  stored.progress.set_step(step);
+  return stored;
+}
+
+std::vector<std::string> CommandIds(const v1::ListCommandsResponse& response) {
+  std::vector<std::string> ids;
+  for (const v1::CommandRecord& record : response.commands()) {
+    ids.push_back(record.command_id());
+  }
+  return ids;
+}
+
+TEST_P(StorageConformanceTest, RecordedCommandReadsBackAsRecorded) {
+  Register("a");
+  const v1::CommandRecord command = Command("c1", "a", kT0);
+  ASSERT_THAT(storage_->RecordCommand(command), IsOk());
+  EXPECT_THAT(storage_->GetCommand("c1"), IsOkAndHolds(EqualsProto(command)));
+  EXPECT_THAT(storage_->CommandAgent("c1"), IsOkAndHolds("a"));
+}
+
+TEST_P(StorageConformanceTest, UnknownCommandIsNotFound) {
+  EXPECT_THAT(storage_->GetCommand("nope"),
+              StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(storage_->CommandAgent("nope"),
+              StatusIs(absl::StatusCode::kNotFound));
+}
+
+TEST_P(StorageConformanceTest, CommandIdIsRecordedOnce) {
+  ASSERT_THAT(storage_->RecordCommand(Command("c1", "a", kT0)), IsOk());
+  EXPECT_THAT(storage_->RecordCommand(Command("c1", "b", kT0)),
+              StatusIs(absl::StatusCode::kAlreadyExists));
+  EXPECT_THAT(storage_->CommandAgent("c1"), IsOkAndHolds("a"));
+  EXPECT_THAT(storage_->RecordCommand(Command("", "a", kT0)),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(storage_->RecordCommand(Command("c2", "", kT0)),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+TEST_P(StorageConformanceTest, ProgressIsKeptInOrderAndSetsTheState) {
+  Register("a");
+  ASSERT_THAT(storage_->RecordCommand(Command("c1", "a", kT0)), IsOk());
+  ASSERT_THAT(storage_->RecordCommand(Command("c2", "a", kT0)), IsOk());
+  StoredBatch first;
+  first.received = kNow;
+  first.command_progress = {Progress("a", "c1", v1::ACCEPTED, kT0 + 1),
+                            Progress("a", "c2", v1::REJECTED, kT0 + 1)};
+  Apply(first);
+  StoredBatch second;
+  second.received = kNow;
+  second.command_progress = {Progress("a", "c1", v1::RUNNING, kT0 + 2, "drain"),
+                             Progress("a", "c1", v1::SUCCEEDED, kT0 + 3)};
+  Apply(second);
+
+  absl::StatusOr<v1::CommandRecord> c1 = storage_->GetCommand("c1");
+  ASSERT_THAT(c1, IsOk());
+  EXPECT_EQ(c1->state(), v1::SUCCEEDED);
+  ASSERT_EQ(c1->progress_size(), 3);
+  EXPECT_THAT(c1->progress(0), EqualsProto(first.command_progress[0].progress));
+  EXPECT_THAT(c1->progress(1),
+              EqualsProto(second.command_progress[0].progress));
+  EXPECT_THAT(c1->progress(2),
+              EqualsProto(second.command_progress[1].progress));
+  absl::StatusOr<v1::CommandRecord> c2 = storage_->GetCommand("c2");
+  ASSERT_THAT(c2, IsOk());
+  EXPECT_EQ(c2->state(), v1::REJECTED);
+  EXPECT_EQ(c2->progress_size(), 1);
+}
+
+TEST_P(StorageConformanceTest, CommandsAreListedNewestFirst) {
+  ASSERT_THAT(storage_->RecordCommand(Command("old", "a", kT0)), IsOk());
+  ASSERT_THAT(storage_->RecordCommand(Command("new", "b", kT0 + 20)), IsOk());
+  ASSERT_THAT(storage_->RecordCommand(Command("mid", "a", kT0 + 10)), IsOk());
+  ASSERT_THAT(storage_->RecordCommand(Command("mid2", "a", kT0 + 10)), IsOk());
+  StoredBatch batch;
+  batch.received = kNow;
+  batch.command_progress = {Progress("a", "old", v1::SUCCEEDED, kT0 + 1)};
+  Apply(batch);
+
+  v1::ListCommandsRequest request;
+  request.set_limit(10);
+  absl::StatusOr<v1::ListCommandsResponse> all =
+      storage_->ListCommands(request);
+  ASSERT_THAT(all, IsOk());
+  EXPECT_THAT(CommandIds(*all), ElementsAre("new", "mid2", "mid", "old"));
+  EXPECT_EQ(all->commands(3).state(), v1::SUCCEEDED);
+  EXPECT_EQ(all->commands(3).progress_size(), 1);
+
+  request.set_agent_id("a");
+  request.set_limit(2);
+  absl::StatusOr<v1::ListCommandsResponse> recent =
+      storage_->ListCommands(request);
+  ASSERT_THAT(recent, IsOk());
+  EXPECT_THAT(CommandIds(*recent), ElementsAre("mid2", "mid"));
+  request.set_limit(0);
+  EXPECT_THAT(storage_->ListCommands(request),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+}  // namespace
+}  // namespace eroom::collector
