@@ -80,8 +80,14 @@ void IngestPipeline::StoreGroup(std::vector<IngestItem>& group) {
     return;
   }
   for (IngestItem& item : group) item.link->OnStored((*stored)[item.agent_id]);
-  for (IngestObserver* observer : observers_) observer->OnStored(batches);
+  StoredBatch stored_batch;
+  stored_batch.batches = std::move(batches);
+  Notify(stored_batch);
   group.clear();
+}
+
+void IngestPipeline::Notify(const StoredBatch& stored) {
+  for (IngestObserver* observer : observers_) observer->OnStored(stored);
 }
 
 void IngestPipeline::Handle(IngestItem& item) {
@@ -105,6 +111,30 @@ void IngestPipeline::Handle(IngestItem& item) {
         spdlog::error("marking agent '{}' disconnected failed: {}",
                       item.agent_id, status.ToString());
       }
+      break;
+    }
+    case IngestItem::Kind::kCommandRequested: {
+      absl::Status recorded = storage_.RecordCommand(item.command);
+      if (!recorded.ok()) {
+        spdlog::error("recording command '{}' failed: {}",
+                      item.command.command_id(), recorded.ToString());
+      }
+      item.on_recorded(std::move(recorded));
+      break;
+    }
+    case IngestItem::Kind::kCommandProgress: {
+      absl::Status stored =
+          storage_.StoreCommandProgress(item.agent_id, item.progress);
+      if (!stored.ok()) {
+        spdlog::warn("dropped progress of command '{}' from agent '{}': {}",
+                     item.progress.command_id(), item.agent_id,
+                     stored.ToString());
+        break;
+      }
+      StoredBatch batch;
+      batch.command_progress.push_back(
+          StoredCommandProgress{item.agent_id, std::move(item.progress)});
+      Notify(batch);
       break;
     }
     case IngestItem::Kind::kBatch:

@@ -3,6 +3,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -10,6 +11,7 @@
 
 #include "absl/status/status.h"
 #include "collector/storage.h"
+#include "collector/stored_batch.h"
 #include "common/bounded_queue.h"
 #include "common/clock.h"
 #include "eroom/monitor/v1/monitor.pb.h"
@@ -26,23 +28,37 @@ class StreamLink {
   virtual void OnIngestFailed(const absl::Status& status) = 0;
 };
 
-// Sees every batch right after its transaction committed, on the ingest
+// Sees exactly what each commit stored, right after it, on the ingest
 // thread. This is where the rule engine observes stored data; an observer
 // must not block (hand work to your own thread).
 class IngestObserver {
  public:
   virtual ~IngestObserver() = default;
-  virtual void OnStored(const std::vector<AgentBatch>& batches) = 0;
+  virtual void OnStored(const StoredBatch& stored) = 0;
 };
 
 // One unit of work for the ingest thread.
 struct IngestItem {
-  enum class Kind { kHello, kBatch, kDisconnect };
+  enum class Kind {
+    kHello,
+    kBatch,
+    kDisconnect,
+    kCommandRequested,
+    kCommandProgress
+  };
   Kind kind = Kind::kBatch;
   std::string agent_id;
   eroom::monitor::v1::AgentHello hello;  // kHello
   eroom::monitor::v1::EventBatch batch;  // kBatch
-  std::shared_ptr<StreamLink> link;      // Null for kDisconnect.
+  // kCommandRequested: the record as requested (no state, no progress), and
+  // what to call on the ingest thread once it committed or failed.
+  eroom::monitor::v1::CommandRecord command;
+  std::function<void(absl::Status)> on_recorded;
+  // kCommandProgress: a step received on agent `agent_id`'s stream.
+  eroom::monitor::v1::CommandProgress progress;
+  // Null for kDisconnect and kCommandRequested; may be null for
+  // kCommandProgress.
+  std::shared_ptr<StreamLink> link;
 };
 
 // The single writer: a named thread that takes items from a bounded queue in
@@ -70,6 +86,7 @@ class IngestPipeline {
   void Run();
   void StoreGroup(std::vector<IngestItem>& group);
   void Handle(IngestItem& item);
+  void Notify(const StoredBatch& stored);
 
   Storage& storage_;
   const Clock& clock_;

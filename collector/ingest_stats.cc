@@ -5,9 +5,9 @@
 namespace eroom::collector {
 namespace v1 = ::eroom::monitor::v1;
 
-void IngestStats::OnStored(const std::vector<AgentBatch>& batches) {
+void IngestStats::OnStored(const StoredBatch& stored) {
   Counts added;
-  for (const AgentBatch& batch : batches) {
+  for (const AgentBatch& batch : stored.batches) {
     ++added.batches;
     for (const v1::Event& event : batch.batch.events()) {
       switch (event.payload_case()) {

@@ -22,7 +22,7 @@ class IngestStats final : public IngestObserver {
     uint64_t notices = 0;
   };
 
-  void OnStored(const std::vector<AgentBatch>& batches) override;
+  void OnStored(const StoredBatch& stored) override;
   Counts counts() const;
   // "N batches, N logs, ..." of the difference since `before`.
   static std::string Describe(const Counts& now, const Counts& before);

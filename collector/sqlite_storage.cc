@@ -474,6 +474,10 @@ void LogProgress(const std::string& agent_id, const AgentProgress& progress) {
   }
 }
 
+absl::Status CommandsNotStored() {
+  return absl::UnimplementedError("this collector does not store commands");
+}
+
 class SqliteStorage final : public Storage {
  public:
   // Without a search index (it could not be opened), searches scan.
@@ -735,6 +739,22 @@ class SqliteStorage final : public Storage {
           absl::StrCat("query metric '", request.name(), "'"), e,
           kDatabaseKind);
     }
+  }
+
+  // Commands are not kept in SQLite yet.
+  absl::Status RecordCommand(const v1::CommandRecord&) override {
+    return CommandsNotStored();
+  }
+  absl::Status StoreCommandProgress(const std::string&,
+                                    const v1::CommandProgress&) override {
+    return CommandsNotStored();
+  }
+  absl::StatusOr<v1::CommandRecord> GetCommand(const std::string&) override {
+    return CommandsNotStored();
+  }
+  absl::StatusOr<v1::ListCommandsResponse> ListCommands(
+      const v1::ListCommandsRequest&) override {
+    return CommandsNotStored();
   }
 
  private:

@@ -50,6 +50,16 @@ class Storage {
   virtual absl::StatusOr<absl::flat_hash_map<std::string, uint64_t>>
   StoreBatches(const std::vector<AgentBatch>& batches, absl::Time now) = 0;
 
+  // Records a command as requested. AlreadyExists if its id is taken.
+  virtual absl::Status RecordCommand(
+      const eroom::monitor::v1::CommandRecord& record) = 0;
+  // Appends `progress` to its command and sets the command's state to the
+  // progress's; NotFound unless the command exists and belongs to
+  // `agent_id`.
+  virtual absl::Status StoreCommandProgress(
+      const std::string& agent_id,
+      const eroom::monitor::v1::CommandProgress& progress) = 0;
+
   // Every host ordered by agent_id, or only request.agent_id's.
   virtual absl::StatusOr<eroom::monitor::v1::ListHostsResponse> ListHosts(
       const eroom::monitor::v1::ListHostsRequest& request) = 0;
@@ -65,6 +75,13 @@ class Storage {
   // an unknown one is not an error: the response lists the known names.
   virtual absl::StatusOr<eroom::monitor::v1::QueryMetricsResponse> QueryMetrics(
       const eroom::monitor::v1::QueryMetricsRequest& request) = 0;
+  // The command with all its progress, oldest first; NotFound if unknown.
+  virtual absl::StatusOr<eroom::monitor::v1::CommandRecord> GetCommand(
+      const std::string& command_id) = 0;
+  // Commands newest first, every host's or only request.agent_id's, at most
+  // request.limit (positive: the caller applied its policy).
+  virtual absl::StatusOr<eroom::monitor::v1::ListCommandsResponse> ListCommands(
+      const eroom::monitor::v1::ListCommandsRequest& request) = 0;
 };
 
 // Query limits every implementation applies: a request's limit of 0 means

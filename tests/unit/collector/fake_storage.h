@@ -41,6 +41,32 @@ class FakeStorage final : public Storage {
     }
     return result;
   }
+  absl::Status RecordCommand(
+      const eroom::monitor::v1::CommandRecord& record) override {
+    absl::MutexLock lock(&mu_);
+    if (!fail_with_.ok()) return fail_with_;
+    for (const auto& command : commands_) {
+      if (command.command_id() == record.command_id()) {
+        return absl::AlreadyExistsError(record.command_id());
+      }
+    }
+    commands_.push_back(record);
+    return absl::OkStatus();
+  }
+  absl::Status StoreCommandProgress(
+      const std::string& agent_id,
+      const eroom::monitor::v1::CommandProgress& progress) override {
+    absl::MutexLock lock(&mu_);
+    for (auto& command : commands_) {
+      if (command.command_id() == progress.command_id() &&
+          command.agent_id() == agent_id) {
+        command.set_state(progress.state());
+        *command.add_progress() = progress;
+        return absl::OkStatus();
+      }
+    }
+    return absl::NotFoundError(progress.command_id());
+  }
   absl::StatusOr<eroom::monitor::v1::ListHostsResponse> ListHosts(
       const eroom::monitor::v1::ListHostsRequest&) override {
     absl::MutexLock lock(&mu_);
@@ -53,6 +79,29 @@ class FakeStorage final : public Storage {
   absl::StatusOr<eroom::monitor::v1::QueryMetricsResponse> QueryMetrics(
       const eroom::monitor::v1::QueryMetricsRequest&) override {
     return eroom::monitor::v1::QueryMetricsResponse();
+  }
+  absl::StatusOr<eroom::monitor::v1::CommandRecord> GetCommand(
+      const std::string& command_id) override {
+    absl::MutexLock lock(&mu_);
+    for (const auto& command : commands_) {
+      if (command.command_id() == command_id) return command;
+    }
+    return absl::NotFoundError(command_id);
+  }
+  // Newest first is the reverse of recording order here.
+  absl::StatusOr<eroom::monitor::v1::ListCommandsResponse> ListCommands(
+      const eroom::monitor::v1::ListCommandsRequest& request) override {
+    absl::MutexLock lock(&mu_);
+    list_commands_requests_.push_back(request);
+    eroom::monitor::v1::ListCommandsResponse response;
+    for (auto it = commands_.rbegin();
+         it != commands_.rend() && response.commands_size() < request.limit();
+         ++it) {
+      if (request.agent_id().empty() || it->agent_id() == request.agent_id()) {
+        *response.add_commands() = *it;
+      }
+    }
+    return response;
   }
 
   void SetHosts(eroom::monitor::v1::ListHostsResponse hosts) {
@@ -83,6 +132,15 @@ class FakeStorage final : public Storage {
     absl::MutexLock lock(&mu_);
     return disconnected_;
   }
+  std::vector<eroom::monitor::v1::CommandRecord> commands() const {
+    absl::MutexLock lock(&mu_);
+    return commands_;
+  }
+  std::vector<eroom::monitor::v1::ListCommandsRequest> list_commands_requests()
+      const {
+    absl::MutexLock lock(&mu_);
+    return list_commands_requests_;
+  }
 
  private:
   mutable absl::Mutex mu_;
@@ -94,6 +152,9 @@ class FakeStorage final : public Storage {
   uint64_t events_ ABSL_GUARDED_BY(mu_) = 0;
   std::vector<std::string> registered_ ABSL_GUARDED_BY(mu_);
   std::vector<std::string> disconnected_ ABSL_GUARDED_BY(mu_);
+  std::vector<eroom::monitor::v1::CommandRecord> commands_ ABSL_GUARDED_BY(mu_);
+  std::vector<eroom::monitor::v1::ListCommandsRequest> list_commands_requests_
+      ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace eroom::collector

@@ -48,9 +48,9 @@ class RecordingLink final : public StreamLink {
 
 class CountingObserver final : public IngestObserver {
  public:
-  void OnStored(const std::vector<AgentBatch>& batches) override {
+  void OnStored(const StoredBatch& stored) override {
     absl::MutexLock lock(&mu_);
-    batches_ += batches.size();
+    batches_ += stored.batches.size();
   }
   size_t batches() {
     absl::MutexLock lock(&mu_);
