@@ -43,7 +43,8 @@ Collector::Collector(const CollectorConfig& config, const Clock& clock,
       refusals_(clock, kRefusalQuietPeriod,
                 [](const std::string& line) { spdlog::warn("{}", line); }),
       authorizer_(config.auth, CollectorMethodAccess(), refusals_),
-      agent_service_(ingest_, config.stream_window_batches, authorizer_),
+      agent_service_(ingest_, config.stream_window_batches, authorizer_,
+                     agent_streams_),
       query_service_(*storage_, queries_, authorizer_, clock,
                      config.heartbeat_timeout) {}
 

@@ -7,6 +7,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/notification.h"
 #include "collector/agent_service.h"
+#include "collector/agent_stream_registry.h"
 #include "collector/authorizer.h"
 #include "collector/collector_config.h"
 #include "collector/ingest.h"
@@ -46,6 +47,7 @@ class Collector {
   WorkQueue queries_;
   RefusalLog refusals_;
   Authorizer authorizer_;
+  AgentStreamRegistry agent_streams_;
   AgentServiceImpl agent_service_;
   QueryServiceImpl query_service_;
   std::unique_ptr<grpc::Server> server_;
