@@ -10,6 +10,7 @@
 #include "collector/agent_stream_registry.h"
 #include "collector/authorizer.h"
 #include "collector/collector_config.h"
+#include "collector/command_service.h"
 #include "collector/ingest.h"
 #include "collector/ingest_stats.h"
 #include "collector/query_service.h"
@@ -50,6 +51,7 @@ class Collector {
   AgentStreamRegistry agent_streams_;
   AgentServiceImpl agent_service_;
   QueryServiceImpl query_service_;
+  CommandServiceImpl command_service_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
   absl::Notification stop_reporting_;
