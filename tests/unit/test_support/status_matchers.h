@@ -34,8 +34,7 @@ MATCHER(IsOk, "is OK") {
 }
 
 MATCHER_P(IsOkAndHolds, value_matcher,
-          "is OK and holds a value that " +
-              ::testing::DescribeMatcher<decltype(*arg)>(value_matcher)) {
+          "is OK and holds a value that matches") {
   if (!arg.ok()) {
     *result_listener << "whose status is " << arg.status();
     return false;
