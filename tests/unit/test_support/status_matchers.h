@@ -33,8 +33,7 @@ MATCHER(IsOk, "is OK") {
   return status.ok();
 }
 
-MATCHER_P(IsOkAndHolds, value_matcher,
-          "is OK and holds a value that matches") {
+MATCHER_P(IsOkAndHolds, value_matcher, "is OK and holds a value that matches") {
   if (!arg.ok()) {
     *result_listener << "whose status is " << arg.status();
     return false;
