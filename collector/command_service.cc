@@ -269,14 +269,16 @@ CommandServiceImpl::CommandServiceImpl(IngestPipeline& ingest, Storage& storage,
       workers_(workers),
       authorizer_(authorizer),
       clock_(clock),
-      streams_(streams),
-      random_(std::random_device()()) {}
+      streams_(streams) {}
 
 CommandServiceImpl::~CommandServiceImpl() = default;
 
+// 128 random bits in hex: unique across collector restarts without
+// consulting storage.
 std::string CommandServiceImpl::NewCommandId() {
   absl::MutexLock lock(&mu_);
-  return absl::StrFormat("%016x%016x", random_(), random_());
+  return absl::StrFormat("%08x%08x%08x%08x", random_(), random_(), random_(),
+                         random_());
 }
 
 grpc::ServerUnaryReactor* CommandServiceImpl::StartCommand(

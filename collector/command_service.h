@@ -77,7 +77,7 @@ class CommandServiceImpl final
   AgentStreamRegistry& streams_;
 
   absl::Mutex mu_;
-  std::mt19937_64 random_ ABSL_GUARDED_BY(mu_);
+  std::random_device random_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, std::vector<std::shared_ptr<Watch>>> watches_
       ABSL_GUARDED_BY(mu_);
 };
