@@ -146,6 +146,8 @@ absl::StatusOr<CommandArgs> ToCommandArgs(const RawOptions& raw,
   }
   if (raw.command == "logs") return ToLogsArgs(raw, now, zone);
   if (raw.command == "metrics") return ToMetricsArgs(raw, now, zone);
+  if (raw.command == "ping") return PingArgs{raw.host};
+  if (raw.command == "commands") return CommandsArgs{raw.host, raw.limit};
   return QueueArgs{raw.host};
 }
 
@@ -234,6 +236,16 @@ ParsedArguments ParseArguments(int argc, const char* const* argv,
   CLI::App* queue =
       app.add_subcommand("queue", "ERoom's generation queue per host");
   queue->add_option("host", raw.host, "agent id or hostname");
+
+  CLI::App* ping = app.add_subcommand(
+      "ping", "prove the command channel to a host's agent (operator role)");
+  ping->add_option("host", raw.host, "agent id or hostname")->required();
+
+  CLI::App* commands =
+      app.add_subcommand("commands", "recent remote commands, newest first");
+  commands->add_option("host", raw.host, "agent id or hostname");
+  commands->add_option("--limit", raw.limit, "most commands to show (20)")
+      ->check(CLI::NonNegativeNumber);
 
   ParsedArguments parsed;
   try {

@@ -45,8 +45,15 @@ struct MetricsArgs {
 struct QueueArgs {
   std::string host;
 };
-using CommandArgs =
-    std::variant<HostsArgs, StatusArgs, LogsArgs, MetricsArgs, QueueArgs>;
+struct PingArgs {
+  std::string host;  // Required.
+};
+struct CommandsArgs {
+  std::string host;
+  int limit = 0;  // 0: the collector's default.
+};
+using CommandArgs = std::variant<HostsArgs, StatusArgs, LogsArgs, MetricsArgs,
+                                 QueueArgs, PingArgs, CommandsArgs>;
 
 struct Invocation {
   GlobalOptions global;

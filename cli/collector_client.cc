@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "grpcpp/client_context.h"
+#include "grpcpp/support/sync_stream.h"
 
 namespace eroom::cli {
 namespace v1 = ::eroom::monitor::v1;
@@ -32,21 +33,23 @@ std::shared_ptr<grpc::Channel> MakeCollectorChannel(
   return CreateSecureChannel(connection.address, connection.security);
 }
 
-CollectorClient::CollectorClient(v1::QueryService::StubInterface& stub,
+CollectorClient::CollectorClient(v1::QueryService::StubInterface& queries,
+                                 v1::CommandService::StubInterface& commands,
                                  CollectorConnection connection,
                                  absl::Duration timeout)
-    : stub_(stub), connection_(std::move(connection)), timeout_(timeout) {}
+    : queries_(queries),
+      commands_(commands),
+      connection_(std::move(connection)),
+      timeout_(timeout) {}
 
-template <typename Request, typename Response, typename Method>
-absl::StatusOr<Response> CollectorClient::Call(const char* name, Method method,
-                                               const Request& request) {
-  grpc::ClientContext context;
+void CollectorClient::PrepareContext(grpc::ClientContext& context) const {
   // gRPC deadlines are wall-clock instants, so this uses the real clock.
   context.set_deadline(absl::ToChronoTime(absl::Now() + timeout_));
   AddCallCredentials(connection_.security, &context);
-  Response response;
-  const grpc::Status status = (stub_.*method)(&context, request, &response);
-  if (status.ok()) return response;
+}
+
+absl::Status CollectorClient::Failure(const char* name,
+                                      const grpc::Status& status) const {
   // gRPC and absl share status code numbering.
   const auto code = static_cast<absl::StatusCode>(status.error_code());
   const bool unreachable = code == absl::StatusCode::kUnavailable ||
@@ -59,22 +62,67 @@ absl::StatusOr<Response> CollectorClient::Call(const char* name, Method method,
                          status.error_message(), Hint(code)));
 }
 
+template <typename Request, typename Response, typename Stub, typename Method>
+absl::StatusOr<Response> CollectorClient::Call(const char* name, Stub& stub,
+                                               Method method,
+                                               const Request& request) {
+  grpc::ClientContext context;
+  PrepareContext(context);
+  Response response;
+  const grpc::Status status = (stub.*method)(&context, request, &response);
+  if (status.ok()) return response;
+  return Failure(name, status);
+}
+
 absl::StatusOr<v1::ListHostsResponse> CollectorClient::ListHosts(
     const v1::ListHostsRequest& request) {
   return Call<v1::ListHostsRequest, v1::ListHostsResponse>(
-      "ListHosts", &v1::QueryService::StubInterface::ListHosts, request);
+      "ListHosts", queries_, &v1::QueryService::StubInterface::ListHosts,
+      request);
 }
 
 absl::StatusOr<v1::QueryLogsResponse> CollectorClient::QueryLogs(
     const v1::QueryLogsRequest& request) {
   return Call<v1::QueryLogsRequest, v1::QueryLogsResponse>(
-      "QueryLogs", &v1::QueryService::StubInterface::QueryLogs, request);
+      "QueryLogs", queries_, &v1::QueryService::StubInterface::QueryLogs,
+      request);
 }
 
 absl::StatusOr<v1::QueryMetricsResponse> CollectorClient::QueryMetrics(
     const v1::QueryMetricsRequest& request) {
   return Call<v1::QueryMetricsRequest, v1::QueryMetricsResponse>(
-      "QueryMetrics", &v1::QueryService::StubInterface::QueryMetrics, request);
+      "QueryMetrics", queries_, &v1::QueryService::StubInterface::QueryMetrics,
+      request);
+}
+
+absl::StatusOr<v1::CommandRecord> CollectorClient::StartCommand(
+    const v1::StartCommandRequest& request) {
+  return Call<v1::StartCommandRequest, v1::CommandRecord>(
+      "StartCommand", commands_,
+      &v1::CommandService::StubInterface::StartCommand, request);
+}
+
+absl::StatusOr<v1::ListCommandsResponse> CollectorClient::ListCommands(
+    const v1::ListCommandsRequest& request) {
+  return Call<v1::ListCommandsRequest, v1::ListCommandsResponse>(
+      "ListCommands", commands_,
+      &v1::CommandService::StubInterface::ListCommands, request);
+}
+
+absl::Status CollectorClient::WatchCommand(
+    const std::string& command_id,
+    const std::function<void(const v1::CommandProgress&)>& on_step) {
+  grpc::ClientContext context;
+  PrepareContext(context);
+  v1::WatchCommandRequest request;
+  request.set_command_id(command_id);
+  std::unique_ptr<grpc::ClientReaderInterface<v1::CommandProgress>> reader =
+      commands_.WatchCommand(&context, request);
+  v1::CommandProgress step;
+  while (reader->Read(&step)) on_step(step);
+  const grpc::Status status = reader->Finish();
+  if (status.ok()) return absl::OkStatus();
+  return Failure("WatchCommand", status);
 }
 
 }  // namespace eroom::cli

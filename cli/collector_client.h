@@ -1,6 +1,7 @@
 #ifndef EROOM_CLI_COLLECTOR_CLIENT_H_
 #define EROOM_CLI_COLLECTOR_CLIENT_H_
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -16,12 +17,13 @@ namespace eroom::cli {
 std::shared_ptr<grpc::Channel> MakeCollectorChannel(
     const CollectorConnection& connection);
 
-// QueryService calls with a deadline and the connection's token each, whose
-// failures name the collector's address and the gRPC status so operators
-// know what to fix.
+// QueryService and CommandService calls with a deadline and the
+// connection's token each, whose failures name the collector's address and
+// the gRPC status so operators know what to fix.
 class CollectorClient {
  public:
-  CollectorClient(eroom::monitor::v1::QueryService::StubInterface& stub,
+  CollectorClient(eroom::monitor::v1::QueryService::StubInterface& queries,
+                  eroom::monitor::v1::CommandService::StubInterface& commands,
                   CollectorConnection connection, absl::Duration timeout);
 
   const std::string& address() const { return connection_.address; }
@@ -32,13 +34,27 @@ class CollectorClient {
       const eroom::monitor::v1::QueryLogsRequest& request);
   absl::StatusOr<eroom::monitor::v1::QueryMetricsResponse> QueryMetrics(
       const eroom::monitor::v1::QueryMetricsRequest& request);
+  absl::StatusOr<eroom::monitor::v1::CommandRecord> StartCommand(
+      const eroom::monitor::v1::StartCommandRequest& request);
+  absl::StatusOr<eroom::monitor::v1::ListCommandsResponse> ListCommands(
+      const eroom::monitor::v1::ListCommandsRequest& request);
+  // Calls `on_step` with each step of the command as the collector streams
+  // it, until the stream ends (after the final step) or the timeout, which
+  // bounds the whole watch.
+  absl::Status WatchCommand(
+      const std::string& command_id,
+      const std::function<void(const eroom::monitor::v1::CommandProgress&)>&
+          on_step);
 
  private:
-  template <typename Request, typename Response, typename Method>
-  absl::StatusOr<Response> Call(const char* name, Method method,
+  template <typename Request, typename Response, typename Stub, typename Method>
+  absl::StatusOr<Response> Call(const char* name, Stub& stub, Method method,
                                 const Request& request);
+  void PrepareContext(grpc::ClientContext& context) const;
+  absl::Status Failure(const char* name, const grpc::Status& status) const;
 
-  eroom::monitor::v1::QueryService::StubInterface& stub_;
+  eroom::monitor::v1::QueryService::StubInterface& queries_;
+  eroom::monitor::v1::CommandService::StubInterface& commands_;
   CollectorConnection connection_;
   absl::Duration timeout_;
 };

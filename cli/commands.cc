@@ -8,6 +8,7 @@
 #include "cli/json_output.h"
 #include "cli/renderers.h"
 #include "cli/text_format.h"
+#include "common/status_macros.h"
 
 namespace eroom::cli {
 namespace v1 = ::eroom::monitor::v1;
@@ -204,6 +205,60 @@ absl::Status RunQueue(const QueueArgs& args, const CommandContext& context) {
   return absl::OkStatus();
 }
 
+// Starts a ping, prints each step as the collector streams it, and fails
+// unless the agent answered SUCCEEDED.
+absl::Status RunPing(const PingArgs& args, const CommandContext& context) {
+  EROOM_ASSIGN_OR_RETURN(const std::string agent_id,
+                         ResolveAgentId(context.client, args.host));
+  v1::StartCommandRequest request;
+  request.set_agent_id(agent_id);
+  request.mutable_command()->mutable_ping();
+  EROOM_ASSIGN_OR_RETURN(v1::CommandRecord record,
+                         context.client.StartCommand(request));
+  const bool table = context.output == OutputFormat::kTable;
+  if (table) {
+    context.out << "ping " << Printable(agent_id) << ": command "
+                << Printable(record.command_id()) << '\n';
+    context.out.flush();
+  }
+  const absl::Status watched = context.client.WatchCommand(
+      record.command_id(), [&](const v1::CommandProgress& step) {
+        if (table) {
+          RenderCommandStep(step, record.requested_unix_ms(), context.out);
+          context.out.flush();
+        }
+        record.set_state(step.state());
+        *record.add_progress() = step;
+      });
+  if (!table) EROOM_RETURN_IF_ERROR(PrintJson(record, context.out));
+  EROOM_RETURN_IF_ERROR(watched);
+  if (record.state() == v1::SUCCEEDED) return absl::OkStatus();
+  const std::string outcome =
+      record.progress().empty()
+          ? std::string("without an answer")
+          : absl::StrCat(v1::CommandState_Name(record.state()), ": ",
+                         Printable(FirstLineSummary(
+                             record.progress().rbegin()->message())));
+  return absl::AbortedError(
+      absl::StrCat("ping of host '", Printable(agent_id), "' ended ", outcome));
+}
+
+absl::Status RunCommands(const CommandsArgs& args,
+                         const CommandContext& context) {
+  EROOM_ASSIGN_OR_RETURN(const std::string agent_id,
+                         ResolveAgentId(context.client, args.host));
+  v1::ListCommandsRequest request;
+  request.set_agent_id(agent_id);
+  request.set_limit(args.limit);
+  EROOM_ASSIGN_OR_RETURN(const v1::ListCommandsResponse response,
+                         context.client.ListCommands(request));
+  if (context.output == OutputFormat::kJson) {
+    return PrintJson(response, context.out);
+  }
+  RenderCommands(response, MakeRenderContext(context), context.out);
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::Status RunCommand(const CommandArgs& command,
@@ -224,6 +279,12 @@ absl::Status RunCommand(const CommandArgs& command,
     }
     absl::Status operator()(const QueueArgs& args) const {
       return RunQueue(args, context);
+    }
+    absl::Status operator()(const PingArgs& args) const {
+      return RunPing(args, context);
+    }
+    absl::Status operator()(const CommandsArgs& args) const {
+      return RunCommands(args, context);
     }
   };
   return std::visit(Dispatch{context}, command);

@@ -5,6 +5,7 @@
 #include "cli/arguments.h"
 #include "cli/collector_client.h"
 #include "cli/commands.h"
+#include "eroom/monitor/v1/monitor.grpc.pb.h"
 
 namespace eroom::cli {
 namespace v1 = ::eroom::monitor::v1;
@@ -20,7 +21,8 @@ CliEnvironment CliEnvironment::Real() {
     return std::string(value);
   };
   environment.connect = [](const CollectorConnection& connection) {
-    return v1::QueryService::NewStub(MakeCollectorChannel(connection));
+    return std::shared_ptr<grpc::ChannelInterface>(
+        MakeCollectorChannel(connection));
   };
   environment.wait_before_refresh = [](absl::Duration interval) {
     absl::SleepFor(interval);
@@ -43,9 +45,13 @@ int RunEroomctl(int argc, const char* const* argv, std::ostream& out,
     return kExitUsage;
   }
 
-  std::unique_ptr<v1::QueryService::StubInterface> stub =
+  std::shared_ptr<grpc::ChannelInterface> channel =
       environment.connect(*connection);
-  CollectorClient client(*stub, *std::move(connection),
+  std::unique_ptr<v1::QueryService::StubInterface> queries =
+      v1::QueryService::NewStub(channel);
+  std::unique_ptr<v1::CommandService::StubInterface> commands =
+      v1::CommandService::NewStub(channel);
+  CollectorClient client(*queries, *commands, *std::move(connection),
                          invocation.global.timeout);
   const CommandContext context{client,
                                invocation.global.output,

@@ -9,7 +9,7 @@
 #include "absl/time/time.h"
 #include "cli/collector_address.h"
 #include "common/clock.h"
-#include "eroom/monitor/v1/monitor.grpc.pb.h"
+#include "grpcpp/channel.h"
 
 namespace eroom::cli {
 
@@ -19,10 +19,9 @@ struct CliEnvironment {
   const Clock* clock = nullptr;
   absl::TimeZone time_zone;
   EnvironmentLookup getenv;
-  // Opens a QueryService stub to the collector.
-  std::function<
-      std::unique_ptr<eroom::monitor::v1::QueryService::StubInterface>(
-          const CollectorConnection& connection)>
+  // Opens a channel to the collector.
+  std::function<std::shared_ptr<grpc::ChannelInterface>(
+      const CollectorConnection& connection)>
       connect;
   // Waits between `status --watch` refreshes; false stops watching.
   std::function<bool(absl::Duration)> wait_before_refresh;

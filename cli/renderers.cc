@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/strip.h"
 #include "cli/table.h"
 #include "cli/text_format.h"
 
@@ -228,6 +229,20 @@ std::string StatusQueue(const v1::HostStatus& host,
   return text;
 }
 
+// The latest state; a command no agent has answered yet was only sent.
+std::string CommandStateName(v1::CommandState state) {
+  return state == v1::COMMAND_STATE_UNSPECIFIED ? "SENT"
+                                                : v1::CommandState_Name(state);
+}
+
+// What the agent said last: "[step] message", first line only.
+std::string StepSummary(const v1::CommandProgress& step) {
+  std::string summary = FirstLineSummary(step.message());
+  if (!step.step().empty())
+    summary = absl::StrCat("[", step.step(), "] ", summary);
+  return Printable(summary);
+}
+
 }  // namespace
 
 std::string HostLabel(const v1::HostStatus& host) {
@@ -366,6 +381,52 @@ void RenderQueue(const v1::ListHostsResponse& response,
                   absl::StrCat(queue->completed()),
                   absl::StrCat(queue->max_concurrent()), age,
                   IsBacklog(*queue) ? "BACKLOG" : "ok"});
+  }
+  table.Render(out);
+}
+
+std::string CommandActionName(const v1::Command& command) {
+  switch (command.action_case()) {
+    case v1::Command::kSafeRestart:
+      return "safe_restart";
+    case v1::Command::kLogHousekeeping:
+      return "log_housekeeping";
+    case v1::Command::kPing:
+      return "ping";
+    case v1::Command::ACTION_NOT_SET:
+      break;
+  }
+  return kNone;
+}
+
+void RenderCommandStep(const v1::CommandProgress& step,
+                       int64_t requested_unix_ms, std::ostream& out) {
+  const int64_t elapsed_ms =
+      std::max<int64_t>(step.time_unix_ms() - requested_unix_ms, 0);
+  std::string line = absl::StrFormat(
+      "%-9s%-10s%s", absl::StrCat("+", FormatLatency(elapsed_ms)),
+      CommandStateName(step.state()), StepSummary(step));
+  absl::StripTrailingAsciiWhitespace(&line);
+  out << line << '\n';
+}
+
+void RenderCommands(const v1::ListCommandsResponse& response,
+                    const RenderContext& context, std::ostream& out) {
+  if (response.commands().empty()) {
+    out << "No commands yet.\n";
+    return;
+  }
+  Table table(
+      {"COMMAND", "HOST", "ACTION", "REQUESTED", "BY", "STATE", "LAST STEP"});
+  for (const v1::CommandRecord& command : response.commands()) {
+    table.AddRow(
+        {Printable(command.command_id()), Printable(command.agent_id()),
+         CommandActionName(command.command()),
+         Ago(command.requested_unix_ms(), context),
+         Printable(command.requested_by()), CommandStateName(command.state()),
+         command.progress().empty()
+             ? kNone
+             : StepSummary(*command.progress().rbegin())});
   }
   table.Render(out);
 }

@@ -62,6 +62,26 @@ std::string FirstLineSummary(absl::string_view message) {
                       more_lines == 1 ? " line)" : " lines)");
 }
 
+std::string Printable(absl::string_view text) {
+  static constexpr char kReplacement[] = "\xEF\xBF\xBD";  // U+FFFD
+  std::string printable;
+  printable.reserve(text.size());
+  for (size_t i = 0; i < text.size(); ++i) {
+    const unsigned char byte = static_cast<unsigned char>(text[i]);
+    if (byte < 0x20 || byte == 0x7F) {
+      printable += kReplacement;
+    } else if (byte == 0xC2 && i + 1 < text.size() &&
+               static_cast<unsigned char>(text[i + 1]) <= 0x9F &&
+               static_cast<unsigned char>(text[i + 1]) >= 0x80) {
+      printable += kReplacement;  // U+0080..U+009F in UTF-8.
+      ++i;
+    } else {
+      printable += static_cast<char>(byte);
+    }
+  }
+  return printable;
+}
+
 absl::StatusOr<absl::Time> ParseTimeArgument(absl::string_view text,
                                              absl::Time now,
                                              absl::TimeZone zone) {

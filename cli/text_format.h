@@ -27,6 +27,10 @@ std::string FormatLocalTime(int64_t unix_ms, absl::TimeZone zone);
 // there are more.
 std::string FirstLineSummary(absl::string_view message);
 
+// `text` from the network made inert on a terminal: control characters
+// (C0, DEL and C1, which start escape sequences) become U+FFFD.
+std::string Printable(absl::string_view text);
+
 // A --since/--until value: a duration before `now` ("30s", "15m", "1h",
 // "2d", "1h30m"), an RFC 3339 time ("2025-06-16T09:15:00+09:00"), or a time
 // as the logs table prints it ("2025-06-16 09:15:00[.123]", in `zone`).

@@ -4,7 +4,6 @@
 #include <memory>
 #include <string>
 
-#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "collector/grpc_status.h"
@@ -17,9 +16,10 @@ namespace {
 
 class AgentStream;
 
-// Lets the ingest thread answer a stream that may already be gone: the
-// reactor detaches itself when gRPC is done with it.
-class Link final : public StreamLink {
+// Lets the ingest thread answer, and the registry send commands to, a
+// stream that may already be gone: the reactor detaches itself when gRPC is
+// done with it.
+class Link final : public StreamLink, public AgentStreamRegistry::Stream {
  public:
   explicit Link(AgentStream* stream) : stream_(stream) {}
   void Detach() {
@@ -29,46 +29,13 @@ class Link final : public StreamLink {
   void OnRegistered(uint64_t last_stored_sequence) override;
   void OnStored(uint64_t stored_through_sequence) override;
   void OnIngestFailed(const absl::Status& status) override;
-  // Closes the stream (if still there) with `status`, from any thread.
-  void Close(const grpc::Status& status);
+  bool SendCommand(const v1::Command& command) override;
+  void Close(const grpc::Status& status) override;
 
  private:
   absl::Mutex mu_;
   AgentStream* stream_ ABSL_GUARDED_BY(mu_);
 };
-
-}  // namespace
-
-// The one live stream of each agent id. A newer connection of the same
-// agent replaces the older one, which is closed: the agent reconnected and
-// the old stream is a leftover (or the same id runs twice: the operator
-// sees it in the log).
-class ActiveStreams {
- public:
-  // Registers `link` for `agent_id`; returns the one it replaces, if any.
-  std::shared_ptr<Link> Replace(const std::string& agent_id,
-                                std::shared_ptr<Link> link) {
-    absl::MutexLock lock(&mu_);
-    std::shared_ptr<Link>& current = streams_[agent_id];
-    std::swap(current, link);
-    return link;
-  }
-  // Forgets `link` if it is still the one for `agent_id`; true if it was.
-  bool RemoveIfCurrent(const std::string& agent_id, const Link* link) {
-    absl::MutexLock lock(&mu_);
-    auto it = streams_.find(agent_id);
-    if (it == streams_.end() || it->second.get() != link) return false;
-    streams_.erase(it);
-    return true;
-  }
-
- private:
-  absl::Mutex mu_;
-  absl::flat_hash_map<std::string, std::shared_ptr<Link>> streams_
-      ABSL_GUARDED_BY(mu_);
-};
-
-namespace {
 
 // A stream whose token was refused: finished before reading anything.
 class RefusedStream final
@@ -84,14 +51,15 @@ class AgentStream final
     : public grpc::ServerBidiReactor<v1::AgentMessage, v1::CollectorMessage> {
  public:
   AgentStream(IngestPipeline& ingest, size_t window_batches, std::string peer,
-              Authorizer& authorizer, Caller caller, ActiveStreams& active)
+              Authorizer& authorizer, Caller caller,
+              AgentStreamRegistry& streams)
       : ingest_(ingest),
         window_batches_(window_batches),
         peer_(std::move(peer)),
         authorizer_(authorizer),
         caller_(std::move(caller)),
         link_(std::make_shared<Link>(this)),
-        active_(active) {
+        streams_(streams) {
     StartRead(&incoming_);
   }
 
@@ -139,7 +107,7 @@ class AgentStream final
     link_->Detach();
     // A stream replaced by a newer one of the same agent leaves the host
     // connected.
-    if (!agent_id_.empty() && active_.RemoveIfCurrent(agent_id_, link_.get())) {
+    if (!agent_id_.empty() && streams_.Unregister(agent_id_, link_.get())) {
       IngestItem item;
       item.kind = IngestItem::Kind::kDisconnect;
       item.agent_id = agent_id_;
@@ -166,6 +134,17 @@ class AgentStream final
       StartRead(&incoming_);
     }
     FinishWhenDrained();
+  }
+
+  // Commands share the write path with answers, behind them.
+  bool SendCommand(const v1::Command& command) {
+    absl::MutexLock lock(&mu_);
+    if (finish_started_) return false;
+    v1::CollectorMessage message;
+    *message.mutable_command() = command;
+    outgoing_.push_back(std::move(message));
+    WriteNextLocked();
+    return true;
   }
 
   void Close(const grpc::Status& status) {
@@ -201,7 +180,8 @@ class AgentStream final
       agent_id_ = incoming_.hello().agent_id();
       spdlog::info("agent '{}' connected from {} (version {})", agent_id_,
                    peer_, incoming_.hello().version());
-      if (std::shared_ptr<Link> older = active_.Replace(agent_id_, link_)) {
+      if (std::shared_ptr<AgentStreamRegistry::Stream> older =
+              streams_.Register(agent_id_, link_)) {
         older->Close(grpc::Status(
             grpc::StatusCode::ABORTED,
             "replaced by a newer connection of the same agent id"));
@@ -214,8 +194,7 @@ class AgentStream final
     } else if (incoming_.has_hello()) {
       return absl::InvalidArgumentError("hello sent twice on one stream");
     } else {
-      // Command progress is not acted on yet; nothing to store.
-      return absl::OkStatus();
+      return AcceptProgress();
     }
     item.agent_id = agent_id_;
     {
@@ -225,6 +204,21 @@ class AgentStream final
     if (!ingest_.Submit(std::move(item))) {
       absl::MutexLock lock(&mu_);
       --in_flight_;
+      return absl::ResourceExhaustedError(
+          "collector ingest queue is full; retry later");
+    }
+    return absl::OkStatus();
+  }
+
+  // Progress is stored in arrival order with everything else; nothing
+  // answers it, so it takes no place in the flow-control window.
+  absl::Status AcceptProgress() {
+    streams_.OnProgress(agent_id_, link_.get(), incoming_.command_progress());
+    IngestItem item;
+    item.kind = IngestItem::Kind::kCommandProgress;
+    item.agent_id = agent_id_;
+    item.progress = std::move(*incoming_.mutable_command_progress());
+    if (!ingest_.Submit(std::move(item))) {
       return absl::ResourceExhaustedError(
           "collector ingest queue is full; retry later");
     }
@@ -272,7 +266,7 @@ class AgentStream final
   Authorizer& authorizer_;
   const Caller caller_;
   const std::shared_ptr<Link> link_;
-  ActiveStreams& active_;
+  AgentStreamRegistry& streams_;
   v1::AgentMessage incoming_;  // Owned by the read in progress.
   std::string agent_id_;       // Set by the hello; reads are sequential.
 
@@ -305,6 +299,11 @@ void Link::OnIngestFailed(const absl::Status& status) {
   if (stream_ != nullptr) stream_->Fail(status);
 }
 
+bool Link::SendCommand(const v1::Command& command) {
+  absl::MutexLock lock(&mu_);
+  return stream_ != nullptr && stream_->SendCommand(command);
+}
+
 void Link::Close(const grpc::Status& status) {
   absl::MutexLock lock(&mu_);
   if (stream_ != nullptr) stream_->Close(status);
@@ -314,13 +313,12 @@ void Link::Close(const grpc::Status& status) {
 
 AgentServiceImpl::AgentServiceImpl(IngestPipeline& ingest,
                                    size_t window_batches,
-                                   Authorizer& authorizer)
+                                   Authorizer& authorizer,
+                                   AgentStreamRegistry& streams)
     : ingest_(ingest),
       window_batches_(window_batches),
       authorizer_(authorizer),
-      active_(std::make_unique<ActiveStreams>()) {}
-
-AgentServiceImpl::~AgentServiceImpl() = default;
+      streams_(streams) {}
 
 grpc::ServerBidiReactor<v1::AgentMessage, v1::CollectorMessage>*
 AgentServiceImpl::Connect(grpc::CallbackServerContext* context) {
@@ -328,7 +326,7 @@ AgentServiceImpl::Connect(grpc::CallbackServerContext* context) {
       authorizer_.Authorize(*context, kAgentConnectMethod);
   if (!caller.ok()) return new RefusedStream(caller.status());
   return new AgentStream(ingest_, window_batches_, context->peer(), authorizer_,
-                         *std::move(caller), *active_);
+                         *std::move(caller), streams_);
 }
 
 }  // namespace eroom::collector

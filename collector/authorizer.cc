@@ -56,14 +56,14 @@ Authorizer::Authorizer(const AuthConfig& config, MethodAccessTable methods,
     std::string description =
         token.agent_id ? absl::StrCat("agent '", *token.agent_id, "'")
                        : "an agent with an enrollment token";
-    by_digest_[token.token_sha256] =
-        Principal{std::nullopt, Caller{std::move(description), token.agent_id}};
+    by_digest_[token.token_sha256] = Principal{
+        std::nullopt, Caller{std::move(description), token.agent_id, "agent"}};
   }
   for (const UserToken& token : config.users) {
     by_digest_[token.token_sha256] =
         Principal{token.role, Caller{absl::StrCat("user '", token.name, "' (",
                                                   RoleName(token.role), ")"),
-                                     std::nullopt}};
+                                     std::nullopt, token.name}};
   }
 }
 
@@ -93,7 +93,9 @@ absl::StatusOr<Caller> Authorizer::Decide(
   if (rule == methods_.end()) {
     return absl::PermissionDeniedError("this method is open to no one");
   }
-  if (!tokens_required_) return Caller{"anyone (auth.mode: none)", {}};
+  if (!tokens_required_) {
+    return Caller{"anyone (auth.mode: none)", {}, "anyone"};
+  }
   if (!authorization) {
     return absl::UnauthenticatedError(
         "no token: send metadata 'authorization: Bearer <token>'");

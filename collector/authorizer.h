@@ -46,6 +46,9 @@ struct Caller {
   std::string description;  // For logs: "user alice (operator)", ...
   // For a per-agent token: the only agent id the caller may stream as.
   std::optional<std::string> agent_id;
+  // Who asked, in records: the user token's name, else "anyone" (no token
+  // check) or "agent".
+  std::string name;
 };
 
 // Checks the bearer token of each call against the configured token

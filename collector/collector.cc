@@ -44,13 +44,16 @@ Collector::Collector(const CollectorConfig& config, const Clock& clock,
               IngestPipeline::Options{.queue_capacity = 4096,
                                       .max_events_per_transaction =
                                           config.max_events_per_transaction},
-              {&stats_, &liveness_}),
+              {&stats_, &liveness_, &command_service_}),
       queries_("query", config.query_threads, config.query_queue_capacity),
       refusals_(clock, kRefusalQuietPeriod,
                 [](const std::string& line) { spdlog::warn("{}", line); }),
       authorizer_(config.auth, CollectorMethodAccess(), refusals_),
-      agent_service_(ingest_, config.stream_window_batches, authorizer_),
-      query_service_(*storage_, queries_, authorizer_, liveness_) {}
+      agent_service_(ingest_, config.stream_window_batches, authorizer_,
+                     agent_streams_),
+      query_service_(*storage_, queries_, authorizer_, liveness_),
+      command_service_(ingest_, *storage_, queries_, authorizer_, clock,
+                       agent_streams_) {}
 
 namespace {
 
@@ -93,6 +96,7 @@ absl::StatusOr<std::unique_ptr<Collector>> Collector::Start(
                            &collector->port_);
   builder.RegisterService(&collector->agent_service_);
   builder.RegisterService(&collector->query_service_);
+  builder.RegisterService(&collector->command_service_);
   builder.SetMaxReceiveMessageSize(config.max_message_bytes);
   // Agents send keepalive pings on idle streams; allow them.
   builder.AddChannelArgument(

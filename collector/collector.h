@@ -7,8 +7,10 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/notification.h"
 #include "collector/agent_service.h"
+#include "collector/agent_stream_registry.h"
 #include "collector/authorizer.h"
 #include "collector/collector_config.h"
+#include "collector/command_service.h"
 #include "collector/host_liveness.h"
 #include "collector/ingest.h"
 #include "collector/ingest_stats.h"
@@ -55,8 +57,10 @@ class Collector {
   WorkQueue queries_;
   RefusalLog refusals_;
   Authorizer authorizer_;
+  AgentStreamRegistry agent_streams_;
   AgentServiceImpl agent_service_;
   QueryServiceImpl query_service_;
+  CommandServiceImpl command_service_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
   absl::Notification stop_reporting_;

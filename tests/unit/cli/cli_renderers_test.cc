@@ -13,6 +13,8 @@ namespace v1 = ::eroom::monitor::v1;
 using ::eroom::cli::testing::CpuMetrics;
 using ::eroom::cli::testing::ErrorLogs;
 using ::eroom::cli::testing::kNowMs;
+using ::eroom::cli::testing::SucceededPing;
+using ::eroom::cli::testing::TwoCommands;
 using ::eroom::cli::testing::TwoHosts;
 using ::testing::HasSubstr;
 using ::testing::Not;
@@ -221,6 +223,58 @@ TEST(JsonOutputTest, SeveralHostReportsAreAnArray) {
   EXPECT_EQ(json[1]["host"]["agent_id"], "d4e5f6");
   EXPECT_TRUE(json[1]["recent_errors"].is_array());
   EXPECT_TRUE(json[1]["recent_errors"].empty());
+}
+
+TEST(RenderCommandsTest, NewestFirstWithStateAndLastStep) {
+  std::ostringstream out;
+  RenderCommands(TwoCommands(), kContext, out);
+  const std::string text = out.str();
+  EXPECT_THAT(text,
+              StartsWith("COMMAND   HOST    ACTION            REQUESTED"));
+  EXPECT_THAT(text, HasSubstr("d00d02    d4e5f6  log_housekeeping  10s ago"));
+  EXPECT_THAT(text,
+              HasSubstr("REJECTED   [policy] log_housekeeping is not enabled"));
+  EXPECT_THAT(text, HasSubstr("c0ffee01  a1b2c3  ping"));
+  EXPECT_LT(text.find("d00d02"), text.find("c0ffee01"));
+}
+
+TEST(RenderCommandsTest, UnansweredCommandIsSent) {
+  v1::ListCommandsResponse response;
+  v1::CommandRecord* command = response.add_commands();
+  command->set_command_id("c1");
+  command->mutable_command()->mutable_ping();
+  std::ostringstream out;
+  RenderCommands(response, kContext, out);
+  EXPECT_THAT(out.str(), HasSubstr("SENT"));
+}
+
+TEST(RenderCommandsTest, SaysSoWhenThereAreNone) {
+  std::ostringstream out;
+  RenderCommands(v1::ListCommandsResponse(), kContext, out);
+  EXPECT_EQ(out.str(), "No commands yet.\n");
+}
+
+TEST(RenderCommandStepTest, ElapsedSinceTheRequestStateAndMessage) {
+  const v1::CommandRecord ping = SucceededPing();
+  std::ostringstream out;
+  for (const v1::CommandProgress& step : ping.progress()) {
+    RenderCommandStep(step, ping.requested_unix_ms(), out);
+  }
+  EXPECT_EQ(out.str(),
+            "+3 ms    ACCEPTED\n"
+            "+5 ms    SUCCEEDED pong\n");
+}
+
+TEST(RenderCommandStepTest, AgentTextIsMadeInert) {
+  v1::CommandProgress step;
+  step.set_state(v1::FAILED);
+  step.set_step("\x1b]0;title\x07");
+  step.set_message("\x1b[2Jgone");
+  std::ostringstream out;
+  RenderCommandStep(step, 0, out);
+  EXPECT_THAT(out.str(), Not(HasSubstr("\x1b")));
+  EXPECT_THAT(out.str(), Not(HasSubstr("\x07")));
+  EXPECT_THAT(out.str(), HasSubstr("[2Jgone"));
 }
 
 }  // namespace

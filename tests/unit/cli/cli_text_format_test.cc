@@ -83,5 +83,20 @@ TEST_F(ParseTimeArgumentTest, RejectsNonsenseWithAnExplanation) {
             absl::string_view::npos);
 }
 
+TEST(PrintableTest, ControlCharactersCannotReachTheTerminal) {
+  EXPECT_EQ(Printable("plain text, 한국어"), "plain text, 한국어");
+  EXPECT_EQ(Printable("\x1b[31mred"), "\xEF\xBF\xBD[31mred");
+  EXPECT_EQ(Printable("a\rb\nc\x7f"),
+            "a\xEF\xBF\xBD"
+            "b\xEF\xBF\xBD"
+            "c\xEF\xBF\xBD");
+  // U+009B is CSI on terminals that honour C1 controls.
+  EXPECT_EQ(Printable("\xC2\x9B"
+                      "2J"),
+            "\xEF\xBF\xBD"
+            "2J");
+  EXPECT_EQ(Printable("\xC2\xA0"), "\xC2\xA0");  // NBSP is text.
+}
+
 }  // namespace
 }  // namespace eroom::cli

@@ -1,5 +1,5 @@
 // eroomctl end to end: real arguments, a real gRPC channel, and a fake
-// QueryService on an ephemeral loopback port.
+// QueryService and CommandService on an ephemeral loopback port.
 #include "cli/eroomctl.h"
 
 #include <filesystem>
@@ -25,8 +25,11 @@ namespace v1 = ::eroom::monitor::v1;
 using ::eroom::cli::testing::CpuMetrics;
 using ::eroom::cli::testing::ErrorLogs;
 using ::eroom::cli::testing::kNowMs;
+using ::eroom::cli::testing::SucceededPing;
+using ::eroom::cli::testing::TwoCommands;
 using ::eroom::cli::testing::TwoHosts;
 using ::testing::HasSubstr;
+using ::testing::Not;
 using ::testing::StartsWith;
 
 constexpr char kKnownMetric[] = "host.cpu_percent";
@@ -99,6 +102,81 @@ class FakeQueryService final : public v1::QueryService::Service {
   std::vector<v1::QueryMetricsRequest> metrics_requests_ ABSL_GUARDED_BY(mu_);
 };
 
+std::vector<v1::CommandProgress> SucceededSteps() {
+  const v1::CommandRecord ping = SucceededPing();
+  return {ping.progress().begin(), ping.progress().end()};
+}
+
+// Starts every command as SucceededPing()'s id and streams `steps`; refuses
+// the token "viewer" as the collector refuses viewers.
+class FakeCommandService final : public v1::CommandService::Service {
+ public:
+  grpc::Status StartCommand(grpc::ServerContext* context,
+                            const v1::StartCommandRequest* request,
+                            v1::CommandRecord* response) override {
+    if (auto it = context->client_metadata().find("authorization");
+        it != context->client_metadata().end() &&
+        it->second == "Bearer viewer") {
+      return grpc::Status(grpc::StatusCode::PERMISSION_DENIED,
+                          "user 'vera' (viewer) may not call this method");
+    }
+    absl::MutexLock lock(&mu_);
+    start_requests_.push_back(*request);
+    *response = SucceededPing();
+    response->set_agent_id(request->agent_id());
+    response->set_state(v1::COMMAND_STATE_UNSPECIFIED);
+    response->clear_progress();
+    return grpc::Status::OK;
+  }
+
+  grpc::Status WatchCommand(
+      grpc::ServerContext*, const v1::WatchCommandRequest* request,
+      grpc::ServerWriter<v1::CommandProgress>* writer) override {
+    std::vector<v1::CommandProgress> steps;
+    {
+      absl::MutexLock lock(&mu_);
+      watched_.push_back(request->command_id());
+      steps = steps_;
+    }
+    for (const v1::CommandProgress& step : steps) writer->Write(step);
+    return grpc::Status::OK;
+  }
+
+  grpc::Status ListCommands(grpc::ServerContext*,
+                            const v1::ListCommandsRequest* request,
+                            v1::ListCommandsResponse* response) override {
+    absl::MutexLock lock(&mu_);
+    list_requests_.push_back(*request);
+    *response = TwoCommands();
+    return grpc::Status::OK;
+  }
+
+  void SetSteps(std::vector<v1::CommandProgress> steps) {
+    absl::MutexLock lock(&mu_);
+    steps_ = std::move(steps);
+  }
+  std::vector<v1::StartCommandRequest> start_requests() const {
+    absl::MutexLock lock(&mu_);
+    return start_requests_;
+  }
+  std::vector<std::string> watched() const {
+    absl::MutexLock lock(&mu_);
+    return watched_;
+  }
+  std::vector<v1::ListCommandsRequest> list_requests() const {
+    absl::MutexLock lock(&mu_);
+    return list_requests_;
+  }
+
+ private:
+  mutable absl::Mutex mu_;
+  std::vector<v1::CommandProgress> steps_ ABSL_GUARDED_BY(mu_) =
+      SucceededSteps();
+  std::vector<v1::StartCommandRequest> start_requests_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::string> watched_ ABSL_GUARDED_BY(mu_);
+  std::vector<v1::ListCommandsRequest> list_requests_ ABSL_GUARDED_BY(mu_);
+};
+
 class EroomctlTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -131,7 +209,8 @@ class EroomctlTest : public ::testing::Test {
   nlohmann::json OutputJson() { return nlohmann::json::parse(out_.str()); }
 
   FakeQueryService service_;
-  test_support::LoopbackGrpcServer server_{service_};
+  FakeCommandService commands_;
+  test_support::LoopbackGrpcServer server_{{&service_, &commands_}};
   std::string address_;
   FakeClock clock_{absl::FromUnixMillis(kNowMs)};
   std::map<std::string, std::string> env_;
@@ -326,6 +405,72 @@ TEST_F(EroomctlTest, UsageErrorExitsTwoWithoutCallingTheCollector) {
   EXPECT_TRUE(service_.logs_requests().empty());
   EXPECT_EQ(Run({"hosts", "--frobnicate"}), 2);
   EXPECT_EQ(Run({"-o", "xml", "hosts"}), 2);
+}
+
+TEST_F(EroomctlTest, PingPrintsEachStepAndSucceeds) {
+  ASSERT_EQ(Run({"ping", "eroom-prod-1"}), 0) << err_.str();
+  ASSERT_EQ(commands_.start_requests().size(), 1u);
+  EXPECT_EQ(commands_.start_requests()[0].agent_id(), "a1b2c3");
+  EXPECT_TRUE(commands_.start_requests()[0].command().has_ping());
+  EXPECT_THAT(commands_.watched(), ::testing::ElementsAre("c0ffee01"));
+  EXPECT_EQ(out_.str(),
+            "ping a1b2c3: command c0ffee01\n"
+            "+3 ms    ACCEPTED\n"
+            "+5 ms    SUCCEEDED pong\n");
+  EXPECT_EQ(err_.str(), "");
+}
+
+TEST_F(EroomctlTest, PingJsonPrintsTheFinalRecord) {
+  ASSERT_EQ(Run({"ping", "a1b2c3", "-o", "json"}), 0) << err_.str();
+  const nlohmann::json json = OutputJson();
+  EXPECT_EQ(json["command_id"], "c0ffee01");
+  EXPECT_EQ(json["state"], "SUCCEEDED");
+  ASSERT_EQ(json["progress"].size(), 2u);
+  EXPECT_EQ(json["progress"][1]["message"], "pong");
+}
+
+TEST_F(EroomctlTest, PingThatDoesNotSucceedExitsOneSayingHowItEnded) {
+  v1::CommandProgress rejected;
+  rejected.set_command_id("c0ffee01");
+  rejected.set_state(v1::REJECTED);
+  rejected.set_message("\x1b[31mping is not allowed");
+  commands_.SetSteps({rejected});
+  EXPECT_EQ(Run({"ping", "a1b2c3"}), 1);
+  EXPECT_THAT(out_.str(), HasSubstr("REJECTED"));
+  EXPECT_THAT(err_.str(), HasSubstr("ended REJECTED"));
+  EXPECT_THAT(err_.str(), HasSubstr("ping is not allowed"));
+  EXPECT_THAT(out_.str() + err_.str(), Not(HasSubstr("\x1b")));
+}
+
+TEST_F(EroomctlTest, PingWithoutAnswerExitsOne) {
+  commands_.SetSteps({});
+  EXPECT_EQ(Run({"ping", "a1b2c3"}), 1);
+  EXPECT_THAT(err_.str(), HasSubstr("without an answer"));
+}
+
+TEST_F(EroomctlTest, PingRefusedToAViewerExitsOne) {
+  EXPECT_EQ(Run({"ping", "a1b2c3", "--token", "viewer"}), 1);
+  EXPECT_THAT(err_.str(), HasSubstr("PERMISSION_DENIED"));
+  EXPECT_TRUE(commands_.watched().empty());
+}
+
+TEST_F(EroomctlTest, PingNeedsAHost) {
+  EXPECT_EQ(Run({"ping"}), 2);
+  EXPECT_TRUE(commands_.start_requests().empty());
+}
+
+TEST_F(EroomctlTest, CommandsTableAndJson) {
+  ASSERT_EQ(Run({"commands"}), 0) << err_.str();
+  EXPECT_THAT(out_.str(), StartsWith("COMMAND "));
+  EXPECT_THAT(out_.str(), HasSubstr("log_housekeeping"));
+  ASSERT_EQ(Run({"commands", "eroom-prod-1", "--limit", "5", "-o", "json"}), 0)
+      << err_.str();
+  EXPECT_EQ(OutputJson()["commands"].size(), 2u);
+  ASSERT_EQ(commands_.list_requests().size(), 2u);
+  EXPECT_EQ(commands_.list_requests()[0].agent_id(), "");
+  EXPECT_EQ(commands_.list_requests()[0].limit(), 0);
+  EXPECT_EQ(commands_.list_requests()[1].agent_id(), "a1b2c3");
+  EXPECT_EQ(commands_.list_requests()[1].limit(), 5);
 }
 
 TEST(EroomctlUnreachableTest, ExitsOneNamingAddressAndStatus) {

@@ -134,6 +134,59 @@ inline eroom::monitor::v1::QueryMetricsResponse CpuMetrics() {
   )pb");
 }
 
+// A ping of prod-1 requested a minute ago: answered, then succeeded.
+inline eroom::monitor::v1::CommandRecord SucceededPing() {
+  return ParseTextProto<eroom::monitor::v1::CommandRecord>(R"pb(
+    command_id: "c0ffee01"
+    agent_id: "a1b2c3"
+    command {
+      command_id: "c0ffee01"
+      ping {}
+    }
+    requested_by: "oscar"
+    requested_unix_ms: 1749999940000
+    state: SUCCEEDED
+    progress {
+      command_id: "c0ffee01"
+      state: ACCEPTED
+      time_unix_ms: 1749999940003
+    }
+    progress {
+      command_id: "c0ffee01"
+      state: SUCCEEDED
+      message: "pong"
+      time_unix_ms: 1749999940005
+    }
+  )pb");
+}
+
+// Newest first: a housekeeping prod-2 refused, then the ping above.
+inline eroom::monitor::v1::ListCommandsResponse TwoCommands() {
+  eroom::monitor::v1::ListCommandsResponse response =
+      ParseTextProto<eroom::monitor::v1::ListCommandsResponse>(R"pb(
+        commands {
+          command_id: "d00d02"
+          agent_id: "d4e5f6"
+          command {
+            command_id: "d00d02"
+            log_housekeeping {}
+          }
+          requested_by: "oscar"
+          requested_unix_ms: 1749999990000
+          state: REJECTED
+          progress {
+            command_id: "d00d02"
+            state: REJECTED
+            step: "policy"
+            message: "log_housekeeping is not enabled"
+            time_unix_ms: 1749999990010
+          }
+        }
+      )pb");
+  *response.add_commands() = SucceededPing();
+  return response;
+}
+
 }  // namespace eroom::cli::testing
 
 #endif  // EROOM_TESTS_UNIT_CLI_TEST_PROTOS_H_

@@ -53,7 +53,9 @@ class AgentServiceTest : public ::testing::Test {
                            return open;
                          }(),
                          CollectorMethodAccess(), refusals_};
-  AgentServiceImpl service_{ingest_, /*window_batches=*/2, authorizer_};
+  AgentStreamRegistry streams_;
+  AgentServiceImpl service_{ingest_, /*window_batches=*/2, authorizer_,
+                            streams_};
   test_support::LoopbackGrpcServer server_{service_};
   std::unique_ptr<v1::AgentService::Stub> stub_;
 };

@@ -57,6 +57,17 @@ class FakeStorage final : public Storage {
     absl::MutexLock lock(&data_->mu);
     return data_->registered;
   }
+  // Every command recorded, in the order recorded, with its progress.
+  std::vector<eroom::monitor::v1::CommandRecord> commands() const {
+    absl::MutexLock lock(&data_->mu);
+    return data_->commands;
+  }
+  // The ListCommands requests received, as the caller's policy left them.
+  std::vector<eroom::monitor::v1::ListCommandsRequest> list_commands_requests()
+      const {
+    absl::MutexLock lock(&data_->mu);
+    return data_->list_commands_requests;
+  }
   std::vector<std::string> disconnected() const {
     absl::MutexLock lock(&data_->mu);
     return data_->disconnected;
@@ -298,6 +309,7 @@ class FakeStorage final : public Storage {
       return limit;
     }
     absl::MutexLock lock(&data_->mu);
+    data_->list_commands_requests.push_back(request);
     // (request time, index into commands) of the matching commands.
     std::vector<std::pair<int64_t, size_t>> matching;
     for (size_t i = 0; i < data_->commands.size(); ++i) {
@@ -337,6 +349,8 @@ class FakeStorage final : public Storage {
     uint64_t events ABSL_GUARDED_BY(mu) = 0;
     std::vector<std::string> registered ABSL_GUARDED_BY(mu);
     std::vector<std::string> disconnected ABSL_GUARDED_BY(mu);
+    std::vector<eroom::monitor::v1::ListCommandsRequest> list_commands_requests
+        ABSL_GUARDED_BY(mu);
   };
 
   explicit FakeStorage(std::shared_ptr<Data> data) : data_(std::move(data)) {

@@ -1,6 +1,7 @@
 #ifndef EROOM_TESTS_UNIT_TEST_SUPPORT_LOOPBACK_GRPC_SERVER_H_
 #define EROOM_TESTS_UNIT_TEST_SUPPORT_LOOPBACK_GRPC_SERVER_H_
 
+#include <initializer_list>
 #include <memory>
 #include <string>
 
@@ -9,15 +10,17 @@
 namespace eroom::test_support {
 
 // A real in-process gRPC server, plaintext, on a loopback port the kernel
-// picks (so tests can run in parallel), serving one service.
+// picks (so tests can run in parallel), serving the services given.
 class LoopbackGrpcServer {
  public:
-  // `service` must outlive the server.
-  explicit LoopbackGrpcServer(grpc::Service& service) {
+  // The services must outlive the server.
+  explicit LoopbackGrpcServer(grpc::Service& service)
+      : LoopbackGrpcServer({&service}) {}
+  explicit LoopbackGrpcServer(std::initializer_list<grpc::Service*> services) {
     grpc::ServerBuilder builder;
     builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(),
                              &port_);
-    builder.RegisterService(&service);
+    for (grpc::Service* service : services) builder.RegisterService(service);
     server_ = builder.BuildAndStart();
   }
   LoopbackGrpcServer(const LoopbackGrpcServer&) = delete;

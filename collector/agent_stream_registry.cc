@@ -1,0 +1,107 @@
+#include "collector/agent_stream_registry.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+
+namespace eroom::collector {
+namespace v1 = ::eroom::monitor::v1;
+
+bool IsFinalCommandState(v1::CommandState state) {
+  return state == v1::SUCCEEDED || state == v1::FAILED || state == v1::REJECTED;
+}
+
+std::shared_ptr<AgentStreamRegistry::Stream> AgentStreamRegistry::Register(
+    const std::string& agent_id, std::shared_ptr<Stream> stream) {
+  absl::MutexLock lock(&mu_);
+  std::shared_ptr<Stream>& current = streams_[agent_id];
+  std::swap(current, stream);
+  if (stream != nullptr) EndRunningOn(agent_id, stream.get());
+  return stream;
+}
+
+bool AgentStreamRegistry::Unregister(const std::string& agent_id,
+                                     const Stream* stream) {
+  absl::MutexLock lock(&mu_);
+  EndRunningOn(agent_id, stream);
+  auto it = streams_.find(agent_id);
+  if (it == streams_.end() || it->second.get() != stream) return false;
+  streams_.erase(it);
+  return true;
+}
+
+absl::Status AgentStreamRegistry::Reserve(const std::string& agent_id,
+                                          const std::string& command_id) {
+  absl::MutexLock lock(&mu_);
+  auto stream = streams_.find(agent_id);
+  if (stream == streams_.end()) {
+    return absl::UnavailableError(absl::StrCat(
+        "host '", agent_id, "' has no live agent stream (not connected)"));
+  }
+  auto [running, reserved] =
+      running_.try_emplace(agent_id, Running{command_id, stream->second.get()});
+  if (!reserved) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("command '", running->second.command_id,
+                     "' is still running on host '", agent_id, "'"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status AgentStreamRegistry::Send(const std::string& agent_id,
+                                       const v1::Command& command) {
+  std::shared_ptr<Stream> target;
+  {
+    absl::MutexLock lock(&mu_);
+    auto running = running_.find(agent_id);
+    auto stream = streams_.find(agent_id);
+    if (running != running_.end() &&
+        running->second.command_id == command.command_id()) {
+      if (stream != streams_.end() &&
+          stream->second.get() == running->second.stream) {
+        target = stream->second;
+      } else {
+        running_.erase(running);
+      }
+    }
+  }
+  // Outside the lock: the stream takes its own.
+  if (target == nullptr || !target->SendCommand(command)) {
+    Release(agent_id, command.command_id());
+    return absl::UnavailableError(absl::StrCat(
+        "the agent stream of host '", agent_id, "' ended before command '",
+        command.command_id(), "' could be sent"));
+  }
+  return absl::OkStatus();
+}
+
+void AgentStreamRegistry::Release(const std::string& agent_id,
+                                  const std::string& command_id) {
+  absl::MutexLock lock(&mu_);
+  auto running = running_.find(agent_id);
+  if (running != running_.end() && running->second.command_id == command_id) {
+    running_.erase(running);
+  }
+}
+
+void AgentStreamRegistry::OnProgress(const std::string& agent_id,
+                                     const Stream* stream,
+                                     const v1::CommandProgress& progress) {
+  if (!IsFinalCommandState(progress.state())) return;
+  absl::MutexLock lock(&mu_);
+  auto running = running_.find(agent_id);
+  if (running != running_.end() && running->second.stream == stream &&
+      running->second.command_id == progress.command_id()) {
+    running_.erase(running);
+  }
+}
+
+void AgentStreamRegistry::EndRunningOn(const std::string& agent_id,
+                                       const Stream* stream) {
+  auto running = running_.find(agent_id);
+  if (running != running_.end() && running->second.stream == stream) {
+    running_.erase(running);
+  }
+}
+
+}  // namespace eroom::collector

@@ -1,0 +1,80 @@
+#ifndef EROOM_COLLECTOR_AGENT_STREAM_REGISTRY_H_
+#define EROOM_COLLECTOR_AGENT_STREAM_REGISTRY_H_
+
+#include <memory>
+#include <string>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
+#include "eroom/monitor/v1/monitor.pb.h"
+#include "grpcpp/support/status.h"
+
+namespace eroom::collector {
+
+// SUCCEEDED, FAILED and REJECTED: no step follows.
+bool IsFinalCommandState(eroom::monitor::v1::CommandState state);
+
+// The one live stream of each agent id, and the command running on each
+// host. A command runs from its request until a final state arrives on the
+// stream it was sent on, or that stream ends: one at a time per host.
+//
+// Thread-safe; no method blocks (streams queue what they are given).
+class AgentStreamRegistry {
+ public:
+  // One agent's live stream, as the agent service implements it.
+  class Stream {
+   public:
+    virtual ~Stream() = default;
+    // Queues `command` behind whatever the stream is writing; false if the
+    // stream is closing.
+    virtual bool SendCommand(const eroom::monitor::v1::Command& command) = 0;
+    // Ends the stream with `status`.
+    virtual void Close(const grpc::Status& status) = 0;
+  };
+
+  // Makes `stream` the live one of `agent_id` and returns the one it
+  // replaces, if any, for the caller to close. A newer connection of the
+  // same agent wins: the agent reconnected and the old stream is a leftover.
+  std::shared_ptr<Stream> Register(const std::string& agent_id,
+                                   std::shared_ptr<Stream> stream);
+  // Forgets `stream` (ended) if it is still the one of `agent_id`; true if
+  // it was, i.e. the host is now disconnected.
+  bool Unregister(const std::string& agent_id, const Stream* stream);
+
+  // Claims the host for command `command_id`: UNAVAILABLE if `agent_id` has
+  // no live stream, FAILED_PRECONDITION naming the running command if one
+  // runs there. Follow with Send() or Release().
+  absl::Status Reserve(const std::string& agent_id,
+                       const std::string& command_id);
+  // Sends the reserved `command` on the stream it was reserved on;
+  // UNAVAILABLE (and the reservation ends) if that stream is gone.
+  absl::Status Send(const std::string& agent_id,
+                    const eroom::monitor::v1::Command& command);
+  // Ends the reservation of `command_id` that will not be sent.
+  void Release(const std::string& agent_id, const std::string& command_id);
+
+  // Notes a step received on `stream` of `agent_id`: a final state ends its
+  // command.
+  void OnProgress(const std::string& agent_id, const Stream* stream,
+                  const eroom::monitor::v1::CommandProgress& progress);
+
+ private:
+  struct Running {
+    std::string command_id;
+    const Stream* stream;  // The stream it was reserved on; never read.
+  };
+
+  // Ends the command running on `stream`, if any.
+  void EndRunningOn(const std::string& agent_id, const Stream* stream)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  absl::Mutex mu_;
+  absl::flat_hash_map<std::string, std::shared_ptr<Stream>> streams_
+      ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, Running> running_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace eroom::collector
+
+#endif  // EROOM_COLLECTOR_AGENT_STREAM_REGISTRY_H_

@@ -1,0 +1,87 @@
+#ifndef EROOM_COLLECTOR_COMMAND_SERVICE_H_
+#define EROOM_COLLECTOR_COMMAND_SERVICE_H_
+
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/synchronization/mutex.h"
+#include "collector/agent_stream_registry.h"
+#include "collector/authorizer.h"
+#include "collector/ingest.h"
+#include "collector/storage.h"
+#include "collector/work_queue.h"
+#include "common/clock.h"
+#include "eroom/monitor/v1/monitor.grpc.pb.h"
+
+namespace eroom::collector {
+
+// ListCommands limits: 0 asks for the default, more than the maximum gets
+// the maximum.
+inline constexpr int kDefaultCommandListLimit = 20;
+inline constexpr int kMaxCommandListLimit = 1000;
+
+// The range SafeRestart.drain_timeout_ms must fall in (the agent refuses
+// anything else).
+inline constexpr int64_t kMinDrainTimeoutMs = 1000;
+inline constexpr int64_t kMaxDrainTimeoutMs = 30 * 60 * 1000;
+
+// CommandService on gRPC's callback API, for eroomctl.
+//
+// StartCommand records the command through ingest, then sends it on the
+// host's live agent stream (`streams`), one command per host at a time.
+// WatchCommand replays the stored progress, then streams each step as ingest
+// stores it (this class observes ingest: register it as an IngestObserver)
+// until the final one. ListCommands reads on the query workers. No handler
+// blocks a gRPC thread.
+class CommandServiceImpl final
+    : public eroom::monitor::v1::CommandService::CallbackService,
+      public IngestObserver {
+ public:
+  CommandServiceImpl(IngestPipeline& ingest, Storage& storage,
+                     WorkQueue& workers, Authorizer& authorizer,
+                     const Clock& clock, AgentStreamRegistry& streams);
+  ~CommandServiceImpl() override;
+
+  grpc::ServerUnaryReactor* StartCommand(
+      grpc::CallbackServerContext* context,
+      const eroom::monitor::v1::StartCommandRequest* request,
+      eroom::monitor::v1::CommandRecord* response) override;
+  grpc::ServerWriteReactor<eroom::monitor::v1::CommandProgress>* WatchCommand(
+      grpc::CallbackServerContext* context,
+      const eroom::monitor::v1::WatchCommandRequest* request) override;
+  grpc::ServerUnaryReactor* ListCommands(
+      grpc::CallbackServerContext* context,
+      const eroom::monitor::v1::ListCommandsRequest* request,
+      eroom::monitor::v1::ListCommandsResponse* response) override;
+
+  // Hands each stored step to the watches of its command.
+  void OnStored(const StoredBatch& stored) override;
+
+  // One WatchCommand call, as the ingest thread and the query workers reach
+  // it (defined in the .cc).
+  class Watch;
+
+ private:
+  std::string NewCommandId();
+  void AddWatch(const std::string& command_id, std::shared_ptr<Watch> watch);
+  void RemoveWatch(const std::string& command_id, const Watch* watch);
+
+  IngestPipeline& ingest_;
+  Storage& storage_;
+  WorkQueue& workers_;
+  Authorizer& authorizer_;
+  const Clock& clock_;
+  AgentStreamRegistry& streams_;
+
+  absl::Mutex mu_;
+  std::random_device random_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, std::vector<std::shared_ptr<Watch>>> watches_
+      ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace eroom::collector
+
+#endif  // EROOM_COLLECTOR_COMMAND_SERVICE_H_

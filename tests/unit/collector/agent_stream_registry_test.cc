@@ -1,0 +1,137 @@
+#include "collector/agent_stream_registry.h"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/unit/test_support/status_matchers.h"
+
+namespace eroom::collector {
+namespace {
+namespace v1 = ::eroom::monitor::v1;
+using ::eroom::test_support::IsOk;
+using ::eroom::test_support::StatusIs;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+
+class RecordingStream final : public AgentStreamRegistry::Stream {
+ public:
+  bool SendCommand(const v1::Command& command) override {
+    if (closing) return false;
+    sent.push_back(command.command_id());
+    return true;
+  }
+  void Close(const grpc::Status&) override { closing = true; }
+
+  bool closing = false;
+  std::vector<std::string> sent;
+};
+
+v1::Command Ping(const std::string& command_id) {
+  v1::Command command;
+  command.set_command_id(command_id);
+  command.mutable_ping();
+  return command;
+}
+
+v1::CommandProgress Step(const std::string& command_id,
+                         v1::CommandState state) {
+  v1::CommandProgress progress;
+  progress.set_command_id(command_id);
+  progress.set_state(state);
+  return progress;
+}
+
+class AgentStreamRegistryTest : public ::testing::Test {
+ protected:
+  AgentStreamRegistry registry_;
+  std::shared_ptr<RecordingStream> stream_ =
+      std::make_shared<RecordingStream>();
+};
+
+TEST_F(AgentStreamRegistryTest, HostWithoutStreamIsUnavailable) {
+  EXPECT_THAT(registry_.Reserve("web-1", "c1"),
+              StatusIs(absl::StatusCode::kUnavailable, HasSubstr("web-1")));
+}
+
+TEST_F(AgentStreamRegistryTest, ReservedCommandIsSentOnTheStream) {
+  registry_.Register("web-1", stream_);
+  ASSERT_THAT(registry_.Reserve("web-1", "c1"), IsOk());
+  EXPECT_THAT(registry_.Send("web-1", Ping("c1")), IsOk());
+  EXPECT_THAT(stream_->sent, ElementsAre("c1"));
+}
+
+TEST_F(AgentStreamRegistryTest, OneCommandAtATimeUntilAFinalState) {
+  registry_.Register("web-1", stream_);
+  ASSERT_THAT(registry_.Reserve("web-1", "c1"), IsOk());
+  ASSERT_THAT(registry_.Send("web-1", Ping("c1")), IsOk());
+  EXPECT_THAT(registry_.Reserve("web-1", "c2"),
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("c1")));
+
+  registry_.OnProgress("web-1", stream_.get(), Step("c1", v1::ACCEPTED));
+  EXPECT_THAT(registry_.Reserve("web-1", "c2"),
+              StatusIs(absl::StatusCode::kFailedPrecondition));
+  registry_.OnProgress("web-1", stream_.get(), Step("c1", v1::SUCCEEDED));
+  EXPECT_THAT(registry_.Reserve("web-1", "c2"), IsOk());
+}
+
+TEST_F(AgentStreamRegistryTest, OtherHostsAreNotHeldUp) {
+  registry_.Register("web-1", stream_);
+  registry_.Register("web-2", std::make_shared<RecordingStream>());
+  ASSERT_THAT(registry_.Reserve("web-1", "c1"), IsOk());
+  EXPECT_THAT(registry_.Reserve("web-2", "c2"), IsOk());
+}
+
+TEST_F(AgentStreamRegistryTest, StreamEndEndsItsCommand) {
+  registry_.Register("web-1", stream_);
+  ASSERT_THAT(registry_.Reserve("web-1", "c1"), IsOk());
+  ASSERT_THAT(registry_.Send("web-1", Ping("c1")), IsOk());
+  EXPECT_TRUE(registry_.Unregister("web-1", stream_.get()));
+  EXPECT_THAT(registry_.Reserve("web-1", "c2"),
+              StatusIs(absl::StatusCode::kUnavailable));
+  registry_.Register("web-1", std::make_shared<RecordingStream>());
+  EXPECT_THAT(registry_.Reserve("web-1", "c2"), IsOk());
+}
+
+TEST_F(AgentStreamRegistryTest, NewerStreamReplacesTheOlderAndItsCommand) {
+  registry_.Register("web-1", stream_);
+  ASSERT_THAT(registry_.Reserve("web-1", "c1"), IsOk());
+  auto newer = std::make_shared<RecordingStream>();
+  EXPECT_EQ(registry_.Register("web-1", newer), stream_);
+  // The older stream ending later does not disconnect the host.
+  EXPECT_FALSE(registry_.Unregister("web-1", stream_.get()));
+
+  // c1 was reserved on the replaced stream: it is not sent on the new one.
+  EXPECT_THAT(registry_.Send("web-1", Ping("c1")),
+              StatusIs(absl::StatusCode::kUnavailable));
+  EXPECT_THAT(newer->sent, IsEmpty());
+  ASSERT_THAT(registry_.Reserve("web-1", "c2"), IsOk());
+  // A final step of a command from the replaced stream ends nothing here.
+  registry_.OnProgress("web-1", stream_.get(), Step("c2", v1::SUCCEEDED));
+  EXPECT_THAT(registry_.Reserve("web-1", "c3"),
+              StatusIs(absl::StatusCode::kFailedPrecondition));
+}
+
+TEST_F(AgentStreamRegistryTest, ClosingStreamRefusesTheCommandAndFreesTheHost) {
+  registry_.Register("web-1", stream_);
+  ASSERT_THAT(registry_.Reserve("web-1", "c1"), IsOk());
+  stream_->closing = true;
+  EXPECT_THAT(registry_.Send("web-1", Ping("c1")),
+              StatusIs(absl::StatusCode::kUnavailable, HasSubstr("c1")));
+  stream_->closing = false;
+  EXPECT_THAT(registry_.Reserve("web-1", "c2"), IsOk());
+}
+
+TEST_F(AgentStreamRegistryTest, ReleaseFreesTheHost) {
+  registry_.Register("web-1", stream_);
+  ASSERT_THAT(registry_.Reserve("web-1", "c1"), IsOk());
+  registry_.Release("web-1", "c1");
+  EXPECT_THAT(registry_.Reserve("web-1", "c2"), IsOk());
+  EXPECT_THAT(stream_->sent, IsEmpty());
+}
+
+}  // namespace
+}  // namespace eroom::collector

@@ -1,0 +1,362 @@
+// CommandService and AgentService on real in-process gRPC servers sharing
+// one stream registry and one ingest thread, with storage faked.
+#include "collector/command_service.h"
+
+#include <memory>
+#include <string>
+
+#include "collector/agent_service.h"
+#include "collector/token_hash.h"
+#include "common/ids.h"
+#include "gmock/gmock.h"
+#include "grpcpp/grpcpp.h"
+#include "gtest/gtest.h"
+#include "tests/unit/collector/fake_storage.h"
+#include "tests/unit/test_support/fake_clock.h"
+#include "tests/unit/test_support/loopback_grpc_server.h"
+
+namespace eroom::collector {
+namespace {
+namespace v1 = ::eroom::monitor::v1;
+using ::testing::HasSubstr;
+using ::testing::SizeIs;
+
+constexpr char kAgentToken[] = "agent-token-0123456789";
+constexpr char kViewerToken[] = "viewer-token-0123456789";
+constexpr char kOperatorToken[] = "operator-token-0123456789";
+
+AuthConfig Tokens() {
+  AuthConfig config;
+  config.agents = {{std::nullopt, TokenSha256Hex(kAgentToken)}};
+  config.users = {{"vera", Role::kViewer, TokenSha256Hex(kViewerToken)},
+                  {"oscar", Role::kOperator, TokenSha256Hex(kOperatorToken)}};
+  return config;
+}
+
+void Authenticate(grpc::ClientContext& context, const std::string& token) {
+  context.AddMetadata("authorization", "Bearer " + token);
+}
+
+v1::CommandProgress Step(const std::string& command_id,
+                         v1::CommandState state) {
+  v1::CommandProgress progress;
+  progress.set_command_id(command_id);
+  progress.set_state(state);
+  progress.set_message(v1::CommandState_Name(state));
+  progress.set_time_unix_ms(1750000000000);
+  return progress;
+}
+
+class CommandServiceTest : public ::testing::Test {
+ protected:
+  using AgentStream =
+      grpc::ClientReaderWriter<v1::AgentMessage, v1::CollectorMessage>;
+  using Watcher = grpc::ClientReader<v1::CommandProgress>;
+
+  // A connected agent, as its side of the stream sees it.
+  struct Agent {
+    grpc::ClientContext context;
+    std::unique_ptr<AgentStream> stream;
+
+    void Send(const v1::CommandProgress& progress) {
+      v1::AgentMessage message;
+      *message.mutable_command_progress() = progress;
+      ASSERT_TRUE(stream->Write(message));
+    }
+    v1::Command ReadCommand() {
+      v1::CollectorMessage message;
+      EXPECT_TRUE(stream->Read(&message));
+      EXPECT_TRUE(message.has_command()) << message.DebugString();
+      return message.command();
+    }
+  };
+
+  void SetUp() override {
+    ingest_.Start();
+    ASSERT_TRUE(agent_server_.started());
+    ASSERT_TRUE(command_server_.started());
+    agents_ = v1::AgentService::NewStub(agent_server_.NewChannel());
+    commands_ = v1::CommandService::NewStub(command_server_.NewChannel());
+  }
+  void TearDown() override {
+    command_server_.Shutdown();
+    agent_server_.Shutdown();
+    ingest_.Stop();
+    workers_.Stop();
+  }
+
+  std::unique_ptr<Agent> Connect(const std::string& agent_id) {
+    auto agent = std::make_unique<Agent>();
+    Authenticate(agent->context, kAgentToken);
+    agent->stream = agents_->Connect(&agent->context);
+    v1::AgentMessage hello;
+    hello.mutable_hello()->set_agent_id(agent_id);
+    EXPECT_TRUE(agent->stream->Write(hello));
+    v1::CollectorMessage reply;
+    EXPECT_TRUE(agent->stream->Read(&reply));
+    EXPECT_TRUE(reply.has_hello_ack());
+    return agent;
+  }
+
+  grpc::Status StartPing(const std::string& agent_id, v1::CommandRecord* record,
+                         const std::string& token = kOperatorToken) {
+    grpc::ClientContext context;
+    Authenticate(context, token);
+    v1::StartCommandRequest request;
+    request.set_agent_id(agent_id);
+    request.mutable_command()->mutable_ping();
+    return commands_->StartCommand(&context, request, record);
+  }
+
+  std::unique_ptr<Watcher> Watch(grpc::ClientContext& context,
+                                 const std::string& command_id) {
+    Authenticate(context, kViewerToken);
+    v1::WatchCommandRequest request;
+    request.set_command_id(command_id);
+    return commands_->WatchCommand(&context, request);
+  }
+
+  static v1::CommandState ReadState(Watcher& watcher) {
+    v1::CommandProgress step;
+    if (!watcher.Read(&step)) return v1::COMMAND_STATE_UNSPECIFIED;
+    return step.state();
+  }
+
+  FakeStorage storage_;
+  FakeClock clock_;
+  AgentStreamRegistry streams_;
+  WorkQueue workers_{"query", 1, 8};
+  RefusalLog refusals_{clock_, absl::Minutes(1), [](const std::string&) {}};
+  Authorizer authorizer_{Tokens(), CollectorMethodAccess(), refusals_};
+  CommandServiceImpl service_{ingest_,     storage_, workers_,
+                              authorizer_, clock_,   streams_};
+  IngestPipeline ingest_{storage_, clock_, {}, {&service_}};
+  AgentServiceImpl agent_service_{ingest_, /*window_batches=*/4, authorizer_,
+                                  streams_};
+  test_support::LoopbackGrpcServer agent_server_{agent_service_};
+  test_support::LoopbackGrpcServer command_server_{service_};
+  std::unique_ptr<v1::AgentService::Stub> agents_;
+  std::unique_ptr<v1::CommandService::Stub> commands_;
+};
+
+TEST_F(CommandServiceTest, ViewerMayNotStartCommands) {
+  std::unique_ptr<Agent> agent = Connect("web-1");
+  v1::CommandRecord record;
+  grpc::Status status = StartPing("web-1", &record, kViewerToken);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_THAT(storage_.commands(), SizeIs(0));
+}
+
+TEST_F(CommandServiceTest, HostWithoutLiveStreamIsUnavailable) {
+  v1::CommandRecord record;
+  grpc::Status status = StartPing("web-9", &record);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_THAT(status.error_message(), HasSubstr("web-9"));
+  EXPECT_THAT(storage_.commands(), SizeIs(0));
+}
+
+TEST_F(CommandServiceTest, RequestWithoutActionIsInvalid) {
+  std::unique_ptr<Agent> agent = Connect("web-1");
+  grpc::ClientContext context;
+  Authenticate(context, kOperatorToken);
+  v1::StartCommandRequest request;
+  request.set_agent_id("web-1");
+  v1::CommandRecord record;
+  grpc::Status status = commands_->StartCommand(&context, request, &record);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("no action"));
+}
+
+TEST_F(CommandServiceTest, DrainTimeoutOutOfRangeIsInvalid) {
+  std::unique_ptr<Agent> agent = Connect("web-1");
+  grpc::ClientContext context;
+  Authenticate(context, kOperatorToken);
+  v1::StartCommandRequest request;
+  request.set_agent_id("web-1");
+  request.mutable_command()->mutable_safe_restart()->set_drain_timeout_ms(-5);
+  v1::CommandRecord record;
+  grpc::Status status = commands_->StartCommand(&context, request, &record);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("drain_timeout_ms"));
+}
+
+TEST_F(CommandServiceTest, CommandIsRecordedThenReachesTheAgentStream) {
+  std::unique_ptr<Agent> agent = Connect("web-1");
+  v1::CommandRecord record;
+  ASSERT_TRUE(StartPing("web-1", &record).ok());
+  EXPECT_THAT(record.command_id(), SizeIs(32));
+  EXPECT_EQ(record.command_id().find_first_not_of(kIdBytes), std::string::npos);
+  EXPECT_EQ(record.agent_id(), "web-1");
+  EXPECT_EQ(record.requested_by(), "oscar");
+  EXPECT_EQ(record.requested_unix_ms(), absl::ToUnixMillis(clock_.Now()));
+  EXPECT_EQ(record.state(), v1::COMMAND_STATE_UNSPECIFIED);
+  ASSERT_THAT(storage_.commands(), SizeIs(1));
+  EXPECT_EQ(storage_.commands()[0].command_id(), record.command_id());
+
+  v1::Command sent = agent->ReadCommand();
+  EXPECT_EQ(sent.command_id(), record.command_id());
+  EXPECT_TRUE(sent.has_ping());
+}
+
+TEST_F(CommandServiceTest, SecondCommandWhileOneRunsIsRefusedNamingIt) {
+  std::unique_ptr<Agent> agent = Connect("web-1");
+  v1::CommandRecord first;
+  ASSERT_TRUE(StartPing("web-1", &first).ok());
+  v1::CommandRecord second;
+  grpc::Status refused = StartPing("web-1", &second);
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_THAT(refused.error_message(), HasSubstr(first.command_id()));
+
+  // Once the first ended (its final step stored, so also seen), the host
+  // takes the next.
+  agent->ReadCommand();
+  grpc::ClientContext context;
+  std::unique_ptr<Watcher> watcher = Watch(context, first.command_id());
+  agent->Send(Step(first.command_id(), v1::SUCCEEDED));
+  EXPECT_EQ(ReadState(*watcher), v1::SUCCEEDED);
+  EXPECT_TRUE(watcher->Finish().ok());
+  EXPECT_TRUE(StartPing("web-1", &second).ok());
+}
+
+TEST_F(CommandServiceTest, ReconnectedAgentIsFreeForTheNextCommand) {
+  std::unique_ptr<Agent> older = Connect("web-1");
+  v1::CommandRecord record;
+  ASSERT_TRUE(StartPing("web-1", &record).ok());
+  std::unique_ptr<Agent> newer = Connect("web-1");
+  EXPECT_TRUE(StartPing("web-1", &record).ok());
+  EXPECT_EQ(newer->ReadCommand().command_id(), record.command_id());
+}
+
+TEST_F(CommandServiceTest, ProgressFromTheStreamIsStored) {
+  std::unique_ptr<Agent> agent = Connect("web-1");
+  v1::CommandRecord record;
+  ASSERT_TRUE(StartPing("web-1", &record).ok());
+  agent->ReadCommand();
+  grpc::ClientContext context;
+  std::unique_ptr<Watcher> watcher = Watch(context, record.command_id());
+  agent->Send(Step(record.command_id(), v1::ACCEPTED));
+  agent->Send(Step(record.command_id(), v1::SUCCEEDED));
+  EXPECT_EQ(ReadState(*watcher), v1::ACCEPTED);
+  EXPECT_EQ(ReadState(*watcher), v1::SUCCEEDED);
+  EXPECT_TRUE(watcher->Finish().ok());
+
+  ASSERT_THAT(storage_.commands(), SizeIs(1));
+  const v1::CommandRecord stored = storage_.commands()[0];
+  EXPECT_EQ(stored.state(), v1::SUCCEEDED);
+  ASSERT_THAT(stored.progress(), SizeIs(2));
+  EXPECT_EQ(stored.progress(0).message(), "ACCEPTED");
+}
+
+TEST_F(CommandServiceTest, ProgressOfAnUnknownCommandLeavesTheStreamOpen) {
+  std::unique_ptr<Agent> agent = Connect("web-1");
+  agent->Send(Step("no-such-command", v1::SUCCEEDED));
+  v1::AgentMessage batch;
+  v1::Event* event = batch.mutable_batch()->add_events();
+  event->set_sequence(1);
+  event->mutable_notice()->set_kind("test");
+  ASSERT_TRUE(agent->stream->Write(batch));
+  v1::CollectorMessage reply;
+  ASSERT_TRUE(agent->stream->Read(&reply));
+  EXPECT_EQ(reply.ack().stored_through_sequence(), 1u);
+}
+
+TEST_F(CommandServiceTest, WatchReplaysThenStreamsThenEndsOnTheFinalState) {
+  std::unique_ptr<Agent> agent = Connect("web-1");
+  v1::CommandRecord record;
+  ASSERT_TRUE(StartPing("web-1", &record).ok());
+  agent->ReadCommand();
+  // The first watcher seeing ACCEPTED means it is stored.
+  grpc::ClientContext first_context;
+  std::unique_ptr<Watcher> first = Watch(first_context, record.command_id());
+  agent->Send(Step(record.command_id(), v1::ACCEPTED));
+  ASSERT_EQ(ReadState(*first), v1::ACCEPTED);
+
+  grpc::ClientContext context;
+  std::unique_ptr<Watcher> watcher = Watch(context, record.command_id());
+  EXPECT_EQ(ReadState(*watcher), v1::ACCEPTED);  // Replayed.
+  agent->Send(Step(record.command_id(), v1::RUNNING));
+  EXPECT_EQ(ReadState(*watcher), v1::RUNNING);
+  agent->Send(Step(record.command_id(), v1::SUCCEEDED));
+  EXPECT_EQ(ReadState(*watcher), v1::SUCCEEDED);
+  v1::CommandProgress none;
+  EXPECT_FALSE(watcher->Read(&none));
+  EXPECT_TRUE(watcher->Finish().ok());
+
+  // A watch of a finished command replays it whole and ends.
+  grpc::ClientContext late_context;
+  std::unique_ptr<Watcher> late = Watch(late_context, record.command_id());
+  EXPECT_EQ(ReadState(*late), v1::ACCEPTED);
+  EXPECT_EQ(ReadState(*late), v1::RUNNING);
+  EXPECT_EQ(ReadState(*late), v1::SUCCEEDED);
+  EXPECT_FALSE(late->Read(&none));
+  EXPECT_TRUE(late->Finish().ok());
+}
+
+TEST_F(CommandServiceTest, ClientCancelEndsTheWatch) {
+  std::unique_ptr<Agent> agent = Connect("web-1");
+  v1::CommandRecord record;
+  ASSERT_TRUE(StartPing("web-1", &record).ok());
+  agent->ReadCommand();
+  grpc::ClientContext context;
+  std::unique_ptr<Watcher> watcher = Watch(context, record.command_id());
+  agent->Send(Step(record.command_id(), v1::ACCEPTED));
+  ASSERT_EQ(ReadState(*watcher), v1::ACCEPTED);
+  context.TryCancel();
+  v1::CommandProgress none;
+  EXPECT_FALSE(watcher->Read(&none));
+  EXPECT_EQ(watcher->Finish().error_code(), grpc::StatusCode::CANCELLED);
+  // Steps after the watcher left go nowhere, harmlessly.
+  agent->Send(Step(record.command_id(), v1::SUCCEEDED));
+  grpc::ClientContext again;
+  std::unique_ptr<Watcher> next = Watch(again, record.command_id());
+  EXPECT_EQ(ReadState(*next), v1::ACCEPTED);
+  EXPECT_EQ(ReadState(*next), v1::SUCCEEDED);
+  EXPECT_TRUE(next->Finish().ok());
+}
+
+TEST_F(CommandServiceTest, WatchOfAnUnknownCommandIsNotFound) {
+  grpc::ClientContext context;
+  std::unique_ptr<Watcher> watcher = Watch(context, "no-such-command");
+  v1::CommandProgress none;
+  EXPECT_FALSE(watcher->Read(&none));
+  EXPECT_EQ(watcher->Finish().error_code(), grpc::StatusCode::NOT_FOUND);
+}
+
+TEST_F(CommandServiceTest, ListCommandsAppliesTheLimitPolicy) {
+  for (int requested : {0, 5, 1000000}) {
+    grpc::ClientContext context;
+    Authenticate(context, kViewerToken);
+    v1::ListCommandsRequest request;
+    request.set_limit(requested);
+    v1::ListCommandsResponse response;
+    ASSERT_TRUE(commands_->ListCommands(&context, request, &response).ok());
+  }
+  ASSERT_THAT(storage_.list_commands_requests(), SizeIs(3));
+  EXPECT_EQ(storage_.list_commands_requests()[0].limit(),
+            kDefaultCommandListLimit);
+  EXPECT_EQ(storage_.list_commands_requests()[1].limit(), 5);
+  EXPECT_EQ(storage_.list_commands_requests()[2].limit(), kMaxCommandListLimit);
+
+  grpc::ClientContext context;
+  Authenticate(context, kViewerToken);
+  v1::ListCommandsRequest negative;
+  negative.set_limit(-1);
+  v1::ListCommandsResponse response;
+  EXPECT_EQ(commands_->ListCommands(&context, negative, &response).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+TEST_F(CommandServiceTest, ListCommandsShowsNewestFirst) {
+  std::unique_ptr<Agent> agent = Connect("web-1");
+  v1::CommandRecord record;
+  ASSERT_TRUE(StartPing("web-1", &record).ok());
+  grpc::ClientContext context;
+  Authenticate(context, kViewerToken);
+  v1::ListCommandsResponse response;
+  ASSERT_TRUE(commands_->ListCommands(&context, {}, &response).ok());
+  ASSERT_THAT(response.commands(), SizeIs(1));
+  EXPECT_EQ(response.commands(0).command_id(), record.command_id());
+}
+
+}  // namespace
+}  // namespace eroom::collector
