@@ -3,6 +3,7 @@
 
 #include <ostream>
 #include <string>
+#include <type_traits>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -35,7 +36,9 @@ MATCHER(IsOk, "is OK") {
 
 MATCHER_P(IsOkAndHolds, value_matcher,
           "is OK and holds a value that " +
-              ::testing::DescribeMatcher<decltype(*arg)>(value_matcher)) {
+              ::testing::DescribeMatcher<
+                  const typename std::remove_cvref_t<arg_type>::value_type&>(
+                  value_matcher)) {
   if (!arg.ok()) {
     *result_listener << "whose status is " << arg.status();
     return false;
