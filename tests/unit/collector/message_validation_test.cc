@@ -5,6 +5,7 @@
 #include <limits>
 #include <string>
 
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/unit/test_support/status_matchers.h"
@@ -143,7 +144,7 @@ std::string Bytes(size_t n) { return std::string(n, 'a'); }
 
 void AddLabels(v1::AgentMessage& m, int n) {
   for (int i = 0; i < n; ++i) {
-    (*m.mutable_hello()->mutable_labels())["k" + std::to_string(i)] = "v";
+    (*m.mutable_hello()->mutable_labels())[absl::StrCat("k", i)] = "v";
   }
 }
 
@@ -289,8 +290,7 @@ INSTANTIATE_TEST_SUITE_P(
         InvalidCase{"TooManyFields", ValidBatch,
                     [](auto& m) {
                       for (int i = 0; i < 64; ++i) {
-                        (*Log(m).mutable_fields())["f" + std::to_string(i)] =
-                            "";
+                        (*Log(m).mutable_fields())[absl::StrCat("f", i)] = "";
                       }
                     },
                     "batch.events[3].log.fields: 65 fields, at most 64"},
