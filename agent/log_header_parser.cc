@@ -116,9 +116,10 @@ int64_t ToUnixMillis(const absl::CivilSecond& civil, int millis,
 }  // namespace
 
 std::optional<absl::CivilDay> DayFromLogFileName(std::string_view path) {
-  static LazyRE2 dated_name = {R"(\.(\d{4})-(\d{2})-(\d{2})[^/]*\.log$)"};
+  static const RE2& dated_name =
+      *new RE2(R"(\.(\d{4})-(\d{2})-(\d{2})[^/]*\.log$)");
   int year, month, day;
-  if (!RE2::PartialMatch(path, *dated_name, &year, &month, &day)) {
+  if (!RE2::PartialMatch(path, dated_name, &year, &month, &day)) {
     return std::nullopt;
   }
   std::optional<absl::CivilSecond> civil =

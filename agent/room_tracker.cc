@@ -12,9 +12,9 @@ namespace {
 std::string MentionedRuid(std::string_view message) {
   const std::string_view first_line = message.substr(0, message.find('\n'));
   if (first_line.find("room_") == std::string_view::npos) return "";
-  static LazyRE2 ruid = {R"(\b(room_[0-9a-fA-F]{8,})\b)"};
+  static const RE2& ruid = *new RE2(R"(\b(room_[0-9a-fA-F]{8,})\b)");
   std::string found;
-  RE2::PartialMatch(first_line, *ruid, &found);
+  RE2::PartialMatch(first_line, ruid, &found);
   return found;
 }
 

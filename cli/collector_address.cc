@@ -5,6 +5,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common/config_reader.h"
+#include "common/status_macros.h"
 
 namespace eroom::cli {
 namespace {
@@ -52,9 +53,7 @@ absl::StatusOr<CollectorConnection> ReadConfigFile(
     const std::optional<std::string>& address) {
   ConfigDocument doc;
   if (path) {
-    absl::StatusOr<ConfigDocument> loaded = LoadConfigDocument(*path);
-    if (!loaded.ok()) return loaded.status();
-    doc = *std::move(loaded);
+    EROOM_ASSIGN_OR_RETURN(doc, LoadConfigDocument(*path));
   } else {
     doc.problems = std::make_unique<ConfigProblems>("(no config file)");
   }
@@ -71,9 +70,7 @@ absl::StatusOr<CollectorConnection> ReadConfigFile(
   if (address) connection.address = *address;
   connection.security = ParseClientSecurity(root, connection.address);
   root.Finish();
-  if (absl::Status status = doc.problems->ToStatus(); !status.ok()) {
-    return status;
-  }
+  EROOM_RETURN_IF_ERROR(doc.problems->ToStatus());
   return connection;
 }
 
@@ -103,15 +100,14 @@ absl::StatusOr<CollectorConnection> ResolveCollectorConnection(
           absl::StrCat(address->source, ": ", valid.message()));
     }
   }
-  absl::StatusOr<CollectorConnection> connection =
+  EROOM_ASSIGN_OR_RETURN(
+      CollectorConnection connection,
       ReadConfigFile(ConfigPath(options.config_path, getenv),
-                     address ? std::optional(address->value) : std::nullopt);
-  if (!connection.ok()) return connection.status();
-  ClientSecurity& security = connection->security;
+                     address ? std::optional(address->value) : std::nullopt));
+  ClientSecurity& security = connection.security;
 
   if (options.insecure) {
-    if (absl::Status allowed =
-            CheckPlaintextAllowed(connection->address, false);
+    if (absl::Status allowed = CheckPlaintextAllowed(connection.address, false);
         !allowed.ok()) {
       return absl::InvalidArgumentError(
           absl::StrCat("--insecure: ", allowed.message(),

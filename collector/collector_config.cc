@@ -1,13 +1,13 @@
 #include "collector/collector_config.h"
 
 #include "common/config_reader.h"
+#include "common/status_macros.h"
 
 namespace eroom::collector {
 
 absl::StatusOr<CollectorConfig> LoadCollectorConfig(const std::string& path) {
-  absl::StatusOr<ConfigDocument> doc = LoadConfigDocument(path);
-  if (!doc.ok()) return doc.status();
-  ConfigMap root(doc->root, "", doc->problems.get());
+  EROOM_ASSIGN_OR_RETURN(ConfigDocument doc, LoadConfigDocument(path));
+  ConfigMap root(doc.root, "", doc.problems.get());
   CollectorConfig config;
   config.listen_address = root.String("listen", config.listen_address);
   config.log_level = root.Choice("log_level", "info",
@@ -47,7 +47,7 @@ absl::StatusOr<CollectorConfig> LoadCollectorConfig(const std::string& path) {
   auth.Finish();
 
   root.Finish();
-  if (!doc->problems->empty()) return doc->problems->ToStatus();
+  if (!doc.problems->empty()) return doc.problems->ToStatus();
   return config;
 }
 

@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/string_view.h"
+#include "common/status_macros.h"
 
 namespace eroom::collector {
 namespace {
@@ -56,9 +57,7 @@ absl::Status Rejected(absl::string_view field, absl::string_view value,
 // Identifiers: kIdBytes only.
 absl::Status CheckToken(absl::string_view field, absl::string_view value,
                         size_t max) {
-  if (absl::Status size = CheckRequiredBytes(field, value, max); !size.ok()) {
-    return size;
-  }
+  EROOM_RETURN_IF_ERROR(CheckRequiredBytes(field, value, max));
   if (const size_t bad = value.find_first_not_of(kIdBytes);
       bad != absl::string_view::npos) {
     return Rejected(field, value, bad, kIdBytesDescription);
@@ -69,9 +68,7 @@ absl::Status CheckToken(absl::string_view field, absl::string_view value,
 // Free text shown on one line (eroomctl, logs): no control characters.
 absl::Status CheckLineText(absl::string_view field, absl::string_view value,
                            size_t max) {
-  if (absl::Status size = CheckBytes(field, value, max); !size.ok()) {
-    return size;
-  }
+  EROOM_RETURN_IF_ERROR(CheckBytes(field, value, max));
   for (size_t i = 0; i < value.size(); ++i) {
     if (absl::ascii_iscntrl(static_cast<unsigned char>(value[i]))) {
       return Rejected(field, value, i, "printable");
@@ -111,124 +108,64 @@ absl::Status CheckEnum(absl::string_view field, int value,
 }
 
 absl::Status ValidateHello(const v1::AgentHello& hello) {
-  if (absl::Status s =
-          CheckToken("agent_id", hello.agent_id(), kMaxAgentIdBytes);
-      !s.ok()) {
-    return s;
-  }
+  EROOM_RETURN_IF_ERROR(
+      CheckToken("agent_id", hello.agent_id(), kMaxAgentIdBytes));
   // eroom-agent always sends its host name; other clients may leave it out.
   if (!hello.hostname().empty()) {
-    if (absl::Status s =
-            CheckToken("hostname", hello.hostname(), kMaxHostnameBytes);
-        !s.ok()) {
-      return s;
-    }
+    EROOM_RETURN_IF_ERROR(
+        CheckToken("hostname", hello.hostname(), kMaxHostnameBytes));
   }
-  if (absl::Status s =
-          CheckLineText("version", hello.version(), kMaxVersionBytes);
-      !s.ok()) {
-    return s;
-  }
-  if (absl::Status s =
-          CheckCount("labels", hello.labels_size(), kMaxLabels, "labels");
-      !s.ok()) {
-    return s;
-  }
+  EROOM_RETURN_IF_ERROR(
+      CheckLineText("version", hello.version(), kMaxVersionBytes));
+  EROOM_RETURN_IF_ERROR(
+      CheckCount("labels", hello.labels_size(), kMaxLabels, "labels"));
   for (const auto& [key, value] : hello.labels()) {
-    if (absl::Status s = CheckToken("labels: key", key, kMaxLabelKeyBytes);
-        !s.ok()) {
-      return s;
-    }
-    if (absl::Status s = CheckLineText(absl::StrCat("labels[\"", key, "\"]"),
-                                       value, kMaxLabelValueBytes);
-        !s.ok()) {
-      return s;
-    }
+    EROOM_RETURN_IF_ERROR(CheckToken("labels: key", key, kMaxLabelKeyBytes));
+    EROOM_RETURN_IF_ERROR(CheckLineText(absl::StrCat("labels[\"", key, "\"]"),
+                                        value, kMaxLabelValueBytes));
   }
   return CheckTime("started_unix_ms", hello.started_unix_ms());
 }
 
 absl::Status ValidateLog(const v1::LogEvent& log) {
-  if (absl::Status s = CheckTime("time_unix_ms", log.time_unix_ms()); !s.ok()) {
-    return s;
-  }
-  if (absl::Status s = CheckRequiredBytes("file", log.file(), kMaxPathBytes);
-      !s.ok()) {
-    return s;
-  }
-  if (absl::Status s =
-          CheckEnum("level", log.level(), v1::LogLevel_IsValid, true);
-      !s.ok()) {
-    return s;
-  }
+  EROOM_RETURN_IF_ERROR(CheckTime("time_unix_ms", log.time_unix_ms()));
+  EROOM_RETURN_IF_ERROR(CheckRequiredBytes("file", log.file(), kMaxPathBytes));
+  EROOM_RETURN_IF_ERROR(
+      CheckEnum("level", log.level(), v1::LogLevel_IsValid, true));
   for (const auto& [field, value] :
        {std::pair{"logger", &log.logger()}, std::pair{"thread", &log.thread()},
         std::pair{"message", &log.message()}, std::pair{"ruid", &log.ruid()}}) {
-    if (absl::Status s = CheckBytes(field, *value, kMaxLogTextBytes); !s.ok()) {
-      return s;
-    }
+    EROOM_RETURN_IF_ERROR(CheckBytes(field, *value, kMaxLogTextBytes));
   }
-  if (absl::Status s =
-          CheckBytes("event_type", log.event_type(), kMaxEventTypeBytes);
-      !s.ok()) {
-    return s;
-  }
-  if (absl::Status s =
-          CheckCount("fields", log.fields_size(), kMaxLogFields, "fields");
-      !s.ok()) {
-    return s;
-  }
+  EROOM_RETURN_IF_ERROR(
+      CheckBytes("event_type", log.event_type(), kMaxEventTypeBytes));
+  EROOM_RETURN_IF_ERROR(
+      CheckCount("fields", log.fields_size(), kMaxLogFields, "fields"));
   for (const auto& [key, value] : log.fields()) {
-    if (absl::Status s = CheckToken("fields: key", key, kMaxLogFieldKeyBytes);
-        !s.ok()) {
-      return s;
-    }
-    if (absl::Status s = CheckBytes(absl::StrCat("fields[\"", key, "\"]"),
-                                    value, kMaxLogTextBytes);
-        !s.ok()) {
-      return s;
-    }
+    EROOM_RETURN_IF_ERROR(CheckToken("fields: key", key, kMaxLogFieldKeyBytes));
+    EROOM_RETURN_IF_ERROR(CheckBytes(absl::StrCat("fields[\"", key, "\"]"),
+                                     value, kMaxLogTextBytes));
   }
   return CheckCount("file_offset", log.file_offset(), kMaxFileOffset, "bytes");
 }
 
 absl::Status ValidateProcess(const v1::ProcessState& process) {
-  if (absl::Status s = CheckNonNegative("pid", process.pid()); !s.ok()) {
-    return s;
-  }
-  if (absl::Status s = CheckMeasurement("cpu_percent", process.cpu_percent());
-      !s.ok()) {
-    return s;
-  }
+  EROOM_RETURN_IF_ERROR(CheckNonNegative("pid", process.pid()));
+  EROOM_RETURN_IF_ERROR(CheckMeasurement("cpu_percent", process.cpu_percent()));
   return CheckTime("started_unix_ms", process.started_unix_ms());
 }
 
 absl::Status ValidateSample(const v1::ResourceSample& sample) {
-  if (absl::Status s = CheckTime("time_unix_ms", sample.time_unix_ms());
-      !s.ok()) {
-    return s;
-  }
-  if (absl::Status s = CheckMeasurement("cpu_percent", sample.cpu_percent());
-      !s.ok()) {
-    return s;
-  }
-  if (absl::Status s =
-          CheckMeasurement("load_average_1m", sample.load_average_1m());
-      !s.ok()) {
-    return s;
-  }
-  if (absl::Status s =
-          CheckCount("disks", sample.disks_size(), kMaxDisks, "disks");
-      !s.ok()) {
-    return s;
-  }
+  EROOM_RETURN_IF_ERROR(CheckTime("time_unix_ms", sample.time_unix_ms()));
+  EROOM_RETURN_IF_ERROR(CheckMeasurement("cpu_percent", sample.cpu_percent()));
+  EROOM_RETURN_IF_ERROR(
+      CheckMeasurement("load_average_1m", sample.load_average_1m()));
+  EROOM_RETURN_IF_ERROR(
+      CheckCount("disks", sample.disks_size(), kMaxDisks, "disks"));
   for (int i = 0; i < sample.disks_size(); ++i) {
-    if (absl::Status s =
-            CheckRequiredBytes(absl::StrCat("disks[", i, "].mount"),
-                               sample.disks(i).mount(), kMaxPathBytes);
-        !s.ok()) {
-      return s;
-    }
+    EROOM_RETURN_IF_ERROR(
+        CheckRequiredBytes(absl::StrCat("disks[", i, "].mount"),
+                           sample.disks(i).mount(), kMaxPathBytes));
   }
   if (!sample.has_eroom()) return absl::OkStatus();
   return Within("eroom.", ValidateProcess(sample.eroom()));
@@ -240,57 +177,34 @@ absl::Status ValidateQueue(const v1::QueueStatus& queue) {
         std::pair{"active", queue.active()},
         std::pair{"completed", queue.completed()},
         std::pair{"max_concurrent", queue.max_concurrent()}}) {
-    if (absl::Status s = CheckNonNegative(field, value); !s.ok()) return s;
+    EROOM_RETURN_IF_ERROR(CheckNonNegative(field, value));
   }
   return absl::OkStatus();
 }
 
 absl::Status ValidateProbe(const v1::ProbeResult& probe) {
-  if (absl::Status s = CheckTime("time_unix_ms", probe.time_unix_ms());
-      !s.ok()) {
-    return s;
-  }
-  if (absl::Status s =
-          CheckEnum("target", probe.target(), v1::ProbeTarget_IsValid, false);
-      !s.ok()) {
-    return s;
-  }
+  EROOM_RETURN_IF_ERROR(CheckTime("time_unix_ms", probe.time_unix_ms()));
+  EROOM_RETURN_IF_ERROR(
+      CheckEnum("target", probe.target(), v1::ProbeTarget_IsValid, false));
   if (probe.http_status() < 0 || probe.http_status() > kMaxHttpStatus) {
     return Invalid("http_status",
                    absl::StrCat(probe.http_status(), " is not within 0 to ",
                                 kMaxHttpStatus));
   }
-  if (absl::Status s = CheckMeasurement("latency_ms", probe.latency_ms());
-      !s.ok()) {
-    return s;
-  }
-  if (absl::Status s = CheckBytes("error", probe.error(), kMaxProbeErrorBytes);
-      !s.ok()) {
-    return s;
-  }
-  if (absl::Status s = CheckLineText("health_status", probe.health_status(),
-                                     kMaxHealthStatusBytes);
-      !s.ok()) {
-    return s;
-  }
+  EROOM_RETURN_IF_ERROR(CheckMeasurement("latency_ms", probe.latency_ms()));
+  EROOM_RETURN_IF_ERROR(
+      CheckBytes("error", probe.error(), kMaxProbeErrorBytes));
+  EROOM_RETURN_IF_ERROR(CheckLineText("health_status", probe.health_status(),
+                                      kMaxHealthStatusBytes));
   if (!probe.has_queue()) return absl::OkStatus();
   return Within("queue.", ValidateQueue(probe.queue()));
 }
 
 absl::Status ValidateNotice(const v1::AgentNotice& notice) {
-  if (absl::Status s = CheckTime("time_unix_ms", notice.time_unix_ms());
-      !s.ok()) {
-    return s;
-  }
-  if (absl::Status s = CheckToken("kind", notice.kind(), kMaxNoticeKindBytes);
-      !s.ok()) {
-    return s;
-  }
-  if (absl::Status s =
-          CheckBytes("message", notice.message(), kMaxNoticeMessageBytes);
-      !s.ok()) {
-    return s;
-  }
+  EROOM_RETURN_IF_ERROR(CheckTime("time_unix_ms", notice.time_unix_ms()));
+  EROOM_RETURN_IF_ERROR(CheckToken("kind", notice.kind(), kMaxNoticeKindBytes));
+  EROOM_RETURN_IF_ERROR(
+      CheckBytes("message", notice.message(), kMaxNoticeMessageBytes));
   return CheckNonNegative("count", notice.count());
 }
 
@@ -312,11 +226,8 @@ absl::Status ValidatePayload(const v1::Event& event) {
 
 absl::Status ValidateBatch(const v1::EventBatch& batch) {
   if (batch.events().empty()) return Invalid("events", "empty");
-  if (absl::Status s = CheckCount("events", batch.events_size(),
-                                  kMaxEventsPerBatch, "events");
-      !s.ok()) {
-    return s;
-  }
+  EROOM_RETURN_IF_ERROR(
+      CheckCount("events", batch.events_size(), kMaxEventsPerBatch, "events"));
   uint64_t previous = 0;
   for (int i = 0; i < batch.events_size(); ++i) {
     const v1::Event& event = batch.events(i);
@@ -342,21 +253,12 @@ absl::Status ValidateBatch(const v1::EventBatch& batch) {
 }
 
 absl::Status ValidateCommandProgress(const v1::CommandProgress& progress) {
-  if (absl::Status s =
-          CheckToken("command_id", progress.command_id(), kMaxCommandIdBytes);
-      !s.ok()) {
-    return s;
-  }
-  if (absl::Status s =
-          CheckEnum("state", progress.state(), v1::CommandState_IsValid, false);
-      !s.ok()) {
-    return s;
-  }
-  if (absl::Status s = CheckBytes("message", progress.message(),
-                                  kMaxCommandProgressMessageBytes);
-      !s.ok()) {
-    return s;
-  }
+  EROOM_RETURN_IF_ERROR(
+      CheckToken("command_id", progress.command_id(), kMaxCommandIdBytes));
+  EROOM_RETURN_IF_ERROR(
+      CheckEnum("state", progress.state(), v1::CommandState_IsValid, false));
+  EROOM_RETURN_IF_ERROR(CheckBytes("message", progress.message(),
+                                   kMaxCommandProgressMessageBytes));
   return CheckTime("time_unix_ms", progress.time_unix_ms());
 }
 

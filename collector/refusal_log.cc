@@ -26,11 +26,14 @@ RefusalLog::RefusalLog(const Clock& clock, absl::Duration quiet_period,
 
 bool RefusalLog::MakeRoomLocked(absl::Time now) {
   if (entries_.size() < kMaxTracked) return true;
+  // Counted outside the lambda, which the lock annotations do not reach.
+  int64_t stale_repeats = 0;
   absl::erase_if(entries_, [&](const auto& entry) {
     if (now - entry.second.logged_at < quiet_period_) return false;
-    untracked_ += entry.second.repeats;
+    stale_repeats += entry.second.repeats;
     return true;
   });
+  untracked_ += stale_repeats;
   return entries_.size() < kMaxTracked;
 }
 

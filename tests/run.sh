@@ -1,18 +1,100 @@
 #!/usr/bin/env bash
-# Installs what eroom-monitor needs, builds everything, and runs every test
-# with ctest (unit, integration, and each benchmark as a quick smoke run),
-# then each fuzz target briefly (tests/fuzz/run.sh).
-set -euo pipefail
+# CI: installs what eroom-monitor needs, then runs every leg below, each in a
+# build dir of its own under build/ (or $EROOM_BUILD_DIR) and timed. A failed
+# leg does not stop the others, so one run reports them all; the exit status
+# is non-zero if any failed. Extra arguments go to every ctest call.
+#   format   clang-format --dry-run -Werror over our .cc and .h files
+#   gcc      the default build (RelWithDebInfo): unit and integration tests
+#   release  a Release build of everything: each benchmark's smoke run
+#   clang    clang with -Wthread-safety, AddressSanitizer and UBSan: unit and
+#            integration tests, any sanitizer report failing its test
+#   fuzz     each libFuzzer target for 20 s (tests/fuzz/run.sh)
+set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${EROOM_BUILD_DIR:-$root/build}
-"$root/deploy/install-deps.sh"
-start=$(date +%s)
-"$root/deploy/build.sh"
-echo "build took $(($(date +%s) - start)) s"
-start=$(date +%s)
-cd "$build"
-ctest --output-on-failure -j"$(nproc)" --timeout 600 "$@"
-echo "tests took $(($(date +%s) - start)) s"
-start=$(date +%s)
-"$root/tests/fuzz/run.sh" 20
-echo "fuzzing (clang build included) took $(($(date +%s) - start)) s"
+"$root/deploy/install-deps.sh" || exit 1
+jobs=$(nproc)
+# Paths under the source tree are hashed relative to it, so the build dirs
+# share ccache entries where their flags agree.
+export CCACHE_BASEDIR=$root
+
+results=()
+failures=0
+
+# leg NAME COMMAND...: runs one leg and records its time and result.
+leg() {
+  local name=$1 start result
+  shift
+  echo "=== $name"
+  start=$(date +%s)
+  if "$@"; then result=passed; else result=FAILED; ((failures++)); fi
+  results+=("$(printf '%-8s %5d s  %s' "$name" $(($(date +%s) - start)) "$result")")
+  echo "=== $name took $(($(date +%s) - start)) s: $result"
+}
+
+# timed WHAT COMMAND...: runs a step of a leg and prints how long it took.
+timed() {
+  local what=$1 start status
+  shift
+  start=$(date +%s)
+  "$@"
+  status=$?
+  echo "$what took $(($(date +%s) - start)) s"
+  return $status
+}
+
+# build_in DIR CMAKE_ARGS...: configures (once) and builds everything.
+build_in() {
+  local dir=$1
+  shift
+  cmake -S "$root" -B "$dir" -G Ninja "$@" >/dev/null &&
+    ninja -C "$dir" -j"$jobs"
+}
+
+run_ctest() {  # DIR CTEST_ARGS...
+  local dir=$1
+  shift
+  (cd "$dir" && ctest --output-on-failure -j"$jobs" --timeout 600 "$@")
+}
+
+format_leg() {
+  local files
+  mapfile -t files < <(git -C "$root" ls-files '*.cc' '*.h')
+  (cd "$root" && clang-format --dry-run -Werror "${files[@]}") &&
+    echo "${#files[@]} files formatted"
+}
+
+gcc_leg() {
+  timed build build_in "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo &&
+    timed tests run_ctest "$build" -LE bench "$@"
+}
+
+release_leg() {
+  timed build build_in "$build/release" -DCMAKE_BUILD_TYPE=Release &&
+    timed benchmarks run_ctest "$build/release" -L bench "$@"
+}
+
+clang_leg() {
+  # The agent links the shared libraries here: a static link only costs time.
+  CC=clang-14 CXX=clang++-14 timed build build_in "$build/clang-asan" \
+    -DCMAKE_BUILD_TYPE=RelWithDebInfo -DEROOM_THREAD_SAFETY_ANALYSIS=ON \
+    -DEROOM_SANITIZE=address,undefined -DEROOM_AGENT_STATIC_LIBS=OFF &&
+    ASAN_OPTIONS=halt_on_error=1:detect_leaks=1 \
+      UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+      timed tests run_ctest "$build/clang-asan" -LE bench "$@"
+}
+
+fuzz_leg() {
+  EROOM_BUILD_DIR=$build "$root/tests/fuzz/run.sh" 20
+}
+
+leg format format_leg
+leg gcc gcc_leg "$@"
+leg release release_leg "$@"
+leg clang clang_leg "$@"
+leg fuzz fuzz_leg
+
+echo "=== summary"
+printf '%s\n' "${results[@]}"
+echo "CI: ${#results[@]} legs, $((${#results[@]} - failures)) passed, $failures failed"
+((failures == 0))

@@ -115,7 +115,8 @@ class SimulatedAgent {
   void SendLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void AcknowledgedLocked(uint64_t stored_through)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  v1::Event MakeEvent(uint64_t n, int64_t now_ms) const;
+  v1::Event MakeEvent(uint64_t n, int64_t now_ms) const
+      ABSL_SHARED_LOCKS_REQUIRED(mu_);
 
   const FleetOptions& options_;
   const std::string id_;

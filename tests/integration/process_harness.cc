@@ -126,6 +126,17 @@ ChildProcess::~ChildProcess() {
     Signal(SIGKILL);
     Wait(absl::Seconds(10));
   }
+  // In a sanitizer build (EROOM_SANITIZE) a child's report ends up only in
+  // its log: it fails the test even when the test did not look at how the
+  // child ended.
+  const std::string log = Log();
+  for (const char* sanitizer :
+       {"AddressSanitizer", "LeakSanitizer", "UndefinedBehaviorSanitizer"}) {
+    if (log.find(absl::StrCat("SUMMARY: ", sanitizer)) != std::string::npos) {
+      ADD_FAILURE() << sanitizer << " report in " << log_path_ << ":\n" << log;
+      break;
+    }
+  }
 }
 
 bool ChildProcess::running() {

@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
+#include "common/status_macros.h"
 
 namespace eroom::sim {
 namespace {
@@ -149,11 +150,8 @@ absl::Status PrepareSimDir(const SimOptions& options,
   const fs::perms script = fs::perms::owner_all | fs::perms::group_read |
                            fs::perms::group_exec | fs::perms::others_read |
                            fs::perms::others_exec;
-  if (absl::Status status = WriteFile(dir / "scripts" / "start.sh",
-                                      StartScript(options, sim_binary), script);
-      !status.ok()) {
-    return status;
-  }
+  EROOM_RETURN_IF_ERROR(WriteFile(dir / "scripts" / "start.sh",
+                                  StartScript(options, sim_binary), script));
   return WriteFile(dir / "scripts" / "stop.sh", StopScript(options), script);
 }
 

@@ -17,14 +17,16 @@
 #include "spdlog/sinks/ostream_sink.h"
 #include "spdlog/spdlog.h"
 #include "tests/unit/test_support/fake_clock.h"
+#include "tests/unit/test_support/status_matchers.h"
 #include "tests/unit/test_support/temp_dir.h"
 
 namespace eroom::collector {
-
-using ::eroom::test_support::TempDirTest;
 namespace {
 namespace v1 = ::eroom::monitor::v1;
 
+using ::eroom::test_support::IsOk;
+using ::eroom::test_support::TempDir;
+using ::eroom::test_support::TempDirTest;
 using ::testing::HasSubstr;
 
 constexpr char kWeb1Token[] = "token-of-web-1";
@@ -35,22 +37,27 @@ using Stream = grpc::ClientReaderWriter<v1::AgentMessage, v1::CollectorMessage>;
 
 class AuthTest : public TempDirTest {
  protected:
+  // ctest runs each test as a program of its own, in parallel, so every
+  // program makes the certificates in a directory of its own. Failing is
+  // reported by SetUp: a fatal failure here would mark the tests skipped.
   static void SetUpTestSuite() {
-    certs_ = new std::string(::testing::TempDir() + "/auth_test_certs");
-    const std::string make = absl::StrCat(
-        EROOM_SOURCE_DIR, "/deploy/make-dev-certs.sh ", *certs_, " >/dev/null");
-    ASSERT_EQ(std::system(make.c_str()), 0) << make;
+    certs_ = new TempDir("auth_test_certs");
+    certs_made_ =
+        std::system(absl::StrCat(EROOM_SOURCE_DIR, "/deploy/make-dev-certs.sh ",
+                                 certs_->path().string(), " >/dev/null")
+                        .c_str()) == 0;
   }
   static void TearDownTestSuite() { delete certs_; }
 
   static std::string Pem(const std::string& name, PemKind kind) {
-    absl::StatusOr<std::string> pem = ReadPemFile(*certs_ + "/" + name, kind);
-    EXPECT_TRUE(pem.ok()) << pem.status();
+    absl::StatusOr<std::string> pem = ReadPemFile(certs_->PathIn(name), kind);
+    EXPECT_THAT(pem, IsOk());
     return pem.value_or("");
   }
 
   void SetUp() override {
     TempDirTest::SetUp();
+    ASSERT_TRUE(certs_made_) << "deploy/make-dev-certs.sh failed";
     config_.listen_address = "127.0.0.1:0";
     config_.database_path = PathIn("collector.db");
     config_.security.cert_pem = Pem("collector.crt", PemKind::kCertificates);
@@ -69,7 +76,7 @@ class AuthTest : public TempDirTest {
   void StartCollector() {
     absl::StatusOr<std::unique_ptr<Collector>> collector =
         Collector::Start(config_, clock_);
-    ASSERT_TRUE(collector.ok()) << collector.status();
+    ASSERT_THAT(collector, IsOk());
     collector_ = *std::move(collector);
     address_ = absl::StrCat("127.0.0.1:", collector_->port());
   }
@@ -115,14 +122,16 @@ class AuthTest : public TempDirTest {
     return status;
   }
 
-  static std::string* certs_;
+  static TempDir* certs_;
+  static bool certs_made_;
   FakeClock clock_;
   CollectorConfig config_;
   std::unique_ptr<Collector> collector_;
   std::string address_;
 };
 
-std::string* AuthTest::certs_ = nullptr;
+TempDir* AuthTest::certs_ = nullptr;
+bool AuthTest::certs_made_ = false;
 
 TEST_F(AuthTest, NoTokenOrAWrongOneIsUnauthenticated) {
   StartCollector();

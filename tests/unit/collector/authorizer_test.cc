@@ -11,10 +11,13 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/unit/test_support/fake_clock.h"
+#include "tests/unit/test_support/status_matchers.h"
 
 namespace eroom::collector {
 namespace {
 
+using ::eroom::test_support::IsOk;
+using ::eroom::test_support::StatusIs;
 using ::testing::Each;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
@@ -81,12 +84,12 @@ TEST_F(AuthorizerTest, MissingOrUnknownTokensAreUnauthenticated) {
   const std::vector<std::optional<absl::string_view>> authorizations = {
       std::nullopt, "Bearer nope", "viewer", "Basic dmlld2Vy", "Bearer "};
   for (std::optional<absl::string_view> authorization : authorizations) {
-    absl::StatusOr<Caller> caller =
-        authorizer.Check(authorization, kListHostsMethod, kPeer);
-    EXPECT_EQ(caller.status().code(), absl::StatusCode::kUnauthenticated)
+    EXPECT_THAT(authorizer.Check(authorization, kListHostsMethod, kPeer),
+                StatusIs(absl::StatusCode::kUnauthenticated))
         << authorization.value_or("(none)");
   }
-  EXPECT_TRUE(authorizer.Check("bearer viewer", kListHostsMethod, kPeer).ok());
+  EXPECT_THAT(authorizer.Check("bearer viewer", kListHostsMethod, kPeer),
+              IsOk());
 }
 
 TEST_F(AuthorizerTest, RolesIncludeTheOnesBelow) {
@@ -108,11 +111,10 @@ TEST_F(AuthorizerTest, RolesIncludeTheOnesBelow) {
     EXPECT_EQ(Code(authorizer, row.token, kAdminMethod), row.admin)
         << row.token;
   }
-  absl::StatusOr<Caller> denied =
-      authorizer.Check("Bearer viewer", kOperatorMethod, kPeer);
-  EXPECT_THAT(denied.status().message(),
-              HasSubstr("user 'vera' (viewer) may not call this method: it "
-                        "needs role operator"));
+  EXPECT_THAT(authorizer.Check("Bearer viewer", kOperatorMethod, kPeer),
+              StatusIs(absl::StatusCode::kPermissionDenied,
+                       HasSubstr("user 'vera' (viewer) may not call this "
+                                 "method: it needs role operator")));
 }
 
 TEST_F(AuthorizerTest, OnlyAgentTokensStream) {
@@ -129,8 +131,8 @@ TEST_F(AuthorizerTest, PerAgentTokensStreamAsTheirOwnIdOnly) {
   Authorizer authorizer = Make();
   absl::StatusOr<Caller> web1 =
       authorizer.Check("Bearer agent-web-1", kAgentConnectMethod, kPeer);
-  ASSERT_TRUE(web1.ok());
-  EXPECT_TRUE(authorizer.CheckAgentId(*web1, "web-1", kPeer).ok());
+  ASSERT_THAT(web1, IsOk());
+  EXPECT_THAT(authorizer.CheckAgentId(*web1, "web-1", kPeer), IsOk());
   absl::Status other = authorizer.CheckAgentId(*web1, "web-2", kPeer);
   EXPECT_EQ(other.code(), absl::StatusCode::kPermissionDenied);
   EXPECT_THAT(other.message(), HasSubstr("'web-1' may not stream as agent "
@@ -138,8 +140,8 @@ TEST_F(AuthorizerTest, PerAgentTokensStreamAsTheirOwnIdOnly) {
 
   absl::StatusOr<Caller> enrolled =
       authorizer.Check("Bearer enroll", kAgentConnectMethod, kPeer);
-  ASSERT_TRUE(enrolled.ok());
-  EXPECT_TRUE(authorizer.CheckAgentId(*enrolled, "anything", kPeer).ok());
+  ASSERT_THAT(enrolled, IsOk());
+  EXPECT_THAT(authorizer.CheckAgentId(*enrolled, "anything", kPeer), IsOk());
 }
 
 TEST_F(AuthorizerTest, UnlistedMethodsAreRefusedEvenToAdmins) {
@@ -153,20 +155,23 @@ TEST_F(AuthorizerTest, ModeNoneLetsAnyoneCallListedMethods) {
   Authorizer authorizer = Make();
   absl::StatusOr<Caller> caller =
       authorizer.Check(std::nullopt, kAgentConnectMethod, kPeer);
-  ASSERT_TRUE(caller.ok());
-  EXPECT_TRUE(authorizer.CheckAgentId(*caller, "any", kPeer).ok());
-  EXPECT_TRUE(authorizer.Check(std::nullopt, kAdminMethod, kPeer).ok());
-  EXPECT_FALSE(authorizer.Check(std::nullopt, "/x.Y/Z", kPeer).ok());
+  ASSERT_THAT(caller, IsOk());
+  EXPECT_THAT(authorizer.CheckAgentId(*caller, "any", kPeer), IsOk());
+  EXPECT_THAT(authorizer.Check(std::nullopt, kAdminMethod, kPeer), IsOk());
+  EXPECT_THAT(authorizer.Check(std::nullopt, "/x.Y/Z", kPeer),
+              StatusIs(absl::StatusCode::kPermissionDenied));
 }
 
 TEST_F(AuthorizerTest, RefusalsAreLoggedWithThePeerAddress) {
   Authorizer authorizer = Make();
-  ASSERT_FALSE(authorizer.Check(std::nullopt, kListHostsMethod, kPeer).ok());
+  ASSERT_THAT(authorizer.Check(std::nullopt, kListHostsMethod, kPeer),
+              StatusIs(absl::StatusCode::kUnauthenticated));
   EXPECT_THAT(logged_, ElementsAre("refused a call from ipv4:10.0.0.5:51234: "
                                    "/eroom.monitor.v1.QueryService/ListHosts: "
                                    "UNAUTHENTICATED: no token: send metadata "
                                    "'authorization: Bearer <token>'"));
-  ASSERT_TRUE(authorizer.Check("Bearer viewer", kListHostsMethod, kPeer).ok());
+  ASSERT_THAT(authorizer.Check("Bearer viewer", kListHostsMethod, kPeer),
+              IsOk());
   EXPECT_THAT(logged_, SizeIs(1));  // Accepted calls are not logged.
 }
 

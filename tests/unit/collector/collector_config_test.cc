@@ -5,43 +5,51 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/unit/test_support/status_matchers.h"
+#include "tests/unit/test_support/temp_dir.h"
 
 namespace eroom::collector {
 namespace {
 
+using ::eroom::test_support::IsOk;
+using ::eroom::test_support::StatusIs;
+using ::eroom::test_support::TempDirTest;
 using ::testing::HasSubstr;
 
-std::string Write(const std::string& name, const std::string& yaml) {
-  std::string path = ::testing::TempDir() + "/" + name;
-  std::ofstream(path) << yaml;
-  return path;
-}
+class CollectorConfigTest : public TempDirTest {
+ protected:
+  std::string Write(const std::string& name, const std::string& yaml) {
+    std::string path = PathIn(name);
+    std::ofstream(path) << yaml;
+    return path;
+  }
+};
 
 constexpr char kPlaintextLoopback[] =
     "tls: {mode: insecure}\nauth: {mode: none}\n";
 
-TEST(CollectorConfigTest, EmptyFileIsRefusedForWantOfTlsAndTokens) {
+TEST_F(CollectorConfigTest, EmptyFileIsRefusedForWantOfTlsAndTokens) {
   std::string path = Write("empty.yaml", "");
   absl::StatusOr<CollectorConfig> config = LoadCollectorConfig(path);
-  ASSERT_FALSE(config.ok());
+  ASSERT_THAT(config, StatusIs(absl::StatusCode::kInvalidArgument));
   EXPECT_THAT(config.status().message(),
               HasSubstr(path + ": tls.cert: required"));
   EXPECT_THAT(config.status().message(),
               HasSubstr(path + ": auth.mode: tokens (the default) needs"));
 }
 
-TEST(CollectorConfigTest, PlaintextLoopbackWithoutTokensGivesDefaults) {
+TEST_F(CollectorConfigTest, PlaintextLoopbackWithoutTokensGivesDefaults) {
   absl::StatusOr<CollectorConfig> config =
       LoadCollectorConfig(Write("plain.yaml", kPlaintextLoopback));
-  ASSERT_TRUE(config.ok()) << config.status();
+  ASSERT_THAT(config, IsOk());
   EXPECT_EQ(config->listen_address, "127.0.0.1:7443");
   EXPECT_EQ(config->stream_window_batches, 16u);
   EXPECT_TRUE(config->security.insecure);
   EXPECT_FALSE(config->auth.tokens_required);
 }
 
-TEST(CollectorConfigTest, ReadsEveryKey) {
-  const std::string certs = ::testing::TempDir() + "/collector_config_certs";
+TEST_F(CollectorConfigTest, ReadsEveryKey) {
+  const std::string certs = PathIn("certs");
   ASSERT_EQ(std::system((std::string(EROOM_SOURCE_DIR) +
                          "/deploy/make-dev-certs.sh " + certs + " >/dev/null")
                             .c_str()),
@@ -60,7 +68,7 @@ TEST(CollectorConfigTest, ReadsEveryKey) {
                 "/ca.crt\n  require_client_cert: false\n"
                 "auth:\n  agents:\n    - {enrollment: true, token_sha256: " +
                 digest + "}\n"));
-  ASSERT_TRUE(config.ok()) << config.status();
+  ASSERT_THAT(config, IsOk());
   EXPECT_EQ(config->listen_address, "0.0.0.0:9000");
   EXPECT_EQ(config->database_path, "/data/e.db");
   EXPECT_EQ(config->max_events_per_transaction, 100u);
@@ -74,13 +82,13 @@ TEST(CollectorConfigTest, ReadsEveryKey) {
   EXPECT_EQ(config->auth.agents[0].token_sha256, digest);
 }
 
-TEST(CollectorConfigTest, ProblemsNameFileAndKey) {
+TEST_F(CollectorConfigTest, ProblemsNameFileAndKey) {
   std::string path = Write("bad.yaml",
                            "ingest:\n  stream_window_batches: 0\n"
                            "query:\n  thread: 2\n" +
                                std::string(kPlaintextLoopback));
   absl::StatusOr<CollectorConfig> config = LoadCollectorConfig(path);
-  ASSERT_FALSE(config.ok());
+  ASSERT_THAT(config, StatusIs(absl::StatusCode::kInvalidArgument));
   EXPECT_THAT(
       config.status().message(),
       HasSubstr(path + ": ingest.stream_window_batches: 0 is out of range"));

@@ -5,11 +5,16 @@
 #include <limits>
 #include <string>
 
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/unit/test_support/status_matchers.h"
 
 namespace eroom::collector {
 namespace {
+
+using ::eroom::test_support::IsOk;
+using ::eroom::test_support::StatusIs;
 
 namespace v1 = ::eroom::monitor::v1;
 using ::testing::HasSubstr;
@@ -112,9 +117,9 @@ v1::AgentNotice& Notice(v1::AgentMessage& m) {
 v1::LogEvent& Log(v1::AgentMessage& m) { return *EventAt(m, 3).mutable_log(); }
 
 TEST(MessageValidationTest, WellFormedMessagesAreAccepted) {
-  EXPECT_TRUE(ValidateAgentMessage(ValidHello()).ok());
-  EXPECT_TRUE(ValidateAgentMessage(ValidBatch()).ok());
-  EXPECT_TRUE(ValidateAgentMessage(ValidProgress()).ok());
+  EXPECT_THAT(ValidateAgentMessage(ValidHello()), IsOk());
+  EXPECT_THAT(ValidateAgentMessage(ValidBatch()), IsOk());
+  EXPECT_THAT(ValidateAgentMessage(ValidProgress()), IsOk());
 }
 
 // A valid message, changed in one way, and what the refusal must say.
@@ -139,7 +144,7 @@ std::string Bytes(size_t n) { return std::string(n, 'a'); }
 
 void AddLabels(v1::AgentMessage& m, int n) {
   for (int i = 0; i < n; ++i) {
-    (*m.mutable_hello()->mutable_labels())["k" + std::to_string(i)] = "v";
+    (*m.mutable_hello()->mutable_labels())[absl::StrCat("k", i)] = "v";
   }
 }
 
@@ -285,8 +290,7 @@ INSTANTIATE_TEST_SUITE_P(
         InvalidCase{"TooManyFields", ValidBatch,
                     [](auto& m) {
                       for (int i = 0; i < 64; ++i) {
-                        (*Log(m).mutable_fields())["f" + std::to_string(i)] =
-                            "";
+                        (*Log(m).mutable_fields())[absl::StrCat("f", i)] = "";
                       }
                     },
                     "batch.events[3].log.fields: 65 fields, at most 64"},
@@ -464,7 +468,7 @@ TEST(MessageValidationTest, ValuesAtTheLimitsAreAccepted) {
   hello.mutable_hello()->clear_labels();
   AddLabels(hello, kMaxLabels);
   hello.mutable_hello()->set_started_unix_ms(kMinTimeUnixMs);
-  EXPECT_TRUE(ValidateAgentMessage(hello).ok());
+  EXPECT_THAT(ValidateAgentMessage(hello), IsOk());
 
   v1::AgentMessage batch = ValidBatch();
   Log(batch).set_message(Bytes(kMaxLogTextBytes));
@@ -473,20 +477,20 @@ TEST(MessageValidationTest, ValuesAtTheLimitsAreAccepted) {
   Log(batch).set_level(v1::LOG_LEVEL_UNSPECIFIED);  // A line without header.
   EventAt(batch, 3).set_sequence(kMaxSequence);
   Probe(batch).set_http_status(0);  // No response arrived.
-  EXPECT_TRUE(ValidateAgentMessage(batch).ok());
+  EXPECT_THAT(ValidateAgentMessage(batch), IsOk());
 }
 
 TEST(MessageValidationTest, OptionalPartsMayBeMissing) {
   v1::AgentMessage hello;
   hello.mutable_hello()->set_agent_id("host-1");
-  EXPECT_TRUE(ValidateAgentMessage(hello).ok());
+  EXPECT_THAT(ValidateAgentMessage(hello), IsOk());
 
   v1::AgentMessage batch = ValidBatch();
   Sample(batch).clear_eroom();
   Sample(batch).clear_disks();
   Probe(batch).clear_queue();
   Log(batch).clear_fields();
-  EXPECT_TRUE(ValidateAgentMessage(batch).ok());
+  EXPECT_THAT(ValidateAgentMessage(batch), IsOk());
 }
 
 TEST(MessageValidationTest, LargestBatchIsAccepted) {
@@ -496,14 +500,14 @@ TEST(MessageValidationTest, LargestBatchIsAccepted) {
     event->set_sequence(i);
     event->mutable_notice()->set_kind("k");
   }
-  EXPECT_TRUE(ValidateAgentMessage(batch).ok());
+  EXPECT_THAT(ValidateAgentMessage(batch), IsOk());
 }
 
 TEST(MessageValidationTest, RefusalNeverEchoesTheRejectedText) {
   v1::AgentMessage hello = ValidHello();
   hello.mutable_hello()->set_agent_id("x\n2025-06-15 ERROR forged log line");
   absl::Status status = ValidateAgentMessage(hello);
-  ASSERT_FALSE(status.ok());
+  ASSERT_THAT(status, StatusIs(absl::StatusCode::kInvalidArgument));
   EXPECT_THAT(std::string(status.message()), Not(HasSubstr("forged")));
   EXPECT_THAT(std::string(status.message()), Not(HasSubstr("\n")));
 }

@@ -4,10 +4,13 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/unit/test_support/status_matchers.h"
+#include "tests/unit/test_support/temp_dir.h"
 
 namespace eroom {
 namespace {
 
+using ::eroom::test_support::StatusIs;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
@@ -23,8 +26,10 @@ TEST(ExpandEnvironmentTest, UnsetAndMalformedAreErrors) {
   unsetenv("EROOM_TEST_UNSET");
   EXPECT_THAT(ExpandEnvironment("${EROOM_TEST_UNSET}").status().message(),
               HasSubstr("EROOM_TEST_UNSET"));
-  EXPECT_FALSE(ExpandEnvironment("${OPEN").ok());
-  EXPECT_FALSE(ExpandEnvironment("${}").ok());
+  EXPECT_THAT(ExpandEnvironment("${OPEN"),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(ExpandEnvironment("${}"),
+              StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
 class ConfigMapTest : public ::testing::Test {
@@ -70,7 +75,8 @@ TEST_F(ConfigMapTest, ReportsEveryProblemWithFileAndKey) {
           HasSubstr("test.yaml: level: 'loud' is not one of: info, warn"),
           HasSubstr("test.yaml: nested.typo: unknown key"),
           HasSubstr("test.yaml: stray: unknown key")));
-  EXPECT_FALSE(problems_.ToStatus().ok());
+  EXPECT_THAT(problems_.ToStatus(),
+              StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
 TEST_F(ConfigMapTest, RangesAreEnforced) {
@@ -126,7 +132,8 @@ TEST(LoadConfigDocumentTest, MissingFileAndBadYamlNameTheFile) {
       LoadConfigDocument("/nonexistent/x.yaml");
   EXPECT_THAT(missing.status().message(), HasSubstr("/nonexistent/x.yaml"));
 
-  std::string path = ::testing::TempDir() + "/bad.yaml";
+  test_support::TempDir dir;
+  std::string path = dir.PathIn("bad.yaml");
   FILE* f = fopen(path.c_str(), "w");
   fputs("a: [1,\n", f);
   fclose(f);

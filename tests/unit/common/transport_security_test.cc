@@ -7,33 +7,45 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/unit/test_support/config_section.h"
+#include "tests/unit/test_support/status_matchers.h"
+#include "tests/unit/test_support/temp_dir.h"
 
 namespace eroom {
 namespace {
 
+using ::eroom::test_support::IsOk;
+using ::eroom::test_support::StatusIs;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 
 // Certificates made once by deploy/make-dev-certs.sh, plus a few broken
-// files.
+// files. ctest runs each test as a program of its own, in parallel, so every
+// program makes them in a directory of its own. Failing is reported by
+// SetUp: a fatal failure in SetUpTestSuite would mark the tests skipped.
 class TransportSecurityTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    dir_ = new std::string(::testing::TempDir() + "/transport_security_certs");
-    const std::string make = absl::StrCat(
-        EROOM_SOURCE_DIR, "/deploy/make-dev-certs.sh ", *dir_, " >/dev/null");
-    ASSERT_EQ(std::system(make.c_str()), 0) << make;
-    std::ofstream(*dir_ + "/not-pem.txt") << "hello\n";
-    const std::string encrypt = absl::StrCat(
-        "openssl pkey -in ", *dir_, "/client.key -aes256 -passout pass:x -out ",
-        *dir_, "/encrypted.key");
-    ASSERT_EQ(std::system(encrypt.c_str()), 0) << encrypt;
+    dir_ = new test_support::TempDir("transport_security_certs");
+    const std::string make =
+        absl::StrCat(EROOM_SOURCE_DIR, "/deploy/make-dev-certs.sh ",
+                     dir_->path().string(), " >/dev/null");
+    std::ofstream(Path("not-pem.txt")) << "hello\n";
+    const std::string encrypt =
+        absl::StrCat("openssl pkey -in ", Path("client.key"),
+                     " -aes256 -passout pass:x -out ", Path("encrypted.key"));
+    files_made_ =
+        std::system(make.c_str()) == 0 && std::system(encrypt.c_str()) == 0;
   }
   static void TearDownTestSuite() { delete dir_; }
 
+  void SetUp() override {
+    ASSERT_TRUE(files_made_)
+        << "deploy/make-dev-certs.sh or openssl pkey failed";
+  }
+
   static std::string Path(const std::string& name) {
-    return *dir_ + "/" + name;
+    return dir_->PathIn(name);
   }
 
   ServerSecurity Server(const std::string& yaml,
@@ -51,11 +63,13 @@ class TransportSecurityTest : public ::testing::Test {
         });
   }
 
-  static std::string* dir_;
+  static test_support::TempDir* dir_;
+  static bool files_made_;
   ConfigProblems problems_{"x.yaml"};
 };
 
-std::string* TransportSecurityTest::dir_ = nullptr;
+test_support::TempDir* TransportSecurityTest::dir_ = nullptr;
+bool TransportSecurityTest::files_made_ = false;
 
 TEST(LoopbackTest, RecognizesLoopbackHostsOnly) {
   for (const char* address :
@@ -72,11 +86,11 @@ TEST(LoopbackTest, RecognizesLoopbackHostsOnly) {
 }
 
 TEST(LoopbackTest, PlaintextElsewhereOnlyWhenForced) {
-  EXPECT_TRUE(CheckPlaintextAllowed("127.0.0.1:7443", false).ok());
+  EXPECT_THAT(CheckPlaintextAllowed("127.0.0.1:7443", false), IsOk());
   absl::Status refused = CheckPlaintextAllowed("0.0.0.0:7443", false);
   EXPECT_THAT(refused.message(), HasSubstr("'0.0.0.0:7443'"));
   EXPECT_THAT(refused.message(), HasSubstr("allow_insecure_remote"));
-  EXPECT_TRUE(CheckPlaintextAllowed("0.0.0.0:7443", true).ok());
+  EXPECT_THAT(CheckPlaintextAllowed("0.0.0.0:7443", true), IsOk());
 }
 
 TEST_F(TransportSecurityTest, ServerDefaultsToTlsAndNeedsCertAndKey) {
@@ -215,12 +229,14 @@ TEST_F(TransportSecurityTest, ClientPlaintextOnlyToLoopbackUnlessForced) {
 }
 
 TEST_F(TransportSecurityTest, ReadPemFileChecksTheContent) {
-  EXPECT_TRUE(ReadPemFile(Path("ca.crt"), PemKind::kCertificates).ok());
-  EXPECT_TRUE(ReadPemFile(Path("ca.key"), PemKind::kPrivateKey).ok());
-  EXPECT_FALSE(ReadPemFile(Path("ca.key"), PemKind::kCertificates).ok());
-  EXPECT_FALSE(ReadPemFile(Path("ca.crt"), PemKind::kPrivateKey).ok());
-  EXPECT_EQ(ReadPemFile(Path("none"), PemKind::kCertificates).status().code(),
-            absl::StatusCode::kNotFound);
+  EXPECT_THAT(ReadPemFile(Path("ca.crt"), PemKind::kCertificates), IsOk());
+  EXPECT_THAT(ReadPemFile(Path("ca.key"), PemKind::kPrivateKey), IsOk());
+  EXPECT_THAT(ReadPemFile(Path("ca.key"), PemKind::kCertificates),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(ReadPemFile(Path("ca.crt"), PemKind::kPrivateKey),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(ReadPemFile(Path("none"), PemKind::kCertificates),
+              StatusIs(absl::StatusCode::kNotFound));
 }
 
 }  // namespace

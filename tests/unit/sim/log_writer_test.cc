@@ -13,9 +13,14 @@
 #include "tests/sim/catalog.h"
 #include "tests/unit/sim/test_support.h"
 #include "tests/unit/test_support/fake_clock.h"
+#include "tests/unit/test_support/status_matchers.h"
+#include "tests/unit/test_support/temp_dir.h"
 
 namespace eroom::sim {
 namespace {
+
+using ::eroom::test_support::IsOk;
+using ::eroom::test_support::StatusIs;
 
 namespace fs = std::filesystem;
 
@@ -120,30 +125,22 @@ TEST(EventLogTest, StampsWithInjectedClockAndWritesOneBlock) {
 
 class LogFileTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = fs::path(::testing::TempDir()) /
-           ::testing::UnitTest::GetInstance()->current_test_info()->name();
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-    path_ = dir_ / "server.log";
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
-  fs::path dir_;
-  fs::path path_;
+  ::eroom::test_support::TempDir temp_dir_;
+  const fs::path& dir_ = temp_dir_.path();
+  const fs::path path_ = dir_ / "server.log";
 };
 
 TEST_F(LogFileTest, AppendsToExistingContent) {
   std::ofstream(path_) << "earlier\n";
   absl::StatusOr<std::unique_ptr<LogFile>> file = LogFile::Open(path_);
-  ASSERT_TRUE(file.ok()) << file.status();
+  ASSERT_THAT(file, IsOk());
   (*file)->Append("later\n");
   EXPECT_EQ(ReadFile(path_), "earlier\nlater\n");
 }
 
 TEST_F(LogFileTest, ReopensAfterRenameLikeDailyRotation) {
   absl::StatusOr<std::unique_ptr<LogFile>> file = LogFile::Open(path_);
-  ASSERT_TRUE(file.ok()) << file.status();
+  ASSERT_THAT(file, IsOk());
   (*file)->Append("day one\n");
   fs::rename(path_, dir_ / "server.2025-06-16.log");
   (*file)->Append("day two\n");
@@ -153,7 +150,7 @@ TEST_F(LogFileTest, ReopensAfterRenameLikeDailyRotation) {
 
 TEST_F(LogFileTest, RecreatesDeletedFile) {
   absl::StatusOr<std::unique_ptr<LogFile>> file = LogFile::Open(path_);
-  ASSERT_TRUE(file.ok()) << file.status();
+  ASSERT_THAT(file, IsOk());
   (*file)->Append("gone\n");
   fs::remove(path_);
   (*file)->Append("back\n");
@@ -163,8 +160,8 @@ TEST_F(LogFileTest, RecreatesDeletedFile) {
 TEST_F(LogFileTest, OpenFailsClearlyForMissingDirectory) {
   absl::StatusOr<std::unique_ptr<LogFile>> file =
       LogFile::Open((dir_ / "missing" / "server.log").string());
-  ASSERT_FALSE(file.ok());
-  EXPECT_THAT(file.status().message(), ::testing::HasSubstr("missing"));
+  EXPECT_THAT(file, StatusIs(absl::StatusCode::kUnavailable,
+                             ::testing::HasSubstr("missing")));
 }
 
 }  // namespace

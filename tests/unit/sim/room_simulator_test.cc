@@ -8,10 +8,12 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "re2/re2.h"
+#include "tests/unit/test_support/status_matchers.h"
 
 namespace eroom::sim {
 namespace {
 
+using ::eroom::test_support::IsOk;
 using ::testing::HasSubstr;
 
 RoomRequest Victoria() {
@@ -47,7 +49,7 @@ TEST(ParseRoomRequestTest, AcceptsAFullBody) {
   absl::StatusOr<RoomRequest> request = ParseRoomRequest(
       R"({"uuid":"u1","theme":"victoria","keywords":["vase","clock"],)"
       R"("difficulty":"normal","room_prefab":"https://x/y.prefab"})");
-  ASSERT_TRUE(request.ok()) << request.status();
+  ASSERT_THAT(request, IsOk());
   EXPECT_EQ(request->uuid, "u1");
   EXPECT_EQ(request->theme, "victoria");
   EXPECT_THAT(request->keywords, ::testing::ElementsAre("vase", "clock"));

@@ -18,11 +18,15 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/unit/sim/test_support.h"
+#include "tests/unit/test_support/status_matchers.h"
+#include "tests/unit/test_support/temp_dir.h"
 
 extern char** environ;
 
 namespace eroom::sim {
 namespace {
+
+using ::eroom::test_support::IsOk;
 
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
@@ -45,19 +49,15 @@ bool ProcessExists(pid_t pid) { return kill(pid, 0) == 0; }
 class SimDirTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::path(::testing::TempDir()) /
-           absl::StrCat(
-               "sim dir ",
-               ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
     options_.dir = dir_.string();
     options_.port = 18080;
     options_.speed = 60;
     options_.rooms_per_minute = 6;
   }
-  void TearDown() override { fs::remove_all(dir_); }
 
-  fs::path dir_;
+  ::eroom::test_support::TempDir temp_dir_;
+  // Not made yet, and with a space the scripts must quote.
+  const fs::path dir_ = temp_dir_.path() / "sim dir";
   SimOptions options_;
 };
 
@@ -81,12 +81,12 @@ TEST_F(SimDirTest, UnsetKeyStaysOutOfTheScripts) {
 
 TEST_F(SimDirTest, PidFileHoldsThisProcess) {
   fs::create_directories(dir_);
-  ASSERT_TRUE(WritePidFile(dir_.string()).ok());
+  ASSERT_THAT(WritePidFile(dir_.string()), IsOk());
   EXPECT_EQ(ReadFile(dir_ / "server.pid"), absl::StrCat(getpid(), "\n"));
 }
 
 TEST_F(SimDirTest, LaysOutTheErooomDirectory) {
-  ASSERT_TRUE(PrepareSimDir(options_, "/opt/eroom-sim").ok());
+  ASSERT_THAT(PrepareSimDir(options_, "/opt/eroom-sim"), IsOk());
   EXPECT_TRUE(fs::is_directory(dir_ / "logs"));
   for (const char* script : {"start.sh", "stop.sh"}) {
     const fs::path path = dir_ / "scripts" / script;
@@ -105,7 +105,7 @@ TEST_F(SimDirTest, LaysOutTheErooomDirectory) {
 }
 
 TEST_F(SimDirTest, ScriptsStartAndStopTheProcess) {
-  ASSERT_TRUE(PrepareSimDir(options_, (dir_ / "fake-sim").string()).ok());
+  ASSERT_THAT(PrepareSimDir(options_, (dir_ / "fake-sim").string()), IsOk());
   // Stands in for the sim binary: records its arguments, then idles.
   {
     std::ofstream fake(dir_ / "fake-sim");
@@ -130,7 +130,7 @@ TEST_F(SimDirTest, ScriptsStartAndStopTheProcess) {
 }
 
 TEST_F(SimDirTest, StopDoesNotWaitForAnUnreapedZombie) {
-  ASSERT_TRUE(PrepareSimDir(options_, "/opt/eroom-sim").ok());
+  ASSERT_THAT(PrepareSimDir(options_, "/opt/eroom-sim"), IsOk());
   pid_t child = 0;
   char sleep_name[] = "sleep";
   char seconds[] = "30";

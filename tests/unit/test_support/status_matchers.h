@@ -3,6 +3,7 @@
 
 #include <ostream>
 #include <string>
+#include <type_traits>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -33,9 +34,11 @@ MATCHER(IsOk, "is OK") {
   return status.ok();
 }
 
-// The description cannot name the value's type (a matcher's description
-// does not see `arg`); a mismatch explains itself.
-MATCHER_P(IsOkAndHolds, value_matcher, "is OK and holds a matching value") {
+MATCHER_P(IsOkAndHolds, value_matcher,
+          "is OK and holds a value that " +
+              ::testing::DescribeMatcher<
+                  const typename std::remove_cvref_t<arg_type>::value_type&>(
+                  value_matcher)) {
   if (!arg.ok()) {
     *result_listener << "whose status is " << arg.status();
     return false;
