@@ -46,7 +46,7 @@ inline std::vector<uint64_t> LogsContainingIn(StorageReader& storage,
                   << "' failed: " << response.status();
     return sequences;
   }
-  for (const eroom::monitor::v1::Event& event : response->events()) {
+  for (const eroom::monitor::v1::StoredLogEvent& event : response->events()) {
     sequences.push_back(event.sequence());
   }
   return sequences;
