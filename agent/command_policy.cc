@@ -2,7 +2,6 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_format.h"
 #include "common/status_macros.h"
 
 namespace eroom::agent {
@@ -30,18 +29,7 @@ absl::Status NotAllowed(absl::string_view action) {
 }  // namespace
 
 absl::Status CheckCommandId(const std::string& id) {
-  if (id.empty()) return absl::InvalidArgumentError("command_id: empty");
-  if (id.size() > kMaxCommandIdBytes) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "command_id: ", id.size(), " bytes, at most ", kMaxCommandIdBytes));
-  }
-  if (const size_t bad = id.find_first_not_of(kIdBytes);
-      bad != std::string::npos) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "command_id: byte 0x%02x at offset %d is not %s",
-        static_cast<unsigned char>(id[bad]), bad, kIdBytesDescription));
-  }
-  return absl::OkStatus();
+  return CheckId("command_id", id, kMaxCommandIdBytes);
 }
 
 absl::StatusOr<AllowedCommand> CheckCommand(const v1::Command& command,

@@ -5,6 +5,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "common/command_limits.h"
 #include "common/ids.h"
 #include "eroom/monitor/v1/monitor.pb.h"
 
@@ -28,13 +29,8 @@ struct AllowedCommand {
   absl::Duration drain_timeout;  // kSafeRestart only.
 };
 
-// A room takes at most 10 minutes; a safe restart waits for running ones.
-inline constexpr absl::Duration kMinDrainTimeout = absl::Seconds(1);
-inline constexpr absl::Duration kMaxDrainTimeout = absl::Minutes(30);
-
-// OK if `id` may be echoed in progress reports and logs: not empty, at most
-// kMaxCommandIdBytes, only kIdBytes. InvalidArgument naming the problem
-// (never echoing a bad byte) otherwise.
+// CheckId of a command id: OK if `id` may be echoed in progress reports and
+// logs.
 absl::Status CheckCommandId(const std::string& id);
 
 // `command` as received from the collector, checked: InvalidArgument if it

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/strings/match.h"
@@ -11,6 +12,7 @@
 #include "absl/strings/strip.h"
 #include "cli/table.h"
 #include "cli/text_format.h"
+#include "common/command_names.h"
 
 namespace eroom::cli {
 namespace v1 = ::eroom::monitor::v1;
@@ -385,19 +387,14 @@ void RenderQueue(const v1::ListHostsResponse& response,
   table.Render(out);
 }
 
-std::string CommandActionName(const v1::Command& command) {
-  switch (command.action_case()) {
-    case v1::Command::kSafeRestart:
-      return "safe_restart";
-    case v1::Command::kLogHousekeeping:
-      return "log_housekeeping";
-    case v1::Command::kPing:
-      return "ping";
-    case v1::Command::ACTION_NOT_SET:
-      break;
-  }
-  return kNone;
+namespace {
+
+std::string ActionColumn(const v1::Command& command) {
+  const std::string_view name = CommandActionName(command);
+  return name.empty() ? kNone : std::string(name);
 }
+
+}  // namespace
 
 void RenderCommandStep(const v1::CommandProgress& step,
                        int64_t requested_unix_ms, std::ostream& out) {
@@ -421,7 +418,7 @@ void RenderCommands(const v1::ListCommandsResponse& response,
   for (const v1::CommandRecord& command : response.commands()) {
     table.AddRow(
         {Printable(command.command_id()), Printable(command.agent_id()),
-         CommandActionName(command.command()),
+         ActionColumn(command.command()),
          Ago(command.requested_unix_ms(), context),
          Printable(command.requested_by()), CommandStateName(command.state()),
          command.progress().empty()

@@ -41,8 +41,6 @@ void RenderMetrics(const std::string& name,
 void RenderQueue(const eroom::monitor::v1::ListHostsResponse& response,
                  const RenderContext& context, std::ostream& out);
 
-// "ping", "safe_restart", "log_housekeeping".
-std::string CommandActionName(const eroom::monitor::v1::Command& command);
 // One line per step as `eroomctl ping` prints it, with the time since the
 // command was requested: "+3 ms  ACCEPTED  message".
 void RenderCommandStep(const eroom::monitor::v1::CommandProgress& step,

@@ -1,6 +1,5 @@
 #include "collector/agent_service.h"
 
-#include <deque>
 #include <memory>
 #include <string>
 
@@ -8,6 +7,7 @@
 #include "absl/synchronization/mutex.h"
 #include "collector/grpc_status.h"
 #include "collector/message_validation.h"
+#include "collector/serial_writes.h"
 #include "spdlog/spdlog.h"
 
 namespace eroom::collector {
@@ -77,7 +77,7 @@ class AgentStream final
       FinishLocked(ToGrpcStatus(accepted));
       return;
     }
-    if (finish_started_) return;
+    if (writes_.finishing()) return;
     if (in_flight_ < window_batches_) {
       StartRead(&incoming_);
     } else {
@@ -87,19 +87,11 @@ class AgentStream final
 
   void OnWriteDone(bool ok) override {
     absl::MutexLock lock(&mu_);
-    outgoing_.pop_front();
-    writing_ = false;
-    if (finish_started_) {
-      // Finish was deferred: it must not overlap a write.
-      Finish(final_status_);
-      return;
-    }
-    if (!ok) {
+    if (!writes_.WriteDone(ok)) {
       FinishLocked(grpc::Status(grpc::StatusCode::UNAVAILABLE,
                                 "the agent stopped reading"));
       return;
     }
-    WriteNextLocked();
     FinishWhenDrained();
   }
 
@@ -126,9 +118,7 @@ class AgentStream final
   void Answer(v1::CollectorMessage message) {
     absl::MutexLock lock(&mu_);
     --in_flight_;
-    if (finish_started_) return;
-    outgoing_.push_back(std::move(message));
-    WriteNextLocked();
+    if (!writes_.Queue(std::move(message))) return;
     if (read_paused_ && in_flight_ < window_batches_ && !reads_done_) {
       read_paused_ = false;
       StartRead(&incoming_);
@@ -138,13 +128,10 @@ class AgentStream final
 
   // Commands share the write path with answers, behind them.
   bool SendCommand(const v1::Command& command) {
-    absl::MutexLock lock(&mu_);
-    if (finish_started_) return false;
     v1::CollectorMessage message;
     *message.mutable_command() = command;
-    outgoing_.push_back(std::move(message));
-    WriteNextLocked();
-    return true;
+    absl::MutexLock lock(&mu_);
+    return writes_.Queue(std::move(message));
   }
 
   void Close(const grpc::Status& status) {
@@ -225,22 +212,15 @@ class AgentStream final
     return absl::OkStatus();
   }
 
-  void WriteNextLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    if (writing_ || outgoing_.empty() || finish_started_) return;
-    writing_ = true;
-    StartWrite(&outgoing_.front());
-  }
-
   void FinishWhenDrained() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    if (reads_done_ && in_flight_ == 0 && outgoing_.empty()) {
+    if (reads_done_ && in_flight_ == 0 && writes_.idle()) {
       FinishLocked(grpc::Status::OK);
     }
   }
 
   void FinishLocked(const grpc::Status& status)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    if (finish_started_) return;
-    finish_started_ = true;
+    if (writes_.finishing()) return;
     // The authorizer logged its refusals already, rate-limited.
     if (!status.ok() &&
         status.error_code() != grpc::StatusCode::PERMISSION_DENIED) {
@@ -249,15 +229,9 @@ class AgentStream final
                                      : absl::StrCat("agent '", agent_id_, "'"),
                    peer_, status.error_message());
     }
-    if (writing_) {
-      // Drop queued answers (the agent resends what it has not seen acked)
-      // and finish once the write in progress completes.
-      outgoing_.erase(outgoing_.begin() + 1, outgoing_.end());
-      final_status_ = status;
-      return;
-    }
-    outgoing_.clear();
-    Finish(status);
+    // Queued answers are dropped: the agent resends what it has not seen
+    // acked.
+    writes_.Finish(status);
   }
 
   IngestPipeline& ingest_;
@@ -271,13 +245,11 @@ class AgentStream final
   std::string agent_id_;       // Set by the hello; reads are sequential.
 
   absl::Mutex mu_;
-  std::deque<v1::CollectorMessage> outgoing_ ABSL_GUARDED_BY(mu_);
-  bool writing_ ABSL_GUARDED_BY(mu_) = false;
+  SerialWrites<AgentStream, v1::CollectorMessage> writes_ ABSL_GUARDED_BY(mu_){
+      this};
   size_t in_flight_ ABSL_GUARDED_BY(mu_) = 0;
   bool read_paused_ ABSL_GUARDED_BY(mu_) = false;
   bool reads_done_ ABSL_GUARDED_BY(mu_) = false;
-  bool finish_started_ ABSL_GUARDED_BY(mu_) = false;
-  grpc::Status final_status_ ABSL_GUARDED_BY(mu_);
 };
 
 void Link::OnRegistered(uint64_t last_stored_sequence) {

@@ -11,23 +11,37 @@ bool IsFinalCommandState(v1::CommandState state) {
   return state == v1::SUCCEEDED || state == v1::FAILED || state == v1::REJECTED;
 }
 
+AgentStreamRegistry::AgentStreamRegistry(StreamEnded stream_ended)
+    : stream_ended_(std::move(stream_ended)) {}
+
 std::shared_ptr<AgentStreamRegistry::Stream> AgentStreamRegistry::Register(
     const std::string& agent_id, std::shared_ptr<Stream> stream) {
-  absl::MutexLock lock(&mu_);
-  std::shared_ptr<Stream>& current = streams_[agent_id];
-  std::swap(current, stream);
-  if (stream != nullptr) EndRunningOn(agent_id, stream.get());
+  std::optional<std::string> ended;
+  {
+    absl::MutexLock lock(&mu_);
+    std::shared_ptr<Stream>& current = streams_[agent_id];
+    std::swap(current, stream);
+    if (stream != nullptr) ended = EndRunningOn(agent_id, stream.get());
+  }
+  ReportEnded(agent_id, ended);
   return stream;
 }
 
 bool AgentStreamRegistry::Unregister(const std::string& agent_id,
                                      const Stream* stream) {
-  absl::MutexLock lock(&mu_);
-  EndRunningOn(agent_id, stream);
-  auto it = streams_.find(agent_id);
-  if (it == streams_.end() || it->second.get() != stream) return false;
-  streams_.erase(it);
-  return true;
+  std::optional<std::string> ended;
+  bool was_live = false;
+  {
+    absl::MutexLock lock(&mu_);
+    ended = EndRunningOn(agent_id, stream);
+    auto it = streams_.find(agent_id);
+    if (it != streams_.end() && it->second.get() == stream) {
+      streams_.erase(it);
+      was_live = true;
+    }
+  }
+  ReportEnded(agent_id, ended);
+  return was_live;
 }
 
 absl::Status AgentStreamRegistry::Reserve(const std::string& agent_id,
@@ -96,11 +110,22 @@ void AgentStreamRegistry::OnProgress(const std::string& agent_id,
   }
 }
 
-void AgentStreamRegistry::EndRunningOn(const std::string& agent_id,
-                                       const Stream* stream) {
+std::optional<std::string> AgentStreamRegistry::EndRunningOn(
+    const std::string& agent_id, const Stream* stream) {
   auto running = running_.find(agent_id);
-  if (running != running_.end() && running->second.stream == stream) {
-    running_.erase(running);
+  if (running == running_.end() || running->second.stream != stream) {
+    return std::nullopt;
+  }
+  std::string command_id = std::move(running->second.command_id);
+  running_.erase(running);
+  return command_id;
+}
+
+void AgentStreamRegistry::ReportEnded(
+    const std::string& agent_id,
+    const std::optional<std::string>& command_id) const {
+  if (command_id.has_value() && stream_ended_ != nullptr) {
+    stream_ended_(agent_id, *command_id);
   }
 }
 

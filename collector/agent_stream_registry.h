@@ -1,7 +1,9 @@
 #ifndef EROOM_COLLECTOR_AGENT_STREAM_REGISTRY_H_
 #define EROOM_COLLECTOR_AGENT_STREAM_REGISTRY_H_
 
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/container/flat_hash_map.h"
@@ -32,6 +34,14 @@ class AgentStreamRegistry {
     // Ends the stream with `status`.
     virtual void Close(const grpc::Status& status) = 0;
   };
+
+  // Told of each command whose stream ended (or was replaced) before its
+  // final state arrived; called without the registry's lock on the thread
+  // that ended the stream, a gRPC thread: must not block.
+  using StreamEnded = std::function<void(const std::string& agent_id,
+                                         const std::string& command_id)>;
+
+  explicit AgentStreamRegistry(StreamEnded stream_ended = nullptr);
 
   // Makes `stream` the live one of `agent_id` and returns the one it
   // replaces, if any, for the caller to close. A newer connection of the
@@ -65,10 +75,14 @@ class AgentStreamRegistry {
     const Stream* stream;  // The stream it was reserved on; never read.
   };
 
-  // Ends the command running on `stream`, if any.
-  void EndRunningOn(const std::string& agent_id, const Stream* stream)
+  // Ends the command running on `stream`, if any, and returns its id.
+  std::optional<std::string> EndRunningOn(const std::string& agent_id,
+                                          const Stream* stream)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void ReportEnded(const std::string& agent_id,
+                   const std::optional<std::string>& command_id) const;
 
+  const StreamEnded stream_ended_;
   absl::Mutex mu_;
   absl::flat_hash_map<std::string, std::shared_ptr<Stream>> streams_
       ABSL_GUARDED_BY(mu_);

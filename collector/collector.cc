@@ -49,6 +49,10 @@ Collector::Collector(const CollectorConfig& config, const Clock& clock,
       refusals_(clock, kRefusalQuietPeriod,
                 [](const std::string& line) { spdlog::warn("{}", line); }),
       authorizer_(config.auth, CollectorMethodAccess(), refusals_),
+      agent_streams_(
+          [this](const std::string& agent_id, const std::string& command_id) {
+            command_service_.OnStreamEnded(agent_id, command_id);
+          }),
       agent_service_(ingest_, config.stream_window_batches, authorizer_,
                      agent_streams_),
       query_service_(*storage_, queries_, authorizer_, liveness_),

@@ -1,14 +1,16 @@
 #include "collector/command_service.h"
 
 #include <algorithm>
-#include <deque>
 #include <functional>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "collector/grpc_status.h"
+#include "collector/serial_writes.h"
 #include "collector/worker_call.h"
+#include "common/command_limits.h"
+#include "common/command_names.h"
 #include "common/ids.h"
 #include "common/status_macros.h"
 #include "google/protobuf/util/message_differencer.h"
@@ -18,25 +20,6 @@ namespace eroom::collector {
 namespace v1 = ::eroom::monitor::v1;
 namespace {
 
-// An id the caller sent: named in errors only once it is known to be inert.
-absl::Status CheckId(absl::string_view field, absl::string_view value,
-                     size_t max_bytes) {
-  if (value.empty()) {
-    return absl::InvalidArgumentError(absl::StrCat(field, ": empty"));
-  }
-  if (value.size() > max_bytes) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(field, ": ", value.size(), " bytes, at most ", max_bytes));
-  }
-  if (const size_t bad = value.find_first_not_of(kIdBytes);
-      bad != absl::string_view::npos) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "%s: byte 0x%02x at offset %d is not %s", field,
-        static_cast<unsigned char>(value[bad]), bad, kIdBytesDescription));
-  }
-  return absl::OkStatus();
-}
-
 absl::Status ValidateCommand(const v1::Command& command) {
   if (!command.command_id().empty()) {
     return absl::InvalidArgumentError(
@@ -45,11 +28,12 @@ absl::Status ValidateCommand(const v1::Command& command) {
   switch (command.action_case()) {
     case v1::Command::kSafeRestart: {
       const int64_t drain_ms = command.safe_restart().drain_timeout_ms();
-      if (drain_ms < kMinDrainTimeoutMs || drain_ms > kMaxDrainTimeoutMs) {
+      const int64_t min_ms = absl::ToInt64Milliseconds(kMinDrainTimeout);
+      const int64_t max_ms = absl::ToInt64Milliseconds(kMaxDrainTimeout);
+      if (drain_ms < min_ms || drain_ms > max_ms) {
         return absl::InvalidArgumentError(
             absl::StrCat("command.safe_restart.drain_timeout_ms: ", drain_ms,
-                         " is not between ", kMinDrainTimeoutMs, " and ",
-                         kMaxDrainTimeoutMs));
+                         " is not between ", min_ms, " and ", max_ms));
       }
       return absl::OkStatus();
     }
@@ -78,20 +62,6 @@ absl::StatusOr<int> EffectiveListLimit(int requested) {
   return std::min(requested, kMaxCommandListLimit);
 }
 
-const char* ActionName(const v1::Command& command) {
-  switch (command.action_case()) {
-    case v1::Command::kSafeRestart:
-      return "safe_restart";
-    case v1::Command::kLogHousekeeping:
-      return "log_housekeeping";
-    case v1::Command::kPing:
-      return "ping";
-    case v1::Command::ACTION_NOT_SET:
-      break;
-  }
-  return "none";
-}
-
 bool SameStep(const v1::CommandProgress& a, const v1::CommandProgress& b) {
   return google::protobuf::util::MessageDifferencer::Equals(a, b);
 }
@@ -111,6 +81,7 @@ class CommandServiceImpl::Watch {
   }
   void OnRecord(absl::StatusOr<v1::CommandRecord> record);
   void OnStep(const v1::CommandProgress& step);
+  void End(const absl::Status& status);
 
  private:
   absl::Mutex mu_;
@@ -139,7 +110,7 @@ class WatchReactor final
   void OnRecord(absl::StatusOr<v1::CommandRecord> record) {
     absl::MutexLock lock(&mu_);
     if (!record.ok()) {
-      FinishLocked(ToGrpcStatus(record.status()));
+      writes_.Finish(ToGrpcStatus(record.status()));
       return;
     }
     const auto& replay = record->progress();
@@ -156,7 +127,7 @@ class WatchReactor final
     for (const v1::CommandProgress& step : replay) QueueLocked(step);
     for (const v1::CommandProgress& step : held_back_) QueueLocked(step);
     held_back_.clear();
-    WriteNextLocked();
+    FinishIfAllWrittenLocked();
   }
 
   void OnStep(const v1::CommandProgress& step) {
@@ -166,34 +137,28 @@ class WatchReactor final
       return;
     }
     QueueLocked(step);
-    WriteNextLocked();
+    FinishIfAllWrittenLocked();
   }
 
-  void Refuse(const absl::Status& status) {
+  // Ends the watch with `status`, after the write in flight.
+  void End(const absl::Status& status) {
     absl::MutexLock lock(&mu_);
-    FinishLocked(ToGrpcStatus(status));
+    writes_.Finish(ToGrpcStatus(status));
   }
 
   void OnWriteDone(bool ok) override {
     absl::MutexLock lock(&mu_);
-    outgoing_.pop_front();
-    writing_ = false;
-    if (finish_started_) {
-      // Finish was deferred: it must not overlap a write.
-      Finish(final_status_);
+    if (!writes_.WriteDone(ok)) {
+      writes_.Finish(grpc::Status(grpc::StatusCode::CANCELLED,
+                                  "the watcher stopped reading"));
       return;
     }
-    if (!ok) {
-      FinishLocked(grpc::Status(grpc::StatusCode::CANCELLED,
-                                "the watcher stopped reading"));
-      return;
-    }
-    WriteNextLocked();
+    FinishIfAllWrittenLocked();
   }
 
   void OnCancel() override {
     absl::MutexLock lock(&mu_);
-    FinishLocked(grpc::Status::CANCELLED);
+    writes_.Finish(grpc::Status::CANCELLED);
   }
 
   void OnDone() override {
@@ -206,31 +171,11 @@ class WatchReactor final
   void QueueLocked(const v1::CommandProgress& step)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     if (final_queued_) return;
-    outgoing_.push_back(step);
-    final_queued_ = IsFinalCommandState(step.state());
+    final_queued_ = writes_.Queue(step) && IsFinalCommandState(step.state());
   }
 
-  void WriteNextLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    if (writing_ || finish_started_) return;
-    if (outgoing_.empty()) {
-      if (final_queued_) FinishLocked(grpc::Status::OK);
-      return;
-    }
-    writing_ = true;
-    StartWrite(&outgoing_.front());
-  }
-
-  void FinishLocked(const grpc::Status& status)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    if (finish_started_) return;
-    finish_started_ = true;
-    if (writing_) {
-      outgoing_.erase(outgoing_.begin() + 1, outgoing_.end());
-      final_status_ = status;
-      return;
-    }
-    outgoing_.clear();
-    Finish(status);
+  void FinishIfAllWrittenLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (final_queued_ && writes_.idle()) writes_.Finish(grpc::Status::OK);
   }
 
   const Remove remove_;
@@ -239,11 +184,9 @@ class WatchReactor final
   absl::Mutex mu_;
   bool replayed_ ABSL_GUARDED_BY(mu_) = false;
   std::vector<v1::CommandProgress> held_back_ ABSL_GUARDED_BY(mu_);
-  std::deque<v1::CommandProgress> outgoing_ ABSL_GUARDED_BY(mu_);
   bool final_queued_ ABSL_GUARDED_BY(mu_) = false;
-  bool writing_ ABSL_GUARDED_BY(mu_) = false;
-  bool finish_started_ ABSL_GUARDED_BY(mu_) = false;
-  grpc::Status final_status_ ABSL_GUARDED_BY(mu_);
+  SerialWrites<WatchReactor, v1::CommandProgress> writes_ ABSL_GUARDED_BY(mu_){
+      this};
 };
 
 }  // namespace
@@ -257,6 +200,11 @@ void CommandServiceImpl::Watch::OnRecord(
 void CommandServiceImpl::Watch::OnStep(const v1::CommandProgress& step) {
   absl::MutexLock lock(&mu_);
   if (reactor_ != nullptr) reactor_->OnStep(step);
+}
+
+void CommandServiceImpl::Watch::End(const absl::Status& status) {
+  absl::MutexLock lock(&mu_);
+  if (reactor_ != nullptr) reactor_->End(status);
 }
 
 CommandServiceImpl::CommandServiceImpl(IngestPipeline& ingest, Storage& storage,
@@ -328,7 +276,7 @@ grpc::ServerUnaryReactor* CommandServiceImpl::StartCommand(
       return;
     }
     spdlog::info("command '{}' ({}) sent to agent '{}' for {}",
-                 record.command_id(), ActionName(record.command()),
+                 record.command_id(), CommandActionName(record.command()),
                  record.agent_id(), who);
     *response = record;
     reactor->Finish(grpc::Status::OK);
@@ -351,13 +299,13 @@ grpc::ServerWriteReactor<v1::CommandProgress>* CommandServiceImpl::WatchCommand(
   if (absl::StatusOr<Caller> caller =
           authorizer_.Authorize(*context, kWatchCommandMethod);
       !caller.ok()) {
-    reactor->Refuse(caller.status());
+    reactor->End(caller.status());
     return reactor;
   }
   if (absl::Status valid =
           CheckId("command_id", command_id, kMaxCommandIdBytes);
       !valid.ok()) {
-    reactor->Refuse(valid);
+    reactor->End(valid);
     return reactor;
   }
   // Watching before reading: a step stored meanwhile is held back, never
@@ -373,7 +321,7 @@ grpc::ServerWriteReactor<v1::CommandProgress>* CommandServiceImpl::WatchCommand(
     watch->OnRecord(std::move(record));
   });
   if (!queued) {
-    reactor->Refuse(
+    reactor->End(
         absl::ResourceExhaustedError("too many queries in progress; retry"));
   }
   return reactor;
@@ -396,17 +344,45 @@ grpc::ServerUnaryReactor* CommandServiceImpl::ListCommands(
 
 void CommandServiceImpl::OnStored(const StoredBatch& stored) {
   for (const StoredCommandProgress& step : stored.command_progress) {
-    std::vector<std::shared_ptr<Watch>> watching;
-    {
-      absl::MutexLock lock(&mu_);
-      auto it = watches_.find(step.progress.command_id());
-      if (it == watches_.end()) continue;
-      watching = it->second;
-    }
-    for (const std::shared_ptr<Watch>& watch : watching) {
+    for (const std::shared_ptr<Watch>& watch :
+         Watching(step.progress.command_id())) {
       watch->OnStep(step.progress);
     }
   }
+}
+
+void CommandServiceImpl::OnStreamEnded(const std::string& agent_id,
+                                       const std::string& command_id) {
+  const std::string ended = absl::StrCat(
+      "the stream of agent '", agent_id,
+      "' ended while the command was running; its outcome is unknown");
+  // The watchers learn it now, whatever becomes of the record below.
+  for (const std::shared_ptr<Watch>& watch : Watching(command_id)) {
+    watch->End(absl::UnavailableError(ended));
+  }
+  // A final step, so that storage does not show the command running
+  // forever.
+  IngestItem item;
+  item.kind = IngestItem::Kind::kCommandProgress;
+  item.agent_id = agent_id;
+  item.progress.set_command_id(command_id);
+  item.progress.set_state(v1::FAILED);
+  item.progress.set_message(ended);
+  item.progress.set_time_unix_ms(absl::ToUnixMillis(clock_.Now()));
+  if (!ingest_.Submit(std::move(item))) {
+    spdlog::warn(
+        "command '{}' stays running in storage: its agent '{}' is gone but "
+        "the ingest queue is full",
+        command_id, agent_id);
+  }
+}
+
+std::vector<std::shared_ptr<CommandServiceImpl::Watch>>
+CommandServiceImpl::Watching(const std::string& command_id) {
+  absl::MutexLock lock(&mu_);
+  auto it = watches_.find(command_id);
+  if (it == watches_.end()) return {};
+  return it->second;
 }
 
 void CommandServiceImpl::AddWatch(const std::string& command_id,

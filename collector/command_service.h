@@ -23,19 +23,15 @@ namespace eroom::collector {
 inline constexpr int kDefaultCommandListLimit = 20;
 inline constexpr int kMaxCommandListLimit = 1000;
 
-// The range SafeRestart.drain_timeout_ms must fall in (the agent refuses
-// anything else).
-inline constexpr int64_t kMinDrainTimeoutMs = 1000;
-inline constexpr int64_t kMaxDrainTimeoutMs = 30 * 60 * 1000;
-
 // CommandService on gRPC's callback API, for eroomctl.
 //
 // StartCommand records the command through ingest, then sends it on the
 // host's live agent stream (`streams`), one command per host at a time.
 // WatchCommand replays the stored progress, then streams each step as ingest
 // stores it (this class observes ingest: register it as an IngestObserver)
-// until the final one. ListCommands reads on the query workers. No handler
-// blocks a gRPC thread.
+// until the final one, or until the agent's stream ends (wire
+// OnStreamEnded to the registry). ListCommands reads on the query workers. No
+// handler blocks a gRPC thread.
 class CommandServiceImpl final
     : public eroom::monitor::v1::CommandService::CallbackService,
       public IngestObserver {
@@ -60,6 +56,12 @@ class CommandServiceImpl final
   // Hands each stored step to the watches of its command.
   void OnStored(const StoredBatch& stored) override;
 
+  // Command `command_id` was running on a stream of `agent_id` that ended
+  // (AgentStreamRegistry's StreamEnded): ends its watches with UNAVAILABLE
+  // and stores a final FAILED step through ingest. Never blocks.
+  void OnStreamEnded(const std::string& agent_id,
+                     const std::string& command_id);
+
   // One WatchCommand call, as the ingest thread and the query workers reach
   // it (defined in the .cc).
   class Watch;
@@ -68,6 +70,7 @@ class CommandServiceImpl final
   std::string NewCommandId();
   void AddWatch(const std::string& command_id, std::shared_ptr<Watch> watch);
   void RemoveWatch(const std::string& command_id, const Watch* watch);
+  std::vector<std::shared_ptr<Watch>> Watching(const std::string& command_id);
 
   IngestPipeline& ingest_;
   Storage& storage_;

@@ -5,46 +5,12 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "collector/grpc_status.h"
+#include "collector/worker_call.h"
 #include "common/metric_catalog.h"
 #include "common/status_macros.h"
-#include "spdlog/spdlog.h"
 
 namespace eroom::collector {
 namespace v1 = ::eroom::monitor::v1;
-namespace {
-
-// Runs `query` on a worker and finishes the call with its result, if the
-// caller may call `method`.
-template <typename Response, typename Query>
-grpc::ServerUnaryReactor* Dispatch(grpc::CallbackServerContext* context,
-                                   absl::string_view method,
-                                   Authorizer& authorizer, WorkQueue& workers,
-                                   Response* response, Query query) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  if (absl::StatusOr<Caller> caller = authorizer.Authorize(*context, method);
-      !caller.ok()) {
-    reactor->Finish(ToGrpcStatus(caller.status()));
-    return reactor;
-  }
-  bool queued = workers.TrySubmit([reactor, response, query]() {
-    absl::StatusOr<Response> result = query();
-    if (!result.ok()) {
-      spdlog::error("query failed: {}", result.status().ToString());
-      reactor->Finish(ToGrpcStatus(result.status()));
-      return;
-    }
-    *response = std::move(*result);
-    reactor->Finish(grpc::Status::OK);
-  });
-  if (!queued) {
-    reactor->Finish(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
-                                 "too many queries in progress; retry"));
-  }
-  return reactor;
-}
-
-}  // namespace
 
 absl::StatusOr<int32_t> EffectiveLimit(int32_t requested, int32_t default_limit,
                                        int32_t max_limit) {
@@ -67,23 +33,24 @@ QueryServiceImpl::QueryServiceImpl(StorageReader& storage, WorkQueue& workers,
 grpc::ServerUnaryReactor* QueryServiceImpl::ListHosts(
     grpc::CallbackServerContext* context, const v1::ListHostsRequest* request,
     v1::ListHostsResponse* response) {
-  return Dispatch(context, kListHostsMethod, authorizer_, workers_, response,
-                  [this, request] { return Hosts(*request); });
+  return FinishOnWorkers(context, kListHostsMethod, authorizer_, workers_,
+                         response, [this, request] { return Hosts(*request); });
 }
 
 grpc::ServerUnaryReactor* QueryServiceImpl::QueryLogs(
     grpc::CallbackServerContext* context, const v1::QueryLogsRequest* request,
     v1::QueryLogsResponse* response) {
-  return Dispatch(context, kQueryLogsMethod, authorizer_, workers_, response,
-                  [this, request] { return Logs(*request); });
+  return FinishOnWorkers(context, kQueryLogsMethod, authorizer_, workers_,
+                         response, [this, request] { return Logs(*request); });
 }
 
 grpc::ServerUnaryReactor* QueryServiceImpl::QueryMetrics(
     grpc::CallbackServerContext* context,
     const v1::QueryMetricsRequest* request,
     v1::QueryMetricsResponse* response) {
-  return Dispatch(context, kQueryMetricsMethod, authorizer_, workers_, response,
-                  [this, request] { return Metrics(*request); });
+  return FinishOnWorkers(context, kQueryMetricsMethod, authorizer_, workers_,
+                         response,
+                         [this, request] { return Metrics(*request); });
 }
 
 absl::StatusOr<v1::ListHostsResponse> QueryServiceImpl::Hosts(

@@ -7,6 +7,7 @@
 #include <cstdint>
 
 #include "agent/command_policy.h"
+#include "common/command_limits.h"
 #include "eroom/monitor/v1/monitor.pb.h"
 #include "tests/fuzz/fuzz_target.h"
 
@@ -33,8 +34,8 @@ void CheckUnder(const v1::Command& command, const CommandPolicy& policy) {
     case AllowedCommand::Action::kSafeRestart:
       Require(policy.safe_restart && command.has_safe_restart(),
               "a safe restart is allowed and asked for");
-      Require(checked->drain_timeout >= eroom::agent::kMinDrainTimeout &&
-                  checked->drain_timeout <= eroom::agent::kMaxDrainTimeout,
+      Require(checked->drain_timeout >= eroom::kMinDrainTimeout &&
+                  checked->drain_timeout <= eroom::kMaxDrainTimeout,
               "the drain timeout is within the limits");
       return;
     case AllowedCommand::Action::kLogHousekeeping:

@@ -47,7 +47,12 @@ v1::CommandProgress Step(const std::string& command_id,
 
 class AgentStreamRegistryTest : public ::testing::Test {
  protected:
-  AgentStreamRegistry registry_;
+  // "agent_id command_id" of each command StreamEnded reported.
+  std::vector<std::string> ended_;
+  AgentStreamRegistry registry_{
+      [this](const std::string& agent_id, const std::string& command_id) {
+        ended_.push_back(agent_id + " " + command_id);
+      }};
   std::shared_ptr<RecordingStream> stream_ =
       std::make_shared<RecordingStream>();
 };
@@ -76,6 +81,8 @@ TEST_F(AgentStreamRegistryTest, OneCommandAtATimeUntilAFinalState) {
               StatusIs(absl::StatusCode::kFailedPrecondition));
   registry_.OnProgress("web-1", stream_.get(), Step("c1", v1::SUCCEEDED));
   EXPECT_THAT(registry_.Reserve("web-1", "c2"), IsOk());
+  // Ended by its final state, not by its stream.
+  EXPECT_THAT(ended_, IsEmpty());
 }
 
 TEST_F(AgentStreamRegistryTest, OtherHostsAreNotHeldUp) {
@@ -90,6 +97,7 @@ TEST_F(AgentStreamRegistryTest, StreamEndEndsItsCommand) {
   ASSERT_THAT(registry_.Reserve("web-1", "c1"), IsOk());
   ASSERT_THAT(registry_.Send("web-1", Ping("c1")), IsOk());
   EXPECT_TRUE(registry_.Unregister("web-1", stream_.get()));
+  EXPECT_THAT(ended_, ElementsAre("web-1 c1"));
   EXPECT_THAT(registry_.Reserve("web-1", "c2"),
               StatusIs(absl::StatusCode::kUnavailable));
   registry_.Register("web-1", std::make_shared<RecordingStream>());
@@ -101,8 +109,11 @@ TEST_F(AgentStreamRegistryTest, NewerStreamReplacesTheOlderAndItsCommand) {
   ASSERT_THAT(registry_.Reserve("web-1", "c1"), IsOk());
   auto newer = std::make_shared<RecordingStream>();
   EXPECT_EQ(registry_.Register("web-1", newer), stream_);
-  // The older stream ending later does not disconnect the host.
+  EXPECT_THAT(ended_, ElementsAre("web-1 c1"));
+  // The older stream ending later does not disconnect the host, and its
+  // command ended already.
   EXPECT_FALSE(registry_.Unregister("web-1", stream_.get()));
+  EXPECT_THAT(ended_, ElementsAre("web-1 c1"));
 
   // c1 was reserved on the replaced stream: it is not sent on the new one.
   EXPECT_THAT(registry_.Send("web-1", Ping("c1")),

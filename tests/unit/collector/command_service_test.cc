@@ -108,6 +108,18 @@ class CommandServiceTest : public ::testing::Test {
     return commands_->StartCommand(&context, request, record);
   }
 
+  // A ping started on a newly connected agent, and received by it.
+  struct SentPing {
+    std::unique_ptr<Agent> agent;
+    v1::CommandRecord record;
+  };
+  SentPing PingSentTo(const std::string& agent_id) {
+    SentPing sent{Connect(agent_id), {}};
+    EXPECT_TRUE(StartPing(agent_id, &sent.record).ok());
+    EXPECT_EQ(sent.agent->ReadCommand().command_id(), sent.record.command_id());
+    return sent;
+  }
+
   std::unique_ptr<Watcher> Watch(grpc::ClientContext& context,
                                  const std::string& command_id) {
     Authenticate(context, kViewerToken);
@@ -124,7 +136,10 @@ class CommandServiceTest : public ::testing::Test {
 
   FakeStorage storage_;
   FakeClock clock_;
-  AgentStreamRegistry streams_;
+  AgentStreamRegistry streams_{
+      [this](const std::string& agent_id, const std::string& command_id) {
+        service_.OnStreamEnded(agent_id, command_id);
+      }};
   WorkQueue workers_{"query", 1, 8};
   RefusalLog refusals_{clock_, absl::Minutes(1), [](const std::string&) {}};
   Authorizer authorizer_{Tokens(), CollectorMethodAccess(), refusals_};
@@ -228,10 +243,7 @@ TEST_F(CommandServiceTest, ReconnectedAgentIsFreeForTheNextCommand) {
 }
 
 TEST_F(CommandServiceTest, ProgressFromTheStreamIsStored) {
-  std::unique_ptr<Agent> agent = Connect("web-1");
-  v1::CommandRecord record;
-  ASSERT_TRUE(StartPing("web-1", &record).ok());
-  agent->ReadCommand();
+  auto [agent, record] = PingSentTo("web-1");
   grpc::ClientContext context;
   std::unique_ptr<Watcher> watcher = Watch(context, record.command_id());
   agent->Send(Step(record.command_id(), v1::ACCEPTED));
@@ -261,10 +273,7 @@ TEST_F(CommandServiceTest, ProgressOfAnUnknownCommandLeavesTheStreamOpen) {
 }
 
 TEST_F(CommandServiceTest, WatchReplaysThenStreamsThenEndsOnTheFinalState) {
-  std::unique_ptr<Agent> agent = Connect("web-1");
-  v1::CommandRecord record;
-  ASSERT_TRUE(StartPing("web-1", &record).ok());
-  agent->ReadCommand();
+  auto [agent, record] = PingSentTo("web-1");
   // The first watcher seeing ACCEPTED means it is stored.
   grpc::ClientContext first_context;
   std::unique_ptr<Watcher> first = Watch(first_context, record.command_id());
@@ -293,10 +302,7 @@ TEST_F(CommandServiceTest, WatchReplaysThenStreamsThenEndsOnTheFinalState) {
 }
 
 TEST_F(CommandServiceTest, ClientCancelEndsTheWatch) {
-  std::unique_ptr<Agent> agent = Connect("web-1");
-  v1::CommandRecord record;
-  ASSERT_TRUE(StartPing("web-1", &record).ok());
-  agent->ReadCommand();
+  auto [agent, record] = PingSentTo("web-1");
   grpc::ClientContext context;
   std::unique_ptr<Watcher> watcher = Watch(context, record.command_id());
   agent->Send(Step(record.command_id(), v1::ACCEPTED));
@@ -312,6 +318,35 @@ TEST_F(CommandServiceTest, ClientCancelEndsTheWatch) {
   EXPECT_EQ(ReadState(*next), v1::ACCEPTED);
   EXPECT_EQ(ReadState(*next), v1::SUCCEEDED);
   EXPECT_TRUE(next->Finish().ok());
+}
+
+TEST_F(CommandServiceTest, AgentGoneMidCommandEndsTheWatchAndTheCommand) {
+  auto [agent, record] = PingSentTo("web-1");
+  grpc::ClientContext context;
+  std::unique_ptr<Watcher> watcher = Watch(context, record.command_id());
+  agent->Send(Step(record.command_id(), v1::ACCEPTED));
+  ASSERT_EQ(ReadState(*watcher), v1::ACCEPTED);
+
+  agent->stream->WritesDone();
+  EXPECT_TRUE(agent->stream->Finish().ok());
+  v1::CommandProgress none;
+  EXPECT_FALSE(watcher->Read(&none));
+  const grpc::Status ended = watcher->Finish();
+  EXPECT_EQ(ended.error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_THAT(ended.error_message(), HasSubstr("'web-1'"));
+
+  // The end is stored as the final step: a later watch replays it and ends.
+  grpc::ClientContext late_context;
+  std::unique_ptr<Watcher> late = Watch(late_context, record.command_id());
+  EXPECT_EQ(ReadState(*late), v1::ACCEPTED);
+  v1::CommandProgress last;
+  ASSERT_TRUE(late->Read(&last));
+  EXPECT_EQ(last.state(), v1::FAILED);
+  EXPECT_EQ(last.step(), "");
+  EXPECT_THAT(last.message(), HasSubstr("stream of agent 'web-1' ended"));
+  EXPECT_TRUE(late->Finish().ok());
+  ASSERT_THAT(storage_.commands(), SizeIs(1));
+  EXPECT_EQ(storage_.commands()[0].state(), v1::FAILED);
 }
 
 TEST_F(CommandServiceTest, WatchOfAnUnknownCommandIsNotFound) {

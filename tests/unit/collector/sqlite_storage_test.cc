@@ -23,6 +23,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/unit/collector/storage_test_data.h"
+#include "tests/unit/collector/storage_test_queries.h"
 #include "tests/unit/test_support/status_matchers.h"
 #include "tests/unit/test_support/temp_dir.h"
 
@@ -81,31 +82,11 @@ class SqliteStorageTest : public TempDirTest {
   }
 
   std::vector<uint64_t> LogsContaining(const std::string& text) {
-    v1::QueryLogsRequest request;
-    request.set_contains(text);
-    request.set_limit(1000);
-    absl::StatusOr<v1::QueryLogsResponse> response =
-        storage_->QueryLogs(request);
-    EXPECT_THAT(response, IsOk());
-    std::vector<uint64_t> out;
-    if (!response.ok()) return out;
-    for (const auto& event : response->events()) {
-      out.push_back(event.sequence());
-    }
-    return out;
+    return LogsContainingIn(*storage_, text);
   }
 
   v1::HostStatus Host(const std::string& agent_id) {
-    v1::ListHostsRequest request;
-    request.set_agent_id(agent_id);
-    absl::StatusOr<v1::ListHostsResponse> response =
-        storage_->ListHosts(request);
-    EXPECT_THAT(response, IsOk());
-    if (!response.ok() || response->hosts_size() != 1) {
-      ADD_FAILURE() << "no single host " << agent_id;
-      return {};
-    }
-    return response->hosts(0);
+    return HostIn(*storage_, agent_id);
   }
 
   std::string path_;

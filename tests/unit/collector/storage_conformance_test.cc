@@ -19,6 +19,7 @@
 #include "gtest/gtest.h"
 #include "tests/unit/collector/fake_storage.h"
 #include "tests/unit/collector/storage_test_data.h"
+#include "tests/unit/collector/storage_test_queries.h"
 #include "tests/unit/test_support/status_matchers.h"
 #include "tests/unit/test_support/temp_dir.h"
 
@@ -157,9 +158,7 @@ class StorageConformanceTest : public test_support::TempDirTest,
   }
 
   std::vector<uint64_t> LogsContaining(const std::string& text) {
-    v1::QueryLogsRequest request;
-    request.set_contains(text);
-    return Sequences(Logs(request));
+    return LogsContainingIn(*storage_, text);
   }
 
   v1::QueryMetricsResponse Metrics(v1::QueryMetricsRequest request) {
@@ -177,16 +176,7 @@ class StorageConformanceTest : public test_support::TempDirTest,
   }
 
   v1::HostStatus Host(const std::string& agent_id) {
-    v1::ListHostsRequest request;
-    request.set_agent_id(agent_id);
-    absl::StatusOr<v1::ListHostsResponse> response =
-        storage_->ListHosts(request);
-    EXPECT_THAT(response, IsOk());
-    if (!response.ok() || response->hosts_size() != 1) {
-      ADD_FAILURE() << "no single host " << agent_id;
-      return {};
-    }
-    return response->hosts(0);
+    return HostIn(*storage_, agent_id);
   }
 
   std::unique_ptr<StoreOpener> opener_;
