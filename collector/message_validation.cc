@@ -54,17 +54,6 @@ absl::Status Rejected(absl::string_view field, absl::string_view value,
                              allowed));
 }
 
-// Identifiers: kIdBytes only.
-absl::Status CheckToken(absl::string_view field, absl::string_view value,
-                        size_t max) {
-  EROOM_RETURN_IF_ERROR(CheckRequiredBytes(field, value, max));
-  if (const size_t bad = value.find_first_not_of(kIdBytes);
-      bad != absl::string_view::npos) {
-    return Rejected(field, value, bad, kIdBytesDescription);
-  }
-  return absl::OkStatus();
-}
-
 // Free text shown on one line (eroomctl, logs): no control characters.
 absl::Status CheckLineText(absl::string_view field, absl::string_view value,
                            size_t max) {
@@ -109,18 +98,18 @@ absl::Status CheckEnum(absl::string_view field, int value,
 
 absl::Status ValidateHello(const v1::AgentHello& hello) {
   EROOM_RETURN_IF_ERROR(
-      CheckToken("agent_id", hello.agent_id(), kMaxAgentIdBytes));
+      CheckId("agent_id", hello.agent_id(), kMaxAgentIdBytes));
   // eroom-agent always sends its host name; other clients may leave it out.
   if (!hello.hostname().empty()) {
     EROOM_RETURN_IF_ERROR(
-        CheckToken("hostname", hello.hostname(), kMaxHostnameBytes));
+        CheckId("hostname", hello.hostname(), kMaxHostnameBytes));
   }
   EROOM_RETURN_IF_ERROR(
       CheckLineText("version", hello.version(), kMaxVersionBytes));
   EROOM_RETURN_IF_ERROR(
       CheckCount("labels", hello.labels_size(), kMaxLabels, "labels"));
   for (const auto& [key, value] : hello.labels()) {
-    EROOM_RETURN_IF_ERROR(CheckToken("labels: key", key, kMaxLabelKeyBytes));
+    EROOM_RETURN_IF_ERROR(CheckId("labels: key", key, kMaxLabelKeyBytes));
     EROOM_RETURN_IF_ERROR(CheckLineText(absl::StrCat("labels[\"", key, "\"]"),
                                         value, kMaxLabelValueBytes));
   }
@@ -142,7 +131,7 @@ absl::Status ValidateLog(const v1::LogEvent& log) {
   EROOM_RETURN_IF_ERROR(
       CheckCount("fields", log.fields_size(), kMaxLogFields, "fields"));
   for (const auto& [key, value] : log.fields()) {
-    EROOM_RETURN_IF_ERROR(CheckToken("fields: key", key, kMaxLogFieldKeyBytes));
+    EROOM_RETURN_IF_ERROR(CheckId("fields: key", key, kMaxLogFieldKeyBytes));
     EROOM_RETURN_IF_ERROR(CheckBytes(absl::StrCat("fields[\"", key, "\"]"),
                                      value, kMaxLogTextBytes));
   }
@@ -202,7 +191,7 @@ absl::Status ValidateProbe(const v1::ProbeResult& probe) {
 
 absl::Status ValidateNotice(const v1::AgentNotice& notice) {
   EROOM_RETURN_IF_ERROR(CheckTime("time_unix_ms", notice.time_unix_ms()));
-  EROOM_RETURN_IF_ERROR(CheckToken("kind", notice.kind(), kMaxNoticeKindBytes));
+  EROOM_RETURN_IF_ERROR(CheckId("kind", notice.kind(), kMaxNoticeKindBytes));
   EROOM_RETURN_IF_ERROR(
       CheckBytes("message", notice.message(), kMaxNoticeMessageBytes));
   return CheckNonNegative("count", notice.count());
@@ -254,9 +243,12 @@ absl::Status ValidateBatch(const v1::EventBatch& batch) {
 
 absl::Status ValidateCommandProgress(const v1::CommandProgress& progress) {
   EROOM_RETURN_IF_ERROR(
-      CheckToken("command_id", progress.command_id(), kMaxCommandIdBytes));
+      CheckId("command_id", progress.command_id(), kMaxCommandIdBytes));
   EROOM_RETURN_IF_ERROR(
       CheckEnum("state", progress.state(), v1::CommandState_IsValid, false));
+  EROOM_RETURN_IF_ERROR(
+      CheckLineText("step", progress.step(), kMaxCommandStepBytes));
+  // Several lines are fine here: a failed step quotes the log around it.
   EROOM_RETURN_IF_ERROR(CheckBytes("message", progress.message(),
                                    kMaxCommandProgressMessageBytes));
   return CheckTime("time_unix_ms", progress.time_unix_ms());

@@ -49,6 +49,7 @@ inline constexpr size_t kMaxNoticeKindBytes = 128;
 inline constexpr size_t kMaxNoticeMessageBytes = 64 * 1024;
 
 inline constexpr size_t kMaxCommandProgressMessageBytes = 4096;
+inline constexpr size_t kMaxCommandStepBytes = 64;
 
 // Every timestamp lies within the years 0000 to 9999 (a log header's
 // four-digit year), widened by a day for the host's time zone: far from

@@ -454,6 +454,12 @@ INSTANTIATE_TEST_SUITE_P(
         InvalidCase{"LongMessage", ValidProgress,
                     [](auto& m) { Progress(m).set_message(Bytes(4097)); },
                     "command_progress.message: 4097 bytes, at most 4096"},
+        InvalidCase{"LongStep", ValidProgress,
+                    [](auto& m) { Progress(m).set_step(Bytes(65)); },
+                    "command_progress.step: 65 bytes, at most 64"},
+        InvalidCase{"StepWithEscape", ValidProgress,
+                    [](auto& m) { Progress(m).set_step("drain\x1b[2J"); },
+                    "command_progress.step: byte 0x1b at offset 5"},
         InvalidCase{
             "TimeOutOfRange", ValidProgress,
             [](auto& m) { Progress(m).set_time_unix_ms(kMaxTimeUnixMs + 1); },
