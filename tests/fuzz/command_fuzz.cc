@@ -42,6 +42,9 @@ void CheckUnder(const v1::Command& command, const CommandPolicy& policy) {
       Require(policy.log_housekeeping && command.has_log_housekeeping(),
               "log housekeeping is allowed and asked for");
       return;
+    case AllowedCommand::Action::kPing:
+      Require(command.has_ping(), "a ping is asked for");
+      return;
   }
   Require(false, "the action is a known one");
 }
