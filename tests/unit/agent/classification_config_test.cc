@@ -7,8 +7,11 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/unit/test_support/status_matchers.h"
 
 namespace eroom::agent {
+
+using ::eroom::test_support::IsOk;
 namespace {
 
 namespace v1 = ::eroom::monitor::v1;
@@ -81,7 +84,7 @@ logs:
   EXPECT_EQ(parsed.rules[2].event_type, "server_started");
 
   absl::StatusOr<Classifier> classifier = Classifier::Create(parsed.rules);
-  ASSERT_TRUE(classifier.ok()) << classifier.status();
+  ASSERT_THAT(classifier, IsOk());
   v1::LogEvent event;
   event.set_level(v1::INFO);
   event.set_message("queue 007 after 1.5s ok=yes");

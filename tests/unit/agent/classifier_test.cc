@@ -5,8 +5,11 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/unit/test_support/status_matchers.h"
 
 namespace eroom::agent {
+
+using ::eroom::test_support::IsOk;
 namespace {
 
 namespace v1 = ::eroom::monitor::v1;
@@ -40,7 +43,7 @@ class DefaultRulesTest : public testing::TestWithParam<Case> {
   static void SetUpTestSuite() {
     absl::StatusOr<Classifier> classifier =
         Classifier::Create(DefaultClassificationRules());
-    ASSERT_TRUE(classifier.ok()) << classifier.status();
+    ASSERT_THAT(classifier, IsOk());
     classifier_ = new Classifier(std::move(*classifier));
   }
   static void TearDownTestSuite() { delete classifier_; }
@@ -283,7 +286,7 @@ INSTANTIATE_TEST_SUITE_P(
 TEST(ClassifierTest, MatchesOnlyTheFirstLine) {
   absl::StatusOr<Classifier> classifier =
       Classifier::Create(DefaultClassificationRules());
-  ASSERT_TRUE(classifier.ok());
+  ASSERT_THAT(classifier, IsOk());
   v1::LogEvent event =
       Event(v1::INFO, "LLM 응답 수신:\n서버가 성공적으로 시작되었습니다");
   classifier->Classify(event);
@@ -295,7 +298,7 @@ TEST(ClassifierTest, FirstMatchingRuleInOrderWins) {
       {"generic", std::nullopt, "실패", {}},
       {"specific", std::nullopt, R"(모델 (?P<name>\w+) 실패)", {}},
   });
-  ASSERT_TRUE(classifier.ok());
+  ASSERT_THAT(classifier, IsOk());
   v1::LogEvent event = Event(v1::WARN, "모델 Vase 실패");
   classifier->Classify(event);
   EXPECT_EQ(event.event_type(), "generic");
@@ -307,7 +310,7 @@ TEST(ClassifierTest, LevelRestrictsARule) {
       {"warned", v1::WARN, "disk", {}},
       {"said", std::nullopt, "(?P<what>disk)", {{"fixed", "yes"}}},
   });
-  ASSERT_TRUE(classifier.ok());
+  ASSERT_THAT(classifier, IsOk());
   v1::LogEvent warn = Event(v1::WARN, "disk full");
   v1::LogEvent info = Event(v1::INFO, "disk full");
   classifier->Classify(warn);
@@ -321,7 +324,7 @@ TEST(ClassifierTest, GroupThatDidNotParticipateSetsNoField) {
   absl::StatusOr<Classifier> classifier = Classifier::Create({
       {"done", std::nullopt, R"(done(?: in (?P<ms>\d+)ms)?)", {}},
   });
-  ASSERT_TRUE(classifier.ok());
+  ASSERT_THAT(classifier, IsOk());
   v1::LogEvent event = Event(v1::INFO, "done");
   classifier->Classify(event);
   EXPECT_EQ(event.event_type(), "done");
@@ -330,7 +333,7 @@ TEST(ClassifierTest, GroupThatDidNotParticipateSetsNoField) {
 
 TEST(ClassifierTest, NoRulesClassifiesNothing) {
   absl::StatusOr<Classifier> classifier = Classifier::Create({});
-  ASSERT_TRUE(classifier.ok());
+  ASSERT_THAT(classifier, IsOk());
   v1::LogEvent event = Event(v1::ERROR, "anything");
   classifier->Classify(event);
   EXPECT_EQ(event.event_type(), "");
@@ -373,7 +376,7 @@ TEST_P(TypedFieldTest, StoresTheCanonicalValueOrDropsAndCounts) {
   absl::StatusOr<Classifier> classifier = Classifier::Create({
       {"typed", std::nullopt, "value=(?P<v>.*)", {}, {{"v", c.type}}},
   });
-  ASSERT_TRUE(classifier.ok()) << classifier.status();
+  ASSERT_THAT(classifier, IsOk());
   v1::LogEvent event = Event(v1::INFO, "value=" + c.value);
   classifier->Classify(event);
   EXPECT_EQ(event.event_type(), "typed");
@@ -419,7 +422,7 @@ INSTANTIATE_TEST_SUITE_P(
 TEST(ClassifierTest, DefaultRulesTypeTheirNumbers) {
   absl::StatusOr<Classifier> classifier =
       Classifier::Create(DefaultClassificationRules());
-  ASSERT_TRUE(classifier.ok());
+  ASSERT_THAT(classifier, IsOk());
   // A queue wait the older pattern cannot hold in 64 bits is dropped rather
   // than stored as text.
   v1::LogEvent event =
@@ -438,7 +441,7 @@ TEST(ClassifierTest, EmptyPatternMatchesEveryEventInItsTurn) {
       {"any_info", v1::INFO, "", {{"fixed", "yes"}}},
       {"later", std::nullopt, "later", {}},
   });
-  ASSERT_TRUE(classifier.ok());
+  ASSERT_THAT(classifier, IsOk());
   v1::LogEvent first = Event(v1::INFO, "first and later");
   v1::LogEvent later = Event(v1::INFO, "later");
   v1::LogEvent later_warn = Event(v1::WARN, "later");
@@ -458,7 +461,7 @@ TEST(ClassifierTest, LevelPinnedRulesIgnoreOtherLevels) {
       {"slow", v1::WARN, "slow", {}},
       {"failed", v1::ERROR, "failed", {}},
   });
-  ASSERT_TRUE(classifier.ok());
+  ASSERT_THAT(classifier, IsOk());
   v1::LogEvent info = Event(v1::INFO, "slow and failed");
   v1::LogEvent error = Event(v1::ERROR, "slow and failed");
   classifier->Classify(info);

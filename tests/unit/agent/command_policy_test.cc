@@ -7,8 +7,11 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/unit/test_support/status_matchers.h"
 
 namespace eroom::agent {
+
+using ::eroom::test_support::IsOk;
 namespace {
 
 namespace v1 = ::eroom::monitor::v1;
@@ -42,7 +45,7 @@ void ExpectRefused(const absl::StatusOr<AllowedCommand>& checked,
 TEST(CommandPolicyTest, AllowedSafeRestartCarriesItsDrainTimeout) {
   absl::StatusOr<AllowedCommand> checked =
       CheckCommand(SafeRestart(600000), kAllowEverything);
-  ASSERT_TRUE(checked.ok()) << checked.status();
+  ASSERT_THAT(checked, IsOk());
   EXPECT_EQ(checked->command_id, "3f2b8c1e-1d2a-4c5b-9e8f-0a1b2c3d4e5f");
   EXPECT_EQ(checked->action, AllowedCommand::Action::kSafeRestart);
   EXPECT_EQ(checked->drain_timeout, absl::Minutes(10));
@@ -51,7 +54,7 @@ TEST(CommandPolicyTest, AllowedSafeRestartCarriesItsDrainTimeout) {
 TEST(CommandPolicyTest, AllowedHousekeeping) {
   absl::StatusOr<AllowedCommand> checked =
       CheckCommand(Housekeeping(), CommandPolicy{.log_housekeeping = true});
-  ASSERT_TRUE(checked.ok()) << checked.status();
+  ASSERT_THAT(checked, IsOk());
   EXPECT_EQ(checked->command_id, "cmd_7");
   EXPECT_EQ(checked->action, AllowedCommand::Action::kLogHousekeeping);
 }
@@ -113,7 +116,7 @@ TEST(CommandPolicyTest, CommandIdIsRequired) {
 TEST(CommandPolicyTest, CommandIdLengthIsBounded) {
   v1::Command command = Housekeeping();
   command.set_command_id(std::string(kMaxCommandIdBytes, 'a'));
-  EXPECT_TRUE(CheckCommand(command, kAllowEverything).ok());
+  EXPECT_THAT(CheckCommand(command, kAllowEverything), IsOk());
   command.set_command_id(std::string(kMaxCommandIdBytes + 1, 'a'));
   ExpectRefused(CheckCommand(command, kAllowEverything),
                 absl::StatusCode::kInvalidArgument,

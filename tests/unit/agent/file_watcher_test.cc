@@ -7,9 +7,12 @@
 
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
+#include "tests/unit/test_support/status_matchers.h"
 #include "tests/unit/test_support/temp_dir.h"
 
 namespace eroom::agent {
+
+using ::eroom::test_support::IsOk;
 namespace {
 
 namespace fs = std::filesystem;
@@ -24,7 +27,7 @@ class FileWatcherTest : public testing::Test {
   void SetUp() override {
     absl::StatusOr<std::unique_ptr<FileWatcher>> watcher =
         FileWatcher::Create(/*use_inotify=*/true);
-    ASSERT_TRUE(watcher.ok()) << watcher.status();
+    ASSERT_THAT(watcher, IsOk());
     watcher_ = std::move(*watcher);
   }
 
@@ -101,7 +104,7 @@ TEST_F(FileWatcherTest, DirectoryCreatedAgainIsWatchedAgain) {
 TEST(FileWatcherFallbackTest, WithoutInotifyWaitsTimeOut) {
   absl::StatusOr<std::unique_ptr<FileWatcher>> watcher =
       FileWatcher::Create(/*use_inotify=*/false);
-  ASSERT_TRUE(watcher.ok());
+  ASSERT_THAT(watcher, IsOk());
   EXPECT_FALSE((*watcher)->uses_inotify());
   (*watcher)->Watch({testing::TempDir()});
   const absl::Time start = absl::Now();

@@ -31,9 +31,12 @@
 #include "spdlog/spdlog.h"
 #include "tests/unit/agent/log_test_privileges.h"
 #include "tests/unit/test_support/fake_clock.h"
+#include "tests/unit/test_support/status_matchers.h"
 #include "tests/unit/test_support/temp_dir.h"
 
 namespace eroom::agent {
+
+using ::eroom::test_support::IsOk;
 namespace {
 
 namespace v1 = ::eroom::monitor::v1;
@@ -290,7 +293,7 @@ class LogTailerTest : public testing::Test {
     options_ = options;
     absl::StatusOr<std::unique_ptr<LogTailer>> tailer =
         LogTailer::Create(std::move(options), clock_, store_);
-    ASSERT_TRUE(tailer.ok()) << tailer.status();
+    ASSERT_THAT(tailer, IsOk());
     tailer_ = std::move(*tailer);
   }
   void Start() { Start(Options()); }

@@ -6,8 +6,11 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/unit/test_support/status_matchers.h"
 
 namespace eroom::agent {
+
+using ::eroom::test_support::IsOk;
 namespace {
 
 using ::testing::HasSubstr;
@@ -24,7 +27,7 @@ std::string Fixture(const std::string& relative) {
 
 TEST(ParseHostCpuTimesTest, SumsAggregateLine) {
   absl::StatusOr<CpuTimes> cpu = ParseHostCpuTimes(Fixture("stat"));
-  ASSERT_TRUE(cpu.ok()) << cpu.status();
+  ASSERT_THAT(cpu, IsOk());
   // user nice system idle iowait irq softirq steal = 10000 500 3000 80000
   // 1000 0 500 0.
   EXPECT_EQ(cpu->total, 95000u);
@@ -33,7 +36,7 @@ TEST(ParseHostCpuTimesTest, SumsAggregateLine) {
 
 TEST(ParseHostCpuTimesTest, AcceptsOldKernelsFourFields) {
   absl::StatusOr<CpuTimes> cpu = ParseHostCpuTimes("cpu 1 2 3 4\n");
-  ASSERT_TRUE(cpu.ok()) << cpu.status();
+  ASSERT_THAT(cpu, IsOk());
   EXPECT_EQ(cpu->total, 10u);
   EXPECT_EQ(cpu->busy, 6u);
 }
@@ -41,7 +44,7 @@ TEST(ParseHostCpuTimesTest, AcceptsOldKernelsFourFields) {
 TEST(ParseHostCpuTimesTest, DoesNotCountGuestTimeTwice) {
   absl::StatusOr<CpuTimes> cpu =
       ParseHostCpuTimes("cpu  100 0 0 100 0 0 0 0 50 50\n");
-  ASSERT_TRUE(cpu.ok()) << cpu.status();
+  ASSERT_THAT(cpu, IsOk());
   EXPECT_EQ(cpu->total, 200u);
   EXPECT_EQ(cpu->busy, 100u);
 }
@@ -56,7 +59,7 @@ TEST(ParseHostCpuTimesTest, RejectsMalformedContent) {
 
 TEST(ParseBootTimeSecondsTest, ReadsBtime) {
   absl::StatusOr<int64_t> btime = ParseBootTimeSeconds(Fixture("stat"));
-  ASSERT_TRUE(btime.ok()) << btime.status();
+  ASSERT_THAT(btime, IsOk());
   EXPECT_EQ(*btime, 1750000000);
 }
 
@@ -68,7 +71,7 @@ TEST(ParseBootTimeSecondsTest, RejectsMissingOrMalformed) {
 
 TEST(ParseMemInfoTest, ReadsTotalAndAvailable) {
   absl::StatusOr<MemInfo> mem = ParseMemInfo(Fixture("meminfo"));
-  ASSERT_TRUE(mem.ok()) << mem.status();
+  ASSERT_THAT(mem, IsOk());
   EXPECT_EQ(mem->total_bytes, 16384000ull * 1024);
   EXPECT_EQ(mem->available_bytes, 12288000ull * 1024);
 }
@@ -84,7 +87,7 @@ TEST(ParseMemInfoTest, RejectsMissingOrMalformed) {
 
 TEST(ParseLoadAverage1mTest, ReadsFirstField) {
   absl::StatusOr<double> load = ParseLoadAverage1m(Fixture("loadavg"));
-  ASSERT_TRUE(load.ok()) << load.status();
+  ASSERT_THAT(load, IsOk());
   EXPECT_DOUBLE_EQ(*load, 0.52);
 }
 
@@ -99,7 +102,7 @@ TEST(ParseLoadAverage1mTest, RejectsMalformed) {
 
 TEST(ParsePidStatTest, ReadsFixture) {
   absl::StatusOr<PidStat> stat = ParsePidStat(Fixture("4242/stat"));
-  ASSERT_TRUE(stat.ok()) << stat.status();
+  ASSERT_THAT(stat, IsOk());
   EXPECT_EQ(stat->state, 'S');
   EXPECT_EQ(stat->cpu_ticks, 1500u);  // utime 1200 + stime 300.
   EXPECT_EQ(stat->start_ticks, 360000u);
@@ -110,7 +113,7 @@ TEST(ParsePidStatTest, CommWithSpacesAndParentheses) {
   absl::StatusOr<PidStat> stat = ParsePidStat(
       "4321 (evil) S 1 2 (x y) R 1 4321 4321 0 -1 4194560 10 0 0 0 70 30 0 0 "
       "20 0 1 0 5555 1000 100 0 0 0 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0\n");
-  ASSERT_TRUE(stat.ok()) << stat.status();
+  ASSERT_THAT(stat, IsOk());
   EXPECT_EQ(stat->state, 'R');
   EXPECT_EQ(stat->cpu_ticks, 100u);
   EXPECT_EQ(stat->start_ticks, 5555u);
@@ -130,7 +133,7 @@ TEST(ParsePidStatTest, RejectsMalformed) {
 
 TEST(ParseStatusRssBytesTest, ReadsVmRss) {
   absl::StatusOr<uint64_t> rss = ParseStatusRssBytes(Fixture("4242/status"));
-  ASSERT_TRUE(rss.ok()) << rss.status();
+  ASSERT_THAT(rss, IsOk());
   EXPECT_EQ(*rss, 524288ull * 1024);
 }
 

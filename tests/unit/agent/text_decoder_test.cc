@@ -3,8 +3,11 @@
 #include <string>
 
 #include "gtest/gtest.h"
+#include "tests/unit/test_support/status_matchers.h"
 
 namespace eroom::agent {
+
+using ::eroom::test_support::IsOk;
 namespace {
 
 // "테스트 서버" in CP949.
@@ -14,7 +17,7 @@ constexpr char kReplacement[] = "\xEF\xBF\xBD";
 std::unique_ptr<TextDecoder> Cp949() {
   absl::StatusOr<std::unique_ptr<TextDecoder>> decoder =
       TextDecoder::Create("CP949");
-  EXPECT_TRUE(decoder.ok()) << decoder.status();
+  EXPECT_THAT(decoder, IsOk());
   return decoder.ok() ? std::move(*decoder) : nullptr;
 }
 
@@ -85,7 +88,7 @@ TEST(TextDecoderTest, NulBytesAndEveryByteValueAreSafe) {
 TEST(TextDecoderTest, OtherEncodingsThroughIconv) {
   absl::StatusOr<std::unique_ptr<TextDecoder>> latin1 =
       TextDecoder::Create("ISO-8859-1");
-  ASSERT_TRUE(latin1.ok());
+  ASSERT_THAT(latin1, IsOk());
   std::string out;
   EXPECT_EQ((*latin1)->Decode("caf\xE9", false, out), 0u);
   EXPECT_EQ(out, "café");

@@ -8,8 +8,11 @@
 #include "cli/arguments.h"
 #include "cli/collector_address.h"
 #include "gtest/gtest.h"
+#include "tests/unit/test_support/status_matchers.h"
 
 namespace eroom::cli {
+
+using ::eroom::test_support::IsOk;
 namespace {
 namespace v1 = ::eroom::monitor::v1;
 
@@ -274,7 +277,7 @@ TEST_F(ResolveCollectorAddressTest, MissingExplicitConfigIsAnError) {
 
 TEST_F(ResolveCollectorAddressTest, TlsWithSystemRootsAndNoTokenByDefault) {
   absl::StatusOr<CollectorConnection> connection = Connect(GlobalOptions());
-  ASSERT_TRUE(connection.ok()) << connection.status();
+  ASSERT_THAT(connection, IsOk());
   EXPECT_FALSE(connection->security.insecure);
   EXPECT_EQ(connection->security.ca_pem, "");
   EXPECT_EQ(connection->security.token, "");
@@ -300,7 +303,7 @@ TEST_F(ResolveCollectorAddressTest, InsecureOnlyToLoopback) {
   options.insecure = true;
   options.token = "t";
   absl::StatusOr<CollectorConnection> loopback = Connect(options);
-  ASSERT_TRUE(loopback.ok()) << loopback.status();
+  ASSERT_THAT(loopback, IsOk());
   EXPECT_TRUE(loopback->security.insecure);
   EXPECT_EQ(loopback->security.token, "t");
 
@@ -350,7 +353,7 @@ TEST_F(ResolveCollectorAddressTest, RejectsAddressesWithoutPort) {
   EXPECT_FALSE(Resolve("collector.example").ok());
   EXPECT_FALSE(Resolve("host:99999").ok());
   EXPECT_FALSE(Resolve(":7443").ok());
-  EXPECT_TRUE(Resolve("[::1]:7443").ok());
+  EXPECT_THAT(Resolve("[::1]:7443"), IsOk());
   env_["EROOMCTL_COLLECTOR"] = "nonsense";
   absl::StatusOr<std::string> from_env = Resolve(std::nullopt);
   ASSERT_FALSE(from_env.ok());

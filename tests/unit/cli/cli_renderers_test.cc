@@ -6,8 +6,11 @@
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
 #include "tests/unit/cli/test_protos.h"
+#include "tests/unit/test_support/status_matchers.h"
 
 namespace eroom::cli {
+
+using ::eroom::test_support::IsOk;
 namespace {
 namespace v1 = ::eroom::monitor::v1;
 using ::eroom::cli::testing::CpuMetrics;
@@ -187,7 +190,7 @@ TEST(RenderQueueTest, TenQueuedIsNotYetABacklog) {
 
 TEST(JsonOutputTest, MessageUsesProtoNamesAndPrintsDefaults) {
   absl::StatusOr<std::string> text = MessageToJson(TwoHosts());
-  ASSERT_TRUE(text.ok()) << text.status();
+  ASSERT_THAT(text, IsOk());
   const nlohmann::json json = nlohmann::json::parse(*text);
   EXPECT_EQ(json["hosts"][0]["agent_id"], "a1b2c3");
   EXPECT_EQ(json["hosts"][0]["latest_sample"]["eroom"]["pid"], 4242);
@@ -202,7 +205,7 @@ TEST(JsonOutputTest, MessageUsesProtoNamesAndPrintsDefaults) {
 TEST(JsonOutputTest, OneHostReportIsAnObject) {
   absl::StatusOr<std::string> text =
       HostReportsToJson({HostReport{TwoHosts().hosts(0), ErrorLogs()}});
-  ASSERT_TRUE(text.ok()) << text.status();
+  ASSERT_THAT(text, IsOk());
   const nlohmann::json json = nlohmann::json::parse(*text);
   ASSERT_TRUE(json.is_object());
   EXPECT_EQ(json["host"]["agent_id"], "a1b2c3");
@@ -216,7 +219,7 @@ TEST(JsonOutputTest, SeveralHostReportsAreAnArray) {
   const v1::ListHostsResponse hosts = TwoHosts();
   absl::StatusOr<std::string> text = HostReportsToJson(
       {HostReport{hosts.hosts(0), {}}, HostReport{hosts.hosts(1), {}}});
-  ASSERT_TRUE(text.ok());
+  ASSERT_THAT(text, IsOk());
   const nlohmann::json json = nlohmann::json::parse(*text);
   ASSERT_TRUE(json.is_array());
   ASSERT_EQ(json.size(), 2u);
