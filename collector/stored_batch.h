@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "common/metric_catalog.h"
 #include "eroom/monitor/v1/monitor.pb.h"
@@ -65,6 +66,22 @@ struct StoredBatch {
   std::vector<SequenceGaps> gaps;  // Agents whose sequences jumped.
   std::vector<StoredCommandProgress> command_progress;  // In arrival order.
 };
+
+// InvalidArgument if a host or batch of `batch` names no agent: every
+// backend refuses such a batch whole, before storing any of it.
+inline absl::Status RequireAgentIds(const StoredBatch& batch) {
+  for (const HostProgress& host : batch.hosts) {
+    if (host.agent_id.empty()) {
+      return absl::InvalidArgumentError("stored batch without agent_id");
+    }
+  }
+  for (const AgentBatch& agent_batch : batch.batches) {
+    if (agent_batch.agent_id.empty()) {
+      return absl::InvalidArgumentError("event batch without agent_id");
+    }
+  }
+  return absl::OkStatus();
+}
 
 }  // namespace eroom::collector
 

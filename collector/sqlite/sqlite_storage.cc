@@ -33,20 +33,6 @@ absl::Status RequirePositiveLimit(int32_t limit) {
       absl::StrCat("limit must be positive, got ", limit));
 }
 
-absl::Status RequireAgentIds(const StoredBatch& batch) {
-  for (const HostProgress& host : batch.hosts) {
-    if (host.agent_id.empty()) {
-      return absl::InvalidArgumentError("stored batch without agent_id");
-    }
-  }
-  for (const AgentBatch& agent_batch : batch.batches) {
-    if (agent_batch.agent_id.empty()) {
-      return absl::InvalidArgumentError("event batch without agent_id");
-    }
-  }
-  return absl::OkStatus();
-}
-
 bool IsConstraintViolation(const SQLite::Exception& e) {
   return (e.getErrorCode() & 0xff) == SQLITE_CONSTRAINT;
 }

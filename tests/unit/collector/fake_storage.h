@@ -16,6 +16,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "collector/storage.h"
+#include "common/status_macros.h"
 
 namespace eroom::collector {
 
@@ -114,16 +115,7 @@ class FakeStorage final : public Storage {
     absl::MutexLock lock(&data_->mu);
     if (!data_->fail_with.ok()) return data_->fail_with;
     // All checks first: a batch is stored whole or not at all.
-    for (const HostProgress& host : batch.hosts) {
-      if (host.agent_id.empty()) {
-        return absl::InvalidArgumentError("stored batch without agent_id");
-      }
-    }
-    for (const AgentBatch& agent_batch : batch.batches) {
-      if (agent_batch.agent_id.empty()) {
-        return absl::InvalidArgumentError("event batch without agent_id");
-      }
-    }
+    EROOM_RETURN_IF_ERROR(RequireAgentIds(batch));
     for (const StoredCommandProgress& progress : batch.command_progress) {
       if (!data_->command_index.contains(progress.progress.command_id())) {
         return absl::FailedPreconditionError(
