@@ -78,7 +78,7 @@ release_leg() {
 # their 15 rotations, across random SIGKILLs; with every process started
 # under ASan that passes the 300 s limit. They run in the gcc leg, and the
 # Rename case, which exercises the same code under kills, runs here.
-slow_under_asan='LogRotationTest.*/(CopyTruncate|DeleteRecreate)$'
+slow_under_asan='LogRotationTest.*/(CopyTruncate|DeleteRecreate)'
 
 clang_leg() {
   # The agent links the shared libraries here: a static link only costs time.
