@@ -95,11 +95,7 @@ class CommandChannelTest : public ::testing::Test {
   }
 
   void TearDown() override {
-    for (ChildProcess* p : {agent_.get(), collector_.get(), sim_.get()}) {
-      if (p == nullptr) continue;
-      p->Signal(SIGTERM);
-      p->Wait(absl::Seconds(10));
-    }
+    StopChildren({agent_.get(), collector_.get(), sim_.get()});
     if (HasFailure()) {
       std::cerr << "--- agent log\n"
                 << agent_->Log() << "--- collector log\n"

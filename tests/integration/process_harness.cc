@@ -193,4 +193,12 @@ bool PollUntil(absl::Duration timeout, const std::function<bool()>& done,
   }
 }
 
+void StopChildren(std::initializer_list<ChildProcess*> children) {
+  for (ChildProcess* child : children) {
+    if (child == nullptr) continue;
+    child->Signal(SIGTERM);
+    child->Wait(absl::Seconds(10));
+  }
+}
+
 }  // namespace eroom::testing

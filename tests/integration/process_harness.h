@@ -4,6 +4,7 @@
 #include <sys/types.h>
 
 #include <functional>
+#include <initializer_list>
 #include <map>
 #include <optional>
 #include <string>
@@ -65,6 +66,10 @@ CommandResult RunCommand(const std::vector<std::string>& argv,
                          std::map<std::string, std::string> extra_env = {});
 
 // Calls `done` until it returns true or `timeout` passes; true if it did.
+// SIGTERMs each running child of `children` (null entries skipped) and
+// waits up to 10 s for each to exit, as a test's TearDown does.
+void StopChildren(std::initializer_list<ChildProcess*> children);
+
 bool PollUntil(absl::Duration timeout, const std::function<bool()>& done,
                absl::Duration interval = absl::Milliseconds(100));
 

@@ -63,22 +63,7 @@ class SqliteStorageTest : public TempDirTest {
 
   // Waits for the background indexer to have indexed every stored event.
   void WaitForSearchIndex() {
-    const absl::Time deadline = absl::Now() + absl::Seconds(30);
-    while (SearchIndexBacklog() != 0) {
-      if (absl::Now() > deadline) {
-        ADD_FAILURE() << "the search index did not catch up";
-        return;
-      }
-      absl::SleepFor(absl::Milliseconds(5));
-    }
-  }
-
-  int64_t SearchIndexBacklog() {
-    absl::StatusOr<SearchIndexProgress> progress =
-        ReadSearchIndexProgress(path_);
-    EXPECT_THAT(progress, IsOk());
-    return progress.ok() ? progress->newest_event - progress->indexed_through
-                         : 0;
+    EXPECT_TRUE(storage_test::SearchIndexCaughtUp(path_));
   }
 
   std::vector<uint64_t> LogsContaining(const std::string& text) {

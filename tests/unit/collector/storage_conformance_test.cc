@@ -82,15 +82,7 @@ class SqliteOpener final : public StoreOpener {
   // not reached yet; this makes it the index.
   void Settle() override {
     if (!search_index_) return;
-    const absl::Time deadline = absl::Now() + absl::Seconds(30);
-    while (true) {
-      absl::StatusOr<SearchIndexProgress> progress =
-          ReadSearchIndexProgress(path_);
-      ASSERT_THAT(progress, IsOk());
-      if (progress->indexed_through == progress->newest_event) return;
-      ASSERT_LT(absl::Now(), deadline) << "the search index did not catch up";
-      absl::SleepFor(absl::Milliseconds(5));
-    }
+    ASSERT_TRUE(storage_test::SearchIndexCaughtUp(path_));
   }
 
  private:

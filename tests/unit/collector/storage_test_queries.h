@@ -6,6 +6,9 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "collector/sqlite/search_index.h"
 #include "collector/storage.h"
 #include "eroom/monitor/v1/monitor.pb.h"
 #include "gtest/gtest.h"
@@ -50,6 +53,27 @@ inline std::vector<uint64_t> LogsContainingIn(StorageReader& storage,
     sequences.push_back(event.sequence());
   }
   return sequences;
+}
+
+// Polls (for up to 30 s) until the SQLite database at `path`'s background
+// indexer has indexed every stored event; a failure says why not.
+inline ::testing::AssertionResult SearchIndexCaughtUp(const std::string& path) {
+  const absl::Time deadline = absl::Now() + absl::Seconds(30);
+  while (true) {
+    absl::StatusOr<SearchIndexProgress> progress =
+        ReadSearchIndexProgress(path);
+    if (!progress.ok()) {
+      return ::testing::AssertionFailure() << progress.status();
+    }
+    if (progress->indexed_through == progress->newest_event) {
+      return ::testing::AssertionSuccess();
+    }
+    if (absl::Now() > deadline) {
+      return ::testing::AssertionFailure()
+             << "the search index did not catch up";
+    }
+    absl::SleepFor(absl::Milliseconds(5));
+  }
 }
 
 }  // namespace eroom::collector::storage_test
