@@ -142,7 +142,7 @@ absl::Status WatchStatus(const StatusArgs& args,
                                     context.zone)
                 << "\n\n";
     if (absl::Status status = PrintStatus(args, context); !status.ok()) {
-      context.out << "error: " << status.message() << '\n';
+      context.out << "error: " << Printable(status.message()) << '\n';
     }
     context.out.flush();
   } while (context.wait_before_refresh(kWatchInterval));
@@ -236,11 +236,11 @@ absl::Status RunPing(const PingArgs& args, const CommandContext& context) {
   const std::string outcome =
       record.progress().empty()
           ? std::string("without an answer")
-          : absl::StrCat(v1::CommandState_Name(record.state()), ": ",
-                         Printable(FirstLineSummary(
-                             record.progress().rbegin()->message())));
+          : absl::StrCat(
+                v1::CommandState_Name(record.state()), ": ",
+                FirstLineSummary(record.progress().rbegin()->message()));
   return absl::AbortedError(
-      absl::StrCat("ping of host '", Printable(agent_id), "' ended ", outcome));
+      absl::StrCat("ping of host '", agent_id, "' ended ", outcome));
 }
 
 absl::Status RunCommands(const CommandsArgs& args,

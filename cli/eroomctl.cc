@@ -5,6 +5,7 @@
 #include "cli/arguments.h"
 #include "cli/collector_client.h"
 #include "cli/commands.h"
+#include "cli/text_format.h"
 #include "eroom/monitor/v1/monitor.grpc.pb.h"
 
 namespace eroom::cli {
@@ -62,7 +63,8 @@ int RunEroomctl(int argc, const char* const* argv, std::ostream& out,
   if (absl::Status status = RunCommand(invocation.command, context);
       !status.ok()) {
     out.flush();
-    err << "eroomctl: " << status.message() << '\n';
+    // Collector answers (host names, agent text) can hold any character.
+    err << "eroomctl: " << Printable(status.message()) << '\n';
     return kExitFailure;
   }
   return kExitOk;

@@ -132,7 +132,7 @@ void RenderSeries(const v1::MetricSeries& series, const RenderContext& context,
   }
   std::sort(labels.begin(), labels.end());
   heading.insert(heading.end(), labels.begin(), labels.end());
-  out << absl::StrJoin(heading, "  ") << '\n';
+  out << Printable(absl::StrJoin(heading, "  ")) << '\n';
   if (series.points().empty()) {
     out << "(no points)\n";
     return;
@@ -161,7 +161,7 @@ void RenderSeries(const v1::MetricSeries& series, const RenderContext& context,
 
 void RenderStatusLine(std::ostream& out, const char* label,
                       const std::string& text) {
-  out << absl::StrFormat("%-8s", label) << text << '\n';
+  out << absl::StrFormat("%-8s", label) << Printable(text) << '\n';
 }
 
 std::string StatusHealth(const v1::HostStatus& host,
@@ -242,7 +242,7 @@ std::string StepSummary(const v1::CommandProgress& step) {
   std::string summary = FirstLineSummary(step.message());
   if (!step.step().empty())
     summary = absl::StrCat("[", step.step(), "] ", summary);
-  return Printable(summary);
+  return summary;
 }
 
 }  // namespace
@@ -289,7 +289,8 @@ void RenderStatus(const HostReport& report, const RenderContext& context,
   if (!host.version().empty()) {
     absl::StrAppend(&state, ", agent ", host.version());
   }
-  out << "== " << HostLabel(host) << " ==  " << state << '\n';
+  out << Printable(absl::StrCat("== ", HostLabel(host), " ==  ", state))
+      << '\n';
   RenderStatusLine(out, "Health", StatusHealth(host, context));
   RenderStatusLine(out, "ERoom", StatusProcess(host));
   RenderStatusLine(out, "Host", StatusHostResources(host));
@@ -402,7 +403,7 @@ void RenderCommandStep(const v1::CommandProgress& step,
       std::max<int64_t>(step.time_unix_ms() - requested_unix_ms, 0);
   std::string line = absl::StrFormat(
       "%-9s%-10s%s", absl::StrCat("+", FormatLatency(elapsed_ms)),
-      CommandStateName(step.state()), StepSummary(step));
+      CommandStateName(step.state()), Printable(StepSummary(step)));
   absl::StripTrailingAsciiWhitespace(&line);
   out << line << '\n';
 }
@@ -416,14 +417,13 @@ void RenderCommands(const v1::ListCommandsResponse& response,
   Table table(
       {"COMMAND", "HOST", "ACTION", "REQUESTED", "BY", "STATE", "LAST STEP"});
   for (const v1::CommandRecord& command : response.commands()) {
-    table.AddRow(
-        {Printable(command.command_id()), Printable(command.agent_id()),
-         ActionColumn(command.command()),
-         Ago(command.requested_unix_ms(), context),
-         Printable(command.requested_by()), CommandStateName(command.state()),
-         command.progress().empty()
-             ? kNone
-             : StepSummary(*command.progress().rbegin())});
+    table.AddRow({command.command_id(), command.agent_id(),
+                  ActionColumn(command.command()),
+                  Ago(command.requested_unix_ms(), context),
+                  command.requested_by(), CommandStateName(command.state()),
+                  command.progress().empty()
+                      ? kNone
+                      : StepSummary(*command.progress().rbegin())});
   }
   table.Render(out);
 }

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstdint>
 
+#include "cli/text_format.h"
+
 namespace eroom::cli {
 namespace {
 
@@ -65,7 +67,9 @@ int DisplayWidth(absl::string_view text) {
 }
 
 Table::Table(std::vector<std::string> headers)
-    : headers_(std::move(headers)), align_(headers_.size(), Align::kLeft) {}
+    : headers_(std::move(headers)), align_(headers_.size(), Align::kLeft) {
+  for (std::string& header : headers_) header = Printable(header);
+}
 
 void Table::SetAlign(size_t column, Align align) {
   if (column < align_.size()) align_[column] = align;
@@ -73,6 +77,7 @@ void Table::SetAlign(size_t column, Align align) {
 
 void Table::AddRow(std::vector<std::string> cells) {
   cells.resize(headers_.size());
+  for (std::string& cell : cells) cell = Printable(cell);
   rows_.push_back(std::move(cells));
 }
 

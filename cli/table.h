@@ -15,7 +15,8 @@ int DisplayWidth(absl::string_view text);
 
 // A plain text table: a header row and aligned columns separated by two
 // spaces. The last column is not padded, so long messages do not create
-// trailing blanks.
+// trailing blanks. Every cell is shown through Printable(): text from the
+// network cannot drive the terminal or break the alignment.
 class Table {
  public:
   enum class Align { kLeft, kRight };

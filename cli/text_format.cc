@@ -10,6 +10,40 @@
 #include "absl/strings/strip.h"
 
 namespace eroom::cli {
+namespace {
+
+// Length of the well-formed UTF-8 sequence `text` starts with (1 to 4), or
+// 0 if its first byte does not start one.
+size_t Utf8SequenceLength(absl::string_view text) {
+  const unsigned char lead = static_cast<unsigned char>(text[0]);
+  size_t length;
+  unsigned char min_second = 0x80;
+  unsigned char max_second = 0xBF;
+  if (lead < 0x80) return 1;
+  if (lead >= 0xC2 && lead <= 0xDF) {
+    length = 2;
+  } else if (lead >= 0xE0 && lead <= 0xEF) {
+    length = 3;
+    if (lead == 0xE0) min_second = 0xA0;  // No overlong forms.
+    if (lead == 0xED) max_second = 0x9F;  // No surrogates.
+  } else if (lead >= 0xF0 && lead <= 0xF4) {
+    length = 4;
+    if (lead == 0xF0) min_second = 0x90;
+    if (lead == 0xF4) max_second = 0x8F;  // Nothing above U+10FFFF.
+  } else {
+    return 0;
+  }
+  if (text.size() < length) return 0;
+  for (size_t k = 1; k < length; ++k) {
+    const unsigned char next = static_cast<unsigned char>(text[k]);
+    const unsigned char min = k == 1 ? min_second : 0x80;
+    const unsigned char max = k == 1 ? max_second : 0xBF;
+    if (next < min || next > max) return 0;
+  }
+  return length;
+}
+
+}  // namespace
 
 std::string FormatBytes(uint64_t bytes) {
   static constexpr std::array<const char*, 5> kUnits = {"B", "KiB", "MiB",
@@ -63,21 +97,34 @@ std::string FirstLineSummary(absl::string_view message) {
 }
 
 std::string Printable(absl::string_view text) {
-  static constexpr char kReplacement[] = "\xEF\xBF\xBD";  // U+FFFD
   std::string printable;
   printable.reserve(text.size());
-  for (size_t i = 0; i < text.size(); ++i) {
+  size_t i = 0;
+  while (i < text.size()) {
     const unsigned char byte = static_cast<unsigned char>(text[i]);
-    if (byte < 0x20 || byte == 0x7F) {
-      printable += kReplacement;
-    } else if (byte == 0xC2 && i + 1 < text.size() &&
-               static_cast<unsigned char>(text[i + 1]) <= 0x9F &&
-               static_cast<unsigned char>(text[i + 1]) >= 0x80) {
-      printable += kReplacement;  // U+0080..U+009F in UTF-8.
+    const size_t length = Utf8SequenceLength(text.substr(i));
+    if (length == 0) {
+      absl::StrAppendFormat(&printable, "\\x%02x", byte);  // Not UTF-8.
       ++i;
-    } else {
-      printable += static_cast<char>(byte);
+      continue;
     }
+    if (length == 2 && byte == 0xC2 &&
+        static_cast<unsigned char>(text[i + 1]) <= 0x9F) {
+      // C1 (U+0080..U+009F): U+009B is CSI on terminals that honour it.
+      absl::StrAppendFormat(&printable, "\\u%04x",
+                            static_cast<unsigned char>(text[i + 1]));
+    } else if (byte == '\t') {
+      printable += "\\t";
+    } else if (byte == '\n') {
+      printable += "\\n";
+    } else if (byte == '\r') {
+      printable += "\\r";
+    } else if (byte < 0x20 || byte == 0x7F) {
+      absl::StrAppendFormat(&printable, "\\x%02x", byte);
+    } else {
+      printable.append(text.data() + i, length);
+    }
+    i += length;
   }
   return printable;
 }

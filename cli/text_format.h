@@ -27,8 +27,11 @@ std::string FormatLocalTime(int64_t unix_ms, absl::TimeZone zone);
 // there are more.
 std::string FirstLineSummary(absl::string_view message);
 
-// `text` from the network made inert on a terminal: control characters
-// (C0, DEL and C1, which start escape sequences) become U+FFFD.
+// `text` from the network made inert on a terminal, for every text (not
+// JSON) output: control characters, which move the cursor or start escape
+// sequences, are shown as escapes: "\t", "\n", "\r", "\x1b" (C0 and DEL),
+// "\u009b" (C1); a byte that is not UTF-8 as "\xff". Other text, Korean
+// included, is unchanged, and so is Printable's own output.
 std::string Printable(absl::string_view text);
 
 // A --since/--until value: a duration before `now` ("30s", "15m", "1h",

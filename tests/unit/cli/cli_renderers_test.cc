@@ -1,5 +1,6 @@
 #include <sstream>
 
+#include "absl/strings/str_cat.h"
 #include "cli/json_output.h"
 #include "cli/renderers.h"
 #include "gmock/gmock.h"
@@ -278,6 +279,99 @@ TEST(RenderCommandStepTest, AgentTextIsMadeInert) {
   EXPECT_THAT(out.str(), Not(HasSubstr("\x1b")));
   EXPECT_THAT(out.str(), Not(HasSubstr("\x07")));
   EXPECT_THAT(out.str(), HasSubstr("[2Jgone"));
+}
+
+// Hostile text as an agent, a probed ERoom or a log line can deliver it:
+// OSC retitle, BEL, clear screen, CR, NUL, DEL, C1 CSI, an invalid byte.
+constexpr char kHostileBytes[] =
+    "a\x1b]0;pwned\x07"
+    "b\r\x1b[2Jc\0d\x7f\xC2\x9B"
+    "e\xFF 한국어";
+const std::string kHostile(kHostileBytes, sizeof(kHostileBytes) - 1);
+constexpr char kHostileShown[] =
+    "a\\x1b]0;pwned\\x07b\\r\\x1b[2Jc\\x00d\\x7f\\u009be\\xff 한국어";
+
+// Whether `text` holds no C0 control but line ends, no DEL and no C1.
+::testing::AssertionResult OnlyPrintable(const std::string& text) {
+  for (size_t i = 0; i < text.size(); ++i) {
+    const unsigned char byte = text[i];
+    const bool c1 = byte == 0xC2 && i + 1 < text.size() &&
+                    (static_cast<unsigned char>(text[i + 1]) & 0xE0) == 0x80;
+    if ((byte < 0x20 && byte != '\n') || byte == 0x7F || c1) {
+      return ::testing::AssertionFailure()
+             << "control byte " << static_cast<int>(byte) << " at " << i
+             << " in: " << text;
+    }
+  }
+  return ::testing::AssertionSuccess();
+}
+
+TEST(TerminalSafetyTest, LogMessagesAreShownEscaped) {
+  v1::QueryLogsResponse logs;
+  v1::StoredLogEvent* stored = logs.add_events();
+  stored->set_agent_id("a1b2c3");
+  stored->mutable_event()->set_level(v1::ERROR);
+  stored->mutable_event()->set_event_type("error\x1b[8m");
+  stored->mutable_event()->set_message(kHostile + "\n\tat Frame.run()");
+  std::ostringstream out;
+  RenderLogs(logs, kContext, out);
+  EXPECT_TRUE(OnlyPrintable(out.str()));
+  EXPECT_THAT(out.str(), HasSubstr(absl::StrCat(kHostileShown, " (+1 line)")));
+  EXPECT_THAT(out.str(), HasSubstr("error\\x1b[8m"));
+}
+
+TEST(TerminalSafetyTest, HostsTableShowsProbeErrorsAndNamesEscaped) {
+  v1::ListHostsResponse hosts = TwoHosts();
+  hosts.mutable_hosts(0)->set_hostname("prod\x1b[2J");
+  hosts.mutable_hosts(1)->mutable_latest_health()->set_error(kHostile);
+  std::ostringstream out;
+  RenderHosts(hosts, kContext, out);
+  EXPECT_TRUE(OnlyPrintable(out.str()));
+  EXPECT_THAT(out.str(), HasSubstr("prod\\x1b[2J (a1b2c3)"));
+  EXPECT_THAT(out.str(), HasSubstr(kHostileShown));
+}
+
+TEST(TerminalSafetyTest, StatusShowsEveryReportedTextEscaped) {
+  v1::HostStatus host = TwoHosts().hosts(0);
+  host.set_version("0.1\r\x1b]2;x\x07");
+  host.mutable_latest_health()->set_health_status("ok\x1b[5m");
+  host.mutable_latest_sample()->mutable_disks(0)->set_mount("/\x1b[1A");
+  v1::QueryLogsResponse errors = ErrorLogs();
+  errors.mutable_events(0)->mutable_event()->set_message(kHostile);
+  std::ostringstream out;
+  RenderStatus(HostReport{host, errors}, kContext, out);
+  EXPECT_TRUE(OnlyPrintable(out.str()));
+  EXPECT_THAT(out.str(), HasSubstr("agent 0.1\\r\\x1b]2;x\\x07\n"));
+  EXPECT_THAT(out.str(), HasSubstr("ok\\x1b[5m"));
+  EXPECT_THAT(out.str(), HasSubstr("/\\x1b[1A"));
+  EXPECT_THAT(out.str(), HasSubstr(kHostileShown));
+
+  v1::HostStatus failing = TwoHosts().hosts(1);
+  failing.mutable_latest_queue()->set_error(kHostile);
+  out.str("");
+  RenderStatus(HostReport{failing, {}}, kContext, out);
+  EXPECT_TRUE(OnlyPrintable(out.str()));
+  EXPECT_THAT(out.str(), HasSubstr(kHostileShown));
+}
+
+TEST(TerminalSafetyTest, MetricLabelsAreShownEscaped) {
+  v1::QueryMetricsResponse response = CpuMetrics();
+  (*response.mutable_series(0)->mutable_labels())["mount"] = kHostile;
+  std::ostringstream out;
+  RenderMetrics("host.cpu_percent", response, kContext, out);
+  EXPECT_TRUE(OnlyPrintable(out.str()));
+  EXPECT_THAT(out.str(), HasSubstr(kHostileShown));
+}
+
+TEST(TerminalSafetyTest, JsonKeepsTheTextExact) {
+  constexpr char kControls[] = "\x1b]0;t\x07\r\0\x7f\xC2\x9B 한국어";
+  const std::string controls(kControls, sizeof(kControls) - 1);
+  v1::QueryLogsResponse logs;
+  logs.add_events()->mutable_event()->set_message(controls);
+  absl::StatusOr<std::string> text = MessageToJson(logs);
+  ASSERT_THAT(text, IsOk());
+  EXPECT_EQ(nlohmann::json::parse(*text)["events"][0]["event"]["message"],
+            controls);
 }
 
 }  // namespace

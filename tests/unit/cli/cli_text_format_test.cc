@@ -83,19 +83,21 @@ TEST_F(ParseTimeArgumentTest, RejectsNonsenseWithAnExplanation) {
             absl::string_view::npos);
 }
 
-TEST(PrintableTest, ControlCharactersCannotReachTheTerminal) {
-  EXPECT_EQ(Printable("plain text, 한국어"), "plain text, 한국어");
-  EXPECT_EQ(Printable("\x1b[31mred"), "\xEF\xBF\xBD[31mred");
-  EXPECT_EQ(Printable("a\rb\nc\x7f"),
-            "a\xEF\xBF\xBD"
-            "b\xEF\xBF\xBD"
-            "c\xEF\xBF\xBD");
+TEST(PrintableTest, ControlCharactersAreShownAsEscapes) {
+  EXPECT_EQ(Printable("plain text, 한국어 \\ \xC2\xA0"),
+            "plain text, 한국어 \\ \xC2\xA0");  // NBSP is text.
+  EXPECT_EQ(Printable("\x1b[31mred\x1b]0;title\x07"),
+            "\\x1b[31mred\\x1b]0;title\\x07");
+  EXPECT_EQ(Printable(std::string("a\rb\nc\td\0e\x7f", 10)),
+            "a\\rb\\nc\\td\\x00e\\x7f");
   // U+009B is CSI on terminals that honour C1 controls.
   EXPECT_EQ(Printable("\xC2\x9B"
                       "2J"),
-            "\xEF\xBF\xBD"
-            "2J");
-  EXPECT_EQ(Printable("\xC2\xA0"), "\xC2\xA0");  // NBSP is text.
+            "\\u009b2J");
+  // Bytes that are not UTF-8 are shown as bytes; the output is UTF-8.
+  EXPECT_EQ(Printable("\xFF\xC3(\xE2\x82"), "\\xff\\xc3(\\xe2\\x82");
+  // Escaping what is already printable changes nothing.
+  EXPECT_EQ(Printable(Printable("\x1b\r")), "\\x1b\\r");
 }
 
 }  // namespace

@@ -52,7 +52,8 @@ class FakeQueryService final : public v1::QueryService::Service {
     if (authorization == "Bearer wrong") {
       return grpc::Status(grpc::StatusCode::UNAUTHENTICATED, "unknown token");
     }
-    *response = TwoHosts();
+    absl::MutexLock lock(&mu_);
+    *response = hosts_;
     return grpc::Status::OK;
   }
 
@@ -95,8 +96,14 @@ class FakeQueryService final : public v1::QueryService::Service {
     return metrics_requests_;
   }
 
+  void set_hosts(v1::ListHostsResponse hosts) {
+    absl::MutexLock lock(&mu_);
+    hosts_ = std::move(hosts);
+  }
+
  private:
   mutable absl::Mutex mu_;
+  v1::ListHostsResponse hosts_ ABSL_GUARDED_BY(mu_) = TwoHosts();
   std::vector<std::string> authorizations_ ABSL_GUARDED_BY(mu_);
   std::vector<v1::QueryLogsRequest> logs_requests_ ABSL_GUARDED_BY(mu_);
   std::vector<v1::QueryMetricsRequest> metrics_requests_ ABSL_GUARDED_BY(mu_);
@@ -313,6 +320,15 @@ TEST_F(EroomctlTest, UnknownHostExitsOneNamingKnownHosts) {
   EXPECT_THAT(err_.str(), HasSubstr("eroom-prod-1 (a1b2c3)"));
   EXPECT_EQ(Run({"logs", "--host", "nope"}), 1);
   EXPECT_EQ(Run({"queue", "nope"}), 1);
+}
+
+TEST_F(EroomctlTest, ErrorsNamingHostsShowControlCharactersEscaped) {
+  v1::ListHostsResponse hosts = TwoHosts();
+  hosts.mutable_hosts(0)->set_hostname("prod\x1b]0;pwned\x07");
+  service_.set_hosts(hosts);
+  EXPECT_EQ(Run({"status", "nope"}), 1);
+  EXPECT_THAT(err_.str(), Not(HasSubstr("\x1b")));
+  EXPECT_THAT(err_.str(), HasSubstr("prod\\x1b]0;pwned\\x07 (a1b2c3)"));
 }
 
 TEST_F(EroomctlTest, StatusWatchRedrawsUntilStopped) {
