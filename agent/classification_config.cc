@@ -30,6 +30,23 @@ std::optional<ClassificationRule> ParseRule(ConfigMap& rule_map) {
   }
   rule.level = LevelNamed(rule_map.Choice(
       "level", "", {"TRACE", "DEBUG", "INFO", "WARN", "ERROR"}));
+  // Choice() reported it; without its level the rule would match every one.
+  if (rule_map.Has("level") && !rule.level) usable = false;
+  if (rule_map.Has("logger")) {
+    rule.logger = rule_map.String("logger", "");
+    if (rule.logger.empty()) {
+      rule_map.AddProblem("logger",
+                          "empty: leave the key out to match every logger");
+      usable = false;
+    } else if (!IsLoggerName(rule.logger)) {
+      rule_map.AddProblem(
+          "logger", absl::StrCat("'", rule.logger,
+                                 "' is not a logger name (a class name such "
+                                 "as RoomServiceImpl, optionally after its "
+                                 "packages)"));
+      usable = false;
+    }
+  }
   if (!rule_map.Has("pattern")) {
     rule_map.AddProblem("pattern",
                         "missing: an RE2 pattern ('' matches every event)");

@@ -17,12 +17,16 @@ namespace eroom::agent {
 //       rules:              # tried in order; the first that matches wins
 //         - type: room_started                # LogEvent.event_type
 //           level: INFO                       # optional: TRACE ... ERROR
+//           logger: RoomServiceImpl           # optional: the class, or
+//                                             # service.room.RoomServiceImpl
 //           pattern: '방 생성 시작 - ruid: (?P<ruid>room_[0-9a-f]+)'
 //           fields: {queue_wait_ms: duration_ms}  # named groups' types
 //           fixed_fields: {kind: business}    # set on every match
 //
 // `pattern` is RE2 syntax, searched in an event's first line; '' matches
-// every event (of the level). Field types are string (the default for a
+// every event (of the level and logger). `logger` matches the end of the
+// logger as printed, at a dot (logback abbreviates packages, never the
+// class). Field types are string (the default for a
 // named group not listed), int, float, bool and duration_ms (see
 // FieldType). Without the section: the defaults.
 //

@@ -5,9 +5,11 @@
 #include <limits>
 #include <numeric>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/time.h"
 
 namespace eroom::agent {
@@ -26,12 +28,25 @@ constexpr FieldType kDurationMs = FieldType::kDurationMs;
 // A room id as ERoom prints it: room_<16 hex>.
 constexpr absl::string_view kRuid = R"((?P<ruid>room_[0-9a-fA-F]+))";
 
-ClassificationRule Rule(std::string event_type, std::string pattern,
+// Loggers of ERoom's own lines, by class (see ClassificationRule::logger).
+constexpr char kAnyLogger[] = "";
+constexpr char kMainLogger[] = "Main";
+constexpr char kServerLogger[] = "UndertowServer";
+constexpr char kPortLogger[] = "ApplicationConfig";
+constexpr char kApiKeysLogger[] = "EnvironmentApiKeyProvider";
+constexpr char kAuthKeysLogger[] = "EnvironmentAuthProvider";
+constexpr char kAuthFilterLogger[] = "ApiKeyAuthFilter";
+constexpr char kQueueLogger[] = "RoomRequestQueueManager";
+constexpr char kRoomLogger[] = "RoomServiceImpl";
+constexpr char kMeshyLogger[] = "MeshyApiService";
+
+ClassificationRule Rule(std::string event_type, v1::LogLevel level,
+                        std::string logger, std::string pattern,
                         FieldTypes field_types = {},
                         FixedFields fixed_fields = {}) {
-  return ClassificationRule{std::move(event_type), std::nullopt,
-                            std::move(pattern), std::move(fixed_fields),
-                            std::move(field_types)};
+  return ClassificationRule{std::move(event_type),  level,
+                            std::move(pattern),     std::move(fixed_fields),
+                            std::move(field_types), std::move(logger)};
 }
 
 // `pattern` with every "RUID" replaced by the ruid group.
@@ -97,6 +112,13 @@ std::optional<std::string> Canonical(std::string_view value, FieldType type) {
   return std::nullopt;
 }
 
+// Whether `logger`, as printed, is `wanted` or ends with "." + `wanted`.
+bool LoggerMatches(std::string_view wanted, std::string_view logger) {
+  if (!logger.ends_with(wanted)) return false;
+  return logger.size() == wanted.size() ||
+         logger[logger.size() - wanted.size() - 1] == '.';
+}
+
 RE2::Options PatternOptions() {
   RE2::Options options;
   options.set_log_errors(false);
@@ -115,104 +137,166 @@ std::optional<FieldType> ParseFieldType(std::string_view name) {
 }
 
 std::vector<ClassificationRule> DefaultClassificationRules() {
-  // Older generation first, then the newer `key: value` messages. Messages
-  // are distinctive, so levels are only pinned where the text is not.
+  // Older generation first, then the newer `key: value` messages. The older
+  // lines' loggers are those of ERoom's sample; the newer generation's are
+  // not pinned (builds moved lines between classes), only its levels.
   std::vector<ClassificationRule> rules = {
-      Rule("server_started", "서버가 성공적으로 시작되었습니다"),
-      Rule("server_stopping", "애플리케이션 종료 중", {},
-           {{"stage", "stopping"}}),
-      Rule("server_stopping", "서버가 중지되었습니다", {},
-           {{"stage", "stopped"}}),
-      Rule("fatal_shutdown", R"(^(?P<reason>.*?)\s*서버를 종료합니다)"),
-      Rule("config_problem",
-           "(?P<setting>ANTHROPIC_KEY|MESHY_KEY|EROOM_PRIVATE_KEY) "
-           "환경 변수가 (?:하나도 )?설정되지 않았습니다"),
-      Rule("config_problem", "유효하지 않은 포트 번호", {},
-           {{"setting", "port"}}),
-      Rule("auth_failure",
-           R"(Authorization 헤더가 요청에 없습니다: (?P<path>\S+))", {},
+      // Some builds start from another class than UndertowServer; the whole
+      // message must be the phrase.
+      Rule("server_started", v1::INFO, kAnyLogger,
+           R"(^서버가 성공적으로 시작되었습니다\s*$)"),
+      Rule("server_stopping", v1::INFO, kMainLogger, "^애플리케이션 종료 중",
+           {}, {{"stage", "stopping"}}),
+      Rule("server_stopping", v1::INFO, kServerLogger,
+           R"(^서버가 중지되었습니다\s*$)", {}, {{"stage", "stopped"}}),
+      // Claude errors from several services; the phrase ends the line.
+      Rule("fatal_shutdown", v1::ERROR, kAnyLogger,
+           R"(^(?P<reason>.*?)\s*서버를 종료합니다\.?\s*$)"),
+  };
+  // A missing key is an ERROR or, where ERoom can go on, a WARN.
+  for (const v1::LogLevel level : {v1::ERROR, v1::WARN}) {
+    rules.push_back(Rule("config_problem", level, kApiKeysLogger,
+                         "^(?P<setting>ANTHROPIC_KEY|MESHY_KEY) 환경 변수가 "
+                         "(?:하나도 )?설정되지 않았습니다"));
+    rules.push_back(Rule(
+        "config_problem", level, kAuthKeysLogger,
+        "^(?P<setting>EROOM_PRIVATE_KEY) 환경 변수가 설정되지 않았습니다"));
+  }
+  std::vector<ClassificationRule> more = {
+      Rule("config_problem", v1::WARN, kPortLogger, "^유효하지 않은 포트 번호",
+           {}, {{"setting", "port"}}),
+      Rule("auth_failure", v1::WARN, kAuthFilterLogger,
+           R"(^Authorization 헤더가 요청에 없습니다: (?P<path>\S+))", {},
            {{"reason", "missing_header"}}),
-      Rule("auth_failure", R"(잘못된 API 키가 제공되었습니다: (?P<path>\S+))",
-           {}, {{"reason", "wrong_key"}}),
-      Rule("room_requested",
-           WithRuid(R"(방 생성 요청 큐에 추가됨\. ruid: RUID, )"
+      Rule("auth_failure", v1::WARN, kAuthFilterLogger,
+           R"(^잘못된 API 키가 제공되었습니다: (?P<path>\S+))", {},
+           {{"reason", "wrong_key"}}),
+      Rule("room_requested", v1::INFO, kQueueLogger,
+           WithRuid(R"(^방 생성 요청 큐에 추가됨\. ruid: RUID, )"
                     R"(user_uuid: (?P<user_uuid>[^,\s]+), )"
                     R"(현재 큐 크기: (?P<queue_size>\d+))"),
            {{"queue_size", kInt}}),
-      Rule("room_requested",
+      Rule("room_requested", v1::INFO, kAnyLogger,
            WithRuid(
-               R"(요청 큐 추가됨 - ruid: RUID, uuid: (?P<user_uuid>[^,\s]+))"
+               R"(^요청 큐 추가됨 - ruid: RUID, uuid: (?P<user_uuid>[^,\s]+))"
                R"((?:, queueSize: (?P<queue_size>\d+))?)"
                R"((?:, active: (?P<active>\d+))?)"
                R"((?:, completed: (?P<completed>\d+))?)"),
            {{"queue_size", kInt}, {"active", kInt}, {"completed", kInt}}),
-      Rule("room_dequeued",
-           WithRuid(R"(큐에서 요청 추출됨\. ruid: RUID, )"
+      Rule("room_dequeued", v1::INFO, kQueueLogger,
+           WithRuid(R"(^큐에서 요청 추출됨\. ruid: RUID, )"
                     R"(큐 대기 시간: (?P<queue_wait_ms>\d+) ?ms)"),
            {{"queue_wait_ms", kDurationMs}}),
-      Rule("room_dequeued",
+      Rule("room_dequeued", v1::INFO, kAnyLogger,
            WithRuid(
                R"(^처리 시작 - ruid: RUID)"
                R"((?:.*?(?i:wait\w*|대기 시간): (?P<queue_wait_ms>\d+) ?ms)?)"),
            {{"queue_wait_ms", kDurationMs}}),
-      Rule("room_started",
+      Rule("queue_wait", v1::DEBUG, kAnyLogger,
+           WithRuid(R"(^큐에서 요청 추출 - ruid: RUID, )"
+                    R"(waitTime: (?P<queue_wait_ms>\d+) ?ms)"),
+           {{"queue_wait_ms", kDurationMs}}),
+      Rule("room_started", v1::INFO, kRoomLogger,
            WithRuid(
-               R"(통합 방 생성 시작: ruid=RUID, )"
+               R"(^통합 방 생성 시작: ruid=RUID, )"
                R"(user_uuid=(?P<user_uuid>[^,\s]*), theme=(?P<theme>[^,]*), )"
                R"(difficulty=(?P<difficulty>[^,\s]*))")),
-      Rule("room_started",
+      Rule("room_started", v1::INFO, kAnyLogger,
            WithRuid(
-               R"(방 생성 시작 - ruid: RUID, uuid: (?P<user_uuid>[^,\s]*), )"
+               R"(^방 생성 시작 - ruid: RUID, uuid: (?P<user_uuid>[^,\s]*), )"
                R"(theme: (?P<theme>[^,]*), )"
                R"(difficulty: (?P<difficulty>[^,\s]*))"
                R"((?:, freeModeling: (?P<free_modeling>\w+))?)"),
            {{"free_modeling", kBool}}),
-      Rule("room_completed",
+      Rule(
+          "room_completed", v1::INFO, kRoomLogger,
+          WithRuid(
+              R"(^통합 방 생성 완료: ruid=RUID, 스크립트 수=(?P<scripts>\d+))"),
+          {{"scripts", kInt}}),
+      // Newer builds say `방 생성 완료` three times per room: the room
+      // service's statistics and script count, then the queue manager's
+      // outcome, the one with the duration.
+      Rule("room_summary", v1::INFO, kAnyLogger,
+           WithRuid(R"(^방 생성 완료 - ruid: RUID, )"
+                    R"(totalObjects: (?P<total_objects>\d+), )"
+                    R"(generatedScripts: (?P<generated_scripts>\d+), )"
+                    R"(successRate: (?P<success_rate_percent>\d+)%)"),
+           {{"total_objects", kInt},
+            {"generated_scripts", kInt},
+            {"success_rate_percent", kInt}}),
+      Rule("room_summary", v1::INFO, kAnyLogger,
            WithRuid(
-               R"(통합 방 생성 완료: ruid=RUID, 스크립트 수=(?P<scripts>\d+))"),
+               R"(^방 생성 완료 - ruid: RUID, scripts: (?P<scripts>\d+)\s*$)"),
            {{"scripts", kInt}}),
-      Rule("room_completed",
-           WithRuid(R"(방 생성 완료 - ruid: RUID)"
-                    R"((?:, duration: (?P<duration_ms>\d+) ?ms)?)"
+      Rule("room_completed", v1::INFO, kAnyLogger,
+           WithRuid(R"(^방 생성 완료 - ruid: RUID)"
+                    R"(, duration: (?P<duration_ms>\d+) ?ms)"
                     R"((?:, theme: (?P<theme>[^,]*))?)"
                     R"((?:, scripts: (?P<scripts>\d+))?)"),
            {{"duration_ms", kDurationMs}, {"scripts", kInt}}),
-      Rule("processing_time", R"(^처리 시간: (?P<processing_ms>\d+) ?ms)",
-           {{"processing_ms", kDurationMs}}),
-      Rule("processing_time", R"(^결과 성공 여부: (?P<success>true|false))",
-           {{"success", kBool}}),
-      Rule("room_failed",
-           WithRuid("통합 방 생성 중 비즈니스 오류 발생: ruid=RUID"), {},
+      Rule("room_failed", v1::ERROR, kRoomLogger,
+           WithRuid("^통합 방 생성 중 비즈니스 오류 발생: ruid=RUID"), {},
            {{"kind", "business"}}),
-      Rule("room_failed",
-           WithRuid("통합 방 생성 중 시스템 오류 발생: ruid=RUID"), {},
+      Rule("room_failed", v1::ERROR, kRoomLogger,
+           WithRuid("^통합 방 생성 중 시스템 오류 발생: ruid=RUID"), {},
            {{"kind", "system"}}),
-      Rule("room_failed",
-           WithRuid(R"(방 생성 실패 - ruid: RUID)"
+      Rule("room_failed", v1::ERROR, kAnyLogger,
+           WithRuid(R"(^방 생성 실패 - ruid: RUID)"
                     R"((?:, duration: (?P<duration_ms>\d+) ?ms)?)"
                     R"((?:, error: (?P<error>.*))?)"),
            {{"duration_ms", kDurationMs}}),
-      Rule("background_failure", "=== 백그라운드 처리 중 오류 발생 ==="),
+      // An exception out of the room service: the room failed too.
+      Rule("room_failed", v1::ERROR, kQueueLogger,
+           "^=== 백그라운드 처리 중 오류 발생 ===", {},
+           {{"kind", "background"}}),
+      Rule("room_failed", v1::ERROR, kAnyLogger,
+           WithRuid(
+               R"(^처리 중 오류 발생 - ruid: RUID(?:, error: (?P<error>.*))?)"),
+           {}, {{"kind", "background"}}),
+      // The queue manager's report on a room (INFO after createRoom()
+      // returned, ERROR inside a background failure's block).
+      Rule("processing_time", v1::INFO, kQueueLogger,
+           R"(^처리 시간: (?P<processing_ms>\d+) ?ms)",
+           {{"processing_ms", kDurationMs}}),
+      Rule("processing_time", v1::ERROR, kQueueLogger,
+           R"(^처리 시간: (?P<processing_ms>\d+) ?ms)",
+           {{"processing_ms", kDurationMs}}),
+      Rule("room_result", v1::INFO, kQueueLogger,
+           R"(^결과 성공 여부: (?P<success>true|false))", {{"success", kBool}}),
+      Rule("model_timeout", v1::WARN, kRoomLogger, "^모델 생성 타임아웃 발생"),
+      Rule("model_failed", v1::WARN, kRoomLogger,
+           R"(^모델 생성 실패로 표시됨: (?P<model>.*?) -> (?P<detail>.*))"),
       Rule(
-          "background_failure",
-          WithRuid(
-              R"(^처리 중 오류 발생 - ruid: RUID(?:, error: (?P<error>.*))?)")),
-      Rule("model_timeout", "모델 생성 타임아웃 발생"),
-      Rule("model_failed",
-           R"(모델 생성 실패로 표시됨: (?P<model>.*?) -> (?P<detail>.*))"),
-      Rule(
-          "model_failed",
-          R"(API 호출 실패\. 상태 코드: (?P<status>\d+)(?:, 메시지: (?P<detail>.*))?)",
+          "model_failed", v1::ERROR, kMeshyLogger,
+          R"(^API 호출 실패\. 상태 코드: (?P<status>\d+)(?:, 메시지: (?P<detail>.*))?)",
           {{"status", kInt}}),
-      Rule("model_failed", R"((?P<model>\S+)의 프리뷰 생성 실패)"),
+      Rule("model_failed", v1::ERROR, kMeshyLogger,
+           R"(^(?P<model>\S+)의 프리뷰 생성 실패)"),
+      Rule("error", v1::ERROR, kAnyLogger, ""),
   };
-  rules.push_back(ClassificationRule{"error", v1::ERROR, "", {}});
+  for (ClassificationRule& rule : more) rules.push_back(std::move(rule));
   return rules;
+}
+
+bool IsLoggerName(std::string_view logger) {
+  if (logger.empty()) return false;
+  for (absl::string_view name : absl::StrSplit(AbslView(logger), '.')) {
+    if (name.empty() || std::any_of(name.begin(), name.end(), [](char c) {
+          return absl::ascii_isspace(static_cast<unsigned char>(c));
+        })) {
+      return false;
+    }
+  }
+  return true;
 }
 
 absl::Status Classifier::CheckRule(const ClassificationRule& rule) {
   if (rule.event_type.empty()) {
     return absl::InvalidArgumentError("empty event_type");
+  }
+  if (!rule.logger.empty() && !IsLoggerName(rule.logger)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("'", rule.logger, "' is not a logger name"));
   }
   const RE2 regex(rule.pattern, PatternOptions());
   if (!regex.ok()) {
@@ -323,6 +407,9 @@ bool Classifier::Apply(const CompiledRule& compiled,
                        std::string_view first_line, v1::LogEvent& event) const {
   const ClassificationRule& rule = compiled.rule;
   if (rule.level && *rule.level != event.level()) return false;
+  if (!rule.logger.empty() && !LoggerMatches(rule.logger, event.logger())) {
+    return false;
+  }
   std::vector<re2::StringPiece> groups(
       1 + compiled.regex->NumberOfCapturingGroups());
   if (!compiled.regex->Match(first_line, 0, first_line.size(), RE2::UNANCHORED,

@@ -52,13 +52,31 @@ struct ClassificationRule {
   std::map<std::string, std::string> fixed_fields;
   // The types of named groups; a group not listed is a string.
   std::map<std::string, FieldType> field_types = {};
+  // If set, only events of this logger match: a class name
+  // ("RoomServiceImpl") or a dotted tail of the full name
+  // ("queue.RoomRequestQueueManager"), compared with the end of the logger
+  // as printed, at a dot. Logback abbreviates packages, never the class.
+  std::string logger = {};
 };
 
-// The rules for both ERoom generations (see /work/shared/eroom/README.md):
-// server_started, server_stopping, fatal_shutdown, config_problem,
-// auth_failure, room_requested, room_dequeued, room_started, room_completed,
-// processing_time, room_failed, background_failure, model_timeout,
-// model_failed, and last "error" for any other ERROR event.
+// Whether `logger` can be a ClassificationRule::logger: dot-separated
+// non-empty names without whitespace.
+bool IsLoggerName(std::string_view logger);
+
+// The rules for both ERoom generations (see /work/shared/eroom/README.md),
+// each pinned to the level of the real line and, where ERoom's sample shows
+// it, its logger, and anchored to the message's start (or end), so a line
+// that only quotes an event's text (a DEBUG dump, a user's room theme) is
+// not that event:
+//   server_started, server_stopping, fatal_shutdown, config_problem,
+//   auth_failure, room_requested, room_dequeued, queue_wait (the newer
+//   generation's DEBUG line with the wait), room_started,
+//   room_summary (the newer room service's `방 생성 완료` statistics, not
+//   an outcome), room_completed, room_failed (kind business, system or
+//   background), processing_time and room_result (the queue manager's
+//   report: `처리 시간`, `결과 성공 여부`), model_timeout, model_failed,
+// and last "error" for any other ERROR event. RoomTracker makes one outcome
+// of each room out of them.
 std::vector<ClassificationRule> DefaultClassificationRules();
 
 // Assigns event types and fields to LogEvents. The first rule (in order)
@@ -66,8 +84,8 @@ std::vector<ClassificationRule> DefaultClassificationRules();
 class Classifier {
  public:
   // OK, or what is wrong with `rule` (the pattern does not compile, the
-  // event type is empty, a typed field is not a named group of the pattern),
-  // without naming the rule.
+  // event type is empty, a typed field is not a named group of the pattern,
+  // the logger is no logger name), without naming the rule.
   static absl::Status CheckRule(const ClassificationRule& rule);
 
   // InvalidArgument naming the rule (index, event type, pattern) if a rule

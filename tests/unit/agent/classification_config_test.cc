@@ -168,6 +168,73 @@ logs:
           "agent.yaml: logs.classification.rules[2].level: 'NOTICE' is not one "
           "of: TRACE, DEBUG, INFO, WARN, ERROR",
           "agent.yaml: logs.classification.rules[2].extra: unknown key"));
+  // A rule with a level it cannot have is left out, not widened to every
+  // level.
+  EXPECT_EQ(TypesOf(parsed.rules), TypesOf(DefaultClassificationRules()));
+}
+
+TEST(ClassificationConfigTest, RulesCanNameTheLogger) {
+  const Parsed parsed = Parse(R"(
+logs:
+  classification:
+    use_defaults: false
+    rules:
+      - type: room_note
+        level: INFO
+        logger: RoomServiceImpl
+        pattern: '^note'
+      - {type: queue_note, logger: service.queue.RoomRequestQueueManager,
+         pattern: '^note'}
+)");
+  ASSERT_THAT(parsed.problems, IsEmpty());
+  ASSERT_THAT(parsed.rules, SizeIs(2));
+  EXPECT_EQ(parsed.rules[0].logger, "RoomServiceImpl");
+
+  absl::StatusOr<Classifier> classifier = Classifier::Create(parsed.rules);
+  ASSERT_THAT(classifier, IsOk());
+  auto type_of = [&](v1::LogLevel level, const std::string& logger) {
+    v1::LogEvent event;
+    event.set_level(level);
+    event.set_logger(logger);
+    event.set_message("note this");
+    classifier->Classify(event);
+    return event.event_type();
+  };
+  // The class name matches however logback abbreviated the packages.
+  EXPECT_EQ(type_of(v1::INFO, "c.f.eroom.service.room.RoomServiceImpl"),
+            "room_note");
+  EXPECT_EQ(type_of(v1::INFO, "RoomServiceImpl"), "room_note");
+  EXPECT_EQ(type_of(v1::DEBUG, "c.f.eroom.service.room.RoomServiceImpl"), "");
+  EXPECT_EQ(type_of(v1::INFO, "c.f.e.s.room.MyRoomServiceImpl"), "");
+  EXPECT_EQ(type_of(v1::WARN,
+                    "com.febrie.eroom.service.queue."
+                    "RoomRequestQueueManager"),
+            "queue_note");
+  EXPECT_EQ(type_of(v1::WARN, "c.f.e.s.queue.RoomRequestQueueManager"), "");
+}
+
+TEST(ClassificationConfigTest, BadLoggersAreErrorsNamingTheKey) {
+  const Parsed parsed = Parse(R"(
+logs:
+  classification:
+    use_defaults: false
+    rules:
+      - {type: a, logger: '', pattern: x}
+      - {type: b, logger: 'Room Service', pattern: x}
+      - {type: c, logger: .RoomServiceImpl, pattern: x}
+)");
+  EXPECT_THAT(
+      parsed.problems,
+      ElementsAre(
+          "agent.yaml: logs.classification.rules[0].logger: empty: leave the "
+          "key out to match every logger",
+          "agent.yaml: logs.classification.rules[1].logger: 'Room Service' "
+          "is not a logger name (a class name such as RoomServiceImpl, "
+          "optionally after its packages)",
+          "agent.yaml: logs.classification.rules[2].logger: "
+          "'.RoomServiceImpl' is not a logger name (a class name such as "
+          "RoomServiceImpl, optionally after its packages)"));
+  EXPECT_THAT(parsed.rules, IsEmpty());
 }
 
 TEST(ClassificationConfigTest, SectionsOfTheWrongShape) {
