@@ -73,7 +73,8 @@ void RoomTracker::Assign(v1::LogEvent& event) {
     event.set_ruid(std::move(mentioned));
   }
 
-  const std::string& type = event.event_type();
+  // As classified: settling the outcome may retype the event.
+  const std::string type = event.event_type();
   if (type == "server_started" || type == "server_stopping") {
     runs_.clear();
     return;

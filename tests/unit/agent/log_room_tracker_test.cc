@@ -180,10 +180,14 @@ TEST_F(RoomTrackerTest, ResultLineIsTheOutcomeWhenNothingElseSaidIt) {
   EXPECT_EQ(FieldOf(result, "outcome"), "failure");
   EXPECT_EQ(FieldOf(result, "processing_ms"), "5");
   EXPECT_EQ(OfType("room_failed").size(), 1u);
-  // The report is over: the idle worker is no longer the room's.
+  // The report is over: the idle worker is no longer the room's, not even
+  // for a report line.
   EXPECT_EQ(RuidOf("2025-06-16 10:02:11.486 [pool-2-thread-1] DEBUG "
                    "c.f.e.s.queue.RoomRequestQueueManager    : 큐에서 요청 "
                    "대기 중... 현재 큐 크기: 0"),
+            "");
+  EXPECT_EQ(RuidOf("2025-06-16 10:02:11.487 [pool-2-thread-1] INFO  "
+                   "c.f.e.s.queue.RoomRequestQueueManager    : 처리 시간: 7ms"),
             "");
 }
 
