@@ -26,9 +26,9 @@ namespace eroom::agent {
 // `pattern` is RE2 syntax, searched in an event's first line; '' matches
 // every event (of the level and logger). `logger` matches the end of the
 // logger as printed, at a dot (logback abbreviates packages, never the
-// class). Field types are string (the default for a
-// named group not listed), int, float, bool and duration_ms (see
-// FieldType). Without the section: the defaults.
+// class). Field types are string (the default for a named group not
+// listed), int, float, bool and duration_ms (see FieldType). Without the
+// section: the defaults.
 //
 // Problems are added to `logs`' problem list, a bad rule's naming it, e.g.
 //   agent.yaml: logs.classification.rules[2] (room_started): invalid regex:
