@@ -2,6 +2,7 @@
 #define EROOM_COLLECTOR_SQLITE_SEARCH_INDEX_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -24,7 +25,9 @@ namespace eroom::collector {
 // events up in it and scan the few newer ones (see SearchCondition).
 //
 // It is derived data: a missing, damaged or foreign index file is rebuilt
-// from the events, never a reason to refuse to start.
+// from the events, never a reason to refuse to start; damage found later
+// (by a check at start, by indexing or by a search) has it rebuilt in the
+// background while searches scan.
 
 // The index file of the collector database at `database_path`.
 std::string SearchIndexPath(const std::string& database_path);
@@ -70,6 +73,14 @@ class SearchIndex {
   // schema must be current.
   static absl::StatusOr<std::unique_ptr<SearchIndex>> Open(
       const std::string& database_path);
+  // Replaces the index file with a new, empty one.
+  static absl::StatusOr<std::unique_ptr<SearchIndex>> Rebuild(
+      const std::string& database_path);
+
+  // SQLite's quick check of the index file: DataLoss naming it if it is
+  // damaged. Gives up (OK) once `stop_early` says so or after about a
+  // minute's work: the check is a courtesy, searches fall back anyway.
+  absl::Status QuickCheck(const std::function<bool()>& stop_early);
 
   // Adds up to `max_events` log events above the watermark (fewer when they
   // are large) to the index and moves the watermark past them, in one
@@ -78,19 +89,26 @@ class SearchIndex {
   absl::StatusOr<int> IndexNext(int max_events);
 
  private:
-  explicit SearchIndex(std::unique_ptr<SQLite::Database> db);
+  SearchIndex(std::string path, std::unique_ptr<SQLite::Database> db);
 
+  const std::string path_;
   std::unique_ptr<SQLite::Database> db_;
 };
 
 // The thread that keeps a SearchIndex caught up: it indexes what is pending
 // once enough has come or a moment has passed since the first of it (each
 // transaction has a fixed cost, and searches scan what is not indexed yet),
-// in transactions small enough to stop promptly.
+// in transactions small enough to stop promptly. It checks the index first,
+// and rebuilds it when it is damaged or when asked to.
 class SearchIndexer {
  public:
-  // A few pending events wait at most `round_delay` for more to join them.
-  SearchIndexer(std::unique_ptr<SearchIndex> index, absl::Duration round_delay);
+  // The index of the collector database at `database_path`. A few pending
+  // events wait at most `round_delay` for more to join them.
+  // `on_usable(false)` is called before the index is replaced,
+  // `on_usable(true)` once a new one is in place (on the indexer's thread).
+  SearchIndexer(std::unique_ptr<SearchIndex> index, std::string database_path,
+                absl::Duration round_delay,
+                std::function<void(bool usable)> on_usable);
   SearchIndexer(const SearchIndexer&) = delete;
   SearchIndexer& operator=(const SearchIndexer&) = delete;
   // Stops the thread after its current transaction.
@@ -99,15 +117,24 @@ class SearchIndexer {
   // `events` more log events were committed. Never blocks.
   void Notify(int64_t events);
 
+  // The index failed a search: replace it. Never blocks.
+  void Rebuild();
+
  private:
   void Run();
+  // Replaces the index with an empty one; false if that failed.
+  bool RebuildIndex();
+  bool stopping() const;
 
   std::unique_ptr<SearchIndex> index_;  // Owned by the thread.
+  const std::string database_path_;
   const absl::Duration round_delay_;
-  absl::Mutex mu_;
+  const std::function<void(bool usable)> on_usable_;
+  mutable absl::Mutex mu_;
   // Log events committed since the last round; what is there at start
   // counts as a full round.
   int64_t pending_ ABSL_GUARDED_BY(mu_);
+  bool rebuild_requested_ ABSL_GUARDED_BY(mu_) = false;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::thread thread_;
 };
