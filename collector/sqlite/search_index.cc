@@ -170,19 +170,29 @@ std::optional<std::string> TrigramMatchExpression(const std::string& text) {
   // Trigrams side by side cover every character of `text`; the last one is
   // moved back to end with it. The rest add little selectivity and each
   // costs a lookup.
+  std::vector<size_t> starts;
+  for (size_t start = 0; start + kMinIndexedSubstring <= points.size();
+       start += kMinIndexedSubstring) {
+    starts.push_back(start);
+  }
+  if (starts.back() + kMinIndexedSubstring != points.size()) {
+    starts.push_back(points.size() - kMinIndexedSubstring);
+  }
+  if (starts.size() > kMaxMatchTrigrams) {
+    std::vector<size_t> spread;
+    for (size_t i = 0; i < kMaxMatchTrigrams; ++i) {
+      spread.push_back(
+          starts[i * (starts.size() - 1) / (kMaxMatchTrigrams - 1)]);
+    }
+    starts = std::move(spread);
+  }
   std::vector<std::string> terms;
-  auto add_trigram_at = [&](size_t start) {
+  for (size_t start : starts) {
     std::string trigram =
         absl::StrCat(points[start], points[start + 1], points[start + 2]);
     terms.push_back(absl::StrCat(
         "\"", absl::StrReplaceAll(trigram, {{"\"", "\"\""}}), "\""));
-  };
-  size_t start = 0;
-  for (; start + kMinIndexedSubstring <= points.size();
-       start += kMinIndexedSubstring) {
-    add_trigram_at(start);
   }
-  if (start != points.size()) add_trigram_at(points.size() - 3);
   return absl::StrJoin(terms, " AND ");
 }
 

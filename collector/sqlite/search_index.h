@@ -40,11 +40,16 @@ void AttachSearchIndex(SQLite::Database& db, const std::string& database_path);
 // The trigram index finds substrings of at least this many code points.
 inline constexpr size_t kMinIndexedSubstring = 3;
 
+// The most trigrams a MATCH expression looks up: each costs a pass over the
+// events that hold it, and beyond a dozen or so they narrow the candidates
+// little more, so that a long text would cost far more than it saves.
+inline constexpr size_t kMaxMatchTrigrams = 16;
+
 // The FTS5 MATCH expression selecting the indexed events whose message may
-// contain `text`: every distinct trigram of it. A superset of the events
-// that contain it (trigrams are case-folded and not ordered), which the
-// caller narrows with LIKE. nullopt when `text` is shorter than
-// kMinIndexedSubstring code points.
+// contain `text`: trigrams of it side by side, at most kMaxMatchTrigrams of
+// them spread over it. A superset of the events that contain it (trigrams
+// are case-folded and not ordered), which the caller narrows with LIKE.
+// nullopt when `text` is shorter than kMinIndexedSubstring code points.
 std::optional<std::string> TrigramMatchExpression(const std::string& text);
 
 // An SQL condition on log_events (its rowid `id`) true for every event whose
