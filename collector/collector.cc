@@ -2,6 +2,7 @@
 
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -55,7 +56,9 @@ Collector::Collector(const CollectorConfig& config, const Clock& clock,
           }),
       agent_service_(ingest_, config.stream_window_batches, authorizer_,
                      agent_streams_),
-      query_service_(*storage_, queries_, authorizer_, liveness_),
+      // A worker stays free for the quick queries while log queries run.
+      query_service_(*storage_, queries_, authorizer_, liveness_, clock,
+                     std::max(1, config.query_threads - 1)),
       command_service_(ingest_, *storage_, queries_, authorizer_, clock,
                        agent_streams_) {}
 

@@ -2,6 +2,7 @@
 #define EROOM_COLLECTOR_STORAGE_H_
 
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include "absl/status/status.h"
@@ -60,6 +61,16 @@ class StorageWriter {
       const std::string& command_id) = 0;
 };
 
+// Asked now and then while a query runs whether it may go on: OK, or the
+// status it stops with (CANCELLED, DEADLINE_EXCEEDED), which the query then
+// returns. Called from the querying thread, often: it must be cheap. An
+// empty check never stops a query.
+using QueryCheck = std::function<absl::Status()>;
+
+// The largest QueryLogs response, in bytes of its events: gRPC's default for
+// the largest message a client receives, so that every client can take it.
+inline constexpr size_t kMaxLogResponseBytes = 4 << 20;
+
 // Threading: any number of threads may call the reader at once,
 // concurrently with the writer; a query sees only committed writes and
 // never waits for a write transaction. Limits are the caller's policy
@@ -77,9 +88,12 @@ class StorageReader {
   // The newest request.limit log events matching every filter given, newest
   // first by the event's own time (then the newest stored first);
   // since/until bounds are inclusive. `contains` matches a substring of the
-  // message literally, ignoring ASCII case (Korean has none).
+  // message literally, ignoring ASCII case (Korean has none). Events stop
+  // before their size passes kMaxLogResponseBytes, with `truncated` set.
+  // Stops early when `check` says so.
   virtual absl::StatusOr<eroom::monitor::v1::QueryLogsResponse> QueryLogs(
-      const eroom::monitor::v1::QueryLogsRequest& request) = 0;
+      const eroom::monitor::v1::QueryLogsRequest& request,
+      const QueryCheck& check) = 0;
 
   // One series per (agent, labels) of metric request.name that has points
   // in [since, until] (0: unbounded), ordered by agent_id, then by labels in

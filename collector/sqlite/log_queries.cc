@@ -7,6 +7,7 @@
 #include "collector/sqlite/queries.h"
 #include "collector/sqlite/search_index.h"
 #include "collector/sqlite/sql_values.h"
+#include "collector/storage.h"
 
 namespace eroom::collector {
 namespace {
@@ -71,6 +72,7 @@ v1::QueryLogsResponse QueryLogEvents(SQLite::Database& db,
                        " ORDER BY time_ms DESC, id DESC LIMIT ?"));
   query.bind(conditions.Bind(query), request.limit());
   v1::QueryLogsResponse response;
+  size_t response_bytes = 0;
   while (query.executeStep()) {
     v1::StoredLogEvent* stored = response.add_events();
     stored->set_agent_id(query.getColumn(0).getString());
@@ -89,6 +91,12 @@ v1::QueryLogsResponse QueryLogEvents(SQLite::Database& db,
     log->set_ruid(query.getColumn(12).getString());
     log->set_truncated(query.getColumn(13).getInt() != 0);
     log->set_has_header(query.getColumn(14).getInt() != 0);
+    response_bytes += stored->ByteSizeLong();
+    if (response_bytes > kMaxLogResponseBytes) {
+      response.mutable_events()->RemoveLast();
+      response.set_truncated(true);
+      break;
+    }
   }
   return response;
 }

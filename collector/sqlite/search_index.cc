@@ -170,24 +170,34 @@ std::optional<std::string> TrigramMatchExpression(const std::string& text) {
   // Trigrams side by side cover every character of `text`; the last one is
   // moved back to end with it. The rest add little selectivity and each
   // costs a lookup.
+  std::vector<size_t> starts;
+  for (size_t start = 0; start + kMinIndexedSubstring <= points.size();
+       start += kMinIndexedSubstring) {
+    starts.push_back(start);
+  }
+  if (starts.back() + kMinIndexedSubstring != points.size()) {
+    starts.push_back(points.size() - kMinIndexedSubstring);
+  }
+  if (starts.size() > kMaxMatchTrigrams) {
+    std::vector<size_t> spread;
+    for (size_t i = 0; i < kMaxMatchTrigrams; ++i) {
+      spread.push_back(
+          starts[i * (starts.size() - 1) / (kMaxMatchTrigrams - 1)]);
+    }
+    starts = std::move(spread);
+  }
   std::vector<std::string> terms;
-  auto add_trigram_at = [&](size_t start) {
+  for (size_t start : starts) {
     std::string trigram =
         absl::StrCat(points[start], points[start + 1], points[start + 2]);
     terms.push_back(absl::StrCat(
         "\"", absl::StrReplaceAll(trigram, {{"\"", "\"\""}}), "\""));
-  };
-  size_t start = 0;
-  for (; start + kMinIndexedSubstring <= points.size();
-       start += kMinIndexedSubstring) {
-    add_trigram_at(start);
   }
-  if (start != points.size()) add_trigram_at(points.size() - 3);
   return absl::StrJoin(terms, " AND ");
 }
 
-SearchIndex::SearchIndex(std::unique_ptr<SQLite::Database> db)
-    : db_(std::move(db)) {}
+SearchIndex::SearchIndex(std::string path, std::unique_ptr<SQLite::Database> db)
+    : path_(std::move(path)), db_(std::move(db)) {}
 
 absl::StatusOr<std::unique_ptr<SearchIndex>> SearchIndex::Open(
     const std::string& database_path) {
@@ -196,7 +206,7 @@ absl::StatusOr<std::unique_ptr<SearchIndex>> SearchIndex::Open(
     try {
       std::unique_ptr<SQLite::Database> db = OpenIndexFile(path, database_path);
       ResetIfForeign(*db, path);
-      return std::unique_ptr<SearchIndex>(new SearchIndex(std::move(db)));
+      return std::unique_ptr<SearchIndex>(new SearchIndex(path, std::move(db)));
     } catch (const SQLite::Exception& e) {
       if (attempt == 0 && IsDamaged(e)) {
         spdlog::warn("{}: damaged ({}); rebuilding it", path, e.what());
@@ -206,6 +216,54 @@ absl::StatusOr<std::unique_ptr<SearchIndex>> SearchIndex::Open(
       return SqliteErrorStatus(absl::StrCat("open ", path), e, kIndexKind);
     }
   }
+}
+
+absl::StatusOr<std::unique_ptr<SearchIndex>> SearchIndex::Rebuild(
+    const std::string& database_path) {
+  const std::string path = SearchIndexPath(database_path);
+  RemoveIndexFiles(path);
+  if (std::filesystem::exists(path)) {
+    return absl::InternalError(
+        absl::StrCat("rebuild ", path, ": cannot remove the damaged file"));
+  }
+  return Open(database_path);
+}
+
+absl::Status SearchIndex::QuickCheck(const std::function<bool()>& stop_early) {
+  // SQLite's virtual machine runs some hundred million steps a second.
+  constexpr int kStepsPerCall = 10000;
+  constexpr int64_t kMaxCalls = int64_t{6'000'000'000} / kStepsPerCall;
+  struct Budget {
+    const std::function<bool()>& stop_early;
+    int64_t calls_left;
+  } budget{stop_early, kMaxCalls};
+  sqlite3_progress_handler(
+      db_->getHandle(), kStepsPerCall,
+      [](void* context) -> int {
+        auto& budget = *static_cast<Budget*>(context);
+        return --budget.calls_left < 0 || budget.stop_early() ? 1 : 0;
+      },
+      &budget);
+  absl::Status status;
+  try {
+    // main only: the events' database is attached too.
+    SQLite::Statement check(*db_, "PRAGMA main.quick_check");
+    std::vector<std::string> problems;
+    while (check.executeStep()) {
+      std::string line = check.getColumn(0).getString();
+      if (line != "ok") problems.push_back(std::move(line));
+    }
+    if (!problems.empty()) {
+      status = absl::DataLossError(absl::StrCat(
+          path_, ": damaged (", absl::StrJoin(problems, "; "), ")"));
+    }
+  } catch (const SQLite::Exception& e) {
+    if ((e.getErrorCode() & 0xff) != SQLITE_INTERRUPT) {
+      status = SqliteErrorStatus(absl::StrCat("check ", path_), e, kIndexKind);
+    }
+  }
+  sqlite3_progress_handler(db_->getHandle(), 0, nullptr, nullptr);
+  return status;
 }
 
 absl::StatusOr<int> SearchIndex::IndexNext(int max_events) {
@@ -245,7 +303,8 @@ absl::StatusOr<int> SearchIndex::IndexNext(int max_events) {
     txn.commit();
     return static_cast<int>(events.size());
   } catch (const SQLite::Exception& e) {
-    return SqliteErrorStatus("index log messages", e, kIndexKind);
+    return SqliteErrorStatus(absl::StrCat("index log messages into ", path_), e,
+                             kIndexKind);
   }
 }
 
@@ -268,9 +327,13 @@ absl::StatusOr<SearchIndexProgress> ReadSearchIndexProgress(
 }
 
 SearchIndexer::SearchIndexer(std::unique_ptr<SearchIndex> index,
-                             absl::Duration round_delay)
+                             std::string database_path,
+                             absl::Duration round_delay,
+                             std::function<void(bool usable)> on_usable)
     : index_(std::move(index)),
+      database_path_(std::move(database_path)),
       round_delay_(round_delay),
+      on_usable_(std::move(on_usable)),
       pending_(kEventsPerRound),
       thread_([this] { Run(); }) {}
 
@@ -287,32 +350,78 @@ void SearchIndexer::Notify(int64_t events) {
   pending_ += events;
 }
 
+void SearchIndexer::Rebuild() {
+  absl::MutexLock lock(&mu_);
+  rebuild_requested_ = true;
+}
+
+bool SearchIndexer::stopping() const {
+  absl::MutexLock lock(&mu_);
+  return stopping_;
+}
+
+bool SearchIndexer::RebuildIndex() {
+  on_usable_(false);
+  index_.reset();
+  absl::StatusOr<std::unique_ptr<SearchIndex>> rebuilt =
+      SearchIndex::Rebuild(database_path_);
+  if (!rebuilt.ok()) {
+    spdlog::error("{}; searches scan every event instead",
+                  rebuilt.status().ToString());
+    return false;
+  }
+  index_ = *std::move(rebuilt);
+  on_usable_(true);
+  spdlog::info("{}: rebuilt; every event is indexed again",
+               SearchIndexPath(database_path_));
+  return true;
+}
+
 void SearchIndexer::Run() {
   SetThreadName("search-index");
   // Storing and acknowledging events comes first: the index takes only CPU
   // time nothing else wants, and on a busy machine falls behind instead.
   const sched_param idle{.sched_priority = 0};
   sched_setscheduler(gettid(), SCHED_IDLE, &idle);
+  // Damage the opening did not see (pages of the index's own tables) would
+  // otherwise show only in searches.
+  if (absl::Status check = index_->QuickCheck([this] { return stopping(); });
+      !check.ok()) {
+    spdlog::error("{}; rebuilding it", check.ToString());
+    RebuildIndex();
+  }
   // Small enough that a stop waits at most about a tenth of a second.
   constexpr int kEventsPerTransaction = 20000;
   bool failing = false;
   while (true) {
+    bool rebuild;
     {
       absl::MutexLock lock(&mu_);
       auto has_work = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu_) {
-        return pending_ > 0 || stopping_;
+        return pending_ > 0 || rebuild_requested_ || stopping_;
       };
       auto round_due = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu_) {
-        return pending_ >= kEventsPerRound || stopping_;
+        return pending_ >= kEventsPerRound || rebuild_requested_ || stopping_;
       };
       mu_.Await(absl::Condition(&has_work));
       mu_.AwaitWithTimeout(absl::Condition(&round_due), round_delay_);
       if (stopping_) return;
       pending_ = 0;
+      rebuild = rebuild_requested_;
+      rebuild_requested_ = false;
     }
+    // Without an index (its rebuild failed), every round tries again.
+    if ((rebuild || index_ == nullptr) && !RebuildIndex()) continue;
     while (true) {
       absl::StatusOr<int> added = index_->IndexNext(kEventsPerTransaction);
       if (!added.ok()) {
+        // Once a round: a damaged events' database fails the new index too.
+        if (absl::IsDataLoss(added.status()) && !rebuild) {
+          spdlog::error("{}; rebuilding it", added.status().ToString());
+          rebuild = true;
+          if (!RebuildIndex()) break;
+          continue;
+        }
         // Retried at the next commit; said once, and again once it works.
         if (!failing) {
           spdlog::error("{}; searches scan the events not yet indexed",

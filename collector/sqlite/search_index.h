@@ -2,6 +2,7 @@
 #define EROOM_COLLECTOR_SQLITE_SEARCH_INDEX_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -24,7 +25,9 @@ namespace eroom::collector {
 // events up in it and scan the few newer ones (see SearchCondition).
 //
 // It is derived data: a missing, damaged or foreign index file is rebuilt
-// from the events, never a reason to refuse to start.
+// from the events, never a reason to refuse to start; damage found later
+// (by a check at start, by indexing or by a search) has it rebuilt in the
+// background while searches scan.
 
 // The index file of the collector database at `database_path`.
 std::string SearchIndexPath(const std::string& database_path);
@@ -37,11 +40,16 @@ void AttachSearchIndex(SQLite::Database& db, const std::string& database_path);
 // The trigram index finds substrings of at least this many code points.
 inline constexpr size_t kMinIndexedSubstring = 3;
 
+// The most trigrams a MATCH expression looks up: each costs a pass over the
+// events that hold it, and beyond a dozen or so they narrow the candidates
+// little more, so that a long text would cost far more than it saves.
+inline constexpr size_t kMaxMatchTrigrams = 16;
+
 // The FTS5 MATCH expression selecting the indexed events whose message may
-// contain `text`: every distinct trigram of it. A superset of the events
-// that contain it (trigrams are case-folded and not ordered), which the
-// caller narrows with LIKE. nullopt when `text` is shorter than
-// kMinIndexedSubstring code points.
+// contain `text`: trigrams of it side by side, at most kMaxMatchTrigrams of
+// them spread over it. A superset of the events that contain it (trigrams
+// are case-folded and not ordered), which the caller narrows with LIKE.
+// nullopt when `text` is shorter than kMinIndexedSubstring code points.
 std::optional<std::string> TrigramMatchExpression(const std::string& text);
 
 // An SQL condition on log_events (its rowid `id`) true for every event whose
@@ -70,6 +78,14 @@ class SearchIndex {
   // schema must be current.
   static absl::StatusOr<std::unique_ptr<SearchIndex>> Open(
       const std::string& database_path);
+  // Replaces the index file with a new, empty one.
+  static absl::StatusOr<std::unique_ptr<SearchIndex>> Rebuild(
+      const std::string& database_path);
+
+  // SQLite's quick check of the index file: DataLoss naming it if it is
+  // damaged. Gives up (OK) once `stop_early` says so or after about a
+  // minute's work: the check is a courtesy, searches fall back anyway.
+  absl::Status QuickCheck(const std::function<bool()>& stop_early);
 
   // Adds up to `max_events` log events above the watermark (fewer when they
   // are large) to the index and moves the watermark past them, in one
@@ -78,19 +94,26 @@ class SearchIndex {
   absl::StatusOr<int> IndexNext(int max_events);
 
  private:
-  explicit SearchIndex(std::unique_ptr<SQLite::Database> db);
+  SearchIndex(std::string path, std::unique_ptr<SQLite::Database> db);
 
+  const std::string path_;
   std::unique_ptr<SQLite::Database> db_;
 };
 
 // The thread that keeps a SearchIndex caught up: it indexes what is pending
 // once enough has come or a moment has passed since the first of it (each
 // transaction has a fixed cost, and searches scan what is not indexed yet),
-// in transactions small enough to stop promptly.
+// in transactions small enough to stop promptly. It checks the index first,
+// and rebuilds it when it is damaged or when asked to.
 class SearchIndexer {
  public:
-  // A few pending events wait at most `round_delay` for more to join them.
-  SearchIndexer(std::unique_ptr<SearchIndex> index, absl::Duration round_delay);
+  // The index of the collector database at `database_path`. A few pending
+  // events wait at most `round_delay` for more to join them.
+  // `on_usable(false)` is called before the index is replaced,
+  // `on_usable(true)` once a new one is in place (on the indexer's thread).
+  SearchIndexer(std::unique_ptr<SearchIndex> index, std::string database_path,
+                absl::Duration round_delay,
+                std::function<void(bool usable)> on_usable);
   SearchIndexer(const SearchIndexer&) = delete;
   SearchIndexer& operator=(const SearchIndexer&) = delete;
   // Stops the thread after its current transaction.
@@ -99,15 +122,24 @@ class SearchIndexer {
   // `events` more log events were committed. Never blocks.
   void Notify(int64_t events);
 
+  // The index failed a search: replace it. Never blocks.
+  void Rebuild();
+
  private:
   void Run();
+  // Replaces the index with an empty one; false if that failed.
+  bool RebuildIndex();
+  bool stopping() const;
 
   std::unique_ptr<SearchIndex> index_;  // Owned by the thread.
+  const std::string database_path_;
   const absl::Duration round_delay_;
-  absl::Mutex mu_;
+  const std::function<void(bool usable)> on_usable_;
+  mutable absl::Mutex mu_;
   // Log events committed since the last round; what is there at start
   // counts as a full round.
   int64_t pending_ ABSL_GUARDED_BY(mu_);
+  bool rebuild_requested_ ABSL_GUARDED_BY(mu_) = false;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::thread thread_;
 };

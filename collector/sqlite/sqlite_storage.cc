@@ -37,6 +37,44 @@ bool IsConstraintViolation(const SQLite::Exception& e) {
   return (e.getErrorCode() & 0xff) == SQLITE_CONSTRAINT;
 }
 
+// Asks a query's check every hundred steps of SQLite's virtual machine
+// while it is installed on a connection, and interrupts the query once the
+// check says to stop. A step may take long (the substring test of a long
+// text in a long message runs in one), and a row takes a few dozen of them:
+// the check runs every few rows, at a cost of a few percent.
+class CheckedQuery {
+ public:
+  CheckedQuery(SQLite::Database& db, const QueryCheck& check)
+      : db_(db), check_(check) {
+    if (!check_) return;
+    constexpr int kStepsPerCheck = 100;
+    sqlite3_progress_handler(
+        db_.getHandle(), kStepsPerCheck,
+        [](void* self) -> int {
+          return static_cast<CheckedQuery*>(self)->Check() ? 0 : 1;
+        },
+        this);
+  }
+  CheckedQuery(const CheckedQuery&) = delete;
+  CheckedQuery& operator=(const CheckedQuery&) = delete;
+  ~CheckedQuery() {
+    if (check_) sqlite3_progress_handler(db_.getHandle(), 0, nullptr, nullptr);
+  }
+
+  // Why the query was stopped; OK if it was not.
+  const absl::Status& stopped_with() const { return stopped_with_; }
+
+ private:
+  bool Check() {
+    stopped_with_ = check_();
+    return stopped_with_.ok();
+  }
+
+  SQLite::Database& db_;
+  const QueryCheck& check_;
+  absl::Status stopped_with_;
+};
+
 // What SqliteStorage::Write returns for a write `Fn`: a Status if it returns
 // nothing, else a StatusOr of what it returns.
 template <typename Fn>
@@ -45,18 +83,26 @@ using WriteResult =
                        absl::Status,
                        absl::StatusOr<std::invoke_result_t<Fn, SqliteWriter&>>>;
 
+// What a read `Query(db, search_index_attached)` returns.
+template <typename Query>
+using ReadResult = std::invoke_result_t<Query&, SQLite::Database&, bool>;
+
 class SqliteStorage final : public Storage {
  public:
   // Without a search index (it could not be opened), searches scan.
   SqliteStorage(std::unique_ptr<SqliteWriter> writer,
                 const SqliteOptions& options,
                 std::unique_ptr<SearchIndex> search_index)
-      : writer_(std::move(writer)),
+      : path_(options.path),
+        writer_(std::move(writer)),
         readers_(options.path, search_index != nullptr),
-        indexer_(search_index
-                     ? std::make_unique<SearchIndexer>(
-                           std::move(search_index), options.search_index_delay)
-                     : nullptr) {}
+        indexer_(search_index ? std::make_unique<SearchIndexer>(
+                                    std::move(search_index), options.path,
+                                    options.search_index_delay,
+                                    [this](bool usable) {
+                                      readers_.SetSearchIndexUsable(usable);
+                                    })
+                              : nullptr) {}
 
   absl::StatusOr<uint64_t> RegisterAgent(const v1::AgentHello& hello,
                                          absl::Time now) override {
@@ -130,31 +176,34 @@ class SqliteStorage final : public Storage {
 
   absl::StatusOr<v1::ListHostsResponse> ListHosts(
       const v1::ListHostsRequest& request) override {
-    return Read("list hosts",
-                [&](SQLite::Database& db) { return QueryHosts(db, request); });
+    return Read("list hosts", /*check=*/{}, [&](SQLite::Database& db, bool) {
+      return QueryHosts(db, request);
+    });
   }
 
   absl::StatusOr<v1::QueryLogsResponse> QueryLogs(
-      const v1::QueryLogsRequest& request) override {
+      const v1::QueryLogsRequest& request, const QueryCheck& check) override {
     EROOM_RETURN_IF_ERROR(RequirePositiveLimit(request.limit()));
-    return Read("query logs", [&](SQLite::Database& db) {
-      return QueryLogEvents(db, request, readers_.search_index_attached());
-    });
+    return Read("query logs", check,
+                [&](SQLite::Database& db, bool search_index_attached) {
+                  return QueryLogEvents(db, request, search_index_attached);
+                });
   }
 
   absl::StatusOr<v1::QueryMetricsResponse> QueryMetrics(
       const v1::QueryMetricsRequest& request) override {
     EROOM_RETURN_IF_ERROR(RequirePositiveLimit(request.limit()));
-    return Read(
-        absl::StrCat("query metric '", request.name(), "'"),
-        [&](SQLite::Database& db) { return QueryMetricSeries(db, request); });
+    return Read(absl::StrCat("query metric '", request.name(), "'"),
+                /*check=*/{}, [&](SQLite::Database& db, bool) {
+                  return QueryMetricSeries(db, request);
+                });
   }
 
   absl::StatusOr<v1::CommandRecord> GetCommand(
       const std::string& command_id) override {
     EROOM_ASSIGN_OR_RETURN(std::optional<v1::CommandRecord> record,
                            Read(absl::StrCat("read command '", command_id, "'"),
-                                [&](SQLite::Database& db) {
+                                /*check=*/{}, [&](SQLite::Database& db, bool) {
                                   return QueryCommand(db, command_id);
                                 }));
     if (!record.has_value()) return UnknownCommand(command_id);
@@ -164,7 +213,7 @@ class SqliteStorage final : public Storage {
   absl::StatusOr<v1::ListCommandsResponse> ListCommands(
       const v1::ListCommandsRequest& request) override {
     EROOM_RETURN_IF_ERROR(RequirePositiveLimit(request.limit()));
-    return Read("list commands", [&](SQLite::Database& db) {
+    return Read("list commands", /*check=*/{}, [&](SQLite::Database& db, bool) {
       return QueryCommands(db, request);
     });
   }
@@ -196,19 +245,57 @@ class SqliteStorage final : public Storage {
     }
   }
 
-  // Runs `query` on a reader connection, mapping a SQLite failure to a
-  // status about `what`.
+  // Runs `query(db, search_index_attached)` on a reader connection, stopped
+  // early if `check` says so, mapping a SQLite failure to a status about
+  // `what`. A failure with the search index attached may be the index's: the
+  // query runs again without it, and if that works the index is rebuilt.
   template <typename Query>
-  auto Read(absl::string_view what, Query query)
-      -> absl::StatusOr<decltype(query(std::declval<SQLite::Database&>()))> {
+  absl::StatusOr<ReadResult<Query>> Read(absl::string_view what,
+                                         const QueryCheck& check, Query query) {
+    const bool index_usable = readers_.search_index_usable();
+    std::optional<SQLite::Exception> failure;
     try {
-      SqliteReaderPool::Lease reader = readers_.Acquire();
-      return query(reader.db());
+      SqliteReaderPool::Lease reader =
+          index_usable ? readers_.Acquire()
+                       : readers_.AcquireWithoutSearchIndex();
+      return RunOn(reader, check, query);
+    } catch (const SQLite::Exception& e) {
+      if (!index_usable) return SqliteErrorStatus(what, e, kDatabaseKind);
+      failure = e;
+    }
+    try {
+      SqliteReaderPool::Lease reader = readers_.AcquireWithoutSearchIndex();
+      absl::StatusOr<ReadResult<Query>> result = RunOn(reader, check, query);
+      if (result.ok()) SearchIndexFailed(*failure);
+      return result;
     } catch (const SQLite::Exception& e) {
       return SqliteErrorStatus(what, e, kDatabaseKind);
     }
   }
 
+  // Runs `query` on `reader`: its result, or why `check` stopped it. Throws
+  // SQLite::Exception when it fails.
+  template <typename Query>
+  static absl::StatusOr<ReadResult<Query>> RunOn(
+      SqliteReaderPool::Lease& reader, const QueryCheck& check, Query& query) {
+    CheckedQuery checked(reader.db(), check);
+    try {
+      return query(reader.db(), reader.search_index_attached());
+    } catch (const SQLite::Exception&) {
+      if (!checked.stopped_with().ok()) return checked.stopped_with();
+      throw;
+    }
+  }
+
+  // Searches scan until the indexer has rebuilt the index.
+  void SearchIndexFailed(const SQLite::Exception& e) {
+    if (!readers_.SetSearchIndexUsable(false)) return;  // Known already.
+    spdlog::error("{}: {}; searches scan every event while it is rebuilt",
+                  SearchIndexPath(path_), e.what());
+    indexer_->Rebuild();
+  }
+
+  const std::string path_;
   absl::Mutex write_mu_;  // Uncontended: the ingest thread is the only writer.
   std::unique_ptr<SqliteWriter> writer_ ABSL_GUARDED_BY(write_mu_);
   SqliteReaderPool readers_;

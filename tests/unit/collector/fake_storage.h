@@ -73,6 +73,12 @@ class FakeStorage final : public Storage {
     absl::MutexLock lock(&data_->mu);
     return data_->disconnected;
   }
+  // Every later QueryLogs runs `slow_part` with its check before it reads,
+  // and stops if the check then says so: a query that takes time.
+  void SetSlowLogQuery(std::function<void(const QueryCheck&)> slow_part) {
+    absl::MutexLock lock(&data_->mu);
+    data_->slow_log_query = std::move(slow_part);
+  }
 
   absl::StatusOr<uint64_t> RegisterAgent(
       const eroom::monitor::v1::AgentHello& hello, absl::Time now) override {
@@ -208,9 +214,19 @@ class FakeStorage final : public Storage {
   }
 
   absl::StatusOr<eroom::monitor::v1::QueryLogsResponse> QueryLogs(
-      const eroom::monitor::v1::QueryLogsRequest& request) override {
+      const eroom::monitor::v1::QueryLogsRequest& request,
+      const QueryCheck& check) override {
     if (absl::Status limit = CheckLimit(request.limit()); !limit.ok()) {
       return limit;
+    }
+    std::function<void(const QueryCheck&)> slow_part;
+    {
+      absl::MutexLock lock(&data_->mu);
+      slow_part = data_->slow_log_query;
+    }
+    if (slow_part) {
+      slow_part(check);
+      if (check) EROOM_RETURN_IF_ERROR(check());
     }
     const std::string contains = absl::AsciiStrToLower(request.contains());
     absl::MutexLock lock(&data_->mu);
@@ -343,6 +359,7 @@ class FakeStorage final : public Storage {
     std::vector<std::string> disconnected ABSL_GUARDED_BY(mu);
     std::vector<eroom::monitor::v1::ListCommandsRequest> list_commands_requests
         ABSL_GUARDED_BY(mu);
+    std::function<void(const QueryCheck&)> slow_log_query ABSL_GUARDED_BY(mu);
   };
 
   explicit FakeStorage(std::shared_ptr<Data> data) : data_(std::move(data)) {

@@ -3,10 +3,13 @@
 
 #include <string>
 
+#include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
 #include "collector/authorizer.h"
 #include "collector/ingest_rules.h"
 #include "common/metric_catalog.h"
 #include "gmock/gmock.h"
+#include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "tests/unit/collector/fake_storage.h"
@@ -21,7 +24,9 @@ namespace v1 = ::eroom::monitor::v1;
 using ::eroom::test_support::IsOk;
 using ::eroom::test_support::IsOkAndHolds;
 using ::eroom::test_support::StatusIs;
+using ::testing::AnyOf;
 using ::testing::ElementsAreArray;
+using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 
 AuthConfig OpenAccess() {
@@ -77,10 +82,16 @@ class QueryServiceTest : public ::testing::Test {
   FakeStorage storage_;
   FakeClock clock_;
   HostLiveness liveness_{clock_, /*heartbeat_timeout=*/absl::Seconds(30)};
-  WorkQueue workers_{"query", 1, 8};
+  // One log query at a time, and a worker left for the other queries.
+  WorkQueue workers_{"query", 2, 8};
   RefusalLog refusals_{clock_, absl::Minutes(1), [](const std::string&) {}};
   Authorizer authorizer_{OpenAccess(), CollectorMethodAccess(), refusals_};
-  QueryServiceImpl service_{storage_, workers_, authorizer_, liveness_};
+  QueryServiceImpl service_{storage_,
+                            workers_,
+                            authorizer_,
+                            liveness_,
+                            clock_,
+                            /*max_concurrent_log_queries=*/1};
   test_support::LoopbackGrpcServer server_{service_};
   std::unique_ptr<v1::QueryService::Stub> stub_;
 };
@@ -174,6 +185,133 @@ TEST_F(QueryServiceTest, KnownMetricIsReadWithTheDefaultLimit) {
   ASSERT_EQ(response.series_size(), 1);
   EXPECT_EQ(response.series(0).points_size(), 3);
   EXPECT_THAT(response.known_names(), IsEmpty());
+}
+
+// A search's status and message, through the stub.
+grpc::Status Search(v1::QueryService::Stub& stub, const std::string& text) {
+  grpc::ClientContext context;
+  v1::QueryLogsRequest request;
+  request.set_contains(text);
+  v1::QueryLogsResponse response;
+  return stub.QueryLogs(&context, request, &response);
+}
+
+TEST_F(QueryServiceTest, SearchTextUpToTheLimitIsSearched) {
+  EXPECT_TRUE(Search(*stub_, std::string(kMaxSearchTextBytes, 'x')).ok());
+}
+
+TEST_F(QueryServiceTest, SearchTextOverTheLimitIsRefusedNamingIt) {
+  grpc::Status status = Search(*stub_, std::string(1025, 'x'));
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("1024 bytes"));
+}
+
+TEST_F(QueryServiceTest, SearchTextWithNulIsRefusedInOurWords) {
+  grpc::Status status = Search(*stub_, std::string("a\0bc", 4));
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(status.error_message(),
+            "search text must not contain NUL characters");
+}
+
+// As an independent client sends it, whatever its library checks: field 4
+// (contains) holding bytes that are not UTF-8.
+TEST_F(QueryServiceTest, SearchTextThatIsNotUtf8IsRefusedSayingSo) {
+  const std::string not_utf8 = "caf\xC3(";
+  std::string wire = {0x22, static_cast<char>(not_utf8.size())};
+  wire += not_utf8;
+  grpc::Slice slice(wire);
+  grpc::ByteBuffer request(&slice, 1);
+  grpc::ByteBuffer response;
+  grpc::GenericStub stub(server_.NewChannel());
+  grpc::ClientContext context;
+  absl::Notification done;
+  grpc::Status status;
+  stub.UnaryCall(&context, "/eroom.monitor.v1.QueryService/QueryLogs", {},
+                 &request, &response, [&](grpc::Status result) {
+                   status = std::move(result);
+                   done.Notify();
+                 });
+  done.WaitForNotification();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("not valid UTF-8"));
+}
+
+TEST_F(QueryServiceTest, LogQueryStopsWhenItsCallerGivesUp) {
+  absl::Notification stopped;
+  absl::Status stopped_with;
+  storage_.SetSlowLogQuery([&](const QueryCheck& check) {
+    // Runs until told to stop, or fails the test after a while.
+    const absl::Time give_up = absl::Now() + absl::Seconds(20);
+    while (absl::Now() < give_up) {
+      if (absl::Status status = check(); !status.ok()) {
+        stopped_with = status;
+        stopped.Notify();
+        return;
+      }
+      absl::SleepFor(absl::Milliseconds(5));
+    }
+  });
+  grpc::ClientContext context;
+  context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(1)));
+  v1::QueryLogsResponse response;
+  EXPECT_EQ(stub_->QueryLogs(&context, {}, &response).error_code(),
+            grpc::StatusCode::DEADLINE_EXCEEDED);
+  ASSERT_TRUE(stopped.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  EXPECT_THAT(stopped_with,
+              AnyOf(StatusIs(absl::StatusCode::kCancelled),
+                    StatusIs(absl::StatusCode::kDeadlineExceeded)));
+}
+
+TEST_F(QueryServiceTest, LogQueryStopsAtTheServersTimeLimitWithoutADeadline) {
+  storage_.SetSlowLogQuery([&](const QueryCheck& check) {
+    clock_.Advance(kMaxQueryTime - absl::Milliseconds(1));
+    EXPECT_THAT(check(), IsOk());
+    clock_.Advance(absl::Milliseconds(1));
+  });
+  grpc::ClientContext context;
+  v1::QueryLogsResponse response;
+  grpc::Status status = stub_->QueryLogs(&context, {}, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
+  EXPECT_THAT(status.error_message(), HasSubstr("30s"));
+}
+
+TEST_F(QueryServiceTest, HostsAreAnsweredWhileLogQueriesRunAndMoreAreRefused) {
+  absl::Notification running, finish;
+  storage_.SetSlowLogQuery([&](const QueryCheck&) {
+    running.Notify();
+    finish.WaitForNotificationWithTimeout(absl::Seconds(20));
+  });
+  grpc::ClientContext slow_context;
+  const v1::QueryLogsRequest slow_request;
+  v1::QueryLogsResponse slow_response;
+  absl::Notification slow_done;
+  grpc::Status slow_status;
+  stub_->async()->QueryLogs(&slow_context, &slow_request, &slow_response,
+                            [&](grpc::Status status) {
+                              slow_status = std::move(status);
+                              slow_done.Notify();
+                            });
+  ASSERT_TRUE(running.WaitForNotificationWithTimeout(absl::Seconds(10)));
+
+  grpc::ClientContext context;
+  context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(5)));
+  v1::QueryLogsResponse response;
+  grpc::Status refused = stub_->QueryLogs(&context, {}, &response);
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_THAT(refused.error_message(), HasSubstr("log queries"));
+
+  grpc::ClientContext hosts_context;
+  hosts_context.set_deadline(
+      absl::ToChronoTime(absl::Now() + absl::Seconds(5)));
+  v1::ListHostsResponse hosts;
+  EXPECT_TRUE(stub_->ListHosts(&hosts_context, {}, &hosts).ok());
+
+  finish.Notify();
+  ASSERT_TRUE(slow_done.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  EXPECT_TRUE(slow_status.ok()) << slow_status.error_message();
+  // The slot is free again.
+  storage_.SetSlowLogQuery(nullptr);
+  EXPECT_TRUE(Search(*stub_, "").ok());
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include "SQLiteCpp/Database.h"
 #include "SQLiteCpp/Statement.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "collector/sqlite/schema.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -40,6 +41,17 @@ TEST(TrigramMatchExpressionTest, TrigramsSideBySideAndTheLastOne) {
 TEST(TrigramMatchExpressionTest, CountsCodePointsNotBytes) {
   EXPECT_THAT(TrigramMatchExpression("비즈니스"),
               Optional(std::string("\"비즈니\" AND \"즈니스\"")));
+}
+
+TEST(TrigramMatchExpressionTest, LongTextLooksUpAFewTrigramsSpreadOverIt) {
+  std::string text;
+  for (int i = 0; i < 100; ++i) text += absl::StrCat("w", 100 + i, "|");
+  std::optional<std::string> match = TrigramMatchExpression(text);
+  ASSERT_TRUE(match.has_value());
+  const std::vector<std::string> terms = absl::StrSplit(*match, " AND ");
+  EXPECT_EQ(terms.size(), kMaxMatchTrigrams);
+  EXPECT_EQ(terms.front(), "\"w10\"");
+  EXPECT_EQ(terms.back(), "\"99|\"");
 }
 
 TEST(TrigramMatchExpressionTest, QuotesAreDoubled) {

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -22,6 +23,8 @@
 #include "eroom/monitor/v1/monitor.pb.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "spdlog/sinks/ostream_sink.h"
+#include "spdlog/spdlog.h"
 #include "tests/unit/collector/storage_test_data.h"
 #include "tests/unit/collector/storage_test_queries.h"
 #include "tests/unit/test_support/status_matchers.h"
@@ -72,6 +75,52 @@ class SqliteStorageTest : public TempDirTest {
 
   v1::HostStatus Host(const std::string& agent_id) {
     return HostIn(*storage_, agent_id);
+  }
+
+  // Overwrites the pages of the search index's own tables (FTS5's), leaving
+  // its schema and watermark readable, as a failing disk would.
+  void DamageSearchIndexData() {
+    const std::string index_path = SearchIndexPath(path_);
+    std::vector<int64_t> pages;
+    int64_t page_size = 0;
+    {
+      SQLite::Database index(index_path, SQLite::OPEN_READWRITE);
+      index.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+      page_size = index.execAndGet("PRAGMA page_size").getInt64();
+      SQLite::Statement roots(index,
+                              "SELECT rootpage FROM sqlite_schema WHERE name "
+                              "IN ('log_messages_data', 'log_messages_idx')");
+      while (roots.executeStep())
+        pages.push_back(roots.getColumn(0).getInt64());
+    }
+    ASSERT_EQ(pages.size(), 2u);
+    std::fstream file(index_path,
+                      std::ios::in | std::ios::out | std::ios::binary);
+    for (int64_t page : pages) {
+      file.seekp((page - 1) * page_size);
+      file << std::string(page_size, '\xA5');
+    }
+    ASSERT_TRUE(file.good());
+  }
+
+  // Waits (up to 30 s) for the search index file to pass SQLite's check
+  // with its schema in place.
+  ::testing::AssertionResult SearchIndexIntact() {
+    const absl::Time deadline = absl::Now() + absl::Seconds(30);
+    std::string check;
+    while (absl::Now() < deadline) {
+      try {
+        SQLite::Database index(SearchIndexPath(path_), SQLite::OPEN_READONLY);
+        check = index.execAndGet("PRAGMA quick_check").getString();
+        if (check == "ok" && index.tableExists("index_state")) {
+          return ::testing::AssertionSuccess();
+        }
+      } catch (const SQLite::Exception& e) {
+        check = e.what();
+      }
+      absl::SleepFor(absl::Milliseconds(5));
+    }
+    return ::testing::AssertionFailure() << "index still damaged: " << check;
   }
 
   std::string path_;
@@ -163,6 +212,103 @@ TEST_F(SqliteStorageTest, IndexCatchesUpWithEventsStoredBeforeARestart) {
   EXPECT_THAT(LogsContaining("line"), ElementsAre(3, 2, 1));
 }
 
+// Log lines of agent "a" with sequences 1 to 6, every other one "alpha".
+StoredBatch AlphaAndBeta() {
+  std::vector<v1::Event> events;
+  for (uint64_t seq = 1; seq <= 6; ++seq) {
+    events.push_back(LogEvent(seq, kT0 + int64_t(seq) * 1000, v1::INFO,
+                              seq % 2 == 1 ? "alpha line" : "beta line"));
+  }
+  return Stored({Batch("a", std::move(events))});
+}
+
+// The log lines of the default logger while it lives.
+class CapturedLog {
+ public:
+  CapturedLog()
+      : sink_(std::make_shared<spdlog::sinks::ostream_sink_mt>(text_)) {
+    spdlog::default_logger()->sinks().push_back(sink_);
+  }
+  ~CapturedLog() { spdlog::default_logger()->sinks().pop_back(); }
+  std::string text() const { return text_.str(); }
+
+ private:
+  std::ostringstream text_;
+  std::shared_ptr<spdlog::sinks::ostream_sink_mt> sink_;
+};
+
+TEST_F(SqliteStorageTest, SearchIndexDamagedWhileRunningIsScannedAndRebuilt) {
+  Apply(AlphaAndBeta());
+  WaitForSearchIndex();
+  DamageSearchIndexData();
+  CapturedLog log;
+  EXPECT_THAT(LogsContaining("alpha"), ElementsAre(5, 3, 1));
+  EXPECT_THAT(log.text(), HasSubstr(SearchIndexPath(path_)));
+  EXPECT_TRUE(SearchIndexIntact());
+  WaitForSearchIndex();
+  EXPECT_THAT(LogsContaining("alpha"), ElementsAre(5, 3, 1));
+  EXPECT_THAT(LogsContaining("beta"), ElementsAre(6, 4, 2));
+}
+
+TEST_F(SqliteStorageTest, SearchIndexDamagedWhileStoppedIsRebuiltAtStart) {
+  Apply(AlphaAndBeta());
+  WaitForSearchIndex();
+  storage_.reset();
+  DamageSearchIndexData();
+  CapturedLog log;
+  Reopen();
+  EXPECT_TRUE(SearchIndexIntact());
+  EXPECT_THAT(log.text(), HasSubstr(SearchIndexPath(path_)));
+  WaitForSearchIndex();
+  EXPECT_THAT(LogsContaining("alpha"), ElementsAre(5, 3, 1));
+}
+
+TEST_F(SqliteStorageTest, SearchStopsWhileRunningOnceItsCheckSaysSo) {
+  // Enough events that a scan takes many steps.
+  std::vector<AgentBatch> batches;
+  for (uint64_t first = 1; first <= 20000; first += 1000) {
+    batches.push_back(LogLines("a", first, first + 999));
+  }
+  Apply(Stored(std::move(batches)));
+  v1::QueryLogsRequest request;
+  request.set_contains("no such text");
+  request.set_limit(10);
+  int checks = 0;
+  absl::StatusOr<v1::QueryLogsResponse> logs =
+      storage_->QueryLogs(request, [&checks]() -> absl::Status {
+        if (++checks < 3) return absl::OkStatus();
+        return absl::CancelledError("the caller gave up");
+      });
+  EXPECT_THAT(logs,
+              StatusIs(absl::StatusCode::kCancelled, "the caller gave up"));
+  EXPECT_EQ(checks, 3);
+  // The connection is fine for the next query.
+  request.set_contains("line 20000");
+  EXPECT_THAT(storage_->QueryLogs(request, /*check=*/{}), IsOk());
+}
+
+TEST_F(SqliteStorageTest, LogResponseStopsAtItsSizeCap) {
+  std::vector<v1::Event> events;
+  for (uint64_t seq = 1; seq <= 100; ++seq) {
+    events.push_back(LogEvent(seq, kT0 + int64_t(seq) * 1000, v1::INFO,
+                              std::string(60000, 'x')));
+  }
+  Apply(Stored({Batch("a", std::move(events))}));
+  v1::QueryLogsRequest request;
+  request.set_limit(1000);
+  absl::StatusOr<v1::QueryLogsResponse> logs =
+      storage_->QueryLogs(request, /*check=*/{});
+  ASSERT_THAT(logs, IsOk());
+  EXPECT_TRUE(logs->truncated());
+  EXPECT_LE(logs->ByteSizeLong(), kMaxLogResponseBytes + 100);
+  EXPECT_GE(logs->ByteSizeLong(), kMaxLogResponseBytes - 61000);
+  request.set_limit(10);
+  logs = storage_->QueryLogs(request, /*check=*/{});
+  ASSERT_THAT(logs, IsOk());
+  EXPECT_FALSE(logs->truncated());
+  EXPECT_EQ(logs->events_size(), 10);
+}
+
 TEST_F(SqliteStorageTest, FailedApplyRollsBackAndLaterOnesWork) {
   Apply(Stored({LogLines("a", 1, 1)}));
   {
@@ -211,7 +357,7 @@ TEST_F(SqliteStorageTest, ReadDoesNotWaitForAnOpenWriteTransaction) {
   std::thread reader([&] {
     v1::QueryLogsRequest request;
     request.set_limit(10);
-    logs = storage_->QueryLogs(request);
+    logs = storage_->QueryLogs(request, /*check=*/{});
     hosts = storage_->ListHosts({});
     done.Notify();
   });
@@ -256,7 +402,7 @@ TEST_F(SqliteStorageTest, ConcurrentQueriesWhileIngesting) {
       v1::QueryLogsRequest request;
       request.set_limit(100);
       while (!stop.load()) {
-        if (!storage_->QueryLogs(request).ok()) ++failures;
+        if (!storage_->QueryLogs(request, /*check=*/{}).ok()) ++failures;
         if (!storage_->ListHosts({}).ok()) ++failures;
       }
     });
@@ -294,7 +440,8 @@ TEST_F(OpenSqliteStorageTest, MigratesVersionOneDatabase) {
   v1::QueryLogsRequest request;
   request.set_contains("비즈니스");
   request.set_limit(10);
-  absl::StatusOr<v1::QueryLogsResponse> logs = (*storage)->QueryLogs(request);
+  absl::StatusOr<v1::QueryLogsResponse> logs =
+      (*storage)->QueryLogs(request, /*check=*/{});
   ASSERT_THAT(logs, IsOk());
   ASSERT_EQ(logs->events_size(), 1);
   EXPECT_EQ(logs->events(0).agent_id(), "old");

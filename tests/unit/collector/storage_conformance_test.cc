@@ -136,7 +136,7 @@ class StorageConformanceTest : public test_support::TempDirTest,
   v1::QueryLogsResponse Logs(v1::QueryLogsRequest request) {
     if (request.limit() == 0) request.set_limit(1000);
     absl::StatusOr<v1::QueryLogsResponse> response =
-        storage_->QueryLogs(request);
+        storage_->QueryLogs(request, /*check=*/{});
     EXPECT_THAT(response, IsOk());
     return response.ok() ? *response : v1::QueryLogsResponse{};
   }
@@ -456,10 +456,10 @@ TEST_P(QueryLogsTest, LimitKeepsTheNewest) {
   request.set_limit(2);
   EXPECT_THAT(TimesOf(Logs(request)), ElementsAre(4000, 3000));
   request.set_limit(0);
-  EXPECT_THAT(storage_->QueryLogs(request),
+  EXPECT_THAT(storage_->QueryLogs(request, /*check=*/{}),
               StatusIs(absl::StatusCode::kInvalidArgument));
   request.set_limit(-1);
-  EXPECT_THAT(storage_->QueryLogs(request),
+  EXPECT_THAT(storage_->QueryLogs(request, /*check=*/{}),
               StatusIs(absl::StatusCode::kInvalidArgument));
 }
 

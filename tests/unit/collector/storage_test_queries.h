@@ -42,7 +42,7 @@ inline std::vector<uint64_t> LogsContainingIn(StorageReader& storage,
   request.set_contains(text);
   request.set_limit(1000);
   absl::StatusOr<eroom::monitor::v1::QueryLogsResponse> response =
-      storage.QueryLogs(request);
+      storage.QueryLogs(request, /*check=*/{});
   std::vector<uint64_t> sequences;
   if (!response.ok()) {
     ADD_FAILURE() << "query of logs containing '" << text
