@@ -79,7 +79,9 @@ class QueryServiceTest : public ::testing::Test {
   HostLiveness liveness_{clock_, /*heartbeat_timeout=*/absl::Seconds(30)};
   WorkQueue workers_{"query", 1, 8};
   RefusalLog refusals_{clock_, absl::Minutes(1), [](const std::string&) {}};
-  Authorizer authorizer_{OpenAccess(), CollectorMethodAccess(), refusals_};
+  AgentEnrollments enrollments_;
+  Authorizer authorizer_{OpenAccess(), CollectorMethodAccess(), refusals_,
+                         enrollments_};
   QueryServiceImpl service_{storage_, workers_, authorizer_, liveness_};
   test_support::LoopbackGrpcServer server_{service_};
   std::unique_ptr<v1::QueryService::Stub> stub_;
