@@ -3,6 +3,7 @@
 #include <malloc.h>
 
 #include "absl/strings/str_cat.h"
+#include "agent/issued_token.h"
 #include "common/logging.h"
 #include "common/metric_catalog.h"
 #include "spdlog/spdlog.h"
@@ -63,8 +64,15 @@ absl::StatusOr<std::unique_ptr<Agent>> Agent::Create(AgentConfig config,
   agent->spool_ = std::move(*spool);
   agent->commands_ =
       std::make_unique<CommandRunner>(agent->config_.commands, clock);
+  UplinkOptions uplink = agent->config_.uplink;
+  uplink.issued_token_path = agent->config_.state_dir + "/agent-token";
+  absl::StatusOr<std::optional<std::string>> issued =
+      LoadIssuedToken(uplink.issued_token_path);
+  if (!issued.ok()) return issued.status();
+  // Once enrolled, the agent is known by the token the collector issued.
+  if (issued->has_value()) uplink.security.token = **issued;
   agent->uplink_ =
-      std::make_unique<Uplink>(agent->config_.uplink, std::move(hello),
+      std::make_unique<Uplink>(std::move(uplink), std::move(hello),
                                *agent->spool_, *agent->commands_, clock);
   if (!agent->spool_->moved_aside().empty()) {
     v1::Event event;

@@ -2,6 +2,7 @@
 
 #include <utility>
 
+#include "absl/synchronization/mutex.h"
 #include "eroom/monitor/v1/monitor.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
 
@@ -59,13 +60,20 @@ class GrpcCollectorLink final : public CollectorLink {
            !channel_->WaitForConnected(
                absl::ToChronoTime(absl::Now() + absl::Milliseconds(100)))) {
     }
+    absl::MutexLock lock(&mu_);
     return std::make_unique<GrpcCollectorCall>(*stub_, security_);
+  }
+
+  void UseToken(const std::string& token) override {
+    absl::MutexLock lock(&mu_);
+    security_.token = token;
   }
 
  private:
   const std::shared_ptr<grpc::Channel> channel_;
   const std::unique_ptr<v1::AgentService::Stub> stub_;
-  const ClientSecurity security_;
+  absl::Mutex mu_;
+  ClientSecurity security_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace

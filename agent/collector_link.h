@@ -39,6 +39,10 @@ class CollectorLink {
   // for the connection to come up.
   virtual std::unique_ptr<CollectorCall> Connect(
       const absl::Notification& stop) = 0;
+
+  // Later streams authenticate with `token` (issued by the collector at
+  // enrollment) instead of the configured one.
+  virtual void UseToken(const std::string& token) = 0;
 };
 
 // The collector at `address` (host:port), over TLS or loopback plaintext

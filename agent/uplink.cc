@@ -5,6 +5,8 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "agent/issued_token.h"
+#include "common/event_sequence.h"
 #include "common/logging.h"
 #include "common/metric_catalog.h"
 #include "common/status_macros.h"
@@ -35,19 +37,47 @@ class Uplink::StreamState {
  public:
   explicit StreamState(CommandRunner& commands) : commands_(commands) {}
 
-  void OnMessage(v1::CollectorMessage& message) {
+  // False, after logging why, if the collector sent a sequence this agent
+  // must not follow: the stream is then to end (and be retried), since
+  // renumbering or freeing the spool after it would lose events silently.
+  bool OnMessage(v1::CollectorMessage& message) {
     if (message.has_command()) {
       commands_.Submit(std::move(*message.mutable_command()));
-      return;
+      return true;
     }
     absl::MutexLock lock(&mu_);
     if (message.has_hello_ack()) {
+      const uint64_t last = message.hello_ack().last_stored_sequence();
+      if (last > kMaxEventSequence) {
+        return Refuse(absl::StrCat("HelloAck.last_stored_sequence ", last,
+                                   " is beyond any sequence (at most ",
+                                   kMaxEventSequence, ")"));
+      }
       hello_answered_ = true;
-      stored_through_ = message.hello_ack().last_stored_sequence();
+      stored_through_ = last;
+      sent_through_ = std::max(sent_through_, last);
+      issued_token_ = message.hello_ack().agent_token();
     } else if (message.has_ack()) {
-      stored_through_ =
-          std::max(stored_through_, message.ack().stored_through_sequence());
+      const uint64_t acked = message.ack().stored_through_sequence();
+      if (acked > sent_through_) {
+        return Refuse(absl::StrCat("Ack.stored_through_sequence ", acked,
+                                   " is beyond the last sequence sent, ",
+                                   sent_through_));
+      }
+      stored_through_ = std::max(stored_through_, acked);
     }
+    return true;
+  }
+  // Notes that events through `sequence` are about to be sent: acks up to
+  // there are sound.
+  void Sending(uint64_t sequence) {
+    absl::MutexLock lock(&mu_);
+    sent_through_ = std::max(sent_through_, sequence);
+  }
+  // The token the collector issued in its HelloAck, if any.
+  std::string issued_token() const {
+    absl::MutexLock lock(&mu_);
+    return issued_token_;
   }
   void OnBroken() {
     absl::MutexLock lock(&mu_);
@@ -79,11 +109,21 @@ class Uplink::StreamState {
   }
 
  private:
+  bool Refuse(const std::string& problem) {
+    spdlog::error(
+        "the collector sent {}: ending the stream and reconnecting (spooled "
+        "events are kept)",
+        problem);
+    return false;
+  }
+
   CommandRunner& commands_;
   mutable absl::Mutex mu_;
   bool hello_answered_ ABSL_GUARDED_BY(mu_) = false;
   bool broken_ ABSL_GUARDED_BY(mu_) = false;
   uint64_t stored_through_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t sent_through_ ABSL_GUARDED_BY(mu_) = 0;
+  std::string issued_token_ ABSL_GUARDED_BY(mu_);
 };
 
 Uplink::Uplink(UplinkOptions options, v1::AgentHello hello, Spool& spool,
@@ -168,6 +208,7 @@ bool Uplink::SendProgress(CollectorCall& call) {
 }
 
 absl::StatusOr<Uplink::Sent> Uplink::SendEvents(CollectorCall& call,
+                                                StreamState& state,
                                                 uint64_t* sent_through) {
   EROOM_ASSIGN_OR_RETURN(
       std::vector<v1::Event> events,
@@ -185,6 +226,7 @@ absl::StatusOr<Uplink::Sent> Uplink::SendEvents(CollectorCall& call,
     *sent_through = event.sequence();
     *message.mutable_batch()->add_events() = std::move(event);
   }
+  state.Sending(*sent_through);
   return call.Write(message) ? Sent::kBatch : Sent::kBroken;
 }
 
@@ -213,7 +255,7 @@ absl::Status Uplink::Exchange(CollectorCall& call, StreamState& state,
       continue;
     }
     ReportDrops();
-    EROOM_ASSIGN_OR_RETURN(Sent sent, SendEvents(call, &sent_through));
+    EROOM_ASSIGN_OR_RETURN(Sent sent, SendEvents(call, state, &sent_through));
     if (sent == Sent::kBroken) break;
     if (sent == Sent::kBatch) continue;
     if (stopping && acked >= sent_through) break;
@@ -238,7 +280,13 @@ bool Uplink::RunConnection(const absl::Notification& stop,
   std::thread reader([&call, &state] {
     SetThreadName("uplink-rx");
     v1::CollectorMessage message;
-    while (call->Read(&message)) state.OnMessage(message);
+    while (call->Read(&message)) {
+      if (!state.OnMessage(message)) {
+        call->Cancel();
+        while (call->Read(&message)) {
+        }
+      }
+    }
     state.OnBroken();
   });
 
@@ -252,6 +300,7 @@ bool Uplink::RunConnection(const absl::Notification& stop,
       last_acked_ = 0;
     }
     next_unreachable_warning_ = absl::InfinitePast();
+    KeepIssuedToken(state.issued_token());
     spdlog::info("connected to collector {} (stored through sequence {})",
                  options_.collector_address, last_stored);
     failure = Exchange(*call, state, last_stored, stop, flush_timeout);
@@ -271,6 +320,25 @@ bool Uplink::RunConnection(const absl::Notification& stop,
   }
   ReportEnd(answered, failure, status, stop);
   return answered;
+}
+
+void Uplink::KeepIssuedToken(const std::string& token) {
+  if (token.empty()) return;
+  link_->UseToken(token);
+  if (options_.issued_token_path.empty()) return;
+  if (absl::Status saved = SaveIssuedToken(options_.issued_token_path, token);
+      !saved.ok()) {
+    spdlog::error(
+        "enrolled with the collector, but cannot keep the token it issued: "
+        "{}; after a restart this agent cannot connect until the enrollment "
+        "is removed on the collector",
+        saved.ToString());
+    return;
+  }
+  spdlog::info(
+      "enrolled with the collector; its token for this agent is "
+      "kept in {}",
+      options_.issued_token_path);
 }
 
 void Uplink::ReportEnd(bool answered, const absl::Status& failure,

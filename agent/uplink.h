@@ -29,13 +29,19 @@ struct UplinkOptions {
   absl::Duration batch_max_delay = absl::Milliseconds(200);
   // TLS (or loopback plaintext) and the agent's token.
   ClientSecurity security;
+  // Where the token the collector issues at enrollment is kept (see
+  // agent/issued_token.h); empty: used until the agent stops only.
+  std::string issued_token_path;
 };
 
 // Delivers the spooled events to the collector over one AgentService.Connect
 // stream, in sequence order and in batches. An event leaves the spool only
 // once the collector acknowledged it as stored; after a reconnect delivery
 // resumes from the collector's last stored sequence. Reconnects forever
-// with capped, jittered exponential backoff.
+// with capped, jittered exponential backoff. A collector that answers with
+// a sequence beyond any (HelloAck) or beyond what was sent (Ack) has its
+// stream ended with a logged error, then retried: the spool is neither
+// renumbered nor freed after it.
 //
 // The same stream carries commands the other way: each Command received is
 // handed to the CommandRunner, and the progress it reports is written on
@@ -101,7 +107,11 @@ class Uplink {
   enum class Sent { kNothing, kBatch, kBroken };
   // Writes the next batch of spooled events after `*sent_through` and
   // advances it; the spool's error if it cannot be read.
-  absl::StatusOr<Sent> SendEvents(CollectorCall& call, uint64_t* sent_through);
+  absl::StatusOr<Sent> SendEvents(CollectorCall& call, StreamState& state,
+                                  uint64_t* sent_through);
+  // Connects with `token`, if the collector issued one, from now on, and
+  // keeps it for the next start.
+  void KeepIssuedToken(const std::string& token);
   void ReportDrops();
   // Records an acknowledgement and frees its events from the spool; returns
   // the highest sequence acknowledged so far.

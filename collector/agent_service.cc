@@ -8,11 +8,16 @@
 #include "collector/grpc_status.h"
 #include "collector/message_validation.h"
 #include "collector/serial_writes.h"
+#include "common/status_macros.h"
+#include "grpcpp/alarm.h"
+#include "grpcpp/support/byte_buffer.h"
 #include "spdlog/spdlog.h"
 
 namespace eroom::collector {
 namespace v1 = ::eroom::monitor::v1;
 namespace {
+
+using RawReactor = grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>;
 
 class AgentStream;
 
@@ -21,25 +26,39 @@ class AgentStream;
 // done with it.
 class Link final : public StreamLink, public AgentStreamRegistry::Stream {
  public:
-  explicit Link(AgentStream* stream) : stream_(stream) {}
+  Link(AgentStream* stream, Authorizer& authorizer)
+      : stream_(stream), authorizer_(authorizer) {}
   void Detach() {
     absl::MutexLock lock(&mu_);
     stream_ = nullptr;
+  }
+  // The hello of this stream enrolls `agent_id`: OnRegistered commits the
+  // enrollment and sends `issued_token` in the HelloAck. Called before the
+  // hello is queued for ingest, which orders it before OnRegistered.
+  void Enrolling(std::string agent_id, std::string issued_token) {
+    enrolling_agent_id_ = std::move(agent_id);
+    issued_token_ = std::move(issued_token);
   }
   void OnRegistered(uint64_t last_stored_sequence) override;
   void OnStored(uint64_t stored_through_sequence) override;
   void OnIngestFailed(const absl::Status& status) override;
   bool SendCommand(const v1::Command& command) override;
   void Close(const grpc::Status& status) override;
+  // Ends the stream DEADLINE_EXCEEDED unless its hello came.
+  void CloseWithoutHello(absl::Duration waited);
 
  private:
+  void Answer(v1::CollectorMessage message);
+
   absl::Mutex mu_;
   AgentStream* stream_ ABSL_GUARDED_BY(mu_);
+  Authorizer& authorizer_;
+  std::string enrolling_agent_id_;
+  std::string issued_token_;
 };
 
 // A stream whose token was refused: finished before reading anything.
-class RefusedStream final
-    : public grpc::ServerBidiReactor<v1::AgentMessage, v1::CollectorMessage> {
+class RefusedStream final : public RawReactor {
  public:
   explicit RefusedStream(const absl::Status& status) {
     Finish(ToGrpcStatus(status));
@@ -47,20 +66,24 @@ class RefusedStream final
   void OnDone() override { delete this; }
 };
 
-class AgentStream final
-    : public grpc::ServerBidiReactor<v1::AgentMessage, v1::CollectorMessage> {
+class AgentStream final : public RawReactor {
  public:
   AgentStream(IngestPipeline& ingest, size_t window_batches, std::string peer,
               Authorizer& authorizer, Caller caller,
-              AgentStreamRegistry& streams)
+              AgentStreamRegistry& streams, absl::Duration hello_timeout)
       : ingest_(ingest),
         window_batches_(window_batches),
         peer_(std::move(peer)),
         authorizer_(authorizer),
         caller_(std::move(caller)),
-        link_(std::make_shared<Link>(this)),
+        link_(std::make_shared<Link>(this, authorizer)),
         streams_(streams) {
-    StartRead(&incoming_);
+    // The alarm holds only the link: it may fire after the stream is gone.
+    hello_alarm_.Set(absl::ToChronoTime(absl::Now() + hello_timeout),
+                     [link = link_, hello_timeout](bool fired) {
+                       if (fired) link->CloseWithoutHello(hello_timeout);
+                     });
+    StartRead(&incoming_bytes_);
   }
 
   void OnReadDone(bool ok) override {
@@ -79,7 +102,7 @@ class AgentStream final
     }
     if (writes_.finishing()) return;
     if (in_flight_ < window_batches_) {
-      StartRead(&incoming_);
+      StartRead(&incoming_bytes_);
     } else {
       read_paused_ = true;
     }
@@ -97,31 +120,31 @@ class AgentStream final
 
   void OnDone() override {
     link_->Detach();
+    if (enrolling_) authorizer_.AbandonEnrollment(agent_id_);
     // A stream replaced by a newer one of the same agent leaves the host
     // connected.
     if (!agent_id_.empty() && streams_.Unregister(agent_id_, link_.get())) {
       IngestItem item;
       item.kind = IngestItem::Kind::kDisconnect;
       item.agent_id = agent_id_;
-      if (!ingest_.Submit(std::move(item))) {
-        spdlog::warn(
-            "agent '{}' ({}) disconnected but the ingest queue is "
-            "full: it stays marked connected until it reconnects",
-            agent_id_, peer_);
-      }
+      // Stored only if no newer stream of the agent registered meanwhile.
+      item.current = [&streams = streams_, agent_id = agent_id_] {
+        return !streams.HasLive(agent_id);
+      };
+      ingest_.Submit(std::move(item));
       spdlog::info("agent '{}' ({}) disconnected", agent_id_, peer_);
     }
     delete this;
   }
 
   // Answers from the ingest thread (through Link).
-  void Answer(v1::CollectorMessage message) {
+  void Answer(const v1::CollectorMessage& message) {
     absl::MutexLock lock(&mu_);
     --in_flight_;
-    if (!writes_.Queue(std::move(message))) return;
+    if (!writes_.Queue(Serialized(message))) return;
     if (read_paused_ && in_flight_ < window_batches_ && !reads_done_) {
       read_paused_ = false;
-      StartRead(&incoming_);
+      StartRead(&incoming_bytes_);
     }
     FinishWhenDrained();
   }
@@ -131,12 +154,20 @@ class AgentStream final
     v1::CollectorMessage message;
     *message.mutable_command() = command;
     absl::MutexLock lock(&mu_);
-    return writes_.Queue(std::move(message));
+    return writes_.Queue(Serialized(message));
   }
 
   void Close(const grpc::Status& status) {
     absl::MutexLock lock(&mu_);
     FinishLocked(status);
+  }
+
+  void CloseWithoutHello(absl::Duration waited) {
+    absl::MutexLock lock(&mu_);
+    if (said_hello_) return;
+    FinishLocked(grpc::Status(
+        grpc::StatusCode::DEADLINE_EXCEEDED,
+        absl::StrCat("no hello within ", absl::FormatDuration(waited))));
   }
 
   void Fail(const absl::Status& status) {
@@ -148,34 +179,46 @@ class AgentStream final
   }
 
  private:
-  // Validates the message just read and hands it to the ingest thread.
+  static grpc::ByteBuffer Serialized(const v1::CollectorMessage& message) {
+    grpc::ByteBuffer bytes;
+    bool own_buffer = false;
+    // Fails only for a message over 2 GiB, which no answer comes near.
+    grpc::SerializationTraits<v1::CollectorMessage>::Serialize(message, &bytes,
+                                                               &own_buffer)
+        .IgnoreError();
+    return bytes;
+  }
+
+  // Parses and validates the message just read and hands it to the ingest
+  // thread.
   absl::Status Accept() {
-    if (absl::Status valid = ValidateAgentMessage(incoming_); !valid.ok()) {
-      return valid;
+    if (!grpc::SerializationTraits<v1::AgentMessage>::Deserialize(
+             &incoming_bytes_, &incoming_)
+             .ok()) {
+      return absl::InvalidArgumentError(
+          "unparseable message: not an eroom.monitor.v1.AgentMessage");
     }
+    EROOM_RETURN_IF_ERROR(ValidateAgentMessage(incoming_));
     IngestItem item;
     item.link = link_;
     if (agent_id_.empty()) {
       if (!incoming_.has_hello()) {
         return absl::InvalidArgumentError("the first message must be a hello");
       }
-      if (absl::Status allowed = authorizer_.CheckAgentId(
-              caller_, incoming_.hello().agent_id(), peer_);
-          !allowed.ok()) {
-        return allowed;
-      }
-      agent_id_ = incoming_.hello().agent_id();
-      spdlog::info("agent '{}' connected from {} (version {})", agent_id_,
-                   peer_, incoming_.hello().version());
-      if (std::shared_ptr<AgentStreamRegistry::Stream> older =
-              streams_.Register(agent_id_, link_)) {
-        older->Close(grpc::Status(
-            grpc::StatusCode::ABORTED,
-            "replaced by a newer connection of the same agent id"));
-      }
+      EROOM_RETURN_IF_ERROR(Admit(incoming_.hello().agent_id()));
+      spdlog::info("agent '{}' connected from {} (version {}{})", agent_id_,
+                   peer_, incoming_.hello().version(),
+                   enrolling_ ? ", enrolling" : "");
       item.kind = IngestItem::Kind::kHello;
       item.hello = std::move(*incoming_.mutable_hello());
+      // Registered only if no newer stream of the agent replaced this one
+      // meanwhile.
+      item.current = [&streams = streams_, agent_id = agent_id_,
+                      link = link_.get()] {
+        return streams.IsLive(agent_id, link);
+      };
     } else if (incoming_.has_batch()) {
+      EROOM_RETURN_IF_ERROR(sequences_.Continue(incoming_.batch()));
       item.kind = IngestItem::Kind::kBatch;
       item.batch = std::move(*incoming_.mutable_batch());
     } else if (incoming_.has_hello()) {
@@ -194,6 +237,33 @@ class AgentStream final
       return absl::ResourceExhaustedError(
           "collector ingest queue is full; retry later");
     }
+    return absl::OkStatus();
+  }
+
+  // Admits the hello of `agent_id` and makes this its live stream.
+  absl::Status Admit(const std::string& agent_id) {
+    EROOM_ASSIGN_OR_RETURN(AgentAdmission admission,
+                           authorizer_.AdmitAgent(caller_, agent_id, peer_));
+    const bool enrolling = !admission.issued_token.empty();
+    absl::StatusOr<std::shared_ptr<AgentStreamRegistry::Stream>> older =
+        streams_.Register(agent_id, admission.credential, link_);
+    if (!older.ok()) {
+      if (enrolling) authorizer_.AbandonEnrollment(agent_id);
+      return older.status();
+    }
+    if (*older != nullptr) {
+      (*older)->Close(
+          grpc::Status(grpc::StatusCode::ABORTED,
+                       "replaced by a newer connection of the same agent id"));
+    }
+    agent_id_ = agent_id;
+    enrolling_ = enrolling;
+    if (enrolling) {
+      link_->Enrolling(agent_id, std::move(admission.issued_token));
+    }
+    hello_alarm_.Cancel();
+    absl::MutexLock lock(&mu_);
+    said_hello_ = true;
     return absl::OkStatus();
   }
 
@@ -241,29 +311,59 @@ class AgentStream final
   const Caller caller_;
   const std::shared_ptr<Link> link_;
   AgentStreamRegistry& streams_;
-  v1::AgentMessage incoming_;  // Owned by the read in progress.
-  std::string agent_id_;       // Set by the hello; reads are sequential.
+  grpc::Alarm hello_alarm_;
+  // Owned by the read in progress; reads are sequential.
+  grpc::ByteBuffer incoming_bytes_;
+  v1::AgentMessage incoming_;
+  // Set by the hello.
+  std::string agent_id_;
+  bool enrolling_ = false;
+  StreamSequences sequences_;
 
   absl::Mutex mu_;
-  SerialWrites<AgentStream, v1::CollectorMessage> writes_ ABSL_GUARDED_BY(mu_){
+  SerialWrites<AgentStream, grpc::ByteBuffer> writes_ ABSL_GUARDED_BY(mu_){
       this};
   size_t in_flight_ ABSL_GUARDED_BY(mu_) = 0;
   bool read_paused_ ABSL_GUARDED_BY(mu_) = false;
   bool reads_done_ ABSL_GUARDED_BY(mu_) = false;
+  bool said_hello_ ABSL_GUARDED_BY(mu_) = false;
 };
+
+void Link::Answer(v1::CollectorMessage message) {
+  absl::MutexLock lock(&mu_);
+  if (stream_ != nullptr) stream_->Answer(message);
+}
 
 void Link::OnRegistered(uint64_t last_stored_sequence) {
   v1::CollectorMessage message;
-  message.mutable_hello_ack()->set_last_stored_sequence(last_stored_sequence);
-  absl::MutexLock lock(&mu_);
-  if (stream_ != nullptr) stream_->Answer(std::move(message));
+  v1::HelloAck* ack = message.mutable_hello_ack();
+  ack->set_last_stored_sequence(last_stored_sequence);
+  if (!issued_token_.empty()) {
+    {
+      // A stream gone already abandons its enrollment (OnDone).
+      absl::MutexLock lock(&mu_);
+      if (stream_ == nullptr) return;
+    }
+    // The token is sent only once the collector will remember it.
+    if (absl::Status committed =
+            authorizer_.CommitEnrollment(enrolling_agent_id_);
+        !committed.ok()) {
+      OnIngestFailed(committed);
+      return;
+    }
+    spdlog::info(
+        "agent '{}' enrolled: only the token issued to it now may "
+        "stream as it",
+        enrolling_agent_id_);
+    ack->set_agent_token(issued_token_);
+  }
+  Answer(std::move(message));
 }
 
 void Link::OnStored(uint64_t stored_through_sequence) {
   v1::CollectorMessage message;
   message.mutable_ack()->set_stored_through_sequence(stored_through_sequence);
-  absl::MutexLock lock(&mu_);
-  if (stream_ != nullptr) stream_->Answer(std::move(message));
+  Answer(std::move(message));
 }
 
 void Link::OnIngestFailed(const absl::Status& status) {
@@ -281,24 +381,31 @@ void Link::Close(const grpc::Status& status) {
   if (stream_ != nullptr) stream_->Close(status);
 }
 
+void Link::CloseWithoutHello(absl::Duration waited) {
+  absl::MutexLock lock(&mu_);
+  if (stream_ != nullptr) stream_->CloseWithoutHello(waited);
+}
+
 }  // namespace
 
 AgentServiceImpl::AgentServiceImpl(IngestPipeline& ingest,
                                    size_t window_batches,
                                    Authorizer& authorizer,
-                                   AgentStreamRegistry& streams)
+                                   AgentStreamRegistry& streams,
+                                   absl::Duration hello_timeout)
     : ingest_(ingest),
       window_batches_(window_batches),
       authorizer_(authorizer),
-      streams_(streams) {}
+      streams_(streams),
+      hello_timeout_(hello_timeout) {}
 
-grpc::ServerBidiReactor<v1::AgentMessage, v1::CollectorMessage>*
+grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>*
 AgentServiceImpl::Connect(grpc::CallbackServerContext* context) {
   absl::StatusOr<Caller> caller =
       authorizer_.Authorize(*context, kAgentConnectMethod);
   if (!caller.ok()) return new RefusedStream(caller.status());
   return new AgentStream(ingest_, window_batches_, context->peer(), authorizer_,
-                         *std::move(caller), streams_);
+                         *std::move(caller), streams_, hello_timeout_);
 }
 
 }  // namespace eroom::collector

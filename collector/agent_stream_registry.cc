@@ -14,14 +14,27 @@ bool IsFinalCommandState(v1::CommandState state) {
 AgentStreamRegistry::AgentStreamRegistry(StreamEnded stream_ended)
     : stream_ended_(std::move(stream_ended)) {}
 
-std::shared_ptr<AgentStreamRegistry::Stream> AgentStreamRegistry::Register(
-    const std::string& agent_id, std::shared_ptr<Stream> stream) {
+absl::StatusOr<std::shared_ptr<AgentStreamRegistry::Stream>>
+AgentStreamRegistry::Register(const std::string& agent_id,
+                              const std::string& credential,
+                              std::shared_ptr<Stream> stream) {
   std::optional<std::string> ended;
   {
     absl::MutexLock lock(&mu_);
-    std::shared_ptr<Stream>& current = streams_[agent_id];
-    std::swap(current, stream);
-    if (stream != nullptr) ended = EndRunningOn(agent_id, stream.get());
+    auto [live, added] =
+        streams_.try_emplace(agent_id, Live{credential, stream});
+    if (!added) {
+      if (live->second.credential != credential) {
+        return absl::AlreadyExistsError(absl::StrCat(
+            "agent '", agent_id,
+            "' is connected with another credential; its stream keeps "
+            "running"));
+      }
+      std::swap(live->second.stream, stream);
+      ended = EndRunningOn(agent_id, stream.get());
+    } else {
+      stream = nullptr;
+    }
   }
   ReportEnded(agent_id, ended);
   return stream;
@@ -35,13 +48,25 @@ bool AgentStreamRegistry::Unregister(const std::string& agent_id,
     absl::MutexLock lock(&mu_);
     ended = EndRunningOn(agent_id, stream);
     auto it = streams_.find(agent_id);
-    if (it != streams_.end() && it->second.get() == stream) {
+    if (it != streams_.end() && it->second.stream.get() == stream) {
       streams_.erase(it);
       was_live = true;
     }
   }
   ReportEnded(agent_id, ended);
   return was_live;
+}
+
+bool AgentStreamRegistry::IsLive(const std::string& agent_id,
+                                 const Stream* stream) const {
+  absl::MutexLock lock(&mu_);
+  auto it = streams_.find(agent_id);
+  return it != streams_.end() && it->second.stream.get() == stream;
+}
+
+bool AgentStreamRegistry::HasLive(const std::string& agent_id) const {
+  absl::MutexLock lock(&mu_);
+  return streams_.contains(agent_id);
 }
 
 absl::Status AgentStreamRegistry::Reserve(const std::string& agent_id,
@@ -52,8 +77,8 @@ absl::Status AgentStreamRegistry::Reserve(const std::string& agent_id,
     return absl::UnavailableError(absl::StrCat(
         "host '", agent_id, "' has no live agent stream (not connected)"));
   }
-  auto [running, reserved] =
-      running_.try_emplace(agent_id, Running{command_id, stream->second.get()});
+  auto [running, reserved] = running_.try_emplace(
+      agent_id, Running{command_id, stream->second.stream.get()});
   if (!reserved) {
     return absl::FailedPreconditionError(
         absl::StrCat("command '", running->second.command_id,
@@ -72,8 +97,8 @@ absl::Status AgentStreamRegistry::Send(const std::string& agent_id,
     if (running != running_.end() &&
         running->second.command_id == command.command_id()) {
       if (stream != streams_.end() &&
-          stream->second.get() == running->second.stream) {
-        target = stream->second;
+          stream->second.stream.get() == running->second.stream) {
+        target = stream->second.stream;
       } else {
         running_.erase(running);
       }

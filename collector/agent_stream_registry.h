@@ -8,6 +8,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "eroom/monitor/v1/monitor.pb.h"
 #include "grpcpp/support/status.h"
@@ -43,14 +44,22 @@ class AgentStreamRegistry {
 
   explicit AgentStreamRegistry(StreamEnded stream_ended = nullptr);
 
-  // Makes `stream` the live one of `agent_id` and returns the one it
-  // replaces, if any, for the caller to close. A newer connection of the
-  // same agent wins: the agent reconnected and the old stream is a leftover.
-  std::shared_ptr<Stream> Register(const std::string& agent_id,
-                                   std::shared_ptr<Stream> stream);
+  // Makes `stream`, authenticated by `credential` (Caller::credential),
+  // the live one of `agent_id` and returns the one it replaces, if any, for
+  // the caller to close. A newer connection with the same credential wins:
+  // the agent reconnected and the old stream is a leftover. One with
+  // another credential is AlreadyExists and the live stream keeps running.
+  absl::StatusOr<std::shared_ptr<Stream>> Register(
+      const std::string& agent_id, const std::string& credential,
+      std::shared_ptr<Stream> stream);
   // Forgets `stream` (ended) if it is still the one of `agent_id`; true if
   // it was, i.e. the host is now disconnected.
   bool Unregister(const std::string& agent_id, const Stream* stream);
+
+  // Whether `stream` is the live one of `agent_id`.
+  bool IsLive(const std::string& agent_id, const Stream* stream) const;
+  // Whether `agent_id` has a live stream.
+  bool HasLive(const std::string& agent_id) const;
 
   // Claims the host for command `command_id`: UNAVAILABLE if `agent_id` has
   // no live stream, FAILED_PRECONDITION naming the running command if one
@@ -70,6 +79,10 @@ class AgentStreamRegistry {
                   const eroom::monitor::v1::CommandProgress& progress);
 
  private:
+  struct Live {
+    std::string credential;
+    std::shared_ptr<Stream> stream;
+  };
   struct Running {
     std::string command_id;
     const Stream* stream;  // The stream it was reserved on; never read.
@@ -83,9 +96,8 @@ class AgentStreamRegistry {
                    const std::optional<std::string>& command_id) const;
 
   const StreamEnded stream_ended_;
-  absl::Mutex mu_;
-  absl::flat_hash_map<std::string, std::shared_ptr<Stream>> streams_
-      ABSL_GUARDED_BY(mu_);
+  mutable absl::Mutex mu_;
+  absl::flat_hash_map<std::string, Live> streams_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, Running> running_ ABSL_GUARDED_BY(mu_);
 };
 

@@ -48,22 +48,27 @@ const MethodAccessTable& CollectorMethodAccess() {
 }
 
 Authorizer::Authorizer(const AuthConfig& config, MethodAccessTable methods,
-                       RefusalLog& refusals)
+                       RefusalLog& refusals, AgentEnrollments& enrollments)
     : tokens_required_(config.tokens_required),
+      enrollments_(enrollments),
       methods_(std::move(methods)),
       refusals_(refusals) {
   for (const AgentToken& token : config.agents) {
     std::string description =
         token.agent_id ? absl::StrCat("agent '", *token.agent_id, "'")
                        : "an agent with an enrollment token";
-    by_digest_[token.token_sha256] = Principal{
-        std::nullopt, Caller{std::move(description), token.agent_id, "agent"}};
+    if (token.agent_id) own_token_ids_.insert(*token.agent_id);
+    by_digest_[token.token_sha256] =
+        Principal{std::nullopt,
+                  Caller{std::move(description), token.agent_id, "agent",
+                         token.token_sha256, /*enrollment=*/!token.agent_id}};
   }
   for (const UserToken& token : config.users) {
-    by_digest_[token.token_sha256] =
-        Principal{token.role, Caller{absl::StrCat("user '", token.name, "' (",
-                                                  RoleName(token.role), ")"),
-                                     std::nullopt, token.name}};
+    by_digest_[token.token_sha256] = Principal{
+        token.role, Caller{absl::StrCat("user '", token.name, "' (",
+                                        RoleName(token.role), ")"),
+                           std::nullopt, token.name, token.token_sha256,
+                           /*enrollment=*/false}};
   }
 }
 
@@ -94,7 +99,7 @@ absl::StatusOr<Caller> Authorizer::Decide(
     return absl::PermissionDeniedError("this method is open to no one");
   }
   if (!tokens_required_) {
-    return Caller{"anyone (auth.mode: none)", {}, "anyone"};
+    return Caller{"anyone (auth.mode: none)", {}, "anyone", "", false};
   }
   if (!authorization) {
     return absl::UnauthenticatedError(
@@ -106,11 +111,17 @@ absl::StatusOr<Caller> Authorizer::Decide(
         "the authorization metadata is not 'Bearer <token>'");
   }
   token.remove_prefix(sizeof(kBearerPrefix) - 1);
-  auto found = by_digest_.find(TokenSha256Hex(token));
+  const std::string digest = TokenSha256Hex(token);
+  std::optional<Principal> enrolled;
+  auto found = by_digest_.find(digest);
   if (found == by_digest_.end()) {
-    return absl::UnauthenticatedError("unknown token");
+    std::optional<std::string> agent_id = enrollments_.AgentOf(digest);
+    if (!agent_id) return absl::UnauthenticatedError("unknown token");
+    enrolled = Principal{
+        std::nullopt, Caller{absl::StrCat("agent '", *agent_id, "' (enrolled)"),
+                             *agent_id, "agent", digest}};
   }
-  const Principal& principal = found->second;
+  const Principal& principal = enrolled ? *enrolled : found->second;
   if (rule->second == Access::kAgent) {
     if (principal.user_role) {
       return absl::PermissionDeniedError(
@@ -134,16 +145,43 @@ absl::StatusOr<Caller> Authorizer::Decide(
   return principal.caller;
 }
 
-absl::Status Authorizer::CheckAgentId(const Caller& caller,
-                                      absl::string_view agent_id,
-                                      absl::string_view peer) {
-  if (!caller.agent_id || *caller.agent_id == agent_id) {
-    return absl::OkStatus();
+absl::StatusOr<AgentAdmission> Authorizer::AdmitAgent(
+    const Caller& caller, const std::string& agent_id, absl::string_view peer) {
+  auto refuse = [&](absl::string_view why) {
+    return Refuse(absl::PermissionDeniedError(why), kAgentConnectMethod, peer);
+  };
+  if (caller.agent_id) {
+    if (*caller.agent_id == agent_id) {
+      return AgentAdmission{caller.credential, ""};
+    }
+    return refuse(absl::StrCat("the token of agent '", *caller.agent_id,
+                               "' may not stream as agent '",
+                               Loggable(agent_id), "'"));
   }
-  return Refuse(absl::PermissionDeniedError(absl::StrCat(
-                    "the token of agent '", *caller.agent_id,
-                    "' may not stream as agent '", Loggable(agent_id), "'")),
-                kAgentConnectMethod, peer);
+  if (!caller.enrollment) return AgentAdmission{caller.credential, ""};
+  if (own_token_ids_.contains(agent_id)) {
+    return refuse(absl::StrCat("agent '", agent_id,
+                               "' has a token of its own: the enrollment "
+                               "token may not stream as it"));
+  }
+  absl::StatusOr<std::string> issued = enrollments_.Reserve(agent_id);
+  if (absl::IsAlreadyExists(issued.status())) {
+    return refuse(absl::StrCat(
+        "agent '", agent_id,
+        "' is enrolled: only the token issued to it at enrollment may "
+        "stream as it, not the enrollment token (an agent keeps it in "
+        "agent-token in its state_dir)"));
+  }
+  if (!issued.ok()) return issued.status();
+  return AgentAdmission{TokenSha256Hex(*issued), *std::move(issued)};
+}
+
+absl::Status Authorizer::CommitEnrollment(const std::string& agent_id) {
+  return enrollments_.Commit(agent_id);
+}
+
+void Authorizer::AbandonEnrollment(const std::string& agent_id) {
+  enrollments_.Release(agent_id);
 }
 
 absl::Status Authorizer::Refuse(absl::Status status, absl::string_view method,

@@ -5,10 +5,12 @@
 #include <string>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "collector/auth_config.h"
+#include "collector/auth_enrollments.h"
 #include "collector/refusal_log.h"
 #include "grpcpp/server_context.h"
 
@@ -49,15 +51,30 @@ struct Caller {
   // Who asked, in records: the user token's name, else "anyone" (no token
   // check) or "agent".
   std::string name;
+  // The digest of the caller's token; empty without token check.
+  std::string credential;
+  // An enrollment token: it may enroll agent ids nobody holds.
+  bool enrollment = false;
+};
+
+// What an agent stream's hello was admitted as.
+struct AgentAdmission {
+  // The stream's credential, the one a newer stream of the same agent id
+  // must present to replace it (AgentStreamRegistry).
+  std::string credential;
+  // Set when the hello enrolled its agent id: the token issued to it, sent
+  // in the HelloAck once Authorizer::CommitEnrollment succeeded.
+  std::string issued_token;
 };
 
 // Checks the bearer token of each call against the configured token
-// digests and the method's required access. Refusals are logged through
-// `refusals` with the peer address. Thread-safe.
+// digests and those issued at enrollment (`enrollments`), and the method's
+// required access. Refusals are logged through `refusals` with the peer
+// address. Thread-safe.
 class Authorizer {
  public:
   Authorizer(const AuthConfig& config, MethodAccessTable methods,
-             RefusalLog& refusals);
+             RefusalLog& refusals, AgentEnrollments& enrollments);
 
   // The caller of `method` on `context`, or UNAUTHENTICATED (no or unknown
   // token) or PERMISSION_DENIED (the token's role is too weak).
@@ -70,9 +87,19 @@ class Authorizer {
                                absl::string_view method,
                                absl::string_view peer);
 
-  // PERMISSION_DENIED unless `caller` may stream as `agent_id`.
-  absl::Status CheckAgentId(const Caller& caller, absl::string_view agent_id,
-                            absl::string_view peer);
+  // Whether `caller` may stream as `agent_id`, or PERMISSION_DENIED: a
+  // per-agent token (configured, or issued at enrollment) streams as its
+  // own id only; an enrollment token only as an id that has no token of its
+  // own and is not enrolled, which it then enrolls (the id is reserved for
+  // the token issued in the admission).
+  absl::StatusOr<AgentAdmission> AdmitAgent(const Caller& caller,
+                                            const std::string& agent_id,
+                                            absl::string_view peer);
+  // Makes the enrollment of `agent_id` durable (AgentEnrollments::Commit);
+  // on the ingest thread.
+  absl::Status CommitEnrollment(const std::string& agent_id);
+  // Frees the id of an enrollment whose stream ended before it committed.
+  void AbandonEnrollment(const std::string& agent_id);
 
  private:
   struct Principal {
@@ -87,6 +114,9 @@ class Authorizer {
 
   const bool tokens_required_;
   absl::flat_hash_map<std::string, Principal> by_digest_;
+  // Agent ids with a configured token of their own.
+  absl::flat_hash_set<std::string> own_token_ids_;
+  AgentEnrollments& enrollments_;
   const MethodAccessTable methods_;
   RefusalLog& refusals_;
 };

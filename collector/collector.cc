@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 
 #include "absl/strings/str_cat.h"
 #include "collector/sqlite/sqlite_storage.h"
@@ -36,8 +37,15 @@ std::string DescribeAuth(const AuthConfig& auth) {
 
 }  // namespace
 
+std::string EnrolledAgentsPath(const CollectorConfig& config) {
+  return (std::filesystem::path(config.database_path).parent_path() /
+          "enrolled-agents")
+      .string();
+}
+
 Collector::Collector(const CollectorConfig& config, const Clock& clock,
-                     std::unique_ptr<Storage> storage)
+                     std::unique_ptr<Storage> storage,
+                     std::unique_ptr<AgentEnrollments> enrollments)
     : config_(config),
       storage_(std::move(storage)),
       liveness_(clock, config.heartbeat_timeout),
@@ -49,7 +57,9 @@ Collector::Collector(const CollectorConfig& config, const Clock& clock,
       queries_("query", config.query_threads, config.query_queue_capacity),
       refusals_(clock, kRefusalQuietPeriod,
                 [](const std::string& line) { spdlog::warn("{}", line); }),
-      authorizer_(config.auth, CollectorMethodAccess(), refusals_),
+      enrollments_(std::move(enrollments)),
+      authorizer_(config.auth, CollectorMethodAccess(), refusals_,
+                  *enrollments_),
       agent_streams_(
           [this](const std::string& agent_id, const std::string& command_id) {
             command_service_.OnStreamEnded(agent_id, command_id);
@@ -92,8 +102,11 @@ absl::StatusOr<std::unique_ptr<Collector>> Collector::Start(
     const CollectorConfig& config, const Clock& clock,
     std::unique_ptr<Storage> storage) {
   RaiseOpenFileLimit();
-  std::unique_ptr<Collector> collector(
-      new Collector(config, clock, std::move(storage)));
+  absl::StatusOr<std::unique_ptr<AgentEnrollments>> enrollments =
+      AgentEnrollments::Open(EnrolledAgentsPath(config));
+  if (!enrollments.ok()) return enrollments.status();
+  std::unique_ptr<Collector> collector(new Collector(
+      config, clock, std::move(storage), *std::move(enrollments)));
   collector->ingest_.Start();
   collector->liveness_.Start(kLivenessTickInterval);
 

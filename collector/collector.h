@@ -26,13 +26,19 @@ namespace eroom::collector {
 // eroom-collector assembled: storage, the ingest thread, host liveness,
 // query workers, the gRPC server (TLS and tokens as configured) and a stats
 // reporter thread.
+// The file of the agents enrolled with an enrollment token
+// (collector/auth_enrollments.h): "enrolled-agents" beside the database,
+// so it is backed up and restored with it.
+std::string EnrolledAgentsPath(const CollectorConfig& config);
+
 class Collector {
  public:
   // Runs on the SQLite store at config.database_path.
   static absl::StatusOr<std::unique_ptr<Collector>> Start(
       const CollectorConfig& config, const Clock& clock);
   // Runs on `storage`, opened by the caller; config.database_path is only
-  // named in messages.
+  // named in messages, and its directory holds the agents enrolled with an
+  // enrollment token (EnrolledAgentsPath).
   static absl::StatusOr<std::unique_ptr<Collector>> Start(
       const CollectorConfig& config, const Clock& clock,
       std::unique_ptr<Storage> storage);
@@ -47,7 +53,8 @@ class Collector {
 
  private:
   Collector(const CollectorConfig& config, const Clock& clock,
-            std::unique_ptr<Storage> storage);
+            std::unique_ptr<Storage> storage,
+            std::unique_ptr<AgentEnrollments> enrollments);
 
   const CollectorConfig config_;
   std::unique_ptr<Storage> storage_;
@@ -56,6 +63,7 @@ class Collector {
   IngestPipeline ingest_;
   WorkQueue queries_;
   RefusalLog refusals_;
+  std::unique_ptr<AgentEnrollments> enrollments_;
   Authorizer authorizer_;
   AgentStreamRegistry agent_streams_;
   AgentServiceImpl agent_service_;

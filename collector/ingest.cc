@@ -48,6 +48,9 @@ IngestPipeline::IngestPipeline(StorageWriter& storage, const Clock& clock,
 IngestPipeline::~IngestPipeline() { Stop(); }
 
 bool IngestPipeline::Submit(IngestItem item) {
+  if (item.kind == IngestItem::Kind::kDisconnect) {
+    return queue_.PushBeyondCapacity(std::move(item));
+  }
   return queue_.TryPush(std::move(item));
 }
 
@@ -174,6 +177,7 @@ void IngestPipeline::StoreGroup(std::vector<IngestItem>& group) {
 }
 
 void IngestPipeline::Handle(IngestItem& item) {
+  if (item.current && !item.current()) return;
   const absl::Time now = clock_.Now();
   switch (item.kind) {
     case IngestItem::Kind::kHello: {

@@ -73,6 +73,11 @@ struct IngestItem {
   // Null for kDisconnect and kCommandRequested; may be null for
   // kCommandProgress.
   std::shared_ptr<StreamLink> link;
+  // kHello, kDisconnect: whether the item still tells how the agent is
+  // connected when the ingest thread gets to it (a newer stream may have
+  // replaced the hello's, or connected after the disconnect); if not, it
+  // is skipped. Null: always.
+  std::function<bool()> current;
 };
 
 // The single writer: a named thread that takes items from a bounded queue in
@@ -90,7 +95,9 @@ class IngestPipeline {
                  std::vector<IngestObserver*> observers);
   ~IngestPipeline();
 
-  // Never blocks; false when the queue is full or the pipeline stopped.
+  // Never blocks; false when the queue is full or the pipeline stopped. A
+  // kDisconnect is queued even when full: each follows a hello that took
+  // its place, and a lost one would leave the host connected for good.
   bool Submit(IngestItem item);
 
   void Start();

@@ -213,6 +213,22 @@ absl::Status ValidatePayload(const v1::Event& event) {
   return Invalid("payload", "none set (log, sample, probe or notice)");
 }
 
+// `sequence` must follow `previous` (sent `where`) closely.
+absl::Status CheckSequenceStep(uint64_t sequence, uint64_t previous,
+                               absl::string_view where) {
+  if (sequence <= previous) {
+    return Invalid("sequence",
+                   absl::StrCat(sequence, " after ", previous, where,
+                                ": sequences must increase"));
+  }
+  if (sequence - previous > kMaxSequenceStep) {
+    return Invalid("sequence",
+                   absl::StrCat(sequence, " after ", previous, where,
+                                ": a jump of more than ", kMaxSequenceStep));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status ValidateBatch(const v1::EventBatch& batch) {
   if (batch.events().empty()) return Invalid("events", "empty");
   EROOM_RETURN_IF_ERROR(
@@ -227,10 +243,10 @@ absl::Status ValidateBatch(const v1::EventBatch& batch) {
     } else if (sequence > kMaxSequence) {
       status = Invalid("sequence",
                        absl::StrCat(sequence, ", at most ", kMaxSequence));
-    } else if (sequence <= previous) {
-      status = Invalid("sequence", absl::StrCat(sequence, " after ", previous,
-                                                ": sequences must increase"));
-    } else {
+    } else if (previous != 0) {
+      status = CheckSequenceStep(sequence, previous, "");
+    }
+    if (status.ok()) {
       status = ValidatePayload(event);
     }
     if (!status.ok()) {
@@ -269,6 +285,18 @@ absl::Status ValidateAgentMessage(const v1::AgentMessage& message) {
       break;
   }
   return Invalid("kind", "none set (hello, batch or command_progress)");
+}
+
+absl::Status StreamSequences::Continue(const v1::EventBatch& batch) {
+  if (batch.events().empty()) return absl::OkStatus();
+  if (last_ != 0) {
+    EROOM_RETURN_IF_ERROR(
+        Within("batch.events[0].",
+               CheckSequenceStep(batch.events(0).sequence(), last_,
+                                 " (the last one sent on this stream)")));
+  }
+  last_ = batch.events(batch.events_size() - 1).sequence();
+  return absl::OkStatus();
 }
 
 }  // namespace eroom::collector

@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "absl/status/status.h"
+#include "common/event_sequence.h"
 #include "common/ids.h"
 #include "eroom/monitor/v1/monitor.pb.h"
 
@@ -29,8 +30,8 @@ inline constexpr size_t kMaxLabelValueBytes = 1024;
 
 // The agent's collector.batch_max_events can be configured up to this.
 inline constexpr size_t kMaxEventsPerBatch = 100000;
-// Sequences are stored in SQLite's signed 64-bit integers.
-inline constexpr uint64_t kMaxSequence = std::numeric_limits<int64_t>::max();
+inline constexpr uint64_t kMaxSequence = kMaxEventSequence;
+inline constexpr uint64_t kMaxSequenceStep = kMaxEventSequenceStep;
 
 inline constexpr size_t kMaxLogTextBytes = 1 << 20;
 inline constexpr size_t kMaxPathBytes = 4096;  // PATH_MAX.
@@ -59,7 +60,8 @@ inline constexpr int64_t kMaxTimeUnixMs = 253402300800000 + 86400000;
 
 // OK if every field of `message` is within the limits above and means
 // something to this collector: exactly one kind set, and in a batch events
-// with a payload set, sequences from 1 to kMaxSequence strictly increasing,
+// with a payload set, sequences from 1 to kMaxSequence strictly increasing
+// by at most kMaxSequenceStep,
 // known enum values, finite non-negative measurements. A newer agent's
 // payloads or enum values are refused, so collectors are upgraded before
 // agents. Otherwise InvalidArgument naming the field and the limit, e.g.
@@ -67,6 +69,19 @@ inline constexpr int64_t kMaxTimeUnixMs = 253402300800000 + 86400000;
 // rules (hello first, once) are the stream's business, not checked here.
 absl::Status ValidateAgentMessage(
     const eroom::monitor::v1::AgentMessage& message);
+
+// The sequences of the batches of one stream, each already valid by
+// ValidateAgentMessage: every batch must go on after the last sequence of
+// the one before it, by at most kMaxSequenceStep. Not thread-safe.
+class StreamSequences {
+ public:
+  // OK and remembers `batch`'s last sequence, or InvalidArgument naming the
+  // first sequence of `batch`.
+  absl::Status Continue(const eroom::monitor::v1::EventBatch& batch);
+
+ private:
+  uint64_t last_ = 0;  // 0: no batch yet.
+};
 
 }  // namespace eroom::collector
 

@@ -1,6 +1,7 @@
 #include "collector/token_hash.h"
 
 #include <openssl/evp.h>
+#include <openssl/rand.h>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
@@ -16,6 +17,15 @@ std::string TokenSha256Hex(absl::string_view token) {
   }
   return absl::BytesToHexString(
       absl::string_view(reinterpret_cast<const char*>(digest), length));
+}
+
+absl::StatusOr<std::string> NewRandomToken() {
+  unsigned char bytes[32];
+  if (RAND_bytes(bytes, sizeof(bytes)) != 1) {
+    return absl::InternalError("no random bytes for a new token (OpenSSL)");
+  }
+  return absl::BytesToHexString(
+      absl::string_view(reinterpret_cast<const char*>(bytes), sizeof(bytes)));
 }
 
 bool IsSha256Hex(absl::string_view text) {

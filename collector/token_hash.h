@@ -3,6 +3,7 @@
 
 #include <string>
 
+#include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 
 namespace eroom::collector {
@@ -13,6 +14,11 @@ namespace eroom::collector {
 
 // Lowercase hex SHA-256 of `token`.
 std::string TokenSha256Hex(absl::string_view token);
+
+// A new token of 256 random bits in 64 lowercase hex digits, as the
+// collector issues to an agent at enrollment; Internal if the system has
+// no randomness to give.
+absl::StatusOr<std::string> NewRandomToken();
 
 // True if `text` is 64 hex digits (either case).
 bool IsSha256Hex(absl::string_view text);

@@ -27,6 +27,16 @@ class BoundedQueue {
     return true;
   }
 
+  // Accepts even when full (unless closed), so the queue may exceed its
+  // capacity: for the few items a producer must never lose and that are
+  // bounded otherwise. False once closed.
+  bool PushBeyondCapacity(T item) {
+    absl::MutexLock lock(&mu_);
+    if (closed_) return false;
+    items_.push_back(std::move(item));
+    return true;
+  }
+
   // Always accepts (unless closed); returns how many old items were evicted.
   size_t PushDropOldest(T item) {
     absl::MutexLock lock(&mu_);

@@ -1,6 +1,8 @@
 #include "agent/uplink.h"
 
+#include <filesystem>
 #include <functional>
+#include <limits>
 #include <list>
 #include <memory>
 #include <optional>
@@ -9,6 +11,7 @@
 
 #include "absl/synchronization/mutex.h"
 #include "agent/command_runner.h"
+#include "agent/issued_token.h"
 #include "agent/spool.h"
 #include "common/bounded_queue.h"
 #include "gmock/gmock.h"
@@ -37,6 +40,7 @@ class FakeStream {
   // What the collector does.
   bool answer_hello = true;
   uint64_t last_stored = 0;
+  std::string issued_token;  // Sent in the hello answer.
   // Sent right after the hello answer.
   std::vector<v1::CollectorMessage> after_hello;
   bool ack_batches = true;
@@ -61,6 +65,7 @@ class FakeStream {
       }
       v1::CollectorMessage answer;
       answer.mutable_hello_ack()->set_last_stored_sequence(last_stored);
+      answer.mutable_hello_ack()->set_agent_token(issued_token);
       inbound_.TryPush(answer);
       for (const v1::CollectorMessage& next : after_hello) {
         inbound_.TryPush(next);
@@ -124,13 +129,16 @@ class FakeCall final : public CollectorCall {
 // Hands out the streams the test prepared, in order.
 class FakeLink final : public CollectorLink {
  public:
-  explicit FakeLink(std::list<FakeStream>& streams) : streams_(streams) {}
+  FakeLink(std::list<FakeStream>& streams, std::string& token)
+      : streams_(streams), token_(token) {}
   std::unique_ptr<CollectorCall> Connect(const absl::Notification&) override {
     return std::make_unique<FakeCall>(streams_.front());
   }
+  void UseToken(const std::string& token) override { token_ = token; }
 
  private:
   std::list<FakeStream>& streams_;
+  std::string& token_;
 };
 
 v1::CollectorMessage Command(const std::string& id,
@@ -210,11 +218,12 @@ class UplinkTest : public test_support::TempDirTest {
     options.batch_max_delay = absl::Milliseconds(5);
     options.reconnect_initial = absl::Milliseconds(100);
     options.reconnect_max = absl::Seconds(1);
+    options.issued_token_path = PathIn("agent-token");
     v1::AgentHello hello;
     hello.set_agent_id("web-1");
     uplink_ =
         std::make_unique<Uplink>(options, hello, *spool_, *commands_, clock_,
-                                 std::make_unique<FakeLink>(streams_));
+                                 std::make_unique<FakeLink>(streams_, token_));
   }
 
   // The next stream the uplink opens.
@@ -229,6 +238,7 @@ class UplinkTest : public test_support::TempDirTest {
 
   FakeClock clock_;
   std::list<FakeStream> streams_;
+  std::string token_;  // The token the link uses, once one was issued.
   std::unique_ptr<Spool> spool_;
   std::unique_ptr<CommandRunner> commands_;
   std::unique_ptr<Uplink> uplink_;
@@ -262,6 +272,72 @@ TEST_F(UplinkTest, FollowsACollectorThatStoredMoreThanThisAgentNumbered) {
   FakeStream::Written written = stream.written();
   ASSERT_EQ(written.size(), 2u);
   EXPECT_THAT(BatchSequences(written[1]), ElementsAre(41, 42));
+}
+
+std::vector<uint64_t> SpooledSequences(Spool& spool) {
+  std::vector<uint64_t> sequences;
+  absl::StatusOr<std::vector<v1::Event>> events = spool.ReadAfter(0, 100);
+  EXPECT_THAT(events, IsOk());
+  for (const v1::Event& event : events.value_or(std::vector<v1::Event>{})) {
+    sequences.push_back(event.sequence());
+  }
+  return sequences;
+}
+
+TEST_F(UplinkTest, HelloAnswerBeyondAnySequenceEndsTheStreamAndKeepsTheSpool) {
+  ASSERT_THAT(spool_->Append({Notice("a"), Notice("b")}), IsOk());
+  MakeUplink();
+  FakeStream& stream = NextStream();
+  stream.last_stored = std::numeric_limits<int64_t>::max();
+  EXPECT_FALSE(RunConnection());
+  // Nothing renumbered, nothing sent: the next connection starts over.
+  EXPECT_THAT(SpooledSequences(*spool_), ElementsAre(1, 2));
+  EXPECT_EQ(stream.written().size(), 1u);
+  EXPECT_FALSE(uplink_->stats().connected);
+
+  FakeStream& next = NextStream();
+  stop_.Notify();
+  EXPECT_TRUE(RunConnection());
+  ASSERT_EQ(next.written().size(), 2u);
+  EXPECT_THAT(BatchSequences(next.written()[1]), ElementsAre(1, 2));
+}
+
+TEST_F(UplinkTest, AckBeyondWhatWasSentEndsTheStreamAndKeepsTheSpool) {
+  ASSERT_THAT(spool_->Append({Notice("a"), Notice("b")}), IsOk());
+  MakeUplink();
+  FakeStream& stream = NextStream();
+  stream.ack_batches = false;
+  v1::CollectorMessage ack;
+  ack.mutable_ack()->set_stored_through_sequence(1000);
+  stream.after_hello.push_back(ack);
+  RunConnection();
+  EXPECT_THAT(SpooledSequences(*spool_), ElementsAre(1, 2));
+  EXPECT_EQ(uplink_->stats().last_acked_sequence, 0u);
+}
+
+TEST_F(UplinkTest, IssuedTokenIsUsedFromThenOnAndKept) {
+  MakeUplink();
+  FakeStream& stream = NextStream();
+  const std::string issued(64, 'a');
+  stream.issued_token = issued;
+  stop_.Notify();
+  EXPECT_TRUE(RunConnection());
+  EXPECT_EQ(token_, issued);
+  EXPECT_THAT(LoadIssuedToken(PathIn("agent-token")),
+              test_support::IsOkAndHolds(std::optional<std::string>(issued)));
+  EXPECT_EQ(
+      std::filesystem::status(PathIn("agent-token")).permissions(),
+      std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+}
+
+TEST_F(UplinkTest, NoTokenIsKeptWhenNoneWasIssued) {
+  MakeUplink();
+  NextStream();
+  stop_.Notify();
+  EXPECT_TRUE(RunConnection());
+  EXPECT_EQ(token_, "");
+  EXPECT_THAT(LoadIssuedToken(PathIn("agent-token")),
+              test_support::IsOkAndHolds(std::nullopt));
 }
 
 TEST_F(UplinkTest, AnUnansweredHelloIsNoConnection) {

@@ -1,16 +1,58 @@
 // AgentService on a real in-process gRPC server, with storage faked.
 #include "collector/agent_service.h"
 
+#include <algorithm>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "tests/unit/collector/fake_storage.h"
 #include "tests/unit/test_support/fake_clock.h"
 #include "tests/unit/test_support/loopback_grpc_server.h"
+#include "tests/unit/test_support/status_matchers.h"
 
 namespace eroom::collector {
 namespace {
 namespace v1 = ::eroom::monitor::v1;
+
+// Long enough for every test to send its hello, short enough to wait for.
+constexpr absl::Duration kHelloTimeout = absl::Seconds(1);
+
+using RawStream = grpc::ClientReaderWriter<grpc::ByteBuffer, grpc::ByteBuffer>;
+
+// A stream to AgentService.Connect that sends bytes as they are, as a
+// broken or hostile client would.
+std::unique_ptr<RawStream> ConnectRaw(grpc::Channel& channel,
+                                      grpc::ClientContext& context) {
+  return std::unique_ptr<RawStream>(
+      grpc::internal::
+          ClientReaderWriterFactory<grpc::ByteBuffer, grpc::ByteBuffer>::Create(
+              &channel,
+              grpc::internal::RpcMethod(
+                  kAgentConnectMethod,
+                  grpc::internal::RpcMethod::BIDI_STREAMING),
+              &context));
+}
+
+// Waits (polling: the server ends streams on its own threads) until no
+// stream of `agent_ids` is live.
+bool AwaitNoLiveStream(const AgentStreamRegistry& streams,
+                       const std::vector<std::string>& agent_ids) {
+  const absl::Time deadline = absl::Now() + absl::Seconds(30);
+  while (absl::Now() < deadline) {
+    if (std::none_of(
+            agent_ids.begin(), agent_ids.end(),
+            [&](const std::string& id) { return streams.HasLive(id); })) {
+      return true;
+    }
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  return false;
+}
 
 class AgentServiceTest : public ::testing::Test {
  protected:
@@ -45,6 +87,7 @@ class AgentServiceTest : public ::testing::Test {
   FakeStorage storage_;
   FakeClock clock_;
   IngestPipeline ingest_{storage_, clock_, {}, {}};
+  AgentEnrollments enrollments_;
   // Tokens are auth_test's business; here anyone may stream.
   RefusalLog refusals_{clock_, absl::Minutes(1), [](const std::string&) {}};
   Authorizer authorizer_{[] {
@@ -52,10 +95,10 @@ class AgentServiceTest : public ::testing::Test {
                            open.tokens_required = false;
                            return open;
                          }(),
-                         CollectorMethodAccess(), refusals_};
+                         CollectorMethodAccess(), refusals_, enrollments_};
   AgentStreamRegistry streams_;
   AgentServiceImpl service_{ingest_, /*window_batches=*/2, authorizer_,
-                            streams_};
+                            streams_, kHelloTimeout};
   test_support::LoopbackGrpcServer server_{service_};
   std::unique_ptr<v1::AgentService::Stub> stub_;
 };
@@ -197,6 +240,138 @@ TEST_F(AgentServiceTest, NewerStreamOfTheSameAgentWins) {
   server_.Shutdown();
   ingest_.Stop();
   EXPECT_THAT(storage_.disconnected(), ::testing::ElementsAre("host-1"));
+}
+
+TEST_F(AgentServiceTest, UnparseableMessageIsInvalidArgument) {
+  std::shared_ptr<grpc::Channel> channel = server_.NewChannel();
+  grpc::ClientContext context;
+  context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
+  std::unique_ptr<RawStream> stream = ConnectRaw(*channel, context);
+  // Field 1 (hello) says 5 bytes follow; only 2 do.
+  grpc::Slice truncated(
+      std::string("\x0a\x05"
+                  "ab"));
+  grpc::ByteBuffer bytes(&truncated, 1);
+  ASSERT_TRUE(stream->Write(bytes));
+  grpc::ByteBuffer reply;
+  EXPECT_FALSE(stream->Read(&reply));
+  grpc::Status status = stream->Finish();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), ::testing::HasSubstr("unparseable"));
+}
+
+TEST_F(AgentServiceTest, StreamWithoutHelloIsClosedAfterTheTimeout) {
+  grpc::ClientContext context;
+  context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(30)));
+  std::unique_ptr<Stream> stream = stub_->Connect(&context);
+  v1::CollectorMessage reply;
+  EXPECT_FALSE(stream->Read(&reply));
+  grpc::Status status = stream->Finish();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
+  EXPECT_THAT(status.error_message(), ::testing::HasSubstr("no hello within"));
+}
+
+TEST_F(AgentServiceTest, StreamWithItsHelloOutlivesTheTimeout) {
+  grpc::ClientContext context;
+  std::unique_ptr<Stream> stream = stub_->Connect(&context);
+  ASSERT_TRUE(stream->Write(Hello("host-1")));
+  v1::CollectorMessage reply;
+  ASSERT_TRUE(stream->Read(&reply));
+  absl::SleepFor(kHelloTimeout + absl::Milliseconds(500));
+  ASSERT_TRUE(stream->Write(Batch({1})));
+  ASSERT_TRUE(stream->Read(&reply));
+  EXPECT_EQ(reply.ack().stored_through_sequence(), 1u);
+  stream->WritesDone();
+  EXPECT_TRUE(stream->Finish().ok());
+}
+
+TEST_F(AgentServiceTest, BatchNotAfterThePreviousOneIsRejected) {
+  grpc::ClientContext context;
+  std::unique_ptr<Stream> stream = stub_->Connect(&context);
+  ASSERT_TRUE(stream->Write(Hello("host-1")));
+  v1::CollectorMessage reply;
+  ASSERT_TRUE(stream->Read(&reply));
+  ASSERT_TRUE(stream->Write(Batch({5, 6})));
+  ASSERT_TRUE(stream->Read(&reply));
+  stream->Write(Batch({6, 7}));
+  EXPECT_FALSE(stream->Read(&reply));
+  grpc::Status status = stream->Finish();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(),
+              ::testing::HasSubstr("batch.events[0].sequence: 6 after 6"));
+  EXPECT_EQ(storage_.events(), 2u);
+}
+
+TEST_F(AgentServiceTest, AbsurdSequenceIsRejected) {
+  grpc::ClientContext context;
+  std::unique_ptr<Stream> stream = stub_->Connect(&context);
+  ASSERT_TRUE(stream->Write(Hello("host-1")));
+  v1::CollectorMessage reply;
+  ASSERT_TRUE(stream->Read(&reply));
+  stream->Write(Batch({uint64_t{std::numeric_limits<int64_t>::max()}}));
+  EXPECT_FALSE(stream->Read(&reply));
+  EXPECT_EQ(stream->Finish().error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(storage_.events(), 0u);
+}
+
+// A flood of streams, several per agent id, all ending while ingest is
+// behind: every host ends disconnected, whatever was queued or dropped.
+TEST(AgentServiceFloodTest, EveryClosedStreamLeavesItsHostDisconnected) {
+  FakeStorage storage;
+  FakeClock clock;
+  // A queue far smaller than the flood, and not drained until every stream
+  // ended: hellos fill it, then every disconnect arrives at a full queue.
+  IngestPipeline ingest{storage, clock, {.queue_capacity = 16}, {}};
+  RefusalLog refusals{clock, absl::Minutes(1), [](const std::string&) {}};
+  AgentEnrollments enrollments;
+  AuthConfig open;
+  open.tokens_required = false;
+  Authorizer authorizer{open, CollectorMethodAccess(), refusals, enrollments};
+  AgentStreamRegistry streams;
+  AgentServiceImpl service{ingest, /*window_batches=*/2, authorizer, streams};
+  test_support::LoopbackGrpcServer server{service};
+  ASSERT_TRUE(server.started());
+  std::unique_ptr<v1::AgentService::Stub> stub =
+      v1::AgentService::NewStub(server.NewChannel());
+
+  constexpr int kHosts = 20;
+  constexpr int kStreamsPerHost = 10;
+  std::vector<std::string> agent_ids;
+  for (int h = 0; h < kHosts; ++h) {
+    agent_ids.push_back(absl::StrCat("host-", h));
+    // Connected before the flood, as far as storage knows.
+    v1::AgentHello hello;
+    hello.set_agent_id(agent_ids.back());
+    ASSERT_THAT(storage.RegisterAgent(hello, clock.Now()),
+                test_support::IsOk());
+  }
+  std::vector<std::unique_ptr<grpc::ClientContext>> contexts;
+  std::vector<std::unique_ptr<
+      grpc::ClientReaderWriter<v1::AgentMessage, v1::CollectorMessage>>>
+      open_streams;
+  for (int round = 0; round < kStreamsPerHost; ++round) {
+    for (const std::string& agent_id : agent_ids) {
+      contexts.push_back(std::make_unique<grpc::ClientContext>());
+      open_streams.push_back(stub->Connect(contexts.back().get()));
+      v1::AgentMessage hello;
+      hello.mutable_hello()->set_agent_id(agent_id);
+      open_streams.back()->Write(hello);
+    }
+  }
+  for (auto& context : contexts) context->TryCancel();
+  for (auto& stream : open_streams) stream->Finish();
+  ASSERT_TRUE(AwaitNoLiveStream(streams, agent_ids));
+
+  ingest.Start();
+  ingest.Stop();
+  absl::StatusOr<v1::ListHostsResponse> hosts =
+      storage.ListHosts(v1::ListHostsRequest());
+  ASSERT_THAT(hosts, test_support::IsOk());
+  ASSERT_EQ(hosts->hosts_size(), kHosts);
+  for (const v1::HostStatus& host : hosts->hosts()) {
+    EXPECT_FALSE(host.connected()) << host.agent_id();
+  }
+  server.Shutdown();
 }
 
 }  // namespace

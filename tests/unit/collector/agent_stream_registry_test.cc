@@ -12,6 +12,7 @@ namespace eroom::collector {
 namespace {
 namespace v1 = ::eroom::monitor::v1;
 using ::eroom::test_support::IsOk;
+using ::eroom::test_support::IsOkAndHolds;
 using ::eroom::test_support::StatusIs;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
@@ -53,6 +54,13 @@ class AgentStreamRegistryTest : public ::testing::Test {
       [this](const std::string& agent_id, const std::string& command_id) {
         ended_.push_back(agent_id + " " + command_id);
       }};
+  void RegisterOk(const std::string& agent_id,
+                  std::shared_ptr<RecordingStream> stream) {
+    ASSERT_THAT(registry_.Register(agent_id, kCredential, std::move(stream)),
+                IsOk());
+  }
+
+  static constexpr char kCredential[] = "digest-of-web-1-token";
   std::shared_ptr<RecordingStream> stream_ =
       std::make_shared<RecordingStream>();
 };
@@ -63,14 +71,14 @@ TEST_F(AgentStreamRegistryTest, HostWithoutStreamIsUnavailable) {
 }
 
 TEST_F(AgentStreamRegistryTest, ReservedCommandIsSentOnTheStream) {
-  registry_.Register("web-1", stream_);
+  RegisterOk("web-1", stream_);
   ASSERT_THAT(registry_.Reserve("web-1", "c1"), IsOk());
   EXPECT_THAT(registry_.Send("web-1", Ping("c1")), IsOk());
   EXPECT_THAT(stream_->sent, ElementsAre("c1"));
 }
 
 TEST_F(AgentStreamRegistryTest, OneCommandAtATimeUntilAFinalState) {
-  registry_.Register("web-1", stream_);
+  RegisterOk("web-1", stream_);
   ASSERT_THAT(registry_.Reserve("web-1", "c1"), IsOk());
   ASSERT_THAT(registry_.Send("web-1", Ping("c1")), IsOk());
   EXPECT_THAT(registry_.Reserve("web-1", "c2"),
@@ -86,29 +94,30 @@ TEST_F(AgentStreamRegistryTest, OneCommandAtATimeUntilAFinalState) {
 }
 
 TEST_F(AgentStreamRegistryTest, OtherHostsAreNotHeldUp) {
-  registry_.Register("web-1", stream_);
-  registry_.Register("web-2", std::make_shared<RecordingStream>());
+  RegisterOk("web-1", stream_);
+  RegisterOk("web-2", std::make_shared<RecordingStream>());
   ASSERT_THAT(registry_.Reserve("web-1", "c1"), IsOk());
   EXPECT_THAT(registry_.Reserve("web-2", "c2"), IsOk());
 }
 
 TEST_F(AgentStreamRegistryTest, StreamEndEndsItsCommand) {
-  registry_.Register("web-1", stream_);
+  RegisterOk("web-1", stream_);
   ASSERT_THAT(registry_.Reserve("web-1", "c1"), IsOk());
   ASSERT_THAT(registry_.Send("web-1", Ping("c1")), IsOk());
   EXPECT_TRUE(registry_.Unregister("web-1", stream_.get()));
   EXPECT_THAT(ended_, ElementsAre("web-1 c1"));
   EXPECT_THAT(registry_.Reserve("web-1", "c2"),
               StatusIs(absl::StatusCode::kUnavailable));
-  registry_.Register("web-1", std::make_shared<RecordingStream>());
+  RegisterOk("web-1", std::make_shared<RecordingStream>());
   EXPECT_THAT(registry_.Reserve("web-1", "c2"), IsOk());
 }
 
 TEST_F(AgentStreamRegistryTest, NewerStreamReplacesTheOlderAndItsCommand) {
-  registry_.Register("web-1", stream_);
+  RegisterOk("web-1", stream_);
   ASSERT_THAT(registry_.Reserve("web-1", "c1"), IsOk());
   auto newer = std::make_shared<RecordingStream>();
-  EXPECT_EQ(registry_.Register("web-1", newer), stream_);
+  EXPECT_THAT(registry_.Register("web-1", kCredential, newer),
+              IsOkAndHolds(stream_));
   EXPECT_THAT(ended_, ElementsAre("web-1 c1"));
   // The older stream ending later does not disconnect the host, and its
   // command ended already.
@@ -126,8 +135,34 @@ TEST_F(AgentStreamRegistryTest, NewerStreamReplacesTheOlderAndItsCommand) {
               StatusIs(absl::StatusCode::kFailedPrecondition));
 }
 
+TEST_F(AgentStreamRegistryTest, StreamWithAnotherCredentialNeverReplaces) {
+  RegisterOk("web-1", stream_);
+  ASSERT_THAT(registry_.Reserve("web-1", "c1"), IsOk());
+  EXPECT_THAT(registry_.Register("web-1", "digest-of-another-token",
+                                 std::make_shared<RecordingStream>()),
+              StatusIs(absl::StatusCode::kAlreadyExists,
+                       HasSubstr("another credential")));
+  // The live stream and its command go on.
+  EXPECT_TRUE(registry_.IsLive("web-1", stream_.get()));
+  EXPECT_THAT(registry_.Send("web-1", Ping("c1")), IsOk());
+  EXPECT_THAT(stream_->sent, ElementsAre("c1"));
+  EXPECT_THAT(ended_, IsEmpty());
+}
+
+TEST_F(AgentStreamRegistryTest, LivenessFollowsRegistration) {
+  EXPECT_FALSE(registry_.HasLive("web-1"));
+  RegisterOk("web-1", stream_);
+  EXPECT_TRUE(registry_.HasLive("web-1"));
+  EXPECT_TRUE(registry_.IsLive("web-1", stream_.get()));
+  auto newer = std::make_shared<RecordingStream>();
+  RegisterOk("web-1", newer);
+  EXPECT_FALSE(registry_.IsLive("web-1", stream_.get()));
+  EXPECT_TRUE(registry_.Unregister("web-1", newer.get()));
+  EXPECT_FALSE(registry_.HasLive("web-1"));
+}
+
 TEST_F(AgentStreamRegistryTest, ClosingStreamRefusesTheCommandAndFreesTheHost) {
-  registry_.Register("web-1", stream_);
+  RegisterOk("web-1", stream_);
   ASSERT_THAT(registry_.Reserve("web-1", "c1"), IsOk());
   stream_->closing = true;
   EXPECT_THAT(registry_.Send("web-1", Ping("c1")),
@@ -137,7 +172,7 @@ TEST_F(AgentStreamRegistryTest, ClosingStreamRefusesTheCommandAndFreesTheHost) {
 }
 
 TEST_F(AgentStreamRegistryTest, ReleaseFreesTheHost) {
-  registry_.Register("web-1", stream_);
+  RegisterOk("web-1", stream_);
   ASSERT_THAT(registry_.Reserve("web-1", "c1"), IsOk());
   registry_.Release("web-1", "c1");
   EXPECT_THAT(registry_.Reserve("web-1", "c2"), IsOk());

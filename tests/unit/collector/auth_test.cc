@@ -2,6 +2,8 @@
 // certificates made by deploy/make-dev-certs.sh, called the way eroom-agent
 // and eroomctl call it (common/transport_security.h).
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <memory>
 #include <sstream>
 #include <string>
@@ -34,6 +36,12 @@ constexpr char kEnrollmentToken[] = "enrollment-token";
 constexpr char kViewerToken[] = "viewer-token";
 
 using Stream = grpc::ClientReaderWriter<v1::AgentMessage, v1::CollectorMessage>;
+
+MATCHER(IsGrpcOk, "is an OK gRPC status") {
+  *result_listener << "whose status is " << arg.error_code() << ": "
+                   << arg.error_message();
+  return arg.ok();
+}
 
 class AuthTest : public TempDirTest {
  protected:
@@ -120,6 +128,40 @@ class AuthTest : public TempDirTest {
       return grpc::Status(grpc::StatusCode::INTERNAL, "no hello_ack");
     }
     return status;
+  }
+
+  // Opens a stream as `agent_id` and waits for its HelloAck.
+  struct OpenStream {
+    std::unique_ptr<grpc::ClientContext> context;
+    std::unique_ptr<v1::AgentService::Stub> stub;
+    std::unique_ptr<Stream> stream;
+    v1::HelloAck ack;
+  };
+  OpenStream Connect(const ClientSecurity& security,
+                     const std::string& agent_id) {
+    OpenStream open;
+    open.stub =
+        v1::AgentService::NewStub(CreateSecureChannel(address_, security));
+    open.context = std::make_unique<grpc::ClientContext>();
+    open.context->set_deadline(
+        absl::ToChronoTime(absl::Now() + absl::Seconds(30)));
+    AddCallCredentials(security, open.context.get());
+    open.stream = open.stub->Connect(open.context.get());
+    v1::AgentMessage hello;
+    hello.mutable_hello()->set_agent_id(agent_id);
+    open.stream->Write(hello);
+    v1::CollectorMessage reply;
+    EXPECT_TRUE(open.stream->Read(&reply));
+    open.ack = reply.hello_ack();
+    return open;
+  }
+
+  // Enrolls `agent_id` with the enrollment token; the token issued to it.
+  std::string Enroll(const std::string& agent_id) {
+    OpenStream open = Connect(TrustingClient(kEnrollmentToken), agent_id);
+    open.stream->WritesDone();
+    EXPECT_TRUE(open.stream->Finish().ok());
+    return open.ack.agent_token();
   }
 
   static TempDir* certs_;
@@ -228,6 +270,67 @@ TEST_F(AuthTest, RepeatedRefusalsAreLoggedOnceWithThePeerAddress) {
   EXPECT_EQ(text.find(refusal, first + 1), std::string::npos) << text;
   EXPECT_THAT(text, HasSubstr("QueryService/ListHosts: UNAUTHENTICATED: "
                               "unknown token"));
+}
+
+TEST_F(AuthTest, EnrollmentTokenCannotStreamAsAnIdWithItsOwnToken) {
+  StartCollector();
+  grpc::Status status = Hello(TrustingClient(kEnrollmentToken), "web-1");
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_THAT(status.error_message(), HasSubstr("has a token of its own"));
+}
+
+TEST_F(AuthTest, EnrolledIdIsBoundToTheTokenIssuedToIt) {
+  StartCollector();
+  const std::string issued = Enroll("db-1");
+  ASSERT_EQ(issued.size(), 64u);
+
+  // The enrollment token no longer streams as db-1; the issued token does,
+  // and only as db-1.
+  grpc::Status impersonated = Hello(TrustingClient(kEnrollmentToken), "db-1");
+  EXPECT_EQ(impersonated.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_THAT(impersonated.error_message(), HasSubstr("'db-1' is enrolled"));
+  EXPECT_THAT(Hello(TrustingClient(issued), "db-1"), IsGrpcOk());
+  EXPECT_EQ(Hello(TrustingClient(issued), "db-2").error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+
+  // Only the digest is kept, readable by the collector's user alone.
+  const std::string enrolled = EnrolledAgentsPath(config_);
+  std::ifstream file(enrolled);
+  std::stringstream content;
+  content << file.rdbuf();
+  EXPECT_EQ(content.str(), absl::StrCat("db-1 ", TokenSha256Hex(issued), "\n"));
+  EXPECT_EQ(
+      std::filesystem::status(enrolled).permissions(),
+      std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+
+  // A restarted collector still knows the binding.
+  collector_->Stop();
+  collector_.reset();
+  StartCollector();
+  EXPECT_THAT(Hello(TrustingClient(issued), "db-1"), IsGrpcOk());
+  EXPECT_EQ(Hello(TrustingClient(kEnrollmentToken), "db-1").error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+}
+
+TEST_F(AuthTest, EnrollmentTokenCannotReplaceALiveEnrolledStream) {
+  StartCollector();
+  const std::string issued = Enroll("db-1");
+  OpenStream live = Connect(TrustingClient(issued), "db-1");
+  EXPECT_EQ(live.ack.agent_token(), "");  // Issued once only.
+
+  EXPECT_EQ(Hello(TrustingClient(kEnrollmentToken), "db-1").error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  // The live stream was not replaced: it still stores and acknowledges.
+  v1::AgentMessage batch;
+  v1::Event* event = batch.mutable_batch()->add_events();
+  event->set_sequence(1);
+  event->mutable_notice()->set_kind("test");
+  ASSERT_TRUE(live.stream->Write(batch));
+  v1::CollectorMessage reply;
+  ASSERT_TRUE(live.stream->Read(&reply));
+  EXPECT_EQ(reply.ack().stored_through_sequence(), 1u);
+  live.stream->WritesDone();
+  EXPECT_THAT(live.stream->Finish(), IsGrpcOk());
 }
 
 }  // namespace

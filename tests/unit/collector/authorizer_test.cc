@@ -17,9 +17,11 @@ namespace eroom::collector {
 namespace {
 
 using ::eroom::test_support::IsOk;
+using ::eroom::test_support::IsOkAndHolds;
 using ::eroom::test_support::StatusIs;
 using ::testing::Each;
 using ::testing::ElementsAre;
+using ::testing::Field;
 using ::testing::HasSubstr;
 using ::testing::SizeIs;
 
@@ -61,7 +63,7 @@ class AuthorizerTest : public ::testing::Test {
     MethodAccessTable methods = CollectorMethodAccess();
     methods[kOperatorMethod] = Access::kOperator;
     methods[kAdminMethod] = Access::kAdmin;
-    return Authorizer(config_, std::move(methods), refusals_);
+    return Authorizer(config_, std::move(methods), refusals_, enrollments_);
   }
 
   absl::StatusCode Code(Authorizer& authorizer, const std::string& token,
@@ -72,6 +74,7 @@ class AuthorizerTest : public ::testing::Test {
   }
 
   AuthConfig config_;
+  AgentEnrollments enrollments_;
   FakeClock clock_;
   std::vector<std::string> logged_;
   RefusalLog refusals_{
@@ -132,16 +135,75 @@ TEST_F(AuthorizerTest, PerAgentTokensStreamAsTheirOwnIdOnly) {
   absl::StatusOr<Caller> web1 =
       authorizer.Check("Bearer agent-web-1", kAgentConnectMethod, kPeer);
   ASSERT_THAT(web1, IsOk());
-  EXPECT_THAT(authorizer.CheckAgentId(*web1, "web-1", kPeer), IsOk());
-  absl::Status other = authorizer.CheckAgentId(*web1, "web-2", kPeer);
-  EXPECT_EQ(other.code(), absl::StatusCode::kPermissionDenied);
-  EXPECT_THAT(other.message(), HasSubstr("'web-1' may not stream as agent "
-                                         "'web-2'"));
+  absl::StatusOr<AgentAdmission> admitted =
+      authorizer.AdmitAgent(*web1, "web-1", kPeer);
+  ASSERT_THAT(admitted, IsOk());
+  EXPECT_EQ(admitted->credential, TokenSha256Hex("agent-web-1"));
+  EXPECT_EQ(admitted->issued_token, "");
+  EXPECT_THAT(authorizer.AdmitAgent(*web1, "web-2", kPeer),
+              StatusIs(absl::StatusCode::kPermissionDenied,
+                       HasSubstr("'web-1' may not stream as agent 'web-2'")));
+}
 
-  absl::StatusOr<Caller> enrolled =
+TEST_F(AuthorizerTest, IdWithItsOwnTokenIsNeverReachedWithTheEnrollmentToken) {
+  Authorizer authorizer = Make();
+  absl::StatusOr<Caller> enroller =
       authorizer.Check("Bearer enroll", kAgentConnectMethod, kPeer);
+  ASSERT_THAT(enroller, IsOk());
+  EXPECT_THAT(authorizer.AdmitAgent(*enroller, "web-1", kPeer),
+              StatusIs(absl::StatusCode::kPermissionDenied,
+                       HasSubstr("agent 'web-1' has a token of its own")));
+  EXPECT_THAT(logged_, ElementsAre(HasSubstr(kPeer)));
+}
+
+TEST_F(AuthorizerTest, EnrollmentBindsTheIdToTheIssuedToken) {
+  Authorizer authorizer = Make();
+  absl::StatusOr<Caller> enroller =
+      authorizer.Check("Bearer enroll", kAgentConnectMethod, kPeer);
+  ASSERT_THAT(enroller, IsOk());
+  absl::StatusOr<AgentAdmission> admitted =
+      authorizer.AdmitAgent(*enroller, "db-1", kPeer);
+  ASSERT_THAT(admitted, IsOk());
+  const std::string token = admitted->issued_token;
+  EXPECT_THAT(token, SizeIs(64));
+  EXPECT_EQ(admitted->credential, TokenSha256Hex(token));
+  // Reserved at once: a second enrollment of the id is refused even before
+  // the first one committed.
+  EXPECT_THAT(authorizer.AdmitAgent(*enroller, "db-1", kPeer),
+              StatusIs(absl::StatusCode::kPermissionDenied,
+                       HasSubstr("agent 'db-1' is enrolled")));
+  // The issued token counts only once committed.
+  EXPECT_THAT(authorizer.Check(absl::StrCat("Bearer ", token),
+                               kAgentConnectMethod, kPeer),
+              StatusIs(absl::StatusCode::kUnauthenticated));
+  ASSERT_THAT(authorizer.CommitEnrollment("db-1"), IsOk());
+
+  absl::StatusOr<Caller> enrolled = authorizer.Check(
+      absl::StrCat("Bearer ", token), kAgentConnectMethod, kPeer);
   ASSERT_THAT(enrolled, IsOk());
-  EXPECT_THAT(authorizer.CheckAgentId(*enrolled, "anything", kPeer), IsOk());
+  EXPECT_THAT(
+      authorizer.AdmitAgent(*enrolled, "db-1", kPeer),
+      IsOkAndHolds(Field(&AgentAdmission::credential, TokenSha256Hex(token))));
+  EXPECT_THAT(authorizer.AdmitAgent(*enrolled, "db-2", kPeer),
+              StatusIs(absl::StatusCode::kPermissionDenied));
+  EXPECT_THAT(authorizer.AdmitAgent(*enroller, "db-1", kPeer),
+              StatusIs(absl::StatusCode::kPermissionDenied));
+  // The issued token is an agent's: no queries.
+  EXPECT_THAT(
+      authorizer.Check(absl::StrCat("Bearer ", token), kListHostsMethod, kPeer),
+      StatusIs(absl::StatusCode::kPermissionDenied));
+}
+
+TEST_F(AuthorizerTest, AbandonedEnrollmentFreesTheId) {
+  Authorizer authorizer = Make();
+  absl::StatusOr<Caller> enroller =
+      authorizer.Check("Bearer enroll", kAgentConnectMethod, kPeer);
+  ASSERT_THAT(enroller, IsOk());
+  ASSERT_THAT(authorizer.AdmitAgent(*enroller, "db-1", kPeer), IsOk());
+  authorizer.AbandonEnrollment("db-1");
+  EXPECT_THAT(authorizer.CommitEnrollment("db-1"),
+              StatusIs(absl::StatusCode::kFailedPrecondition));
+  EXPECT_THAT(authorizer.AdmitAgent(*enroller, "db-1", kPeer), IsOk());
 }
 
 TEST_F(AuthorizerTest, UnlistedMethodsAreRefusedEvenToAdmins) {
@@ -156,7 +218,8 @@ TEST_F(AuthorizerTest, ModeNoneLetsAnyoneCallListedMethods) {
   absl::StatusOr<Caller> caller =
       authorizer.Check(std::nullopt, kAgentConnectMethod, kPeer);
   ASSERT_THAT(caller, IsOk());
-  EXPECT_THAT(authorizer.CheckAgentId(*caller, "any", kPeer), IsOk());
+  EXPECT_THAT(authorizer.AdmitAgent(*caller, "any", kPeer),
+              IsOkAndHolds(Field(&AgentAdmission::issued_token, "")));
   EXPECT_THAT(authorizer.Check(std::nullopt, kAdminMethod, kPeer), IsOk());
   EXPECT_THAT(authorizer.Check(std::nullopt, "/x.Y/Z", kPeer),
               StatusIs(absl::StatusCode::kPermissionDenied));

@@ -2,6 +2,7 @@
 // one stream registry and one ingest thread, with storage faked.
 #include "collector/command_service.h"
 
+#include <map>
 #include <memory>
 #include <string>
 
@@ -87,7 +88,10 @@ class CommandServiceTest : public ::testing::Test {
 
   std::unique_ptr<Agent> Connect(const std::string& agent_id) {
     auto agent = std::make_unique<Agent>();
-    Authenticate(agent->context, kAgentToken);
+    // As an agent does: the enrollment token first, then the one issued.
+    auto issued = issued_tokens_.find(agent_id);
+    Authenticate(agent->context,
+                 issued == issued_tokens_.end() ? kAgentToken : issued->second);
     agent->stream = agents_->Connect(&agent->context);
     v1::AgentMessage hello;
     hello.mutable_hello()->set_agent_id(agent_id);
@@ -95,8 +99,12 @@ class CommandServiceTest : public ::testing::Test {
     v1::CollectorMessage reply;
     EXPECT_TRUE(agent->stream->Read(&reply));
     EXPECT_TRUE(reply.has_hello_ack());
+    if (!reply.hello_ack().agent_token().empty()) {
+      issued_tokens_[agent_id] = reply.hello_ack().agent_token();
+    }
     return agent;
   }
+  std::map<std::string, std::string> issued_tokens_;
 
   grpc::Status StartPing(const std::string& agent_id, v1::CommandRecord* record,
                          const std::string& token = kOperatorToken) {
@@ -142,7 +150,9 @@ class CommandServiceTest : public ::testing::Test {
       }};
   WorkQueue workers_{"query", 1, 8};
   RefusalLog refusals_{clock_, absl::Minutes(1), [](const std::string&) {}};
-  Authorizer authorizer_{Tokens(), CollectorMethodAccess(), refusals_};
+  AgentEnrollments enrollments_;
+  Authorizer authorizer_{Tokens(), CollectorMethodAccess(), refusals_,
+                         enrollments_};
   CommandServiceImpl service_{ingest_,     storage_, workers_,
                               authorizer_, clock_,   streams_};
   IngestPipeline ingest_{storage_, clock_, {}, {&service_}};

@@ -236,10 +236,23 @@ INSTANTIATE_TEST_SUITE_P(
                     [](auto& m) { EventAt(m, 0).set_sequence(0); },
                     "batch.events[0].sequence: 0, at least 1"},
         InvalidCase{
-            "SequenceBeyondSqlite", ValidBatch,
-            [](auto& m) { EventAt(m, 3).set_sequence(uint64_t{1} << 63); },
-            "batch.events[3].sequence: 9223372036854775808, at most "
-            "9223372036854775807"},
+            "SequenceBeyondBound", ValidBatch,
+            [](auto& m) { EventAt(m, 3).set_sequence(kMaxSequence + 1); },
+            "batch.events[3].sequence: 4611686018427387905, at most "
+            "4611686018427387904"},
+        InvalidCase{"SequenceInt64Max", ValidBatch,
+                    [](auto& m) {
+                      EventAt(m, 3).set_sequence(
+                          std::numeric_limits<int64_t>::max());
+                    },
+                    "batch.events[3].sequence: 9223372036854775807, at most"},
+        InvalidCase{"SequenceJump", ValidBatch,
+                    [](auto& m) {
+                      EventAt(m, 3).set_sequence(EventAt(m, 2).sequence() +
+                                                 kMaxSequenceStep + 1);
+                    },
+                    "batch.events[3].sequence: 4294967306 after 9: a jump of "
+                    "more than 4294967296"},
         InvalidCase{"SequenceRepeated", ValidBatch,
                     [](auto& m) { EventAt(m, 1).set_sequence(7); },
                     "batch.events[1].sequence: 7 after 7: sequences must "
@@ -481,7 +494,9 @@ TEST(MessageValidationTest, ValuesAtTheLimitsAreAccepted) {
   Log(batch).set_time_unix_ms(kMaxTimeUnixMs);
   Log(batch).set_file_offset(kMaxFileOffset);
   Log(batch).set_level(v1::LOG_LEVEL_UNSPECIFIED);  // A line without header.
-  EventAt(batch, 3).set_sequence(kMaxSequence);
+  for (int i = 0; i < 4; ++i) {
+    EventAt(batch, i).set_sequence(kMaxSequence - kMaxSequenceStep * (3 - i));
+  }
   Probe(batch).set_http_status(0);  // No response arrived.
   EXPECT_THAT(ValidateAgentMessage(batch), IsOk());
 }
@@ -507,6 +522,44 @@ TEST(MessageValidationTest, LargestBatchIsAccepted) {
     event->mutable_notice()->set_kind("k");
   }
   EXPECT_THAT(ValidateAgentMessage(batch), IsOk());
+}
+
+v1::EventBatch BatchOf(std::vector<uint64_t> sequences) {
+  v1::EventBatch batch;
+  for (uint64_t sequence : sequences) {
+    v1::Event* event = batch.add_events();
+    event->set_sequence(sequence);
+    event->mutable_notice()->set_kind("k");
+  }
+  return batch;
+}
+
+TEST(StreamSequencesTest, EachBatchGoesOnAfterThePreviousOne) {
+  StreamSequences stream;
+  EXPECT_THAT(stream.Continue(BatchOf({5, 6})), IsOk());
+  EXPECT_THAT(stream.Continue(BatchOf({9})), IsOk());  // Drops leave gaps.
+  EXPECT_THAT(
+      stream.Continue(BatchOf({9 + kMaxSequenceStep, 10 + kMaxSequenceStep})),
+      IsOk());
+}
+
+TEST(StreamSequencesTest, RepeatedOrDecreasingBatchIsRefused) {
+  StreamSequences stream;
+  ASSERT_THAT(stream.Continue(BatchOf({5, 6})), IsOk());
+  EXPECT_THAT(stream.Continue(BatchOf({6, 7})),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       "batch.events[0].sequence: 6 after 6 (the last one "
+                       "sent on this stream): sequences must increase"));
+  EXPECT_THAT(stream.Continue(BatchOf({2})),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+TEST(StreamSequencesTest, AbsurdJumpIsRefused) {
+  StreamSequences stream;
+  ASSERT_THAT(stream.Continue(BatchOf({5})), IsOk());
+  EXPECT_THAT(stream.Continue(BatchOf({kMaxSequence})),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("a jump of more than 4294967296")));
 }
 
 TEST(MessageValidationTest, RefusalNeverEchoesTheRejectedText) {

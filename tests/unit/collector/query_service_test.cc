@@ -85,7 +85,9 @@ class QueryServiceTest : public ::testing::Test {
   // One log query at a time, and a worker left for the other queries.
   WorkQueue workers_{"query", 2, 8};
   RefusalLog refusals_{clock_, absl::Minutes(1), [](const std::string&) {}};
-  Authorizer authorizer_{OpenAccess(), CollectorMethodAccess(), refusals_};
+  AgentEnrollments enrollments_;
+  Authorizer authorizer_{OpenAccess(), CollectorMethodAccess(), refusals_,
+                         enrollments_};
   QueryServiceImpl service_{storage_,
                             workers_,
                             authorizer_,
