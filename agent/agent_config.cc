@@ -122,6 +122,9 @@ absl::StatusOr<AgentConfig> LoadAgentConfig(const std::string& path) {
   config.logs.classification_rules = ParseClassificationConfig(logs);
   config.logs.start_at_beginning =
       logs.Choice("start_at", "end", {"end", "beginning"}) == "beginning";
+  config.logs.eroom_dir = config.eroom_dir;
+  config.logs.follow_symlinks_outside =
+      logs.Bool("follow_symlinks_outside", false);
   config.logs.multiline_timeout =
       logs.Duration("multiline_timeout", absl::Seconds(1),
                     absl::Milliseconds(10), absl::Minutes(1));

@@ -4,10 +4,15 @@
 #include <sys/stat.h>
 
 #include <cerrno>
+#include <cstdlib>
+#include <filesystem>
+#include <memory>
 #include <system_error>
+#include <variant>
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
 
@@ -70,6 +75,47 @@ bool Expand(const std::string& pattern, int flags,
   return problems.size() == problems_before;
 }
 
+// The path with every symbolic link resolved, or an errno.
+std::variant<std::string, int> RealPath(const std::string& path) {
+  std::unique_ptr<char, decltype(&free)> resolved(
+      realpath(path.c_str(), nullptr), free);
+  if (resolved == nullptr) return errno;
+  return std::string(resolved.get());
+}
+
+bool IsUnder(std::string_view path, std::string_view directory) {
+  if (directory == "/") return true;
+  return path.starts_with(directory) &&
+         (path.size() == directory.size() || path[directory.size()] == '/');
+}
+
+std::string Absolute(const std::string& path) {
+  std::error_code ignored;  // Then the path as it is: it matches no prefix.
+  return std::filesystem::absolute(path, ignored).lexically_normal().string();
+}
+
+// The directory with its links resolved: it may be one itself (e.g. a link
+// to the installed release).
+std::string RealDirectory(const std::string& directory) {
+  std::variant<std::string, int> real_path = RealPath(directory);
+  if (std::string* path = std::get_if<std::string>(&real_path)) {
+    return std::move(*path);
+  }
+  return Absolute(directory);
+}
+
+// Why `path`, which resolves to `real_path`, is not read, or "".
+std::string Refusal(const std::string& path, const std::string& real_path,
+                    const std::string& directory,
+                    const std::string& real_directory) {
+  if (IsUnder(real_path, real_directory) || real_path == Absolute(path)) {
+    return "";  // Inside, or reached through no link.
+  }
+  return absl::StrCat("symbolic link leads outside ", directory, " (to ",
+                      real_path,
+                      "); not read (logs.follow_symlinks_outside allows it)");
+}
+
 }  // namespace
 
 bool IsExcludedLogPath(std::string_view path) {
@@ -84,8 +130,11 @@ bool IsExcludedLogPath(std::string_view path) {
   return false;
 }
 
-LogFileScan ScanLogFiles(const std::vector<std::string>& patterns) {
+LogFileScan ScanLogFiles(const std::vector<std::string>& patterns,
+                         const std::string& confine_to) {
   LogFileScan scan;
+  const std::string real_root =
+      confine_to.empty() ? "" : RealDirectory(confine_to);
   absl::flat_hash_set<std::pair<uint64_t, uint64_t>> identities;
   absl::flat_hash_set<std::string> directories;
   std::vector<std::string> paths;
@@ -94,8 +143,27 @@ LogFileScan ScanLogFiles(const std::vector<std::string>& patterns) {
     if (!Expand(pattern, 0, paths, scan.problems)) scan.complete = false;
     for (std::string& path : paths) {
       if (IsExcludedLogPath(path)) continue;
+      // What is checked is what is read: the file the links led to then
+      // (LogFileTail opens the path again, and refuses another file).
+      std::string checked_path = path;
+      if (!confine_to.empty()) {
+        std::variant<std::string, int> real_path = RealPath(path);
+        if (const int* error = std::get_if<int>(&real_path)) {
+          if (*error == ENOENT || *error == ENOTDIR) continue;
+          scan.problems.emplace_back(path, ErrnoText(*error));
+          scan.complete = false;
+          continue;
+        }
+        checked_path = std::move(std::get<std::string>(real_path));
+        if (std::string refusal =
+                Refusal(path, checked_path, confine_to, real_root);
+            !refusal.empty()) {
+          scan.problems.emplace_back(path, std::move(refusal));
+          continue;
+        }
+      }
       struct stat info;
-      if (stat(path.c_str(), &info) != 0) {
+      if (stat(checked_path.c_str(), &info) != 0) {
         if (errno == ENOENT || errno == ENOTDIR) continue;
         scan.problems.emplace_back(path, ErrnoText(errno));
         scan.complete = false;

@@ -40,8 +40,13 @@ struct LogFileScan {
 bool IsExcludedLogPath(std::string_view path);
 
 // Expands glob(3) patterns (absolute, or relative to the working directory;
-// brace expansion allowed) into the log files to follow.
-LogFileScan ScanLogFiles(const std::vector<std::string>& patterns);
+// brace expansion allowed) into the log files to follow. With `confine_to`
+// (a directory) set, a path that leads outside it through a symbolic link
+// (the file's, or a directory's on the way; `confine_to` itself may be one)
+// is a problem, not a file; a path outside it reached through no link is
+// found as usual.
+LogFileScan ScanLogFiles(const std::vector<std::string>& patterns,
+                         const std::string& confine_to = "");
 
 }  // namespace eroom::agent
 

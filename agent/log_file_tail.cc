@@ -98,6 +98,7 @@ absl::StatusOr<std::unique_ptr<LogFileTail>> LogFileTail::Open(
   tail->fingerprint_ = std::move(*fingerprint);
   tail->size_ = info.st_size;
   tail->modified_ = absl::TimeFromTimespec(info.st_mtim);
+  tail->file_date_.modified = tail->modified_;
   tail->StartReading(at_end ? info.st_size : 0, now, /*keep_counters=*/true);
   tail->SetCommittedState();
   return tail;
@@ -140,28 +141,21 @@ absl::Status LogFileTail::Found(const FoundLogFile& found, absl::Time now) {
     return first_bytes.status();
   }
   fd_ = *fd;
-  uint64_t offset = closed_offset_;
-  if (!absl::StartsWith(*first_bytes, fingerprint_)) {
-    spdlog::info(
-        "log {}: not the content its checkpoint refers to; reading "
-        "it from the start",
-        path_);
-    ++counters_.truncations;
-    offset = 0;
-  } else if (static_cast<uint64_t>(info.st_size) < offset) {
-    spdlog::info("log {}: shrank to {} bytes; reading it from the start", path_,
-                 info.st_size);
-    ++counters_.truncations;
-    offset = 0;
-  }
-  fingerprint_ = std::move(*first_bytes);
   size_ = info.st_size;
   modified_ = absl::TimeFromTimespec(info.st_mtim);
-  StartReading(offset, now, /*keep_counters=*/true);
+  file_date_.modified = modified_;
+  StartReading(closed_offset_, now, /*keep_counters=*/true);
+  if (!absl::StartsWith(*first_bytes, fingerprint_)) {
+    MarkReplaced("not the content its checkpoint refers to");
+  } else if (size_ < closed_offset_) {
+    MarkReplaced(absl::StrCat("shrank to ", size_, " bytes"));
+  } else {
+    fingerprint_ = std::move(*first_bytes);
+  }
   return absl::OkStatus();
 }
 
-void LogFileTail::CheckForTruncation(absl::Time now, EmitFn emit) {
+void LogFileTail::CheckForTruncation() {
   if (!is_open()) return;
   struct stat info;
   if (fstat(fd_, &info) != 0) return;  // Then the read fails and says why.
@@ -173,7 +167,7 @@ void LogFileTail::CheckForTruncation(absl::Time now, EmitFn emit) {
   modified_ = modified;
   file_date_.modified = modified;
   if (size < reading_->splitter.end_offset()) {
-    Restart(absl::StrCat("shrank to ", size, " bytes"), now, emit);
+    MarkReplaced(absl::StrCat("shrank to ", size, " bytes"));
     return;
   }
   if (!changed) return;
@@ -183,20 +177,56 @@ void LogFileTail::CheckForTruncation(absl::Time now, EmitFn emit) {
   if (!first_bytes.ok()) return;
   fingerprint_checked_ = true;
   if (!absl::StartsWith(*first_bytes, fingerprint_)) {
-    Restart("its first bytes changed", now, emit);
+    MarkReplaced("its first bytes changed");
   } else if (first_bytes->size() > fingerprint_.size()) {
     fingerprint_ = std::move(*first_bytes);
   }
 }
 
-void LogFileTail::Restart(const std::string& why, absl::Time now, EmitFn emit) {
+void LogFileTail::MarkReplaced(const std::string& why) {
   spdlog::info("log {}: {}; reading it from the start", path_, why);
   ++counters_.truncations;
+  replaced_ = true;
+}
+
+void LogFileTail::FinishReplacement(absl::Time now, EmitFn emit) {
   Flush(now, emit);  // What was pending is real content of the old file.
   absl::StatusOr<std::string> first_bytes = ReadFingerprint(fd_);
   // Unreadable now: an empty fingerprint matches, and grows on later polls.
   fingerprint_ = first_bytes.ok() ? std::move(*first_bytes) : "";
   StartReading(0, now, /*keep_counters=*/true);
+}
+
+bool LogFileTail::IsCopiedIn(std::string_view first_bytes) const {
+  std::string_view beginning = fingerprint_;
+  // Of a file still written, a line being written may go on otherwise than
+  // in another file ("line 5", then "line 57"): only complete lines count.
+  // A replaced file's fingerprint holds all that was read of it (or its
+  // first 1 KiB): whatever begins with it continues what was read.
+  if (!replaced_ && beginning.size() < kFingerprintBytes) {
+    beginning = beginning.substr(0, beginning.rfind('\n') + 1);
+  }
+  return !beginning.empty() && first_bytes.starts_with(beginning);
+}
+
+void LogFileTail::ContinueCopyOf(LogFileTail& original, absl::Time now,
+                                 EmitFn emit) {
+  const uint64_t read_end = original.reading_->splitter.end_offset();
+  if (size_ >= read_end) {
+    reading_.emplace(std::move(*original.reading_));
+    original.reading_.reset();
+    rooms_ = original.rooms_;
+  } else {
+    // The original was read past the copy's end (written to between the
+    // copy and the truncation): the copy holds nothing new.
+    original.Flush(now, emit);
+    StartReading(size_, now, /*keep_counters=*/true);
+  }
+  spdlog::info(
+      "log {}: a copy of {} before it was truncated (copytruncate); read "
+      "from byte {}",
+      path_, original.path_, reading_->splitter.end_offset());
+  original.FinishReplacement(now, emit);
 }
 
 size_t LogFileTail::Read(size_t max_bytes, absl::Time now, EmitFn emit) {
@@ -228,6 +258,14 @@ size_t LogFileTail::Read(size_t max_bytes, absl::Time now, EmitFn emit) {
 void LogFileTail::Feed(std::string_view bytes, absl::Time now, EmitFn emit) {
   Reading& reading = *reading_;
   const uint64_t bytes_offset = reading.splitter.end_offset();
+  // The fingerprint follows what is read of the first bytes: a copy of the
+  // file is known by it.
+  if (fingerprint_.size() < kFingerprintBytes &&
+      bytes_offset <= fingerprint_.size() &&
+      bytes_offset + bytes.size() > fingerprint_.size()) {
+    fingerprint_.append(bytes.substr(fingerprint_.size() - bytes_offset,
+                                     kFingerprintBytes - fingerprint_.size()));
+  }
   reading.splitter.Append(
       bytes, [&](const LogLine& line) { AddLine(line, now, emit); });
   if (const void* newline = memrchr(bytes.data(), '\n', bytes.size())) {
@@ -269,14 +307,19 @@ void LogFileTail::Emit(v1::LogEvent&& event, EmitFn emit) {
   emit(std::move(event));
 }
 
-void LogFileTail::FlushIfIdle(absl::Time now, EmitFn emit) {
-  if (!reading_ ||
-      (!reading_->splitter.has_partial() &&
-       !reading_->assembler.has_pending()) ||
-      now - last_data_ < context_.options.multiline_timeout) {
-    return;
+absl::Time LogFileTail::FlushDueAt() const {
+  if (!reading_) return absl::InfiniteFuture();
+  if (reading_->splitter.has_partial()) {
+    return last_data_ + context_.options.multiline_timeout;
   }
-  Flush(now, emit);
+  if (reading_->assembler.has_pending()) {
+    return last_data_ + kEventEndQuietPeriod;
+  }
+  return absl::InfiniteFuture();
+}
+
+void LogFileTail::FlushIfDue(absl::Time now, bool gone, EmitFn emit) {
+  if ((gone && at_end_) || now >= FlushDueAt()) Flush(now, emit);
 }
 
 void LogFileTail::Flush(absl::Time now, EmitFn emit) {
@@ -376,6 +419,7 @@ void LogFileTail::StartReading(uint64_t offset, absl::Time now,
   last_data_ = now;
   at_end_ = false;
   fingerprint_checked_ = false;
+  replaced_ = false;
 }
 
 void LogFileTail::SetPath(std::string path) {

@@ -86,17 +86,42 @@ class LogFileTail {
   absl::Status Found(const FoundLogFile& found, absl::Time now);
 
   // Call before reading in each poll: a file that shrank below what was
-  // read, or whose first bytes changed, is read again from its start (what
-  // was pending from the old content is emitted first).
-  void CheckForTruncation(absl::Time now, EmitFn emit);
+  // read, or whose first bytes changed, is replaced().
+  void CheckForTruncation();
+
+  // The content was replaced (truncated, maybe written again: copytruncate)
+  // and the file is on hold: its reading state and checkpoint still refer to
+  // the previous content, and nothing is read, until a copy of the previous
+  // content takes it over (ContinueCopyOf) or FinishReplacement. Found()
+  // and CheckForTruncation() put a file on hold; the caller ends it before
+  // anything else.
+  bool replaced() const { return replaced_; }
+  // Emits what was pending from the previous content and reads the new
+  // content from its start.
+  void FinishReplacement(absl::Time now, EmitFn emit);
+
+  // Whether `first_bytes` (of another file) begin with this file's first
+  // bytes (its whole fingerprint; only the complete lines of a shorter one
+  // unless replaced()): the other file is a copy of this one's content.
+  bool IsCopiedIn(std::string_view first_bytes) const;
+  // This file, just found, is a copy of the content `original` held before
+  // it was replaced(): it reads on where `original` stopped (with its
+  // pending event), and `original` reads its new content from the start.
+  void ContinueCopyOf(LogFileTail& original, absl::Time now, EmitFn emit);
 
   // Reads and processes at most `max_bytes` (and one read buffer): returns
   // how many were read, 0 at the end of the file or on a read error.
   size_t Read(size_t max_bytes, absl::Time now, EmitFn emit);
 
-  // Emits the partial last line and the pending event if the file has been
-  // idle for the multi-line timeout.
-  void FlushIfIdle(absl::Time now, EmitFn emit);
+  // Emits the pending event, and a last line still missing its newline,
+  // once no more of them is expected: at FlushDueAt(), or at once if the
+  // file is `gone` (no longer in its directory) and read to its end.
+  void FlushIfDue(absl::Time now, bool gone, EmitFn emit);
+  // When FlushIfDue emits unless more is read: kEventEndQuietPeriod after
+  // the last data for a pending event, the multi-line timeout for a partial
+  // line (the writer is in the middle of it); InfiniteFuture if nothing is
+  // pending.
+  absl::Time FlushDueAt() const;
   // Emits them now.
   void Flush(absl::Time now, EmitFn emit);
 
@@ -116,6 +141,8 @@ class LogFileTail {
 
   bool is_open() const { return fd_ >= 0; }
   const std::string& path() const { return path_; }
+  // The first bytes of the content the checkpoint refers to.
+  const std::string& fingerprint() const { return fingerprint_; }
   uint64_t device() const { return device_; }
   uint64_t inode() const { return inode_; }
   // Everything before it is in committed or pending events.
@@ -152,10 +179,11 @@ class LogFileTail {
   LogFileTail(const LogFileContext& context, std::string path, uint64_t device,
               uint64_t inode, TextDecoder* decoder);
 
-  // Starts reading the open file at `offset`; with `keep_counters` false the
-  // counters of the current reading are dropped (rollback).
+  // Starts reading the open file at `offset` (not replaced); with
+  // `keep_counters` false the counters of the current reading are dropped
+  // (rollback).
   void StartReading(uint64_t offset, absl::Time now, bool keep_counters);
-  void Restart(const std::string& why, absl::Time now, EmitFn emit);
+  void MarkReplaced(const std::string& why);
   void Feed(std::string_view bytes, absl::Time now, EmitFn emit);
   void AddLine(const LogLine& line, absl::Time now, EmitFn emit);
   void Emit(eroom::monitor::v1::LogEvent&& event, EmitFn emit);
@@ -179,6 +207,7 @@ class LogFileTail {
   // (re)started.
   bool fingerprint_checked_ = false;
   bool read_failing_ = false;
+  bool replaced_ = false;
   std::optional<Reading> reading_;  // Present while open.
   uint64_t closed_offset_ = 0;      // The checkpoint while closed.
   RoomTracker rooms_;

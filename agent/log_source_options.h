@@ -19,11 +19,25 @@ struct LogFileEncoding {
   std::string encoding;
 };
 
+// A pending event is emitted once its file, read to its end after a
+// complete line, has been quiet this long. logback writes an event and its
+// stack trace in one write (two for one larger than its 8 KiB buffer, back
+// to back), so a quiet end of file holds whole events, and the last event
+// reaches the spool at once rather than after the multi-line timeout.
+inline constexpr absl::Duration kEventEndQuietPeriod = absl::Milliseconds(50);
+
 struct LogSourceOptions {
   // glob(3) patterns of the files to follow (absolute, or relative to the
   // working directory; braces allowed). Never followed: anything under an
   // `archive` directory, compressed files, anything but regular files.
   std::vector<std::string> paths;
+  // The ERoom directory. A matched path that leads out of it through a
+  // symbolic link (the file's, or a directory's on the way) is not read but
+  // reported, unless `follow_symlinks_outside`: ERoom writes the logs
+  // directory, which must not let it make the agent read other files. Empty:
+  // links are followed anywhere.
+  std::string eroom_dir;
+  bool follow_symlinks_outside = false;
   // The first entry whose glob matches a file gives its encoding; files no
   // entry matches are UTF-8.
   std::vector<LogFileEncoding> encodings;
@@ -33,10 +47,10 @@ struct LogSourceOptions {
   // Files that appear later, and every file on later runs, are read from
   // their start unless a checkpoint says where to resume.
   bool start_at_beginning = false;
-  // A pending multi-line event (and a last line still missing its newline)
-  // is emitted after its file received nothing for this long; a file no
-  // longer matched by `paths` (deleted, renamed away) is released once read
-  // to its end and idle for this long.
+  // A last line still missing its newline (and the event it belongs to) is
+  // emitted after its file received nothing for this long; a file no longer
+  // matched by `paths` (deleted, renamed away) is released once read to its
+  // end and idle for this long.
   absl::Duration multiline_timeout = absl::Seconds(1);
   // An event larger than this is cut and flagged `truncated`; so is a
   // longer line, of which no more than this is ever buffered.

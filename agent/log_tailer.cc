@@ -43,6 +43,14 @@ struct TrackedFile {
   // Gone and drained: left out of the checkpoints, and dropped once a
   // commit saved that.
   bool released = false;
+  // Took over the previous content of a replaced file since the last
+  // commit: a rollback forgets it (the original goes back to that content,
+  // and hands it over again).
+  bool continues_copy = false;
+  // Not known yet to be a copy or not (Scan tells by its first bytes): not
+  // read, not saved. A file found empty stays so until it has content: a
+  // copy being made is empty at first.
+  bool unclassified = true;
 };
 
 class LogTailerImpl final : public LogTailer {
@@ -69,8 +77,9 @@ class LogTailerImpl final : public LogTailer {
       if (!identities.emplace(checkpoint.device, checkpoint.inode).second) {
         continue;
       }
-      files_.push_back({std::make_unique<LogFileTail>(
-          context_, checkpoint, DecoderFor(checkpoint.path))});
+      files_.push_back({.tail = std::make_unique<LogFileTail>(
+                            context_, checkpoint, DecoderFor(checkpoint.path)),
+                        .unclassified = false});
     }
   }
 
@@ -79,12 +88,20 @@ class LogTailerImpl final : public LogTailer {
     if (watcher_->TakeChanges()) scan_due_ = true;
     if (now < retry_at_) return;
     backlog_ = false;
-    if (scan_due_ || now >= next_scan_) Scan(now);
     const auto emit = [this](v1::LogEvent&& event) { Add(std::move(event)); };
+    // Truncations first: logrotate copies before it truncates, so the scan
+    // finds the copy that continues a truncated file.
+    for (TrackedFile& file : files_) {
+      file.tail->CheckForTruncation();
+      if (file.tail->replaced() ||
+          (file.unclassified && !file.tail->fingerprint().empty())) {
+        scan_due_ = true;
+      }
+    }
+    if (scan_due_ || now >= next_scan_) Scan(now, emit);
     for (TrackedFile& file : files_) {
       LogFileTail& tail = *file.tail;
-      if (!tail.is_open()) continue;
-      tail.CheckForTruncation(now, emit);
+      if (!tail.is_open() || file.unclassified) continue;
       size_t budget = kMaxBytesPerPoll;
       while (budget > 0) {
         const size_t read = tail.Read(budget, now, emit);
@@ -95,11 +112,18 @@ class LogTailerImpl final : public LogTailer {
         if (BatchFull() && !Commit(now)) return;
       }
       if (budget == 0) backlog_ = true;
-      tail.FlushIfIdle(now, emit);
+      tail.FlushIfDue(now, /*gone=*/!file.seen, emit);
+    }
+    next_flush_ = absl::InfiniteFuture();
+    for (const TrackedFile& file : files_) {
+      next_flush_ = std::min(next_flush_, file.tail->FlushDueAt());
     }
     for (TrackedFile& file : files_) {
       file.released =
-          !file.seen && file.tail->Drained(now, options_.multiline_timeout);
+          !file.seen &&
+          (file.unclassified
+               ? file.tail->fingerprint().empty()
+               : file.tail->Drained(now, options_.multiline_timeout));
     }
     if (!Commit(now)) return;
     for (TrackedFile& file : files_) {
@@ -120,6 +144,9 @@ class LogTailerImpl final : public LogTailer {
       return;
     }
     if (backlog_) return;
+    // A pending event is committed when due, not a poll interval later.
+    max_wait = std::min(
+        max_wait, std::max(next_flush_ - clock_.Now(), absl::ZeroDuration()));
     watcher_->WaitForChange(std::min(options_.min_poll_interval, max_wait),
                             max_wait);
   }
@@ -175,11 +202,18 @@ class LogTailerImpl final : public LogTailer {
   }
 
   // Finds the files the patterns match now: known ones (by identity) learn
-  // their current name, new ones are opened.
-  void Scan(absl::Time now) {
+  // their current name, new ones are opened. A new file that begins as a
+  // known one does is a copy of it (logrotate's copytruncate, or copy): of
+  // content replaced since, it reads on where the replaced file stopped;
+  // of content still in the file, it is not read at all. Files replaced
+  // and not continued by a copy then read their new content: after a scan,
+  // no file is replaced().
+  void Scan(absl::Time now, LogFileTail::EmitFn emit) {
     scan_due_ = false;
     next_scan_ = now + options_.rescan_interval;
-    LogFileScan scan = ScanLogFiles(options_.paths);
+    LogFileScan scan = ScanLogFiles(
+        options_.paths,
+        options_.follow_symlinks_outside ? "" : options_.eroom_dir);
     watcher_->Watch(scan.directories);
     for (const auto& [path, problem] : scan.problems) {
       scan_problems_.Report(FileSubject(path), problem);
@@ -188,28 +222,62 @@ class LogTailerImpl final : public LogTailer {
     if (scan.complete) {
       for (TrackedFile& file : files_) file.seen = false;
     }
+    std::vector<const FoundLogFile*> new_files;
     for (const FoundLogFile& found : scan.files) {
-      if (TrackedFile* file = Find(found.device, found.inode)) {
-        file->seen = true;
-        if (file->tail->path() != found.path) {
-          spdlog::info("log {}: renamed to {}", file->tail->path(), found.path);
-          ++stats_.rotations;
-        }
-        const absl::Status status = file->tail->Found(found, now);
-        if (!status.ok()) {
-          scan_problems_.Report(FileSubject(found.path),
-                                std::string(status.message()));
+      TrackedFile* file = Find(found.device, found.inode);
+      if (file == nullptr) {
+        new_files.push_back(&found);
+        continue;
+      }
+      file->seen = true;
+      if (file->tail->path() != found.path) {
+        spdlog::info("log {}: renamed to {}", file->tail->path(), found.path);
+        ++stats_.rotations;
+      }
+      const absl::Status status = file->tail->Found(found, now);
+      if (!status.ok()) {
+        scan_problems_.Report(FileSubject(found.path),
+                              std::string(status.message()));
+      }
+    }
+    for (const FoundLogFile* found : new_files) {
+      absl::StatusOr<std::unique_ptr<LogFileTail>> tail =
+          LogFileTail::Open(context_, *found, existing_files_at_end_,
+                            DecoderFor(found->path), now);
+      if (!tail.ok()) {
+        if (!absl::IsAborted(tail.status())) {
+          scan_problems_.Report(FileSubject(found->path),
+                                std::string(tail.status().message()));
         }
         continue;
       }
-      absl::StatusOr<std::unique_ptr<LogFileTail>> tail = LogFileTail::Open(
-          context_, found, existing_files_at_end_, DecoderFor(found.path), now);
-      if (tail.ok()) {
-        files_.push_back({std::move(*tail)});
-      } else if (!absl::IsAborted(tail.status())) {
-        scan_problems_.Report(FileSubject(found.path),
-                              std::string(tail.status().message()));
+      files_.push_back({.tail = std::move(*tail)});
+    }
+    // Originals are files classified before this scan (of two new files
+    // that begin alike, neither can tell which is the copy).
+    std::vector<std::pair<TrackedFile*, LogFileTail*>> classified;
+    for (TrackedFile& file : files_) {
+      if (file.unclassified && !file.tail->fingerprint().empty()) {
+        classified.emplace_back(&file, OriginalOf(*file.tail));
       }
+    }
+    absl::flat_hash_set<const LogFileTail*> copies_not_read;
+    for (auto [file, original] : classified) {
+      file->unclassified = false;
+      if (original == nullptr) continue;
+      if (original->replaced()) {
+        file->tail->ContinueCopyOf(*original, now, emit);
+        file->continues_copy = true;
+      } else {
+        copies_not_read.insert(file->tail.get());
+      }
+    }
+    // Found again, and left out again, by the next scans.
+    std::erase_if(files_, [&](const TrackedFile& file) {
+      return copies_not_read.contains(file.tail.get());
+    });
+    for (TrackedFile& file : files_) {
+      if (file.tail->replaced()) file.tail->FinishReplacement(now, emit);
     }
     existing_files_at_end_ = false;
     scanned_ = true;
@@ -220,6 +288,20 @@ class LogTailerImpl final : public LogTailer {
                                          absl::StrJoin(options_.paths, ", ")));
     }
     scan_problems_.ResolveUnreported();
+  }
+
+  // The followed file of which `copy` is a copy: a replaced one first (the
+  // copy continues it), else one that still holds that content (the copy is
+  // not read). Null if none.
+  LogFileTail* OriginalOf(const LogFileTail& copy) {
+    LogFileTail* original = nullptr;
+    for (TrackedFile& file : files_) {
+      LogFileTail& tail = *file.tail;
+      if (file.unclassified || !tail.IsCopiedIn(copy.fingerprint())) continue;
+      if (tail.replaced()) return &tail;
+      if (original == nullptr) original = &tail;
+    }
+    return original;
   }
 
   TrackedFile* Find(uint64_t device, uint64_t inode) {
@@ -253,7 +335,9 @@ class LogTailerImpl final : public LogTailer {
     std::vector<FileCheckpoint> checkpoints;
     checkpoints.reserve(files_.size());
     for (const TrackedFile& file : files_) {
-      if (!file.released) checkpoints.push_back(file.tail->Checkpoint());
+      if (!file.released && !file.unclassified) {
+        checkpoints.push_back(file.tail->Checkpoint());
+      }
     }
     const size_t events = batch_.size();
     const absl::Status status = store_.Commit(std::move(batch_), checkpoints);
@@ -266,7 +350,10 @@ class LogTailerImpl final : public LogTailer {
     store_problems_.Resolve(kStoreSubject);
     run_recorded_ = true;
     stats_.events_emitted += events;
-    for (TrackedFile& file : files_) file.tail->MarkCommitted();
+    for (TrackedFile& file : files_) {
+      file.tail->MarkCommitted();
+      file.continues_copy = false;
+    }
     std::erase_if(files_, [this](const TrackedFile& file) {
       if (!file.released) return false;
       spdlog::info("log {}: gone; no longer followed", file.tail->path());
@@ -284,6 +371,8 @@ class LogTailerImpl final : public LogTailer {
         status.code() == absl::StatusCode::kResourceExhausted
             ? absl::StrCat("full (", status.message(), "); log reading paused")
             : absl::StrCat("commit failed: ", status.message()));
+    std::erase_if(files_,
+                  [](const TrackedFile& file) { return file.continues_copy; });
     for (TrackedFile& file : files_) {
       file.released = false;
       file.tail->Rollback(now);
@@ -323,6 +412,8 @@ class LogTailerImpl final : public LogTailer {
   absl::Time retry_at_ = absl::InfinitePast();
   // The last poll stopped at its budget: more is waiting to be read.
   bool backlog_ = false;
+  // When the earliest pending event is due (as of the last poll).
+  absl::Time next_flush_ = absl::InfiniteFuture();
   LogTailerStats stats_;
   LogFileCounters released_counters_;
 };

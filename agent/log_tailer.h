@@ -55,7 +55,11 @@ struct LogFileStatus {
 // (under its new name); a new file is read from its start; one that shrank
 // or whose first bytes changed (copytruncate) is read again from its
 // start; a file that is gone (deleted, renamed out of the patterns) is
-// drained before it is released.
+// drained before it is released. A new file that begins as a followed one
+// did before it was truncated (copytruncate's copy, e.g. dated) is read
+// from where that one stopped, pending event included; one that begins as
+// a followed file still does (a copy of a file not truncated yet) is not
+// read.
 //
 // Events reach `store` only together with the checkpoints that follow them
 // (LogCheckpointStore::Commit), so a crash at any instant neither loses nor
@@ -78,14 +82,16 @@ class LogTailer {
 
   // Finds the files (when a scan is due), reads whatever is new in them (at
   // most 8 MiB per file per call; the rest on the next calls), emits pending
-  // events whose idle timeout has passed, and commits the events with the
+  // events that are complete (kEventEndQuietPeriod after the end of the
+  // file's data; at once for a file that is gone), and commits them with the
   // new checkpoints (several commits when there are many). A file that
   // cannot be read is logged once per failure streak and retried; it never
   // fails the call.
   virtual void PollOnce() = 0;
 
   // Blocks until a followed file or directory may have changed, Wake() is
-  // called, or `max_wait` passed; at once if the last poll left data unread.
+  // called, a pending event is due, or `max_wait` passed; at once if the
+  // last poll left data unread.
   virtual void WaitForChange(absl::Duration max_wait) = 0;
 
   // Ends the current or next WaitForChange at once (e.g. for shutdown).

@@ -1,5 +1,7 @@
 // Log delivery under torture: sequence-numbered lines written at full speed
-// through rename rotation, copytruncate and delete-and-recreate, rotation
+// through rename rotation, copytruncate (with a copy the agent's globs skip,
+// and with logrotate's dated copy, which they match), delete-and-recreate,
+// rotation
 // while the agent is stopped, and the agent killed with SIGKILL at random
 // moments. Every line must be stored exactly once, in order per file.
 #include <fcntl.h>
@@ -40,7 +42,12 @@ using ::nlohmann::json;
 constexpr int kLines = 6000;
 constexpr char kMarker[] = "torture line ";
 
-enum class Rotation { kRename, kCopyTruncate, kDeleteRecreate };
+enum class Rotation {
+  kRename,
+  kCopyTruncate,
+  kCopyTruncateDated,
+  kDeleteRecreate
+};
 
 // Names the case in test names and failure messages (GetParam() = Rename).
 void PrintTo(Rotation rotation, std::ostream* out) {
@@ -50,6 +57,9 @@ void PrintTo(Rotation rotation, std::ostream* out) {
       return;
     case Rotation::kCopyTruncate:
       *out << "CopyTruncate";
+      return;
+    case Rotation::kCopyTruncateDated:
+      *out << "CopyTruncateDated";
       return;
     case Rotation::kDeleteRecreate:
       *out << "DeleteRecreate";
@@ -107,6 +117,12 @@ class LogWriter {
         std::filesystem::copy_file(
             active(), absl::StrCat(active(), ".", rotations_),
             std::filesystem::copy_options::overwrite_existing);
+        std::filesystem::resize_file(active(), 0);
+        break;
+      case Rotation::kCopyTruncateDated:
+        // logrotate's dateext: the globs match the copy, which holds what
+        // the agent had not read yet, and what it had.
+        std::filesystem::copy_file(active(), rotated);
         std::filesystem::resize_file(active(), 0);
         break;
       case Rotation::kDeleteRecreate:
@@ -290,6 +306,7 @@ TEST_P(LogRotationTest, EveryLineOnceThroughRotationsAndKills) {
 INSTANTIATE_TEST_SUITE_P(Rotations, LogRotationTest,
                          ::testing::Values(Rotation::kRename,
                                            Rotation::kCopyTruncate,
+                                           Rotation::kCopyTruncateDated,
                                            Rotation::kDeleteRecreate),
                          ::testing::PrintToStringParamName());
 

@@ -35,6 +35,8 @@ TEST_F(AgentConfigTest, DefaultsFollowTheEroomLayout) {
                                               "/opt/eroom/logs/server.*.log",
                                               "/opt/eroom/logs/eroom*.log"));
   EXPECT_FALSE(config->logs.start_at_beginning);
+  EXPECT_EQ(config->logs.eroom_dir, "/opt/eroom");
+  EXPECT_FALSE(config->logs.follow_symlinks_outside);
   EXPECT_EQ(config->resources.pid_file, "/opt/eroom/server.pid");
   EXPECT_EQ(config->resources.port, 8080);
   EXPECT_EQ(config->probes.base_url, "http://127.0.0.1:8080");
@@ -54,7 +56,7 @@ TEST_F(AgentConfigTest, ExpandsEnvironmentAndReadsTheKeyFromItsVariable) {
       "eroom:\n  dir: ${EROOM_TEST_HOME}\n  url: http://127.0.0.1:18080/\n"
       "  api_key_env: EROOM_TEST_KEY\n"
       "logs:\n  paths: [logs/server.log, /var/log/other.log]\n"
-      "  start_at: beginning\n"
+      "  start_at: beginning\n  follow_symlinks_outside: true\n"
       "  encodings: [{glob: logs/legacy-*.log, encoding: cp949}]\n"
       "collector:\n  address: collector:7443\n"));
   ASSERT_THAT(config, IsOk());
@@ -63,6 +65,8 @@ TEST_F(AgentConfigTest, ExpandsEnvironmentAndReadsTheKeyFromItsVariable) {
   EXPECT_THAT(config->logs.paths,
               ElementsAre("/srv/eroom/logs/server.log", "/var/log/other.log"));
   EXPECT_TRUE(config->logs.start_at_beginning);
+  EXPECT_EQ(config->logs.eroom_dir, "/srv/eroom");
+  EXPECT_TRUE(config->logs.follow_symlinks_outside);
   ASSERT_EQ(config->logs.encodings.size(), 1u);
   EXPECT_EQ(config->logs.encodings[0].glob, "/srv/eroom/logs/legacy-*.log");
   EXPECT_EQ(config->logs.encodings[0].encoding, "cp949");

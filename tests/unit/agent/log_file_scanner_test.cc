@@ -18,8 +18,14 @@ namespace {
 
 namespace fs = std::filesystem;
 using ::testing::ElementsAre;
+using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using ::testing::Pair;
+
+uint64_t InodeOf(const std::string& path) {
+  struct stat info;
+  return stat(path.c_str(), &info) == 0 ? info.st_ino : 0;
+}
 
 class LogFileScannerTest : public testing::Test {
  protected:
@@ -127,6 +133,59 @@ TEST_F(LogFileScannerTest, DirectoriesWithWildcardsAreExpanded) {
   EXPECT_EQ(scan.files.size(), 2u);
   EXPECT_THAT(scan.directories,
               ElementsAre(dir_ + "/a/logs", dir_ + "/b/logs"));
+}
+
+// The logs directory is ERoom's to write: a link placed there must not make
+// the agent read what lies outside the ERoom directory.
+TEST_F(LogFileScannerTest, SymlinksLeadingOutOfTheRootAreRefused) {
+  const std::string root = dir_ + "/eroom";
+  const std::string secret = Touch("secret", "root only\n");
+  Touch("elsewhere/server.2025-06-15.log");
+  const std::string inside = Touch("eroom/data/eroom.log");
+  Touch("eroom/logs/.keep");
+  fs::create_symlink(secret, root + "/logs/server.log");
+  fs::create_symlink("../data/eroom.log", root + "/logs/eroom.log");
+  fs::create_symlink(dir_ + "/elsewhere", root + "/linked");
+  const std::vector<std::string> patterns = {root + "/logs/server.log",
+                                             root + "/logs/eroom*.log",
+                                             root + "/linked/server.*.log"};
+
+  const LogFileScan confined = ScanLogFiles(patterns, root);
+  EXPECT_THAT(Paths(confined), ElementsAre(root + "/logs/eroom.log"));
+  ASSERT_EQ(confined.problems.size(), 2u);
+  EXPECT_EQ(confined.problems[0].first, root + "/logs/server.log");
+  EXPECT_THAT(confined.problems[0].second,
+              HasSubstr("symbolic link leads outside " + root + " (to " +
+                        secret + ")"));
+  EXPECT_EQ(confined.problems[1].first, root + "/linked/server.2025-06-15.log");
+  EXPECT_TRUE(confined.complete);
+  EXPECT_EQ(confined.files[0].inode, InodeOf(inside));
+
+  // Links are allowed to leave it: everything is found.
+  const LogFileScan unconfined = ScanLogFiles(patterns);
+  EXPECT_THAT(Paths(unconfined),
+              ElementsAre(root + "/logs/server.log", root + "/logs/eroom.log",
+                          root + "/linked/server.2025-06-15.log"));
+  EXPECT_THAT(unconfined.problems, IsEmpty());
+}
+
+// /opt/eroom is often a link to the installed release: what it leads to is
+// the root.
+TEST_F(LogFileScannerTest, RootReachedThroughALinkIsTheLinksTarget) {
+  Touch("release-1.2/logs/server.log");
+  fs::create_symlink(dir_ + "/release-1.2", dir_ + "/eroom");
+  const std::string root = dir_ + "/eroom";
+  const LogFileScan scan = ScanLogFiles({root + "/logs/server.log"}, root);
+  EXPECT_THAT(Paths(scan), ElementsAre(root + "/logs/server.log"));
+  EXPECT_THAT(scan.problems, IsEmpty());
+}
+
+// A path outside the root that the operator configured, reached through no
+// link, is read as configured.
+TEST_F(LogFileScannerTest, ConfiguredPathOutsideTheRootWithoutLinksIsRead) {
+  const std::string other = Touch("var/log/other.log");
+  const LogFileScan scan = ScanLogFiles({other}, dir_ + "/eroom");
+  EXPECT_THAT(Paths(scan), ElementsAre(other));
 }
 
 }  // namespace

@@ -521,7 +521,9 @@ TEST_F(LogTailerTest, OlderPatternDatedByModificationTime) {
       absl::ToUnixMillis(modified - absl::Hours(1) + absl::Milliseconds(250)));
 }
 
-TEST_F(LogTailerTest, TraceAtEndOfFileIsFlushedByTheIdleTimeout) {
+// The writer writes an event and its stack trace together: a file quiet
+// for a moment after a complete line holds whole events.
+TEST_F(LogTailerTest, EventAtEndOfFileIsCommittedAfterAShortQuietPeriod) {
   Append(path_, "");
   Start();
   tailer_->PollOnce();
@@ -530,14 +532,14 @@ TEST_F(LogTailerTest, TraceAtEndOfFileIsFlushedByTheIdleTimeout) {
          "java.lang.RuntimeException: boom\n"
          "\tat a.B.c(B.java:1)\n");
   tailer_->PollOnce();
-  clock_.Advance(absl::Milliseconds(999));
+  clock_.Advance(kEventEndQuietPeriod - absl::Milliseconds(1));
   tailer_->PollOnce();
   EXPECT_THAT(events(), IsEmpty());
 
   // A line arriving restarts the wait.
   Append(path_, "\tat a.B.d(B.java:2)\n");
   tailer_->PollOnce();
-  clock_.Advance(absl::Milliseconds(999));
+  clock_.Advance(kEventEndQuietPeriod - absl::Milliseconds(1));
   tailer_->PollOnce();
   EXPECT_THAT(events(), IsEmpty());
 
@@ -548,6 +550,38 @@ TEST_F(LogTailerTest, TraceAtEndOfFileIsFlushedByTheIdleTimeout) {
             "실패\njava.lang.RuntimeException: boom\n\tat a.B.c(B.java:1)\n"
             "\tat a.B.d(B.java:2)");
   EXPECT_EQ(events()[0].event_type(), "error");
+  EXPECT_EQ(store_.checkpoints[0].offset, fs::file_size(path_));
+  EXPECT_LT(kEventEndQuietPeriod, absl::Milliseconds(100));
+}
+
+// Nothing is written to a deleted file once its writer is done: its last
+// event is complete at the end of its data, however recent.
+TEST_F(LogTailerTest, DeletedFileAtEndOfDataIsFinishedAtOnce) {
+  // Its last line even lacks its newline.
+  const std::string content = SeqLine(1) + SeqLine(2) + "\tat x.Y(Y.java:1)";
+  Append(path_, content);
+  Start();
+  PollAll();
+  EXPECT_EQ(Sequence(), Range(1, 1));
+  fs::remove(path_);
+  tailer_->PollOnce();
+  EXPECT_THAT(Messages(),
+              ElementsAreArray({"line 1", "line 2\n\tat x.Y(Y.java:1)"}));
+  ASSERT_EQ(store_.checkpoints.size(), 1u);  // Released once idle.
+  EXPECT_EQ(store_.checkpoints[0].offset, content.size());
+}
+
+// The tail thread wakes up when a pending event is due, not a poll
+// interval later.
+TEST_F(LogTailerTest, WaitForChangeEndsWhenAPendingEventIsDue) {
+  LogSourceOptions options = Options();
+  options.use_inotify = false;
+  Start(options);
+  Append(path_, SeqLine(1));
+  tailer_->PollOnce();
+  const absl::Time start = absl::Now();
+  tailer_->WaitForChange(absl::Seconds(20));
+  EXPECT_LT(absl::Now() - start, absl::Seconds(5));
 }
 
 TEST_F(LogTailerTest, PartialLineWaitsForItsNewline) {
@@ -568,8 +602,11 @@ TEST_F(LogTailerTest, PartialLineIsFlushedByTheIdleTimeout) {
   Start();
   Append(path_, "2025-06-16 10:00:00.000 [main] INFO  x.Y : no newline yet");
   tailer_->PollOnce();
+  // The writer is in the middle of a line: it gets the multi-line timeout.
+  clock_.Advance(absl::Milliseconds(999));
+  tailer_->PollOnce();
   EXPECT_THAT(events(), IsEmpty());
-  clock_.Advance(absl::Seconds(1));
+  clock_.Advance(absl::Milliseconds(1));
   tailer_->PollOnce();
   ASSERT_EQ(events().size(), 1u);
   EXPECT_EQ(events()[0].message(), "no newline yet");
@@ -870,6 +907,131 @@ TEST_F(LogTailerTest, CopyTruncateReadsEveryLineOnceInOrder) {
   EXPECT_EQ(tailer_->Stats().truncations, 2u);
 }
 
+// logrotate's copytruncate with dateext: the copy is matched by the globs.
+// It holds what was read from the file already, and what was written since
+// the last read: the copy delivers only the latter, once.
+class DatedCopyTest : public LogTailerTest {
+ protected:
+  void SetUp() override {
+    Append(path_, SeqLines(1, 100));
+    Start();
+    PollAll();
+  }
+  void CopyTruncate() {
+    fs::copy_file(path_, copy_);
+    fs::resize_file(path_, 0);
+  }
+
+  const std::string copy_ = dir_ + "/server.2025-06-16.log";
+};
+
+// Truncations are looked for before the scan: the copy is found in the
+// same poll.
+TEST_F(DatedCopyTest, TruncationNoticedBeforeTheCopyIsFound) {
+  Append(path_, SeqLines(101, 120));  // Not read before the rotation.
+  CopyTruncate();
+  Append(path_, SeqLines(121, 130));
+  Settle();
+  EXPECT_EQ(SortedSequence(), Range(1, 130));
+  // 100 was pending and 101-120 not read yet when the file was truncated.
+  EXPECT_EQ(SequenceIn(copy_), Range(100, 120));
+  EXPECT_EQ(SequenceIn(path_), Range(1, 99) + Range(121, 130));
+  EXPECT_EQ(tailer_->Stats().truncations, 1u);
+}
+
+// A scan finds the copy before the file is truncated: the copy waits.
+TEST_F(DatedCopyTest, CopyFoundBeforeTheTruncationIsNoticed) {
+  Append(path_, SeqLines(101, 120));
+  fs::copy_file(path_, copy_);
+  tailer_->PollOnce();
+  fs::resize_file(path_, 0);
+  Append(path_, SeqLines(121, 130));
+  Settle();
+  EXPECT_EQ(SortedSequence(), Range(1, 130));
+  // Read from the file before it was truncated, but for the pending event.
+  EXPECT_EQ(SequenceIn(copy_), Range(120, 120));
+  EXPECT_EQ(tailer_->Stats().truncations, 1u);
+}
+
+// cp creates the copy before it writes it: found empty, it is told from a
+// new file once it has content.
+TEST_F(DatedCopyTest, CopyFoundEmptyWhileBeingMade) {
+  Append(path_, SeqLines(101, 120));
+  Append(copy_, "");
+  tailer_->PollOnce();
+  fs::copy_file(path_, copy_, fs::copy_options::overwrite_existing);
+  fs::resize_file(path_, 0);
+  Append(path_, SeqLines(121, 130));
+  Settle();
+  EXPECT_EQ(SortedSequence(), Range(1, 130));
+  EXPECT_EQ(SequenceIn(copy_), Range(120, 120));
+}
+
+// Found in the same scan, neither file can be told for the copy: both are
+// read (the original, above all).
+TEST_F(LogTailerTest, FileAndACopyFoundTogetherAreBothRead) {
+  const std::string eroom_log = dir_ + "/eroom.log";
+  Append(eroom_log, SeqLines(1, 10));
+  fs::copy_file(eroom_log, dir_ + "/eroom.2025-06-16.1.log");
+  Start();
+  Settle();
+  Append(eroom_log, SeqLines(11, 12));
+  Settle();
+  EXPECT_EQ(SequenceIn(eroom_log), Range(1, 12));
+}
+
+TEST_F(DatedCopyTest, RotatedWhileStopped) {
+  Crash();
+  Append(path_, SeqLines(101, 120));
+  CopyTruncate();
+  Append(path_, SeqLines(121, 130));
+  Start(options_);
+  Settle();
+  EXPECT_EQ(SortedSequence(), Range(1, 130));
+  EXPECT_EQ(SequenceIn(copy_), Range(100, 120));
+}
+
+// The writer went on between the copy and the truncation, and those lines
+// were read: the copy holds nothing new.
+TEST_F(DatedCopyTest, CopyShorterThanWhatWasRead) {
+  fs::copy_file(path_, copy_);
+  Append(path_, SeqLines(101, 110));
+  PollAll();
+  fs::resize_file(path_, 0);
+  Append(path_, SeqLines(111, 115));
+  Settle();
+  EXPECT_EQ(Sequence(), Range(1, 115));
+  EXPECT_EQ(SequenceIn(copy_), std::vector<int>{});
+}
+
+// logrotate's `copy` without the truncation: the original holds it all.
+TEST_F(DatedCopyTest, CopyOfAFileThatGoesOnIsNotReadTwice) {
+  fs::copy_file(path_, copy_);
+  Append(path_, SeqLines(101, 110));
+  for (int i = 0; i < 3; ++i) Settle();
+  Restart();
+  Append(path_, SeqLines(111, 115));
+  Settle();
+  EXPECT_EQ(Sequence(), Range(1, 115));
+  EXPECT_EQ(tailer_->Stats().files_tracked, 1u);
+}
+
+// The commit that carries the hand-over fails: the copy is handed over
+// again, and nothing is lost or repeated.
+TEST_F(DatedCopyTest, CommitFailureAfterTheHandOver) {
+  Append(path_, SeqLines(101, 120));
+  CopyTruncate();
+  Append(path_, SeqLines(121, 130));
+  store_.FailNext(1);
+  tailer_->PollOnce();
+  EXPECT_EQ(Sequence(), Range(1, 99));
+  clock_.Advance(absl::Seconds(1));
+  Settle();
+  EXPECT_EQ(SortedSequence(), Range(1, 130));
+  EXPECT_EQ(SequenceIn(copy_), Range(100, 120));
+  EXPECT_EQ(tailer_->Stats().commit_failures, 1u);
+}
+
 TEST_F(LogTailerTest, TruncatedAndRegrownBetweenPollsIsSeenByItsFirstBytes) {
   Append(path_, SeqLines(1, 10));
   Start();
@@ -956,7 +1118,8 @@ TEST_F(LogTailerTest, RenameRotationTorture) {
 
 // Crashes (the tailer destroyed without flushing, as SIGKILL does) at
 // random moments while a writer appends, splits events across writes and
-// rotates the file (rename, delete, copytruncate); commits, made small,
+// rotates the file (rename, delete, copytruncate with and without a copy
+// the globs match); commits, made small,
 // fail now and then. The events committed over all runs: every one once,
 // whole, in order per file.
 TEST_F(LogTailerTest, CrashAtRandomMomentsLosesAndRepeatsNothing) {
@@ -970,7 +1133,7 @@ TEST_F(LogTailerTest, CrashAtRandomMomentsLosesAndRepeatsNothing) {
     SeqWriter writer(path_);
     int rotations = 0;
     while (writer.last() < 500) {
-      switch (random() % 11) {
+      switch (random() % 12) {
         case 0:
         case 1:
         case 2:
@@ -1020,10 +1183,20 @@ TEST_F(LogTailerTest, CrashAtRandomMomentsLosesAndRepeatsNothing) {
             Settle();
           }
           break;
+        case 11:
+          // copytruncate with a dated copy the globs match, at any moment:
+          // whatever was not read from the file is read from the copy. The
+          // writer's next lines start a new content, ordered on its own.
+          writer.Finish();
+          fs::copy_file(path_, absl::StrCat(dir_, "/server.2025-06-16.",
+                                            ++rotations, ".log"));
+          fs::resize_file(path_, 0);
+          writer.Reopen();
+          break;
         case 10:
-          // copytruncate: what was not emitted before the truncation is
-          // lost if the tailer crashes before it sees the truncation, so
-          // let it emit everything first (as the idle timeout does).
+          // copytruncate with a copy no glob matches: what was not emitted
+          // before the truncation is lost if the tailer crashes before it
+          // sees the truncation, so let it emit everything first.
           if (tailer_) {
             writer.Finish();
             store_.results.clear();
@@ -1067,6 +1240,33 @@ TEST_F(LogTailerTest, GlobsFollowTheRightFilesOnly) {
   EXPECT_EQ(tailer_->Stats().files_tracked, 4u);
   EXPECT_EQ(log.Count("is not a regular file"), 2);
   EXPECT_EQ(tailer_->Stats().file_errors, 2u);
+}
+
+TEST_F(LogTailerTest, SymlinkOutOfTheEroomDirectoryIsRefusedUnlessAllowed) {
+  LogCapture log;
+  dir_ = root_ + "/eroom";
+  path_ = dir_ + "/server.log";
+  fs::create_directories(dir_ + "/data");
+  const std::string secret = root_ + "/secret.log";
+  Append(secret, SeqLines(1, 2));
+  Append(dir_ + "/data/eroom.log", SeqLines(3, 4));
+  fs::create_symlink(secret, path_);
+  fs::create_symlink(dir_ + "/data/eroom.log", dir_ + "/eroom.log");
+  LogSourceOptions options = Options();
+  options.eroom_dir = dir_;
+  Start(options);
+  for (int i = 0; i < 3; ++i) Settle();
+  EXPECT_EQ(Sequence(), Range(3, 4));
+  EXPECT_EQ(log.Count("[warning]"), 1);
+  EXPECT_EQ(log.Count(path_ + ": symbolic link leads outside " + dir_), 1);
+  EXPECT_EQ(tailer_->Stats().file_errors, 1u);
+  EXPECT_EQ(tailer_->Stats().files_tracked, 1u);
+
+  options.follow_symlinks_outside = true;
+  Crash();
+  Start(options);
+  Settle();
+  EXPECT_EQ(SortedSequence(), Range(1, 4));
 }
 
 TEST_F(LogTailerTest, ArchiveIsNeverFollowedEvenIfAPatternPointsThere) {
