@@ -44,6 +44,8 @@ class Uplink::StreamState {
     if (message.has_hello_ack()) {
       hello_answered_ = true;
       stored_through_ = message.hello_ack().last_stored_sequence();
+      log_resume_points_.assign(message.hello_ack().log_resume_points().begin(),
+                                message.hello_ack().log_resume_points().end());
     } else if (message.has_ack()) {
       stored_through_ =
           std::max(stored_through_, message.ack().stored_through_sequence());
@@ -77,6 +79,10 @@ class Uplink::StreamState {
     absl::MutexLock lock(&mu_);
     return broken_;
   }
+  std::vector<v1::LogResumePoint> log_resume_points() const {
+    absl::MutexLock lock(&mu_);
+    return log_resume_points_;
+  }
 
  private:
   CommandRunner& commands_;
@@ -84,6 +90,7 @@ class Uplink::StreamState {
   bool hello_answered_ ABSL_GUARDED_BY(mu_) = false;
   bool broken_ ABSL_GUARDED_BY(mu_) = false;
   uint64_t stored_through_ ABSL_GUARDED_BY(mu_) = 0;
+  std::vector<v1::LogResumePoint> log_resume_points_ ABSL_GUARDED_BY(mu_);
 };
 
 Uplink::Uplink(UplinkOptions options, v1::AgentHello hello, Spool& spool,
@@ -149,8 +156,15 @@ bool Uplink::SendHello(CollectorCall& call, StreamState& state,
                        uint64_t* last_stored) {
   v1::AgentMessage hello;
   *hello.mutable_hello() = hello_;
-  return call.Write(hello) &&
-         state.AwaitHelloAnswer(kHelloTimeout, last_stored);
+  // Asked until the spool took the answer: a restart may come first.
+  const bool ask_log_resume = spool_.log_resume_pending();
+  hello.mutable_hello()->set_spool_replaced(ask_log_resume);
+  if (!call.Write(hello) ||
+      !state.AwaitHelloAnswer(kHelloTimeout, last_stored)) {
+    return false;
+  }
+  if (ask_log_resume) spool_.OfferLogResumePoints(state.log_resume_points());
+  return true;
 }
 
 bool Uplink::SendProgress(CollectorCall& call) {

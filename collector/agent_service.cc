@@ -26,7 +26,7 @@ class Link final : public StreamLink, public AgentStreamRegistry::Stream {
     absl::MutexLock lock(&mu_);
     stream_ = nullptr;
   }
-  void OnRegistered(uint64_t last_stored_sequence) override;
+  void OnRegistered(v1::HelloAck ack) override;
   void OnStored(uint64_t stored_through_sequence) override;
   void OnIngestFailed(const absl::Status& status) override;
   bool SendCommand(const v1::Command& command) override;
@@ -252,9 +252,9 @@ class AgentStream final
   bool reads_done_ ABSL_GUARDED_BY(mu_) = false;
 };
 
-void Link::OnRegistered(uint64_t last_stored_sequence) {
+void Link::OnRegistered(v1::HelloAck ack) {
   v1::CollectorMessage message;
-  message.mutable_hello_ack()->set_last_stored_sequence(last_stored_sequence);
+  *message.mutable_hello_ack() = std::move(ack);
   absl::MutexLock lock(&mu_);
   if (stream_ != nullptr) stream_->Answer(std::move(message));
 }
