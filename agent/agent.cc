@@ -4,8 +4,10 @@
 
 #include "absl/strings/str_cat.h"
 #include "agent/issued_token.h"
+#include "agent/log_resume.h"
 #include "common/logging.h"
 #include "common/metric_catalog.h"
+#include "common/status_macros.h"
 #include "spdlog/spdlog.h"
 
 namespace eroom::agent {
@@ -82,14 +84,19 @@ absl::StatusOr<std::unique_ptr<Agent>> Agent::Create(AgentConfig config,
     notice->set_message(absl::StrCat(
         "the agent's state database was damaged; moved to ",
         agent->spool_->moved_aside(),
-        ", undelivered events in it are lost and logs are read again"));
+        ", undelivered samples, probe results and notices in it are lost; "
+        "logs resume after what the collector stored"));
     agent->spool_->Append({std::move(event)}).IgnoreError();
   }
 
-  absl::StatusOr<std::unique_ptr<LogTailer>> tailer =
-      LogTailer::Create(agent->config_.logs, clock, *agent->spool_);
-  if (!tailer.ok()) return tailer.status();
-  agent->tailer_ = std::move(*tailer);
+  // Otherwise the logs thread creates it once the collector said where the
+  // logs resume.
+  if (!agent->spool_->log_resume_pending()) {
+    absl::StatusOr<std::unique_ptr<LogTailer>> tailer =
+        LogTailer::Create(agent->config_.logs, clock, *agent->spool_);
+    if (!tailer.ok()) return tailer.status();
+    agent->tailer_ = std::move(*tailer);
+  }
   agent->sampler_ = ResourceSampler::Create(agent->config_.resources, clock);
   agent->prober_ = HttpProber::Create(agent->config_.probes, clock);
   return agent;
@@ -105,6 +112,27 @@ void Agent::StartPeriodic(const char* name, absl::Duration interval,
       tick();
     } while (!producers_stop_.WaitForNotificationWithTimeout(interval));
   });
+}
+
+bool Agent::ResumeLogs() {
+  std::optional<std::vector<v1::LogResumePoint>> points;
+  while (!points.has_value()) {
+    if (producers_stop_.HasBeenNotified()) return false;
+    points = spool_->AwaitLogResumePoints(config_.log_poll_interval);
+  }
+  absl::StatusOr<std::unique_ptr<LogTailer>> tailer =
+      [&]() -> absl::StatusOr<std::unique_ptr<LogTailer>> {
+    EROOM_RETURN_IF_ERROR(
+        spool_->ResumeLogs(PlanLogResume(config_.logs, *points)));
+    return LogTailer::Create(config_.logs, clock_, *spool_);
+  }();
+  if (!tailer.ok()) {
+    spdlog::error("log reading cannot resume: {}", tailer.status().ToString());
+    return false;
+  }
+  absl::MutexLock lock(&tailer_mu_);
+  tailer_ = std::move(*tailer);
+  return true;
 }
 
 void Agent::Start() {
@@ -129,6 +157,7 @@ void Agent::Start() {
     GrowthReporter paused(notice_kind::kLogReadingPaused,
                           "times log events could not be spooled (spool full "
                           "or failing): reading paused, the files buffer");
+    if (tailer_ == nullptr && !ResumeLogs()) return;
     while (!producers_stop_.HasBeenNotified()) {
       tailer_->PollOnce();
       LogTailerStats stats = tailer_->Stats();
@@ -171,11 +200,14 @@ void Agent::Start() {
 void Agent::Stop() {
   if (!uplink_thread_.joinable()) return;
   producers_stop_.Notify();
-  tailer_->Wake();
+  {
+    absl::MutexLock lock(&tailer_mu_);
+    if (tailer_ != nullptr) tailer_->Wake();
+  }
   for (std::thread& producer : producers_) producer.join();
   producers_.clear();
   // The last multi-line event of each file is complete now: nothing follows.
-  tailer_->FlushPending();
+  if (tailer_ != nullptr) tailer_->FlushPending();
   uplink_stop_.Notify();
   if (!uplink_exited_.WaitForNotificationWithTimeout(kFlushTimeout +
                                                      absl::Milliseconds(500))) {

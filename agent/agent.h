@@ -44,6 +44,11 @@ class Agent {
  private:
   Agent(AgentConfig config, const Clock& clock);
 
+  // On the logs thread, after the spool was replaced: waits for the
+  // collector's answer to where the logs resume (until stopped), saves it
+  // and creates the tailer. False if log reading cannot start.
+  bool ResumeLogs();
+
   // Runs `tick` every `interval` on a thread named `name` until stopped.
   void StartPeriodic(const char* name, absl::Duration interval,
                      std::function<void()> tick);
@@ -53,6 +58,9 @@ class Agent {
   std::unique_ptr<Spool> spool_;
   std::unique_ptr<CommandRunner> commands_;
   std::unique_ptr<Uplink> uplink_;
+  // Set by Create, or later on the logs thread (ResumeLogs); Stop wakes it
+  // from another thread.
+  absl::Mutex tailer_mu_;
   std::unique_ptr<LogTailer> tailer_;
   std::unique_ptr<ResourceSampler> sampler_;
   std::unique_ptr<HttpProber> prober_;

@@ -19,6 +19,9 @@ int main(int argc, char** argv) {
       argc, argv, "eroom-agent",
       "eroom-agent: watches one ERoom host and streams to the collector",
       eroom::agent::LoadAgentConfig,
+      [](const AgentConfig& config) {
+        return config.uplink.security.certificate_warnings;
+      },
       [](const AgentConfig& config) -> absl::StatusOr<std::function<void()>> {
         if (config.probes.api_key.empty()) {
           spdlog::warn(

@@ -52,7 +52,22 @@ constexpr SchemaMigration kMigrations[] = {
         WHERE EXISTS (SELECT 1 FROM meta) OR EXISTS (SELECT 1 FROM spool)
            OR EXISTS (SELECT 1 FROM checkpoints);
     )sql"},
+    // After a damaged spool was replaced: the start of each file's last
+    // event the collector stored, left out when it is read again
+    // (Spool::ResumeLogs).
+    {4, R"sql(
+      CREATE TABLE stored_log_events (
+        device INTEGER NOT NULL,
+        inode INTEGER NOT NULL,
+        offset INTEGER NOT NULL,
+        PRIMARY KEY (device, inode)
+      );
+    )sql"},
 };
+// Meta flags of a spool that replaced a damaged one, each cleared once the
+// collector's answer settled it.
+constexpr char kLogResumePending[] = "log_resume_pending";
+constexpr char kNumberingRestarted[] = "numbering_restarted";
 constexpr SchemaHistory kSchema{kDatabaseKind, kMigrations};
 
 absl::Status Failed(absl::string_view context, const SQLite::Exception& e) {
@@ -83,6 +98,7 @@ std::unique_ptr<SQLite::Database> OpenAndCheck(const std::string& path) {
 // The spool at `path`, created or migrated; DataLoss if it is damaged.
 absl::StatusOr<std::unique_ptr<SQLite::Database>> OpenDatabase(
     const std::string& path) {
+  EROOM_RETURN_IF_ERROR(KeepOwnerOnly(path));
   std::unique_ptr<SQLite::Database> db;
   try {
     db = OpenAndCheck(path);
@@ -126,6 +142,15 @@ absl::StatusOr<std::unique_ptr<Spool>> Spool::Open(
     spdlog::error("{}; moved it to {} and started a new one",
                   db.status().ToString(), moved_aside);
     db = OpenDatabase(options.path);
+    if (db.ok()) {
+      try {
+        (*db)->exec(absl::StrCat(
+            "INSERT OR IGNORE INTO meta (key, value) VALUES ('",
+            kLogResumePending, "', 1), ('", kNumberingRestarted, "', 1)"));
+      } catch (const SQLite::Exception& e) {
+        return Failed("mark the new state database as a replacement", e);
+      }
+    }
   }
   if (!db.ok()) return db.status();
   std::unique_ptr<Spool> store(new Spool(*std::move(db), options));
@@ -164,6 +189,23 @@ Spool::Spool(std::unique_ptr<SQLite::Database> db, const SpoolOptions& options)
                           "SELECT value FROM meta WHERE key = 'last_sequence'");
   uint64_t saved_last = saved.executeStep() ? saved.getColumn(0).getInt64() : 0;
   totals_.last_sequence = std::max(saved_last, highest_spooled);
+  SQLite::Statement flags(*db_, "SELECT key FROM meta WHERE key IN (?, ?)");
+  flags.bind(1, kLogResumePending);
+  flags.bind(2, kNumberingRestarted);
+  while (flags.executeStep()) {
+    const std::string key = flags.getColumn(0).getString();
+    log_resume_pending_ |= key == kLogResumePending;
+    numbering_restarted_ |= key == kNumberingRestarted;
+  }
+  SQLite::Statement starts(
+      *db_, "SELECT device, inode, offset FROM stored_log_events");
+  while (starts.executeStep()) {
+    FileCheckpoint start;
+    start.device = starts.getColumn(0).getInt64();
+    start.inode = starts.getColumn(1).getInt64();
+    start.offset = starts.getColumn(2).getInt64();
+    stored_starts_.push_back(std::move(start));
+  }
 }
 
 void Spool::InsertLocked(v1::Event& event, const std::string& payload) {
@@ -290,6 +332,10 @@ absl::StatusOr<SavedLogState> Spool::Load() {
 
 absl::Status Spool::Commit(std::vector<v1::LogEvent> events,
                            const std::vector<FileCheckpoint>& checkpoints) {
+  {
+    absl::MutexLock lock(&mu_);
+    if (!stored_starts_.empty()) LeaveOutStoredLocked(events, checkpoints);
+  }
   // Serialized before taking the lock, which the uplink waits for.
   std::vector<v1::Event> wrapped(events.size());
   std::vector<std::string> payloads(events.size());
@@ -315,29 +361,121 @@ absl::Status Spool::Commit(std::vector<v1::LogEvent> events,
     for (size_t i = 0; i < wrapped.size(); ++i) {
       InsertLocked(wrapped[i], payloads[i]);
     }
-    db_->exec("DELETE FROM checkpoints");
-    SQLite::Statement insert(*db_,
-                             "INSERT OR REPLACE INTO checkpoints (device, "
-                             "inode, fingerprint, path, offset) VALUES (?, ?, "
-                             "?, ?, ?)");
-    for (const FileCheckpoint& c : checkpoints) {
-      insert.reset();
-      insert.bind(1, static_cast<int64_t>(c.device));
-      insert.bind(2, static_cast<int64_t>(c.inode));
-      insert.bind(3, c.fingerprint.data(),
-                  static_cast<int>(c.fingerprint.size()));
-      insert.bind(4, c.path);
-      insert.bind(5, static_cast<int64_t>(c.offset));
-      insert.exec();
-    }
-    db_->exec(
-        "INSERT OR IGNORE INTO meta (key, value) VALUES ('logs_committed', 1)");
+    SaveCheckpointsLocked(checkpoints);
+    std::vector<FileCheckpoint> stored_starts =
+        StoredStartsAheadLocked(checkpoints);
     SaveLastSequenceLocked();
     transaction.commit();
+    stored_starts_ = std::move(stored_starts);
   } catch (const SQLite::Exception& e) {
     totals_ = before;
     return FailedLocked("spool log events", e);
   }
+  return absl::OkStatus();
+}
+
+void Spool::SaveCheckpointsLocked(
+    const std::vector<FileCheckpoint>& checkpoints) {
+  db_->exec("DELETE FROM checkpoints");
+  SQLite::Statement insert(*db_,
+                           "INSERT OR REPLACE INTO checkpoints (device, "
+                           "inode, fingerprint, path, offset) VALUES (?, ?, "
+                           "?, ?, ?)");
+  for (const FileCheckpoint& c : checkpoints) {
+    insert.reset();
+    insert.bind(1, static_cast<int64_t>(c.device));
+    insert.bind(2, static_cast<int64_t>(c.inode));
+    insert.bind(3, c.fingerprint.data(),
+                static_cast<int>(c.fingerprint.size()));
+    insert.bind(4, c.path);
+    insert.bind(5, static_cast<int64_t>(c.offset));
+    insert.exec();
+  }
+  db_->exec(
+      "INSERT OR IGNORE INTO meta (key, value) VALUES ('logs_committed', 1)");
+}
+
+void Spool::LeaveOutStoredLocked(
+    std::vector<v1::LogEvent>& events,
+    const std::vector<FileCheckpoint>& checkpoints) {
+  std::erase_if(events, [&](const v1::LogEvent& event) {
+    for (const FileCheckpoint& file : checkpoints) {
+      if (file.path != event.file()) continue;
+      for (const FileCheckpoint& start : stored_starts_) {
+        if (start.device == file.device && start.inode == file.inode &&
+            start.offset == event.file_offset()) {
+          return true;
+        }
+      }
+    }
+    return false;
+  });
+}
+
+std::vector<FileCheckpoint> Spool::StoredStartsAheadLocked(
+    const std::vector<FileCheckpoint>& checkpoints) {
+  std::vector<FileCheckpoint> ahead;
+  for (const FileCheckpoint& start : stored_starts_) {
+    for (const FileCheckpoint& file : checkpoints) {
+      if (file.device == start.device && file.inode == start.inode &&
+          file.offset <= start.offset) {
+        ahead.push_back(start);
+      }
+    }
+  }
+  if (ahead.size() != stored_starts_.size()) SaveStoredStartsLocked(ahead);
+  return ahead;
+}
+
+void Spool::SaveStoredStartsLocked(const std::vector<FileCheckpoint>& starts) {
+  db_->exec("DELETE FROM stored_log_events");
+  SQLite::Statement insert(
+      *db_,
+      "INSERT OR REPLACE INTO stored_log_events (device, inode, offset) "
+      "VALUES (?, ?, ?)");
+  for (const FileCheckpoint& start : starts) {
+    insert.reset();
+    insert.bind(1, static_cast<int64_t>(start.device));
+    insert.bind(2, static_cast<int64_t>(start.inode));
+    insert.bind(3, static_cast<int64_t>(start.offset));
+    insert.exec();
+  }
+}
+
+bool Spool::log_resume_pending() const {
+  absl::MutexLock lock(&mu_);
+  return log_resume_pending_;
+}
+
+void Spool::OfferLogResumePoints(std::vector<v1::LogResumePoint> points) {
+  absl::MutexLock lock(&mu_);
+  if (!offered_points_.has_value()) offered_points_ = std::move(points);
+}
+
+std::optional<std::vector<v1::LogResumePoint>> Spool::AwaitLogResumePoints(
+    absl::Duration timeout) {
+  absl::MutexLock lock(&mu_);
+  auto offered = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu_) {
+    return offered_points_.has_value();
+  };
+  mu_.AwaitWithTimeout(absl::Condition(&offered), timeout);
+  return offered_points_;
+}
+
+absl::Status Spool::ResumeLogs(const LogResumePlan& plan) {
+  absl::MutexLock lock(&mu_);
+  try {
+    SQLite::Transaction transaction(*db_);
+    SaveCheckpointsLocked(plan.checkpoints);
+    SaveStoredStartsLocked(plan.stored_event_starts);
+    db_->exec(
+        absl::StrCat("DELETE FROM meta WHERE key = '", kLogResumePending, "'"));
+    transaction.commit();
+  } catch (const SQLite::Exception& e) {
+    return FailedLocked("save where the logs resume", e);
+  }
+  stored_starts_ = plan.stored_event_starts;
+  log_resume_pending_ = false;
   return absl::OkStatus();
 }
 
@@ -443,29 +581,41 @@ absl::Status Spool::DeleteThrough(uint64_t sequence) {
 
 absl::Status Spool::FollowCollectorSequence(uint64_t collector_last) {
   absl::MutexLock lock(&mu_);
-  if (collector_last <= totals_.last_sequence) return absl::OkStatus();
+  if (!numbering_restarted_ && collector_last <= totals_.last_sequence) {
+    return absl::OkStatus();
+  }
   try {
     SQLite::Transaction transaction(*db_);
     uint64_t first =
         db_->execAndGet("SELECT COALESCE(MIN(sequence), 0) FROM spool")
             .getInt64();
-    uint64_t shift = first == 0 ? 0 : collector_last + 1 - first;
+    uint64_t shift =
+        first == 0 || collector_last < first ? 0 : collector_last + 1 - first;
     // Two steps, because shifting in place would collide with itself.
     db_->exec("UPDATE spool SET sequence = -sequence");
     SQLite::Statement renumber(*db_,
                                "UPDATE spool SET sequence = -sequence + ?");
     renumber.bind(1, static_cast<int64_t>(shift));
     renumber.exec();
-    uint64_t previous_last = totals_.last_sequence;
-    totals_.last_sequence =
-        std::max(collector_last, totals_.last_sequence + shift);
-    SaveLastSequenceLocked();
-    transaction.commit();
+    const std::string previous =
+        numbering_restarted_ ? std::string("was replaced")
+                             : absl::StrCat("ended at ", totals_.last_sequence);
+    const uint64_t previous_last = totals_.last_sequence;
+    totals_.last_sequence = std::max(collector_last, previous_last + shift);
+    try {
+      SaveLastSequenceLocked();
+      db_->exec(absl::StrCat("DELETE FROM meta WHERE key = '",
+                             kNumberingRestarted, "'"));
+      transaction.commit();
+    } catch (const SQLite::Exception&) {
+      totals_.last_sequence = previous_last;
+      throw;
+    }
+    numbering_restarted_ = false;
     spdlog::warn(
-        "the collector has sequences up to {} but this agent's state "
-        "ended at {}: spooled events renumbered to follow the "
-        "collector",
-        collector_last, previous_last);
+        "the collector has sequences up to {} but this agent's state {}: "
+        "spooled events renumbered to follow the collector",
+        collector_last, previous);
   } catch (const SQLite::Exception& e) {
     return FailedLocked("renumber spooled events", e);
   }

@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -31,6 +32,16 @@ struct SpoolOptions {
   uint64_t disk_reserve_bytes = 4ull << 20;
 };
 
+// Where log reading resumes after the spool was replaced
+// (agent/log_resume.h).
+struct LogResumePlan {
+  // Every file, with the offset reading resumes at.
+  std::vector<FileCheckpoint> checkpoints;
+  // Of those, the files whose offset is the start of an event the
+  // collector stored already: read again, that event is left out.
+  std::vector<FileCheckpoint> stored_event_starts;
+};
+
 // The agent's durable state in one SQLite database (WAL): the spool of
 // events not yet acknowledged by the collector, numbered with the agent's
 // sequence, and the log checkpoints. An event counts as accepted once it is
@@ -42,6 +53,11 @@ struct SpoolOptions {
 // events and drops samples and probe results (counted) until there is room
 // again, in the file system or inside the database (space that deleted
 // events left).
+//
+// A damaged database is moved aside and replaced by a new one, which then
+// knows neither where the logs were read to nor the sequence numbering:
+// until the collector said what it has (ResumeLogs, FollowCollectorSequence)
+// the spool says so, durably, so that neither is guessed.
 //
 // Thread-safe: the tail, sampler and prober threads and the uplink (its
 // drop reports) write, the uplink reads and deletes.
@@ -60,7 +76,8 @@ class Spool final : public LogCheckpointStore {
   static absl::StatusOr<std::unique_ptr<Spool>> Open(
       const SpoolOptions& options);
 
-  // LogCheckpointStore.
+  // LogCheckpointStore. Commit leaves out the events ResumeLogs named as
+  // stored already.
   absl::StatusOr<SavedLogState> Load() override;
   absl::Status Commit(std::vector<eroom::monitor::v1::LogEvent> events,
                       const std::vector<FileCheckpoint>& checkpoints) override;
@@ -83,10 +100,26 @@ class Spool final : public LogCheckpointStore {
   // Forgets every event up to `sequence` (acknowledged by the collector).
   absl::Status DeleteThrough(uint64_t sequence);
 
-  // The collector stores more for this agent than it ever numbered, so this
-  // agent's state was lost and its numbering restarted: renumber spooled
-  // events to follow `collector_last`, so they are not taken for duplicates.
+  // The collector's last stored sequence, at each hello. If it stores more
+  // for this agent than this spool ever numbered, or this spool replaced a
+  // damaged one, the numbering restarted: spooled events are renumbered to
+  // follow `collector_last`, so they are not taken for duplicates.
   absl::Status FollowCollectorSequence(uint64_t collector_last);
+
+  // This spool replaced a damaged one and log reading has not resumed yet:
+  // the collector must be asked where each file's stored events end.
+  bool log_resume_pending() const;
+  // The collector's answer to that question (from the uplink); wakes
+  // AwaitLogResumePoints.
+  void OfferLogResumePoints(
+      std::vector<eroom::monitor::v1::LogResumePoint> points);
+  // The points offered, once they are, or nullopt after `timeout`.
+  std::optional<std::vector<eroom::monitor::v1::LogResumePoint>>
+  AwaitLogResumePoints(absl::Duration timeout);
+  // Saves `plan` as the log checkpoints (as a Commit of no events) and ends
+  // the pending resume. Until a file's checkpoint passes it, the event at
+  // each of plan.stored_event_starts is left out of Commit.
+  absl::Status ResumeLogs(const LogResumePlan& plan);
 
   // Waits until an event with sequence > `after` is spooled, or `timeout`.
   bool WaitForEventsAfter(uint64_t after, absl::Duration timeout);
@@ -119,6 +152,20 @@ class Spool final : public LogCheckpointStore {
                     const std::string& payload)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void SaveLastSequenceLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void SaveCheckpointsLocked(const std::vector<FileCheckpoint>& checkpoints)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Removes from `events` those stored_starts_ names (events carry their
+  // file's path, `checkpoints` its identity).
+  void LeaveOutStoredLocked(std::vector<eroom::monitor::v1::LogEvent>& events,
+                            const std::vector<FileCheckpoint>& checkpoints)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The stored_starts_ still ahead of the files' new `checkpoints`, saved
+  // (inside the caller's transaction) if that is fewer.
+  std::vector<FileCheckpoint> StoredStartsAheadLocked(
+      const std::vector<FileCheckpoint>& checkpoints)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void SaveStoredStartsLocked(const std::vector<FileCheckpoint>& starts)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   mutable absl::Mutex mu_;
   std::unique_ptr<SQLite::Database> db_ ABSL_GUARDED_BY(mu_);
@@ -131,6 +178,12 @@ class Spool final : public LogCheckpointStore {
   DiskReserve reserve_ ABSL_GUARDED_BY(mu_);
   bool disk_full_ ABSL_GUARDED_BY(mu_) = false;
   bool append_failing_ ABSL_GUARDED_BY(mu_) = false;
+  // Mirror meta flags, set when this spool replaced a damaged one.
+  bool log_resume_pending_ ABSL_GUARDED_BY(mu_) = false;
+  bool numbering_restarted_ ABSL_GUARDED_BY(mu_) = false;
+  std::vector<FileCheckpoint> stored_starts_ ABSL_GUARDED_BY(mu_);
+  std::optional<std::vector<eroom::monitor::v1::LogResumePoint>> offered_points_
+      ABSL_GUARDED_BY(mu_);
   std::string moved_aside_;
 };
 

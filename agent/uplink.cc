@@ -57,6 +57,8 @@ class Uplink::StreamState {
       stored_through_ = last;
       sent_through_ = std::max(sent_through_, last);
       issued_token_ = message.hello_ack().agent_token();
+      log_resume_points_.assign(message.hello_ack().log_resume_points().begin(),
+                                message.hello_ack().log_resume_points().end());
     } else if (message.has_ack()) {
       const uint64_t acked = message.ack().stored_through_sequence();
       if (acked > sent_through_) {
@@ -107,6 +109,10 @@ class Uplink::StreamState {
     absl::MutexLock lock(&mu_);
     return broken_;
   }
+  std::vector<v1::LogResumePoint> log_resume_points() const {
+    absl::MutexLock lock(&mu_);
+    return log_resume_points_;
+  }
 
  private:
   bool Refuse(const std::string& problem) {
@@ -124,6 +130,7 @@ class Uplink::StreamState {
   uint64_t stored_through_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t sent_through_ ABSL_GUARDED_BY(mu_) = 0;
   std::string issued_token_ ABSL_GUARDED_BY(mu_);
+  std::vector<v1::LogResumePoint> log_resume_points_ ABSL_GUARDED_BY(mu_);
 };
 
 Uplink::Uplink(UplinkOptions options, v1::AgentHello hello, Spool& spool,
@@ -189,8 +196,15 @@ bool Uplink::SendHello(CollectorCall& call, StreamState& state,
                        uint64_t* last_stored) {
   v1::AgentMessage hello;
   *hello.mutable_hello() = hello_;
-  return call.Write(hello) &&
-         state.AwaitHelloAnswer(kHelloTimeout, last_stored);
+  // Asked until the spool took the answer: a restart may come first.
+  const bool ask_log_resume = spool_.log_resume_pending();
+  hello.mutable_hello()->set_spool_replaced(ask_log_resume);
+  if (!call.Write(hello) ||
+      !state.AwaitHelloAnswer(kHelloTimeout, last_stored)) {
+    return false;
+  }
+  if (ask_log_resume) spool_.OfferLogResumePoints(state.log_resume_points());
+  return true;
 }
 
 bool Uplink::SendProgress(CollectorCall& call) {

@@ -93,7 +93,8 @@ class Uplink {
  private:
   class StreamState;
 
-  // Writes the hello and waits for the answer; false if none came.
+  // Writes the hello and waits for the answer; false if none came. Asks
+  // where the logs resume while the spool needs it, and hands it the answer.
   bool SendHello(CollectorCall& call, StreamState& state,
                  uint64_t* last_stored);
   // The turns of a connected stream, until it breaks or stopping is done.

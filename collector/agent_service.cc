@@ -39,7 +39,7 @@ class Link final : public StreamLink, public AgentStreamRegistry::Stream {
     enrolling_agent_id_ = std::move(agent_id);
     issued_token_ = std::move(issued_token);
   }
-  void OnRegistered(uint64_t last_stored_sequence) override;
+  void OnRegistered(v1::HelloAck ack) override;
   void OnStored(uint64_t stored_through_sequence) override;
   void OnIngestFailed(const absl::Status& status) override;
   bool SendCommand(const v1::Command& command) override;
@@ -334,10 +334,9 @@ void Link::Answer(v1::CollectorMessage message) {
   if (stream_ != nullptr) stream_->Answer(message);
 }
 
-void Link::OnRegistered(uint64_t last_stored_sequence) {
+void Link::OnRegistered(v1::HelloAck ack) {
   v1::CollectorMessage message;
-  v1::HelloAck* ack = message.mutable_hello_ack();
-  ack->set_last_stored_sequence(last_stored_sequence);
+  *message.mutable_hello_ack() = std::move(ack);
   if (!issued_token_.empty()) {
     {
       // A stream gone already abandons its enrollment (OnDone).
@@ -355,7 +354,7 @@ void Link::OnRegistered(uint64_t last_stored_sequence) {
         "agent '{}' enrolled: only the token issued to it now may "
         "stream as it",
         enrolling_agent_id_);
-    ack->set_agent_token(issued_token_);
+    message.mutable_hello_ack()->set_agent_token(issued_token_);
   }
   Answer(std::move(message));
 }

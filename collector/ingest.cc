@@ -36,7 +36,7 @@ void LogAnomalies(const StoredBatch& stored) {
 
 }  // namespace
 
-IngestPipeline::IngestPipeline(StorageWriter& storage, const Clock& clock,
+IngestPipeline::IngestPipeline(Storage& storage, const Clock& clock,
                                Options options,
                                std::vector<IngestObserver*> observers)
     : storage_(storage),
@@ -189,7 +189,26 @@ void IngestPipeline::Handle(IngestItem& item) {
         return;
       }
       stored_sequences_[item.agent_id] = *last;
-      item.link->OnRegistered(*last);
+      v1::HelloAck ack;
+      ack.set_last_stored_sequence(*last);
+      if (item.hello.spool_replaced()) {
+        // Everything the agent sent before is committed by now: ingest
+        // takes a stream's items in order, and a hello is its first.
+        absl::StatusOr<std::vector<v1::LogResumePoint>> points =
+            storage_.LogResumePoints(item.agent_id);
+        if (!points.ok()) {
+          spdlog::error("finding where agent '{}' logs resume failed: {}",
+                        item.agent_id, points.status().ToString());
+          item.link->OnIngestFailed(points.status());
+          return;
+        }
+        spdlog::warn(
+            "agent '{}' lost its spool: it resumes its logs after the last "
+            "stored event of {} file(s)",
+            item.agent_id, points->size());
+        ack.mutable_log_resume_points()->Assign(points->begin(), points->end());
+      }
+      item.link->OnRegistered(std::move(ack));
       for (IngestObserver* observer : observers_) {
         observer->OnRegistered(item.hello, now);
       }

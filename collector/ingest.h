@@ -25,7 +25,9 @@ namespace eroom::collector {
 class StreamLink {
  public:
   virtual ~StreamLink() = default;
-  virtual void OnRegistered(uint64_t last_stored_sequence) = 0;
+  // The hello's answer: the last stored sequence, and the log resume points
+  // if the hello asked for them.
+  virtual void OnRegistered(eroom::monitor::v1::HelloAck ack) = 0;
   virtual void OnStored(uint64_t stored_through_sequence) = 0;
   virtual void OnIngestFailed(const absl::Status& status) = 0;
 };
@@ -91,7 +93,9 @@ class IngestPipeline {
     size_t max_events_per_transaction = 20000;
   };
 
-  IngestPipeline(StorageWriter& storage, const Clock& clock, Options options,
+  // Writes through `storage`; reads it only to answer a hello that asks
+  // where its logs resume.
+  IngestPipeline(Storage& storage, const Clock& clock, Options options,
                  std::vector<IngestObserver*> observers);
   ~IngestPipeline();
 
@@ -118,7 +122,7 @@ class IngestPipeline {
   absl::StatusOr<bool> AcceptProgress(const IngestItem& item);
   void Handle(IngestItem& item);
 
-  StorageWriter& storage_;
+  Storage& storage_;
   const Clock& clock_;
   const Options options_;
   const std::vector<IngestObserver*> observers_;

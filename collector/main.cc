@@ -11,6 +11,9 @@ int main(int argc, char** argv) {
       argc, argv, "eroom-collector",
       "eroom-collector: stores and serves what eroom-agents send",
       eroom::collector::LoadCollectorConfig,
+      [](const CollectorConfig& config) {
+        return config.security.certificate_warnings;
+      },
       [](const CollectorConfig& config)
           -> absl::StatusOr<std::function<void()>> {
         absl::StatusOr<std::unique_ptr<Collector>> collector =

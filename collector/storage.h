@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -111,6 +112,12 @@ class StorageReader {
   // with its progress.
   virtual absl::StatusOr<eroom::monitor::v1::ListCommandsResponse> ListCommands(
       const eroom::monitor::v1::ListCommandsRequest& request) = 0;
+
+  // For each file the agent's stored log events name, the one stored last
+  // (highest sequence), ordered by file; none for an unknown agent. What an
+  // agent that lost its spool resumes its logs from.
+  virtual absl::StatusOr<std::vector<eroom::monitor::v1::LogResumePoint>>
+  LogResumePoints(const std::string& agent_id) = 0;
 };
 
 // An opened backend: both sides over the same data. Opening one marks every

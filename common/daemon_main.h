@@ -4,6 +4,7 @@
 #include <functional>
 #include <iostream>
 #include <string>
+#include <vector>
 
 #include "CLI/CLI.hpp"
 #include "absl/status/statusor.h"
@@ -17,11 +18,15 @@ namespace eroom {
 // a strictly validated config (problems on stderr, exit 2), logging at the
 // config's `log_level`, then `run` until SIGTERM or SIGINT. `run` starts the
 // daemon and returns a function that stops it, or an error (exit 1).
+// `warnings` are "KEY: PROBLEM" lines about a config that loaded (e.g. a
+// certificate out of its dates): --check-config reports them as problems,
+// a starting daemon logs them and runs.
 template <typename Config>
 int RunDaemon(
     int argc, char** argv, const std::string& program,
     const std::string& description,
     const std::function<absl::StatusOr<Config>(const std::string&)>& load,
+    const std::function<std::vector<std::string>(const Config&)>& warnings,
     const std::function<absl::StatusOr<std::function<void()>>(const Config&)>&
         run) {
   BlockShutdownSignals();
@@ -43,7 +48,12 @@ int RunDaemon(
     std::cerr << config.status().message() << "\n";
     return 2;
   }
+  const std::vector<std::string> config_warnings = warnings(*config);
   if (check_config) {
+    for (const std::string& warning : config_warnings) {
+      std::cerr << config_path << ": " << warning << "\n";
+    }
+    if (!config_warnings.empty()) return 2;
     std::cout << config_path << ": OK\n";
     return 0;
   }
@@ -51,6 +61,9 @@ int RunDaemon(
   if (!logging.ok()) {
     std::cerr << logging.message() << "\n";
     return 2;
+  }
+  for (const std::string& warning : config_warnings) {
+    spdlog::warn("{}: {}", config_path, warning);
   }
   absl::StatusOr<std::function<void()>> stop = run(*config);
   if (!stop.ok()) {

@@ -1,9 +1,16 @@
 #include "common/sqlite_setup.h"
 
+#include <fcntl.h>
 #include <sqlite3.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <mutex>
 
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "spdlog/spdlog.h"
 
 namespace eroom {
@@ -23,6 +30,31 @@ void ConfigureSqlite() {
 
 void UseLargePagesIfNew(SQLite::Database& db) {
   db.exec("PRAGMA page_size = 16384");
+}
+
+absl::Status KeepOwnerOnly(const std::string& path) {
+  constexpr mode_t kOwnerOnly = S_IRUSR | S_IWUSR;
+  const int fd = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, kOwnerOnly);
+  if (fd < 0) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot open ", path, ": ", std::strerror(errno)));
+  }
+  close(fd);
+  for (const char* suffix : {"", "-wal", "-shm"}) {
+    const std::string file = path + suffix;
+    struct stat info;
+    if (stat(file.c_str(), &info) != 0) continue;  // No -wal or -shm yet.
+    const mode_t mode = info.st_mode & 07777;
+    if ((mode & ~kOwnerOnly) == 0) continue;
+    if (chmod(file.c_str(), kOwnerOnly) != 0) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "cannot make ", file, " private (mode ",
+          absl::StrFormat("%04o", mode), "): ", std::strerror(errno)));
+    }
+    spdlog::warn("{} was mode {:04o}; made it readable by its owner only", file,
+                 mode);
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace eroom

@@ -1,7 +1,10 @@
 #ifndef EROOM_COMMON_SQLITE_SETUP_H_
 #define EROOM_COMMON_SQLITE_SETUP_H_
 
+#include <string>
+
 #include "SQLiteCpp/Database.h"
+#include "absl/status/status.h"
 
 namespace eroom {
 
@@ -16,6 +19,14 @@ void ConfigureSqlite();
 // WAL, where every page is a log frame written on its own: rows fill 16 KB
 // pages as well as 4 KB ones, with a quarter the frames.
 void UseLargePagesIfNew(SQLite::Database& db);
+
+// Keeps the database at `path` readable and writable by its owner only
+// (0600): it holds the hosts' log lines, for no other user of the machine.
+// Creates it so if missing (SQLite gives the -wal and -shm files it adds
+// the database's mode), and takes group and other access away from an
+// existing database and its -wal and -shm, logging each file it fixed. Call
+// before opening it. An error names the file.
+absl::Status KeepOwnerOnly(const std::string& path);
 
 }  // namespace eroom
 

@@ -14,6 +14,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "absl/time/clock.h"
 #include "grpcpp/create_channel.h"
 
 namespace eroom {
@@ -62,15 +63,32 @@ std::string HostOf(absl::string_view address) {
   return std::string(address.substr(0, colon));
 }
 
+// "2025-06-16 09:00:00 UTC" for an ASN.1 time; "?" if it cannot be read.
+std::string FormatAsn1Time(const ASN1_TIME* time) {
+  tm parts{};
+  if (time == nullptr || ASN1_TIME_to_tm(time, &parts) != 1) return "?";
+  return absl::FormatTime("%Y-%m-%d %H:%M:%S UTC",
+                          absl::FromTM(parts, absl::UTCTimeZone()),
+                          absl::UTCTimeZone());
+}
+
 // Reads the PEM file at `path` (set by `key`), if any, recording problems
-// under `key`.
+// under `key`, and certificates out of their dates in `date_warnings`.
 std::string LoadPem(ConfigMap& section, const std::string& key,
-                    const std::string& path, PemKind kind) {
+                    const std::string& path, PemKind kind,
+                    std::vector<std::string>& date_warnings) {
   if (path.empty()) return "";
   absl::StatusOr<std::string> pem = ReadPemFile(path, kind);
   if (!pem.ok()) {
     section.AddProblem(key, pem.status().message());
     return "";
+  }
+  if (kind == PemKind::kCertificates) {
+    for (const std::string& problem :
+         CertificateDateProblems(path, *pem, absl::Now())) {
+      date_warnings.push_back(
+          absl::StrCat(section.KeyPath(key), ": ", problem));
+    }
   }
   return *pem;
 }
@@ -150,6 +168,34 @@ absl::StatusOr<std::string> ReadPemFile(const std::string& path, PemKind kind) {
   return pem;
 }
 
+std::vector<std::string> CertificateDateProblems(const std::string& path,
+                                                 const std::string& pem,
+                                                 absl::Time now) {
+  std::vector<std::string> problems;
+  BioPtr bio = MemoryBio(pem);
+  time_t now_seconds = absl::ToTimeT(now);
+  while (X509Ptr cert =
+             X509Ptr(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr),
+                     &X509_free)) {
+    const ASN1_TIME* not_before = X509_get0_notBefore(cert.get());
+    const ASN1_TIME* not_after = X509_get0_notAfter(cert.get());
+    const char* state = nullptr;
+    if (X509_cmp_time(not_before, &now_seconds) > 0) {
+      state = "not valid yet";
+    } else if (X509_cmp_time(not_after, &now_seconds) < 0) {
+      state = "expired";
+    }
+    if (state == nullptr) continue;
+    char subject[256] = "";
+    X509_NAME_oneline(X509_get_subject_name(cert.get()), subject,
+                      sizeof(subject));
+    problems.push_back(absl::StrCat(
+        "certificate ", subject, " in ", path, " is ", state, ": valid from ",
+        FormatAsn1Time(not_before), " to ", FormatAsn1Time(not_after)));
+  }
+  return problems;
+}
+
 ServerSecurity ParseServerSecurity(ConfigMap& tls,
                                    const std::string& listen_address) {
   ServerSecurity security;
@@ -178,11 +224,12 @@ ServerSecurity ParseServerSecurity(ConfigMap& tls,
                      "insecure (plaintext, loopback only)");
     }
   }
-  security.cert_pem = LoadPem(tls, "cert", cert, PemKind::kCertificates);
-  security.key_pem = LoadPem(tls, "key", key, PemKind::kPrivateKey);
+  std::vector<std::string>& dates = security.certificate_warnings;
+  security.cert_pem = LoadPem(tls, "cert", cert, PemKind::kCertificates, dates);
+  security.key_pem = LoadPem(tls, "key", key, PemKind::kPrivateKey, dates);
   CheckKeyPair(tls, "cert", security.cert_pem, "key", security.key_pem);
   security.client_ca_pem =
-      LoadPem(tls, "client_ca", client_ca, PemKind::kCertificates);
+      LoadPem(tls, "client_ca", client_ca, PemKind::kCertificates, dates);
   if (tls.Has("require_client_cert") && !tls.Has("client_ca")) {
     tls.AddProblem("require_client_cert", "needs tls.client_ca");
   }
@@ -240,9 +287,11 @@ ClientSecurity ParseClientSecurity(ConfigMap& section,
     return security;
   }
   RejectUnused(section, {"allow_insecure_remote"}, "TLS");
-  security.ca_pem = LoadPem(section, "ca", ca, PemKind::kCertificates);
-  security.cert_pem = LoadPem(section, "cert", cert, PemKind::kCertificates);
-  security.key_pem = LoadPem(section, "key", key, PemKind::kPrivateKey);
+  std::vector<std::string>& dates = security.certificate_warnings;
+  security.ca_pem = LoadPem(section, "ca", ca, PemKind::kCertificates, dates);
+  security.cert_pem =
+      LoadPem(section, "cert", cert, PemKind::kCertificates, dates);
+  security.key_pem = LoadPem(section, "key", key, PemKind::kPrivateKey, dates);
   if (cert.empty() != key.empty()) {
     section.AddProblem(cert.empty() ? "cert" : "key",
                        "cert and key go together (mutual TLS)");

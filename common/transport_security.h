@@ -7,10 +7,12 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 #include "common/config_reader.h"
 #include "grpcpp/channel.h"
 #include "grpcpp/client_context.h"
@@ -38,6 +40,13 @@ enum class PemKind { kCertificates, kPrivateKey };
 // one unencrypted private key. Errors name the file.
 absl::StatusOr<std::string> ReadPemFile(const std::string& path, PemKind kind);
 
+// One line for each certificate in `pem` (read from `path`) that is expired
+// or not valid yet at `now`, naming the file, the certificate's subject and
+// its validity dates; empty if every one is valid.
+std::vector<std::string> CertificateDateProblems(const std::string& path,
+                                                 const std::string& pem,
+                                                 absl::Time now);
+
 // How eroom-collector listens. From its `tls:` section:
 //   mode: tls | insecure          (default tls)
 //   cert, key: PEM files          (required with tls)
@@ -52,6 +61,10 @@ struct ServerSecurity {
   std::string key_pem;
   std::string client_ca_pem;  // Empty: no client certificates asked for.
   bool require_client_cert = true;
+  // "KEY: PROBLEM" for each configured certificate out of its validity
+  // dates when the config was read: a problem for --check-config, a warning
+  // for a daemon starting (it still serves, or spools, meanwhile).
+  std::vector<std::string> certificate_warnings;
 };
 
 // Reads the `tls:` section strictly for a server listening on
@@ -78,6 +91,8 @@ struct ClientSecurity {
   std::string key_pem;
   std::string server_name;
   std::string token;  // Empty: none sent.
+  // As ServerSecurity::certificate_warnings, for ca and cert.
+  std::vector<std::string> certificate_warnings;
 };
 
 // Reads the client keys of `section` strictly for a connection to `target`;

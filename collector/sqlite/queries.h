@@ -3,6 +3,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "SQLiteCpp/Database.h"
 #include "eroom/monitor/v1/monitor.pb.h"
@@ -34,6 +35,10 @@ std::optional<eroom::monitor::v1::CommandRecord> QueryCommand(
 eroom::monitor::v1::ListCommandsResponse QueryCommands(
     SQLite::Database& db,
     const eroom::monitor::v1::ListCommandsRequest& request);
+
+// resume_queries.cc
+std::vector<eroom::monitor::v1::LogResumePoint> QueryLogResumePoints(
+    SQLite::Database& db, const std::string& agent_id);
 
 }  // namespace eroom::collector
 

@@ -79,6 +79,9 @@ void RemoveIndexFiles(const std::string& path) {
 // attached. Throws SQLite::Exception.
 std::unique_ptr<SQLite::Database> OpenIndexFile(
     const std::string& path, const std::string& database_path) {
+  if (absl::Status kept = KeepOwnerOnly(path); !kept.ok()) {
+    throw SQLite::Exception(std::string(kept.message()), SQLITE_CANTOPEN);
+  }
   auto db = std::make_unique<SQLite::Database>(
       path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE | SQLite::OPEN_NOMUTEX,
       kBusyTimeoutMs);

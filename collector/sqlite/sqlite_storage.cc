@@ -218,6 +218,14 @@ class SqliteStorage final : public Storage {
     });
   }
 
+  absl::StatusOr<std::vector<v1::LogResumePoint>> LogResumePoints(
+      const std::string& agent_id) override {
+    return Read(absl::StrCat("find where agent '", agent_id, "' logs resume"),
+                /*check=*/{}, [&](SQLite::Database& db, bool) {
+                  return QueryLogResumePoints(db, agent_id);
+                });
+  }
+
  private:
   static int64_t ToMs(absl::Time time) { return absl::ToUnixMillis(time); }
 
@@ -320,6 +328,7 @@ absl::StatusOr<std::unique_ptr<Storage>> OpenSqliteStorage(
     }
   }
   ConfigureSqlite();
+  EROOM_RETURN_IF_ERROR(KeepOwnerOnly(options.path));
   try {
     SQLite::Database db(
         options.path,

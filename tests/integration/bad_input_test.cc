@@ -5,9 +5,11 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/integration/process_harness.h"
+#include "tests/unit/test_support/test_certificate.h"
 
 namespace eroom::testing {
 namespace {
@@ -129,6 +131,38 @@ TEST(ConfigFileTest, ExampleConfigsAreValid) {
         absl::Seconds(10), env);
     EXPECT_EQ(result.exit_code, 0) << file << ": " << result.err;
   }
+}
+
+TEST(ConfigFileTest, ExpiredCertificateFailsTheCheckAndIsAWarningAtStart) {
+  const std::string dir = MakeTempDir("expired");
+  const absl::Time now = absl::Now();
+  test_support::TestCertificate expired = test_support::MakeTestCertificate(
+      "collector", now - absl::Hours(72), now - absl::Hours(24));
+  WriteFile(dir + "/collector.crt", expired.cert_pem);
+  WriteFile(dir + "/collector.key", expired.key_pem);
+  const std::string config = dir + "/collector.yaml";
+  WriteFile(config, absl::StrCat("listen: 127.0.0.1:", FreePort(),
+                                 "\nstorage:\n  path: ", dir,
+                                 "/eroom.db\ntls:\n  cert: ", dir,
+                                 "/collector.crt\n  key: ", dir,
+                                 "/collector.key\n"
+                                 "auth:\n  mode: none\n"));
+  CommandResult check = RunCommand(
+      {BinaryPath("eroom-collector"), "--config", config, "--check-config"},
+      absl::Seconds(10));
+  EXPECT_EQ(check.exit_code, 2) << check.err;
+  EXPECT_THAT(check.err,
+              AllOf(HasSubstr(config), HasSubstr("tls.cert"),
+                    HasSubstr(dir + "/collector.crt"), HasSubstr("is expired"),
+                    HasSubstr("valid from "), HasSubstr(" UTC to ")));
+
+  ChildProcess collector({BinaryPath("eroom-collector"), "--config", config},
+                         dir + "/collector.out");
+  EXPECT_TRUE(PollUntil(absl::Seconds(10), [&] {
+    return collector.Log().find("is expired") != std::string::npos;
+  })) << collector.Log();
+  EXPECT_TRUE(collector.running());
+  StopChildren({&collector});
 }
 
 TEST(UnreachableCollectorTest, AgentKeepsRunningAndConnectsWhenItAppears) {

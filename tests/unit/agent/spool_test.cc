@@ -1,9 +1,12 @@
 #include "agent/spool.h"
 
+#include <sys/stat.h>
+
 #include <filesystem>
 #include <fstream>
 #include <thread>
 
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/unit/test_support/status_matchers.h"
@@ -139,6 +142,145 @@ TEST_F(SpoolTest, DamagedDatabaseIsMovedAsideAndReplaced) {
   EXPECT_TRUE(std::filesystem::exists((*store)->moved_aside()));
   ASSERT_THAT((*store)->Append({Notice("fresh")}), IsOk());
   EXPECT_THAT(Sequences(*(*store)->ReadAfter(0, 10)), ElementsAre(1));
+}
+
+// A spool at `path` that replaced a damaged one.
+std::unique_ptr<Spool> ReplaceDamaged(const std::string& path) {
+  std::filesystem::create_directories(
+      std::filesystem::path(path).parent_path());
+  std::ofstream(path) << std::string(8192, 'x');
+  return *Spool::Open({.path = path});
+}
+
+TEST_F(SpoolTest, AReplacementFollowsTheCollectorsNumberingWhateverItsOwn) {
+  const std::string path = SpoolPath();
+  {
+    auto store = ReplaceDamaged(path);
+    for (int i = 0; i < 10; ++i) {
+      ASSERT_THAT(store->Append({Notice("x")}), IsOk());
+    }
+  }
+  // Restarted before any hello: still known for a replacement.
+  auto store = *Spool::Open({.path = path});
+  // Its own numbering restarted at 1: the collector's 5 are other events,
+  // and these ten must follow them, not be taken for duplicates.
+  ASSERT_THAT(store->FollowCollectorSequence(5), IsOk());
+  EXPECT_THAT(Sequences(*store->ReadAfter(5, 20)),
+              ElementsAre(6, 7, 8, 9, 10, 11, 12, 13, 14, 15));
+  EXPECT_EQ(store->stats().last_sequence, 15u);
+  // Settled: from now on the numbering is the collector's.
+  ASSERT_THAT(store->FollowCollectorSequence(5), IsOk());
+  EXPECT_EQ(store->stats().last_sequence, 15u);
+}
+
+TEST_F(SpoolTest, AReplacementWaitsForWhereTheLogsResume) {
+  const std::string path = SpoolPath();
+  EXPECT_FALSE(
+      (*Spool::Open({.path = PathIn("fresh.db")}))->log_resume_pending());
+  ReplaceDamaged(path);
+  auto store = *Spool::Open({.path = path});
+  EXPECT_TRUE(store->log_resume_pending());
+  EXPECT_FALSE(store->Load()->committed);
+  EXPECT_EQ(store->AwaitLogResumePoints(absl::ZeroDuration()), std::nullopt);
+  v1::LogResumePoint point;
+  point.set_file("logs/server.log");
+  store->OfferLogResumePoints({point});
+  std::optional<std::vector<v1::LogResumePoint>> offered =
+      store->AwaitLogResumePoints(absl::ZeroDuration());
+  ASSERT_TRUE(offered.has_value());
+  ASSERT_EQ(offered->size(), 1u);
+  EXPECT_EQ((*offered)[0].file(), "logs/server.log");
+
+  const FileCheckpoint resumed{.device = 1,
+                               .inode = 2,
+                               .fingerprint = "",
+                               .path = "logs/server.log",
+                               .offset = 300};
+  ASSERT_THAT(store->ResumeLogs(
+                  {.checkpoints = {resumed}, .stored_event_starts = {resumed}}),
+              IsOk());
+  EXPECT_FALSE(store->log_resume_pending());
+  store.reset();
+  store = *Spool::Open({.path = path});
+  EXPECT_FALSE(store->log_resume_pending());
+  SavedLogState saved = *store->Load();
+  EXPECT_TRUE(saved.committed);
+  EXPECT_THAT(saved.checkpoints, ElementsAre(resumed));
+}
+
+v1::LogEvent LogAt(const std::string& file, uint64_t offset) {
+  v1::LogEvent log = Log(absl::StrCat(file, "@", offset));
+  log.set_file(file);
+  log.set_file_offset(offset);
+  return log;
+}
+
+std::vector<std::string> Messages(const std::vector<v1::Event>& events) {
+  std::vector<std::string> out;
+  for (const v1::Event& e : events) out.push_back(e.log().message());
+  return out;
+}
+
+TEST_F(SpoolTest, TheStoredEventAFileResumesAtIsLeftOutOnce) {
+  const std::string path = SpoolPath();
+  const FileCheckpoint resumed{.device = 1,
+                               .inode = 2,
+                               .fingerprint = "",
+                               .path = "server.log",
+                               .offset = 300};
+  ReplaceDamaged(path)
+      ->ResumeLogs({.checkpoints = {resumed}, .stored_event_starts = {resumed}})
+      .IgnoreError();
+  auto store = *Spool::Open({.path = path});
+  FileCheckpoint read_on = resumed;
+  read_on.offset = 300;  // The stored event is pending: not read yet.
+  ASSERT_THAT(store->Commit({}, {read_on}), IsOk());
+  // Read again, the stored event is left out; another file at the same
+  // name and offset (a rotation) is not.
+  read_on.offset = 500;
+  FileCheckpoint other{.device = 1,
+                       .inode = 3,
+                       .fingerprint = "",
+                       .path = "server.1.log",
+                       .offset = 400};
+  ASSERT_THAT(store->Commit({LogAt("server.log", 300), LogAt("server.log", 400),
+                             LogAt("server.1.log", 300)},
+                            {read_on, other}),
+              IsOk());
+  EXPECT_THAT(Messages(*store->ReadAfter(0, 10)),
+              ElementsAre("server.log@400", "server.1.log@300"));
+  // Passed, it is forgotten: the file truncated and written again at 300
+  // is new text.
+  read_on.offset = 0;
+  ASSERT_THAT(store->Commit({}, {read_on}), IsOk());
+  store.reset();
+  store = *Spool::Open({.path = path});
+  read_on.offset = 500;
+  ASSERT_THAT(store->Commit({LogAt("server.log", 300)}, {read_on}), IsOk());
+  EXPECT_THAT(
+      Messages(*store->ReadAfter(0, 10)),
+      ElementsAre("server.log@400", "server.1.log@300", "server.log@300"));
+}
+
+TEST_F(SpoolTest, StateIsReadableByTheAgentOnly) {
+  const mode_t old_umask = umask(022);
+  const std::string path = SpoolPath();
+  auto mode_of = [](const std::string& file) {
+    struct stat info;
+    return stat(file.c_str(), &info) == 0 ? info.st_mode & 07777 : 0;
+  };
+  {
+    auto store = *Spool::Open({.path = path});
+    ASSERT_THAT(store->Append({Notice("x")}), IsOk());
+    EXPECT_EQ(mode_of(path), 0600u);
+    EXPECT_EQ(mode_of(path + "-wal"), 0600u);
+    EXPECT_EQ(mode_of(path + "-shm"), 0600u);
+  }
+  // A spool an older agent left readable is made private.
+  ASSERT_EQ(chmod(path.c_str(), 0644), 0);
+  auto store = *Spool::Open({.path = path});
+  EXPECT_EQ(mode_of(path), 0600u);
+  umask(old_umask);
 }
 
 TEST_F(SpoolTest, UnusableDirectoryIsAClearError) {

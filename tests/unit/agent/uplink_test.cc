@@ -1,6 +1,7 @@
 #include "agent/uplink.h"
 
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <limits>
 #include <list>
@@ -41,6 +42,7 @@ class FakeStream {
   bool answer_hello = true;
   uint64_t last_stored = 0;
   std::string issued_token;  // Sent in the hello answer.
+  std::vector<v1::LogResumePoint> log_resume_points;  // In the hello answer.
   // Sent right after the hello answer.
   std::vector<v1::CollectorMessage> after_hello;
   bool ack_batches = true;
@@ -66,6 +68,8 @@ class FakeStream {
       v1::CollectorMessage answer;
       answer.mutable_hello_ack()->set_last_stored_sequence(last_stored);
       answer.mutable_hello_ack()->set_agent_token(issued_token);
+      answer.mutable_hello_ack()->mutable_log_resume_points()->Assign(
+          log_resume_points.begin(), log_resume_points.end());
       inbound_.TryPush(answer);
       for (const v1::CollectorMessage& next : after_hello) {
         inbound_.TryPush(next);
@@ -193,6 +197,14 @@ std::vector<uint64_t> BatchSequences(const v1::AgentMessage& message) {
     sequences.push_back(event.sequence());
   }
   return sequences;
+}
+
+// What a spool at `path` finds when its file is damaged beyond reading.
+void WriteDamagedFile(const std::string& path) {
+  std::ofstream(path, std::ios::trunc) << std::string(8192, 'x');
+  for (const char* suffix : {"-wal", "-shm"}) {
+    std::filesystem::remove(path + suffix);
+  }
 }
 
 v1::Event Notice(const std::string& kind) {
@@ -338,6 +350,46 @@ TEST_F(UplinkTest, NoTokenIsKeptWhenNoneWasIssued) {
   EXPECT_EQ(token_, "");
   EXPECT_THAT(LoadIssuedToken(PathIn("agent-token")),
               test_support::IsOkAndHolds(std::nullopt));
+}
+
+TEST_F(UplinkTest, AReplacedSpoolAsksWhereTheLogsResumeAndRenumbers) {
+  spool_.reset();
+  WriteDamagedFile(PathIn("agent-state.db"));
+  absl::StatusOr<std::unique_ptr<Spool>> replaced =
+      Spool::Open({.path = PathIn("agent-state.db")});
+  ASSERT_THAT(replaced, IsOk());
+  spool_ = *std::move(replaced);
+  ASSERT_THAT(
+      spool_->Append({Notice("spool_replaced"), Notice("b"), Notice("c")}),
+      IsOk());
+  MakeUplink();
+  FakeStream& stream = NextStream();
+  // Fewer than this spool numbered: still other events than its own.
+  stream.last_stored = 2;
+  v1::LogResumePoint point;
+  point.set_file("/logs/server.log");
+  point.set_file_offset(100);
+  stream.log_resume_points = {point};
+  stop_.Notify();
+  EXPECT_TRUE(RunConnection());
+  FakeStream::Written written = stream.written();
+  ASSERT_EQ(written.size(), 2u);
+  EXPECT_TRUE(written[0].hello().spool_replaced());
+  EXPECT_THAT(BatchSequences(written[1]), ElementsAre(3, 4, 5));
+  EXPECT_EQ(written[1].batch().events(0).notice().kind(), "spool_replaced");
+  std::optional<std::vector<v1::LogResumePoint>> offered =
+      spool_->AwaitLogResumePoints(absl::ZeroDuration());
+  ASSERT_TRUE(offered.has_value());
+  ASSERT_EQ(offered->size(), 1u);
+  EXPECT_EQ((*offered)[0].file_offset(), 100u);
+
+  // Once the logs resumed, a hello no longer asks.
+  ASSERT_THAT(spool_->ResumeLogs({}), IsOk());
+  FakeStream& next = NextStream();
+  next.last_stored = 5;
+  EXPECT_TRUE(RunConnection());
+  ASSERT_FALSE(next.written().empty());
+  EXPECT_FALSE(next.written()[0].hello().spool_replaced());
 }
 
 TEST_F(UplinkTest, AnUnansweredHelloIsNoConnection) {

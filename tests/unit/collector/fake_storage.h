@@ -15,6 +15,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "collector/log_resume_point.h"
 #include "collector/storage.h"
 #include "common/status_macros.h"
 
@@ -334,6 +335,25 @@ class FakeStorage final : public Storage {
       *response.add_commands() = data_->commands[matching[i].second];
     }
     return response;
+  }
+
+  absl::StatusOr<std::vector<eroom::monitor::v1::LogResumePoint>>
+  LogResumePoints(const std::string& agent_id) override {
+    absl::MutexLock lock(&data_->mu);
+    std::map<std::string, const eroom::monitor::v1::StoredLogEvent*> last;
+    for (const eroom::monitor::v1::StoredLogEvent& stored : data_->logs) {
+      if (stored.agent_id() != agent_id) continue;
+      const eroom::monitor::v1::StoredLogEvent*& file_last =
+          last[stored.event().file()];
+      if (file_last == nullptr || stored.sequence() > file_last->sequence()) {
+        file_last = &stored;
+      }
+    }
+    std::vector<eroom::monitor::v1::LogResumePoint> points;
+    for (const auto& [file, stored] : last) {
+      points.push_back(LogResumePointOf(stored->event()));
+    }
+    return points;
   }
 
  private:

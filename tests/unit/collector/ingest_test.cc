@@ -18,9 +18,10 @@ using ::testing::IsEmpty;
 
 class RecordingLink final : public StreamLink {
  public:
-  void OnRegistered(uint64_t last) override {
+  void OnRegistered(v1::HelloAck ack) override {
     absl::MutexLock lock(&mu_);
-    registered_ = last;
+    registered_ = ack.last_stored_sequence();
+    ack_ = std::move(ack);
   }
   void OnStored(uint64_t through) override {
     absl::MutexLock lock(&mu_);
@@ -34,6 +35,10 @@ class RecordingLink final : public StreamLink {
     absl::MutexLock lock(&mu_);
     return registered_;
   }
+  v1::HelloAck ack() {
+    absl::MutexLock lock(&mu_);
+    return ack_;
+  }
   std::vector<uint64_t> stored() {
     absl::MutexLock lock(&mu_);
     return stored_;
@@ -46,6 +51,7 @@ class RecordingLink final : public StreamLink {
  private:
   absl::Mutex mu_;
   std::optional<uint64_t> registered_ ABSL_GUARDED_BY(mu_);
+  v1::HelloAck ack_ ABSL_GUARDED_BY(mu_);
   std::vector<uint64_t> stored_ ABSL_GUARDED_BY(mu_);
   absl::Status failure_ ABSL_GUARDED_BY(mu_);
 };
@@ -179,6 +185,34 @@ TEST_F(IngestPipelineTest, HelloIsAnsweredWithTheLastStoredSequence) {
   EXPECT_THAT(observer_.seen(), ElementsAre("hello a"));
 }
 
+TEST_F(IngestPipelineTest, AHelloAfterASpoolLossLearnsWhereLogsResume) {
+  auto first = std::make_shared<RecordingLink>();
+  IngestPipeline ingest(storage_, clock_, {}, {&observer_});
+  ingest.Start();
+  ASSERT_TRUE(ingest.Submit(Hello("a", first)));
+  IngestItem batch = Batch("a", first, {1, 2});
+  for (v1::Event& event : *batch.batch.mutable_events()) {
+    event.mutable_log()->set_file("/logs/server.log");
+    event.mutable_log()->set_file_offset(100 * event.sequence());
+    event.mutable_log()->set_message("line");
+  }
+  ASSERT_TRUE(ingest.Submit(std::move(batch)));
+  auto ordinary = std::make_shared<RecordingLink>();
+  ASSERT_TRUE(ingest.Submit(Hello("a", ordinary)));
+  auto replaced = std::make_shared<RecordingLink>();
+  IngestItem hello = Hello("a", replaced);
+  hello.hello.set_spool_replaced(true);
+  ASSERT_TRUE(ingest.Submit(std::move(hello)));
+  ingest.Stop();
+
+  EXPECT_THAT(ordinary->ack().log_resume_points(), IsEmpty());
+  const v1::HelloAck ack = replaced->ack();
+  EXPECT_EQ(ack.last_stored_sequence(), 2u);
+  ASSERT_EQ(ack.log_resume_points_size(), 1);
+  EXPECT_EQ(ack.log_resume_points(0).file(), "/logs/server.log");
+  EXPECT_EQ(ack.log_resume_points(0).file_offset(), 200u);
+}
+
 TEST_F(IngestPipelineTest, QueuedBatchesShareOneTransactionAndAckAfterIt) {
   auto link_a = std::make_shared<RecordingLink>();
   auto link_b = std::make_shared<RecordingLink>();
@@ -230,7 +264,7 @@ TEST_F(IngestPipelineTest, KnowsWhatWasStoredBeforeItStarted) {
 class OneFailureLink final : public StreamLink {
  public:
   explicit OneFailureLink(FakeStorage& storage) : storage_(storage) {}
-  void OnRegistered(uint64_t) override {
+  void OnRegistered(v1::HelloAck) override {
     storage_.FailWith(absl::InternalError("disk I/O error"));
   }
   void OnStored(uint64_t) override {}

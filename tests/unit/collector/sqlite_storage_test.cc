@@ -3,6 +3,8 @@
 // recovery and WAL concurrency.
 #include "collector/sqlite/sqlite_storage.h"
 
+#include <sys/stat.h>
+
 #include <atomic>
 #include <filesystem>
 #include <fstream>
@@ -133,6 +135,29 @@ TEST_F(SqliteStorageTest, CreatesParentDirectoryAndLatestSchema) {
   EXPECT_THAT(StoredSchemaVersion(db, kDatabaseKind),
               IsOkAndHolds(kSchemaVersion));
   EXPECT_EQ(db.execAndGet("PRAGMA journal_mode").getString(), "wal");
+}
+
+TEST_F(SqliteStorageTest, DatabaseFilesAreReadableByTheCollectorOnly) {
+  // The files the test's umask (022 on most hosts) would leave readable.
+  const mode_t old_umask = umask(022);
+  const std::string search_index = path_ + ".search";
+  auto mode_of = [](const std::string& path) {
+    struct stat info;
+    return stat(path.c_str(), &info) == 0 ? info.st_mode & 07777 : 0;
+  };
+  storage_.reset();
+  for (const std::string& file :
+       {path_, path_ + "-wal", path_ + "-shm", search_index}) {
+    if (std::filesystem::exists(file)) chmod(file.c_str(), 0644);
+  }
+  Reopen();
+  Apply(Stored({LogLines("a", 1, 3)}));
+  WaitForSearchIndex();
+  for (const std::string& file : {path_, path_ + "-wal", path_ + "-shm",
+                                  search_index, search_index + "-wal"}) {
+    EXPECT_EQ(mode_of(file), 0600u) << file;
+  }
+  umask(old_umask);
 }
 
 TEST_F(SqliteStorageTest, ReopeningKeepsTheSchema) {

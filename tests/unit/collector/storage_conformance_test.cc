@@ -368,6 +368,57 @@ TEST_P(StorageConformanceTest, HeaderlessLogEventRoundTrip) {
   EXPECT_THAT(response.events(0).event(), EqualsProto(event.log()));
 }
 
+TEST_P(StorageConformanceTest, LogResumePointsAreEachFilesLastStoredEvent) {
+  EXPECT_THAT(storage_->LogResumePoints("a"), IsOkAndHolds(IsEmpty()));
+  // server.log rotated to a dated name, read on there, and a new
+  // server.log begun: its offsets start again, its last event is the one
+  // stored last, not the one furthest into a file.
+  auto in_file = [](v1::Event event, const std::string& file, uint64_t offset) {
+    event.mutable_log()->set_file(file);
+    event.mutable_log()->set_file_offset(offset);
+    return event;
+  };
+  const std::string current = "/opt/eroom/logs/server.log";
+  const std::string dated = "/opt/eroom/logs/server.2026-12-02.log";
+  std::string long_line(300, 'x');
+  long_line.replace(254, 3, "한");  // A character across byte 256.
+  v1::Event headerless;
+  headerless.set_sequence(5);
+  *headerless.mutable_log() = LogEvent(5, 0, v1::INFO, "").log();
+  headerless.mutable_log()->set_has_header(false);
+  headerless.mutable_log()->set_message("Exception in thread \"main\"");
+  headerless.mutable_log()->set_time_unix_ms(kT0 + 5000);
+  Apply(Stored({Batch(
+      "a",
+      {in_file(LogEvent(1, kT0 + 1000, v1::INFO, "first"), current, 0),
+       in_file(LogEvent(2, kT0 + 2000, v1::INFO, "old end\n\tat frame"),
+               current, 9000),
+       in_file(LogEvent(3, kT0 + 3000, v1::INFO, long_line + "\n\tat frame"),
+               dated, 9100),
+       in_file(LogEvent(4, kT0 + 4000, v1::INFO, "new start"), current, 0),
+       in_file(headerless, current, 40)})}));
+  Apply(Stored({Batch("b", {in_file(LogEvent(1, kT0, v1::INFO, "other host"),
+                                    current, 700)})}));
+
+  absl::StatusOr<std::vector<v1::LogResumePoint>> points =
+      storage_->LogResumePoints("a");
+  ASSERT_THAT(points, IsOk());
+  ASSERT_EQ(points->size(), 2u);
+  const v1::LogResumePoint& in_dated = (*points)[0];
+  EXPECT_EQ(in_dated.file(), dated);
+  EXPECT_EQ(in_dated.file_offset(), 9100u);
+  EXPECT_EQ(in_dated.time_unix_ms(), kT0 + 3000);
+  EXPECT_TRUE(in_dated.has_header());
+  EXPECT_EQ(in_dated.first_line(), std::string(254, 'x'));  // Not mid-"한".
+  const v1::LogResumePoint& in_current = (*points)[1];
+  EXPECT_EQ(in_current.file(), current);
+  EXPECT_EQ(in_current.file_offset(), 40u);
+  EXPECT_EQ(in_current.time_unix_ms(), kT0 + 5000);
+  EXPECT_FALSE(in_current.has_header());
+  EXPECT_EQ(in_current.first_line(), "Exception in thread \"main\"");
+  EXPECT_THAT(storage_->LogResumePoints("unknown"), IsOkAndHolds(IsEmpty()));
+}
+
 // Five events of two agents, for the filters.
 class QueryLogsTest : public StorageConformanceTest {
  protected:

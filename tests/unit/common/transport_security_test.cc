@@ -4,17 +4,21 @@
 #include <fstream>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/civil_time.h"
+#include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/unit/test_support/config_section.h"
 #include "tests/unit/test_support/status_matchers.h"
 #include "tests/unit/test_support/temp_dir.h"
+#include "tests/unit/test_support/test_certificate.h"
 
 namespace eroom {
 namespace {
 
 using ::eroom::test_support::IsOk;
 using ::eroom::test_support::StatusIs;
+using ::testing::AllOf;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
@@ -237,6 +241,68 @@ TEST_F(TransportSecurityTest, ReadPemFileChecksTheContent) {
               StatusIs(absl::StatusCode::kInvalidArgument));
   EXPECT_THAT(ReadPemFile(Path("none"), PemKind::kCertificates),
               StatusIs(absl::StatusCode::kNotFound));
+}
+
+TEST(CertificateDatesTest, NamesFileSubjectAndDatesOfEachBadCertificate) {
+  const absl::Time now = absl::FromCivil(
+      absl::CivilSecond(2026, 3, 1, 12, 0, 0), absl::UTCTimeZone());
+  const auto at = [](int year, int month, int day) {
+    return absl::FromCivil(absl::CivilDay(year, month, day),
+                           absl::UTCTimeZone());
+  };
+  const std::string valid =
+      test_support::MakeTestCertificate("valid", at(2026, 1, 1), at(2027, 1, 1))
+          .cert_pem;
+  const std::string expired = test_support::MakeTestCertificate(
+                                  "expired", at(2025, 1, 1), at(2026, 2, 1))
+                                  .cert_pem;
+  const std::string early =
+      test_support::MakeTestCertificate("early", at(2026, 4, 1), at(2027, 1, 1))
+          .cert_pem;
+  EXPECT_THAT(CertificateDateProblems("ok.crt", valid, now), IsEmpty());
+  EXPECT_THAT(
+      CertificateDateProblems("bundle.crt", valid + expired + early, now),
+      ElementsAre(
+          AllOf(HasSubstr("CN=expired"), HasSubstr("bundle.crt"),
+                HasSubstr("is expired: valid from 2025-01-01 00:00:00 UTC to "
+                          "2026-02-01 00:00:00 UTC")),
+          AllOf(HasSubstr("CN=early"),
+                HasSubstr("is not valid yet: valid from 2026-04-01 00:00:00 "
+                          "UTC to 2027-01-01 00:00:00 UTC"))));
+}
+
+TEST_F(TransportSecurityTest, CertificatesOutOfTheirDatesAreNamedByKey) {
+  const absl::Time now = absl::Now();
+  test_support::TestCertificate expired = test_support::MakeTestCertificate(
+      "collector", now - absl::Hours(48), now - absl::Hours(24));
+  const std::string cert = Path("expired.crt");
+  const std::string key = Path("expired.key");
+  std::ofstream(cert) << expired.cert_pem;
+  std::ofstream(key) << expired.key_pem;
+  std::ofstream(Path("early.crt"))
+      << test_support::MakeTestCertificate("ca", now + absl::Hours(24),
+                                           now + absl::Hours(48))
+             .cert_pem;
+
+  ServerSecurity server =
+      Server(absl::StrCat("tls:\n  cert: ", cert, "\n  key: ", key,
+                          "\n  client_ca: ", Path("early.crt"), "\n"));
+  EXPECT_THAT(problems_.lines(), IsEmpty());  // A warning when starting.
+  EXPECT_THAT(
+      server.certificate_warnings,
+      ElementsAre(
+          AllOf(HasSubstr("tls.cert: certificate /CN=collector"),
+                HasSubstr(cert), HasSubstr("is expired")),
+          AllOf(HasSubstr("tls.client_ca: "), HasSubstr("is not valid yet"))));
+  ClientSecurity client =
+      Client(absl::StrCat("collector:\n  ca: ", Path("early.crt"),
+                          "\n  cert: ", cert, "\n  key: ", key, "\n"));
+  EXPECT_THAT(
+      client.certificate_warnings,
+      ElementsAre(HasSubstr("collector.ca: "), HasSubstr("collector.cert: ")));
+  EXPECT_THAT(Client(absl::StrCat("collector:\n  ca: ", Path("ca.crt"), "\n"))
+                  .certificate_warnings,
+              IsEmpty());
 }
 
 }  // namespace
