@@ -1,6 +1,9 @@
 #include "agent/http_prober.h"
 
-#include <curl/curl.h>
+#include <netdb.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -11,10 +14,15 @@
 #include <string>
 #include <utility>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/status/status.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "httplib.h"
 #include "nlohmann/json.hpp"
+#include "re2/re2.h"
 
 namespace eroom::agent {
 namespace {
@@ -158,38 +166,76 @@ absl::Status Interpret(ProbeTarget target, long http_status,
   }
 }
 
-class CurlHttpProber final : public HttpProber {
+// Why no connection could be made to `url`, found by resolving its host and
+// connecting once more: cpp-httplib reports every such failure as one error
+// code, while a refused port and a filtered one call for different fixes.
+std::string ConnectFailure(const HttpUrl& url, absl::Duration timeout) {
+  addrinfo hints{};
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* addresses = nullptr;
+  if (getaddrinfo(url.host.c_str(), std::to_string(url.port).c_str(), &hints,
+                  &addresses) != 0 ||
+      addresses == nullptr) {
+    return "dns/resolve failure";
+  }
+  absl::Cleanup free_addresses = [addresses] { freeaddrinfo(addresses); };
+  const int fd = socket(addresses->ai_family,
+                        addresses->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
+                        addresses->ai_protocol);
+  if (fd < 0) return absl::StrCat("cannot connect: ", std::strerror(errno));
+  absl::Cleanup close_fd = [fd] { close(fd); };
+  int error = 0;
+  if (connect(fd, addresses->ai_addr, addresses->ai_addrlen) != 0) {
+    error = errno;
+    if (error == EINPROGRESS) {
+      pollfd ready{.fd = fd, .events = POLLOUT, .revents = 0};
+      const int waited =
+          poll(&ready, 1, static_cast<int>(absl::ToInt64Milliseconds(timeout)));
+      if (waited == 0) return "timeout";
+      socklen_t length = sizeof(error);
+      if (waited < 0 ||
+          getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length) != 0) {
+        error = errno;
+      }
+    }
+  }
+  if (error == ECONNREFUSED) return "connection refused";
+  if (error != 0) return absl::StrCat("cannot connect: ", std::strerror(error));
+  return "cannot connect";  // It accepts now: the failure has passed.
+}
+
+class HttplibProber final : public HttpProber {
  public:
-  CurlHttpProber(ProbeOptions options, const Clock& clock)
-      : options_(std::move(options)),
-        clock_(clock),
-        curl_(curl_easy_init(), &curl_easy_cleanup),
-        headers_(nullptr, &curl_slist_free_all) {
-    if (curl_ == nullptr) return;
+  HttplibProber(ProbeOptions options, const Clock& clock)
+      : options_(std::move(options)), clock_(clock) {
+    absl::StatusOr<HttpUrl> url = ParseHttpUrl(options_.base_url);
+    if (!url.ok()) {
+      url_error_ = absl::StrCat("invalid URL: ", url.status().message());
+      return;
+    }
+    url_ = *std::move(url);
     // A line break in the key would inject headers; such a key is refused
     // per probe rather than sent.
     key_has_line_break_ = absl::StrContains(options_.api_key, "\r") ||
                           absl::StrContains(options_.api_key, "\n");
+    headers_.emplace("User-Agent", "eroom-agent/" EROOM_VERSION);
     // Without a key ERoom answers 401 "인증이 필요합니다", which is the
     // reason an operator should see.
     if (!options_.api_key.empty() && !key_has_line_break_) {
-      headers_.reset(curl_slist_append(
-          nullptr, absl::StrCat("Authorization: ", options_.api_key).c_str()));
+      headers_.emplace("Authorization", options_.api_key);
     }
-    // curl treats 0 as "no timeout".
-    const long timeout_ms =
-        std::max<long>(1, absl::ToInt64Milliseconds(options_.timeout));
-    CURL* curl = curl_.get();
-    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, timeout_ms);
-    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
-    curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
-    // ERoom is probed directly: an environment proxy would also see the key.
-    curl_easy_setopt(curl, CURLOPT_PROXY, "");
-    curl_easy_setopt(curl, CURLOPT_USERAGENT, "eroom-agent/" EROOM_VERSION);
-    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers_.get());
-    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, &CurlHttpProber::OnBody);
-    curl_easy_setopt(curl, CURLOPT_WRITEDATA, this);
+    const std::string host = absl::StrContains(url_.host, ':')
+                                 ? absl::StrCat("[", url_.host, "]")
+                                 : url_.host;
+    client_ = std::make_unique<httplib::Client>(
+        absl::StrCat(url_.scheme, "://", host, ":", url_.port));
+    const auto timeout = absl::ToChronoMicroseconds(
+        std::max(options_.timeout, absl::Milliseconds(1)));
+    client_->set_connection_timeout(timeout);
+    client_->set_read_timeout(timeout);
+    client_->set_write_timeout(timeout);
+    // The body bound counts the bytes as sent: nothing is inflated.
+    client_->set_decompress(false);
   }
 
   ProbeResult Probe(ProbeTarget target) override {
@@ -202,8 +248,8 @@ class CurlHttpProber final : public HttpProber {
       result.set_error("unknown probe target");
       return result;
     }
-    if (curl_ == nullptr) {
-      result.set_error("libcurl initialization failed");
+    if (client_ == nullptr) {
+      result.set_error(url_error_);
       return result;
     }
     if (key_has_line_break_) {
@@ -211,70 +257,103 @@ class CurlHttpProber final : public HttpProber {
       return result;
     }
 
-    body_.clear();
-    body_too_large_ = false;
-    const std::string url = absl::StrCat(options_.base_url, path);
-    curl_easy_setopt(curl_.get(), CURLOPT_URL, url.c_str());
-    const CURLcode code = curl_easy_perform(curl_.get());
-    result.set_latency_ms(absl::ToDoubleMilliseconds(clock_.Now() - start));
-    long http_status = 0;
-    curl_easy_getinfo(curl_.get(), CURLINFO_RESPONSE_CODE, &http_status);
-    if (code != CURLE_OK) {
-      result.set_http_status(static_cast<int32_t>(http_status));
-      result.set_error(TransportError(code));
+    const absl::Time deadline = start + options_.timeout;
+    int http_status = 0;
+    std::string body;
+    bool body_too_large = false;
+    bool past_deadline = false;
+    httplib::Result response = client_->Get(
+        absl::StrCat(url_.path, path), headers_,
+        [&](const httplib::Response& head) {
+          http_status = head.status;
+          return true;
+        },
+        [&](const char* data, size_t length) {
+          if (body.size() + length > kMaxBodyBytes) {
+            body_too_large = true;
+            return false;
+          }
+          if (clock_.Now() > deadline) {
+            past_deadline = true;
+            return false;
+          }
+          body.append(data, length);
+          return true;
+        });
+    const absl::Duration latency = clock_.Now() - start;
+    result.set_latency_ms(absl::ToDoubleMilliseconds(latency));
+    if (response.error() != httplib::Error::Success) {
+      result.set_http_status(http_status);
+      if (body_too_large) {
+        result.set_error("body too large");
+      } else if (past_deadline || latency >= options_.timeout) {
+        result.set_error("timeout");
+      } else {
+        result.set_error(TransportError(response.error()));
+      }
       return result;
     }
-    InterpretProbeResponse(target, http_status, body_, &result);
+    InterpretProbeResponse(target, response->status, body, &result);
     return result;
   }
 
  private:
-  static size_t OnBody(char* data, size_t size, size_t count, void* self_ptr) {
-    auto* self = static_cast<CurlHttpProber*>(self_ptr);
-    const size_t bytes = size * count;
-    if (self->body_.size() + bytes > kMaxBodyBytes) {
-      self->body_too_large_ = true;
-      return 0;  // Anything but `bytes` aborts the transfer.
-    }
-    self->body_.append(data, bytes);
-    return bytes;
-  }
-
-  std::string TransportError(CURLcode code) const {
-    switch (code) {
-      case CURLE_OPERATION_TIMEDOUT:
+  std::string TransportError(httplib::Error error) const {
+    switch (error) {
+      case httplib::Error::ConnectionTimeout:
         return "timeout";
-      case CURLE_COULDNT_RESOLVE_HOST:
-        return "dns/resolve failure";
-      case CURLE_COULDNT_CONNECT: {
-        long os_errno = 0;
-        curl_easy_getinfo(curl_.get(), CURLINFO_OS_ERRNO, &os_errno);
-        if (os_errno == ECONNREFUSED) return "connection refused";
-        if (os_errno != 0) {
-          return absl::StrCat("cannot connect: ",
-                              std::strerror(static_cast<int>(os_errno)));
-        }
-        break;
-      }
-      case CURLE_WRITE_ERROR:
-        if (body_too_large_) return "body too large";
-        break;
+      case httplib::Error::Connection:
+        return ConnectFailure(url_, options_.timeout);
+      case httplib::Error::Read:
+        return "connection closed before the response ended";
+      case httplib::Error::SSLConnection:
+        return "TLS handshake failed";
+      case httplib::Error::SSLServerVerification:
+        return "TLS certificate not trusted";
       default:
-        break;
+        return httplib::to_string(error);
     }
-    return curl_easy_strerror(code);
   }
 
   const ProbeOptions options_;
   const Clock& clock_;
+  HttpUrl url_;
+  std::string url_error_;  // Why client_ is null.
   bool key_has_line_break_ = false;
-  std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> curl_;
-  std::unique_ptr<curl_slist, decltype(&curl_slist_free_all)> headers_;
-  std::string body_;  // Of the transfer in progress.
-  bool body_too_large_ = false;
+  httplib::Headers headers_;
+  std::unique_ptr<httplib::Client> client_;
 };
 
 }  // namespace
+
+absl::StatusOr<HttpUrl> ParseHttpUrl(std::string_view url) {
+  // scheme://host[:port][/path], the host a name, an IPv4 address or a
+  // bracketed IPv6 one.
+  static const LazyRE2 kUrl = {R"(([A-Za-z][A-Za-z0-9+.-]*)://)"
+                               R"((?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9._~%-]+)))"
+                               R"((?::([0-9]{1,5}))?(/[^\s?#]*)?)"};
+  HttpUrl parsed;
+  std::string bracketed_host, port;
+  if (!RE2::FullMatch(url, *kUrl, &parsed.scheme, &bracketed_host, &parsed.host,
+                      &port, &parsed.path)) {
+    return absl::InvalidArgumentError("is not a valid URL");
+  }
+  parsed.scheme = absl::AsciiStrToLower(parsed.scheme);
+  if (parsed.scheme != "http" && parsed.scheme != "https") {
+    return absl::InvalidArgumentError("must be http:// or https://");
+  }
+  if (!bracketed_host.empty()) parsed.host = bracketed_host;
+  if (port.empty()) {
+    parsed.port = parsed.scheme == "https" ? 443 : 80;
+  } else if (!absl::SimpleAtoi(port, &parsed.port) || parsed.port < 1 ||
+             parsed.port > 65535) {
+    return absl::InvalidArgumentError("has a port outside 1-65535");
+  }
+  while (!parsed.path.empty() && parsed.path.back() == '/') {
+    parsed.path.pop_back();
+  }
+  return parsed;
+}
 
 void InterpretProbeResponse(ProbeTarget target, long http_status,
                             std::string_view body, ProbeResult* result) {
@@ -288,12 +367,7 @@ void InterpretProbeResponse(ProbeTarget target, long http_status,
 
 std::unique_ptr<HttpProber> HttpProber::Create(ProbeOptions options,
                                                const Clock& clock) {
-  // Once per process, before any handle exists; curl_easy_init would do it
-  // implicitly, but not thread-safely on every libcurl build.
-  // A failure surfaces as curl_easy_init returning null.
-  [[maybe_unused]] static const CURLcode global_init =
-      curl_global_init(CURL_GLOBAL_DEFAULT);
-  return std::make_unique<CurlHttpProber>(std::move(options), clock);
+  return std::make_unique<HttplibProber>(std::move(options), clock);
 }
 
 }  // namespace eroom::agent
