@@ -15,12 +15,13 @@
 #   IDLE_SECONDS  how long each idle agent is watched (60)
 #
 # Around the agent run a collector (loopback, plaintext, no auth) and
-# eroom-sim, which writes ERoom's log and answers the probes, so "idle" is
-# an agent that samples, probes and tails a quiet log. The references run
-# for the whole script: `sleep` (the smallest dynamically linked process)
-# and, where their Debian packages are installed, prometheus-node-exporter
-# and zabbix-agent2 (the agents an ERoom host would otherwise run; neither
-# ships logs). Each run prints the agent's figures over theirs.
+# eroom-sim, which answers the probes and runs a room a minute at ERoom's
+# pace, so "idle" is an agent that samples, probes and tails a live log.
+# The references run for the whole script: `sleep` (the smallest
+# dynamically linked process) and, where their Debian packages are
+# installed, prometheus-node-exporter and zabbix-agent2 (the agents an
+# ERoom host would otherwise run; neither ships logs). Each run prints the
+# agent's figures over theirs.
 #
 # Memory is printed three ways, because RSS counts every resident page of
 # the shared libraries even though other processes share them:
@@ -140,8 +141,8 @@ address=127.0.0.1:$port
 
 sim_port=$(free_port)
 export EROOM_PRIVATE_KEY=bench-key
-"$bin/eroom-sim" --dir "$work/eroom" --port "$sim_port" --rooms-per-minute 6 \
-  --speed 60 >"$work/sim.log" 2>&1 &
+"$bin/eroom-sim" --dir "$work/eroom" --port "$sim_port" --rooms-per-minute 1 \
+  >"$work/sim.log" 2>&1 &
 pids+=($!)
 
 last_sequence() {
