@@ -1,26 +1,25 @@
 #include "agent/http_prober.h"
 
-#include <netdb.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
+#include <chrono>
 #include <cstdint>
-#include <cstring>
 #include <limits>
 #include <memory>
 #include <string>
 #include <utility>
 
-#include "absl/cleanup/cleanup.h"
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "httplib.h"
+#include "boost/asio/connect.hpp"
+#include "boost/asio/io_context.hpp"
+#include "boost/asio/ip/tcp.hpp"
+#include "boost/asio/ssl.hpp"
+#include "boost/beast/core.hpp"
+#include "boost/beast/http.hpp"
+#include "boost/beast/ssl.hpp"
 #include "nlohmann/json.hpp"
 #include "re2/re2.h"
 
@@ -166,76 +165,54 @@ absl::Status Interpret(ProbeTarget target, long http_status,
   }
 }
 
-// Why no connection could be made to `url`, found by resolving its host and
-// connecting once more: cpp-httplib reports every such failure as one error
-// code, while a refused port and a filtered one call for different fixes.
-std::string ConnectFailure(const HttpUrl& url, absl::Duration timeout) {
-  addrinfo hints{};
-  hints.ai_socktype = SOCK_STREAM;
-  addrinfo* addresses = nullptr;
-  if (getaddrinfo(url.host.c_str(), std::to_string(url.port).c_str(), &hints,
-                  &addresses) != 0 ||
-      addresses == nullptr) {
-    return "dns/resolve failure";
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = boost::beast::http;
+using ErrorCode = boost::system::error_code;
+
+// The transport failure `error` as a probe's reason.
+std::string TransportError(const ErrorCode& error) {
+  if (error == beast::error::timeout) return "timeout";
+  if (error == asio::error::connection_refused) return "connection refused";
+  if (error == http::error::body_limit) return "body too large";
+  if (error == http::error::end_of_stream || error == asio::error::eof ||
+      error == http::error::partial_message ||
+      error == asio::error::connection_reset) {
+    return "connection closed before the response ended";
   }
-  absl::Cleanup free_addresses = [addresses] { freeaddrinfo(addresses); };
-  const int fd = socket(addresses->ai_family,
-                        addresses->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
-                        addresses->ai_protocol);
-  if (fd < 0) return absl::StrCat("cannot connect: ", std::strerror(errno));
-  absl::Cleanup close_fd = [fd] { close(fd); };
-  int error = 0;
-  if (connect(fd, addresses->ai_addr, addresses->ai_addrlen) != 0) {
-    error = errno;
-    if (error == EINPROGRESS) {
-      pollfd ready{.fd = fd, .events = POLLOUT, .revents = 0};
-      const int waited =
-          poll(&ready, 1, static_cast<int>(absl::ToInt64Milliseconds(timeout)));
-      if (waited == 0) return "timeout";
-      socklen_t length = sizeof(error);
-      if (waited < 0 ||
-          getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length) != 0) {
-        error = errno;
-      }
-    }
+  if (error.category() == asio::error::get_ssl_category()) {
+    return absl::StrCat("TLS failure: ", error.message());
   }
-  if (error == ECONNREFUSED) return "connection refused";
-  if (error != 0) return absl::StrCat("cannot connect: ", std::strerror(error));
-  return "cannot connect";  // It accepts now: the failure has passed.
+  return absl::StrCat("cannot connect: ", error.message());
 }
 
-class HttplibProber final : public HttpProber {
+// Boost.Beast, header-only over Boost.Asio, rather than libcurl or Debian's
+// cpp-httplib: both are shared libraries with more shared libraries behind
+// them (brotli, gnutls, krb5 ...), and the agent's memory goal needs an
+// executable that maps no shared library but glibc. TLS goes through the
+// OpenSSL that gRPC already links.
+class BeastProber final : public HttpProber {
  public:
-  HttplibProber(ProbeOptions options, const Clock& clock)
-      : options_(std::move(options)), clock_(clock) {
+  BeastProber(ProbeOptions options, const Clock& clock)
+      : options_(std::move(options)),
+        clock_(clock),
+        tls_(asio::ssl::context::tls_client) {
     absl::StatusOr<HttpUrl> url = ParseHttpUrl(options_.base_url);
     if (!url.ok()) {
       url_error_ = absl::StrCat("invalid URL: ", url.status().message());
       return;
     }
     url_ = *std::move(url);
-    // A line break in the key would inject headers; such a key is refused
-    // per probe rather than sent.
-    key_has_line_break_ = absl::StrContains(options_.api_key, "\r") ||
-                          absl::StrContains(options_.api_key, "\n");
-    headers_.emplace("User-Agent", "eroom-agent/" EROOM_VERSION);
-    // Without a key ERoom answers 401 "인증이 필요합니다", which is the
-    // reason an operator should see.
-    if (!options_.api_key.empty() && !key_has_line_break_) {
-      headers_.emplace("Authorization", options_.api_key);
-    }
     const std::string host = absl::StrContains(url_.host, ':')
                                  ? absl::StrCat("[", url_.host, "]")
                                  : url_.host;
-    client_ = std::make_unique<httplib::Client>(
-        absl::StrCat(url_.scheme, "://", host, ":", url_.port));
-    const auto timeout = absl::ToChronoMicroseconds(
-        std::max(options_.timeout, absl::Milliseconds(1)));
-    client_->set_connection_timeout(timeout);
-    client_->set_read_timeout(timeout);
-    client_->set_write_timeout(timeout);
-    // The body bound counts the bytes as sent: nothing is inflated.
-    client_->set_decompress(false);
+    host_header_ = absl::StrCat(host, ":", url_.port);
+    if (url_.scheme == "https") {
+      ErrorCode error;
+      tls_.set_default_verify_paths(error);
+      tls_.set_verify_mode(asio::ssl::verify_peer);
+      tls_.set_verify_callback(asio::ssl::host_name_verification(url_.host));
+    }
   }
 
   ProbeResult Probe(ProbeTarget target) override {
@@ -248,80 +225,110 @@ class HttplibProber final : public HttpProber {
       result.set_error("unknown probe target");
       return result;
     }
-    if (client_ == nullptr) {
+    if (!url_error_.empty()) {
       result.set_error(url_error_);
       return result;
     }
-    if (key_has_line_break_) {
+    // A line break in the key would inject headers; such a key is refused
+    // per probe rather than sent.
+    if (absl::StrContains(options_.api_key, "\r") ||
+        absl::StrContains(options_.api_key, "\n")) {
       result.set_error("api key contains a line break; not sent");
       return result;
     }
 
-    const absl::Time deadline = start + options_.timeout;
-    int http_status = 0;
-    std::string body;
-    bool body_too_large = false;
-    bool past_deadline = false;
-    httplib::Result response = client_->Get(
-        absl::StrCat(url_.path, path), headers_,
-        [&](const httplib::Response& head) {
-          http_status = head.status;
-          return true;
-        },
-        [&](const char* data, size_t length) {
-          if (body.size() + length > kMaxBodyBytes) {
-            body_too_large = true;
-            return false;
-          }
-          if (clock_.Now() > deadline) {
-            past_deadline = true;
-            return false;
-          }
-          body.append(data, length);
-          return true;
-        });
-    const absl::Duration latency = clock_.Now() - start;
-    result.set_latency_ms(absl::ToDoubleMilliseconds(latency));
-    if (response.error() != httplib::Error::Success) {
-      result.set_http_status(http_status);
-      if (body_too_large) {
-        result.set_error("body too large");
-      } else if (past_deadline || latency >= options_.timeout) {
-        result.set_error("timeout");
-      } else {
-        result.set_error(TransportError(response.error()));
+    http::request<http::empty_body> request(http::verb::get,
+                                            absl::StrCat(url_.path, path), 11);
+    request.set(http::field::host, host_header_);
+    request.set(http::field::user_agent, "eroom-agent/" EROOM_VERSION);
+    // Without a key ERoom answers 401 "인증이 필요합니다", which is the
+    // reason an operator should see.
+    if (!options_.api_key.empty()) {
+      request.set(http::field::authorization, options_.api_key);
+    }
+    http::response_parser<http::string_body> response;
+    // The bound counts the bytes as sent: nothing is inflated.
+    response.body_limit(kMaxBodyBytes);
+
+    const absl::Status exchanged = Exchange(request, response);
+    result.set_latency_ms(absl::ToDoubleMilliseconds(clock_.Now() - start));
+    if (!exchanged.ok()) {
+      if (response.is_header_done()) {
+        result.set_http_status(response.get().result_int());
       }
+      result.set_error(std::string(exchanged.message()));
       return result;
     }
-    InterpretProbeResponse(target, response->status, body, &result);
+    InterpretProbeResponse(target, response.get().result_int(),
+                           response.get().body(), &result);
     return result;
   }
 
  private:
-  std::string TransportError(httplib::Error error) const {
-    switch (error) {
-      case httplib::Error::ConnectionTimeout:
-        return "timeout";
-      case httplib::Error::Connection:
-        return ConnectFailure(url_, options_.timeout);
-      case httplib::Error::Read:
-        return "connection closed before the response ended";
-      case httplib::Error::SSLConnection:
-        return "TLS handshake failed";
-      case httplib::Error::SSLServerVerification:
-        return "TLS certificate not trusted";
-      default:
-        return httplib::to_string(error);
+  // Resolves, connects, sends `request` and reads `response`, all within
+  // one timeout; the failure's message is the probe's reason.
+  absl::Status Exchange(const http::request<http::empty_body>& request,
+                        http::response_parser<http::string_body>& response) {
+    // Resolution blocks without the deadline, as getaddrinfo() does, but
+    // starts no resolver thread.
+    asio::ip::tcp::resolver resolver(io_);
+    ErrorCode error;
+    const auto endpoints =
+        resolver.resolve(url_.host, std::to_string(url_.port), error);
+    if (error) return absl::UnavailableError("dns/resolve failure");
+
+    beast::tcp_stream tcp(io_);
+    // tcp_stream applies the expiry to every operation started after it.
+    tcp.expires_after(std::chrono::microseconds(absl::ToInt64Microseconds(
+        std::max(options_.timeout, absl::Milliseconds(1)))));
+    error = Run([&](auto done) { tcp.async_connect(endpoints, done); });
+    if (error) return absl::UnavailableError(TransportError(error));
+    if (url_.scheme != "https") return Send(tcp, request, response);
+
+    beast::ssl_stream<beast::tcp_stream&> tls(tcp, tls_);
+    if (!SSL_set_tlsext_host_name(tls.native_handle(), url_.host.c_str())) {
+      return absl::UnavailableError("TLS failure: cannot set the server name");
     }
+    error = Run([&](auto done) {
+      tls.async_handshake(asio::ssl::stream_base::client, done);
+    });
+    if (error) return absl::UnavailableError(TransportError(error));
+    return Send(tls, request, response);
+  }
+
+  template <typename Stream>
+  absl::Status Send(Stream& stream,
+                    const http::request<http::empty_body>& request,
+                    http::response_parser<http::string_body>& response) {
+    ErrorCode error =
+        Run([&](auto done) { http::async_write(stream, request, done); });
+    if (!error) {
+      beast::flat_buffer buffer;
+      error = Run(
+          [&](auto done) { http::async_read(stream, buffer, response, done); });
+    }
+    if (error) return absl::UnavailableError(TransportError(error));
+    return absl::OkStatus();
+  }
+
+  // Starts one asynchronous operation and runs it to completion on this
+  // thread; `start` is given the completion handler.
+  template <typename Start>
+  ErrorCode Run(Start start) {
+    ErrorCode outcome;
+    start([&outcome](const ErrorCode& error, auto&&...) { outcome = error; });
+    io_.restart();
+    io_.run();
+    return outcome;
   }
 
   const ProbeOptions options_;
   const Clock& clock_;
   HttpUrl url_;
-  std::string url_error_;  // Why client_ is null.
-  bool key_has_line_break_ = false;
-  httplib::Headers headers_;
-  std::unique_ptr<httplib::Client> client_;
+  std::string url_error_;  // Set when the base URL is unusable.
+  std::string host_header_;
+  asio::io_context io_{1};
+  asio::ssl::context tls_;
 };
 
 }  // namespace
@@ -367,7 +374,7 @@ void InterpretProbeResponse(ProbeTarget target, long http_status,
 
 std::unique_ptr<HttpProber> HttpProber::Create(ProbeOptions options,
                                                const Clock& clock) {
-  return std::make_unique<HttplibProber>(std::move(options), clock);
+  return std::make_unique<BeastProber>(std::move(options), clock);
 }
 
 }  // namespace eroom::agent

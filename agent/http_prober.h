@@ -37,17 +37,19 @@ void InterpretProbeResponse(eroom::monitor::v1::ProbeTarget target,
                             long http_status, std::string_view body,
                             eroom::monitor::v1::ProbeResult* result);
 
-// Probes ERoom's /health and /queue/status over HTTP or HTTPS (cpp-httplib;
-// the server's certificate is checked against the system's roots), one
-// connection per probe, no proxy, no redirect. Connecting, each send and
-// each read wait at most the timeout, and the body stops at it. A refused
-// connection, a timeout, a 401 or a body that is not the expected JSON is a
-// failed probe with a reason, never an error of the caller. Reasons include
-// "timeout", "connection refused", "cannot connect: <errno text>",
-// "dns/resolve failure", "body too large" (over 1 MiB), "401 unauthorized:
+// Probes ERoom's /health and /queue/status over HTTP or HTTPS with
+// Boost.Beast (header-only, so the agent maps no HTTP library; the footprint
+// goal needs no shared library in it but glibc). The server's certificate is
+// checked against the system's roots; one connection per probe, no proxy, no
+// redirect. Connecting, sending and reading the answer together take at most
+// the timeout; resolving the host name is outside it, as with getaddrinfo(). A
+// refused connection, a timeout, a 401 or a body that is not the expected JSON
+// is a failed probe with a reason, never an error of the caller. Reasons
+// include "timeout", "connection refused", "cannot connect: <errno text>",
+// "dns/resolve failure", "body too large" (over 1 MiB), "connection closed
+// before the response ended", "TLS failure: <why>", "401 unauthorized:
 // <ERoom's error text>", "HTTP <code>", "body is not JSON", "missing field
-// <name>", "health status is \"<status>\"", "invalid URL: <why>" and, for
-// other transport failures, cpp-httplib's name of the error.
+// <name>", "health status is \"<status>\"" and "invalid URL: <why>".
 // Not thread-safe: owned by the agent's prober thread.
 class HttpProber {
  public:
