@@ -28,6 +28,18 @@ TEST(AgentBinaryTest, LoadsNoLibcurlNorItsDependencies) {
   }
 }
 
+// Each shared library costs its relocated data and touched pages in every
+// agent: the HTTP client is header-only and OpenSSL and zlib come from their
+// archives (glibc stays shared, for iconv's converters).
+TEST(AgentBinaryTest, LoadsNoHttpLibraryNorSharedOpenSslOrZlib) {
+  CommandResult ldd = RunCommand({"/usr/bin/ldd", BinaryPath("eroom-agent")});
+  ASSERT_EQ(ldd.exit_code, 0) << ldd.err;
+  for (const char* library :
+       {"libcpp-httplib", "libbrotli", "libssl", "libcrypto", "libz.so"}) {
+    EXPECT_THAT(ldd.out, Not(HasSubstr(library)));
+  }
+}
+
 TEST(AgentBinaryTest, DecodesACp949Log) {
   const std::string dir = MakeTempDir("agent-binary");
   const std::string collector_address = absl::StrCat("127.0.0.1:", FreePort());
