@@ -1,14 +1,11 @@
 #include "agent/agent_config.h"
 
-#include <curl/curl.h>
 #include <unistd.h>
 
 #include <climits>
 #include <cstdlib>
 #include <filesystem>
-#include <memory>
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "agent/classification_config.h"
 #include "agent/text_decoder.h"
@@ -23,31 +20,17 @@ std::string LocalHostname() {
   return name;
 }
 
-// The port of an http:// URL (explicit or the scheme's default), or 0 with
-// a problem recorded when the URL is not usable.
+// The port of an http(s):// URL (explicit or the scheme's default), or 0
+// with a problem recorded when the URL is not usable.
 int PortOfUrl(const std::string& url, ConfigMap& section,
               const std::string& key) {
-  std::unique_ptr<CURLU, decltype(&curl_url_cleanup)> handle(curl_url(),
-                                                             curl_url_cleanup);
-  if (curl_url_set(handle.get(), CURLUPART_URL, url.c_str(), 0) != CURLUE_OK) {
-    section.AddProblem(key, absl::StrCat("'", url, "' is not a valid URL"));
-    return 0;
-  }
-  char* scheme = nullptr;
-  curl_url_get(handle.get(), CURLUPART_SCHEME, &scheme, 0);
-  std::string scheme_name = scheme ? scheme : "";
-  curl_free(scheme);
-  if (scheme_name != "http" && scheme_name != "https") {
+  absl::StatusOr<HttpUrl> parsed = ParseHttpUrl(url);
+  if (!parsed.ok()) {
     section.AddProblem(key,
-                       absl::StrCat("'", url, "' must be http:// or https://"));
+                       absl::StrCat("'", url, "' ", parsed.status().message()));
     return 0;
   }
-  char* port = nullptr;
-  curl_url_get(handle.get(), CURLUPART_PORT, &port, CURLU_DEFAULT_PORT);
-  int parsed = 0;
-  if (port == nullptr || !absl::SimpleAtoi(port, &parsed)) parsed = 0;
-  curl_free(port);
-  return parsed;
+  return parsed->port;
 }
 
 std::string UnderDir(const std::string& dir, const std::string& path) {

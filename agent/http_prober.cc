@@ -1,20 +1,27 @@
 #include "agent/http_prober.h"
 
-#include <curl/curl.h>
-
 #include <algorithm>
-#include <cerrno>
+#include <chrono>
 #include <cstdint>
-#include <cstring>
 #include <limits>
 #include <memory>
 #include <string>
 #include <utility>
 
 #include "absl/status/status.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "boost/asio/connect.hpp"
+#include "boost/asio/io_context.hpp"
+#include "boost/asio/ip/tcp.hpp"
+#include "boost/asio/ssl.hpp"
+#include "boost/beast/core.hpp"
+#include "boost/beast/http.hpp"
+#include "boost/beast/ssl.hpp"
 #include "nlohmann/json.hpp"
+#include "re2/re2.h"
 
 namespace eroom::agent {
 namespace {
@@ -158,38 +165,54 @@ absl::Status Interpret(ProbeTarget target, long http_status,
   }
 }
 
-class CurlHttpProber final : public HttpProber {
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = boost::beast::http;
+using ErrorCode = boost::system::error_code;
+
+// The transport failure `error` as a probe's reason.
+std::string TransportError(const ErrorCode& error) {
+  if (error == beast::error::timeout) return "timeout";
+  if (error == asio::error::connection_refused) return "connection refused";
+  if (error == http::error::body_limit) return "body too large";
+  if (error == http::error::end_of_stream || error == asio::error::eof ||
+      error == http::error::partial_message ||
+      error == asio::error::connection_reset) {
+    return "connection closed before the response ended";
+  }
+  if (error.category() == asio::error::get_ssl_category()) {
+    return absl::StrCat("TLS failure: ", error.message());
+  }
+  return absl::StrCat("cannot connect: ", error.message());
+}
+
+// Boost.Beast, header-only over Boost.Asio, rather than libcurl or Debian's
+// cpp-httplib: both are shared libraries with more shared libraries behind
+// them (brotli, gnutls, krb5 ...), and the agent's memory goal needs an
+// executable that maps no shared library but glibc. TLS goes through the
+// OpenSSL that gRPC already links.
+class BeastProber final : public HttpProber {
  public:
-  CurlHttpProber(ProbeOptions options, const Clock& clock)
+  BeastProber(ProbeOptions options, const Clock& clock)
       : options_(std::move(options)),
         clock_(clock),
-        curl_(curl_easy_init(), &curl_easy_cleanup),
-        headers_(nullptr, &curl_slist_free_all) {
-    if (curl_ == nullptr) return;
-    // A line break in the key would inject headers; such a key is refused
-    // per probe rather than sent.
-    key_has_line_break_ = absl::StrContains(options_.api_key, "\r") ||
-                          absl::StrContains(options_.api_key, "\n");
-    // Without a key ERoom answers 401 "인증이 필요합니다", which is the
-    // reason an operator should see.
-    if (!options_.api_key.empty() && !key_has_line_break_) {
-      headers_.reset(curl_slist_append(
-          nullptr, absl::StrCat("Authorization: ", options_.api_key).c_str()));
+        tls_(asio::ssl::context::tls_client) {
+    absl::StatusOr<HttpUrl> url = ParseHttpUrl(options_.base_url);
+    if (!url.ok()) {
+      url_error_ = absl::StrCat("invalid URL: ", url.status().message());
+      return;
     }
-    // curl treats 0 as "no timeout".
-    const long timeout_ms =
-        std::max<long>(1, absl::ToInt64Milliseconds(options_.timeout));
-    CURL* curl = curl_.get();
-    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, timeout_ms);
-    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
-    curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
-    // ERoom is probed directly: an environment proxy would also see the key.
-    curl_easy_setopt(curl, CURLOPT_PROXY, "");
-    curl_easy_setopt(curl, CURLOPT_USERAGENT, "eroom-agent/" EROOM_VERSION);
-    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers_.get());
-    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, &CurlHttpProber::OnBody);
-    curl_easy_setopt(curl, CURLOPT_WRITEDATA, this);
+    url_ = *std::move(url);
+    const std::string host = absl::StrContains(url_.host, ':')
+                                 ? absl::StrCat("[", url_.host, "]")
+                                 : url_.host;
+    host_header_ = absl::StrCat(host, ":", url_.port);
+    if (url_.scheme == "https") {
+      ErrorCode error;
+      tls_.set_default_verify_paths(error);
+      tls_.set_verify_mode(asio::ssl::verify_peer);
+      tls_.set_verify_callback(asio::ssl::host_name_verification(url_.host));
+    }
   }
 
   ProbeResult Probe(ProbeTarget target) override {
@@ -202,79 +225,142 @@ class CurlHttpProber final : public HttpProber {
       result.set_error("unknown probe target");
       return result;
     }
-    if (curl_ == nullptr) {
-      result.set_error("libcurl initialization failed");
+    if (!url_error_.empty()) {
+      result.set_error(url_error_);
       return result;
     }
-    if (key_has_line_break_) {
+    // A line break in the key would inject headers; such a key is refused
+    // per probe rather than sent.
+    if (absl::StrContains(options_.api_key, "\r") ||
+        absl::StrContains(options_.api_key, "\n")) {
       result.set_error("api key contains a line break; not sent");
       return result;
     }
 
-    body_.clear();
-    body_too_large_ = false;
-    const std::string url = absl::StrCat(options_.base_url, path);
-    curl_easy_setopt(curl_.get(), CURLOPT_URL, url.c_str());
-    const CURLcode code = curl_easy_perform(curl_.get());
+    http::request<http::empty_body> request(http::verb::get,
+                                            absl::StrCat(url_.path, path), 11);
+    request.set(http::field::host, host_header_);
+    request.set(http::field::user_agent, "eroom-agent/" EROOM_VERSION);
+    // Without a key ERoom answers 401 "인증이 필요합니다", which is the
+    // reason an operator should see.
+    if (!options_.api_key.empty()) {
+      request.set(http::field::authorization, options_.api_key);
+    }
+    http::response_parser<http::string_body> response;
+    // The bound counts the bytes as sent: nothing is inflated.
+    response.body_limit(kMaxBodyBytes);
+
+    const absl::Status exchanged = Exchange(request, response);
     result.set_latency_ms(absl::ToDoubleMilliseconds(clock_.Now() - start));
-    long http_status = 0;
-    curl_easy_getinfo(curl_.get(), CURLINFO_RESPONSE_CODE, &http_status);
-    if (code != CURLE_OK) {
-      result.set_http_status(static_cast<int32_t>(http_status));
-      result.set_error(TransportError(code));
+    if (!exchanged.ok()) {
+      if (response.is_header_done()) {
+        result.set_http_status(response.get().result_int());
+      }
+      result.set_error(std::string(exchanged.message()));
       return result;
     }
-    InterpretProbeResponse(target, http_status, body_, &result);
+    InterpretProbeResponse(target, response.get().result_int(),
+                           response.get().body(), &result);
     return result;
   }
 
  private:
-  static size_t OnBody(char* data, size_t size, size_t count, void* self_ptr) {
-    auto* self = static_cast<CurlHttpProber*>(self_ptr);
-    const size_t bytes = size * count;
-    if (self->body_.size() + bytes > kMaxBodyBytes) {
-      self->body_too_large_ = true;
-      return 0;  // Anything but `bytes` aborts the transfer.
+  // Resolves, connects, sends `request` and reads `response`, all within
+  // one timeout; the failure's message is the probe's reason.
+  absl::Status Exchange(const http::request<http::empty_body>& request,
+                        http::response_parser<http::string_body>& response) {
+    // Resolution blocks without the deadline, as getaddrinfo() does, but
+    // starts no resolver thread.
+    asio::ip::tcp::resolver resolver(io_);
+    ErrorCode error;
+    const auto endpoints =
+        resolver.resolve(url_.host, std::to_string(url_.port), error);
+    if (error) return absl::UnavailableError("dns/resolve failure");
+
+    beast::tcp_stream tcp(io_);
+    // tcp_stream applies the expiry to every operation started after it.
+    tcp.expires_after(std::chrono::microseconds(absl::ToInt64Microseconds(
+        std::max(options_.timeout, absl::Milliseconds(1)))));
+    error = Run([&](auto done) { tcp.async_connect(endpoints, done); });
+    if (error) return absl::UnavailableError(TransportError(error));
+    if (url_.scheme != "https") return Send(tcp, request, response);
+
+    beast::ssl_stream<beast::tcp_stream&> tls(tcp, tls_);
+    if (!SSL_set_tlsext_host_name(tls.native_handle(), url_.host.c_str())) {
+      return absl::UnavailableError("TLS failure: cannot set the server name");
     }
-    self->body_.append(data, bytes);
-    return bytes;
+    error = Run([&](auto done) {
+      tls.async_handshake(asio::ssl::stream_base::client, done);
+    });
+    if (error) return absl::UnavailableError(TransportError(error));
+    return Send(tls, request, response);
   }
 
-  std::string TransportError(CURLcode code) const {
-    switch (code) {
-      case CURLE_OPERATION_TIMEDOUT:
-        return "timeout";
-      case CURLE_COULDNT_RESOLVE_HOST:
-        return "dns/resolve failure";
-      case CURLE_COULDNT_CONNECT: {
-        long os_errno = 0;
-        curl_easy_getinfo(curl_.get(), CURLINFO_OS_ERRNO, &os_errno);
-        if (os_errno == ECONNREFUSED) return "connection refused";
-        if (os_errno != 0) {
-          return absl::StrCat("cannot connect: ",
-                              std::strerror(static_cast<int>(os_errno)));
-        }
-        break;
-      }
-      case CURLE_WRITE_ERROR:
-        if (body_too_large_) return "body too large";
-        break;
-      default:
-        break;
+  template <typename Stream>
+  absl::Status Send(Stream& stream,
+                    const http::request<http::empty_body>& request,
+                    http::response_parser<http::string_body>& response) {
+    ErrorCode error =
+        Run([&](auto done) { http::async_write(stream, request, done); });
+    if (!error) {
+      beast::flat_buffer buffer;
+      error = Run(
+          [&](auto done) { http::async_read(stream, buffer, response, done); });
     }
-    return curl_easy_strerror(code);
+    if (error) return absl::UnavailableError(TransportError(error));
+    return absl::OkStatus();
+  }
+
+  // Starts one asynchronous operation and runs it to completion on this
+  // thread; `start` is given the completion handler.
+  template <typename Start>
+  ErrorCode Run(Start start) {
+    ErrorCode outcome;
+    start([&outcome](const ErrorCode& error, auto&&...) { outcome = error; });
+    io_.restart();
+    io_.run();
+    return outcome;
   }
 
   const ProbeOptions options_;
   const Clock& clock_;
-  bool key_has_line_break_ = false;
-  std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> curl_;
-  std::unique_ptr<curl_slist, decltype(&curl_slist_free_all)> headers_;
-  std::string body_;  // Of the transfer in progress.
-  bool body_too_large_ = false;
+  HttpUrl url_;
+  std::string url_error_;  // Set when the base URL is unusable.
+  std::string host_header_;
+  asio::io_context io_{1};
+  asio::ssl::context tls_;
 };
 
 }  // namespace
+
+absl::StatusOr<HttpUrl> ParseHttpUrl(std::string_view url) {
+  // scheme://host[:port][/path], the host a name, an IPv4 address or a
+  // bracketed IPv6 one.
+  static const LazyRE2 kUrl = {R"(([A-Za-z][A-Za-z0-9+.-]*)://)"
+                               R"((?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9._~%-]+)))"
+                               R"((?::([0-9]{1,5}))?(/[^\s?#]*)?)"};
+  HttpUrl parsed;
+  std::string bracketed_host, port;
+  if (!RE2::FullMatch(url, *kUrl, &parsed.scheme, &bracketed_host, &parsed.host,
+                      &port, &parsed.path)) {
+    return absl::InvalidArgumentError("is not a valid URL");
+  }
+  parsed.scheme = absl::AsciiStrToLower(parsed.scheme);
+  if (parsed.scheme != "http" && parsed.scheme != "https") {
+    return absl::InvalidArgumentError("must be http:// or https://");
+  }
+  if (!bracketed_host.empty()) parsed.host = bracketed_host;
+  if (port.empty()) {
+    parsed.port = parsed.scheme == "https" ? 443 : 80;
+  } else if (!absl::SimpleAtoi(port, &parsed.port) || parsed.port < 1 ||
+             parsed.port > 65535) {
+    return absl::InvalidArgumentError("has a port outside 1-65535");
+  }
+  while (!parsed.path.empty() && parsed.path.back() == '/') {
+    parsed.path.pop_back();
+  }
+  return parsed;
+}
 
 void InterpretProbeResponse(ProbeTarget target, long http_status,
                             std::string_view body, ProbeResult* result) {
@@ -288,12 +374,7 @@ void InterpretProbeResponse(ProbeTarget target, long http_status,
 
 std::unique_ptr<HttpProber> HttpProber::Create(ProbeOptions options,
                                                const Clock& clock) {
-  // Once per process, before any handle exists; curl_easy_init would do it
-  // implicitly, but not thread-safely on every libcurl build.
-  // A failure surfaces as curl_easy_init returning null.
-  [[maybe_unused]] static const CURLcode global_init =
-      curl_global_init(CURL_GLOBAL_DEFAULT);
-  return std::make_unique<CurlHttpProber>(std::move(options), clock);
+  return std::make_unique<BeastProber>(std::move(options), clock);
 }
 
 }  // namespace eroom::agent

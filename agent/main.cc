@@ -13,6 +13,12 @@ int main(int argc, char** argv) {
   // threads (its own and gRPC's) mostly wait: two arenas serve them, and a
   // read burst's leftovers are not spread over a dozen heaps.
   mallopt(M_ARENA_MAX, 2);
+  // What a thread frees at the top of its arena goes back to the kernel
+  // only past 1 MiB. Below the default (128 KB, raised with the largest
+  // block freed) the uplink returned and faulted in the same pages at
+  // every batch, and each return interrupts the cores running the agent's
+  // other threads: a third of its CPU while idle.
+  mallopt(M_TRIM_THRESHOLD, 1 << 20);
   using eroom::agent::Agent;
   using eroom::agent::AgentConfig;
   return eroom::RunDaemon<AgentConfig>(

@@ -224,6 +224,8 @@ bool Uplink::SendProgress(CollectorCall& call) {
 absl::StatusOr<Uplink::Sent> Uplink::SendEvents(CollectorCall& call,
                                                 StreamState& state,
                                                 uint64_t* sent_through) {
+  // The loop turns every batch_max_delay while idle: no query then.
+  if (spool_.stats().last_sequence <= *sent_through) return Sent::kNothing;
   EROOM_ASSIGN_OR_RETURN(
       std::vector<v1::Event> events,
       spool_.ReadAfter(*sent_through, options_.batch_max_events));

@@ -8,9 +8,10 @@ packages=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libgrpc-dev libc-ares-dev  # static archives eroom-agent links (agent/CMakeLists.txt)
   libabsl-dev libsqlitecpp-dev libsqlite3-dev libspdlog-dev libfmt-dev
-  libgtest-dev libgmock-dev libbenchmark-dev libre2-dev libcurl4-openssl-dev
+  libgtest-dev libgmock-dev libbenchmark-dev libre2-dev
   libyaml-cpp-dev nlohmann-json3-dev libcli11-dev zlib1g-dev libcpp-httplib-dev
   libssl-dev
+  libboost-dev  # header-only Boost.Beast: eroom-agent's probes
   clang-14 libclang-rt-14-dev  # tests/run.sh, tests/fuzz: clang, libFuzzer, sanitizers
   clang-format ccache  # tests/run.sh: the format check; every build dir's cache
   openssl curl procps

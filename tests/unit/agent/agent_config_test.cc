@@ -3,6 +3,7 @@
 #include <cstdlib>
 #include <fstream>
 
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/unit/test_support/status_matchers.h"
@@ -93,6 +94,24 @@ TEST_F(AgentConfigTest, EveryProblemIsReportedAtOnce) {
   EXPECT_THAT(message, HasSubstr(path + ": logs.time_zone: unknown time zone"));
   EXPECT_THAT(message, HasSubstr(path + ": logs.encodings[0].encoding: "
                                         "unknown encoding 'klingon'"));
+}
+
+TEST_F(AgentConfigTest, EroomUrlMustBeHttpWithAUsablePort) {
+  for (auto [url, problem] :
+       {std::pair{"ftp://127.0.0.1", "must be http:// or https://"},
+        std::pair{"http://127.0.0.1:70000", "has a port outside 1-65535"},
+        std::pair{"127.0.0.1:8080", "is not a valid URL"}}) {
+    std::string path =
+        Write("url.yaml", absl::StrCat("eroom:\n  url: ", url, "\n"));
+    EXPECT_THAT(LoadAgentConfig(path),
+                StatusIs(absl::StatusCode::kInvalidArgument,
+                         HasSubstr(absl::StrCat(path, ": eroom.url: '", url,
+                                                "' ", problem))));
+  }
+  absl::StatusOr<AgentConfig> https = LoadAgentConfig(
+      Write("https.yaml", "eroom:\n  url: https://eroom.example/\n"));
+  ASSERT_THAT(https, IsOk());
+  EXPECT_EQ(https->resources.port, 443);
 }
 
 TEST_F(AgentConfigTest, CommandsAreAllowedOneByOne) {

@@ -17,6 +17,7 @@
 #include "gtest/gtest.h"
 #include "httplib.h"
 #include "tests/unit/test_support/fake_clock.h"
+#include "tests/unit/test_support/status_matchers.h"
 
 namespace eroom::agent {
 namespace {
@@ -25,6 +26,10 @@ using ::eroom::monitor::v1::HEALTH;
 using ::eroom::monitor::v1::PROBE_TARGET_UNSPECIFIED;
 using ::eroom::monitor::v1::ProbeResult;
 using ::eroom::monitor::v1::QUEUE_STATUS;
+using ::eroom::test_support::IsOkAndHolds;
+using ::eroom::test_support::StatusIs;
+using ::testing::AllOf;
+using ::testing::Field;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
@@ -179,6 +184,47 @@ TEST(InterpretProbeResponseTest, ReusedResultIsReset) {
   EXPECT_FALSE(result.ok());
   EXPECT_EQ(result.health_status(), "");
   EXPECT_FALSE(result.has_queue());
+}
+
+auto UrlIs(std::string scheme, std::string host, int port, std::string path) {
+  return AllOf(Field("scheme", &HttpUrl::scheme, scheme),
+               Field("host", &HttpUrl::host, host),
+               Field("port", &HttpUrl::port, port),
+               Field("path", &HttpUrl::path, path));
+}
+
+TEST(ParseHttpUrlTest, PortsDefaultToTheSchemes) {
+  EXPECT_THAT(ParseHttpUrl("http://127.0.0.1"),
+              IsOkAndHolds(UrlIs("http", "127.0.0.1", 80, "")));
+  EXPECT_THAT(ParseHttpUrl("HTTPS://eroom.example"),
+              IsOkAndHolds(UrlIs("https", "eroom.example", 443, "")));
+  EXPECT_THAT(ParseHttpUrl("http://localhost:8080"),
+              IsOkAndHolds(UrlIs("http", "localhost", 8080, "")));
+}
+
+TEST(ParseHttpUrlTest, Ipv6AndPathPrefix) {
+  EXPECT_THAT(ParseHttpUrl("http://[::1]:18080/eroom/api/"),
+              IsOkAndHolds(UrlIs("http", "::1", 18080, "/eroom/api")));
+}
+
+TEST(ParseHttpUrlTest, RefusesWhatIsNoUsableUrl) {
+  for (const char* url :
+       {"", "not a url", "127.0.0.1:8080", "http://", "http://:8080",
+        "http://user:pw@host", "http://host/health?x=1", "http://host/#top",
+        "http://host:port", "http://ho st"}) {
+    EXPECT_THAT(ParseHttpUrl(url), StatusIs(absl::StatusCode::kInvalidArgument,
+                                            HasSubstr("is not a valid URL")))
+        << url;
+  }
+  EXPECT_THAT(ParseHttpUrl("ftp://host/"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       "must be http:// or https://"));
+  EXPECT_THAT(ParseHttpUrl("http://host:0"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("port outside 1-65535")));
+  EXPECT_THAT(ParseHttpUrl("http://host:65536"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("port outside 1-65535")));
 }
 
 // A cpp-httplib server on an ephemeral loopback port, run on its own thread
@@ -374,6 +420,33 @@ TEST(HttpProberTest, OversizedBodyFails) {
   EXPECT_FALSE(result.ok());
   EXPECT_EQ(result.http_status(), 200);
   EXPECT_EQ(result.error(), "body too large");
+}
+
+TEST(HttpProberTest, BaseUrlPathPrefixesTheProbedPaths) {
+  TestServer server([](httplib::Server& s) {
+    s.Get("/eroom/health",
+          [](const httplib::Request& request, httplib::Response& response) {
+            response.set_content(request.get_header_value("User-Agent") ==
+                                         "eroom-agent/" EROOM_VERSION
+                                     ? kHealthyBody
+                                     : "{}",
+                                 "application/json");
+          });
+  });
+  ProbeOptions options = OptionsFor(server);
+  options.base_url = server.url() + "/eroom";
+  FakeClock clock;
+  ProbeResult result = HttpProber::Create(options, clock)->Probe(HEALTH);
+  EXPECT_TRUE(result.ok()) << result.error();
+}
+
+TEST(HttpProberTest, InvalidUrlFailsEveryProbeWithItsReason) {
+  ProbeOptions options;
+  options.base_url = "ftp://127.0.0.1";
+  FakeClock clock;
+  ProbeResult result = HttpProber::Create(options, clock)->Probe(HEALTH);
+  EXPECT_FALSE(result.ok());
+  EXPECT_EQ(result.error(), "invalid URL: must be http:// or https://");
 }
 
 TEST(HttpProberTest, UnknownTargetFailsWithoutRequest) {
