@@ -4,35 +4,29 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstring>
-#include <filesystem>
 #include <fstream>
 #include <sstream>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "common/durable_file.h"
 #include "common/transport_security.h"
 
 namespace eroom::agent {
 namespace {
 
-absl::Status FileError(absl::string_view what, const std::string& path) {
-  return absl::InternalError(
-      absl::StrCat(what, " ", path, ": ", std::strerror(errno)));
-}
-
 // Writes `content` to a new file at `path` (mode 0600) and syncs it.
 absl::Status WriteSynced(const std::string& path, const std::string& content) {
   const int fd =
       ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) return FileError("cannot create", path);
+  if (fd < 0) return FileSystemError("cannot create", path);
   const bool written = ::write(fd, content.data(), content.size()) ==
                            static_cast<ssize_t>(content.size()) &&
                        ::fsync(fd) == 0;
   const int saved_errno = errno;
   ::close(fd);
   errno = saved_errno;
-  if (!written) return FileError("cannot write", path);
+  if (!written) return FileSystemError("cannot write", path);
   return absl::OkStatus();
 }
 
@@ -43,7 +37,7 @@ absl::StatusOr<std::optional<std::string>> LoadIssuedToken(
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     if (errno == ENOENT) return std::nullopt;
-    return FileError("cannot read the issued token", path);
+    return FileSystemError("cannot read the issued token", path);
   }
   std::stringstream content;
   content << in.rdbuf();
@@ -64,16 +58,9 @@ absl::Status SaveIssuedToken(const std::string& path,
     return written;
   }
   if (::rename(aside.c_str(), path.c_str()) != 0) {
-    return FileError("cannot rename into", path);
+    return FileSystemError("cannot rename into", path);
   }
-  std::string directory = std::filesystem::path(path).parent_path().string();
-  if (directory.empty()) directory = ".";
-  const int fd = ::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return FileError("cannot open directory", directory);
-  const bool synced = ::fsync(fd) == 0;
-  ::close(fd);
-  if (!synced) return FileError("cannot sync directory", directory);
-  return absl::OkStatus();
+  return SyncParentDirectory(path);
 }
 
 }  // namespace eroom::agent

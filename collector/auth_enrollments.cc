@@ -4,7 +4,6 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -14,32 +13,12 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "collector/token_hash.h"
+#include "common/durable_file.h"
 #include "common/ids.h"
 #include "common/status_macros.h"
 #include "spdlog/spdlog.h"
 
 namespace eroom::collector {
-namespace {
-
-absl::Status FileError(absl::string_view what, const std::string& path) {
-  return absl::InternalError(
-      absl::StrCat(what, " ", path, ": ", std::strerror(errno)));
-}
-
-// Syncs the directory holding `path`, so a newly created file survives a
-// crash.
-absl::Status SyncParentDirectory(const std::string& path) {
-  std::string directory = std::filesystem::path(path).parent_path().string();
-  if (directory.empty()) directory = ".";
-  const int fd = ::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return FileError("cannot open directory", directory);
-  const bool synced = ::fsync(fd) == 0;
-  ::close(fd);
-  if (!synced) return FileError("cannot sync directory", directory);
-  return absl::OkStatus();
-}
-
-}  // namespace
 
 absl::StatusOr<std::unique_ptr<AgentEnrollments>> AgentEnrollments::Open(
     std::string path) {
@@ -49,7 +28,7 @@ absl::StatusOr<std::unique_ptr<AgentEnrollments>> AgentEnrollments::Open(
   std::ifstream in(file, std::ios::binary);
   if (!in) {
     if (errno == ENOENT) return enrollments;
-    return FileError("cannot read enrolled agents", file);
+    return FileSystemError("cannot read enrolled agents", file);
   }
   std::stringstream content;
   content << in.rdbuf();
@@ -58,7 +37,7 @@ absl::StatusOr<std::unique_ptr<AgentEnrollments>> AgentEnrollments::Open(
   if (const size_t end = text.rfind('\n') + 1; end != text.size()) {
     spdlog::warn("{}: dropping an incomplete last line", file);
     if (::truncate(file.c_str(), static_cast<off_t>(end)) != 0) {
-      return FileError("cannot repair enrolled agents", file);
+      return FileSystemError("cannot repair enrolled agents", file);
     }
     text.resize(end);
   }
@@ -142,7 +121,7 @@ absl::Status AgentEnrollments::Append(const std::string& agent_id,
   const bool created = !std::filesystem::exists(path_);
   const int fd =
       ::open(path_.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
-  if (fd < 0) return FileError("cannot open enrolled agents", path_);
+  if (fd < 0) return FileSystemError("cannot open enrolled agents", path_);
   const std::string line = absl::StrCat(agent_id, " ", token_sha256, "\n");
   const bool written = ::write(fd, line.data(), line.size()) ==
                            static_cast<ssize_t>(line.size()) &&
@@ -151,7 +130,7 @@ absl::Status AgentEnrollments::Append(const std::string& agent_id,
   ::close(fd);
   if (!written) {
     errno = write_errno;
-    return FileError("cannot write enrolled agents", path_);
+    return FileSystemError("cannot write enrolled agents", path_);
   }
   return created ? SyncParentDirectory(path_) : absl::OkStatus();
 }
