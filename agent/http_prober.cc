@@ -336,12 +336,13 @@ class BeastProber final : public HttpProber {
 absl::StatusOr<HttpUrl> ParseHttpUrl(std::string_view url) {
   // scheme://host[:port][/path], the host a name, an IPv4 address or a
   // bracketed IPv6 one.
-  static const LazyRE2 kUrl = {R"(([A-Za-z][A-Za-z0-9+.-]*)://)"
-                               R"((?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9._~%-]+)))"
-                               R"((?::([0-9]{1,5}))?(/[^\s?#]*)?)"};
+  static const RE2& kUrl =
+      *new RE2(R"(([A-Za-z][A-Za-z0-9+.-]*)://)"
+               R"((?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9._~%-]+)))"
+               R"((?::([0-9]{1,5}))?(/[^\s?#]*)?)");
   HttpUrl parsed;
   std::string bracketed_host, port;
-  if (!RE2::FullMatch(url, *kUrl, &parsed.scheme, &bracketed_host, &parsed.host,
+  if (!RE2::FullMatch(url, kUrl, &parsed.scheme, &bracketed_host, &parsed.host,
                       &port, &parsed.path)) {
     return absl::InvalidArgumentError("is not a valid URL");
   }

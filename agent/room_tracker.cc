@@ -82,7 +82,9 @@ void RoomTracker::Assign(v1::LogEvent& event) {
   if (type == "room_started" && !event.ruid().empty()) {
     EndRunOn(event.thread());
     if (runs_.size() >= kMaxRuns) runs_.erase(runs_.begin());
-    Run run{event.ruid(), event.thread(), event.time_unix_ms()};
+    Run run{.ruid = event.ruid(),
+            .worker_thread = event.thread(),
+            .started_unix_ms = event.time_unix_ms()};
     if (dequeued_ruid_ == run.ruid) {
       run.carried["queue_wait_ms"] = dequeued_wait_ms_;
     }

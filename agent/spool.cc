@@ -398,18 +398,24 @@ void Spool::SaveCheckpointsLocked(
 void Spool::LeaveOutStoredLocked(
     std::vector<v1::LogEvent>& events,
     const std::vector<FileCheckpoint>& checkpoints) {
-  std::erase_if(events, [&](const v1::LogEvent& event) {
-    for (const FileCheckpoint& file : checkpoints) {
-      if (file.path != event.file()) continue;
-      for (const FileCheckpoint& start : stored_starts_) {
-        if (start.device == file.device && start.inode == file.inode &&
-            start.offset == event.file_offset()) {
-          return true;
+  auto stored =
+      [&](const v1::LogEvent& event) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+        for (const FileCheckpoint& file : checkpoints) {
+          if (file.path != event.file()) continue;
+          for (const FileCheckpoint& start : stored_starts_) {
+            if (start.device == file.device && start.inode == file.inode &&
+                start.offset == event.file_offset()) {
+              return true;
+            }
+          }
         }
-      }
-    }
-    return false;
-  });
+        return false;
+      };
+  std::vector<v1::LogEvent> kept;
+  for (v1::LogEvent& event : events) {
+    if (!stored(event)) kept.push_back(std::move(event));
+  }
+  events = std::move(kept);
 }
 
 std::vector<FileCheckpoint> Spool::StoredStartsAheadLocked(
