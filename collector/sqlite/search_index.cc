@@ -157,6 +157,36 @@ std::vector<std::string> CodePoints(const std::string& text) {
   return points;
 }
 
+constexpr int kStepsPerStopCheck = 10000;
+
+// While alive, statements on `db` fail with SQLITE_INTERRUPT once
+// `stop_early` says so (asked every kStepsPerStopCheck steps).
+class InterruptWhen {
+ public:
+  InterruptWhen(SQLite::Database& db, std::function<bool()> stop_early)
+      : db_(db), stop_early_(std::move(stop_early)) {
+    sqlite3_progress_handler(
+        db_.getHandle(), kStepsPerStopCheck,
+        [](void* self) -> int {
+          return static_cast<InterruptWhen*>(self)->stop_early_() ? 1 : 0;
+        },
+        this);
+  }
+  ~InterruptWhen() {
+    sqlite3_progress_handler(db_.getHandle(), 0, nullptr, nullptr);
+  }
+  InterruptWhen(const InterruptWhen&) = delete;
+  InterruptWhen& operator=(const InterruptWhen&) = delete;
+
+ private:
+  SQLite::Database& db_;
+  std::function<bool()> stop_early_;
+};
+
+bool Interrupted(const SQLite::Exception& e) {
+  return (e.getErrorCode() & 0xff) == SQLITE_INTERRUPT;
+}
+
 }  // namespace
 
 std::string SearchIndexPath(const std::string& database_path) {
@@ -234,19 +264,9 @@ absl::StatusOr<std::unique_ptr<SearchIndex>> SearchIndex::Rebuild(
 
 absl::Status SearchIndex::QuickCheck(const std::function<bool()>& stop_early) {
   // SQLite's virtual machine runs some hundred million steps a second.
-  constexpr int kStepsPerCall = 10000;
-  constexpr int64_t kMaxCalls = int64_t{6'000'000'000} / kStepsPerCall;
-  struct Budget {
-    const std::function<bool()>& stop_early;
-    int64_t calls_left;
-  } budget{stop_early, kMaxCalls};
-  sqlite3_progress_handler(
-      db_->getHandle(), kStepsPerCall,
-      [](void* context) -> int {
-        auto& budget = *static_cast<Budget*>(context);
-        return --budget.calls_left < 0 || budget.stop_early() ? 1 : 0;
-      },
-      &budget);
+  int64_t checks_left = int64_t{6'000'000'000} / kStepsPerStopCheck;
+  InterruptWhen interrupt(*db_,
+                          [&] { return --checks_left < 0 || stop_early(); });
   absl::Status status;
   try {
     // main only: the events' database is attached too.
@@ -261,15 +281,15 @@ absl::Status SearchIndex::QuickCheck(const std::function<bool()>& stop_early) {
           path_, ": damaged (", absl::StrJoin(problems, "; "), ")"));
     }
   } catch (const SQLite::Exception& e) {
-    if ((e.getErrorCode() & 0xff) != SQLITE_INTERRUPT) {
+    if (!Interrupted(e)) {
       status = SqliteErrorStatus(absl::StrCat("check ", path_), e, kIndexKind);
     }
   }
-  sqlite3_progress_handler(db_->getHandle(), 0, nullptr, nullptr);
   return status;
 }
 
-absl::StatusOr<int> SearchIndex::IndexNext(int max_events) {
+absl::StatusOr<int> SearchIndex::IndexNext(
+    int max_events, const std::function<bool()>& stop_early) {
   // Rows are copied out in a statement of their own and indexed after it:
   // a snapshot of the events' database held through the slow part would
   // keep that database's write-ahead log from starting over, and this
@@ -290,6 +310,8 @@ absl::StatusOr<int> SearchIndex::IndexNext(int max_events) {
     }
     next.reset();
     if (events.empty()) return 0;
+    // Large events take seconds to index: a stop must not wait for them.
+    InterruptWhen interrupt(*db_, stop_early);
     SQLite::Transaction txn(*db_);
     SQLite::Statement add(
         *db_, "INSERT INTO log_messages (rowid, message) VALUES (?1, ?2)");
@@ -306,6 +328,7 @@ absl::StatusOr<int> SearchIndex::IndexNext(int max_events) {
     txn.commit();
     return static_cast<int>(events.size());
   } catch (const SQLite::Exception& e) {
+    if (Interrupted(e)) return 0;
     return SqliteErrorStatus(absl::StrCat("index log messages into ", path_), e,
                              kIndexKind);
   }
@@ -416,7 +439,8 @@ void SearchIndexer::Run() {
     // Without an index (its rebuild failed), every round tries again.
     if ((rebuild || index_ == nullptr) && !RebuildIndex()) continue;
     while (true) {
-      absl::StatusOr<int> added = index_->IndexNext(kEventsPerTransaction);
+      absl::StatusOr<int> added = index_->IndexNext(
+          kEventsPerTransaction, [this] { return stopping(); });
       if (!added.ok()) {
         // Once a round: a damaged events' database fails the new index too.
         if (absl::IsDataLoss(added.status()) && !rebuild) {

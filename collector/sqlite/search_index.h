@@ -90,8 +90,9 @@ class SearchIndex {
   // Adds up to `max_events` log events above the watermark (fewer when they
   // are large) to the index and moves the watermark past them, in one
   // transaction. Returns how many were added: 0 once the index has caught
-  // up.
-  absl::StatusOr<int> IndexNext(int max_events);
+  // up, or when `stop_early` said so first (the transaction is rolled back).
+  absl::StatusOr<int> IndexNext(int max_events,
+                                const std::function<bool()>& stop_early);
 
  private:
   SearchIndex(std::string path, std::unique_ptr<SQLite::Database> db);

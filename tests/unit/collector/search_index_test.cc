@@ -25,6 +25,8 @@ namespace {
 using ::testing::ElementsAre;
 using ::testing::Optional;
 
+const std::function<bool()> kNeverStop = [] { return false; };
+
 TEST(TrigramMatchExpressionTest, ShorterThanATrigramHasNone) {
   EXPECT_EQ(TrigramMatchExpression("ab"), std::nullopt);
   EXPECT_EQ(TrigramMatchExpression("비즈"), std::nullopt);
@@ -122,11 +124,11 @@ TEST_F(SearchIndexTest, IndexesInStepsUpToTheNewestEvent) {
   AddEvents({"alpha", "beta", "alphabet"});
   std::unique_ptr<SearchIndex> index = Open();
   ASSERT_NE(index, nullptr);
-  EXPECT_EQ(index->IndexNext(2).value(), 2);
+  EXPECT_EQ(index->IndexNext(2, kNeverStop).value(), 2);
   EXPECT_EQ(Progress().indexed_through, 2);
   EXPECT_EQ(Progress().newest_event, 3);
-  EXPECT_EQ(index->IndexNext(2).value(), 1);
-  EXPECT_EQ(index->IndexNext(2).value(), 0);
+  EXPECT_EQ(index->IndexNext(2, kNeverStop).value(), 1);
+  EXPECT_EQ(index->IndexNext(2, kNeverStop).value(), 0);
   EXPECT_EQ(Progress().indexed_through, 3);
 }
 
@@ -135,9 +137,9 @@ TEST_F(SearchIndexTest, LargeEventsMakeSmallerSteps) {
   AddEvents({four_mib, four_mib, four_mib});
   std::unique_ptr<SearchIndex> index = Open();
   ASSERT_NE(index, nullptr);
-  EXPECT_EQ(index->IndexNext(10).value(), 2);  // 8 MiB per step.
-  EXPECT_EQ(index->IndexNext(10).value(), 1);
-  EXPECT_EQ(index->IndexNext(10).value(), 0);
+  EXPECT_EQ(index->IndexNext(10, kNeverStop).value(), 2);  // 8 MiB per step.
+  EXPECT_EQ(index->IndexNext(10, kNeverStop).value(), 1);
+  EXPECT_EQ(index->IndexNext(10, kNeverStop).value(), 0);
 }
 
 TEST_F(SearchIndexTest, EventsAboveTheWatermarkAreAlwaysCandidates) {
@@ -146,9 +148,9 @@ TEST_F(SearchIndexTest, EventsAboveTheWatermarkAreAlwaysCandidates) {
   ASSERT_NE(index, nullptr);
   // Nothing indexed yet: every event is a candidate, for LIKE to test.
   EXPECT_THAT(Candidates("timeout"), ElementsAre(1, 2, 3));
-  ASSERT_EQ(index->IndexNext(2).value(), 2);
+  ASSERT_EQ(index->IndexNext(2, kNeverStop).value(), 2);
   EXPECT_THAT(Candidates("timeout"), ElementsAre(1, 3));
-  ASSERT_EQ(index->IndexNext(10).value(), 1);
+  ASSERT_EQ(index->IndexNext(10, kNeverStop).value(), 1);
   EXPECT_THAT(Candidates("timeout"), ElementsAre(1, 3));
   EXPECT_THAT(Candidates("TIMEOUT"), ElementsAre(1, 3));  // Case-folded.
   EXPECT_THAT(Candidates("started"), ElementsAre(2));
@@ -156,16 +158,16 @@ TEST_F(SearchIndexTest, EventsAboveTheWatermarkAreAlwaysCandidates) {
 
 TEST_F(SearchIndexTest, ReopeningKeepsTheWatermark) {
   AddEvents({"one", "two"});
-  ASSERT_EQ(Open()->IndexNext(10).value(), 2);
+  ASSERT_EQ(Open()->IndexNext(10, kNeverStop).value(), 2);
   AddEvents({"three"});
   std::unique_ptr<SearchIndex> index = Open();
   EXPECT_EQ(Progress().indexed_through, 2);
-  EXPECT_EQ(index->IndexNext(10).value(), 1);
+  EXPECT_EQ(index->IndexNext(10, kNeverStop).value(), 1);
 }
 
 TEST_F(SearchIndexTest, IndexOfAnotherDatabaseIsRebuilt) {
   AddEvents({"one", "two"});
-  ASSERT_EQ(Open()->IndexNext(10).value(), 2);
+  ASSERT_EQ(Open()->IndexNext(10, kNeverStop).value(), 2);
   // Another database with an index file copied from this one.
   const std::string other = PathIn("other.db");
   {
@@ -182,17 +184,17 @@ TEST_F(SearchIndexTest, IndexOfAnotherDatabaseIsRebuilt) {
 
 TEST_F(SearchIndexTest, WatermarkBeyondTheNewestEventRebuilds) {
   AddEvents({"one", "two"});
-  ASSERT_EQ(Open()->IndexNext(10).value(), 2);
+  ASSERT_EQ(Open()->IndexNext(10, kNeverStop).value(), 2);
   // The database went back to an older copy of itself.
   db_->exec("DELETE FROM log_events WHERE id = 2");
   std::unique_ptr<SearchIndex> index = Open();
   EXPECT_EQ(Progress().indexed_through, 0);
-  EXPECT_EQ(index->IndexNext(10).value(), 1);
+  EXPECT_EQ(index->IndexNext(10, kNeverStop).value(), 1);
 }
 
 TEST_F(SearchIndexTest, IndexOfAnotherFormatIsRebuilt) {
   AddEvents({"one"});
-  ASSERT_EQ(Open()->IndexNext(10).value(), 1);
+  ASSERT_EQ(Open()->IndexNext(10, kNeverStop).value(), 1);
   {
     SQLite::Database index(SearchIndexPath(path_), SQLite::OPEN_READWRITE);
     index.exec("PRAGMA user_version = 99");
@@ -200,7 +202,7 @@ TEST_F(SearchIndexTest, IndexOfAnotherFormatIsRebuilt) {
   std::unique_ptr<SearchIndex> index = Open();
   ASSERT_NE(index, nullptr);
   EXPECT_EQ(Progress().indexed_through, 0);
-  EXPECT_EQ(index->IndexNext(10).value(), 1);
+  EXPECT_EQ(index->IndexNext(10, kNeverStop).value(), 1);
 }
 
 TEST_F(SearchIndexTest, DamagedIndexFileIsRebuilt) {
@@ -211,7 +213,7 @@ TEST_F(SearchIndexTest, DamagedIndexFileIsRebuilt) {
   }
   std::unique_ptr<SearchIndex> index = Open();
   ASSERT_NE(index, nullptr);
-  EXPECT_EQ(index->IndexNext(10).value(), 1);
+  EXPECT_EQ(index->IndexNext(10, kNeverStop).value(), 1);
 }
 
 TEST_F(SearchIndexTest, UnopenableIndexIsAnError) {
