@@ -26,9 +26,7 @@ SqliteReaderPool::Lease SqliteReaderPool::Acquire() {
     absl::MutexLock lock(&mu_);
     attach = search_index_usable_;
     generation = generation_;
-    if (!idle_.empty()) {
-      std::unique_ptr<SQLite::Database> db = std::move(idle_.back());
-      idle_.pop_back();
+    if (std::unique_ptr<SQLite::Database> db = TakeIdleLocked()) {
       return Lease(*this, std::move(db), attach, generation);
     }
   }
@@ -41,14 +39,19 @@ SqliteReaderPool::Lease SqliteReaderPool::AcquireWithoutSearchIndex() {
     absl::MutexLock lock(&mu_);
     if (!search_index_usable_) {
       generation = generation_;
-      if (!idle_.empty()) {
-        std::unique_ptr<SQLite::Database> db = std::move(idle_.back());
-        idle_.pop_back();
+      if (std::unique_ptr<SQLite::Database> db = TakeIdleLocked()) {
         return Lease(*this, std::move(db), false, generation);
       }
     }
   }
   return Open(false, generation);
+}
+
+std::unique_ptr<SQLite::Database> SqliteReaderPool::TakeIdleLocked() {
+  if (idle_.empty()) return nullptr;
+  std::unique_ptr<SQLite::Database> db = std::move(idle_.back());
+  idle_.pop_back();
+  return db;
 }
 
 SqliteReaderPool::Lease SqliteReaderPool::Open(

@@ -59,6 +59,9 @@ class SqliteReaderPool {
 
  private:
   Lease Open(bool attach_search_index, std::optional<uint64_t> generation);
+  // An idle connection, or nullptr if none is idle.
+  std::unique_ptr<SQLite::Database> TakeIdleLocked()
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Release(std::unique_ptr<SQLite::Database> db,
                std::optional<uint64_t> generation);
 
