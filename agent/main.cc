@@ -28,7 +28,7 @@ int main(int argc, char** argv) {
       [](const AgentConfig& config) {
         return config.uplink.security.certificate_warnings;
       },
-      [](const AgentConfig& config) -> absl::StatusOr<std::function<void()>> {
+      [](const AgentConfig& config) -> absl::StatusOr<eroom::RunningDaemon> {
         if (config.probes.api_key.empty()) {
           spdlog::warn(
               "environment variable {} is not set: API probes will "
@@ -44,6 +44,6 @@ int main(int argc, char** argv) {
             config.eroom_dir);
         (*agent)->Start();
         std::shared_ptr<Agent> running = std::move(*agent);
-        return [running] { running->Stop(); };
+        return eroom::RunningDaemon{.stop = [running] { running->Stop(); }};
       });
 }

@@ -15,11 +15,11 @@ int main(int argc, char** argv) {
         return config.security.certificate_warnings;
       },
       [](const CollectorConfig& config)
-          -> absl::StatusOr<std::function<void()>> {
+          -> absl::StatusOr<eroom::RunningDaemon> {
         absl::StatusOr<std::unique_ptr<Collector>> collector =
             Collector::Start(config, eroom::RealClock::Get());
         if (!collector.ok()) return collector.status();
         std::shared_ptr<Collector> running = std::move(*collector);
-        return [running] { running->Stop(); };
+        return eroom::RunningDaemon{.stop = [running] { running->Stop(); }};
       });
 }

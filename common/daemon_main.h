@@ -14,10 +14,18 @@
 
 namespace eroom {
 
+// A started daemon: how to stop it, and how to reload what it can reload
+// (unset: SIGHUP is logged and ignored).
+struct RunningDaemon {
+  std::function<void()> stop;
+  std::function<void()> reload = nullptr;
+};
+
 // The life of every eroom daemon: `PROGRAM --config FILE [--check-config]`,
 // a strictly validated config (problems on stderr, exit 2), logging at the
 // config's `log_level`, then `run` until SIGTERM or SIGINT. `run` starts the
-// daemon and returns a function that stops it, or an error (exit 1).
+// daemon and returns how to stop and reload it, or an error (exit 1); SIGHUP
+// reloads.
 // `warnings` are "KEY: PROBLEM" lines about a config that loaded (e.g. a
 // certificate out of its dates): --check-config reports them as problems,
 // a starting daemon logs them and runs.
@@ -27,8 +35,7 @@ int RunDaemon(
     const std::string& description,
     const std::function<absl::StatusOr<Config>(const std::string&)>& load,
     const std::function<std::vector<std::string>(const Config&)>& warnings,
-    const std::function<absl::StatusOr<std::function<void()>>(const Config&)>&
-        run) {
+    const std::function<absl::StatusOr<RunningDaemon>(const Config&)>& run) {
   BlockShutdownSignals();
   CLI::App app{description};
   std::string config_path;
@@ -65,14 +72,21 @@ int RunDaemon(
   for (const std::string& warning : config_warnings) {
     spdlog::warn("{}: {}", config_path, warning);
   }
-  absl::StatusOr<std::function<void()>> stop = run(*config);
-  if (!stop.ok()) {
-    spdlog::error("cannot start: {}", stop.status().ToString());
+  absl::StatusOr<RunningDaemon> daemon = run(*config);
+  if (!daemon.ok()) {
+    spdlog::error("cannot start: {}", daemon.status().ToString());
     return 1;
   }
-  int signal = WaitForShutdownSignal();
+  int signal = WaitForShutdownSignal([&daemon, &program] {
+    if (daemon->reload) {
+      daemon->reload();
+    } else {
+      spdlog::info("SIGHUP ignored: {} reads its config at start only",
+                   program);
+    }
+  });
   spdlog::info("signal {} received, stopping", signal);
-  (*stop)();
+  daemon->stop();
   return 0;
 }
 

@@ -23,12 +23,13 @@ void BlockShutdownSignals() {
   signal(SIGPIPE, SIG_IGN);
 }
 
-int WaitForShutdownSignal() {
+int WaitForShutdownSignal(const std::function<void()>& on_reload) {
   sigset_t set = ShutdownSet();
   while (true) {
     int sig = 0;
     if (sigwait(&set, &sig) != 0) continue;
     if (sig == SIGTERM || sig == SIGINT) return sig;
+    if (sig == SIGHUP && on_reload) on_reload();
   }
 }
 

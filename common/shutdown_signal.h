@@ -2,6 +2,7 @@
 #define EROOM_COMMON_SHUTDOWN_SIGNAL_H_
 
 #include <csignal>
+#include <functional>
 
 namespace eroom {
 
@@ -9,9 +10,9 @@ namespace eroom {
 // thread it creates afterwards). Call first thing in main().
 void BlockShutdownSignals();
 
-// Waits until SIGTERM or SIGINT arrives; returns the signal number. SIGHUP is
-// swallowed for now (reload comes later).
-int WaitForShutdownSignal();
+// Waits until SIGTERM or SIGINT arrives; returns the signal number. Each
+// SIGHUP meanwhile calls `on_reload` (if set) on the calling thread.
+int WaitForShutdownSignal(const std::function<void()>& on_reload = {});
 
 }  // namespace eroom
 

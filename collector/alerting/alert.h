@@ -73,7 +73,7 @@ struct LabelMatcher {
 };
 
 struct Silence {
-  int64_t id = 0;  // Assigned by the store.
+  int64_t id = 0;                      // Assigned by the store.
   std::vector<LabelMatcher> matchers;  // All must match.
   std::string comment;
   std::string created_by;

@@ -25,8 +25,7 @@ class AlertAdmin {
   virtual absl::Status Acknowledge(int64_t alert_id, const std::string& by,
                                    const std::string& comment) = 0;
   virtual absl::StatusOr<Silence> AddSilence(Silence silence) = 0;
-  virtual absl::StatusOr<std::vector<Silence>> Silences(
-      bool include_ended) = 0;
+  virtual absl::StatusOr<std::vector<Silence>> Silences(bool include_ended) = 0;
   virtual absl::Status ExpireSilence(int64_t silence_id,
                                      const std::string& by) = 0;
   virtual std::vector<RuleStatus> Rules() = 0;

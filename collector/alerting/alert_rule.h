@@ -42,7 +42,7 @@ std::optional<Aggregation> ParseAggregation(std::string_view name);
 
 // Which stored log events a rule looks at. Every set part must match.
 struct EventMatch {
-  std::vector<std::string> event_types;  // Empty: any type.
+  std::vector<std::string> event_types;              // Empty: any type.
   std::vector<eroom::monitor::v1::LogLevel> levels;  // Empty: any level.
   std::string message_regex;  // RE2, unanchored; empty: any message.
   // Fields that must have exactly these values, e.g. {outcome: failure}.
@@ -76,8 +76,8 @@ struct RatioRule {
 // Nothing of a host for `after`: no data at all (host down, the heartbeat
 // timeout), no point of `metric`, or no event matching `event`.
 struct AbsenceRule {
-  std::string metric;                // Set: absence of this metric.
-  std::optional<EventMatch> event;   // Set: absence of such events.
+  std::string metric;               // Set: absence of this metric.
+  std::optional<EventMatch> event;  // Set: absence of such events.
   absl::Duration after = absl::Seconds(30);
 };
 
