@@ -120,7 +120,6 @@ class RuleEngine::Impl {
   void Restore(const std::vector<Alert>& active);
   void OnHostRegistered(const v1::AgentHello& hello, absl::Time at,
                         std::vector<AlertEvent>* events);
-  void OnHostDisconnected(const std::string& agent_id, absl::Time at);
   void OnStored(const StoredBatch& batch, std::vector<AlertEvent>* events);
   void Tick(absl::Time now, std::vector<AlertEvent>* events);
   void SetAlertId(const AlertKey& key, int64_t id);
@@ -509,14 +508,6 @@ void RuleEngine::Impl::OnHostRegistered(const v1::AgentHello& hello,
   EvaluateTouches(touches, at, events);
 }
 
-void RuleEngine::Impl::OnHostDisconnected(const std::string& agent_id,
-                                          absl::Time at) {
-  Advance(at);
-  // Its stream was alive until now: absence counts from here.
-  Host& host = HostOf(agent_id);
-  host.last_seen = std::max(host.last_seen, at);
-}
-
 void RuleEngine::Impl::OnStored(const StoredBatch& batch,
                                 std::vector<AlertEvent>* events) {
   const absl::Time now = batch.received;
@@ -600,7 +591,7 @@ void RuleEngine::Impl::OnMatch(const MatchRef& ref, Host& host,
     auto window = state.shapes.find(group);
     if (window == state.shapes.end()) {
       if (state.shapes.size() >= kMaxShapesPerHostAndRule) {
-        ++dropped_.message_shapes;
+        ++dropped_.shape_events;
         return;
       }
       window = state.shapes.emplace(group, EventWindow(log->window)).first;
@@ -1123,10 +1114,9 @@ void RuleEngine::OnHostRegistered(const v1::AgentHello& hello, absl::Time at,
   impl_->OnHostRegistered(hello, at, events);
 }
 
-void RuleEngine::OnHostDisconnected(const std::string& agent_id, absl::Time at,
-                                    std::vector<AlertEvent>* /*events*/) {
-  impl_->OnHostDisconnected(agent_id, at);
-}
+void RuleEngine::OnHostDisconnected(const std::string& /*agent_id*/,
+                                    absl::Time /*at*/,
+                                    std::vector<AlertEvent>* /*events*/) {}
 
 void RuleEngine::OnStored(const StoredBatch& batch,
                           std::vector<AlertEvent>* events) {

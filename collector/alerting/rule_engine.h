@@ -27,7 +27,8 @@ namespace eroom::collector::alerting {
 // gets at most one kUpdated per OnStored (changes that only time makes, a
 // running room or an absence growing longer, update the alert silently).
 //
-// Per kind:
+// Alerts are labelled as alert.h says, threshold alerts also with their
+// series' labels. Per kind:
 //   threshold  one alert per host and series (group: the series' labels,
 //              "mount=/"); a series without a point for its window or 5 min,
 //              whichever is longer, has no value (its alert resolves); one
@@ -58,8 +59,12 @@ class RuleEngine {
   // carry on without being reported again.
   void Restore(const std::vector<Alert>& active);
 
+  // A hello: a sign of life, and the host's name for its alerts' `host`
+  // label.
   void OnHostRegistered(const eroom::monitor::v1::AgentHello& hello,
                         absl::Time at, std::vector<AlertEvent>* events);
+  // Changes nothing by itself: a host is absent once nothing came from it
+  // for an absence rule's `after`, whether its stream ended or hangs.
   void OnHostDisconnected(const std::string& agent_id, absl::Time at,
                           std::vector<AlertEvent>* events);
   // Events, metrics and host progress of one committed transaction;
@@ -76,11 +81,11 @@ class RuleEngine {
   std::vector<RuleStatus> Status() const;
 
   // What the bounds on memory made the engine forget: running rooms beyond
-  // 64 per host (their oldest), and message shapes beyond 256 per host and
-  // rule (new ones are not counted).
+  // 64 per host (the oldest is forgotten), and matching events of a new
+  // message shape once a host has 256 shapes of a rule in its windows.
   struct Dropped {
     uint64_t rooms = 0;
-    uint64_t message_shapes = 0;
+    uint64_t shape_events = 0;
   };
   Dropped dropped() const;
 

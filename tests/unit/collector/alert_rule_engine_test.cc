@@ -274,6 +274,19 @@ TEST(RuleEngineThresholdTest, RecoveryConditionKeepsItFromFlapping) {
       ElementsAre(IsChange(Kind::kResolved, "cpu", "a1")));
 }
 
+TEST(RuleEngineThresholdTest, AtMostOneUpdatePerCall) {
+  Driver driver(Rules({Threshold("cpu", "host.cpu_percent", Aggregation::kLast,
+                                 absl::ZeroDuration(), Above(90))}));
+  driver.Store(Metric("a1", At(absl::ZeroDuration()), "host.cpu_percent", 95));
+  StoredBatch batch =
+      Metric("a1", At(absl::Seconds(10)), "host.cpu_percent", 96);
+  batch.metrics.push_back(batch.metrics[0]);
+  batch.metrics.back().values[0].value = 97.5;
+  const std::vector<AlertEvent> events = driver.Store(batch);
+  ASSERT_THAT(events, ElementsAre(IsChange(Kind::kUpdated, "cpu", "a1")));
+  EXPECT_EQ(events[0].alert.value, 97.5);
+}
+
 TEST(RuleEngineThresholdTest, KeepFiringForHoldsAResolution) {
   AlertRule rule = Threshold("cpu", "host.cpu_percent", Aggregation::kLast,
                              absl::ZeroDuration(), Above(90));
@@ -449,6 +462,31 @@ TEST(RuleEngineAbsenceTest, HostDownFiresFromTickAndResolvesOnData) {
               ElementsAre(IsChange(Kind::kResolved, "host_down", "a1")));
 }
 
+TEST(RuleEngineAbsenceTest, StreamEndIsNoSignOfLife) {
+  Driver driver(Rules({HostDown(absl::Seconds(30))}));
+  driver.Store(Metric("a1", At(absl::ZeroDuration()), "host.cpu_percent", 1));
+  EXPECT_THAT(driver.Tick(At(absl::Seconds(30))), SizeIs(1));
+  std::vector<AlertEvent> events;
+  driver.engine().OnHostDisconnected("a1", At(absl::Seconds(40)), &events);
+  EXPECT_THAT(events, IsEmpty());
+  EXPECT_THAT(driver.Tick(At(absl::Seconds(41))), IsEmpty());
+  EXPECT_THAT(driver.Active(), SizeIs(1));
+}
+
+TEST(RuleEngineAbsenceTest, RestartedCollectorWaitsForHostsToComeBack) {
+  Driver driver(Rules({HostDown(absl::Seconds(30))}));
+  Alert cpu;
+  cpu.key = AlertKey{"cpu", "a1", ""};
+  cpu.state = AlertState::kFiring;
+  // Rule cpu is gone: its alert resolves; a1 gets its `after` to return.
+  driver.engine().Restore({cpu});
+  EXPECT_THAT(driver.Tick(At(absl::ZeroDuration())),
+              ElementsAre(IsChange(Kind::kResolved, "cpu", "a1")));
+  EXPECT_THAT(driver.Tick(At(absl::Seconds(29))), IsEmpty());
+  EXPECT_THAT(driver.Tick(At(absl::Seconds(30))),
+              ElementsAre(IsChange(Kind::kFiring, "host_down", "a1")));
+}
+
 TEST(RuleEngineAbsenceTest, MetricAndEventAbsence) {
   AlertRule no_probe;
   no_probe.name = "no_probe";
@@ -519,6 +557,24 @@ TEST(RuleEngineLogMatchTest, BurstOfOneShapeIsOneAlertWithItsCount) {
   ASSERT_THAT(
       over, ElementsAre(IsChange(Kind::kResolved, "error_lines", "a1", shape)));
   EXPECT_EQ(over[0].alert.count, 503);
+}
+
+TEST(RuleEngineLogMatchTest, AtMost256ShapesPerHostAndRule) {
+  Driver driver(Rules({ErrorLines(/*group_by_shape=*/true)}));
+  std::vector<v1::LogEvent> errors;
+  for (int i = 0; i < 257; ++i) {
+    errors.push_back(
+        Log("error", v1::ERROR,
+            absl::StrCat("error kind ", std::string(i % 26 + 1, 'a'),
+                         std::string(i / 26 + 1, 'b'))));
+  }
+  EXPECT_THAT(driver.Store(Logs("a1", At(absl::ZeroDuration()), errors)),
+              SizeIs(256));
+  EXPECT_EQ(driver.engine().dropped().shape_events, 1);
+  // Once they left the window, new shapes have room again.
+  driver.Tick(At(absl::Minutes(2)));
+  EXPECT_THAT(driver.Store(Logs("a1", At(absl::Minutes(3)), {errors.back()})),
+              SizeIs(1));
 }
 
 TEST(RuleEngineLogMatchTest, MatchesTypeLevelRegexAndFields) {
