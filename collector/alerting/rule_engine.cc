@@ -6,12 +6,14 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string_view>
 #include <utility>
 #include <variant>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/container/node_hash_map.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -240,7 +242,7 @@ class RuleEngine::Impl {
   void TouchAbsences(Host& host, Touches& touches);
   void TouchIfActive(size_t rule, const Host& host, const std::string& group,
                      Touches& touches);
-  void EvaluateTouches(Touches& touches, absl::Time now,
+  void EvaluateTouches(const Touches& touches, absl::Time now,
                        std::vector<AlertEvent>* events);
   // Puts back what the engine's windows need to carry `alert` on.
   void Reseed(const Alert& alert);
@@ -314,7 +316,8 @@ void RuleEngine::Impl::Index(size_t index) {
     if (match.event_types.empty()) {
       rules_of_any_event_type_.push_back(ref);
     } else {
-      for (const std::string& type : match.event_types) {
+      for (const std::string& type : std::set<std::string>(
+               match.event_types.begin(), match.event_types.end())) {
         rules_by_event_type_[type].push_back(ref);
       }
     }
@@ -396,8 +399,8 @@ std::optional<size_t> RuleEngine::Impl::RuleIndex(
 void RuleEngine::Impl::SetRules(RuleSet rules, absl::Time now,
                                 std::vector<AlertEvent>* events) {
   Advance(now);
-  absl::flat_hash_map<std::string, const AlertRule*> kept;
-  for (const AlertRule& rule : rules.rules) kept[rule.name] = &rule;
+  absl::flat_hash_set<std::string> kept;
+  for (const AlertRule& rule : rules.rules) kept.insert(rule.name);
   // The state a kept rule has of each host carries on when it still means
   // the same: same kind and window.
   auto same_state = [](const AlertRule& old_rule, const AlertRule& new_rule) {
@@ -670,7 +673,7 @@ void RuleEngine::Impl::TouchIfActive(size_t rule, const Host& host,
   if (alerts_.contains(key)) touches[std::move(key)].rule = rule;
 }
 
-void RuleEngine::Impl::EvaluateTouches(Touches& touches, absl::Time now,
+void RuleEngine::Impl::EvaluateTouches(const Touches& touches, absl::Time now,
                                        std::vector<AlertEvent>* events) {
   // A host coming back first, so that its other alerts notify again.
   for (const bool inhibitors : {true, false}) {
