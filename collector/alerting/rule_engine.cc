@@ -39,6 +39,9 @@ constexpr size_t kRememberedRooms = 64;
 // How often Tick forgets windows that emptied.
 constexpr absl::Duration kSweepInterval = absl::Minutes(1);
 
+// For rules without a summary of their own.
+constexpr std::string_view kDefaultSummary = "{{rule}} on {{host}}: {{value}}";
+
 // Log matches count at least one event unless the rule says otherwise.
 constexpr Condition kDefaultLogMatchCondition{Condition::Op::kGreaterOrEqual,
                                               1};
@@ -948,7 +951,8 @@ void RuleEngine::Impl::Describe(Alert& alert, const Rule* rule,
 
   const std::optional<Condition> condition = SettingsFor(*rule, host).condition;
   std::string summary;
-  std::string_view rest = definition.summary;
+  std::string_view rest =
+      definition.summary.empty() ? kDefaultSummary : definition.summary;
   while (true) {
     const size_t open = rest.find("{{");
     const size_t close =
@@ -1045,6 +1049,8 @@ void RuleEngine::Impl::Tick(absl::Time now, std::vector<AlertEvent>* events) {
       }
     }
   }
+  // Every rule's conditions of time were looked at.
+  for (Rule& rule : rules_) rule.last_evaluated = now;
   if (now >= next_sweep_) {
     Sweep(now);
     next_sweep_ = now + kSweepInterval;

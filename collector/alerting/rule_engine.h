@@ -28,7 +28,8 @@ namespace eroom::collector::alerting {
 // running room or an absence growing longer, update the alert silently).
 //
 // Alerts are labelled as alert.h says, threshold alerts also with their
-// series' labels. Per kind:
+// series' labels; a rule without a summary gets "{{rule}} on {{host}}:
+// {{value}}". Per kind:
 //   threshold  one alert per host and series (group: the series' labels,
 //              "mount=/"); a series without a point for its window or 5 min,
 //              whichever is longer, has no value (its alert resolves); one

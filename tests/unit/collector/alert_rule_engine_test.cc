@@ -215,6 +215,7 @@ TEST(RuleEngineThresholdTest, PendsForItsForThenFiresThenResolves) {
   ASSERT_THAT(firing,
               ElementsAre(IsChange(Kind::kFiring, "api_latency", "a1")));
   EXPECT_EQ(firing[0].alert.value, 700);
+  EXPECT_EQ(firing[0].alert.summary, "api_latency on a1: 700");
   EXPECT_EQ(firing[0].alert.pending_since, At(absl::ZeroDuration()));
   EXPECT_EQ(firing[0].alert.firing_since, At(absl::Seconds(30)));
 
