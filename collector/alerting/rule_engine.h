@@ -27,6 +27,11 @@ namespace eroom::collector::alerting {
 // gets at most one kUpdated per OnStored (changes that only time makes, a
 // running room or an absence growing longer, update the alert silently).
 //
+// A pending alert fires once `for` passed with its condition seen holding
+// at the last evaluation; one that is not evaluated (too few points, a
+// ratio below min_denominator) waits. A rule whose regex does not compile
+// or that lacks a condition is inert, and Status() says why.
+//
 // Alerts are labelled as alert.h says, threshold alerts also with their
 // series' labels; a rule without a summary gets "{{rule}} on {{host}}:
 // {{value}}". Per kind:
@@ -40,7 +45,9 @@ namespace eroom::collector::alerting {
 //              collector waits `after` for hosts to come back).
 //   log_match  value: the count in the window; the alert's count: matching
 //              events since it became pending. Resolves from Tick once the
-//              window slid past them.
+//              window slid past them. Event windows (ratio too) count in
+//              buckets of 1/60 of the window, so events leave them up to that
+//              late.
 //   room_duration  group: the ruid. processing and queue_wait are facts of
 //              a room: they fire at once (no `for`), each room once, and
 //              resolve at the next Tick after keep_firing_for. running fires

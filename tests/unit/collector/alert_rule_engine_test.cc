@@ -6,7 +6,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "collector/alerting/event_window.h"
 #include "collector/alerting/message_shape.h"
+#include "collector/alerting/metric_window.h"
 #include "collector/alerting/rule_engine.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -897,6 +899,37 @@ TEST(RuleEngineStatusTest, EachRuleWithItsKindErrorsAndActiveAlerts) {
   ASSERT_THAT(statuses[1].active, SizeIs(1));
   EXPECT_EQ(statuses[1].active[0].id, 42);
   EXPECT_EQ(statuses[1].active[0].state, AlertState::kFiring);
+}
+
+// --- windows -----------------------------------------------------------------
+
+TEST(EventWindowTest, CountsTheWindowInSixtiethsOfIt) {
+  EventWindow window(absl::Minutes(1));
+  window.Add(At(absl::ZeroDuration()), 3);
+  window.Add(At(absl::Seconds(30)));
+  EXPECT_EQ(window.Count(At(absl::Seconds(60))), 4);
+  EXPECT_EQ(window.Count(At(absl::Seconds(61))), 1);
+  EXPECT_EQ(window.Count(At(absl::Seconds(91))), 0);
+}
+
+TEST(MetricWindowTest, TrimKeepsTheWindowAndTheLastSamples) {
+  MetricWindow series;
+  for (int i = 0; i < 10; ++i) series.Add(At(absl::Seconds(i)), i);
+  series.Trim(At(absl::Seconds(100)), absl::Seconds(5), 3);
+  EXPECT_EQ(series.Aggregate(Aggregation::kCount, At(absl::Seconds(100)),
+                             absl::ZeroDuration(), 3),
+            3);
+  EXPECT_EQ(series.Aggregate(Aggregation::kSum, At(absl::Seconds(100)),
+                             absl::ZeroDuration(), 3),
+            7 + 8 + 9);
+  EXPECT_EQ(series.Aggregate(Aggregation::kMin, At(absl::Seconds(100)),
+                             absl::ZeroDuration(), 4),
+            std::nullopt);
+  // After 10 s - 3 s: the points of 8 s and 9 s.
+  EXPECT_EQ(series.Aggregate(Aggregation::kAvg, At(absl::Seconds(10)),
+                             absl::Seconds(3), 0),
+            8.5);
+  EXPECT_EQ(series.last_at(), At(absl::Seconds(9)));
 }
 
 // --- message shape -----------------------------------------------------------
