@@ -40,6 +40,9 @@ enum class Unit { kCount, kBytes, kMilliseconds, kPercent };
 constexpr std::string_view kKindNames[] = {"threshold", "ratio", "absence",
                                            "log_match", "room_duration"};
 
+constexpr Severity kSeverities[] = {Severity::kInfo, Severity::kWarning,
+                                    Severity::kCritical};
+
 constexpr Aggregation kAggregations[] = {
     Aggregation::kLast, Aggregation::kAvg, Aggregation::kMin,
     Aggregation::kMax,  Aggregation::kSum, Aggregation::kCount,
@@ -209,12 +212,9 @@ std::string ConditionText(const Condition& condition) {
 // The condition at `key`, nullopt when absent or bad (then a problem).
 std::optional<Condition> ReadCondition(ConfigMap& map, const std::string& key,
                                        Unit unit) {
-  if (!map.Has(key)) {
-    map.MarkRead(key);
-    return std::nullopt;
-  }
-  absl::StatusOr<Condition> condition =
-      ParseCondition(map.String(key, ""), unit);
+  const std::string text = map.String(key, "");
+  if (text.empty()) return std::nullopt;
+  absl::StatusOr<Condition> condition = ParseCondition(text, unit);
   if (!condition.ok()) {
     map.AddProblem(key, condition.status().message());
     return std::nullopt;
@@ -234,7 +234,7 @@ void CheckRecovery(ConfigMap& map, const std::string& key,
                    "e.g. condition \"> 500\", recovery \"< 400\""));
 }
 
-// What rule kinds share: the names they may use.
+// Reads one rule at a time, knowing the event types rules may name.
 class RuleReader {
  public:
   explicit RuleReader(const std::vector<std::string>& extra_event_types) {
@@ -261,6 +261,7 @@ class RuleReader {
   RatioRule ReadRatio(ConfigMap& map, KindReading* reading) const;
   AbsenceRule ReadAbsence(ConfigMap& map) const;
   LogMatchRule ReadLogMatch(ConfigMap& map, KindReading* reading) const;
+  RoomDurationRule ReadRoomDuration(ConfigMap& map, KindReading* reading) const;
   EventMatch ReadEventMatch(ConfigMap& map, const std::string& key) const;
   std::string ReadMetric(ConfigMap& map) const;
   std::vector<HostOverride> ReadOverrides(ConfigMap& map, const AlertRule& rule,
@@ -288,7 +289,7 @@ bool ValidName(std::string_view name) {
   return !name.empty() && name.size() <= 128;
 }
 
-bool ValidLabelName(std::string_view name) {
+bool IsIdentifier(std::string_view name) {
   if (name.empty() || absl::ascii_isdigit(name[0])) return false;
   for (char c : name) {
     if (!absl::ascii_isalnum(c) && c != '_') return false;
@@ -300,7 +301,7 @@ void CheckLabels(ConfigMap& map,
                  const std::map<std::string, std::string>& labels) {
   for (const auto& [name, value] : labels) {
     const std::string key = absl::StrCat("labels.", name);
-    if (!ValidLabelName(name)) {
+    if (!IsIdentifier(name)) {
       map.AddProblem(key, "a label name is letters, digits and _");
     } else if (Contains(kReservedLabels, name)) {
       map.AddProblem(key,
@@ -356,7 +357,8 @@ AlertRule RuleReader::Read(const YAML::Node& node, const std::string& file,
                    absl::StrCat("required: ", absl::StrJoin(kinds, ", ")));
   }
   rule.severity = *ParseSeverity(
-      map.Choice("severity", "warning", {"info", "warning", "critical"}));
+      map.Choice("severity", std::string(SeverityName(rule.severity)),
+                 NamesOf(kSeverities, SeverityName)));
   rule.labels = map.StringMap("labels");
   CheckLabels(map, rule.labels);
   rule.summary = map.String("summary", "");
@@ -407,20 +409,7 @@ RuleKind RuleReader::ReadKind(std::string_view kind_name, ConfigMap& map,
   if (kind_name == "ratio") return ReadRatio(map, reading);
   if (kind_name == "absence") return ReadAbsence(map);
   if (kind_name == "log_match") return ReadLogMatch(map, reading);
-  if (kind_name == "room_duration") {
-    reading->unit = Unit::kMilliseconds;
-    const std::vector<std::string> measures = NamesOf(kMeasures, MeasureName);
-    const std::string measure = map.Choice("measure", "", measures);
-    if (!map.Has("measure")) {
-      map.AddProblem("measure",
-                     absl::StrCat("required: ", absl::StrJoin(measures, ", ")));
-    }
-    RoomDurationRule rule;
-    for (RoomDurationRule::Measure each : kMeasures) {
-      if (MeasureName(each) == measure) rule.measure = each;
-    }
-    return rule;
-  }
+  if (kind_name == "room_duration") return ReadRoomDuration(map, reading);
   // No kind or a bad one, already reported: the rule is not used.
   return ThresholdRule{};
 }
@@ -488,7 +477,8 @@ AbsenceRule RuleReader::ReadAbsence(ConfigMap& map) const {
   rule.after = map.Duration("after", absl::Seconds(30), absl::Seconds(1),
                             absl::Hours(24 * 7));
   rule.metric = ReadMetric(map);
-  if (map.Has("event")) rule.event = ReadEventMatch(map, "event");
+  const EventMatch event = ReadEventMatch(map, "event");
+  if (map.Has("event")) rule.event = event;
   if (map.Has("metric") && map.Has("event")) {
     map.AddProblem("event", "set either metric or event, not both");
   }
@@ -516,6 +506,22 @@ LogMatchRule RuleReader::ReadLogMatch(ConfigMap& map,
   reading->unit = Unit::kCount;
   reading->default_condition =
       Condition{.op = Condition::Op::kGreaterOrEqual, .threshold = 1};
+  return rule;
+}
+
+RoomDurationRule RuleReader::ReadRoomDuration(ConfigMap& map,
+                                              KindReading* reading) const {
+  RoomDurationRule rule;
+  const std::vector<std::string> measures = NamesOf(kMeasures, MeasureName);
+  const std::string measure = map.Choice("measure", "", measures);
+  if (!map.Has("measure")) {
+    map.AddProblem("measure",
+                   absl::StrCat("required: ", absl::StrJoin(measures, ", ")));
+  }
+  for (RoomDurationRule::Measure each : kMeasures) {
+    if (MeasureName(each) == measure) rule.measure = each;
+  }
+  reading->unit = Unit::kMilliseconds;
   return rule;
 }
 
@@ -582,10 +588,9 @@ std::vector<HostOverride> RuleReader::ReadOverrides(
           host_override.condition ? host_override.condition : rule.condition,
           host_override.recovery ? host_override.recovery : rule.recovery);
     }
-    if (item.Has("for")) {
-      host_override.for_duration = item.Duration(
-          "for", absl::ZeroDuration(), absl::ZeroDuration(), absl::Hours(24));
-    }
+    const absl::Duration for_duration = item.Duration(
+        "for", absl::ZeroDuration(), absl::ZeroDuration(), absl::Hours(24));
+    if (item.Has("for")) host_override.for_duration = for_duration;
     if (!item.Has("disabled") && !item.Has("condition") &&
         !item.Has("recovery") && !item.Has("for")) {
       item.AddProblem("host",
@@ -609,11 +614,12 @@ std::vector<std::string> RuleFiles(const RuleSources& sources,
     const std::string& pattern = sources.files_globs[i];
     const std::string where =
         absl::StrCat(sources.config_file, ": rules_files[", i, "]: ");
-    const size_t open = pattern.rfind('[');
     if (pattern.empty()) {
       problems->push_back(absl::StrCat(where, "an empty glob"));
       continue;
     }
+    // glob(3) would take a lone '[' literally; here it is surely a typo.
+    const size_t open = pattern.rfind('[');
     if (open != std::string::npos &&
         pattern.find(']', open) == std::string::npos) {
       problems->push_back(absl::StrCat(
@@ -621,7 +627,7 @@ std::vector<std::string> RuleFiles(const RuleSources& sources,
       continue;
     }
     const std::string full = (base / pattern).string();
-    glob_t matches;
+    glob_t matches{};
     // A directory that does not exist matches nothing; one that cannot be
     // read is a problem.
     const int result = glob(
@@ -713,7 +719,7 @@ RuleSources ReadRuleSources(ConfigMap& config, const std::string& config_file) {
   sources.files_globs = config.StringList("rules_files", {});
   sources.extra_event_types = config.StringList("extra_event_types", {});
   for (size_t i = 0; i < sources.extra_event_types.size(); ++i) {
-    if (!ValidLabelName(sources.extra_event_types[i])) {
+    if (!IsIdentifier(sources.extra_event_types[i])) {
       config.AddProblem(absl::StrCat("extra_event_types[", i, "]"),
                         "an event type is letters, digits and _");
     }
