@@ -8,23 +8,7 @@
 namespace eroom::collector {
 namespace {
 
-// The rules of the config at `path`, whose top level `root` is; problems of
-// the rule keys themselves go to `root`'s list, those of the rules to
-// `rule_problems`.
-alerting::RuleSources ReadRules(ConfigMap& root, const std::string& path,
-                                alerting::RuleSet* rules,
-                                absl::Status* rule_problems) {
-  alerting::RuleSources sources = alerting::ReadRuleSources(root, path);
-  absl::StatusOr<alerting::RuleSet> loaded = alerting::LoadRules(sources);
-  if (loaded.ok()) {
-    *rules = *std::move(loaded);
-  } else {
-    *rule_problems = loaded.status();
-  }
-  return sources;
-}
-
-// Every problem of the file: its keys' and its rules'.
+// Every problem of the file: its keys' and (from LoadRules) its rules'.
 absl::Status AllProblems(const ConfigProblems& problems,
                          const absl::Status& rule_problems) {
   if (rule_problems.ok()) return problems.ToStatus();
@@ -76,21 +60,22 @@ absl::StatusOr<CollectorConfig> LoadCollectorConfig(const std::string& path) {
   config.auth = ParseAuthConfig(auth, config.listen_address);
   auth.Finish();
 
-  absl::Status rule_problems;
-  config.rule_sources = ReadRules(root, path, &config.rules, &rule_problems);
+  config.rule_sources = alerting::ReadRuleSources(root, path);
+  absl::StatusOr<alerting::RuleSet> rules =
+      alerting::LoadRules(config.rule_sources);
 
   root.Finish();
-  EROOM_RETURN_IF_ERROR(AllProblems(*doc.problems, rule_problems));
+  EROOM_RETURN_IF_ERROR(AllProblems(*doc.problems, rules.status()));
+  config.rules = *std::move(rules);
   return config;
 }
 
 absl::StatusOr<alerting::RuleSet> LoadCollectorRules(const std::string& path) {
   EROOM_ASSIGN_OR_RETURN(ConfigDocument doc, LoadConfigDocument(path));
   ConfigMap root(doc.root, "", doc.problems.get());
-  alerting::RuleSet rules;
-  absl::Status rule_problems;
-  ReadRules(root, path, &rules, &rule_problems);
-  EROOM_RETURN_IF_ERROR(AllProblems(*doc.problems, rule_problems));
+  absl::StatusOr<alerting::RuleSet> rules =
+      alerting::LoadRules(alerting::ReadRuleSources(root, path));
+  EROOM_RETURN_IF_ERROR(AllProblems(*doc.problems, rules.status()));
   return rules;
 }
 
