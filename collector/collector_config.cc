@@ -1,9 +1,23 @@
 #include "collector/collector_config.h"
 
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "common/config_reader.h"
 #include "common/status_macros.h"
 
 namespace eroom::collector {
+namespace {
+
+// Every problem of the file: its keys' and (from LoadRules) its rules'.
+absl::Status AllProblems(const ConfigProblems& problems,
+                         const absl::Status& rule_problems) {
+  if (rule_problems.ok()) return problems.ToStatus();
+  if (problems.empty()) return rule_problems;
+  return absl::InvalidArgumentError(absl::StrCat(
+      absl::StrJoin(problems.lines(), "\n"), "\n", rule_problems.message()));
+}
+
+}  // namespace
 
 absl::StatusOr<CollectorConfig> LoadCollectorConfig(const std::string& path) {
   EROOM_ASSIGN_OR_RETURN(ConfigDocument doc, LoadConfigDocument(path));
@@ -46,9 +60,23 @@ absl::StatusOr<CollectorConfig> LoadCollectorConfig(const std::string& path) {
   config.auth = ParseAuthConfig(auth, config.listen_address);
   auth.Finish();
 
+  config.rule_sources = alerting::ReadRuleSources(root, path);
+  absl::StatusOr<alerting::RuleSet> rules =
+      alerting::LoadRules(config.rule_sources);
+
   root.Finish();
-  if (!doc.problems->empty()) return doc.problems->ToStatus();
+  EROOM_RETURN_IF_ERROR(AllProblems(*doc.problems, rules.status()));
+  config.rules = *std::move(rules);
   return config;
+}
+
+absl::StatusOr<alerting::RuleSet> LoadCollectorRules(const std::string& path) {
+  EROOM_ASSIGN_OR_RETURN(ConfigDocument doc, LoadConfigDocument(path));
+  ConfigMap root(doc.root, "", doc.problems.get());
+  absl::StatusOr<alerting::RuleSet> rules =
+      alerting::LoadRules(alerting::ReadRuleSources(root, path));
+  EROOM_RETURN_IF_ERROR(AllProblems(*doc.problems, rules.status()));
+  return rules;
 }
 
 }  // namespace eroom::collector

@@ -6,6 +6,8 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "collector/alerting/alert_rule.h"
+#include "collector/alerting/rule_config.h"
 #include "collector/auth_config.h"
 #include "common/transport_security.h"
 
@@ -34,11 +36,21 @@ struct CollectorConfig {
   ServerSecurity security;
   // `auth:`: the token digests of agents and users.
   AuthConfig auth;
+  // `rules:`, `rules_files:` and `extra_event_types:`: where the alert rules
+  // come from, and the rules as read at start.
+  alerting::RuleSources rule_sources;
+  alerting::RuleSet rules;
 };
 
 // Loads and validates the file strictly: unknown keys and bad values are
 // InvalidArgument errors listing "FILE: KEY: PROBLEM" for every problem.
 absl::StatusOr<CollectorConfig> LoadCollectorConfig(const std::string& path);
+
+// What a SIGHUP reloads: the rule keys of the config file at `path` read
+// again (`rules:`, `rules_files:`, `extra_event_types:`) and the rules files
+// they name; the file's other keys are not looked at. InvalidArgument
+// listing every problem, as LoadCollectorConfig() does for them.
+absl::StatusOr<alerting::RuleSet> LoadCollectorRules(const std::string& path);
 
 }  // namespace eroom::collector
 

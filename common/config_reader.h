@@ -68,6 +68,10 @@ class ConfigMap {
   // Call Finish() on each.
   std::vector<ConfigMap> MapList(const std::string& key);
 
+  // Marks `key` as read by a reader of its own (one that reports its
+  // problems itself), so Finish() does not call it unknown.
+  void MarkRead(const std::string& key) { consumed_.insert(key); }
+
   // Reports keys present in the file that no accessor consumed.
   void Finish();
 

@@ -93,7 +93,11 @@ INSTANTIATE_TEST_SUITE_P(
         BadConfig{"NoTls", "listen: 127.0.0.1:7443\n", "tls.cert", "required"},
         BadConfig{"PlaintextOnEveryInterface",
                   "listen: 0.0.0.0:7443\ntls: {mode: insecure}\n", "tls.mode",
-                  "plaintext refused"}),
+                  "plaintext refused"},
+        BadConfig{"BadAlertRule",
+                  "rules:\n  - {name: rss, kind: threshold, "
+                  "metric: eroom.rss, condition: '> 2GB'}\n",
+                  ": rules[0] (rss): metric", "unknown metric 'eroom.rss'"}),
     [](const auto& info) { return info.param.name; });
 
 TEST(ConfigFileTest, MissingFileIsNamed) {

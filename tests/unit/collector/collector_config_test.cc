@@ -1,6 +1,7 @@
 #include "collector/collector_config.h"
 
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 
 #include "gmock/gmock.h"
@@ -14,12 +15,16 @@ namespace {
 using ::eroom::test_support::IsOk;
 using ::eroom::test_support::StatusIs;
 using ::eroom::test_support::TempDirTest;
+using ::testing::AllOf;
+using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
 class CollectorConfigTest : public TempDirTest {
  protected:
   std::string Write(const std::string& name, const std::string& yaml) {
     std::string path = PathIn(name);
+    std::filesystem::create_directories(
+        std::filesystem::path(path).parent_path());
     std::ofstream(path) << yaml;
     return path;
   }
@@ -94,6 +99,70 @@ TEST_F(CollectorConfigTest, ProblemsNameFileAndKey) {
       HasSubstr(path + ": ingest.stream_window_batches: 0 is out of range"));
   EXPECT_THAT(config.status().message(),
               HasSubstr(path + ": query.thread: unknown key"));
+}
+
+TEST_F(CollectorConfigTest, ReadsRulesAndRulesFiles) {
+  Write("rules/team.yaml",
+        "rules:\n  - {name: misses, kind: log_match, "
+        "match: {event_types: [cache_miss]}}\n");
+  const std::string path =
+      Write("rules.yaml", std::string(kPlaintextLoopback) +
+                              "rules_files: [rules/*.yaml]\n"
+                              "extra_event_types: [cache_miss]\n"
+                              "rules:\n  - {name: host_down, kind: absence, "
+                              "inhibits_host: true}\n");
+  absl::StatusOr<CollectorConfig> config = LoadCollectorConfig(path);
+  ASSERT_THAT(config, IsOk());
+  EXPECT_EQ(config->rule_sources.config_file, path);
+  EXPECT_THAT(config->rule_sources.files_globs, ElementsAre("rules/*.yaml"));
+  EXPECT_THAT(config->rule_sources.extra_event_types,
+              ElementsAre("cache_miss"));
+  ASSERT_EQ(config->rules.rules.size(), 2u);
+  EXPECT_EQ(config->rules.rules[0].name, "host_down");
+  EXPECT_EQ(config->rules.rules[1].name, "misses");
+}
+
+TEST_F(CollectorConfigTest, BadRulesAreReportedWithTheOtherProblems) {
+  Write("rules/bad.yaml",
+        "rules:\n  - {name: slow, kind: room_duration, measure: running}\n");
+  const std::string path =
+      Write("bad-rules.yaml", std::string(kPlaintextLoopback) +
+                                  "query: {thread: 2}\n"
+                                  "rules_files: [rules/*.yaml]\n"
+                                  "rules:\n  - {name: cpu, kind: threshold, "
+                                  "metric: cpu, condition: '> 90'}\n");
+  absl::StatusOr<CollectorConfig> config = LoadCollectorConfig(path);
+  ASSERT_THAT(config, StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(
+      config.status().message(),
+      AllOf(HasSubstr(path + ": query.thread: unknown key"),
+            HasSubstr(path + ": rules[0] (cpu): metric: unknown metric 'cpu'"),
+            HasSubstr(PathIn("rules/bad.yaml") +
+                      ": rules[0] (slow): condition: required")));
+}
+
+TEST_F(CollectorConfigTest, ReloadReadsOnlyTheRuleKeysAgain) {
+  // Keys LoadCollectorConfig would refuse do not stop a reload.
+  const std::string path =
+      Write("reload.yaml",
+            "tls: {mode: nonsense}\nrules_files: [rules/*.yaml]\n"
+            "rules:\n  - {name: host_down, kind: absence}\n");
+  absl::StatusOr<alerting::RuleSet> rules = LoadCollectorRules(path);
+  ASSERT_THAT(rules, IsOk());
+  ASSERT_EQ(rules->rules.size(), 1u);
+
+  Write("rules/new.yaml", "rules:\n  - {name: added, kind: absence}\n");
+  rules = LoadCollectorRules(path);
+  ASSERT_THAT(rules, IsOk());
+  ASSERT_EQ(rules->rules.size(), 2u);
+  EXPECT_EQ(rules->rules[1].name, "added");
+
+  Write("rules/new.yaml", "rules:\n  - {name: host_down, kind: absence}\n");
+  EXPECT_THAT(LoadCollectorRules(path),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("(host_down): name: already the name of")));
+  EXPECT_THAT(LoadCollectorRules(PathIn("missing.yaml")),
+              StatusIs(absl::StatusCode::kNotFound));
 }
 
 }  // namespace
