@@ -83,27 +83,30 @@ class ReceiverWorker {
       });
     }
     if (notification.alerts.empty()) return;
+    std::string error;
     for (int attempt = 1; attempt <= config_.retry.attempts; ++attempt) {
       const absl::Status sent = receiver_->Send(notification);
       if (Stopping()) return;
-      const std::string error =
+      error =
           sent.ok() ? "" : RedactSecrets(std::string(sent.message()), config_);
       Record(notification, attempt, sent.ok(), error);
       if (sent.ok()) {
         delivered_.fetch_add(1);
         return;
       }
-      spdlog::warn("receiver '{}': attempt {} of {} for {} failed: {}",
-                   config_.name, attempt, config_.retry.attempts,
-                   notification.group_key, error);
-      if (attempt < config_.retry.attempts &&
-          WaitOrStop(config_.retry.BackoffAfter(attempt))) {
-        return;
-      }
+      if (attempt == config_.retry.attempts) break;
+      const absl::Duration backoff = config_.retry.BackoffAfter(attempt);
+      spdlog::warn(
+          "receiver '{}': attempt {} of {} for {} failed: {}; again "
+          "in {}",
+          config_.name, attempt, config_.retry.attempts, notification.group_key,
+          error, absl::FormatDuration(backoff));
+      if (WaitOrStop(backoff)) return;
     }
     failed_.fetch_add(1);
-    spdlog::error("receiver '{}': gave up on {} after {} attempts",
-                  config_.name, notification.group_key, config_.retry.attempts);
+    spdlog::error("receiver '{}': gave up on {} after {} attempts: {}",
+                  config_.name, notification.group_key, config_.retry.attempts,
+                  error);
   }
 
   void Record(const Notification& notification, int attempt, bool ok,

@@ -12,9 +12,10 @@
 namespace eroom::collector::alerting {
 namespace {
 
-// Slack limits a section's text to 3000 characters and a message to 50
-// blocks.
+// Slack limits a header to 150 characters, a section's text to 3000 and a
+// message to 50 blocks.
 constexpr size_t kSlackSectionChars = 2900;
+constexpr size_t kSlackHeaderChars = 150;
 constexpr size_t kSlackAlertBlocks = 45;
 
 std::string Rfc3339(absl::Time t) {
@@ -136,7 +137,9 @@ std::string RenderSlackJson(const Notification& notification) {
   const std::string title = NotificationTitle(notification);
   nlohmann::json blocks = nlohmann::json::array();
   blocks.push_back({{"type", "header"},
-                    {"text", {{"type", "plain_text"}, {"text", title}}}});
+                    {"text",
+                     {{"type", "plain_text"},
+                      {"text", title.substr(0, kSlackHeaderChars)}}}});
   size_t shown = 0;
   for (const Alert& alert : notification.alerts) {
     if (shown == kSlackAlertBlocks) break;
