@@ -294,20 +294,6 @@ absl::Duration RetryPolicy::BackoffAfter(int attempt) const {
   return std::min(wait, max_backoff);
 }
 
-absl::string_view ReceiverTypeName(ReceiverConfig::Type type) {
-  switch (type) {
-    case ReceiverConfig::Type::kWebhook:
-      return "webhook";
-    case ReceiverConfig::Type::kSlack:
-      return "slack";
-    case ReceiverConfig::Type::kEmail:
-      return "email";
-    case ReceiverConfig::Type::kProgram:
-      return "program";
-  }
-  return "webhook";
-}
-
 NotificationConfig ParseNotificationConfig(ConfigMap& section,
                                            const std::string& config_dir) {
   NotificationConfig config;

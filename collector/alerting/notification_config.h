@@ -76,8 +76,6 @@ struct ReceiverConfig {
   // program: run directly (never by a shell), argv[0] an absolute path.
   std::vector<std::string> argv;
 };
-// "webhook", "slack", "email", "program".
-absl::string_view ReceiverTypeName(ReceiverConfig::Type type);
 
 // How the alerts of one route are grouped into messages, and when.
 struct GroupTiming {
