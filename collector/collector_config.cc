@@ -1,5 +1,7 @@
 #include "collector/collector_config.h"
 
+#include <filesystem>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/config_reader.h"
@@ -51,6 +53,11 @@ absl::StatusOr<CollectorConfig> LoadCollectorConfig(const std::string& path) {
   config.query_queue_capacity =
       static_cast<size_t>(query.Int("queue_capacity", 256, 1, 100000));
   query.Finish();
+
+  ConfigMap notifications = root.Map("notifications");
+  config.notifications = alerting::ParseNotificationConfig(
+      notifications, std::filesystem::path(path).parent_path().string());
+  notifications.Finish();
 
   ConfigMap tls = root.Map("tls");
   config.security = ParseServerSecurity(tls, config.listen_address);

@@ -7,6 +7,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "collector/alerting/alert_rule.h"
+#include "collector/alerting/notification_config.h"
 #include "collector/alerting/rule_config.h"
 #include "collector/auth_config.h"
 #include "common/transport_security.h"
@@ -32,6 +33,8 @@ struct CollectorConfig {
   absl::Duration stats_interval = absl::Seconds(60);
   // A connected host that sent nothing for this long is reported down.
   absl::Duration heartbeat_timeout = absl::Seconds(30);
+  // `notifications:`: where alerts are sent, and when.
+  alerting::NotificationConfig notifications;
   // `tls:`: TLS unless plaintext is asked for (and then loopback only).
   ServerSecurity security;
   // `auth:`: the token digests of agents and users.
