@@ -8,6 +8,7 @@
 #include <filesystem>
 
 #include "absl/strings/str_cat.h"
+#include "collector/sqlite/alert_store.h"
 #include "collector/sqlite/sqlite_storage.h"
 #include "common/logging.h"
 #include "spdlog/spdlog.h"
@@ -45,15 +46,21 @@ std::string EnrolledAgentsPath(const CollectorConfig& config) {
 
 Collector::Collector(const CollectorConfig& config, const Clock& clock,
                      std::unique_ptr<Storage> storage,
-                     std::unique_ptr<AgentEnrollments> enrollments)
+                     std::unique_ptr<AgentEnrollments> enrollments,
+                     std::unique_ptr<alerting::AlertStore> alert_store,
+                     std::unique_ptr<alerting::NotificationDispatcher> notifier)
     : config_(config),
       storage_(std::move(storage)),
       liveness_(clock, config.heartbeat_timeout),
+      alert_store_(std::move(alert_store)),
+      notifier_(std::move(notifier)),
+      alerting_(config.rules, *alert_store_, *notifier_, clock,
+                alerting::Alerting::Options{}),
       ingest_(*storage_, clock,
               IngestPipeline::Options{.queue_capacity = 4096,
                                       .max_events_per_transaction =
                                           config.max_events_per_transaction},
-              {&stats_, &liveness_, &command_service_}),
+              {&stats_, &liveness_, &command_service_, &alerting_}),
       queries_("query", config.query_threads, config.query_queue_capacity),
       refusals_(clock, kRefusalQuietPeriod,
                 [](const std::string& line) { spdlog::warn("{}", line); }),
@@ -105,8 +112,23 @@ absl::StatusOr<std::unique_ptr<Collector>> Collector::Start(
   absl::StatusOr<std::unique_ptr<AgentEnrollments>> enrollments =
       AgentEnrollments::Open(EnrolledAgentsPath(config));
   if (!enrollments.ok()) return enrollments.status();
+  absl::StatusOr<std::unique_ptr<SqliteAlertStore>> alert_store =
+      SqliteAlertStore::Open(
+          SqliteAlertStoreOptions{.path = config.database_path}, clock);
+  if (!alert_store.ok()) return alert_store.status();
+  absl::StatusOr<std::unique_ptr<alerting::NotificationDispatcher>> notifier =
+      alerting::NotificationDispatcher::Create(config.notifications,
+                                               **alert_store, clock);
+  if (!notifier.ok()) return notifier.status();
   std::unique_ptr<Collector> collector(new Collector(
-      config, clock, std::move(storage), *std::move(enrollments)));
+      config, clock, std::move(storage), *std::move(enrollments),
+      *std::move(alert_store), *std::move(notifier)));
+  collector->notifier_->Start();
+  if (absl::Status alerting = collector->alerting_.Start(); !alerting.ok()) {
+    collector->notifier_->Stop();
+    return alerting;
+  }
+  spdlog::info("alerting: {} rules", config.rules.rules.size());
   collector->ingest_.Start();
   collector->liveness_.Start(kLivenessTickInterval);
 
@@ -126,6 +148,8 @@ absl::StatusOr<std::unique_ptr<Collector>> Collector::Start(
   if (collector->server_ == nullptr || collector->port_ == 0) {
     collector->liveness_.Stop();
     collector->ingest_.Stop();
+    collector->alerting_.Stop();
+    collector->notifier_->Stop();
     return absl::UnavailableError(
         absl::StrCat("cannot listen on ", config.listen_address,
                      " (address in use or not local?)"));
@@ -156,6 +180,18 @@ absl::StatusOr<std::unique_ptr<Collector>> Collector::Start(
 
 Collector::~Collector() { Stop(); }
 
+void Collector::ReloadRules() {
+  absl::StatusOr<alerting::RuleSet> rules =
+      LoadCollectorRules(config_.rule_sources.config_file);
+  if (!rules.ok()) {
+    spdlog::error("SIGHUP: the alert rules in force stay, because:\n{}",
+                  rules.status().message());
+    return;
+  }
+  spdlog::info("SIGHUP: {} alert rules read", rules->rules.size());
+  alerting_.Reload(*std::move(rules));
+}
+
 void Collector::Stop() {
   if (stopped_) return;
   stopped_ = true;
@@ -165,6 +201,10 @@ void Collector::Stop() {
     server_->Shutdown(absl::ToChronoTime(absl::Now() + absl::Seconds(2)));
   }
   ingest_.Stop();
+  // After ingest: what it stored last is evaluated, and what that changed
+  // is handed to the notifier before it stops.
+  alerting_.Stop();
+  notifier_->Stop();
   liveness_.Stop();
   queries_.Stop();
   stop_reporting_.Notify();

@@ -8,6 +8,9 @@
 #include "absl/synchronization/notification.h"
 #include "collector/agent_service.h"
 #include "collector/agent_stream_registry.h"
+#include "collector/alerting/alert_store.h"
+#include "collector/alerting/alerting.h"
+#include "collector/alerting/notification_dispatcher.h"
 #include "collector/authorizer.h"
 #include "collector/collector_config.h"
 #include "collector/command_service.h"
@@ -24,8 +27,8 @@
 namespace eroom::collector {
 
 // eroom-collector assembled: storage, the ingest thread, host liveness,
-// query workers, the gRPC server (TLS and tokens as configured) and a stats
-// reporter thread.
+// alerting (the rule thread and the notifier), query workers, the gRPC
+// server (TLS and tokens as configured) and a stats reporter thread.
 // The file of the agents enrolled with an enrollment token
 // (collector/auth_enrollments.h): "enrolled-agents" beside the database,
 // so it is backed up and restored with it.
@@ -47,6 +50,10 @@ class Collector {
   // The port actually bound (useful when the config asked for port 0).
   int port() const { return port_; }
 
+  // Reads the alert rules again (SIGHUP); a file with a problem keeps the
+  // rules in force, and the problems are logged.
+  void ReloadRules();
+
   // Stops accepting, closes every stream, stores what was received, and
   // returns within a few seconds.
   void Stop();
@@ -54,12 +61,17 @@ class Collector {
  private:
   Collector(const CollectorConfig& config, const Clock& clock,
             std::unique_ptr<Storage> storage,
-            std::unique_ptr<AgentEnrollments> enrollments);
+            std::unique_ptr<AgentEnrollments> enrollments,
+            std::unique_ptr<alerting::AlertStore> alert_store,
+            std::unique_ptr<alerting::NotificationDispatcher> notifier);
 
   const CollectorConfig config_;
   std::unique_ptr<Storage> storage_;
   IngestStats stats_;
   HostLiveness liveness_;
+  std::unique_ptr<alerting::AlertStore> alert_store_;
+  std::unique_ptr<alerting::NotificationDispatcher> notifier_;
+  alerting::Alerting alerting_;
   IngestPipeline ingest_;
   WorkQueue queries_;
   RefusalLog refusals_;

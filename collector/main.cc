@@ -20,6 +20,8 @@ int main(int argc, char** argv) {
             Collector::Start(config, eroom::RealClock::Get());
         if (!collector.ok()) return collector.status();
         std::shared_ptr<Collector> running = std::move(*collector);
-        return eroom::RunningDaemon{.stop = [running] { running->Stop(); }};
+        return eroom::RunningDaemon{
+            .stop = [running] { running->Stop(); },
+            .reload = [running] { running->ReloadRules(); }};
       });
 }

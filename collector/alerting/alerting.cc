@@ -34,6 +34,15 @@ absl::Status Alerting::Start() {
     engine_.Restore(active);
   }
   EROOM_RETURN_IF_ERROR(RefreshSilences());
+  // The notifier learns what fires, and when it last told of it, so it
+  // repeats on time and does not announce it again.
+  const absl::Time now = clock_.Now();
+  for (Alert& alert : active) {
+    if (alert.state != AlertState::kFiring) continue;
+    notifier_.Notify(AlertEvent{.kind = AlertEvent::Kind::kUpdated,
+                                .alert = std::move(alert),
+                                .at = now});
+  }
   thread_ = std::thread([this] { Run(); });
   return absl::OkStatus();
 }
