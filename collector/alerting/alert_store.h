@@ -31,13 +31,15 @@ class AlertStore {
   virtual absl::Status Acknowledge(int64_t alert_id, const std::string& by,
                                    const std::string& comment,
                                    absl::Time at) = 0;
-  // Changes at or after `since`, newest first, at most `limit`.
-  virtual absl::StatusOr<std::vector<AlertEvent>> History(absl::Time since,
-                                                          int limit) = 0;
+  // Changes at or after `since`, newest first, at most `limit`; of one
+  // host when `agent_id` is set.
+  virtual absl::StatusOr<std::vector<AlertEvent>> History(
+      absl::Time since, int limit, const std::string& agent_id) = 0;
 
   // Returns the silence's id.
   virtual absl::StatusOr<int64_t> AddSilence(const Silence& silence) = 0;
-  // NotFound for an unknown id; ends it at `at`.
+  // Ends it at `at`. NotFound for an unknown id; FailedPrecondition once it
+  // ended.
   virtual absl::Status ExpireSilence(int64_t silence_id, const std::string& by,
                                      absl::Time at) = 0;
   // Silences not yet ended at `at`; every silence when `at` is
