@@ -27,6 +27,19 @@ class AlertStore {
   // one history entry for pending, firing and resolved. Returns the alert's
   // id, assigned on its first save (event.alert.id == 0).
   virtual absl::StatusOr<int64_t> Save(const AlertEvent& event) = 0;
+  // Save of each event in order; their ids in the same order. The SQLite
+  // store writes them in one transaction (one disk sync, all or none): the
+  // rule thread saves what one evaluation changed at once.
+  virtual absl::StatusOr<std::vector<int64_t>> SaveAll(
+      const std::vector<AlertEvent>& events) {
+    std::vector<int64_t> ids;
+    for (const AlertEvent& event : events) {
+      absl::StatusOr<int64_t> id = Save(event);
+      if (!id.ok()) return id.status();
+      ids.push_back(*id);
+    }
+    return ids;
+  }
   // NotFound for an unknown id; FailedPrecondition once it resolved.
   virtual absl::Status Acknowledge(int64_t alert_id, const std::string& by,
                                    const std::string& comment,

@@ -1,5 +1,6 @@
 #include "collector/sqlite/alert_store.h"
 
+#include <optional>
 #include <type_traits>
 #include <utility>
 
@@ -185,77 +186,90 @@ absl::StatusOr<std::vector<Alert>> SqliteAlertStore::LoadActive() {
 }
 
 absl::StatusOr<int64_t> SqliteAlertStore::Save(const AlertEvent& event) {
+  EROOM_ASSIGN_OR_RETURN(const std::vector<int64_t> ids, SaveAll({event}));
+  return ids.front();
+}
+
+absl::StatusOr<std::vector<int64_t>> SqliteAlertStore::SaveAll(
+    const std::vector<AlertEvent>& events) {
+  return Locked(
+      "save alert changes", [&]() -> absl::StatusOr<std::vector<int64_t>> {
+        SQLite::Transaction txn(db_, SQLite::TransactionBehavior::IMMEDIATE);
+        std::vector<int64_t> ids;
+        int64_t rows = 0;
+        for (const AlertEvent& event : events) {
+          EROOM_ASSIGN_OR_RETURN(const int64_t id, SaveLocked(event, rows));
+          ids.push_back(id);
+        }
+        txn.commit();
+        RowsWritten(rows);
+        return ids;
+      });
+}
+
+absl::StatusOr<int64_t> SqliteAlertStore::SaveLocked(const AlertEvent& event,
+                                                     int64_t& rows) {
   const Alert& alert = event.alert;
-  return Locked(absl::StrCat("save alert of rule '", alert.key.rule,
-                             "' for host '", alert.key.agent_id, "'"),
-                [&]() -> absl::StatusOr<int64_t> {
-                  SQLite::Transaction txn(
-                      db_, SQLite::TransactionBehavior::IMMEDIATE);
-                  int64_t id = alert.id;
-                  if (id == 0) {
-                    SQLite::Statement active(db_, R"sql(
-              SELECT id FROM alerts WHERE rule = ?1 AND agent_id = ?2
-                AND group_key = ?3 AND state <> ?4)sql");
-                    active.bind(1, alert.key.rule);
-                    active.bind(2, alert.key.agent_id);
-                    active.bind(3, alert.key.group);
-                    active.bind(4, static_cast<int>(AlertState::kResolved));
-                    if (active.executeStep())
-                      id = active.getColumn(0).getInt64();
-                  }
-                  // The key of an alert never changes, nor does an update touch
-                  // its acknowledgement.
-                  SQLite::Statement write(db_, id == 0 ? R"sql(
-              INSERT INTO alerts (state, severity, labels, summary, value,
-                count, pending_since_ms, firing_since_ms, resolved_ms,
-                last_evaluated_ms, rule, agent_id, group_key)
-              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
-              RETURNING id)sql"
-                                                       : R"sql(
-              UPDATE alerts SET state = ?1, severity = ?2, labels = ?3,
-                summary = ?4, value = ?5, count = ?6, pending_since_ms = ?7,
-                firing_since_ms = ?8, resolved_ms = ?9, last_evaluated_ms = ?10
-              WHERE id = ?11 RETURNING id)sql");
-                  write.bind(1, static_cast<int>(StateAfter(event)));
-                  write.bind(2, static_cast<int>(alert.severity));
-                  write.bind(3, ToJsonObject(alert.labels));
-                  write.bind(4, alert.summary);
-                  write.bind(5, alert.value);
-                  write.bind(6, alert.count);
-                  BindTime(write, 7, alert.pending_since);
-                  BindTime(write, 8, alert.firing_since);
-                  BindTime(write, 9, alert.resolved_at);
-                  BindTime(write, 10, alert.last_evaluated);
-                  if (id == 0) {
-                    write.bind(11, alert.key.rule);
-                    write.bind(12, alert.key.agent_id);
-                    write.bind(13, alert.key.group);
-                  } else {
-                    write.bind(11, id);
-                  }
-                  if (!write.executeStep()) return UnknownAlert(id);
-                  id = write.getColumn(0).getInt64();
-                  write.reset();
-                  int64_t rows = 1;
-                  if (event.kind != AlertEvent::Kind::kUpdated) {
-                    SQLite::Statement history(db_, R"sql(
-              INSERT INTO alert_history (alert_id, kind, time_ms, summary,
-                                         value, count, inhibited)
-              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7))sql");
-                    history.bind(1, id);
-                    history.bind(2, static_cast<int>(event.kind));
-                    history.bind(3, absl::ToUnixMillis(event.at));
-                    history.bind(4, alert.summary);
-                    history.bind(5, alert.value);
-                    history.bind(6, alert.count);
-                    history.bind(7, event.inhibited ? 1 : 0);
-                    history.exec();
-                    ++rows;
-                  }
-                  txn.commit();
-                  RowsWritten(rows);
-                  return id;
-                });
+  int64_t id = alert.id;
+  if (id == 0) {
+    SQLite::Statement active(db_, R"sql(
+        SELECT id FROM alerts WHERE rule = ?1 AND agent_id = ?2
+          AND group_key = ?3 AND state <> ?4)sql");
+    active.bind(1, alert.key.rule);
+    active.bind(2, alert.key.agent_id);
+    active.bind(3, alert.key.group);
+    active.bind(4, static_cast<int>(AlertState::kResolved));
+    if (active.executeStep()) id = active.getColumn(0).getInt64();
+  }
+  // The key of an alert never changes, nor does a save touch its
+  // acknowledgement.
+  SQLite::Statement write(db_, id == 0 ? R"sql(
+      INSERT INTO alerts (state, severity, labels, summary, value, count,
+        pending_since_ms, firing_since_ms, resolved_ms, last_evaluated_ms,
+        rule, agent_id, group_key)
+      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
+      RETURNING id)sql"
+                                       : R"sql(
+      UPDATE alerts SET state = ?1, severity = ?2, labels = ?3, summary = ?4,
+        value = ?5, count = ?6, pending_since_ms = ?7, firing_since_ms = ?8,
+        resolved_ms = ?9, last_evaluated_ms = ?10
+      WHERE id = ?11 RETURNING id)sql");
+  write.bind(1, static_cast<int>(StateAfter(event)));
+  write.bind(2, static_cast<int>(alert.severity));
+  write.bind(3, ToJsonObject(alert.labels));
+  write.bind(4, alert.summary);
+  write.bind(5, alert.value);
+  write.bind(6, alert.count);
+  BindTime(write, 7, alert.pending_since);
+  BindTime(write, 8, alert.firing_since);
+  BindTime(write, 9, alert.resolved_at);
+  BindTime(write, 10, alert.last_evaluated);
+  if (id == 0) {
+    write.bind(11, alert.key.rule);
+    write.bind(12, alert.key.agent_id);
+    write.bind(13, alert.key.group);
+  } else {
+    write.bind(11, id);
+  }
+  if (!write.executeStep()) return UnknownAlert(id);
+  id = write.getColumn(0).getInt64();
+  write.reset();
+  ++rows;
+  if (event.kind == AlertEvent::Kind::kUpdated) return id;
+  SQLite::Statement history(db_, R"sql(
+      INSERT INTO alert_history (alert_id, kind, time_ms, summary, value,
+                                 count, inhibited)
+      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7))sql");
+  history.bind(1, id);
+  history.bind(2, static_cast<int>(event.kind));
+  history.bind(3, absl::ToUnixMillis(event.at));
+  history.bind(4, alert.summary);
+  history.bind(5, alert.value);
+  history.bind(6, alert.count);
+  history.bind(7, event.inhibited ? 1 : 0);
+  history.exec();
+  ++rows;
+  return id;
 }
 
 absl::Status SqliteAlertStore::Acknowledge(int64_t alert_id,

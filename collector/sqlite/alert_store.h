@@ -10,6 +10,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "collector/alerting/alert_store.h"
@@ -22,7 +23,8 @@ struct SqliteAlertStoreOptions {
   // migrated if need be, kept readable by its owner only.
   std::string path;
   // History and delivery rows older than this are pruned, and so are the
-  // alerts resolved and the silences ended before it.
+  // silences that ended before it. A resolved alert goes with the last of
+  // its history and delivery rows.
   absl::Duration retention = absl::Hours(24 * 30);
   // At most this many history rows, and as many delivery rows, are kept
   // (the newest), whatever their age: a flapping rule cannot fill the disk.
@@ -48,6 +50,8 @@ class SqliteAlertStore final : public alerting::AlertStore {
 
   absl::StatusOr<std::vector<alerting::Alert>> LoadActive() override;
   absl::StatusOr<int64_t> Save(const alerting::AlertEvent& event) override;
+  absl::StatusOr<std::vector<int64_t>> SaveAll(
+      const std::vector<alerting::AlertEvent>& events) override;
   absl::Status Acknowledge(int64_t alert_id, const std::string& by,
                            const std::string& comment, absl::Time at) override;
   absl::StatusOr<std::vector<alerting::AlertEvent>> History(
@@ -73,6 +77,11 @@ class SqliteAlertStore final : public alerting::AlertStore {
   // `what`.
   template <typename Body>
   auto Locked(absl::string_view what, Body body);
+  // Writes one change inside the caller's transaction, adding the rows it
+  // wrote to `rows`. Throws SQLite::Exception.
+  absl::StatusOr<int64_t> SaveLocked(const alerting::AlertEvent& event,
+                                     int64_t& rows)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Counts rows written; prunes once enough were.
   void RowsWritten(int64_t rows) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void PruneLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

@@ -120,6 +120,20 @@ TEST_F(AlertStoreTest, FirstSaveAssignsAnIdLaterSavesKeepIt) {
   EXPECT_NE(*other, *first);
 }
 
+TEST_F(AlertStoreTest, SaveAllWritesEveryChangeOrNone) {
+  absl::StatusOr<std::vector<int64_t>> ids =
+      store_->SaveAll({Change(AlertEvent::Kind::kPending, "health"),
+                       Change(AlertEvent::Kind::kPending, "disk")});
+  ASSERT_THAT(ids, IsOkAndHolds(SizeIs(2)));
+  EXPECT_LT((*ids)[0], (*ids)[1]);
+  EXPECT_THAT(store_->SaveAll({Change(AlertEvent::Kind::kPending, "queue"),
+                               Change(AlertEvent::Kind::kFiring, "x", 999)}),
+              StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(store_->LoadActive(), IsOkAndHolds(SizeIs(2)));
+  EXPECT_THAT(store_->History(absl::InfinitePast(), 10, ""),
+              IsOkAndHolds(SizeIs(2)));
+}
+
 TEST_F(AlertStoreTest, SavingAnUnknownIdIsNotFound) {
   EXPECT_THAT(store_->Save(Change(AlertEvent::Kind::kFiring, "health", 999)),
               StatusIs(absl::StatusCode::kNotFound, HasSubstr("999")));
