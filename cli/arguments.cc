@@ -1,6 +1,8 @@
 #include "cli/arguments.h"
 
+#include <optional>
 #include <tuple>
+#include <vector>
 
 #include "CLI/CLI.hpp"
 #include "absl/strings/ascii.h"
@@ -72,6 +74,14 @@ struct RawOptions {
   int limit = 0;
   bool limit_given = false;
   bool watch = false;
+  // `alerts`, `silence`: the subcommand (ack, add, list, expire) if any.
+  std::string action;
+  bool history = false;
+  int64_t id = 0;
+  std::string comment;
+  std::vector<std::string> matchers;
+  std::string duration;
+  bool all = false;
 };
 
 constexpr int kDefaultLogLimit = 100;
@@ -134,6 +144,35 @@ absl::StatusOr<MetricsArgs> ToMetricsArgs(const RawOptions& raw, absl::Time now,
   return args;
 }
 
+constexpr char kDefaultHistorySince[] = "24h";
+
+absl::StatusOr<AlertsArgs> ToAlertsArgs(const RawOptions& raw, absl::Time now,
+                                        absl::TimeZone zone) {
+  AlertsArgs args{raw.host, raw.history, 0, raw.limit};
+  if (!raw.history) return args;
+  absl::StatusOr<TimeWindow> window =
+      ToTimeWindow(raw, kDefaultHistorySince, now, zone);
+  if (!window.ok()) return window.status();
+  args.since_unix_ms = window->since_unix_ms;
+  return args;
+}
+
+absl::StatusOr<SilenceAddArgs> ToSilenceAddArgs(const RawOptions& raw) {
+  std::optional<absl::Duration> duration = ParseDurationArgument(raw.duration);
+  if (!duration.has_value() || *duration <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--for: '", raw.duration,
+                     "' is not a positive duration like 30m, 2h or 1d"));
+  }
+  return SilenceAddArgs{raw.matchers, *duration, raw.comment};
+}
+
+absl::StatusOr<CommandArgs> ToSilenceArgs(const RawOptions& raw) {
+  if (raw.action == "add") return ToSilenceAddArgs(raw);
+  if (raw.action == "expire") return SilenceExpireArgs{raw.id};
+  return SilenceListArgs{raw.all};
+}
+
 absl::StatusOr<CommandArgs> ToCommandArgs(const RawOptions& raw,
                                           OutputFormat output, absl::Time now,
                                           absl::TimeZone zone) {
@@ -148,6 +187,12 @@ absl::StatusOr<CommandArgs> ToCommandArgs(const RawOptions& raw,
   if (raw.command == "metrics") return ToMetricsArgs(raw, now, zone);
   if (raw.command == "ping") return PingArgs{raw.host};
   if (raw.command == "commands") return CommandsArgs{raw.host, raw.limit};
+  if (raw.command == "alerts") {
+    if (raw.action == "ack") return AcknowledgeArgs{raw.id, raw.comment};
+    return ToAlertsArgs(raw, now, zone);
+  }
+  if (raw.command == "silence") return ToSilenceArgs(raw);
+  if (raw.command == "rules") return RulesArgs{};
   return QueueArgs{raw.host};
 }
 
@@ -247,6 +292,54 @@ ParsedArguments ParseArguments(int argc, const char* const* argv,
   commands->add_option("--limit", raw.limit, "most commands to show (20)")
       ->check(CLI::NonNegativeNumber);
 
+  CLI::App* alerts = app.add_subcommand(
+      "alerts", "alerts firing and pending, or their history (--history)");
+  alerts->add_option("--host", raw.host, "agent id or hostname");
+  CLI::Option* history = alerts->add_flag("--history", raw.history,
+                                          "the changes of alerts, newest last");
+  alerts
+      ->add_option("--since", raw.since,
+                   absl::StrCat(kTimeHelp, "; default ", kDefaultHistorySince))
+      ->needs(history);
+  alerts->add_option("--limit", raw.limit, "most changes to show (100)")
+      ->check(CLI::NonNegativeNumber)
+      ->needs(history);
+  CLI::App* ack = alerts->add_subcommand(
+      "ack",
+      "acknowledge an alert: no repeated notifications until it resolves "
+      "(operator role)");
+  ack->add_option("id", raw.id, "the alert's id (eroomctl alerts)")
+      ->required()
+      ->check(CLI::PositiveNumber);
+  ack->add_option("--comment", raw.comment, "why, or what is being done")
+      ->required();
+
+  CLI::App* silence = app.add_subcommand(
+      "silence", "silences: alerts they match are not notified");
+  silence->require_subcommand(1);
+  CLI::App* silence_add = silence->add_subcommand(
+      "add", "silence the alerts matching every matcher (operator role)");
+  silence_add
+      ->add_option("matcher", raw.matchers,
+                   "label=value, label!=value, label=~regex or label!~regex "
+                   "(labels: alertname, host, agent_id, severity, group and "
+                   "the rule's own)")
+      ->required();
+  silence_add->add_option("--for", raw.duration, "how long: 30m, 2h, 1d")
+      ->required();
+  silence_add->add_option("--comment", raw.comment, "why")->required();
+  CLI::App* silence_list =
+      silence->add_subcommand("list", "silences in force, oldest first");
+  silence_list->add_flag("--all", raw.all, "also those that ended");
+  CLI::App* silence_expire =
+      silence->add_subcommand("expire", "end a silence now (operator role)");
+  silence_expire->add_option("id", raw.id, "the silence's id")
+      ->required()
+      ->check(CLI::PositiveNumber);
+
+  app.add_subcommand("rules",
+                     "the alert rules, their last evaluation and alerts");
+
   ParsedArguments parsed;
   try {
     app.parse(argc, argv);
@@ -255,7 +348,11 @@ ParsedArguments ParseArguments(int argc, const char* const* argv,
     parsed.exit_code = code == 0 ? kExitOk : kExitUsage;
     return parsed;
   }
-  raw.command = app.get_subcommands().front()->get_name();
+  const CLI::App* command = app.get_subcommands().front();
+  raw.command = command->get_name();
+  if (!command->get_subcommands().empty()) {
+    raw.action = command->get_subcommands().front()->get_name();
+  }
   raw.collector_given = collector_option->count() > 0;
   raw.config_given = config_option->count() > 0;
   raw.token_given = token_option->count() > 0;

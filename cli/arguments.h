@@ -5,6 +5,7 @@
 #include <ostream>
 #include <string>
 #include <variant>
+#include <vector>
 
 #include "absl/time/time.h"
 #include "eroom/monitor/v1/monitor.pb.h"
@@ -52,8 +53,34 @@ struct CommandsArgs {
   std::string host;
   int limit = 0;  // 0: the collector's default.
 };
-using CommandArgs = std::variant<HostsArgs, StatusArgs, LogsArgs, MetricsArgs,
-                                 QueueArgs, PingArgs, CommandsArgs>;
+struct AlertsArgs {
+  std::string host;
+  // The changes since `since_unix_ms` (at most `limit`, 0: the collector's
+  // default) instead of the alerts pending and firing now.
+  bool history = false;
+  int64_t since_unix_ms = 0;
+  int limit = 0;
+};
+struct AcknowledgeArgs {
+  int64_t alert_id = 0;
+  std::string comment;
+};
+struct SilenceAddArgs {
+  std::vector<std::string> matchers;  // As typed: "host=eroom-prod-1".
+  absl::Duration duration;
+  std::string comment;
+};
+struct SilenceListArgs {
+  bool include_ended = false;
+};
+struct SilenceExpireArgs {
+  int64_t silence_id = 0;
+};
+struct RulesArgs {};
+using CommandArgs =
+    std::variant<HostsArgs, StatusArgs, LogsArgs, MetricsArgs, QueueArgs,
+                 PingArgs, CommandsArgs, AlertsArgs, AcknowledgeArgs,
+                 SilenceAddArgs, SilenceListArgs, SilenceExpireArgs, RulesArgs>;
 
 struct Invocation {
   GlobalOptions global;

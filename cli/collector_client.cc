@@ -95,6 +95,48 @@ absl::StatusOr<v1::QueryMetricsResponse> CollectorClient::QueryMetrics(
       request);
 }
 
+absl::StatusOr<v1::ListAlertsResponse> CollectorClient::ListAlerts(
+    const v1::ListAlertsRequest& request) {
+  return Call<v1::ListAlertsRequest, v1::ListAlertsResponse>(
+      "ListAlerts", queries_, &v1::QueryService::StubInterface::ListAlerts,
+      request);
+}
+
+absl::StatusOr<v1::AcknowledgeAlertResponse> CollectorClient::AcknowledgeAlert(
+    const v1::AcknowledgeAlertRequest& request) {
+  return Call<v1::AcknowledgeAlertRequest, v1::AcknowledgeAlertResponse>(
+      "AcknowledgeAlert", queries_,
+      &v1::QueryService::StubInterface::AcknowledgeAlert, request);
+}
+
+absl::StatusOr<v1::SilenceRecord> CollectorClient::AddSilence(
+    const v1::AddSilenceRequest& request) {
+  return Call<v1::AddSilenceRequest, v1::SilenceRecord>(
+      "AddSilence", queries_, &v1::QueryService::StubInterface::AddSilence,
+      request);
+}
+
+absl::StatusOr<v1::ListSilencesResponse> CollectorClient::ListSilences(
+    const v1::ListSilencesRequest& request) {
+  return Call<v1::ListSilencesRequest, v1::ListSilencesResponse>(
+      "ListSilences", queries_, &v1::QueryService::StubInterface::ListSilences,
+      request);
+}
+
+absl::StatusOr<v1::ExpireSilenceResponse> CollectorClient::ExpireSilence(
+    const v1::ExpireSilenceRequest& request) {
+  return Call<v1::ExpireSilenceRequest, v1::ExpireSilenceResponse>(
+      "ExpireSilence", queries_,
+      &v1::QueryService::StubInterface::ExpireSilence, request);
+}
+
+absl::StatusOr<v1::ListRulesResponse> CollectorClient::ListRules(
+    const v1::ListRulesRequest& request) {
+  return Call<v1::ListRulesRequest, v1::ListRulesResponse>(
+      "ListRules", queries_, &v1::QueryService::StubInterface::ListRules,
+      request);
+}
+
 absl::StatusOr<v1::CommandRecord> CollectorClient::StartCommand(
     const v1::StartCommandRequest& request) {
   return Call<v1::StartCommandRequest, v1::CommandRecord>(

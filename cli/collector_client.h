@@ -34,6 +34,18 @@ class CollectorClient {
       const eroom::monitor::v1::QueryLogsRequest& request);
   absl::StatusOr<eroom::monitor::v1::QueryMetricsResponse> QueryMetrics(
       const eroom::monitor::v1::QueryMetricsRequest& request);
+  absl::StatusOr<eroom::monitor::v1::ListAlertsResponse> ListAlerts(
+      const eroom::monitor::v1::ListAlertsRequest& request);
+  absl::StatusOr<eroom::monitor::v1::AcknowledgeAlertResponse> AcknowledgeAlert(
+      const eroom::monitor::v1::AcknowledgeAlertRequest& request);
+  absl::StatusOr<eroom::monitor::v1::SilenceRecord> AddSilence(
+      const eroom::monitor::v1::AddSilenceRequest& request);
+  absl::StatusOr<eroom::monitor::v1::ListSilencesResponse> ListSilences(
+      const eroom::monitor::v1::ListSilencesRequest& request);
+  absl::StatusOr<eroom::monitor::v1::ExpireSilenceResponse> ExpireSilence(
+      const eroom::monitor::v1::ExpireSilenceRequest& request);
+  absl::StatusOr<eroom::monitor::v1::ListRulesResponse> ListRules(
+      const eroom::monitor::v1::ListRulesRequest& request);
   absl::StatusOr<eroom::monitor::v1::CommandRecord> StartCommand(
       const eroom::monitor::v1::StartCommandRequest& request);
   absl::StatusOr<eroom::monitor::v1::ListCommandsResponse> ListCommands(

@@ -259,6 +259,100 @@ absl::Status RunCommands(const CommandsArgs& args,
   return absl::OkStatus();
 }
 
+absl::Status RunAlerts(const AlertsArgs& args, const CommandContext& context) {
+  EROOM_ASSIGN_OR_RETURN(const std::string agent_id,
+                         ResolveAgentId(context.client, args.host));
+  v1::ListAlertsRequest request;
+  request.set_agent_id(agent_id);
+  request.set_history(args.history);
+  request.set_since_unix_ms(args.since_unix_ms);
+  request.set_limit(args.limit);
+  EROOM_ASSIGN_OR_RETURN(const v1::ListAlertsResponse response,
+                         context.client.ListAlerts(request));
+  if (context.output == OutputFormat::kJson) {
+    return PrintJson(response, context.out);
+  }
+  const RenderContext render = MakeRenderContext(context);
+  if (args.history) {
+    RenderAlertHistory(response, render, context.out);
+  } else {
+    RenderAlerts(response, render, context.out);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status RunAcknowledge(const AcknowledgeArgs& args,
+                            const CommandContext& context) {
+  v1::AcknowledgeAlertRequest request;
+  request.set_alert_id(args.alert_id);
+  request.set_comment(args.comment);
+  EROOM_ASSIGN_OR_RETURN(const v1::AcknowledgeAlertResponse response,
+                         context.client.AcknowledgeAlert(request));
+  if (context.output == OutputFormat::kJson) {
+    return PrintJson(response, context.out);
+  }
+  context.out << "alert " << response.alert_id() << " acknowledged by "
+              << Printable(response.acknowledged_by())
+              << ": no repeated notifications until it resolves\n";
+  return absl::OkStatus();
+}
+
+absl::Status RunSilenceAdd(const SilenceAddArgs& args,
+                           const CommandContext& context) {
+  v1::AddSilenceRequest request;
+  for (const std::string& matcher : args.matchers) {
+    request.add_matchers(matcher);
+  }
+  request.set_duration_ms(absl::ToInt64Milliseconds(args.duration));
+  request.set_comment(args.comment);
+  EROOM_ASSIGN_OR_RETURN(const v1::SilenceRecord silence,
+                         context.client.AddSilence(request));
+  if (context.output == OutputFormat::kJson) {
+    return PrintJson(silence, context.out);
+  }
+  context.out << "silence " << silence.id() << " until "
+              << FormatLocalTime(silence.ends_unix_ms(), context.zone) << ": "
+              << Printable(absl::StrJoin(silence.matchers(), " ")) << '\n';
+  return absl::OkStatus();
+}
+
+absl::Status RunSilenceList(const SilenceListArgs& args,
+                            const CommandContext& context) {
+  v1::ListSilencesRequest request;
+  request.set_include_ended(args.include_ended);
+  EROOM_ASSIGN_OR_RETURN(const v1::ListSilencesResponse response,
+                         context.client.ListSilences(request));
+  if (context.output == OutputFormat::kJson) {
+    return PrintJson(response, context.out);
+  }
+  RenderSilences(response, MakeRenderContext(context), context.out);
+  return absl::OkStatus();
+}
+
+absl::Status RunSilenceExpire(const SilenceExpireArgs& args,
+                              const CommandContext& context) {
+  v1::ExpireSilenceRequest request;
+  request.set_silence_id(args.silence_id);
+  EROOM_ASSIGN_OR_RETURN(const v1::ExpireSilenceResponse response,
+                         context.client.ExpireSilence(request));
+  if (context.output == OutputFormat::kJson) {
+    return PrintJson(response, context.out);
+  }
+  context.out << "silence " << response.silence_id() << " expired by "
+              << Printable(response.expired_by()) << '\n';
+  return absl::OkStatus();
+}
+
+absl::Status RunRules(const CommandContext& context) {
+  EROOM_ASSIGN_OR_RETURN(const v1::ListRulesResponse response,
+                         context.client.ListRules(v1::ListRulesRequest()));
+  if (context.output == OutputFormat::kJson) {
+    return PrintJson(response, context.out);
+  }
+  RenderRules(response, MakeRenderContext(context), context.out);
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::Status RunCommand(const CommandArgs& command,
@@ -285,6 +379,24 @@ absl::Status RunCommand(const CommandArgs& command,
     }
     absl::Status operator()(const CommandsArgs& args) const {
       return RunCommands(args, context);
+    }
+    absl::Status operator()(const AlertsArgs& args) const {
+      return RunAlerts(args, context);
+    }
+    absl::Status operator()(const AcknowledgeArgs& args) const {
+      return RunAcknowledge(args, context);
+    }
+    absl::Status operator()(const SilenceAddArgs& args) const {
+      return RunSilenceAdd(args, context);
+    }
+    absl::Status operator()(const SilenceListArgs& args) const {
+      return RunSilenceList(args, context);
+    }
+    absl::Status operator()(const SilenceExpireArgs& args) const {
+      return RunSilenceExpire(args, context);
+    }
+    absl::Status operator()(const RulesArgs&) const {
+      return RunRules(context);
     }
   };
   return std::visit(Dispatch{context}, command);

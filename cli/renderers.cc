@@ -28,6 +28,60 @@ std::string Ago(int64_t unix_ms, const RenderContext& context) {
   return absl::StrCat(Age(unix_ms, context), " ago");
 }
 
+std::string SeverityText(v1::AlertSeverity severity) {
+  switch (severity) {
+    case v1::SEVERITY_INFO:
+      return "info";
+    case v1::SEVERITY_WARNING:
+      return "warning";
+    case v1::SEVERITY_CRITICAL:
+      return "critical";
+    default:
+      return kNone;
+  }
+}
+
+std::string AlertStateText(v1::AlertState state) {
+  switch (state) {
+    case v1::ALERT_PENDING:
+      return "pending";
+    case v1::ALERT_FIRING:
+      return "firing";
+    case v1::ALERT_RESOLVED:
+      return "resolved";
+    default:
+      return kNone;
+  }
+}
+
+std::string AlertValue(double value) { return absl::StrFormat("%g", value); }
+
+// How long it has been in its state: firing since, else pending since.
+std::string AlertAge(const v1::AlertRecord& alert,
+                     const RenderContext& context) {
+  const int64_t since = alert.state() == v1::ALERT_FIRING
+                            ? alert.firing_since_unix_ms()
+                            : alert.pending_since_unix_ms();
+  return since == 0 ? kNone : Age(since, context);
+}
+
+// "firing", or "firing, acked by alice" once acknowledged.
+std::string AlertStateWithAck(const v1::AlertRecord& alert) {
+  std::string state = AlertStateText(alert.state());
+  if (!alert.acknowledged_by().empty()) {
+    absl::StrAppend(&state, ", acked by ", alert.acknowledged_by());
+  }
+  return state;
+}
+
+// "2 critical": how many, and the most severe (the collector sends it
+// first).
+std::string FiringAlertsSummary(const v1::HostStatus& host) {
+  if (host.firing_alerts().empty()) return kNone;
+  return absl::StrCat(host.firing_alerts_size(), " ",
+                      SeverityText(host.firing_alerts(0).severity()));
+}
+
 std::string ConnectionState(const v1::HostStatus& host,
                             const RenderContext& context) {
   if (host.connected() && !host.down()) return "connected";
@@ -211,6 +265,25 @@ std::string StatusDisks(const v1::HostStatus& host) {
   return absl::StrJoin(parts, ", ");
 }
 
+// "Alerts  critical health_down for 5m: summary (#12)", one line each.
+void RenderFiringAlerts(const v1::HostStatus& host,
+                        const RenderContext& context, std::ostream& out) {
+  if (host.firing_alerts().empty()) {
+    RenderStatusLine(out, "Alerts", "none firing");
+    return;
+  }
+  const char* label = "Alerts";
+  for (const v1::AlertRecord& alert : host.firing_alerts()) {
+    RenderStatusLine(
+        out, label,
+        absl::StrCat(SeverityText(alert.severity()), " ", alert.rule(), " for ",
+                     AlertAge(alert, context), ": ",
+                     FirstLineSummary(alert.summary()), " (#", alert.id(),
+                     alert.acknowledged_by().empty() ? "" : ", acked", ")"));
+    label = "";
+  }
+}
+
 std::string StatusQueue(const v1::HostStatus& host,
                         const RenderContext& context) {
   if (!host.has_latest_queue()) return "no probe yet";
@@ -261,7 +334,7 @@ void RenderHosts(const v1::ListHostsResponse& response,
     return;
   }
   Table table({"HOST", "STATE", "EROOM", "CPU", "MEMORY", "DISK", "HEALTH",
-               "QUEUE(Q/A/C)"});
+               "QUEUE(Q/A/C)", "ALERTS"});
   table.SetAlign(3, Table::Align::kRight);
   for (const v1::HostStatus& host : response.hosts()) {
     const bool sampled = host.has_latest_sample();
@@ -273,7 +346,8 @@ void RenderHosts(const v1::ListHostsResponse& response,
          DisksSummary(host), HealthSummary(host),
          queue == nullptr ? kNone
                           : absl::StrCat(queue->queued(), "/", queue->active(),
-                                         "/", queue->completed())});
+                                         "/", queue->completed()),
+         FiringAlertsSummary(host)});
   }
   table.Render(out);
 }
@@ -296,6 +370,7 @@ void RenderStatus(const HostReport& report, const RenderContext& context,
   RenderStatusLine(out, "Host", StatusHostResources(host));
   RenderStatusLine(out, "Disk", StatusDisks(host));
   RenderStatusLine(out, "Queue", StatusQueue(host, context));
+  RenderFiringAlerts(host, context, out);
   out << "Last errors:";
   if (report.recent_errors.events().empty()) {
     out << " none\n";
@@ -424,6 +499,105 @@ void RenderCommands(const v1::ListCommandsResponse& response,
                   command.progress().empty()
                       ? kNone
                       : StepSummary(*command.progress().rbegin())});
+  }
+  table.Render(out);
+}
+
+void RenderAlerts(const v1::ListAlertsResponse& response,
+                  const RenderContext& context, std::ostream& out) {
+  if (response.alerts().empty()) {
+    out << "No alerts are firing or pending.\n";
+    return;
+  }
+  Table table(
+      {"ID", "RULE", "HOST", "SEVERITY", "STATE", "SINCE", "VALUE", "SUMMARY"});
+  table.SetAlign(0, Table::Align::kRight);
+  table.SetAlign(6, Table::Align::kRight);
+  for (const v1::AlertRecord& alert : response.alerts()) {
+    table.AddRow({absl::StrCat(alert.id()), alert.rule(), alert.agent_id(),
+                  SeverityText(alert.severity()), AlertStateWithAck(alert),
+                  AlertAge(alert, context), AlertValue(alert.value()),
+                  FirstLineSummary(alert.summary())});
+  }
+  table.Render(out);
+}
+
+void RenderAlertHistory(const v1::ListAlertsResponse& response,
+                        const RenderContext& context, std::ostream& out) {
+  if (response.history().empty()) {
+    out << "No alert changes in the selected range.\n";
+    return;
+  }
+  Table table(
+      {"TIME", "ID", "RULE", "HOST", "SEVERITY", "CHANGE", "VALUE", "SUMMARY"});
+  table.SetAlign(1, Table::Align::kRight);
+  table.SetAlign(6, Table::Align::kRight);
+  std::vector<const v1::AlertChange*> changes;
+  for (const v1::AlertChange& change : response.history()) {
+    changes.push_back(&change);
+  }
+  std::stable_sort(changes.begin(), changes.end(),
+                   [](const v1::AlertChange* a, const v1::AlertChange* b) {
+                     return a->time_unix_ms() < b->time_unix_ms();
+                   });
+  for (const v1::AlertChange* change : changes) {
+    const v1::AlertRecord& alert = change->alert();
+    std::string what = AlertStateText(change->state());
+    if (change->inhibited()) absl::StrAppend(&what, " (host down)");
+    table.AddRow({FormatLocalTime(change->time_unix_ms(), context.zone),
+                  absl::StrCat(alert.id()), alert.rule(), alert.agent_id(),
+                  SeverityText(alert.severity()), what,
+                  AlertValue(alert.value()),
+                  FirstLineSummary(alert.summary())});
+  }
+  table.Render(out);
+}
+
+void RenderSilences(const v1::ListSilencesResponse& response,
+                    const RenderContext& context, std::ostream& out) {
+  if (response.silences().empty()) {
+    out << "No silences.\n";
+    return;
+  }
+  Table table({"ID", "MATCHERS", "ENDS", "BY", "COMMENT"});
+  table.SetAlign(0, Table::Align::kRight);
+  const int64_t now_ms = absl::ToUnixMillis(context.now);
+  for (const v1::SilenceRecord& silence : response.silences()) {
+    std::string ends =
+        silence.ends_unix_ms() > now_ms
+            ? absl::StrCat("in ", FormatAge(absl::Milliseconds(
+                                      silence.ends_unix_ms() - now_ms)))
+            : absl::StrCat("ended ", Ago(silence.ends_unix_ms(), context));
+    if (!silence.expired_by().empty()) {
+      absl::StrAppend(&ends, " (expired by ", silence.expired_by(), ")");
+    }
+    table.AddRow({absl::StrCat(silence.id()),
+                  absl::StrJoin(silence.matchers(), " "), ends,
+                  silence.created_by(), FirstLineSummary(silence.comment())});
+  }
+  table.Render(out);
+}
+
+void RenderRules(const v1::ListRulesResponse& response,
+                 const RenderContext& context, std::ostream& out) {
+  if (response.rules().empty()) {
+    out << "No alert rules are configured.\n";
+    return;
+  }
+  Table table(
+      {"RULE", "KIND", "SEVERITY", "EVALUATED", "ACTIVE", "LAST ERROR"});
+  for (const v1::RuleRecord& rule : response.rules()) {
+    std::vector<std::string> active;
+    for (const v1::AlertRecord& alert : rule.active()) {
+      active.push_back(
+          absl::StrCat(alert.agent_id(), " ", AlertStateText(alert.state())));
+    }
+    table.AddRow({rule.name(), rule.kind(), SeverityText(rule.severity()),
+                  rule.last_evaluated_unix_ms() == 0
+                      ? std::string("never")
+                      : Ago(rule.last_evaluated_unix_ms(), context),
+                  active.empty() ? kNone : absl::StrJoin(active, ", "),
+                  OrNone(FirstLineSummary(rule.last_error()))});
   }
   table.Render(out);
 }

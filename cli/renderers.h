@@ -48,6 +48,17 @@ void RenderCommandStep(const eroom::monitor::v1::CommandProgress& step,
 void RenderCommands(const eroom::monitor::v1::ListCommandsResponse& response,
                     const RenderContext& context, std::ostream& out);
 
+// Alerts pending and firing, in the collector's order (most severe first).
+void RenderAlerts(const eroom::monitor::v1::ListAlertsResponse& response,
+                  const RenderContext& context, std::ostream& out);
+// Alert changes, oldest first whatever order the collector sent.
+void RenderAlertHistory(const eroom::monitor::v1::ListAlertsResponse& response,
+                        const RenderContext& context, std::ostream& out);
+void RenderSilences(const eroom::monitor::v1::ListSilencesResponse& response,
+                    const RenderContext& context, std::ostream& out);
+void RenderRules(const eroom::monitor::v1::ListRulesResponse& response,
+                 const RenderContext& context, std::ostream& out);
+
 }  // namespace eroom::cli
 
 #endif  // EROOM_CLI_RENDERERS_H_

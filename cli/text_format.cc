@@ -129,25 +129,30 @@ std::string Printable(absl::string_view text) {
   return printable;
 }
 
-absl::StatusOr<absl::Time> ParseTimeArgument(absl::string_view text,
-                                             absl::Time now,
-                                             absl::TimeZone zone) {
-  absl::Duration ago;
+std::optional<absl::Duration> ParseDurationArgument(absl::string_view text) {
   // absl durations stop at hours; operators also think in days.
   absl::string_view days_text = text;
   int64_t days;
   if (absl::ConsumeSuffix(&days_text, "d") &&
-      absl::SimpleAtoi(days_text, &days) && days >= 0) {
-    return now - absl::Hours(24 * days);
+      absl::SimpleAtoi(days_text, &days)) {
+    return absl::Hours(24) * days;
   }
-  if (absl::ParseDuration(text, &ago)) {
-    if (ago < absl::ZeroDuration()) {
+  absl::Duration duration;
+  if (absl::ParseDuration(text, &duration)) return duration;
+  return std::nullopt;
+}
+
+absl::StatusOr<absl::Time> ParseTimeArgument(absl::string_view text,
+                                             absl::Time now,
+                                             absl::TimeZone zone) {
+  if (std::optional<absl::Duration> ago = ParseDurationArgument(text)) {
+    if (*ago < absl::ZeroDuration()) {
       return absl::InvalidArgumentError(
           absl::StrCat("'", text,
                        "': a duration back from now cannot be "
                        "negative"));
     }
-    return now - ago;
+    return now - *ago;
   }
   absl::Time time;
   std::string ignored;

@@ -32,6 +32,18 @@ inline constexpr char kQueryLogsMethod[] =
     "/eroom.monitor.v1.QueryService/QueryLogs";
 inline constexpr char kQueryMetricsMethod[] =
     "/eroom.monitor.v1.QueryService/QueryMetrics";
+inline constexpr char kListAlertsMethod[] =
+    "/eroom.monitor.v1.QueryService/ListAlerts";
+inline constexpr char kAcknowledgeAlertMethod[] =
+    "/eroom.monitor.v1.QueryService/AcknowledgeAlert";
+inline constexpr char kAddSilenceMethod[] =
+    "/eroom.monitor.v1.QueryService/AddSilence";
+inline constexpr char kListSilencesMethod[] =
+    "/eroom.monitor.v1.QueryService/ListSilences";
+inline constexpr char kExpireSilenceMethod[] =
+    "/eroom.monitor.v1.QueryService/ExpireSilence";
+inline constexpr char kListRulesMethod[] =
+    "/eroom.monitor.v1.QueryService/ListRules";
 inline constexpr char kStartCommandMethod[] =
     "/eroom.monitor.v1.CommandService/StartCommand";
 inline constexpr char kWatchCommandMethod[] =

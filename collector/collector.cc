@@ -75,7 +75,8 @@ Collector::Collector(const CollectorConfig& config, const Clock& clock,
                      agent_streams_),
       // A worker stays free for the quick queries while log queries run.
       query_service_(*storage_, queries_, authorizer_, liveness_, clock,
-                     std::max(1, config.query_threads - 1)),
+                     std::max(1, config.query_threads - 1),
+                     /*alerts=*/nullptr),
       command_service_(ingest_, *storage_, queries_, authorizer_, clock,
                        agent_streams_) {}
 

@@ -2,10 +2,14 @@
 
 #include <algorithm>
 #include <string>
+#include <tuple>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "collector/alerting/matcher_text.h"
 #include "collector/worker_call.h"
 #include "common/metric_catalog.h"
 #include "common/status_macros.h"
@@ -62,6 +66,141 @@ absl::Status ValidateSearchText(absl::string_view text) {
   return absl::OkStatus();
 }
 
+v1::AlertSeverity ToProto(alerting::Severity severity) {
+  switch (severity) {
+    case alerting::Severity::kInfo:
+      return v1::SEVERITY_INFO;
+    case alerting::Severity::kWarning:
+      return v1::SEVERITY_WARNING;
+    case alerting::Severity::kCritical:
+      return v1::SEVERITY_CRITICAL;
+  }
+  return v1::ALERT_SEVERITY_UNSPECIFIED;
+}
+
+v1::AlertState ToProto(alerting::AlertState state) {
+  switch (state) {
+    case alerting::AlertState::kPending:
+      return v1::ALERT_PENDING;
+    case alerting::AlertState::kFiring:
+      return v1::ALERT_FIRING;
+    case alerting::AlertState::kResolved:
+      return v1::ALERT_RESOLVED;
+  }
+  return v1::ALERT_STATE_UNSPECIFIED;
+}
+
+// 0 for a time that has not happened (InfinitePast).
+int64_t ToUnixMs(absl::Time time) {
+  return time == absl::InfinitePast() ? 0 : absl::ToUnixMillis(time);
+}
+
+v1::AlertRecord ToProto(const alerting::Alert& alert) {
+  v1::AlertRecord record;
+  record.set_id(alert.id);
+  record.set_rule(alert.key.rule);
+  record.set_agent_id(alert.key.agent_id);
+  record.set_group(alert.key.group);
+  record.set_state(ToProto(alert.state));
+  record.set_severity(ToProto(alert.severity));
+  record.mutable_labels()->insert(alert.labels.begin(), alert.labels.end());
+  record.set_summary(alert.summary);
+  record.set_value(alert.value);
+  record.set_count(alert.count);
+  record.set_pending_since_unix_ms(ToUnixMs(alert.pending_since));
+  record.set_firing_since_unix_ms(ToUnixMs(alert.firing_since));
+  record.set_resolved_unix_ms(ToUnixMs(alert.resolved_at));
+  record.set_last_evaluated_unix_ms(ToUnixMs(alert.last_evaluated));
+  record.set_acknowledged_by(alert.acknowledged_by);
+  record.set_ack_comment(alert.ack_comment);
+  record.set_acknowledged_unix_ms(ToUnixMs(alert.acknowledged_at));
+  record.set_last_notified_unix_ms(ToUnixMs(alert.last_notified_at));
+  return record;
+}
+
+v1::SilenceRecord ToProto(const alerting::Silence& silence) {
+  v1::SilenceRecord record;
+  record.set_id(silence.id);
+  for (const alerting::LabelMatcher& matcher : silence.matchers) {
+    record.add_matchers(alerting::FormatLabelMatcher(matcher));
+  }
+  record.set_comment(silence.comment);
+  record.set_created_by(silence.created_by);
+  record.set_starts_unix_ms(ToUnixMs(silence.starts_at));
+  record.set_ends_unix_ms(ToUnixMs(silence.ends_at));
+  record.set_expired_by(silence.expired_by);
+  return record;
+}
+
+// Most severe first, firing before pending, then oldest first.
+void SortBySeverity(std::vector<alerting::Alert>& alerts) {
+  std::sort(alerts.begin(), alerts.end(),
+            [](const alerting::Alert& a, const alerting::Alert& b) {
+              return std::tuple(b.severity,
+                                b.state == alerting::AlertState::kFiring,
+                                a.id) <
+                     std::tuple(a.severity,
+                                a.state == alerting::AlertState::kFiring, b.id);
+            });
+}
+
+// What an acknowledgement or silence says; `what` names it in the error.
+absl::Status ValidateComment(absl::string_view what,
+                             absl::string_view comment) {
+  if (absl::StripAsciiWhitespace(comment).empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(what, " needs a comment: why, or what is being done"));
+  }
+  if (comment.size() > kMaxCommentBytes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(what, " comment is ", comment.size(), " bytes; at most ",
+                     kMaxCommentBytes, " bytes"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status RequirePositiveId(absl::string_view what, int64_t id) {
+  if (id > 0) return absl::OkStatus();
+  return absl::InvalidArgumentError(
+      absl::StrCat(what, " id must be positive, got ", id));
+}
+
+absl::StatusOr<std::vector<alerting::LabelMatcher>> ParseMatchers(
+    const google::protobuf::RepeatedPtrField<std::string>& texts) {
+  if (texts.empty()) {
+    return absl::InvalidArgumentError(
+        "a silence needs at least one matcher, e.g. host=eroom-prod-1");
+  }
+  if (texts.size() > kMaxSilenceMatchers) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("a silence has at most ", kMaxSilenceMatchers,
+                     " matchers, got ", texts.size()));
+  }
+  std::vector<alerting::LabelMatcher> matchers;
+  for (const std::string& text : texts) {
+    if (text.size() > kMaxMatcherBytes) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("a matcher is ", text.size(), " bytes; at most ",
+                       kMaxMatcherBytes, " bytes"));
+    }
+    EROOM_ASSIGN_OR_RETURN(alerting::LabelMatcher matcher,
+                           alerting::ParseLabelMatcher(text));
+    matchers.push_back(std::move(matcher));
+  }
+  return matchers;
+}
+
+absl::StatusOr<absl::Duration> SilenceDuration(int64_t duration_ms) {
+  const absl::Duration duration = absl::Milliseconds(duration_ms);
+  if (duration <= absl::ZeroDuration() || duration > kMaxSilenceDuration) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("a silence must last more than 0 and at most ",
+                     absl::FormatDuration(kMaxSilenceDuration),
+                     " (a year), got ", absl::FormatDuration(duration)));
+  }
+  return duration;
+}
+
 // One of a bounded number of slots, held for its lifetime if it got one.
 class ConcurrencySlot {
  public:
@@ -97,13 +236,15 @@ QueryServiceImpl::QueryServiceImpl(StorageReader& storage, WorkQueue& workers,
                                    Authorizer& authorizer,
                                    const HostLiveness& liveness,
                                    const Clock& clock,
-                                   int max_concurrent_log_queries)
+                                   int max_concurrent_log_queries,
+                                   alerting::AlertAdmin* alerts)
     : storage_(storage),
       workers_(workers),
       authorizer_(authorizer),
       liveness_(liveness),
       clock_(clock),
-      max_concurrent_log_queries_(max_concurrent_log_queries) {}
+      max_concurrent_log_queries_(max_concurrent_log_queries),
+      alerts_(alerts) {}
 
 grpc::ServerUnaryReactor* QueryServiceImpl::ListHosts(
     grpc::CallbackServerContext* context, const v1::ListHostsRequest* request,
@@ -129,12 +270,81 @@ grpc::ServerUnaryReactor* QueryServiceImpl::QueryMetrics(
                          [this, request] { return Metrics(*request); });
 }
 
+grpc::ServerUnaryReactor* QueryServiceImpl::ListAlerts(
+    grpc::CallbackServerContext* context, const v1::ListAlertsRequest* request,
+    v1::ListAlertsResponse* response) {
+  return FinishOnWorkers(context, kListAlertsMethod, authorizer_, workers_,
+                         response,
+                         [this, request] { return Alerts(*request); });
+}
+
+grpc::ServerUnaryReactor* QueryServiceImpl::AcknowledgeAlert(
+    grpc::CallbackServerContext* context,
+    const v1::AcknowledgeAlertRequest* request,
+    v1::AcknowledgeAlertResponse* response) {
+  return FinishOnWorkers(context, kAcknowledgeAlertMethod, authorizer_,
+                         workers_, response,
+                         [this, request](const Caller& caller) {
+                           return Acknowledge(*request, caller);
+                         });
+}
+
+grpc::ServerUnaryReactor* QueryServiceImpl::AddSilence(
+    grpc::CallbackServerContext* context, const v1::AddSilenceRequest* request,
+    v1::SilenceRecord* response) {
+  return FinishOnWorkers(context, kAddSilenceMethod, authorizer_, workers_,
+                         response, [this, request](const Caller& caller) {
+                           return Silence(*request, caller);
+                         });
+}
+
+grpc::ServerUnaryReactor* QueryServiceImpl::ListSilences(
+    grpc::CallbackServerContext* context,
+    const v1::ListSilencesRequest* request,
+    v1::ListSilencesResponse* response) {
+  return FinishOnWorkers(context, kListSilencesMethod, authorizer_, workers_,
+                         response,
+                         [this, request] { return Silences(*request); });
+}
+
+grpc::ServerUnaryReactor* QueryServiceImpl::ExpireSilence(
+    grpc::CallbackServerContext* context,
+    const v1::ExpireSilenceRequest* request,
+    v1::ExpireSilenceResponse* response) {
+  return FinishOnWorkers(context, kExpireSilenceMethod, authorizer_, workers_,
+                         response, [this, request](const Caller& caller) {
+                           return Expire(*request, caller);
+                         });
+}
+
+grpc::ServerUnaryReactor* QueryServiceImpl::ListRules(
+    grpc::CallbackServerContext* context, const v1::ListRulesRequest*,
+    v1::ListRulesResponse* response) {
+  return FinishOnWorkers(context, kListRulesMethod, authorizer_, workers_,
+                         response, [this] { return Rules(); });
+}
+
 absl::StatusOr<v1::ListHostsResponse> QueryServiceImpl::Hosts(
     const v1::ListHostsRequest& request) {
   EROOM_ASSIGN_OR_RETURN(v1::ListHostsResponse hosts,
                          storage_.ListHosts(request));
+  absl::flat_hash_map<std::string, std::vector<v1::AlertRecord>> firing;
+  if (alerts_ != nullptr) {
+    EROOM_ASSIGN_OR_RETURN(std::vector<alerting::Alert> active,
+                           alerts_->ActiveAlerts(request.agent_id()));
+    SortBySeverity(active);
+    for (const alerting::Alert& alert : active) {
+      if (alert.state != alerting::AlertState::kFiring) continue;
+      firing[alert.key.agent_id].push_back(ToProto(alert));
+    }
+  }
   for (v1::HostStatus& host : *hosts.mutable_hosts()) {
     host.set_down(liveness_.IsDown(host.agent_id()));
+    if (auto it = firing.find(host.agent_id()); it != firing.end()) {
+      for (v1::AlertRecord& alert : it->second) {
+        *host.add_firing_alerts() = std::move(alert);
+      }
+    }
   }
   return hosts;
 }
@@ -188,6 +398,122 @@ absl::StatusOr<v1::QueryMetricsResponse> QueryServiceImpl::Metrics(
     return response;
   }
   return storage_.QueryMetrics(request);
+}
+
+absl::StatusOr<alerting::AlertAdmin*> QueryServiceImpl::Alerting() const {
+  if (alerts_ == nullptr) {
+    return absl::FailedPreconditionError(
+        "alerting is not configured on this collector (no rules)");
+  }
+  return alerts_;
+}
+
+absl::StatusOr<v1::ListAlertsResponse> QueryServiceImpl::Alerts(
+    const v1::ListAlertsRequest& request) {
+  EROOM_ASSIGN_OR_RETURN(alerting::AlertAdmin * alerts, Alerting());
+  v1::ListAlertsResponse response;
+  if (!request.history()) {
+    EROOM_ASSIGN_OR_RETURN(std::vector<alerting::Alert> active,
+                           alerts->ActiveAlerts(request.agent_id()));
+    SortBySeverity(active);
+    for (const alerting::Alert& alert : active) {
+      *response.add_alerts() = ToProto(alert);
+    }
+    return response;
+  }
+  if (request.since_unix_ms() < 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "since_unix_ms must not be negative, got ", request.since_unix_ms()));
+  }
+  EROOM_ASSIGN_OR_RETURN(
+      int32_t limit, EffectiveLimit(request.limit(), kDefaultAlertHistoryLimit,
+                                    kMaxAlertHistoryLimit));
+  const absl::Time since = request.since_unix_ms() == 0
+                               ? absl::InfinitePast()
+                               : absl::FromUnixMillis(request.since_unix_ms());
+  EROOM_ASSIGN_OR_RETURN(std::vector<alerting::AlertEvent> history,
+                         alerts->History(since, limit, request.agent_id()));
+  for (const alerting::AlertEvent& event : history) {
+    v1::AlertChange* change = response.add_history();
+    change->set_time_unix_ms(ToUnixMs(event.at));
+    change->set_state(ToProto(event.alert.state));
+    change->set_inhibited(event.inhibited);
+    *change->mutable_alert() = ToProto(event.alert);
+  }
+  return response;
+}
+
+absl::StatusOr<v1::AcknowledgeAlertResponse> QueryServiceImpl::Acknowledge(
+    const v1::AcknowledgeAlertRequest& request, const Caller& caller) {
+  EROOM_ASSIGN_OR_RETURN(alerting::AlertAdmin * alerts, Alerting());
+  EROOM_RETURN_IF_ERROR(RequirePositiveId("alert", request.alert_id()));
+  EROOM_RETURN_IF_ERROR(
+      ValidateComment("an acknowledgement", request.comment()));
+  EROOM_RETURN_IF_ERROR(
+      alerts->Acknowledge(request.alert_id(), caller.name, request.comment()));
+  v1::AcknowledgeAlertResponse response;
+  response.set_alert_id(request.alert_id());
+  response.set_acknowledged_by(caller.name);
+  return response;
+}
+
+absl::StatusOr<v1::SilenceRecord> QueryServiceImpl::Silence(
+    const v1::AddSilenceRequest& request, const Caller& caller) {
+  EROOM_ASSIGN_OR_RETURN(alerting::AlertAdmin * alerts, Alerting());
+  alerting::Silence silence;
+  EROOM_ASSIGN_OR_RETURN(silence.matchers, ParseMatchers(request.matchers()));
+  EROOM_ASSIGN_OR_RETURN(const absl::Duration duration,
+                         SilenceDuration(request.duration_ms()));
+  EROOM_RETURN_IF_ERROR(ValidateComment("a silence", request.comment()));
+  silence.comment = request.comment();
+  silence.created_by = caller.name;
+  silence.starts_at = clock_.Now();
+  silence.ends_at = silence.starts_at + duration;
+  EROOM_ASSIGN_OR_RETURN(const alerting::Silence added,
+                         alerts->AddSilence(std::move(silence)));
+  return ToProto(added);
+}
+
+absl::StatusOr<v1::ListSilencesResponse> QueryServiceImpl::Silences(
+    const v1::ListSilencesRequest& request) {
+  EROOM_ASSIGN_OR_RETURN(alerting::AlertAdmin * alerts, Alerting());
+  EROOM_ASSIGN_OR_RETURN(const std::vector<alerting::Silence> silences,
+                         alerts->Silences(request.include_ended()));
+  v1::ListSilencesResponse response;
+  for (const alerting::Silence& silence : silences) {
+    *response.add_silences() = ToProto(silence);
+  }
+  return response;
+}
+
+absl::StatusOr<v1::ExpireSilenceResponse> QueryServiceImpl::Expire(
+    const v1::ExpireSilenceRequest& request, const Caller& caller) {
+  EROOM_ASSIGN_OR_RETURN(alerting::AlertAdmin * alerts, Alerting());
+  EROOM_RETURN_IF_ERROR(RequirePositiveId("silence", request.silence_id()));
+  EROOM_RETURN_IF_ERROR(
+      alerts->ExpireSilence(request.silence_id(), caller.name));
+  v1::ExpireSilenceResponse response;
+  response.set_silence_id(request.silence_id());
+  response.set_expired_by(caller.name);
+  return response;
+}
+
+absl::StatusOr<v1::ListRulesResponse> QueryServiceImpl::Rules() {
+  EROOM_ASSIGN_OR_RETURN(alerting::AlertAdmin * alerts, Alerting());
+  v1::ListRulesResponse response;
+  for (alerting::RuleStatus& status : alerts->Rules()) {
+    v1::RuleRecord* rule = response.add_rules();
+    rule->set_name(status.rule);
+    rule->set_kind(status.kind);
+    rule->set_severity(ToProto(status.severity));
+    rule->set_last_evaluated_unix_ms(ToUnixMs(status.last_evaluated));
+    rule->set_last_error(status.last_error);
+    SortBySeverity(status.active);
+    for (const alerting::Alert& alert : status.active) {
+      *rule->add_active() = ToProto(alert);
+    }
+  }
+  return response;
 }
 
 }  // namespace eroom::collector

@@ -6,6 +6,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "collector/alerting/alert_admin.h"
 #include "collector/authorizer.h"
 #include "collector/host_liveness.h"
 #include "collector/storage.h"
@@ -32,6 +33,17 @@ inline constexpr size_t kMaxSearchTextBytes = 1024;
 // past it, it stops with DEADLINE_EXCEEDED and frees its worker.
 inline constexpr absl::Duration kMaxQueryTime = absl::Seconds(30);
 
+// Alert requests: history limits as for logs; a comment (acknowledgement,
+// silence) is required and at most kMaxCommentBytes; a silence has 1 to
+// kMaxSilenceMatchers matchers of at most kMaxMatcherBytes each and lasts
+// at most kMaxSilenceDuration.
+inline constexpr int kDefaultAlertHistoryLimit = 100;
+inline constexpr int kMaxAlertHistoryLimit = 10000;
+inline constexpr size_t kMaxCommentBytes = 1024;
+inline constexpr int kMaxSilenceMatchers = 16;
+inline constexpr size_t kMaxMatcherBytes = 1024;
+inline constexpr absl::Duration kMaxSilenceDuration = absl::Hours(24 * 365);
+
 // The limit a request's `requested` limit stands for.
 absl::StatusOr<int32_t> EffectiveLimit(int32_t requested, int32_t default_limit,
                                        int32_t max_limit);
@@ -47,15 +59,22 @@ absl::StatusOr<int32_t> EffectiveLimit(int32_t requested, int32_t default_limit,
 // other queries are answered meanwhile. Each stops once its caller cancels
 // or its deadline passes (CANCELLED, DEADLINE_EXCEEDED), and after
 // kMaxQueryTime on `clock` in any case; a server shutting down cancels them.
+//
+// The alert calls are answered by `alerts` on the query workers; without it
+// (alerting off) they fail with FAILED_PRECONDITION saying so, and hosts
+// are listed without alerts. Acknowledgements, silences and their expiry
+// are recorded as the caller's token name.
 class QueryServiceImpl final
     : public eroom::monitor::v1::QueryService::CallbackService {
  public:
-  // Hosts are reported down as `liveness` knows them.
+  // Hosts are reported down as `liveness` knows them. `alerts` may be null.
   QueryServiceImpl(StorageReader& storage, WorkQueue& workers,
                    Authorizer& authorizer, const HostLiveness& liveness,
-                   const Clock& clock, int max_concurrent_log_queries);
+                   const Clock& clock, int max_concurrent_log_queries,
+                   alerting::AlertAdmin* alerts);
 
-  // ListHosts with each host's `down` as the collector knows it.
+  // ListHosts with each host's `down` as the collector knows it, and its
+  // firing alerts.
   grpc::ServerUnaryReactor* ListHosts(
       grpc::CallbackServerContext* context,
       const eroom::monitor::v1::ListHostsRequest* request,
@@ -71,6 +90,31 @@ class QueryServiceImpl final
       const eroom::monitor::v1::QueryMetricsRequest* request,
       eroom::monitor::v1::QueryMetricsResponse* response) override;
 
+  grpc::ServerUnaryReactor* ListAlerts(
+      grpc::CallbackServerContext* context,
+      const eroom::monitor::v1::ListAlertsRequest* request,
+      eroom::monitor::v1::ListAlertsResponse* response) override;
+  grpc::ServerUnaryReactor* AcknowledgeAlert(
+      grpc::CallbackServerContext* context,
+      const eroom::monitor::v1::AcknowledgeAlertRequest* request,
+      eroom::monitor::v1::AcknowledgeAlertResponse* response) override;
+  grpc::ServerUnaryReactor* AddSilence(
+      grpc::CallbackServerContext* context,
+      const eroom::monitor::v1::AddSilenceRequest* request,
+      eroom::monitor::v1::SilenceRecord* response) override;
+  grpc::ServerUnaryReactor* ListSilences(
+      grpc::CallbackServerContext* context,
+      const eroom::monitor::v1::ListSilencesRequest* request,
+      eroom::monitor::v1::ListSilencesResponse* response) override;
+  grpc::ServerUnaryReactor* ExpireSilence(
+      grpc::CallbackServerContext* context,
+      const eroom::monitor::v1::ExpireSilenceRequest* request,
+      eroom::monitor::v1::ExpireSilenceResponse* response) override;
+  grpc::ServerUnaryReactor* ListRules(
+      grpc::CallbackServerContext* context,
+      const eroom::monitor::v1::ListRulesRequest* request,
+      eroom::monitor::v1::ListRulesResponse* response) override;
+
  private:
   absl::StatusOr<eroom::monitor::v1::ListHostsResponse> Hosts(
       const eroom::monitor::v1::ListHostsRequest& request);
@@ -79,6 +123,22 @@ class QueryServiceImpl final
       grpc::CallbackServerContext& context);
   absl::StatusOr<eroom::monitor::v1::QueryMetricsResponse> Metrics(
       eroom::monitor::v1::QueryMetricsRequest request);
+  // The alerting admin, or FailedPrecondition without one.
+  absl::StatusOr<alerting::AlertAdmin*> Alerting() const;
+  absl::StatusOr<eroom::monitor::v1::ListAlertsResponse> Alerts(
+      const eroom::monitor::v1::ListAlertsRequest& request);
+  absl::StatusOr<eroom::monitor::v1::AcknowledgeAlertResponse> Acknowledge(
+      const eroom::monitor::v1::AcknowledgeAlertRequest& request,
+      const Caller& caller);
+  absl::StatusOr<eroom::monitor::v1::SilenceRecord> Silence(
+      const eroom::monitor::v1::AddSilenceRequest& request,
+      const Caller& caller);
+  absl::StatusOr<eroom::monitor::v1::ListSilencesResponse> Silences(
+      const eroom::monitor::v1::ListSilencesRequest& request);
+  absl::StatusOr<eroom::monitor::v1::ExpireSilenceResponse> Expire(
+      const eroom::monitor::v1::ExpireSilenceRequest& request,
+      const Caller& caller);
+  absl::StatusOr<eroom::monitor::v1::ListRulesResponse> Rules();
 
   StorageReader& storage_;
   WorkQueue& workers_;
@@ -86,6 +146,7 @@ class QueryServiceImpl final
   const HostLiveness& liveness_;
   const Clock& clock_;
   const int max_concurrent_log_queries_;
+  alerting::AlertAdmin* const alerts_;  // Null: alerting is off.
   std::atomic<int> log_queries_running_ = 0;
 };
 

@@ -20,8 +20,10 @@ class AlertAdmin {
   // Pending and firing alerts; of one host when agent_id is set.
   virtual absl::StatusOr<std::vector<Alert>> ActiveAlerts(
       const std::string& agent_id) = 0;
-  virtual absl::StatusOr<std::vector<AlertEvent>> History(absl::Time since,
-                                                          int limit) = 0;
+  // Changes at or after `since`, newest first, at most `limit`; of one
+  // host when agent_id is set.
+  virtual absl::StatusOr<std::vector<AlertEvent>> History(
+      absl::Time since, int limit, const std::string& agent_id) = 0;
   virtual absl::Status Acknowledge(int64_t alert_id, const std::string& by,
                                    const std::string& comment) = 0;
   virtual absl::StatusOr<Silence> AddSilence(Silence silence) = 0;

@@ -27,17 +27,32 @@ class AlertStore {
   // one history entry for pending, firing and resolved. Returns the alert's
   // id, assigned on its first save (event.alert.id == 0).
   virtual absl::StatusOr<int64_t> Save(const AlertEvent& event) = 0;
+  // Save of each event in order; their ids in the same order. The SQLite
+  // store writes them in one transaction (one disk sync, all or none): the
+  // rule thread saves what one evaluation changed at once.
+  virtual absl::StatusOr<std::vector<int64_t>> SaveAll(
+      const std::vector<AlertEvent>& events) {
+    std::vector<int64_t> ids;
+    for (const AlertEvent& event : events) {
+      absl::StatusOr<int64_t> id = Save(event);
+      if (!id.ok()) return id.status();
+      ids.push_back(*id);
+    }
+    return ids;
+  }
   // NotFound for an unknown id; FailedPrecondition once it resolved.
   virtual absl::Status Acknowledge(int64_t alert_id, const std::string& by,
                                    const std::string& comment,
                                    absl::Time at) = 0;
-  // Changes at or after `since`, newest first, at most `limit`.
-  virtual absl::StatusOr<std::vector<AlertEvent>> History(absl::Time since,
-                                                          int limit) = 0;
+  // Changes at or after `since`, newest first, at most `limit`; of one
+  // host when `agent_id` is set.
+  virtual absl::StatusOr<std::vector<AlertEvent>> History(
+      absl::Time since, int limit, const std::string& agent_id) = 0;
 
   // Returns the silence's id.
   virtual absl::StatusOr<int64_t> AddSilence(const Silence& silence) = 0;
-  // NotFound for an unknown id; ends it at `at`.
+  // Ends it at `at`. NotFound for an unknown id; FailedPrecondition once it
+  // ended.
   virtual absl::Status ExpireSilence(int64_t silence_id, const std::string& by,
                                      absl::Time at) = 0;
   // Silences not yet ended at `at`; every silence when `at` is

@@ -175,6 +175,70 @@ CREATE TABLE command_progress (
 );
 CREATE INDEX command_progress_by_command ON command_progress (command_id, id);
 )sql"},
+    // Alerts (collector/alerting/alert_store.h): each alert's latest state,
+    // one history row per change, the silences, and one row per delivery
+    // attempt of a notification. Enum columns hold the C++ enum's value
+    // (AlertState, Severity, AlertEvent::Kind); NULL times are "never".
+    // AUTOINCREMENT: ids operators typed are never reused after pruning.
+    {5, R"sql(
+CREATE TABLE alerts (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  rule TEXT NOT NULL,
+  agent_id TEXT NOT NULL,
+  group_key TEXT NOT NULL,
+  state INTEGER NOT NULL,
+  severity INTEGER NOT NULL,
+  labels TEXT NOT NULL,  -- JSON object of strings
+  summary TEXT NOT NULL,
+  value REAL NOT NULL,
+  count INTEGER NOT NULL,
+  pending_since_ms INTEGER,
+  firing_since_ms INTEGER,
+  resolved_ms INTEGER,
+  last_evaluated_ms INTEGER,
+  acknowledged_by TEXT NOT NULL DEFAULT '',
+  ack_comment TEXT NOT NULL DEFAULT '',
+  acknowledged_ms INTEGER
+);
+-- Pending and firing alerts: what a restart resumes, one per key.
+CREATE UNIQUE INDEX alerts_active ON alerts (rule, agent_id, group_key)
+  WHERE state <> 2;
+CREATE INDEX alerts_by_resolved ON alerts (resolved_ms) WHERE state = 2;
+CREATE TABLE alert_history (
+  id INTEGER PRIMARY KEY,
+  alert_id INTEGER NOT NULL REFERENCES alerts(id),
+  kind INTEGER NOT NULL,
+  time_ms INTEGER NOT NULL,
+  summary TEXT NOT NULL,
+  value REAL NOT NULL,
+  count INTEGER NOT NULL,
+  inhibited INTEGER NOT NULL
+);
+CREATE INDEX alert_history_by_time ON alert_history (time_ms);
+CREATE INDEX alert_history_by_alert ON alert_history (alert_id);
+CREATE TABLE silences (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  matchers TEXT NOT NULL,  -- JSON array of {label, op, value}
+  comment TEXT NOT NULL,
+  created_by TEXT NOT NULL,
+  starts_ms INTEGER NOT NULL,
+  ends_ms INTEGER NOT NULL,
+  expired_by TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX silences_by_end ON silences (ends_ms);
+CREATE TABLE alert_deliveries (
+  id INTEGER PRIMARY KEY,
+  alert_id INTEGER NOT NULL REFERENCES alerts(id),
+  receiver TEXT NOT NULL,
+  kind INTEGER NOT NULL,
+  attempt INTEGER NOT NULL,
+  time_ms INTEGER NOT NULL,
+  ok INTEGER NOT NULL,
+  error TEXT NOT NULL
+);
+CREATE INDEX alert_deliveries_by_alert ON alert_deliveries (alert_id, time_ms);
+CREATE INDEX alert_deliveries_by_time ON alert_deliveries (time_ms);
+)sql"},
 };
 
 static_assert(std::size(kMigrations) == kSchemaVersion,

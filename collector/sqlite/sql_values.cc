@@ -17,6 +17,15 @@ std::string ToJson(const StringMap& map) {
   return object.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
+template <typename StringMap>
+void FromJson(const char* text, StringMap* out) {
+  nlohmann::json object = nlohmann::json::parse(text, nullptr, false);
+  if (!object.is_object()) return;
+  for (const auto& [key, value] : object.items()) {
+    if (value.is_string()) (*out)[key] = value.template get<std::string>();
+  }
+}
+
 }  // namespace
 
 std::string ToJsonObject(const std::map<std::string, std::string>& map) {
@@ -30,11 +39,11 @@ std::string ToJsonObject(
 
 void FromJsonObject(const char* text,
                     google::protobuf::Map<std::string, std::string>* out) {
-  nlohmann::json object = nlohmann::json::parse(text, nullptr, false);
-  if (!object.is_object()) return;
-  for (const auto& [key, value] : object.items()) {
-    if (value.is_string()) (*out)[key] = value.get<std::string>();
-  }
+  FromJson(text, out);
+}
+
+void FromJsonObject(const char* text, std::map<std::string, std::string>* out) {
+  FromJson(text, out);
 }
 
 void SqlConditions::Add(std::string condition,

@@ -30,6 +30,7 @@ std::string ToJsonObject(
 // else (which only a hand-edited database could hold) is skipped.
 void FromJsonObject(const char* text,
                     google::protobuf::Map<std::string, std::string>* out);
+void FromJsonObject(const char* text, std::map<std::string, std::string>* out);
 
 // Conditions ANDed into a WHERE clause, with their parameters in order.
 class SqlConditions {

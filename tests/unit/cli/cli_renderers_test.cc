@@ -14,12 +14,16 @@ namespace eroom::cli {
 using ::eroom::test_support::IsOk;
 namespace {
 namespace v1 = ::eroom::monitor::v1;
+using ::eroom::cli::testing::ActiveAlerts;
+using ::eroom::cli::testing::AlertHistory;
 using ::eroom::cli::testing::CpuMetrics;
 using ::eroom::cli::testing::ErrorLogs;
 using ::eroom::cli::testing::kNowMs;
 using ::eroom::cli::testing::SucceededPing;
 using ::eroom::cli::testing::TwoCommands;
 using ::eroom::cli::testing::TwoHosts;
+using ::eroom::cli::testing::TwoRules;
+using ::eroom::cli::testing::TwoSilences;
 using ::testing::HasSubstr;
 using ::testing::Not;
 using ::testing::StartsWith;
@@ -32,13 +36,13 @@ TEST(RenderHostsTest, OneRowPerHostWithUnitsAndStates) {
   EXPECT_EQ(out.str(),
             "HOST                   STATE      EROOM            CPU  "
             "MEMORY             DISK                  "
-            "HEALTH                            QUEUE(Q/A/C)\n"
+            "HEALTH                            QUEUE(Q/A/C)  ALERTS\n"
             "eroom-prod-1 (a1b2c3)  connected  up (pid 4242)  12.5%  "
             "2.0 GiB / 8.0 GiB  / 45.0%, /data 81.0%  "
-            "healthy 12 ms                     12/1/142\n"
+            "healthy 12 ms                     12/1/142      -\n"
             "eroom-prod-2 (d4e5f6)  down 3m    -                  -  "
             "-                  -                     "
-            "error: connection refused (2 ms)  -\n");
+            "error: connection refused (2 ms)  -             -\n");
 }
 
 TEST(RenderHostsTest, SaysSoWhenThereAreNoHosts) {
@@ -60,6 +64,7 @@ TEST(RenderStatusTest, DashboardOfOneHost) {
             "Disk    / 45.0% of 100 GiB, /data 81.0% of 100 GiB\n"
             "Queue   12 queued, 1 active, 142 completed, max 1 (4s ago)  "
             "BACKLOG (more than 10 queued)\n"
+            "Alerts  none firing\n"
             "Last errors:\n"
             "TIME                     TYPE          MESSAGE\n"
             "2025-06-15 15:05:50.000  model_failed  API 호출 실패. 상태 코드: "
@@ -79,6 +84,7 @@ TEST(RenderStatusTest, HostWithoutDataOrErrors) {
             "Host    no sample yet\n"
             "Disk    -\n"
             "Queue   probe failed: 401 인증 실패 (3m ago)\n"
+            "Alerts  none firing\n"
             "Last errors: none\n");
 }
 
@@ -372,6 +378,88 @@ TEST(TerminalSafetyTest, JsonKeepsTheTextExact) {
   ASSERT_THAT(text, IsOk());
   EXPECT_EQ(nlohmann::json::parse(*text)["events"][0]["event"]["message"],
             controls);
+}
+
+// TwoHosts() with ActiveAlerts()' firing one on prod-1.
+v1::ListHostsResponse HostsWithAnAlert() {
+  v1::ListHostsResponse hosts = TwoHosts();
+  *hosts.mutable_hosts(0)->add_firing_alerts() = ActiveAlerts().alerts(0);
+  return hosts;
+}
+
+TEST(RenderHostsTest, FiringAlertsAreCountedWithTheMostSevere) {
+  std::ostringstream out;
+  RenderHosts(HostsWithAnAlert(), kContext, out);
+  EXPECT_THAT(out.str(), HasSubstr("12/1/142      1 critical\n"));
+}
+
+TEST(RenderStatusTest, FiringAlertsOneALine) {
+  v1::HostStatus host = HostsWithAnAlert().hosts(0);
+  v1::AlertRecord* second = host.add_firing_alerts();
+  *second = ActiveAlerts().alerts(1);
+  second->set_state(v1::ALERT_FIRING);
+  second->set_firing_since_unix_ms(kNowMs - 3600 * 1000);
+  std::ostringstream out;
+  RenderStatus(HostReport{host, {}}, kContext, out);
+  EXPECT_THAT(out.str(),
+              HasSubstr("Alerts  critical health_down for 5m: /health failed 3 "
+                        "times in a row (#12, acked)\n"
+                        "        warning disk_full for 1h: \\x1b[31m/data "
+                        "93.5% used (#14)\n"
+                        "Last errors: none\n"));
+}
+
+TEST(RenderAlertsTest, OneRowPerAlertWithAgeAndAcknowledgement) {
+  std::ostringstream out;
+  RenderAlerts(ActiveAlerts(), kContext, out);
+  EXPECT_EQ(out.str(),
+            "ID  RULE         HOST    SEVERITY  STATE                   SINCE  "
+            "VALUE  SUMMARY\n"
+            "12  health_down  a1b2c3  critical  firing, acked by alice  5m     "
+            "    3  /health failed 3 times in a row\n"
+            "14  disk_full    a1b2c3  warning   pending                 1m     "
+            " 93.5  \\x1b[31m/data 93.5% used\n");
+}
+
+TEST(RenderAlertsTest, SaysSoWhenNothingIsActive) {
+  std::ostringstream out;
+  RenderAlerts(v1::ListAlertsResponse(), kContext, out);
+  EXPECT_EQ(out.str(), "No alerts are firing or pending.\n");
+}
+
+TEST(RenderAlertHistoryTest, OldestFirstMarkingWhatTheHostBeingDownHeldBack) {
+  std::ostringstream out;
+  RenderAlertHistory(AlertHistory(), kContext, out);
+  EXPECT_EQ(out.str(),
+            "TIME                     ID  RULE         HOST    SEVERITY  "
+            "CHANGE              VALUE  SUMMARY\n"
+            "2025-06-15 15:01:40.000  12  health_down  a1b2c3  critical  "
+            "firing (host down)      3  /health failed 3 times in a row\n"
+            "2025-06-15 15:05:40.000  12  health_down  a1b2c3  critical  "
+            "resolved                0  /health answers again\n");
+}
+
+TEST(RenderSilencesTest, EndsInTheFutureOrEndedAndByWhom) {
+  std::ostringstream out;
+  RenderSilences(TwoSilences(), kContext, out);
+  EXPECT_EQ(out.str(),
+            "ID  MATCHERS                             ENDS                     "
+            "      BY     COMMENT\n"
+            " 3  host=eroom-prod-2                    ended 5m ago (expired by "
+            "bob)  oscar  decommissioning\n"
+            " 7  host=eroom-prod-1 alertname=~disk.*  in 2h                    "
+            "      alice  disk swap tonight\n");
+}
+
+TEST(RenderRulesTest, EachRuleWithItsStateAndActiveAlerts) {
+  std::ostringstream out;
+  RenderRules(TwoRules(), kContext, out);
+  EXPECT_EQ(out.str(),
+            "RULE         KIND       SEVERITY  EVALUATED  ACTIVE         LAST "
+            "ERROR\n"
+            "health_down  threshold  critical  2s ago     a1b2c3 firing  -\n"
+            "error_lines  log_match  warning   never      -              no "
+            "events yet\n");
 }
 
 }  // namespace

@@ -43,6 +43,16 @@ TEST(FirstLineSummaryTest, CountsContinuationLines) {
   EXPECT_EQ(FirstLineSummary(""), "");
 }
 
+TEST(ParseDurationArgumentTest, AbslDurationsAndWholeDays) {
+  EXPECT_EQ(ParseDurationArgument("30m"), absl::Minutes(30));
+  EXPECT_EQ(ParseDurationArgument("1h30m"), absl::Minutes(90));
+  EXPECT_EQ(ParseDurationArgument("2d"), absl::Hours(48));
+  EXPECT_EQ(ParseDurationArgument("-1h"), absl::Hours(-1));
+  EXPECT_EQ(ParseDurationArgument("soon"), std::nullopt);
+  EXPECT_EQ(ParseDurationArgument("1.5d"), std::nullopt);
+  EXPECT_EQ(ParseDurationArgument(""), std::nullopt);
+}
+
 class ParseTimeArgumentTest : public ::testing::Test {
  protected:
   const absl::Time now_ = absl::FromUnixSeconds(1750000000);

@@ -22,17 +22,32 @@
 namespace eroom::cli {
 namespace {
 namespace v1 = ::eroom::monitor::v1;
+using ::eroom::cli::testing::ActiveAlerts;
+using ::eroom::cli::testing::AlertHistory;
 using ::eroom::cli::testing::CpuMetrics;
 using ::eroom::cli::testing::ErrorLogs;
 using ::eroom::cli::testing::kNowMs;
 using ::eroom::cli::testing::SucceededPing;
 using ::eroom::cli::testing::TwoCommands;
 using ::eroom::cli::testing::TwoHosts;
+using ::eroom::cli::testing::TwoRules;
+using ::eroom::cli::testing::TwoSilences;
 using ::testing::HasSubstr;
 using ::testing::Not;
 using ::testing::StartsWith;
 
 constexpr char kKnownMetric[] = "host.cpu_percent";
+
+// Whether the call carries the token the fakes take for a viewer's.
+bool IsViewer(const grpc::ServerContext& context) {
+  auto it = context.client_metadata().find("authorization");
+  return it != context.client_metadata().end() && it->second == "Bearer viewer";
+}
+
+grpc::Status RefuseViewer() {
+  return grpc::Status(grpc::StatusCode::PERMISSION_DENIED,
+                      "user 'vera' (viewer) may not call this method");
+}
 
 // Answers with canned responses and remembers what it was asked.
 class FakeQueryService final : public v1::QueryService::Service {
@@ -82,6 +97,86 @@ class FakeQueryService final : public v1::QueryService::Service {
     return grpc::Status::OK;
   }
 
+  grpc::Status ListAlerts(grpc::ServerContext*,
+                          const v1::ListAlertsRequest* request,
+                          v1::ListAlertsResponse* response) override {
+    absl::MutexLock lock(&mu_);
+    alerts_requests_.push_back(*request);
+    *response = request->history() ? AlertHistory() : ActiveAlerts();
+    return grpc::Status::OK;
+  }
+
+  grpc::Status AcknowledgeAlert(
+      grpc::ServerContext* context, const v1::AcknowledgeAlertRequest* request,
+      v1::AcknowledgeAlertResponse* response) override {
+    if (IsViewer(*context)) return RefuseViewer();
+    absl::MutexLock lock(&mu_);
+    ack_requests_.push_back(*request);
+    response->set_alert_id(request->alert_id());
+    response->set_acknowledged_by("oscar");
+    return grpc::Status::OK;
+  }
+
+  grpc::Status AddSilence(grpc::ServerContext* context,
+                          const v1::AddSilenceRequest* request,
+                          v1::SilenceRecord* response) override {
+    if (IsViewer(*context)) return RefuseViewer();
+    absl::MutexLock lock(&mu_);
+    silence_requests_.push_back(*request);
+    response->set_id(7);
+    *response->mutable_matchers() = request->matchers();
+    response->set_comment(request->comment());
+    response->set_created_by("oscar");
+    response->set_starts_unix_ms(kNowMs);
+    response->set_ends_unix_ms(kNowMs + request->duration_ms());
+    return grpc::Status::OK;
+  }
+
+  grpc::Status ListSilences(grpc::ServerContext*,
+                            const v1::ListSilencesRequest* request,
+                            v1::ListSilencesResponse* response) override {
+    absl::MutexLock lock(&mu_);
+    include_ended_.push_back(request->include_ended());
+    *response = TwoSilences();
+    return grpc::Status::OK;
+  }
+
+  grpc::Status ExpireSilence(grpc::ServerContext* context,
+                             const v1::ExpireSilenceRequest* request,
+                             v1::ExpireSilenceResponse* response) override {
+    if (IsViewer(*context)) return RefuseViewer();
+    if (request->silence_id() == 404) {
+      return grpc::Status(grpc::StatusCode::NOT_FOUND,
+                          "no silence with id 404");
+    }
+    response->set_silence_id(request->silence_id());
+    response->set_expired_by("oscar");
+    return grpc::Status::OK;
+  }
+
+  grpc::Status ListRules(grpc::ServerContext*, const v1::ListRulesRequest*,
+                         v1::ListRulesResponse* response) override {
+    *response = TwoRules();
+    return grpc::Status::OK;
+  }
+
+  std::vector<v1::ListAlertsRequest> alerts_requests() const {
+    absl::MutexLock lock(&mu_);
+    return alerts_requests_;
+  }
+  std::vector<v1::AcknowledgeAlertRequest> ack_requests() const {
+    absl::MutexLock lock(&mu_);
+    return ack_requests_;
+  }
+  std::vector<v1::AddSilenceRequest> silence_requests() const {
+    absl::MutexLock lock(&mu_);
+    return silence_requests_;
+  }
+  std::vector<bool> include_ended() const {
+    absl::MutexLock lock(&mu_);
+    return include_ended_;
+  }
+
   // The "authorization" metadata of each ListHosts call ("" if none).
   std::vector<std::string> authorizations() const {
     absl::MutexLock lock(&mu_);
@@ -107,6 +202,10 @@ class FakeQueryService final : public v1::QueryService::Service {
   std::vector<std::string> authorizations_ ABSL_GUARDED_BY(mu_);
   std::vector<v1::QueryLogsRequest> logs_requests_ ABSL_GUARDED_BY(mu_);
   std::vector<v1::QueryMetricsRequest> metrics_requests_ ABSL_GUARDED_BY(mu_);
+  std::vector<v1::ListAlertsRequest> alerts_requests_ ABSL_GUARDED_BY(mu_);
+  std::vector<v1::AcknowledgeAlertRequest> ack_requests_ ABSL_GUARDED_BY(mu_);
+  std::vector<v1::AddSilenceRequest> silence_requests_ ABSL_GUARDED_BY(mu_);
+  std::vector<bool> include_ended_ ABSL_GUARDED_BY(mu_);
 };
 
 std::vector<v1::CommandProgress> SucceededSteps() {
@@ -487,6 +586,144 @@ TEST_F(EroomctlTest, CommandsTableAndJson) {
   EXPECT_EQ(commands_.list_requests()[0].limit(), 0);
   EXPECT_EQ(commands_.list_requests()[1].agent_id(), "a1b2c3");
   EXPECT_EQ(commands_.list_requests()[1].limit(), 5);
+}
+
+TEST_F(EroomctlTest, AlertsTableEscapesWhatTheCollectorSent) {
+  ASSERT_EQ(Run({"alerts"}), 0) << err_.str();
+  EXPECT_THAT(out_.str(), StartsWith("ID  RULE "));
+  EXPECT_THAT(out_.str(), HasSubstr("firing, acked by alice"));
+  EXPECT_THAT(out_.str(), HasSubstr("\\x1b[31m/data"));
+  EXPECT_THAT(out_.str(), Not(HasSubstr("\x1b")));
+  ASSERT_EQ(service_.alerts_requests().size(), 1u);
+  EXPECT_FALSE(service_.alerts_requests()[0].history());
+  EXPECT_EQ(service_.alerts_requests()[0].agent_id(), "");
+}
+
+TEST_F(EroomctlTest, AlertsOfOneHostAsExactJson) {
+  ASSERT_EQ(Run({"alerts", "--host", "eroom-prod-1", "-o", "json"}), 0)
+      << err_.str();
+  EXPECT_EQ(service_.alerts_requests().at(0).agent_id(), "a1b2c3");
+  const nlohmann::json json = OutputJson();
+  ASSERT_EQ(json["alerts"].size(), 2u);
+  EXPECT_EQ(json["alerts"][0]["id"], "12");
+  EXPECT_EQ(json["alerts"][0]["severity"], "SEVERITY_CRITICAL");
+  EXPECT_EQ(json["alerts"][0]["state"], "ALERT_FIRING");
+  EXPECT_EQ(json["alerts"][1]["summary"], "\x1b[31m/data 93.5% used");
+}
+
+TEST_F(EroomctlTest, AlertHistorySinceADayByDefault) {
+  ASSERT_EQ(Run({"alerts", "--history"}), 0) << err_.str();
+  EXPECT_THAT(out_.str(), HasSubstr("firing (host down)"));
+  ASSERT_EQ(Run({"alerts", "--history", "--since", "1h", "--limit", "5"}), 0)
+      << err_.str();
+  const std::vector<v1::ListAlertsRequest> requests =
+      service_.alerts_requests();
+  ASSERT_EQ(requests.size(), 2u);
+  EXPECT_TRUE(requests[0].history());
+  EXPECT_EQ(requests[0].since_unix_ms(), kNowMs - 24 * 3600 * 1000);
+  EXPECT_EQ(requests[0].limit(), 0);
+  EXPECT_EQ(requests[1].since_unix_ms(), kNowMs - 3600 * 1000);
+  EXPECT_EQ(requests[1].limit(), 5);
+}
+
+TEST_F(EroomctlTest, AlertsSinceWithoutHistoryIsAUsageError) {
+  EXPECT_EQ(Run({"alerts", "--since", "1h"}), 2);
+  EXPECT_TRUE(service_.alerts_requests().empty());
+}
+
+TEST_F(EroomctlTest, AcknowledgeSendsTheComment) {
+  ASSERT_EQ(Run({"alerts", "ack", "12", "--comment", "restarting ERoom"}), 0)
+      << err_.str();
+  EXPECT_EQ(out_.str(),
+            "alert 12 acknowledged by oscar: no repeated notifications until "
+            "it resolves\n");
+  ASSERT_EQ(service_.ack_requests().size(), 1u);
+  EXPECT_EQ(service_.ack_requests()[0].alert_id(), 12);
+  EXPECT_EQ(service_.ack_requests()[0].comment(), "restarting ERoom");
+  ASSERT_EQ(Run({"alerts", "ack", "12", "--comment", "x", "-o", "json"}), 0)
+      << err_.str();
+  EXPECT_EQ(OutputJson()["acknowledged_by"], "oscar");
+}
+
+TEST_F(EroomctlTest, AcknowledgeNeedsACommentAnIdAndAnOperator) {
+  EXPECT_EQ(Run({"alerts", "ack", "12"}), 2);
+  EXPECT_EQ(Run({"alerts", "ack", "--comment", "x"}), 2);
+  EXPECT_EQ(Run({"alerts", "ack", "0", "--comment", "x"}), 2);
+  EXPECT_TRUE(service_.ack_requests().empty());
+  EXPECT_EQ(Run({"alerts", "ack", "12", "--comment", "x", "--token", "viewer"}),
+            1);
+  EXPECT_THAT(err_.str(), HasSubstr("PERMISSION_DENIED"));
+}
+
+TEST_F(EroomctlTest, SilenceAddSendsMatchersDurationAndComment) {
+  ASSERT_EQ(Run({"silence", "add", "host=eroom-prod-1", "alertname=~disk.*",
+                 "--for", "2h", "--comment", "disk swap"}),
+            0)
+      << err_.str();
+  EXPECT_EQ(out_.str(),
+            "silence 7 until 2025-06-15 17:06:40.000: host=eroom-prod-1 "
+            "alertname=~disk.*\n");
+  ASSERT_EQ(Run({"silence", "add", "severity!=info", "--for", "1d", "--comment",
+                 "noisy", "-o", "json"}),
+            0)
+      << err_.str();
+  EXPECT_EQ(OutputJson()["id"], "7");
+  const std::vector<v1::AddSilenceRequest> requests =
+      service_.silence_requests();
+  ASSERT_EQ(requests.size(), 2u);
+  EXPECT_THAT(requests[0].matchers(),
+              ::testing::ElementsAre("host=eroom-prod-1", "alertname=~disk.*"));
+  EXPECT_EQ(requests[0].duration_ms(), 2 * 3600 * 1000);
+  EXPECT_EQ(requests[0].comment(), "disk swap");
+  EXPECT_EQ(requests[1].duration_ms(), 24 * 3600 * 1000);
+}
+
+TEST_F(EroomctlTest, SilenceAddRefusesWhatCannotBeASilence) {
+  EXPECT_EQ(Run({"silence", "add", "host=x", "--for", "0s", "--comment", "x"}),
+            2);
+  EXPECT_THAT(err_.str(), HasSubstr("--for"));
+  EXPECT_EQ(
+      Run({"silence", "add", "host=x", "--for", "soon", "--comment", "x"}), 2);
+  EXPECT_EQ(Run({"silence", "add", "host=x", "--for", "1h"}), 2);
+  EXPECT_EQ(Run({"silence", "add", "--for", "1h", "--comment", "x"}), 2);
+  EXPECT_EQ(Run({"silence"}), 2);
+  EXPECT_TRUE(service_.silence_requests().empty());
+}
+
+TEST_F(EroomctlTest, SilenceListAndExpire) {
+  ASSERT_EQ(Run({"silence", "list"}), 0) << err_.str();
+  EXPECT_THAT(out_.str(), HasSubstr("host=eroom-prod-1 alertname=~disk.*"));
+  ASSERT_EQ(Run({"silence", "list", "--all", "-o", "json"}), 0) << err_.str();
+  EXPECT_EQ(OutputJson()["silences"].size(), 2u);
+  EXPECT_THAT(service_.include_ended(), ::testing::ElementsAre(false, true));
+
+  ASSERT_EQ(Run({"silence", "expire", "7"}), 0) << err_.str();
+  EXPECT_EQ(out_.str(), "silence 7 expired by oscar\n");
+  EXPECT_EQ(Run({"silence", "expire", "404"}), 1);
+  EXPECT_THAT(err_.str(), HasSubstr("no silence with id 404"));
+  EXPECT_EQ(Run({"silence", "expire", "7", "--token", "viewer"}), 1);
+}
+
+TEST_F(EroomctlTest, RulesTableAndJson) {
+  ASSERT_EQ(Run({"rules"}), 0) << err_.str();
+  EXPECT_THAT(out_.str(), StartsWith("RULE "));
+  EXPECT_THAT(out_.str(), HasSubstr("a1b2c3 firing"));
+  ASSERT_EQ(Run({"rules", "-o", "json"}), 0) << err_.str();
+  const nlohmann::json json = OutputJson();
+  ASSERT_EQ(json["rules"].size(), 2u);
+  EXPECT_EQ(json["rules"][1]["last_error"], "no events yet");
+}
+
+TEST_F(EroomctlTest, HostsAndStatusShowFiringAlerts) {
+  v1::ListHostsResponse hosts = TwoHosts();
+  *hosts.mutable_hosts(0)->add_firing_alerts() = ActiveAlerts().alerts(0);
+  service_.set_hosts(hosts);
+  ASSERT_EQ(Run({"hosts"}), 0) << err_.str();
+  EXPECT_THAT(out_.str(), HasSubstr("1 critical"));
+  ASSERT_EQ(Run({"status", "eroom-prod-1"}), 0) << err_.str();
+  EXPECT_THAT(out_.str(), HasSubstr("Alerts  critical health_down for 5m"));
+  ASSERT_EQ(Run({"status", "eroom-prod-1", "-o", "json"}), 0) << err_.str();
+  EXPECT_EQ(OutputJson()["host"]["firing_alerts"][0]["rule"], "health_down");
 }
 
 TEST(EroomctlUnreachableTest, ExitsOneNamingAddressAndStatus) {

@@ -187,6 +187,116 @@ inline eroom::monitor::v1::ListCommandsResponse TwoCommands() {
   return response;
 }
 
+// Most severe first, as the collector sends them: health_down firing on
+// prod-1 for 5 minutes, acknowledged; disk_full pending for a minute with a
+// summary that tries to drive the terminal.
+inline eroom::monitor::v1::ListAlertsResponse ActiveAlerts() {
+  return ParseTextProto<eroom::monitor::v1::ListAlertsResponse>(R"pb(
+    alerts {
+      id: 12
+      rule: "health_down"
+      agent_id: "a1b2c3"
+      state: ALERT_FIRING
+      severity: SEVERITY_CRITICAL
+      labels { key: "alertname" value: "health_down" }
+      summary: "/health failed 3 times in a row"
+      value: 3
+      pending_since_unix_ms: 1749999640000
+      firing_since_unix_ms: 1749999700000
+      acknowledged_by: "alice"
+      ack_comment: "restarting ERoom"
+      acknowledged_unix_ms: 1749999900000
+    }
+    alerts {
+      id: 14
+      rule: "disk_full"
+      agent_id: "a1b2c3"
+      state: ALERT_PENDING
+      severity: SEVERITY_WARNING
+      summary: "\x1b[31m/data 93.5% used"
+      value: 93.5
+      pending_since_unix_ms: 1749999940000
+    }
+  )pb");
+}
+
+// Newest first: health_down resolved a minute ago, fired 5 minutes ago
+// while its host was down.
+inline eroom::monitor::v1::ListAlertsResponse AlertHistory() {
+  return ParseTextProto<eroom::monitor::v1::ListAlertsResponse>(R"pb(
+    history {
+      time_unix_ms: 1749999940000
+      state: ALERT_RESOLVED
+      alert {
+        id: 12
+        rule: "health_down"
+        agent_id: "a1b2c3"
+        severity: SEVERITY_CRITICAL
+        summary: "/health answers again"
+        value: 0
+      }
+    }
+    history {
+      time_unix_ms: 1749999700000
+      state: ALERT_FIRING
+      inhibited: true
+      alert {
+        id: 12
+        rule: "health_down"
+        agent_id: "a1b2c3"
+        severity: SEVERITY_CRITICAL
+        summary: "/health failed 3 times in a row"
+        value: 3
+      }
+    }
+  )pb");
+}
+
+// Oldest first: one ending in 2 hours, one expired early 5 minutes ago.
+inline eroom::monitor::v1::ListSilencesResponse TwoSilences() {
+  return ParseTextProto<eroom::monitor::v1::ListSilencesResponse>(R"pb(
+    silences {
+      id: 3
+      matchers: "host=eroom-prod-2"
+      comment: "decommissioning"
+      created_by: "oscar"
+      starts_unix_ms: 1749990000000
+      ends_unix_ms: 1749999700000
+      expired_by: "bob"
+    }
+    silences {
+      id: 7
+      matchers: "host=eroom-prod-1"
+      matchers: "alertname=~disk.*"
+      comment: "disk swap tonight"
+      created_by: "alice"
+      starts_unix_ms: 1750000000000
+      ends_unix_ms: 1750007200000
+    }
+  )pb");
+}
+
+// health_down with its alert on prod-1; error_lines never evaluated yet.
+inline eroom::monitor::v1::ListRulesResponse TwoRules() {
+  eroom::monitor::v1::ListRulesResponse response =
+      ParseTextProto<eroom::monitor::v1::ListRulesResponse>(R"pb(
+        rules {
+          name: "health_down"
+          kind: "threshold"
+          severity: SEVERITY_CRITICAL
+          last_evaluated_unix_ms: 1749999998000
+        }
+        rules {
+          name: "error_lines"
+          kind: "log_match"
+          severity: SEVERITY_WARNING
+          last_error: "no events yet"
+        }
+      )pb");
+  *response.mutable_rules(0)->add_active() = ActiveAlerts().alerts(0);
+  return response;
+}
+
 }  // namespace eroom::cli::testing
 
 #endif  // EROOM_TESTS_UNIT_CLI_TEST_PROTOS_H_

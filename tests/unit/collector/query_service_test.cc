@@ -5,8 +5,10 @@
 
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
+#include "collector/alerting/alert_admin.h"
 #include "collector/authorizer.h"
 #include "collector/ingest_rules.h"
+#include "collector/token_hash.h"
 #include "common/metric_catalog.h"
 #include "gmock/gmock.h"
 #include "grpcpp/generic/generic_stub.h"
@@ -25,6 +27,7 @@ using ::eroom::test_support::IsOk;
 using ::eroom::test_support::IsOkAndHolds;
 using ::eroom::test_support::StatusIs;
 using ::testing::AnyOf;
+using ::testing::ElementsAre;
 using ::testing::ElementsAreArray;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
@@ -93,7 +96,8 @@ class QueryServiceTest : public ::testing::Test {
                             authorizer_,
                             liveness_,
                             clock_,
-                            /*max_concurrent_log_queries=*/1};
+                            /*max_concurrent_log_queries=*/1,
+                            /*alerts=*/nullptr};
   test_support::LoopbackGrpcServer server_{service_};
   std::unique_ptr<v1::QueryService::Stub> stub_;
 };
@@ -314,6 +318,391 @@ TEST_F(QueryServiceTest, HostsAreAnsweredWhileLogQueriesRunAndMoreAreRefused) {
   // The slot is free again.
   storage_.SetSlowLogQuery(nullptr);
   EXPECT_TRUE(Search(*stub_, "").ok());
+}
+
+TEST_F(QueryServiceTest, AlertCallsSayAlertingIsOffAndHostsHaveNoAlerts) {
+  Connect("a");
+  grpc::ClientContext context;
+  v1::ListAlertsResponse alerts;
+  grpc::Status status = stub_->ListAlerts(&context, {}, &alerts);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_THAT(status.error_message(), HasSubstr("alerting is not configured"));
+  grpc::ClientContext hosts_context;
+  v1::ListHostsResponse hosts;
+  ASSERT_TRUE(stub_->ListHosts(&hosts_context, {}, &hosts).ok());
+  ASSERT_EQ(hosts.hosts_size(), 1);
+  EXPECT_THAT(hosts.hosts(0).firing_alerts(), IsEmpty());
+}
+
+// Answers with what it was given and remembers what it was asked.
+class FakeAlertAdmin final : public alerting::AlertAdmin {
+ public:
+  absl::StatusOr<std::vector<alerting::Alert>> ActiveAlerts(
+      const std::string& agent_id) override {
+    absl::MutexLock lock(&mu_);
+    asked_agent_id = agent_id;
+    std::vector<alerting::Alert> alerts;
+    for (const alerting::Alert& alert : active) {
+      if (agent_id.empty() || alert.key.agent_id == agent_id) {
+        alerts.push_back(alert);
+      }
+    }
+    return alerts;
+  }
+  absl::StatusOr<std::vector<alerting::AlertEvent>> History(
+      absl::Time since, int limit, const std::string& agent_id) override {
+    absl::MutexLock lock(&mu_);
+    history_since = since;
+    history_limit = limit;
+    asked_agent_id = agent_id;
+    return history;
+  }
+  absl::Status Acknowledge(int64_t alert_id, const std::string& by,
+                           const std::string& comment) override {
+    absl::MutexLock lock(&mu_);
+    if (alert_id == 404) return absl::NotFoundError("no alert with id 404");
+    acknowledged.push_back(absl::StrCat(alert_id, " ", by, " ", comment));
+    return absl::OkStatus();
+  }
+  absl::StatusOr<alerting::Silence> AddSilence(
+      alerting::Silence silence) override {
+    absl::MutexLock lock(&mu_);
+    silence.id = 7;
+    added.push_back(silence);
+    return silence;
+  }
+  absl::StatusOr<std::vector<alerting::Silence>> Silences(
+      bool include_ended) override {
+    absl::MutexLock lock(&mu_);
+    asked_include_ended = include_ended;
+    return added;
+  }
+  absl::Status ExpireSilence(int64_t silence_id,
+                             const std::string& by) override {
+    absl::MutexLock lock(&mu_);
+    expired.push_back(absl::StrCat(silence_id, " ", by));
+    return absl::OkStatus();
+  }
+  std::vector<alerting::RuleStatus> Rules() override {
+    absl::MutexLock lock(&mu_);
+    return rules;
+  }
+
+  absl::Mutex mu_;
+  // Set before the calls, read after them.
+  std::vector<alerting::Alert> active;
+  std::vector<alerting::AlertEvent> history;
+  std::vector<alerting::RuleStatus> rules;
+  std::string asked_agent_id;
+  absl::Time history_since;
+  int history_limit = 0;
+  bool asked_include_ended = false;
+  std::vector<std::string> acknowledged;
+  std::vector<alerting::Silence> added;
+  std::vector<std::string> expired;
+};
+
+constexpr char kViewerToken[] = "viewer-token";
+constexpr char kOperatorToken[] = "operator-token";
+
+AuthConfig ViewerAndOperator() {
+  AuthConfig config;
+  config.tokens_required = true;
+  config.users = {{"vera", Role::kViewer, TokenSha256Hex(kViewerToken)},
+                  {"otto", Role::kOperator, TokenSha256Hex(kOperatorToken)}};
+  return config;
+}
+
+alerting::Alert MakeAlert(int64_t id, const std::string& rule,
+                          const std::string& agent_id,
+                          alerting::Severity severity,
+                          alerting::AlertState state) {
+  alerting::Alert alert;
+  alert.id = id;
+  alert.key = {rule, agent_id, ""};
+  alert.severity = severity;
+  alert.state = state;
+  alert.labels = {{"alertname", rule}};
+  alert.summary = rule + " on " + agent_id;
+  alert.value = 1.5;
+  alert.pending_since = absl::FromUnixMillis(1000);
+  if (state == alerting::AlertState::kFiring) {
+    alert.firing_since = absl::FromUnixMillis(2000);
+  }
+  return alert;
+}
+
+// The alert calls with tokens (a viewer and an operator) and alerting on.
+class QueryServiceAlertsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(server_.started());
+    stub_ = v1::QueryService::NewStub(server_.NewChannel());
+    admin_.active = {
+        MakeAlert(1, "disk_full", "a", alerting::Severity::kWarning,
+                  alerting::AlertState::kFiring),
+        MakeAlert(2, "health_down", "a", alerting::Severity::kCritical,
+                  alerting::AlertState::kFiring),
+        MakeAlert(3, "cpu_high", "a", alerting::Severity::kCritical,
+                  alerting::AlertState::kPending),
+        MakeAlert(4, "health_down", "b", alerting::Severity::kCritical,
+                  alerting::AlertState::kFiring)};
+  }
+  void TearDown() override {
+    server_.Shutdown();
+    workers_.Stop();
+  }
+
+  // A client context carrying `token`.
+  static std::unique_ptr<grpc::ClientContext> As(const char* token) {
+    auto context = std::make_unique<grpc::ClientContext>();
+    context->AddMetadata("authorization", absl::StrCat("Bearer ", token));
+    return context;
+  }
+
+  grpc::Status Silence(const std::vector<std::string>& matchers,
+                       int64_t duration_ms, const std::string& comment,
+                       v1::SilenceRecord* response) {
+    v1::AddSilenceRequest request;
+    for (const std::string& matcher : matchers) request.add_matchers(matcher);
+    request.set_duration_ms(duration_ms);
+    request.set_comment(comment);
+    return stub_->AddSilence(As(kOperatorToken).get(), request, response);
+  }
+
+  FakeAlertAdmin admin_;
+  FakeStorage storage_;
+  FakeClock clock_;
+  HostLiveness liveness_{clock_, /*heartbeat_timeout=*/absl::Seconds(30)};
+  WorkQueue workers_{"query", 2, 8};
+  RefusalLog refusals_{clock_, absl::Minutes(1), [](const std::string&) {}};
+  AgentEnrollments enrollments_;
+  Authorizer authorizer_{ViewerAndOperator(), CollectorMethodAccess(),
+                         refusals_, enrollments_};
+  QueryServiceImpl service_{storage_, workers_, authorizer_, liveness_,
+                            clock_,   1,        &admin_};
+  test_support::LoopbackGrpcServer server_{service_};
+  std::unique_ptr<v1::QueryService::Stub> stub_;
+};
+
+TEST_F(QueryServiceAlertsTest, ActiveAlertsMostSevereFirstFiringFirst) {
+  v1::ListAlertsRequest request;
+  request.set_agent_id("a");
+  v1::ListAlertsResponse response;
+  ASSERT_TRUE(
+      stub_->ListAlerts(As(kViewerToken).get(), request, &response).ok());
+  EXPECT_EQ(admin_.asked_agent_id, "a");
+  ASSERT_EQ(response.alerts_size(), 3);
+  const v1::AlertRecord& first = response.alerts(0);
+  EXPECT_EQ(first.id(), 2);
+  EXPECT_EQ(first.rule(), "health_down");
+  EXPECT_EQ(first.agent_id(), "a");
+  EXPECT_EQ(first.state(), v1::ALERT_FIRING);
+  EXPECT_EQ(first.severity(), v1::SEVERITY_CRITICAL);
+  EXPECT_EQ(first.labels().at("alertname"), "health_down");
+  EXPECT_EQ(first.summary(), "health_down on a");
+  EXPECT_EQ(first.value(), 1.5);
+  EXPECT_EQ(first.pending_since_unix_ms(), 1000);
+  EXPECT_EQ(first.firing_since_unix_ms(), 2000);
+  EXPECT_EQ(first.resolved_unix_ms(), 0);  // Not happened: 0.
+  EXPECT_EQ(first.last_notified_unix_ms(), 0);
+  EXPECT_EQ(response.alerts(1).id(), 3);
+  EXPECT_EQ(response.alerts(1).state(), v1::ALERT_PENDING);
+  EXPECT_EQ(response.alerts(2).id(), 1);
+  EXPECT_THAT(response.history(), IsEmpty());
+}
+
+TEST_F(QueryServiceAlertsTest, HistoryWithSinceAndLimit) {
+  alerting::AlertEvent resolved;
+  resolved.kind = alerting::AlertEvent::Kind::kResolved;
+  resolved.at = absl::FromUnixMillis(5000);
+  resolved.inhibited = true;
+  resolved.alert =
+      MakeAlert(2, "health_down", "a", alerting::Severity::kCritical,
+                alerting::AlertState::kResolved);
+  admin_.history = {resolved};
+  v1::ListAlertsRequest request;
+  request.set_history(true);
+  request.set_since_unix_ms(4000);
+  v1::ListAlertsResponse response;
+  ASSERT_TRUE(
+      stub_->ListAlerts(As(kViewerToken).get(), request, &response).ok());
+  EXPECT_EQ(admin_.history_since, absl::FromUnixMillis(4000));
+  EXPECT_EQ(admin_.history_limit, kDefaultAlertHistoryLimit);
+  ASSERT_EQ(response.history_size(), 1);
+  EXPECT_EQ(response.history(0).time_unix_ms(), 5000);
+  EXPECT_EQ(response.history(0).state(), v1::ALERT_RESOLVED);
+  EXPECT_TRUE(response.history(0).inhibited());
+  EXPECT_EQ(response.history(0).alert().id(), 2);
+  EXPECT_THAT(response.alerts(), IsEmpty());
+
+  request.set_since_unix_ms(0);
+  request.set_limit(kMaxAlertHistoryLimit + 1);
+  ASSERT_TRUE(
+      stub_->ListAlerts(As(kViewerToken).get(), request, &response).ok());
+  EXPECT_EQ(admin_.history_since, absl::InfinitePast());
+  EXPECT_EQ(admin_.history_limit, kMaxAlertHistoryLimit);
+
+  request.set_limit(-1);
+  EXPECT_EQ(stub_->ListAlerts(As(kViewerToken).get(), request, &response)
+                .error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+TEST_F(QueryServiceAlertsTest, HostsShowTheirFiringAlertsOnly) {
+  ASSERT_THAT(storage_.RegisterAgent(Hello("a"), clock_.Now()), IsOk());
+  ASSERT_THAT(storage_.RegisterAgent(Hello("c"), clock_.Now()), IsOk());
+  v1::ListHostsResponse hosts;
+  ASSERT_TRUE(stub_->ListHosts(As(kViewerToken).get(), {}, &hosts).ok());
+  ASSERT_EQ(hosts.hosts_size(), 2);
+  const v1::HostStatus& a = hosts.hosts(0);
+  EXPECT_EQ(a.agent_id(), "a");
+  ASSERT_EQ(a.firing_alerts_size(), 2);  // Not the pending one.
+  EXPECT_EQ(a.firing_alerts(0).rule(), "health_down");
+  EXPECT_EQ(a.firing_alerts(1).rule(), "disk_full");
+  EXPECT_THAT(hosts.hosts(1).firing_alerts(), IsEmpty());
+}
+
+TEST_F(QueryServiceAlertsTest, AcknowledgeNeedsAnOperatorAndAComment) {
+  v1::AcknowledgeAlertRequest request;
+  request.set_alert_id(2);
+  request.set_comment("restarting ERoom");
+  v1::AcknowledgeAlertResponse response;
+  EXPECT_EQ(stub_->AcknowledgeAlert(As(kViewerToken).get(), request, &response)
+                .error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  ASSERT_TRUE(
+      stub_->AcknowledgeAlert(As(kOperatorToken).get(), request, &response)
+          .ok());
+  EXPECT_EQ(response.alert_id(), 2);
+  EXPECT_EQ(response.acknowledged_by(), "otto");
+  EXPECT_THAT(admin_.acknowledged, ElementsAre("2 otto restarting ERoom"));
+
+  request.set_comment("  ");
+  grpc::Status status =
+      stub_->AcknowledgeAlert(As(kOperatorToken).get(), request, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("needs a comment"));
+  request.set_comment(std::string(kMaxCommentBytes + 1, 'x'));
+  EXPECT_EQ(
+      stub_->AcknowledgeAlert(As(kOperatorToken).get(), request, &response)
+          .error_code(),
+      grpc::StatusCode::INVALID_ARGUMENT);
+  request.set_comment("ok");
+  request.set_alert_id(0);
+  EXPECT_EQ(
+      stub_->AcknowledgeAlert(As(kOperatorToken).get(), request, &response)
+          .error_code(),
+      grpc::StatusCode::INVALID_ARGUMENT);
+  request.set_alert_id(404);
+  EXPECT_EQ(
+      stub_->AcknowledgeAlert(As(kOperatorToken).get(), request, &response)
+          .error_code(),
+      grpc::StatusCode::NOT_FOUND);
+}
+
+TEST_F(QueryServiceAlertsTest, AddSilenceRecordsWhoAndUntilWhen) {
+  v1::SilenceRecord response;
+  ASSERT_TRUE(Silence({"host=eroom-prod-1", "alertname=~disk.*"},
+                      2 * 3600 * 1000, "disk swap", &response)
+                  .ok());
+  EXPECT_EQ(response.id(), 7);
+  EXPECT_THAT(response.matchers(),
+              ElementsAre("host=eroom-prod-1", "alertname=~disk.*"));
+  EXPECT_EQ(response.created_by(), "otto");
+  EXPECT_EQ(response.comment(), "disk swap");
+  EXPECT_EQ(response.starts_unix_ms(), absl::ToUnixMillis(clock_.Now()));
+  EXPECT_EQ(response.ends_unix_ms(),
+            absl::ToUnixMillis(clock_.Now() + absl::Hours(2)));
+  ASSERT_EQ(admin_.added.size(), 1u);
+  EXPECT_EQ(admin_.added[0].matchers[1].op, alerting::LabelMatcher::Op::kRegex);
+
+  v1::AddSilenceRequest request;
+  request.add_matchers("host=x");
+  request.set_duration_ms(1000);
+  request.set_comment("x");
+  EXPECT_EQ(stub_->AddSilence(As(kViewerToken).get(), request, &response)
+                .error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+}
+
+TEST_F(QueryServiceAlertsTest, AddSilenceRefusesBadRequestsSayingWhy) {
+  v1::SilenceRecord response;
+  const int64_t hour_ms = 3600 * 1000;
+  struct Case {
+    std::vector<std::string> matchers;
+    int64_t duration_ms;
+    std::string comment;
+    std::string message;
+  };
+  for (const Case& bad : std::vector<Case>{
+           {{}, hour_ms, "x", "at least one matcher"},
+           {{"host"}, hour_ms, "x", "no operator"},
+           {{"=x"}, hour_ms, "x", "label name"},
+           {{"alertname=~(disk"}, hour_ms, "x", "bad regular expression"},
+           {{"host=x"}, 0, "x", "at most 8760h"},
+           {{"host=x"}, 366 * 24 * hour_ms, "x", "a year"},
+           {{"host=x"}, hour_ms, "", "needs a comment"},
+           {std::vector<std::string>(kMaxSilenceMatchers + 1, "host=x"),
+            hour_ms, "x", "at most 16 matchers"},
+       }) {
+    grpc::Status status =
+        Silence(bad.matchers, bad.duration_ms, bad.comment, &response);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT)
+        << bad.message;
+    EXPECT_THAT(status.error_message(), HasSubstr(bad.message));
+  }
+  EXPECT_TRUE(admin_.added.empty());
+}
+
+TEST_F(QueryServiceAlertsTest, SilencesAreListedAndExpiredByOperators) {
+  v1::SilenceRecord added;
+  ASSERT_TRUE(Silence({"severity!=info"}, 60000, "noisy", &added).ok());
+  v1::ListSilencesRequest request;
+  request.set_include_ended(true);
+  v1::ListSilencesResponse silences;
+  ASSERT_TRUE(
+      stub_->ListSilences(As(kViewerToken).get(), request, &silences).ok());
+  EXPECT_TRUE(admin_.asked_include_ended);
+  ASSERT_EQ(silences.silences_size(), 1);
+  EXPECT_THAT(silences.silences(0).matchers(), ElementsAre("severity!=info"));
+
+  v1::ExpireSilenceRequest expire;
+  expire.set_silence_id(7);
+  v1::ExpireSilenceResponse expired;
+  EXPECT_EQ(stub_->ExpireSilence(As(kViewerToken).get(), expire, &expired)
+                .error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  ASSERT_TRUE(
+      stub_->ExpireSilence(As(kOperatorToken).get(), expire, &expired).ok());
+  EXPECT_EQ(expired.silence_id(), 7);
+  EXPECT_EQ(expired.expired_by(), "otto");
+  EXPECT_THAT(admin_.expired, ElementsAre("7 otto"));
+  expire.set_silence_id(-1);
+  EXPECT_EQ(stub_->ExpireSilence(As(kOperatorToken).get(), expire, &expired)
+                .error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+TEST_F(QueryServiceAlertsTest, RulesWithTheirStateAndActiveAlerts) {
+  alerting::RuleStatus rule;
+  rule.rule = "health_down";
+  rule.kind = "threshold";
+  rule.severity = alerting::Severity::kCritical;
+  rule.last_evaluated = absl::FromUnixMillis(9000);
+  rule.last_error = "no data";
+  rule.active = {admin_.active[1], admin_.active[3]};
+  admin_.rules = {rule};
+  v1::ListRulesResponse response;
+  ASSERT_TRUE(stub_->ListRules(As(kViewerToken).get(), {}, &response).ok());
+  ASSERT_EQ(response.rules_size(), 1);
+  EXPECT_EQ(response.rules(0).name(), "health_down");
+  EXPECT_EQ(response.rules(0).kind(), "threshold");
+  EXPECT_EQ(response.rules(0).severity(), v1::SEVERITY_CRITICAL);
+  EXPECT_EQ(response.rules(0).last_evaluated_unix_ms(), 9000);
+  EXPECT_EQ(response.rules(0).last_error(), "no data");
+  ASSERT_EQ(response.rules(0).active_size(), 2);
+  EXPECT_EQ(response.rules(0).active(1).agent_id(), "b");
 }
 
 }  // namespace

@@ -44,10 +44,16 @@ TEST_F(SchemaTest, MigratesStepByStep) {
   EXPECT_FALSE(db_->tableExists("log_messages"));
   EXPECT_TRUE(db_->tableExists("store_identity"));
   EXPECT_FALSE(db_->tableExists("commands"));
-  ASSERT_THAT(MigrateSchema(*db_, CollectorSchema()), IsOk());
-  EXPECT_EQ(Version(), kSchemaVersion);
+  ASSERT_THAT(MigrateSchema(*db_, CollectorSchema(), 4), IsOk());
   EXPECT_TRUE(db_->tableExists("commands"));
   EXPECT_TRUE(db_->tableExists("command_progress"));
+  EXPECT_FALSE(db_->tableExists("alerts"));
+  ASSERT_THAT(MigrateSchema(*db_, CollectorSchema()), IsOk());
+  EXPECT_EQ(Version(), kSchemaVersion);
+  for (const char* table :
+       {"alerts", "alert_history", "silences", "alert_deliveries"}) {
+    EXPECT_TRUE(db_->tableExists(table)) << table;
+  }
 }
 
 TEST_F(SchemaTest, MigratingAgainChangesNothing) {
