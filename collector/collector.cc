@@ -76,7 +76,7 @@ Collector::Collector(const CollectorConfig& config, const Clock& clock,
       // A worker stays free for the quick queries while log queries run.
       query_service_(*storage_, queries_, authorizer_, liveness_, clock,
                      std::max(1, config.query_threads - 1),
-                     /*alerts=*/nullptr),
+                     &alerting_),
       command_service_(ingest_, *storage_, queries_, authorizer_, clock,
                        agent_streams_) {}
 
@@ -186,7 +186,7 @@ void Collector::ReloadRules() {
       LoadCollectorRules(config_.rule_sources.config_file);
   if (!rules.ok()) {
     spdlog::error("SIGHUP: the alert rules in force stay, because:\n{}",
-                  rules.status().message());
+                  std::string(rules.status().message()));
     return;
   }
   spdlog::info("SIGHUP: {} alert rules read", rules->rules.size());

@@ -9,7 +9,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
-#include "collector/alerting/matcher_text.h"
+#include "collector/alerting/label_matcher.h"
 #include "collector/worker_call.h"
 #include "common/metric_catalog.h"
 #include "common/status_macros.h"

@@ -125,15 +125,19 @@ void Alerting::Evaluate(Work& work, std::vector<AlertEvent>* events) {
 }
 
 void Alerting::Publish(std::vector<AlertEvent>& events) {
-  for (AlertEvent& event : events) {
-    absl::StatusOr<int64_t> id = store_.Save(event);
-    if (!id.ok()) {
-      // Still notified: telling people matters more than the record.
-      spdlog::error("recording alert {} on {}: {}", event.alert.key.rule,
-                    event.alert.key.agent_id, id.status().ToString());
-    } else if (event.alert.id == 0) {
-      event.alert.id = *id;
-      engine_.SetAlertId(event.alert.key, *id);
+  if (events.empty()) return;
+  // One transaction for what one turn changed.
+  absl::StatusOr<std::vector<int64_t>> ids = store_.SaveAll(events);
+  if (!ids.ok()) {
+    // Still notified: telling people matters more than the record.
+    spdlog::error("recording {} alert changes: {}", events.size(),
+                  ids.status().ToString());
+  }
+  for (size_t i = 0; i < events.size(); ++i) {
+    AlertEvent& event = events[i];
+    if (ids.ok() && event.alert.id == 0) {
+      event.alert.id = (*ids)[i];
+      engine_.SetAlertId(event.alert.key, event.alert.id);
     }
     notifier_.Notify(event);
   }
@@ -157,9 +161,9 @@ absl::StatusOr<std::vector<Alert>> Alerting::ActiveAlerts(
   return active;
 }
 
-absl::StatusOr<std::vector<AlertEvent>> Alerting::History(absl::Time since,
-                                                          int limit) {
-  return store_.History(since, limit);
+absl::StatusOr<std::vector<AlertEvent>> Alerting::History(
+    absl::Time since, int limit, const std::string& agent_id) {
+  return store_.History(since, limit, agent_id);
 }
 
 absl::Status Alerting::Acknowledge(int64_t alert_id, const std::string& by,

@@ -63,8 +63,8 @@ class Alerting final : public IngestObserver, public AlertAdmin {
   // AlertAdmin, on query workers.
   absl::StatusOr<std::vector<Alert>> ActiveAlerts(
       const std::string& agent_id) override;
-  absl::StatusOr<std::vector<AlertEvent>> History(absl::Time since,
-                                                  int limit) override;
+  absl::StatusOr<std::vector<AlertEvent>> History(
+      absl::Time since, int limit, const std::string& agent_id) override;
   absl::Status Acknowledge(int64_t alert_id, const std::string& by,
                            const std::string& comment) override;
   absl::StatusOr<Silence> AddSilence(Silence silence) override;

@@ -1,15 +1,31 @@
 #include "collector/alerting/label_matcher.h"
 
-#include <cctype>
+#include <utility>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "common/status_macros.h"
 
 namespace eroom::collector::alerting {
 namespace {
 
-absl::string_view OpText(LabelMatcher::Op op) {
+constexpr char kMatcherForms[] =
+    "label=value, label!=value, label=~regex or label!~regex";
+
+bool IsLabelStart(char c) { return absl::ascii_isalpha(c) || c == '_'; }
+
+bool IsLabelChar(char c) {
+  return absl::ascii_isalnum(c) || c == '_' || c == '.' || c == '-';
+}
+
+absl::Status BadMatcher(absl::string_view text, absl::string_view why) {
+  return absl::InvalidArgumentError(absl::StrCat(
+      "matcher '", text, "': ", why, " (expected ", kMatcherForms, ")"));
+}
+
+}  // namespace
+
+absl::string_view MatcherOpText(LabelMatcher::Op op) {
   switch (op) {
     case LabelMatcher::Op::kEqual:
       return "=";
@@ -23,49 +39,46 @@ absl::string_view OpText(LabelMatcher::Op op) {
   return "=";
 }
 
-bool IsLabelName(absl::string_view name) {
-  if (name.empty()) return false;
-  for (char c : name) {
-    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' ||
-          c == '-')) {
-      return false;
-    }
-  }
-  return true;
-}
-
-}  // namespace
-
 absl::StatusOr<LabelMatcher> ParseLabelMatcher(absl::string_view text) {
-  const size_t op_at = text.find_first_of("=!");
+  size_t name_end = 0;
+  while (name_end < text.size() && IsLabelChar(text[name_end])) ++name_end;
+  if (name_end == 0 || !IsLabelStart(text[0])) {
+    return BadMatcher(text,
+                      "it must start with a label name (a letter or '_')");
+  }
   LabelMatcher matcher;
-  bool has_op = false;
-  if (op_at != absl::string_view::npos) {
-    matcher.label = std::string(text.substr(0, op_at));
-    const absl::string_view rest = text.substr(op_at);
-    for (LabelMatcher::Op op :
-         {LabelMatcher::Op::kRegex, LabelMatcher::Op::kNotRegex,
-          LabelMatcher::Op::kNotEqual, LabelMatcher::Op::kEqual}) {
-      if (absl::StartsWith(rest, OpText(op))) {
-        matcher.op = op;
-        matcher.value = std::string(rest.substr(OpText(op).size()));
-        has_op = true;
-        break;
-      }
+  matcher.label = std::string(text.substr(0, name_end));
+  absl::string_view rest = text.substr(name_end);
+  // The two-character operators first: "=~" also starts with "=".
+  bool found = false;
+  for (LabelMatcher::Op op :
+       {LabelMatcher::Op::kNotEqual, LabelMatcher::Op::kRegex,
+        LabelMatcher::Op::kNotRegex, LabelMatcher::Op::kEqual}) {
+    if (absl::StartsWith(rest, MatcherOpText(op))) {
+      matcher.op = op;
+      rest.remove_prefix(MatcherOpText(op).size());
+      found = true;
+      break;
     }
   }
-  if (!has_op || !IsLabelName(matcher.label)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "'", text,
-        "' is not a matcher: label=value, label!=value, label=~regex or "
-        "label!~regex"));
+  if (!found) {
+    return BadMatcher(text, absl::StrCat("no operator after the label name '",
+                                         matcher.label, "'"));
   }
-  EROOM_RETURN_IF_ERROR(LabelSelector::Create({matcher}).status());
+  matcher.value = std::string(rest);
+  if (matcher.op == LabelMatcher::Op::kRegex ||
+      matcher.op == LabelMatcher::Op::kNotRegex) {
+    RE2 regex(matcher.value, RE2::Quiet);
+    if (!regex.ok()) {
+      return BadMatcher(
+          text, absl::StrCat("bad regular expression: ", regex.error()));
+    }
+  }
   return matcher;
 }
 
 std::string FormatLabelMatcher(const LabelMatcher& matcher) {
-  return absl::StrCat(matcher.label, OpText(matcher.op), matcher.value);
+  return absl::StrCat(matcher.label, MatcherOpText(matcher.op), matcher.value);
 }
 
 absl::StatusOr<LabelSelector> LabelSelector::Create(

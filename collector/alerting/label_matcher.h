@@ -13,10 +13,19 @@
 
 namespace eroom::collector::alerting {
 
-// "label=value", "label!=value", "label=~regex", "label!~regex". The
-// regex must compile (RE2) and matches the whole value.
+// Label matchers as operators type them and eroomctl shows them:
+// "host=eroom-prod-1", "severity!=info", "alertname=~disk.*",
+// "group!~^Timeout". A label name is letters, digits, '_', '.' and '-',
+// starting with a letter or '_'; the value is everything after the operator
+// (possibly empty). A regex value must compile (RE2) and matches the whole
+// value.
+
+// "=", "!=", "=~", "!~".
+absl::string_view MatcherOpText(LabelMatcher::Op op);
+// InvalidArgument saying what is wrong with `text` and what a matcher
+// looks like.
 absl::StatusOr<LabelMatcher> ParseLabelMatcher(absl::string_view text);
-// The inverse of ParseLabelMatcher.
+// The text ParseLabelMatcher reads back.
 std::string FormatLabelMatcher(const LabelMatcher& matcher);
 
 // Matchers compiled once, matched many times: what routes and silences

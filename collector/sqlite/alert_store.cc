@@ -7,7 +7,7 @@
 #include "SQLiteCpp/Statement.h"
 #include "SQLiteCpp/Transaction.h"
 #include "absl/strings/str_cat.h"
-#include "collector/alerting/matcher_text.h"
+#include "collector/alerting/label_matcher.h"
 #include "collector/sqlite/schema.h"
 #include "collector/sqlite/sql_values.h"
 #include "collector/sqlite/writer.h"

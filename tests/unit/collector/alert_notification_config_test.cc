@@ -207,7 +207,7 @@ notifications:
   EXPECT_THAT(problems, HasSubstr("notifications.routes[1] (no receivers): "
                                   "receivers: missing"));
   EXPECT_THAT(problems, HasSubstr("notifications.routes[1] (no receivers): "
-                                  "matchers: 'host' is not a matcher"));
+                                  "matchers: matcher 'host'"));
   EXPECT_THAT(problems, HasSubstr("notifications.group_interval: expected a "
                                   "duration"));
 }

@@ -286,7 +286,8 @@ class RecordingAlertStore : public AlertStore {
                            absl::Time) override {
     return absl::OkStatus();
   }
-  absl::StatusOr<std::vector<AlertEvent>> History(absl::Time, int) override {
+  absl::StatusOr<std::vector<AlertEvent>> History(absl::Time, int,
+                                                  const std::string&) override {
     return std::vector<AlertEvent>();
   }
   absl::StatusOr<int64_t> AddSilence(const Silence&) override { return 1; }
