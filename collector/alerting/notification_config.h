@@ -79,8 +79,11 @@ struct ReceiverConfig {
 
 // How the alerts of one route are grouped into messages, and when.
 struct GroupTiming {
-  // An alert's group is its values of these labels.
-  std::vector<std::string> group_by = {"alertname", "host"};
+  // An alert's group is its values of these labels. By default each alert
+  // (rule, host and the rule's own group: a message shape, a room, a disk)
+  // is told of at once: a new kind of error must not wait for the
+  // group_interval of the one before it.
+  std::vector<std::string> group_by = {"alertname", "host", "group"};
   absl::Duration group_wait = absl::ZeroDuration();
   absl::Duration group_interval = absl::Minutes(1);
   absl::Duration repeat_interval = absl::Hours(4);

@@ -118,6 +118,7 @@ class AlertingTest : public ::testing::Test {
                            kPlaintextCollectorConfig,
                            "rules_files: [rules.yaml]\n"
                            "notifications:\n"
+                           "  group_by: [alertname, host]\n"
                            "  group_wait: 500ms\n"
                            "  group_interval: 1s\n"
                            "  repeat_interval: 1h\n"
@@ -292,7 +293,8 @@ TEST_F(AlertingTest, KilledAgentIsHostDownAndInhibitsTheRest) {
 }
 
 TEST_F(AlertingTest, ErrorBurstIsOneNotificationWithItsCount) {
-  // The burst: 50 ERROR lines at once, of two message shapes (25 each).
+  // The burst: 50 ERROR lines at once, of two message shapes (25 each),
+  // gathered by message shape in one message.
   SetFault("error_burst", true);
   const auto burst_posts = [&] {
     std::vector<json> posts;

@@ -201,7 +201,8 @@ notifications:
               HasSubstr("notifications.routes[0] (to hook, pager): severity: "
                         "'urgent' is not one of: info, warning, critical"));
   EXPECT_THAT(problems, HasSubstr("notifications.routes[0] (to hook, pager): "
-                                  "matchers: 'host=~(': bad regex"));
+                                  "matchers: matcher 'host=~(': bad regular "
+                                  "expression"));
   EXPECT_THAT(problems, HasSubstr("notifications.routes[0] (to hook, pager): "
                                   "receivers: unknown receiver 'pager'"));
   EXPECT_THAT(problems, HasSubstr("notifications.routes[1] (no receivers): "
