@@ -5,6 +5,7 @@
 #include <signal.h>
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -15,6 +16,7 @@
 #include "nlohmann/json.hpp"
 #include "tests/integration/process_harness.h"
 #include "tests/integration/webhook_sink.h"
+#include "tests/unit/test_support/smtp_sink.h"
 
 namespace eroom::testing {
 namespace {
@@ -128,6 +130,13 @@ class AlertingTest : public ::testing::Test {
                            "hook.url}\n"
                            "    - {name: hang, type: webhook, url_file: "
                            "hang.url}\n"
+                           "    - {name: mail, type: email, smarthost: ",
+                           mail_.smarthost(),
+                           ", tls: none, from: eroom@example.test, to: "
+                           "[ops@example.test]}\n"
+                           "  routes:\n"
+                           "    - {matchers: [alertname=fatal_shutdown], "
+                           "receivers: [mail, hook]}\n"
                            "  default_receivers: [hang, hook]\n"));
     WriteFile(dir_ + "/agent.yaml",
               absl::StrCat("agent:\n  id: alert-host\n  state_dir: ", dir_,
@@ -219,6 +228,7 @@ class AlertingTest : public ::testing::Test {
   std::string collector_address_;
   WebhookSink hook_;
   WebhookSink hanging_{/*hang=*/true};
+  test_support::SmtpSink mail_;
   std::unique_ptr<ChildProcess> sim_;
   std::unique_ptr<ChildProcess> collector_;
   std::unique_ptr<ChildProcess> agent_;
@@ -272,7 +282,7 @@ TEST_F(AlertingTest, StuckRoomFiresWhileRunningAndResolvesAtItsEnd) {
   EXPECT_LT(fired.received, resolved.received);
 }
 
-TEST_F(AlertingTest, FatalShutdownFiresAtOnce) {
+TEST_F(AlertingTest, FatalShutdownFiresAtOnceAndIsMailed) {
   ASSERT_TRUE(PollUntil(kDeadline, [&] { return AgentConnected(); }));
   SetFault("fatal", true);
   ASSERT_TRUE(WaitForNotifications("fatal_shutdown", "firing"));
@@ -281,9 +291,17 @@ TEST_F(AlertingTest, FatalShutdownFiresAtOnce) {
                 .alert["labels"]
                 .value("severity", ""),
             "critical");
+  const std::optional<test_support::SmtpMessage> mail =
+      mail_.WaitForMessage(kDeadline);
+  ASSERT_TRUE(mail.has_value());
+  EXPECT_THAT(mail->to, ::testing::ElementsAre("<ops@example.test>"));
+  EXPECT_THAT(mail->data,
+              ::testing::HasSubstr("Subject: [FIRING:1] fatal_shutdown"));
+  EXPECT_THAT(mail->data,
+              ::testing::HasSubstr("logged that it shuts itself down"));
 }
 
-TEST_F(AlertingTest, KilledAgentIsHostDownAndInhibitsTheRest) {
+TEST_F(AlertingTest, KilledAgentIsHostDown) {
   ASSERT_TRUE(PollUntil(kDeadline, [&] { return AgentConnected(); }));
   agent_->Signal(SIGKILL);
   agent_->Wait(absl::Seconds(5));
@@ -317,6 +335,36 @@ TEST_F(AlertingTest, ErrorBurstIsOneNotificationWithItsCount) {
     counts.push_back(alert.value("count", 0));
   }
   EXPECT_THAT(counts, ::testing::ElementsAre(25, 25));
+}
+
+TEST_F(AlertingTest, SighupReloadsTheRulesAndKeepsTheStreams) {
+  ASSERT_TRUE(PollUntil(kDeadline, [&] { return AgentConnected(); }));
+  WriteFile(dir_ + "/rules.yaml",
+            absl::StrCat(kRules, R"(  - name: queue_backlog
+    kind: threshold
+    metric: queue.queued
+    condition: "> 10"
+    severity: warning
+)"));
+  collector_->Signal(SIGHUP);
+  ASSERT_TRUE(PollUntil(kDeadline, [&] {
+    return Ctl({"rules"}).dump().find("queue_backlog") != std::string::npos;
+  }));
+
+  // A bad file: the rules in force stay.
+  WriteFile(dir_ + "/rules.yaml",
+            "rules:\n  - {name: broken, kind: threshold, metric: no.such}\n");
+  collector_->Signal(SIGHUP);
+  ASSERT_TRUE(PollUntil(kDeadline, [&] {
+    return collector_->Log().find("rules in force stay") != std::string::npos;
+  }));
+  const std::string rules = Ctl({"rules"}).dump();
+  EXPECT_NE(rules.find("queue_backlog"), std::string::npos) << rules;
+  EXPECT_EQ(rules.find("broken"), std::string::npos) << rules;
+  EXPECT_NE(collector_->Log().find("metric"), std::string::npos);
+  // The agent's stream was never dropped.
+  EXPECT_EQ(collector_->Log().find("disconnected"), std::string::npos);
+  EXPECT_TRUE(AgentConnected());
 }
 
 }  // namespace
