@@ -11,7 +11,7 @@
 #include "collector/sqlite/schema.h"
 #include "collector/sqlite/sql_values.h"
 #include "collector/sqlite/writer.h"
-#include "common/sqlite_setup.h"
+#include "common/sqlite_status.h"
 #include "common/status_macros.h"
 #include "nlohmann/json.hpp"
 #include "spdlog/spdlog.h"
@@ -130,22 +130,10 @@ absl::StatusOr<std::unique_ptr<SqliteAlertStore>> SqliteAlertStore::Open(
   if (options.path.empty()) {
     return absl::InvalidArgumentError("SQLite database path is empty");
   }
-  ConfigureSqlite();
-  EROOM_RETURN_IF_ERROR(KeepOwnerOnly(options.path));
-  std::unique_ptr<SqliteAlertStore> store;
-  try {
-    SQLite::Database db(
-        options.path,
-        SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE | SQLite::OPEN_NOMUTEX,
-        kBusyTimeoutMs);
-    EROOM_RETURN_IF_ERROR(ConfigureWriteConnection(db));
-    EROOM_RETURN_IF_ERROR(MigrateSchema(db, CollectorSchema()));
-    store.reset(new SqliteAlertStore(std::move(db), options, clock));
-  } catch (const SQLite::Exception& e) {
-    return SqliteErrorStatus(
-        absl::StrCat("open the alert store in ", options.path), e,
-        kDatabaseKind);
-  }
+  EROOM_ASSIGN_OR_RETURN(SQLite::Database db,
+                         OpenWriteConnection(options.path));
+  std::unique_ptr<SqliteAlertStore> store(
+      new SqliteAlertStore(std::move(db), options, clock));
   EROOM_RETURN_IF_ERROR(store->Prune());
   return store;
 }

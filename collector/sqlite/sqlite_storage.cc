@@ -17,7 +17,6 @@
 #include "collector/sqlite/schema.h"
 #include "collector/sqlite/search_index.h"
 #include "collector/sqlite/writer.h"
-#include "common/sqlite_setup.h"
 #include "common/sqlite_status.h"
 #include "common/status_macros.h"
 #include "spdlog/spdlog.h"
@@ -327,15 +326,9 @@ absl::StatusOr<std::unique_ptr<Storage>> OpenSqliteStorage(
                        " for the database: ", error.message()));
     }
   }
-  ConfigureSqlite();
-  EROOM_RETURN_IF_ERROR(KeepOwnerOnly(options.path));
+  EROOM_ASSIGN_OR_RETURN(SQLite::Database db,
+                         OpenWriteConnection(options.path));
   try {
-    SQLite::Database db(
-        options.path,
-        SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE | SQLite::OPEN_NOMUTEX,
-        kBusyTimeoutMs);
-    EROOM_RETURN_IF_ERROR(ConfigureWriteConnection(db));
-    EROOM_RETURN_IF_ERROR(MigrateSchema(db, CollectorSchema()));
     db.exec("UPDATE hosts SET connected = 0");
     absl::StatusOr<std::unique_ptr<SearchIndex>> search_index =
         SearchIndex::Open(options.path);

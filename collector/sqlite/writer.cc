@@ -4,8 +4,12 @@
 
 #include "SQLiteCpp/Transaction.h"
 #include "absl/strings/str_cat.h"
+#include "collector/sqlite/schema.h"
 #include "collector/sqlite/sql_values.h"
+#include "common/sqlite_migrations.h"
 #include "common/sqlite_setup.h"
+#include "common/sqlite_status.h"
+#include "common/status_macros.h"
 
 namespace eroom::collector {
 namespace {
@@ -30,6 +34,23 @@ void BindSerialized(SQLite::Statement& s, int index,
 }
 
 }  // namespace
+
+absl::StatusOr<SQLite::Database> OpenWriteConnection(const std::string& path) {
+  ConfigureSqlite();
+  EROOM_RETURN_IF_ERROR(KeepOwnerOnly(path));
+  try {
+    SQLite::Database db(
+        path,
+        SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE | SQLite::OPEN_NOMUTEX,
+        kBusyTimeoutMs);
+    EROOM_RETURN_IF_ERROR(ConfigureWriteConnection(db));
+    EROOM_RETURN_IF_ERROR(MigrateSchema(db, CollectorSchema()));
+    return db;
+  } catch (const SQLite::Exception& e) {
+    return SqliteErrorStatus(absl::StrCat("open database ", path), e,
+                             kDatabaseKind);
+  }
+}
 
 absl::Status ConfigureWriteConnection(SQLite::Database& db) {
   UseLargePagesIfNew(db);

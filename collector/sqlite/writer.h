@@ -10,6 +10,7 @@
 #include "SQLiteCpp/Statement.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "collector/stored_batch.h"
 #include "eroom/monitor/v1/monitor.pb.h"
 
@@ -18,6 +19,11 @@ namespace eroom::collector {
 // Sets up `db` as the connection the ingest thread writes through: WAL
 // journaling, a sync at every commit, foreign keys.
 absl::Status ConfigureWriteConnection(SQLite::Database& db);
+
+// A connection that writes to the collector's database file at `path`
+// (whose directory exists): the file created if need be and readable by
+// its owner only, configured as above and migrated to the current schema.
+absl::StatusOr<SQLite::Database> OpenWriteConnection(const std::string& path);
 
 // The write connection with the statements the ingest thread reuses; the
 // SQLite side of StorageWriter (collector/storage.h), whose contracts its
