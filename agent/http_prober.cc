@@ -302,8 +302,18 @@ class BeastProber final : public HttpProber {
                     http::response_parser<http::string_body>& response) {
     ErrorCode error =
         Run([&](auto done) { http::async_write(stream, request, done); });
+    beast::flat_buffer buffer;
     if (!error) {
-      beast::flat_buffer buffer;
+      error = Run([&](auto done) {
+        http::async_read_header(stream, buffer, response, done);
+      });
+    }
+    // A declared length over the bound fails before the body is read;
+    // body_limit alone let such a body through in some reads.
+    if (!error && response.content_length().value_or(0) > kMaxBodyBytes) {
+      error = http::error::body_limit;
+    }
+    if (!error && !response.is_done()) {
       error = Run(
           [&](auto done) { http::async_read(stream, buffer, response, done); });
     }

@@ -75,8 +75,7 @@ Collector::Collector(const CollectorConfig& config, const Clock& clock,
                      agent_streams_),
       // A worker stays free for the quick queries while log queries run.
       query_service_(*storage_, queries_, authorizer_, liveness_, clock,
-                     std::max(1, config.query_threads - 1),
-                     &alerting_),
+                     std::max(1, config.query_threads - 1), &alerting_),
       command_service_(ingest_, *storage_, queries_, authorizer_, clock,
                        agent_streams_) {}
 
@@ -121,9 +120,9 @@ absl::StatusOr<std::unique_ptr<Collector>> Collector::Start(
       alerting::NotificationDispatcher::Create(config.notifications,
                                                **alert_store, clock);
   if (!notifier.ok()) return notifier.status();
-  std::unique_ptr<Collector> collector(new Collector(
-      config, clock, std::move(storage), *std::move(enrollments),
-      *std::move(alert_store), *std::move(notifier)));
+  std::unique_ptr<Collector> collector(
+      new Collector(config, clock, std::move(storage), *std::move(enrollments),
+                    *std::move(alert_store), *std::move(notifier)));
   collector->notifier_->Start();
   if (absl::Status alerting = collector->alerting_.Start(); !alerting.ok()) {
     collector->notifier_->Stop();
