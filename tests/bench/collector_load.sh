@@ -7,9 +7,13 @@
 # the events stored per second, per-agent delivery (no agent starved), and
 # whether anything was lost: by ListHosts' last_sequence (eroom-loadgen) and
 # by counting every agent's distinct stored sequences in the database.
+# The CPU of the collector's rule thread (alert-rules) is sampled too: run
+# once with --rules default (the shipped rule set) and once without to see
+# what evaluation costs beside ingest.
 #
 #   tests/bench/collector_load.sh --bin BUILD/bin [--agents 1000] [--rate 10]
-#       [--duration 5m] [--keep] [-- EXTRA eroom-loadgen FLAGS]
+#       [--duration 5m] [--rules FILE|default] [--keep]
+#       [-- EXTRA eroom-loadgen FLAGS]
 #
 # Targets (issue 4): under one core, under 512 MB, no agent starved, nothing
 # lost. Exit status 0 when all are met. The machine is shared with the load
@@ -22,6 +26,7 @@ agents=1000
 rate=10
 duration=5m
 keep=0
+rules=""
 extra=()
 while (($#)); do
   case "$1" in
@@ -29,9 +34,10 @@ while (($#)); do
     --agents) agents="$2"; shift 2 ;;
     --rate) rate="$2"; shift 2 ;;
     --duration) duration="$2"; shift 2 ;;
+    --rules) rules="$2"; shift 2 ;;
     --keep) keep=1; shift ;;
     --) shift; extra=("$@"); break ;;
-    *) echo "usage: $0 --bin DIR [--agents N] [--rate R] [--duration D] [--keep] [-- LOADGEN FLAGS]" >&2
+    *) echo "usage: $0 --bin DIR [--agents N] [--rate R] [--duration D] [--rules FILE|default] [--keep] [-- LOADGEN FLAGS]" >&2
        exit 2 ;;
   esac
 done
@@ -61,6 +67,13 @@ tls:
 auth:
   mode: none
 EOF
+if [[ "$rules" == default ]]; then
+  rules="$(cd "$(dirname "$0")/../.." && pwd)/deploy/rules/eroom-default.yaml"
+fi
+if [[ -n "$rules" ]]; then
+  [[ -r "$rules" ]] || { echo "$0: --rules: cannot read $rules" >&2; exit 2; }
+  echo "rules_files: [$(realpath "$rules")]" >>"$work/collector.yaml"
+fi
 
 # 1000 agents are 1000 connections: more descriptors than the usual 1024.
 ulimit -n "$(ulimit -Hn)"
@@ -75,16 +88,29 @@ for _ in $(seq 100); do
 done
 [[ -n "$port" ]] || { echo "collector did not start:" >&2; cat "$work/collector.log" >&2; exit 1; }
 
+# utime+stime ticks of the stat(5) file $1.
+cpu_ticks() {
+  local stat fields
+  stat=$(<"$1") || return 1
+  read -r -a fields <<<"${stat##*) }"  # Field 3 of stat(5) is [0].
+  echo $((fields[11] + fields[12]))
+}
+
 # One line per second: unix ms, collector CPU ticks, VmRSS kB, CPU ticks
-# the whole machine was busy (all but idle and iowait).
+# the whole machine was busy (all but idle and iowait), CPU ticks of the
+# rule thread.
 sample() {
-  local pid=$1 out=$2 stat fields rss busy
+  local pid=$1 out=$2 ticks rss busy task rules_stat="" rules_ticks
+  for task in /proc/"$pid"/task/*; do
+    [[ "$(<"$task/comm")" == alert-rules ]] && rules_stat="$task/stat"
+  done
   while kill -0 "$pid" 2>/dev/null; do
-    stat=$(<"/proc/$pid/stat") || break
-    read -r -a fields <<<"${stat##*) }"  # Field 3 of stat(5) is [0].
+    ticks=$(cpu_ticks "/proc/$pid/stat") || break
     rss=$(awk '/^VmRSS:/ {print $2}' "/proc/$pid/status")
     busy=$(awk '/^cpu / {t = 0; for (i = 2; i <= NF; i++) t += $i; print t - $5 - $6}' /proc/stat)
-    echo "$(date +%s%3N) $((fields[11] + fields[12])) $rss $busy" >>"$out"
+    rules_ticks=0
+    if [[ -n "$rules_stat" ]]; then rules_ticks=$(cpu_ticks "$rules_stat" || echo 0); fi
+    echo "$(date +%s%3N) $ticks $rss $busy $rules_ticks" >>"$out"
     sleep 1
   done
 }
@@ -119,12 +145,12 @@ load_end=$(sed -n 's/^load end unix_ms=//p' "$work/loadgen.out")
 clk_tck=$(getconf CLK_TCK)
 # CPU over the load window (first sample at or after its start to the last
 # at or before its end), the busiest 10 s within it, and the RSS peak.
-read -r cpu_avg cpu_max10 rss_max_kb others_avg < <(
+read -r cpu_avg cpu_max10 rss_max_kb others_avg rules_avg < <(
   awk -v s="$load_start" -v e="$load_end" -v hz="$clk_tck" '
     BEGIN { n = 0; rmax = 0 }
-    $1 >= s && $1 <= e { t[n] = $1; c[n] = $2; r[n] = $3; b[n] = $4; n++ }
+    $1 >= s && $1 <= e { t[n] = $1; c[n] = $2; r[n] = $3; b[n] = $4; a[n] = $5; n++ }
     END {
-      if (n < 2) { print "nan nan nan nan"; exit }
+      if (n < 2) { print "nan nan nan nan nan"; exit }
       secs = (t[n-1] - t[0]) / 1000
       avg = 100 * (c[n-1] - c[0]) / hz / secs
       # The rest of the machine (% of one core): busy ticks but the collector.
@@ -138,7 +164,8 @@ read -r cpu_avg cpu_max10 rss_max_kb others_avg < <(
         }
         if (r[i] > rmax) rmax = r[i]
       }
-      printf "%.1f %.1f %d %.0f\n", avg, max10, rmax, others
+      rules = 100 * (a[n-1] - a[0]) / hz / secs
+      printf "%.1f %.1f %d %.0f %.1f\n", avg, max10, rmax, others, rules
     }' "$work/samples")
 
 # Every agent's distinct stored sequences against what it produced.
@@ -178,6 +205,7 @@ echo
 echo "=== collector under load: $agents agents x $rate events/s for $duration ==="
 [[ "$cpu_max10" == -1.0 ]] && cpu_max10="n/a (load under 5 s)" || cpu_max10="${cpu_max10}%"
 echo "collector CPU              ${cpu_avg}% of one core (busiest 10 s: ${cpu_max10})"
+echo "rule thread CPU            ${rules_avg}% of one core (rules: ${rules:-none})"
 echo "collector RSS              peak ${rss_peak_mb} MB (VmHWM); max sampled during load $((rss_max_kb / 1024)) MB"
 echo "events stored              ${stored_total:-?} in the database = ${stored_rate}/s over ${load_seconds} s of load"
 echo "                           loadgen: $(grep_summary 'events stored\/s (load)')"
