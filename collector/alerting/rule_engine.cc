@@ -1058,7 +1058,9 @@ void RuleEngine::Impl::Tick(absl::Time now, std::vector<AlertEvent>* events) {
 }
 
 void RuleEngine::Impl::Sweep(absl::Time now) {
-  for (auto& [agent_id, host] : hosts_) {
+  for (auto& [id, host] : hosts_) {
+    // clang 14 cannot capture a structured binding in a lambda.
+    const std::string& agent_id = id;
     for (size_t rule = 0; rule < host.rules.size(); ++rule) {
       if (host.rules[rule] == nullptr) continue;
       absl::erase_if(host.rules[rule]->shapes, [&](auto& shape) {

@@ -156,21 +156,24 @@ auto SqliteAlertStore::Locked(absl::string_view what, Body body) {
 
 absl::StatusOr<std::vector<Alert>> SqliteAlertStore::LoadActive() {
   return Locked(
-      "load active alerts", [&]() -> absl::StatusOr<std::vector<Alert>> {
-        SQLite::Statement query(db_,
-                                absl::StrCat("SELECT ", kAlertColumns, R"sql(,
+      "load active alerts",
+      [&]()
+          ABSL_NO_THREAD_SAFETY_ANALYSIS -> absl::StatusOr<std::vector<Alert>> {
+            SQLite::Statement query(
+                db_, absl::StrCat("SELECT ", kAlertColumns, R"sql(,
           (SELECT max(d.time_ms) FROM alert_deliveries AS d
            WHERE d.alert_id = a.id AND d.ok = 1)
           FROM alerts AS a WHERE a.state <> ?1 ORDER BY a.id)sql"));
-        query.bind(1, static_cast<int>(AlertState::kResolved));
-        std::vector<Alert> alerts;
-        while (query.executeStep()) {
-          Alert alert = ReadAlert(query);
-          alert.last_notified_at = ReadTime(query.getColumn(kAlertColumnCount));
-          alerts.push_back(std::move(alert));
-        }
-        return alerts;
-      });
+            query.bind(1, static_cast<int>(AlertState::kResolved));
+            std::vector<Alert> alerts;
+            while (query.executeStep()) {
+              Alert alert = ReadAlert(query);
+              alert.last_notified_at =
+                  ReadTime(query.getColumn(kAlertColumnCount));
+              alerts.push_back(std::move(alert));
+            }
+            return alerts;
+          });
 }
 
 absl::StatusOr<int64_t> SqliteAlertStore::Save(const AlertEvent& event) {
@@ -181,7 +184,9 @@ absl::StatusOr<int64_t> SqliteAlertStore::Save(const AlertEvent& event) {
 absl::StatusOr<std::vector<int64_t>> SqliteAlertStore::SaveAll(
     const std::vector<AlertEvent>& events) {
   return Locked(
-      "save alert changes", [&]() -> absl::StatusOr<std::vector<int64_t>> {
+      "save alert changes",
+      [&]() ABSL_NO_THREAD_SAFETY_ANALYSIS
+      -> absl::StatusOr<std::vector<int64_t>> {
         SQLite::Transaction txn(db_, SQLite::TransactionBehavior::IMMEDIATE);
         std::vector<int64_t> ids;
         int64_t rows = 0;
@@ -265,7 +270,8 @@ absl::Status SqliteAlertStore::Acknowledge(int64_t alert_id,
                                            const std::string& comment,
                                            absl::Time at) {
   return Locked(
-      absl::StrCat("acknowledge alert ", alert_id), [&]() -> absl::Status {
+      absl::StrCat("acknowledge alert ", alert_id),
+      [&]() ABSL_NO_THREAD_SAFETY_ANALYSIS -> absl::Status {
         SQLite::Transaction txn(db_, SQLite::TransactionBehavior::IMMEDIATE);
         SQLite::Statement state(db_, "SELECT state FROM alerts WHERE id = ?1");
         state.bind(1, alert_id);
@@ -299,7 +305,9 @@ absl::StatusOr<std::vector<AlertEvent>> SqliteAlertStore::History(
         absl::StrCat("limit must be positive, got ", limit));
   }
   return Locked(
-      "read alert history", [&]() -> absl::StatusOr<std::vector<AlertEvent>> {
+      "read alert history",
+      [&]() ABSL_NO_THREAD_SAFETY_ANALYSIS
+      -> absl::StatusOr<std::vector<AlertEvent>> {
         SQLite::Statement query(db_,
                                 absl::StrCat("SELECT ", kAlertColumns, R"sql(,
               h.kind, h.time_ms, h.summary, h.value, h.count, h.inhibited
@@ -330,28 +338,31 @@ absl::StatusOr<std::vector<AlertEvent>> SqliteAlertStore::History(
 }
 
 absl::StatusOr<int64_t> SqliteAlertStore::AddSilence(const Silence& silence) {
-  return Locked("add a silence", [&]() -> absl::StatusOr<int64_t> {
-    SQLite::Statement insert(db_, R"sql(
+  return Locked("add a silence",
+                [&]()
+                    ABSL_NO_THREAD_SAFETY_ANALYSIS -> absl::StatusOr<int64_t> {
+                      SQLite::Statement insert(db_, R"sql(
         INSERT INTO silences (matchers, comment, created_by, starts_ms,
                               ends_ms)
         VALUES (?1, ?2, ?3, ?4, ?5) RETURNING id)sql");
-    insert.bind(1, MatchersToJson(silence.matchers));
-    insert.bind(2, silence.comment);
-    insert.bind(3, silence.created_by);
-    insert.bind(4, absl::ToUnixMillis(silence.starts_at));
-    insert.bind(5, absl::ToUnixMillis(silence.ends_at));
-    insert.executeStep();
-    const int64_t id = insert.getColumn(0).getInt64();
-    insert.reset();
-    return id;
-  });
+                      insert.bind(1, MatchersToJson(silence.matchers));
+                      insert.bind(2, silence.comment);
+                      insert.bind(3, silence.created_by);
+                      insert.bind(4, absl::ToUnixMillis(silence.starts_at));
+                      insert.bind(5, absl::ToUnixMillis(silence.ends_at));
+                      insert.executeStep();
+                      const int64_t id = insert.getColumn(0).getInt64();
+                      insert.reset();
+                      return id;
+                    });
 }
 
 absl::Status SqliteAlertStore::ExpireSilence(int64_t silence_id,
                                              const std::string& by,
                                              absl::Time at) {
   return Locked(
-      absl::StrCat("expire silence ", silence_id), [&]() -> absl::Status {
+      absl::StrCat("expire silence ", silence_id),
+      [&]() ABSL_NO_THREAD_SAFETY_ANALYSIS -> absl::Status {
         SQLite::Transaction txn(db_, SQLite::TransactionBehavior::IMMEDIATE);
         SQLite::Statement ends(db_,
                                "SELECT ends_ms FROM silences WHERE id = ?1");
@@ -375,39 +386,43 @@ absl::Status SqliteAlertStore::ExpireSilence(int64_t silence_id,
 }
 
 absl::StatusOr<std::vector<Silence>> SqliteAlertStore::Silences(absl::Time at) {
-  return Locked("list silences", [&]() -> absl::StatusOr<std::vector<Silence>> {
-    SQLite::Statement query(db_,
-                            absl::StrCat("SELECT ", kSilenceColumns,
-                                         " WHERE ends_ms > ?1 ORDER BY id"));
-    query.bind(1, absl::ToUnixMillis(at));
-    std::vector<Silence> silences;
-    while (query.executeStep()) {
-      Silence silence;
-      silence.id = query.getColumn(0).getInt64();
-      std::optional<std::vector<LabelMatcher>> matchers =
-          MatchersFromJson(query.getColumn(1).getText());
-      if (!matchers.has_value()) {
-        spdlog::error(
-            "silence {} in {} has matchers that do not read back; "
-            "it is ignored",
-            silence.id, options_.path);
-        continue;
-      }
-      silence.matchers = *std::move(matchers);
-      silence.comment = query.getColumn(2).getString();
-      silence.created_by = query.getColumn(3).getString();
-      silence.starts_at = absl::FromUnixMillis(query.getColumn(4).getInt64());
-      silence.ends_at = absl::FromUnixMillis(query.getColumn(5).getInt64());
-      silence.expired_by = query.getColumn(6).getString();
-      silences.push_back(std::move(silence));
-    }
-    return silences;
-  });
+  return Locked(
+      "list silences",
+      [&]() ABSL_NO_THREAD_SAFETY_ANALYSIS
+      -> absl::StatusOr<std::vector<Silence>> {
+        SQLite::Statement query(
+            db_, absl::StrCat("SELECT ", kSilenceColumns,
+                              " WHERE ends_ms > ?1 ORDER BY id"));
+        query.bind(1, absl::ToUnixMillis(at));
+        std::vector<Silence> silences;
+        while (query.executeStep()) {
+          Silence silence;
+          silence.id = query.getColumn(0).getInt64();
+          std::optional<std::vector<LabelMatcher>> matchers =
+              MatchersFromJson(query.getColumn(1).getText());
+          if (!matchers.has_value()) {
+            spdlog::error(
+                "silence {} in {} has matchers that do not read back; "
+                "it is ignored",
+                silence.id, options_.path);
+            continue;
+          }
+          silence.matchers = *std::move(matchers);
+          silence.comment = query.getColumn(2).getString();
+          silence.created_by = query.getColumn(3).getString();
+          silence.starts_at =
+              absl::FromUnixMillis(query.getColumn(4).getInt64());
+          silence.ends_at = absl::FromUnixMillis(query.getColumn(5).getInt64());
+          silence.expired_by = query.getColumn(6).getString();
+          silences.push_back(std::move(silence));
+        }
+        return silences;
+      });
 }
 
 absl::Status SqliteAlertStore::RecordDelivery(const DeliveryRecord& record) {
   return Locked(absl::StrCat("record a delivery of alert ", record.alert_id),
-                [&]() -> absl::Status {
+                [&]() ABSL_NO_THREAD_SAFETY_ANALYSIS -> absl::Status {
                   SQLite::Statement insert(db_, R"sql(
             INSERT INTO alert_deliveries (alert_id, receiver, kind, attempt,
                                           time_ms, ok, error)
@@ -429,7 +444,8 @@ absl::StatusOr<std::vector<DeliveryRecord>> SqliteAlertStore::Deliveries(
     int64_t alert_id) {
   return Locked(
       absl::StrCat("read the deliveries of alert ", alert_id),
-      [&]() -> absl::StatusOr<std::vector<DeliveryRecord>> {
+      [&]() ABSL_NO_THREAD_SAFETY_ANALYSIS
+      -> absl::StatusOr<std::vector<DeliveryRecord>> {
         SQLite::Statement query(db_, R"sql(
             SELECT receiver, kind, attempt, time_ms, ok, error
             FROM alert_deliveries WHERE alert_id = ?1
@@ -453,10 +469,11 @@ absl::StatusOr<std::vector<DeliveryRecord>> SqliteAlertStore::Deliveries(
 }
 
 absl::Status SqliteAlertStore::Prune() {
-  return Locked("prune alert history", [&]() -> absl::Status {
-    PruneLocked();
-    return absl::OkStatus();
-  });
+  return Locked("prune alert history",
+                [&]() ABSL_NO_THREAD_SAFETY_ANALYSIS -> absl::Status {
+                  PruneLocked();
+                  return absl::OkStatus();
+                });
 }
 
 void SqliteAlertStore::RowsWritten(int64_t rows) {
