@@ -23,6 +23,7 @@ Alerting::Alerting(RuleSet rules, AlertStore& store, Notifier& notifier,
       clock_(clock),
       options_(options),
       queue_(options.queue_capacity),
+      has_rules_(!rules.rules.empty()),
       engine_(std::move(rules)) {}
 
 Alerting::~Alerting() { Stop(); }
@@ -55,6 +56,7 @@ void Alerting::Stop() {
 }
 
 void Alerting::Reload(RuleSet rules) {
+  has_rules_ = !rules.rules.empty();
   // A reload is never dropped: it is rare and small.
   queue_.PushBeyondCapacity(std::move(rules));
 }
@@ -64,6 +66,7 @@ void Alerting::Enqueue(Work work) {
 }
 
 void Alerting::OnStored(const StoredBatch& batch) {
+  if (!has_rules_) return;
   if (queue_.size() >= queue_.capacity()) {
     ++dropped_;  // Full: not even worth the copy.
     return;

@@ -100,6 +100,9 @@ class Alerting final : public IngestObserver, public AlertAdmin {
   const Options options_;
   BoundedQueue<Work> queue_;
   std::atomic<bool> stopping_{false};
+  // Whether any rule is in force: without one, stored batches are not
+  // copied for the rule thread at all.
+  std::atomic<bool> has_rules_;
   std::atomic<uint64_t> dropped_{0};
   absl::Mutex engine_mu_;
   RuleEngine engine_ ABSL_GUARDED_BY(engine_mu_);
