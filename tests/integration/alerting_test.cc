@@ -10,6 +10,8 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "httplib.h"
@@ -212,6 +214,26 @@ class AlertingTest : public ::testing::Test {
     });
   }
 
+  // Waits until the collector stored `count` health probes taken from now
+  // on: evidence that later input went through the rules and the
+  // notification rounds (group_interval 1 s) that would have repeated an
+  // alert, instead of a fixed sleep.
+  bool ProbesStoredSinceNow(size_t count) {
+    const int64_t from_ms = absl::ToUnixMillis(absl::Now());
+    const std::string since = absl::FormatTime(
+        absl::RFC3339_full, absl::FromUnixMillis(from_ms), absl::UTCTimeZone());
+    return PollUntil(kDeadline, [&] {
+      const json metrics =
+          Ctl({"metrics", "probe.health.ok", "--since", since});
+      if (!metrics.is_object() || !metrics.contains("series")) return false;
+      size_t stored = 0;
+      for (const json& series : metrics["series"]) {
+        if (series.contains("points")) stored += series["points"].size();
+      }
+      return stored >= count;
+    });
+  }
+
   // eroomctl's answer as JSON, or null when it failed.
   json Ctl(std::vector<std::string> args) {
     std::vector<std::string> argv = {
@@ -246,7 +268,7 @@ TEST_F(AlertingTest, FailingHealthFiresOnceAndResolvesOnce) {
   SetFault("health_500", false);
   ASSERT_TRUE(WaitForNotifications("health_probe_failing", "resolved"));
   // Probes go on every 200 ms: nothing more is sent about it.
-  absl::SleepFor(absl::Seconds(2));
+  ASSERT_TRUE(ProbesStoredSinceNow(10));
   EXPECT_THAT(NotificationsOf(hook_, "health_probe_failing", "firing"),
               ::testing::SizeIs(1));
   EXPECT_THAT(NotificationsOf(hook_, "health_probe_failing", "resolved"),
@@ -326,7 +348,7 @@ TEST_F(AlertingTest, ErrorBurstIsOneNotificationWithItsCount) {
     return posts;
   };
   ASSERT_TRUE(PollUntil(kDeadline, [&] { return !burst_posts().empty(); }));
-  absl::SleepFor(absl::Seconds(2));
+  ASSERT_TRUE(ProbesStoredSinceNow(10));
   const std::vector<json> posts = burst_posts();
   ASSERT_THAT(posts, ::testing::SizeIs(1));
   std::vector<int> counts;

@@ -139,6 +139,7 @@ class SilentServer {
 
 using ::eroom::test_support::SmtpMessage;
 using ::eroom::test_support::SmtpSink;
+using ::eroom::test_support::SmtpSinkOptions;
 
 // An AlertStore that only records deliveries.
 class RecordingAlertStore : public AlertStore {

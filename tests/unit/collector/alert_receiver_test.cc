@@ -21,6 +21,7 @@ namespace {
 using ::eroom::collector::alerting::test_support::FiringNotification;
 using ::eroom::collector::alerting::test_support::RecordingHttpServer;
 using ::eroom::collector::alerting::test_support::SmtpSink;
+using ::eroom::collector::alerting::test_support::SmtpSinkOptions;
 using ::eroom::test_support::IsOk;
 using ::eroom::test_support::StatusIs;
 using ::eroom::test_support::TempDirTest;
@@ -144,6 +145,65 @@ TEST_F(ReceiverTest, EmailArrivesWithSubjectBodyAndCredentials) {
   EXPECT_EQ(credentials, std::string("\0eroom\0smtp-s3cret", 18));
 }
 
+// Each TLS mode against a sink that demands it: the credentials and the
+// message travel encrypted, verified against the sink's certificate.
+class EmailTlsTest
+    : public ReceiverTest,
+      public testing::WithParamInterface<
+          std::pair<SmtpSinkOptions::Tls, ReceiverConfig::SmtpTls>> {
+ protected:
+  ReceiverConfig MailTo(const SmtpSink& sink) {
+    const std::string ca_file = PathIn("sink-ca.pem");
+    std::ofstream(ca_file) << sink.cert_pem();
+    ReceiverConfig config;
+    config.name = "mail";
+    config.type = ReceiverConfig::Type::kEmail;
+    config.smarthost = sink.smarthost();
+    config.tls = GetParam().second;
+    config.ca_file = ca_file;
+    config.username = "eroom";
+    config.password = "smtp-s3cret";
+    config.from = "eroom@example.com";
+    config.to = {"ops@example.com"};
+    return config;
+  }
+};
+
+TEST_P(EmailTlsTest, MessageAndCredentialsTravelEncrypted) {
+  SmtpSink sink({.tls = GetParam().first});
+  ASSERT_THAT(MakeReceiver(MailTo(sink))->Send(FiringNotification()), IsOk());
+  std::optional<test_support::SmtpMessage> message =
+      sink.WaitForMessage(absl::Seconds(5));
+  ASSERT_TRUE(message.has_value());
+  EXPECT_TRUE(message->over_tls);
+  EXPECT_FALSE(message->auth.empty());
+  EXPECT_THAT(message->data,
+              HasSubstr("Subject: [FIRING:1] room_error web-01\r\n"));
+}
+
+TEST_P(EmailTlsTest, UntrustedCertificateIsRefused) {
+  SmtpSink sink({.tls = GetParam().first});
+  ReceiverConfig config = MailTo(sink);
+  SmtpSink other({.tls = GetParam().first});
+  std::ofstream(config.ca_file) << other.cert_pem();  // Not the sink's.
+  EXPECT_THAT(
+      MakeReceiver(config)->Send(FiringNotification()),
+      StatusIs(absl::StatusCode::kUnavailable, HasSubstr("SMTP to localhost")));
+  EXPECT_FALSE(sink.WaitForMessage(absl::ZeroDuration()).has_value());
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Modes, EmailTlsTest,
+    testing::Values(std::pair(SmtpSinkOptions::Tls::kStartTls,
+                              ReceiverConfig::SmtpTls::kStartTls),
+                    std::pair(SmtpSinkOptions::Tls::kSmtps,
+                              ReceiverConfig::SmtpTls::kSmtps)),
+    [](const auto& info) {
+      return info.param.second == ReceiverConfig::SmtpTls::kSmtps
+                 ? std::string("Smtps")
+                 : std::string("StartTls");
+    });
+
 TEST_F(ReceiverTest, ResolvedEmailSubject) {
   Notification notification = FiringNotification();
   notification.alerts[0].state = AlertState::kResolved;
@@ -152,7 +212,7 @@ TEST_F(ReceiverTest, ResolvedEmailSubject) {
 }
 
 TEST_F(ReceiverTest, SmtpErrorsDoNotShowThePassword) {
-  SmtpSink sink(/*reject_recipients=*/true);
+  SmtpSink sink({.reject_recipients = true});
   ReceiverConfig config;
   config.name = "mail";
   config.type = ReceiverConfig::Type::kEmail;

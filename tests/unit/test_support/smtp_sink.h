@@ -3,10 +3,14 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <openssl/bio.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <thread>
@@ -16,7 +20,9 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "tests/unit/test_support/test_certificate.h"
 
 namespace eroom::test_support {
 
@@ -25,16 +31,28 @@ struct SmtpMessage {
   std::string auth;  // The AUTH PLAIN credentials, base64.
   std::string from;
   std::vector<std::string> to;
-  std::string data;  // Headers and body, as sent.
+  std::string data;       // Headers and body, as sent.
+  bool over_tls = false;  // Everything from AUTH on travelled encrypted.
 };
 
-// A loopback SMTP server that speaks just enough SMTP (EHLO, AUTH PLAIN,
-// MAIL, RCPT, DATA, QUIT) to accept messages, one connection at a time.
+struct SmtpSinkOptions {
+  enum class Tls {
+    kNone,
+    kStartTls,  // Plain at first; MAIL and AUTH only after STARTTLS.
+    kSmtps,     // TLS from the first byte.
+  };
+  bool reject_recipients = false;  // Every RCPT TO is refused with 550.
+  Tls tls = Tls::kNone;
+};
+
+// A loopback SMTP server that speaks just enough SMTP (EHLO, STARTTLS, AUTH
+// PLAIN, MAIL, RCPT, DATA, QUIT) to accept messages, one connection at a
+// time. With TLS it presents a self-signed certificate for "localhost"
+// (`cert_pem()`, for the client's CA file).
 class SmtpSink {
  public:
-  // With `reject_recipients`, every RCPT TO is refused with 550.
-  explicit SmtpSink(bool reject_recipients = false)
-      : reject_recipients_(reject_recipients) {
+  explicit SmtpSink(SmtpSinkOptions options = {}) : options_(options) {
+    if (options_.tls != SmtpSinkOptions::Tls::kNone) MakeTlsContext();
     listen_fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     sockaddr_in address{};
     address.sin_family = AF_INET;
@@ -54,7 +72,14 @@ class SmtpSink {
     thread_.join();
     close(listen_fd_);
   }
-  std::string smarthost() const { return absl::StrCat("127.0.0.1:", port_); }
+  // The certificate's name is "localhost": reach a TLS sink by that name.
+  std::string smarthost() const {
+    return absl::StrCat(options_.tls == SmtpSinkOptions::Tls::kNone
+                            ? "127.0.0.1:"
+                            : "localhost:",
+                        port_);
+  }
+  const std::string& cert_pem() const { return certificate_.cert_pem; }
 
   std::optional<SmtpMessage> WaitForMessage(absl::Duration timeout) {
     absl::MutexLock lock(&mu_);
@@ -68,6 +93,38 @@ class SmtpSink {
   }
 
  private:
+  using SslContext = std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)>;
+  using Ssl = std::unique_ptr<SSL, decltype(&SSL_free)>;
+
+  // One client connection, plain or (after StartTls) encrypted.
+  struct Connection {
+    int fd;
+    Ssl ssl{nullptr, &SSL_free};
+    std::string buffer = {};
+  };
+
+  void MakeTlsContext() {
+    certificate_ =
+        MakeTestCertificate("localhost", absl::Now() - absl::Hours(1),
+                            absl::Now() + absl::Hours(1));
+    context_.reset(SSL_CTX_new(TLS_server_method()));
+    auto read_pem = [](const std::string& pem, auto read) {
+      std::unique_ptr<BIO, decltype(&BIO_free)> bio(
+          BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())), &BIO_free);
+      return read(bio.get());
+    };
+    X509* cert = read_pem(certificate_.cert_pem, [](BIO* bio) {
+      return PEM_read_bio_X509(bio, nullptr, nullptr, nullptr);
+    });
+    EVP_PKEY* key = read_pem(certificate_.key_pem, [](BIO* bio) {
+      return PEM_read_bio_PrivateKey(bio, nullptr, nullptr, nullptr);
+    });
+    SSL_CTX_use_certificate(context_.get(), cert);
+    SSL_CTX_use_PrivateKey(context_.get(), key);
+    X509_free(cert);
+    EVP_PKEY_free(key);
+  }
+
   bool Stopping() {
     absl::MutexLock lock(&mu_);
     return stopping_;
@@ -79,13 +136,25 @@ class SmtpSink {
       if (poll(&ready, 1, 20) <= 0) continue;
       const int fd = accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
       if (fd < 0) continue;
-      Converse(fd);
+      Connection connection{.fd = fd};
+      if (options_.tls != SmtpSinkOptions::Tls::kSmtps ||
+          StartTls(connection)) {
+        Converse(connection);
+      }
       close(fd);
     }
   }
 
+  bool StartTls(Connection& connection) {
+    connection.buffer.clear();  // Nothing sent in plain text carries over.
+    connection.ssl.reset(SSL_new(context_.get()));
+    SSL_set_fd(connection.ssl.get(), connection.fd);
+    return SSL_accept(connection.ssl.get()) == 1;
+  }
+
   // A line without its CRLF; nullopt when the peer is gone or we stop.
-  std::optional<std::string> ReadLine(int fd, std::string& buffer) {
+  std::optional<std::string> ReadLine(Connection& connection) {
+    std::string& buffer = connection.buffer;
     while (true) {
       const size_t end = buffer.find("\r\n");
       if (end != std::string::npos) {
@@ -93,64 +162,89 @@ class SmtpSink {
         buffer.erase(0, end + 2);
         return line;
       }
-      pollfd ready{.fd = fd, .events = POLLIN, .revents = 0};
-      if (poll(&ready, 1, 20) == 0) {
+      const bool decrypted_waiting =
+          connection.ssl != nullptr && SSL_pending(connection.ssl.get()) > 0;
+      pollfd ready{.fd = connection.fd, .events = POLLIN, .revents = 0};
+      if (!decrypted_waiting && poll(&ready, 1, 20) == 0) {
         if (Stopping()) return std::nullopt;
         continue;
       }
       char chunk[4096];
-      const ssize_t n = recv(fd, chunk, sizeof(chunk), 0);
+      const ssize_t n =
+          connection.ssl != nullptr
+              ? SSL_read(connection.ssl.get(), chunk, sizeof(chunk))
+              : recv(connection.fd, chunk, sizeof(chunk), 0);
       if (n <= 0) return std::nullopt;
       buffer.append(chunk, static_cast<size_t>(n));
     }
   }
 
-  static void Reply(int fd, const std::string& text) {
-    send(fd, text.data(), text.size(), MSG_NOSIGNAL);
+  static void Reply(Connection& connection, const std::string& text) {
+    if (connection.ssl != nullptr) {
+      SSL_write(connection.ssl.get(), text.data(),
+                static_cast<int>(text.size()));
+    } else {
+      send(connection.fd, text.data(), text.size(), MSG_NOSIGNAL);
+    }
   }
 
-  void Converse(int fd) {
-    std::string buffer;
+  void Converse(Connection& connection) {
     SmtpMessage message;
-    Reply(fd, "220 sink ESMTP\r\n");
-    while (std::optional<std::string> line = ReadLine(fd, buffer)) {
+    const bool starttls_offered =
+        options_.tls == SmtpSinkOptions::Tls::kStartTls;
+    Reply(connection, "220 sink ESMTP\r\n");
+    while (std::optional<std::string> line = ReadLine(connection)) {
       const std::string upper = absl::AsciiStrToUpper(*line);
-      if (absl::StartsWith(upper, "EHLO")) {
-        Reply(fd, "250-sink\r\n250-AUTH PLAIN\r\n250 OK\r\n");
+      const bool encrypted = connection.ssl != nullptr;
+      if (starttls_offered && !encrypted && !absl::StartsWith(upper, "EHLO") &&
+          upper != "STARTTLS" && upper != "QUIT") {
+        Reply(connection, "530 5.7.0 Must issue a STARTTLS command first\r\n");
+      } else if (absl::StartsWith(upper, "EHLO")) {
+        Reply(connection, starttls_offered && !encrypted
+                              ? "250-sink\r\n250 STARTTLS\r\n"
+                              : "250-sink\r\n250-AUTH PLAIN\r\n250 OK\r\n");
       } else if (absl::StartsWith(upper, "HELO")) {
-        Reply(fd, "250 sink\r\n");
+        Reply(connection, "250 sink\r\n");
+      } else if (upper == "STARTTLS" && starttls_offered && !encrypted) {
+        Reply(connection, "220 2.0.0 Ready to start TLS\r\n");
+        if (!StartTls(connection)) return;
       } else if (absl::StartsWith(upper, "AUTH PLAIN")) {
         message.auth = line->size() > 11 ? line->substr(11) : "";
         if (message.auth.empty()) {
-          Reply(fd, "334 \r\n");
-          message.auth = ReadLine(fd, buffer).value_or("");
+          Reply(connection, "334 \r\n");
+          message.auth = ReadLine(connection).value_or("");
         }
-        Reply(fd, "235 2.7.0 Authentication successful\r\n");
+        message.over_tls = encrypted;
+        Reply(connection, "235 2.7.0 Authentication successful\r\n");
       } else if (absl::StartsWith(upper, "MAIL FROM:")) {
         message.from = line->substr(10);
-        Reply(fd, "250 OK\r\n");
+        message.over_tls = encrypted;
+        Reply(connection, "250 OK\r\n");
       } else if (absl::StartsWith(upper, "RCPT TO:")) {
         message.to.push_back(line->substr(8));
-        Reply(fd, reject_recipients_ ? "550 no such user\r\n" : "250 OK\r\n");
+        Reply(connection, options_.reject_recipients ? "550 no such user\r\n"
+                                                     : "250 OK\r\n");
       } else if (upper == "DATA") {
-        Reply(fd, "354 go ahead\r\n");
-        while (std::optional<std::string> data = ReadLine(fd, buffer)) {
+        Reply(connection, "354 go ahead\r\n");
+        while (std::optional<std::string> data = ReadLine(connection)) {
           if (*data == ".") break;
           absl::StrAppend(&message.data, *data, "\r\n");
         }
-        Reply(fd, "250 OK queued\r\n");
+        Reply(connection, "250 OK queued\r\n");
         absl::MutexLock lock(&mu_);
         messages_.push_back(message);
       } else if (upper == "QUIT") {
-        Reply(fd, "221 bye\r\n");
+        Reply(connection, "221 bye\r\n");
         return;
       } else {
-        Reply(fd, "250 OK\r\n");
+        Reply(connection, "250 OK\r\n");
       }
     }
   }
 
-  const bool reject_recipients_;
+  const SmtpSinkOptions options_;
+  TestCertificate certificate_;
+  SslContext context_{nullptr, &SSL_CTX_free};
   int listen_fd_ = -1;
   int port_ = 0;
   std::thread thread_;
