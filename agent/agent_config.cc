@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <climits>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 
@@ -36,6 +37,101 @@ int PortOfUrl(const std::string& url, ConfigMap& section,
 std::string UnderDir(const std::string& dir, const std::string& path) {
   if (path.empty() || path.front() == '/') return path;
   return (std::filesystem::path(dir) / path).lexically_normal().string();
+}
+
+// An argv list from the config. The program is a path, never looked up in
+// PATH: absolute, or relative to eroom.dir (scripts/stop.sh); arguments
+// are kept as written.
+std::vector<std::string> ProgramArgv(ConfigMap& section, const std::string& key,
+                                     const std::string& eroom_dir,
+                                     bool required) {
+  std::vector<std::string> argv = section.StringList(key, {});
+  if (argv.empty()) {
+    if (required) section.AddProblem(key, "is required when enabled");
+    return argv;
+  }
+  if (argv.front().find('/') == std::string::npos) {
+    section.AddProblem(key, absl::StrCat("[0]: \"", argv.front(),
+                                         "\" must be a path (absolute, or "
+                                         "relative to eroom.dir like "
+                                         "scripts/stop.sh)"));
+    return {};
+  }
+  argv.front() = UnderDir(eroom_dir, argv.front());
+  return argv;
+}
+
+// `commands:`: which remote actions the collector may run here, and how.
+CommandPolicy ParseCommandPolicy(ConfigMap& commands,
+                                 const std::string& eroom_dir) {
+  CommandPolicy policy;
+  ConfigMap restart = commands.Map("safe_restart");
+  SafeRestartPolicy& safe = policy.safe_restart;
+  safe.enabled = restart.Bool("enabled", false);
+  safe.stop_command =
+      ProgramArgv(restart, "stop_command", eroom_dir, safe.enabled);
+  safe.start_command =
+      ProgramArgv(restart, "start_command", eroom_dir, safe.enabled);
+  safe.program_timeout =
+      restart.Duration("program_timeout", safe.program_timeout,
+                       absl::Seconds(1), absl::Hours(1));
+  safe.stop_grace = restart.Duration("stop_grace", safe.stop_grace,
+                                     absl::Milliseconds(100), absl::Hours(1));
+  safe.health_timeout = restart.Duration("health_timeout", safe.health_timeout,
+                                         absl::Seconds(1), absl::Hours(1));
+  safe.health_interval =
+      restart.Duration("health_interval", safe.health_interval,
+                       absl::Milliseconds(50), absl::Minutes(1));
+  restart.Finish();
+
+  ConfigMap automatic = commands.Map("auto_restart");
+  AutoRestartPolicy& retry = policy.auto_restart;
+  retry.enabled = automatic.Bool("enabled", false);
+  if (retry.enabled && !safe.enabled) {
+    automatic.AddProblem("enabled",
+                         "needs commands.safe_restart (its start_command)");
+  }
+  retry.down_for = automatic.Duration("down_for", retry.down_for,
+                                      absl::ZeroDuration(), absl::Hours(1));
+  retry.backoff_initial =
+      automatic.Duration("backoff_initial", retry.backoff_initial,
+                         absl::Seconds(1), absl::Hours(1));
+  retry.backoff_max = automatic.Duration("backoff_max", retry.backoff_max,
+                                         absl::Seconds(1), absl::Hours(24));
+  retry.max_attempts_per_hour = static_cast<int>(automatic.Int(
+      "max_attempts_per_hour", retry.max_attempts_per_hour, 1, 60));
+  automatic.Finish();
+
+  ConfigMap housekeeping = commands.Map("log_housekeeping");
+  HousekeepingPolicy& keep = policy.log_housekeeping;
+  keep.enabled = housekeeping.Bool("enabled", false);
+  keep.compress_after =
+      housekeeping.Duration("compress_after", keep.compress_after,
+                            absl::Hours(1), absl::Hours(24 * 3650));
+  keep.delete_archives_after =
+      housekeeping.Duration("delete_archives_after", keep.delete_archives_after,
+                            absl::Hours(1), absl::Hours(24 * 3650));
+  if (keep.delete_archives_after < keep.compress_after) {
+    housekeeping.AddProblem("delete_archives_after",
+                            "must not be shorter than compress_after");
+  }
+  keep.archive_dir =
+      UnderDir(eroom_dir, housekeeping.String("archive_dir", "logs/archive"));
+  const std::string daily_at = housekeeping.String("daily_at", "");
+  if (!daily_at.empty()) {
+    int hours = 0;
+    int minutes = 0;
+    char end = 0;
+    if (std::sscanf(daily_at.c_str(), "%2d:%2d%c", &hours, &minutes, &end) !=
+            2 ||
+        hours < 0 || hours > 23 || minutes < 0 || minutes > 59) {
+      housekeeping.AddProblem("daily_at", "must be HH:MM (00:00 to 23:59)");
+    } else {
+      keep.daily_at = absl::Hours(hours) + absl::Minutes(minutes);
+    }
+  }
+  housekeeping.Finish();
+  return policy;
 }
 
 }  // namespace
@@ -156,8 +252,7 @@ absl::StatusOr<AgentConfig> LoadAgentConfig(const std::string& path) {
   collector.Finish();
 
   ConfigMap commands = root.Map("commands");
-  config.commands.safe_restart = commands.Bool("safe_restart", false);
-  config.commands.log_housekeeping = commands.Bool("log_housekeeping", false);
+  config.commands = ParseCommandPolicy(commands, config.eroom_dir);
   commands.Finish();
 
   root.Finish();

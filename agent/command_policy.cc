@@ -39,25 +39,40 @@ absl::StatusOr<AllowedCommand> CheckCommand(const v1::Command& command,
     case v1::Command::kSafeRestart: {
       EROOM_ASSIGN_OR_RETURN(absl::Duration drain,
                              DrainTimeout(command.safe_restart()));
-      if (!policy.safe_restart) return NotAllowed("safe_restart");
-      return AllowedCommand{command.command_id(),
-                            AllowedCommand::Action::kSafeRestart, drain};
+      if (!policy.safe_restart.enabled) return NotAllowed("safe_restart");
+      return AllowedCommand{.command_id = command.command_id(),
+                            .action = AllowedCommand::Action::kSafeRestart,
+                            .drain_timeout = drain,
+                            .force = command.safe_restart().force()};
     }
     case v1::Command::kLogHousekeeping:
-      if (!policy.log_housekeeping) return NotAllowed("log_housekeeping");
-      return AllowedCommand{command.command_id(),
-                            AllowedCommand::Action::kLogHousekeeping,
-                            absl::ZeroDuration()};
+      if (!policy.log_housekeeping.enabled) {
+        return NotAllowed("log_housekeeping");
+      }
+      return AllowedCommand{.command_id = command.command_id(),
+                            .action = AllowedCommand::Action::kLogHousekeeping,
+                            .dry_run = command.log_housekeeping().dry_run()};
     case v1::Command::kPing:
       // Changes nothing on the host: every agent answers it.
-      return AllowedCommand{command.command_id(), AllowedCommand::Action::kPing,
-                            absl::ZeroDuration()};
+      return AllowedCommand{.command_id = command.command_id(),
+                            .action = AllowedCommand::Action::kPing};
+    case v1::Command::kCancel:
+      EROOM_RETURN_IF_ERROR(CheckId("cancel.target_command_id",
+                                    command.cancel().target_command_id(),
+                                    kMaxCommandIdBytes));
+      // Only a safe restart drains, so only it can be canceled.
+      if (!policy.safe_restart.enabled) return NotAllowed("cancel");
+      return AllowedCommand{
+          .command_id = command.command_id(),
+          .action = AllowedCommand::Action::kCancel,
+          .target_command_id = command.cancel().target_command_id()};
     case v1::Command::ACTION_NOT_SET:
       break;
   }
   // Also what an action added by a newer collector looks like here.
   return absl::InvalidArgumentError(
-      "action: none this agent knows (safe_restart, log_housekeeping or ping)");
+      "action: none this agent knows (safe_restart, log_housekeeping, ping "
+      "or cancel)");
 }
 
 }  // namespace eroom::agent

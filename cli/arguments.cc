@@ -8,6 +8,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "cli/text_format.h"
+#include "common/duration_text.h"
 
 namespace eroom::cli {
 namespace v1 = ::eroom::monitor::v1;
@@ -158,7 +159,7 @@ absl::StatusOr<AlertsArgs> ToAlertsArgs(const RawOptions& raw, absl::Time now,
 }
 
 absl::StatusOr<SilenceAddArgs> ToSilenceAddArgs(const RawOptions& raw) {
-  std::optional<absl::Duration> duration = ParseDurationArgument(raw.duration);
+  std::optional<absl::Duration> duration = ParseDurationText(raw.duration);
   if (!duration.has_value() || *duration <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError(
         absl::StrCat("--for: '", raw.duration,

@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/strip.h"
+#include "common/duration_text.h"
 
 namespace eroom::cli {
 namespace {
@@ -129,23 +130,10 @@ std::string Printable(absl::string_view text) {
   return printable;
 }
 
-std::optional<absl::Duration> ParseDurationArgument(absl::string_view text) {
-  // absl durations stop at hours; operators also think in days.
-  absl::string_view days_text = text;
-  int64_t days;
-  if (absl::ConsumeSuffix(&days_text, "d") &&
-      absl::SimpleAtoi(days_text, &days)) {
-    return absl::Hours(24) * days;
-  }
-  absl::Duration duration;
-  if (absl::ParseDuration(text, &duration)) return duration;
-  return std::nullopt;
-}
-
 absl::StatusOr<absl::Time> ParseTimeArgument(absl::string_view text,
                                              absl::Time now,
                                              absl::TimeZone zone) {
-  if (std::optional<absl::Duration> ago = ParseDurationArgument(text)) {
+  if (std::optional<absl::Duration> ago = ParseDurationText(text)) {
     if (*ago < absl::ZeroDuration()) {
       return absl::InvalidArgumentError(
           absl::StrCat("'", text,

@@ -35,10 +35,6 @@ std::string FirstLineSummary(absl::string_view message);
 // included, is unchanged, and so is Printable's own output.
 std::string Printable(absl::string_view text);
 
-// A duration as operators type it: "30s", "15m", "2h", "1h30m", or whole
-// days, "2d". nullopt if `text` is none of these.
-std::optional<absl::Duration> ParseDurationArgument(absl::string_view text);
-
 // A --since/--until value: a duration before `now` ("30s", "15m", "1h",
 // "2d", "1h30m"), an RFC 3339 time ("2025-06-16T09:15:00+09:00"), or a time
 // as the logs table prints it ("2025-06-16 09:15:00[.123]", in `zone`).

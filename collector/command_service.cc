@@ -40,6 +40,10 @@ absl::Status ValidateCommand(const v1::Command& command) {
     case v1::Command::kLogHousekeeping:
     case v1::Command::kPing:
       return absl::OkStatus();
+    case v1::Command::kCancel:
+      return absl::InvalidArgumentError(
+          "command.cancel: use CancelCommand, which runs beside the command "
+          "it cancels");
     case v1::Command::ACTION_NOT_SET:
       break;
   }

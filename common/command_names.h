@@ -8,8 +8,8 @@
 namespace eroom {
 
 // The name of `command`'s action as the protocol spells it ("safe_restart",
-// "log_housekeeping", "ping"); empty if it has none (or one this build does
-// not know).
+// "log_housekeeping", "ping", "cancel"); empty if it has none (or one this
+// build does not know).
 inline std::string_view CommandActionName(
     const eroom::monitor::v1::Command& command) {
   namespace v1 = ::eroom::monitor::v1;
@@ -20,6 +20,8 @@ inline std::string_view CommandActionName(
       return "log_housekeeping";
     case v1::Command::kPing:
       return "ping";
+    case v1::Command::kCancel:
+      return "cancel";
     case v1::Command::ACTION_NOT_SET:
       break;
   }

@@ -10,6 +10,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/duration_text.h"
 
 namespace eroom {
 
@@ -148,12 +149,14 @@ absl::Duration ConfigMap::Duration(const std::string& key,
                                    absl::Duration max) {
   std::optional<std::string> value = Scalar(key);
   if (!value) return fallback;
-  absl::Duration parsed;
-  if (!absl::ParseDuration(*value, &parsed)) {
-    AddProblem(key, absl::StrCat("expected a duration like 5s or 250ms, got '",
-                                 *value, "'"));
+  const std::optional<absl::Duration> parsed_text = ParseDurationText(*value);
+  if (!parsed_text) {
+    AddProblem(key,
+               absl::StrCat("expected a duration like 5s, 250ms or 7d, got '",
+                            *value, "'"));
     return fallback;
   }
+  const absl::Duration parsed = *parsed_text;
   if (parsed < min || parsed > max) {
     AddProblem(key,
                absl::StrCat(absl::FormatDuration(parsed), " is out of range [",

@@ -32,18 +32,22 @@ void CheckUnder(const v1::Command& command, const CommandPolicy& policy) {
   Require(checked->command_id == command.command_id(), "the id is kept");
   switch (checked->action) {
     case AllowedCommand::Action::kSafeRestart:
-      Require(policy.safe_restart && command.has_safe_restart(),
+      Require(policy.safe_restart.enabled && command.has_safe_restart(),
               "a safe restart is allowed and asked for");
       Require(checked->drain_timeout >= eroom::kMinDrainTimeout &&
                   checked->drain_timeout <= eroom::kMaxDrainTimeout,
               "the drain timeout is within the limits");
       return;
     case AllowedCommand::Action::kLogHousekeeping:
-      Require(policy.log_housekeeping && command.has_log_housekeeping(),
+      Require(policy.log_housekeeping.enabled && command.has_log_housekeeping(),
               "log housekeeping is allowed and asked for");
       return;
     case AllowedCommand::Action::kPing:
       Require(command.has_ping(), "a ping is asked for");
+      return;
+    case AllowedCommand::Action::kCancel:
+      Require(policy.safe_restart.enabled && command.has_cancel(),
+              "a cancel is allowed and asked for");
       return;
   }
   Require(false, "the action is a known one");
@@ -58,8 +62,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (!command.ParseFromArray(data, static_cast<int>(size))) return 0;
   for (bool safe_restart : {false, true}) {
     for (bool log_housekeeping : {false, true}) {
-      CheckUnder(command, CommandPolicy{.safe_restart = safe_restart,
-                                        .log_housekeeping = log_housekeeping});
+      CommandPolicy policy;
+      policy.safe_restart.enabled = safe_restart;
+      policy.log_housekeeping.enabled = log_housekeeping;
+      CheckUnder(command, policy);
     }
   }
   return 0;

@@ -44,8 +44,9 @@ TEST_F(AgentConfigTest, DefaultsFollowTheEroomLayout) {
   EXPECT_EQ(config->sample_interval, absl::Seconds(5));
   EXPECT_EQ(config->probe_interval, absl::Seconds(5));
   EXPECT_TRUE(config->probes.api_key.empty());
-  EXPECT_FALSE(config->commands.safe_restart);
-  EXPECT_FALSE(config->commands.log_housekeeping);
+  EXPECT_FALSE(config->commands.safe_restart.enabled);
+  EXPECT_FALSE(config->commands.log_housekeeping.enabled);
+  EXPECT_FALSE(config->commands.auto_restart.enabled);
 }
 
 TEST_F(AgentConfigTest, ExpandsEnvironmentAndReadsTheKeyFromItsVariable) {
@@ -116,19 +117,64 @@ TEST_F(AgentConfigTest, EroomUrlMustBeHttpWithAUsablePort) {
 
 TEST_F(AgentConfigTest, CommandsAreAllowedOneByOne) {
   absl::StatusOr<AgentConfig> config = LoadAgentConfig(
-      Write("commands.yaml", "commands:\n  log_housekeeping: true\n"));
+      Write("commands.yaml",
+            "eroom:\n  dir: /srv/eroom\n"
+            "commands:\n  log_housekeeping:\n    enabled: true\n"
+            "    compress_after: 3d\n    daily_at: \"03:30\"\n"));
   ASSERT_THAT(config, IsOk());
-  EXPECT_TRUE(config->commands.log_housekeeping);
-  EXPECT_FALSE(config->commands.safe_restart);
+  const HousekeepingPolicy& housekeeping = config->commands.log_housekeeping;
+  EXPECT_TRUE(housekeeping.enabled);
+  EXPECT_EQ(housekeeping.compress_after, absl::Hours(72));
+  EXPECT_EQ(housekeeping.delete_archives_after, absl::Hours(24 * 30));
+  EXPECT_EQ(housekeeping.archive_dir, "/srv/eroom/logs/archive");
+  EXPECT_EQ(housekeeping.daily_at, absl::Hours(3) + absl::Minutes(30));
+  EXPECT_FALSE(config->commands.safe_restart.enabled);
+}
+
+TEST_F(AgentConfigTest, SafeRestartProgramsAreArgvListsUnderTheEroomDir) {
+  absl::StatusOr<AgentConfig> config = LoadAgentConfig(Write(
+      "restart.yaml",
+      "eroom:\n  dir: /srv/eroom\n"
+      "commands:\n  safe_restart:\n    enabled: true\n"
+      "    stop_command: [scripts/stop.sh]\n"
+      "    start_command: [/usr/bin/sudo, -n, -u, eroom, scripts/start.sh]\n"
+      "    health_timeout: 90s\n"));
+  ASSERT_THAT(config, IsOk());
+  const SafeRestartPolicy& restart = config->commands.safe_restart;
+  EXPECT_TRUE(restart.enabled);
+  EXPECT_THAT(restart.stop_command,
+              testing::ElementsAre("/srv/eroom/scripts/stop.sh"));
+  EXPECT_THAT(restart.start_command,
+              testing::ElementsAre("/usr/bin/sudo", "-n", "-u", "eroom",
+                                   "scripts/start.sh"));
+  EXPECT_EQ(restart.health_timeout, absl::Seconds(90));
+}
+
+TEST_F(AgentConfigTest, EnabledSafeRestartNeedsItsPrograms) {
+  std::string path = Write("no-programs.yaml",
+                           "commands:\n  safe_restart:\n    enabled: true\n"
+                           "    stop_command: [stop.sh]\n"
+                           "  auto_restart:\n    enabled: true\n"
+                           "  log_housekeeping:\n    daily_at: \"25:00\"\n");
+  absl::StatusOr<AgentConfig> config = LoadAgentConfig(path);
+  for (const std::string expected :
+       {": commands.safe_restart.stop_command: [0]: \"stop.sh\" must be a path",
+        ": commands.safe_restart.start_command: is required when enabled",
+        ": commands.log_housekeeping.daily_at: must be HH:MM"}) {
+    EXPECT_THAT(config, StatusIs(absl::StatusCode::kInvalidArgument,
+                                 HasSubstr(path + expected)));
+  }
 }
 
 TEST_F(AgentConfigTest, CommandsAreCheckedStrictly) {
   std::string path = Write("bad-commands.yaml",
-                           "commands:\n  safe_restart: sometimes\n"
+                           "commands:\n  safe_restart:\n"
+                           "    enabled: sometimes\n"
                            "  reboot: true\n");
   absl::StatusOr<AgentConfig> config = LoadAgentConfig(path);
-  EXPECT_THAT(config, StatusIs(absl::StatusCode::kInvalidArgument,
-                               HasSubstr(path + ": commands.safe_restart: ")));
+  EXPECT_THAT(config,
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr(path + ": commands.safe_restart.enabled: ")));
   EXPECT_THAT(config,
               StatusIs(absl::StatusCode::kInvalidArgument,
                        HasSubstr(path + ": commands.reboot: unknown key")));

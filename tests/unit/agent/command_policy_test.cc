@@ -18,8 +18,23 @@ namespace v1 = ::eroom::monitor::v1;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-constexpr CommandPolicy kAllowEverything{.safe_restart = true,
-                                         .log_housekeeping = true};
+CommandPolicy RestartAllowed() {
+  CommandPolicy policy;
+  policy.safe_restart.enabled = true;
+  return policy;
+}
+
+CommandPolicy HousekeepingAllowed() {
+  CommandPolicy policy;
+  policy.log_housekeeping.enabled = true;
+  return policy;
+}
+
+CommandPolicy AllowEverything() {
+  CommandPolicy policy = RestartAllowed();
+  policy.log_housekeeping.enabled = true;
+  return policy;
+}
 
 v1::Command SafeRestart(int64_t drain_timeout_ms) {
   v1::Command command;
@@ -44,7 +59,7 @@ void ExpectRefused(const absl::StatusOr<AllowedCommand>& checked,
 
 TEST(CommandPolicyTest, AllowedSafeRestartCarriesItsDrainTimeout) {
   absl::StatusOr<AllowedCommand> checked =
-      CheckCommand(SafeRestart(600000), kAllowEverything);
+      CheckCommand(SafeRestart(600000), AllowEverything());
   ASSERT_THAT(checked, IsOk());
   EXPECT_EQ(checked->command_id, "3f2b8c1e-1d2a-4c5b-9e8f-0a1b2c3d4e5f");
   EXPECT_EQ(checked->action, AllowedCommand::Action::kSafeRestart);
@@ -53,7 +68,7 @@ TEST(CommandPolicyTest, AllowedSafeRestartCarriesItsDrainTimeout) {
 
 TEST(CommandPolicyTest, AllowedHousekeeping) {
   absl::StatusOr<AllowedCommand> checked =
-      CheckCommand(Housekeeping(), CommandPolicy{.log_housekeeping = true});
+      CheckCommand(Housekeeping(), HousekeepingAllowed());
   ASSERT_THAT(checked, IsOk());
   EXPECT_EQ(checked->command_id, "cmd_7");
   EXPECT_EQ(checked->action, AllowedCommand::Action::kLogHousekeeping);
@@ -69,24 +84,22 @@ TEST(CommandPolicyTest, NothingIsAllowedByDefault) {
 }
 
 TEST(CommandPolicyTest, EachActionNeedsItsOwnPermission) {
-  ExpectRefused(
-      CheckCommand(SafeRestart(60000), CommandPolicy{.log_housekeeping = true}),
-      absl::StatusCode::kPermissionDenied, "safe_restart");
-  ExpectRefused(
-      CheckCommand(Housekeeping(), CommandPolicy{.safe_restart = true}),
-      absl::StatusCode::kPermissionDenied, "log_housekeeping");
+  ExpectRefused(CheckCommand(SafeRestart(60000), HousekeepingAllowed()),
+                absl::StatusCode::kPermissionDenied, "safe_restart");
+  ExpectRefused(CheckCommand(Housekeeping(), RestartAllowed()),
+                absl::StatusCode::kPermissionDenied, "log_housekeeping");
 }
 
 TEST(CommandPolicyTest, DrainTimeoutLimitsAreInclusive) {
-  EXPECT_TRUE(CheckCommand(SafeRestart(1000), kAllowEverything).ok());
-  EXPECT_TRUE(CheckCommand(SafeRestart(1800000), kAllowEverything).ok());
+  EXPECT_TRUE(CheckCommand(SafeRestart(1000), AllowEverything()).ok());
+  EXPECT_TRUE(CheckCommand(SafeRestart(1800000), AllowEverything()).ok());
 }
 
 TEST(CommandPolicyTest, DrainTimeoutOutOfRangeIsMalformed) {
   for (int64_t ms : {int64_t{0}, int64_t{999}, int64_t{-1}, int64_t{1800001},
                      std::numeric_limits<int64_t>::min(),
                      std::numeric_limits<int64_t>::max()}) {
-    ExpectRefused(CheckCommand(SafeRestart(ms), kAllowEverything),
+    ExpectRefused(CheckCommand(SafeRestart(ms), AllowEverything()),
                   absl::StatusCode::kInvalidArgument,
                   absl::StrCat("safe_restart.drain_timeout_ms: ", ms,
                                " is not within 1000 to 1800000"));
@@ -101,7 +114,7 @@ TEST(CommandPolicyTest, MalformedBeatsNotAllowed) {
 TEST(CommandPolicyTest, CommandWithoutActionIsMalformed) {
   v1::Command command;
   command.set_command_id("c1");
-  ExpectRefused(CheckCommand(command, kAllowEverything),
+  ExpectRefused(CheckCommand(command, AllowEverything()),
                 absl::StatusCode::kInvalidArgument,
                 "action: none this agent knows");
 }
@@ -109,16 +122,16 @@ TEST(CommandPolicyTest, CommandWithoutActionIsMalformed) {
 TEST(CommandPolicyTest, CommandIdIsRequired) {
   v1::Command command = Housekeeping();
   command.clear_command_id();
-  ExpectRefused(CheckCommand(command, kAllowEverything),
+  ExpectRefused(CheckCommand(command, AllowEverything()),
                 absl::StatusCode::kInvalidArgument, "command_id: empty");
 }
 
 TEST(CommandPolicyTest, CommandIdLengthIsBounded) {
   v1::Command command = Housekeeping();
   command.set_command_id(std::string(kMaxCommandIdBytes, 'a'));
-  EXPECT_THAT(CheckCommand(command, kAllowEverything), IsOk());
+  EXPECT_THAT(CheckCommand(command, AllowEverything()), IsOk());
   command.set_command_id(std::string(kMaxCommandIdBytes + 1, 'a'));
-  ExpectRefused(CheckCommand(command, kAllowEverything),
+  ExpectRefused(CheckCommand(command, AllowEverything()),
                 absl::StatusCode::kInvalidArgument,
                 "command_id: 65 bytes, at most 64");
 }
@@ -127,7 +140,7 @@ TEST(CommandPolicyTest, CommandIdWithShellCharactersIsRefusedNotEchoed) {
   v1::Command command = Housekeeping();
   command.set_command_id("x;reboot");
   absl::StatusOr<AllowedCommand> checked =
-      CheckCommand(command, kAllowEverything);
+      CheckCommand(command, AllowEverything());
   ExpectRefused(checked, absl::StatusCode::kInvalidArgument,
                 "command_id: byte 0x3b at offset 1 is not a letter, digit, "
                 "'.', '_' or '-'");
@@ -139,7 +152,7 @@ TEST(CommandPolicyTest, CommandIdWithControlOrNonAsciiIsRefused) {
   for (const char* id : {"a\nb", "a b", "명령", "a/b", "$(id)"}) {
     v1::Command command = Housekeeping();
     command.set_command_id(id);
-    ExpectRefused(CheckCommand(command, kAllowEverything),
+    ExpectRefused(CheckCommand(command, AllowEverything()),
                   absl::StatusCode::kInvalidArgument, "command_id: byte 0x");
   }
 }

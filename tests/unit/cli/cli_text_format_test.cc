@@ -1,4 +1,5 @@
 #include "cli/text_format.h"
+#include "common/duration_text.h"
 #include "gtest/gtest.h"
 
 namespace eroom::cli {
@@ -43,14 +44,14 @@ TEST(FirstLineSummaryTest, CountsContinuationLines) {
   EXPECT_EQ(FirstLineSummary(""), "");
 }
 
-TEST(ParseDurationArgumentTest, AbslDurationsAndWholeDays) {
-  EXPECT_EQ(ParseDurationArgument("30m"), absl::Minutes(30));
-  EXPECT_EQ(ParseDurationArgument("1h30m"), absl::Minutes(90));
-  EXPECT_EQ(ParseDurationArgument("2d"), absl::Hours(48));
-  EXPECT_EQ(ParseDurationArgument("-1h"), absl::Hours(-1));
-  EXPECT_EQ(ParseDurationArgument("soon"), std::nullopt);
-  EXPECT_EQ(ParseDurationArgument("1.5d"), std::nullopt);
-  EXPECT_EQ(ParseDurationArgument(""), std::nullopt);
+TEST(ParseDurationTextTest, AbslDurationsAndWholeDays) {
+  EXPECT_EQ(ParseDurationText("30m"), absl::Minutes(30));
+  EXPECT_EQ(ParseDurationText("1h30m"), absl::Minutes(90));
+  EXPECT_EQ(ParseDurationText("2d"), absl::Hours(48));
+  EXPECT_EQ(ParseDurationText("-1h"), absl::Hours(-1));
+  EXPECT_EQ(ParseDurationText("soon"), std::nullopt);
+  EXPECT_EQ(ParseDurationText("1.5d"), std::nullopt);
+  EXPECT_EQ(ParseDurationText(""), std::nullopt);
 }
 
 class ParseTimeArgumentTest : public ::testing::Test {
