@@ -8,6 +8,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "cli/text_format.h"
+#include "common/command_limits.h"
 #include "common/duration_text.h"
 
 namespace eroom::cli {
@@ -69,6 +70,7 @@ struct RawOptions {
   std::string event_type;
   std::string grep;
   std::string ruid;
+  std::string command_id;
   std::string since;
   std::string until;
   std::string metric;
@@ -83,6 +85,11 @@ struct RawOptions {
   std::vector<std::string> matchers;
   std::string duration;
   bool all = false;
+  std::vector<std::string> labels;  // As typed: "env=prod".
+  std::string drain_timeout = "10m";
+  bool force = false;
+  bool yes = false;
+  bool dry_run = false;
 };
 
 constexpr int kDefaultLogLimit = 100;
@@ -174,6 +181,50 @@ absl::StatusOr<CommandArgs> ToSilenceArgs(const RawOptions& raw) {
   return SilenceListArgs{raw.all};
 }
 
+constexpr char kDefaultAuditSince[] = "24h";
+
+absl::StatusOr<RestartArgs> ToRestartArgs(const RawOptions& raw) {
+  RestartArgs args;
+  args.host = raw.host;
+  args.all = raw.all;
+  args.force = raw.force;
+  args.yes = raw.yes;
+  if (static_cast<int>(!raw.host.empty()) + static_cast<int>(raw.all) +
+          static_cast<int>(!raw.labels.empty()) !=
+      1) {
+    return absl::InvalidArgumentError(
+        "restart: name exactly one of HOST, --all or --label K=V");
+  }
+  for (const std::string& label : raw.labels) {
+    const size_t equals = label.find('=');
+    if (equals == 0 || equals == std::string::npos) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--label: '", label, "' is not KEY=VALUE"));
+    }
+    args.labels.emplace_back(label.substr(0, equals), label.substr(equals + 1));
+  }
+  std::optional<absl::Duration> drain = ParseDurationText(raw.drain_timeout);
+  if (!drain.has_value() || *drain < kMinDrainTimeout ||
+      *drain > kMaxDrainTimeout) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--drain-timeout: '", raw.drain_timeout, "' is not a duration from ",
+        absl::FormatDuration(kMinDrainTimeout), " to ",
+        absl::FormatDuration(kMaxDrainTimeout), " like 10m"));
+  }
+  args.drain_timeout = *drain;
+  return args;
+}
+
+absl::StatusOr<AuditArgs> ToAuditArgs(const RawOptions& raw, absl::Time now,
+                                      absl::TimeZone zone) {
+  AuditArgs args{raw.host, 0, raw.limit};
+  absl::StatusOr<TimeWindow> window =
+      ToTimeWindow(raw, kDefaultAuditSince, now, zone);
+  if (!window.ok()) return window.status();
+  args.since_unix_ms = window->since_unix_ms;
+  return args;
+}
+
 absl::StatusOr<CommandArgs> ToCommandArgs(const RawOptions& raw,
                                           OutputFormat output, absl::Time now,
                                           absl::TimeZone zone) {
@@ -194,6 +245,17 @@ absl::StatusOr<CommandArgs> ToCommandArgs(const RawOptions& raw,
   }
   if (raw.command == "silence") return ToSilenceArgs(raw);
   if (raw.command == "rules") return RulesArgs{};
+  if (raw.command == "restart") return ToRestartArgs(raw);
+  if (raw.command == "cancel") return CancelArgs{raw.command_id};
+  if (raw.command == "housekeep") return HousekeepArgs{raw.host, raw.dry_run};
+  if (raw.command == "audit") return ToAuditArgs(raw, now, zone);
+  if (raw.command == "check") {
+    if (raw.all && !raw.host.empty()) {
+      return absl::InvalidArgumentError(
+          "check: name a HOST or --all, not both");
+    }
+    return CheckArgs{raw.host};
+  }
   return QueueArgs{raw.host};
 }
 
@@ -340,6 +402,55 @@ ParsedArguments ParseArguments(int argc, const char* const* argv,
 
   app.add_subcommand("rules",
                      "the alert rules, their last evaluation and alerts");
+
+  CLI::App* restart = app.add_subcommand(
+      "restart",
+      "safe restart: wait for running rooms, stop, start, health-check; "
+      "several hosts one at a time, stopping at the first failure "
+      "(operator role)");
+  restart->add_option("host", raw.host, "agent id or hostname");
+  restart->add_flag("--all", raw.all, "every host");
+  restart
+      ->add_option("--label", raw.labels,
+                   "KEY=VALUE: the hosts with this label (repeatable: "
+                   "every one must match)")
+      ->allow_extra_args(false);
+  restart->add_option("--drain-timeout", raw.drain_timeout,
+                      "how long to wait for running rooms (10m)");
+  restart->add_flag("--force", raw.force,
+                    "restart even if rooms still run when the drain times "
+                    "out (else refuse and leave ERoom running)");
+  restart->add_flag("--yes", raw.yes,
+                    "do not ask for confirmation (needed off a terminal)");
+
+  CLI::App* cancel = app.add_subcommand(
+      "cancel", "stop a restart that is still draining (operator role)");
+  cancel
+      ->add_option("id", raw.command_id, "the command's id (eroomctl commands)")
+      ->required();
+
+  CLI::App* housekeep = app.add_subcommand(
+      "housekeep",
+      "compress old ERoom logs into logs/archive and delete old archives "
+      "(operator role)");
+  housekeep->add_option("host", raw.host, "agent id or hostname")->required();
+  housekeep->add_flag("--dry-run", raw.dry_run,
+                      "change nothing; show what would be done");
+
+  CLI::App* audit = app.add_subcommand(
+      "audit", "who asked for which remote command, and how each step ended");
+  audit->add_option("--since", raw.since,
+                    absl::StrCat(kTimeHelp, "; default ", kDefaultAuditSince));
+  audit->add_option("--host", raw.host, "agent id or hostname");
+  audit->add_option("--limit", raw.limit, "most records to show")
+      ->check(CLI::NonNegativeNumber);
+
+  CLI::App* check = app.add_subcommand(
+      "check",
+      "the daily checklist per host: pass/warn/fail; exit 0 all pass, 1 a "
+      "warning, 2 a failure");
+  check->add_option("host", raw.host, "agent id or hostname (else every host)");
+  check->add_flag("--all", raw.all, "every host (the default)");
 
   ParsedArguments parsed;
   try {

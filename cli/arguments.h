@@ -4,6 +4,7 @@
 #include <optional>
 #include <ostream>
 #include <string>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -77,10 +78,37 @@ struct SilenceExpireArgs {
   int64_t silence_id = 0;
 };
 struct RulesArgs {};
+// Exactly one of `host`, `all` and `labels` selects the hosts; several are
+// restarted one at a time.
+struct RestartArgs {
+  std::string host;
+  bool all = false;
+  // Hosts whose labels hold every one of these key=value pairs.
+  std::vector<std::pair<std::string, std::string>> labels;
+  absl::Duration drain_timeout = absl::Minutes(10);
+  bool force = false;
+  bool yes = false;  // Confirmed on the command line: no question asked.
+};
+struct CancelArgs {
+  std::string command_id;
+};
+struct HousekeepArgs {
+  std::string host;  // Required.
+  bool dry_run = false;
+};
+struct AuditArgs {
+  std::string host;  // Empty: every host.
+  int64_t since_unix_ms = 0;
+  int limit = 0;  // 0: the collector's default.
+};
+struct CheckArgs {
+  std::string host;  // Empty: every host.
+};
 using CommandArgs =
     std::variant<HostsArgs, StatusArgs, LogsArgs, MetricsArgs, QueueArgs,
                  PingArgs, CommandsArgs, AlertsArgs, AcknowledgeArgs,
-                 SilenceAddArgs, SilenceListArgs, SilenceExpireArgs, RulesArgs>;
+                 SilenceAddArgs, SilenceListArgs, SilenceExpireArgs, RulesArgs,
+                 RestartArgs, CancelArgs, HousekeepArgs, AuditArgs, CheckArgs>;
 
 struct Invocation {
   GlobalOptions global;

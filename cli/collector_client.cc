@@ -42,36 +42,42 @@ CollectorClient::CollectorClient(v1::QueryService::StubInterface& queries,
       connection_(std::move(connection)),
       timeout_(timeout) {}
 
-void CollectorClient::PrepareContext(grpc::ClientContext& context) const {
+void CollectorClient::PrepareContext(grpc::ClientContext& context,
+                                     absl::Duration timeout) const {
   // gRPC deadlines are wall-clock instants, so this uses the real clock.
-  context.set_deadline(absl::ToChronoTime(absl::Now() + timeout_));
+  context.set_deadline(absl::ToChronoTime(absl::Now() + timeout));
   AddCallCredentials(connection_.security, &context);
 }
 
 absl::Status CollectorClient::Failure(const char* name,
-                                      const grpc::Status& status) const {
+                                      const grpc::Status& status,
+                                      Unavailable unavailable) const {
   // gRPC and absl share status code numbering.
   const auto code = static_cast<absl::StatusCode>(status.error_code());
-  const bool unreachable = code == absl::StatusCode::kUnavailable ||
-                           code == absl::StatusCode::kDeadlineExceeded;
+  const bool unreachable = code == absl::StatusCode::kDeadlineExceeded ||
+                           (code == absl::StatusCode::kUnavailable &&
+                            unavailable == Unavailable::kCollectorUnreachable);
   return absl::Status(
-      code, absl::StrCat(unreachable ? "cannot reach the collector at "
-                                     : "the collector at ",
-                         connection_.address, ": ", name,
-                         " failed: ", absl::StatusCodeToString(code), ": ",
-                         status.error_message(), Hint(code)));
+      code,
+      absl::StrCat(
+          unreachable ? "cannot reach the collector at " : "the collector at ",
+          connection_.address, ": ", name, " failed: ",
+          absl::StatusCodeToString(code), ": ", status.error_message(),
+          unreachable || code != absl::StatusCode::kUnavailable ? Hint(code)
+                                                                : ""));
 }
 
 template <typename Request, typename Response, typename Stub, typename Method>
 absl::StatusOr<Response> CollectorClient::Call(const char* name, Stub& stub,
                                                Method method,
-                                               const Request& request) {
+                                               const Request& request,
+                                               Unavailable unavailable) {
   grpc::ClientContext context;
-  PrepareContext(context);
+  PrepareContext(context, timeout_);
   Response response;
   const grpc::Status status = (stub.*method)(&context, request, &response);
   if (status.ok()) return response;
-  return Failure(name, status);
+  return Failure(name, status, unavailable);
 }
 
 absl::StatusOr<v1::ListHostsResponse> CollectorClient::ListHosts(
@@ -141,7 +147,8 @@ absl::StatusOr<v1::CommandRecord> CollectorClient::StartCommand(
     const v1::StartCommandRequest& request) {
   return Call<v1::StartCommandRequest, v1::CommandRecord>(
       "StartCommand", commands_,
-      &v1::CommandService::StubInterface::StartCommand, request);
+      &v1::CommandService::StubInterface::StartCommand, request,
+      Unavailable::kCollectorOrHost);
 }
 
 absl::StatusOr<v1::ListCommandsResponse> CollectorClient::ListCommands(
@@ -151,11 +158,27 @@ absl::StatusOr<v1::ListCommandsResponse> CollectorClient::ListCommands(
       &v1::CommandService::StubInterface::ListCommands, request);
 }
 
+absl::StatusOr<v1::CommandRecord> CollectorClient::CancelCommand(
+    const v1::CancelCommandRequest& request) {
+  return Call<v1::CancelCommandRequest, v1::CommandRecord>(
+      "CancelCommand", commands_,
+      &v1::CommandService::StubInterface::CancelCommand, request,
+      Unavailable::kCollectorOrHost);
+}
+
+absl::StatusOr<v1::ListAuditResponse> CollectorClient::ListAudit(
+    const v1::ListAuditRequest& request) {
+  return Call<v1::ListAuditRequest, v1::ListAuditResponse>(
+      "ListAudit", commands_, &v1::CommandService::StubInterface::ListAudit,
+      request);
+}
+
 absl::Status CollectorClient::WatchCommand(
     const std::string& command_id,
-    const std::function<void(const v1::CommandProgress&)>& on_step) {
+    const std::function<void(const v1::CommandProgress&)>& on_step,
+    absl::Duration procedure_time) {
   grpc::ClientContext context;
-  PrepareContext(context);
+  PrepareContext(context, timeout_ + procedure_time);
   v1::WatchCommandRequest request;
   request.set_command_id(command_id);
   std::unique_ptr<grpc::ClientReaderInterface<v1::CommandProgress>> reader =
@@ -164,7 +187,7 @@ absl::Status CollectorClient::WatchCommand(
   while (reader->Read(&step)) on_step(step);
   const grpc::Status status = reader->Finish();
   if (status.ok()) return absl::OkStatus();
-  return Failure("WatchCommand", status);
+  return Failure("WatchCommand", status, Unavailable::kCollectorUnreachable);
 }
 
 }  // namespace eroom::cli

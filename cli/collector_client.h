@@ -50,20 +50,34 @@ class CollectorClient {
       const eroom::monitor::v1::StartCommandRequest& request);
   absl::StatusOr<eroom::monitor::v1::ListCommandsResponse> ListCommands(
       const eroom::monitor::v1::ListCommandsRequest& request);
+  absl::StatusOr<eroom::monitor::v1::CommandRecord> CancelCommand(
+      const eroom::monitor::v1::CancelCommandRequest& request);
+  absl::StatusOr<eroom::monitor::v1::ListAuditResponse> ListAudit(
+      const eroom::monitor::v1::ListAuditRequest& request);
   // Calls `on_step` with each step of the command as the collector streams
-  // it, until the stream ends (after the final step) or the timeout, which
-  // bounds the whole watch.
+  // it, until the stream ends (after the final step) or the deadline: the
+  // call timeout plus `procedure_time`, how long the command may take on
+  // the agent.
   absl::Status WatchCommand(
       const std::string& command_id,
       const std::function<void(const eroom::monitor::v1::CommandProgress&)>&
-          on_step);
+          on_step,
+      absl::Duration procedure_time = absl::ZeroDuration());
 
  private:
+  // What UNAVAILABLE means from a method: the collector out of reach, or
+  // (command methods) possibly the collector's own answer that the
+  // command's host has no live agent stream.
+  enum class Unavailable { kCollectorUnreachable, kCollectorOrHost };
+
   template <typename Request, typename Response, typename Stub, typename Method>
-  absl::StatusOr<Response> Call(const char* name, Stub& stub, Method method,
-                                const Request& request);
-  void PrepareContext(grpc::ClientContext& context) const;
-  absl::Status Failure(const char* name, const grpc::Status& status) const;
+  absl::StatusOr<Response> Call(
+      const char* name, Stub& stub, Method method, const Request& request,
+      Unavailable unavailable = Unavailable::kCollectorUnreachable);
+  void PrepareContext(grpc::ClientContext& context,
+                      absl::Duration timeout) const;
+  absl::Status Failure(const char* name, const grpc::Status& status,
+                       Unavailable unavailable) const;
 
   eroom::monitor::v1::QueryService::StubInterface& queries_;
   eroom::monitor::v1::CommandService::StubInterface& commands_;

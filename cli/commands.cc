@@ -1,10 +1,16 @@
 #include "cli/commands.h"
 
+#include <algorithm>
+#include <iterator>
+#include <optional>
 #include <string>
+#include <tuple>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "cli/daily_check.h"
 #include "cli/json_output.h"
 #include "cli/renderers.h"
 #include "cli/text_format.h"
@@ -205,42 +211,96 @@ absl::Status RunQueue(const QueueArgs& args, const CommandContext& context) {
   return absl::OkStatus();
 }
 
+bool IsFinal(v1::CommandState state) {
+  return state == v1::SUCCEEDED || state == v1::FAILED || state == v1::REJECTED;
+}
+
+// `refusal` (FAILED_PRECONDITION: the host is busy) with the command that
+// keeps it busy, so that the operator knows what to wait for or cancel.
+absl::Status NameRunningCommand(CollectorClient& client,
+                                const std::string& agent_id,
+                                const absl::Status& refusal) {
+  v1::ListCommandsRequest request;
+  request.set_agent_id(agent_id);
+  const absl::StatusOr<v1::ListCommandsResponse> recent =
+      client.ListCommands(request);
+  if (!recent.ok()) return refusal;
+  for (const v1::CommandRecord& command : recent->commands()) {
+    if (IsFinal(command.state())) continue;
+    return absl::Status(refusal.code(),
+                        absl::StrCat(refusal.message(),
+                                     "; running: ", CommandSummary(command)));
+  }
+  return refusal;
+}
+
+absl::StatusOr<v1::CommandRecord> StartOn(CollectorClient& client,
+                                          const std::string& agent_id,
+                                          const v1::Command& command) {
+  v1::StartCommandRequest request;
+  request.set_agent_id(agent_id);
+  *request.mutable_command() = command;
+  absl::StatusOr<v1::CommandRecord> record = client.StartCommand(request);
+  if (record.status().code() == absl::StatusCode::kFailedPrecondition) {
+    return NameRunningCommand(client, agent_id, record.status());
+  }
+  return record;
+}
+
+// Follows `record`'s command to its end: each step is added to `record`
+// as it arrives, then shown.
+absl::Status FollowCommand(
+    CollectorClient& client, v1::CommandRecord& record,
+    absl::Duration procedure_time,
+    const std::function<void(const v1::CommandProgress&)>& show) {
+  return client.WatchCommand(
+      record.command_id(),
+      [&](const v1::CommandProgress& step) {
+        record.set_state(step.state());
+        *record.add_progress() = step;
+        show(step);
+      },
+      procedure_time);
+}
+
+// "ping of host 'a1b2c3' ended FAILED: [start] exited 1".
+absl::Status NotSucceeded(absl::string_view what, const std::string& agent_id,
+                          const v1::CommandRecord& record) {
+  const std::string outcome =
+      record.progress().empty()
+          ? std::string("without an answer")
+          : absl::StrCat(v1::CommandState_Name(record.state()), ": ",
+                         StepSummary(*record.progress().rbegin()));
+  return absl::AbortedError(
+      absl::StrCat(what, " of host '", agent_id, "' ended ", outcome));
+}
+
 // Starts a ping, prints each step as the collector streams it, and fails
 // unless the agent answered SUCCEEDED.
 absl::Status RunPing(const PingArgs& args, const CommandContext& context) {
   EROOM_ASSIGN_OR_RETURN(const std::string agent_id,
                          ResolveAgentId(context.client, args.host));
-  v1::StartCommandRequest request;
-  request.set_agent_id(agent_id);
-  request.mutable_command()->mutable_ping();
+  v1::Command ping;
+  ping.mutable_ping();
   EROOM_ASSIGN_OR_RETURN(v1::CommandRecord record,
-                         context.client.StartCommand(request));
+                         StartOn(context.client, agent_id, ping));
   const bool table = context.output == OutputFormat::kTable;
   if (table) {
     context.out << "ping " << Printable(agent_id) << ": command "
                 << Printable(record.command_id()) << '\n';
     context.out.flush();
   }
-  const absl::Status watched = context.client.WatchCommand(
-      record.command_id(), [&](const v1::CommandProgress& step) {
-        if (table) {
-          RenderCommandStep(step, record.requested_unix_ms(), context.out);
-          context.out.flush();
-        }
-        record.set_state(step.state());
-        *record.add_progress() = step;
+  const absl::Status watched = FollowCommand(
+      context.client, record, absl::ZeroDuration(),
+      [&](const v1::CommandProgress& step) {
+        if (!table) return;
+        RenderCommandStep(step, record.requested_unix_ms(), context.out);
+        context.out.flush();
       });
   if (!table) EROOM_RETURN_IF_ERROR(PrintJson(record, context.out));
   EROOM_RETURN_IF_ERROR(watched);
   if (record.state() == v1::SUCCEEDED) return absl::OkStatus();
-  const std::string outcome =
-      record.progress().empty()
-          ? std::string("without an answer")
-          : absl::StrCat(
-                v1::CommandState_Name(record.state()), ": ",
-                FirstLineSummary(record.progress().rbegin()->message()));
-  return absl::AbortedError(
-      absl::StrCat("ping of host '", agent_id, "' ended ", outcome));
+  return NotSucceeded("ping", agent_id, record);
 }
 
 absl::Status RunCommands(const CommandsArgs& args,
@@ -353,50 +413,427 @@ absl::Status RunRules(const CommandContext& context) {
   return absl::OkStatus();
 }
 
+// How long a restart may take on the agent beyond its drain: the stop
+// program, the grace before SIGTERM and SIGKILL, the start program and the
+// health check, with room to spare.
+constexpr absl::Duration kRestartTimeBeyondDrain = absl::Minutes(15);
+// How long housekeeping may take on the agent: compressing a week of logs.
+constexpr absl::Duration kHousekeepingTime = absl::Minutes(10);
+
+bool HasLabels(const v1::HostStatus& host,
+               const std::vector<std::pair<std::string, std::string>>& labels) {
+  for (const auto& label : labels) {
+    auto found = host.labels().find(label.first);
+    if (found == host.labels().end() || found->second != label.second) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// The hosts `args` selects; several in a stable order (hostname, then agent
+// id), the order they are restarted in.
+absl::StatusOr<std::vector<v1::HostStatus>> RestartTargets(
+    CollectorClient& client, const RestartArgs& args) {
+  if (!args.host.empty()) return SelectHosts(client, args.host);
+  EROOM_ASSIGN_OR_RETURN(const v1::ListHostsResponse response,
+                         client.ListHosts(v1::ListHostsRequest()));
+  std::vector<v1::HostStatus> hosts;
+  for (const v1::HostStatus& host : response.hosts()) {
+    if (HasLabels(host, args.labels)) hosts.push_back(host);
+  }
+  std::sort(hosts.begin(), hosts.end(),
+            [](const v1::HostStatus& a, const v1::HostStatus& b) {
+              return std::tie(a.hostname(), a.agent_id()) <
+                     std::tie(b.hostname(), b.agent_id());
+            });
+  if (hosts.empty()) {
+    std::vector<std::string> wanted;
+    for (const auto& [key, value] : args.labels) {
+      wanted.push_back(absl::StrCat(key, "=", value));
+    }
+    return absl::NotFoundError(
+        response.hosts().empty()
+            ? std::string("no host has reported to the collector yet")
+            : absl::StrCat("no host has the labels ",
+                           absl::StrJoin(wanted, ", ")));
+  }
+  return hosts;
+}
+
+absl::Status ConfirmRestart(const std::vector<v1::HostStatus>& hosts,
+                            const RestartArgs& args,
+                            const CommandContext& context) {
+  std::string question =
+      hosts.size() == 1
+          ? absl::StrCat("Restart ERoom on ", HostLabel(hosts.front()), "?")
+          : absl::StrCat("Restart ERoom on ", hosts.size(),
+                         " hosts, one at a time: ", HostLabels(hosts), "?");
+  absl::StrAppend(&question, " Running rooms are waited for up to ",
+                  absl::FormatDuration(args.drain_timeout),
+                  args.force ? ", then it restarts anyway."
+                             : "; if they do not end, nothing is restarted.");
+  const std::optional<bool> answer = context.confirm(Printable(question));
+  if (!answer.has_value()) {
+    return absl::FailedPreconditionError(
+        "restart asks for confirmation and stdin is not a terminal; add "
+        "--yes to restart without asking");
+  }
+  if (!*answer) {
+    return absl::CancelledError("restart not confirmed: nothing was done");
+  }
+  return absl::OkStatus();
+}
+
+// One host's restart to its end. `record` is the collector's, or for a
+// request it refused (busy, no live agent stream), one made up to say so.
+struct RestartOutcome {
+  v1::CommandRecord record;
+  absl::Status status;
+};
+
+// `position` ("[2/3] ") starts the lines a rolling restart prints about the
+// host; a rolling restart also says there why a host was not started,
+// which a single one leaves to the error it returns.
+RestartOutcome RestartHost(const v1::HostStatus& host, const RestartArgs& args,
+                           const std::string& position,
+                           const CommandContext& context) {
+  const bool table = context.output == OutputFormat::kTable;
+  v1::Command command;
+  command.mutable_safe_restart()->set_drain_timeout_ms(
+      absl::ToInt64Milliseconds(args.drain_timeout));
+  command.mutable_safe_restart()->set_force(args.force);
+  absl::StatusOr<v1::CommandRecord> started =
+      StartOn(context.client, host.agent_id(), command);
+  if (!started.ok()) {
+    if (table && !position.empty()) {
+      context.out << position << "restart " << Printable(HostLabel(host))
+                  << ": not started: " << Printable(started.status().message())
+                  << '\n';
+    }
+    RestartOutcome refused{v1::CommandRecord(), started.status()};
+    refused.record.set_agent_id(host.agent_id());
+    *refused.record.mutable_command() = command;
+    refused.record.set_state(v1::FAILED);
+    v1::CommandProgress* step = refused.record.add_progress();
+    step->set_state(v1::FAILED);
+    step->set_step("request");
+    step->set_message(std::string(started.status().message()));
+    return refused;
+  }
+  RestartOutcome outcome{*std::move(started), absl::OkStatus()};
+  v1::CommandRecord& record = outcome.record;
+  if (table) {
+    context.out << position << "restart " << Printable(HostLabel(host))
+                << ": command " << Printable(record.command_id()) << '\n';
+    context.out.flush();
+  }
+  outcome.status = FollowCommand(
+      context.client, record, args.drain_timeout + kRestartTimeBeyondDrain,
+      [&](const v1::CommandProgress& step) {
+        if (!table) return;
+        RenderProcedureStep(step, record.requested_unix_ms(), context.out);
+        context.out.flush();
+      });
+  if (!outcome.status.ok() || record.state() == v1::SUCCEEDED) return outcome;
+  if (table && !record.progress().empty()) {
+    RenderStepFailure(*record.progress().rbegin(), context.out);
+  }
+  outcome.status = NotSucceeded("restart", host.agent_id(), record);
+  return outcome;
+}
+
+absl::Status RestartOne(const v1::HostStatus& host, const RestartArgs& args,
+                        const CommandContext& context) {
+  const RestartOutcome outcome = RestartHost(host, args, "", context);
+  // A request the collector refused has no record to show.
+  if (context.output == OutputFormat::kJson &&
+      !outcome.record.command_id().empty()) {
+    EROOM_RETURN_IF_ERROR(PrintJson(outcome.record, context.out));
+  }
+  return outcome.status;
+}
+
+// One host at a time, stopping at the first that does not end SUCCEEDED.
+absl::Status RollingRestart(const std::vector<v1::HostStatus>& hosts,
+                            const RestartArgs& args,
+                            const CommandContext& context) {
+  const bool table = context.output == OutputFormat::kTable;
+  std::vector<v1::CommandRecord> records;
+  absl::Status failure;
+  size_t attempted = 0;
+  for (const v1::HostStatus& host : hosts) {
+    if (table && attempted > 0) context.out << '\n';
+    ++attempted;
+    RestartOutcome outcome = RestartHost(
+        host, args, absl::StrCat("[", attempted, "/", hosts.size(), "] "),
+        context);
+    records.push_back(std::move(outcome.record));
+    if (!outcome.status.ok()) {
+      failure = outcome.status;
+      break;
+    }
+  }
+  if (!table) {
+    std::vector<const google::protobuf::Message*> messages;
+    for (const v1::CommandRecord& record : records) messages.push_back(&record);
+    EROOM_ASSIGN_OR_RETURN(const std::string json,
+                           MessagesToJsonArray(messages));
+    context.out << json;
+  }
+  if (failure.ok()) {
+    if (table) {
+      context.out << "\nrestarted " << hosts.size()
+                  << " hosts: " << Printable(HostLabels(hosts)) << '\n';
+    }
+    return absl::OkStatus();
+  }
+  const size_t restarted = attempted - 1;
+  const std::vector<v1::HostStatus> succeeded(hosts.begin(),
+                                              hosts.begin() + restarted);
+  const std::vector<v1::HostStatus> not_attempted(hosts.begin() + attempted,
+                                                  hosts.end());
+  const std::string summary = absl::StrCat(
+      "restarted: ", succeeded.empty() ? "none" : HostLabels(succeeded),
+      "; failed: ", HostLabel(hosts[restarted]), "; not attempted: ",
+      not_attempted.empty() ? "none" : HostLabels(not_attempted));
+  if (table) context.out << '\n' << Printable(summary) << '\n';
+  return absl::Status(
+      failure.code(),
+      absl::StrCat("rolling restart stopped at the first failure (", summary,
+                   "): ", failure.message()));
+}
+
+absl::Status RunRestart(const RestartArgs& args,
+                        const CommandContext& context) {
+  EROOM_ASSIGN_OR_RETURN(const std::vector<v1::HostStatus> hosts,
+                         RestartTargets(context.client, args));
+  if (!args.yes) EROOM_RETURN_IF_ERROR(ConfirmRestart(hosts, args, context));
+  if (!args.host.empty()) return RestartOne(hosts.front(), args, context);
+  return RollingRestart(hosts, args, context);
+}
+
+absl::Status RunCancel(const CancelArgs& args, const CommandContext& context) {
+  v1::CancelCommandRequest request;
+  request.set_command_id(args.command_id);
+  EROOM_ASSIGN_OR_RETURN(const v1::CommandRecord record,
+                         context.client.CancelCommand(request));
+  if (context.output == OutputFormat::kJson) {
+    return PrintJson(record, context.out);
+  }
+  context.out << "cancel sent to " << Printable(CommandSummary(record)) << '\n';
+  return absl::OkStatus();
+}
+
+absl::Status RunHousekeep(const HousekeepArgs& args,
+                          const CommandContext& context) {
+  EROOM_ASSIGN_OR_RETURN(const std::string agent_id,
+                         ResolveAgentId(context.client, args.host));
+  v1::Command command;
+  command.mutable_log_housekeeping()->set_dry_run(args.dry_run);
+  EROOM_ASSIGN_OR_RETURN(v1::CommandRecord record,
+                         StartOn(context.client, agent_id, command));
+  const bool table = context.output == OutputFormat::kTable;
+  if (table) {
+    context.out << "housekeep " << Printable(agent_id)
+                << (args.dry_run ? " (dry run)" : "") << ": command "
+                << Printable(record.command_id()) << '\n';
+    context.out.flush();
+  }
+  const absl::Status watched = FollowCommand(
+      context.client, record, kHousekeepingTime,
+      [&](const v1::CommandProgress& step) {
+        if (!table) return;
+        RenderProcedureStep(step, record.requested_unix_ms(), context.out);
+        context.out.flush();
+      });
+  if (!table) EROOM_RETURN_IF_ERROR(PrintJson(record, context.out));
+  EROOM_RETURN_IF_ERROR(watched);
+  if (table && !record.progress().empty()) {
+    const v1::CommandProgress& last = *record.progress().rbegin();
+    context.out << '\n';
+    if (record.state() != v1::SUCCEEDED) RenderStepFailure(last, context.out);
+    if (last.has_housekeeping()) {
+      RenderHousekeepingReport(last.housekeeping(), context.out);
+    }
+  }
+  if (record.state() == v1::SUCCEEDED) return absl::OkStatus();
+  return NotSucceeded("housekeeping", agent_id, record);
+}
+
+absl::Status RunAudit(const AuditArgs& args, const CommandContext& context) {
+  EROOM_ASSIGN_OR_RETURN(const std::string agent_id,
+                         ResolveAgentId(context.client, args.host));
+  v1::ListAuditRequest request;
+  request.set_since_unix_ms(args.since_unix_ms);
+  request.set_agent_id(agent_id);
+  request.set_limit(args.limit);
+  EROOM_ASSIGN_OR_RETURN(const v1::ListAuditResponse response,
+                         context.client.ListAudit(request));
+  if (context.output == OutputFormat::kJson) {
+    return PrintJson(response, context.out);
+  }
+  RenderAudit(response, MakeRenderContext(context), context.out);
+  return absl::OkStatus();
+}
+
+// Agent metrics older than this are not the host's current state.
+constexpr absl::Duration kLatestMetricWindow = absl::Hours(1);
+
+// One host's points of metric `name` since `since`; empty when the
+// collector has none (or does not know the metric yet).
+absl::StatusOr<std::vector<double>> MetricValues(CollectorClient& client,
+                                                 const std::string& agent_id,
+                                                 const std::string& name,
+                                                 absl::Time since, int limit) {
+  v1::QueryMetricsRequest request;
+  request.set_name(name);
+  request.set_agent_id(agent_id);
+  request.set_since_unix_ms(absl::ToUnixMillis(since));
+  request.set_limit(limit);
+  EROOM_ASSIGN_OR_RETURN(const v1::QueryMetricsResponse response,
+                         client.QueryMetrics(request));
+  std::vector<double> values;
+  for (const v1::MetricSeries& series : response.series()) {
+    if (series.agent_id() != agent_id) continue;
+    for (const v1::MetricPoint& point : series.points()) {
+      values.push_back(point.value());
+    }
+  }
+  return values;
+}
+
+absl::StatusOr<std::optional<double>> LatestMetric(CollectorClient& client,
+                                                   const std::string& agent_id,
+                                                   const std::string& name,
+                                                   absl::Time now) {
+  EROOM_ASSIGN_OR_RETURN(
+      const std::vector<double> values,
+      MetricValues(client, agent_id, name, now - kLatestMetricWindow, 1));
+  if (values.empty()) return std::nullopt;
+  return values.back();
+}
+
+absl::StatusOr<HostCheckData> FetchCheckData(CollectorClient& client,
+                                             v1::HostStatus host,
+                                             absl::Time now,
+                                             absl::TimeZone zone) {
+  const absl::Time midnight =
+      absl::FromCivil(absl::ToCivilDay(now, zone), zone);
+  HostCheckData data;
+  data.host = std::move(host);
+  const std::string& agent_id = data.host.agent_id();
+  v1::QueryLogsRequest errors;
+  errors.set_agent_id(agent_id);
+  errors.set_min_level(v1::ERROR);
+  errors.set_since_unix_ms(absl::ToUnixMillis(midnight));
+  // Past the threshold the exact number does not change the verdict.
+  errors.set_limit(kErrorsTodayThreshold + 1);
+  EROOM_ASSIGN_OR_RETURN(const v1::QueryLogsResponse error_events,
+                         client.QueryLogs(errors));
+  data.errors_today = error_events.events_size();
+  EROOM_ASSIGN_OR_RETURN(
+      data.spool_events,
+      LatestMetric(client, agent_id, kSpoolEventsMetric, now));
+  EROOM_ASSIGN_OR_RETURN(
+      data.housekeeping_last_run_unix_ms,
+      LatestMetric(client, agent_id, kHousekeepingLastRunMetric, now));
+  EROOM_ASSIGN_OR_RETURN(
+      data.oldest_uncompressed_log_unix_ms,
+      LatestMetric(client, agent_id, kOldestUncompressedLogMetric, now));
+  EROOM_ASSIGN_OR_RETURN(
+      data.events_dropped_total_today,
+      MetricValues(client, agent_id, kEventsDroppedMetric, midnight, 0));
+  return data;
+}
+
+absl::StatusOr<int> RunCheck(const CheckArgs& args,
+                             const CommandContext& context) {
+  EROOM_ASSIGN_OR_RETURN(std::vector<v1::HostStatus> hosts,
+                         SelectHosts(context.client, args.host));
+  const absl::Time now = context.clock.Now();
+  std::vector<CheckRow> rows;
+  for (v1::HostStatus& host : hosts) {
+    EROOM_ASSIGN_OR_RETURN(
+        const HostCheckData data,
+        FetchCheckData(context.client, std::move(host), now, context.zone));
+    std::vector<CheckRow> host_rows = JudgeHost(data, now);
+    rows.insert(rows.end(), std::make_move_iterator(host_rows.begin()),
+                std::make_move_iterator(host_rows.end()));
+  }
+  if (context.output == OutputFormat::kJson) {
+    context.out << CheckRowsToJson(rows);
+  } else {
+    RenderCheckRows(rows, context.out);
+  }
+  return CheckExitCode(rows);
+}
+
+// Commands without a verdict of their own exit 0 on success.
+absl::StatusOr<int> Completed(const absl::Status& status) {
+  if (!status.ok()) return status;
+  return kExitOk;
+}
+
 }  // namespace
 
-absl::Status RunCommand(const CommandArgs& command,
-                        const CommandContext& context) {
+absl::StatusOr<int> RunCommand(const CommandArgs& command,
+                               const CommandContext& context) {
   struct Dispatch {
     const CommandContext& context;
-    absl::Status operator()(const HostsArgs&) const {
-      return RunHosts(context);
+    absl::StatusOr<int> operator()(const HostsArgs&) const {
+      return Completed(RunHosts(context));
     }
-    absl::Status operator()(const StatusArgs& args) const {
-      return RunStatus(args, context);
+    absl::StatusOr<int> operator()(const StatusArgs& args) const {
+      return Completed(RunStatus(args, context));
     }
-    absl::Status operator()(const LogsArgs& args) const {
-      return RunLogs(args, context);
+    absl::StatusOr<int> operator()(const LogsArgs& args) const {
+      return Completed(RunLogs(args, context));
     }
-    absl::Status operator()(const MetricsArgs& args) const {
-      return RunMetrics(args, context);
+    absl::StatusOr<int> operator()(const MetricsArgs& args) const {
+      return Completed(RunMetrics(args, context));
     }
-    absl::Status operator()(const QueueArgs& args) const {
-      return RunQueue(args, context);
+    absl::StatusOr<int> operator()(const QueueArgs& args) const {
+      return Completed(RunQueue(args, context));
     }
-    absl::Status operator()(const PingArgs& args) const {
-      return RunPing(args, context);
+    absl::StatusOr<int> operator()(const PingArgs& args) const {
+      return Completed(RunPing(args, context));
     }
-    absl::Status operator()(const CommandsArgs& args) const {
-      return RunCommands(args, context);
+    absl::StatusOr<int> operator()(const CommandsArgs& args) const {
+      return Completed(RunCommands(args, context));
     }
-    absl::Status operator()(const AlertsArgs& args) const {
-      return RunAlerts(args, context);
+    absl::StatusOr<int> operator()(const AlertsArgs& args) const {
+      return Completed(RunAlerts(args, context));
     }
-    absl::Status operator()(const AcknowledgeArgs& args) const {
-      return RunAcknowledge(args, context);
+    absl::StatusOr<int> operator()(const AcknowledgeArgs& args) const {
+      return Completed(RunAcknowledge(args, context));
     }
-    absl::Status operator()(const SilenceAddArgs& args) const {
-      return RunSilenceAdd(args, context);
+    absl::StatusOr<int> operator()(const SilenceAddArgs& args) const {
+      return Completed(RunSilenceAdd(args, context));
     }
-    absl::Status operator()(const SilenceListArgs& args) const {
-      return RunSilenceList(args, context);
+    absl::StatusOr<int> operator()(const SilenceListArgs& args) const {
+      return Completed(RunSilenceList(args, context));
     }
-    absl::Status operator()(const SilenceExpireArgs& args) const {
-      return RunSilenceExpire(args, context);
+    absl::StatusOr<int> operator()(const SilenceExpireArgs& args) const {
+      return Completed(RunSilenceExpire(args, context));
     }
-    absl::Status operator()(const RulesArgs&) const {
-      return RunRules(context);
+    absl::StatusOr<int> operator()(const RulesArgs&) const {
+      return Completed(RunRules(context));
+    }
+    absl::StatusOr<int> operator()(const RestartArgs& args) const {
+      return Completed(RunRestart(args, context));
+    }
+    absl::StatusOr<int> operator()(const CancelArgs& args) const {
+      return Completed(RunCancel(args, context));
+    }
+    absl::StatusOr<int> operator()(const HousekeepArgs& args) const {
+      return Completed(RunHousekeep(args, context));
+    }
+    absl::StatusOr<int> operator()(const AuditArgs& args) const {
+      return Completed(RunAudit(args, context));
+    }
+    absl::StatusOr<int> operator()(const CheckArgs& args) const {
+      return RunCheck(args, context);
     }
   };
   return std::visit(Dispatch{context}, command);

@@ -2,9 +2,12 @@
 #define EROOM_CLI_COMMANDS_H_
 
 #include <functional>
+#include <optional>
 #include <ostream>
+#include <string>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "cli/arguments.h"
 #include "cli/collector_client.h"
@@ -23,13 +26,17 @@ struct CommandContext {
   std::ostream& out;
   // Waits between `status --watch` refreshes; false stops watching.
   std::function<bool(absl::Duration)> wait_before_refresh;
+  // Asks the operator a yes/no question; nullopt when nobody can answer
+  // (stdin is not a terminal).
+  std::function<std::optional<bool>(const std::string& question)> confirm;
 };
 
-// Runs one command against the collector and prints its result. Errors
-// (collector unreachable, host not found, unknown metric) are returned for
-// the caller to report; nothing is printed for them.
-absl::Status RunCommand(const CommandArgs& command,
-                        const CommandContext& context);
+// Runs one command against the collector and prints its result. Returns
+// the exit code (kExitOk, or `check`'s verdict); errors (collector
+// unreachable, host not found, unknown metric, a remote command that did
+// not succeed) are returned for the caller to report.
+absl::StatusOr<int> RunCommand(const CommandArgs& command,
+                               const CommandContext& context);
 
 }  // namespace eroom::cli
 

@@ -1,7 +1,11 @@
 #include "cli/eroomctl.h"
 
-#include <cstdlib>
+#include <unistd.h>
 
+#include <cstdlib>
+#include <iostream>
+
+#include "absl/strings/ascii.h"
 #include "cli/arguments.h"
 #include "cli/collector_client.h"
 #include "cli/commands.h"
@@ -28,6 +32,14 @@ CliEnvironment CliEnvironment::Real() {
   environment.wait_before_refresh = [](absl::Duration interval) {
     absl::SleepFor(interval);
     return true;
+  };
+  environment.confirm = [](const std::string& question) -> std::optional<bool> {
+    if (isatty(STDIN_FILENO) == 0) return std::nullopt;
+    std::cerr << question << " [y/N] " << std::flush;
+    std::string answer;
+    if (!std::getline(std::cin, answer)) return false;
+    answer = absl::AsciiStrToLower(absl::StripAsciiWhitespace(answer));
+    return answer == "y" || answer == "yes";
   };
   return environment;
 }
@@ -59,15 +71,16 @@ int RunEroomctl(int argc, const char* const* argv, std::ostream& out,
                                *environment.clock,
                                environment.time_zone,
                                out,
-                               environment.wait_before_refresh};
-  if (absl::Status status = RunCommand(invocation.command, context);
-      !status.ok()) {
+                               environment.wait_before_refresh,
+                               environment.confirm};
+  const absl::StatusOr<int> exit_code = RunCommand(invocation.command, context);
+  if (!exit_code.ok()) {
     out.flush();
     // Collector answers (host names, agent text) can hold any character.
-    err << "eroomctl: " << Printable(status.message()) << '\n';
+    err << "eroomctl: " << Printable(exit_code.status().message()) << '\n';
     return kExitFailure;
   }
-  return kExitOk;
+  return *exit_code;
 }
 
 int RunEroomctl(int argc, const char* const* argv, std::ostream& out,

@@ -3,6 +3,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <ostream>
 #include <string>
 
@@ -25,13 +26,18 @@ struct CliEnvironment {
       connect;
   // Waits between `status --watch` refreshes; false stops watching.
   std::function<bool(absl::Duration)> wait_before_refresh;
+  // Asks a yes/no question on the terminal (`restart`); nullopt when stdin
+  // is not a terminal.
+  std::function<std::optional<bool>(const std::string& question)> confirm;
 
   static CliEnvironment Real();
 };
 
 // The whole eroomctl program: results on `out`, problems on `err`. Returns
 // the exit code: 0 ok, 1 the command failed (collector unreachable, host
-// not found, ...), 2 usage or configuration error.
+// not found, a remote command that did not succeed, ...), 2 usage or
+// configuration error; `check` returns its verdict (0 pass, 1 a warning,
+// 2 a failure).
 int RunEroomctl(int argc, const char* const* argv, std::ostream& out,
                 std::ostream& err, const CliEnvironment& environment);
 int RunEroomctl(int argc, const char* const* argv, std::ostream& out,

@@ -34,6 +34,10 @@ absl::StatusOr<Json> HostReportToJson(const HostReport& report) {
   return Json{{"host", *std::move(host)}, {"recent_errors", std::move(errors)}};
 }
 
+std::string Dump(const Json& value) {
+  return value.dump(2, ' ', false, Json::error_handler_t::replace) + "\n";
+}
+
 }  // namespace
 
 absl::StatusOr<std::string> MessageToJson(
@@ -53,6 +57,29 @@ absl::StatusOr<std::string> MessageToJson(
   return text;
 }
 
+absl::StatusOr<std::string> MessagesToJsonArray(
+    const std::vector<const google::protobuf::Message*>& messages) {
+  Json result = Json::array();
+  for (const google::protobuf::Message* message : messages) {
+    absl::StatusOr<Json> value = MessageToJsonValue(*message);
+    if (!value.ok()) return value.status();
+    result.push_back(*std::move(value));
+  }
+  return Dump(result);
+}
+
+std::string CheckRowsToJson(const std::vector<CheckRow>& rows) {
+  Json result = Json::array();
+  for (const CheckRow& row : rows) {
+    result.push_back(Json{{"agent_id", row.agent_id},
+                          {"host", row.host},
+                          {"check", row.check},
+                          {"result", CheckResultName(row.result)},
+                          {"detail", row.detail}});
+  }
+  return Dump(result);
+}
+
 absl::StatusOr<std::string> HostReportsToJson(
     const std::vector<HostReport>& reports) {
   Json result = Json::array();
@@ -65,7 +92,7 @@ absl::StatusOr<std::string> HostReportsToJson(
     Json single = std::move(result[0]);
     result = std::move(single);
   }
-  return result.dump(2, ' ', false, Json::error_handler_t::replace) + "\n";
+  return Dump(result);
 }
 
 }  // namespace eroom::cli

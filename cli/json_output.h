@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "cli/daily_check.h"
 #include "cli/renderers.h"
 #include "google/protobuf/message.h"
 
@@ -20,6 +21,14 @@ absl::StatusOr<std::string> MessageToJson(
 // there is exactly one report, else an array of those.
 absl::StatusOr<std::string> HostReportsToJson(
     const std::vector<HostReport>& reports);
+
+// [<message>...], each as MessageToJson prints it.
+absl::StatusOr<std::string> MessagesToJsonArray(
+    const std::vector<const google::protobuf::Message*>& messages);
+
+// `eroomctl check`'s rows: [{"agent_id", "host", "check", "result": "pass"
+// | "warn" | "fail", "detail"}...].
+std::string CheckRowsToJson(const std::vector<CheckRow>& rows);
 
 }  // namespace eroom::cli
 

@@ -121,14 +121,6 @@ std::string DisksSummary(const v1::HostStatus& host) {
   return absl::StrJoin(parts, ", ");
 }
 
-std::string ProbeFailure(const v1::ProbeResult& probe) {
-  if (!probe.error().empty()) return probe.error();
-  if (probe.http_status() != 0) {
-    return absl::StrCat("HTTP ", probe.http_status());
-  }
-  return "failed";
-}
-
 std::string HealthSummary(const v1::HostStatus& host) {
   if (!host.has_latest_health()) return kNone;
   const v1::ProbeResult& health = host.latest_health();
@@ -310,7 +302,8 @@ std::string CommandStateName(v1::CommandState state) {
                                                 : v1::CommandState_Name(state);
 }
 
-// What the agent said last: "[step] message", first line only.
+}  // namespace
+
 std::string StepSummary(const v1::CommandProgress& step) {
   std::string summary = FirstLineSummary(step.message());
   if (!step.step().empty())
@@ -318,7 +311,13 @@ std::string StepSummary(const v1::CommandProgress& step) {
   return summary;
 }
 
-}  // namespace
+std::string ProbeFailure(const v1::ProbeResult& probe) {
+  if (!probe.error().empty()) return probe.error();
+  if (probe.http_status() != 0) {
+    return absl::StrCat("HTTP ", probe.http_status());
+  }
+  return "failed";
+}
 
 std::string HostLabel(const v1::HostStatus& host) {
   if (host.hostname().empty() || host.hostname() == host.agent_id()) {
@@ -472,6 +471,17 @@ std::string ActionColumn(const v1::Command& command) {
 
 }  // namespace
 
+std::string CommandSummary(const v1::CommandRecord& command) {
+  std::string summary = absl::StrCat(
+      "command ", command.command_id(), " (", ActionColumn(command.command()),
+      " on ", command.agent_id(), ", requested by ", command.requested_by(),
+      "): ", CommandStateName(command.state()));
+  if (!command.progress().empty()) {
+    absl::StrAppend(&summary, " ", StepSummary(*command.progress().rbegin()));
+  }
+  return summary;
+}
+
 void RenderCommandStep(const v1::CommandProgress& step,
                        int64_t requested_unix_ms, std::ostream& out) {
   const int64_t elapsed_ms =
@@ -499,6 +509,103 @@ void RenderCommands(const v1::ListCommandsResponse& response,
                   command.progress().empty()
                       ? kNone
                       : StepSummary(*command.progress().rbegin())});
+  }
+  table.Render(out);
+}
+
+void RenderProcedureStep(const v1::CommandProgress& step,
+                         int64_t requested_unix_ms, std::ostream& out) {
+  const int64_t elapsed_ms =
+      std::max<int64_t>(step.time_unix_ms() - requested_unix_ms, 0);
+  std::string line = absl::StrFormat(
+      "[%5.1fs] %-9s %-8s %s", static_cast<double>(elapsed_ms) / 1000,
+      Printable(step.step()), CommandStateName(step.state()),
+      Printable(FirstLineSummary(step.message())));
+  absl::StripTrailingAsciiWhitespace(&line);
+  out << line << '\n';
+}
+
+void RenderStepFailure(const v1::CommandProgress& step, std::ostream& out) {
+  out << "failed at step "
+      << (step.step().empty() ? kNone : Printable(step.step())) << ": "
+      << Printable(step.message()) << '\n';
+  if (step.log_excerpt().empty()) return;
+  out << "ERoom log around the failure:\n";
+  for (const std::string& line : step.log_excerpt()) {
+    out << "  " << Printable(line) << '\n';
+  }
+}
+
+namespace {
+
+std::string HousekeepingKindName(v1::HousekeepingAction::Kind kind) {
+  switch (kind) {
+    case v1::HousekeepingAction::COMPRESS:
+      return "compress";
+    case v1::HousekeepingAction::DELETE_ARCHIVE:
+      return "delete";
+    case v1::HousekeepingAction::SKIP:
+      return "skip";
+    default:
+      return kNone;
+  }
+}
+
+void AddHousekeepingRow(const v1::HousekeepingAction& action, Table& table) {
+  const bool compressed = action.kind() == v1::HousekeepingAction::COMPRESS;
+  std::string reason = action.reason();
+  if (reason.empty() && !action.target().empty()) {
+    reason = absl::StrCat("to ", action.target());
+  }
+  table.AddRow({HousekeepingKindName(action.kind()), action.path(),
+                FormatBytes(action.bytes_before()),
+                compressed ? FormatBytes(action.bytes_after()) : kNone,
+                OrNone(reason)});
+}
+
+}  // namespace
+
+void RenderHousekeepingReport(const v1::HousekeepingReport& report,
+                              std::ostream& out) {
+  if (report.actions().empty() && report.skipped().empty()) {
+    out << (report.dry_run() ? "Nothing would be done.\n" : "Nothing to do.\n");
+    return;
+  }
+  Table table({"ACTION", "FILE", "BEFORE", "AFTER", "REASON"});
+  table.SetAlign(2, Table::Align::kRight);
+  table.SetAlign(3, Table::Align::kRight);
+  for (const v1::HousekeepingAction& action : report.actions()) {
+    AddHousekeepingRow(action, table);
+  }
+  for (const v1::HousekeepingAction& action : report.skipped()) {
+    AddHousekeepingRow(action, table);
+  }
+  table.Render(out);
+  out << (report.dry_run() ? "would free " : "freed ")
+      << FormatBytes(report.bytes_freed())
+      << (report.dry_run() ? " (dry run: nothing changed)\n" : "\n");
+}
+
+void RenderAudit(const v1::ListAuditResponse& response,
+                 const RenderContext& context, std::ostream& out) {
+  if (response.records().empty()) {
+    out << "No audit records in the selected range.\n";
+    return;
+  }
+  Table table({"TIME", "ACTOR", "HOST", "ACTION", "PARAMETERS", "RESULT"});
+  std::vector<const v1::AuditRecord*> records;
+  for (const v1::AuditRecord& record : response.records()) {
+    records.push_back(&record);
+  }
+  std::stable_sort(records.begin(), records.end(),
+                   [](const v1::AuditRecord* a, const v1::AuditRecord* b) {
+                     return a->time_unix_ms() < b->time_unix_ms();
+                   });
+  for (const v1::AuditRecord* record : records) {
+    table.AddRow({FormatLocalTime(record->time_unix_ms(), context.zone),
+                  record->actor(), OrNone(record->agent_id()), record->action(),
+                  OrNone(record->parameters()),
+                  FirstLineSummary(record->result())});
   }
   table.Render(out);
 }

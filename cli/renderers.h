@@ -28,6 +28,9 @@ struct HostReport {
 // "hostname (agent id)", or just the agent id when they agree.
 std::string HostLabel(const eroom::monitor::v1::HostStatus& host);
 
+// Why a probe failed: its error, else its HTTP status.
+std::string ProbeFailure(const eroom::monitor::v1::ProbeResult& probe);
+
 void RenderHosts(const eroom::monitor::v1::ListHostsResponse& response,
                  const RenderContext& context, std::ostream& out);
 void RenderStatus(const HostReport& report, const RenderContext& context,
@@ -41,12 +44,32 @@ void RenderMetrics(const std::string& name,
 void RenderQueue(const eroom::monitor::v1::ListHostsResponse& response,
                  const RenderContext& context, std::ostream& out);
 
+// What the agent said last: "[step] message", first line only.
+std::string StepSummary(const eroom::monitor::v1::CommandProgress& step);
+// "command c0ffee01 (safe_restart on a1b2c3, requested by oscar): RUNNING
+// [drain] message".
+std::string CommandSummary(const eroom::monitor::v1::CommandRecord& command);
+
 // One line per step as `eroomctl ping` prints it, with the time since the
 // command was requested: "+3 ms  ACCEPTED  message".
 void RenderCommandStep(const eroom::monitor::v1::CommandProgress& step,
                        int64_t requested_unix_ms, std::ostream& out);
 void RenderCommands(const eroom::monitor::v1::ListCommandsResponse& response,
                     const RenderContext& context, std::ostream& out);
+// One line per step of a procedure (restart, housekeeping), with the time
+// since it was requested: "[ 12.3s] drain     RUNNING  active 1, queued 0".
+void RenderProcedureStep(const eroom::monitor::v1::CommandProgress& step,
+                         int64_t requested_unix_ms, std::ostream& out);
+// A step that failed, in full: its message and the ERoom log lines around
+// the failure.
+void RenderStepFailure(const eroom::monitor::v1::CommandProgress& step,
+                       std::ostream& out);
+// ACTION, FILE, BEFORE, AFTER, REASON, then the space freed.
+void RenderHousekeepingReport(
+    const eroom::monitor::v1::HousekeepingReport& report, std::ostream& out);
+// Oldest first, whatever order the collector sent.
+void RenderAudit(const eroom::monitor::v1::ListAuditResponse& response,
+                 const RenderContext& context, std::ostream& out);
 
 // Alerts pending and firing, in the collector's order (most severe first).
 void RenderAlerts(const eroom::monitor::v1::ListAlertsResponse& response,

@@ -180,6 +180,50 @@ TEST_F(ParseArgumentsTest, BadSinceNamesTheFlag) {
       << err_.str();
 }
 
+TEST_F(ParseArgumentsTest, RestartDefaultsAndLabels) {
+  ParsedArguments parsed = Parse({"restart", "web-1"});
+  ASSERT_TRUE(parsed.invocation.has_value()) << err_.str();
+  const auto& one = std::get<RestartArgs>(parsed.invocation->command);
+  EXPECT_EQ(one.host, "web-1");
+  EXPECT_EQ(one.drain_timeout, absl::Minutes(10));
+  EXPECT_FALSE(one.force);
+  EXPECT_FALSE(one.yes);
+
+  parsed = Parse({"restart", "--label", "env=prod", "--label", "site=a=b",
+                  "--drain-timeout", "90s", "--force", "--yes"});
+  ASSERT_TRUE(parsed.invocation.has_value()) << err_.str();
+  const auto& rolling = std::get<RestartArgs>(parsed.invocation->command);
+  EXPECT_TRUE(rolling.host.empty());
+  EXPECT_FALSE(rolling.all);
+  using Label = std::pair<std::string, std::string>;
+  EXPECT_EQ(rolling.labels,
+            (std::vector<Label>{{"env", "prod"}, {"site", "a=b"}}));
+  EXPECT_EQ(rolling.drain_timeout, absl::Seconds(90));
+  EXPECT_TRUE(rolling.force);
+  EXPECT_TRUE(rolling.yes);
+}
+
+TEST_F(ParseArgumentsTest, HousekeepAuditCheckAndCancel) {
+  ParsedArguments parsed = Parse({"housekeep", "web-1", "--dry-run"});
+  ASSERT_TRUE(parsed.invocation.has_value()) << err_.str();
+  EXPECT_TRUE(std::get<HousekeepArgs>(parsed.invocation->command).dry_run);
+
+  parsed = Parse({"audit", "--since", "2d", "--host", "web-1"});
+  ASSERT_TRUE(parsed.invocation.has_value()) << err_.str();
+  const auto& audit = std::get<AuditArgs>(parsed.invocation->command);
+  EXPECT_EQ(audit.since_unix_ms, absl::ToUnixMillis(kNow - absl::Hours(48)));
+  EXPECT_EQ(audit.host, "web-1");
+
+  parsed = Parse({"check", "--all"});
+  ASSERT_TRUE(parsed.invocation.has_value()) << err_.str();
+  EXPECT_TRUE(std::get<CheckArgs>(parsed.invocation->command).host.empty());
+
+  parsed = Parse({"cancel", "c0ffee09"});
+  ASSERT_TRUE(parsed.invocation.has_value()) << err_.str();
+  EXPECT_EQ(std::get<CancelArgs>(parsed.invocation->command).command_id,
+            "c0ffee09");
+}
+
 class ResolveCollectorAddressTest : public ::testing::Test {
  protected:
   void SetUp() override {

@@ -24,9 +24,13 @@ namespace {
 namespace v1 = ::eroom::monitor::v1;
 using ::eroom::cli::testing::ActiveAlerts;
 using ::eroom::cli::testing::AlertHistory;
+using ::eroom::cli::testing::AuditTrail;
 using ::eroom::cli::testing::CpuMetrics;
+using ::eroom::cli::testing::DrainingRestart;
 using ::eroom::cli::testing::ErrorLogs;
+using ::eroom::cli::testing::HousekeepingDone;
 using ::eroom::cli::testing::kNowMs;
+using ::eroom::cli::testing::RestartSteps;
 using ::eroom::cli::testing::SucceededPing;
 using ::eroom::cli::testing::TwoCommands;
 using ::eroom::cli::testing::TwoHosts;
@@ -88,7 +92,16 @@ class FakeQueryService final : public v1::QueryService::Service {
                             v1::QueryMetricsResponse* response) override {
     absl::MutexLock lock(&mu_);
     metrics_requests_.push_back(*request);
-    if (request->name() == kKnownMetric) {
+    if (auto known = metrics_.find(request->name()); known != metrics_.end()) {
+      v1::MetricSeries* series = response->add_series();
+      series->set_agent_id(request->agent_id());
+      series->set_name(request->name());
+      for (double value : known->second) {
+        v1::MetricPoint* point = series->add_points();
+        point->set_time_unix_ms(kNowMs);
+        point->set_value(value);
+      }
+    } else if (request->name() == kKnownMetric) {
       *response = CpuMetrics();
     } else {
       response->add_known_names("host.cpu_percent");
@@ -195,6 +208,11 @@ class FakeQueryService final : public v1::QueryService::Service {
     absl::MutexLock lock(&mu_);
     hosts_ = std::move(hosts);
   }
+  // Metric `name` has `values` for every host.
+  void SetMetric(const std::string& name, std::vector<double> values) {
+    absl::MutexLock lock(&mu_);
+    metrics_[name] = std::move(values);
+  }
 
  private:
   mutable absl::Mutex mu_;
@@ -202,6 +220,7 @@ class FakeQueryService final : public v1::QueryService::Service {
   std::vector<std::string> authorizations_ ABSL_GUARDED_BY(mu_);
   std::vector<v1::QueryLogsRequest> logs_requests_ ABSL_GUARDED_BY(mu_);
   std::vector<v1::QueryMetricsRequest> metrics_requests_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, std::vector<double>> metrics_ ABSL_GUARDED_BY(mu_);
   std::vector<v1::ListAlertsRequest> alerts_requests_ ABSL_GUARDED_BY(mu_);
   std::vector<v1::AcknowledgeAlertRequest> ack_requests_ ABSL_GUARDED_BY(mu_);
   std::vector<v1::AddSilenceRequest> silence_requests_ ABSL_GUARDED_BY(mu_);
@@ -213,23 +232,28 @@ std::vector<v1::CommandProgress> SucceededSteps() {
   return {ping.progress().begin(), ping.progress().end()};
 }
 
-// Starts every command as SucceededPing()'s id and streams `steps`; refuses
-// the token "viewer" as the collector refuses viewers.
+// Starts every command as SucceededPing()'s id and streams `steps`, or
+// for an agent given steps of its own, as "cmd-<agent id>" streaming those;
+// refuses the token "viewer" as the collector refuses viewers.
 class FakeCommandService final : public v1::CommandService::Service {
  public:
   grpc::Status StartCommand(grpc::ServerContext* context,
                             const v1::StartCommandRequest* request,
                             v1::CommandRecord* response) override {
-    if (auto it = context->client_metadata().find("authorization");
-        it != context->client_metadata().end() &&
-        it->second == "Bearer viewer") {
-      return grpc::Status(grpc::StatusCode::PERMISSION_DENIED,
-                          "user 'vera' (viewer) may not call this method");
-    }
+    if (IsViewer(*context)) return RefuseViewer();
     absl::MutexLock lock(&mu_);
     start_requests_.push_back(*request);
+    if (auto refusal = refusals_.find(request->agent_id());
+        refusal != refusals_.end()) {
+      return refusal->second;
+    }
     *response = SucceededPing();
     response->set_agent_id(request->agent_id());
+    *response->mutable_command() = request->command();
+    if (agent_steps_.contains(request->agent_id())) {
+      response->set_command_id("cmd-" + request->agent_id());
+    }
+    response->mutable_command()->set_command_id(response->command_id());
     response->set_state(v1::COMMAND_STATE_UNSPECIFIED);
     response->clear_progress();
     return grpc::Status::OK;
@@ -243,6 +267,9 @@ class FakeCommandService final : public v1::CommandService::Service {
       absl::MutexLock lock(&mu_);
       watched_.push_back(request->command_id());
       steps = steps_;
+      for (const auto& [agent_id, agent_steps] : agent_steps_) {
+        if (request->command_id() == "cmd-" + agent_id) steps = agent_steps;
+      }
     }
     for (const v1::CommandProgress& step : steps) writer->Write(step);
     return grpc::Status::OK;
@@ -253,7 +280,30 @@ class FakeCommandService final : public v1::CommandService::Service {
                             v1::ListCommandsResponse* response) override {
     absl::MutexLock lock(&mu_);
     list_requests_.push_back(*request);
-    *response = TwoCommands();
+    *response = commands_;
+    return grpc::Status::OK;
+  }
+
+  grpc::Status CancelCommand(grpc::ServerContext* context,
+                             const v1::CancelCommandRequest* request,
+                             v1::CommandRecord* response) override {
+    if (IsViewer(*context)) return RefuseViewer();
+    absl::MutexLock lock(&mu_);
+    canceled_.push_back(request->command_id());
+    if (request->command_id() != "c0ffee09") {
+      return grpc::Status(grpc::StatusCode::NOT_FOUND,
+                          "no command with id " + request->command_id());
+    }
+    *response = DrainingRestart();
+    return grpc::Status::OK;
+  }
+
+  grpc::Status ListAudit(grpc::ServerContext*,
+                         const v1::ListAuditRequest* request,
+                         v1::ListAuditResponse* response) override {
+    absl::MutexLock lock(&mu_);
+    audit_requests_.push_back(*request);
+    *response = AuditTrail();
     return grpc::Status::OK;
   }
 
@@ -261,9 +311,32 @@ class FakeCommandService final : public v1::CommandService::Service {
     absl::MutexLock lock(&mu_);
     steps_ = std::move(steps);
   }
+  void SetAgentSteps(const std::string& agent_id,
+                     std::vector<v1::CommandProgress> steps) {
+    absl::MutexLock lock(&mu_);
+    agent_steps_[agent_id] = std::move(steps);
+  }
+  // StartCommand on `agent_id` answers `refusal`.
+  void Refuse(const std::string& agent_id, grpc::Status refusal) {
+    absl::MutexLock lock(&mu_);
+    refusals_[agent_id] = std::move(refusal);
+  }
+  void SetCommands(v1::ListCommandsResponse commands) {
+    absl::MutexLock lock(&mu_);
+    commands_ = std::move(commands);
+  }
   std::vector<v1::StartCommandRequest> start_requests() const {
     absl::MutexLock lock(&mu_);
     return start_requests_;
+  }
+  // The agent ids StartCommand was asked to run a command on, in order.
+  std::vector<std::string> started_on() const {
+    absl::MutexLock lock(&mu_);
+    std::vector<std::string> agents;
+    for (const auto& request : start_requests_) {
+      agents.push_back(request.agent_id());
+    }
+    return agents;
   }
   std::vector<std::string> watched() const {
     absl::MutexLock lock(&mu_);
@@ -273,14 +346,28 @@ class FakeCommandService final : public v1::CommandService::Service {
     absl::MutexLock lock(&mu_);
     return list_requests_;
   }
+  std::vector<std::string> canceled() const {
+    absl::MutexLock lock(&mu_);
+    return canceled_;
+  }
+  std::vector<v1::ListAuditRequest> audit_requests() const {
+    absl::MutexLock lock(&mu_);
+    return audit_requests_;
+  }
 
  private:
   mutable absl::Mutex mu_;
   std::vector<v1::CommandProgress> steps_ ABSL_GUARDED_BY(mu_) =
       SucceededSteps();
+  std::map<std::string, std::vector<v1::CommandProgress>> agent_steps_
+      ABSL_GUARDED_BY(mu_);
+  std::map<std::string, grpc::Status> refusals_ ABSL_GUARDED_BY(mu_);
+  v1::ListCommandsResponse commands_ ABSL_GUARDED_BY(mu_) = TwoCommands();
   std::vector<v1::StartCommandRequest> start_requests_ ABSL_GUARDED_BY(mu_);
   std::vector<std::string> watched_ ABSL_GUARDED_BY(mu_);
   std::vector<v1::ListCommandsRequest> list_requests_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::string> canceled_ ABSL_GUARDED_BY(mu_);
+  std::vector<v1::ListAuditRequest> audit_requests_ ABSL_GUARDED_BY(mu_);
 };
 
 class EroomctlTest : public ::testing::Test {
@@ -299,6 +386,11 @@ class EroomctlTest : public ::testing::Test {
       return it->second;
     };
     env_["EROOMCTL_COLLECTOR"] = address_;
+    environment_.confirm =
+        [this](const std::string& question) -> std::optional<bool> {
+      questions_.push_back(question);
+      return answer_;
+    };
   }
 
   // Runs eroomctl against the fake, plaintext collector.
@@ -323,6 +415,10 @@ class EroomctlTest : public ::testing::Test {
   CliEnvironment environment_;
   std::ostringstream out_;
   std::ostringstream err_;
+  // The operator's answer to a confirmation; nullopt: stdin is not a
+  // terminal.
+  std::optional<bool> answer_;
+  std::vector<std::string> questions_;
 };
 
 TEST_F(EroomctlTest, HostsTable) {
@@ -724,6 +820,464 @@ TEST_F(EroomctlTest, HostsAndStatusShowFiringAlerts) {
   EXPECT_THAT(out_.str(), HasSubstr("Alerts  critical health_down for 5m"));
   ASSERT_EQ(Run({"status", "eroom-prod-1", "-o", "json"}), 0) << err_.str();
   EXPECT_EQ(OutputJson()["host"]["firing_alerts"][0]["rule"], "health_down");
+}
+
+// A restart that stops ERoom, then fails to start it again; its message and
+// log excerpt try to drive the terminal.
+std::vector<v1::CommandProgress> FailedAtStart() {
+  std::vector<v1::CommandProgress> steps = RestartSteps();
+  steps.resize(4);  // Up to "stop".
+  v1::CommandProgress failed;
+  failed.set_state(v1::FAILED);
+  failed.set_step("start");
+  failed.set_message("scripts/start.sh exited 1\x1b[2J");
+  failed.set_time_unix_ms(1749999955000);
+  failed.add_log_excerpt("2025-06-15 15:05:59.100 INFO Starting ERoom");
+  failed.add_log_excerpt(
+      "2025-06-15 15:06:00.200 ERROR Port 8080 in use\x1b]0;pwned\x07");
+  steps.push_back(failed);
+  return steps;
+}
+
+// Listed out of order: prod-2 and staging-1 first. prod-1 and prod-2 are
+// env=prod, prod-2 also role=batch; staging-1 env=staging.
+v1::ListHostsResponse ThreeHosts() {
+  const v1::ListHostsResponse two = TwoHosts();
+  v1::ListHostsResponse hosts;
+  v1::HostStatus* prod2 = hosts.add_hosts();
+  *prod2 = two.hosts(1);
+  (*prod2->mutable_labels())["env"] = "prod";
+  (*prod2->mutable_labels())["role"] = "batch";
+  v1::HostStatus* staging = hosts.add_hosts();
+  *staging = two.hosts(0);
+  staging->set_agent_id("g7h8i9");
+  staging->set_hostname("eroom-staging-1");
+  (*staging->mutable_labels())["env"] = "staging";
+  *hosts.add_hosts() = two.hosts(0);
+  return hosts;
+}
+
+TEST_F(EroomctlTest, RestartShowsEachStepWithItsElapsedTimeAndSucceeds) {
+  commands_.SetAgentSteps("a1b2c3", RestartSteps());
+  ASSERT_EQ(Run({"restart", "eroom-prod-1", "--yes"}), 0) << err_.str();
+  EXPECT_EQ(out_.str(),
+            "restart eroom-prod-1 (a1b2c3): command cmd-a1b2c3\n"
+            "[  0.0s]           ACCEPTED\n"
+            "[  0.1s] queue     RUNNING  active 1, queued 0\n"
+            "[ 12.3s] drain     RUNNING  drained\n"
+            "[ 13.0s] stop      RUNNING  stopped pid 4242\n"
+            "[ 14.0s] start     RUNNING  started\n"
+            "[ 18.5s] health    SUCCEEDED healthy, port listening\n");
+  EXPECT_EQ(err_.str(), "");
+  EXPECT_TRUE(questions_.empty());
+  ASSERT_EQ(commands_.start_requests().size(), 1u);
+  const v1::StartCommandRequest request = commands_.start_requests()[0];
+  EXPECT_EQ(request.agent_id(), "a1b2c3");
+  ASSERT_TRUE(request.command().has_safe_restart());
+  EXPECT_EQ(request.command().safe_restart().drain_timeout_ms(), 600000);
+  EXPECT_FALSE(request.command().safe_restart().force());
+  EXPECT_THAT(commands_.watched(), ::testing::ElementsAre("cmd-a1b2c3"));
+}
+
+TEST_F(EroomctlTest, RestartSendsTheDrainTimeoutAndForce) {
+  ASSERT_EQ(
+      Run({"restart", "a1b2c3", "--drain-timeout", "2m", "--force", "--yes"}),
+      0)
+      << err_.str();
+  ASSERT_EQ(commands_.start_requests().size(), 1u);
+  const v1::SafeRestart restart =
+      commands_.start_requests()[0].command().safe_restart();
+  EXPECT_EQ(restart.drain_timeout_ms(), 120000);
+  EXPECT_TRUE(restart.force());
+}
+
+TEST_F(EroomctlTest, RestartArgumentsOutsideTheirRangeAreUsageErrors) {
+  EXPECT_EQ(Run({"restart", "a1b2c3", "--drain-timeout", "0s", "--yes"}), 2);
+  EXPECT_THAT(err_.str(), HasSubstr("--drain-timeout"));
+  EXPECT_EQ(Run({"restart", "a1b2c3", "--drain-timeout", "2h", "--yes"}), 2);
+  EXPECT_EQ(Run({"restart", "--yes"}), 2);
+  EXPECT_THAT(err_.str(), HasSubstr("exactly one of HOST, --all or --label"));
+  EXPECT_EQ(Run({"restart", "a1b2c3", "--all", "--yes"}), 2);
+  EXPECT_EQ(Run({"restart", "--all", "--label", "env=prod", "--yes"}), 2);
+  EXPECT_EQ(Run({"restart", "--label", "env=prod", "a1b2c3", "--yes"}), 2);
+  EXPECT_EQ(Run({"restart", "--label", "env", "--yes"}), 2);
+  EXPECT_THAT(err_.str(), HasSubstr("KEY=VALUE"));
+  EXPECT_TRUE(commands_.start_requests().empty());
+}
+
+TEST_F(EroomctlTest, RestartFailureShowsTheStepItsMessageAndTheLogExcerpt) {
+  commands_.SetAgentSteps("a1b2c3", FailedAtStart());
+  EXPECT_EQ(Run({"restart", "a1b2c3", "--yes"}), 1);
+  EXPECT_THAT(out_.str(),
+              HasSubstr("[ 15.0s] start     FAILED   scripts/start.sh exited "
+                        "1\\x1b[2J\n"
+                        "failed at step start: scripts/start.sh exited "
+                        "1\\x1b[2J\n"
+                        "ERoom log around the failure:\n"
+                        "  2025-06-15 15:05:59.100 INFO Starting ERoom\n"
+                        "  2025-06-15 15:06:00.200 ERROR Port 8080 in "
+                        "use\\x1b]0;pwned\\x07\n"));
+  EXPECT_THAT(err_.str(),
+              HasSubstr("restart of host 'a1b2c3' ended FAILED: [start] "
+                        "scripts/start.sh exited 1\\x1b[2J"));
+  EXPECT_THAT(out_.str() + err_.str(), Not(HasSubstr("\x1b")));
+  EXPECT_THAT(out_.str() + err_.str(), Not(HasSubstr("\x07")));
+}
+
+TEST_F(EroomctlTest, RestartOfABusyHostNamesTheRunningCommand) {
+  commands_.Refuse("a1b2c3",
+                   grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
+                                "command 'c0ffee09' is still running on host "
+                                "'a1b2c3'"));
+  v1::ListCommandsResponse recent = TwoCommands();
+  *recent.add_commands() = DrainingRestart();
+  commands_.SetCommands(recent);
+  EXPECT_EQ(Run({"restart", "a1b2c3", "--yes"}), 1);
+  EXPECT_THAT(err_.str(), HasSubstr("FAILED_PRECONDITION"));
+  EXPECT_THAT(err_.str(),
+              HasSubstr("running: command c0ffee09 (safe_restart on a1b2c3, "
+                        "requested by alice): RUNNING [drain] active 1, "
+                        "queued 0"));
+  EXPECT_EQ(commands_.list_requests().at(0).agent_id(), "a1b2c3");
+  EXPECT_TRUE(commands_.watched().empty());
+  EXPECT_EQ(out_.str(), "");
+}
+
+TEST_F(EroomctlTest, RestartOffATerminalNeedsYes) {
+  EXPECT_EQ(Run({"restart", "a1b2c3"}), 1);
+  EXPECT_THAT(err_.str(), HasSubstr("stdin is not a terminal"));
+  EXPECT_THAT(err_.str(), HasSubstr("--yes"));
+  EXPECT_TRUE(commands_.start_requests().empty());
+}
+
+TEST_F(EroomctlTest, RestartAsksOnATerminal) {
+  answer_ = false;
+  EXPECT_EQ(Run({"restart", "eroom-prod-1"}), 1);
+  EXPECT_THAT(err_.str(), HasSubstr("not confirmed"));
+  EXPECT_TRUE(commands_.start_requests().empty());
+  ASSERT_EQ(questions_.size(), 1u);
+  EXPECT_EQ(questions_[0],
+            "Restart ERoom on eroom-prod-1 (a1b2c3)? Running rooms are waited "
+            "for up to 10m; if they do not end, nothing is restarted.");
+
+  answer_ = true;
+  EXPECT_EQ(Run({"restart", "eroom-prod-1", "--force"}), 0) << err_.str();
+  EXPECT_THAT(questions_[1], HasSubstr("then it restarts anyway"));
+  EXPECT_EQ(commands_.start_requests().size(), 1u);
+}
+
+TEST_F(EroomctlTest, RestartJsonPrintsTheFinalRecord) {
+  commands_.SetAgentSteps("a1b2c3", FailedAtStart());
+  EXPECT_EQ(Run({"restart", "a1b2c3", "--yes", "-o", "json"}), 1);
+  const nlohmann::json json = OutputJson();
+  ASSERT_TRUE(json.is_object());
+  EXPECT_EQ(json["command_id"], "cmd-a1b2c3");
+  EXPECT_EQ(json["state"], "FAILED");
+  EXPECT_EQ(json["command"]["safe_restart"]["drain_timeout_ms"], "600000");
+  ASSERT_EQ(json["progress"].size(), 5u);
+  EXPECT_EQ(json["progress"][4]["step"], "start");
+  EXPECT_EQ(json["progress"][4]["log_excerpt"].size(), 2u);
+}
+
+TEST_F(EroomctlTest, RollingRestartStopsAtTheFirstFailure) {
+  service_.set_hosts(ThreeHosts());
+  commands_.SetAgentSteps("a1b2c3", RestartSteps());
+  commands_.SetAgentSteps("d4e5f6", FailedAtStart());
+  EXPECT_EQ(Run({"restart", "--all", "--yes"}), 1);
+  // One at a time in hostname order, and staging-1 is never asked.
+  EXPECT_THAT(commands_.started_on(),
+              ::testing::ElementsAre("a1b2c3", "d4e5f6"));
+  EXPECT_THAT(commands_.watched(),
+              ::testing::ElementsAre("cmd-a1b2c3", "cmd-d4e5f6"));
+  EXPECT_THAT(out_.str(),
+              StartsWith("[1/3] restart eroom-prod-1 (a1b2c3): command "
+                         "cmd-a1b2c3\n"));
+  EXPECT_THAT(out_.str(),
+              HasSubstr("\n[2/3] restart eroom-prod-2 (d4e5f6): command "
+                        "cmd-d4e5f6\n"));
+  EXPECT_THAT(out_.str(), HasSubstr("failed at step start"));
+  const std::string summary =
+      "restarted: eroom-prod-1 (a1b2c3); failed: eroom-prod-2 (d4e5f6); not "
+      "attempted: eroom-staging-1 (g7h8i9)";
+  EXPECT_THAT(out_.str(), HasSubstr("\n" + summary + "\n"));
+  EXPECT_THAT(err_.str(), HasSubstr(summary));
+  EXPECT_THAT(err_.str(), HasSubstr("ended FAILED: [start]"));
+}
+
+TEST_F(EroomctlTest, RollingRestartAsksOnceNamingEveryHost) {
+  service_.set_hosts(ThreeHosts());
+  answer_ = true;
+  ASSERT_EQ(Run({"restart", "--all"}), 0) << err_.str();
+  ASSERT_EQ(questions_.size(), 1u);
+  EXPECT_THAT(questions_[0],
+              StartsWith("Restart ERoom on 3 hosts, one at a time: "
+                         "eroom-prod-1 (a1b2c3), eroom-prod-2 (d4e5f6), "
+                         "eroom-staging-1 (g7h8i9)?"));
+  EXPECT_THAT(commands_.started_on(),
+              ::testing::ElementsAre("a1b2c3", "d4e5f6", "g7h8i9"));
+  EXPECT_THAT(out_.str(), HasSubstr("\nrestarted 3 hosts: "));
+}
+
+TEST_F(EroomctlTest, RollingRestartCountsAHostWithoutAStreamAsAFailure) {
+  service_.set_hosts(ThreeHosts());
+  commands_.Refuse("a1b2c3",
+                   grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                                "host 'a1b2c3' has no live agent stream (not "
+                                "connected)"));
+  EXPECT_EQ(Run({"restart", "--all", "--yes"}), 1);
+  EXPECT_THAT(commands_.started_on(), ::testing::ElementsAre("a1b2c3"));
+  EXPECT_TRUE(commands_.watched().empty());
+  EXPECT_THAT(out_.str(),
+              StartsWith("[1/3] restart eroom-prod-1 (a1b2c3): not started: "
+                         "the collector at "));
+  EXPECT_THAT(out_.str(),
+              HasSubstr("StartCommand failed: UNAVAILABLE: host 'a1b2c3' has "
+                        "no live agent stream (not connected)\n"));
+  EXPECT_THAT(err_.str(), HasSubstr("no live agent stream"));
+  EXPECT_THAT(err_.str(),
+              HasSubstr("restarted: none; failed: eroom-prod-1 (a1b2c3); not "
+                        "attempted: eroom-prod-2 (d4e5f6), eroom-staging-1 "
+                        "(g7h8i9)"));
+}
+
+TEST_F(EroomctlTest, RestartByLabelSelectsTheHostsWithEveryLabel) {
+  service_.set_hosts(ThreeHosts());
+  ASSERT_EQ(Run({"restart", "--label", "env=prod", "--yes"}), 0) << err_.str();
+  EXPECT_THAT(commands_.started_on(),
+              ::testing::ElementsAre("a1b2c3", "d4e5f6"));
+  ASSERT_EQ(
+      Run({"restart", "--label", "env=prod", "--label", "role=batch", "--yes"}),
+      0)
+      << err_.str();
+  EXPECT_THAT(commands_.started_on(),
+              ::testing::ElementsAre("a1b2c3", "d4e5f6", "d4e5f6"));
+  EXPECT_EQ(Run({"restart", "--label", "env=dev", "--yes"}), 1);
+  EXPECT_THAT(err_.str(), HasSubstr("no host has the labels env=dev"));
+  EXPECT_EQ(commands_.started_on().size(), 3u);
+}
+
+TEST_F(EroomctlTest, RollingRestartJsonIsAnArrayOfRecords) {
+  service_.set_hosts(ThreeHosts());
+  commands_.SetAgentSteps("d4e5f6", FailedAtStart());
+  EXPECT_EQ(Run({"restart", "--all", "--yes", "-o", "json"}), 1);
+  const nlohmann::json json = OutputJson();
+  ASSERT_TRUE(json.is_array());
+  ASSERT_EQ(json.size(), 2u);
+  EXPECT_EQ(json[0]["agent_id"], "a1b2c3");
+  EXPECT_EQ(json[0]["state"], "SUCCEEDED");
+  EXPECT_EQ(json[1]["agent_id"], "d4e5f6");
+  EXPECT_EQ(json[1]["state"], "FAILED");
+
+  // A host the collector refused has a record saying why.
+  commands_.Refuse("a1b2c3", grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                                          "no live agent stream"));
+  EXPECT_EQ(Run({"restart", "--all", "--yes", "-o", "json"}), 1);
+  const nlohmann::json refused = OutputJson();
+  ASSERT_EQ(refused.size(), 1u);
+  EXPECT_EQ(refused[0]["command_id"], "");
+  EXPECT_EQ(refused[0]["state"], "FAILED");
+  EXPECT_EQ(refused[0]["progress"][0]["step"], "request");
+  EXPECT_THAT(refused[0]["progress"][0]["message"].get<std::string>(),
+              HasSubstr("no live agent stream"));
+}
+
+TEST_F(EroomctlTest, CancelPrintsTheTargetsState) {
+  ASSERT_EQ(Run({"cancel", "c0ffee09"}), 0) << err_.str();
+  EXPECT_EQ(out_.str(),
+            "cancel sent to command c0ffee09 (safe_restart on a1b2c3, "
+            "requested by alice): RUNNING [drain] active 1, queued 0\n");
+  ASSERT_EQ(Run({"cancel", "c0ffee09", "-o", "json"}), 0) << err_.str();
+  EXPECT_EQ(OutputJson()["state"], "RUNNING");
+  EXPECT_EQ(Run({"cancel", "nope"}), 1);
+  EXPECT_THAT(err_.str(), HasSubstr("no command with id nope"));
+  EXPECT_EQ(Run({"cancel", "c0ffee09", "--token", "viewer"}), 1);
+  EXPECT_THAT(err_.str(), HasSubstr("PERMISSION_DENIED"));
+  EXPECT_EQ(Run({"cancel"}), 2);
+  EXPECT_THAT(commands_.canceled(),
+              ::testing::ElementsAre("c0ffee09", "c0ffee09", "nope"));
+}
+
+TEST_F(EroomctlTest, HousekeepPrintsTheReportAsATable) {
+  commands_.SetSteps({RestartSteps()[0], HousekeepingDone()});
+  ASSERT_EQ(Run({"housekeep", "eroom-prod-1"}), 0) << err_.str();
+  ASSERT_EQ(commands_.start_requests().size(), 1u);
+  ASSERT_TRUE(commands_.start_requests()[0].command().has_log_housekeeping());
+  EXPECT_FALSE(
+      commands_.start_requests()[0].command().log_housekeeping().dry_run());
+  EXPECT_EQ(out_.str(),
+            "housekeep a1b2c3: command c0ffee01\n"
+            "[  0.0s]           ACCEPTED\n"
+            "[  0.8s] done      SUCCEEDED 1 compressed, 1 deleted\n"
+            "\n"
+            "ACTION    FILE                                   BEFORE    "
+            "AFTER  REASON\n"
+            "compress  logs/eroom.log.2025-06-01             1.0 MiB  "
+            "128 KiB  to logs/archive/eroom.log.2025-06-01.gz\n"
+            "delete    logs/archive/eroom.log.2025-05-01.gz  256 KiB        "
+            "-  older than 30d\n"
+            "skip      logs/eroom.log                            0 B        "
+            "-  active file\n"
+            "freed 1.1 MiB\n");
+}
+
+TEST_F(EroomctlTest, HousekeepDryRunSaysNothingChanged) {
+  v1::CommandProgress done = HousekeepingDone();
+  done.mutable_housekeeping()->set_dry_run(true);
+  commands_.SetSteps({done});
+  ASSERT_EQ(Run({"housekeep", "a1b2c3", "--dry-run"}), 0) << err_.str();
+  EXPECT_TRUE(
+      commands_.start_requests()[0].command().log_housekeeping().dry_run());
+  EXPECT_THAT(out_.str(), HasSubstr("housekeep a1b2c3 (dry run)"));
+  EXPECT_THAT(out_.str(),
+              HasSubstr("would free 1.1 MiB (dry run: nothing changed)\n"));
+  ASSERT_EQ(Run({"housekeep", "a1b2c3", "--dry-run", "-o", "json"}), 0);
+  EXPECT_EQ(OutputJson()["progress"][0]["housekeeping"]["bytes_freed"],
+            "1179648");
+}
+
+TEST_F(EroomctlTest, HousekeepThatFailsExitsOne) {
+  v1::CommandProgress rejected;
+  rejected.set_state(v1::REJECTED);
+  rejected.set_step("policy");
+  rejected.set_message("log_housekeeping is not enabled");
+  commands_.SetSteps({rejected});
+  EXPECT_EQ(Run({"housekeep", "a1b2c3"}), 1);
+  EXPECT_THAT(out_.str(), HasSubstr("failed at step policy"));
+  EXPECT_THAT(err_.str(),
+              HasSubstr("housekeeping of host 'a1b2c3' ended REJECTED: "
+                        "[policy] log_housekeeping is not enabled"));
+  EXPECT_EQ(Run({"housekeep"}), 2);
+}
+
+TEST_F(EroomctlTest, AuditTableOldestFirstSinceADayByDefault) {
+  ASSERT_EQ(Run({"audit"}), 0) << err_.str();
+  EXPECT_EQ(out_.str(),
+            "TIME                     ACTOR  HOST    ACTION        "
+            "PARAMETERS                     RESULT\n"
+            "2025-06-15 15:06:10.000  alice  a1b2c3  safe_restart  "
+            "drain_timeout=10m force=false  requested\n"
+            "2025-06-15 15:06:22.300  agent  a1b2c3  safe_restart  "
+            "drain_timeout=10m force=false  RUNNING: [drain] active 1, "
+            "queued 0\n");
+  ASSERT_EQ(Run({"audit", "--since", "1h", "--host", "eroom-prod-1", "--limit",
+                 "5", "-o", "json"}),
+            0)
+      << err_.str();
+  EXPECT_EQ(OutputJson()["records"][0]["actor"], "agent");
+  const std::vector<v1::ListAuditRequest> requests = commands_.audit_requests();
+  ASSERT_EQ(requests.size(), 2u);
+  EXPECT_EQ(requests[0].since_unix_ms(), kNowMs - 24 * 3600 * 1000);
+  EXPECT_EQ(requests[0].agent_id(), "");
+  EXPECT_EQ(requests[0].limit(), 0);
+  EXPECT_EQ(requests[1].since_unix_ms(), kNowMs - 3600 * 1000);
+  EXPECT_EQ(requests[1].agent_id(), "a1b2c3");
+  EXPECT_EQ(requests[1].limit(), 5);
+}
+
+class EroomctlCheckTest : public EroomctlTest {
+ protected:
+  // The agent metrics of a host in order: housekeeping ran an hour ago,
+  // nothing old left uncompressed, an empty spool, no drops.
+  void SetHealthyAgentMetrics() {
+    service_.SetMetric("agent.housekeeping_last_run_unix_ms",
+                       {kNowMs - 3600.0 * 1000});
+    service_.SetMetric("agent.oldest_uncompressed_log_unix_ms",
+                       {kNowMs - 24 * 3600.0 * 1000});
+    service_.SetMetric("agent.spool_events", {0});
+    service_.SetMetric("agent.events_dropped_total", {5, 5});
+  }
+  // prod-1 with no backlog and its disks below 80%.
+  void SetHealthyProd1() {
+    v1::ListHostsResponse hosts = TwoHosts();
+    v1::HostStatus* prod1 = hosts.mutable_hosts(0);
+    prod1->mutable_latest_queue()->mutable_queue()->set_queued(0);
+    prod1->mutable_latest_sample()->mutable_disks(1)->set_used_bytes(1 << 30);
+    service_.set_hosts(hosts);
+  }
+};
+
+TEST_F(EroomctlCheckTest, AllPassExitsZero) {
+  SetHealthyAgentMetrics();
+  SetHealthyProd1();
+  EXPECT_EQ(Run({"check", "eroom-prod-1"}), 0) << out_.str() << err_.str();
+  EXPECT_THAT(out_.str(), StartsWith("HOST                   CHECK"));
+  EXPECT_THAT(out_.str(), Not(HasSubstr("warn")));
+  EXPECT_THAT(out_.str(), HasSubstr("2 ERROR lines since midnight"));
+  EXPECT_EQ(err_.str(), "");
+
+  // Today's errors since local midnight; each agent metric of this host.
+  const std::vector<v1::QueryLogsRequest> logs = service_.logs_requests();
+  ASSERT_EQ(logs.size(), 1u);
+  EXPECT_EQ(logs[0].agent_id(), "a1b2c3");
+  EXPECT_EQ(logs[0].min_level(), v1::ERROR);
+  EXPECT_EQ(logs[0].since_unix_ms(), 1749945600000);  // 2025-06-15 00:00 UTC
+  std::vector<std::string> metrics;
+  for (const v1::QueryMetricsRequest& request : service_.metrics_requests()) {
+    EXPECT_EQ(request.agent_id(), "a1b2c3");
+    metrics.push_back(request.name());
+    if (request.name() == "agent.events_dropped_total") {
+      EXPECT_EQ(request.since_unix_ms(), 1749945600000);
+    }
+  }
+  EXPECT_THAT(metrics,
+              ::testing::UnorderedElementsAre(
+                  "agent.spool_events", "agent.housekeeping_last_run_unix_ms",
+                  "agent.oldest_uncompressed_log_unix_ms",
+                  "agent.events_dropped_total"));
+}
+
+TEST_F(EroomctlCheckTest, AWarningExitsOne) {
+  SetHealthyAgentMetrics();
+  // prod-1 as canned: a queue backlog of 12, /data at 81%.
+  EXPECT_EQ(Run({"check", "eroom-prod-1"}), 1);
+  EXPECT_THAT(out_.str(), HasSubstr("queue          warn"));
+  EXPECT_THAT(out_.str(),
+              HasSubstr("disk           warn    / 45.0%, /data 81.0%"));
+  EXPECT_EQ(err_.str(), "");
+}
+
+TEST_F(EroomctlCheckTest, MissingAgentMetricsAreUnknownWarnings) {
+  SetHealthyProd1();
+  EXPECT_EQ(Run({"check", "eroom-prod-1"}), 1);
+  EXPECT_THAT(out_.str(), HasSubstr("last run: no data"));
+  EXPECT_THAT(out_.str(), HasSubstr("backlog: no data, drops: no data"));
+}
+
+TEST_F(EroomctlCheckTest, AFailureExitsTwoAndJsonHasTheSameRows) {
+  SetHealthyAgentMetrics();
+  EXPECT_EQ(Run({"check", "--all"}), 2);
+  EXPECT_THAT(out_.str(), HasSubstr("eroom-prod-2 (d4e5f6)  connected"));
+  EXPECT_THAT(out_.str(), HasSubstr("fail    not connected, last seen 3m ago"));
+
+  EXPECT_EQ(Run({"check", "-o", "json"}), 2);
+  const nlohmann::json json = OutputJson();
+  ASSERT_TRUE(json.is_array());
+  ASSERT_EQ(json.size(), 18u);  // Nine checks for each of two hosts.
+  EXPECT_EQ(json[0], nlohmann::json({{"agent_id", "a1b2c3"},
+                                     {"host", "eroom-prod-1 (a1b2c3)"},
+                                     {"check", "connected"},
+                                     {"result", "pass"},
+                                     {"detail", "connected"}}));
+  EXPECT_EQ(json[9]["agent_id"], "d4e5f6");
+  EXPECT_EQ(json[9]["check"], "connected");
+  EXPECT_EQ(json[9]["result"], "fail");
+  // JSON carries the text exactly, the table shows it escaped.
+  EXPECT_EQ(json[14]["check"], "queue");
+  EXPECT_EQ(json[14]["detail"], "probe failed: 401 인증 실패");
+
+  EXPECT_EQ(Run({"check", "eroom-prod-1", "--all"}), 2);
+  EXPECT_THAT(err_.str(), HasSubstr("not both"));
+}
+
+TEST_F(EroomctlCheckTest, CheckShowsControlCharactersEscaped) {
+  SetHealthyAgentMetrics();
+  v1::ListHostsResponse hosts = TwoHosts();
+  hosts.mutable_hosts(1)->mutable_latest_health()->set_error(
+      "\x1b[2Jrefused\r\n");
+  service_.set_hosts(hosts);
+  EXPECT_EQ(Run({"check"}), 2);
+  EXPECT_THAT(out_.str(), HasSubstr("\\x1b[2Jrefused\\r\\n"));
+  EXPECT_THAT(out_.str(), Not(HasSubstr("\x1b")));
 }
 
 TEST(EroomctlUnreachableTest, ExitsOneNamingAddressAndStatus) {

@@ -5,6 +5,7 @@
 // kNowMs (FakeClock's default start, 2025-06-15 15:06:40 UTC).
 
 #include <string>
+#include <vector>
 
 #include "eroom/monitor/v1/monitor.pb.h"
 #include "google/protobuf/text_format.h"
@@ -185,6 +186,111 @@ inline eroom::monitor::v1::ListCommandsResponse TwoCommands() {
       )pb");
   *response.add_commands() = SucceededPing();
   return response;
+}
+
+// A safe restart of prod-1 requested by alice 30 s ago, still draining.
+inline eroom::monitor::v1::CommandRecord DrainingRestart() {
+  return ParseTextProto<eroom::monitor::v1::CommandRecord>(R"pb(
+    command_id: "c0ffee09"
+    agent_id: "a1b2c3"
+    command {
+      command_id: "c0ffee09"
+      safe_restart { drain_timeout_ms: 600000 }
+    }
+    requested_by: "alice"
+    requested_unix_ms: 1749999970000
+    state: RUNNING
+    progress {
+      command_id: "c0ffee09"
+      state: RUNNING
+      step: "drain"
+      message: "active 1, queued 0"
+      time_unix_ms: 1749999982300
+    }
+  )pb");
+}
+
+// The steps of a safe restart requested at SucceededPing()'s time that
+// ends SUCCEEDED.
+inline std::vector<eroom::monitor::v1::CommandProgress> RestartSteps() {
+  const auto step = [](const std::string& text) {
+    return ParseTextProto<eroom::monitor::v1::CommandProgress>(text);
+  };
+  return {
+      step(R"pb(state: ACCEPTED time_unix_ms: 1749999940004)pb"),
+      step(R"pb(state: RUNNING
+                step: "queue"
+                message: "active 1, queued 0"
+                time_unix_ms: 1749999940100)pb"),
+      step(R"pb(state: RUNNING
+                step: "drain"
+                message: "drained"
+                time_unix_ms: 1749999952300)pb"),
+      step(R"pb(state: RUNNING
+                step: "stop"
+                message: "stopped pid 4242"
+                time_unix_ms: 1749999953000)pb"),
+      step(R"pb(state: RUNNING
+                step: "start"
+                message: "started"
+                time_unix_ms: 1749999954000)pb"),
+      step(R"pb(state: SUCCEEDED
+                step: "health"
+                message: "healthy, port listening"
+                time_unix_ms: 1749999958500)pb"),
+  };
+}
+
+// Newest first: a restart requested, then its drain step reported.
+inline eroom::monitor::v1::ListAuditResponse AuditTrail() {
+  return ParseTextProto<eroom::monitor::v1::ListAuditResponse>(R"pb(
+    records {
+      time_unix_ms: 1749999982300
+      actor: "agent"
+      agent_id: "a1b2c3"
+      action: "safe_restart"
+      parameters: "drain_timeout=10m force=false"
+      result: "RUNNING: [drain] active 1, queued 0"
+      command_id: "c0ffee09"
+    }
+    records {
+      time_unix_ms: 1749999970000
+      actor: "alice"
+      agent_id: "a1b2c3"
+      action: "safe_restart"
+      parameters: "drain_timeout=10m force=false"
+      result: "requested"
+      command_id: "c0ffee09"
+    }
+  )pb");
+}
+
+// The final step of log housekeeping: one log compressed, one archive
+// deleted, the active file skipped.
+inline eroom::monitor::v1::CommandProgress HousekeepingDone() {
+  return ParseTextProto<eroom::monitor::v1::CommandProgress>(R"pb(
+    state: SUCCEEDED
+    step: "done"
+    message: "1 compressed, 1 deleted"
+    time_unix_ms: 1749999940800
+    housekeeping {
+      actions {
+        kind: COMPRESS
+        path: "logs/eroom.log.2025-06-01"
+        target: "logs/archive/eroom.log.2025-06-01.gz"
+        bytes_before: 1048576
+        bytes_after: 131072
+      }
+      actions {
+        kind: DELETE_ARCHIVE
+        path: "logs/archive/eroom.log.2025-05-01.gz"
+        bytes_before: 262144
+        reason: "older than 30d"
+      }
+      bytes_freed: 1179648
+      skipped { kind: SKIP path: "logs/eroom.log" reason: "active file" }
+    }
+  )pb");
 }
 
 // Most severe first, as the collector sends them: health_down firing on
