@@ -4,11 +4,13 @@
 
 #include <cstdlib>
 #include <iostream>
+#include <variant>
 
 #include "absl/strings/ascii.h"
 #include "cli/arguments.h"
 #include "cli/collector_client.h"
 #include "cli/commands.h"
+#include "cli/daily_check.h"
 #include "cli/text_format.h"
 #include "eroom/monitor/v1/monitor.grpc.pb.h"
 
@@ -78,7 +80,11 @@ int RunEroomctl(int argc, const char* const* argv, std::ostream& out,
     out.flush();
     // Collector answers (host names, agent text) can hold any character.
     err << "eroomctl: " << Printable(exit_code.status().message()) << '\n';
-    return kExitFailure;
+    // For cron, a check that could not be made is a failed check, not a
+    // warning.
+    return std::holds_alternative<CheckArgs>(invocation.command)
+               ? kExitCheckFailure
+               : kExitFailure;
   }
   return *exit_code;
 }

@@ -11,6 +11,7 @@
 
 #include "absl/synchronization/mutex.h"
 #include "cli/collector_client.h"
+#include "cli/daily_check.h"
 #include "common/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -1299,6 +1300,21 @@ TEST(EroomctlUnreachableTest, ExitsOneNamingAddressAndStatus) {
               HasSubstr("cannot reach the collector at 127.0.0.1:1"));
   EXPECT_THAT(err.str(), HasSubstr("UNAVAILABLE"));
   EXPECT_EQ(out.str(), "");
+}
+
+TEST(EroomctlUnreachableTest, CheckThatCannotBeMadeIsAFailureForCron) {
+  CliEnvironment environment = CliEnvironment::Real();
+  environment.getenv = [](const std::string&) { return std::nullopt; };
+  const std::vector<std::string> args = {
+      "eroomctl", "--collector", "127.0.0.1:1", "--timeout", "2s", "check"};
+  std::vector<const char*> argv;
+  for (const std::string& arg : args) argv.push_back(arg.c_str());
+  std::ostringstream out;
+  std::ostringstream err;
+  EXPECT_EQ(RunEroomctl(static_cast<int>(argv.size()), argv.data(), out, err,
+                        environment),
+            kExitCheckFailure);
+  EXPECT_THAT(err.str(), HasSubstr("cannot reach the collector"));
 }
 
 }  // namespace
