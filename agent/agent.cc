@@ -3,6 +3,8 @@
 #include <malloc.h>
 
 #include "absl/strings/str_cat.h"
+#include "agent/agent_state.h"
+#include "agent/housekeeping_schedule.h"
 #include "agent/issued_token.h"
 #include "agent/log_resume.h"
 #include "common/logging.h"
@@ -99,10 +101,38 @@ absl::StatusOr<std::unique_ptr<Agent>> Agent::Create(AgentConfig config,
   }
   agent->sampler_ = ResourceSampler::Create(agent->config_.resources, clock);
   agent->prober_ = HttpProber::Create(agent->config_.probes, clock);
+  if (agent->config_.commands.log_housekeeping.enabled) {
+    Agent* self = agent.get();
+    agent->housekeeper_ = LogHousekeeper::Create(
+        agent->config_.commands.log_housekeeping, agent->config_.logs,
+        [self]() -> absl::StatusOr<std::vector<LogFileStatus>> {
+          absl::MutexLock lock(&self->tailed_files_mu_);
+          if (!self->tailed_files_.has_value()) {
+            return absl::UnavailableError(
+                "log reading has not started: what the tailer read is "
+                "unknown");
+          }
+          return *self->tailed_files_;
+        },
+        clock);
+  } else {
+    agent->oldest_log_at_start_unix_ms_ = OldestLogUnixMs(agent->config_.logs);
+  }
   return agent;
 }
 
 Agent::~Agent() { Stop(); }
+
+v1::AgentState Agent::CurrentAgentState() const {
+  HousekeepingState housekeeping{.oldest_uncompressed_log_unix_ms =
+                                     oldest_log_at_start_unix_ms_};
+  if (housekeeper_ != nullptr) {
+    housekeeping = {.last_run_unix_ms = housekeeper_->last_run_unix_ms(),
+                    .oldest_uncompressed_log_unix_ms =
+                        housekeeper_->oldest_uncompressed_log_unix_ms()};
+  }
+  return MakeAgentState(spool_->stats(), housekeeping);
+}
 
 void Agent::StartPeriodic(const char* name, absl::Duration interval,
                           std::function<void()> tick) {
@@ -160,6 +190,10 @@ void Agent::Start() {
     if (tailer_ == nullptr && !ResumeLogs()) return;
     while (!producers_stop_.HasBeenNotified()) {
       tailer_->PollOnce();
+      {
+        absl::MutexLock lock(&tailed_files_mu_);
+        tailed_files_ = tailer_->Files();
+      }
       LogTailerStats stats = tailer_->Stats();
       absl::Time now = clock_.Now();
       truncated.Check(stats.truncated_lines + stats.truncated_events, now,
@@ -181,6 +215,7 @@ void Agent::Start() {
                                  "procfs or disk reads failed")]() mutable {
         v1::Event event;
         *event.mutable_sample() = sampler_->Sample();
+        *event.mutable_sample()->mutable_agent() = CurrentAgentState();
         spool_->Append({std::move(event)}).IgnoreError();
         failures.Check(sampler_->failed_reads(), clock_.Now(), *spool_);
         // glibc returns only the top of a heap to the kernel by itself: the
@@ -195,11 +230,23 @@ void Agent::Start() {
       spool_->Append({std::move(event)}).IgnoreError();
     }
   });
+  const HousekeepingPolicy& housekeeping = config_.commands.log_housekeeping;
+  if (housekeeper_ != nullptr && housekeeping.daily_at.has_value()) {
+    StartPeriodic("housekeeping", absl::Minutes(1),
+                  [this, schedule = DailyHousekeeping(
+                             *housekeeper_, *housekeeping.daily_at,
+                             absl::LocalTimeZone(), clock_)]() mutable {
+                    if (std::optional<v1::Event> notice = schedule.Tick()) {
+                      spool_->Append({std::move(*notice)}).IgnoreError();
+                    }
+                  });
+  }
 }
 
 void Agent::Stop() {
   if (!uplink_thread_.joinable()) return;
   producers_stop_.Notify();
+  if (housekeeper_ != nullptr) housekeeper_->Stop();
   {
     absl::MutexLock lock(&tailer_mu_);
     if (tailer_ != nullptr) tailer_->Wake();

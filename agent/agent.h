@@ -2,6 +2,7 @@
 #define EROOM_AGENT_AGENT_H_
 
 #include <memory>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -10,6 +11,7 @@
 #include "agent/agent_config.h"
 #include "agent/command_runner.h"
 #include "agent/http_prober.h"
+#include "agent/log_housekeeper.h"
 #include "agent/log_tailer.h"
 #include "agent/resource_sampler.h"
 #include "agent/spool.h"
@@ -25,6 +27,7 @@ namespace eroom::agent {
 //   uplink   streams the spool to the collector, and command progress;
 //            its reader (uplink-rx) takes acks and commands
 //   commands runs the collector's commands the config allows
+//   housekeeping  the daily log housekeeping, when scheduled
 class Agent {
  public:
   static absl::StatusOr<std::unique_ptr<Agent>> Create(AgentConfig config,
@@ -49,6 +52,9 @@ class Agent {
   // and creates the tailer. False if log reading cannot start.
   bool ResumeLogs();
 
+  // What the spool and the log housekeeping say now, for each sample.
+  eroom::monitor::v1::AgentState CurrentAgentState() const;
+
   // Runs `tick` every `interval` on a thread named `name` until stopped.
   void StartPeriodic(const char* name, absl::Duration interval,
                      std::function<void()> tick);
@@ -64,6 +70,15 @@ class Agent {
   std::unique_ptr<LogTailer> tailer_;
   std::unique_ptr<ResourceSampler> sampler_;
   std::unique_ptr<HttpProber> prober_;
+  // Set when commands.log_housekeeping is enabled; else the oldest log's
+  // time as found at start.
+  std::unique_ptr<LogHousekeeper> housekeeper_;
+  int64_t oldest_log_at_start_unix_ms_ = 0;
+  // The tailer's files as of its last poll, for the housekeeper (the tailer
+  // is driven by the logs thread alone); nullopt until log reading started.
+  mutable absl::Mutex tailed_files_mu_;
+  std::optional<std::vector<LogFileStatus>> tailed_files_
+      ABSL_GUARDED_BY(tailed_files_mu_);
 
   absl::Notification producers_stop_;
   absl::Notification uplink_stop_;

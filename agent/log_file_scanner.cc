@@ -130,6 +130,17 @@ bool IsExcludedLogPath(std::string_view path) {
   return false;
 }
 
+std::string ConfinementRefusal(const std::string& path,
+                               const std::string& confine_to) {
+  if (confine_to.empty()) return "";
+  std::variant<std::string, int> real_path = RealPath(path);
+  if (const int* error = std::get_if<int>(&real_path)) {
+    return absl::StrCat("cannot resolve ", path, ": ", ErrnoText(*error));
+  }
+  return Refusal(path, std::get<std::string>(real_path), confine_to,
+                 RealDirectory(confine_to));
+}
+
 LogFileScan ScanLogFiles(const std::vector<std::string>& patterns,
                          const std::string& confine_to) {
   LogFileScan scan;

@@ -48,6 +48,13 @@ bool IsExcludedLogPath(std::string_view path);
 LogFileScan ScanLogFiles(const std::vector<std::string>& patterns,
                          const std::string& confine_to = "");
 
+// Why `path` (which exists) may not be used under the rule ScanLogFiles
+// applies with `confine_to`: a symbolic link on its way leads out of it.
+// "" if it may (or `confine_to` is empty); a path that cannot be resolved
+// is refused with why.
+std::string ConfinementRefusal(const std::string& path,
+                               const std::string& confine_to);
+
 }  // namespace eroom::agent
 
 #endif  // EROOM_AGENT_LOG_FILE_SCANNER_H_

@@ -60,7 +60,8 @@ const std::vector<std::string>& KnownMetricNames() {
           notice_kind::kLogLinesDropped, notice_kind::kLogUtf8Repaired,
           notice_kind::kLogBytesUndecodable, notice_kind::kLogFileProblems,
           notice_kind::kLogReadingPaused, notice_kind::kSamplerReadFailures,
-          notice_kind::kSpoolReplaced}) {
+          notice_kind::kSpoolReplaced, notice_kind::kHousekeepingDone,
+          notice_kind::kHousekeepingFailed}) {
       all.push_back(std::string("agent.") + kind);
     }
     all.insert(all.end(),

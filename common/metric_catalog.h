@@ -40,6 +40,8 @@ inline constexpr char kLogFileProblems[] = "log_file_problems";
 inline constexpr char kLogReadingPaused[] = "log_reading_paused";
 inline constexpr char kSamplerReadFailures[] = "sampler_read_failures";
 inline constexpr char kSpoolReplaced[] = "spool_replaced";
+inline constexpr char kHousekeepingDone[] = "housekeeping_done";
+inline constexpr char kHousekeepingFailed[] = "housekeeping_failed";
 }  // namespace notice_kind
 
 // Every name the functions above can produce, sorted.

@@ -1,0 +1,88 @@
+#include "agent/housekeeping_schedule.h"
+
+#include <algorithm>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "common/metric_catalog.h"
+
+namespace eroom::agent {
+
+namespace v1 = ::eroom::monitor::v1;
+
+absl::Time NextDailyRun(absl::Time now, absl::Duration daily_at,
+                        absl::TimeZone zone) {
+  const absl::CivilDay today = absl::ToCivilDay(now, zone);
+  const int64_t seconds = absl::ToInt64Seconds(daily_at);
+  for (absl::CivilDay day = today;; ++day) {
+    const absl::Time run =
+        absl::FromCivil(absl::CivilSecond(day) + seconds, zone);
+    if (run > now) return run;
+  }
+}
+
+v1::Event HousekeepingNotice(
+    const absl::StatusOr<v1::HousekeepingReport>& report, absl::Time now) {
+  v1::Event event;
+  v1::AgentNotice& notice = *event.mutable_notice();
+  notice.set_time_unix_ms(absl::ToUnixMillis(now));
+  if (!report.ok()) {
+    notice.set_kind(notice_kind::kHousekeepingFailed);
+    notice.set_count(1);
+    notice.set_message(absl::StrCat("log housekeeping could not run: ",
+                                    report.status().message()));
+    return event;
+  }
+  int compressed = 0;
+  int deleted = 0;
+  int failed = 0;
+  const v1::HousekeepingAction* first_failure = nullptr;
+  for (const v1::HousekeepingAction& action : report->actions()) {
+    if (!action.reason().empty()) {
+      if (failed++ == 0) first_failure = &action;
+    } else if (action.kind() == v1::HousekeepingAction::COMPRESS) {
+      ++compressed;
+    } else if (action.kind() == v1::HousekeepingAction::DELETE_ARCHIVE) {
+      ++deleted;
+    }
+  }
+  std::string summary = absl::StrFormat(
+      "compressed %d files, deleted %d archives, freed %.1f MB", compressed,
+      deleted, static_cast<double>(report->bytes_freed()) / (1 << 20));
+  if (first_failure == nullptr) {
+    notice.set_kind(notice_kind::kHousekeepingDone);
+    notice.set_count(compressed + deleted);
+    notice.set_message(std::move(summary));
+    return event;
+  }
+  notice.set_kind(notice_kind::kHousekeepingFailed);
+  notice.set_count(failed);
+  notice.set_message(absl::StrCat(summary, "; ", failed, " failed, first ",
+                                  first_failure->path(), ": ",
+                                  first_failure->reason()));
+  return event;
+}
+
+DailyHousekeeping::DailyHousekeeping(LogHousekeeper& housekeeper,
+                                     absl::Duration daily_at,
+                                     absl::TimeZone zone, const Clock& clock)
+    : housekeeper_(housekeeper),
+      daily_at_(daily_at),
+      zone_(zone),
+      clock_(clock),
+      next_run_(NextDailyRun(clock.Now(), daily_at, zone)) {}
+
+std::optional<v1::Event> DailyHousekeeping::Tick() {
+  const absl::Time now = clock_.Now();
+  if (now < next_run_) {
+    // The clock went back: so does the run.
+    next_run_ = std::min(next_run_, NextDailyRun(now, daily_at_, zone_));
+    return std::nullopt;
+  }
+  absl::StatusOr<v1::HousekeepingReport> report = housekeeper_.Run(false);
+  next_run_ = NextDailyRun(clock_.Now(), daily_at_, zone_);
+  return HousekeepingNotice(report, clock_.Now());
+}
+
+}  // namespace eroom::agent
