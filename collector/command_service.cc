@@ -308,7 +308,8 @@ grpc::ServerUnaryReactor* CommandServiceImpl::CancelCommand(
           ToGrpcStatus(Refused(caller.name, "", cancel, target.status())));
       return;
     }
-    const std::string& agent_id = target->agent_id();
+    // A copy: the record moves into the answer below.
+    const std::string agent_id = target->agent_id();
     absl::Status cancelable = absl::OkStatus();
     if (IsFinalCommandState(target->state())) {
       cancelable = absl::FailedPreconditionError(
