@@ -114,6 +114,22 @@ absl::Status AgentStreamRegistry::Send(const std::string& agent_id,
   return absl::OkStatus();
 }
 
+absl::Status AgentStreamRegistry::SendUnreserved(const std::string& agent_id,
+                                                 const v1::Command& command) {
+  std::shared_ptr<Stream> target;
+  {
+    absl::MutexLock lock(&mu_);
+    auto stream = streams_.find(agent_id);
+    if (stream != streams_.end()) target = stream->second.stream;
+  }
+  // Outside the lock: the stream takes its own.
+  if (target == nullptr || !target->SendCommand(command)) {
+    return absl::UnavailableError(absl::StrCat(
+        "host '", agent_id, "' has no live agent stream (not connected)"));
+  }
+  return absl::OkStatus();
+}
+
 void AgentStreamRegistry::Release(const std::string& agent_id,
                                   const std::string& command_id) {
   absl::MutexLock lock(&mu_);

@@ -70,6 +70,12 @@ class AgentStreamRegistry {
   // UNAVAILABLE (and the reservation ends) if that stream is gone.
   absl::Status Send(const std::string& agent_id,
                     const eroom::monitor::v1::Command& command);
+  // Sends `command` on the live stream of `agent_id` beside the command
+  // running there, without reserving the host (a cancel runs beside the
+  // command it cancels); UNAVAILABLE if the host has no live stream or it
+  // is closing.
+  absl::Status SendUnreserved(const std::string& agent_id,
+                              const eroom::monitor::v1::Command& command);
   // Ends the reservation of `command_id` that will not be sent.
   void Release(const std::string& agent_id, const std::string& command_id);
 

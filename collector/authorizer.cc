@@ -49,6 +49,8 @@ const MethodAccessTable& CollectorMethodAccess() {
       {kStartCommandMethod, Access::kOperator},
       {kWatchCommandMethod, Access::kViewer},
       {kListCommandsMethod, Access::kViewer},
+      {kCancelCommandMethod, Access::kOperator},
+      {kListAuditMethod, Access::kViewer},
   };
   return *table;
 }
@@ -78,15 +80,31 @@ Authorizer::Authorizer(const AuthConfig& config, MethodAccessTable methods,
   }
 }
 
+namespace {
+
+std::optional<absl::string_view> AuthorizationOf(
+    const grpc::ServerContextBase& context) {
+  const auto& metadata = context.client_metadata();
+  auto it = metadata.find(kAuthorizationMetadataKey);
+  if (it == metadata.end()) return std::nullopt;
+  return absl::string_view(it->second.data(), it->second.size());
+}
+
+}  // namespace
+
 absl::StatusOr<Caller> Authorizer::Authorize(
     const grpc::ServerContextBase& context, absl::string_view method) {
-  std::optional<absl::string_view> authorization;
-  const auto& metadata = context.client_metadata();
-  if (auto it = metadata.find(kAuthorizationMetadataKey);
-      it != metadata.end()) {
-    authorization = absl::string_view(it->second.data(), it->second.size());
+  return Check(AuthorizationOf(context), method, context.peer());
+}
+
+std::string Authorizer::CallerName(
+    const grpc::ServerContextBase& context) const {
+  // Any method a known token may call tells who it is.
+  for (const char* method : {kListCommandsMethod, kAgentConnectMethod}) {
+    absl::StatusOr<Caller> caller = Decide(AuthorizationOf(context), method);
+    if (caller.ok()) return caller->name;
   }
-  return Check(authorization, method, context.peer());
+  return "unauthenticated";
 }
 
 absl::StatusOr<Caller> Authorizer::Check(

@@ -50,6 +50,10 @@ inline constexpr char kWatchCommandMethod[] =
     "/eroom.monitor.v1.CommandService/WatchCommand";
 inline constexpr char kListCommandsMethod[] =
     "/eroom.monitor.v1.CommandService/ListCommands";
+inline constexpr char kCancelCommandMethod[] =
+    "/eroom.monitor.v1.CommandService/CancelCommand";
+inline constexpr char kListAuditMethod[] =
+    "/eroom.monitor.v1.CommandService/ListAudit";
 
 // Every RPC the collector serves; a new RPC adds its row here and calls
 // Authorizer::Authorize first thing in its handler.
@@ -92,6 +96,11 @@ class Authorizer {
   // token) or PERMISSION_DENIED (the token's role is too weak).
   absl::StatusOr<Caller> Authorize(const grpc::ServerContextBase& context,
                                    absl::string_view method);
+
+  // Who the token of `context` names (Caller::name) whatever it may call,
+  // for the record of a refused call: "unauthenticated" without a known
+  // token. Logs nothing.
+  std::string CallerName(const grpc::ServerContextBase& context) const;
 
   // Authorize() on its parts: the "authorization" metadata value, if any,
   // and the peer for the log.

@@ -130,6 +130,13 @@ absl::StatusOr<std::unique_ptr<Collector>> Collector::Start(
   }
   spdlog::info("alerting: {} rules", config.rules.rules.size());
   collector->ingest_.Start();
+  // Before any agent connects: whatever ran before this start is over.
+  if (absl::Status ended =
+          collector->command_service_.EndCommandsLeftByARestart();
+      !ended.ok()) {
+    spdlog::error("ending the commands left by the last run failed: {}",
+                  ended.ToString());
+  }
   collector->liveness_.Start(kLivenessTickInterval);
 
   grpc::ServerBuilder builder;

@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "collector/command_audit.h"
 #include "collector/grpc_status.h"
 #include "collector/serial_writes.h"
 #include "collector/worker_call.h"
@@ -57,13 +58,20 @@ absl::Status ValidateStartCommand(const v1::StartCommandRequest& request) {
   return ValidateCommand(request.command());
 }
 
-absl::StatusOr<int> EffectiveListLimit(int requested) {
+absl::StatusOr<int> EffectiveListLimit(int requested, int default_limit,
+                                       int max_limit) {
   if (requested < 0) {
     return absl::InvalidArgumentError(
         absl::StrCat("limit: ", requested, " is negative"));
   }
-  if (requested == 0) return kDefaultCommandListLimit;
-  return std::min(requested, kMaxCommandListLimit);
+  if (requested == 0) return default_limit;
+  return std::min(requested, max_limit);
+}
+
+// The agent id a request names, as the audit may show it.
+std::string AuditedAgentId(const std::string& agent_id) {
+  return CheckId("agent_id", agent_id, kMaxAgentIdBytes).ok() ? agent_id
+                                                              : "(invalid)";
 }
 
 bool SameStep(const v1::CommandProgress& a, const v1::CommandProgress& b) {
@@ -240,57 +248,179 @@ grpc::ServerUnaryReactor* CommandServiceImpl::StartCommand(
   absl::StatusOr<Caller> caller =
       authorizer_.Authorize(*context, kStartCommandMethod);
   if (!caller.ok()) {
-    reactor->Finish(ToGrpcStatus(caller.status()));
+    reactor->Finish(ToGrpcStatus(Refused(authorizer_.CallerName(*context),
+                                         AuditedAgentId(request->agent_id()),
+                                         request->command(), caller.status())));
     return reactor;
   }
   if (absl::Status valid = ValidateStartCommand(*request); !valid.ok()) {
-    reactor->Finish(ToGrpcStatus(valid));
+    reactor->Finish(
+        ToGrpcStatus(Refused(caller->name, AuditedAgentId(request->agent_id()),
+                             request->command(), valid)));
     return reactor;
   }
-  const std::string command_id = NewCommandId();
-  const std::string& agent_id = request->agent_id();
-  if (absl::Status reserved = streams_.Reserve(agent_id, command_id);
-      !reserved.ok()) {
-    reactor->Finish(ToGrpcStatus(reserved));
-    return reactor;
-  }
+  RecordAndSend(*caller, request->agent_id(), request->command(),
+                /*unreserved=*/false,
+                [reactor, response](absl::StatusOr<v1::CommandRecord> record) {
+                  if (!record.ok()) {
+                    reactor->Finish(ToGrpcStatus(record.status()));
+                    return;
+                  }
+                  *response = *std::move(record);
+                  reactor->Finish(grpc::Status::OK);
+                });
+  return reactor;
+}
 
+grpc::ServerUnaryReactor* CommandServiceImpl::CancelCommand(
+    grpc::CallbackServerContext* context,
+    const v1::CancelCommandRequest* request, v1::CommandRecord* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  v1::Command cancel;
+  const bool valid_id =
+      CheckId("command_id", request->command_id(), kMaxCommandIdBytes).ok();
+  if (valid_id) {
+    cancel.mutable_cancel()->set_target_command_id(request->command_id());
+  }
+  absl::StatusOr<Caller> caller =
+      authorizer_.Authorize(*context, kCancelCommandMethod);
+  if (!caller.ok()) {
+    reactor->Finish(ToGrpcStatus(Refused(authorizer_.CallerName(*context), "",
+                                         cancel, caller.status())));
+    return reactor;
+  }
+  if (!valid_id) {
+    reactor->Finish(ToGrpcStatus(Refused(
+        caller->name, "", cancel,
+        CheckId("command_id", request->command_id(), kMaxCommandIdBytes))));
+    return reactor;
+  }
+  const bool queued = workers_.TrySubmit([this, reactor, response, cancel,
+                                          caller = *std::move(caller)] {
+    const std::string& target_id = cancel.cancel().target_command_id();
+    absl::StatusOr<v1::CommandRecord> target = storage_.GetCommand(target_id);
+    if (!target.ok()) {
+      if (!absl::IsNotFound(target.status())) {
+        spdlog::error("reading command '{}' failed: {}", target_id,
+                      target.status().ToString());
+      }
+      reactor->Finish(
+          ToGrpcStatus(Refused(caller.name, "", cancel, target.status())));
+      return;
+    }
+    // A copy: the record moves into the answer below.
+    const std::string agent_id = target->agent_id();
+    absl::Status cancelable = absl::OkStatus();
+    if (IsFinalCommandState(target->state())) {
+      cancelable = absl::FailedPreconditionError(
+          absl::StrCat("command '", target_id, "' already ended (",
+                       v1::CommandState_Name(target->state()), ")"));
+    } else if (!streams_.HasLive(agent_id)) {
+      cancelable = absl::UnavailableError(absl::StrCat(
+          "host '", agent_id, "' has no live agent stream (not connected)"));
+    }
+    if (!cancelable.ok()) {
+      reactor->Finish(
+          ToGrpcStatus(Refused(caller.name, agent_id, cancel, cancelable)));
+      return;
+    }
+    RecordAndSend(caller, agent_id, cancel, /*unreserved=*/true,
+                  [reactor, response, target = *std::move(target)](
+                      absl::StatusOr<v1::CommandRecord> sent) {
+                    if (!sent.ok()) {
+                      reactor->Finish(ToGrpcStatus(sent.status()));
+                      return;
+                    }
+                    *response = target;
+                    reactor->Finish(grpc::Status::OK);
+                  });
+  });
+  if (!queued) {
+    reactor->Finish(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                                 "too many queries in progress; retry"));
+  }
+  return reactor;
+}
+
+void CommandServiceImpl::RecordAndSend(
+    const Caller& caller, const std::string& agent_id,
+    const v1::Command& command, bool unreserved,
+    std::function<void(absl::StatusOr<v1::CommandRecord>)> done) {
+  const std::string command_id = NewCommandId();
+  if (!unreserved) {
+    if (absl::Status reserved = streams_.Reserve(agent_id, command_id);
+        !reserved.ok()) {
+      done(Refused(caller.name, agent_id, command, reserved));
+      return;
+    }
+  }
   IngestItem item;
   item.kind = IngestItem::Kind::kCommandRequested;
   item.agent_id = agent_id;
   v1::CommandRecord& record = item.command;
   record.set_command_id(command_id);
   record.set_agent_id(agent_id);
-  *record.mutable_command() = request->command();
+  *record.mutable_command() = command;
   record.mutable_command()->set_command_id(command_id);
-  record.set_requested_by(caller->name);
+  record.set_requested_by(caller.name);
   record.set_requested_unix_ms(absl::ToUnixMillis(clock_.Now()));
   // The record is sent only once stored, so a step can never arrive for a
   // command storage does not know.
-  item.on_recorded = [this, reactor, response, record,
-                      who = caller->description](absl::Status recorded) {
+  item.on_recorded = [this, record, unreserved, done,
+                      who = caller.description](absl::Status recorded) {
+    absl::Status sent = recorded;
     if (!recorded.ok()) {
-      streams_.Release(record.agent_id(), record.command_id());
-      reactor->Finish(ToGrpcStatus(recorded));
-      return;
+      if (!unreserved) streams_.Release(record.agent_id(), record.command_id());
+    } else {
+      sent = unreserved
+                 ? streams_.SendUnreserved(record.agent_id(), record.command())
+                 : streams_.Send(record.agent_id(), record.command());
+      // Recorded but never sent: ended, not left waiting for good.
+      if (!sent.ok()) {
+        EndCommand(record.agent_id(), record.command_id(),
+                   absl::StrCat("not sent: ", sent.message()));
+      }
     }
-    if (absl::Status sent = streams_.Send(record.agent_id(), record.command());
-        !sent.ok()) {
-      reactor->Finish(ToGrpcStatus(sent));
+    // Timed by the request, so that the audit lists it before its steps.
+    Audit(RequestAudit(
+        absl::FromUnixMillis(record.requested_unix_ms()), record.requested_by(),
+        record.agent_id(), record.command_id(), record.command(),
+        sent.ok() ? "requested" : absl::StrCat("refused: ", sent.message())));
+    if (!sent.ok()) {
+      done(sent);
       return;
     }
     spdlog::info("command '{}' ({}) sent to agent '{}' for {}",
                  record.command_id(), CommandActionName(record.command()),
                  record.agent_id(), who);
-    *response = record;
-    reactor->Finish(grpc::Status::OK);
+    done(record);
   };
   if (!ingest_.Submit(std::move(item))) {
-    streams_.Release(agent_id, command_id);
-    reactor->Finish(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
-                                 "collector ingest queue is full; retry"));
+    if (!unreserved) streams_.Release(agent_id, command_id);
+    done(Refused(
+        caller.name, agent_id, command,
+        absl::ResourceExhaustedError("collector ingest queue is full; retry")));
   }
-  return reactor;
+}
+
+void CommandServiceImpl::Audit(v1::AuditRecord record) {
+  IngestItem item;
+  item.kind = IngestItem::Kind::kAudit;
+  item.agent_id = record.agent_id();
+  item.audit = std::move(record);
+  const std::string described = item.audit.ShortDebugString();
+  if (!ingest_.Submit(std::move(item))) {
+    spdlog::error("audit record lost, the ingest queue is full: {}", described);
+  }
+}
+
+absl::Status CommandServiceImpl::Refused(const std::string& actor,
+                                         const std::string& agent_id,
+                                         const v1::Command& command,
+                                         absl::Status why) {
+  Audit(RequestAudit(clock_.Now(), actor, agent_id, /*command_id=*/"", command,
+                     absl::StrCat("refused: ", why.message())));
+  return why;
 }
 
 grpc::ServerWriteReactor<v1::CommandProgress>* CommandServiceImpl::WatchCommand(
@@ -338,12 +468,46 @@ grpc::ServerUnaryReactor* CommandServiceImpl::ListCommands(
   return FinishOnWorkers(
       context, kListCommandsMethod, authorizer_, workers_, response,
       [this, request]() -> absl::StatusOr<v1::ListCommandsResponse> {
-        EROOM_ASSIGN_OR_RETURN(const int limit,
-                               EffectiveListLimit(request->limit()));
+        EROOM_ASSIGN_OR_RETURN(
+            const int limit,
+            EffectiveListLimit(request->limit(), kDefaultCommandListLimit,
+                               kMaxCommandListLimit));
         v1::ListCommandsRequest bounded = *request;
         bounded.set_limit(limit);
         return storage_.ListCommands(bounded);
       });
+}
+
+grpc::ServerUnaryReactor* CommandServiceImpl::ListAudit(
+    grpc::CallbackServerContext* context, const v1::ListAuditRequest* request,
+    v1::ListAuditResponse* response) {
+  return FinishOnWorkers(
+      context, kListAuditMethod, authorizer_, workers_, response,
+      [this, request]() -> absl::StatusOr<v1::ListAuditResponse> {
+        EROOM_ASSIGN_OR_RETURN(
+            const int limit,
+            EffectiveListLimit(request->limit(), kDefaultAuditListLimit,
+                               kMaxAuditListLimit));
+        v1::ListAuditRequest bounded = *request;
+        bounded.set_limit(limit);
+        return storage_.ListAudit(bounded);
+      });
+}
+
+absl::Status CommandServiceImpl::EndCommandsLeftByARestart() {
+  EROOM_ASSIGN_OR_RETURN(std::vector<v1::CommandRecord> unfinished,
+                         storage_.UnfinishedCommands());
+  for (const v1::CommandRecord& command : unfinished) {
+    EndCommand(command.agent_id(), command.command_id(),
+               "the collector restarted while it ran");
+  }
+  if (!unfinished.empty()) {
+    spdlog::warn(
+        "{} command(s) were still running when the collector stopped: ended "
+        "FAILED",
+        unfinished.size());
+  }
+  return absl::OkStatus();
 }
 
 void CommandServiceImpl::OnStored(const StoredBatch& stored) {
@@ -366,18 +530,25 @@ void CommandServiceImpl::OnStreamEnded(const std::string& agent_id,
   }
   // A final step, so that storage does not show the command running
   // forever.
+  EndCommand(agent_id, command_id, ended);
+}
+
+void CommandServiceImpl::EndCommand(const std::string& agent_id,
+                                    const std::string& command_id,
+                                    const std::string& why) {
   IngestItem item;
   item.kind = IngestItem::Kind::kCommandProgress;
   item.agent_id = agent_id;
+  item.actor = kCollectorActor;
   item.progress.set_command_id(command_id);
   item.progress.set_state(v1::FAILED);
-  item.progress.set_message(ended);
+  item.progress.set_message(why);
   item.progress.set_time_unix_ms(absl::ToUnixMillis(clock_.Now()));
   if (!ingest_.Submit(std::move(item))) {
     spdlog::warn(
-        "command '{}' stays running in storage: its agent '{}' is gone but "
-        "the ingest queue is full",
-        command_id, agent_id);
+        "command '{}' of agent '{}' stays running in storage ({}): the "
+        "ingest queue is full",
+        command_id, agent_id, why);
   }
 }
 

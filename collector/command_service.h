@@ -1,6 +1,7 @@
 #ifndef EROOM_COLLECTOR_COMMAND_SERVICE_H_
 #define EROOM_COLLECTOR_COMMAND_SERVICE_H_
 
+#include <functional>
 #include <memory>
 #include <random>
 #include <string>
@@ -22,6 +23,9 @@ namespace eroom::collector {
 // the maximum.
 inline constexpr int kDefaultCommandListLimit = 20;
 inline constexpr int kMaxCommandListLimit = 1000;
+// ListAudit limits, likewise.
+inline constexpr int kDefaultAuditListLimit = 100;
+inline constexpr int kMaxAuditListLimit = 10000;
 
 // CommandService on gRPC's callback API, for eroomctl.
 //
@@ -30,8 +34,11 @@ inline constexpr int kMaxCommandListLimit = 1000;
 // WatchCommand replays the stored progress, then streams each step as ingest
 // stores it (this class observes ingest: register it as an IngestObserver)
 // until the final one, or until the agent's stream ends (wire
-// OnStreamEnded to the registry). ListCommands reads on the query workers. No
-// handler blocks a gRPC thread.
+// OnStreamEnded to the registry). CancelCommand sends a cancel beside the
+// running command, outside the host's one-command reservation. Every
+// StartCommand and CancelCommand request, refused ones too, is audited
+// through ingest, as ingest audits every step it stores. ListCommands and
+// ListAudit read on the query workers. No handler blocks a gRPC thread.
 class CommandServiceImpl final
     : public eroom::monitor::v1::CommandService::CallbackService,
       public IngestObserver {
@@ -52,6 +59,20 @@ class CommandServiceImpl final
       grpc::CallbackServerContext* context,
       const eroom::monitor::v1::ListCommandsRequest* request,
       eroom::monitor::v1::ListCommandsResponse* response) override;
+  grpc::ServerUnaryReactor* CancelCommand(
+      grpc::CallbackServerContext* context,
+      const eroom::monitor::v1::CancelCommandRequest* request,
+      eroom::monitor::v1::CommandRecord* response) override;
+  grpc::ServerUnaryReactor* ListAudit(
+      grpc::CallbackServerContext* context,
+      const eroom::monitor::v1::ListAuditRequest* request,
+      eroom::monitor::v1::ListAuditResponse* response) override;
+
+  // Ends, with a FAILED step stored and audited through ingest, every
+  // stored command that is not in a final state: no command survives a
+  // collector restart, since the stream it was sent on did not. For
+  // startup, once ingest runs and before agents connect; blocks on storage.
+  absl::Status EndCommandsLeftByARestart();
 
   // Hands each stored step to the watches of its command.
   void OnStored(const StoredBatch& stored) override;
@@ -68,6 +89,24 @@ class CommandServiceImpl final
 
  private:
   std::string NewCommandId();
+  // Records `command` (its id assigned) for `agent_id` as requested by
+  // `caller`, then sends it: on the host's reservation, or, `unreserved`,
+  // beside whatever runs there. Audits the outcome and calls `done` with
+  // the record or why it was refused, on the ingest thread.
+  void RecordAndSend(
+      const Caller& caller, const std::string& agent_id,
+      const eroom::monitor::v1::Command& command, bool unreserved,
+      std::function<void(absl::StatusOr<eroom::monitor::v1::CommandRecord>)>
+          done);
+  // Appends `record` to the audit trail through ingest.
+  void Audit(eroom::monitor::v1::AuditRecord record);
+  // Audits a refused request for `command` and returns `why`.
+  absl::Status Refused(const std::string& actor, const std::string& agent_id,
+                       const eroom::monitor::v1::Command& command,
+                       absl::Status why);
+  // Stores a final FAILED step of `command_id`, decided by the collector.
+  void EndCommand(const std::string& agent_id, const std::string& command_id,
+                  const std::string& why);
   void AddWatch(const std::string& command_id, std::shared_ptr<Watch> watch);
   void RemoveWatch(const std::string& command_id, const Watch* watch);
   std::vector<std::shared_ptr<Watch>> Watching(const std::string& command_id);

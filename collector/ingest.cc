@@ -2,6 +2,7 @@
 
 #include <utility>
 
+#include "collector/command_audit.h"
 #include "common/logging.h"
 #include "common/status_macros.h"
 #include "spdlog/spdlog.h"
@@ -84,6 +85,7 @@ void IngestPipeline::Run() {
           group_events += item.batch.events_size();
           break;
         case IngestItem::Kind::kCommandProgress:
+        case IngestItem::Kind::kAudit:
           ++group_events;
           break;
         case IngestItem::Kind::kHello:
@@ -112,22 +114,30 @@ absl::Status IngestPipeline::LearnStoredSequence(const std::string& agent_id) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<bool> IngestPipeline::AcceptProgress(const IngestItem& item) {
+absl::StatusOr<std::optional<v1::CommandRecord>> IngestPipeline::AcceptProgress(
+    const IngestItem& item) {
   const std::string& command_id = item.progress.command_id();
-  absl::StatusOr<std::string> owner = storage_.CommandAgent(command_id);
-  if (owner.ok() && *owner == item.agent_id) return true;
-  if (!owner.ok() && !absl::IsNotFound(owner.status())) return owner.status();
+  absl::StatusOr<v1::CommandRecord> command =
+      storage_.RecordedCommand(command_id);
+  if (command.ok() && command->agent_id() == item.agent_id) {
+    return *std::move(command);
+  }
+  if (!command.ok() && !absl::IsNotFound(command.status())) {
+    return command.status();
+  }
   ++dropped_command_progress_;
   spdlog::warn("agent '{}' reported progress of {} command '{}'; dropped",
-               item.agent_id, owner.ok() ? "another agent's" : "an unknown",
+               item.agent_id, command.ok() ? "another agent's" : "an unknown",
                command_id);
-  return false;
+  return std::nullopt;
 }
 
 absl::StatusOr<StoredBatch> IngestPipeline::Decide(
     std::vector<IngestItem>& group) {
   std::vector<AgentBatch> received;
   std::vector<StoredCommandProgress> progress;
+  std::vector<v1::AuditRecord> audit;
+  const absl::Time now = clock_.Now();
   for (IngestItem& item : group) {
     if (item.kind == IngestItem::Kind::kBatch) {
       if (item.agent_id.empty()) {
@@ -137,15 +147,22 @@ absl::StatusOr<StoredBatch> IngestPipeline::Decide(
       received.push_back(AgentBatch{item.agent_id, std::move(item.batch)});
       continue;
     }
-    EROOM_ASSIGN_OR_RETURN(bool accepted, AcceptProgress(item));
-    if (accepted) {
+    if (item.kind == IngestItem::Kind::kAudit) {
+      audit.push_back(std::move(item.audit));
+      continue;
+    }
+    EROOM_ASSIGN_OR_RETURN(std::optional<v1::CommandRecord> command,
+                           AcceptProgress(item));
+    if (command.has_value()) {
+      audit.push_back(StepAudit(*command, item.progress, item.actor, now));
       progress.push_back(
           StoredCommandProgress{item.agent_id, std::move(item.progress)});
     }
   }
   StoredBatch stored =
-      BuildStoredBatch(std::move(received), stored_sequences_, clock_.Now());
+      BuildStoredBatch(std::move(received), stored_sequences_, now);
   stored.command_progress = std::move(progress);
+  stored.audit = std::move(audit);
   return stored;
 }
 
@@ -237,6 +254,7 @@ void IngestPipeline::Handle(IngestItem& item) {
     }
     case IngestItem::Kind::kBatch:
     case IngestItem::Kind::kCommandProgress:
+    case IngestItem::Kind::kAudit:
       return;  // Grouped by Run().
   }
 }

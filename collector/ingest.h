@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -58,6 +59,7 @@ struct IngestItem {
     kDisconnect,
     kCommandRequested,
     kCommandProgress,
+    kAudit,
   };
   Kind kind = Kind::kBatch;
   std::string agent_id;
@@ -69,9 +71,13 @@ struct IngestItem {
   eroom::monitor::v1::CommandRecord command;
   std::function<void(absl::Status)> on_recorded;
   // kCommandProgress: received on the stream of agent `agent_id`. Stored if
-  // the command exists and was sent to that agent; otherwise dropped,
-  // counted and logged (the stream goes on).
+  // the command exists and was sent to that agent, and audited as reported
+  // by `actor` (collector/command_audit.h); otherwise dropped, counted and
+  // logged (the stream goes on).
   eroom::monitor::v1::CommandProgress progress;
+  std::string actor = "agent";
+  // kAudit: a record to append to the audit trail.
+  eroom::monitor::v1::AuditRecord audit;
   // Null for kDisconnect and kCommandRequested; may be null for
   // kCommandProgress.
   std::shared_ptr<StreamLink> link;
@@ -119,7 +125,10 @@ class IngestPipeline {
   void StoreGroup(std::vector<IngestItem>& group);
   absl::StatusOr<StoredBatch> Decide(std::vector<IngestItem>& group);
   absl::Status LearnStoredSequence(const std::string& agent_id);
-  absl::StatusOr<bool> AcceptProgress(const IngestItem& item);
+  // The command `item`'s progress belongs to, or nullopt if it is not one
+  // sent to the item's agent.
+  absl::StatusOr<std::optional<eroom::monitor::v1::CommandRecord>>
+  AcceptProgress(const IngestItem& item);
   void Handle(IngestItem& item);
 
   Storage& storage_;

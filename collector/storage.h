@@ -21,6 +21,11 @@ namespace eroom::collector {
 // implementation stores things, and no rule of ingest (which events are
 // new, which metrics an event yields) lives below them.
 
+// How much of the audit trail storage keeps: like the alert history,
+// bounded in age and in size.
+inline constexpr absl::Duration kAuditRetention = absl::Hours(24 * 365);
+inline constexpr int64_t kMaxAuditRecords = 1'000'000;
+
 // Threading: one thread, the ingest thread, calls the writer.
 class StorageWriter {
  public:
@@ -47,7 +52,9 @@ class StorageWriter {
   // before); a host of `batch.hosts` not registered yet is created,
   // disconnected, first seen at batch.received. Each command progress is
   // appended to its command, whose state becomes the progress's state; the
-  // command must exist. An empty agent_id is InvalidArgument.
+  // command must exist. Each audit record is appended to the audit trail,
+  // which keeps at most kAuditRetention of it and at most kMaxAuditRecords
+  // records (the oldest go first). An empty agent_id is InvalidArgument.
   virtual absl::Status Apply(const StoredBatch& batch) = 0;
 
   // Records a command sent to an agent (command_id, agent_id, command,
@@ -57,8 +64,9 @@ class StorageWriter {
   virtual absl::Status RecordCommand(
       const eroom::monitor::v1::CommandRecord& command) = 0;
 
-  // The agent a recorded command was sent to; NotFound if there is none.
-  virtual absl::StatusOr<std::string> CommandAgent(
+  // A recorded command as RecordCommand was given it (its agent, action
+  // and requester), without its progress; NotFound if there is none.
+  virtual absl::StatusOr<eroom::monitor::v1::CommandRecord> RecordedCommand(
       const std::string& command_id) = 0;
 };
 
@@ -112,6 +120,17 @@ class StorageReader {
   // with its progress.
   virtual absl::StatusOr<eroom::monitor::v1::ListCommandsResponse> ListCommands(
       const eroom::monitor::v1::ListCommandsRequest& request) = 0;
+
+  // Commands whose state is not final (not SUCCEEDED, FAILED or REJECTED),
+  // oldest first, without their progress.
+  virtual absl::StatusOr<std::vector<eroom::monitor::v1::CommandRecord>>
+  UnfinishedCommands() = 0;
+
+  // The newest request.limit audit records (of request.agent_id's, if
+  // given; at or after request.since_unix_ms, if not 0), newest first by
+  // time (then the newest stored first).
+  virtual absl::StatusOr<eroom::monitor::v1::ListAuditResponse> ListAudit(
+      const eroom::monitor::v1::ListAuditRequest& request) = 0;
 
   // For each file the agent's stored log events name, the one stored last
   // (highest sequence), ordered by file; none for an unknown agent. What an

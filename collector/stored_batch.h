@@ -65,6 +65,8 @@ struct StoredBatch {
   std::vector<HostProgress> hosts;
   std::vector<SequenceGaps> gaps;  // Agents whose sequences jumped.
   std::vector<StoredCommandProgress> command_progress;  // In arrival order.
+  // Audit records of command requests and of the progress above.
+  std::vector<eroom::monitor::v1::AuditRecord> audit;
 };
 
 // InvalidArgument if a host or batch of `batch` names no agent: every

@@ -18,6 +18,21 @@ std::vector<MetricValue> MetricsFromSample(const v1::ResourceSample& sample) {
     out.push_back({"eroom.rss_bytes", {}, double(sample.eroom().rss_bytes())});
     out.push_back({"eroom.cpu_percent", {}, sample.eroom().cpu_percent()});
   }
+  // Agents that predate AgentState send none; no series rather than zeros.
+  if (sample.has_agent()) {
+    const v1::AgentState& agent = sample.agent();
+    out.push_back({"agent.spool_events", {}, double(agent.spool_events())});
+    out.push_back({"agent.spool_bytes", {}, double(agent.spool_bytes())});
+    out.push_back({"agent.events_dropped_total",
+                   {},
+                   double(agent.events_dropped_total())});
+    out.push_back({"agent.housekeeping_last_run_unix_ms",
+                   {},
+                   double(agent.housekeeping_last_run_unix_ms())});
+    out.push_back({"agent.oldest_uncompressed_log_unix_ms",
+                   {},
+                   double(agent.oldest_uncompressed_log_unix_ms())});
+  }
   for (const v1::DiskUsage& disk : sample.disks()) {
     std::map<std::string, std::string> labels = {{"mount", disk.mount()}};
     out.push_back({"disk.used_bytes", labels, double(disk.used_bytes())});
@@ -64,14 +79,29 @@ const std::vector<std::string>& KnownMetricNames() {
           notice_kind::kHousekeepingFailed}) {
       all.push_back(std::string("agent.") + kind);
     }
-    all.insert(all.end(),
-               {"host.cpu_percent", "host.memory_used_bytes",
-                "host.memory_total_bytes", "host.load_average_1m", "eroom.up",
-                "eroom.port_listening", "eroom.rss_bytes", "eroom.cpu_percent",
-                "disk.used_bytes", "disk.total_bytes", "disk.used_percent",
-                "probe.health.ok", "probe.health.latency_ms",
-                "probe.queue_status.ok", "probe.queue_status.latency_ms",
-                "queue.queued", "queue.active", "queue.completed"});
+    all.insert(all.end(), {"host.cpu_percent",
+                           "host.memory_used_bytes",
+                           "host.memory_total_bytes",
+                           "host.load_average_1m",
+                           "eroom.up",
+                           "eroom.port_listening",
+                           "eroom.rss_bytes",
+                           "eroom.cpu_percent",
+                           "disk.used_bytes",
+                           "disk.total_bytes",
+                           "disk.used_percent",
+                           "probe.health.ok",
+                           "probe.health.latency_ms",
+                           "probe.queue_status.ok",
+                           "probe.queue_status.latency_ms",
+                           "queue.queued",
+                           "queue.active",
+                           "queue.completed",
+                           "agent.spool_events",
+                           "agent.spool_bytes",
+                           "agent.events_dropped_total",
+                           "agent.housekeeping_last_run_unix_ms",
+                           "agent.oldest_uncompressed_log_unix_ms"});
     std::sort(all.begin(), all.end());
     return all;
   }();

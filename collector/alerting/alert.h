@@ -59,7 +59,8 @@ struct AlertEvent {
   Kind kind = Kind::kFiring;
   Alert alert;
   absl::Time at;
-  // Its host is down (a rule with inhibits_host fires for it): recorded,
+  // Its host is down (a rule with inhibits_host fires for it), or its
+  // rule is quiet_during_restart and its host restarting ERoom: recorded,
   // not notified.
   bool inhibited = false;
 };

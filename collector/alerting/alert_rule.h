@@ -118,6 +118,10 @@ struct HostOverride {
   std::optional<absl::Duration> for_duration;
 };
 
+// The longest a restart keeps quiet_during_restart rules quiet, should its
+// end never be reported.
+inline constexpr absl::Duration kMaxRestartQuiet = absl::Minutes(30);
+
 struct AlertRule {
   std::string name;         // Unique across all rule files.
   std::string source_file;  // Where it was read, for messages.
@@ -141,6 +145,11 @@ struct AlertRule {
   // While this rule fires for a host, that host's other alerts do not
   // notify (host down).
   bool inhibits_host = false;
+  // While the host's agent restarts ERoom (from its restart_started or
+  // auto_restart_attempt notice to the restart's end, kMaxRestartQuiet at
+  // most), this rule's alerts of that host do not notify: a host's own
+  // restart is not an incident. Those still firing when it ends notify then.
+  bool quiet_during_restart = false;
   std::vector<HostOverride> overrides;
 };
 

@@ -17,6 +17,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
+#include "collector/alerting/notice_events.h"
 #include "common/event_types.h"
 #include "common/metric_catalog.h"
 #include "common/status_macros.h"
@@ -239,6 +240,7 @@ class RuleReader {
  public:
   explicit RuleReader(const std::vector<std::string>& extra_event_types) {
     event_types_.insert(BuiltInEventTypes().begin(), BuiltInEventTypes().end());
+    event_types_.insert(NoticeEventTypes().begin(), NoticeEventTypes().end());
     event_types_.insert(extra_event_types.begin(), extra_event_types.end());
   }
 
@@ -368,6 +370,8 @@ AlertRule RuleReader::Read(const YAML::Node& node, const std::string& file,
   rule.keep_firing_for = map.Duration("keep_firing_for", absl::ZeroDuration(),
                                       absl::ZeroDuration(), absl::Hours(24));
   rule.inhibits_host = map.Bool("inhibits_host", false);
+  rule.quiet_during_restart =
+      map.Choice("during_restart", "notify", {"notify", "quiet"}) == "quiet";
 
   KindReading reading;
   rule.kind = ReadKind(kind_name, map, &reading);

@@ -22,6 +22,7 @@
 #include "collector/alerting/event_window.h"
 #include "collector/alerting/message_shape.h"
 #include "collector/alerting/metric_window.h"
+#include "collector/alerting/notice_events.h"
 #include "re2/re2.h"
 
 namespace eroom::collector::alerting {
@@ -191,6 +192,9 @@ class RuleEngine::Impl {
     std::vector<std::unique_ptr<RuleHostState>> rules;  // By rule index.
     std::vector<Room> rooms;                            // Oldest first.
     int firing_inhibitors = 0;
+    // While its agent restarts ERoom: until then quiet_during_restart rules
+    // do not notify. InfinitePast: not restarting.
+    absl::Time restart_quiet_until = absl::InfinitePast();
   };
 
   struct Tracked {
@@ -237,6 +241,11 @@ class RuleEngine::Impl {
                    Touches& touches);
   void TakeLogEvent(Host& host, const v1::LogEvent& event, absl::Time now,
                     Touches& touches);
+  void TakeNotice(Host& host, const v1::AgentNotice& notice, absl::Time now,
+                  Touches& touches, std::vector<AlertEvent>* events);
+  // The restart of `host` is over: its quiet alerts still firing notify.
+  void EndRestartQuiet(Host& host, absl::Time now,
+                       std::vector<AlertEvent>* events);
   void OnMatch(const MatchRef& ref, Host& host, const v1::LogEvent& event,
                absl::Time now, Touches& touches);
   void TrackRoom(Host& host, const v1::LogEvent& event, absl::Time now,
@@ -530,7 +539,11 @@ void RuleEngine::Impl::OnStored(const StoredBatch& batch,
   for (const AgentBatch& agent_batch : batch.batches) {
     Host& host = HostOf(agent_batch.agent_id);
     for (const v1::Event& event : agent_batch.batch.events()) {
-      if (event.has_log()) TakeLogEvent(host, event.log(), now, touches);
+      if (event.has_log()) {
+        TakeLogEvent(host, event.log(), now, touches);
+      } else if (event.has_notice()) {
+        TakeNotice(host, event.notice(), now, touches, events);
+      }
     }
   }
   EvaluateTouches(touches, now, events);
@@ -578,6 +591,41 @@ void RuleEngine::Impl::TakeLogEvent(Host& host, const v1::LogEvent& event,
   }
   consider(rules_of_any_event_type_);
   if (!room_rules_.empty()) TrackRoom(host, event, now, touches);
+}
+
+void RuleEngine::Impl::TakeNotice(Host& host, const v1::AgentNotice& notice,
+                                  absl::Time now, Touches& touches,
+                                  std::vector<AlertEvent>* events) {
+  switch (RestartMarkOf(notice.kind())) {
+    case RestartMark::kStarted:
+      host.restart_quiet_until = now + kMaxRestartQuiet;
+      break;
+    case RestartMark::kEnded:
+      EndRestartQuiet(host, now, events);
+      break;
+    case RestartMark::kNone:
+      break;
+  }
+  if (const std::optional<v1::LogEvent> event = NoticeAsLogEvent(notice)) {
+    TakeLogEvent(host, *event, now, touches);
+  }
+}
+
+void RuleEngine::Impl::EndRestartQuiet(Host& host, absl::Time now,
+                                       std::vector<AlertEvent>* events) {
+  if (host.restart_quiet_until == absl::InfinitePast()) return;
+  host.restart_quiet_until = absl::InfinitePast();
+  for (auto& [key, tracked] : alerts_) {
+    if (key.agent_id != host.agent_id ||
+        tracked.alert.state != AlertState::kFiring) {
+      continue;
+    }
+    const std::optional<size_t> rule = RuleIndex(key.rule);
+    if (rule && rules_[*rule].rule.quiet_during_restart) {
+      Emit(AlertEvent::Kind::kUpdated, tracked, &rules_[*rule], host, now,
+           events);
+    }
+  }
 }
 
 void RuleEngine::Impl::OnMatch(const MatchRef& ref, Host& host,
@@ -919,11 +967,15 @@ void RuleEngine::Impl::Emit(AlertEvent::Kind kind, Tracked& tracked,
                             std::vector<AlertEvent>* events) {
   Describe(tracked.alert, rule, host);
   const bool inhibitor = rule != nullptr && rule->rule.inhibits_host;
-  events->push_back(
-      AlertEvent{.kind = kind,
-                 .alert = tracked.alert,
-                 .at = now,
-                 .inhibited = !inhibitor && host.firing_inhibitors > 0});
+  // A resolution is not quieted: one whose firing was sent is sent too.
+  const bool quiet = rule != nullptr && rule->rule.quiet_during_restart &&
+                     kind != AlertEvent::Kind::kResolved &&
+                     now < host.restart_quiet_until;
+  events->push_back(AlertEvent{
+      .kind = kind,
+      .alert = tracked.alert,
+      .at = now,
+      .inhibited = quiet || (!inhibitor && host.firing_inhibitors > 0)});
 }
 
 void RuleEngine::Impl::Describe(Alert& alert, const Rule* rule,
@@ -1002,6 +1054,10 @@ void RuleEngine::Impl::CountInhibitors() {
 
 void RuleEngine::Impl::Tick(absl::Time now, std::vector<AlertEvent>* events) {
   Advance(now);
+  // Restarts whose end never came.
+  for (auto& [agent_id, host] : hosts_) {
+    if (now >= host.restart_quiet_until) EndRestartQuiet(host, now, events);
+  }
   auto evaluate_active = [&](bool inhibitors) {
     for (auto it = alerts_.begin(); it != alerts_.end();) {
       const auto next = std::next(it);

@@ -1,5 +1,6 @@
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "SQLiteCpp/Statement.h"
 #include "SQLiteCpp/Transaction.h"
@@ -90,6 +91,47 @@ v1::ListCommandsResponse QueryCommands(SQLite::Database& db,
     v1::CommandRecord* record = response.add_commands();
     *record = ReadCommand(query);
     progress.AddTo(*record);
+  }
+  return response;
+}
+
+std::vector<v1::CommandRecord> QueryUnfinishedCommands(SQLite::Database& db) {
+  SQLite::Statement query(
+      db, absl::StrCat(kCommandColumns, " WHERE state NOT IN (?, ?, ?)",
+                       " ORDER BY requested_ms, rowid"));
+  query.bind(1, static_cast<int32_t>(v1::SUCCEEDED));
+  query.bind(2, static_cast<int32_t>(v1::FAILED));
+  query.bind(3, static_cast<int32_t>(v1::REJECTED));
+  std::vector<v1::CommandRecord> unfinished;
+  while (query.executeStep()) unfinished.push_back(ReadCommand(query));
+  return unfinished;
+}
+
+v1::ListAuditResponse QueryAudit(SQLite::Database& db,
+                                 const v1::ListAuditRequest& request) {
+  SqlConditions conditions;
+  if (!request.agent_id().empty()) {
+    conditions.Add("agent_id = ?", request.agent_id());
+  }
+  if (request.since_unix_ms() != 0) {
+    conditions.Add("time_ms >= ?", request.since_unix_ms());
+  }
+  SQLite::Statement query(
+      db, absl::StrCat("SELECT time_ms, actor, agent_id, action, parameters, "
+                       "result, command_id FROM command_audit",
+                       conditions.Where(),
+                       " ORDER BY time_ms DESC, id DESC LIMIT ?"));
+  query.bind(conditions.Bind(query), request.limit());
+  v1::ListAuditResponse response;
+  while (query.executeStep()) {
+    v1::AuditRecord* record = response.add_records();
+    record->set_time_unix_ms(query.getColumn(0).getInt64());
+    record->set_actor(query.getColumn(1).getString());
+    record->set_agent_id(query.getColumn(2).getString());
+    record->set_action(query.getColumn(3).getString());
+    record->set_parameters(query.getColumn(4).getString());
+    record->set_result(query.getColumn(5).getString());
+    record->set_command_id(query.getColumn(6).getString());
   }
   return response;
 }

@@ -35,6 +35,10 @@ std::optional<eroom::monitor::v1::CommandRecord> QueryCommand(
 eroom::monitor::v1::ListCommandsResponse QueryCommands(
     SQLite::Database& db,
     const eroom::monitor::v1::ListCommandsRequest& request);
+std::vector<eroom::monitor::v1::CommandRecord> QueryUnfinishedCommands(
+    SQLite::Database& db);
+eroom::monitor::v1::ListAuditResponse QueryAudit(
+    SQLite::Database& db, const eroom::monitor::v1::ListAuditRequest& request);
 
 // resume_queries.cc
 std::vector<eroom::monitor::v1::LogResumePoint> QueryLogResumePoints(

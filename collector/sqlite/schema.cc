@@ -239,6 +239,22 @@ CREATE TABLE alert_deliveries (
 CREATE INDEX alert_deliveries_by_alert ON alert_deliveries (alert_id, time_ms);
 CREATE INDEX alert_deliveries_by_time ON alert_deliveries (time_ms);
 )sql"},
+    // The audit trail of commands: every request (refused ones too) and
+    // every step stored, as text meant for people (AuditRecord).
+    {6, R"sql(
+CREATE TABLE command_audit (
+  id INTEGER PRIMARY KEY,
+  time_ms INTEGER NOT NULL,
+  actor TEXT NOT NULL,
+  agent_id TEXT NOT NULL,
+  action TEXT NOT NULL,
+  parameters TEXT NOT NULL,
+  result TEXT NOT NULL,
+  command_id TEXT NOT NULL
+);
+CREATE INDEX command_audit_by_time ON command_audit (time_ms);
+CREATE INDEX command_audit_by_agent ON command_audit (agent_id, time_ms);
+)sql"},
 };
 
 static_assert(std::size(kMigrations) == kSchemaVersion,

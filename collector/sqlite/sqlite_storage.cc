@@ -161,16 +161,16 @@ class SqliteStorage final : public Storage {
     }
   }
 
-  absl::StatusOr<std::string> CommandAgent(
+  absl::StatusOr<v1::CommandRecord> RecordedCommand(
       const std::string& command_id) override {
     EROOM_ASSIGN_OR_RETURN(
-        std::optional<std::string> agent_id,
+        std::optional<v1::CommandRecord> record,
         Write(absl::StrCat("look up command '", command_id, "'"),
               [&](SqliteWriter& writer) {
-                return writer.CommandAgent(command_id);
+                return writer.RecordedCommand(command_id);
               }));
-    if (!agent_id.has_value()) return UnknownCommand(command_id);
-    return *std::move(agent_id);
+    if (!record.has_value()) return UnknownCommand(command_id);
+    return *std::move(record);
   }
 
   absl::StatusOr<v1::ListHostsResponse> ListHosts(
@@ -215,6 +215,21 @@ class SqliteStorage final : public Storage {
     return Read("list commands", /*check=*/{}, [&](SQLite::Database& db, bool) {
       return QueryCommands(db, request);
     });
+  }
+
+  absl::StatusOr<std::vector<v1::CommandRecord>> UnfinishedCommands() override {
+    return Read("list unfinished commands", /*check=*/{},
+                [&](SQLite::Database& db, bool) {
+                  return QueryUnfinishedCommands(db);
+                });
+  }
+
+  absl::StatusOr<v1::ListAuditResponse> ListAudit(
+      const v1::ListAuditRequest& request) override {
+    EROOM_RETURN_IF_ERROR(RequirePositiveLimit(request.limit()));
+    return Read(
+        "list the audit trail", /*check=*/{},
+        [&](SQLite::Database& db, bool) { return QueryAudit(db, request); });
   }
 
   absl::StatusOr<std::vector<v1::LogResumePoint>> LogResumePoints(

@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "collector/sqlite/schema.h"
 #include "collector/sqlite/sql_values.h"
+#include "collector/storage.h"
 #include "common/sqlite_migrations.h"
 #include "common/sqlite_setup.h"
 #include "common/sqlite_status.h"
@@ -131,14 +132,23 @@ SqliteWriter::SqliteWriter(SQLite::Database db)
           INSERT INTO commands (command_id, agent_id, command, requested_by,
                                 requested_ms, state)
           VALUES (?1, ?2, ?3, ?4, ?5, ?6))sql"),
-      find_command_agent_(
-          db_, "SELECT agent_id FROM commands WHERE command_id = ?1"),
+      find_command_(db_, R"sql(
+          SELECT agent_id, command, requested_by, requested_ms, state
+          FROM commands WHERE command_id = ?1)sql"),
       insert_command_progress_(db_, R"sql(
           INSERT INTO command_progress (command_id, state, message, time_ms,
                                         step)
           VALUES (?1, ?2, ?3, ?4, ?5))sql"),
       update_command_state_(
-          db_, "UPDATE commands SET state = ?2 WHERE command_id = ?1") {}
+          db_, "UPDATE commands SET state = ?2 WHERE command_id = ?1"),
+      insert_audit_(db_, R"sql(
+          INSERT INTO command_audit (time_ms, actor, agent_id, action,
+                                     parameters, result, command_id)
+          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7))sql"),
+      prune_audit_(db_, R"sql(
+          DELETE FROM command_audit
+          WHERE time_ms < ?1
+             OR id <= (SELECT max(id) FROM command_audit) - ?2)sql") {}
 
 uint64_t SqliteWriter::RegisterAgent(const v1::AgentHello& hello,
                                      int64_t now_ms) {
@@ -190,6 +200,8 @@ int64_t SqliteWriter::Apply(const StoredBatch& batch) {
   for (const StoredCommandProgress& progress : batch.command_progress) {
     InsertCommandProgress(progress.progress);
   }
+  for (const v1::AuditRecord& record : batch.audit) InsertAudit(record);
+  if (!batch.audit.empty()) PruneAuditNowAndThen(received_ms);
   txn.commit();
   return log_events;
 }
@@ -206,15 +218,28 @@ void SqliteWriter::RecordCommand(const v1::CommandRecord& command) {
   s.exec();
 }
 
-std::optional<std::string> SqliteWriter::CommandAgent(
+std::optional<v1::CommandRecord> SqliteWriter::RecordedCommand(
     const std::string& command_id) {
-  SQLite::Statement& s = find_command_agent_;
+  SQLite::Statement& s = find_command_;
   s.reset();
   s.bindNoCopy(1, command_id);
-  std::optional<std::string> agent_id;
-  if (s.executeStep()) agent_id = s.getColumn(0).getString();
+  std::optional<v1::CommandRecord> record;
+  if (s.executeStep()) {
+    record.emplace();
+    record->set_command_id(command_id);
+    record->set_agent_id(s.getColumn(0).getString());
+    const SQLite::Column command = s.getColumn(1);
+    // A damaged blob leaves the action unset, as the readers do.
+    if (!record->mutable_command()->ParseFromArray(command.getBlob(),
+                                                   command.getBytes())) {
+      record->mutable_command()->Clear();
+    }
+    record->set_requested_by(s.getColumn(2).getString());
+    record->set_requested_unix_ms(s.getColumn(3).getInt64());
+    record->set_state(static_cast<v1::CommandState>(s.getColumn(4).getInt()));
+  }
   s.reset();
-  return agent_id;
+  return record;
 }
 
 void SqliteWriter::RecoverFromFailure() {
@@ -222,8 +247,9 @@ void SqliteWriter::RecoverFromFailure() {
   for (SQLite::Statement* statement :
        {&upsert_host_, &disconnect_host_, &find_host_sequence_, &save_progress_,
         &insert_log_, &insert_probe_, &insert_notice_, &upsert_series_,
-        &insert_point_, &insert_command_, &find_command_agent_,
-        &insert_command_progress_, &update_command_state_}) {
+        &insert_point_, &insert_command_, &find_command_,
+        &insert_command_progress_, &update_command_state_, &insert_audit_,
+        &prune_audit_}) {
     statement->tryReset();
   }
   // Series created by the rolled-back transaction are gone with it.
@@ -348,6 +374,30 @@ void SqliteWriter::InsertCommandProgress(const v1::CommandProgress& step) {
   update.bindNoCopy(1, step.command_id());
   update.bind(2, static_cast<int32_t>(step.state()));
   update.exec();
+}
+
+void SqliteWriter::InsertAudit(const v1::AuditRecord& record) {
+  SQLite::Statement& s = insert_audit_;
+  s.reset();
+  s.bind(1, record.time_unix_ms());
+  s.bindNoCopy(2, record.actor());
+  s.bindNoCopy(3, record.agent_id());
+  s.bindNoCopy(4, record.action());
+  s.bindNoCopy(5, record.parameters());
+  s.bindNoCopy(6, record.result());
+  s.bindNoCopy(7, record.command_id());
+  s.exec();
+  ++audit_since_prune_;
+}
+
+void SqliteWriter::PruneAuditNowAndThen(int64_t now_ms) {
+  if (audit_since_prune_ < kAuditPruneEvery) return;
+  audit_since_prune_ = 0;
+  SQLite::Statement& s = prune_audit_;
+  s.reset();
+  s.bind(1, now_ms - absl::ToInt64Milliseconds(kAuditRetention));
+  s.bind(2, kMaxAuditRecords);
+  s.exec();
 }
 
 int64_t SqliteWriter::SeriesId(const std::string& agent_id,

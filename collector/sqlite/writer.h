@@ -44,7 +44,8 @@ class SqliteWriter {
   // it inserted.
   int64_t Apply(const StoredBatch& batch);
   void RecordCommand(const eroom::monitor::v1::CommandRecord& command);
-  std::optional<std::string> CommandAgent(const std::string& command_id);
+  std::optional<eroom::monitor::v1::CommandRecord> RecordedCommand(
+      const std::string& command_id);
 
   // Makes the writer usable again after a statement failed and its
   // transaction rolled back.
@@ -64,6 +65,11 @@ class SqliteWriter {
                     const eroom::monitor::v1::AgentNotice& notice);
   void InsertMetrics(const DerivedMetrics& metrics);
   void InsertCommandProgress(const eroom::monitor::v1::CommandProgress& step);
+  void InsertAudit(const eroom::monitor::v1::AuditRecord& record);
+  // Drops the audit records older than kAuditRetention before `now_ms`
+  // and those beyond kMaxAuditRecords, once enough were written since the
+  // last time.
+  void PruneAuditNowAndThen(int64_t now_ms);
   int64_t SeriesId(const std::string& agent_id, const std::string& name,
                    std::string labels);
 
@@ -78,9 +84,14 @@ class SqliteWriter {
   SQLite::Statement upsert_series_;
   SQLite::Statement insert_point_;
   SQLite::Statement insert_command_;
-  SQLite::Statement find_command_agent_;
+  SQLite::Statement find_command_;
   SQLite::Statement insert_command_progress_;
   SQLite::Statement update_command_state_;
+  SQLite::Statement insert_audit_;
+  SQLite::Statement prune_audit_;
+  // Audit records written since the last pruning; the first Apply prunes.
+  int64_t audit_since_prune_ = kAuditPruneEvery;
+  static constexpr int64_t kAuditPruneEvery = 1000;
   // Series ids already looked up or created, by (agent, name, labels).
   absl::flat_hash_map<SeriesKey, int64_t> series_ids_;
 };

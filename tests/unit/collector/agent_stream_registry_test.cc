@@ -77,6 +77,23 @@ TEST_F(AgentStreamRegistryTest, ReservedCommandIsSentOnTheStream) {
   EXPECT_THAT(stream_->sent, ElementsAre("c1"));
 }
 
+TEST_F(AgentStreamRegistryTest, UnreservedCommandGoesBesideTheRunningOne) {
+  EXPECT_THAT(registry_.SendUnreserved("web-1", Ping("cancel")),
+              StatusIs(absl::StatusCode::kUnavailable, HasSubstr("web-1")));
+  RegisterOk("web-1", stream_);
+  ASSERT_THAT(registry_.Reserve("web-1", "c1"), IsOk());
+  ASSERT_THAT(registry_.Send("web-1", Ping("c1")), IsOk());
+  EXPECT_THAT(registry_.SendUnreserved("web-1", Ping("cancel")), IsOk());
+  EXPECT_THAT(stream_->sent, ElementsAre("c1", "cancel"));
+  // The host is still c1's, until c1 ends; the other's end changes nothing.
+  registry_.OnProgress("web-1", stream_.get(), Step("cancel", v1::SUCCEEDED));
+  EXPECT_THAT(registry_.Reserve("web-1", "c2"),
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("c1")));
+  stream_->closing = true;
+  EXPECT_THAT(registry_.SendUnreserved("web-1", Ping("late")),
+              StatusIs(absl::StatusCode::kUnavailable));
+}
+
 TEST_F(AgentStreamRegistryTest, OneCommandAtATimeUntilAFinalState) {
   RegisterOk("web-1", stream_);
   ASSERT_THAT(registry_.Reserve("web-1", "c1"), IsOk());

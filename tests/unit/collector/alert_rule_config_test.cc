@@ -431,6 +431,33 @@ TEST_F(RuleConfigTest, ExtraEventTypesMayBeNamed) {
   EXPECT_THAT(Load(rule, {"cache_miss"}), IsOk());
 }
 
+TEST_F(RuleConfigTest, AgentNoticeKindsAreKnownEventTypes) {
+  absl::StatusOr<RuleSet> set = Load(R"yaml(
+  - name: restarts
+    kind: log_match
+    match:
+      event_types: [restart_started, restart_succeeded, restart_failed,
+                    auto_restart_attempt, auto_restart_succeeded,
+                    auto_restart_failed, auto_restart_limit_reached,
+                    housekeeping_done, housekeeping_failed]
+)yaml");
+  EXPECT_THAT(set, IsOk());
+}
+
+TEST_F(RuleConfigTest, DuringRestartIsQuietOrNotify) {
+  EXPECT_TRUE(
+      LoadOne("  - {name: down, kind: absence, during_restart: quiet}\n")
+          .quiet_during_restart);
+  EXPECT_FALSE(
+      LoadOne("  - {name: down, kind: absence, during_restart: notify}\n")
+          .quiet_during_restart);
+  EXPECT_FALSE(
+      LoadOne("  - {name: down, kind: absence}\n").quiet_during_restart);
+  EXPECT_THAT(Load("  - {name: bad, kind: absence, during_restart: mute}\n"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("during_restart: 'mute' is not one of")));
+}
+
 TEST_F(RuleConfigTest, RulesFilesAreGlobsBesideTheConfig) {
   const std::string config =
       Write("etc/collector.yaml",
@@ -561,14 +588,31 @@ TEST(DefaultRulesTest, LoadAndCoverEveryKpiRowAndAvailabilityCase) {
               IsCondition(kGreater, 90));
   EXPECT_EQ(rule("host_cpu_high", "threshold", kWarning).for_duration,
             absl::Minutes(5));
-  // Availability.
-  rule("eroom_down", "threshold", kCritical);
-  rule("eroom_port_not_listening", "threshold", kCritical);
-  EXPECT_EQ(std::get<ThresholdRule>(
-                rule("health_probe_failing", "threshold", kCritical).kind)
-                .samples,
-            3);
+  // Availability, quiet while the host restarts ERoom itself.
+  EXPECT_TRUE(rule("eroom_down", "threshold", kCritical).quiet_during_restart);
+  EXPECT_TRUE(rule("eroom_port_not_listening", "threshold", kCritical)
+                  .quiet_during_restart);
+  const AlertRule& health =
+      rule("health_probe_failing", "threshold", kCritical);
+  EXPECT_EQ(std::get<ThresholdRule>(health.kind).samples, 3);
+  EXPECT_TRUE(health.quiet_during_restart);
   EXPECT_TRUE(rule("host_down", "absence", kCritical).inhibits_host);
+  EXPECT_TRUE(rule("host_down", "absence", kCritical).quiet_during_restart);
+  EXPECT_FALSE(rule("disk_full", "threshold", kCritical).quiet_during_restart);
+  // Remote operations.
+  EXPECT_THAT(
+      std::get<LogMatchRule>(rule("restart_failed", "log_match", kWarning).kind)
+          .match.event_types,
+      ElementsAre("restart_failed", "auto_restart_failed"));
+  EXPECT_THAT(
+      std::get<LogMatchRule>(
+          rule("auto_restart_limit_reached", "log_match", kCritical).kind)
+          .match.event_types,
+      ElementsAre("auto_restart_limit_reached"));
+  EXPECT_THAT(std::get<LogMatchRule>(
+                  rule("housekeeping_failed", "log_match", kWarning).kind)
+                  .match.event_types,
+              ElementsAre("housekeeping_failed"));
   const AlertRule& fatal = rule("fatal_shutdown", "log_match", kCritical);
   EXPECT_EQ(fatal.for_duration, absl::ZeroDuration());
   EXPECT_THAT(std::get<LogMatchRule>(fatal.kind).match.event_types,

@@ -789,6 +789,141 @@ TEST(RuleEngineInhibitionTest, HostDownInhibitsItsOtherAlerts) {
   EXPECT_FALSE(back[1].inhibited);
 }
 
+// --- agent notices and a host's own restart --------------------------------
+
+StoredBatch Notices(const std::string& agent_id, absl::Time received,
+                    const std::vector<std::string>& kinds) {
+  StoredBatch batch;
+  batch.received = received;
+  AgentBatch agent_batch;
+  agent_batch.agent_id = agent_id;
+  for (const std::string& kind : kinds) {
+    v1::AgentNotice* notice = agent_batch.batch.add_events()->mutable_notice();
+    notice->set_kind(kind);
+    notice->set_message(kind + " on " + agent_id);
+  }
+  batch.batches.push_back(std::move(agent_batch));
+  batch.hosts.push_back(Progress(agent_id, received));
+  return batch;
+}
+
+AlertRule NoticeMatch(std::string name, std::vector<std::string> event_types,
+                      std::vector<v1::LogLevel> levels) {
+  AlertRule rule;
+  rule.name = std::move(name);
+  LogMatchRule log;
+  log.match.event_types = std::move(event_types);
+  log.match.levels = std::move(levels);
+  log.window = absl::Minutes(10);
+  rule.kind = log;
+  return rule;
+}
+
+TEST(RuleEngineNoticeTest, OperationNoticesAreEventsOfTheirKind) {
+  Driver driver(Rules({
+      NoticeMatch("restart_failed", {"restart_failed"}, {}),
+      NoticeMatch("errors", {}, {v1::ERROR}),
+      NoticeMatch("infos", {}, {v1::INFO}),
+  }));
+  // Other notices are no events: events_dropped stays a metric.
+  EXPECT_THAT(
+      driver.Store(Notices("a1", At(absl::ZeroDuration()), {"events_dropped"})),
+      IsEmpty());
+  EXPECT_THAT(
+      driver.Store(Notices("a1", At(absl::Seconds(1)), {"housekeeping_done"})),
+      ElementsAre(IsChange(Kind::kFiring, "infos", "a1")));
+  const std::vector<AlertEvent> failed = driver.Store(Notices(
+      "a1", At(absl::Seconds(2)),
+      {"restart_started", "restart_failed", "auto_restart_limit_reached"}));
+  ASSERT_THAT(failed,
+              ElementsAre(IsChange(Kind::kFiring, "errors", "a1"),
+                          IsChange(Kind::kUpdated, "infos", "a1"),
+                          IsChange(Kind::kFiring, "restart_failed", "a1")));
+  EXPECT_EQ(failed[0].alert.count, 2);  // Both failures are ERROR.
+  EXPECT_EQ(failed[2].alert.count, 1);
+}
+
+AlertRule QuietDuringRestart(AlertRule rule) {
+  rule.quiet_during_restart = true;
+  return rule;
+}
+
+TEST(RuleEngineRestartTest, QuietAlertsDoNotNotifyDuringTheHostsOwnRestart) {
+  Driver driver(Rules({
+      QuietDuringRestart(Threshold("eroom_down", "eroom.up", Aggregation::kLast,
+                                   absl::ZeroDuration(), Below(1))),
+      Threshold("cpu", "host.cpu_percent", Aggregation::kLast,
+                absl::ZeroDuration(), Above(90)),
+  }));
+  EXPECT_THAT(driver.Store(
+                  Notices("a1", At(absl::ZeroDuration()), {"restart_started"})),
+              IsEmpty());
+
+  // Recorded, not notified: inhibited.
+  const std::vector<AlertEvent> down =
+      driver.Store(Metric("a1", At(absl::Seconds(5)), "eroom.up", 0));
+  ASSERT_THAT(down, ElementsAre(IsChange(Kind::kFiring, "eroom_down", "a1")));
+  EXPECT_TRUE(down[0].inhibited);
+  // A rule that is not quiet notifies as always...
+  const std::vector<AlertEvent> cpu =
+      driver.Store(Metric("a1", At(absl::Seconds(6)), "host.cpu_percent", 95));
+  ASSERT_THAT(cpu, ElementsAre(IsChange(Kind::kFiring, "cpu", "a1")));
+  EXPECT_FALSE(cpu[0].inhibited);
+  // ...and so does another host.
+  const std::vector<AlertEvent> other =
+      driver.Store(Metric("a2", At(absl::Seconds(7)), "eroom.up", 0));
+  ASSERT_THAT(other, ElementsAre(IsChange(Kind::kFiring, "eroom_down", "a2")));
+  EXPECT_FALSE(other[0].inhibited);
+
+  // The restart failed and ERoom is still down: it notifies now.
+  const std::vector<AlertEvent> ended =
+      driver.Store(Notices("a1", At(absl::Seconds(60)), {"restart_failed"}));
+  ASSERT_THAT(ended, ElementsAre(IsChange(Kind::kUpdated, "eroom_down", "a1")));
+  EXPECT_FALSE(ended[0].inhibited);
+  EXPECT_EQ(ended[0].alert.state, AlertState::kFiring);
+}
+
+TEST(RuleEngineRestartTest, AlertThatClearsWithinTheRestartNeverNotifies) {
+  Driver driver(Rules({QuietDuringRestart(
+      Threshold("eroom_down", "eroom.up", Aggregation::kLast,
+                absl::ZeroDuration(), Below(1)))}));
+  driver.Store(
+      Notices("a1", At(absl::ZeroDuration()), {"auto_restart_attempt"}));
+  const std::vector<AlertEvent> down =
+      driver.Store(Metric("a1", At(absl::Seconds(5)), "eroom.up", 0));
+  ASSERT_THAT(down, ElementsAre(IsChange(Kind::kFiring, "eroom_down", "a1")));
+  EXPECT_TRUE(down[0].inhibited);
+  EXPECT_THAT(driver.Store(Metric("a1", At(absl::Seconds(20)), "eroom.up", 1)),
+              ElementsAre(IsChange(Kind::kResolved, "eroom_down", "a1")));
+  // Nothing left to notify when the restart ends.
+  EXPECT_THAT(driver.Store(Notices("a1", At(absl::Seconds(21)),
+                                   {"auto_restart_succeeded"})),
+              IsEmpty());
+}
+
+TEST(RuleEngineRestartTest, QuietEndsAfterThirtyMinutesWithoutAnEnd) {
+  Driver driver(Rules({QuietDuringRestart(
+      Threshold("eroom_down", "eroom.up", Aggregation::kLast,
+                absl::ZeroDuration(), Below(1)))}));
+  driver.Store(Notices("a1", At(absl::ZeroDuration()), {"restart_started"}));
+  const std::vector<AlertEvent> down =
+      driver.Store(Metric("a1", At(absl::Seconds(5)), "eroom.up", 0));
+  ASSERT_THAT(down, SizeIs(1));
+  EXPECT_TRUE(down[0].inhibited);
+  driver.Store(Metric("a1", At(absl::Minutes(29)), "eroom.up", 0));
+  EXPECT_THAT(driver.Tick(At(absl::Minutes(29) + absl::Seconds(59))),
+              IsEmpty());
+  const std::vector<AlertEvent> ended = driver.Tick(At(kMaxRestartQuiet));
+  ASSERT_THAT(ended, ElementsAre(IsChange(Kind::kUpdated, "eroom_down", "a1")));
+  EXPECT_FALSE(ended[0].inhibited);
+  // Later changes notify as usual.
+  const std::vector<AlertEvent> later =
+      driver.Store(Metric("a1", At(absl::Minutes(31)), "eroom.up", 1));
+  ASSERT_THAT(later,
+              ElementsAre(IsChange(Kind::kResolved, "eroom_down", "a1")));
+  EXPECT_FALSE(later[0].inhibited);
+}
+
 // --- restart and reload ----------------------------------------------------
 
 TEST(RuleEngineRestoreTest, RestoredAlertsCarryOnWithoutBeingReportedAgain) {

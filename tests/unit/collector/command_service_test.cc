@@ -21,6 +21,8 @@ namespace {
 namespace v1 = ::eroom::monitor::v1;
 using ::testing::HasSubstr;
 using ::testing::SizeIs;
+using ::testing::StartsWith;
+using ::testing::UnorderedElementsAre;
 
 constexpr char kAgentToken[] = "agent-token-0123456789";
 constexpr char kViewerToken[] = "viewer-token-0123456789";
@@ -128,6 +130,41 @@ class CommandServiceTest : public ::testing::Test {
     return sent;
   }
 
+  grpc::Status Cancel(const std::string& command_id, v1::CommandRecord* target,
+                      const std::string& token = kOperatorToken) {
+    grpc::ClientContext context;
+    Authenticate(context, token);
+    v1::CancelCommandRequest request;
+    request.set_command_id(command_id);
+    return commands_->CancelCommand(&context, request, target);
+  }
+
+  // The audit trail, once ingest stored everything submitted so far (it
+  // stops: call last).
+  std::vector<v1::AuditRecord> AuditOnceStored() {
+    ingest_.Stop();
+    v1::ListAuditRequest request;
+    request.set_limit(100);
+    absl::StatusOr<v1::ListAuditResponse> audit = storage_.ListAudit(request);
+    EXPECT_TRUE(audit.ok()) << audit.status();
+    if (!audit.ok()) return {};
+    return {audit->records().begin(), audit->records().end()};
+  }
+
+  // Whether everything `agent` sent so far is stored: ingest takes a
+  // stream's messages in order, and this event's ack comes after them.
+  void WaitUntilStored(Agent& agent) {
+    v1::AgentMessage batch;
+    v1::Event* event = batch.mutable_batch()->add_events();
+    event->set_sequence(++sequence_);
+    event->mutable_notice()->set_kind("test");
+    ASSERT_TRUE(agent.stream->Write(batch));
+    v1::CollectorMessage reply;
+    ASSERT_TRUE(agent.stream->Read(&reply));
+    ASSERT_EQ(reply.ack().stored_through_sequence(), sequence_);
+  }
+  uint64_t sequence_ = 0;
+
   std::unique_ptr<Watcher> Watch(grpc::ClientContext& context,
                                  const std::string& command_id) {
     Authenticate(context, kViewerToken);
@@ -170,6 +207,236 @@ TEST_F(CommandServiceTest, ViewerMayNotStartCommands) {
   grpc::Status status = StartPing("web-1", &record, kViewerToken);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED);
   EXPECT_THAT(storage_.commands(), SizeIs(0));
+
+  const std::vector<v1::AuditRecord> audit = AuditOnceStored();
+  ASSERT_THAT(audit, SizeIs(1));
+  EXPECT_EQ(audit[0].actor(), "vera");
+  EXPECT_EQ(audit[0].agent_id(), "web-1");
+  EXPECT_EQ(audit[0].action(), "ping");
+  EXPECT_THAT(audit[0].result(), StartsWith("refused: "));
+  EXPECT_THAT(audit[0].result(), HasSubstr("operator"));
+  EXPECT_EQ(audit[0].command_id(), "");
+}
+
+TEST_F(CommandServiceTest, UnknownTokenIsAuditedAsUnauthenticated) {
+  v1::CommandRecord record;
+  EXPECT_EQ(StartPing("web-1", &record, "no-such-token").error_code(),
+            grpc::StatusCode::UNAUTHENTICATED);
+  const std::vector<v1::AuditRecord> audit = AuditOnceStored();
+  ASSERT_THAT(audit, SizeIs(1));
+  EXPECT_EQ(audit[0].actor(), "unauthenticated");
+}
+
+TEST_F(CommandServiceTest, EveryRequestAndStepIsAudited) {
+  std::unique_ptr<Agent> agent = Connect("web-1");
+  grpc::ClientContext context;
+  Authenticate(context, kOperatorToken);
+  v1::StartCommandRequest request;
+  request.set_agent_id("web-1");
+  request.mutable_command()->mutable_safe_restart()->set_drain_timeout_ms(
+      absl::ToInt64Milliseconds(absl::Minutes(10)));
+  v1::CommandRecord record;
+  ASSERT_TRUE(commands_->StartCommand(&context, request, &record).ok());
+  v1::CommandRecord busy;
+  ASSERT_EQ(StartPing("web-1", &busy).error_code(),
+            grpc::StatusCode::FAILED_PRECONDITION);
+  request.mutable_command()->mutable_safe_restart()->set_drain_timeout_ms(-1);
+  grpc::ClientContext invalid_context;
+  Authenticate(invalid_context, kOperatorToken);
+  ASSERT_EQ(
+      commands_->StartCommand(&invalid_context, request, &busy).error_code(),
+      grpc::StatusCode::INVALID_ARGUMENT);
+  agent->ReadCommand();
+  v1::CommandProgress drain = Step(record.command_id(), v1::RUNNING);
+  drain.set_step("drain");
+  drain.set_message("waiting for 1 room");
+  agent->Send(drain);
+  agent->Send(Step(record.command_id(), v1::SUCCEEDED));
+  WaitUntilStored(*agent);
+
+  const std::vector<v1::AuditRecord> audit = AuditOnceStored();
+  ASSERT_THAT(audit, SizeIs(5));
+  std::vector<std::string> results;
+  for (const v1::AuditRecord& each : audit) results.push_back(each.result());
+  EXPECT_THAT(
+      results,
+      UnorderedElementsAre(
+          "requested",
+          absl::StrCat("refused: command '", record.command_id(),
+                       "' is still running on host 'web-1'"),
+          StartsWith("refused: command.safe_restart.drain_timeout_ms: -1"),
+          "RUNNING drain: waiting for 1 room", "SUCCEEDED: SUCCEEDED"));
+  for (const v1::AuditRecord& each : audit) {
+    EXPECT_EQ(each.agent_id(), "web-1");
+    if (each.result() == "requested") {
+      EXPECT_EQ(each.actor(), "oscar");
+      EXPECT_EQ(each.action(), "safe_restart");
+      EXPECT_EQ(each.parameters(), "drain_timeout=10m force=false");
+      EXPECT_EQ(each.command_id(), record.command_id());
+    } else if (each.result().starts_with("RUNNING") ||
+               each.result().starts_with("SUCCEEDED")) {
+      EXPECT_EQ(each.actor(), "agent");
+      EXPECT_EQ(each.action(), "safe_restart");
+      EXPECT_EQ(each.command_id(), record.command_id());
+    } else {
+      EXPECT_EQ(each.actor(), "oscar");
+    }
+  }
+}
+
+TEST_F(CommandServiceTest, CancelIsSentBesideTheRunningCommand) {
+  auto [agent, record] = PingSentTo("web-1");
+  v1::CommandRecord target;
+  ASSERT_TRUE(Cancel(record.command_id(), &target).ok());
+  EXPECT_EQ(target.command_id(), record.command_id());
+  EXPECT_TRUE(target.command().has_ping());
+
+  const v1::Command cancel = agent->ReadCommand();
+  EXPECT_NE(cancel.command_id(), record.command_id());
+  EXPECT_THAT(cancel.command_id(), SizeIs(32));
+  EXPECT_EQ(cancel.cancel().target_command_id(), record.command_id());
+  // The cancel is a command of its own, and did not take the host.
+  ASSERT_THAT(storage_.commands(), SizeIs(2));
+  EXPECT_EQ(storage_.commands()[1].command_id(), cancel.command_id());
+  EXPECT_EQ(storage_.commands()[1].requested_by(), "oscar");
+  v1::CommandRecord busy;
+  grpc::Status refused = StartPing("web-1", &busy);
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_THAT(refused.error_message(), HasSubstr(record.command_id()));
+
+  // Its progress is stored and audited like any command's.
+  agent->Send(Step(cancel.command_id(), v1::SUCCEEDED));
+  WaitUntilStored(*agent);
+  EXPECT_EQ(storage_.commands()[1].state(), v1::SUCCEEDED);
+  bool requested = false;
+  bool succeeded = false;
+  for (const v1::AuditRecord& each : AuditOnceStored()) {
+    if (each.command_id() != cancel.command_id()) continue;
+    EXPECT_EQ(each.action(), "cancel");
+    EXPECT_EQ(each.parameters(), "target=" + record.command_id());
+    requested = requested || each.result() == "requested";
+    succeeded = succeeded || each.result().starts_with("SUCCEEDED");
+  }
+  EXPECT_TRUE(requested);
+  EXPECT_TRUE(succeeded);
+}
+
+TEST_F(CommandServiceTest, CancelOfAnUnknownCommandIsNotFound) {
+  v1::CommandRecord target;
+  EXPECT_EQ(Cancel("no-such-command", &target).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  const std::vector<v1::AuditRecord> audit = AuditOnceStored();
+  ASSERT_THAT(audit, SizeIs(1));
+  EXPECT_EQ(audit[0].action(), "cancel");
+  EXPECT_EQ(audit[0].parameters(), "target=no-such-command");
+  EXPECT_THAT(audit[0].result(), StartsWith("refused: "));
+}
+
+TEST_F(CommandServiceTest, CancelOfAnEndedCommandIsAFailedPrecondition) {
+  auto [agent, record] = PingSentTo("web-1");
+  agent->Send(Step(record.command_id(), v1::SUCCEEDED));
+  WaitUntilStored(*agent);
+  v1::CommandRecord target;
+  grpc::Status status = Cancel(record.command_id(), &target);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_THAT(status.error_message(), HasSubstr("SUCCEEDED"));
+}
+
+TEST_F(CommandServiceTest, CancelWithoutALiveStreamIsUnavailable) {
+  v1::CommandRecord running;
+  running.set_command_id("c1");
+  running.set_agent_id("web-9");
+  running.mutable_command()->mutable_ping();
+  ASSERT_TRUE(storage_.RecordCommand(running).ok());
+  v1::CommandRecord target;
+  grpc::Status status = Cancel("c1", &target);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_THAT(status.error_message(), HasSubstr("web-9"));
+  EXPECT_THAT(storage_.commands(), SizeIs(1));
+}
+
+TEST_F(CommandServiceTest, ViewerMayNotCancel) {
+  auto [agent, record] = PingSentTo("web-1");
+  v1::CommandRecord target;
+  EXPECT_EQ(Cancel(record.command_id(), &target, kViewerToken).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  bool audited = false;
+  for (const v1::AuditRecord& each : AuditOnceStored()) {
+    if (each.action() != "cancel") continue;
+    audited = true;
+    EXPECT_EQ(each.actor(), "vera");
+    EXPECT_THAT(each.result(), StartsWith("refused: "));
+  }
+  EXPECT_TRUE(audited);
+}
+
+TEST_F(CommandServiceTest, ListAuditNeedsAViewerAndAppliesTheLimitPolicy) {
+  v1::CommandRecord record;
+  ASSERT_EQ(StartPing("web-9", &record).error_code(),
+            grpc::StatusCode::UNAVAILABLE);
+  ASSERT_THAT(AuditOnceStored(), SizeIs(1));
+
+  grpc::ClientContext context;
+  Authenticate(context, kViewerToken);
+  v1::ListAuditResponse response;
+  ASSERT_TRUE(commands_->ListAudit(&context, {}, &response).ok());
+  ASSERT_THAT(response.records(), SizeIs(1));
+  EXPECT_EQ(response.records(0).agent_id(), "web-9");
+  EXPECT_THAT(response.records(0).result(), HasSubstr("no live agent stream"));
+
+  grpc::ClientContext other_host;
+  Authenticate(other_host, kViewerToken);
+  v1::ListAuditRequest request;
+  request.set_agent_id("web-1");
+  request.set_limit(1000000);
+  ASSERT_TRUE(commands_->ListAudit(&other_host, request, &response).ok());
+  EXPECT_THAT(response.records(), SizeIs(0));
+
+  grpc::ClientContext negative;
+  Authenticate(negative, kViewerToken);
+  request.set_limit(-1);
+  EXPECT_EQ(commands_->ListAudit(&negative, request, &response).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  grpc::ClientContext anonymous;
+  EXPECT_EQ(commands_->ListAudit(&anonymous, {}, &response).error_code(),
+            grpc::StatusCode::UNAUTHENTICATED);
+}
+
+TEST_F(CommandServiceTest, CommandsLeftRunningByARestartEndFailed) {
+  v1::CommandRecord running;
+  running.set_command_id("running");
+  running.set_agent_id("web-1");
+  running.mutable_command()->mutable_ping();
+  ASSERT_TRUE(storage_.RecordCommand(running).ok());
+  v1::CommandRecord done = running;
+  done.set_command_id("done");
+  ASSERT_TRUE(storage_.RecordCommand(done).ok());
+  StoredBatch before;
+  before.received = clock_.Now();
+  before.command_progress = {
+      {"web-1", Step("running", v1::RUNNING)},
+      {"web-1", Step("done", v1::SUCCEEDED)},
+  };
+  ASSERT_TRUE(storage_.Apply(before).ok());
+
+  ASSERT_TRUE(service_.EndCommandsLeftByARestart().ok());
+  // A late step of the agent is still stored after the collector's end.
+  std::unique_ptr<Agent> agent = Connect("web-1");
+  agent->Send(Step("running", v1::SUCCEEDED));
+  WaitUntilStored(*agent);
+
+  const v1::CommandRecord ended = storage_.commands()[0];
+  ASSERT_THAT(ended.progress(), SizeIs(3));
+  EXPECT_EQ(ended.progress(1).state(), v1::FAILED);
+  EXPECT_EQ(ended.progress(1).message(),
+            "the collector restarted while it ran");
+  EXPECT_EQ(ended.progress(2).state(), v1::SUCCEEDED);
+  EXPECT_THAT(storage_.commands()[1].progress(), SizeIs(1));
+  const std::vector<v1::AuditRecord> audit = AuditOnceStored();
+  ASSERT_THAT(audit, SizeIs(2));
+  std::vector<std::string> actors;
+  for (const v1::AuditRecord& each : audit) actors.push_back(each.actor());
+  EXPECT_THAT(actors, UnorderedElementsAre("collector", "agent"));
 }
 
 TEST_F(CommandServiceTest, HostWithoutLiveStreamIsUnavailable) {

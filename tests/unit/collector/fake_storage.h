@@ -171,6 +171,16 @@ class FakeStorage final : public Storage {
       *command.add_progress() = progress.progress;
       command.set_state(progress.progress.state());
     }
+    // The contract's age bound; its row bound is far beyond what tests
+    // write.
+    data_->audit.insert(data_->audit.end(), batch.audit.begin(),
+                        batch.audit.end());
+    const int64_t oldest_kept_ms =
+        absl::ToUnixMillis(batch.received - kAuditRetention);
+    std::erase_if(data_->audit,
+                  [oldest_kept_ms](const eroom::monitor::v1::AuditRecord& r) {
+                    return r.time_unix_ms() < oldest_kept_ms;
+                  });
     return absl::OkStatus();
   }
 
@@ -193,13 +203,15 @@ class FakeStorage final : public Storage {
     return absl::OkStatus();
   }
 
-  absl::StatusOr<std::string> CommandAgent(
+  absl::StatusOr<eroom::monitor::v1::CommandRecord> RecordedCommand(
       const std::string& command_id) override {
     absl::MutexLock lock(&data_->mu);
     if (!data_->fail_with.ok()) return data_->fail_with;
     auto it = data_->command_index.find(command_id);
     if (it == data_->command_index.end()) return UnknownCommand(command_id);
-    return data_->commands[it->second].agent_id();
+    eroom::monitor::v1::CommandRecord record = data_->commands[it->second];
+    record.clear_progress();
+    return record;
   }
 
   absl::StatusOr<eroom::monitor::v1::ListHostsResponse> ListHosts(
@@ -337,6 +349,53 @@ class FakeStorage final : public Storage {
     return response;
   }
 
+  absl::StatusOr<std::vector<eroom::monitor::v1::CommandRecord>>
+  UnfinishedCommands() override {
+    absl::MutexLock lock(&data_->mu);
+    std::vector<eroom::monitor::v1::CommandRecord> unfinished;
+    for (const eroom::monitor::v1::CommandRecord& command : data_->commands) {
+      const eroom::monitor::v1::CommandState state = command.state();
+      if (state == eroom::monitor::v1::SUCCEEDED ||
+          state == eroom::monitor::v1::FAILED ||
+          state == eroom::monitor::v1::REJECTED) {
+        continue;
+      }
+      unfinished.push_back(command);
+      unfinished.back().clear_progress();
+    }
+    std::stable_sort(unfinished.begin(), unfinished.end(),
+                     [](const auto& a, const auto& b) {
+                       return a.requested_unix_ms() < b.requested_unix_ms();
+                     });
+    return unfinished;
+  }
+
+  absl::StatusOr<eroom::monitor::v1::ListAuditResponse> ListAudit(
+      const eroom::monitor::v1::ListAuditRequest& request) override {
+    if (absl::Status limit = CheckLimit(request.limit()); !limit.ok()) {
+      return limit;
+    }
+    absl::MutexLock lock(&data_->mu);
+    // (time, index into audit) of the matching records.
+    std::vector<std::pair<int64_t, size_t>> matching;
+    for (size_t i = 0; i < data_->audit.size(); ++i) {
+      const eroom::monitor::v1::AuditRecord& record = data_->audit[i];
+      if ((request.agent_id().empty() ||
+           record.agent_id() == request.agent_id()) &&
+          record.time_unix_ms() >= request.since_unix_ms()) {
+        matching.emplace_back(record.time_unix_ms(), i);
+      }
+    }
+    // Newest first, then the newest stored first.
+    std::sort(matching.begin(), matching.end(), std::greater<>());
+    eroom::monitor::v1::ListAuditResponse response;
+    for (size_t i = 0;
+         i < matching.size() && i < static_cast<size_t>(request.limit()); ++i) {
+      *response.add_records() = data_->audit[matching[i].second];
+    }
+    return response;
+  }
+
   absl::StatusOr<std::vector<eroom::monitor::v1::LogResumePoint>>
   LogResumePoints(const std::string& agent_id) override {
     absl::MutexLock lock(&data_->mu);
@@ -373,6 +432,7 @@ class FakeStorage final : public Storage {
     std::map<SeriesKey, std::vector<Point>> series ABSL_GUARDED_BY(mu);
     std::vector<eroom::monitor::v1::CommandRecord> commands ABSL_GUARDED_BY(mu);
     absl::flat_hash_map<std::string, size_t> command_index ABSL_GUARDED_BY(mu);
+    std::vector<eroom::monitor::v1::AuditRecord> audit ABSL_GUARDED_BY(mu);
     int transactions ABSL_GUARDED_BY(mu) = 0;
     uint64_t events ABSL_GUARDED_BY(mu) = 0;
     std::vector<std::string> registered ABSL_GUARDED_BY(mu);

@@ -351,6 +351,50 @@ TEST_F(IngestPipelineTest, CommandIsRecordedAndItsProgressStored) {
   EXPECT_EQ(ingest.dropped_command_progress(), 0u);
 }
 
+TEST_F(IngestPipelineTest, StoredStepsAndAuditRecordsAreAudited) {
+  v1::CommandRecord restart = Command("c1", "a");
+  restart.mutable_command()->mutable_safe_restart()->set_drain_timeout_ms(
+      90000);
+  ASSERT_THAT(storage_.RecordCommand(restart), IsOk());
+  IngestPipeline ingest(storage_, clock_, {}, {});
+  IngestItem requested;
+  requested.kind = IngestItem::Kind::kAudit;
+  requested.agent_id = "a";
+  requested.audit.set_time_unix_ms(absl::ToUnixMillis(clock_.Now()));
+  requested.audit.set_result("requested");
+  ASSERT_TRUE(ingest.Submit(std::move(requested)));
+  IngestItem drain = Progress("a", "c1", v1::RUNNING);
+  drain.progress.set_step("drain");
+  drain.progress.set_message("1 room running");
+  ASSERT_TRUE(ingest.Submit(std::move(drain)));
+  IngestItem ended = Progress("a", "c1", v1::FAILED);
+  ended.actor = "collector";
+  ASSERT_TRUE(ingest.Submit(std::move(ended)));
+  // Dropped progress is not audited.
+  ASSERT_TRUE(ingest.Submit(Progress("b", "c1", v1::SUCCEEDED)));
+  ingest.Start();
+  ingest.Stop();
+
+  v1::ListAuditRequest request;
+  request.set_limit(10);
+  absl::StatusOr<v1::ListAuditResponse> audit = storage_.ListAudit(request);
+  ASSERT_THAT(audit, IsOk());
+  ASSERT_EQ(audit->records_size(), 3);
+  // All at the same time: the newest stored first.
+  const v1::AuditRecord& failed = audit->records(0);
+  EXPECT_EQ(failed.actor(), "collector");
+  EXPECT_EQ(failed.result(), "FAILED");
+  const v1::AuditRecord& running = audit->records(1);
+  EXPECT_EQ(running.actor(), "agent");
+  EXPECT_EQ(running.agent_id(), "a");
+  EXPECT_EQ(running.action(), "safe_restart");
+  EXPECT_EQ(running.parameters(), "drain_timeout=1m30s force=false");
+  EXPECT_EQ(running.result(), "RUNNING drain: 1 room running");
+  EXPECT_EQ(running.command_id(), "c1");
+  EXPECT_EQ(running.time_unix_ms(), absl::ToUnixMillis(clock_.Now()));
+  EXPECT_EQ(audit->records(2).result(), "requested");
+}
+
 TEST_F(IngestPipelineTest, FailedCommandRecordIsReported) {
   ASSERT_THAT(storage_.RecordCommand(Command("c1", "a")), IsOk());
   std::vector<absl::Status> recorded;

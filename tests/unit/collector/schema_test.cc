@@ -48,12 +48,25 @@ TEST_F(SchemaTest, MigratesStepByStep) {
   EXPECT_TRUE(db_->tableExists("commands"));
   EXPECT_TRUE(db_->tableExists("command_progress"));
   EXPECT_FALSE(db_->tableExists("alerts"));
-  ASSERT_THAT(MigrateSchema(*db_, CollectorSchema()), IsOk());
-  EXPECT_EQ(Version(), kSchemaVersion);
+  ASSERT_THAT(MigrateSchema(*db_, CollectorSchema(), 5), IsOk());
   for (const char* table :
        {"alerts", "alert_history", "silences", "alert_deliveries"}) {
     EXPECT_TRUE(db_->tableExists(table)) << table;
   }
+  EXPECT_FALSE(db_->tableExists("command_audit"));
+  ASSERT_THAT(MigrateSchema(*db_, CollectorSchema()), IsOk());
+  EXPECT_EQ(Version(), kSchemaVersion);
+  EXPECT_TRUE(db_->tableExists("command_audit"));
+}
+
+TEST_F(SchemaTest, AuditMigrationKeepsTheCommands) {
+  ASSERT_THAT(MigrateSchema(*db_, CollectorSchema(), 5), IsOk());
+  db_->exec(
+      "INSERT INTO commands (command_id, agent_id, command, requested_by, "
+      "requested_ms, state) VALUES ('c1', 'a1', x'', 'alice', 1, 2)");
+  ASSERT_THAT(MigrateSchema(*db_, CollectorSchema()), IsOk());
+  EXPECT_EQ(db_->execAndGet("SELECT count(*) FROM commands").getInt(), 1);
+  EXPECT_EQ(db_->execAndGet("SELECT count(*) FROM command_audit").getInt(), 0);
 }
 
 TEST_F(SchemaTest, MigratingAgainChangesNothing) {

@@ -717,13 +717,14 @@ TEST_P(StorageConformanceTest, RecordedCommandReadsBackAsRecorded) {
   const v1::CommandRecord command = Command("c1", "a", kT0);
   ASSERT_THAT(storage_->RecordCommand(command), IsOk());
   EXPECT_THAT(storage_->GetCommand("c1"), IsOkAndHolds(EqualsProto(command)));
-  EXPECT_THAT(storage_->CommandAgent("c1"), IsOkAndHolds("a"));
+  EXPECT_THAT(storage_->RecordedCommand("c1"),
+              IsOkAndHolds(EqualsProto(command)));
 }
 
 TEST_P(StorageConformanceTest, UnknownCommandIsNotFound) {
   EXPECT_THAT(storage_->GetCommand("nope"),
               StatusIs(absl::StatusCode::kNotFound));
-  EXPECT_THAT(storage_->CommandAgent("nope"),
+  EXPECT_THAT(storage_->RecordedCommand("nope"),
               StatusIs(absl::StatusCode::kNotFound));
 }
 
@@ -731,7 +732,7 @@ TEST_P(StorageConformanceTest, CommandIdIsRecordedOnce) {
   ASSERT_THAT(storage_->RecordCommand(Command("c1", "a", kT0)), IsOk());
   EXPECT_THAT(storage_->RecordCommand(Command("c1", "b", kT0)),
               StatusIs(absl::StatusCode::kAlreadyExists));
-  EXPECT_THAT(storage_->CommandAgent("c1"), IsOkAndHolds("a"));
+  EXPECT_EQ(storage_->RecordedCommand("c1")->agent_id(), "a");
   EXPECT_THAT(storage_->RecordCommand(Command("", "a", kT0)),
               StatusIs(absl::StatusCode::kInvalidArgument));
   EXPECT_THAT(storage_->RecordCommand(Command("c2", "", kT0)),
@@ -796,6 +797,105 @@ TEST_P(StorageConformanceTest, CommandsAreListedNewestFirst) {
   request.set_limit(0);
   EXPECT_THAT(storage_->ListCommands(request),
               StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+TEST_P(StorageConformanceTest, UnfinishedCommandsAreThoseWithoutAFinalState) {
+  ASSERT_THAT(storage_->RecordCommand(Command("sent", "a", kT0 + 2)), IsOk());
+  ASSERT_THAT(storage_->RecordCommand(Command("running", "a", kT0 + 1)),
+              IsOk());
+  ASSERT_THAT(storage_->RecordCommand(Command("done", "b", kT0)), IsOk());
+  StoredBatch batch;
+  batch.received = kNow;
+  batch.command_progress = {Progress("a", "running", v1::RUNNING, kT0 + 3),
+                            Progress("b", "done", v1::FAILED, kT0 + 3)};
+  Apply(batch);
+
+  absl::StatusOr<std::vector<v1::CommandRecord>> unfinished =
+      storage_->UnfinishedCommands();
+  ASSERT_THAT(unfinished, IsOk());
+  ASSERT_EQ(unfinished->size(), 2u);
+  EXPECT_EQ((*unfinished)[0].command_id(), "running");
+  EXPECT_EQ((*unfinished)[0].agent_id(), "a");
+  EXPECT_EQ((*unfinished)[0].state(), v1::RUNNING);
+  EXPECT_EQ((*unfinished)[1].command_id(), "sent");
+}
+
+v1::AuditRecord Audit(int64_t time_ms, const std::string& agent_id,
+                      const std::string& result) {
+  v1::AuditRecord record;
+  record.set_time_unix_ms(time_ms);
+  record.set_actor("오퍼레이터");
+  record.set_agent_id(agent_id);
+  record.set_action("safe_restart");
+  record.set_parameters("drain_timeout=10m force=false");
+  record.set_result(result);
+  record.set_command_id("c1");
+  return record;
+}
+
+std::vector<std::string> AuditResults(const v1::ListAuditResponse& response) {
+  std::vector<std::string> results;
+  for (const v1::AuditRecord& record : response.records()) {
+    results.push_back(record.result());
+  }
+  return results;
+}
+
+TEST_P(StorageConformanceTest, AuditIsListedNewestFirstAndFiltered) {
+  StoredBatch first;
+  first.received = kNow;
+  first.audit = {Audit(kT0, "a", "requested"), Audit(kT0 + 5, "b", "b's")};
+  Apply(first);
+  StoredBatch second;
+  second.received = kNow;
+  second.audit = {Audit(kT0 + 5, "a", "ACCEPTED"),
+                  Audit(kT0 + 9, "a", "SUCCEEDED")};
+  Apply(second);
+
+  v1::ListAuditRequest request;
+  request.set_limit(10);
+  absl::StatusOr<v1::ListAuditResponse> all = storage_->ListAudit(request);
+  ASSERT_THAT(all, IsOk());
+  EXPECT_THAT(AuditResults(*all),
+              ElementsAre("SUCCEEDED", "ACCEPTED", "b's", "requested"));
+  EXPECT_THAT(all->records(3), EqualsProto(first.audit[0]));
+
+  request.set_agent_id("a");
+  request.set_since_unix_ms(kT0 + 5);
+  EXPECT_THAT(AuditResults(*storage_->ListAudit(request)),
+              ElementsAre("SUCCEEDED", "ACCEPTED"));
+  request.set_limit(1);
+  EXPECT_THAT(AuditResults(*storage_->ListAudit(request)),
+              ElementsAre("SUCCEEDED"));
+  request.set_limit(0);
+  EXPECT_THAT(storage_->ListAudit(request),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+TEST_P(StorageConformanceTest, AuditOlderThanTheRetentionIsDropped) {
+  const int64_t now_ms = absl::ToUnixMillis(kNow);
+  const int64_t expired_ms =
+      now_ms - absl::ToInt64Milliseconds(kAuditRetention) - 1;
+  StoredBatch batch;
+  batch.received = kNow;
+  batch.audit = {Audit(expired_ms, "a", "expired"), Audit(now_ms, "a", "kept")};
+  Apply(batch);
+
+  v1::ListAuditRequest request;
+  request.set_limit(10);
+  EXPECT_THAT(AuditResults(*storage_->ListAudit(request)), ElementsAre("kept"));
+}
+
+TEST_P(StorageConformanceTest, AuditSurvivesReopening) {
+  StoredBatch batch;
+  batch.received = kNow;
+  batch.audit = {Audit(kT0, "a", "requested")};
+  Apply(batch);
+  Reopen();
+  v1::ListAuditRequest request;
+  request.set_limit(10);
+  EXPECT_THAT(AuditResults(*storage_->ListAudit(request)),
+              ElementsAre("requested"));
 }
 
 }  // namespace

@@ -40,6 +40,31 @@ TEST(MetricCatalogTest, SampleBecomesNamedValues) {
   EXPECT_EQ(used->labels.at("mount"), "/");
 }
 
+TEST(MetricCatalogTest, AgentStateBecomesAgentMetrics) {
+  v1::ResourceSample sample;
+  v1::AgentState* agent = sample.mutable_agent();
+  agent->set_spool_events(7);
+  agent->set_spool_bytes(4096);
+  agent->set_events_dropped_total(3);
+  agent->set_housekeeping_last_run_unix_ms(1750000000000);
+  agent->set_oldest_uncompressed_log_unix_ms(1749000000000);
+  std::vector<MetricValue> values = MetricsFromSample(sample);
+  EXPECT_EQ(ValueOf(values, "agent.spool_events"), 7);
+  EXPECT_EQ(ValueOf(values, "agent.spool_bytes"), 4096);
+  EXPECT_EQ(ValueOf(values, "agent.events_dropped_total"), 3);
+  EXPECT_EQ(ValueOf(values, "agent.housekeeping_last_run_unix_ms"),
+            1750000000000);
+  EXPECT_EQ(ValueOf(values, "agent.oldest_uncompressed_log_unix_ms"),
+            1749000000000);
+}
+
+TEST(MetricCatalogTest, NoAgentMetricsWithoutAgentState) {
+  v1::ResourceSample sample;
+  for (const MetricValue& v : MetricsFromSample(sample)) {
+    EXPECT_NE(v.name.rfind("agent.", 0), 0u) << v.name;
+  }
+}
+
 TEST(MetricCatalogTest, ProcessMetricsOnlyWhileUp) {
   v1::ResourceSample sample;
   for (const MetricValue& v : MetricsFromSample(sample)) {
@@ -67,6 +92,7 @@ TEST(MetricCatalogTest, EveryProducedNameIsKnown) {
   v1::ResourceSample sample;
   sample.mutable_eroom()->set_up(true);
   sample.add_disks()->set_total_bytes(1);
+  sample.mutable_agent();
   v1::ProbeResult queue_probe;
   queue_probe.set_target(v1::QUEUE_STATUS);
   queue_probe.mutable_queue();
