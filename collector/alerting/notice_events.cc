@@ -36,7 +36,7 @@ std::optional<v1::LogEvent> NoticeAsLogEvent(const v1::AgentNotice& notice) {
   event.set_event_type(notice.kind());
   event.set_level(absl::EndsWith(notice.kind(), "_failed") ||
                           absl::EndsWith(notice.kind(), "_limit_reached")
-                      ? v1::ERROR
+                      ? v1::WARN
                       : v1::INFO);
   event.set_message(notice.message());
   event.set_logger("eroom-agent");

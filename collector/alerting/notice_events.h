@@ -15,9 +15,10 @@ namespace eroom::collector::alerting {
 // notice's kind, so that a log_match rule can name them. Sorted.
 const std::vector<std::string>& NoticeEventTypes();
 
-// `notice` as the log event rules see, at `time_unix_ms`: level ERROR for a
+// `notice` as the log event rules see, at `time_unix_ms`: level WARN for a
 // failure (a kind ending in _failed or _limit_reached), else INFO; nullopt
-// for a kind outside NoticeEventTypes().
+// for a kind outside NoticeEventTypes(). Never ERROR: the rules about ERROR
+// lines count ERoom's own errors, and each failure has a rule of its own.
 std::optional<eroom::monitor::v1::LogEvent> NoticeAsLogEvent(
     const eroom::monitor::v1::AgentNotice& notice);
 

@@ -822,7 +822,7 @@ AlertRule NoticeMatch(std::string name, std::vector<std::string> event_types,
 TEST(RuleEngineNoticeTest, OperationNoticesAreEventsOfTheirKind) {
   Driver driver(Rules({
       NoticeMatch("restart_failed", {"restart_failed"}, {}),
-      NoticeMatch("errors", {}, {v1::ERROR}),
+      NoticeMatch("warnings", {}, {v1::WARN}),
       NoticeMatch("infos", {}, {v1::INFO}),
   }));
   // Other notices are no events: events_dropped stays a metric.
@@ -836,10 +836,10 @@ TEST(RuleEngineNoticeTest, OperationNoticesAreEventsOfTheirKind) {
       "a1", At(absl::Seconds(2)),
       {"restart_started", "restart_failed", "auto_restart_limit_reached"}));
   ASSERT_THAT(failed,
-              ElementsAre(IsChange(Kind::kFiring, "errors", "a1"),
+              ElementsAre(IsChange(Kind::kFiring, "warnings", "a1"),
                           IsChange(Kind::kUpdated, "infos", "a1"),
                           IsChange(Kind::kFiring, "restart_failed", "a1")));
-  EXPECT_EQ(failed[0].alert.count, 2);  // Both failures are ERROR.
+  EXPECT_EQ(failed[0].alert.count, 2);  // Both failures are WARN.
   EXPECT_EQ(failed[2].alert.count, 1);
 }
 
