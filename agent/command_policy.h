@@ -19,8 +19,8 @@ namespace eroom::agent {
 // over the network becomes part of them.
 struct SafeRestartPolicy {
   bool enabled = false;
-  std::vector<std::string> stop_command;   // e.g. {"scripts/stop.sh"}
-  std::vector<std::string> start_command;  // e.g. {"scripts/start.sh"}
+  std::vector<std::string> stop_command = {};   // e.g. {"scripts/stop.sh"}
+  std::vector<std::string> start_command = {};  // e.g. {"scripts/start.sh"}
   // Each program must exit within this, or it is killed (a failed step).
   absl::Duration program_timeout = absl::Minutes(2);
   // After the stop program: how long the process may take to exit on its
@@ -53,7 +53,7 @@ struct HousekeepingPolicy {
   // Relative to eroom.dir.
   std::string archive_dir = "logs/archive";
   // Time of day (local) of the daily run; nullopt: only on request.
-  std::optional<absl::Duration> daily_at;
+  std::optional<absl::Duration> daily_at = std::nullopt;
 };
 
 // The remote commands this agent's own config lets the collector run. A
@@ -61,9 +61,10 @@ struct HousekeepingPolicy {
 // changes nothing and is always allowed; cancel is allowed with safe
 // restart, the only command that drains.
 struct CommandPolicy {
-  SafeRestartPolicy safe_restart;
-  HousekeepingPolicy log_housekeeping;
-  AutoRestartPolicy auto_restart;  // Not a remote command: runs on its own.
+  SafeRestartPolicy safe_restart = {};
+  HousekeepingPolicy log_housekeeping = {};
+  AutoRestartPolicy auto_restart =
+      {};  // Not a remote command: runs on its own.
 };
 
 // A command that passed CheckCommand: well-formed and allowed. Its fields

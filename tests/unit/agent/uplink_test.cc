@@ -434,7 +434,7 @@ TEST_F(UplinkTest, ADisallowedActionIsRejectedAndNotRun) {
 }
 
 TEST_F(UplinkTest, AnAllowedActionIsNotImplementedYet) {
-  MakeUplink({.log_housekeeping = true});
+  MakeUplink({.log_housekeeping = {.enabled = true}});
   FakeStream& stream = NextStream();
   stream.after_hello = {Housekeeping("cmd-3")};
   stream.end_when = EndAfter(v1::FAILED);
