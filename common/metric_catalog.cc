@@ -60,7 +60,11 @@ const std::vector<std::string>& KnownMetricNames() {
           notice_kind::kLogLinesDropped, notice_kind::kLogUtf8Repaired,
           notice_kind::kLogBytesUndecodable, notice_kind::kLogFileProblems,
           notice_kind::kLogReadingPaused, notice_kind::kSamplerReadFailures,
-          notice_kind::kSpoolReplaced}) {
+          notice_kind::kSpoolReplaced, notice_kind::kRestartStarted,
+          notice_kind::kRestartSucceeded, notice_kind::kRestartFailed,
+          notice_kind::kAutoRestartAttempt, notice_kind::kAutoRestartSucceeded,
+          notice_kind::kAutoRestartFailed,
+          notice_kind::kAutoRestartLimitReached}) {
       all.push_back(std::string("agent.") + kind);
     }
     all.insert(all.end(),
