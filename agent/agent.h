@@ -8,10 +8,15 @@
 #include "absl/status/status.h"
 #include "absl/synchronization/notification.h"
 #include "agent/agent_config.h"
+#include "agent/auto_restart.h"
+#include "agent/command_actions.h"
 #include "agent/command_runner.h"
 #include "agent/http_prober.h"
+#include "agent/log_housekeeper.h"
 #include "agent/log_tailer.h"
 #include "agent/resource_sampler.h"
+#include "agent/restart_host.h"
+#include "agent/safe_restart.h"
 #include "agent/spool.h"
 #include "agent/uplink.h"
 #include "common/clock.h"
@@ -24,7 +29,8 @@ namespace eroom::agent {
 //   prober   probes the HTTP API          -> ProbeResults
 //   uplink   streams the spool to the collector, and command progress;
 //            its reader (uplink-rx) takes acks and commands
-//   commands runs the collector's commands the config allows
+//   commands runs the collector's commands the config allows, and between
+//            them the auto-restart policy
 class Agent {
  public:
   static absl::StatusOr<std::unique_ptr<Agent>> Create(AgentConfig config,
@@ -56,6 +62,13 @@ class Agent {
   const AgentConfig config_;
   const Clock& clock_;
   std::unique_ptr<Spool> spool_;
+  // The restart procedures, when commands.safe_restart is enabled.
+  std::unique_ptr<RestartHost> restart_host_;
+  std::unique_ptr<SafeRestart> safe_restart_;
+  std::unique_ptr<AutoRestart> auto_restart_;
+  // Log housekeeping, when available and enabled.
+  std::unique_ptr<LogHousekeeper> housekeeper_;
+  std::unique_ptr<CommandActions> actions_;
   std::unique_ptr<CommandRunner> commands_;
   std::unique_ptr<Uplink> uplink_;
   // Set by Create, or later on the logs thread (ResumeLogs); Stop wakes it
