@@ -46,6 +46,61 @@ class GrowthReporter {
   uint64_t reported_ = 0;
 };
 
+// The commands' procedures on this host. The housekeeper is read at each
+// run, so it may be set after this is made.
+class AgentCommandActions final : public CommandActions {
+ public:
+  AgentCommandActions(agent::SafeRestart* safe_restart,
+                      const std::unique_ptr<LogHousekeeper>& housekeeper)
+      : safe_restart_(safe_restart), housekeeper_(housekeeper) {}
+
+  v1::CommandProgress SafeRestart(const AllowedCommand& command,
+                                  const StepReporter& report,
+                                  const absl::Notification& canceled) override {
+    if (safe_restart_ == nullptr) {
+      return Failed("", "safe restart is not enabled in this agent's config");
+    }
+    return safe_restart_->Run(command, report, canceled);
+  }
+
+  v1::CommandProgress LogHousekeeping(const AllowedCommand& command,
+                                      const StepReporter& report) override {
+    if (housekeeper_ == nullptr) {
+      return Failed("housekeeping",
+                    "log housekeeping is not enabled in this agent's config");
+    }
+    v1::CommandProgress step;
+    step.set_step("housekeeping");
+    step.set_message(command.dry_run
+                         ? "dry run: looking at the ERoom log files"
+                         : "compressing and deleting old ERoom log files");
+    report(step);
+    absl::StatusOr<v1::HousekeepingReport> done =
+        housekeeper_->Run(command.dry_run);
+    if (!done.ok()) {
+      return Failed("housekeeping", std::string(done.status().message()));
+    }
+    v1::CommandProgress succeeded;
+    succeeded.set_state(v1::SUCCEEDED);
+    succeeded.set_step("housekeeping");
+    succeeded.set_message(SummarizeHousekeeping(*done).text);
+    *succeeded.mutable_housekeeping() = *std::move(done);
+    return succeeded;
+  }
+
+ private:
+  static v1::CommandProgress Failed(std::string step, std::string message) {
+    v1::CommandProgress failed;
+    failed.set_state(v1::FAILED);
+    failed.set_step(std::move(step));
+    failed.set_message(std::move(message));
+    return failed;
+  }
+
+  agent::SafeRestart* const safe_restart_;
+  const std::unique_ptr<LogHousekeeper>& housekeeper_;
+};
+
 }  // namespace
 
 Agent::Agent(AgentConfig config, const Clock& clock)
@@ -66,8 +121,33 @@ absl::StatusOr<std::unique_ptr<Agent>> Agent::Create(AgentConfig config,
                    .max_spool_bytes = agent->config_.spool_max_bytes});
   if (!spool.ok()) return spool.status();
   agent->spool_ = std::move(*spool);
-  agent->commands_ =
-      std::make_unique<CommandRunner>(agent->config_.commands, clock);
+  const CommandPolicy& commands = agent->config_.commands;
+  if (commands.safe_restart.enabled) {
+    NoticeSink notices = [spool = agent->spool_.get()](v1::AgentNotice notice) {
+      v1::Event event;
+      *event.mutable_notice() = std::move(notice);
+      // A notice the spool refuses is counted there and reported as a drop.
+      spool->Append({std::move(event)}).IgnoreError();
+    };
+    agent->restart_host_ = CreateRealRestartHost(agent->config_, clock);
+    agent->safe_restart_ = std::make_unique<SafeRestart>(
+        commands.safe_restart, *agent->restart_host_, notices, clock);
+    if (commands.auto_restart.enabled) {
+      agent->auto_restart_ = std::make_unique<AutoRestart>(
+          commands.auto_restart, *agent->safe_restart_, *agent->restart_host_,
+          notices, clock);
+    }
+  }
+  agent->actions_ = std::make_unique<AgentCommandActions>(
+      agent->safe_restart_.get(), agent->housekeeper_);
+  agent->commands_ = std::make_unique<CommandRunner>(
+      commands, clock, agent->actions_.get(), agent->spool_.get());
+  if (agent->auto_restart_ != nullptr) {
+    // On the commands thread: an attempt never overlaps a remote command.
+    agent->commands_->SetIdleTask(
+        [auto_restart = agent->auto_restart_.get()] { auto_restart->Check(); },
+        agent->config_.sample_interval);
+  }
   UplinkOptions uplink = agent->config_.uplink;
   uplink.issued_token_path = agent->config_.state_dir + "/agent-token";
   absl::StatusOr<std::optional<std::string>> issued =

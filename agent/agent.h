@@ -9,11 +9,15 @@
 #include "absl/status/status.h"
 #include "absl/synchronization/notification.h"
 #include "agent/agent_config.h"
+#include "agent/auto_restart.h"
+#include "agent/command_actions.h"
 #include "agent/command_runner.h"
 #include "agent/http_prober.h"
 #include "agent/log_housekeeper.h"
 #include "agent/log_tailer.h"
 #include "agent/resource_sampler.h"
+#include "agent/restart_host.h"
+#include "agent/safe_restart.h"
 #include "agent/spool.h"
 #include "agent/uplink.h"
 #include "common/clock.h"
@@ -26,7 +30,8 @@ namespace eroom::agent {
 //   prober   probes the HTTP API          -> ProbeResults
 //   uplink   streams the spool to the collector, and command progress;
 //            its reader (uplink-rx) takes acks and commands
-//   commands runs the collector's commands the config allows
+//   commands runs the collector's commands the config allows, and between
+//            them the auto-restart policy
 //   housekeeping  the daily log housekeeping, when scheduled
 class Agent {
  public:
@@ -62,6 +67,15 @@ class Agent {
   const AgentConfig config_;
   const Clock& clock_;
   std::unique_ptr<Spool> spool_;
+  // The restart procedures, when commands.safe_restart is enabled.
+  std::unique_ptr<RestartHost> restart_host_;
+  std::unique_ptr<SafeRestart> safe_restart_;
+  std::unique_ptr<AutoRestart> auto_restart_;
+  // Set when commands.log_housekeeping is enabled; else the oldest log's
+  // time as found at start.
+  std::unique_ptr<LogHousekeeper> housekeeper_;
+  int64_t oldest_log_at_start_unix_ms_ = 0;
+  std::unique_ptr<CommandActions> actions_;
   std::unique_ptr<CommandRunner> commands_;
   std::unique_ptr<Uplink> uplink_;
   // Set by Create, or later on the logs thread (ResumeLogs); Stop wakes it
@@ -70,10 +84,6 @@ class Agent {
   std::unique_ptr<LogTailer> tailer_;
   std::unique_ptr<ResourceSampler> sampler_;
   std::unique_ptr<HttpProber> prober_;
-  // Set when commands.log_housekeeping is enabled; else the oldest log's
-  // time as found at start.
-  std::unique_ptr<LogHousekeeper> housekeeper_;
-  int64_t oldest_log_at_start_unix_ms_ = 0;
   // The tailer's files as of its last poll, for the housekeeper (the tailer
   // is driven by the logs thread alone); nullopt until log reading started.
   mutable absl::Mutex tailed_files_mu_;

@@ -22,6 +22,32 @@ absl::Time NextDailyRun(absl::Time now, absl::Duration daily_at,
   }
 }
 
+HousekeepingSummary SummarizeHousekeeping(
+    const v1::HousekeepingReport& report) {
+  HousekeepingSummary summary;
+  const v1::HousekeepingAction* first_failure = nullptr;
+  for (const v1::HousekeepingAction& action : report.actions()) {
+    if (!action.reason().empty()) {
+      if (summary.failed++ == 0) first_failure = &action;
+    } else if (action.kind() == v1::HousekeepingAction::COMPRESS) {
+      ++summary.compressed;
+    } else if (action.kind() == v1::HousekeepingAction::DELETE_ARCHIVE) {
+      ++summary.deleted;
+    }
+  }
+  summary.text = absl::StrFormat(
+      report.dry_run()
+          ? "would compress %d files, delete %d archives, free %.1f MB"
+          : "compressed %d files, deleted %d archives, freed %.1f MB",
+      summary.compressed, summary.deleted,
+      static_cast<double>(report.bytes_freed()) / (1 << 20));
+  if (first_failure != nullptr) {
+    absl::StrAppend(&summary.text, "; ", summary.failed, " failed, first ",
+                    first_failure->path(), ": ", first_failure->reason());
+  }
+  return summary;
+}
+
 v1::Event HousekeepingNotice(
     const absl::StatusOr<v1::HousekeepingReport>& report, absl::Time now) {
   v1::Event event;
@@ -34,33 +60,12 @@ v1::Event HousekeepingNotice(
                                     report.status().message()));
     return event;
   }
-  int compressed = 0;
-  int deleted = 0;
-  int failed = 0;
-  const v1::HousekeepingAction* first_failure = nullptr;
-  for (const v1::HousekeepingAction& action : report->actions()) {
-    if (!action.reason().empty()) {
-      if (failed++ == 0) first_failure = &action;
-    } else if (action.kind() == v1::HousekeepingAction::COMPRESS) {
-      ++compressed;
-    } else if (action.kind() == v1::HousekeepingAction::DELETE_ARCHIVE) {
-      ++deleted;
-    }
-  }
-  std::string summary = absl::StrFormat(
-      "compressed %d files, deleted %d archives, freed %.1f MB", compressed,
-      deleted, static_cast<double>(report->bytes_freed()) / (1 << 20));
-  if (first_failure == nullptr) {
-    notice.set_kind(notice_kind::kHousekeepingDone);
-    notice.set_count(compressed + deleted);
-    notice.set_message(std::move(summary));
-    return event;
-  }
-  notice.set_kind(notice_kind::kHousekeepingFailed);
-  notice.set_count(failed);
-  notice.set_message(absl::StrCat(summary, "; ", failed, " failed, first ",
-                                  first_failure->path(), ": ",
-                                  first_failure->reason()));
+  const HousekeepingSummary summary = SummarizeHousekeeping(*report);
+  notice.set_kind(summary.failed == 0 ? notice_kind::kHousekeepingDone
+                                      : notice_kind::kHousekeepingFailed);
+  notice.set_count(summary.failed == 0 ? summary.compressed + summary.deleted
+                                       : summary.failed);
+  notice.set_message(summary.text);
   return event;
 }
 

@@ -2,6 +2,7 @@
 #define EROOM_AGENT_HOUSEKEEPING_SCHEDULE_H_
 
 #include <optional>
+#include <string>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -17,6 +18,18 @@ namespace eroom::agent {
 // skipped hour maps to; on one that repeats it, its first occurrence.
 absl::Time NextDailyRun(absl::Time now, absl::Duration daily_at,
                         absl::TimeZone zone);
+
+// What one run did, counted, and in words: "compressed N files, deleted M
+// archives, freed X MB" ("would compress ..." for a dry run), followed by
+// "; K failed, first PATH: WHY" when an action failed.
+struct HousekeepingSummary {
+  int compressed = 0;
+  int deleted = 0;
+  int failed = 0;
+  std::string text;
+};
+HousekeepingSummary SummarizeHousekeeping(
+    const eroom::monitor::v1::HousekeepingReport& report);
 
 // The notice a scheduled run reports: "housekeeping_done" ("compressed N
 // files, deleted M archives, freed X MB", counting the actions), or

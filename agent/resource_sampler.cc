@@ -17,6 +17,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "agent/eroom_process.h"
 #include "agent/proc_parsers.h"
 #include "spdlog/spdlog.h"
 
@@ -26,21 +27,6 @@ namespace {
 namespace fs = std::filesystem;
 using ::eroom::monitor::v1::ProcessState;
 using ::eroom::monitor::v1::ResourceSample;
-
-absl::StatusOr<std::string> ReadFileToString(const fs::path& path) {
-  // procfs files report size 0, so read to the end instead of by size.
-  std::ifstream file(path, std::ios::binary);
-  if (!file) {
-    return absl::NotFoundError(absl::StrCat("cannot open ", path.string(), ": ",
-                                            std::strerror(errno)));
-  }
-  std::ostringstream contents;
-  contents << file.rdbuf();
-  if (file.bad()) {
-    return absl::DataLossError(absl::StrCat("cannot read ", path.string()));
-  }
-  return std::move(contents).str();
-}
 
 // Percentage of `part` in `whole`, or 0 when there is nothing to compare.
 double Percent(double part, double whole) {
@@ -54,7 +40,10 @@ class ProcResourceSampler final : public ResourceSampler {
         proc_root_(options_.proc_root),
         clock_(clock),
         ticks_per_second_(sysconf(_SC_CLK_TCK)),
-        self_pid_(ReadSelfPid()) {}
+        locator_(options_,
+                 [this](const std::string& source, const absl::Status& status) {
+                   Degrade(source, status);
+                 }) {}
 
   ResourceSample Sample() override {
     const absl::Time now = clock_.Now();
@@ -97,19 +86,6 @@ class ProcResourceSampler final : public ResourceSampler {
     absl::Time time;
   };
 
-  // The pid that proc_root/self names, so that a scan never matches the
-  // agent itself (its own command line may mention process_match). A fixture
-  // tree has no self link.
-  std::optional<int> ReadSelfPid() const {
-    std::error_code error;
-    fs::path target = fs::read_symlink(proc_root_ / "self", error);
-    int pid = 0;
-    if (error || !absl::SimpleAtoi(target.filename().string(), &pid)) {
-      return std::nullopt;
-    }
-    return pid;
-  }
-
   // Counts a failed read and warns about it, once per source so that a
   // persistent problem does not flood the log every interval.
   void Degrade(const std::string& source, const absl::Status& status) {
@@ -122,7 +98,7 @@ class ProcResourceSampler final : public ResourceSampler {
 
   std::optional<std::string> ReadProc(const std::string& relative) {
     absl::StatusOr<std::string> contents =
-        ReadFileToString(proc_root_ / relative);
+        ReadWholeFile((proc_root_ / relative).string());
     if (!contents.ok()) {
       Degrade(absl::StrCat("/proc/", relative), contents.status());
       return std::nullopt;
@@ -171,13 +147,14 @@ class ProcResourceSampler final : public ResourceSampler {
 
   void SampleEroom(absl::Time now, std::optional<int64_t> boot_seconds,
                    ProcessState* eroom) {
-    eroom->set_port_listening(PortListening());
-    std::optional<std::pair<int, PidStat>> process = FindEroom();
+    eroom->set_port_listening(locator_.PortListening());
+    std::optional<EroomProcessLocator::Process> process = locator_.Find();
     if (!process) {
       last_process_cpu_.reset();
       return;
     }
-    const auto& [pid, stat] = *process;
+    const int pid = process->pid;
+    const PidStat& stat = process->stat;
     eroom->set_up(true);
     eroom->set_pid(pid);
     eroom->set_cpu_percent(ProcessCpuPercent(pid, stat.cpu_ticks, now));
@@ -208,95 +185,16 @@ class ProcResourceSampler final : public ResourceSampler {
     return Percent(cpu_seconds, absl::ToDoubleSeconds(now - previous->time));
   }
 
-  bool PortListening() {
-    for (const char* table : {"net/tcp", "net/tcp6"}) {
-      // tcp6 is absent when IPv6 is disabled: not a degradation.
-      absl::StatusOr<std::string> contents =
-          ReadFileToString(proc_root_ / table);
-      if (contents.ok() && IsPortListening(*contents, options_.port)) {
-        return true;
-      }
-    }
-    return false;
-  }
-
-  // The ERoom process and its stat: the pid file's pid while it is alive,
-  // else the lowest live pid whose command line matches.
-  std::optional<std::pair<int, PidStat>> FindEroom() {
-    if (std::optional<int> pid = PidFromPidFile()) {
-      if (std::optional<PidStat> stat = LiveStat(*pid)) {
-        return std::make_pair(*pid, *stat);
-      }
-    }
-    if (options_.process_match.empty()) return std::nullopt;
-    return ScanForEroom();
-  }
-
-  std::optional<int> PidFromPidFile() {
-    if (options_.pid_file.empty()) return std::nullopt;
-    // A missing pid file is normal while ERoom is stopped.
-    absl::StatusOr<std::string> contents = ReadFileToString(options_.pid_file);
-    if (!contents.ok()) return std::nullopt;
-    int pid = 0;
-    if (!absl::SimpleAtoi(absl::StripAsciiWhitespace(*contents), &pid) ||
-        pid <= 0) {
-      Degrade(absl::StrCat("pid file ", options_.pid_file),
-              absl::InvalidArgumentError("does not hold a pid"));
-      return std::nullopt;
-    }
-    return pid;
-  }
-
-  // The stat of `pid` if it exists and is not a zombie (or dead).
-  std::optional<PidStat> LiveStat(int pid) {
-    // A missing stat file just means the process is gone.
-    absl::StatusOr<std::string> contents =
-        ReadFileToString(proc_root_ / absl::StrCat(pid, "/stat"));
-    if (!contents.ok()) return std::nullopt;
-    std::optional<PidStat> stat =
-        Parsed("/proc/PID/stat", ParsePidStat(*contents));
-    if (!stat || stat->state == 'Z' || stat->state == 'X') return std::nullopt;
-    return stat;
-  }
-
-  bool CommandLineMatches(int pid) {
-    absl::StatusOr<std::string> cmdline =
-        ReadFileToString(proc_root_ / absl::StrCat(pid, "/cmdline"));
-    return cmdline.ok() && CmdlineContains(*cmdline, options_.process_match);
-  }
-
-  std::optional<std::pair<int, PidStat>> ScanForEroom() {
-    std::optional<std::pair<int, PidStat>> found;
-    std::error_code error;
-    // increment(error) rather than a range-for, whose ++ throws.
-    for (fs::directory_iterator it(proc_root_, error), end; !error && it != end;
-         it.increment(error)) {
-      int pid = 0;
-      if (!absl::SimpleAtoi(it->path().filename().string(), &pid) || pid <= 0 ||
-          pid == self_pid_ || (found && found->first < pid) ||
-          !CommandLineMatches(pid)) {
-        continue;
-      }
-      if (std::optional<PidStat> stat = LiveStat(pid)) {
-        found = std::make_pair(pid, *stat);
-      }
-    }
-    if (error) {
-      Degrade("/proc scan", absl::UnavailableError(error.message()));
-    }
-    return found;
-  }
-
   const SamplerOptions options_;
   const fs::path proc_root_;
   const Clock& clock_;
   const long ticks_per_second_;
-  const std::optional<int> self_pid_;
 
   std::optional<CpuTimes> last_host_cpu_;
   std::optional<ProcessCpuBaseline> last_process_cpu_;
   absl::flat_hash_set<std::string> warned_sources_;
   uint64_t failed_reads_ = 0;
+  EroomProcessLocator locator_;
 };
 
 }  // namespace

@@ -63,6 +63,14 @@ constexpr SchemaMigration kMigrations[] = {
         PRIMARY KEY (device, inode)
       );
     )sql"},
+    // The last state of each remote command (CommandJournal), newest the
+    // highest rowid.
+    {5, R"sql(
+      CREATE TABLE command_states (
+        command_id TEXT NOT NULL UNIQUE,
+        progress BLOB NOT NULL  -- serialized eroom.monitor.v1.CommandProgress
+      );
+    )sql"},
 };
 // Meta flags of a spool that replaced a damaged one, each cleared once the
 // collector's answer settled it.
@@ -639,6 +647,55 @@ bool Spool::WaitForEventsAfter(uint64_t after, absl::Duration timeout) {
 Spool::Stats Spool::stats() const {
   absl::MutexLock lock(&mu_);
   return totals_;
+}
+
+absl::Status Spool::SaveCommandState(const v1::CommandProgress& last,
+                                     size_t keep) {
+  absl::MutexLock lock(&mu_);
+  try {
+    SQLite::Transaction transaction(*db_);
+    SQLite::Statement remove(*db_,
+                             "DELETE FROM command_states WHERE command_id = ?");
+    remove.bind(1, last.command_id());
+    remove.exec();
+    SQLite::Statement insert(
+        *db_,
+        "INSERT INTO command_states (command_id, progress) VALUES (?, ?)");
+    insert.bind(1, last.command_id());
+    const std::string payload = last.SerializeAsString();
+    insert.bind(2, payload.data(), static_cast<int>(payload.size()));
+    insert.exec();
+    // Each insert takes the highest rowid yet, so the newest `keep` rows
+    // are those within `keep` of it.
+    SQLite::Statement trim(*db_,
+                           "DELETE FROM command_states WHERE rowid <= "
+                           "(SELECT MAX(rowid) FROM command_states) - ?");
+    trim.bind(1, static_cast<int64_t>(keep));
+    trim.exec();
+    transaction.commit();
+    return absl::OkStatus();
+  } catch (const SQLite::Exception& e) {
+    return FailedLocked("save a command's state", e);
+  }
+}
+
+absl::StatusOr<std::vector<v1::CommandProgress>> Spool::LoadCommandStates() {
+  absl::MutexLock lock(&mu_);
+  std::vector<v1::CommandProgress> states;
+  try {
+    SQLite::Statement select(
+        *db_, "SELECT progress FROM command_states ORDER BY rowid");
+    while (select.executeStep()) {
+      const SQLite::Column column = select.getColumn(0);
+      v1::CommandProgress progress;
+      if (progress.ParseFromArray(column.getBlob(), column.getBytes())) {
+        states.push_back(std::move(progress));
+      }
+    }
+  } catch (const SQLite::Exception& e) {
+    return FailedLocked("load the commands' states", e);
+  }
+  return states;
 }
 
 }  // namespace eroom::agent

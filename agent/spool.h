@@ -14,6 +14,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "agent/command_journal.h"
 #include "agent/disk_reserve.h"
 #include "agent/log_checkpoint_store.h"
 #include "eroom/monitor/v1/monitor.pb.h"
@@ -61,7 +62,7 @@ struct LogResumePlan {
 //
 // Thread-safe: the tail, sampler and prober threads and the uplink (its
 // drop reports) write, the uplink reads and deletes.
-class Spool final : public LogCheckpointStore {
+class Spool final : public LogCheckpointStore, public CommandJournal {
  public:
   struct Stats {
     uint64_t events = 0;
@@ -81,6 +82,12 @@ class Spool final : public LogCheckpointStore {
   absl::StatusOr<SavedLogState> Load() override;
   absl::Status Commit(std::vector<eroom::monitor::v1::LogEvent> events,
                       const std::vector<FileCheckpoint>& checkpoints) override;
+
+  // CommandJournal.
+  absl::Status SaveCommandState(const eroom::monitor::v1::CommandProgress& last,
+                                size_t keep) override;
+  absl::StatusOr<std::vector<eroom::monitor::v1::CommandProgress>>
+  LoadCommandStates() override;
 
   // Spools samples, probe results and notices, numbering them: the door
   // for every producer but the log tailer (which commits). When the spool

@@ -76,7 +76,11 @@ const std::vector<std::string>& KnownMetricNames() {
           notice_kind::kLogBytesUndecodable, notice_kind::kLogFileProblems,
           notice_kind::kLogReadingPaused, notice_kind::kSamplerReadFailures,
           notice_kind::kSpoolReplaced, notice_kind::kHousekeepingDone,
-          notice_kind::kHousekeepingFailed}) {
+          notice_kind::kHousekeepingFailed, notice_kind::kRestartStarted,
+          notice_kind::kRestartSucceeded, notice_kind::kRestartFailed,
+          notice_kind::kAutoRestartAttempt, notice_kind::kAutoRestartSucceeded,
+          notice_kind::kAutoRestartFailed,
+          notice_kind::kAutoRestartLimitReached}) {
       all.push_back(std::string("agent.") + kind);
     }
     all.insert(all.end(), {"host.cpu_percent",

@@ -40,6 +40,20 @@ inline constexpr char kLogFileProblems[] = "log_file_problems";
 inline constexpr char kLogReadingPaused[] = "log_reading_paused";
 inline constexpr char kSamplerReadFailures[] = "sampler_read_failures";
 inline constexpr char kSpoolReplaced[] = "spool_replaced";
+// Restarts, so that alerts and reports can tell a host down during its own
+// restart from an incident. A safe restart (eroomctl restart): started,
+// then succeeded or failed (the message names the command and the failing
+// step).
+inline constexpr char kRestartStarted[] = "restart_started";
+inline constexpr char kRestartSucceeded[] = "restart_succeeded";
+inline constexpr char kRestartFailed[] = "restart_failed";
+// The auto-restart policy: each attempt (count: its number since ERoom went
+// down) and its outcome; the limit of attempts per hour reached (count:
+// the limit), after which it waits for the hour to allow another.
+inline constexpr char kAutoRestartAttempt[] = "auto_restart_attempt";
+inline constexpr char kAutoRestartSucceeded[] = "auto_restart_succeeded";
+inline constexpr char kAutoRestartFailed[] = "auto_restart_failed";
+inline constexpr char kAutoRestartLimitReached[] = "auto_restart_limit_reached";
 inline constexpr char kHousekeepingDone[] = "housekeeping_done";
 inline constexpr char kHousekeepingFailed[] = "housekeeping_failed";
 }  // namespace notice_kind

@@ -163,6 +163,19 @@ TEST(HousekeepingNoticeTest, SaysWhatWasDone) {
   EXPECT_EQ(event.notice().time_unix_ms(), absl::ToUnixMillis(now));
 }
 
+TEST(SummarizeHousekeepingTest, ADryRunSaysWhatItWouldDo) {
+  v1::HousekeepingReport report;
+  report.set_dry_run(true);
+  *report.add_actions() =
+      Action(v1::HousekeepingAction::COMPRESS, "a.log", 3 << 20, 1 << 20);
+  report.set_bytes_freed(2 << 20);
+  const HousekeepingSummary summary = SummarizeHousekeeping(report);
+  EXPECT_EQ(summary.compressed, 1);
+  EXPECT_EQ(summary.failed, 0);
+  EXPECT_EQ(summary.text,
+            "would compress 1 files, delete 0 archives, free 2.0 MB");
+}
+
 TEST(HousekeepingNoticeTest, AFailedActionFailsTheRun) {
   v1::HousekeepingReport report;
   *report.add_actions() =

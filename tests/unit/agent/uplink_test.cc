@@ -433,7 +433,7 @@ TEST_F(UplinkTest, ADisallowedActionIsRejectedAndNotRun) {
               HasSubstr("log_housekeeping: not allowed"));
 }
 
-TEST_F(UplinkTest, AnAllowedActionIsNotImplementedYet) {
+TEST_F(UplinkTest, AnAllowedActionWithoutItsProcedureFails) {
   MakeUplink({.log_housekeeping = {.enabled = true}});
   FakeStream& stream = NextStream();
   stream.after_hello = {Housekeeping("cmd-3")};
@@ -441,7 +441,7 @@ TEST_F(UplinkTest, AnAllowedActionIsNotImplementedYet) {
   EXPECT_TRUE(RunConnection());
   std::vector<v1::CommandProgress> progress = Progress(stream.written());
   EXPECT_THAT(States(stream.written()), ElementsAre(v1::ACCEPTED, v1::FAILED));
-  EXPECT_EQ(progress.back().message(), "not implemented in this version");
+  EXPECT_EQ(progress.back().message(), "not available in this agent");
 }
 
 TEST_F(UplinkTest, AMalformedCommandIsRejected) {
