@@ -35,12 +35,13 @@ HousekeepingSummary SummarizeHousekeeping(
       ++summary.deleted;
     }
   }
-  summary.text = absl::StrFormat(
-      report.dry_run()
-          ? "would compress %d files, delete %d archives, free %.1f MB"
-          : "compressed %d files, deleted %d archives, freed %.1f MB",
-      summary.compressed, summary.deleted,
-      static_cast<double>(report.bytes_freed()) / (1 << 20));
+  const bool dry_run = report.dry_run();
+  summary.text =
+      absl::StrFormat("%s %d files, %s %d archives, %s %.1f MB",
+                      dry_run ? "would compress" : "compressed",
+                      summary.compressed, dry_run ? "delete" : "deleted",
+                      summary.deleted, dry_run ? "free" : "freed",
+                      static_cast<double>(report.bytes_freed()) / (1 << 20));
   if (first_failure != nullptr) {
     absl::StrAppend(&summary.text, "; ", summary.failed, " failed, first ",
                     first_failure->path(), ": ", first_failure->reason());
