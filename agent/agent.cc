@@ -327,6 +327,10 @@ void Agent::Stop() {
   if (!uplink_thread_.joinable()) return;
   producers_stop_.Notify();
   if (housekeeper_ != nullptr) housekeeper_->Stop();
+  // A restart in progress ends at its next check, FAILED; its final state
+  // and notice go out with the flush below.
+  if (restart_host_ != nullptr) restart_host_->Abandon();
+  commands_->Stop();
   {
     absl::MutexLock lock(&tailer_mu_);
     if (tailer_ != nullptr) tailer_->Wake();
@@ -341,7 +345,6 @@ void Agent::Stop() {
     uplink_->Abort();
   }
   uplink_thread_.join();
-  commands_->Stop();
   Uplink::Stats stats = uplink_->stats();
   spdlog::info(
       "stopped: acknowledged through sequence {}, {} events left "

@@ -48,7 +48,13 @@ void CommandRunner::Start() {
     absl::Time next_idle = clock_.Now();
     while (true) {
       std::optional<v1::Command> command = commands_.Pop(idle_every_);
-      if (command) {
+      if (command && stopping_.load()) {
+        // Never begun: a restart must not start while the agent stops.
+        const std::string& id = command->command_id();
+        if (!AnswerAgain(id) && CheckCommandId(id).ok()) {
+          Report(id, v1::REJECTED, "the agent is stopping", /*remember=*/true);
+        }
+      } else if (command) {
         Run(*command);
       } else if (stopping_.load()) {
         break;
@@ -76,7 +82,9 @@ void CommandRunner::Submit(v1::Command command) {
   if (commands_.TryPush(std::move(command))) return;
   // Not remembered: the same command sent again later may find room.
   if (CheckCommandId(id).ok()) {
-    Report(id, v1::REJECTED, "the agent is busy: too many commands queued",
+    Report(id, v1::REJECTED,
+           stopping_.load() ? "the agent is stopping"
+                            : "the agent is busy: too many commands queued",
            /*remember=*/false);
   }
 }

@@ -59,7 +59,8 @@ class CommandRunner {
 
   // Starts the thread that runs the submitted commands.
   void Start();
-  // Lets the commands already queued finish, then joins the thread.
+  // Ends the commands still queued REJECTED, lets the running one end (a
+  // restart ends soon when its host is abandoned), then joins the thread.
   void Stop();
 
   // Queues `command` (a cancel is answered at once) and returns at once. A

@@ -107,11 +107,25 @@ class RealRestartHost final : public RestartHost {
   bool Wait(absl::Duration duration,
             const absl::Notification* canceled) override {
     if (canceled == nullptr) {
-      absl::SleepFor(duration);
-      return false;
+      return abandoned_.WaitForNotificationWithTimeout(duration);
     }
-    return canceled->WaitForNotificationWithTimeout(duration);
+    // Two notifications to wait for: the cancel is polled in slices.
+    const absl::Time deadline = absl::Now() + duration;
+    while (!abandoned_.HasBeenNotified()) {
+      const absl::Duration left = deadline - absl::Now();
+      if (left <= absl::ZeroDuration()) return false;
+      if (canceled->WaitForNotificationWithTimeout(
+              std::min(left, kAbandonPoll))) {
+        return true;
+      }
+    }
+    return true;
   }
+
+  void Abandon() override {
+    if (!abandoned_.HasBeenNotified()) abandoned_.Notify();
+  }
+  bool Abandoned() override { return abandoned_.HasBeenNotified(); }
 
  private:
   const std::string eroom_dir_;
@@ -119,6 +133,8 @@ class RealRestartHost final : public RestartHost {
   std::unique_ptr<HttpProber> prober_;
   absl::flat_hash_set<std::string> warned_sources_;
   EroomProcessLocator locator_;
+  absl::Notification abandoned_;
+  static constexpr absl::Duration kAbandonPoll = absl::Milliseconds(100);
 };
 
 }  // namespace

@@ -49,10 +49,17 @@ class RestartHost {
   // being written now; empty if there is none.
   virtual std::vector<std::string> RecentLogLines(size_t max_lines) = 0;
 
-  // Waits `duration`, or less if `canceled` (may be null) is notified.
-  // Returns whether it was.
+  // Waits `duration`, or less if `canceled` (may be null) is notified or
+  // the host is abandoned. Returns whether either happened.
   virtual bool Wait(absl::Duration duration,
                     const absl::Notification* canceled) = 0;
+
+  // Called once, from any thread, when the agent stops: every Wait returns
+  // at once from then on, so a procedure ends at its next check of
+  // Abandoned() instead of holding the agent's stop. A program already
+  // running is not killed: ERoom's start script may be launching ERoom.
+  virtual void Abandon() = 0;
+  virtual bool Abandoned() = 0;
 };
 
 // The host this agent runs on, as `config` describes it: the queue and

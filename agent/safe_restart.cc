@@ -47,6 +47,9 @@ class SafeRestart::Procedure {
   // queue + drain. nullopt: go on to stop the server.
   std::optional<v1::CommandProgress> Drain(const AllowedCommand& command,
                                            const absl::Notification& canceled) {
+    if (host_.Abandoned()) {
+      return AgentStopping("queue", "the server was not touched");
+    }
     absl::StatusOr<v1::QueueStatus> queue = host_.ReadQueue();
     if (!queue.ok()) {
       const std::string why(queue.status().message());
@@ -70,6 +73,9 @@ class SafeRestart::Procedure {
     const absl::Time deadline = begin_ + command.drain_timeout;
     std::string last_text = QueueText(*queue);
     while (!Idle(*queue)) {
+      if (host_.Abandoned()) {
+        return AgentStopping("drain", "the server was left running");
+      }
       if (canceled.HasBeenNotified()) {
         return Fail("drain",
                     absl::StrCat("canceled by the operator while draining (",
@@ -127,6 +133,9 @@ class SafeRestart::Procedure {
                                       " anyway"));
     const absl::Status stopped =
         RunProgram("stop", policy_.stop_command, stop_begin);
+    if (host_.Abandoned()) {
+      return AgentStopping("stop", "the stop command had run");
+    }
     if (!stopped.ok()) {
       Report("stop", absl::StrCat("stop command failed: ", stopped.message(),
                                   "; making sure the process is gone"));
@@ -134,16 +143,19 @@ class SafeRestart::Procedure {
     if (!pid) pid = host_.EroomPid();
     if (pid &&
         !WaitForExit(*pid, policy_.stop_grace, "after the stop command")) {
+      if (host_.Abandoned()) return StoppingBeforeExit(*pid);
       Report("stop", absl::StrCat("pid ", *pid, " still running ",
                                   absl::FormatDuration(policy_.stop_grace),
                                   " after the stop command: SIGTERM"));
       Signal(*pid, SIGTERM);
       if (!WaitForExit(*pid, policy_.stop_grace, "after SIGTERM")) {
+        if (host_.Abandoned()) return StoppingBeforeExit(*pid);
         Report("stop", absl::StrCat("pid ", *pid, " still running ",
                                     absl::FormatDuration(policy_.stop_grace),
                                     " after SIGTERM: SIGKILL"));
         Signal(*pid, SIGKILL);
         if (!WaitForExit(*pid, kKillWait, "after SIGKILL")) {
+          if (host_.Abandoned()) return StoppingBeforeExit(*pid);
           return Fail("stop",
                       absl::StrCat("pid ", *pid,
                                    " is still running after "
@@ -172,6 +184,9 @@ class SafeRestart::Procedure {
                                  absl::StrJoin(policy_.start_command, " ")));
     const absl::Status started =
         RunProgram("start", policy_.start_command, start_begin);
+    if (host_.Abandoned()) {
+      return AgentStopping("start", "the start command had run");
+    }
     if (!started.ok()) {
       return Fail("start",
                   absl::StrCat("start command failed: ", started.message()),
@@ -183,6 +198,9 @@ class SafeRestart::Procedure {
     const absl::Time health_begin = clock_.Now();
     const absl::Time deadline = health_begin + policy_.health_timeout;
     while (true) {
+      if (host_.Abandoned()) {
+        return AgentStopping("health", "ERoom was started, not yet healthy");
+      }
       const absl::Status health = host_.ProbeHealth();
       const bool listening = host_.PortListening();
       if (health.ok() && listening) break;
@@ -254,6 +272,19 @@ class SafeRestart::Procedure {
     return failed;
   }
 
+  // The end of a procedure the agent's stop interrupted; `state` says what
+  // the server was left as.
+  v1::CommandProgress AgentStopping(absl::string_view step,
+                                    absl::string_view state) {
+    return Fail(step,
+                absl::StrCat("the agent stopped during step ", step, " (",
+                             state, "); check the server"),
+                /*with_log=*/false);
+  }
+  v1::CommandProgress StoppingBeforeExit(int pid) {
+    return AgentStopping("stop", absl::StrCat("pid ", pid, " had not exited"));
+  }
+
   absl::Status RunProgram(absl::string_view step,
                           const std::vector<std::string>& argv,
                           absl::Time step_begin) {
@@ -268,13 +299,14 @@ class SafeRestart::Procedure {
     if (!sent.ok()) Report("stop", std::string(sent.message()));
   }
 
-  // Waits up to `limit` for `pid` to exit; whether it did.
+  // Waits up to `limit` for `pid` to exit; whether it did (false too when
+  // the agent stops meanwhile).
   bool WaitForExit(int pid, absl::Duration limit, absl::string_view since) {
     const absl::Time wait_begin = clock_.Now();
     const absl::Time deadline = wait_begin + limit;
     while (host_.PidAlive(pid)) {
       const absl::Time now = clock_.Now();
-      if (now >= deadline) return false;
+      if (now >= deadline || host_.Abandoned()) return false;
       Heartbeat("stop", absl::StrCat("waiting for pid ", pid, " to exit ",
                                      since, " (", Seconds(now - wait_begin),
                                      " of ", absl::FormatDuration(limit), ")"));

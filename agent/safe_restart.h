@@ -29,8 +29,9 @@ using NoticeSink = std::function<void(eroom::monitor::v1::AgentNotice)>;
 //   start   the start command;
 //   health  /health ok and the port listening, within health_timeout.
 // A failure ends the restart FAILED naming its step, with the ERoom log
-// lines around it when the server was touched. While waiting, progress is
-// reported at least every kProgressEvery.
+// lines around it when the server was touched. So does the agent's stop
+// (RestartHost::Abandon), at the next check after a wait or a program. While
+// waiting, progress is reported at least every kProgressEvery.
 class SafeRestart {
  public:
   SafeRestart(SafeRestartPolicy policy, RestartHost& host, NoticeSink notices,

@@ -15,7 +15,7 @@ packages=(
   libboost-dev  # header-only Boost.Beast: eroom-agent's probes
   clang-14 libclang-rt-14-dev  # tests/run.sh, tests/fuzz: clang, libFuzzer, sanitizers
   clang-format ccache  # tests/run.sh: the format check; every build dir's cache
-  openssl curl procps
+  openssl curl procps iproute2  # tests and benchmarks: ss finds free ports
 )
 
 missing=()

@@ -60,7 +60,8 @@ struct Host {
     httplib::Client sim("127.0.0.1", port);
     sim.set_connection_timeout(1, 0);
     sim.set_read_timeout(2, 0);
-    httplib::Result state = sim.Get("/_sim/state");
+    httplib::Result state =
+        sim.Get("/_sim/state", {{"Authorization", kApiKey}});
     if (!state || state->status != 200) return std::nullopt;
     const json body = json::parse(state->body, nullptr, false);
     if (!body.is_object()) return std::nullopt;
@@ -86,7 +87,7 @@ struct Host {
     httplib::Result created =
         sim.Post("/room/create", {{"Authorization", kApiKey}}, room.dump(),
                  "application/json");
-    return created && created->status == 200;
+    return created && created->status == 202;
   }
 };
 
@@ -155,6 +156,7 @@ class RemoteOpsTest : public ::testing::Test {
     host.id = id;
     host.eroom_dir = absl::StrCat(dir_, "/", id, "/eroom");
     host.port = FreePort();
+    std::filesystem::create_directories(absl::StrCat(dir_, "/", id));
     host.first_sim = std::make_unique<ChildProcess>(
         std::vector<std::string>{
             BinaryPath("eroom-sim"), "--dir", host.eroom_dir, "--port",
@@ -432,6 +434,41 @@ TEST_F(RemoteOpsTest, AgentKilledMidRestartLeavesAFinalStateAndNoRerun) {
   EXPECT_EQ(host.SimPid(), before);
 }
 
+TEST_F(RemoteOpsTest, AgentStoppedMidRestartStopsWithinFiveSecondsAndSaysSo) {
+  Host& host = AddHost("ops-a", RestartAllowed());
+  const std::optional<int> before = host.SimPid();
+  ASSERT_TRUE(host.SubmitRoom());
+  ASSERT_TRUE(PollUntil(kDeadline, [&] { return RoomRunning(host); }));
+
+  ChildProcess restart(
+      std::vector<std::string>{BinaryPath("eroomctl"), "--collector",
+                               collector_address_, "--ca", ca_path_, "--token",
+                               kOperatorToken, "restart", host.id, "--yes",
+                               "--drain-timeout", "5m"},
+      dir_ + "/restart.out");
+  ASSERT_TRUE(PollUntil(kDeadline, [&] {
+    return ReadFile(dir_ + "/restart.out").find("draining") !=
+           std::string::npos;
+  })) << ReadFile(dir_ + "/restart.out");
+  const absl::Time signaled = absl::Now();
+  host.agent->Signal(SIGTERM);
+  ASSERT_TRUE(host.agent->Wait(absl::Seconds(5)).has_value())
+      << "the agent did not stop within 5 s of SIGTERM";
+  EXPECT_LE(absl::Now() - signaled, absl::Seconds(5));
+  ASSERT_TRUE(restart.Wait(kDeadline).has_value());
+
+  // The final state went out with the agent's last flush.
+  const CommandResult listed =
+      Ctl(kViewerToken, {"-o", "json", "commands", host.id});
+  const json parsed = json::parse(listed.out, nullptr, false);
+  ASSERT_TRUE(parsed.is_object() && !parsed["commands"].empty()) << listed.out;
+  const json& record = parsed["commands"][0];
+  EXPECT_EQ(record.value("state", ""), "FAILED") << record.dump(2);
+  EXPECT_THAT(record.dump(), HasSubstr("the agent stopped during step drain"));
+  EXPECT_EQ(host.SimPid(), before);
+  EXPECT_TRUE(RoomRunning(host));
+}
+
 // Sets `path`'s modification time `age` ago.
 void Age(const std::string& path, absl::Duration age) {
   const timeval when = absl::ToTimeval(absl::Now() - age);
@@ -443,12 +480,20 @@ TEST_F(RemoteOpsTest, HousekeepingArchivesOldLogsAndDryRunChangesNothing) {
   Host& host =
       AddHost("ops-a",
               "commands:\n  log_housekeeping:\n    enabled: true\n"
-              "    compress_after: 7d\n    delete_archives_after: 30d\n");
+              "    compress_after: 7d\n    delete_archives_after: 30d\n"
+              "logs:\n  close_idle_after: 1s\n");
   const std::string logs = host.eroom_dir + "/logs";
   const std::string old_log = logs + "/server.2026-10-01.log";
   const std::string recent_log = logs + "/server.2026-12-01.log";
   const std::string stale_archive = logs + "/archive/server.2026-09-01.log.gz";
-  WriteFile(old_log, std::string(100000, 'x') + "\n");
+  std::string old_lines;
+  for (int i = 0; i < 1000; ++i) {
+    old_lines += absl::StrCat(
+        "2026-10-01 10:00:00.", 100 + i % 900,
+        " [main] INFO  com.febrie.eroom.server.UndertowServer   : line ", i,
+        "\n");
+  }
+  WriteFile(old_log, old_lines);
   WriteFile(recent_log, "recent\n");
   std::filesystem::create_directories(logs + "/archive");
   WriteFile(stale_archive, "old archive");
@@ -456,17 +501,26 @@ TEST_F(RemoteOpsTest, HousekeepingArchivesOldLogsAndDryRunChangesNothing) {
   Age(recent_log, absl::Hours(24));
   Age(stale_archive, absl::Hours(24 * 40));
 
-  const CommandResult dry =
-      Ctl(kOperatorToken, {"-o", "json", "housekeep", host.id, "--dry-run"});
-  ASSERT_EQ(dry.exit_code, 0) << dry.out << dry.err;
-  EXPECT_THAT(dry.out, HasSubstr("server.2026-10-01.log"));
+  // A log is compressed only once the tailer has read it to its end and
+  // closed it, idle.
+  CommandResult dry;
+  ASSERT_TRUE(PollUntil(kDeadline,
+                        [&] {
+                          dry = Ctl(kOperatorToken, {"-o", "json", "housekeep",
+                                                     host.id, "--dry-run"});
+                          return dry.exit_code == 0 &&
+                                 dry.out.find("would compress 1 files") !=
+                                     std::string::npos;
+                        }))
+      << dry.out << dry.err;
+  EXPECT_THAT(dry.out, HasSubstr("server.2026-10-01.log.gz"));
   EXPECT_TRUE(std::filesystem::exists(old_log));
   EXPECT_TRUE(std::filesystem::exists(stale_archive));
 
   const CommandResult done =
       Ctl(kOperatorToken, {"-o", "json", "housekeep", host.id});
   ASSERT_EQ(done.exit_code, 0) << done.out << done.err;
-  EXPECT_FALSE(std::filesystem::exists(old_log));
+  EXPECT_FALSE(std::filesystem::exists(old_log)) << done.out;
   EXPECT_TRUE(
       std::filesystem::exists(logs + "/archive/server.2026-10-01.log.gz"));
   EXPECT_FALSE(std::filesystem::exists(stale_archive));

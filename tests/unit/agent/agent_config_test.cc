@@ -38,6 +38,7 @@ TEST_F(AgentConfigTest, DefaultsFollowTheEroomLayout) {
   EXPECT_FALSE(config->logs.start_at_beginning);
   EXPECT_EQ(config->logs.eroom_dir, "/opt/eroom");
   EXPECT_FALSE(config->logs.follow_symlinks_outside);
+  EXPECT_EQ(config->logs.close_idle_after, absl::Minutes(1));
   EXPECT_EQ(config->resources.pid_file, "/opt/eroom/server.pid");
   EXPECT_EQ(config->resources.port, 8080);
   EXPECT_EQ(config->probes.base_url, "http://127.0.0.1:8080");

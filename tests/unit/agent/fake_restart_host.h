@@ -90,10 +90,15 @@ class FakeRestartHost : public RestartHost {
   }
   bool Wait(absl::Duration duration,
             const absl::Notification* canceled) override {
+    if (abandoned) return true;
     clock_.Advance(duration);
     if (on_wait) on_wait();
-    return canceled != nullptr && canceled->HasBeenNotified();
+    return abandoned || (canceled != nullptr && canceled->HasBeenNotified());
   }
+  void Abandon() override { abandoned = true; }
+  bool Abandoned() override { return abandoned; }
+
+  bool abandoned = false;
 
  private:
   FakeClock& clock_;

@@ -211,6 +211,64 @@ TEST_F(SafeRestartTest, NoHealthWithinTheTimeoutFailsAtHealth) {
   EXPECT_LE(LongestGap(begin), SafeRestart::kProgressEvery + absl::Seconds(1));
 }
 
+// The agent's stop (Abandon) at `after` into the restart.
+void AbandonAfter(FakeRestartHost& host, FakeClock& clock,
+                  absl::Duration after) {
+  const absl::Time at = clock.Now() + after;
+  host.on_wait = [&host, &clock, at] {
+    if (clock.Now() >= at) host.Abandon();
+  };
+}
+
+TEST_F(SafeRestartTest, TheAgentStoppingWhileDrainingLeavesTheServerRunning) {
+  const absl::Time begin = clock_.Now();
+  host_.busy_until = begin + absl::Hours(1);
+  AbandonAfter(host_, clock_, absl::Seconds(5));
+  const v1::CommandProgress done = RunRestart(Restart(absl::Minutes(10)));
+
+  EXPECT_EQ(done.state(), v1::FAILED);
+  EXPECT_EQ(done.step(), "drain");
+  EXPECT_THAT(done.message(),
+              AllOf(HasSubstr("the agent stopped"), HasSubstr("left running")));
+  EXPECT_THAT(host_.actions, IsEmpty());
+  EXPECT_LE(clock_.Now() - begin, absl::Seconds(6));
+  EXPECT_THAT(NoticeKinds(), ElementsAre(notice_kind::kRestartStarted,
+                                         notice_kind::kRestartFailed));
+}
+
+TEST_F(SafeRestartTest, TheAgentStoppingEndsTheWaitForTheOldProcess) {
+  host_.exits_on_stop_command = false;
+  host_.exits_on_sigterm = false;
+  AbandonAfter(host_, clock_, absl::Seconds(5));
+  const v1::CommandProgress done = RunRestart(Restart(absl::Minutes(10)));
+
+  EXPECT_EQ(done.state(), v1::FAILED);
+  EXPECT_EQ(done.step(), "stop");
+  EXPECT_THAT(done.message(), HasSubstr("pid 100 had not exited"));
+  // No signal, no start: whoever looks next finds the server as it was.
+  EXPECT_THAT(host_.actions, ElementsAre("run scripts/stop.sh"));
+}
+
+TEST_F(SafeRestartTest, TheAgentStoppingEndsTheWaitForHealth) {
+  host_.healthy_after_start = absl::Minutes(5);
+  AbandonAfter(host_, clock_, absl::Seconds(10));
+  const v1::CommandProgress done = RunRestart(Restart(absl::Minutes(10)));
+
+  EXPECT_EQ(done.state(), v1::FAILED);
+  EXPECT_EQ(done.step(), "health");
+  EXPECT_THAT(done.message(),
+              HasSubstr("the agent stopped during step health"));
+  EXPECT_THAT(host_.actions,
+              ElementsAre("run scripts/stop.sh", "run scripts/start.sh"));
+}
+
+TEST_F(SafeRestartTest, ARestartAfterTheAgentStoppedNeverTouchesTheServer) {
+  host_.Abandon();
+  const v1::CommandProgress done = RunRestart(Restart(absl::Minutes(10)));
+  EXPECT_EQ(done.step(), "queue");
+  EXPECT_THAT(host_.actions, IsEmpty());
+}
+
 TEST_F(SafeRestartTest, AServerThatIsDownIsStartedWithoutDraining) {
   host_.running = false;
   const v1::CommandProgress done = RunRestart(Restart(absl::Minutes(10)));
