@@ -102,17 +102,17 @@ class RemoteOpsTest : public ::testing::Test {
     ca_path_ = tls + "/ca.crt";
     collector_address_ = absl::StrCat("127.0.0.1:", FreePort());
     WriteFile(dir_ + "/collector.yaml",
-              absl::StrCat("listen: ", collector_address_, "\n",
-                           "storage:\n  path: ", dir_, "/db/eroom.db\n",
-                           "tls:\n  cert: ", tls, "/collector.crt\n",
-                           "  key: ", tls, "/collector.key\n",
-                           "auth:\n  agents:\n    - enrollment: true\n",
-                           "      token_sha256: ", TokenSha256(kAgentToken),
-                           "\n  users:\n    - name: vera\n      role: viewer\n",
-                           "      token_sha256: ", TokenSha256(kViewerToken),
-                           "\n    - name: oscar\n      role: operator\n",
-                           "      token_sha256: ", TokenSha256(kOperatorToken),
-                           "\n"));
+              absl::StrCat(
+                  "listen: ", collector_address_, "\n", "storage:\n  path: ",
+                  dir_, "/db/eroom.db\n", "rules_files: [", EROOM_SOURCE_DIR,
+                  "/deploy/rules/*.yaml]\n", "tls:\n  cert: ", tls,
+                  "/collector.crt\n", "  key: ", tls, "/collector.key\n",
+                  "auth:\n  agents:\n    - enrollment: true\n",
+                  "      token_sha256: ", TokenSha256(kAgentToken),
+                  "\n  users:\n    - name: vera\n      role: viewer\n",
+                  "      token_sha256: ", TokenSha256(kViewerToken),
+                  "\n    - name: oscar\n      role: operator\n",
+                  "      token_sha256: ", TokenSha256(kOperatorToken), "\n"));
     collector_ = std::make_unique<ChildProcess>(
         std::vector<std::string>{BinaryPath("eroom-collector"), "--config",
                                  dir_ + "/collector.yaml"},
@@ -389,6 +389,46 @@ TEST_F(RemoteOpsTest, ShellMetacharactersAreInert) {
   EXPECT_FALSE(std::filesystem::exists(marker));
 }
 
+TEST_F(RemoteOpsTest, ASecondRestartIsRefusedAndACancelEndsTheDrain) {
+  Host& host = AddHost("ops-a", RestartAllowed());
+  const std::optional<int> before = host.SimPid();
+  ASSERT_TRUE(host.SubmitRoom());
+  ASSERT_TRUE(PollUntil(kDeadline, [&] { return RoomRunning(host); }));
+
+  ChildProcess restart(
+      std::vector<std::string>{BinaryPath("eroomctl"), "--collector",
+                               collector_address_, "--ca", ca_path_, "--token",
+                               kOperatorToken, "restart", host.id, "--yes",
+                               "--drain-timeout", "5m"},
+      dir_ + "/restart.out");
+  ASSERT_TRUE(PollUntil(kDeadline, [&] {
+    return ReadFile(dir_ + "/restart.out").find("draining") !=
+           std::string::npos;
+  })) << ReadFile(dir_ + "/restart.out");
+  const CommandResult listed =
+      Ctl(kViewerToken, {"-o", "json", "commands", host.id});
+  const json commands = json::parse(listed.out, nullptr, false);
+  ASSERT_TRUE(commands.is_object() && !commands["commands"].empty())
+      << listed.out;
+  const std::string running = commands["commands"][0].value("command_id", "");
+  ASSERT_FALSE(running.empty());
+
+  const CommandResult second =
+      Ctl(kOperatorToken, {"restart", host.id, "--yes"});
+  EXPECT_NE(second.exit_code, 0) << second.out;
+  EXPECT_THAT(second.err, HasSubstr(running));
+
+  const CommandResult cancel = Ctl(kOperatorToken, {"cancel", running});
+  EXPECT_EQ(cancel.exit_code, 0) << cancel.out << cancel.err;
+  const std::optional<int> restart_exit = restart.Wait(kDeadline);
+  ASSERT_TRUE(restart_exit.has_value());
+  EXPECT_NE(*restart_exit, 0);
+  EXPECT_THAT(ReadFile(dir_ + "/restart.out"),
+              HasSubstr("canceled by the operator"));
+  EXPECT_EQ(host.SimPid(), before);
+  EXPECT_TRUE(RoomRunning(host));
+}
+
 TEST_F(RemoteOpsTest, AgentKilledMidRestartLeavesAFinalStateAndNoRerun) {
   Host& host = AddHost("ops-a", RestartAllowed());
   const std::optional<int> before = host.SimPid();
@@ -467,6 +507,57 @@ TEST_F(RemoteOpsTest, AgentStoppedMidRestartStopsWithinFiveSecondsAndSaysSo) {
   EXPECT_THAT(record.dump(), HasSubstr("the agent stopped during step drain"));
   EXPECT_EQ(host.SimPid(), before);
   EXPECT_TRUE(RoomRunning(host));
+}
+
+TEST_F(RemoteOpsTest, AutoRestartStartsADownServerAndItsLimitRaisesAnAlert) {
+  Host& host = AddHost(
+      "ops-a", absl::StrCat(RestartAllowed("[scripts/maybe-start.sh]"),
+                            "  auto_restart:\n    enabled: true\n"
+                            "    down_for: 1s\n    backoff_initial: 1s\n"
+                            "    backoff_max: 1s\n"
+                            "    max_attempts_per_hour: 2\n"));
+  // down_for lets the stop script finish (it removes server.pid last).
+  // The start command: the server's own script, until a file named
+  // `broken` exists.
+  const std::string start = host.eroom_dir + "/scripts/maybe-start.sh";
+  WriteFile(start,
+            "#!/bin/sh\n[ -e broken ] && { echo 'port in use' >&2; exit 1; }\n"
+            "exec scripts/start.sh\n");
+  chmod(start.c_str(), 0755);
+  const std::optional<int> first = host.SimPid();
+
+  // Each attempt and its outcome reach the collector as the agent's notices
+  // (here counted as metrics).
+  const auto notices = [&](const std::string& kind) {
+    const CommandResult points =
+        Ctl(kViewerToken, {"-o", "json", "metrics", "agent." + kind, "--host",
+                           host.id, "--since", "1h"});
+    return points.out.find("value") != std::string::npos;
+  };
+  ASSERT_EQ(RunCommand({host.eroom_dir + "/scripts/stop.sh"}).exit_code, 0);
+  ASSERT_TRUE(PollUntil(kDeadline, [&] {
+    return notices("auto_restart_succeeded");
+  })) << host.agent->Log();
+  const std::optional<int> second = host.SimPid();
+  ASSERT_TRUE(second.has_value());
+  EXPECT_NE(second, first);
+
+  WriteFile(host.eroom_dir + "/broken", "");
+  const CommandResult stopped =
+      RunCommand({host.eroom_dir + "/scripts/stop.sh"});
+  ASSERT_EQ(stopped.exit_code, 0) << stopped.out << stopped.err;
+  ASSERT_TRUE(PollUntil(kDeadline,
+                        [&] {
+                          const CommandResult alerts =
+                              Ctl(kViewerToken, {"-o", "json", "alerts"});
+                          return alerts.out.find(
+                                     "auto_restart_limit_reached") !=
+                                 std::string::npos;
+                        }))
+      << last_ctl_.out << host.agent->Log();
+  EXPECT_TRUE(notices("auto_restart_attempt"));
+  EXPECT_TRUE(notices("auto_restart_failed"));
+  EXPECT_FALSE(host.SimPid().has_value());
 }
 
 // Sets `path`'s modification time `age` ago.
