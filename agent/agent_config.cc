@@ -207,9 +207,8 @@ absl::StatusOr<AgentConfig> LoadAgentConfig(const std::string& path) {
   config.logs.multiline_timeout =
       logs.Duration("multiline_timeout", absl::Seconds(1),
                     absl::Milliseconds(10), absl::Minutes(1));
-  config.logs.close_idle_after =
-      logs.Duration("close_idle_after", absl::Minutes(1), absl::Seconds(1),
-                    absl::Hours(24));
+  config.logs.close_idle_after = logs.Duration(
+      "close_idle_after", absl::Minutes(1), absl::Seconds(1), absl::Hours(24));
   config.logs.max_event_bytes = static_cast<size_t>(
       logs.Int("max_event_bytes", 64 * 1024, 1024, 1024 * 1024));
   config.log_poll_interval =
