@@ -238,6 +238,32 @@ class RemoteOpsTest : public ::testing::Test {
     return record["progress"].back().value("step", "");
   }
 
+  // Submits a room and, once it runs, `eroomctl restart` in the background
+  // (its text output in restart.out); returns when the restart reports that
+  // it is draining, nullptr (and a failure) if it never does.
+  std::unique_ptr<ChildProcess> RestartWhileARoomRuns(const Host& host) {
+    EXPECT_TRUE(host.SubmitRoom());
+    if (!PollUntil(kDeadline, [&] { return RoomRunning(host); })) {
+      ADD_FAILURE() << "the room never ran";
+      return nullptr;
+    }
+    auto restart = std::make_unique<ChildProcess>(
+        std::vector<std::string>{BinaryPath("eroomctl"), "--collector",
+                                 collector_address_, "--ca", ca_path_,
+                                 "--token", kOperatorToken, "restart", host.id,
+                                 "--yes", "--drain-timeout", "5m"},
+        dir_ + "/restart.out");
+    if (!PollUntil(kDeadline, [&] {
+          return ReadFile(dir_ + "/restart.out").find("draining") !=
+                 std::string::npos;
+        })) {
+      ADD_FAILURE() << "no draining reported: "
+                    << ReadFile(dir_ + "/restart.out");
+      return nullptr;
+    }
+    return restart;
+  }
+
   bool RoomRunning(const Host& host) {
     const json queue = host.Queue();
     return queue.is_object() && queue.value("active", 0) == 1;
@@ -392,19 +418,8 @@ TEST_F(RemoteOpsTest, ShellMetacharactersAreInert) {
 TEST_F(RemoteOpsTest, ASecondRestartIsRefusedAndACancelEndsTheDrain) {
   Host& host = AddHost("ops-a", RestartAllowed());
   const std::optional<int> before = host.SimPid();
-  ASSERT_TRUE(host.SubmitRoom());
-  ASSERT_TRUE(PollUntil(kDeadline, [&] { return RoomRunning(host); }));
-
-  ChildProcess restart(
-      std::vector<std::string>{BinaryPath("eroomctl"), "--collector",
-                               collector_address_, "--ca", ca_path_, "--token",
-                               kOperatorToken, "restart", host.id, "--yes",
-                               "--drain-timeout", "5m"},
-      dir_ + "/restart.out");
-  ASSERT_TRUE(PollUntil(kDeadline, [&] {
-    return ReadFile(dir_ + "/restart.out").find("draining") !=
-           std::string::npos;
-  })) << ReadFile(dir_ + "/restart.out");
+  std::unique_ptr<ChildProcess> restart = RestartWhileARoomRuns(host);
+  ASSERT_NE(restart, nullptr);
   const CommandResult listed =
       Ctl(kViewerToken, {"-o", "json", "commands", host.id});
   const json commands = json::parse(listed.out, nullptr, false);
@@ -420,7 +435,7 @@ TEST_F(RemoteOpsTest, ASecondRestartIsRefusedAndACancelEndsTheDrain) {
 
   const CommandResult cancel = Ctl(kOperatorToken, {"cancel", running});
   EXPECT_EQ(cancel.exit_code, 0) << cancel.out << cancel.err;
-  const std::optional<int> restart_exit = restart.Wait(kDeadline);
+  const std::optional<int> restart_exit = restart->Wait(kDeadline);
   ASSERT_TRUE(restart_exit.has_value());
   EXPECT_NE(*restart_exit, 0);
   EXPECT_THAT(ReadFile(dir_ + "/restart.out"),
@@ -432,24 +447,12 @@ TEST_F(RemoteOpsTest, ASecondRestartIsRefusedAndACancelEndsTheDrain) {
 TEST_F(RemoteOpsTest, AgentKilledMidRestartLeavesAFinalStateAndNoRerun) {
   Host& host = AddHost("ops-a", RestartAllowed());
   const std::optional<int> before = host.SimPid();
-  ASSERT_TRUE(host.SubmitRoom());
-  ASSERT_TRUE(PollUntil(kDeadline, [&] { return RoomRunning(host); }));
-
   // The restart drains (the room runs on) while the agent dies.
-  ChildProcess restart(
-      std::vector<std::string>{BinaryPath("eroomctl"), "--collector",
-                               collector_address_, "--ca", ca_path_, "--token",
-                               kOperatorToken, "restart", host.id, "--yes",
-                               "--drain-timeout", "5m"},
-      dir_ + "/restart.out");
-  const auto draining = [&] {
-    return ReadFile(dir_ + "/restart.out").find("drain") != std::string::npos;
-  };
-  ASSERT_TRUE(PollUntil(kDeadline, draining))
-      << ReadFile(dir_ + "/restart.out");
+  std::unique_ptr<ChildProcess> restart = RestartWhileARoomRuns(host);
+  ASSERT_NE(restart, nullptr);
   host.agent->Signal(SIGKILL);
   host.agent->Wait(absl::Seconds(5));
-  const std::optional<int> ctl_exit = restart.Wait(kDeadline);
+  const std::optional<int> ctl_exit = restart->Wait(kDeadline);
   ASSERT_TRUE(ctl_exit.has_value());
   EXPECT_NE(*ctl_exit, 0);
 
@@ -477,25 +480,14 @@ TEST_F(RemoteOpsTest, AgentKilledMidRestartLeavesAFinalStateAndNoRerun) {
 TEST_F(RemoteOpsTest, AgentStoppedMidRestartStopsWithinFiveSecondsAndSaysSo) {
   Host& host = AddHost("ops-a", RestartAllowed());
   const std::optional<int> before = host.SimPid();
-  ASSERT_TRUE(host.SubmitRoom());
-  ASSERT_TRUE(PollUntil(kDeadline, [&] { return RoomRunning(host); }));
-
-  ChildProcess restart(
-      std::vector<std::string>{BinaryPath("eroomctl"), "--collector",
-                               collector_address_, "--ca", ca_path_, "--token",
-                               kOperatorToken, "restart", host.id, "--yes",
-                               "--drain-timeout", "5m"},
-      dir_ + "/restart.out");
-  ASSERT_TRUE(PollUntil(kDeadline, [&] {
-    return ReadFile(dir_ + "/restart.out").find("draining") !=
-           std::string::npos;
-  })) << ReadFile(dir_ + "/restart.out");
+  std::unique_ptr<ChildProcess> restart = RestartWhileARoomRuns(host);
+  ASSERT_NE(restart, nullptr);
   const absl::Time signaled = absl::Now();
   host.agent->Signal(SIGTERM);
   ASSERT_TRUE(host.agent->Wait(absl::Seconds(5)).has_value())
       << "the agent did not stop within 5 s of SIGTERM";
   EXPECT_LE(absl::Now() - signaled, absl::Seconds(5));
-  ASSERT_TRUE(restart.Wait(kDeadline).has_value());
+  ASSERT_TRUE(restart->Wait(kDeadline).has_value());
 
   // The final state went out with the agent's last flush.
   const CommandResult listed =

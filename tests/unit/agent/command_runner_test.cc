@@ -129,14 +129,18 @@ std::vector<v1::CommandProgress> Of(const std::vector<v1::CommandProgress>& all,
   return out;
 }
 
+// Starts `runner` with restart-1; whether `actions` began running it.
+bool StartBlockedRestart(CommandRunner& runner, BlockingActions& actions) {
+  runner.Start();
+  runner.Submit(Restart("restart-1"));
+  return actions.started.WaitForNotificationWithTimeout(absl::Seconds(10));
+}
+
 TEST(CommandRunnerTest, ACancelIsAnsweredBesideTheDrainingRestart) {
   FakeClock clock;
   BlockingActions actions;
   CommandRunner runner(RestartAllowed(), clock, &actions);
-  runner.Start();
-  runner.Submit(Restart("restart-1"));
-  ASSERT_TRUE(
-      actions.started.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  ASSERT_TRUE(StartBlockedRestart(runner, actions));
 
   runner.Submit(Cancel("cancel-1", "restart-1"));
   std::vector<v1::CommandProgress> progress = runner.TakeProgress(100);
@@ -161,10 +165,7 @@ TEST(CommandRunnerTest, ACancelPastTheDrainIsTooLate) {
   FakeClock clock;
   BlockingActions actions("stop");
   CommandRunner runner(RestartAllowed(), clock, &actions);
-  runner.Start();
-  runner.Submit(Restart("restart-1"));
-  ASSERT_TRUE(
-      actions.started.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  ASSERT_TRUE(StartBlockedRestart(runner, actions));
   runner.Submit(Cancel("cancel-1", "restart-1"));
   std::vector<v1::CommandProgress> cancel =
       Of(runner.TakeProgress(100), "cancel-1");
@@ -182,10 +183,7 @@ TEST(CommandRunnerTest, WhatIsStillQueuedWhenTheAgentStopsNeverRuns) {
   FakeClock clock;
   BlockingActions actions;
   CommandRunner runner(RestartAllowed(), clock, &actions);
-  runner.Start();
-  runner.Submit(Restart("restart-1"));
-  ASSERT_TRUE(
-      actions.started.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  ASSERT_TRUE(StartBlockedRestart(runner, actions));
   runner.Submit(Restart("restart-2"));  // Queued behind the running one.
 
   std::thread stopper([&runner] { runner.Stop(); });
