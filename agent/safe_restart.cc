@@ -124,13 +124,22 @@ class SafeRestart::Procedure {
     return std::nullopt;
   }
 
-  std::optional<v1::CommandProgress> Stop() {
+  std::optional<v1::CommandProgress> Stop(const absl::Notification& canceled) {
     const absl::Time stop_begin = clock_.Now();
     std::optional<int> pid = host_.EroomPid();
     const std::string program = absl::StrJoin(policy_.stop_command, " ");
     Report("stop", pid ? absl::StrCat("stopping pid ", *pid, ": ", program)
                        : absl::StrCat("ERoom is not running; running ", program,
                                       " anyway"));
+    // A cancel is accepted until the step is "stop" (the runner decides
+    // under the lock that records the step), so one accepted before that
+    // report is seen here, and none after it is accepted.
+    if (canceled.HasBeenNotified()) {
+      return Fail("stop",
+                  "canceled by the operator before the stop; the server was "
+                  "left running",
+                  /*with_log=*/false);
+    }
     const absl::Status stopped =
         RunProgram("stop", policy_.stop_command, stop_begin);
     if (host_.Abandoned()) {
@@ -348,7 +357,7 @@ v1::CommandProgress SafeRestart::Run(const AllowedCommand& command,
   Procedure procedure(*this, report);
   std::optional<v1::CommandProgress> failed =
       procedure.Drain(command, canceled);
-  if (!failed) failed = procedure.Stop();
+  if (!failed) failed = procedure.Stop(canceled);
   if (!failed) failed = procedure.StartAndCheck();
   if (failed) {
     spdlog::warn("safe restart {} failed at {}: {}", command.command_id,

@@ -23,7 +23,8 @@ using NoticeSink = std::function<void(eroom::monitor::v1::AgentNotice)>;
 //   queue   read /queue/status;
 //   drain   wait until nothing runs or is queued, within the command's
 //           drain timeout; on timeout refuse (the server is left running)
-//           unless forced; the operator may cancel meanwhile;
+//           unless forced; the operator may cancel meanwhile (and until
+//           the stop step is reported);
 //   stop    the stop command, then make sure the process is gone: after
 //           stop_grace SIGTERM, after stop_grace again SIGKILL;
 //   start   the start command;

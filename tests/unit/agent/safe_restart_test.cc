@@ -155,9 +155,14 @@ TEST_F(SafeRestartTest, ACancelWhileDrainingStopsTheRestart) {
   EXPECT_LE(clock_.Now() - begin, absl::Seconds(6));
 }
 
-TEST_F(SafeRestartTest, ACancelAfterTheDrainIsTooLateAndTheRestartGoesOn) {
+TEST_F(SafeRestartTest, ACancelAcceptedBeforeTheStopStepEndsTheRestart) {
   canceled_.Notify();  // The queue is empty: nothing to drain.
-  EXPECT_EQ(RunRestart(Restart(absl::Minutes(10))).state(), v1::SUCCEEDED);
+  const v1::CommandProgress done = RunRestart(Restart(absl::Minutes(10)));
+  EXPECT_EQ(done.state(), v1::FAILED);
+  EXPECT_EQ(done.step(), "stop");
+  EXPECT_THAT(done.message(), HasSubstr("canceled by the operator"));
+  EXPECT_THAT(host_.actions, IsEmpty());
+  EXPECT_TRUE(host_.running);
 }
 
 TEST_F(SafeRestartTest, StopEscalatesToSigtermThenSigkill) {
