@@ -18,7 +18,7 @@ absl::StatusOr<std::shared_ptr<AgentStreamRegistry::Stream>>
 AgentStreamRegistry::Register(const std::string& agent_id,
                               const std::string& credential,
                               std::shared_ptr<Stream> stream) {
-  std::optional<std::string> ended;
+  std::vector<std::string> ended;
   {
     absl::MutexLock lock(&mu_);
     auto [live, added] =
@@ -42,7 +42,7 @@ AgentStreamRegistry::Register(const std::string& agent_id,
 
 bool AgentStreamRegistry::Unregister(const std::string& agent_id,
                                      const Stream* stream) {
-  std::optional<std::string> ended;
+  std::vector<std::string> ended;
   bool was_live = false;
   {
     absl::MutexLock lock(&mu_);
@@ -120,10 +120,14 @@ absl::Status AgentStreamRegistry::SendUnreserved(const std::string& agent_id,
   {
     absl::MutexLock lock(&mu_);
     auto stream = streams_.find(agent_id);
-    if (stream != streams_.end()) target = stream->second.stream;
+    if (stream != streams_.end()) {
+      target = stream->second.stream;
+      beside_[agent_id].push_back({command.command_id(), target.get()});
+    }
   }
   // Outside the lock: the stream takes its own.
   if (target == nullptr || !target->SendCommand(command)) {
+    if (target != nullptr) Forget(agent_id, target.get(), command.command_id());
     return absl::UnavailableError(absl::StrCat(
         "host '", agent_id, "' has no live agent stream (not connected)"));
   }
@@ -143,30 +147,52 @@ void AgentStreamRegistry::OnProgress(const std::string& agent_id,
                                      const Stream* stream,
                                      const v1::CommandProgress& progress) {
   if (!IsFinalCommandState(progress.state())) return;
+  Forget(agent_id, stream, progress.command_id());
+}
+
+void AgentStreamRegistry::Forget(const std::string& agent_id,
+                                 const Stream* stream,
+                                 const std::string& command_id) {
   absl::MutexLock lock(&mu_);
   auto running = running_.find(agent_id);
   if (running != running_.end() && running->second.stream == stream &&
-      running->second.command_id == progress.command_id()) {
+      running->second.command_id == command_id) {
     running_.erase(running);
   }
+  auto beside = beside_.find(agent_id);
+  if (beside == beside_.end()) return;
+  std::erase_if(beside->second, [&](const Running& sent) {
+    return sent.stream == stream && sent.command_id == command_id;
+  });
+  if (beside->second.empty()) beside_.erase(beside);
 }
 
-std::optional<std::string> AgentStreamRegistry::EndRunningOn(
+std::vector<std::string> AgentStreamRegistry::EndRunningOn(
     const std::string& agent_id, const Stream* stream) {
+  std::vector<std::string> ended;
   auto running = running_.find(agent_id);
-  if (running == running_.end() || running->second.stream != stream) {
-    return std::nullopt;
+  if (running != running_.end() && running->second.stream == stream) {
+    ended.push_back(std::move(running->second.command_id));
+    running_.erase(running);
   }
-  std::string command_id = std::move(running->second.command_id);
-  running_.erase(running);
-  return command_id;
+  auto beside = beside_.find(agent_id);
+  if (beside != beside_.end()) {
+    std::erase_if(beside->second, [&](Running& sent) {
+      if (sent.stream != stream) return false;
+      ended.push_back(std::move(sent.command_id));
+      return true;
+    });
+    if (beside->second.empty()) beside_.erase(beside);
+  }
+  return ended;
 }
 
 void AgentStreamRegistry::ReportEnded(
     const std::string& agent_id,
-    const std::optional<std::string>& command_id) const {
-  if (command_id.has_value() && stream_ended_ != nullptr) {
-    stream_ended_(agent_id, *command_id);
+    const std::vector<std::string>& command_ids) const {
+  if (stream_ended_ == nullptr) return;
+  for (const std::string& command_id : command_ids) {
+    stream_ended_(agent_id, command_id);
   }
 }
 

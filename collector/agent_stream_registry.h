@@ -3,8 +3,8 @@
 
 #include <functional>
 #include <memory>
-#include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
@@ -20,7 +20,9 @@ bool IsFinalCommandState(eroom::monitor::v1::CommandState state);
 
 // The one live stream of each agent id, and the command running on each
 // host. A command runs from its request until a final state arrives on the
-// stream it was sent on, or that stream ends: one at a time per host.
+// stream it was sent on, or that stream ends: one at a time per host. The
+// commands sent beside it (cancels) are followed the same way, so that
+// none is left without a final state when its stream ends.
 //
 // Thread-safe; no method blocks (streams queue what they are given).
 class AgentStreamRegistry {
@@ -36,9 +38,9 @@ class AgentStreamRegistry {
     virtual void Close(const grpc::Status& status) = 0;
   };
 
-  // Told of each command whose stream ended (or was replaced) before its
-  // final state arrived; called without the registry's lock on the thread
-  // that ended the stream, a gRPC thread: must not block.
+  // Told of each command (reserved or sent beside) whose stream ended (or
+  // was replaced) before its final state arrived; called without the registry's
+  // lock on the thread that ended the stream, a gRPC thread: must not block.
   using StreamEnded = std::function<void(const std::string& agent_id,
                                          const std::string& command_id)>;
 
@@ -94,17 +96,24 @@ class AgentStreamRegistry {
     const Stream* stream;  // The stream it was reserved on; never read.
   };
 
-  // Ends the command running on `stream`, if any, and returns its id.
-  std::optional<std::string> EndRunningOn(const std::string& agent_id,
-                                          const Stream* stream)
+  // Forgets `command_id` sent on `stream` (its final state arrived, or it
+  // could not be sent).
+  void Forget(const std::string& agent_id, const Stream* stream,
+              const std::string& command_id) ABSL_LOCKS_EXCLUDED(mu_);
+  // Ends the commands running on `stream` and returns their ids.
+  std::vector<std::string> EndRunningOn(const std::string& agent_id,
+                                        const Stream* stream)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ReportEnded(const std::string& agent_id,
-                   const std::optional<std::string>& command_id) const;
+                   const std::vector<std::string>& command_ids) const;
 
   const StreamEnded stream_ended_;
   mutable absl::Mutex mu_;
   absl::flat_hash_map<std::string, Live> streams_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, Running> running_ ABSL_GUARDED_BY(mu_);
+  // Per host, the commands sent beside the running one, until final.
+  absl::flat_hash_map<std::string, std::vector<Running>> beside_
+      ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace eroom::collector

@@ -129,6 +129,17 @@ TEST_F(AgentStreamRegistryTest, StreamEndEndsItsCommand) {
   EXPECT_THAT(registry_.Reserve("web-1", "c2"), IsOk());
 }
 
+TEST_F(AgentStreamRegistryTest, StreamEndEndsTheCommandsSentBesideToo) {
+  RegisterOk("web-1", stream_);
+  ASSERT_THAT(registry_.Reserve("web-1", "c1"), IsOk());
+  ASSERT_THAT(registry_.Send("web-1", Ping("c1")), IsOk());
+  ASSERT_THAT(registry_.SendUnreserved("web-1", Ping("answered")), IsOk());
+  ASSERT_THAT(registry_.SendUnreserved("web-1", Ping("unanswered")), IsOk());
+  registry_.OnProgress("web-1", stream_.get(), Step("answered", v1::FAILED));
+  EXPECT_TRUE(registry_.Unregister("web-1", stream_.get()));
+  EXPECT_THAT(ended_, ElementsAre("web-1 c1", "web-1 unanswered"));
+}
+
 TEST_F(AgentStreamRegistryTest, NewerStreamReplacesTheOlderAndItsCommand) {
   RegisterOk("web-1", stream_);
   ASSERT_THAT(registry_.Reserve("web-1", "c1"), IsOk());
