@@ -74,6 +74,7 @@ struct RawOptions {
   std::string since;
   std::string until;
   std::string metric;
+  std::string step;
   int limit = 0;
   bool limit_given = false;
   bool watch = false;
@@ -149,6 +150,14 @@ absl::StatusOr<MetricsArgs> ToMetricsArgs(const RawOptions& raw, absl::Time now,
   request.set_since_unix_ms(window->since_unix_ms);
   request.set_until_unix_ms(window->until_unix_ms);
   request.set_limit(raw.limit);
+  if (!raw.step.empty()) {
+    const std::optional<absl::Duration> step = ParseDurationText(raw.step);
+    if (!step.has_value() || *step < absl::Seconds(1)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--step: '", raw.step, "' is not a duration of at least 1s"));
+    }
+    request.set_step_ms(absl::ToInt64Milliseconds(*step));
+  }
   return args;
 }
 
@@ -228,6 +237,9 @@ absl::StatusOr<AuditArgs> ToAuditArgs(const RawOptions& raw, absl::Time now,
 absl::StatusOr<CommandArgs> ToCommandArgs(const RawOptions& raw,
                                           OutputFormat output, absl::Time now,
                                           absl::TimeZone zone) {
+  if (output == OutputFormat::kCsv && raw.command != "metrics") {
+    return absl::InvalidArgumentError("-o csv works with metrics only");
+  }
   if (raw.command == "hosts") return HostsArgs{};
   if (raw.command == "status") {
     if (raw.watch && output == OutputFormat::kJson) {
@@ -268,8 +280,9 @@ absl::StatusOr<Invocation> ToInvocation(const RawOptions& raw, absl::Time now,
   if (raw.token_given) global.token = raw.token;
   if (raw.ca_given) global.ca_path = raw.ca_path;
   global.insecure = raw.insecure;
-  global.output =
-      raw.output == "json" ? OutputFormat::kJson : OutputFormat::kTable;
+  global.output = raw.output == "json"  ? OutputFormat::kJson
+                  : raw.output == "csv" ? OutputFormat::kCsv
+                                        : OutputFormat::kTable;
   absl::StatusOr<absl::Duration> timeout = ParseTimeout(raw.timeout);
   if (!timeout.ok()) return timeout.status();
   global.timeout = *timeout;
@@ -297,8 +310,8 @@ ParsedArguments ParseArguments(int argc, const char* const* argv,
       "--collector", raw.collector,
       "collector host:port (else $EROOMCTL_COLLECTOR, the config file, "
       "127.0.0.1:7443)");
-  app.add_option("-o,--output", raw.output, "table or json")
-      ->check(CLI::IsMember({"table", "json"}));
+  app.add_option("-o,--output", raw.output, "table, json, or csv (metrics)")
+      ->check(CLI::IsMember({"table", "json", "csv"}));
   CLI::Option* config_option = app.add_option(
       "--config", raw.config_path,
       "config file (default $XDG_CONFIG_HOME/eroomctl/config.yaml)");
@@ -338,6 +351,9 @@ ParsedArguments ParseArguments(int argc, const char* const* argv,
   metrics->add_option("--since", raw.since,
                       absl::StrCat(kTimeHelp, "; default 1h"));
   metrics->add_option("--until", raw.until, kTimeHelp);
+  metrics->add_option("--step", raw.step,
+                      "one point per step (1m, 1h): the average, with min, "
+                      "max and count, aggregated on the collector");
   metrics->add_option("--limit", raw.limit, "most points per series")
       ->check(CLI::NonNegativeNumber);
 

@@ -17,7 +17,7 @@ inline constexpr int kExitOk = 0;
 inline constexpr int kExitFailure = 1;  // The command ran and failed.
 inline constexpr int kExitUsage = 2;    // Bad arguments or configuration.
 
-enum class OutputFormat { kTable, kJson };
+enum class OutputFormat { kTable, kJson, kCsv };
 
 struct GlobalOptions {
   std::optional<std::string> collector;    // --collector

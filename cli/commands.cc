@@ -193,6 +193,10 @@ absl::Status RunMetrics(const MetricsArgs& args,
   if (context.output == OutputFormat::kJson) {
     return PrintJson(*response, context.out);
   }
+  if (context.output == OutputFormat::kCsv) {
+    RenderMetricsCsv(*response, context.out);
+    return absl::OkStatus();
+  }
   RenderMetrics(request.name(), *response, MakeRenderContext(context),
                 context.out);
   return absl::OkStatus();

@@ -19,6 +19,8 @@ namespace v1 = ::eroom::monitor::v1;
 namespace {
 
 constexpr char kNone[] = "-";
+// The columns of a series's sparkline: fits an 80-column terminal.
+constexpr size_t kSparklineWidth = 60;
 
 std::string Age(int64_t unix_ms, const RenderContext& context) {
   return FormatAge(context.now - absl::FromUnixMillis(unix_ms));
@@ -168,41 +170,67 @@ std::string MetricValueText(const std::string& name, double value) {
   return absl::StrFormat("%g", value);
 }
 
-void RenderSeries(const v1::MetricSeries& series, const RenderContext& context,
-                  std::ostream& out) {
-  std::vector<std::string> heading = {series.name(), series.agent_id()};
-  // The map's order is unspecified; sorted labels read the same every time.
+// "key=value" of each label, sorted: the map's order is unspecified.
+std::vector<std::string> SortedLabels(const v1::MetricSeries& series) {
   std::vector<std::string> labels;
   for (const auto& [key, value] : series.labels()) {
     labels.push_back(absl::StrCat(key, "=", value));
   }
   std::sort(labels.begin(), labels.end());
+  return labels;
+}
+
+void RenderSeries(const v1::MetricSeries& series, const RenderContext& context,
+                  std::ostream& out) {
+  std::vector<std::string> heading = {series.name(), series.agent_id()};
+  const std::vector<std::string> labels = SortedLabels(series);
   heading.insert(heading.end(), labels.begin(), labels.end());
   out << Printable(absl::StrJoin(heading, "  ")) << '\n';
   if (series.points().empty()) {
     out << "(no points)\n";
     return;
   }
-  Table table({"TIME", "VALUE"});
-  table.SetAlign(1, Table::Align::kRight);
-  double min = series.points(0).value();
-  double max = min;
-  double sum = 0;
-  for (const v1::MetricPoint& point : series.points()) {
-    table.AddRow({FormatLocalTime(point.time_unix_ms(), context.zone),
-                  MetricValueText(series.name(), point.value())});
-    min = std::min(min, point.value());
-    max = std::max(max, point.value());
-    sum += point.value();
-  }
-  table.Render(out);
   const auto value = [&](double v) {
     return MetricValueText(series.name(), v);
   };
-  out << "min " << value(min) << "  avg " << value(sum / series.points().size())
-      << "  max " << value(max) << "  last "
-      << value(series.points().rbegin()->value()) << "  ("
-      << series.points().size() << " points)\n";
+  // Points of a stepped query carry their step's samples.
+  const bool stepped = series.points(0).count() > 0;
+  Table table = stepped ? Table({"STEP", "AVG", "MIN", "MAX", "SAMPLES"})
+                        : Table({"TIME", "VALUE"});
+  for (size_t column = 1; column <= (stepped ? 4u : 1u); ++column) {
+    table.SetAlign(column, Table::Align::kRight);
+  }
+  double min = stepped ? series.points(0).min() : series.points(0).value();
+  double max = stepped ? series.points(0).max() : min;
+  double sum = 0;
+  int64_t samples = 0;
+  std::vector<double> values;
+  for (const v1::MetricPoint& point : series.points()) {
+    const std::string time =
+        FormatLocalTime(point.time_unix_ms(), context.zone);
+    if (stepped) {
+      table.AddRow({time, value(point.value()), value(point.min()),
+                    value(point.max()), absl::StrCat(point.count())});
+      min = std::min(min, point.min());
+      max = std::max(max, point.max());
+      sum += point.value() * static_cast<double>(point.count());
+      samples += point.count();
+    } else {
+      table.AddRow({time, value(point.value())});
+      min = std::min(min, point.value());
+      max = std::max(max, point.value());
+      sum += point.value();
+      ++samples;
+    }
+    values.push_back(point.value());
+  }
+  table.Render(out);
+  out << Sparkline(values, kSparklineWidth) << '\n';
+  out << "min " << value(min) << "  avg "
+      << value(sum / static_cast<double>(samples)) << "  max " << value(max)
+      << "  last " << value(series.points().rbegin()->value()) << "  ("
+      << series.points().size() << (stepped ? " steps, " : " points")
+      << (stepped ? absl::StrCat(samples, " samples") : "") << ")\n";
 }
 
 void RenderStatusLine(std::ostream& out, const char* label,
@@ -425,6 +453,27 @@ void RenderMetrics(const std::string& name,
     if (!first) out << '\n';
     first = false;
     RenderSeries(series, context, out);
+  }
+}
+
+void RenderMetricsCsv(const v1::QueryMetricsResponse& response,
+                      std::ostream& out) {
+  out << "agent_id,name,labels,time_unix_ms,value,count,min,max\r\n";
+  for (const v1::MetricSeries& series : response.series()) {
+    const std::string labels =
+        CsvField(absl::StrJoin(SortedLabels(series), ";"));
+    for (const v1::MetricPoint& point : series.points()) {
+      out << CsvField(series.agent_id()) << ',' << CsvField(series.name())
+          << ',' << labels << ',' << point.time_unix_ms() << ','
+          << absl::StrFormat("%.10g", point.value());
+      if (point.count() > 0) {
+        out << ',' << point.count() << ','
+            << absl::StrFormat("%.10g,%.10g", point.min(), point.max());
+      } else {
+        out << ",,,";
+      }
+      out << "\r\n";
+    }
   }
 }
 

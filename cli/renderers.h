@@ -41,6 +41,10 @@ void RenderLogs(const eroom::monitor::v1::QueryLogsResponse& response,
 void RenderMetrics(const std::string& name,
                    const eroom::monitor::v1::QueryMetricsResponse& response,
                    const RenderContext& context, std::ostream& out);
+// One row per point (RFC 4180, CRLF): agent_id, name, labels ("k=v;..."),
+// time_unix_ms, value, and count, min, max for a stepped query.
+void RenderMetricsCsv(const eroom::monitor::v1::QueryMetricsResponse& response,
+                      std::ostream& out);
 void RenderQueue(const eroom::monitor::v1::ListHostsResponse& response,
                  const RenderContext& context, std::ostream& out);
 

@@ -3,10 +3,12 @@
 #include <algorithm>
 #include <array>
 #include <cstdlib>
+#include <string_view>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_replace.h"
 #include "absl/strings/strip.h"
 #include "common/duration_text.h"
 
@@ -128,6 +130,38 @@ std::string Printable(absl::string_view text) {
     i += length;
   }
   return printable;
+}
+
+std::string Sparkline(const std::vector<double>& values, size_t width) {
+  if (values.empty() || width == 0) return "";
+  std::vector<double> columns;
+  const size_t count = std::min(values.size(), width);
+  for (size_t column = 0; column < count; ++column) {
+    const size_t begin = column * values.size() / count;
+    const size_t end = (column + 1) * values.size() / count;
+    double sum = 0;
+    for (size_t i = begin; i < end; ++i) sum += values[i];
+    columns.push_back(sum / static_cast<double>(end - begin));
+  }
+  const auto [low, high] = std::minmax_element(columns.begin(), columns.end());
+  static constexpr std::string_view kBlocks[] = {"▁", "▂", "▃", "▄",
+                                                 "▅", "▆", "▇", "█"};
+  const double range = *high - *low;
+  std::string line;
+  for (double value : columns) {
+    const size_t level =
+        range > 0 ? static_cast<size_t>((value - *low) / range * 7 + 0.5) : 3;
+    line += kBlocks[std::min<size_t>(level, 7)];
+  }
+  return line;
+}
+
+std::string CsvField(absl::string_view text) {
+  const bool formula = !text.empty() && absl::string_view("=+-@").find(
+                                            text[0]) != absl::string_view::npos;
+  const std::string field = absl::StrCat(formula ? "'" : "", text);
+  if (field.find_first_of(",\"\r\n") == std::string::npos) return field;
+  return absl::StrCat("\"", absl::StrReplaceAll(field, {{"\"", "\"\""}}), "\"");
 }
 
 absl::StatusOr<absl::Time> ParseTimeArgument(absl::string_view text,

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -34,6 +35,15 @@ std::string FirstLineSummary(absl::string_view message);
 // "\u009b" (C1); a byte that is not UTF-8 as "\xff". Other text, Korean
 // included, is unchanged, and so is Printable's own output.
 std::string Printable(absl::string_view text);
+
+// `values` as a line of at most `width` block characters (▁ to █), lowest
+// to highest of them; more values than `width` are averaged in groups.
+std::string Sparkline(const std::vector<double>& values, size_t width);
+
+// `text` as one CSV field (RFC 4180): quoted when it holds a comma, quote or
+// line break. A text from the network that a spreadsheet would run as a
+// formula (starting with = + - @) is prefixed with ' first.
+std::string CsvField(absl::string_view text);
 
 // A --since/--until value: a duration before `now` ("30s", "15m", "1h",
 // "2d", "1h30m"), an RFC 3339 time ("2025-06-16T09:15:00+09:00"), or a time

@@ -387,6 +387,12 @@ absl::StatusOr<v1::QueryMetricsResponse> QueryServiceImpl::Metrics(
   if (request.name().empty()) {
     return absl::InvalidArgumentError("metric name is required");
   }
+  if (request.step_ms() < 0 ||
+      (request.step_ms() > 0 && request.step_ms() < kMinMetricStepMs)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("step_ms: ", request.step_ms(),
+                     " is not 0 (raw samples) or at least ", kMinMetricStepMs));
+  }
   EROOM_ASSIGN_OR_RETURN(
       int32_t limit, EffectiveLimit(request.limit(), kDefaultMetricPointLimit,
                                     kMaxMetricPointLimit));

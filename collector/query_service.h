@@ -22,6 +22,9 @@ inline constexpr int kDefaultLogLimit = 100;
 inline constexpr int kMaxLogLimit = 10000;
 inline constexpr int kDefaultMetricPointLimit = 10000;  // Per series.
 inline constexpr int kMaxMetricPointLimit = 100000;
+// The shortest step of an aggregated metric query (QueryMetricsRequest
+// step_ms): samples come every few seconds.
+inline constexpr int64_t kMinMetricStepMs = 1000;
 
 // The longest search text (QueryLogsRequest.contains), in bytes: longer
 // than any line an operator types or pastes, and short enough that no search

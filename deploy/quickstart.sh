@@ -100,8 +100,10 @@ start_daemon sim "$bin/eroom-sim" --dir "$state/eroom" --port "$sim_port" \
 echo "waiting for the first samples and probes to reach the collector..."
 ready=""
 for _ in $(seq 120); do
+  # grep reads it all: with -q it could exit first, and pipefail would
+  # count eroomctl's SIGPIPE as a failure.
   if "${ctl[@]}" -o json hosts 2>/dev/null |
-    grep -q '"latest_queue"'; then
+    grep '"latest_queue"' >/dev/null; then
     ready=yes
     break
   fi

@@ -30,8 +30,18 @@ v1::QueryMetricsResponse QueryMetricSeries(
       absl::StrCat("SELECT id, agent_id, labels FROM metric_series",
                    series_conditions.Where(), " ORDER BY agent_id, labels"));
   series_conditions.Bind(series);
-  // The newest `limit` points of the window, returned oldest first.
-  SQLite::Statement points(db, R"sql(
+  // The newest `limit` points (or steps) of the window, returned oldest
+  // first.
+  const bool stepped = request.step_ms() > 0;
+  SQLite::Statement points(db, stepped ? R"sql(
+      SELECT step, total / samples, samples, low, high FROM (
+        SELECT (time_ms / ?5) * ?5 AS step, sum(value) AS total,
+               count(*) AS samples, min(value) AS low, max(value) AS high
+        FROM metric_points
+        WHERE series_id = ?1 AND time_ms BETWEEN ?2 AND ?3
+        GROUP BY step ORDER BY step DESC LIMIT ?4)
+      ORDER BY step)sql"
+                                       : R"sql(
       SELECT time_ms, value FROM (
         SELECT time_ms, sequence, value FROM metric_points
         WHERE series_id = ?1 AND time_ms BETWEEN ?2 AND ?3
@@ -44,11 +54,17 @@ v1::QueryMetricsResponse QueryMetricSeries(
     points.bind(2, since);
     points.bind(3, until);
     points.bind(4, request.limit());
+    if (stepped) points.bind(5, request.step_ms());
     v1::MetricSeries out;
     while (points.executeStep()) {
       v1::MetricPoint* point = out.add_points();
       point->set_time_unix_ms(points.getColumn(0).getInt64());
       point->set_value(points.getColumn(1).getDouble());
+      if (stepped) {
+        point->set_count(points.getColumn(2).getInt64());
+        point->set_min(points.getColumn(3).getDouble());
+        point->set_max(points.getColumn(4).getDouble());
+      }
     }
     if (out.points().empty()) continue;
     out.set_agent_id(series.getColumn(1).getString());

@@ -113,7 +113,7 @@ commands:
 EOF
 "$bin/eroom-agent" --config "$work/agent.yaml" >"$work/agent.log" 2>&1 &
 pids+=($!)
-connected() { ctl -o json hosts 2>/dev/null | grep -q '"connected": *true'; }
+connected() { ctl -o json hosts 2>/dev/null | grep '"connected": *true' >/dev/null; }
 wait_for 30 connected || { cat "$work/agent.log" >&2; echo "agent did not connect" >&2; exit 1; }
 
 # --- the runs -----------------------------------------------------------------

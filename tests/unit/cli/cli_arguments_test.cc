@@ -129,6 +129,27 @@ TEST_F(ParseArgumentsTest, MetricsLooksBackOneHourByDefault) {
   EXPECT_EQ(metrics.request.limit(), 10);
 }
 
+TEST_F(ParseArgumentsTest, MetricsStepAndCsv) {
+  ParsedArguments parsed =
+      Parse({"metrics", "host.cpu_percent", "--step", "5m", "-o", "csv"});
+  ASSERT_TRUE(parsed.invocation.has_value()) << err_.str();
+  EXPECT_EQ(std::get<MetricsArgs>(parsed.invocation->command).request.step_ms(),
+            300000);
+  EXPECT_EQ(parsed.invocation->global.output, OutputFormat::kCsv);
+
+  for (const std::vector<std::string>& refused :
+       {std::vector<std::string>{"metrics", "host.cpu_percent", "--step",
+                                 "500ms"},
+        std::vector<std::string>{"metrics", "host.cpu_percent", "--step",
+                                 "often"},
+        std::vector<std::string>{"logs", "-o", "csv"}}) {
+    ParsedArguments bad = Parse(refused);
+    EXPECT_FALSE(bad.invocation.has_value()) << refused[2];
+    EXPECT_NE(bad.exit_code, kExitOk);
+    EXPECT_FALSE(err_.str().empty());
+  }
+}
+
 TEST_F(ParseArgumentsTest, StatusAndQueueTakeAnOptionalHost) {
   ParsedArguments status = Parse({"status", "web-1", "--watch"});
   ASSERT_TRUE(status.invocation.has_value());

@@ -143,6 +143,7 @@ TEST(RenderMetricsTest, PointsAndSummaryPerSeries) {
             "2025-06-15 15:05:40.000  10.0%\n"
             "2025-06-15 15:06:10.000  30.0%\n"
             "2025-06-15 15:06:40.000  20.0%\n"
+            "\u2581\u2588\u2585\n"
             "min 10.0%  avg 20.0%  max 30.0%  last 20.0%  (3 points)\n");
 }
 
@@ -165,6 +166,48 @@ TEST(RenderMetricsTest, SaysSoWhenThereAreNoPoints) {
   std::ostringstream out;
   RenderMetrics("queue.queued", v1::QueryMetricsResponse(), kContext, out);
   EXPECT_EQ(out.str(), "No points of queue.queued in the selected range.\n");
+}
+
+v1::QueryMetricsResponse SteppedCpu() {
+  v1::QueryMetricsResponse response;
+  v1::MetricSeries* series = response.add_series();
+  series->set_agent_id("a1b2c3");
+  series->set_name("host.cpu_percent");
+  for (int step = 0; step < 2; ++step) {
+    v1::MetricPoint* point = series->add_points();
+    point->set_time_unix_ms(kNowMs + step * 60000);
+    point->set_value(step == 0 ? 20 : 50);
+    point->set_count(step == 0 ? 3 : 1);
+    point->set_min(step == 0 ? 10 : 50);
+    point->set_max(step == 0 ? 30 : 50);
+  }
+  return response;
+}
+
+TEST(RenderMetricsTest, StepsShowTheirSpreadAndSamples) {
+  std::ostringstream out;
+  RenderMetrics("host.cpu_percent", SteppedCpu(), kContext, out);
+  EXPECT_THAT(out.str(), HasSubstr("STEP"));
+  EXPECT_THAT(out.str(), HasSubstr("20.0%  10.0%  30.0%        3\n"));
+  EXPECT_THAT(out.str(), HasSubstr("\xe2\x96\x81\xe2\x96\x88\n"));  // ▁█
+  // The average weighs each step by its samples: (3*20 + 50) / 4.
+  EXPECT_THAT(out.str(),
+              HasSubstr("min 10.0%  avg 27.5%  max 50.0%  last 50.0%  "
+                        "(2 steps, 4 samples)"));
+}
+
+TEST(RenderMetricsCsvTest, OneRowPerPointWithLabelsQuotedAndDefused) {
+  v1::QueryMetricsResponse response = SteppedCpu();
+  (*response.mutable_series(0)->mutable_labels())["=cmd"] = "1,x";
+  std::ostringstream out;
+  RenderMetricsCsv(response, out);
+  EXPECT_EQ(out.str(),
+            absl::StrCat("agent_id,name,labels,time_unix_ms,value,count,min,max"
+                         "\r\n"
+                         "a1b2c3,host.cpu_percent,\"'=cmd=1,x\",",
+                         kNowMs, ",20,3,10,30\r\n",
+                         "a1b2c3,host.cpu_percent,\"'=cmd=1,x\",",
+                         kNowMs + 60000, ",50,1,50,50\r\n"));
 }
 
 TEST(RenderQueueTest, NumbersAgeAndBacklogFlag) {

@@ -111,5 +111,21 @@ TEST(PrintableTest, ControlCharactersAreShownAsEscapes) {
   EXPECT_EQ(Printable(Printable("\x1b\r")), "\\x1b\\r");
 }
 
+TEST(SparklineTest, ScalesToTheLowestAndHighestAndAveragesToFit) {
+  EXPECT_EQ(Sparkline({1, 5, 9}, 10), "\u2581\u2585\u2588");
+  EXPECT_EQ(Sparkline({4, 4}, 10), "\u2584\u2584");
+  // Six values in three columns: pairs averaged (1, 5, 9).
+  EXPECT_EQ(Sparkline({0, 2, 4, 6, 8, 10}, 3), "\u2581\u2585\u2588");
+  EXPECT_EQ(Sparkline({}, 10), "");
+}
+
+TEST(CsvFieldTest, QuotesWhatNeedsItAndDefusesFormulas) {
+  EXPECT_EQ(CsvField("web-1"), "web-1");
+  EXPECT_EQ(CsvField("a,b"), "\"a,b\"");
+  EXPECT_EQ(CsvField("say \"hi\""), "\"say \"\"hi\"\"\"");
+  EXPECT_EQ(CsvField("=HYPERLINK(1)"), "'=HYPERLINK(1)");
+  EXPECT_EQ(CsvField("-1"), "'-1");
+}
+
 }  // namespace
 }  // namespace eroom::cli

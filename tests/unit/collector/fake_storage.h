@@ -302,15 +302,38 @@ class FakeStorage final : public Storage {
                   return std::tie(a.time_ms, a.sequence) <
                          std::tie(b.time_ms, b.sequence);
                 });
-      const size_t keep = std::min(points.size(), size_t(request.limit()));
+      std::vector<eroom::monitor::v1::MetricPoint> out;
+      for (const Point& point : points) {
+        const int64_t step = request.step_ms();
+        const int64_t time =
+            step > 0 ? point.time_ms / step * step : point.time_ms;
+        if (step > 0 && !out.empty() && out.back().time_unix_ms() == time) {
+          eroom::monitor::v1::MetricPoint& into = out.back();
+          into.set_count(into.count() + 1);
+          // The running sum until the average below.
+          into.set_value(into.value() + point.value);
+          into.set_min(std::min(into.min(), point.value));
+          into.set_max(std::max(into.max(), point.value));
+          continue;
+        }
+        eroom::monitor::v1::MetricPoint& added = out.emplace_back();
+        added.set_time_unix_ms(time);
+        added.set_value(point.value);
+        if (step > 0) {
+          added.set_count(1);
+          added.set_min(point.value);
+          added.set_max(point.value);
+        }
+      }
+      const size_t keep = std::min(out.size(), size_t(request.limit()));
       eroom::monitor::v1::MetricSeries* series = response.add_series();
       series->set_agent_id(agent_id);
       series->set_name(name);
       series->mutable_labels()->insert(labels.begin(), labels.end());
-      for (size_t i = points.size() - keep; i < points.size(); ++i) {
-        eroom::monitor::v1::MetricPoint* point = series->add_points();
-        point->set_time_unix_ms(points[i].time_ms);
-        point->set_value(points[i].value);
+      for (size_t i = out.size() - keep; i < out.size(); ++i) {
+        if (out[i].count() > 0)
+          out[i].set_value(out[i].value() / out[i].count());
+        *series->add_points() = std::move(out[i]);
       }
     }
     return response;

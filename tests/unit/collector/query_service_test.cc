@@ -172,6 +172,26 @@ TEST_F(QueryServiceTest, MetricNameIsRequiredAndLimitNotNegative) {
             grpc::StatusCode::INVALID_ARGUMENT);
 }
 
+TEST_F(QueryServiceTest, AMetricStepIsZeroOrAtLeastASecond) {
+  for (int64_t step : {int64_t{-1000}, int64_t{999}}) {
+    grpc::ClientContext context;
+    v1::QueryMetricsRequest request;
+    request.set_name("host.cpu_percent");
+    request.set_step_ms(step);
+    v1::QueryMetricsResponse response;
+    const grpc::Status status =
+        stub_->QueryMetrics(&context, request, &response);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << step;
+    EXPECT_THAT(status.error_message(), HasSubstr("step_ms")) << step;
+  }
+  grpc::ClientContext context;
+  v1::QueryMetricsRequest request;
+  request.set_name("host.cpu_percent");
+  request.set_step_ms(kMinMetricStepMs);
+  v1::QueryMetricsResponse response;
+  EXPECT_TRUE(stub_->QueryMetrics(&context, request, &response).ok());
+}
+
 TEST_F(QueryServiceTest, KnownMetricIsReadWithTheDefaultLimit) {
   AgentBatch batch;
   batch.agent_id = "a";

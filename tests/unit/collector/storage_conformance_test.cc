@@ -661,6 +661,37 @@ TEST_P(StorageConformanceTest, MetricLimitKeepsNewestPointsOldestFirst) {
               StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
+TEST_P(StorageConformanceTest, AStepAveragesEachIntervalAndKeepsTheNewest) {
+  // kT0 is a multiple of the step: steps start at kT0, kT0 + 10, kT0 + 20.
+  Apply(Stored(
+      {Batch("a", {SampleEvent(1, kT0, 1), SampleEvent(2, kT0 + 4, 3),
+                   SampleEvent(3, kT0 + 9, 8), SampleEvent(4, kT0 + 12, 10),
+                   SampleEvent(5, kT0 + 25, 7)})}));
+  v1::QueryMetricsRequest request;
+  request.set_name("host.cpu_percent");
+  request.set_step_ms(10);
+  v1::QueryMetricsResponse response = Metrics(request);
+  ASSERT_EQ(response.series_size(), 1);
+  const auto& points = response.series(0).points();
+  ASSERT_EQ(points.size(), 3);
+  EXPECT_EQ(points[0].time_unix_ms(), kT0);
+  EXPECT_EQ(points[0].value(), 4);
+  EXPECT_EQ(points[0].count(), 3);
+  EXPECT_EQ(points[0].min(), 1);
+  EXPECT_EQ(points[0].max(), 8);
+  EXPECT_EQ(points[1].time_unix_ms(), kT0 + 10);
+  EXPECT_EQ(points[1].value(), 10);
+  EXPECT_EQ(points[1].count(), 1);
+  EXPECT_EQ(points[2].time_unix_ms(), kT0 + 20);
+
+  // The limit counts steps, newest kept, oldest first.
+  request.set_limit(2);
+  response = Metrics(request);
+  ASSERT_EQ(response.series(0).points_size(), 2);
+  EXPECT_EQ(response.series(0).points(0).time_unix_ms(), kT0 + 10);
+  EXPECT_EQ(response.series(0).points(1).value(), 7);
+}
+
 TEST_P(StorageConformanceTest, PointsAtTheSameTimeAreAllKept) {
   // A host clock stepping back can repeat a timestamp; no point is lost.
   Apply(Stored({Batch("a", {SampleEvent(1, kT0, 1), SampleEvent(2, kT0, 2)})}));
