@@ -51,6 +51,8 @@ Collector::Collector(const CollectorConfig& config, const Clock& clock,
                      std::unique_ptr<alerting::NotificationDispatcher> notifier)
     : config_(config),
       storage_(std::move(storage)),
+      retention_(*storage_, clock,
+                 RetentionSweeper::Options{.policy = config.retention}),
       liveness_(clock, config.heartbeat_timeout),
       alert_store_(std::move(alert_store)),
       notifier_(std::move(notifier)),
@@ -59,7 +61,8 @@ Collector::Collector(const CollectorConfig& config, const Clock& clock,
       ingest_(*storage_, clock,
               IngestPipeline::Options{.queue_capacity = 4096,
                                       .max_events_per_transaction =
-                                          config.max_events_per_transaction},
+                                          config.max_events_per_transaction,
+                                      .retention = &retention_},
               {&stats_, &liveness_, &command_service_, &alerting_}),
       queries_("query", config.query_threads, config.query_queue_capacity),
       refusals_(clock, kRefusalQuietPeriod,
@@ -114,7 +117,9 @@ absl::StatusOr<std::unique_ptr<Collector>> Collector::Start(
   if (!enrollments.ok()) return enrollments.status();
   absl::StatusOr<std::unique_ptr<SqliteAlertStore>> alert_store =
       SqliteAlertStore::Open(
-          SqliteAlertStoreOptions{.path = config.database_path}, clock);
+          SqliteAlertStoreOptions{.path = config.database_path,
+                                  .retention = config.retention.alerts},
+          clock);
   if (!alert_store.ok()) return alert_store.status();
   absl::StatusOr<std::unique_ptr<alerting::NotificationDispatcher>> notifier =
       alerting::NotificationDispatcher::Create(config.notifications,
@@ -171,6 +176,7 @@ absl::StatusOr<std::unique_ptr<Collector>> Collector::Start(
   collector->reporter_ = std::thread([self] {
     SetThreadName("stats");
     IngestStats::Counts before = self->stats_.counts();
+    RetentionCounts removed_before = self->retention_.removed();
     while (!self->stop_reporting_.WaitForNotificationWithTimeout(
         self->config_.stats_interval)) {
       IngestStats::Counts now = self->stats_.counts();
@@ -180,6 +186,13 @@ absl::StatusOr<std::unique_ptr<Collector>> Collector::Start(
                      IngestStats::Describe(now, before));
       }
       before = now;
+      RetentionCounts removed_now = self->retention_.removed();
+      if (removed_now.total() != removed_before.total()) {
+        spdlog::info("removed by retention in the last {}: {}",
+                     absl::FormatDuration(self->config_.stats_interval),
+                     removed_now.Since(removed_before).Describe());
+      }
+      removed_before = removed_now;
     }
   });
   return collector;

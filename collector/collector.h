@@ -19,6 +19,7 @@
 #include "collector/ingest_stats.h"
 #include "collector/query_service.h"
 #include "collector/refusal_log.h"
+#include "collector/retention.h"
 #include "collector/storage.h"
 #include "collector/work_queue.h"
 #include "common/clock.h"
@@ -68,6 +69,7 @@ class Collector {
   const CollectorConfig config_;
   std::unique_ptr<Storage> storage_;
   IngestStats stats_;
+  RetentionSweeper retention_;
   HostLiveness liveness_;
   std::unique_ptr<alerting::AlertStore> alert_store_;
   std::unique_ptr<alerting::NotificationDispatcher> notifier_;

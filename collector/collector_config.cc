@@ -19,6 +19,23 @@ absl::Status AllProblems(const ConfigProblems& problems,
       absl::StrJoin(problems.lines(), "\n"), "\n", rule_problems.message()));
 }
 
+// Each kind's age limit: at least an hour (rows are removed in batches
+// every minute or so), at most ten years.
+RetentionPolicy ParseRetention(ConfigMap& map) {
+  const RetentionPolicy defaults;
+  auto age = [&map](const std::string& key, absl::Duration fallback) {
+    return map.Duration(key, fallback, absl::Hours(1),
+                        absl::Hours(24 * 365 * 10));
+  };
+  return RetentionPolicy{.logs = age("logs", defaults.logs),
+                         .samples = age("samples", defaults.samples),
+                         .probes = age("probes", defaults.probes),
+                         .notices = age("notices", defaults.notices),
+                         .commands = age("commands", defaults.commands),
+                         .audit = age("audit", defaults.audit),
+                         .alerts = age("alerts", defaults.alerts)};
+}
+
 }  // namespace
 
 absl::StatusOr<CollectorConfig> LoadCollectorConfig(const std::string& path) {
@@ -38,6 +55,10 @@ absl::StatusOr<CollectorConfig> LoadCollectorConfig(const std::string& path) {
   if (config.database_path.empty())
     storage.AddProblem("path", "must not be empty");
   storage.Finish();
+
+  ConfigMap retention = root.Map("retention");
+  config.retention = ParseRetention(retention);
+  retention.Finish();
 
   ConfigMap ingest = root.Map("ingest");
   config.max_events_per_transaction = static_cast<size_t>(

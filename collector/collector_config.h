@@ -10,6 +10,7 @@
 #include "collector/alerting/notification_config.h"
 #include "collector/alerting/rule_config.h"
 #include "collector/auth_config.h"
+#include "collector/retention_policy.h"
 #include "common/transport_security.h"
 
 namespace eroom::collector {
@@ -33,6 +34,8 @@ struct CollectorConfig {
   absl::Duration stats_interval = absl::Seconds(60);
   // A connected host that sent nothing for this long is reported down.
   absl::Duration heartbeat_timeout = absl::Seconds(30);
+  // `retention:`: how long each kind of stored data is kept.
+  RetentionPolicy retention;
   // `notifications:`: where alerts are sent, and when.
   alerting::NotificationConfig notifications;
   // `tls:`: TLS unless plaintext is asked for (and then loopback only).

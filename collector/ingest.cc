@@ -70,11 +70,15 @@ void IngestPipeline::Stop() {
 }
 
 void IngestPipeline::Run() {
+  // A retention backlog goes on between rounds, without waiting for items.
+  bool retention_due = false;
   while (true) {
-    std::vector<IngestItem> items =
-        queue_.PopBatch(options_.queue_capacity, absl::Milliseconds(100));
+    std::vector<IngestItem> items = queue_.PopBatch(
+        options_.queue_capacity,
+        retention_due ? absl::ZeroDuration() : absl::Milliseconds(100));
     if (items.empty()) {
       if (stopping_) return;
+      retention_due = RunRetention();
       continue;
     }
     std::vector<IngestItem> group;
@@ -103,7 +107,12 @@ void IngestPipeline::Run() {
       }
     }
     StoreGroup(group);
+    retention_due = RunRetention();
   }
+}
+
+bool IngestPipeline::RunRetention() {
+  return options_.retention != nullptr && options_.retention->RunDue();
 }
 
 absl::Status IngestPipeline::LearnStoredSequence(const std::string& agent_id) {

@@ -13,6 +13,7 @@
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "collector/ingest_rules.h"
+#include "collector/retention.h"
 #include "collector/storage.h"
 #include "collector/stored_batch.h"
 #include "common/bounded_queue.h"
@@ -97,6 +98,9 @@ class IngestPipeline {
   struct Options {
     size_t queue_capacity = 4096;
     size_t max_events_per_transaction = 20000;
+    // Run by the ingest thread after each round of transactions (and when
+    // idle), if given.
+    RetentionSweeper* retention = nullptr;
   };
 
   // Writes through `storage`; reads it only to answer a hello that asks
@@ -123,6 +127,8 @@ class IngestPipeline {
  private:
   void Run();
   void StoreGroup(std::vector<IngestItem>& group);
+  // Runs the retention sweeper, if any; true if it has more to do now.
+  bool RunRetention();
   absl::StatusOr<StoredBatch> Decide(std::vector<IngestItem>& group);
   absl::Status LearnStoredSequence(const std::string& agent_id);
   // The command `item`'s progress belongs to, or nullopt if it is not one

@@ -9,6 +9,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "collector/retention_policy.h"
 #include "collector/stored_batch.h"
 #include "eroom/monitor/v1/monitor.pb.h"
 
@@ -21,9 +22,8 @@ namespace eroom::collector {
 // implementation stores things, and no rule of ingest (which events are
 // new, which metrics an event yields) lives below them.
 
-// How much of the audit trail storage keeps: like the alert history,
-// bounded in age and in size.
-inline constexpr absl::Duration kAuditRetention = absl::Hours(24 * 365);
+// The most audit records storage keeps: like the alert history, the audit
+// trail is bounded in size as well as in age (RetentionPolicy::audit).
 inline constexpr int64_t kMaxAuditRecords = 1'000'000;
 
 // Threading: one thread, the ingest thread, calls the writer.
@@ -53,8 +53,8 @@ class StorageWriter {
   // disconnected, first seen at batch.received. Each command progress is
   // appended to its command, whose state becomes the progress's state; the
   // command must exist. Each audit record is appended to the audit trail,
-  // which keeps at most kAuditRetention of it and at most kMaxAuditRecords
-  // records (the oldest go first). An empty agent_id is InvalidArgument.
+  // which keeps at most kMaxAuditRecords records (the oldest go first). An
+  // empty agent_id is InvalidArgument.
   virtual absl::Status Apply(const StoredBatch& batch) = 0;
 
   // Records a command sent to an agent (command_id, agent_id, command,
@@ -63,6 +63,16 @@ class StorageWriter {
   // InvalidArgument if command_id or agent_id is empty.
   virtual absl::Status RecordCommand(
       const eroom::monitor::v1::CommandRecord& command) = 0;
+
+  // Removes, in one short transaction, at most `max_rows` rows that
+  // `policy` no longer keeps at `now` (a command counts as one row with its
+  // progress; a log event leaves the substring search with it; the newest
+  // log event stays until a newer one is stored), oldest first within each
+  // kind, and returns how many of each kind went. Fewer than
+  // `max_rows` means nothing more was due. A `max_rows` that is not positive
+  // is InvalidArgument.
+  virtual absl::StatusOr<RetentionCounts> DeleteExpired(
+      const RetentionPolicy& policy, absl::Time now, int64_t max_rows) = 0;
 
   // A recorded command as RecordCommand was given it (its agent, action
   // and requester), without its progress; NotFound if there is none.

@@ -14,6 +14,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "collector/alerting/alert_store.h"
+#include "collector/retention_policy.h"
 #include "common/clock.h"
 
 namespace eroom::collector {
@@ -25,7 +26,7 @@ struct SqliteAlertStoreOptions {
   // History and delivery rows older than this are pruned, and so are the
   // silences that ended before it. A resolved alert goes with the last of
   // its history and delivery rows.
-  absl::Duration retention = absl::Hours(24 * 30);
+  absl::Duration retention = RetentionPolicy{}.alerts;
   // At most this many history rows, and as many delivery rows, are kept
   // (the newest), whatever their age: a flapping rule cannot fill the disk.
   int64_t max_rows = 100000;

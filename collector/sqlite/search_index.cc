@@ -334,6 +334,31 @@ absl::StatusOr<int> SearchIndex::IndexNext(
   }
 }
 
+absl::Status SearchIndex::Forget(const std::vector<RemovedLogEvent>& events) {
+  try {
+    SQLite::Transaction txn(*db_);
+    const int64_t indexed_through =
+        db_->execAndGet("SELECT indexed_through FROM index_state").getInt64();
+    // The index stores no text: deleting a row takes the text it was
+    // indexed with, and a row it never held must not be deleted.
+    SQLite::Statement remove(*db_, R"sql(
+        INSERT INTO log_messages (log_messages, rowid, message)
+        VALUES ('delete', ?1, ?2))sql");
+    for (const RemovedLogEvent& event : events) {
+      if (event.id > indexed_through) continue;
+      remove.reset();
+      remove.bind(1, event.id);
+      remove.bindNoCopy(2, event.message);
+      remove.exec();
+    }
+    txn.commit();
+    return absl::OkStatus();
+  } catch (const SQLite::Exception& e) {
+    return SqliteErrorStatus(
+        absl::StrCat("remove deleted log events from ", path_), e, kIndexKind);
+  }
+}
+
 absl::StatusOr<SearchIndexProgress> ReadSearchIndexProgress(
     const std::string& database_path) {
   const std::string path = SearchIndexPath(database_path);
@@ -381,6 +406,24 @@ void SearchIndexer::Rebuild() {
   rebuild_requested_ = true;
 }
 
+void SearchIndexer::Forget(std::vector<RemovedLogEvent> events) {
+  absl::MutexLock lock(&mu_);
+  for (RemovedLogEvent& event : events) {
+    if (to_forget_bytes_ + event.message.size() > kMaxForgetBytes) {
+      if (!forget_overflowed_) {
+        spdlog::warn(
+            "{}: too many deleted log events wait to leave the index; it "
+            "keeps some until it is rebuilt",
+            SearchIndexPath(database_path_));
+      }
+      forget_overflowed_ = true;
+      return;
+    }
+    to_forget_bytes_ += event.message.size();
+    to_forget_.push_back(std::move(event));
+  }
+}
+
 bool SearchIndexer::stopping() const {
   absl::MutexLock lock(&mu_);
   return stopping_;
@@ -419,12 +462,14 @@ void SearchIndexer::Run() {
   // Small enough that a stop waits at most about a tenth of a second.
   constexpr int kEventsPerTransaction = 20000;
   bool failing = false;
+  std::vector<RemovedLogEvent> to_forget;
   while (true) {
     bool rebuild;
     {
       absl::MutexLock lock(&mu_);
       auto has_work = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu_) {
-        return pending_ > 0 || rebuild_requested_ || stopping_;
+        return pending_ > 0 || !to_forget_.empty() || rebuild_requested_ ||
+               stopping_;
       };
       auto round_due = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu_) {
         return pending_ >= kEventsPerRound || rebuild_requested_ || stopping_;
@@ -435,9 +480,20 @@ void SearchIndexer::Run() {
       pending_ = 0;
       rebuild = rebuild_requested_;
       rebuild_requested_ = false;
+      to_forget.swap(to_forget_);
+      to_forget_bytes_ = 0;
+      forget_overflowed_ = false;
     }
     // Without an index (its rebuild failed), every round tries again.
     if ((rebuild || index_ == nullptr) && !RebuildIndex()) continue;
+    if (!to_forget.empty()) {
+      // A failure leaves index rows of deleted events, which searches never
+      // show: not worth a rebuild.
+      if (absl::Status forgot = index_->Forget(to_forget); !forgot.ok()) {
+        spdlog::error("{}", forgot.ToString());
+      }
+      to_forget.clear();
+    }
     while (true) {
       absl::StatusOr<int> added = index_->IndexNext(
           kEventsPerTransaction, [this] { return stopping(); });

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "SQLiteCpp/Database.h"
 #include "absl/base/thread_annotations.h"
@@ -14,6 +15,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "collector/sqlite/writer.h"
 
 namespace eroom::collector {
 
@@ -94,6 +96,10 @@ class SearchIndex {
   absl::StatusOr<int> IndexNext(int max_events,
                                 const std::function<bool()>& stop_early);
 
+  // Removes from the index those of `events`, deleted from the database,
+  // that it holds (the ones at or below the watermark), in one transaction.
+  absl::Status Forget(const std::vector<RemovedLogEvent>& events);
+
  private:
   SearchIndex(std::string path, std::unique_ptr<SQLite::Database> db);
 
@@ -126,6 +132,13 @@ class SearchIndexer {
   // The index failed a search: replace it. Never blocks.
   void Rebuild();
 
+  // `events` were deleted from the database: the index forgets them at its
+  // next round. Never blocks. Beyond kMaxForgetBytes waiting, more are
+  // dropped: searches never show deleted events anyway, and a rebuild
+  // reclaims the space their index rows keep.
+  void Forget(std::vector<RemovedLogEvent> events);
+  static constexpr size_t kMaxForgetBytes = 64 << 20;
+
  private:
   void Run();
   // Replaces the index with an empty one; false if that failed.
@@ -140,6 +153,9 @@ class SearchIndexer {
   // Log events committed since the last round; what is there at start
   // counts as a full round.
   int64_t pending_ ABSL_GUARDED_BY(mu_);
+  std::vector<RemovedLogEvent> to_forget_ ABSL_GUARDED_BY(mu_);
+  size_t to_forget_bytes_ ABSL_GUARDED_BY(mu_) = 0;
+  bool forget_overflowed_ ABSL_GUARDED_BY(mu_) = false;
   bool rebuild_requested_ ABSL_GUARDED_BY(mu_) = false;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::thread thread_;

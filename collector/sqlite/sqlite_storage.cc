@@ -140,6 +140,24 @@ class SqliteStorage final : public Storage {
     return absl::OkStatus();
   }
 
+  absl::StatusOr<RetentionCounts> DeleteExpired(const RetentionPolicy& policy,
+                                                absl::Time now,
+                                                int64_t max_rows) override {
+    if (max_rows <= 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("max_rows must be positive, got ", max_rows));
+    }
+    EROOM_ASSIGN_OR_RETURN(
+        ExpiredRows expired,
+        Write("delete what outlived its retention", [&](SqliteWriter& writer) {
+          return writer.DeleteExpired(policy, ToMs(now), max_rows);
+        }));
+    if (indexer_ != nullptr && !expired.log_events.empty()) {
+      indexer_->Forget(std::move(expired.log_events));
+    }
+    return expired.counts;
+  }
+
   absl::Status RecordCommand(const v1::CommandRecord& command) override {
     if (command.command_id().empty() || command.agent_id().empty()) {
       return absl::InvalidArgumentError(

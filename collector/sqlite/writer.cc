@@ -147,8 +147,7 @@ SqliteWriter::SqliteWriter(SQLite::Database db)
           VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7))sql"),
       prune_audit_(db_, R"sql(
           DELETE FROM command_audit
-          WHERE time_ms < ?1
-             OR id <= (SELECT max(id) FROM command_audit) - ?2)sql") {}
+          WHERE id <= (SELECT max(id) FROM command_audit) - ?1)sql") {}
 
 uint64_t SqliteWriter::RegisterAgent(const v1::AgentHello& hello,
                                      int64_t now_ms) {
@@ -201,7 +200,7 @@ int64_t SqliteWriter::Apply(const StoredBatch& batch) {
     InsertCommandProgress(progress.progress);
   }
   for (const v1::AuditRecord& record : batch.audit) InsertAudit(record);
-  if (!batch.audit.empty()) PruneAuditNowAndThen(received_ms);
+  if (!batch.audit.empty()) PruneAuditNowAndThen();
   txn.commit();
   return log_events;
 }
@@ -240,6 +239,143 @@ std::optional<v1::CommandRecord> SqliteWriter::RecordedCommand(
   }
   s.reset();
   return record;
+}
+
+ExpiredRows SqliteWriter::DeleteExpired(const RetentionPolicy& policy,
+                                        int64_t now_ms, int64_t max_rows) {
+  auto before = [now_ms](absl::Duration kept) {
+    return now_ms - absl::ToInt64Milliseconds(kept);
+  };
+  ExpiredRows expired;
+  RetentionCounts& counts = expired.counts;
+  SQLite::Transaction txn(db_, SQLite::TransactionBehavior::IMMEDIATE);
+  counts.logs =
+      DeleteExpiredLogs(before(policy.logs), max_rows, expired.log_events);
+  counts.samples =
+      DeleteExpiredSamples(before(policy.samples), max_rows - counts.total());
+  counts.probes =
+      DeleteExpiredProbes(before(policy.probes), max_rows - counts.total());
+  counts.notices =
+      DeleteExpiredNotices(before(policy.notices), max_rows - counts.total());
+  counts.commands =
+      DeleteExpiredCommands(before(policy.commands), max_rows - counts.total());
+  counts.audit =
+      DeleteExpiredAudit(before(policy.audit), max_rows - counts.total());
+  txn.commit();
+  return expired;
+}
+
+int64_t SqliteWriter::DeleteExpiredLogs(int64_t before_ms, int64_t max_rows,
+                                        std::vector<RemovedLogEvent>& removed) {
+  if (max_rows <= 0) return 0;
+  // The newest event stays: log event ids are the highest one plus one, and
+  // a reused id would pass for indexed already (search_index.h).
+  SQLite::Statement select(db_, R"sql(
+      SELECT id, message FROM log_events
+      WHERE time_ms < ?1 AND id < (SELECT max(id) FROM log_events)
+      ORDER BY time_ms LIMIT ?2)sql");
+  select.bind(1, before_ms);
+  select.bind(2, max_rows);
+  while (select.executeStep()) {
+    removed.push_back(RemovedLogEvent{.id = select.getColumn(0).getInt64(),
+                                      .message = select.getColumn(1)});
+  }
+  SQLite::Statement remove(db_, "DELETE FROM log_events WHERE id = ?1");
+  for (const RemovedLogEvent& event : removed) {
+    remove.reset();
+    remove.bind(1, event.id);
+    remove.exec();
+  }
+  return static_cast<int64_t>(removed.size());
+}
+
+int64_t SqliteWriter::DeleteExpiredSamples(int64_t before_ms,
+                                           int64_t max_rows) {
+  // Points are keyed by series, then time: one seek per series finds its
+  // oldest, where a condition on time alone would scan them all.
+  SQLite::Statement series(db_, "SELECT id FROM metric_series ORDER BY id");
+  SQLite::Statement remove(db_, R"sql(
+      DELETE FROM metric_points
+      WHERE series_id = ?1 AND (time_ms, sequence) IN (
+        SELECT time_ms, sequence FROM metric_points
+        WHERE series_id = ?1 AND time_ms < ?2
+        ORDER BY time_ms LIMIT ?3))sql");
+  int64_t deleted = 0;
+  while (deleted < max_rows && series.executeStep()) {
+    remove.reset();
+    remove.bind(1, series.getColumn(0).getInt64());
+    remove.bind(2, before_ms);
+    remove.bind(3, max_rows - deleted);
+    deleted += remove.exec();
+  }
+  return deleted;
+}
+
+int64_t SqliteWriter::DeleteExpiredProbes(int64_t before_ms, int64_t max_rows) {
+  // By agent: probes are indexed by (agent, time) only.
+  SQLite::Statement agents(db_, "SELECT agent_id FROM hosts");
+  SQLite::Statement remove(db_, R"sql(
+      DELETE FROM probes WHERE id IN (
+        SELECT id FROM probes WHERE agent_id = ?1 AND time_ms < ?2
+        ORDER BY time_ms LIMIT ?3))sql");
+  int64_t deleted = 0;
+  while (deleted < max_rows && agents.executeStep()) {
+    remove.reset();
+    remove.bind(1, agents.getColumn(0).getString());
+    remove.bind(2, before_ms);
+    remove.bind(3, max_rows - deleted);
+    deleted += remove.exec();
+  }
+  return deleted;
+}
+
+int64_t SqliteWriter::DeleteExpiredNotices(int64_t before_ms,
+                                           int64_t max_rows) {
+  if (max_rows <= 0) return 0;
+  // Notices are few and stored in time order: the oldest ids come first.
+  SQLite::Statement remove(db_, R"sql(
+      DELETE FROM agent_notices WHERE id IN (
+        SELECT id FROM agent_notices WHERE time_ms < ?1
+        ORDER BY id LIMIT ?2))sql");
+  remove.bind(1, before_ms);
+  remove.bind(2, max_rows);
+  return remove.exec();
+}
+
+int64_t SqliteWriter::DeleteExpiredCommands(int64_t before_ms,
+                                            int64_t max_rows) {
+  if (max_rows <= 0) return 0;
+  SQLite::Statement select(db_, R"sql(
+      SELECT command_id FROM commands WHERE requested_ms < ?1
+      ORDER BY requested_ms LIMIT ?2)sql");
+  select.bind(1, before_ms);
+  select.bind(2, max_rows);
+  std::vector<std::string> command_ids;
+  while (select.executeStep()) command_ids.push_back(select.getColumn(0));
+  // Progress first: it refers to its command.
+  SQLite::Statement remove_progress(
+      db_, "DELETE FROM command_progress WHERE command_id = ?1");
+  SQLite::Statement remove_command(
+      db_, "DELETE FROM commands WHERE command_id = ?1");
+  for (const std::string& command_id : command_ids) {
+    for (SQLite::Statement* remove : {&remove_progress, &remove_command}) {
+      remove->reset();
+      remove->bindNoCopy(1, command_id);
+      remove->exec();
+    }
+  }
+  return static_cast<int64_t>(command_ids.size());
+}
+
+int64_t SqliteWriter::DeleteExpiredAudit(int64_t before_ms, int64_t max_rows) {
+  if (max_rows <= 0) return 0;
+  SQLite::Statement remove(db_, R"sql(
+      DELETE FROM command_audit WHERE id IN (
+        SELECT id FROM command_audit WHERE time_ms < ?1
+        ORDER BY time_ms LIMIT ?2))sql");
+  remove.bind(1, before_ms);
+  remove.bind(2, max_rows);
+  return remove.exec();
 }
 
 void SqliteWriter::RecoverFromFailure() {
@@ -390,13 +526,12 @@ void SqliteWriter::InsertAudit(const v1::AuditRecord& record) {
   ++audit_since_prune_;
 }
 
-void SqliteWriter::PruneAuditNowAndThen(int64_t now_ms) {
+void SqliteWriter::PruneAuditNowAndThen() {
   if (audit_since_prune_ < kAuditPruneEvery) return;
   audit_since_prune_ = 0;
   SQLite::Statement& s = prune_audit_;
   s.reset();
-  s.bind(1, now_ms - absl::ToInt64Milliseconds(kAuditRetention));
-  s.bind(2, kMaxAuditRecords);
+  s.bind(1, kMaxAuditRecords);
   s.exec();
 }
 

@@ -5,12 +5,14 @@
 #include <optional>
 #include <string>
 #include <tuple>
+#include <vector>
 
 #include "SQLiteCpp/Database.h"
 #include "SQLiteCpp/Statement.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "collector/retention_policy.h"
 #include "collector/stored_batch.h"
 #include "eroom/monitor/v1/monitor.pb.h"
 
@@ -24,6 +26,18 @@ absl::Status ConfigureWriteConnection(SQLite::Database& db);
 // (whose directory exists): the file created if need be and readable by
 // its owner only, configured as above and migrated to the current schema.
 absl::StatusOr<SQLite::Database> OpenWriteConnection(const std::string& path);
+
+// A log event removed by retention, as the search index needs it to
+// forget the event.
+struct RemovedLogEvent {
+  int64_t id = 0;
+  std::string message;
+};
+
+struct ExpiredRows {
+  RetentionCounts counts;
+  std::vector<RemovedLogEvent> log_events;
+};
 
 // The write connection with the statements the ingest thread reuses; the
 // SQLite side of StorageWriter (collector/storage.h), whose contracts its
@@ -47,6 +61,11 @@ class SqliteWriter {
   std::optional<eroom::monitor::v1::CommandRecord> RecordedCommand(
       const std::string& command_id);
 
+  // StorageWriter::DeleteExpired, in one IMMEDIATE transaction, also
+  // returning the log events removed.
+  ExpiredRows DeleteExpired(const RetentionPolicy& policy, int64_t now_ms,
+                            int64_t max_rows);
+
   // Makes the writer usable again after a statement failed and its
   // transaction rolled back.
   void RecoverFromFailure();
@@ -66,10 +85,18 @@ class SqliteWriter {
   void InsertMetrics(const DerivedMetrics& metrics);
   void InsertCommandProgress(const eroom::monitor::v1::CommandProgress& step);
   void InsertAudit(const eroom::monitor::v1::AuditRecord& record);
-  // Drops the audit records older than kAuditRetention before `now_ms`
-  // and those beyond kMaxAuditRecords, once enough were written since the
-  // last time.
-  void PruneAuditNowAndThen(int64_t now_ms);
+  // Drops the audit records beyond kMaxAuditRecords, once enough were
+  // written since the last time (age is DeleteExpired's business).
+  void PruneAuditNowAndThen();
+  // Each removes at most `max_rows` rows older than `before_ms` and
+  // returns how many it removed.
+  int64_t DeleteExpiredLogs(int64_t before_ms, int64_t max_rows,
+                            std::vector<RemovedLogEvent>& removed);
+  int64_t DeleteExpiredSamples(int64_t before_ms, int64_t max_rows);
+  int64_t DeleteExpiredProbes(int64_t before_ms, int64_t max_rows);
+  int64_t DeleteExpiredNotices(int64_t before_ms, int64_t max_rows);
+  int64_t DeleteExpiredCommands(int64_t before_ms, int64_t max_rows);
+  int64_t DeleteExpiredAudit(int64_t before_ms, int64_t max_rows);
   int64_t SeriesId(const std::string& agent_id, const std::string& name,
                    std::string labels);
 

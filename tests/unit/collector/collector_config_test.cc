@@ -101,6 +101,52 @@ TEST_F(CollectorConfigTest, ProblemsNameFileAndKey) {
               HasSubstr(path + ": query.thread: unknown key"));
 }
 
+TEST_F(CollectorConfigTest, RetentionDefaultsPerKind) {
+  absl::StatusOr<CollectorConfig> config =
+      LoadCollectorConfig(Write("plain.yaml", kPlaintextLoopback));
+  ASSERT_THAT(config, IsOk());
+  const absl::Duration day = absl::Hours(24);
+  EXPECT_EQ(config->retention.logs, 30 * day);
+  EXPECT_EQ(config->retention.samples, 7 * day);
+  EXPECT_EQ(config->retention.probes, 7 * day);
+  EXPECT_EQ(config->retention.notices, 30 * day);
+  EXPECT_EQ(config->retention.commands, 365 * day);
+  EXPECT_EQ(config->retention.audit, 365 * day);
+  EXPECT_EQ(config->retention.alerts, 365 * day);
+}
+
+TEST_F(CollectorConfigTest, RetentionOverridesKeepTheOtherDefaults) {
+  absl::StatusOr<CollectorConfig> config =
+      LoadCollectorConfig(Write("retention.yaml",
+                                "retention:\n  logs: 14d\n  samples: 36h\n"
+                                "  alerts: 90d\n" +
+                                    std::string(kPlaintextLoopback)));
+  ASSERT_THAT(config, IsOk());
+  EXPECT_EQ(config->retention.logs, absl::Hours(24 * 14));
+  EXPECT_EQ(config->retention.samples, absl::Hours(36));
+  EXPECT_EQ(config->retention.alerts, absl::Hours(24 * 90));
+  EXPECT_EQ(config->retention.probes, absl::Hours(24 * 7));
+  EXPECT_EQ(config->retention.audit, absl::Hours(24 * 365));
+}
+
+TEST_F(CollectorConfigTest, BadRetentionNamesFileKeyAndProblem) {
+  std::string path = Write("bad.yaml",
+                           "retention:\n  logs: forever\n  samples: 10m\n"
+                           "  audit: 4000d\n  metrics: 7d\n" +
+                               std::string(kPlaintextLoopback));
+  absl::StatusOr<CollectorConfig> config = LoadCollectorConfig(path);
+  ASSERT_THAT(config, StatusIs(absl::StatusCode::kInvalidArgument));
+  const std::string message(config.status().message());
+  EXPECT_THAT(message,
+              HasSubstr(path + ": retention.logs: expected a duration"
+                               " like 5s, 250ms or 7d, got 'forever'"));
+  EXPECT_THAT(message,
+              HasSubstr(path + ": retention.samples: 10m is out of range"));
+  EXPECT_THAT(message,
+              HasSubstr(path + ": retention.audit: 96000h is out of range"));
+  EXPECT_THAT(message, HasSubstr(path + ": retention.metrics: unknown key"));
+}
+
 TEST_F(CollectorConfigTest, ReadsRulesAndRulesFiles) {
   Write("rules/team.yaml",
         "rules:\n  - {name: misses, kind: log_match, "

@@ -171,17 +171,57 @@ class FakeStorage final : public Storage {
       *command.add_progress() = progress.progress;
       command.set_state(progress.progress.state());
     }
-    // The contract's age bound; its row bound is far beyond what tests
-    // write.
+    // The contract's row bound is far beyond what tests write.
     data_->audit.insert(data_->audit.end(), batch.audit.begin(),
                         batch.audit.end());
-    const int64_t oldest_kept_ms =
-        absl::ToUnixMillis(batch.received - kAuditRetention);
-    std::erase_if(data_->audit,
-                  [oldest_kept_ms](const eroom::monitor::v1::AuditRecord& r) {
-                    return r.time_unix_ms() < oldest_kept_ms;
-                  });
     return absl::OkStatus();
+  }
+
+  // Keeps no probes or notices, so never removes any.
+  absl::StatusOr<RetentionCounts> DeleteExpired(const RetentionPolicy& policy,
+                                                absl::Time now,
+                                                int64_t max_rows) override {
+    if (max_rows <= 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("max_rows must be positive, got ", max_rows));
+    }
+    absl::MutexLock lock(&data_->mu);
+    if (!data_->fail_with.ok()) return data_->fail_with;
+    auto before = [now](absl::Duration kept) {
+      return absl::ToUnixMillis(now - kept);
+    };
+    int64_t budget = max_rows;
+    RetentionCounts counts;
+    if (!data_->logs.empty()) {
+      eroom::monitor::v1::StoredLogEvent newest = std::move(data_->logs.back());
+      data_->logs.pop_back();
+      counts.logs =
+          EraseOldest(data_->logs, before(policy.logs), budget,
+                      [](const eroom::monitor::v1::StoredLogEvent& stored) {
+                        return stored.event().time_unix_ms();
+                      });
+      data_->logs.push_back(std::move(newest));
+    }
+    for (auto& entry : data_->series) {
+      counts.samples +=
+          EraseOldest(entry.second, before(policy.samples), budget,
+                      [](const Point& point) { return point.time_ms; });
+    }
+    counts.commands =
+        EraseOldest(data_->commands, before(policy.commands), budget,
+                    [](const eroom::monitor::v1::CommandRecord& command) {
+                      return command.requested_unix_ms();
+                    });
+    data_->command_index.clear();
+    for (size_t i = 0; i < data_->commands.size(); ++i) {
+      data_->command_index[data_->commands[i].command_id()] = i;
+    }
+    counts.audit =
+        EraseOldest(data_->audit, before(policy.audit), budget,
+                    [](const eroom::monitor::v1::AuditRecord& record) {
+                      return record.time_unix_ms();
+                    });
+    return counts;
   }
 
   absl::Status RecordCommand(
@@ -468,6 +508,30 @@ class FakeStorage final : public Storage {
   explicit FakeStorage(std::shared_ptr<Data> data) : data_(std::move(data)) {
     absl::MutexLock lock(&data_->mu);
     for (auto& [agent_id, host] : data_->hosts) host.set_connected(false);
+  }
+
+  // Erases the oldest rows of `rows` whose time is before `before_ms`, at
+  // most `budget` of them, and takes their number off `budget`.
+  template <typename Row, typename TimeOf>
+  static int64_t EraseOldest(std::vector<Row>& rows, int64_t before_ms,
+                             int64_t& budget, TimeOf time_of) {
+    std::vector<size_t> expired;
+    for (size_t i = 0; i < rows.size(); ++i) {
+      if (time_of(rows[i]) < before_ms) expired.push_back(i);
+    }
+    std::stable_sort(expired.begin(), expired.end(), [&](size_t a, size_t b) {
+      return time_of(rows[a]) < time_of(rows[b]);
+    });
+    if (static_cast<int64_t>(expired.size()) > budget) expired.resize(budget);
+    std::vector<bool> erase(rows.size(), false);
+    for (size_t i : expired) erase[i] = true;
+    std::vector<Row> kept;
+    for (size_t i = 0; i < rows.size(); ++i) {
+      if (!erase[i]) kept.push_back(std::move(rows[i]));
+    }
+    rows = std::move(kept);
+    budget -= static_cast<int64_t>(expired.size());
+    return static_cast<int64_t>(expired.size());
   }
 
   static absl::Status CheckLimit(int32_t limit) {

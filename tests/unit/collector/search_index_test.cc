@@ -216,6 +216,35 @@ TEST_F(SearchIndexTest, DamagedIndexFileIsRebuilt) {
   EXPECT_EQ(index->IndexNext(10, kNeverStop).value(), 1);
 }
 
+TEST_F(SearchIndexTest, ForgottenEventsLeaveTheIndex) {
+  AddEvents({"connection timeout", "room started", "timeout again"});
+  std::unique_ptr<SearchIndex> index = Open();
+  ASSERT_NE(index, nullptr);
+  ASSERT_EQ(index->IndexNext(10, kNeverStop).value(), 3);
+  AddEvents({"timeout late"});  // Above the watermark: never indexed.
+  db_->exec("DELETE FROM log_events WHERE id IN (1, 4)");
+  ASSERT_THAT(index->Forget({{.id = 1, .message = "connection timeout"},
+                             {.id = 4, .message = "timeout late"}}),
+              IsOk());
+
+  // The index's own rows, not only what the join with the events leaves.
+  SQLite::Database reader(SearchIndexPath(path_), SQLite::OPEN_READWRITE);
+  auto indexed = [&reader](const std::string& text) {
+    SQLite::Statement query(reader,
+                            "SELECT rowid FROM log_messages WHERE "
+                            "log_messages MATCH ? ORDER BY rowid");
+    query.bind(1, TrigramMatchExpression(text).value());
+    std::vector<int64_t> ids;
+    while (query.executeStep()) ids.push_back(query.getColumn(0).getInt64());
+    return ids;
+  };
+  EXPECT_THAT(indexed("timeout"), ElementsAre(3));
+  EXPECT_THAT(indexed("started"), ElementsAre(2));
+  EXPECT_NO_THROW(reader.exec(
+      "INSERT INTO log_messages (log_messages) VALUES ('integrity-check')"));
+  EXPECT_THAT(Candidates("timeout"), ElementsAre(3));
+}
+
 TEST_F(SearchIndexTest, UnopenableIndexIsAnError) {
   std::filesystem::create_directories(SearchIndexPath(path_));
   auto index = SearchIndex::Open(path_);

@@ -903,20 +903,6 @@ TEST_P(StorageConformanceTest, AuditIsListedNewestFirstAndFiltered) {
               StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
-TEST_P(StorageConformanceTest, AuditOlderThanTheRetentionIsDropped) {
-  const int64_t now_ms = absl::ToUnixMillis(kNow);
-  const int64_t expired_ms =
-      now_ms - absl::ToInt64Milliseconds(kAuditRetention) - 1;
-  StoredBatch batch;
-  batch.received = kNow;
-  batch.audit = {Audit(expired_ms, "a", "expired"), Audit(now_ms, "a", "kept")};
-  Apply(batch);
-
-  v1::ListAuditRequest request;
-  request.set_limit(10);
-  EXPECT_THAT(AuditResults(*storage_->ListAudit(request)), ElementsAre("kept"));
-}
-
 TEST_P(StorageConformanceTest, AuditSurvivesReopening) {
   StoredBatch batch;
   batch.received = kNow;
@@ -927,6 +913,120 @@ TEST_P(StorageConformanceTest, AuditSurvivesReopening) {
   request.set_limit(10);
   EXPECT_THAT(AuditResults(*storage_->ListAudit(request)),
               ElementsAre("requested"));
+}
+
+// --- Retention -------------------------------------------------------------
+
+RetentionPolicy KeepEverything(absl::Duration kept) {
+  return RetentionPolicy{.logs = kept,
+                         .samples = kept,
+                         .probes = kept,
+                         .notices = kept,
+                         .commands = kept,
+                         .audit = kept,
+                         .alerts = kept};
+}
+
+class RetentionConformanceTest : public StorageConformanceTest {
+ protected:
+  // Two of each kind: one two hours before kT0, one at kT0.
+  void StoreOldAndNew() {
+    const int64_t old_ms = kT0 - absl::ToInt64Milliseconds(absl::Hours(2));
+    ASSERT_THAT(storage_->RecordCommand(Command("c-old", "a", old_ms)), IsOk());
+    ASSERT_THAT(storage_->RecordCommand(Command("c-new", "a", kT0)), IsOk());
+    StoredBatch batch = Stored(
+        {Batch("a", {LogEvent(1, old_ms, v1::ERROR, "old 접속 timeout"),
+                     LogEvent(2, kT0, v1::ERROR, "new 접속 timeout"),
+                     SampleEvent(3, old_ms, 10), SampleEvent(4, kT0, 20)})});
+    batch.command_progress = {Progress("a", "c-old", v1::SUCCEEDED, old_ms),
+                              Progress("a", "c-new", v1::SUCCEEDED, kT0)};
+    batch.audit = {Audit(old_ms, "a", "old"), Audit(kT0, "a", "new")};
+    Apply(batch);
+    old_sample_points_ = static_cast<int64_t>(
+        MetricsFromSample(batch.batches[0].batch.events(2).sample()).size());
+  }
+
+  absl::StatusOr<RetentionCounts> DeleteExpired(const RetentionPolicy& policy,
+                                                int64_t max_rows = 1000,
+                                                absl::Time now = kNow) {
+    absl::StatusOr<RetentionCounts> removed =
+        storage_->DeleteExpired(policy, now, max_rows);
+    opener_->Settle();
+    return removed;
+  }
+
+  int64_t old_sample_points_ = 0;
+};
+
+INSTANTIATE_TEST_SUITE_P(Backends, RetentionConformanceTest,
+                         ::testing::ValuesIn(kBackends),
+                         [](const ::testing::TestParamInfo<Backend>& info) {
+                           return std::string(info.param.name);
+                         });
+
+TEST_P(RetentionConformanceTest, NothingYoungerThanItsKindsAgeGoes) {
+  StoreOldAndNew();
+  absl::StatusOr<RetentionCounts> removed =
+      DeleteExpired(KeepEverything(absl::Hours(3)));
+  ASSERT_THAT(removed, IsOk());
+  EXPECT_EQ(removed->total(), 0);
+  EXPECT_THAT(LogsContaining("timeout"), ElementsAre(2, 1));
+}
+
+TEST_P(RetentionConformanceTest, EachKindGoesPastItsOwnAge) {
+  StoreOldAndNew();
+  RetentionPolicy policy = KeepEverything(absl::Hours(3));
+  policy.logs = absl::Hours(1);
+  absl::StatusOr<RetentionCounts> removed = DeleteExpired(policy);
+  ASSERT_THAT(removed, IsOk());
+  EXPECT_EQ(removed->logs, 1);
+  EXPECT_EQ(removed->total(), 1);
+  // The search no longer finds the removed event, and still finds the kept.
+  EXPECT_THAT(LogsContaining("timeout"), ElementsAre(2));
+  EXPECT_THAT(LogsContaining("접속"), ElementsAre(2));
+  EXPECT_EQ(Metrics("host.cpu_percent").series(0).points_size(), 2);
+
+  removed = DeleteExpired(KeepEverything(absl::Hours(1)));
+  ASSERT_THAT(removed, IsOk());
+  EXPECT_EQ(removed->logs, 0);
+  EXPECT_EQ(removed->samples, old_sample_points_);
+  EXPECT_EQ(removed->commands, 1);
+  EXPECT_EQ(removed->audit, 1);
+  v1::QueryMetricsResponse cpu = Metrics("host.cpu_percent");
+  ASSERT_EQ(cpu.series_size(), 1);
+  ASSERT_EQ(cpu.series(0).points_size(), 1);
+  EXPECT_EQ(cpu.series(0).points(0).time_unix_ms(), kT0);
+  EXPECT_THAT(storage_->GetCommand("c-old"),
+              StatusIs(absl::StatusCode::kNotFound));
+  absl::StatusOr<v1::CommandRecord> kept = storage_->GetCommand("c-new");
+  ASSERT_THAT(kept, IsOk());
+  EXPECT_EQ(kept->progress_size(), 1);
+  v1::ListAuditRequest audit;
+  audit.set_limit(10);
+  EXPECT_THAT(AuditResults(*storage_->ListAudit(audit)), ElementsAre("new"));
+  EXPECT_EQ(DeleteExpired(KeepEverything(absl::Hours(1)))->total(), 0);
+}
+
+TEST_P(RetentionConformanceTest, AtMostMaxRowsGoOldestFirst) {
+  Apply(Stored({LogLines("a", 1, 5)}));
+  const RetentionPolicy policy = KeepEverything(absl::Hours(1));
+  const absl::Time later = kNow + absl::Hours(2);
+  absl::StatusOr<RetentionCounts> removed = DeleteExpired(policy, 2, later);
+  ASSERT_THAT(removed, IsOk());
+  EXPECT_EQ(removed->logs, 2);
+  EXPECT_THAT(Sequences(Logs({})), ElementsAre(5, 4, 3));
+  EXPECT_EQ(DeleteExpired(policy, 2, later)->logs, 2);
+  // The newest stays until a newer one comes.
+  EXPECT_EQ(DeleteExpired(policy, 2, later)->total(), 0);
+  EXPECT_THAT(Sequences(Logs({})), ElementsAre(5));
+  Apply(Stored({LogLines("a", 6, 6)}));
+  EXPECT_EQ(DeleteExpired(policy, 2, later)->logs, 1);
+  EXPECT_THAT(Sequences(Logs({})), ElementsAre(6));
+}
+
+TEST_P(RetentionConformanceTest, MaxRowsMustBePositive) {
+  EXPECT_THAT(storage_->DeleteExpired(RetentionPolicy{}, kNow, 0),
+              StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
 }  // namespace
