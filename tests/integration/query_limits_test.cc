@@ -70,14 +70,17 @@ class QueryLimitsTest : public ::testing::Test {
         INSERT INTO log_events (agent_id, sequence, time_ms, received_ms,
             file, file_offset, level, logger, thread, message, event_type,
             fields, ruid, truncated, has_header)
-        VALUES ('slow', ?1, ?1, ?1, 'server.log', 0, 3, '', '', ?2, '', '{}',
+        VALUES ('slow', ?1, ?3, ?3, 'server.log', 0, 3, '', '', ?2, '', '{}',
                 '', 0, 1))sql");
     const std::string message =
         std::string(30000, 'a') + "b" + std::string(30000, 'a');
+    // Recent: retention would remove events from 1970 at once.
+    const int64_t now_ms = absl::ToUnixMillis(absl::Now());
     for (int i = 1; i <= kSlowEvents; ++i) {
       insert.reset();
       insert.bind(1, i);
       insert.bind(2, message);
+      insert.bind(3, now_ms + i);
       insert.exec();
     }
     txn.commit();
