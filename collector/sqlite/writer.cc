@@ -291,37 +291,41 @@ int64_t SqliteWriter::DeleteExpiredLogs(int64_t before_ms, int64_t max_rows,
 
 int64_t SqliteWriter::DeleteExpiredSamples(int64_t before_ms,
                                            int64_t max_rows) {
-  // Points are keyed by series, then time: one seek per series finds its
-  // oldest, where a condition on time alone would scan them all.
-  SQLite::Statement series(db_, "SELECT id FROM metric_series ORDER BY id");
-  SQLite::Statement remove(db_, R"sql(
+  // Points are keyed by series, then time.
+  return DeleteOldestPerKey("SELECT id FROM metric_series ORDER BY id", R"sql(
       DELETE FROM metric_points
       WHERE series_id = ?1 AND (time_ms, sequence) IN (
         SELECT time_ms, sequence FROM metric_points
         WHERE series_id = ?1 AND time_ms < ?2
-        ORDER BY time_ms LIMIT ?3))sql");
-  int64_t deleted = 0;
-  while (deleted < max_rows && series.executeStep()) {
-    remove.reset();
-    remove.bind(1, series.getColumn(0).getInt64());
-    remove.bind(2, before_ms);
-    remove.bind(3, max_rows - deleted);
-    deleted += remove.exec();
-  }
-  return deleted;
+        ORDER BY time_ms LIMIT ?3))sql",
+                            before_ms, max_rows);
 }
 
 int64_t SqliteWriter::DeleteExpiredProbes(int64_t before_ms, int64_t max_rows) {
-  // By agent: probes are indexed by (agent, time) only.
-  SQLite::Statement agents(db_, "SELECT agent_id FROM hosts");
-  SQLite::Statement remove(db_, R"sql(
+  // Probes are indexed by (agent, time) only.
+  return DeleteOldestPerKey("SELECT agent_id FROM hosts", R"sql(
       DELETE FROM probes WHERE id IN (
         SELECT id FROM probes WHERE agent_id = ?1 AND time_ms < ?2
-        ORDER BY time_ms LIMIT ?3))sql");
+        ORDER BY time_ms LIMIT ?3))sql",
+                            before_ms, max_rows);
+}
+
+int64_t SqliteWriter::DeleteOldestPerKey(const char* keys_sql,
+                                         const char* remove_sql,
+                                         int64_t before_ms, int64_t max_rows) {
+  // One seek per key finds its oldest rows, where a condition on time alone
+  // would scan them all.
+  SQLite::Statement keys(db_, keys_sql);
+  SQLite::Statement remove(db_, remove_sql);
   int64_t deleted = 0;
-  while (deleted < max_rows && agents.executeStep()) {
+  while (deleted < max_rows && keys.executeStep()) {
+    const SQLite::Column key = keys.getColumn(0);
     remove.reset();
-    remove.bind(1, agents.getColumn(0).getString());
+    if (key.isInteger()) {
+      remove.bind(1, key.getInt64());
+    } else {
+      remove.bind(1, key.getString());
+    }
     remove.bind(2, before_ms);
     remove.bind(3, max_rows - deleted);
     deleted += remove.exec();

@@ -97,6 +97,10 @@ class SqliteWriter {
   int64_t DeleteExpiredNotices(int64_t before_ms, int64_t max_rows);
   int64_t DeleteExpiredCommands(int64_t before_ms, int64_t max_rows);
   int64_t DeleteExpiredAudit(int64_t before_ms, int64_t max_rows);
+  // Runs `remove_sql` (?1 a key, ?2 before_ms, ?3 the rows still to go)
+  // for each key `keys_sql` lists until `max_rows` are gone; how many were.
+  int64_t DeleteOldestPerKey(const char* keys_sql, const char* remove_sql,
+                             int64_t before_ms, int64_t max_rows);
   int64_t SeriesId(const std::string& agent_id, const std::string& name,
                    std::string labels);
 

@@ -33,16 +33,6 @@ constexpr char kViewerToken[] = "viewer-token-for-command-tests";
 constexpr char kOperatorToken[] = "operator-token-for-command-tests";
 constexpr absl::Duration kDeadline = absl::Seconds(60);
 
-// The digest a collector config stores for `token`, from the deploy tool.
-std::string TokenSha256(const std::string& token) {
-  CommandResult hashed =
-      RunCommand({"/bin/sh", "-c",
-                  absl::StrCat("printf %s '", token, "' | ", EROOM_SOURCE_DIR,
-                               "/deploy/hash-token.sh")});
-  EXPECT_EQ(hashed.exit_code, 0) << hashed.err;
-  return std::string(absl::StripAsciiWhitespace(hashed.out));
-}
-
 class CommandChannelTest : public ::testing::Test {
  protected:
   void SetUp() override {

@@ -15,6 +15,7 @@
 #include <stdexcept>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
 
@@ -77,6 +78,15 @@ pid_t Spawn(std::vector<std::string> argv,
 
 std::string BinaryPath(const std::string& name) {
   return absl::StrCat(EROOM_BIN_DIR, "/", name);
+}
+
+std::string TokenSha256(const std::string& token) {
+  CommandResult hashed =
+      RunCommand({"/bin/sh", "-c",
+                  absl::StrCat("printf %s '", token, "' | ", EROOM_SOURCE_DIR,
+                               "/deploy/hash-token.sh")});
+  EXPECT_EQ(hashed.exit_code, 0) << hashed.err;
+  return std::string(absl::StripAsciiWhitespace(hashed.out));
 }
 
 std::string MakeTempDir(const std::string& prefix) {

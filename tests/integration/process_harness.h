@@ -22,6 +22,10 @@ inline constexpr char kPlaintextCollectorConfig[] =
 // Path of a built binary (eroom-agent, eroom-collector, eroomctl, eroom-sim).
 std::string BinaryPath(const std::string& name);
 
+// The digest a collector config stores for `token`, from the deploy tool
+// (deploy/hash-token.sh).
+std::string TokenSha256(const std::string& token);
+
 // A fresh directory under the test's temporary directory.
 std::string MakeTempDir(const std::string& prefix);
 

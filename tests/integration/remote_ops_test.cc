@@ -37,15 +37,6 @@ constexpr char kViewerToken[] = "viewer-token-for-ops-tests";
 constexpr char kOperatorToken[] = "operator-token-for-ops-tests";
 constexpr absl::Duration kDeadline = absl::Seconds(60);
 
-std::string TokenSha256(const std::string& token) {
-  CommandResult hashed =
-      RunCommand({"/bin/sh", "-c",
-                  absl::StrCat("printf %s '", token, "' | ", EROOM_SOURCE_DIR,
-                               "/deploy/hash-token.sh")});
-  EXPECT_EQ(hashed.exit_code, 0) << hashed.err;
-  return std::string(absl::StripAsciiWhitespace(hashed.out));
-}
-
 // One managed ERoom host: an eroom-sim in its own directory and the agent
 // that watches it and may restart it.
 struct Host {
@@ -242,9 +233,8 @@ class RemoteOpsTest : public ::testing::Test {
   // (its text output in restart.out); returns when the restart reports that
   // it is draining, nullptr (and a failure) if it never does.
   std::unique_ptr<ChildProcess> RestartWhileARoomRuns(const Host& host) {
-    EXPECT_TRUE(host.SubmitRoom());
-    if (!PollUntil(kDeadline, [&] { return RoomRunning(host); })) {
-      ADD_FAILURE() << "the room never ran";
+    if (!RunARoom(host)) {
+      ADD_FAILURE() << "the room was not accepted or never ran";
       return nullptr;
     }
     auto restart = std::make_unique<ChildProcess>(
@@ -268,6 +258,11 @@ class RemoteOpsTest : public ::testing::Test {
     const json queue = host.Queue();
     return queue.is_object() && queue.value("active", 0) == 1;
   }
+  // Submits a room; whether it runs within the deadline.
+  bool RunARoom(const Host& host) {
+    return host.SubmitRoom() &&
+           PollUntil(kDeadline, [&] { return RoomRunning(host); });
+  }
 
   std::string dir_;
   std::string ca_path_;
@@ -280,8 +275,7 @@ class RemoteOpsTest : public ::testing::Test {
 TEST_F(RemoteOpsTest, RestartWaitsForTheRunningRoomThenComesBackHealthy) {
   Host& host = AddHost("ops-a", RestartAllowed());
   const std::optional<int> before = host.SimPid();
-  ASSERT_TRUE(host.SubmitRoom());
-  ASSERT_TRUE(PollUntil(kDeadline, [&] { return RoomRunning(host); }));
+  ASSERT_TRUE(RunARoom(host));
 
   const CommandResult restart =
       Ctl(kOperatorToken,
@@ -307,8 +301,7 @@ TEST_F(RemoteOpsTest, RestartWaitsForTheRunningRoomThenComesBackHealthy) {
 TEST_F(RemoteOpsTest, DrainTimeoutRefusesAndLeavesTheServerRunning) {
   Host& host = AddHost("ops-a", RestartAllowed());
   const std::optional<int> before = host.SimPid();
-  ASSERT_TRUE(host.SubmitRoom());
-  ASSERT_TRUE(PollUntil(kDeadline, [&] { return RoomRunning(host); }));
+  ASSERT_TRUE(RunARoom(host));
 
   const CommandResult restart =
       Ctl(kOperatorToken,
@@ -323,8 +316,7 @@ TEST_F(RemoteOpsTest, DrainTimeoutRefusesAndLeavesTheServerRunning) {
 TEST_F(RemoteOpsTest, ForceRestartsDespiteTheRunningRoom) {
   Host& host = AddHost("ops-a", RestartAllowed());
   const std::optional<int> before = host.SimPid();
-  ASSERT_TRUE(host.SubmitRoom());
-  ASSERT_TRUE(PollUntil(kDeadline, [&] { return RoomRunning(host); }));
+  ASSERT_TRUE(RunARoom(host));
 
   const CommandResult restart =
       Ctl(kOperatorToken, {"-o", "json", "restart", host.id, "--yes",

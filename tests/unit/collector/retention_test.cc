@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "SQLiteCpp/Database.h"
-#include "absl/time/clock.h"
+#include "absl/synchronization/notification.h"
 #include "collector/ingest.h"
 #include "collector/sqlite/sqlite_storage.h"
 #include "gmock/gmock.h"
@@ -122,11 +122,59 @@ class IgnoredLink final : public StreamLink {
   void OnIngestFailed(const absl::Status&) override {}
 };
 
+// `inner` as the sweeper sees it, telling when `target` log events are gone:
+// the test waits for that, not for time.
+class WatchedWriter final : public StorageWriter {
+ public:
+  WatchedWriter(StorageWriter& inner, int64_t target)
+      : inner_(inner), target_(target) {}
+
+  absl::StatusOr<RetentionCounts> DeleteExpired(const RetentionPolicy& policy,
+                                                absl::Time now,
+                                                int64_t max_rows) override {
+    absl::StatusOr<RetentionCounts> removed =
+        inner_.DeleteExpired(policy, now, max_rows);
+    if (removed.ok()) logs_ += removed->logs;
+    if (logs_ >= target_ && !logs_gone.HasBeenNotified()) logs_gone.Notify();
+    return removed;
+  }
+  absl::StatusOr<uint64_t> RegisterAgent(const v1::AgentHello& hello,
+                                         absl::Time now) override {
+    return inner_.RegisterAgent(hello, now);
+  }
+  absl::Status MarkDisconnected(const std::string& agent_id,
+                                absl::Time now) override {
+    return inner_.MarkDisconnected(agent_id, now);
+  }
+  absl::StatusOr<uint64_t> LastStoredSequence(
+      const std::string& agent_id) override {
+    return inner_.LastStoredSequence(agent_id);
+  }
+  absl::Status Apply(const StoredBatch& batch) override {
+    return inner_.Apply(batch);
+  }
+  absl::Status RecordCommand(const v1::CommandRecord& command) override {
+    return inner_.RecordCommand(command);
+  }
+  absl::StatusOr<v1::CommandRecord> RecordedCommand(
+      const std::string& command_id) override {
+    return inner_.RecordedCommand(command_id);
+  }
+
+  absl::Notification logs_gone;
+
+ private:
+  StorageWriter& inner_;
+  const int64_t target_;
+  int64_t logs_ = 0;  // The ingest thread's only.
+};
+
 TEST(RetentionSweeperTest, TheIngestThreadWorksOffABacklogBetweenRounds) {
   FakeStorage storage;
   FakeClock clock(kNow);  // Never advances: no check interval passes.
   ASSERT_THAT(storage.Apply(OldLogs(1, 26, 31 * kDay)), IsOk());
-  RetentionSweeper sweeper(storage, clock,
+  WatchedWriter watched(storage, 26);
+  RetentionSweeper sweeper(watched, clock,
                            {.policy = {}, .rows_per_batch = 10});
   IngestPipeline ingest(storage, clock, {.retention = &sweeper}, {});
   // Queued before the start: stored before the first retention batch, so
@@ -138,10 +186,8 @@ TEST(RetentionSweeperTest, TheIngestThreadWorksOffABacklogBetweenRounds) {
   *item.batch.add_events() = LogEvent(27, kT0, v1::INFO, "young");
   ASSERT_TRUE(ingest.Submit(std::move(item)));
   ingest.Start();
-  const absl::Time deadline = absl::Now() + absl::Seconds(10);
-  while (sweeper.removed().logs < 26 && absl::Now() < deadline) {
-    absl::SleepFor(absl::Milliseconds(5));
-  }
+  EXPECT_TRUE(
+      watched.logs_gone.WaitForNotificationWithTimeout(absl::Seconds(10)));
   ingest.Stop();
   EXPECT_EQ(sweeper.removed().logs, 26);
   v1::QueryLogsRequest request;
