@@ -46,11 +46,16 @@ const MethodAccessTable& CollectorMethodAccess() {
       {kListSilencesMethod, Access::kViewer},
       {kExpireSilenceMethod, Access::kOperator},
       {kListRulesMethod, Access::kViewer},
+      {kFollowLogsMethod, Access::kViewer},
+      {kListRoomsMethod, Access::kViewer},
+      {kGetRoomMethod, Access::kViewer},
+      {kDailyReportMethod, Access::kViewer},
       {kStartCommandMethod, Access::kOperator},
       {kWatchCommandMethod, Access::kViewer},
       {kListCommandsMethod, Access::kViewer},
       {kCancelCommandMethod, Access::kOperator},
       {kListAuditMethod, Access::kViewer},
+      {kBackupMethod, Access::kAdmin},
   };
   return *table;
 }

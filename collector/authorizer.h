@@ -44,6 +44,14 @@ inline constexpr char kExpireSilenceMethod[] =
     "/eroom.monitor.v1.QueryService/ExpireSilence";
 inline constexpr char kListRulesMethod[] =
     "/eroom.monitor.v1.QueryService/ListRules";
+inline constexpr char kFollowLogsMethod[] =
+    "/eroom.monitor.v1.QueryService/FollowLogs";
+inline constexpr char kListRoomsMethod[] =
+    "/eroom.monitor.v1.QueryService/ListRooms";
+inline constexpr char kGetRoomMethod[] =
+    "/eroom.monitor.v1.QueryService/GetRoom";
+inline constexpr char kDailyReportMethod[] =
+    "/eroom.monitor.v1.QueryService/DailyReport";
 inline constexpr char kStartCommandMethod[] =
     "/eroom.monitor.v1.CommandService/StartCommand";
 inline constexpr char kWatchCommandMethod[] =
@@ -54,6 +62,8 @@ inline constexpr char kCancelCommandMethod[] =
     "/eroom.monitor.v1.CommandService/CancelCommand";
 inline constexpr char kListAuditMethod[] =
     "/eroom.monitor.v1.CommandService/ListAudit";
+inline constexpr char kBackupMethod[] =
+    "/eroom.monitor.v1.CommandService/Backup";
 
 // Every RPC the collector serves; a new RPC adds its row here and calls
 // Authorizer::Authorize first thing in its handler.
