@@ -215,6 +215,7 @@ void Collector::ReloadRules() {
 void Collector::Stop() {
   if (stopped_) return;
   stopped_ = true;
+  query_service_.StopQueries();
   if (server_ != nullptr) {
     // Streams get two seconds to finish, then are cancelled; whatever they
     // delivered is already queued for ingest and is stored below.

@@ -365,6 +365,7 @@ absl::StatusOr<v1::QueryLogsResponse> QueryServiceImpl::Logs(
   const absl::Time callers_deadline = absl::FromChrono(context.deadline());
   const absl::Time time_limit = clock_.Now() + kMaxQueryTime;
   return storage_.QueryLogs(request, [&]() -> absl::Status {
+    if (stopping_) return absl::UnavailableError("the collector is stopping");
     if (context.IsCancelled()) {
       return absl::CancelledError(
           "the caller cancelled the query or its deadline passed");

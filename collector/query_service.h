@@ -76,6 +76,11 @@ class QueryServiceImpl final
                    const Clock& clock, int max_concurrent_log_queries,
                    alerting::AlertAdmin* alerts);
 
+  // Log queries running or yet to run stop at their next check with
+  // UNAVAILABLE: the collector is stopping, and its streams' grace period
+  // is for the agents, not for searches.
+  void StopQueries() { stopping_ = true; }
+
   // ListHosts with each host's `down` as the collector knows it, and its
   // firing alerts.
   grpc::ServerUnaryReactor* ListHosts(
@@ -151,6 +156,7 @@ class QueryServiceImpl final
   const int max_concurrent_log_queries_;
   alerting::AlertAdmin* const alerts_;  // Null: alerting is off.
   std::atomic<int> log_queries_running_ = 0;
+  std::atomic<bool> stopping_ = false;
 };
 
 }  // namespace eroom::collector

@@ -301,6 +301,18 @@ TEST_F(QueryServiceTest, LogQueryStopsAtTheServersTimeLimitWithoutADeadline) {
   EXPECT_THAT(status.error_message(), HasSubstr("30s"));
 }
 
+TEST_F(QueryServiceTest, LogQueryStopsAtOnceWhenTheCollectorStops) {
+  storage_.SetSlowLogQuery([&](const QueryCheck& check) {
+    EXPECT_THAT(check(), IsOk());
+    service_.StopQueries();
+  });
+  grpc::ClientContext context;
+  v1::QueryLogsResponse response;
+  grpc::Status status = stub_->QueryLogs(&context, {}, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_THAT(status.error_message(), HasSubstr("stopping"));
+}
+
 TEST_F(QueryServiceTest, HostsAreAnsweredWhileLogQueriesRunAndMoreAreRefused) {
   absl::Notification running, finish;
   storage_.SetSlowLogQuery([&](const QueryCheck&) {
