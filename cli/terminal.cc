@@ -23,8 +23,8 @@ namespace {
 constexpr char kEnterFullScreen[] = "\x1b[?1049h\x1b[?25l\x1b[H\x1b[2J";
 constexpr char kLeaveFullScreen[] = "\x1b[?25h\x1b[?1049l";
 
-constexpr std::array<int, 4> kHandledSignals = {SIGINT, SIGTERM, SIGHUP,
-                                                SIGWINCH};
+constexpr std::array<int, 5> kHandledSignals = {SIGINT, SIGTERM, SIGHUP,
+                                                SIGWINCH, SIGTSTP};
 
 // The write end of the pipe the signal handler reports on: a handler may
 // only do async-signal-safe things, and write(2) is one.
@@ -38,6 +38,15 @@ void OnSignal(int signal) {
   errno = saved_errno;
 }
 
+// The action that writes a handled signal to the pipe.
+struct sigaction ReportSignal() {
+  struct sigaction action = {};
+  action.sa_handler = OnSignal;
+  sigemptyset(&action.sa_mask);
+  action.sa_flags = SA_RESTART;
+  return action;
+}
+
 absl::Status ErrnoStatus(absl::string_view what) {
   return absl::InternalError(absl::StrCat(what, ": ", std::strerror(errno)));
 }
@@ -49,8 +58,7 @@ class ProcessTerminal final : public Terminal {
   ProcessTerminal& operator=(const ProcessTerminal&) = delete;
 
   ~ProcessTerminal() override {
-    if (full_screen_) Write(kLeaveFullScreen);
-    if (modes_saved_) tcsetattr(STDIN_FILENO, TCSANOW, &saved_modes_);
+    Leave();
     for (size_t i = 0; i < kHandledSignals.size(); ++i) {
       if (handlers_installed_[i]) {
         sigaction(kHandledSignals[i], &saved_actions_[i], nullptr);
@@ -68,12 +76,9 @@ class ProcessTerminal final : public Terminal {
       return ErrnoStatus("pipe2");
     }
     signal_pipe_write_fd = signal_pipe_[1];
+    const struct sigaction report = ReportSignal();
     for (size_t i = 0; i < kHandledSignals.size(); ++i) {
-      struct sigaction action = {};
-      action.sa_handler = OnSignal;
-      sigemptyset(&action.sa_mask);
-      action.sa_flags = SA_RESTART;
-      if (sigaction(kHandledSignals[i], &action, &saved_actions_[i]) != 0) {
+      if (sigaction(kHandledSignals[i], &report, &saved_actions_[i]) != 0) {
         return ErrnoStatus("sigaction");
       }
       handlers_installed_[i] = true;
@@ -84,18 +89,8 @@ class ProcessTerminal final : public Terminal {
         return ErrnoStatus("tcgetattr");
       }
       modes_saved_ = true;
-      // Keys one at a time, unechoed; Ctrl-C still raises SIGINT.
-      termios modes = saved_modes_;
-      modes.c_lflag &= ~static_cast<tcflag_t>(ICANON | ECHO);
-      modes.c_cc[VMIN] = 1;
-      modes.c_cc[VTIME] = 0;
-      if (tcsetattr(input_fd_, TCSANOW, &modes) != 0) {
-        return ErrnoStatus("tcsetattr");
-      }
     }
-    full_screen_ = true;
-    Write(kEnterFullScreen);
-    return absl::OkStatus();
+    return Enter();
   }
 
   TerminalSize Size() override {
@@ -128,6 +123,10 @@ class ProcessTerminal final : public Terminal {
     if ((fds[0].revents & POLLIN) != 0) {
       unsigned char signal = 0;
       if (read(signal_pipe_[0], &signal, 1) == 1) {
+        if (signal == SIGTSTP) {
+          Suspend();
+          return TerminalEvent{TerminalEvent::Kind::kResize, 0};
+        }
         return TerminalEvent{signal == SIGWINCH
                                  ? TerminalEvent::Kind::kResize
                                  : TerminalEvent::Kind::kInterrupt,
@@ -146,6 +145,42 @@ class ProcessTerminal final : public Terminal {
   }
 
  private:
+  // Keys one at a time, unechoed (Ctrl-C still raises SIGINT), on the
+  // alternate screen.
+  absl::Status Enter() {
+    if (modes_saved_) {
+      termios modes = saved_modes_;
+      modes.c_lflag &= ~static_cast<tcflag_t>(ICANON | ECHO);
+      modes.c_cc[VMIN] = 1;
+      modes.c_cc[VTIME] = 0;
+      if (tcsetattr(STDIN_FILENO, TCSANOW, &modes) != 0) {
+        return ErrnoStatus("tcsetattr");
+      }
+    }
+    full_screen_ = true;
+    Write(kEnterFullScreen);
+    return absl::OkStatus();
+  }
+
+  // The terminal as it was found.
+  void Leave() {
+    if (full_screen_) Write(kLeaveFullScreen);
+    full_screen_ = false;
+    if (modes_saved_) tcsetattr(STDIN_FILENO, TCSANOW, &saved_modes_);
+  }
+
+  // Ctrl-Z: stops the process with the terminal as it was found, and takes
+  // it again once the shell continues the process.
+  void Suspend() {
+    Leave();
+    signal(SIGTSTP, SIG_DFL);
+    raise(SIGTSTP);  // Returns after SIGCONT.
+    const struct sigaction report = ReportSignal();
+    sigaction(SIGTSTP, &report, nullptr);
+    // Without the modes, keys echo and wait for Enter; drawing goes on.
+    Enter().IgnoreError();
+  }
+
   std::array<int, 2> signal_pipe_ = {-1, -1};
   std::array<struct sigaction, kHandledSignals.size()> saved_actions_ = {};
   std::array<bool, kHandledSignals.size()> handlers_installed_ = {};

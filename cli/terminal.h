@@ -43,7 +43,9 @@ class Terminal {
 // not a terminal (a pipe, a file), where plain output is wanted. Keys are
 // read from stdin when it is a terminal. Ctrl-C, SIGTERM and SIGHUP become
 // kInterrupt events (rather than ending the process with the terminal left
-// in full-screen mode) for as long as the object lives.
+// in full-screen mode) for as long as the object lives; Ctrl-Z gives the
+// terminal back while the process is stopped, and a kResize event (redraw)
+// once it continues.
 absl::StatusOr<std::unique_ptr<Terminal>> OpenProcessTerminal();
 
 }  // namespace eroom::cli

@@ -10,6 +10,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include <array>
 #include <chrono>
 #include <functional>
 #include <iostream>
@@ -42,6 +43,10 @@ constexpr char kLeaveAlternateScreen[] = "\x1b[?1049l";
 
 // eroomctl on the slave side of a pseudo-terminal of 100x30, as its
 // controlling terminal; the test keeps the slave open to read its modes.
+// As from a shell, eroomctl runs in a foreground process group of its own
+// under a session leader that waits for it and reports when it stops (a
+// process group without a parent outside it would ignore Ctrl-Z) and how
+// it exited.
 class PseudoTerminalChild {
  public:
   explicit PseudoTerminalChild(const std::vector<std::string>& args) {
@@ -59,34 +64,83 @@ class PseudoTerminalChild {
       argv.push_back(const_cast<char*>(arg.c_str()));
     }
     argv.push_back(nullptr);
+    std::array<int, 2> report = {-1, -1};
+    if (pipe2(report.data(), O_CLOEXEC) != 0) return;
     pid_ = fork();
     if (pid_ == 0) {
-      // Only async-signal-safe calls between fork and exec.
+      // Only async-signal-safe calls after fork.
       setsid();
       ioctl(slave_, TIOCSCTTY, 0);
-      dup2(slave_, STDIN_FILENO);
-      dup2(slave_, STDOUT_FILENO);
-      dup2(slave_, STDERR_FILENO);
-      execv(argv[0], argv.data());
-      _exit(127);
+      const pid_t eroomctl = fork();
+      if (eroomctl == 0) {
+        setpgid(0, 0);
+        // Into the foreground; from the background that would raise
+        // SIGTTOU.
+        sigset_t ttou;
+        sigemptyset(&ttou);
+        sigaddset(&ttou, SIGTTOU);
+        sigprocmask(SIG_BLOCK, &ttou, nullptr);
+        tcsetpgrp(slave_, getpid());
+        sigprocmask(SIG_UNBLOCK, &ttou, nullptr);
+        dup2(slave_, STDIN_FILENO);
+        dup2(slave_, STDOUT_FILENO);
+        dup2(slave_, STDERR_FILENO);
+        execv(argv[0], argv.data());
+        _exit(127);
+      }
+      [[maybe_unused]] ssize_t written =
+          write(report[1], &eroomctl, sizeof(eroomctl));
+      int status = 0;
+      while (waitpid(eroomctl, &status, WUNTRACED) == eroomctl) {
+        if (WIFSTOPPED(status)) {
+          written = write(report[1], "S", 1);
+          continue;
+        }
+        _exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+      }
+      _exit(126);
+    }
+    close(report[1]);
+    report_ = report[0];
+    if (pid_ > 0 && read(report_, &eroomctl_pid_, sizeof(eroomctl_pid_)) !=
+                        sizeof(eroomctl_pid_)) {
+      eroomctl_pid_ = -1;
     }
   }
   ~PseudoTerminalChild() {
     if (pid_ > 0 && !exit_status_.has_value()) {
+      if (eroomctl_pid_ > 0) kill(eroomctl_pid_, SIGKILL);
       kill(pid_, SIGKILL);
       waitpid(pid_, nullptr, 0);
     }
-    if (slave_ >= 0) close(slave_);
-    if (master_ >= 0) close(master_);
+    for (int fd : {report_, slave_, master_}) {
+      if (fd >= 0) close(fd);
+    }
   }
 
-  bool started() const { return pid_ > 0; }
+  bool started() const { return pid_ > 0 && eroomctl_pid_ > 0; }
   const termios& initial_modes() const { return initial_modes_; }
   termios modes() const {
     termios now = {};
     tcgetattr(slave_, &now);
     return now;
   }
+  // Whether it stops (Ctrl-Z) within `timeout`, reading what it draws
+  // meanwhile.
+  bool WaitStopped(absl::Duration timeout) {
+    return PollUntil(
+        timeout,
+        [&] {
+          Drain(absl::Milliseconds(20));
+          pollfd fd = {report_, POLLIN, 0};
+          char stopped = 0;
+          return poll(&fd, 1, 0) > 0 && read(report_, &stopped, 1) == 1 &&
+                 stopped == 'S';
+        },
+        absl::Milliseconds(1));
+  }
+  void Continue() { kill(eroomctl_pid_, SIGCONT); }
+
   // Everything it drew so far.
   const std::string& output() const { return output_; }
 
@@ -140,7 +194,9 @@ class PseudoTerminalChild {
 
   int master_ = -1;
   int slave_ = -1;
-  pid_t pid_ = -1;
+  int report_ = -1;  // Where the session leader reports a stop.
+  pid_t pid_ = -1;   // The session leader.
+  pid_t eroomctl_pid_ = -1;
   termios initial_modes_ = {};
   std::string output_;
   std::optional<int> exit_status_;
@@ -253,7 +309,7 @@ TEST_F(TopDashboardTest, OffATerminalPrintsAPlainFrameNamingTheHost) {
   EXPECT_EQ(titles, 2u) << two.out;
 }
 
-TEST_F(TopDashboardTest, OnATerminalDrawsThenQuitsOnQAndRestoresIt) {
+TEST_F(TopDashboardTest, OnATerminalDrawsGivesItBackOnCtrlZAndQuitsOnQ) {
   WaitForHost();
   PseudoTerminalChild top(Ctl({"top", "--interval", "1s"}));
   ASSERT_TRUE(top.started());
@@ -262,6 +318,23 @@ TEST_F(TopDashboardTest, OnATerminalDrawsThenQuitsOnQAndRestoresIt) {
            absl::StrContains(output, absl::StrCat("(", kHost, ")  connected"));
   })) << top.output();
   // Keys are read one at a time, unechoed, while it runs.
+  EXPECT_EQ(top.modes().c_lflag & (ICANON | ECHO), 0u);
+
+  // Ctrl-Z gives the terminal back while it is stopped; continued, it
+  // takes it again and redraws.
+  top.Type("\x1a");
+  ASSERT_TRUE(top.WaitStopped(kExitDeadline)) << top.output();
+  EXPECT_EQ(top.modes().c_lflag, top.initial_modes().c_lflag);
+  EXPECT_THAT(top.output().substr(top.output().rfind(kEnterAlternateScreen)),
+              HasSubstr(kLeaveAlternateScreen));
+  const size_t stopped_at = top.output().size();
+  top.Continue();
+  ASSERT_TRUE(top.ReadUntil(kDeadline, [&](const std::string& output) {
+    return absl::StrContains(output.substr(stopped_at),
+                             kEnterAlternateScreen) &&
+           absl::StrContains(output.substr(stopped_at),
+                             absl::StrCat("(", kHost, ")  connected"));
+  })) << top.output();
   EXPECT_EQ(top.modes().c_lflag & (ICANON | ECHO), 0u);
 
   const auto typed = std::chrono::steady_clock::now();
