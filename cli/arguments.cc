@@ -91,6 +91,9 @@ struct RawOptions {
   bool force = false;
   bool yes = false;
   bool dry_run = false;
+  std::vector<std::string> hosts;  // `top --host`, repeatable.
+  std::string interval = "5s";
+  int iterations = 0;
 };
 
 constexpr int kDefaultLogLimit = 100;
@@ -234,6 +237,19 @@ absl::StatusOr<AuditArgs> ToAuditArgs(const RawOptions& raw, absl::Time now,
   return args;
 }
 
+absl::StatusOr<TopArgs> ToTopArgs(const RawOptions& raw, OutputFormat output) {
+  if (output != OutputFormat::kTable) {
+    return absl::InvalidArgumentError("top works with -o table only");
+  }
+  const std::optional<absl::Duration> interval =
+      ParseDurationText(raw.interval);
+  if (!interval.has_value() || *interval < absl::Seconds(1)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--interval: '", raw.interval, "' is not a duration of at least 1s"));
+  }
+  return TopArgs{raw.hosts, *interval, raw.iterations};
+}
+
 absl::StatusOr<CommandArgs> ToCommandArgs(const RawOptions& raw,
                                           OutputFormat output, absl::Time now,
                                           absl::TimeZone zone) {
@@ -268,6 +284,7 @@ absl::StatusOr<CommandArgs> ToCommandArgs(const RawOptions& raw,
     }
     return CheckArgs{raw.host};
   }
+  if (raw.command == "top") return ToTopArgs(raw, output);
   return QueueArgs{raw.host};
 }
 
@@ -467,6 +484,19 @@ ParsedArguments ParseArguments(int argc, const char* const* argv,
       "warning, 2 a failure");
   check->add_option("host", raw.host, "agent id or hostname (else every host)");
   check->add_flag("--all", raw.all, "every host (the default)");
+
+  CLI::App* top = app.add_subcommand(
+      "top",
+      "live dashboard of every host, refreshed in place until q or Ctrl-C; "
+      "plain frames when not on a terminal");
+  top->add_option("--host", raw.hosts,
+                  "agent id or hostname (repeatable; default every host)")
+      ->allow_extra_args(false);
+  top->add_option("--interval", raw.interval, "time between refreshes (5s)");
+  top->add_option("--iterations", raw.iterations,
+                  "frames to draw, then exit (default: until q; one frame "
+                  "when not on a terminal)")
+      ->check(CLI::NonNegativeNumber);
 
   ParsedArguments parsed;
   try {

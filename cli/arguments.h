@@ -104,11 +104,18 @@ struct AuditArgs {
 struct CheckArgs {
   std::string host;  // Empty: every host.
 };
+struct TopArgs {
+  std::vector<std::string> hosts;  // Empty: every host.
+  absl::Duration interval = absl::Seconds(5);
+  // Frames to draw; 0: until q on a terminal, one frame off a terminal.
+  int iterations = 0;
+};
 using CommandArgs =
     std::variant<HostsArgs, StatusArgs, LogsArgs, MetricsArgs, QueueArgs,
                  PingArgs, CommandsArgs, AlertsArgs, AcknowledgeArgs,
                  SilenceAddArgs, SilenceListArgs, SilenceExpireArgs, RulesArgs,
-                 RestartArgs, CancelArgs, HousekeepArgs, AuditArgs, CheckArgs>;
+                 RestartArgs, CancelArgs, HousekeepArgs, AuditArgs, CheckArgs,
+                 TopArgs>;
 
 struct Invocation {
   GlobalOptions global;

@@ -14,6 +14,7 @@
 #include "cli/json_output.h"
 #include "cli/renderers.h"
 #include "cli/text_format.h"
+#include "cli/top.h"
 #include "common/status_macros.h"
 
 namespace eroom::cli {
@@ -838,6 +839,9 @@ absl::StatusOr<int> RunCommand(const CommandArgs& command,
     }
     absl::StatusOr<int> operator()(const CheckArgs& args) const {
       return RunCheck(args, context);
+    }
+    absl::StatusOr<int> operator()(const TopArgs& args) const {
+      return Completed(RunTop(args, context));
     }
   };
   return std::visit(Dispatch{context}, command);

@@ -2,6 +2,7 @@
 #define EROOM_CLI_COMMANDS_H_
 
 #include <functional>
+#include <memory>
 #include <optional>
 #include <ostream>
 #include <string>
@@ -11,6 +12,7 @@
 #include "absl/time/time.h"
 #include "cli/arguments.h"
 #include "cli/collector_client.h"
+#include "cli/terminal.h"
 #include "common/clock.h"
 
 namespace eroom::cli {
@@ -29,6 +31,8 @@ struct CommandContext {
   // Asks the operator a yes/no question; nullopt when nobody can answer
   // (stdin is not a terminal).
   std::function<std::optional<bool>(const std::string& question)> confirm;
+  // The terminal `top` draws on; nullptr when stdout is not a terminal.
+  std::function<absl::StatusOr<std::unique_ptr<Terminal>>()> open_terminal;
 };
 
 // Runs one command against the collector and prints its result. Returns

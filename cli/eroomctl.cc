@@ -11,6 +11,7 @@
 #include "cli/collector_client.h"
 #include "cli/commands.h"
 #include "cli/daily_check.h"
+#include "cli/terminal.h"
 #include "cli/text_format.h"
 #include "eroom/monitor/v1/monitor.grpc.pb.h"
 
@@ -43,6 +44,7 @@ CliEnvironment CliEnvironment::Real() {
     answer = absl::AsciiStrToLower(absl::StripAsciiWhitespace(answer));
     return answer == "y" || answer == "yes";
   };
+  environment.open_terminal = OpenProcessTerminal;
   return environment;
 }
 
@@ -74,7 +76,8 @@ int RunEroomctl(int argc, const char* const* argv, std::ostream& out,
                                environment.time_zone,
                                out,
                                environment.wait_before_refresh,
-                               environment.confirm};
+                               environment.confirm,
+                               environment.open_terminal};
   const absl::StatusOr<int> exit_code = RunCommand(invocation.command, context);
   if (!exit_code.ok()) {
     out.flush();

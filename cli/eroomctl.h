@@ -9,6 +9,7 @@
 
 #include "absl/time/time.h"
 #include "cli/collector_address.h"
+#include "cli/terminal.h"
 #include "common/clock.h"
 #include "grpcpp/channel.h"
 
@@ -29,6 +30,9 @@ struct CliEnvironment {
   // Asks a yes/no question on the terminal (`restart`); nullopt when stdin
   // is not a terminal.
   std::function<std::optional<bool>(const std::string& question)> confirm;
+  // The terminal `top` draws on (OpenProcessTerminal); nullptr when stdout
+  // is not a terminal.
+  std::function<absl::StatusOr<std::unique_ptr<Terminal>>()> open_terminal;
 
   static CliEnvironment Real();
 };

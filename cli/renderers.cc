@@ -76,8 +76,8 @@ std::string AlertStateWithAck(const v1::AlertRecord& alert) {
   return state;
 }
 
-// "2 critical": how many, and the most severe (the collector sends it
-// first).
+}  // namespace
+
 std::string FiringAlertsSummary(const v1::HostStatus& host) {
   if (host.firing_alerts().empty()) return kNone;
   return absl::StrCat(host.firing_alerts_size(), " ",
@@ -93,6 +93,8 @@ std::string ConnectionState(const v1::HostStatus& host,
   if (host.last_seen_unix_ms() == 0) return "down";
   return absl::StrCat("down ", Age(host.last_seen_unix_ms(), context));
 }
+
+namespace {
 
 std::string ProcessSummary(const v1::HostStatus& host) {
   if (!host.has_latest_sample()) return kNone;
@@ -123,6 +125,8 @@ std::string DisksSummary(const v1::HostStatus& host) {
   return absl::StrJoin(parts, ", ");
 }
 
+}  // namespace
+
 std::string HealthSummary(const v1::HostStatus& host) {
   if (!host.has_latest_health()) return kNone;
   const v1::ProbeResult& health = host.latest_health();
@@ -135,7 +139,6 @@ std::string HealthSummary(const v1::HostStatus& host) {
       latency);
 }
 
-// The queue as the latest /queue/status probe reported it, if it did.
 const v1::QueueStatus* LatestQueue(const v1::HostStatus& host) {
   if (!host.has_latest_queue() || !host.latest_queue().has_queue()) {
     return nullptr;
@@ -147,15 +150,21 @@ bool IsBacklog(const v1::QueueStatus& queue) {
   return queue.queued() > kQueueBacklogThreshold;
 }
 
+namespace {
+
 std::string LevelName(v1::LogLevel level) {
   return level == v1::LOG_LEVEL_UNSPECIFIED ? kNone : v1::LogLevel_Name(level);
 }
+
+}  // namespace
 
 std::string EventMessage(const v1::LogEvent& event) {
   std::string message = FirstLineSummary(event.message());
   if (event.truncated()) absl::StrAppend(&message, " [truncated]");
   return message;
 }
+
+namespace {
 
 std::string OrNone(const std::string& text) {
   return text.empty() ? kNone : text;
@@ -294,12 +303,7 @@ void RenderFiringAlerts(const v1::HostStatus& host,
   }
   const char* label = "Alerts";
   for (const v1::AlertRecord& alert : host.firing_alerts()) {
-    RenderStatusLine(
-        out, label,
-        absl::StrCat(SeverityText(alert.severity()), " ", alert.rule(), " for ",
-                     AlertAge(alert, context), ": ",
-                     FirstLineSummary(alert.summary()), " (#", alert.id(),
-                     alert.acknowledged_by().empty() ? "" : ", acked", ")"));
+    RenderStatusLine(out, label, FiringAlertText(alert, context));
     label = "";
   }
 }
@@ -331,6 +335,14 @@ std::string CommandStateName(v1::CommandState state) {
 }
 
 }  // namespace
+
+std::string FiringAlertText(const v1::AlertRecord& alert,
+                            const RenderContext& context) {
+  return absl::StrCat(SeverityText(alert.severity()), " ", alert.rule(),
+                      " for ", AlertAge(alert, context), ": ",
+                      FirstLineSummary(alert.summary()), " (#", alert.id(),
+                      alert.acknowledged_by().empty() ? "" : ", acked", ")");
+}
 
 std::string StepSummary(const v1::CommandProgress& step) {
   std::string summary = FirstLineSummary(step.message());
