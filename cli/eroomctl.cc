@@ -73,6 +73,7 @@ int RunEroomctl(int argc, const char* const* argv, std::ostream& out,
                                *environment.clock,
                                environment.time_zone,
                                out,
+                               err,
                                environment.wait_before_refresh,
                                environment.confirm};
   const absl::StatusOr<int> exit_code = RunCommand(invocation.command, context);
