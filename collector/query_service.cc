@@ -357,10 +357,7 @@ absl::StatusOr<v1::QueryLogsResponse> QueryServiceImpl::Logs(
         absl::StrCat("regex: ", request.regex().size(), " bytes; at most ",
                      kMaxLogRegexBytes, " bytes are accepted"));
   }
-  if (request.context() < 0) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("context: must not be negative, got ", request.context()));
-  }
+  // A negative context is storage's to refuse (LogFilter::Compile).
   request.set_context(std::min(request.context(), kMaxLogContext));
   EROOM_ASSIGN_OR_RETURN(
       int32_t limit,
