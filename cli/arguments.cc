@@ -1,12 +1,16 @@
 #include "cli/arguments.h"
 
+#include <algorithm>
 #include <optional>
 #include <tuple>
 #include <vector>
 
 #include "CLI/CLI.hpp"
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
 #include "cli/text_format.h"
 #include "common/command_limits.h"
 #include "common/duration_text.h"
@@ -66,8 +70,14 @@ struct RawOptions {
   std::string output = "table";
   std::string timeout = "5s";
   std::string host;
+  std::vector<std::string> hosts;        // logs --host, repeatable.
+  std::vector<std::string> event_types;  // logs --type, repeatable.
   std::string level;
-  std::string event_type;
+  std::string regex;
+  std::string before;
+  int context = 0;
+  bool brief = false;
+  std::string command_line;
   std::string grep;
   std::string ruid;
   std::string command_id;
@@ -97,6 +107,39 @@ struct RawOptions {
 };
 
 constexpr int kDefaultLogLimit = 100;
+
+// `word` as one word for a POSIX shell: as is when that is safe, else in
+// single quotes.
+std::string ShellWord(absl::string_view word) {
+  const bool plain =
+      !word.empty() && std::all_of(word.begin(), word.end(), [](char c) {
+        return absl::ascii_isalnum(static_cast<unsigned char>(c)) ||
+               absl::string_view("-_./:=@%+,").find(c) !=
+                   absl::string_view::npos;
+      });
+  if (plain) return std::string(word);
+  return absl::StrCat("'", absl::StrReplaceAll(word, {{"'", "'\\''"}}), "'");
+}
+
+// eroomctl's arguments as a shell command, without --before (a next page
+// sets its own) and the token (a secret).
+std::string RepeatableCommandLine(int argc, const char* const* argv) {
+  std::vector<std::string> words = {"eroomctl"};
+  for (int i = 1; i < argc; ++i) {
+    const absl::string_view arg = argv[i];
+    bool dropped = false;
+    for (absl::string_view option : {"--before", "--token"}) {
+      if (arg == option) {
+        ++i;  // And its value.
+        dropped = true;
+      } else if (absl::StartsWith(arg, absl::StrCat(option, "="))) {
+        dropped = true;
+      }
+    }
+    if (!dropped) words.push_back(ShellWord(arg));
+  }
+  return absl::StrJoin(words, " ");
+}
 constexpr char kDefaultMetricsSince[] = "1h";
 
 // The query window from --since/--until; 0 leaves a side unbounded. An
@@ -124,15 +167,23 @@ absl::StatusOr<TimeWindow> ToTimeWindow(const RawOptions& raw,
 
 absl::StatusOr<LogsArgs> ToLogsArgs(const RawOptions& raw, absl::Time now,
                                     absl::TimeZone zone) {
-  LogsArgs args{raw.host, {}};
+  LogsArgs args;
+  args.hosts = raw.hosts;
+  args.brief = raw.brief;
+  args.command_line = raw.command_line;
   v1::QueryLogsRequest& request = args.request;
   if (!raw.level.empty()) {
     absl::StatusOr<v1::LogLevel> level = ParseLevel(raw.level);
     if (!level.ok()) return level.status();
     request.set_min_level(*level);
   }
-  request.set_event_type(raw.event_type);
+  for (const std::string& type : raw.event_types) {
+    request.add_event_types(type);
+  }
   request.set_contains(raw.grep);
+  request.set_regex(raw.regex);
+  request.set_before_cursor(raw.before);
+  request.set_context(raw.context);
   request.set_ruid(raw.ruid);
   absl::StatusOr<TimeWindow> window = ToTimeWindow(raw, "", now, zone);
   if (!window.ok()) return window.status();
@@ -351,16 +402,32 @@ ParsedArguments ParseArguments(int argc, const char* const* argv,
   status->add_flag("--watch", raw.watch, "refresh every 5 s until Ctrl-C");
 
   CLI::App* logs = app.add_subcommand("logs", "stored ERoom log events");
-  logs->add_option("--host", raw.host, "agent id or hostname");
+  logs->add_option("--host", raw.hosts,
+                   "agent id or hostname (repeatable: any of them)")
+      ->allow_extra_args(false);
   logs->add_option("--level", raw.level, "minimum level (trace..error)");
-  logs->add_option("--type", raw.event_type, "event type, e.g. room_failed");
-  logs->add_option("--grep", raw.grep, "text the message contains");
+  logs->add_option("--type", raw.event_types,
+                   "event type, e.g. room_failed (repeatable: any of them)")
+      ->allow_extra_args(false);
+  logs->add_option("--grep", raw.grep, "text the message contains (any case)");
+  logs->add_option("--regex", raw.regex,
+                   "RE2 the message matches somewhere (case sensitive "
+                   "unless it starts with (?i)), tested after the other "
+                   "filters");
   logs->add_option("--ruid", raw.ruid, "room id");
   logs->add_option("--since", raw.since, kTimeHelp);
   logs->add_option("--until", raw.until, kTimeHelp);
   CLI::Option* logs_limit =
       logs->add_option("--limit", raw.limit, "most events to show (100)")
           ->check(CLI::NonNegativeNumber);
+  logs->add_option("--before", raw.before,
+                   "the next page: the cursor a full page ends with");
+  logs->add_option("--context", raw.context,
+                   "events of the same host and file shown before and after "
+                   "each match (at most 20)")
+      ->check(CLI::NonNegativeNumber);
+  logs->add_flag("--brief", raw.brief,
+                 "each event's first line only (a stack trace collapsed)");
 
   CLI::App* metrics = app.add_subcommand("metrics", "one metric's points");
   metrics->add_option("name", raw.metric, "e.g. host.cpu_percent")->required();
@@ -516,6 +583,7 @@ ParsedArguments ParseArguments(int argc, const char* const* argv,
   raw.token_given = token_option->count() > 0;
   raw.ca_given = ca_option->count() > 0;
   raw.limit_given = logs_limit->count() > 0;
+  raw.command_line = RepeatableCommandLine(argc, argv);
 
   absl::StatusOr<Invocation> invocation = ToInvocation(raw, now, zone);
   if (!invocation.ok()) {

@@ -37,8 +37,13 @@ struct StatusArgs {
   bool watch = false;
 };
 struct LogsArgs {
-  std::string host;
-  eroom::monitor::v1::QueryLogsRequest request;  // agent_id left empty.
+  std::vector<std::string> hosts;  // Empty: every host.
+  // The hosts' agent ids are left out; --type's go in event_types.
+  eroom::monitor::v1::QueryLogsRequest request;
+  bool brief = false;  // Each event's first line only.
+  // The command line as typed (shell-quoted, without --before and the
+  // token): where a full page says how to get the next one.
+  std::string command_line;
 };
 struct MetricsArgs {
   std::string host;

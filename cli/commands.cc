@@ -160,19 +160,30 @@ absl::Status RunStatus(const StatusArgs& args, const CommandContext& context) {
   return args.watch ? WatchStatus(args, context) : PrintStatus(args, context);
 }
 
+// A full page ends with how to get the next one, on stderr so that the
+// events alone go where stdout goes; JSON carries it as next_cursor.
 absl::Status RunLogs(const LogsArgs& args, const CommandContext& context) {
-  absl::StatusOr<std::string> agent_id =
-      ResolveAgentId(context.client, args.host);
-  if (!agent_id.ok()) return agent_id.status();
   v1::QueryLogsRequest request = args.request;
-  request.set_agent_id(*agent_id);
+  for (const std::string& host : args.hosts) {
+    EROOM_ASSIGN_OR_RETURN(std::string agent_id,
+                           ResolveAgentId(context.client, host));
+    request.add_agent_ids(std::move(agent_id));
+  }
   absl::StatusOr<v1::QueryLogsResponse> response =
       context.client.QueryLogs(request);
   if (!response.ok()) return response.status();
   if (context.output == OutputFormat::kJson) {
     return PrintJson(*response, context.out);
   }
-  RenderLogs(*response, MakeRenderContext(context), context.out);
+  RenderLogs(
+      *response, MakeRenderContext(context),
+      LogRenderOptions{.brief = args.brief, .context = request.context()},
+      context.out);
+  if (!response->next_cursor().empty()) {
+    context.out.flush();
+    context.err << "more: " << Printable(args.command_line) << " --before "
+                << Printable(response->next_cursor()) << '\n';
+  }
   return absl::OkStatus();
 }
 

@@ -26,6 +26,8 @@ struct CommandContext {
   const Clock& clock;
   absl::TimeZone zone;
   std::ostream& out;
+  // Notes beside the output, such as how to get a next page.
+  std::ostream& err;
   // Waits between `status --watch` refreshes; false stops watching.
   std::function<bool(absl::Duration)> wait_before_refresh;
   // Asks the operator a yes/no question; nullopt when nobody can answer

@@ -75,6 +75,7 @@ int RunEroomctl(int argc, const char* const* argv, std::ostream& out,
                                *environment.clock,
                                environment.time_zone,
                                out,
+                               err,
                                environment.wait_before_refresh,
                                environment.confirm,
                                environment.open_terminal};

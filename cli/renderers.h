@@ -54,9 +54,21 @@ void RenderHosts(const eroom::monitor::v1::ListHostsResponse& response,
                  const RenderContext& context, std::ostream& out);
 void RenderStatus(const HostReport& report, const RenderContext& context,
                   std::ostream& out);
-// Oldest first, whatever order the collector sent.
+struct LogRenderOptions {
+  // Each event's first line, with "… N more lines" for the rest (a stack
+  // trace); else every line, the rest indented below the event's row.
+  bool brief = false;
+  // The context asked for (QueryLogsRequest.context); when positive, each
+  // row starts with '>' for a match or '-' for context, like grep, and "--"
+  // separates the runs of the collector's answer.
+  int context = 0;
+};
+
+// Oldest first, whatever order the collector sent: by time, or with
+// context the collector's runs, each in its file's order.
 void RenderLogs(const eroom::monitor::v1::QueryLogsResponse& response,
-                const RenderContext& context, std::ostream& out);
+                const RenderContext& context, const LogRenderOptions& options,
+                std::ostream& out);
 void RenderMetrics(const std::string& name,
                    const eroom::monitor::v1::QueryMetricsResponse& response,
                    const RenderContext& context, std::ostream& out);

@@ -352,6 +352,13 @@ absl::StatusOr<v1::ListHostsResponse> QueryServiceImpl::Hosts(
 absl::StatusOr<v1::QueryLogsResponse> QueryServiceImpl::Logs(
     v1::QueryLogsRequest request, grpc::CallbackServerContext& context) {
   EROOM_RETURN_IF_ERROR(ValidateSearchText(request.contains()));
+  if (request.regex().size() > kMaxLogRegexBytes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("regex: ", request.regex().size(), " bytes; at most ",
+                     kMaxLogRegexBytes, " bytes are accepted"));
+  }
+  // A negative context is storage's to refuse (LogFilter::Compile).
+  request.set_context(std::min(request.context(), kMaxLogContext));
   EROOM_ASSIGN_OR_RETURN(
       int32_t limit,
       EffectiveLimit(request.limit(), kDefaultLogLimit, kMaxLogLimit));

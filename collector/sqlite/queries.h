@@ -6,6 +6,8 @@
 #include <vector>
 
 #include "SQLiteCpp/Database.h"
+#include "collector/log_filter.h"
+#include "collector/sqlite/sql_values.h"
 #include "eroom/monitor/v1/monitor.pb.h"
 
 namespace eroom::collector {
@@ -20,9 +22,16 @@ eroom::monitor::v1::ListHostsResponse QueryHosts(
 
 // log_queries.cc. `search_index_attached`: whether `db` has the search index
 // (collector/sqlite/search_index.h); without it, searches scan.
+//
+// The conditions on log_events of every filter of `filter` but the regex
+// (which LogFilter::MatchesRegex tests on the rows SQL selects) and the page
+// position: what every query and follow of log events selects by.
+SqlConditions LogFilterConditions(const LogFilter& filter,
+                                  bool search_index_attached);
+// `filter` is `request`'s, compiled.
 eroom::monitor::v1::QueryLogsResponse QueryLogEvents(
     SQLite::Database& db, const eroom::monitor::v1::QueryLogsRequest& request,
-    bool search_index_attached);
+    const LogFilter& filter, bool search_index_attached);
 
 // metric_queries.cc
 eroom::monitor::v1::QueryMetricsResponse QueryMetricSeries(

@@ -207,9 +207,11 @@ class SqliteStorage final : public Storage {
   absl::StatusOr<v1::QueryLogsResponse> QueryLogs(
       const v1::QueryLogsRequest& request, const QueryCheck& check) override {
     EROOM_RETURN_IF_ERROR(RequirePositiveLimit(request.limit()));
+    EROOM_ASSIGN_OR_RETURN(const LogFilter filter, LogFilter::Compile(request));
     return Read("query logs", check,
                 [&](SQLite::Database& db, bool search_index_attached) {
-                  return QueryLogEvents(db, request, search_index_attached);
+                  return QueryLogEvents(db, request, filter,
+                                        search_index_attached);
                 });
   }
 

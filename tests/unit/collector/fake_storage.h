@@ -12,9 +12,10 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
-#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "collector/log_filter.h"
+#include "collector/log_page.h"
 #include "collector/log_resume_point.h"
 #include "collector/storage.h"
 #include "common/status_macros.h"
@@ -151,7 +152,9 @@ class FakeStorage final : public Storage {
            agent_batch.batch.events()) {
         ++data_->events;
         if (!event.has_log()) continue;
-        eroom::monitor::v1::StoredLogEvent& stored = data_->logs.emplace_back();
+        StoredLog& log = data_->logs.emplace_back();
+        log.id = ++data_->last_log_id;
+        eroom::monitor::v1::StoredLogEvent& stored = log.stored;
         stored.set_agent_id(agent_batch.agent_id);
         stored.set_sequence(event.sequence());
         stored.set_received_unix_ms(absl::ToUnixMillis(batch.received));
@@ -193,13 +196,12 @@ class FakeStorage final : public Storage {
     int64_t budget = max_rows;
     RetentionCounts counts;
     if (!data_->logs.empty()) {
-      eroom::monitor::v1::StoredLogEvent newest = std::move(data_->logs.back());
+      StoredLog newest = std::move(data_->logs.back());
       data_->logs.pop_back();
-      counts.logs =
-          EraseOldest(data_->logs, before(policy.logs), budget,
-                      [](const eroom::monitor::v1::StoredLogEvent& stored) {
-                        return stored.event().time_unix_ms();
-                      });
+      counts.logs = EraseOldest(data_->logs, before(policy.logs), budget,
+                                [](const StoredLog& log) {
+                                  return log.stored.event().time_unix_ms();
+                                });
       data_->logs.push_back(std::move(newest));
     }
     for (auto& entry : data_->series) {
@@ -281,37 +283,31 @@ class FakeStorage final : public Storage {
       slow_part(check);
       if (check) EROOM_RETURN_IF_ERROR(check());
     }
-    const std::string contains = absl::AsciiStrToLower(request.contains());
+    EROOM_ASSIGN_OR_RETURN(const LogFilter filter, LogFilter::Compile(request));
     absl::MutexLock lock(&data_->mu);
-    // (time, index into logs) of the matching events.
-    std::vector<std::pair<int64_t, size_t>> matching;
+    // (position, index into logs) of the matching events.
+    std::vector<std::pair<LogCursor, size_t>> matching;
     for (size_t i = 0; i < data_->logs.size(); ++i) {
-      const eroom::monitor::v1::StoredLogEvent& stored = data_->logs[i];
-      const eroom::monitor::v1::LogEvent& log = stored.event();
-      if ((request.agent_id().empty() ||
-           stored.agent_id() == request.agent_id()) &&
-          (request.min_level() == eroom::monitor::v1::LOG_LEVEL_UNSPECIFIED ||
-           log.level() >= request.min_level()) &&
-          (request.event_type().empty() ||
-           log.event_type() == request.event_type()) &&
-          (request.ruid().empty() || log.ruid() == request.ruid()) &&
-          (request.since_unix_ms() == 0 ||
-           log.time_unix_ms() >= request.since_unix_ms()) &&
-          (request.until_unix_ms() == 0 ||
-           log.time_unix_ms() <= request.until_unix_ms()) &&
-          absl::AsciiStrToLower(log.message()).find(contains) !=
-              std::string::npos) {
-        matching.emplace_back(log.time_unix_ms(), i);
+      const auto& [id, stored] = data_->logs[i];
+      const LogCursor position{stored.event().time_unix_ms(), id};
+      if (filter.Matches(stored) &&
+          (!filter.before() || position.IsAfter(*filter.before()))) {
+        matching.emplace_back(position, i);
       }
     }
-    // Newest by time first, then the newest stored first.
-    std::sort(matching.begin(), matching.end(), std::greater<>());
-    eroom::monitor::v1::QueryLogsResponse response;
-    for (size_t i = 0;
-         i < matching.size() && i < static_cast<size_t>(request.limit()); ++i) {
-      *response.add_events() = data_->logs[matching[i].second];
+    std::sort(
+        matching.begin(), matching.end(),
+        [](const auto& a, const auto& b) { return b.first.IsAfter(a.first); });
+    LogPageBuilder page(request.limit(), request.context(),
+                        [&](const eroom::monitor::v1::StoredLogEvent& match,
+                            int count, bool older)
+                            ABSL_NO_THREAD_SAFETY_ANALYSIS {
+                              return LogContext(match, count, older);
+                            });
+    for (const auto& [position, index] : matching) {
+      if (!page.Add(data_->logs[index].stored, position)) break;
     }
-    return response;
+    return std::move(page).Finish();
   }
 
   absl::StatusOr<eroom::monitor::v1::QueryMetricsResponse> QueryMetrics(
@@ -463,7 +459,7 @@ class FakeStorage final : public Storage {
   LogResumePoints(const std::string& agent_id) override {
     absl::MutexLock lock(&data_->mu);
     std::map<std::string, const eroom::monitor::v1::StoredLogEvent*> last;
-    for (const eroom::monitor::v1::StoredLogEvent& stored : data_->logs) {
+    for (const auto& [id, stored] : data_->logs) {
       if (stored.agent_id() != agent_id) continue;
       const eroom::monitor::v1::StoredLogEvent*& file_last =
           last[stored.event().file()];
@@ -486,12 +482,18 @@ class FakeStorage final : public Storage {
     uint64_t sequence;
     double value;
   };
+  // A log event with its place in the storing order (LogCursor::id).
+  struct StoredLog {
+    int64_t id = 0;
+    eroom::monitor::v1::StoredLogEvent stored;
+  };
   struct Data {
     mutable absl::Mutex mu;
     absl::Status fail_with ABSL_GUARDED_BY(mu);
     std::map<std::string, eroom::monitor::v1::HostStatus> hosts
         ABSL_GUARDED_BY(mu);
-    std::vector<eroom::monitor::v1::StoredLogEvent> logs ABSL_GUARDED_BY(mu);
+    std::vector<StoredLog> logs ABSL_GUARDED_BY(mu);  // In storing order.
+    int64_t last_log_id ABSL_GUARDED_BY(mu) = 0;
     std::map<SeriesKey, std::vector<Point>> series ABSL_GUARDED_BY(mu);
     std::vector<eroom::monitor::v1::CommandRecord> commands ABSL_GUARDED_BY(mu);
     absl::flat_hash_map<std::string, size_t> command_index ABSL_GUARDED_BY(mu);
@@ -532,6 +534,36 @@ class FakeStorage final : public Storage {
     rows = std::move(kept);
     budget -= static_cast<int64_t>(expired.size());
     return static_cast<int64_t>(expired.size());
+  }
+
+  // LogContextReader: walks the host's events by sequence.
+  std::vector<eroom::monitor::v1::StoredLogEvent> LogContext(
+      const eroom::monitor::v1::StoredLogEvent& match, int count, bool older)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(data_->mu) {
+    // The host's events on that side of the match, nearest first.
+    std::vector<const eroom::monitor::v1::StoredLogEvent*> side;
+    for (const auto& [id, stored] : data_->logs) {
+      if (stored.agent_id() == match.agent_id() &&
+          (older ? stored.sequence() < match.sequence()
+                 : stored.sequence() > match.sequence())) {
+        side.push_back(&stored);
+      }
+    }
+    std::sort(side.begin(), side.end(), [&](const auto* a, const auto* b) {
+      return older ? a->sequence() > b->sequence()
+                   : a->sequence() < b->sequence();
+    });
+    if (side.size() > static_cast<size_t>(kLogContextReach)) {
+      side.resize(kLogContextReach);
+    }
+    std::vector<eroom::monitor::v1::StoredLogEvent> context;
+    for (const eroom::monitor::v1::StoredLogEvent* stored : side) {
+      if (context.size() == static_cast<size_t>(count)) break;
+      if (stored->event().file() == match.event().file()) {
+        context.push_back(*stored);
+      }
+    }
+    return context;
   }
 
   static absl::Status CheckLimit(int32_t limit) {

@@ -239,6 +239,63 @@ TEST_F(QueryServiceTest, SearchTextWithNulIsRefusedInOurWords) {
             "search text must not contain NUL characters");
 }
 
+// A log query's status, through the stub, and its response in `response`.
+grpc::Status QueryLogs(v1::QueryService::Stub& stub,
+                       const v1::QueryLogsRequest& request,
+                       v1::QueryLogsResponse* response = nullptr) {
+  grpc::ClientContext context;
+  v1::QueryLogsResponse ignored;
+  return stub.QueryLogs(&context, request,
+                        response != nullptr ? response : &ignored);
+}
+
+TEST_F(QueryServiceTest, RegexUpToTheLimitIsRunOverItRefusedNamingIt) {
+  v1::QueryLogsRequest request;
+  request.set_regex(std::string(kMaxLogRegexBytes, 'x'));
+  EXPECT_TRUE(QueryLogs(*stub_, request).ok());
+  request.set_regex(std::string(kMaxLogRegexBytes + 1, 'x'));
+  grpc::Status status = QueryLogs(*stub_, request);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("regex: 1025 bytes"));
+}
+
+TEST_F(QueryServiceTest, BadRegexIsRefusedWithRe2sReason) {
+  v1::QueryLogsRequest request;
+  request.set_regex("room_(failed");
+  grpc::Status status = QueryLogs(*stub_, request);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("regex: "));
+  EXPECT_THAT(status.error_message(), HasSubstr("missing )"));
+}
+
+TEST_F(QueryServiceTest, MalformedCursorIsRefusedNamingIt) {
+  v1::QueryLogsRequest request;
+  for (const char* cursor : {"not a cursor", "MToxMjM", "Mjox OjE"}) {
+    request.set_before_cursor(cursor);
+    grpc::Status status = QueryLogs(*stub_, request);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT)
+        << cursor;
+    EXPECT_THAT(status.error_message(), HasSubstr("before_cursor: "));
+  }
+}
+
+TEST_F(QueryServiceTest, NegativeContextIsRefusedLargeIsCapped) {
+  StoreLogs(3 * kMaxLogContext);
+  v1::QueryLogsRequest request;
+  request.set_context(-1);
+  grpc::Status status = QueryLogs(*stub_, request);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("context: "));
+
+  // The one match in the middle, with as much context as may be shown.
+  request.set_context(kMaxLogContext + 5);
+  request.set_until_unix_ms(int64_t{1000} * (kMaxLogContext * 3 / 2));
+  request.set_since_unix_ms(request.until_unix_ms());
+  v1::QueryLogsResponse response;
+  ASSERT_TRUE(QueryLogs(*stub_, request, &response).ok());
+  EXPECT_EQ(response.events_size(), 2 * kMaxLogContext + 1);
+}
+
 // As an independent client sends it, whatever its library checks: field 4
 // (contains) holding bytes that are not UTF-8.
 TEST_F(QueryServiceTest, SearchTextThatIsNotUtf8IsRefusedSayingSo) {
