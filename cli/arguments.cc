@@ -70,7 +70,7 @@ struct RawOptions {
   std::string output = "table";
   std::string timeout = "5s";
   std::string host;
-  std::vector<std::string> hosts;        // logs --host, repeatable.
+  std::vector<std::string> hosts;        // logs and top --host, repeatable.
   std::vector<std::string> event_types;  // logs --type, repeatable.
   std::string level;
   std::string regex;
@@ -101,7 +101,6 @@ struct RawOptions {
   bool force = false;
   bool yes = false;
   bool dry_run = false;
-  std::vector<std::string> hosts;  // `top --host`, repeatable.
   std::string interval = "5s";
   int iterations = 0;
 };
