@@ -63,13 +63,13 @@ std::vector<std::string> SeriesNames(const MetricFamily& family) {
           absl::StrCat(name, "_count")};
 }
 
-Histogram::Histogram(std::vector<double> upper_bounds)
+MetricHistogram::MetricHistogram(std::vector<double> upper_bounds)
     : upper_bounds_(std::move(upper_bounds)),
       counts_(upper_bounds_.size() + 1, 0) {
   std::sort(upper_bounds_.begin(), upper_bounds_.end());
 }
 
-void Histogram::Observe(double value) {
+void MetricHistogram::Observe(double value) {
   const size_t bucket =
       std::lower_bound(upper_bounds_.begin(), upper_bounds_.end(), value) -
       upper_bounds_.begin();
@@ -146,7 +146,7 @@ void ExpositionWriter::Add(const MetricFamily& family,
 
 void ExpositionWriter::AddHistogram(const MetricFamily& family,
                                     const MetricLabels& labels,
-                                    const Histogram& histogram) {
+                                    const MetricHistogram& histogram) {
   uint64_t cumulative = 0;
   MetricLabels bucket_labels = labels;
   bucket_labels.emplace_back("le", "");

@@ -154,9 +154,9 @@ const std::vector<MetricFamily>& ExportedMetricFamilies();
 std::vector<std::string> SeriesNames(const MetricFamily& family);
 
 // Buckets (upper bounds) and counts of observations.
-class Histogram {
+class MetricHistogram {
  public:
-  explicit Histogram(std::vector<double> upper_bounds);
+  explicit MetricHistogram(std::vector<double> upper_bounds);
   void Observe(double value);
 
   const std::vector<double>& upper_bounds() const { return upper_bounds_; }
@@ -197,7 +197,7 @@ class ExpositionWriter {
   // A histogram family's _bucket series (cumulative, ending with
   // le="+Inf"), _sum and _count.
   void AddHistogram(const MetricFamily& family, const MetricLabels& labels,
-                    const Histogram& histogram);
+                    const MetricHistogram& histogram);
   std::string Finish() const;
 
  private:

@@ -16,6 +16,8 @@
 namespace eroom::collector {
 namespace {
 
+constexpr size_t kMetricsHttpThreads = 4;
+
 using BioPtr = std::unique_ptr<BIO, decltype(&BIO_free)>;
 
 BioPtr MemoryBio(const std::string& pem) {
@@ -237,9 +239,13 @@ absl::StatusOr<std::unique_ptr<MetricsHttpServer>> MetricsHttpServer::Start(
     return absl::InvalidArgumentError(
         "metrics_http: the tls certificate and key cannot serve HTTPS");
   }
+  // Scrapes are few: a small pool, and a slow client is dropped after the
+  // read timeout rather than holding a thread.
+  server->new_task_queue = [] {
+    return new httplib::ThreadPool(kMetricsHttpThreads);
+  };
   server->set_read_timeout(5, 0);
   server->set_write_timeout(10, 0);
-  server->set_keep_alive_timeout(30);
   server->set_payload_max_length(64 * 1024);
   std::unique_ptr<MetricsHttpServer> metrics(new MetricsHttpServer(
       *std::move(allowlist), authorizer, std::move(render), std::move(server)));

@@ -40,8 +40,8 @@ void RoomMetrics::OnStored(const StoredBatch& batch) {
       if (!completed && log.event_type() != kRoomFailed) continue;
       auto [it, added] = hosts_.try_emplace(
           agent_batch.agent_id,
-          Host{.processing_seconds = Histogram(BucketBounds()),
-               .queue_wait_seconds = Histogram(BucketBounds())});
+          Host{.processing_seconds = MetricHistogram(BucketBounds()),
+               .queue_wait_seconds = MetricHistogram(BucketBounds())});
       Host& host = it->second;
       ++(completed ? host.completed : host.failed);
       if (std::optional<double> seconds = SecondsField(log, "processing_ms")) {

@@ -20,8 +20,8 @@ class RoomMetrics final : public IngestObserver {
   struct Host {
     uint64_t completed = 0;
     uint64_t failed = 0;
-    Histogram processing_seconds;
-    Histogram queue_wait_seconds;
+    MetricHistogram processing_seconds;
+    MetricHistogram queue_wait_seconds;
   };
 
   // The histograms' upper bounds, in seconds: ERoom's rooms take from

@@ -67,7 +67,7 @@ TEST(ExpositionWriterTest, GroupsSamplesUnderOneHelpAndTypeInCatalogOrder) {
 }
 
 TEST(HistogramTest, BucketsAreCumulativeEndingWithInfSumAndCount) {
-  Histogram histogram({1, 5, 10});
+  MetricHistogram histogram({1, 5, 10});
   for (double value : {0.5, 1.0, 4.0, 7.0, 30.0}) histogram.Observe(value);
   ExpositionWriter writer;
   writer.AddHistogram(metric::kRoomProcessing, {{"agent_id", "web-1"}},
@@ -90,7 +90,7 @@ TEST(HistogramTest, BucketsAreCumulativeEndingWithInfSumAndCount) {
 
 TEST(HistogramTest, EmptyHistogramHasZeroBuckets) {
   ExpositionWriter writer;
-  writer.AddHistogram(metric::kRoomQueueWait, {}, Histogram({1}));
+  writer.AddHistogram(metric::kRoomQueueWait, {}, MetricHistogram({1}));
   const std::string text = writer.Finish();
   EXPECT_THAT(text, HasSubstr("eroom_room_queue_wait_seconds_bucket{le=\"1\"} "
                               "0\neroom_room_queue_wait_seconds_bucket{le=\"+"
