@@ -6,9 +6,12 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <future>
 
 #include "absl/strings/str_cat.h"
+#include "collector/metrics_exporter.h"
 #include "collector/sqlite/alert_store.h"
+#include "collector/sqlite/search_index.h"
 #include "collector/sqlite/sqlite_storage.h"
 #include "common/logging.h"
 #include "spdlog/spdlog.h"
@@ -18,6 +21,9 @@ namespace {
 
 // A client retrying with a bad token is logged about once a minute.
 constexpr absl::Duration kRefusalQuietPeriod = absl::Minutes(1);
+
+// The longest a scrape waits for a query worker to read what it exports.
+constexpr std::chrono::seconds kMetricsRenderTimeout(10);
 
 // How often host liveness is decided and published: how late a host-down
 // change may come after the heartbeat timeout.
@@ -58,18 +64,21 @@ Collector::Collector(const CollectorConfig& config, const Clock& clock,
       notifier_(std::move(notifier)),
       alerting_(config.rules, *alert_store_, *notifier_, clock,
                 alerting::Alerting::Options{}),
-      ingest_(*storage_, clock,
-              IngestPipeline::Options{.queue_capacity = 4096,
-                                      .max_events_per_transaction =
-                                          config.max_events_per_transaction,
-                                      .retention = &retention_},
-              {&stats_, &liveness_, &command_service_, &alerting_}),
+      ingest_(
+          *storage_, clock,
+          IngestPipeline::Options{
+              .queue_capacity = 4096,
+              .max_events_per_transaction = config.max_events_per_transaction,
+              .retention = &retention_},
+          {&stats_, &liveness_, &command_service_, &alerting_, &room_metrics_}),
       queries_("query", config.query_threads, config.query_queue_capacity),
       refusals_(clock, kRefusalQuietPeriod,
                 [](const std::string& line) { spdlog::warn("{}", line); }),
       enrollments_(std::move(enrollments)),
       authorizer_(config.auth, CollectorMethodAccess(), refusals_,
                   *enrollments_),
+      metrics_authorizer_(config.auth, MetricsScrapeAccess(), refusals_,
+                          *enrollments_),
       agent_streams_(
           [this](const std::string& agent_id, const std::string& command_id) {
             command_service_.OnStreamEnded(agent_id, command_id);
@@ -173,6 +182,23 @@ absl::StatusOr<std::unique_ptr<Collector>> Collector::Start(
       config.database_path);
 
   Collector* self = collector.get();
+  if (config.metrics_http.enabled) {
+    absl::StatusOr<std::unique_ptr<MetricsHttpServer>> metrics =
+        MetricsHttpServer::Start(
+            config.metrics_http, config.security,
+            collector->metrics_authorizer_,
+            [self](const std::map<int, uint64_t>& refused) {
+              return self->RenderMetricsOnWorker(refused);
+            });
+    if (!metrics.ok()) {
+      collector->Stop();
+      return metrics.status();
+    }
+    collector->metrics_http_ = *std::move(metrics);
+    spdlog::info("/metrics on {} (port {}, {})", config.metrics_http.listen,
+                 collector->metrics_http_->port(),
+                 config.security.insecure ? "PLAINTEXT" : "TLS");
+  }
   collector->reporter_ = std::thread([self] {
     SetThreadName("stats");
     IngestStats::Counts before = self->stats_.counts();
@@ -200,6 +226,55 @@ absl::StatusOr<std::unique_ptr<Collector>> Collector::Start(
 
 Collector::~Collector() { Stop(); }
 
+absl::StatusOr<std::string> Collector::RenderMetricsOnWorker(
+    std::map<int, uint64_t> refused) {
+  auto rendered = std::make_shared<std::promise<absl::StatusOr<std::string>>>();
+  std::future<absl::StatusOr<std::string>> result = rendered->get_future();
+  if (!queries_.TrySubmit(
+          [this, rendered, refused = std::move(refused)]() mutable {
+            rendered->set_value(RenderMetricsNow(std::move(refused)));
+          })) {
+    return absl::UnavailableError("the query workers are busy; retry");
+  }
+  if (result.wait_for(kMetricsRenderTimeout) != std::future_status::ready) {
+    return absl::DeadlineExceededError(
+        "the query workers did not get to /metrics in time; retry");
+  }
+  return result.get();
+}
+
+absl::StatusOr<std::string> Collector::RenderMetricsNow(
+    std::map<int, uint64_t> refused) {
+  MetricsSnapshot snapshot;
+  absl::StatusOr<monitor::v1::ListHostsResponse> hosts =
+      query_service_.Hosts({});
+  if (!hosts.ok()) return hosts.status();
+  snapshot.hosts = *std::move(hosts);
+  snapshot.rooms = room_metrics_.Snapshot();
+  CollectorHealth& health = snapshot.health;
+  health.stored = stats_.counts();
+  health.ingest_queue_depth = ingest_.queue_depth();
+  health.query_queue_depth = queries_.queued();
+  health.alert_queue_depth = alerting_.queue_depth();
+  health.alert_evaluation_dropped = alerting_.dropped();
+  if (absl::StatusOr<SearchIndexProgress> index =
+          ReadSearchIndexProgress(config_.database_path);
+      index.ok()) {
+    health.search_index_lag_events =
+        std::max<int64_t>(0, index->newest_event - index->indexed_through);
+  }
+  for (const auto& [file, path] :
+       {std::pair{"database", config_.database_path},
+        std::pair{"wal", absl::StrCat(config_.database_path, "-wal")},
+        std::pair{"search_index", SearchIndexPath(config_.database_path)}}) {
+    std::error_code error;
+    const uintmax_t bytes = std::filesystem::file_size(path, error);
+    if (!error) health.file_bytes[file] = bytes;
+  }
+  health.refused_by_status = std::move(refused);
+  return RenderMetrics(snapshot);
+}
+
 void Collector::ReloadRules() {
   absl::StatusOr<alerting::RuleSet> rules =
       LoadCollectorRules(config_.rule_sources.config_file);
@@ -216,6 +291,8 @@ void Collector::Stop() {
   if (stopped_) return;
   stopped_ = true;
   query_service_.StopQueries();
+  // Before the query workers, which its scrapes wait for.
+  if (metrics_http_ != nullptr) metrics_http_->Stop();
   if (server_ != nullptr) {
     // Streams get two seconds to finish, then are cancelled; whatever they
     // delivered is already queued for ingest and is stored below.

@@ -17,9 +17,11 @@
 #include "collector/host_liveness.h"
 #include "collector/ingest.h"
 #include "collector/ingest_stats.h"
+#include "collector/metrics_http.h"
 #include "collector/query_service.h"
 #include "collector/refusal_log.h"
 #include "collector/retention.h"
+#include "collector/room_metrics.h"
 #include "collector/storage.h"
 #include "collector/work_queue.h"
 #include "common/clock.h"
@@ -50,6 +52,10 @@ class Collector {
 
   // The port actually bound (useful when the config asked for port 0).
   int port() const { return port_; }
+  // The port /metrics is served on; 0 without `metrics_http:`.
+  int metrics_port() const {
+    return metrics_http_ == nullptr ? 0 : metrics_http_->port();
+  }
 
   // Reads the alert rules again (SIGHUP); a file with a problem keeps the
   // rules in force, and the problems are logged.
@@ -60,6 +66,13 @@ class Collector {
   void Stop();
 
  private:
+  // What /metrics answers, read on a query worker so that a scrape waits
+  // for no one else's work and no one waits for it; RenderMetricsNow() runs
+  // there.
+  absl::StatusOr<std::string> RenderMetricsOnWorker(
+      std::map<int, uint64_t> refused);
+  absl::StatusOr<std::string> RenderMetricsNow(std::map<int, uint64_t> refused);
+
   Collector(const CollectorConfig& config, const Clock& clock,
             std::unique_ptr<Storage> storage,
             std::unique_ptr<AgentEnrollments> enrollments,
@@ -69,6 +82,7 @@ class Collector {
   const CollectorConfig config_;
   std::unique_ptr<Storage> storage_;
   IngestStats stats_;
+  RoomMetrics room_metrics_;
   RetentionSweeper retention_;
   HostLiveness liveness_;
   std::unique_ptr<alerting::AlertStore> alert_store_;
@@ -79,12 +93,14 @@ class Collector {
   RefusalLog refusals_;
   std::unique_ptr<AgentEnrollments> enrollments_;
   Authorizer authorizer_;
+  Authorizer metrics_authorizer_;
   AgentStreamRegistry agent_streams_;
   AgentServiceImpl agent_service_;
   QueryServiceImpl query_service_;
   CommandServiceImpl command_service_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
+  std::unique_ptr<MetricsHttpServer> metrics_http_;
   absl::Notification stop_reporting_;
   std::thread reporter_;
   bool stopped_ = false;

@@ -84,6 +84,12 @@ absl::StatusOr<CollectorConfig> LoadCollectorConfig(const std::string& path) {
   config.security = ParseServerSecurity(tls, config.listen_address);
   tls.Finish();
 
+  if (root.Has("metrics_http")) {
+    ConfigMap metrics_http = root.Map("metrics_http");
+    config.metrics_http = ParseMetricsHttpConfig(metrics_http, config.security);
+    metrics_http.Finish();
+  }
+
   ConfigMap auth = root.Map("auth");
   config.auth = ParseAuthConfig(auth, config.listen_address);
   auth.Finish();

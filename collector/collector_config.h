@@ -10,6 +10,7 @@
 #include "collector/alerting/notification_config.h"
 #include "collector/alerting/rule_config.h"
 #include "collector/auth_config.h"
+#include "collector/metrics_http.h"
 #include "collector/retention_policy.h"
 #include "common/transport_security.h"
 
@@ -42,6 +43,8 @@ struct CollectorConfig {
   ServerSecurity security;
   // `auth:`: the token digests of agents and users.
   AuthConfig auth;
+  // `metrics_http:`: /metrics for Prometheus; off unless configured.
+  MetricsHttpConfig metrics_http;
   // `rules:`, `rules_files:` and `extra_event_types:`: where the alert rules
   // come from, and the rules as read at start.
   alerting::RuleSources rule_sources;

@@ -118,6 +118,9 @@ class IngestPipeline {
   // Stores everything already submitted, then joins the thread.
   void Stop();
 
+  // Items waiting for the ingest thread.
+  size_t queue_depth() const { return queue_.size(); }
+
   // Command progress dropped because its command is unknown or belongs to
   // another agent.
   uint64_t dropped_command_progress() const {

@@ -90,6 +90,11 @@ class QueryServiceImpl final
   // is for the agents, not for searches.
   void StopQueries() { stopping_ = true; }
 
+  // ListHosts' answer, on the calling thread (a query worker): also what
+  // /metrics exports of each host.
+  absl::StatusOr<eroom::monitor::v1::ListHostsResponse> Hosts(
+      const eroom::monitor::v1::ListHostsRequest& request);
+
   // ListHosts with each host's `down` as the collector knows it, and its
   // firing alerts.
   grpc::ServerUnaryReactor* ListHosts(
@@ -133,8 +138,6 @@ class QueryServiceImpl final
       eroom::monitor::v1::ListRulesResponse* response) override;
 
  private:
-  absl::StatusOr<eroom::monitor::v1::ListHostsResponse> Hosts(
-      const eroom::monitor::v1::ListHostsRequest& request);
   absl::StatusOr<eroom::monitor::v1::QueryLogsResponse> Logs(
       eroom::monitor::v1::QueryLogsRequest request,
       grpc::CallbackServerContext& context);

@@ -20,6 +20,9 @@ class WorkQueue {
   // Never blocks; false when the queue is full or stopped.
   bool TrySubmit(std::function<void()> work);
 
+  // Work waiting for a worker.
+  size_t queued() const { return queue_.size(); }
+
   // Runs what is already queued, then joins the workers.
   void Stop();
 

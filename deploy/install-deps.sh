@@ -16,6 +16,7 @@ packages=(
   clang-14 libclang-rt-14-dev  # tests/run.sh, tests/fuzz: clang, libFuzzer, sanitizers
   clang-format ccache  # tests/run.sh: the format check; every build dir's cache
   openssl curl procps iproute2  # tests and benchmarks: ss finds free ports
+  prometheus  # tests/integration/prometheus_test: a real Prometheus scrapes /metrics
 )
 
 missing=()

@@ -53,6 +53,8 @@ class Alerting final : public IngestObserver, public AlertAdmin {
 
   // Evaluation work dropped because the rule thread fell behind.
   uint64_t dropped() const { return dropped_.load(); }
+  // Work waiting for the rule thread.
+  size_t queue_depth() const { return queue_.size(); }
 
   // IngestObserver, on the ingest thread: never blocks.
   void OnStored(const StoredBatch& batch) override;
