@@ -104,11 +104,16 @@ struct AuditArgs {
 struct CheckArgs {
   std::string host;  // Empty: every host.
 };
+struct BackupArgs {
+  std::string dest;    // The file written.
+  bool force = false;  // Replace an existing dest.
+};
 using CommandArgs =
     std::variant<HostsArgs, StatusArgs, LogsArgs, MetricsArgs, QueueArgs,
                  PingArgs, CommandsArgs, AlertsArgs, AcknowledgeArgs,
                  SilenceAddArgs, SilenceListArgs, SilenceExpireArgs, RulesArgs,
-                 RestartArgs, CancelArgs, HousekeepArgs, AuditArgs, CheckArgs>;
+                 RestartArgs, CancelArgs, HousekeepArgs, AuditArgs, CheckArgs,
+                 BackupArgs>;
 
 struct Invocation {
   GlobalOptions global;

@@ -255,6 +255,36 @@ CREATE TABLE command_audit (
 CREATE INDEX command_audit_by_time ON command_audit (time_ms);
 CREATE INDEX command_audit_by_agent ON command_audit (agent_id, time_ms);
 )sql"},
+    // One-minute rollups of metric points: count, sum, min and max per
+    // (series, minute) (samples, total, low, high), kept longer than the points
+    // themselves (RetentionPolicy::rollups). The trigger folds each point into
+    // its minute in the transaction that inserts it, so rollups are never
+    // behind the points and cost ingest no separate pass; retention removes
+    // points without touching them. Points stored before this step are
+    // rolled up once here.
+    {7, R"sql(
+CREATE TABLE metric_rollups (
+  series_id INTEGER NOT NULL REFERENCES metric_series(id),
+  minute_ms INTEGER NOT NULL,  -- start of the minute
+  samples INTEGER NOT NULL,
+  total REAL NOT NULL,  -- sum of the values
+  low REAL NOT NULL,
+  high REAL NOT NULL,
+  PRIMARY KEY (series_id, minute_ms)
+) WITHOUT ROWID;
+CREATE TRIGGER metric_points_rollup AFTER INSERT ON metric_points BEGIN
+  INSERT INTO metric_rollups (series_id, minute_ms, samples, total, low, high)
+    VALUES (new.series_id, new.time_ms - (new.time_ms % 60000 + 60000) % 60000,
+            1, new.value, new.value, new.value)
+    ON CONFLICT (series_id, minute_ms) DO UPDATE SET
+      samples = samples + 1, total = total + excluded.total,
+      low = min(low, excluded.low), high = max(high, excluded.high);
+END;
+INSERT INTO metric_rollups (series_id, minute_ms, samples, total, low, high)
+  SELECT series_id, time_ms - (time_ms % 60000 + 60000) % 60000, count(*),
+         sum(value), min(value), max(value)
+  FROM metric_points GROUP BY 1, 2;
+)sql"},
 };
 
 static_assert(std::size(kMigrations) == kSchemaVersion,

@@ -253,6 +253,8 @@ ExpiredRows SqliteWriter::DeleteExpired(const RetentionPolicy& policy,
       DeleteExpiredLogs(before(policy.logs), max_rows, expired.log_events);
   counts.samples =
       DeleteExpiredSamples(before(policy.samples), max_rows - counts.total());
+  counts.rollups =
+      DeleteExpiredRollups(before(policy.rollups), max_rows - counts.total());
   counts.probes =
       DeleteExpiredProbes(before(policy.probes), max_rows - counts.total());
   counts.notices =
@@ -298,6 +300,17 @@ int64_t SqliteWriter::DeleteExpiredSamples(int64_t before_ms,
         SELECT time_ms, sequence FROM metric_points
         WHERE series_id = ?1 AND time_ms < ?2
         ORDER BY time_ms LIMIT ?3))sql",
+                            before_ms, max_rows);
+}
+
+int64_t SqliteWriter::DeleteExpiredRollups(int64_t before_ms,
+                                           int64_t max_rows) {
+  return DeleteOldestPerKey("SELECT id FROM metric_series ORDER BY id", R"sql(
+      DELETE FROM metric_rollups
+      WHERE series_id = ?1 AND minute_ms IN (
+        SELECT minute_ms FROM metric_rollups
+        WHERE series_id = ?1 AND minute_ms < ?2
+        ORDER BY minute_ms LIMIT ?3))sql",
                             before_ms, max_rows);
 }
 

@@ -93,6 +93,7 @@ class SqliteWriter {
   int64_t DeleteExpiredLogs(int64_t before_ms, int64_t max_rows,
                             std::vector<RemovedLogEvent>& removed);
   int64_t DeleteExpiredSamples(int64_t before_ms, int64_t max_rows);
+  int64_t DeleteExpiredRollups(int64_t before_ms, int64_t max_rows);
   int64_t DeleteExpiredProbes(int64_t before_ms, int64_t max_rows);
   int64_t DeleteExpiredNotices(int64_t before_ms, int64_t max_rows);
   int64_t DeleteExpiredCommands(int64_t before_ms, int64_t max_rows);
