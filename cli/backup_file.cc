@@ -110,8 +110,9 @@ absl::StatusOr<uint64_t> BackupFile::Commit() {
   }
   committed_ = true;
   // The rename is durable once the directory is synced.
-  std::string dir = std::filesystem::path(dest_).parent_path().string();
-  if (dir.empty()) dir = ".";
+  std::error_code error;
+  const std::filesystem::path dir =
+      std::filesystem::absolute(dest_, error).parent_path();
   const int dir_fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dir_fd >= 0) {
     ::fsync(dir_fd);
