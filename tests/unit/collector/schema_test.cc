@@ -73,19 +73,15 @@ TEST_F(SchemaTest, RollupMigrationRollsUpThePointsStoredBefore) {
       INSERT INTO metric_points (series_id, time_ms, sequence, value)
         VALUES (1, 120000, 1, 2), (1, 150000, 2, 6), (1, 180000, 3, 5);)sql");
   ASSERT_THAT(MigrateSchema(*db_, CollectorSchema()), IsOk());
-  // Points stored from now on are rolled up as they come.
-  db_->exec(
-      "INSERT INTO metric_points (series_id, time_ms, sequence, value) "
-      "VALUES (1, 179999, 4, 10)");
   SQLite::Statement minutes(*db_, R"sql(
       SELECT minute_ms, samples, total, low, high FROM metric_rollups
       ORDER BY minute_ms)sql");
   ASSERT_TRUE(minutes.executeStep());
   EXPECT_EQ(minutes.getColumn(0).getInt64(), 120000);
-  EXPECT_EQ(minutes.getColumn(1).getInt(), 3);
-  EXPECT_EQ(minutes.getColumn(2).getDouble(), 18);
+  EXPECT_EQ(minutes.getColumn(1).getInt(), 2);
+  EXPECT_EQ(minutes.getColumn(2).getDouble(), 8);
   EXPECT_EQ(minutes.getColumn(3).getDouble(), 2);
-  EXPECT_EQ(minutes.getColumn(4).getDouble(), 10);
+  EXPECT_EQ(minutes.getColumn(4).getDouble(), 6);
   ASSERT_TRUE(minutes.executeStep());
   EXPECT_EQ(minutes.getColumn(0).getInt64(), 180000);
   EXPECT_EQ(minutes.getColumn(1).getInt(), 1);
