@@ -81,6 +81,7 @@ struct RawOptions {
   std::string grep;
   std::string ruid;
   std::string command_id;
+  std::string dest;
   std::string since;
   std::string until;
   std::string metric;
@@ -327,6 +328,7 @@ absl::StatusOr<CommandArgs> ToCommandArgs(const RawOptions& raw,
   if (raw.command == "cancel") return CancelArgs{raw.command_id};
   if (raw.command == "housekeep") return HousekeepArgs{raw.host, raw.dry_run};
   if (raw.command == "audit") return ToAuditArgs(raw, now, zone);
+  if (raw.command == "backup") return BackupArgs{raw.dest, raw.force};
   if (raw.command == "check") {
     if (raw.all && !raw.host.empty()) {
       return absl::InvalidArgumentError(
@@ -543,6 +545,13 @@ ParsedArguments ParseArguments(int argc, const char* const* argv,
   audit->add_option("--host", raw.host, "agent id or hostname");
   audit->add_option("--limit", raw.limit, "most records to show")
       ->check(CLI::NonNegativeNumber);
+
+  CLI::App* backup = app.add_subcommand(
+      "backup",
+      "an online copy of the collector's database into DEST, checked against "
+      "its SHA-256 (admin role)");
+  backup->add_option("dest", raw.dest, "the file to write")->required();
+  backup->add_flag("--force", raw.force, "replace DEST if it exists");
 
   CLI::App* check = app.add_subcommand(
       "check",

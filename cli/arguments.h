@@ -115,12 +115,17 @@ struct TopArgs {
   // Frames to draw; 0: until q on a terminal, one frame off a terminal.
   int iterations = 0;
 };
+
+struct BackupArgs {
+  std::string dest;    // The file written.
+  bool force = false;  // Replace an existing dest.
+};
 using CommandArgs =
     std::variant<HostsArgs, StatusArgs, LogsArgs, MetricsArgs, QueueArgs,
                  PingArgs, CommandsArgs, AlertsArgs, AcknowledgeArgs,
                  SilenceAddArgs, SilenceListArgs, SilenceExpireArgs, RulesArgs,
                  RestartArgs, CancelArgs, HousekeepArgs, AuditArgs, CheckArgs,
-                 TopArgs>;
+                 TopArgs, BackupArgs>;
 
 struct Invocation {
   GlobalOptions global;

@@ -200,4 +200,24 @@ absl::Status CollectorClient::WatchCommand(
   return Failure("WatchCommand", status, Unavailable::kCollectorUnreachable);
 }
 
+absl::Status CollectorClient::Backup(
+    const std::function<absl::Status(const v1::BackupChunk&)>& on_chunk,
+    absl::Duration copy_time) {
+  grpc::ClientContext context;
+  PrepareContext(context, timeout_ + copy_time);
+  std::unique_ptr<grpc::ClientReaderInterface<v1::BackupChunk>> reader =
+      commands_.Backup(&context, v1::BackupRequest());
+  v1::BackupChunk chunk;
+  absl::Status received;
+  while (received.ok() && reader->Read(&chunk)) received = on_chunk(chunk);
+  if (!received.ok()) {
+    context.TryCancel();
+    reader->Finish();
+    return received;
+  }
+  const grpc::Status status = reader->Finish();
+  if (status.ok()) return absl::OkStatus();
+  return Failure("Backup", status, Unavailable::kCollectorUnreachable);
+}
+
 }  // namespace eroom::cli

@@ -63,6 +63,13 @@ class CollectorClient {
       const std::function<void(const eroom::monitor::v1::CommandProgress&)>&
           on_step,
       absl::Duration procedure_time = absl::ZeroDuration());
+  // Calls `on_chunk` with each chunk of an online copy of the collector's
+  // database as it streams in; an error from it cancels the call and is
+  // returned. The deadline is the call timeout plus `copy_time`.
+  absl::Status Backup(
+      const std::function<absl::Status(const eroom::monitor::v1::BackupChunk&)>&
+          on_chunk,
+      absl::Duration copy_time);
 
  private:
   // What UNAVAILABLE means from a method: the collector out of reach, or

@@ -1,6 +1,7 @@
 #include "cli/commands.h"
 
 #include <algorithm>
+#include <chrono>
 #include <iterator>
 #include <optional>
 #include <string>
@@ -9,7 +10,9 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "cli/backup_file.h"
 #include "cli/daily_check.h"
 #include "cli/json_output.h"
 #include "cli/renderers.h"
@@ -693,6 +696,27 @@ absl::Status RunAudit(const AuditArgs& args, const CommandContext& context) {
   return absl::OkStatus();
 }
 
+// How long a backup may take beyond the call timeout: copying and sending
+// a large database.
+constexpr absl::Duration kBackupTime = absl::Hours(2);
+
+absl::Status RunBackup(const BackupArgs& args, const CommandContext& context) {
+  EROOM_ASSIGN_OR_RETURN(std::unique_ptr<BackupFile> file,
+                         BackupFile::Create(args.dest, args.force));
+  const auto started = std::chrono::steady_clock::now();
+  EROOM_RETURN_IF_ERROR(context.client.Backup(
+      [&file](const v1::BackupChunk& chunk) { return file->Append(chunk); },
+      kBackupTime));
+  EROOM_ASSIGN_OR_RETURN(const uint64_t bytes, file->Commit());
+  const absl::Duration took =
+      absl::FromChrono(std::chrono::steady_clock::now() - started);
+  context.out << args.dest << ": " << bytes << " bytes ("
+              << absl::StrFormat("%.1f MiB", bytes / 1048576.0) << ") in "
+              << absl::FormatDuration(absl::Trunc(took, absl::Milliseconds(1)))
+              << ", SHA-256 checked\n";
+  return absl::OkStatus();
+}
+
 // Agent metrics older than this are not the host's current state.
 constexpr absl::Duration kLatestMetricWindow = absl::Hours(1);
 
@@ -853,6 +877,9 @@ absl::StatusOr<int> RunCommand(const CommandArgs& command,
     }
     absl::StatusOr<int> operator()(const TopArgs& args) const {
       return Completed(RunTop(args, context));
+    }
+    absl::StatusOr<int> operator()(const BackupArgs& args) const {
+      return Completed(RunBackup(args, context));
     }
   };
   return std::visit(Dispatch{context}, command);

@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "collector/metrics_exporter.h"
 #include "collector/sqlite/alert_store.h"
+#include "collector/sqlite/online_backup.h"
 #include "collector/sqlite/search_index.h"
 #include "collector/sqlite/sqlite_storage.h"
 #include "common/logging.h"
@@ -28,6 +29,10 @@ constexpr std::chrono::seconds kMetricsRenderTimeout(10);
 // How often host liveness is decided and published: how late a host-down
 // change may come after the heartbeat timeout.
 constexpr absl::Duration kLivenessTickInterval = absl::Seconds(1);
+
+// How often the backup schedule looks at the clock: a clock set forward
+// brings a due copy at most this late.
+constexpr absl::Duration kBackupCheckInterval = absl::Minutes(1);
 
 std::string DescribeTransport(const ServerSecurity& security) {
   if (security.insecure) return "PLAINTEXT";
@@ -72,6 +77,7 @@ Collector::Collector(const CollectorConfig& config, const Clock& clock,
               .retention = &retention_},
           {&stats_, &liveness_, &command_service_, &alerting_, &room_metrics_}),
       queries_("query", config.query_threads, config.query_queue_capacity),
+      backups_("backup", 1, 4),
       refusals_(clock, kRefusalQuietPeriod,
                 [](const std::string& line) { spdlog::warn("{}", line); }),
       enrollments_(std::move(enrollments)),
@@ -89,7 +95,11 @@ Collector::Collector(const CollectorConfig& config, const Clock& clock,
       query_service_(*storage_, queries_, authorizer_, liveness_, clock,
                      std::max(1, config.query_threads - 1), &alerting_),
       command_service_(ingest_, *storage_, queries_, authorizer_, clock,
-                       agent_streams_) {}
+                       agent_streams_,
+                       BackupSource{.database_path = config.database_path,
+                                    .copy_dir = "",
+                                    .workers = &backups_,
+                                    .busy = &backup_running_}) {}
 
 namespace {
 
@@ -199,6 +209,27 @@ absl::StatusOr<std::unique_ptr<Collector>> Collector::Start(
                  collector->metrics_http_->port(),
                  config.security.insecure ? "PLAINTEXT" : "TLS");
   }
+  RemoveTemporaryCopies(config.database_path, /*dir=*/"");
+  if (!config.backup.dir.empty()) {
+    collector->backup_schedule_ = std::make_unique<BackupSchedule>(
+        config.backup, clock, [self](const std::string& path) {
+          return CopyDatabaseOnline(
+              self->config_.database_path, path,
+              OnlineCopyOptions{.keep_going = [self] {
+                return !self->stop_reporting_.HasBeenNotified();
+              }});
+        });
+    collector->backup_scheduler_ = std::thread([self, &clock] {
+      SetThreadName("backup");
+      while (true) {
+        const absl::Time next = self->backup_schedule_->RunDue();
+        if (self->stop_reporting_.WaitForNotificationWithTimeout(
+                std::min(next - clock.Now(), kBackupCheckInterval))) {
+          return;
+        }
+      }
+    });
+  }
   collector->reporter_ = std::thread([self] {
     SetThreadName("stats");
     IngestStats::Counts before = self->stats_.counts();
@@ -307,6 +338,8 @@ void Collector::Stop() {
   queries_.Stop();
   stop_reporting_.Notify();
   if (reporter_.joinable()) reporter_.join();
+  if (backup_scheduler_.joinable()) backup_scheduler_.join();
+  backups_.Stop();
   spdlog::info("stopped");
 }
 

@@ -1,6 +1,7 @@
 #ifndef EROOM_COLLECTOR_COLLECTOR_H_
 #define EROOM_COLLECTOR_COLLECTOR_H_
 
+#include <atomic>
 #include <memory>
 #include <thread>
 
@@ -12,6 +13,8 @@
 #include "collector/alerting/alerting.h"
 #include "collector/alerting/notification_dispatcher.h"
 #include "collector/authorizer.h"
+#include "collector/backup_schedule.h"
+#include "collector/backup_stream.h"
 #include "collector/collector_config.h"
 #include "collector/command_service.h"
 #include "collector/host_liveness.h"
@@ -31,7 +34,8 @@ namespace eroom::collector {
 
 // eroom-collector assembled: storage, the ingest thread, host liveness,
 // alerting (the rule thread and the notifier), query workers, the gRPC
-// server (TLS and tokens as configured) and a stats reporter thread.
+// server (TLS and tokens as configured), a stats reporter thread and, if
+// configured, a backup schedule thread.
 // The file of the agents enrolled with an enrollment token
 // (collector/auth_enrollments.h): "enrolled-agents" beside the database,
 // so it is backed up and restored with it.
@@ -90,6 +94,9 @@ class Collector {
   alerting::Alerting alerting_;
   IngestPipeline ingest_;
   WorkQueue queries_;
+  // Backup copies and reads them back, one call at a time.
+  WorkQueue backups_;
+  std::atomic<bool> backup_running_ = false;
   RefusalLog refusals_;
   std::unique_ptr<AgentEnrollments> enrollments_;
   Authorizer authorizer_;
@@ -103,6 +110,8 @@ class Collector {
   std::unique_ptr<MetricsHttpServer> metrics_http_;
   absl::Notification stop_reporting_;
   std::thread reporter_;
+  std::unique_ptr<BackupSchedule> backup_schedule_;  // If config.backup.dir.
+  std::thread backup_scheduler_;
   bool stopped_ = false;
 };
 

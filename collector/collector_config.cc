@@ -27,13 +27,37 @@ RetentionPolicy ParseRetention(ConfigMap& map) {
     return map.Duration(key, fallback, absl::Hours(1),
                         absl::Hours(24 * 365 * 10));
   };
-  return RetentionPolicy{.logs = age("logs", defaults.logs),
+  RetentionPolicy policy{.logs = age("logs", defaults.logs),
                          .samples = age("samples", defaults.samples),
+                         .rollups = age("rollups", defaults.rollups),
                          .probes = age("probes", defaults.probes),
                          .notices = age("notices", defaults.notices),
                          .commands = age("commands", defaults.commands),
                          .audit = age("audit", defaults.audit),
                          .alerts = age("alerts", defaults.alerts)};
+  // Rollups answer for the points once those are gone, never the reverse.
+  if (policy.rollups < policy.samples) {
+    map.AddProblem("rollups",
+                   absl::StrCat("must be at least samples (",
+                                absl::FormatDuration(policy.samples), ")"));
+  }
+  return policy;
+}
+
+BackupScheduleConfig ParseBackup(ConfigMap& map) {
+  const BackupScheduleConfig defaults;
+  BackupScheduleConfig backup{
+      .dir = map.String("dir", ""),
+      .every = map.Duration("every", defaults.every, absl::Minutes(1),
+                            absl::Hours(24 * 30)),
+      .keep = static_cast<int>(map.Int("keep", defaults.keep, 1, 10000))};
+  if (!backup.dir.empty() && !std::filesystem::path(backup.dir).is_absolute()) {
+    map.AddProblem("dir", "must be an absolute path");
+  }
+  if (backup.dir.empty() && (map.Has("every") || map.Has("keep"))) {
+    map.AddProblem("dir", "is needed for scheduled backups (every, keep)");
+  }
+  return backup;
 }
 
 }  // namespace
@@ -59,6 +83,10 @@ absl::StatusOr<CollectorConfig> LoadCollectorConfig(const std::string& path) {
   ConfigMap retention = root.Map("retention");
   config.retention = ParseRetention(retention);
   retention.Finish();
+
+  ConfigMap backup = root.Map("backup");
+  config.backup = ParseBackup(backup);
+  backup.Finish();
 
   ConfigMap ingest = root.Map("ingest");
   config.max_events_per_transaction = static_cast<size_t>(

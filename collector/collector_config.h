@@ -10,6 +10,7 @@
 #include "collector/alerting/notification_config.h"
 #include "collector/alerting/rule_config.h"
 #include "collector/auth_config.h"
+#include "collector/backup_schedule.h"
 #include "collector/metrics_http.h"
 #include "collector/retention_policy.h"
 #include "common/transport_security.h"
@@ -37,6 +38,8 @@ struct CollectorConfig {
   absl::Duration heartbeat_timeout = absl::Seconds(30);
   // `retention:`: how long each kind of stored data is kept.
   RetentionPolicy retention;
+  // `backup:`: scheduled copies of the database (none without a dir).
+  BackupScheduleConfig backup;
   // `notifications:`: where alerts are sent, and when.
   alerting::NotificationConfig notifications;
   // `tls:`: TLS unless plaintext is asked for (and then loopback only).

@@ -223,13 +223,15 @@ CommandServiceImpl::CommandServiceImpl(IngestPipeline& ingest, Storage& storage,
                                        WorkQueue& workers,
                                        Authorizer& authorizer,
                                        const Clock& clock,
-                                       AgentStreamRegistry& streams)
+                                       AgentStreamRegistry& streams,
+                                       const BackupSource& backups)
     : ingest_(ingest),
       storage_(storage),
       workers_(workers),
       authorizer_(authorizer),
       clock_(clock),
-      streams_(streams) {}
+      streams_(streams),
+      backups_(backups) {}
 
 CommandServiceImpl::~CommandServiceImpl() = default;
 
@@ -492,6 +494,15 @@ grpc::ServerUnaryReactor* CommandServiceImpl::ListAudit(
         bounded.set_limit(limit);
         return storage_.ListAudit(bounded);
       });
+}
+
+grpc::ServerWriteReactor<v1::BackupChunk>* CommandServiceImpl::Backup(
+    grpc::CallbackServerContext* context,
+    const v1::BackupRequest* /*request*/) {
+  absl::StatusOr<Caller> caller =
+      authorizer_.Authorize(*context, kBackupMethod);
+  if (caller.ok()) spdlog::info("backup requested by {}", caller->description);
+  return StartBackupStream(backups_, caller.status());
 }
 
 absl::Status CommandServiceImpl::EndCommandsLeftByARestart() {

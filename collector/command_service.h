@@ -11,6 +11,7 @@
 #include "absl/synchronization/mutex.h"
 #include "collector/agent_stream_registry.h"
 #include "collector/authorizer.h"
+#include "collector/backup_stream.h"
 #include "collector/ingest.h"
 #include "collector/storage.h"
 #include "collector/work_queue.h"
@@ -38,14 +39,17 @@ inline constexpr int kMaxAuditListLimit = 10000;
 // running command, outside the host's one-command reservation. Every
 // StartCommand and CancelCommand request, refused ones too, is audited
 // through ingest, as ingest audits every step it stores. ListCommands and
-// ListAudit read on the query workers. No handler blocks a gRPC thread.
+// ListAudit read on the query workers. Backup streams an online copy of
+// the database made on `backups.workers` (StartBackupStream). No handler
+// blocks a gRPC thread.
 class CommandServiceImpl final
     : public eroom::monitor::v1::CommandService::CallbackService,
       public IngestObserver {
  public:
   CommandServiceImpl(IngestPipeline& ingest, Storage& storage,
                      WorkQueue& workers, Authorizer& authorizer,
-                     const Clock& clock, AgentStreamRegistry& streams);
+                     const Clock& clock, AgentStreamRegistry& streams,
+                     const BackupSource& backups);
   ~CommandServiceImpl() override;
 
   grpc::ServerUnaryReactor* StartCommand(
@@ -67,6 +71,9 @@ class CommandServiceImpl final
       grpc::CallbackServerContext* context,
       const eroom::monitor::v1::ListAuditRequest* request,
       eroom::monitor::v1::ListAuditResponse* response) override;
+  grpc::ServerWriteReactor<eroom::monitor::v1::BackupChunk>* Backup(
+      grpc::CallbackServerContext* context,
+      const eroom::monitor::v1::BackupRequest* request) override;
 
   // Ends, with a FAILED step stored and audited through ingest, every
   // stored command that is not in a final state: no command survives a
@@ -117,6 +124,7 @@ class CommandServiceImpl final
   Authorizer& authorizer_;
   const Clock& clock_;
   AgentStreamRegistry& streams_;
+  const BackupSource backups_;
 
   absl::Mutex mu_;
   std::random_device random_ ABSL_GUARDED_BY(mu_);

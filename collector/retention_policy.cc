@@ -7,6 +7,7 @@ namespace eroom::collector {
 RetentionCounts& RetentionCounts::operator+=(const RetentionCounts& other) {
   logs += other.logs;
   samples += other.samples;
+  rollups += other.rollups;
   probes += other.probes;
   notices += other.notices;
   commands += other.commands;
@@ -17,6 +18,7 @@ RetentionCounts& RetentionCounts::operator+=(const RetentionCounts& other) {
 RetentionCounts RetentionCounts::Since(const RetentionCounts& before) const {
   return RetentionCounts{.logs = logs - before.logs,
                          .samples = samples - before.samples,
+                         .rollups = rollups - before.rollups,
                          .probes = probes - before.probes,
                          .notices = notices - before.notices,
                          .commands = commands - before.commands,
@@ -24,9 +26,10 @@ RetentionCounts RetentionCounts::Since(const RetentionCounts& before) const {
 }
 
 std::string RetentionCounts::Describe() const {
-  return absl::StrCat(logs, " log events, ", samples, " samples, ", probes,
-                      " probe results, ", notices, " agent notices, ", commands,
-                      " commands, ", audit, " audit records");
+  return absl::StrCat(logs, " log events, ", samples, " samples, ", rollups,
+                      " metric rollups, ", probes, " probe results, ", notices,
+                      " agent notices, ", commands, " commands, ", audit,
+                      " audit records");
 }
 
 }  // namespace eroom::collector

@@ -13,6 +13,9 @@ namespace eroom::collector {
 struct RetentionPolicy {
   absl::Duration logs = absl::Hours(24 * 30);  // With their search index rows.
   absl::Duration samples = absl::Hours(24 * 7);  // Metric points.
+  // One-minute rollups of metric points (count, sum, min, max), which
+  // answer metric queries once the points are gone.
+  absl::Duration rollups = absl::Hours(24 * 90);
   absl::Duration probes = absl::Hours(24 * 7);
   absl::Duration notices = absl::Hours(24 * 30);  // Agent notices.
   // Commands by request time, with their progress.
@@ -26,13 +29,14 @@ struct RetentionPolicy {
 struct RetentionCounts {
   int64_t logs = 0;
   int64_t samples = 0;
+  int64_t rollups = 0;  // Minutes of one series.
   int64_t probes = 0;
   int64_t notices = 0;
   int64_t commands = 0;  // Progress rows are not counted.
   int64_t audit = 0;
 
   int64_t total() const {
-    return logs + samples + probes + notices + commands + audit;
+    return logs + samples + rollups + probes + notices + commands + audit;
   }
   RetentionCounts& operator+=(const RetentionCounts& other);
   // These counts less `before`'s, kind by kind.

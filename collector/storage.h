@@ -144,6 +144,15 @@ class StorageReader {
   // in [since, until] (0: unbounded), ordered by agent_id, then by labels in
   // an order of the backend's choosing; each holds its newest request.limit
   // points, oldest first. A name nothing was stored under has no series.
+  // With request.step_ms, a point per step (its start, a multiple of the
+  // step): average, count, min and max of the values in it. Every point is
+  // also kept rolled up per minute (count, sum, min, max) for
+  // RetentionPolicy::rollups; where the points have expired, their minutes
+  // answer instead (without a step, as one point per minute carrying its
+  // count, min and max), and a step that is a multiple of a minute is
+  // answered from the minutes always, as ChooseMetricSources
+  // (collector/metric_rollups.h) decides: the same answer as the points
+  // give, for whole minutes.
   virtual absl::StatusOr<eroom::monitor::v1::QueryMetricsResponse> QueryMetrics(
       const eroom::monitor::v1::QueryMetricsRequest& request) = 0;
 

@@ -1,9 +1,11 @@
 #include "collector/sqlite/writer.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "SQLiteCpp/Transaction.h"
 #include "absl/strings/str_cat.h"
+#include "collector/metric_rollups.h"
 #include "collector/sqlite/schema.h"
 #include "collector/sqlite/sql_values.h"
 #include "collector/storage.h"
@@ -128,6 +130,14 @@ SqliteWriter::SqliteWriter(SQLite::Database db)
       insert_point_(db_, R"sql(
           INSERT INTO metric_points (series_id, time_ms, sequence, value)
           VALUES (?1, ?2, ?3, ?4))sql"),
+      upsert_rollup_(db_, R"sql(
+          INSERT INTO metric_rollups (series_id, minute_ms, samples, total,
+                                      low, high)
+          VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+          ON CONFLICT (series_id, minute_ms) DO UPDATE SET
+            samples = samples + excluded.samples,
+            total = total + excluded.total,
+            low = min(low, excluded.low), high = max(high, excluded.high))sql"),
       insert_command_(db_, R"sql(
           INSERT INTO commands (command_id, agent_id, command, requested_by,
                                 requested_ms, state)
@@ -196,6 +206,7 @@ int64_t SqliteWriter::Apply(const StoredBatch& batch) {
     }
   }
   for (const DerivedMetrics& metrics : batch.metrics) InsertMetrics(metrics);
+  UpsertRollups();
   for (const StoredCommandProgress& progress : batch.command_progress) {
     InsertCommandProgress(progress.progress);
   }
@@ -253,6 +264,8 @@ ExpiredRows SqliteWriter::DeleteExpired(const RetentionPolicy& policy,
       DeleteExpiredLogs(before(policy.logs), max_rows, expired.log_events);
   counts.samples =
       DeleteExpiredSamples(before(policy.samples), max_rows - counts.total());
+  counts.rollups =
+      DeleteExpiredRollups(before(policy.rollups), max_rows - counts.total());
   counts.probes =
       DeleteExpiredProbes(before(policy.probes), max_rows - counts.total());
   counts.notices =
@@ -298,6 +311,17 @@ int64_t SqliteWriter::DeleteExpiredSamples(int64_t before_ms,
         SELECT time_ms, sequence FROM metric_points
         WHERE series_id = ?1 AND time_ms < ?2
         ORDER BY time_ms LIMIT ?3))sql",
+                            before_ms, max_rows);
+}
+
+int64_t SqliteWriter::DeleteExpiredRollups(int64_t before_ms,
+                                           int64_t max_rows) {
+  return DeleteOldestPerKey("SELECT id FROM metric_series ORDER BY id", R"sql(
+      DELETE FROM metric_rollups
+      WHERE series_id = ?1 AND minute_ms IN (
+        SELECT minute_ms FROM metric_rollups
+        WHERE series_id = ?1 AND minute_ms < ?2
+        ORDER BY minute_ms LIMIT ?3))sql",
                             before_ms, max_rows);
 }
 
@@ -387,13 +411,15 @@ void SqliteWriter::RecoverFromFailure() {
   for (SQLite::Statement* statement :
        {&upsert_host_, &disconnect_host_, &find_host_sequence_, &save_progress_,
         &insert_log_, &insert_probe_, &insert_notice_, &upsert_series_,
-        &insert_point_, &insert_command_, &find_command_,
+        &insert_point_, &upsert_rollup_, &insert_command_, &find_command_,
         &insert_command_progress_, &update_command_state_, &insert_audit_,
         &prune_audit_}) {
     statement->tryReset();
   }
-  // Series created by the rolled-back transaction are gone with it.
+  // Series created by the rolled-back transaction are gone with it, and
+  // so are its points.
   series_ids_.clear();
+  pending_rollups_.clear();
 }
 
 void SqliteWriter::SaveProgress(const HostProgress& host) {
@@ -497,7 +523,33 @@ void SqliteWriter::InsertMetrics(const DerivedMetrics& metrics) {
     s.bind(3, ToDb(metrics.sequence));
     s.bind(4, metric.value);
     s.exec();
+    auto [rollup, added] = pending_rollups_.try_emplace(
+        std::make_pair(series_id, RollupMinute(metrics.time_unix_ms)));
+    Rollup& minute = rollup->second;
+    if (added) {
+      minute.low = metric.value;
+      minute.high = metric.value;
+    }
+    ++minute.samples;
+    minute.total += metric.value;
+    minute.low = std::min(minute.low, metric.value);
+    minute.high = std::max(minute.high, metric.value);
   }
+}
+
+void SqliteWriter::UpsertRollups() {
+  SQLite::Statement& s = upsert_rollup_;
+  for (const auto& [key, rollup] : pending_rollups_) {
+    s.reset();
+    s.bind(1, key.first);
+    s.bind(2, key.second);
+    s.bind(3, rollup.samples);
+    s.bind(4, rollup.total);
+    s.bind(5, rollup.low);
+    s.bind(6, rollup.high);
+    s.exec();
+  }
+  pending_rollups_.clear();
 }
 
 void SqliteWriter::InsertCommandProgress(const v1::CommandProgress& step) {

@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 #include <tuple>
+#include <utility>
 #include <vector>
 
 #include "SQLiteCpp/Database.h"
@@ -83,6 +84,9 @@ class SqliteWriter {
   void InsertNotice(const std::string& agent_id, uint64_t sequence,
                     const eroom::monitor::v1::AgentNotice& notice);
   void InsertMetrics(const DerivedMetrics& metrics);
+  // Adds the points InsertMetrics kept since the last call to their
+  // minutes' rollups.
+  void UpsertRollups();
   void InsertCommandProgress(const eroom::monitor::v1::CommandProgress& step);
   void InsertAudit(const eroom::monitor::v1::AuditRecord& record);
   // Drops the audit records beyond kMaxAuditRecords, once enough were
@@ -93,6 +97,7 @@ class SqliteWriter {
   int64_t DeleteExpiredLogs(int64_t before_ms, int64_t max_rows,
                             std::vector<RemovedLogEvent>& removed);
   int64_t DeleteExpiredSamples(int64_t before_ms, int64_t max_rows);
+  int64_t DeleteExpiredRollups(int64_t before_ms, int64_t max_rows);
   int64_t DeleteExpiredProbes(int64_t before_ms, int64_t max_rows);
   int64_t DeleteExpiredNotices(int64_t before_ms, int64_t max_rows);
   int64_t DeleteExpiredCommands(int64_t before_ms, int64_t max_rows);
@@ -114,6 +119,7 @@ class SqliteWriter {
   SQLite::Statement insert_notice_;
   SQLite::Statement upsert_series_;
   SQLite::Statement insert_point_;
+  SQLite::Statement upsert_rollup_;
   SQLite::Statement insert_command_;
   SQLite::Statement find_command_;
   SQLite::Statement insert_command_progress_;
@@ -123,6 +129,14 @@ class SqliteWriter {
   // Audit records written since the last pruning; the first Apply prunes.
   int64_t audit_since_prune_ = kAuditPruneEvery;
   static constexpr int64_t kAuditPruneEvery = 1000;
+  // The points of the transaction under way, by (series id, minute).
+  struct Rollup {
+    int64_t samples = 0;
+    double total = 0;
+    double low = 0;
+    double high = 0;
+  };
+  absl::flat_hash_map<std::pair<int64_t, int64_t>, Rollup> pending_rollups_;
   // Series ids already looked up or created, by (agent, name, labels).
   absl::flat_hash_map<SeriesKey, int64_t> series_ids_;
 };

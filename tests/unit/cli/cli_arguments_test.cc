@@ -246,6 +246,20 @@ TEST_F(ParseArgumentsTest, RestartDefaultsAndLabels) {
   EXPECT_TRUE(rolling.yes);
 }
 
+TEST_F(ParseArgumentsTest, BackupNeedsADestAndTakesForce) {
+  ParsedArguments parsed = Parse({"backup", "/backups/eroom.db", "--force"});
+  ASSERT_TRUE(parsed.invocation.has_value()) << err_.str();
+  const auto& backup = std::get<BackupArgs>(parsed.invocation->command);
+  EXPECT_EQ(backup.dest, "/backups/eroom.db");
+  EXPECT_TRUE(backup.force);
+
+  parsed = Parse({"backup", "eroom.db"});
+  ASSERT_TRUE(parsed.invocation.has_value()) << err_.str();
+  EXPECT_FALSE(std::get<BackupArgs>(parsed.invocation->command).force);
+
+  EXPECT_FALSE(Parse({"backup"}).invocation.has_value());
+}
+
 TEST_F(ParseArgumentsTest, HousekeepAuditCheckAndCancel) {
   ParsedArguments parsed = Parse({"housekeep", "web-1", "--dry-run"});
   ASSERT_TRUE(parsed.invocation.has_value()) << err_.str();

@@ -108,6 +108,7 @@ TEST_F(CollectorConfigTest, RetentionDefaultsPerKind) {
   const absl::Duration day = absl::Hours(24);
   EXPECT_EQ(config->retention.logs, 30 * day);
   EXPECT_EQ(config->retention.samples, 7 * day);
+  EXPECT_EQ(config->retention.rollups, 90 * day);
   EXPECT_EQ(config->retention.probes, 7 * day);
   EXPECT_EQ(config->retention.notices, 30 * day);
   EXPECT_EQ(config->retention.commands, 365 * day);
@@ -145,6 +146,53 @@ TEST_F(CollectorConfigTest, BadRetentionNamesFileKeyAndProblem) {
   EXPECT_THAT(message,
               HasSubstr(path + ": retention.audit: 96000h is out of range"));
   EXPECT_THAT(message, HasSubstr(path + ": retention.metrics: unknown key"));
+}
+
+TEST_F(CollectorConfigTest, RollupsMayNotGoBeforeTheirPoints) {
+  std::string path =
+      Write("rollups.yaml", "retention:\n  samples: 14d\n  rollups: 7d\n" +
+                                std::string(kPlaintextLoopback));
+  absl::StatusOr<CollectorConfig> config = LoadCollectorConfig(path);
+  ASSERT_THAT(config, StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(
+      config.status().message(),
+      HasSubstr(path + ": retention.rollups: must be at least samples"));
+}
+
+TEST_F(CollectorConfigTest, BackupScheduleIsOffUnlessADirIsGiven) {
+  absl::StatusOr<CollectorConfig> config =
+      LoadCollectorConfig(Write("plain.yaml", kPlaintextLoopback));
+  ASSERT_THAT(config, IsOk());
+  EXPECT_TRUE(config->backup.dir.empty());
+
+  config = LoadCollectorConfig(Write("backup.yaml",
+                                     "backup:\n  dir: /var/backups/eroom\n"
+                                     "  every: 6h\n  keep: 3\n" +
+                                         std::string(kPlaintextLoopback)));
+  ASSERT_THAT(config, IsOk());
+  EXPECT_EQ(config->backup.dir, "/var/backups/eroom");
+  EXPECT_EQ(config->backup.every, absl::Hours(6));
+  EXPECT_EQ(config->backup.keep, 3);
+}
+
+TEST_F(CollectorConfigTest, BadBackupNamesFileKeyAndProblem) {
+  std::string path = Write("bad-backup.yaml",
+                           "backup:\n  dir: backups\n  every: 10s\n"
+                           "  keep: 0\n  when: daily\n" +
+                               std::string(kPlaintextLoopback));
+  absl::StatusOr<CollectorConfig> config = LoadCollectorConfig(path);
+  ASSERT_THAT(config, StatusIs(absl::StatusCode::kInvalidArgument));
+  const std::string message(config.status().message());
+  EXPECT_THAT(message,
+              HasSubstr(path + ": backup.dir: must be an absolute path"));
+  EXPECT_THAT(message, HasSubstr(path + ": backup.every: 10s is out of range"));
+  EXPECT_THAT(message, HasSubstr(path + ": backup.keep:"));
+  EXPECT_THAT(message, HasSubstr(path + ": backup.when: unknown key"));
+
+  path = Write("dirless.yaml",
+               "backup:\n  keep: 3\n" + std::string(kPlaintextLoopback));
+  EXPECT_THAT(LoadCollectorConfig(path).status().message(),
+              HasSubstr(path + ": backup.dir: is needed"));
 }
 
 TEST_F(CollectorConfigTest, ReadsRulesAndRulesFiles) {

@@ -2,19 +2,27 @@
 // one stream registry and one ingest thread, with storage faked.
 #include "collector/command_service.h"
 
+#include <atomic>
+#include <filesystem>
+#include <fstream>
 #include <map>
 #include <memory>
 #include <string>
 
+#include "SQLiteCpp/Database.h"
+#include "SQLiteCpp/Transaction.h"
+#include "absl/strings/escaping.h"
 #include "collector/agent_service.h"
 #include "collector/token_hash.h"
 #include "common/ids.h"
 #include "gmock/gmock.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
+#include "openssl/evp.h"
 #include "tests/unit/collector/fake_storage.h"
 #include "tests/unit/test_support/fake_clock.h"
 #include "tests/unit/test_support/loopback_grpc_server.h"
+#include "tests/unit/test_support/temp_dir.h"
 
 namespace eroom::collector {
 namespace {
@@ -27,12 +35,14 @@ using ::testing::UnorderedElementsAre;
 constexpr char kAgentToken[] = "agent-token-0123456789";
 constexpr char kViewerToken[] = "viewer-token-0123456789";
 constexpr char kOperatorToken[] = "operator-token-0123456789";
+constexpr char kAdminToken[] = "admin-token-0123456789";
 
 AuthConfig Tokens() {
   AuthConfig config;
   config.agents = {{std::nullopt, TokenSha256Hex(kAgentToken)}};
   config.users = {{"vera", Role::kViewer, TokenSha256Hex(kViewerToken)},
-                  {"oscar", Role::kOperator, TokenSha256Hex(kOperatorToken)}};
+                  {"oscar", Role::kOperator, TokenSha256Hex(kOperatorToken)},
+                  {"ada", Role::kAdmin, TokenSha256Hex(kAdminToken)}};
   return config;
 }
 
@@ -190,8 +200,22 @@ class CommandServiceTest : public ::testing::Test {
   AgentEnrollments enrollments_;
   Authorizer authorizer_{Tokens(), CollectorMethodAccess(), refusals_,
                          enrollments_};
-  CommandServiceImpl service_{ingest_,     storage_, workers_,
-                              authorizer_, clock_,   streams_};
+  // What Backup copies: a small SQLite database of its own (storage is
+  // faked).
+  test_support::TempDir backup_dir_;
+  const std::string database_path_ = backup_dir_.PathIn("collector.db");
+  WorkQueue backup_workers_{"backup", 1, 4};
+  std::atomic<bool> backup_busy_ = false;
+  CommandServiceImpl service_{ingest_,
+                              storage_,
+                              workers_,
+                              authorizer_,
+                              clock_,
+                              streams_,
+                              BackupSource{.database_path = database_path_,
+                                           .copy_dir = "",
+                                           .workers = &backup_workers_,
+                                           .busy = &backup_busy_}};
   IngestPipeline ingest_{storage_, clock_, {}, {&service_}};
   AgentServiceImpl agent_service_{ingest_, /*window_batches=*/4, authorizer_,
                                   streams_};
@@ -668,6 +692,111 @@ TEST_F(CommandServiceTest, ListCommandsShowsNewestFirst) {
   ASSERT_TRUE(commands_->ListCommands(&context, {}, &response).ok());
   ASSERT_THAT(response.commands(), SizeIs(1));
   EXPECT_EQ(response.commands(0).command_id(), record.command_id());
+}
+
+// --- Backup ----------------------------------------------------------------
+
+class BackupTest : public CommandServiceTest {
+ protected:
+  void MakeDatabase(int rows) {
+    SQLite::Database db(database_path_,
+                        SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+    db.exec("PRAGMA journal_mode = WAL");
+    db.exec("CREATE TABLE t (id INTEGER PRIMARY KEY, text TEXT)");
+    SQLite::Transaction transaction(db);
+    SQLite::Statement insert(db, "INSERT INTO t (text) VALUES (?1)");
+    for (int i = 0; i < rows; ++i) {
+      insert.reset();
+      insert.bind(1, std::string(200, 'a' + i % 26));
+      insert.exec();
+    }
+    transaction.commit();
+  }
+
+  // The chunks of one Backup call, and how it ended.
+  grpc::Status Backup(const std::string& token,
+                      std::vector<v1::BackupChunk>& chunks) {
+    grpc::ClientContext context;
+    Authenticate(context, token);
+    std::unique_ptr<grpc::ClientReader<v1::BackupChunk>> reader =
+        commands_->Backup(&context, v1::BackupRequest());
+    v1::BackupChunk chunk;
+    while (reader->Read(&chunk)) chunks.push_back(chunk);
+    return reader->Finish();
+  }
+
+  // Nothing but the database and its WAL files in its directory.
+  std::vector<std::string> Leftovers() {
+    std::vector<std::string> out;
+    for (const auto& entry :
+         std::filesystem::directory_iterator(backup_dir_.path())) {
+      const std::string name = entry.path().filename().string();
+      if (name.rfind("collector.db", 0) == 0 && name != "collector.db" &&
+          name != "collector.db-wal" && name != "collector.db-shm") {
+        out.push_back(name);
+      }
+    }
+    return out;
+  }
+};
+
+std::string Sha256Hex(const std::string& data) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  EVP_Digest(data.data(), data.size(), digest, &length, EVP_sha256(), nullptr);
+  return absl::BytesToHexString(
+      absl::string_view(reinterpret_cast<char*>(digest), length));
+}
+
+TEST_F(BackupTest, AdminGetsACopyInChunksWithItsSizeAndDigest) {
+  MakeDatabase(10'000);  // About 2 MiB: several chunks.
+  std::vector<v1::BackupChunk> chunks;
+  ASSERT_TRUE(Backup(kAdminToken, chunks).ok());
+  ASSERT_GE(chunks.size(), 2u);
+  std::string copy;
+  for (const v1::BackupChunk& chunk : chunks) {
+    EXPECT_LE(chunk.data().size(), kBackupChunkBytes);
+    copy += chunk.data();
+  }
+  for (size_t i = 0; i + 1 < chunks.size(); ++i) {
+    EXPECT_EQ(chunks[i].total_bytes(), 0u);
+    EXPECT_TRUE(chunks[i].sha256().empty());
+  }
+  EXPECT_EQ(chunks.back().total_bytes(), copy.size());
+  EXPECT_EQ(chunks.back().sha256(), Sha256Hex(copy));
+
+  const std::string restored = backup_dir_.PathIn("restored.db");
+  {
+    std::ofstream out(restored, std::ios::binary);
+    out << copy;
+  }
+  SQLite::Database db(restored);
+  EXPECT_EQ(db.execAndGet("SELECT count(*) FROM t").getInt(), 10'000);
+  EXPECT_EQ(db.execAndGet("PRAGMA integrity_check").getString(), "ok");
+  // The temporary copy is gone with the call.
+  absl::Time deadline = absl::Now() + absl::Seconds(10);
+  while (!Leftovers().empty() && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  EXPECT_THAT(Leftovers(), ::testing::IsEmpty());
+}
+
+TEST_F(BackupTest, ViewersAndOperatorsMayNot) {
+  MakeDatabase(10);
+  for (const char* token : {kViewerToken, kOperatorToken}) {
+    std::vector<v1::BackupChunk> chunks;
+    EXPECT_EQ(Backup(token, chunks).error_code(),
+              grpc::StatusCode::PERMISSION_DENIED);
+    EXPECT_THAT(chunks, ::testing::IsEmpty());
+  }
+}
+
+TEST_F(BackupTest, AMissingDatabaseFailsTheCall) {
+  std::vector<v1::BackupChunk> chunks;
+  const grpc::Status status = Backup(kAdminToken, chunks);
+  EXPECT_FALSE(status.ok());
+  EXPECT_THAT(chunks, ::testing::IsEmpty());
+  EXPECT_THAT(Leftovers(), ::testing::IsEmpty());
 }
 
 }  // namespace

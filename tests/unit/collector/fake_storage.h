@@ -4,8 +4,10 @@
 #include <algorithm>
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <tuple>
 #include <utility>
@@ -17,6 +19,7 @@
 #include "collector/log_filter.h"
 #include "collector/log_page.h"
 #include "collector/log_resume_point.h"
+#include "collector/metric_rollups.h"
 #include "collector/storage.h"
 #include "common/status_macros.h"
 
@@ -163,9 +166,13 @@ class FakeStorage final : public Storage {
     }
     for (const DerivedMetrics& metrics : batch.metrics) {
       for (const MetricValue& value : metrics.values) {
-        data_->series[SeriesKey{metrics.agent_id, value.name, value.labels}]
-            .push_back(
-                Point{metrics.time_unix_ms, metrics.sequence, value.value});
+        const SeriesKey key{metrics.agent_id, value.name, value.labels};
+        data_->series[key].push_back(
+            Point{metrics.time_unix_ms, metrics.sequence, value.value});
+        const Rollup point{1, value.value, value.value, value.value};
+        auto [minute, added] = data_->rollups[key].try_emplace(
+            RollupMinute(metrics.time_unix_ms), point);
+        if (!added) minute->second.Add(point);
       }
     }
     for (const StoredCommandProgress& progress : batch.command_progress) {
@@ -208,6 +215,14 @@ class FakeStorage final : public Storage {
       counts.samples +=
           EraseOldest(entry.second, before(policy.samples), budget,
                       [](const Point& point) { return point.time_ms; });
+    }
+    for (auto& [key, minutes] : data_->rollups) {
+      while (budget > 0 && !minutes.empty() &&
+             minutes.begin()->first < before(policy.rollups)) {
+        minutes.erase(minutes.begin());
+        --budget;
+        ++counts.rollups;
+      }
     }
     counts.commands =
         EraseOldest(data_->commands, before(policy.commands), budget,
@@ -316,6 +331,13 @@ class FakeStorage final : public Storage {
       return limit;
     }
     absl::MutexLock lock(&data_->mu);
+    const int64_t since = request.since_unix_ms() != 0
+                              ? request.since_unix_ms()
+                              : std::numeric_limits<int64_t>::min();
+    const int64_t until = request.until_unix_ms() != 0
+                              ? request.until_unix_ms()
+                              : std::numeric_limits<int64_t>::max();
+    const int64_t step = request.step_ms();
     eroom::monitor::v1::QueryMetricsResponse response;
     for (const auto& [key, stored_points] : data_->series) {
       const auto& [agent_id, name, labels] = key;
@@ -323,43 +345,55 @@ class FakeStorage final : public Storage {
           (!request.agent_id().empty() && agent_id != request.agent_id())) {
         continue;
       }
-      std::vector<Point> points;
+      std::optional<int64_t> oldest_point;
       for (const Point& point : stored_points) {
-        if ((request.since_unix_ms() == 0 ||
-             point.time_ms >= request.since_unix_ms()) &&
-            (request.until_unix_ms() == 0 ||
-             point.time_ms <= request.until_unix_ms())) {
-          points.push_back(point);
+        if (!oldest_point.has_value() || point.time_ms < *oldest_point) {
+          oldest_point = point.time_ms;
         }
       }
-      if (points.empty()) continue;
-      std::sort(points.begin(), points.end(),
-                [](const Point& a, const Point& b) {
+      const MetricSources sources =
+          ChooseMetricSources(since, until, step, oldest_point);
+      // Points and rolled-up minutes alike, a minute before its points.
+      struct Entry {
+        int64_t time_ms;
+        int64_t sequence;
+        Rollup rollup;
+        bool rolled_up;
+      };
+      std::vector<Entry> entries;
+      for (const Point& point : stored_points) {
+        if ((point.time_ms >= since &&
+             point.time_ms <= sources.points_head_until) ||
+            (point.time_ms >= sources.points_tail_from &&
+             point.time_ms <= until)) {
+          entries.push_back(
+              Entry{point.time_ms, static_cast<int64_t>(point.sequence),
+                    Rollup{1, point.value, point.value, point.value}, false});
+        }
+      }
+      for (const auto& [minute, rollup] : data_->rollups[key]) {
+        if (minute >= sources.rollups_from && minute < sources.rollups_until) {
+          entries.push_back(Entry{minute, -1, rollup, true});
+        }
+      }
+      if (entries.empty()) continue;
+      std::sort(entries.begin(), entries.end(),
+                [](const Entry& a, const Entry& b) {
                   return std::tie(a.time_ms, a.sequence) <
                          std::tie(b.time_ms, b.sequence);
                 });
       std::vector<eroom::monitor::v1::MetricPoint> out;
-      for (const Point& point : points) {
-        const int64_t step = request.step_ms();
+      std::vector<Rollup> totals;  // Of each point of `out`.
+      for (const Entry& entry : entries) {
         const int64_t time =
-            step > 0 ? point.time_ms / step * step : point.time_ms;
+            step > 0 ? entry.time_ms / step * step : entry.time_ms;
         if (step > 0 && !out.empty() && out.back().time_unix_ms() == time) {
-          eroom::monitor::v1::MetricPoint& into = out.back();
-          into.set_count(into.count() + 1);
-          // The running sum until the average below.
-          into.set_value(into.value() + point.value);
-          into.set_min(std::min(into.min(), point.value));
-          into.set_max(std::max(into.max(), point.value));
+          totals.back().Add(entry.rollup);
           continue;
         }
-        eroom::monitor::v1::MetricPoint& added = out.emplace_back();
-        added.set_time_unix_ms(time);
-        added.set_value(point.value);
-        if (step > 0) {
-          added.set_count(1);
-          added.set_min(point.value);
-          added.set_max(point.value);
-        }
+        out.emplace_back().set_time_unix_ms(time);
+        totals.push_back(entry.rollup);
+        if (step == 0 && !entry.rolled_up) totals.back().count = 0;
       }
       const size_t keep = std::min(out.size(), size_t(request.limit()));
       eroom::monitor::v1::MetricSeries* series = response.add_series();
@@ -367,8 +401,15 @@ class FakeStorage final : public Storage {
       series->set_name(name);
       series->mutable_labels()->insert(labels.begin(), labels.end());
       for (size_t i = out.size() - keep; i < out.size(); ++i) {
-        if (out[i].count() > 0)
-          out[i].set_value(out[i].value() / out[i].count());
+        const Rollup& total = totals[i];
+        if (total.count == 0) {  // A point as stored.
+          out[i].set_value(total.sum);
+        } else {
+          out[i].set_value(total.sum / total.count);
+          out[i].set_count(total.count);
+          out[i].set_min(total.min);
+          out[i].set_max(total.max);
+        }
         *series->add_points() = std::move(out[i]);
       }
     }
@@ -487,6 +528,18 @@ class FakeStorage final : public Storage {
     int64_t id = 0;
     eroom::monitor::v1::StoredLogEvent stored;
   };
+  struct Rollup {
+    int64_t count;
+    double sum;
+    double min;
+    double max;
+    void Add(const Rollup& other) {
+      count += other.count;
+      sum += other.sum;
+      min = std::min(min, other.min);
+      max = std::max(max, other.max);
+    }
+  };
   struct Data {
     mutable absl::Mutex mu;
     absl::Status fail_with ABSL_GUARDED_BY(mu);
@@ -495,6 +548,8 @@ class FakeStorage final : public Storage {
     std::vector<StoredLog> logs ABSL_GUARDED_BY(mu);  // In storing order.
     int64_t last_log_id ABSL_GUARDED_BY(mu) = 0;
     std::map<SeriesKey, std::vector<Point>> series ABSL_GUARDED_BY(mu);
+    // By minute.
+    std::map<SeriesKey, std::map<int64_t, Rollup>> rollups ABSL_GUARDED_BY(mu);
     std::vector<eroom::monitor::v1::CommandRecord> commands ABSL_GUARDED_BY(mu);
     absl::flat_hash_map<std::string, size_t> command_index ABSL_GUARDED_BY(mu);
     std::vector<eroom::monitor::v1::AuditRecord> audit ABSL_GUARDED_BY(mu);

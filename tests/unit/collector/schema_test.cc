@@ -3,6 +3,7 @@
 #include <string>
 
 #include "SQLiteCpp/Database.h"
+#include "SQLiteCpp/Statement.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/unit/test_support/status_matchers.h"
@@ -54,9 +55,37 @@ TEST_F(SchemaTest, MigratesStepByStep) {
     EXPECT_TRUE(db_->tableExists(table)) << table;
   }
   EXPECT_FALSE(db_->tableExists("command_audit"));
+  ASSERT_THAT(MigrateSchema(*db_, CollectorSchema(), 6), IsOk());
+  EXPECT_TRUE(db_->tableExists("command_audit"));
+  EXPECT_FALSE(db_->tableExists("metric_rollups"));
   ASSERT_THAT(MigrateSchema(*db_, CollectorSchema()), IsOk());
   EXPECT_EQ(Version(), kSchemaVersion);
-  EXPECT_TRUE(db_->tableExists("command_audit"));
+  EXPECT_TRUE(db_->tableExists("metric_rollups"));
+}
+
+TEST_F(SchemaTest, RollupMigrationRollsUpThePointsStoredBefore) {
+  ASSERT_THAT(MigrateSchema(*db_, CollectorSchema(), 6), IsOk());
+  db_->exec(R"sql(
+      INSERT INTO hosts (agent_id, first_seen_ms, last_seen_ms)
+        VALUES ('a1', 1, 2);
+      INSERT INTO metric_series (id, agent_id, name, labels)
+        VALUES (1, 'a1', 'host.cpu_percent', '{}');
+      INSERT INTO metric_points (series_id, time_ms, sequence, value)
+        VALUES (1, 120000, 1, 2), (1, 150000, 2, 6), (1, 180000, 3, 5);)sql");
+  ASSERT_THAT(MigrateSchema(*db_, CollectorSchema()), IsOk());
+  SQLite::Statement minutes(*db_, R"sql(
+      SELECT minute_ms, samples, total, low, high FROM metric_rollups
+      ORDER BY minute_ms)sql");
+  ASSERT_TRUE(minutes.executeStep());
+  EXPECT_EQ(minutes.getColumn(0).getInt64(), 120000);
+  EXPECT_EQ(minutes.getColumn(1).getInt(), 2);
+  EXPECT_EQ(minutes.getColumn(2).getDouble(), 8);
+  EXPECT_EQ(minutes.getColumn(3).getDouble(), 2);
+  EXPECT_EQ(minutes.getColumn(4).getDouble(), 6);
+  ASSERT_TRUE(minutes.executeStep());
+  EXPECT_EQ(minutes.getColumn(0).getInt64(), 180000);
+  EXPECT_EQ(minutes.getColumn(1).getInt(), 1);
+  EXPECT_FALSE(minutes.executeStep());
 }
 
 TEST_F(SchemaTest, AuditMigrationKeepsTheCommands) {
@@ -90,11 +119,11 @@ TEST_F(SchemaTest, EachDatabaseHasItsOwnIdentity) {
 }
 
 TEST_F(SchemaTest, RefusesNewerDatabase) {
-  db_->exec("PRAGMA user_version = 7");
+  db_->exec("PRAGMA user_version = 99");
   EXPECT_THAT(
       MigrateSchema(*db_, CollectorSchema()),
-      StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("version 7")));
-  EXPECT_EQ(Version(), 7);
+      StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("version 99")));
+  EXPECT_EQ(Version(), 99);
 }
 
 TEST_F(SchemaTest, RejectsUnknownTargetVersion) {

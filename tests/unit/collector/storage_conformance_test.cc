@@ -2,15 +2,20 @@
 // each: SQLite (with its search index caught up, and without one) and the
 // in-memory fake the other tests use. A new backend adds itself to
 // kBackends and must pass unchanged.
+#include <algorithm>
 #include <filesystem>
 #include <functional>
+#include <limits>
+#include <map>
 #include <memory>
 #include <ostream>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "collector/metric_rollups.h"
 #include "collector/sqlite/search_index.h"
 #include "collector/sqlite/sqlite_storage.h"
 #include "collector/storage.h"
@@ -960,6 +965,143 @@ TEST_P(StorageConformanceTest, NameWithoutPointsHasNoSeries) {
   EXPECT_THAT(response.known_names(), IsEmpty());
 }
 
+RetentionPolicy KeepEverything(absl::Duration kept) {
+  return RetentionPolicy{.logs = kept,
+                         .samples = kept,
+                         .rollups = kept,
+                         .probes = kept,
+                         .notices = kept,
+                         .commands = kept,
+                         .audit = kept,
+                         .alerts = kept};
+}
+
+// Three hours of cpu samples every 10 s from kT0 (not on a minute), values
+// exact in binary so that sums do not depend on their order.
+StoredBatch ThreeHoursOfSamples() {
+  std::vector<v1::Event> events;
+  for (int i = 0; i < 3 * 360; ++i) {
+    events.push_back(SampleEvent(i + 1, kT0 + i * 10'000, (i % 37) * 0.25));
+  }
+  return Stored({Batch("a", std::move(events))});
+}
+
+// The answer computed here from the samples ThreeHoursOfSamples stores:
+// per step, (time, average, count, min, max).
+std::vector<std::tuple<int64_t, double, int64_t, double, double>> ExpectedSteps(
+    int64_t since, int64_t until, int64_t step) {
+  std::map<int64_t, std::vector<double>> by_step;
+  for (int i = 0; i < 3 * 360; ++i) {
+    const int64_t time = kT0 + i * 10'000;
+    if (time >= since && time <= until) {
+      by_step[time / step * step].push_back((i % 37) * 0.25);
+    }
+  }
+  std::vector<std::tuple<int64_t, double, int64_t, double, double>> out;
+  for (const auto& [time, values] : by_step) {
+    double sum = 0;
+    for (double value : values) sum += value;
+    out.emplace_back(time, sum / values.size(), values.size(),
+                     *std::min_element(values.begin(), values.end()),
+                     *std::max_element(values.begin(), values.end()));
+  }
+  return out;
+}
+
+std::vector<std::tuple<int64_t, double, int64_t, double, double>> Steps(
+    const v1::QueryMetricsResponse& response) {
+  std::vector<std::tuple<int64_t, double, int64_t, double, double>> out;
+  if (response.series_size() != 1) return out;
+  for (const v1::MetricPoint& point : response.series(0).points()) {
+    out.emplace_back(point.time_unix_ms(), point.value(), point.count(),
+                     point.min(), point.max());
+  }
+  return out;
+}
+
+TEST_P(StorageConformanceTest,
+       StepsInMinutesAnswerTheSameBeforeAndAfterThePointsExpire) {
+  Apply(ThreeHoursOfSamples());
+  const int64_t hour = absl::ToInt64Milliseconds(absl::Hours(1));
+  struct Query {
+    int64_t since, until, step;
+  };
+  // Whole range; bounds inside a minute; a step of one minute.
+  const Query queries[] = {{0, 0, hour},
+                           {kT0 + 25'000, kT0 + 2 * hour + 7'000, hour},
+                           {kT0 + 65'000, kT0 + 9 * 60'000 + 1, 60'000}};
+  auto run = [&](const Query& query) {
+    v1::QueryMetricsRequest request;
+    request.set_name("host.cpu_percent");
+    request.set_since_unix_ms(query.since);
+    request.set_until_unix_ms(query.until);
+    request.set_step_ms(query.step);
+    return Steps(Metrics(request));
+  };
+  auto expected = [&](const Query& query) {
+    return ExpectedSteps(
+        query.since == 0 ? std::numeric_limits<int64_t>::min() : query.since,
+        query.until == 0 ? std::numeric_limits<int64_t>::max() : query.until,
+        query.step);
+  };
+  for (const Query& query : queries) {
+    EXPECT_EQ(run(query), expected(query)) << query.since << " " << query.step;
+  }
+
+  // Every point expires; the rollups stay.
+  RetentionPolicy policy = KeepEverything(absl::Hours(24 * 365));
+  policy.samples = absl::Hours(1);
+  const absl::Time later = absl::FromUnixMillis(kT0) + absl::Hours(5);
+  while (true) {
+    absl::StatusOr<RetentionCounts> removed =
+        storage_->DeleteExpired(policy, later, 500);
+    ASSERT_THAT(removed, IsOk());
+    EXPECT_EQ(removed->rollups, 0);
+    if (removed->total() == 0) break;
+  }
+  opener_->Settle();
+  EXPECT_EQ(run(queries[0]), expected(queries[0]));
+  // Bounds inside a minute read that minute's points, gone now: only the
+  // whole minutes answer.
+  const Query whole_minutes{RollupMinute(kT0) + 60'000,
+                            RollupMinute(kT0 + 2 * hour) - 1, hour};
+  EXPECT_EQ(run(whole_minutes), expected(whole_minutes));
+}
+
+TEST_P(StorageConformanceTest, ExpiredPointsComeBackAsMinutes) {
+  Apply(ThreeHoursOfSamples());
+  RetentionPolicy policy = KeepEverything(absl::Hours(24 * 365));
+  policy.samples = absl::Hours(1);
+  // Points older than kT0 + 2h go: the first two hours are minutes now.
+  const int64_t hour = absl::ToInt64Milliseconds(absl::Hours(1));
+  const absl::Time now = absl::FromUnixMillis(kT0 + 3 * hour);
+  while (storage_->DeleteExpired(policy, now, 1000)->total() > 0) {
+  }
+  opener_->Settle();
+  v1::QueryMetricsRequest request;
+  request.set_name("host.cpu_percent");
+  request.set_limit(100'000);
+  v1::QueryMetricsResponse response = Metrics(request);
+  ASSERT_EQ(response.series_size(), 1);
+  const auto& points = response.series(0).points();
+  const int64_t first_point_minute = RollupMinute(kT0 + 2 * hour);
+  int64_t minutes = 0;
+  int64_t previous = std::numeric_limits<int64_t>::min();
+  for (const v1::MetricPoint& point : points) {
+    EXPECT_GE(point.time_unix_ms(), previous);
+    previous = point.time_unix_ms();
+    if (point.time_unix_ms() < first_point_minute) {
+      ++minutes;
+      EXPECT_EQ(point.time_unix_ms() % 60'000, 0);
+      EXPECT_GT(point.count(), 0);
+    } else {
+      EXPECT_EQ(point.count(), 0) << "a point as stored";
+    }
+  }
+  // Every minute from kT0's to the first kept point's.
+  EXPECT_EQ(minutes, (first_point_minute - RollupMinute(kT0)) / 60'000);
+}
+
 // --- Commands --------------------------------------------------------------
 
 v1::CommandRecord Command(const std::string& command_id,
@@ -1170,16 +1312,6 @@ TEST_P(StorageConformanceTest, AuditSurvivesReopening) {
 
 // --- Retention -------------------------------------------------------------
 
-RetentionPolicy KeepEverything(absl::Duration kept) {
-  return RetentionPolicy{.logs = kept,
-                         .samples = kept,
-                         .probes = kept,
-                         .notices = kept,
-                         .commands = kept,
-                         .audit = kept,
-                         .alerts = kept};
-}
-
 class RetentionConformanceTest : public StorageConformanceTest {
  protected:
   // Two of each kind: one two hours before kT0, one at kT0.
@@ -1275,6 +1407,28 @@ TEST_P(RetentionConformanceTest, AtMostMaxRowsGoOldestFirst) {
   Apply(Stored({LogLines("a", 6, 6)}));
   EXPECT_EQ(DeleteExpired(policy, 2, later)->logs, 1);
   EXPECT_THAT(Sequences(Logs({})), ElementsAre(6));
+}
+
+TEST_P(RetentionConformanceTest, RollupsGoPastTheirOwnAge) {
+  StoreOldAndNew();
+  RetentionPolicy policy = KeepEverything(absl::Hours(3));
+  policy.samples = absl::Hours(1);
+  absl::StatusOr<RetentionCounts> removed = DeleteExpired(policy);
+  ASSERT_THAT(removed, IsOk());
+  EXPECT_EQ(removed->samples, old_sample_points_);
+  EXPECT_EQ(removed->rollups, 0);
+  // The old point answers as its minute.
+  EXPECT_EQ(Metrics("host.cpu_percent").series(0).points_size(), 2);
+
+  policy.rollups = absl::Hours(1);
+  removed = DeleteExpired(policy);
+  ASSERT_THAT(removed, IsOk());
+  // One minute of each series the old sample made.
+  EXPECT_EQ(removed->rollups, old_sample_points_);
+  EXPECT_EQ(removed->total(), old_sample_points_);
+  v1::QueryMetricsResponse cpu = Metrics("host.cpu_percent");
+  ASSERT_EQ(cpu.series(0).points_size(), 1);
+  EXPECT_EQ(cpu.series(0).points(0).time_unix_ms(), kT0);
 }
 
 TEST_P(RetentionConformanceTest, MaxRowsMustBePositive) {
