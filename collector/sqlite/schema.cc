@@ -255,6 +255,41 @@ CREATE TABLE command_audit (
 CREATE INDEX command_audit_by_time ON command_audit (time_ms);
 CREATE INDEX command_audit_by_agent ON command_audit (agent_id, time_ms);
 )sql"},
+    // Rooms (collector/room_timeline.h), kept by the writer in the
+    // transaction that stores their events so that listing them and the
+    // daily report read a few rows rather than a day of log events.
+    // latest_ms is the time of the room's latest event (ListRooms' order).
+    // The rooms of the events already stored are built by the writer when
+    // it opens (SqliteWriter::FinishPendingBackfills): pending_backfills
+    // names the derived tables still to be built, in the step's transaction,
+    // so that a collector stopped before the backfill finished does it at
+    // its next start. The level index answers the report's ERROR and WARN
+    // counts from the index alone.
+    {7, R"sql(
+CREATE TABLE rooms (
+  agent_id TEXT NOT NULL,
+  ruid TEXT NOT NULL,
+  requested_ms INTEGER NOT NULL,  -- 0: not seen
+  dequeued_ms INTEGER NOT NULL,
+  started_ms INTEGER NOT NULL,
+  finished_ms INTEGER NOT NULL,
+  queue_wait_ms INTEGER NOT NULL,  -- -1: unknown
+  processing_ms INTEGER NOT NULL,
+  theme TEXT NOT NULL,
+  status INTEGER NOT NULL,  -- RoomStatus enum value
+  outcome TEXT NOT NULL,
+  latest_ms INTEGER NOT NULL,
+  PRIMARY KEY (agent_id, ruid)
+);
+CREATE INDEX rooms_by_latest ON rooms (latest_ms);
+CREATE INDEX rooms_by_ruid ON rooms (ruid);
+CREATE INDEX rooms_by_requested ON rooms (requested_ms) WHERE requested_ms > 0;
+CREATE INDEX rooms_by_finished ON rooms (finished_ms) WHERE finished_ms > 0;
+CREATE INDEX log_events_by_level ON log_events (level, time_ms, agent_id)
+  WHERE level >= 4;
+CREATE TABLE pending_backfills (name TEXT PRIMARY KEY NOT NULL);
+INSERT INTO pending_backfills VALUES ('rooms');
+)sql"},
 };
 
 static_assert(std::size(kMigrations) == kSchemaVersion,

@@ -4,6 +4,8 @@
 
 #include "SQLiteCpp/Transaction.h"
 #include "absl/strings/str_cat.h"
+#include "collector/room_timeline.h"
+#include "collector/sqlite/room_rows.h"
 #include "collector/sqlite/schema.h"
 #include "collector/sqlite/sql_values.h"
 #include "collector/storage.h"
@@ -108,6 +110,19 @@ SqliteWriter::SqliteWriter(SQLite::Database db)
             fields, ruid, truncated, has_header)
           VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14,
                   ?15))sql"),
+      find_room_(db_, absl::StrCat("SELECT ", kRoomColumns,
+                                   " FROM rooms WHERE agent_id = ?1 AND "
+                                   "ruid = ?2")),
+      find_open_rooms_(
+          db_, absl::StrCat("SELECT ", kRoomColumns,
+                            " FROM rooms WHERE agent_id = ?1 AND status IN (",
+                            static_cast<int>(v1::ROOM_STATUS_UNSPECIFIED), ", ",
+                            static_cast<int>(v1::ROOM_QUEUED), ", ",
+                            static_cast<int>(v1::ROOM_RUNNING), ")")),
+      save_room_(db_,
+                 absl::StrCat("INSERT OR REPLACE INTO rooms (", kRoomColumns,
+                              ", latest_ms) VALUES (?1, ?2, ?3, ?4, ?5, "
+                              "?6, ?7, ?8, ?9, ?10, ?11, ?12)")),
       insert_probe_(db_, R"sql(
           INSERT INTO probes (agent_id, sequence, time_ms, target, ok,
             http_status, latency_ms, error, health_status, queued, active,
@@ -286,7 +301,18 @@ int64_t SqliteWriter::DeleteExpiredLogs(int64_t before_ms, int64_t max_rows,
     remove.bind(1, event.id);
     remove.exec();
   }
+  DeleteExpiredRooms(before_ms, max_rows);
   return static_cast<int64_t>(removed.size());
+}
+
+void SqliteWriter::DeleteExpiredRooms(int64_t before_ms, int64_t max_rows) {
+  SQLite::Statement remove(db_, R"sql(
+      DELETE FROM rooms WHERE rowid IN (
+        SELECT rowid FROM rooms WHERE latest_ms < ?1
+        ORDER BY latest_ms LIMIT ?2))sql");
+  remove.bind(1, before_ms);
+  remove.bind(2, max_rows);
+  remove.exec();
 }
 
 int64_t SqliteWriter::DeleteExpiredSamples(int64_t before_ms,
@@ -386,10 +412,10 @@ void SqliteWriter::RecoverFromFailure() {
   // SQLite reports a failed step again at the statement's next reset.
   for (SQLite::Statement* statement :
        {&upsert_host_, &disconnect_host_, &find_host_sequence_, &save_progress_,
-        &insert_log_, &insert_probe_, &insert_notice_, &upsert_series_,
-        &insert_point_, &insert_command_, &find_command_,
-        &insert_command_progress_, &update_command_state_, &insert_audit_,
-        &prune_audit_}) {
+        &insert_log_, &find_room_, &find_open_rooms_, &save_room_,
+        &insert_probe_, &insert_notice_, &upsert_series_, &insert_point_,
+        &insert_command_, &find_command_, &insert_command_progress_,
+        &update_command_state_, &insert_audit_, &prune_audit_}) {
     statement->tryReset();
   }
   // Series created by the rolled-back transaction are gone with it.
@@ -447,6 +473,68 @@ void SqliteWriter::InsertLog(const std::string& agent_id, uint64_t sequence,
   s.bind(14, log.truncated() ? 1 : 0);
   s.bind(15, log.has_header() ? 1 : 0);
   s.exec();
+  UpdateRooms(agent_id, log);
+}
+
+void SqliteWriter::UpdateRooms(const std::string& agent_id,
+                               const v1::LogEvent& log) {
+  std::vector<v1::RoomRecord> changed;
+  if (IsRoomLifecycleEvent(log)) {
+    SQLite::Statement& find = find_room_;
+    find.reset();
+    find.bindNoCopy(1, agent_id);
+    find.bindNoCopy(2, log.ruid());
+    v1::RoomRecord room =
+        find.executeStep() ? ReadRoom(find) : NewRoom(agent_id, log.ruid());
+    find.reset();
+    AddRoomEvent(log, room);
+    changed.push_back(std::move(room));
+  } else if (IsServerStart(log)) {
+    SQLite::Statement& find = find_open_rooms_;
+    find.reset();
+    find.bindNoCopy(1, agent_id);
+    while (find.executeStep()) {
+      v1::RoomRecord room = ReadRoom(find);
+      if (EndByRestart(log.time_unix_ms(), room)) {
+        changed.push_back(std::move(room));
+      }
+    }
+    find.reset();
+  }
+  SQLite::Statement& save = save_room_;
+  for (const v1::RoomRecord& room : changed) {
+    save.reset();
+    BindRoom(save, room);
+    save.exec();
+  }
+}
+
+void SqliteWriter::FinishPendingBackfills() {
+  if (!db_.execAndGet("SELECT count(*) FROM pending_backfills WHERE name = "
+                      "'rooms'")
+           .getInt()) {
+    return;
+  }
+  SQLite::Transaction txn(db_, SQLite::TransactionBehavior::IMMEDIATE);
+  // In the order stored, as the writer would have seen them.
+  SQLite::Statement events(db_, R"sql(
+      SELECT agent_id, time_ms, event_type, fields, ruid, message
+      FROM log_events
+      WHERE event_type IN ('room_requested', 'room_dequeued', 'room_started',
+                           'room_completed', 'room_failed', 'server_started')
+        AND event_type <> ''
+      ORDER BY id)sql");
+  while (events.executeStep()) {
+    v1::LogEvent log;
+    log.set_time_unix_ms(events.getColumn(1).getInt64());
+    log.set_event_type(events.getColumn(2).getString());
+    FromJsonObject(events.getColumn(3).getText(), log.mutable_fields());
+    log.set_ruid(events.getColumn(4).getString());
+    log.set_message(events.getColumn(5).getString());
+    UpdateRooms(events.getColumn(0).getString(), log);
+  }
+  db_.exec("DELETE FROM pending_backfills WHERE name = 'rooms'");
+  txn.commit();
 }
 
 void SqliteWriter::InsertProbe(const std::string& agent_id, uint64_t sequence,

@@ -3,6 +3,7 @@
 #include <string>
 
 #include "SQLiteCpp/Database.h"
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/unit/test_support/status_matchers.h"
@@ -90,11 +91,12 @@ TEST_F(SchemaTest, EachDatabaseHasItsOwnIdentity) {
 }
 
 TEST_F(SchemaTest, RefusesNewerDatabase) {
-  db_->exec("PRAGMA user_version = 7");
-  EXPECT_THAT(
-      MigrateSchema(*db_, CollectorSchema()),
-      StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("version 7")));
-  EXPECT_EQ(Version(), 7);
+  const int newer = kSchemaVersion + 1;
+  db_->exec(absl::StrCat("PRAGMA user_version = ", newer));
+  EXPECT_THAT(MigrateSchema(*db_, CollectorSchema()),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr(absl::StrCat("version ", newer))));
+  EXPECT_EQ(Version(), newer);
 }
 
 TEST_F(SchemaTest, RejectsUnknownTargetVersion) {
