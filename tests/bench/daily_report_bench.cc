@@ -3,7 +3,9 @@
 // runs, beside a plain SQLite COUNT of the same day's log events on the same
 // database in the same run, with their ratio; and ListRooms (the newest 100
 // rooms of the day). Events are realistic (log_event_corpus.h: rooms,
-// errors, stack traces), four hosts, spread evenly over the day.
+// errors, stack traces), four hosts, spread evenly over the day; a second
+// case makes every tenth event an ERROR (an incident day: 100,000 error
+// lines to count and shape).
 #include <stdlib.h>
 
 #include <algorithm>
@@ -37,8 +39,9 @@ const absl::CivilDay kDay(2025, 6, 16);
 
 class DayStore {
  public:
-  // `events` log events over kDay (UTC) on kHosts hosts.
-  explicit DayStore(int64_t events) {
+  // `events` log events over kDay (UTC) on kHosts hosts; with
+  // `error_every`, every error_every-th of them an ERROR of its own text.
+  DayStore(int64_t events, int error_every) {
     std::string pattern =
         (std::filesystem::temp_directory_path() / "eroom-report-XXXXXX")
             .string();
@@ -63,6 +66,11 @@ class DayStore {
           log->set_time_unix_ms(
               start_ms +
               static_cast<int64_t>(static_cast<double>(i) * step_ms));
+          if (error_every > 0 && i % error_every == 0) {
+            log->set_level(v1::ERROR);
+            log->set_message(absl::StrCat(
+                "API 호출 실패. 상태 코드: 500, 메시지: job ", i, "\n\tat x"));
+          }
           // Each pass over the corpus is new rooms.
           if (!log->ruid().empty()) {
             log->set_ruid(absl::StrCat(log->ruid(), "_",
@@ -114,9 +122,9 @@ double MedianMs(int runs, Work work) {
   return ms[ms.size() / 2];
 }
 
-void BM_DailyReport(benchmark::State& state, int64_t events) {
+void BM_DailyReport(benchmark::State& state, int64_t events, int error_every) {
   for (auto _ : state) {
-    DayStore store(events);
+    DayStore store(events, error_every);
     collector::ReportDay day{DayStore::start(), DayStore::end()};
     v1::DailyReportResponse report;
     const double report_ms = MedianMs(kRuns, [&] {
@@ -164,10 +172,13 @@ void BM_DailyReport(benchmark::State& state, int64_t events) {
   }
 }
 
-BENCHMARK_CAPTURE(BM_DailyReport, small, 20'000)
+BENCHMARK_CAPTURE(BM_DailyReport, small, 20'000, 0)
     ->Iterations(1)
     ->Unit(benchmark::kMillisecond);
-BENCHMARK_CAPTURE(BM_DailyReport, 1M, 1'000'000)
+BENCHMARK_CAPTURE(BM_DailyReport, 1M, 1'000'000, 0)
+    ->Iterations(1)
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_DailyReport, 1M_incident, 1'000'000, 10)
     ->Iterations(1)
     ->Unit(benchmark::kMillisecond);
 
