@@ -7,7 +7,6 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "collector/alerting/message_shape.h"
 
 namespace eroom::collector {
 namespace {
@@ -26,9 +25,8 @@ v1::ReportFigures FiguresOf(const std::vector<const HostDayActivity*>& hosts,
   v1::ReportFigures figures;
   std::vector<int64_t> processing;
   std::vector<int64_t> waits;
-  // By shape: how many, and how many of each line.
-  std::map<std::string, std::pair<int64_t, std::map<std::string, int64_t>>>
-      shapes;
+  // By shape: how many, and the least example.
+  std::map<std::string, HostDayActivity::ErrorShape> shapes;
   for (const HostDayActivity* host : hosts) {
     figures.set_room_requests(figures.room_requests() + host->room_requests);
     for (const v1::RoomRecord& room : host->ended_rooms) {
@@ -42,10 +40,12 @@ v1::ReportFigures FiguresOf(const std::vector<const HostDayActivity*>& hosts,
     }
     figures.set_error_lines(figures.error_lines() + host->error_lines);
     figures.set_warn_lines(figures.warn_lines() + host->warn_lines);
-    for (const auto& [line, count] : host->error_first_lines) {
-      auto& [total, lines] = shapes[alerting::MessageShape(line)];
-      total += count;
-      lines[line] += count;
+    for (const HostDayActivity::ErrorShape& error : host->error_shapes) {
+      HostDayActivity::ErrorShape& merged = shapes[error.shape];
+      if (merged.count == 0 || error.example < merged.example) {
+        merged.example = error.example;
+      }
+      merged.count += error.count;
     }
     figures.set_restarts(figures.restarts() + host->server_starts);
   }
@@ -65,14 +65,8 @@ v1::ReportFigures FiguresOf(const std::vector<const HostDayActivity*>& hosts,
   for (const auto& [shape, counted] : shapes) {
     v1::ErrorShapeCount& entry = top.emplace_back();
     entry.set_shape(shape);
-    entry.set_count(counted.first);
-    int64_t example_count = 0;
-    for (const auto& [line, count] : counted.second) {
-      if (count > example_count) {
-        entry.set_example(line);
-        example_count = count;
-      }
-    }
+    entry.set_count(counted.count);
+    entry.set_example(counted.example);
   }
   std::sort(top.begin(), top.end(),
             [](const v1::ErrorShapeCount& a, const v1::ErrorShapeCount& b) {

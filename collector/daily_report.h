@@ -33,9 +33,9 @@ namespace eroom::collector {
 //   - queue_wait_avg_ms: the mean queue wait of the rooms that ended that
 //     day whose wait is known.
 //   - error_lines / warn_lines: log events of level ERROR / WARN.
-//   - top_errors: the ERROR events' first lines masked by
-//     alerting::MessageShape, the kTopErrorShapes most frequent (ties by
-//     shape), each with its most frequent line as the example.
+//   - top_errors: the ERROR events' shapes (alerting::MessageShape), the
+//     kTopErrorShapes most frequent (ties by shape), each with an example
+//     (of its first lines, the least in byte order).
 //   - alerts_fired: alerts that started firing that day (a host's, or the
 //     collector's own, which only the total counts).
 //   - restarts: server_started events.

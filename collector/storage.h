@@ -39,9 +39,16 @@ struct HostDayActivity {
   std::vector<eroom::monitor::v1::RoomRecord> ended_rooms;
   int64_t error_lines = 0;  // Log events of level ERROR.
   int64_t warn_lines = 0;   // Log events of level WARN.
-  // The first line of the day's ERROR events, each distinct one with how
-  // many events it began, ordered by the line.
-  std::vector<std::pair<std::string, int64_t>> error_first_lines;
+  // The day's ERROR events by shape (alerting::MessageShape of the
+  // message), ordered by shape: how many, and the first line of one of
+  // them (the least in byte order).
+  struct ErrorShape {
+    std::string shape;
+    int64_t count = 0;
+    std::string example;
+    bool operator==(const ErrorShape&) const = default;
+  };
+  std::vector<ErrorShape> error_shapes;
   int64_t server_starts = 0;  // server_started events.
 };
 

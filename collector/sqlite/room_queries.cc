@@ -164,19 +164,17 @@ std::vector<HostDayActivity> QueryDayActivity(
   }
 
   SQLite::Statement errors(db, R"sql(
-      SELECT agent_id,
-             substr(message, 1, instr(message || char(10), char(10)) - 1)
-               AS first_line,
-             count(*)
-      FROM log_events
-      WHERE level = 5 AND level >= 4 AND time_ms >= ?1 AND time_ms < ?2
-      GROUP BY agent_id, first_line
-      ORDER BY agent_id, first_line)sql");
+      SELECT agent_id, shape, count(*), min(first_line) FROM error_lines
+      WHERE time_ms >= ?1 AND time_ms < ?2
+      GROUP BY agent_id, shape
+      ORDER BY agent_id, shape)sql");
   bind_day(errors);
   while (errors.executeStep()) {
     if (HostDayActivity* activity = host(errors.getColumn(0).getString())) {
-      activity->error_first_lines.emplace_back(errors.getColumn(1).getString(),
-                                               errors.getColumn(2).getInt64());
+      activity->error_shapes.push_back(
+          {.shape = errors.getColumn(1).getString(),
+           .count = errors.getColumn(2).getInt64(),
+           .example = errors.getColumn(3).getString()});
     }
   }
 

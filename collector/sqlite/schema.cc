@@ -264,7 +264,9 @@ CREATE INDEX command_audit_by_agent ON command_audit (agent_id, time_ms);
     // names the derived tables still to be built, in the step's transaction,
     // so that a collector stopped before the backfill finished does it at
     // its next start. The level index answers the report's ERROR and WARN
-    // counts from the index alone.
+    // counts from the index alone. error_lines holds each ERROR event's
+    // shape (alerting::MessageShape) and first line, by the event's id: the
+    // report's top errors read this narrow table, not the messages.
     {7, R"sql(
 CREATE TABLE rooms (
   agent_id TEXT NOT NULL,
@@ -287,6 +289,14 @@ CREATE INDEX rooms_by_requested ON rooms (requested_ms) WHERE requested_ms > 0;
 CREATE INDEX rooms_by_finished ON rooms (finished_ms) WHERE finished_ms > 0;
 CREATE INDEX log_events_by_level ON log_events (level, time_ms, agent_id)
   WHERE level >= 4;
+CREATE TABLE error_lines (
+  id INTEGER PRIMARY KEY,  -- the log event's
+  agent_id TEXT NOT NULL,
+  time_ms INTEGER NOT NULL,
+  shape TEXT NOT NULL,
+  first_line TEXT NOT NULL
+);
+CREATE INDEX error_lines_by_time ON error_lines (time_ms);
 CREATE TABLE pending_backfills (name TEXT PRIMARY KEY NOT NULL);
 INSERT INTO pending_backfills VALUES ('rooms');
 )sql"},

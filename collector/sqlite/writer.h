@@ -120,6 +120,10 @@ class SqliteWriter {
   SQLite::Statement find_host_sequence_;
   SQLite::Statement save_progress_;
   SQLite::Statement insert_log_;
+  // The ERROR event just inserted as `id`, in error_lines.
+  void InsertErrorLine(int64_t id, const std::string& agent_id,
+                       const eroom::monitor::v1::LogEvent& log);
+  SQLite::Statement insert_error_line_;
   SQLite::Statement find_room_;
   SQLite::Statement find_open_rooms_;
   SQLite::Statement save_room_;

@@ -15,6 +15,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "collector/alerting/message_shape.h"
 #include "collector/log_resume_point.h"
 #include "collector/room_timeline.h"
 #include "collector/storage.h"
@@ -573,7 +574,8 @@ class FakeStorage final : public Storage {
         }
       }
     }
-    std::map<std::pair<std::string, std::string>, int64_t> first_lines;
+    std::map<std::pair<std::string, std::string>, HostDayActivity::ErrorShape>
+        shapes;
     for (const eroom::monitor::v1::StoredLogEvent& stored : data_->logs) {
       const eroom::monitor::v1::LogEvent& log = stored.event();
       if (!in_day(log.time_unix_ms())) continue;
@@ -584,14 +586,19 @@ class FakeStorage final : public Storage {
       if (activity == nullptr) continue;
       if (error) {
         ++activity->error_lines;
-        ++first_lines[{stored.agent_id(),
-                       log.message().substr(0, log.message().find('\n'))}];
+        const std::string shape = alerting::MessageShape(log.message());
+        const std::string line =
+            log.message().substr(0, log.message().find('\n'));
+        HostDayActivity::ErrorShape& error = shapes[{stored.agent_id(), shape}];
+        if (error.count == 0 || line < error.example) error.example = line;
+        error.shape = shape;
+        ++error.count;
       }
       if (warn) ++activity->warn_lines;
       if (IsServerStart(log)) ++activity->server_starts;
     }
-    for (const auto& [key, count] : first_lines) {
-      hosts[key.first].error_first_lines.emplace_back(key.second, count);
+    for (const auto& [key, error] : shapes) {
+      hosts[key.first].error_shapes.push_back(error);
     }
     for (const auto& [agent_id, status] : data_->hosts) {
       const bool seen = status.first_seen_unix_ms() < end_ms &&

@@ -199,6 +199,7 @@ TEST_F(SqliteStorageTest, MigrationBuildsTheRoomsOfStoredEvents) {
     add(4, kT0 + 3, v1::INFO, "room_started", "{}", "room_2");
     add(5, kT0 + 4, v1::INFO, "server_started", "{}", "");
     add(6, kT0 + 5, v1::INFO, "room_requested", "{}", "room_3");
+    add(7, kT0 + 6, v1::ERROR, "error", "{}", "");
   }
   path_ = old_path;
   Reopen();
@@ -223,6 +224,8 @@ TEST_F(SqliteStorageTest, MigrationBuildsTheRoomsOfStoredEvents) {
   EXPECT_EQ(db.execAndGet("SELECT count(*) FROM pending_backfills").getInt(),
             0);
   EXPECT_EQ(db.execAndGet("SELECT count(*) FROM rooms").getInt(), 3);
+  EXPECT_EQ(db.execAndGet("SELECT shape FROM error_lines").getString(),
+            "error");
 }
 
 TEST_F(SqliteStorageTest, ReopeningKeepsTheSchema) {

@@ -986,6 +986,15 @@ TEST_P(RetentionConformanceTest, EachKindGoesPastItsOwnAge) {
   EXPECT_THAT(LogsContaining("timeout"), ElementsAre(2));
   EXPECT_THAT(LogsContaining("접속"), ElementsAre(2));
   EXPECT_EQ(Metrics("host.cpu_percent").series(0).points_size(), 2);
+  // The daily report's error lines go with their events.
+  absl::StatusOr<std::vector<HostDayActivity>> day = storage_->DayActivity(
+      {}, absl::FromUnixMillis(kT0 - absl::ToInt64Milliseconds(absl::Hours(3))),
+      kNow);
+  ASSERT_THAT(day, IsOk());
+  ASSERT_EQ(day->size(), 1u);
+  EXPECT_EQ((*day)[0].error_lines, 1);
+  ASSERT_EQ((*day)[0].error_shapes.size(), 1u);
+  EXPECT_EQ((*day)[0].error_shapes[0].example, "new 접속 timeout");
 
   removed = DeleteExpired(KeepEverything(absl::Hours(1)));
   ASSERT_THAT(removed, IsOk());
@@ -1288,7 +1297,9 @@ TEST_P(RoomConformanceTest, DayActivityCountsTheDayOnly) {
   EXPECT_EQ(a.ended_rooms[0].processing_ms(), 1000);
   EXPECT_EQ(a.error_lines, 2);
   EXPECT_EQ(a.warn_lines, 1);
-  EXPECT_THAT(a.error_first_lines, ElementsAre(Pair("timeout 2", 2)));
+  EXPECT_THAT(a.error_shapes,
+              ElementsAre(HostDayActivity::ErrorShape{
+                  .shape = "timeout <n>", .count = 2, .example = "timeout 2"}));
   EXPECT_EQ(a.server_starts, 1);
   EXPECT_EQ((*day)[1].agent_id, "b");
   EXPECT_EQ((*day)[1].warn_lines, 1);
