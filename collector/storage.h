@@ -92,7 +92,8 @@ class StorageWriter {
 
   // Removes, in one short transaction, at most `max_rows` rows that
   // `policy` no longer keeps at `now` (a command counts as one row with its
-  // progress; a log event leaves the substring search with it; the newest
+  // progress; a log event leaves the substring search and the daily
+  // report's error shapes with it; the newest
   // log event stays until a newer one is stored; a room whose latest event
   // is older than the logs kept goes with them, uncounted), oldest first within
   // each kind, and returns how many of each kind went. Fewer than `max_rows`
