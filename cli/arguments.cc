@@ -104,6 +104,10 @@ struct RawOptions {
   bool dry_run = false;
   std::string interval = "5s";
   int iterations = 0;
+  std::string status;         // rooms --status
+  std::string ruid_argument;  // room RUID
+  std::string date;           // report daily --date
+  std::string utc_offset;     // report daily --utc-offset
 };
 
 constexpr int kDefaultLogLimit = 100;
@@ -301,12 +305,92 @@ absl::StatusOr<TopArgs> ToTopArgs(const RawOptions& raw, OutputFormat output) {
   return TopArgs{raw.hosts, *interval, raw.iterations};
 }
 
+constexpr char kDefaultRoomsSince[] = "1d";
+
+absl::StatusOr<RoomsArgs> ToRoomsArgs(const RawOptions& raw, absl::Time now,
+                                      absl::TimeZone zone) {
+  RoomsArgs args{raw.hosts, {}};
+  v1::ListRoomsRequest& request = args.request;
+  absl::StatusOr<TimeWindow> window =
+      ToTimeWindow(raw, kDefaultRoomsSince, now, zone);
+  if (!window.ok()) return window.status();
+  request.set_since_unix_ms(window->since_unix_ms);
+  request.set_until_unix_ms(window->until_unix_ms);
+  request.set_limit(raw.limit);
+  if (raw.status == "slow") {
+    request.set_slow_only(true);
+  } else if (!raw.status.empty()) {
+    v1::RoomStatus status;
+    if (!v1::RoomStatus_Parse(
+            absl::StrCat("ROOM_", absl::AsciiStrToUpper(raw.status)),
+            &status)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--status: '", raw.status,
+                       "' is not one of queued, running, completed, failed, "
+                       "slow"));
+    }
+    request.set_status(status);
+  }
+  return args;
+}
+
+// "+09:00", "-05:30", "+9", "0": minutes east of UTC.
+absl::StatusOr<int> ParseUtcOffset(const std::string& text) {
+  absl::Time reference;
+  std::string error;
+  std::string normalized = text;
+  if (normalized == "0" || normalized == "Z" || normalized == "UTC") {
+    return 0;
+  }
+  if (normalized.size() <= 3) normalized += ":00";        // "+9", "-05"
+  if (normalized.size() == 5) normalized.insert(1, "0");  // "+9:00"
+  if (absl::ParseTime("%Ez", normalized, &reference, &error)) {
+    const int minutes =
+        static_cast<int>(-absl::ToInt64Minutes(reference - absl::UnixEpoch()));
+    if (minutes >= -12 * 60 && minutes <= 14 * 60) return minutes;
+  }
+  return absl::InvalidArgumentError(absl::StrCat(
+      "--utc-offset: '", text, "' is not an offset from -12:00 to +14:00"));
+}
+
+absl::StatusOr<DailyReportArgs> ToDailyReportArgs(const RawOptions& raw,
+                                                  absl::Time now,
+                                                  absl::TimeZone zone) {
+  if (raw.all && !raw.hosts.empty()) {
+    return absl::InvalidArgumentError(
+        "report daily: name --host or --all, not both");
+  }
+  DailyReportArgs args{raw.hosts, {}};
+  absl::CivilDay day = absl::ToCivilDay(now, zone);
+  if (!raw.date.empty() && (!absl::ParseCivilTime(raw.date, &day) ||
+                            absl::FormatCivilTime(day) != raw.date)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--date: '", raw.date, "' is not a date YYYY-MM-DD"));
+  }
+  args.request.set_date(absl::FormatCivilTime(day));
+  if (raw.utc_offset.empty()) {
+    // The local zone's offset at the day's noon.
+    const absl::Time noon = absl::FromCivil(absl::CivilHour(day) + 12, zone);
+    args.request.set_utc_offset_minutes(zone.At(noon).offset / 60);
+  } else {
+    absl::StatusOr<int> offset = ParseUtcOffset(raw.utc_offset);
+    if (!offset.ok()) return offset.status();
+    args.request.set_utc_offset_minutes(*offset);
+  }
+  return args;
+}
+
 absl::StatusOr<CommandArgs> ToCommandArgs(const RawOptions& raw,
                                           OutputFormat output, absl::Time now,
                                           absl::TimeZone zone) {
-  if (output == OutputFormat::kCsv && raw.command != "metrics") {
-    return absl::InvalidArgumentError("-o csv works with metrics only");
+  if (output == OutputFormat::kCsv && raw.command != "metrics" &&
+      raw.command != "report") {
+    return absl::InvalidArgumentError(
+        "-o csv works with metrics and report only");
   }
+  if (raw.command == "rooms") return ToRoomsArgs(raw, now, zone);
+  if (raw.command == "room") return RoomArgs{raw.ruid_argument, raw.host};
+  if (raw.command == "report") return ToDailyReportArgs(raw, now, zone);
   if (raw.command == "hosts") return HostsArgs{};
   if (raw.command == "status") {
     if (raw.watch && output == OutputFormat::kJson) {
@@ -379,7 +463,8 @@ ParsedArguments ParseArguments(int argc, const char* const* argv,
       "--collector", raw.collector,
       "collector host:port (else $EROOMCTL_COLLECTOR, the config file, "
       "127.0.0.1:7443)");
-  app.add_option("-o,--output", raw.output, "table, json, or csv (metrics)")
+  app.add_option("-o,--output", raw.output,
+                 "table, json, or csv (metrics, report)")
       ->check(CLI::IsMember({"table", "json", "csv"}));
   CLI::Option* config_option = app.add_option(
       "--config", raw.config_path,
@@ -572,6 +657,42 @@ ParsedArguments ParseArguments(int argc, const char* const* argv,
                   "frames to draw, then exit (default: until q; one frame "
                   "when not on a terminal)")
       ->check(CLI::NonNegativeNumber);
+
+  CLI::App* rooms =
+      app.add_subcommand("rooms", "one line per room (ruid), newest first");
+  rooms
+      ->add_option("--host", raw.hosts,
+                   "agent id or hostname (repeatable; else every host)")
+      ->allow_extra_args(false);
+  rooms->add_option("--since", raw.since,
+                    absl::StrCat(kTimeHelp, "; default ", kDefaultRoomsSince));
+  rooms->add_option("--until", raw.until, kTimeHelp);
+  rooms->add_option("--status", raw.status,
+                    "queued, running, completed, failed, or slow (over the "
+                    "KPI: processing or running > 10m, queue wait > 2m)");
+  rooms->add_option("--limit", raw.limit, "most rooms to show (100)")
+      ->check(CLI::NonNegativeNumber);
+
+  CLI::App* room =
+      app.add_subcommand("room", "one room's timeline and its log events");
+  room->add_option("ruid", raw.ruid_argument, "the room's id, room_...")
+      ->required();
+  room->add_option("--host", raw.host, "agent id or hostname");
+
+  CLI::App* report = app.add_subcommand("report", "reports");
+  report->require_subcommand(1);
+  CLI::App* daily = report->add_subcommand(
+      "daily",
+      "a day's rooms, processing times, errors, alerts and restarts, per "
+      "host and in total");
+  daily->add_option("--date", raw.date, "YYYY-MM-DD (default today)");
+  daily->add_option("--utc-offset", raw.utc_offset,
+                    "the day's zone, e.g. +09:00 (default the local zone)");
+  daily
+      ->add_option("--host", raw.hosts,
+                   "agent id or hostname (repeatable; else every host)")
+      ->allow_extra_args(false);
+  daily->add_flag("--all", raw.all, "every host (the default)");
 
   ParsedArguments parsed;
   try {

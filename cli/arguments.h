@@ -120,12 +120,27 @@ struct BackupArgs {
   std::string dest;    // The file written.
   bool force = false;  // Replace an existing dest.
 };
+
+// `hosts` (agent ids or hostnames) are resolved into the request's
+// agent_ids; empty: every host.
+struct RoomsArgs {
+  std::vector<std::string> hosts;
+  eroom::monitor::v1::ListRoomsRequest request;  // agent_ids left empty.
+};
+struct RoomArgs {
+  std::string ruid;
+  std::string host;  // Empty: whichever host has it.
+};
+struct DailyReportArgs {
+  std::vector<std::string> hosts;                  // Empty: every host.
+  eroom::monitor::v1::DailyReportRequest request;  // agent_ids left empty.
+};
 using CommandArgs =
     std::variant<HostsArgs, StatusArgs, LogsArgs, MetricsArgs, QueueArgs,
                  PingArgs, CommandsArgs, AlertsArgs, AcknowledgeArgs,
                  SilenceAddArgs, SilenceListArgs, SilenceExpireArgs, RulesArgs,
                  RestartArgs, CancelArgs, HousekeepArgs, AuditArgs, CheckArgs,
-                 TopArgs, BackupArgs>;
+                 TopArgs, BackupArgs, RoomsArgs, RoomArgs, DailyReportArgs>;
 
 struct Invocation {
   GlobalOptions global;

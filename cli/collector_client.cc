@@ -176,6 +176,26 @@ absl::StatusOr<v1::CommandRecord> CollectorClient::CancelCommand(
       Unavailable::kCollectorOrHost);
 }
 
+absl::StatusOr<v1::ListRoomsResponse> CollectorClient::ListRooms(
+    const v1::ListRoomsRequest& request) {
+  return Call<v1::ListRoomsRequest, v1::ListRoomsResponse>(
+      "ListRooms", queries_, &v1::QueryService::StubInterface::ListRooms,
+      request);
+}
+
+absl::StatusOr<v1::GetRoomResponse> CollectorClient::GetRoom(
+    const v1::GetRoomRequest& request) {
+  return Call<v1::GetRoomRequest, v1::GetRoomResponse>(
+      "GetRoom", queries_, &v1::QueryService::StubInterface::GetRoom, request);
+}
+
+absl::StatusOr<v1::DailyReportResponse> CollectorClient::DailyReport(
+    const v1::DailyReportRequest& request) {
+  return Call<v1::DailyReportRequest, v1::DailyReportResponse>(
+      "DailyReport", queries_, &v1::QueryService::StubInterface::DailyReport,
+      request);
+}
+
 absl::StatusOr<v1::ListAuditResponse> CollectorClient::ListAudit(
     const v1::ListAuditRequest& request) {
   return Call<v1::ListAuditRequest, v1::ListAuditResponse>(

@@ -34,6 +34,12 @@ class CollectorClient {
       const eroom::monitor::v1::QueryLogsRequest& request);
   absl::StatusOr<eroom::monitor::v1::QueryMetricsResponse> QueryMetrics(
       const eroom::monitor::v1::QueryMetricsRequest& request);
+  absl::StatusOr<eroom::monitor::v1::ListRoomsResponse> ListRooms(
+      const eroom::monitor::v1::ListRoomsRequest& request);
+  absl::StatusOr<eroom::monitor::v1::GetRoomResponse> GetRoom(
+      const eroom::monitor::v1::GetRoomRequest& request);
+  absl::StatusOr<eroom::monitor::v1::DailyReportResponse> DailyReport(
+      const eroom::monitor::v1::DailyReportRequest& request);
   absl::StatusOr<eroom::monitor::v1::ListAlertsResponse> ListAlerts(
       const eroom::monitor::v1::ListAlertsRequest& request);
   absl::StatusOr<eroom::monitor::v1::AcknowledgeAlertResponse> AcknowledgeAlert(

@@ -16,6 +16,7 @@
 #include "cli/daily_check.h"
 #include "cli/json_output.h"
 #include "cli/renderers.h"
+#include "cli/room_reports.h"
 #include "cli/text_format.h"
 #include "cli/top.h"
 #include "common/status_macros.h"
@@ -717,6 +718,70 @@ absl::Status RunBackup(const BackupArgs& args, const CommandContext& context) {
   return absl::OkStatus();
 }
 
+// The agent ids of `hosts` (each an agent id or a hostname).
+absl::StatusOr<std::vector<std::string>> ResolveAgentIds(
+    CollectorClient& client, const std::vector<std::string>& hosts) {
+  std::vector<std::string> agent_ids;
+  for (const std::string& host : hosts) {
+    EROOM_ASSIGN_OR_RETURN(std::string agent_id, ResolveAgentId(client, host));
+    agent_ids.push_back(std::move(agent_id));
+  }
+  return agent_ids;
+}
+
+absl::Status RunRooms(const RoomsArgs& args, const CommandContext& context) {
+  v1::ListRoomsRequest request = args.request;
+  EROOM_ASSIGN_OR_RETURN(const std::vector<std::string> agent_ids,
+                         ResolveAgentIds(context.client, args.hosts));
+  for (const std::string& agent_id : agent_ids) request.add_agent_ids(agent_id);
+  EROOM_ASSIGN_OR_RETURN(const v1::ListRoomsResponse response,
+                         context.client.ListRooms(request));
+  if (context.output == OutputFormat::kJson) {
+    return PrintJson(response, context.out);
+  }
+  RenderRooms(response, MakeRenderContext(context), context.out);
+  return absl::OkStatus();
+}
+
+absl::Status RunRoom(const RoomArgs& args, const CommandContext& context) {
+  v1::GetRoomRequest request;
+  request.set_ruid(args.ruid);
+  EROOM_ASSIGN_OR_RETURN(const std::string agent_id,
+                         ResolveAgentId(context.client, args.host));
+  request.set_agent_id(agent_id);
+  EROOM_ASSIGN_OR_RETURN(const v1::GetRoomResponse response,
+                         context.client.GetRoom(request));
+  if (context.output == OutputFormat::kJson) {
+    return PrintJson(response, context.out);
+  }
+  RenderRoom(response, MakeRenderContext(context), context.out);
+  return absl::OkStatus();
+}
+
+absl::Status RunDailyReport(const DailyReportArgs& args,
+                            const CommandContext& context) {
+  v1::DailyReportRequest request = args.request;
+  EROOM_ASSIGN_OR_RETURN(const std::vector<std::string> agent_ids,
+                         ResolveAgentIds(context.client, args.hosts));
+  for (const std::string& agent_id : agent_ids) request.add_agent_ids(agent_id);
+  EROOM_ASSIGN_OR_RETURN(const v1::DailyReportResponse response,
+                         context.client.DailyReport(request));
+  switch (context.output) {
+    case OutputFormat::kJson:
+      return PrintJson(response, context.out);
+    case OutputFormat::kCsv:
+      RenderDailyReportCsv(response, context.out);
+      return absl::OkStatus();
+    case OutputFormat::kTable:
+      break;
+  }
+  // The day as the report's zone has it, whatever the local zone.
+  RenderContext render = MakeRenderContext(context);
+  render.zone = absl::FixedTimeZone(request.utc_offset_minutes() * 60);
+  RenderDailyReport(response, render, context.out);
+  return absl::OkStatus();
+}
+
 // Agent metrics older than this are not the host's current state.
 constexpr absl::Duration kLatestMetricWindow = absl::Hours(1);
 
@@ -880,6 +945,15 @@ absl::StatusOr<int> RunCommand(const CommandArgs& command,
     }
     absl::StatusOr<int> operator()(const BackupArgs& args) const {
       return Completed(RunBackup(args, context));
+    }
+    absl::StatusOr<int> operator()(const RoomsArgs& args) const {
+      return Completed(RunRooms(args, context));
+    }
+    absl::StatusOr<int> operator()(const RoomArgs& args) const {
+      return Completed(RunRoom(args, context));
+    }
+    absl::StatusOr<int> operator()(const DailyReportArgs& args) const {
+      return Completed(RunDailyReport(args, context));
     }
   };
   return std::visit(Dispatch{context}, command);

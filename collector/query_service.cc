@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "collector/alerting/label_matcher.h"
+#include "collector/daily_report.h"
 #include "collector/worker_call.h"
 #include "common/metric_catalog.h"
 #include "common/status_macros.h"
@@ -201,6 +202,38 @@ absl::StatusOr<absl::Duration> SilenceDuration(int64_t duration_ms) {
   return duration;
 }
 
+absl::Status ValidateAgentIds(
+    const google::protobuf::RepeatedPtrField<std::string>& agent_ids) {
+  for (const std::string& agent_id : agent_ids) {
+    if (agent_id.empty()) {
+      return absl::InvalidArgumentError("agent_ids: an agent id is empty");
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateRoomWindow(const v1::ListRoomsRequest& request) {
+  for (auto [name, value] :
+       {std::pair{"since_unix_ms", request.since_unix_ms()},
+        std::pair{"until_unix_ms", request.until_unix_ms()}}) {
+    if (value < 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(name, " must not be negative, got ", value));
+    }
+  }
+  if (request.until_unix_ms() != 0 &&
+      request.until_unix_ms() < request.since_unix_ms()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "until_unix_ms (", request.until_unix_ms(),
+        ") is before since_unix_ms (", request.since_unix_ms(), ")"));
+  }
+  if (!v1::RoomStatus_IsValid(request.status())) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("status: ", request.status(), " is not a room status"));
+  }
+  return absl::OkStatus();
+}
+
 // One of a bounded number of slots, held for its lifetime if it got one.
 class ConcurrencySlot {
  public:
@@ -268,6 +301,28 @@ grpc::ServerUnaryReactor* QueryServiceImpl::QueryMetrics(
   return FinishOnWorkers(context, kQueryMetricsMethod, authorizer_, workers_,
                          response,
                          [this, request] { return Metrics(*request); });
+}
+
+grpc::ServerUnaryReactor* QueryServiceImpl::ListRooms(
+    grpc::CallbackServerContext* context, const v1::ListRoomsRequest* request,
+    v1::ListRoomsResponse* response) {
+  return FinishOnWorkers(context, kListRoomsMethod, authorizer_, workers_,
+                         response, [this, request] { return Rooms(*request); });
+}
+
+grpc::ServerUnaryReactor* QueryServiceImpl::GetRoom(
+    grpc::CallbackServerContext* context, const v1::GetRoomRequest* request,
+    v1::GetRoomResponse* response) {
+  return FinishOnWorkers(context, kGetRoomMethod, authorizer_, workers_,
+                         response, [this, request] { return Room(*request); });
+}
+
+grpc::ServerUnaryReactor* QueryServiceImpl::DailyReport(
+    grpc::CallbackServerContext* context, const v1::DailyReportRequest* request,
+    v1::DailyReportResponse* response) {
+  return FinishOnWorkers(context, kDailyReportMethod, authorizer_, workers_,
+                         response,
+                         [this, request] { return Report(*request); });
 }
 
 grpc::ServerUnaryReactor* QueryServiceImpl::ListAlerts(
@@ -412,6 +467,49 @@ absl::StatusOr<v1::QueryMetricsResponse> QueryServiceImpl::Metrics(
     return response;
   }
   return storage_.QueryMetrics(request);
+}
+
+absl::StatusOr<v1::ListRoomsResponse> QueryServiceImpl::Rooms(
+    v1::ListRoomsRequest request) {
+  EROOM_RETURN_IF_ERROR(ValidateAgentIds(request.agent_ids()));
+  EROOM_RETURN_IF_ERROR(ValidateRoomWindow(request));
+  EROOM_ASSIGN_OR_RETURN(
+      int32_t limit,
+      EffectiveLimit(request.limit(), kDefaultRoomLimit, kMaxRoomLimit));
+  request.set_limit(limit);
+  return storage_.ListRooms(request, clock_.Now());
+}
+
+absl::StatusOr<v1::GetRoomResponse> QueryServiceImpl::Room(
+    const v1::GetRoomRequest& request) {
+  if (request.ruid().empty()) {
+    return absl::InvalidArgumentError("ruid is required, e.g. room_3f9a1c2b");
+  }
+  if (request.ruid().size() > kMaxRuidBytes) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "ruid is ", request.ruid().size(), " bytes; at most ", kMaxRuidBytes));
+  }
+  return storage_.GetRoom(request, kMaxLogLimit, clock_.Now());
+}
+
+absl::StatusOr<v1::DailyReportResponse> QueryServiceImpl::Report(
+    const v1::DailyReportRequest& request) {
+  EROOM_RETURN_IF_ERROR(ValidateAgentIds(request.agent_ids()));
+  EROOM_ASSIGN_OR_RETURN(
+      const ReportDay day,
+      DayOf(request.date(), request.utc_offset_minutes(), clock_.Now()));
+  const std::vector<std::string> agent_ids(request.agent_ids().begin(),
+                                           request.agent_ids().end());
+  EROOM_ASSIGN_OR_RETURN(std::vector<HostDayActivity> activities,
+                         storage_.DayActivity(agent_ids, day.start, day.end));
+  std::vector<alerting::AlertEvent> alert_changes;
+  if (alerts_ != nullptr) {
+    EROOM_ASSIGN_OR_RETURN(
+        alert_changes,
+        alerts_->History(day.start, kReportAlertChangeLimit,
+                         agent_ids.size() == 1 ? agent_ids.front() : ""));
+  }
+  return BuildDailyReport(day, std::move(activities), alert_changes, agent_ids);
 }
 
 absl::StatusOr<alerting::AlertAdmin*> QueryServiceImpl::Alerting() const {

@@ -56,6 +56,15 @@ inline constexpr int kMaxSilenceMatchers = 16;
 inline constexpr size_t kMaxMatcherBytes = 1024;
 inline constexpr absl::Duration kMaxSilenceDuration = absl::Hours(24 * 365);
 
+// Rooms listed (ListRoomsRequest.limit) as for logs; a room's log events
+// (GetRoom) at most kMaxLogLimit; a ruid at most kMaxRuidBytes.
+inline constexpr int kDefaultRoomLimit = 100;
+inline constexpr int kMaxRoomLimit = 10000;
+inline constexpr size_t kMaxRuidBytes = 256;
+// The alert changes the daily report reads, newest first from the day's
+// start: more than a day of any fleet's changes.
+inline constexpr int kReportAlertChangeLimit = 100000;
+
 // The limit a request's `requested` limit stands for.
 absl::StatusOr<int32_t> EffectiveLimit(int32_t requested, int32_t default_limit,
                                        int32_t max_limit);
@@ -112,6 +121,21 @@ class QueryServiceImpl final
       const eroom::monitor::v1::QueryMetricsRequest* request,
       eroom::monitor::v1::QueryMetricsResponse* response) override;
 
+  // Rooms newest first; running and queued ones slow as of now.
+  grpc::ServerUnaryReactor* ListRooms(
+      grpc::CallbackServerContext* context,
+      const eroom::monitor::v1::ListRoomsRequest* request,
+      eroom::monitor::v1::ListRoomsResponse* response) override;
+  grpc::ServerUnaryReactor* GetRoom(
+      grpc::CallbackServerContext* context,
+      const eroom::monitor::v1::GetRoomRequest* request,
+      eroom::monitor::v1::GetRoomResponse* response) override;
+  // collector/daily_report.h; alerts fired are 0 without alerting.
+  grpc::ServerUnaryReactor* DailyReport(
+      grpc::CallbackServerContext* context,
+      const eroom::monitor::v1::DailyReportRequest* request,
+      eroom::monitor::v1::DailyReportResponse* response) override;
+
   grpc::ServerUnaryReactor* ListAlerts(
       grpc::CallbackServerContext* context,
       const eroom::monitor::v1::ListAlertsRequest* request,
@@ -143,6 +167,12 @@ class QueryServiceImpl final
       grpc::CallbackServerContext& context);
   absl::StatusOr<eroom::monitor::v1::QueryMetricsResponse> Metrics(
       eroom::monitor::v1::QueryMetricsRequest request);
+  absl::StatusOr<eroom::monitor::v1::ListRoomsResponse> Rooms(
+      eroom::monitor::v1::ListRoomsRequest request);
+  absl::StatusOr<eroom::monitor::v1::GetRoomResponse> Room(
+      const eroom::monitor::v1::GetRoomRequest& request);
+  absl::StatusOr<eroom::monitor::v1::DailyReportResponse> Report(
+      const eroom::monitor::v1::DailyReportRequest& request);
   // The alerting admin, or FailedPrecondition without one.
   absl::StatusOr<alerting::AlertAdmin*> Alerting() const;
   absl::StatusOr<eroom::monitor::v1::ListAlertsResponse> Alerts(

@@ -11,7 +11,8 @@ namespace eroom::collector {
 // How long the collector keeps each kind of stored data, by the data's own
 // time (`retention:` in the collector's config file).
 struct RetentionPolicy {
-  absl::Duration logs = absl::Hours(24 * 30);  // With their search index rows.
+  // With their search index rows, error shapes and rooms.
+  absl::Duration logs = absl::Hours(24 * 30);
   absl::Duration samples = absl::Hours(24 * 7);  // Metric points.
   // One-minute rollups of metric points (count, sum, min, max), which
   // answer metric queries once the points are gone.

@@ -4,10 +4,12 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "collector/retention_policy.h"
 #include "collector/stored_batch.h"
@@ -25,6 +27,30 @@ namespace eroom::collector {
 // The most audit records storage keeps: like the alert history, the audit
 // trail is bounded in size as well as in age (RetentionPolicy::audit).
 inline constexpr int64_t kMaxAuditRecords = 1'000'000;
+
+// What one host did in a day [start, end), as the daily report counts it
+// (collector/daily_report.h).
+struct HostDayActivity {
+  std::string agent_id;
+  std::string hostname;
+  // Rooms whose request (room_requested) came in the day.
+  int64_t room_requests = 0;
+  // Rooms that ended in the day (their finish time), ordered by ruid.
+  std::vector<eroom::monitor::v1::RoomRecord> ended_rooms;
+  int64_t error_lines = 0;  // Log events of level ERROR.
+  int64_t warn_lines = 0;   // Log events of level WARN.
+  // The day's ERROR events by shape (alerting::MessageShape of the
+  // message), ordered by shape: how many, and the first line of one of
+  // them (the least in byte order).
+  struct ErrorShape {
+    std::string shape;
+    int64_t count = 0;
+    std::string example;
+    bool operator==(const ErrorShape&) const = default;
+  };
+  std::vector<ErrorShape> error_shapes;
+  int64_t server_starts = 0;  // server_started events.
+};
 
 // Threading: one thread, the ingest thread, calls the writer.
 class StorageWriter {
@@ -66,11 +92,13 @@ class StorageWriter {
 
   // Removes, in one short transaction, at most `max_rows` rows that
   // `policy` no longer keeps at `now` (a command counts as one row with its
-  // progress; a log event leaves the substring search with it; the newest
-  // log event stays until a newer one is stored), oldest first within each
-  // kind, and returns how many of each kind went. Fewer than
-  // `max_rows` means nothing more was due. A `max_rows` that is not positive
-  // is InvalidArgument.
+  // progress; a log event leaves the substring search and the daily
+  // report's error shapes with it; the newest
+  // log event stays until a newer one is stored; a room whose latest event
+  // is older than the logs kept goes with them, uncounted), oldest first within
+  // each kind, and returns how many of each kind went. Fewer than `max_rows`
+  // means nothing more was due. A `max_rows` that is not positive is
+  // InvalidArgument.
   virtual absl::StatusOr<RetentionCounts> DeleteExpired(
       const RetentionPolicy& policy, absl::Time now, int64_t max_rows) = 0;
 
@@ -182,7 +210,43 @@ class StorageReader {
   // agent that lost its spool resumes its logs from.
   virtual absl::StatusOr<std::vector<eroom::monitor::v1::LogResumePoint>>
   LogResumePoints(const std::string& agent_id) = 0;
+
+  // Rooms: each (agent, ruid) built by collector/room_timeline.h from the
+  // lifecycle and server start events stored, in the order stored.
+
+  // The rooms RoomMatches (until 0: `now`), slowness decided at `now`, in
+  // NewerRoomFirst order, at most request.limit.
+  virtual absl::StatusOr<eroom::monitor::v1::ListRoomsResponse> ListRooms(
+      const eroom::monitor::v1::ListRoomsRequest& request, absl::Time now) = 0;
+
+  // The room request.ruid of request.agent_id's (empty: the host whose
+  // events of it are the newest), slowness decided at `now`, with the log
+  // events naming its ruid, oldest first (then first stored first): at
+  // most `event_limit`, stopping before their size passes
+  // kMaxLogResponseBytes. A ruid no lifecycle event names is a room with
+  // only its agent_id and ruid set. NotFound if no log event of the host
+  // names the ruid.
+  virtual absl::StatusOr<eroom::monitor::v1::GetRoomResponse> GetRoom(
+      const eroom::monitor::v1::GetRoomRequest& request, int32_t event_limit,
+      absl::Time now) = 0;
+
+  // What each host (of `agent_ids`; empty: every host) did in [start,
+  // end), for the hosts that did anything then or were seen then (first
+  // seen before `end`, last seen at or after `start`), ordered by agent_id.
+  virtual absl::StatusOr<std::vector<HostDayActivity>> DayActivity(
+      const std::vector<std::string>& agent_ids, absl::Time start,
+      absl::Time end) = 0;
 };
+
+// GetRoom's NotFound.
+inline absl::Status UnknownRoom(
+    const eroom::monitor::v1::GetRoomRequest& request) {
+  return absl::NotFoundError(
+      absl::StrCat("no log event names room '", request.ruid(), "'",
+                   request.agent_id().empty()
+                       ? ""
+                       : absl::StrCat(" on host '", request.agent_id(), "'")));
+}
 
 // An opened backend: both sides over the same data. Opening one marks every
 // host disconnected, since no agent stream survives a collector restart.

@@ -6,8 +6,10 @@
 #include <vector>
 
 #include "SQLiteCpp/Database.h"
+#include "absl/time/time.h"
 #include "collector/log_filter.h"
 #include "collector/sqlite/sql_values.h"
+#include "collector/storage.h"
 #include "eroom/monitor/v1/monitor.pb.h"
 
 namespace eroom::collector {
@@ -52,6 +54,17 @@ eroom::monitor::v1::ListAuditResponse QueryAudit(
 // resume_queries.cc
 std::vector<eroom::monitor::v1::LogResumePoint> QueryLogResumePoints(
     SQLite::Database& db, const std::string& agent_id);
+
+// room_queries.cc. QueryRoom: nullopt when no log event names the ruid.
+eroom::monitor::v1::ListRoomsResponse QueryRooms(
+    SQLite::Database& db, const eroom::monitor::v1::ListRoomsRequest& request,
+    absl::Time now);
+std::optional<eroom::monitor::v1::GetRoomResponse> QueryRoom(
+    SQLite::Database& db, const eroom::monitor::v1::GetRoomRequest& request,
+    int32_t event_limit, absl::Time now);
+std::vector<HostDayActivity> QueryDayActivity(
+    SQLite::Database& db, const std::vector<std::string>& agent_ids,
+    int64_t start_ms, int64_t end_ms);
 
 }  // namespace eroom::collector
 

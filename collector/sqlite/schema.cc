@@ -278,6 +278,51 @@ INSERT INTO metric_rollups (series_id, minute_ms, samples, total, low, high)
          sum(value), min(value), max(value)
   FROM metric_points GROUP BY 1, 2;
 )sql"},
+    // Rooms (collector/room_timeline.h), kept by the writer in the
+    // transaction that stores their events so that listing them and the
+    // daily report read a few rows rather than a day of log events.
+    // latest_ms is the time of the room's latest event (ListRooms' order).
+    // The rooms of the events already stored are built by the writer when
+    // it opens (SqliteWriter::FinishPendingBackfills): pending_backfills
+    // names the derived tables still to be built, in the step's transaction,
+    // so that a collector stopped before the backfill finished does it at
+    // its next start. The level index answers the report's ERROR and WARN
+    // counts from the index alone. error_lines holds each ERROR event's
+    // shape (alerting::MessageShape) and first line, by the event's id: the
+    // report's top errors read this narrow table, not the messages.
+    {8, R"sql(
+CREATE TABLE rooms (
+  agent_id TEXT NOT NULL,
+  ruid TEXT NOT NULL,
+  requested_ms INTEGER NOT NULL,  -- 0: not seen
+  dequeued_ms INTEGER NOT NULL,
+  started_ms INTEGER NOT NULL,
+  finished_ms INTEGER NOT NULL,
+  queue_wait_ms INTEGER NOT NULL,  -- -1: unknown
+  processing_ms INTEGER NOT NULL,
+  theme TEXT NOT NULL,
+  status INTEGER NOT NULL,  -- RoomStatus enum value
+  outcome TEXT NOT NULL,
+  latest_ms INTEGER NOT NULL,
+  PRIMARY KEY (agent_id, ruid)
+);
+CREATE INDEX rooms_by_latest ON rooms (latest_ms);
+CREATE INDEX rooms_by_ruid ON rooms (ruid);
+CREATE INDEX rooms_by_requested ON rooms (requested_ms) WHERE requested_ms > 0;
+CREATE INDEX rooms_by_finished ON rooms (finished_ms) WHERE finished_ms > 0;
+CREATE INDEX log_events_by_level ON log_events (level, time_ms, agent_id)
+  WHERE level >= 4;
+CREATE TABLE error_lines (
+  id INTEGER PRIMARY KEY,  -- the log event's
+  agent_id TEXT NOT NULL,
+  time_ms INTEGER NOT NULL,
+  shape TEXT NOT NULL,
+  first_line TEXT NOT NULL
+);
+CREATE INDEX error_lines_by_time ON error_lines (time_ms);
+CREATE TABLE pending_backfills (name TEXT PRIMARY KEY NOT NULL);
+INSERT INTO pending_backfills VALUES ('rooms');
+)sql"},
 };
 
 static_assert(std::size(kMigrations) == kSchemaVersion,

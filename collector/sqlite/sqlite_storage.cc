@@ -266,6 +266,37 @@ class SqliteStorage final : public Storage {
                 });
   }
 
+  absl::StatusOr<v1::ListRoomsResponse> ListRooms(
+      const v1::ListRoomsRequest& request, absl::Time now) override {
+    EROOM_RETURN_IF_ERROR(RequirePositiveLimit(request.limit()));
+    return Read("list rooms", /*check=*/{}, [&](SQLite::Database& db, bool) {
+      return QueryRooms(db, request, now);
+    });
+  }
+
+  absl::StatusOr<v1::GetRoomResponse> GetRoom(const v1::GetRoomRequest& request,
+                                              int32_t event_limit,
+                                              absl::Time now) override {
+    EROOM_RETURN_IF_ERROR(RequirePositiveLimit(event_limit));
+    EROOM_ASSIGN_OR_RETURN(
+        std::optional<v1::GetRoomResponse> room,
+        Read(absl::StrCat("read room '", request.ruid(), "'"), /*check=*/{},
+             [&](SQLite::Database& db, bool) {
+               return QueryRoom(db, request, event_limit, now);
+             }));
+    if (!room.has_value()) return UnknownRoom(request);
+    return *std::move(room);
+  }
+
+  absl::StatusOr<std::vector<HostDayActivity>> DayActivity(
+      const std::vector<std::string>& agent_ids, absl::Time start,
+      absl::Time end) override {
+    return Read(
+        "read a day's activity", /*check=*/{}, [&](SQLite::Database& db, bool) {
+          return QueryDayActivity(db, agent_ids, ToMs(start), ToMs(end));
+        });
+  }
+
  private:
   static int64_t ToMs(absl::Time time) { return absl::ToUnixMillis(time); }
 
@@ -378,8 +409,10 @@ absl::StatusOr<std::unique_ptr<Storage>> OpenSqliteStorage(
       spdlog::error("{}; searches scan every event instead",
                     search_index.status().ToString());
     }
+    auto writer = std::make_unique<SqliteWriter>(std::move(db));
+    writer->FinishPendingBackfills();
     return std::make_unique<SqliteStorage>(
-        std::make_unique<SqliteWriter>(std::move(db)), options,
+        std::move(writer), options,
         search_index.ok() ? *std::move(search_index) : nullptr);
   } catch (const SQLite::Exception& e) {
     return SqliteErrorStatus(absl::StrCat("open database ", options.path), e,

@@ -5,7 +5,10 @@
 
 #include "SQLiteCpp/Transaction.h"
 #include "absl/strings/str_cat.h"
+#include "collector/alerting/message_shape.h"
 #include "collector/metric_rollups.h"
+#include "collector/room_timeline.h"
+#include "collector/sqlite/room_rows.h"
 #include "collector/sqlite/schema.h"
 #include "collector/sqlite/sql_values.h"
 #include "collector/storage.h"
@@ -110,6 +113,22 @@ SqliteWriter::SqliteWriter(SQLite::Database db)
             fields, ruid, truncated, has_header)
           VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14,
                   ?15))sql"),
+      insert_error_line_(db_, R"sql(
+          INSERT INTO error_lines (id, agent_id, time_ms, shape, first_line)
+          VALUES (?1, ?2, ?3, ?4, ?5))sql"),
+      find_room_(db_, absl::StrCat("SELECT ", kRoomColumns,
+                                   " FROM rooms WHERE agent_id = ?1 AND "
+                                   "ruid = ?2")),
+      find_open_rooms_(
+          db_, absl::StrCat("SELECT ", kRoomColumns,
+                            " FROM rooms WHERE agent_id = ?1 AND status IN (",
+                            static_cast<int>(v1::ROOM_STATUS_UNSPECIFIED), ", ",
+                            static_cast<int>(v1::ROOM_QUEUED), ", ",
+                            static_cast<int>(v1::ROOM_RUNNING), ")")),
+      save_room_(db_,
+                 absl::StrCat("INSERT OR REPLACE INTO rooms (", kRoomColumns,
+                              ", latest_ms) VALUES (?1, ?2, ?3, ?4, ?5, "
+                              "?6, ?7, ?8, ?9, ?10, ?11, ?12)")),
       insert_probe_(db_, R"sql(
           INSERT INTO probes (agent_id, sequence, time_ms, target, ok,
             http_status, latency_ms, error, health_status, queued, active,
@@ -294,12 +313,26 @@ int64_t SqliteWriter::DeleteExpiredLogs(int64_t before_ms, int64_t max_rows,
                                       .message = select.getColumn(1)});
   }
   SQLite::Statement remove(db_, "DELETE FROM log_events WHERE id = ?1");
+  SQLite::Statement remove_error(db_, "DELETE FROM error_lines WHERE id = ?1");
   for (const RemovedLogEvent& event : removed) {
-    remove.reset();
-    remove.bind(1, event.id);
-    remove.exec();
+    for (SQLite::Statement* statement : {&remove, &remove_error}) {
+      statement->reset();
+      statement->bind(1, event.id);
+      statement->exec();
+    }
   }
+  DeleteExpiredRooms(before_ms, max_rows);
   return static_cast<int64_t>(removed.size());
+}
+
+void SqliteWriter::DeleteExpiredRooms(int64_t before_ms, int64_t max_rows) {
+  SQLite::Statement remove(db_, R"sql(
+      DELETE FROM rooms WHERE rowid IN (
+        SELECT rowid FROM rooms WHERE latest_ms < ?1
+        ORDER BY latest_ms LIMIT ?2))sql");
+  remove.bind(1, before_ms);
+  remove.bind(2, max_rows);
+  remove.exec();
 }
 
 int64_t SqliteWriter::DeleteExpiredSamples(int64_t before_ms,
@@ -408,12 +441,26 @@ int64_t SqliteWriter::DeleteExpiredAudit(int64_t before_ms, int64_t max_rows) {
 
 void SqliteWriter::RecoverFromFailure() {
   // SQLite reports a failed step again at the statement's next reset.
-  for (SQLite::Statement* statement :
-       {&upsert_host_, &disconnect_host_, &find_host_sequence_, &save_progress_,
-        &insert_log_, &insert_probe_, &insert_notice_, &upsert_series_,
-        &insert_point_, &upsert_rollup_, &insert_command_, &find_command_,
-        &insert_command_progress_, &update_command_state_, &insert_audit_,
-        &prune_audit_}) {
+  for (SQLite::Statement* statement : {&upsert_host_,
+                                       &disconnect_host_,
+                                       &find_host_sequence_,
+                                       &save_progress_,
+                                       &insert_log_,
+                                       &insert_error_line_,
+                                       &find_room_,
+                                       &find_open_rooms_,
+                                       &save_room_,
+                                       &insert_probe_,
+                                       &insert_notice_,
+                                       &upsert_series_,
+                                       &insert_point_,
+                                       &upsert_rollup_,
+                                       &insert_command_,
+                                       &find_command_,
+                                       &insert_command_progress_,
+                                       &update_command_state_,
+                                       &insert_audit_,
+                                       &prune_audit_}) {
     statement->tryReset();
   }
   // Series created by the rolled-back transaction are gone with it, and
@@ -473,6 +520,93 @@ void SqliteWriter::InsertLog(const std::string& agent_id, uint64_t sequence,
   s.bind(14, log.truncated() ? 1 : 0);
   s.bind(15, log.has_header() ? 1 : 0);
   s.exec();
+  if (log.level() == v1::ERROR) {
+    InsertErrorLine(db_.getLastInsertRowid(), agent_id, log);
+  }
+  UpdateRooms(agent_id, log);
+}
+
+void SqliteWriter::InsertErrorLine(int64_t id, const std::string& agent_id,
+                                   const v1::LogEvent& log) {
+  SQLite::Statement& s = insert_error_line_;
+  s.reset();
+  s.bind(1, id);
+  s.bindNoCopy(2, agent_id);
+  s.bind(3, log.time_unix_ms());
+  s.bind(4, alerting::MessageShape(log.message()));
+  s.bind(5, log.message().substr(0, log.message().find('\n')));
+  s.exec();
+}
+
+void SqliteWriter::UpdateRooms(const std::string& agent_id,
+                               const v1::LogEvent& log) {
+  std::vector<v1::RoomRecord> changed;
+  if (IsRoomLifecycleEvent(log)) {
+    SQLite::Statement& find = find_room_;
+    find.reset();
+    find.bindNoCopy(1, agent_id);
+    find.bindNoCopy(2, log.ruid());
+    v1::RoomRecord room =
+        find.executeStep() ? ReadRoom(find) : NewRoom(agent_id, log.ruid());
+    find.reset();
+    AddRoomEvent(log, room);
+    changed.push_back(std::move(room));
+  } else if (IsServerStart(log)) {
+    SQLite::Statement& find = find_open_rooms_;
+    find.reset();
+    find.bindNoCopy(1, agent_id);
+    while (find.executeStep()) {
+      v1::RoomRecord room = ReadRoom(find);
+      if (EndByRestart(log.time_unix_ms(), room)) {
+        changed.push_back(std::move(room));
+      }
+    }
+    find.reset();
+  }
+  SQLite::Statement& save = save_room_;
+  for (const v1::RoomRecord& room : changed) {
+    save.reset();
+    BindRoom(save, room);
+    save.exec();
+  }
+}
+
+void SqliteWriter::FinishPendingBackfills() {
+  if (!db_.execAndGet("SELECT count(*) FROM pending_backfills WHERE name = "
+                      "'rooms'")
+           .getInt()) {
+    return;
+  }
+  SQLite::Transaction txn(db_, SQLite::TransactionBehavior::IMMEDIATE);
+  // In the order stored, as the writer would have seen them.
+  SQLite::Statement events(db_, R"sql(
+      SELECT agent_id, time_ms, event_type, fields, ruid, message
+      FROM log_events
+      WHERE event_type IN ('room_requested', 'room_dequeued', 'room_started',
+                           'room_completed', 'room_failed', 'server_started')
+        AND event_type <> ''
+      ORDER BY id)sql");
+  while (events.executeStep()) {
+    v1::LogEvent log;
+    log.set_time_unix_ms(events.getColumn(1).getInt64());
+    log.set_event_type(events.getColumn(2).getString());
+    FromJsonObject(events.getColumn(3).getText(), log.mutable_fields());
+    log.set_ruid(events.getColumn(4).getString());
+    log.set_message(events.getColumn(5).getString());
+    UpdateRooms(events.getColumn(0).getString(), log);
+  }
+  SQLite::Statement errors(db_, R"sql(
+      SELECT id, agent_id, time_ms, message FROM log_events
+      WHERE level = 5 AND level >= 4 ORDER BY id)sql");
+  while (errors.executeStep()) {
+    v1::LogEvent log;
+    log.set_time_unix_ms(errors.getColumn(2).getInt64());
+    log.set_message(errors.getColumn(3).getString());
+    InsertErrorLine(errors.getColumn(0).getInt64(),
+                    errors.getColumn(1).getString(), log);
+  }
+  db_.exec("DELETE FROM pending_backfills WHERE name = 'rooms'");
+  txn.commit();
 }
 
 void SqliteWriter::InsertProbe(const std::string& agent_id, uint64_t sequence,

@@ -67,6 +67,10 @@ class SqliteWriter {
   ExpiredRows DeleteExpired(const RetentionPolicy& policy, int64_t now_ms,
                             int64_t max_rows);
 
+  // Builds, in one transaction, the derived tables a schema migration left
+  // to build from the events already stored (pending_backfills).
+  void FinishPendingBackfills();
+
   // Makes the writer usable again after a statement failed and its
   // transaction rolled back.
   void RecoverFromFailure();
@@ -79,6 +83,10 @@ class SqliteWriter {
                    const eroom::monitor::v1::Event& event, int64_t received_ms);
   void InsertLog(const std::string& agent_id, uint64_t sequence,
                  const eroom::monitor::v1::LogEvent& log, int64_t received_ms);
+  // Adds a lifecycle event to its room, or ends the host's open rooms at a
+  // server start (collector/room_timeline.h).
+  void UpdateRooms(const std::string& agent_id,
+                   const eroom::monitor::v1::LogEvent& log);
   void InsertProbe(const std::string& agent_id, uint64_t sequence,
                    const eroom::monitor::v1::ProbeResult& probe);
   void InsertNotice(const std::string& agent_id, uint64_t sequence,
@@ -96,6 +104,8 @@ class SqliteWriter {
   // returns how many it removed.
   int64_t DeleteExpiredLogs(int64_t before_ms, int64_t max_rows,
                             std::vector<RemovedLogEvent>& removed);
+  // Rooms whose latest event is before `before_ms`, at most `max_rows`.
+  void DeleteExpiredRooms(int64_t before_ms, int64_t max_rows);
   int64_t DeleteExpiredSamples(int64_t before_ms, int64_t max_rows);
   int64_t DeleteExpiredRollups(int64_t before_ms, int64_t max_rows);
   int64_t DeleteExpiredProbes(int64_t before_ms, int64_t max_rows);
@@ -115,6 +125,13 @@ class SqliteWriter {
   SQLite::Statement find_host_sequence_;
   SQLite::Statement save_progress_;
   SQLite::Statement insert_log_;
+  // The ERROR event just inserted as `id`, in error_lines.
+  void InsertErrorLine(int64_t id, const std::string& agent_id,
+                       const eroom::monitor::v1::LogEvent& log);
+  SQLite::Statement insert_error_line_;
+  SQLite::Statement find_room_;
+  SQLite::Statement find_open_rooms_;
+  SQLite::Statement save_room_;
   SQLite::Statement insert_probe_;
   SQLite::Statement insert_notice_;
   SQLite::Statement upsert_series_;

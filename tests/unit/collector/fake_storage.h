@@ -16,10 +16,12 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "collector/alerting/message_shape.h"
 #include "collector/log_filter.h"
 #include "collector/log_page.h"
 #include "collector/log_resume_point.h"
 #include "collector/metric_rollups.h"
+#include "collector/room_timeline.h"
 #include "collector/storage.h"
 #include "common/status_macros.h"
 
@@ -515,6 +517,141 @@ class FakeStorage final : public Storage {
     return points;
   }
 
+  absl::StatusOr<eroom::monitor::v1::ListRoomsResponse> ListRooms(
+      const eroom::monitor::v1::ListRoomsRequest& request,
+      absl::Time now) override {
+    EROOM_RETURN_IF_ERROR(CheckLimit(request.limit()));
+    const int64_t until_ms = request.until_unix_ms() != 0
+                                 ? request.until_unix_ms()
+                                 : absl::ToUnixMillis(now);
+    std::vector<eroom::monitor::v1::RoomRecord> rooms;
+    {
+      absl::MutexLock lock(&data_->mu);
+      for (auto& [key, room] : Rooms()) {
+        DecideSlow(now, room);
+        if (RoomMatches(request, until_ms, room)) rooms.push_back(room);
+      }
+    }
+    std::sort(rooms.begin(), rooms.end(), NewerRoomFirst);
+    eroom::monitor::v1::ListRoomsResponse response;
+    for (size_t i = 0;
+         i < rooms.size() && i < static_cast<size_t>(request.limit()); ++i) {
+      *response.add_rooms() = rooms[i];
+    }
+    return response;
+  }
+
+  absl::StatusOr<eroom::monitor::v1::GetRoomResponse> GetRoom(
+      const eroom::monitor::v1::GetRoomRequest& request, int32_t event_limit,
+      absl::Time now) override {
+    EROOM_RETURN_IF_ERROR(CheckLimit(event_limit));
+    eroom::monitor::v1::QueryLogsRequest naming;
+    naming.set_agent_id(request.agent_id());
+    naming.set_ruid(request.ruid());
+    naming.set_limit(1);
+    if (request.ruid().empty()) return UnknownRoom(request);
+    EROOM_ASSIGN_OR_RETURN(eroom::monitor::v1::QueryLogsResponse newest,
+                           QueryLogs(naming, {}));
+    if (newest.events().empty()) return UnknownRoom(request);
+    const std::string agent_id = newest.events(0).agent_id();
+    eroom::monitor::v1::GetRoomResponse response;
+    {
+      absl::MutexLock lock(&data_->mu);
+      std::map<std::pair<std::string, std::string>,
+               eroom::monitor::v1::RoomRecord>
+          rooms = Rooms();
+      auto it = rooms.find({agent_id, request.ruid()});
+      if (it != rooms.end()) {
+        *response.mutable_room() = it->second;
+        DecideSlow(now, *response.mutable_room());
+      } else {
+        response.mutable_room()->set_agent_id(agent_id);
+        response.mutable_room()->set_ruid(request.ruid());
+      }
+    }
+    naming.set_agent_id(agent_id);
+    naming.set_limit(event_limit);
+    EROOM_ASSIGN_OR_RETURN(eroom::monitor::v1::QueryLogsResponse events,
+                           QueryLogs(naming, {}));
+    for (auto it = events.events().rbegin(); it != events.events().rend();
+         ++it) {
+      *response.add_events() = *it;
+    }
+    return response;
+  }
+
+  absl::StatusOr<std::vector<HostDayActivity>> DayActivity(
+      const std::vector<std::string>& agent_ids, absl::Time start,
+      absl::Time end) override {
+    const int64_t start_ms = absl::ToUnixMillis(start);
+    const int64_t end_ms = absl::ToUnixMillis(end);
+    auto in_day = [&](int64_t time) {
+      return time != 0 && time >= start_ms && time < end_ms;
+    };
+    absl::MutexLock lock(&data_->mu);
+    std::map<std::string, HostDayActivity> hosts;
+    auto host = [&](const std::string& agent_id) -> HostDayActivity* {
+      if (!agent_ids.empty() && std::find(agent_ids.begin(), agent_ids.end(),
+                                          agent_id) == agent_ids.end()) {
+        return nullptr;
+      }
+      HostDayActivity& activity = hosts[agent_id];
+      activity.agent_id = agent_id;
+      return &activity;
+    };
+    for (const auto& [key, room] : Rooms()) {
+      if (in_day(room.requested_unix_ms())) {
+        if (HostDayActivity* activity = host(room.agent_id())) {
+          ++activity->room_requests;
+        }
+      }
+      if (in_day(room.finished_unix_ms())) {
+        if (HostDayActivity* activity = host(room.agent_id())) {
+          activity->ended_rooms.push_back(room);  // Rooms() is by ruid.
+        }
+      }
+    }
+    std::map<std::pair<std::string, std::string>, HostDayActivity::ErrorShape>
+        shapes;
+    for (const auto& [id, stored] : data_->logs) {
+      const eroom::monitor::v1::LogEvent& log = stored.event();
+      if (!in_day(log.time_unix_ms())) continue;
+      const bool error = log.level() == eroom::monitor::v1::ERROR;
+      const bool warn = log.level() == eroom::monitor::v1::WARN;
+      if (!error && !warn && !IsServerStart(log)) continue;
+      HostDayActivity* activity = host(stored.agent_id());
+      if (activity == nullptr) continue;
+      if (error) {
+        ++activity->error_lines;
+        const std::string shape = alerting::MessageShape(log.message());
+        const std::string line =
+            log.message().substr(0, log.message().find('\n'));
+        HostDayActivity::ErrorShape& error = shapes[{stored.agent_id(), shape}];
+        if (error.count == 0 || line < error.example) error.example = line;
+        error.shape = shape;
+        ++error.count;
+      }
+      if (warn) ++activity->warn_lines;
+      if (IsServerStart(log)) ++activity->server_starts;
+    }
+    for (const auto& [key, error] : shapes) {
+      hosts[key.first].error_shapes.push_back(error);
+    }
+    for (const auto& [agent_id, status] : data_->hosts) {
+      const bool seen = status.first_seen_unix_ms() < end_ms &&
+                        status.last_seen_unix_ms() >= start_ms;
+      if (!seen && !hosts.contains(agent_id)) continue;
+      if (HostDayActivity* activity = host(agent_id)) {
+        activity->hostname = status.hostname();
+      }
+    }
+    std::vector<HostDayActivity> activities;
+    for (auto& [agent_id, activity] : hosts) {
+      activities.push_back(std::move(activity));
+    }
+    return activities;
+  }
+
  private:
   using SeriesKey =
       std::tuple<std::string, std::string, std::map<std::string, std::string>>;
@@ -619,6 +756,30 @@ class FakeStorage final : public Storage {
       }
     }
     return context;
+  }
+
+  // Every room the stored log events make, by (agent, ruid), as
+  // collector/room_timeline.h builds them in the order stored.
+  std::map<std::pair<std::string, std::string>, eroom::monitor::v1::RoomRecord>
+  Rooms() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(data_->mu) {
+    std::map<std::pair<std::string, std::string>,
+             eroom::monitor::v1::RoomRecord>
+        rooms;
+    for (const auto& [id, stored] : data_->logs) {
+      const eroom::monitor::v1::LogEvent& log = stored.event();
+      if (IsRoomLifecycleEvent(log)) {
+        auto [it, added] = rooms.try_emplace({stored.agent_id(), log.ruid()});
+        if (added) it->second = NewRoom(stored.agent_id(), log.ruid());
+        AddRoomEvent(log, it->second);
+      } else if (IsServerStart(log)) {
+        for (auto& [key, room] : rooms) {
+          if (key.first == stored.agent_id()) {
+            EndByRestart(log.time_unix_ms(), room);
+          }
+        }
+      }
+    }
+    return rooms;
   }
 
   static absl::Status CheckLimit(int32_t limit) {

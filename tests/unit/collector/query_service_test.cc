@@ -2,6 +2,8 @@
 #include "collector/query_service.h"
 
 #include <string>
+#include <tuple>
+#include <vector>
 
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
@@ -792,6 +794,154 @@ TEST_F(QueryServiceAlertsTest, RulesWithTheirStateAndActiveAlerts) {
   EXPECT_EQ(response.rules(0).last_error(), "no data");
   ASSERT_EQ(response.rules(0).active_size(), 2);
   EXPECT_EQ(response.rules(0).active(1).agent_id(), "b");
+}
+
+// --- Rooms and the daily report ---------------------------------------------
+
+// A lifecycle event of agent "a" at `time`.
+v1::Event RoomEventAt(uint64_t sequence, absl::Time time,
+                      const std::string& type, const std::string& ruid) {
+  v1::Event event;
+  event.set_sequence(sequence);
+  v1::LogEvent* log = event.mutable_log();
+  log->set_time_unix_ms(absl::ToUnixMillis(time));
+  log->set_level(v1::INFO);
+  log->set_event_type(type);
+  log->set_ruid(ruid);
+  return event;
+}
+
+class QueryServiceRoomsTest : public QueryServiceTest {
+ protected:
+  // room_old completed an hour ago; room_run started 11 minutes ago.
+  void StoreRooms() {
+    const absl::Time now = clock_.Now();
+    AgentBatch batch;
+    batch.agent_id = "a";
+    *batch.batch.add_events() =
+        RoomEventAt(1, now - absl::Hours(1), "room_started", "room_old");
+    *batch.batch.add_events() =
+        RoomEventAt(2, now - absl::Hours(1) + absl::Minutes(5),
+                    "room_completed", "room_old");
+    *batch.batch.add_events() =
+        RoomEventAt(3, now - absl::Minutes(11), "room_started", "room_run");
+    ASSERT_THAT(storage_.Apply(BuildStoredBatch({batch}, {}, now)), IsOk());
+  }
+
+  grpc::Status ListRooms(const v1::ListRoomsRequest& request,
+                         v1::ListRoomsResponse* response) {
+    grpc::ClientContext context;
+    return stub_->ListRooms(&context, request, response);
+  }
+};
+
+TEST_F(QueryServiceRoomsTest, RunningRoomsAreSlowAsOfNow) {
+  StoreRooms();
+  v1::ListRoomsResponse response;
+  ASSERT_TRUE(ListRooms({}, &response).ok());
+  ASSERT_EQ(response.rooms_size(), 2);
+  EXPECT_EQ(response.rooms(0).ruid(), "room_run");
+  EXPECT_TRUE(response.rooms(0).slow());
+  v1::ListRoomsRequest slow;
+  slow.set_slow_only(true);
+  ASSERT_TRUE(ListRooms(slow, &response).ok());
+  ASSERT_EQ(response.rooms_size(), 1);
+  // Ten minutes earlier it was not slow yet.
+  clock_.Advance(-absl::Minutes(10));
+  ASSERT_TRUE(ListRooms(slow, &response).ok());
+  EXPECT_EQ(response.rooms_size(), 0);
+}
+
+TEST_F(QueryServiceRoomsTest, BadRoomRequestsNameTheField) {
+  struct Case {
+    v1::ListRoomsRequest request;
+    std::string field;
+  };
+  std::vector<Case> cases(5);
+  cases[0].request.set_limit(-1), cases[0].field = "limit";
+  cases[1].request.set_since_unix_ms(-5), cases[1].field = "since_unix_ms";
+  cases[2].request.set_since_unix_ms(10), cases[2].request.set_until_unix_ms(5),
+      cases[2].field = "until_unix_ms";
+  cases[3].request.set_status(static_cast<v1::RoomStatus>(42)),
+      cases[3].field = "status";
+  cases[4].request.add_agent_ids(""), cases[4].field = "agent_ids";
+  for (const Case& bad : cases) {
+    v1::ListRoomsResponse response;
+    grpc::Status status = ListRooms(bad.request, &response);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT)
+        << bad.field;
+    EXPECT_THAT(status.error_message(), HasSubstr(bad.field));
+  }
+}
+
+TEST_F(QueryServiceRoomsTest, GetRoom) {
+  StoreRooms();
+  grpc::ClientContext context;
+  v1::GetRoomRequest request;
+  request.set_ruid("room_old");
+  v1::GetRoomResponse response;
+  ASSERT_TRUE(stub_->GetRoom(&context, request, &response).ok());
+  EXPECT_EQ(response.room().status(), v1::ROOM_COMPLETED);
+  EXPECT_EQ(response.events_size(), 2);
+
+  grpc::ClientContext unknown_context;
+  request.set_ruid("room_none");
+  EXPECT_EQ(stub_->GetRoom(&unknown_context, request, &response).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  grpc::ClientContext empty_context;
+  request.clear_ruid();
+  grpc::Status status = stub_->GetRoom(&empty_context, request, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("ruid"));
+}
+
+TEST_F(QueryServiceRoomsTest, DailyReportOfADate) {
+  StoreRooms();
+  const std::string today =
+      absl::FormatTime("%Y-%m-%d", clock_.Now(), absl::UTCTimeZone());
+  grpc::ClientContext context;
+  v1::DailyReportRequest request;
+  request.set_date(today);
+  v1::DailyReportResponse response;
+  ASSERT_TRUE(stub_->DailyReport(&context, request, &response).ok());
+  ASSERT_EQ(response.hosts_size(), 1);
+  EXPECT_EQ(response.total().rooms_succeeded(), 1);
+  EXPECT_EQ(response.total().alerts_fired(), 0);  // No alerting here.
+
+  for (auto [date, offset, field] :
+       {std::tuple{"2025-13-01", 0, "date"}, std::tuple{"yesterday", 0, "date"},
+        std::tuple{"2025-06-16", 24 * 60, "utc_offset_minutes"}}) {
+    grpc::ClientContext bad_context;
+    request.set_date(date);
+    request.set_utc_offset_minutes(offset);
+    grpc::Status status = stub_->DailyReport(&bad_context, request, &response);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << date;
+    EXPECT_THAT(status.error_message(), HasSubstr(field));
+  }
+}
+
+TEST_F(QueryServiceAlertsTest, DailyReportCountsTheAlertsFiredThatDay) {
+  const absl::Time start =
+      absl::FromCivil(absl::CivilDay(2025, 6, 16), absl::UTCTimeZone());
+  alerting::AlertEvent fired;
+  fired.kind = alerting::AlertEvent::Kind::kFiring;
+  fired.alert.key.agent_id = "a";
+  fired.at = start + absl::Hours(3);
+  alerting::AlertEvent next_day = fired;
+  next_day.at = start + absl::Hours(25);
+  alerting::AlertEvent resolved = fired;
+  resolved.kind = alerting::AlertEvent::Kind::kResolved;
+  admin_.history = {next_day, resolved, fired};
+  v1::DailyReportRequest request;
+  request.set_date("2025-06-16");
+  v1::DailyReportResponse response;
+  ASSERT_TRUE(
+      stub_->DailyReport(As(kViewerToken).get(), request, &response).ok());
+  EXPECT_EQ(admin_.history_since, start);
+  EXPECT_EQ(response.total().alerts_fired(), 1);
+  ASSERT_EQ(response.hosts_size(), 1);
+  EXPECT_EQ(response.hosts(0).agent_id(), "a");
+  EXPECT_EQ(response.hosts(0).figures().alerts_fired(), 1);
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 
 #include "SQLiteCpp/Database.h"
 #include "SQLiteCpp/Statement.h"
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/unit/test_support/status_matchers.h"
@@ -119,11 +120,12 @@ TEST_F(SchemaTest, EachDatabaseHasItsOwnIdentity) {
 }
 
 TEST_F(SchemaTest, RefusesNewerDatabase) {
-  db_->exec("PRAGMA user_version = 99");
-  EXPECT_THAT(
-      MigrateSchema(*db_, CollectorSchema()),
-      StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("version 99")));
-  EXPECT_EQ(Version(), 99);
+  const int newer = kSchemaVersion + 1;
+  db_->exec(absl::StrCat("PRAGMA user_version = ", newer));
+  EXPECT_THAT(MigrateSchema(*db_, CollectorSchema()),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr(absl::StrCat("version ", newer))));
+  EXPECT_EQ(Version(), newer);
 }
 
 TEST_F(SchemaTest, RejectsUnknownTargetVersion) {

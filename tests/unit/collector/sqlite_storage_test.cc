@@ -22,6 +22,7 @@
 #include "absl/time/time.h"
 #include "collector/sqlite/schema.h"
 #include "collector/sqlite/search_index.h"
+#include "common/sqlite_migrations.h"
 #include "eroom/monitor/v1/monitor.pb.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -158,6 +159,73 @@ TEST_F(SqliteStorageTest, DatabaseFilesAreReadableByTheCollectorOnly) {
     EXPECT_EQ(mode_of(file), 0600u) << file;
   }
   umask(old_umask);
+}
+
+TEST_F(SqliteStorageTest, MigrationBuildsTheRoomsOfStoredEvents) {
+  storage_.reset();
+  const std::string old_path = PathIn("old/collector.db");
+  std::filesystem::create_directories(PathIn("old"));
+  {
+    SQLite::Database db(old_path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+    ASSERT_THAT(MigrateSchema(db, CollectorSchema(), kSchemaVersion - 1),
+                IsOk());
+    db.exec(
+        "INSERT INTO hosts (agent_id, first_seen_ms, last_seen_ms) "
+        "VALUES ('a', 1, 2)");
+    SQLite::Statement insert(db, R"sql(
+        INSERT INTO log_events (agent_id, sequence, time_ms, received_ms,
+          file, file_offset, level, logger, thread, message, event_type,
+          fields, ruid, truncated, has_header)
+        VALUES ('a', ?1, ?2, 0, 'server.log', 0, ?3, '', '', ?4, ?5, ?6, ?7,
+                0, 1))sql");
+    auto add = [&](int sequence, int64_t time_ms, int level,
+                   const std::string& type, const std::string& fields,
+                   const std::string& ruid) {
+      insert.reset();
+      insert.bind(1, sequence);
+      insert.bind(2, time_ms);
+      insert.bind(3, level);
+      insert.bind(4, type);
+      insert.bind(5, type);
+      insert.bind(6, fields);
+      insert.bind(7, ruid);
+      insert.exec();
+    };
+    add(1, kT0, v1::INFO, "room_requested", "{}", "room_1");
+    add(2, kT0 + 1, v1::INFO, "room_started", R"({"theme":"victoria"})",
+        "room_1");
+    add(3, kT0 + 2, v1::INFO, "room_completed",
+        R"({"processing_ms":"300000","queue_wait_ms":"7"})", "room_1");
+    add(4, kT0 + 3, v1::INFO, "room_started", "{}", "room_2");
+    add(5, kT0 + 4, v1::INFO, "server_started", "{}", "");
+    add(6, kT0 + 5, v1::INFO, "room_requested", "{}", "room_3");
+    add(7, kT0 + 6, v1::ERROR, "error", "{}", "");
+  }
+  path_ = old_path;
+  Reopen();
+  v1::ListRoomsRequest request;
+  request.set_limit(10);
+  absl::StatusOr<v1::ListRoomsResponse> rooms =
+      storage_->ListRooms(request, kNow);
+  ASSERT_THAT(rooms, IsOk());
+  ASSERT_EQ(rooms->rooms_size(), 3);
+  EXPECT_EQ(rooms->rooms(0).ruid(), "room_3");
+  EXPECT_EQ(rooms->rooms(0).status(), v1::ROOM_QUEUED);
+  EXPECT_EQ(rooms->rooms(1).ruid(), "room_2");
+  EXPECT_EQ(rooms->rooms(1).status(), v1::ROOM_FAILED);  // The restart.
+  EXPECT_EQ(rooms->rooms(2).ruid(), "room_1");
+  EXPECT_EQ(rooms->rooms(2).status(), v1::ROOM_COMPLETED);
+  EXPECT_EQ(rooms->rooms(2).theme(), "victoria");
+  EXPECT_EQ(rooms->rooms(2).processing_ms(), 300000);
+  EXPECT_EQ(rooms->rooms(2).queue_wait_ms(), 7);
+  // Built once: the next open finds nothing pending.
+  Reopen();
+  SQLite::Database db(path_);
+  EXPECT_EQ(db.execAndGet("SELECT count(*) FROM pending_backfills").getInt(),
+            0);
+  EXPECT_EQ(db.execAndGet("SELECT count(*) FROM rooms").getInt(), 3);
+  EXPECT_EQ(db.execAndGet("SELECT shape FROM error_lines").getString(),
+            "error");
 }
 
 TEST_F(SqliteStorageTest, ReopeningKeepsTheSchema) {

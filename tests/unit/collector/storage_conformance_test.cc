@@ -24,6 +24,7 @@
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
 #include "tests/unit/collector/fake_storage.h"
+#include "tests/unit/collector/room_test_data.h"
 #include "tests/unit/collector/storage_test_data.h"
 #include "tests/unit/collector/storage_test_queries.h"
 #include "tests/unit/test_support/status_matchers.h"
@@ -1370,6 +1371,15 @@ TEST_P(RetentionConformanceTest, EachKindGoesPastItsOwnAge) {
   EXPECT_THAT(LogsContaining("timeout"), ElementsAre(2));
   EXPECT_THAT(LogsContaining("접속"), ElementsAre(2));
   EXPECT_EQ(Metrics("host.cpu_percent").series(0).points_size(), 2);
+  // The daily report's error lines go with their events.
+  absl::StatusOr<std::vector<HostDayActivity>> day = storage_->DayActivity(
+      {}, absl::FromUnixMillis(kT0 - absl::ToInt64Milliseconds(absl::Hours(3))),
+      kNow);
+  ASSERT_THAT(day, IsOk());
+  ASSERT_EQ(day->size(), 1u);
+  EXPECT_EQ((*day)[0].error_lines, 1);
+  ASSERT_EQ((*day)[0].error_shapes.size(), 1u);
+  EXPECT_EQ((*day)[0].error_shapes[0].example, "new 접속 timeout");
 
   removed = DeleteExpired(KeepEverything(absl::Hours(1)));
   ASSERT_THAT(removed, IsOk());
@@ -1434,6 +1444,295 @@ TEST_P(RetentionConformanceTest, RollupsGoPastTheirOwnAge) {
 TEST_P(RetentionConformanceTest, MaxRowsMustBePositive) {
   EXPECT_THAT(storage_->DeleteExpired(RetentionPolicy{}, kNow, 0),
               StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+// --- Rooms -----------------------------------------------------------------
+
+constexpr int64_t kSecond = 1000;
+constexpr int64_t kMinute = 60 * kSecond;
+
+v1::RoomRecord ExpectedRoom(const std::string& agent_id,
+                            const std::string& ruid) {
+  v1::RoomRecord room;
+  room.set_agent_id(agent_id);
+  room.set_ruid(ruid);
+  room.set_queue_wait_ms(-1);
+  room.set_processing_ms(-1);
+  return room;
+}
+
+class RoomConformanceTest : public StorageConformanceTest {
+ protected:
+  // Host a: r1 completed, r2 failed, r3 queued, r4 running; host b: r5
+  // running since long ago (slow). Lines of other types name r1 too.
+  void StoreRooms() {
+    Apply(Stored(
+        {Batch("a",
+               {RoomEvent(1, kT0, "room_requested", "room_1"),
+                RoomEvent(2, kT0 + 5 * kSecond, "room_dequeued", "room_1",
+                          {{"queue_wait_ms", "5000"}}),
+                RoomEvent(3, kT0 + 5 * kSecond, "room_started", "room_1",
+                          {{"theme", "victoria"}}),
+                RoomEvent(4, kT0 + 6 * kMinute, "processing_time", "room_1",
+                          {{"processing_ms", "1"}}),
+                RoomEvent(5, kT0 + 6 * kMinute, "room_completed", "room_1",
+                          {{"outcome", "success"},
+                           {"processing_ms", "355000"},
+                           {"queue_wait_ms", "5000"}}),
+                RoomEvent(6, kT0 + 7 * kMinute, "room_requested", "room_2"),
+                RoomEvent(7, kT0 + 7 * kMinute, "room_started", "room_2"),
+                RoomEvent(8, kT0 + 9 * kMinute, "room_failed", "room_2",
+                          {{"outcome", "failure"},
+                           {"error", "Meshy 응답 없음"},
+                           {"processing_ms", "120000"}},
+                          v1::ERROR),
+                RoomEvent(9, kT0 + 10 * kMinute, "room_requested", "room_3"),
+                RoomEvent(10, kT0 + 11 * kMinute, "room_started", "room_4")}),
+         Batch("b",
+               {RoomEvent(1, kT0 - 60 * kMinute, "room_started", "room_5")})}));
+  }
+
+  v1::ListRoomsResponse Rooms(v1::ListRoomsRequest request,
+                              absl::Time now = kRoomsNow) {
+    if (request.limit() == 0) request.set_limit(100);
+    absl::StatusOr<v1::ListRoomsResponse> response =
+        storage_->ListRooms(request, now);
+    EXPECT_THAT(response, IsOk());
+    return response.ok() ? *response : v1::ListRoomsResponse{};
+  }
+
+  static std::vector<std::string> Ruids(const v1::ListRoomsResponse& rooms) {
+    std::vector<std::string> ruids;
+    for (const v1::RoomRecord& room : rooms.rooms()) {
+      ruids.push_back(room.ruid());
+    }
+    return ruids;
+  }
+
+  static inline const absl::Time kRoomsNow =
+      absl::FromUnixMillis(kT0 + 12 * kMinute);
+};
+
+INSTANTIATE_TEST_SUITE_P(Backends, RoomConformanceTest,
+                         ::testing::ValuesIn(kBackends),
+                         [](const ::testing::TestParamInfo<Backend>& info) {
+                           return std::string(info.param.name);
+                         });
+
+TEST_P(RoomConformanceTest, RoomsFollowTheirLifecycleEvents) {
+  StoreRooms();
+  Reopen();
+  v1::ListRoomsResponse rooms = Rooms({});
+  ASSERT_THAT(Ruids(rooms),
+              ElementsAre("room_4", "room_3", "room_2", "room_1", "room_5"));
+
+  v1::RoomRecord completed = ExpectedRoom("a", "room_1");
+  completed.set_requested_unix_ms(kT0);
+  completed.set_dequeued_unix_ms(kT0 + 5 * kSecond);
+  completed.set_started_unix_ms(kT0 + 5 * kSecond);
+  completed.set_finished_unix_ms(kT0 + 6 * kMinute);
+  completed.set_queue_wait_ms(5000);
+  completed.set_processing_ms(355000);
+  completed.set_theme("victoria");
+  completed.set_status(v1::ROOM_COMPLETED);
+  completed.set_outcome("completed");
+  EXPECT_THAT(rooms.rooms(3), EqualsProto(completed));
+
+  v1::RoomRecord failed = ExpectedRoom("a", "room_2");
+  failed.set_requested_unix_ms(kT0 + 7 * kMinute);
+  failed.set_started_unix_ms(kT0 + 7 * kMinute);
+  failed.set_finished_unix_ms(kT0 + 9 * kMinute);
+  failed.set_processing_ms(120000);
+  failed.set_status(v1::ROOM_FAILED);
+  failed.set_outcome("Meshy 응답 없음");
+  EXPECT_THAT(rooms.rooms(2), EqualsProto(failed));
+
+  v1::RoomRecord queued = ExpectedRoom("a", "room_3");
+  queued.set_requested_unix_ms(kT0 + 10 * kMinute);
+  queued.set_status(v1::ROOM_QUEUED);
+  EXPECT_THAT(rooms.rooms(1), EqualsProto(queued));
+
+  // Running 1 minute: not slow; the other host's for 72 minutes: slow.
+  EXPECT_EQ(rooms.rooms(0).status(), v1::ROOM_RUNNING);
+  EXPECT_FALSE(rooms.rooms(0).slow());
+  EXPECT_EQ(rooms.rooms(4).status(), v1::ROOM_RUNNING);
+  EXPECT_TRUE(rooms.rooms(4).slow());
+}
+
+TEST_P(RoomConformanceTest, SlowFollowsTheKpi) {
+  Apply(Stored({Batch(
+      "a",
+      {RoomEvent(1, kT0, "room_completed", "room_wait",
+                 {{"queue_wait_ms", "120001"}, {"processing_ms", "1000"}}),
+       RoomEvent(2, kT0, "room_completed", "room_ok",
+                 {{"queue_wait_ms", "120000"}, {"processing_ms", "600000"}}),
+       RoomEvent(3, kT0, "room_failed", "room_long",
+                 {{"processing_ms", "600001"}}),
+       RoomEvent(4, kT0, "room_requested", "room_waiting")})}));
+  v1::ListRoomsRequest slow;
+  slow.set_slow_only(true);
+  // The queued room has waited 2 min exactly, then a moment more.
+  EXPECT_THAT(Ruids(Rooms(slow, absl::FromUnixMillis(kT0 + 2 * kMinute))),
+              ElementsAre("room_long", "room_wait"));
+  EXPECT_THAT(Ruids(Rooms(slow, absl::FromUnixMillis(kT0 + 2 * kMinute + 1))),
+              ElementsAre("room_long", "room_wait", "room_waiting"));
+}
+
+TEST_P(RoomConformanceTest, ListRoomsFilters) {
+  StoreRooms();
+  v1::ListRoomsRequest request;
+  request.set_status(v1::ROOM_RUNNING);
+  EXPECT_THAT(Ruids(Rooms(request)), ElementsAre("room_4", "room_5"));
+  request.add_agent_ids("b");
+  EXPECT_THAT(Ruids(Rooms(request)), ElementsAre("room_5"));
+
+  v1::ListRoomsRequest window;
+  // Ended before `since`: room_1; open rooms are active still.
+  window.set_since_unix_ms(kT0 + 8 * kMinute);
+  EXPECT_THAT(Ruids(Rooms(window)),
+              ElementsAre("room_4", "room_3", "room_2", "room_5"));
+  // Nothing of room_3 and room_4 before `until`.
+  window.set_until_unix_ms(kT0 + 9 * kMinute);
+  EXPECT_THAT(Ruids(Rooms(window)), ElementsAre("room_2", "room_5"));
+
+  v1::ListRoomsRequest limited;
+  limited.set_limit(2);
+  EXPECT_THAT(Ruids(Rooms(limited)), ElementsAre("room_4", "room_3"));
+  limited.set_limit(0);
+  EXPECT_THAT(storage_->ListRooms(limited, kNow),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+TEST_P(RoomConformanceTest, ServerStartEndsTheHostsOpenRooms) {
+  StoreRooms();
+  Apply(Stored({Batch("a", {ServerStarted(11, kT0 + 11 * kMinute + 1)})}));
+  v1::ListRoomsRequest failed;
+  failed.set_status(v1::ROOM_FAILED);
+  v1::ListRoomsResponse rooms = Rooms(failed);
+  // Both end at the restart: then by ruid.
+  ASSERT_THAT(Ruids(rooms), ElementsAre("room_3", "room_4", "room_2"));
+  EXPECT_EQ(rooms.rooms(0).outcome(), kCutShortOutcome);
+  EXPECT_EQ(rooms.rooms(0).finished_unix_ms(), kT0 + 11 * kMinute + 1);
+  EXPECT_EQ(rooms.rooms(0).processing_ms(), -1);
+  EXPECT_EQ(rooms.rooms(2).outcome(), "Meshy 응답 없음");
+  // The other host's room runs on.
+  v1::ListRoomsRequest running;
+  running.set_status(v1::ROOM_RUNNING);
+  EXPECT_THAT(Ruids(Rooms(running)), ElementsAre("room_5"));
+}
+
+TEST_P(RoomConformanceTest, GetRoomHasItsEventsOldestFirst) {
+  StoreRooms();
+  v1::GetRoomRequest request;
+  request.set_ruid("room_1");
+  absl::StatusOr<v1::GetRoomResponse> room =
+      storage_->GetRoom(request, 100, kRoomsNow);
+  ASSERT_THAT(room, IsOk());
+  EXPECT_EQ(room->room().status(), v1::ROOM_COMPLETED);
+  EXPECT_EQ(room->room().agent_id(), "a");
+  std::vector<uint64_t> sequences;
+  for (const auto& event : room->events()) {
+    sequences.push_back(event.sequence());
+  }
+  EXPECT_THAT(sequences, ElementsAre(1, 2, 3, 4, 5));
+  // The newest of them when there are more.
+  room = storage_->GetRoom(request, 2, kRoomsNow);
+  ASSERT_THAT(room, IsOk());
+  ASSERT_EQ(room->events_size(), 2);
+  EXPECT_EQ(room->events(0).sequence(), 4u);
+
+  request.set_agent_id("b");
+  EXPECT_THAT(storage_->GetRoom(request, 100, kRoomsNow),
+              StatusIs(absl::StatusCode::kNotFound));
+  request.set_ruid("room_5");
+  room = storage_->GetRoom(request, 100, kRoomsNow);
+  ASSERT_THAT(room, IsOk());
+  EXPECT_TRUE(room->room().slow());
+  request.set_ruid("room_unknown");
+  request.clear_agent_id();
+  EXPECT_THAT(storage_->GetRoom(request, 100, kRoomsNow),
+              StatusIs(absl::StatusCode::kNotFound));
+}
+
+TEST_P(RoomConformanceTest, GetRoomOfARuidWithoutLifecycleEvents) {
+  v1::Event line = LogEvent(1, kT0, v1::INFO, "작업 상태: RUNNING");
+  line.mutable_log()->set_ruid("room_9");
+  Apply(Stored({Batch("a", {line})}));
+  v1::GetRoomRequest request;
+  request.set_ruid("room_9");
+  absl::StatusOr<v1::GetRoomResponse> room =
+      storage_->GetRoom(request, 100, kRoomsNow);
+  ASSERT_THAT(room, IsOk());
+  v1::RoomRecord expected;
+  expected.set_agent_id("a");
+  expected.set_ruid("room_9");
+  EXPECT_THAT(room->room(), EqualsProto(expected));
+  EXPECT_EQ(room->events_size(), 1);
+}
+
+TEST_P(RoomConformanceTest, DayActivityCountsTheDayOnly) {
+  const int64_t start = kT0 + 60 * kMinute;
+  const int64_t end = start + 24 * 60 * kMinute;
+  Register("a", absl::FromUnixMillis(start - 1));
+  Register("idle", absl::FromUnixMillis(start - 10 * kMinute));
+  Register("seen", absl::FromUnixMillis(start + 1));
+  v1::Event error_before = LogEvent(1, start - 1, v1::ERROR, "timeout 1\nat x");
+  v1::Event error_first = LogEvent(2, start, v1::ERROR, "timeout 2\nat y");
+  v1::Event error_again = LogEvent(3, end - 1, v1::ERROR, "timeout 2");
+  v1::Event error_after = LogEvent(4, end, v1::ERROR, "timeout 3");
+  v1::Event warn = LogEvent(5, start + 1, v1::WARN, "slow");
+  Apply(Stored(
+      {Batch("a", {error_before, error_first, error_again, error_after, warn,
+                   RoomEvent(6, start - 1, "room_requested", "room_early"),
+                   RoomEvent(7, start + 1, "room_completed", "room_early",
+                             {{"processing_ms", "1000"}}),
+                   RoomEvent(8, end - 1, "room_requested", "room_late"),
+                   RoomEvent(9, end, "room_completed", "room_late"),
+                   ServerStarted(10, start), ServerStarted(11, end)}),
+       Batch("b", {LogEvent(1, start + 5, v1::WARN, "b warn")})}));
+
+  absl::StatusOr<std::vector<HostDayActivity>> day = storage_->DayActivity(
+      {}, absl::FromUnixMillis(start), absl::FromUnixMillis(end));
+  ASSERT_THAT(day, IsOk());
+  ASSERT_EQ(day->size(), 3u);  // a, b and seen; not idle.
+  const HostDayActivity& a = (*day)[0];
+  EXPECT_EQ(a.agent_id, "a");
+  EXPECT_EQ(a.hostname, "a.example");
+  EXPECT_EQ(a.room_requests, 1);
+  ASSERT_EQ(a.ended_rooms.size(), 1u);
+  EXPECT_EQ(a.ended_rooms[0].ruid(), "room_early");
+  EXPECT_EQ(a.ended_rooms[0].processing_ms(), 1000);
+  EXPECT_EQ(a.error_lines, 2);
+  EXPECT_EQ(a.warn_lines, 1);
+  EXPECT_THAT(a.error_shapes,
+              ElementsAre(HostDayActivity::ErrorShape{
+                  .shape = "timeout <n>", .count = 2, .example = "timeout 2"}));
+  EXPECT_EQ(a.server_starts, 1);
+  EXPECT_EQ((*day)[1].agent_id, "b");
+  EXPECT_EQ((*day)[1].warn_lines, 1);
+  EXPECT_EQ((*day)[2].agent_id, "seen");
+  EXPECT_EQ((*day)[2].error_lines, 0);
+
+  day = storage_->DayActivity({"b"}, absl::FromUnixMillis(start),
+                              absl::FromUnixMillis(end));
+  ASSERT_THAT(day, IsOk());
+  ASSERT_EQ(day->size(), 1u);
+  EXPECT_EQ((*day)[0].agent_id, "b");
+}
+
+TEST_P(RetentionConformanceTest, RoomsGoWithTheirLogs) {
+  const int64_t old_ms = kT0 - absl::ToInt64Milliseconds(absl::Hours(2));
+  Apply(
+      Stored({Batch("a", {RoomEvent(1, old_ms, "room_requested", "room_old"),
+                          RoomEvent(2, kT0, "room_requested", "room_new")})}));
+  ASSERT_THAT(DeleteExpired(KeepEverything(absl::Hours(1))), IsOk());
+  v1::ListRoomsRequest request;
+  request.set_limit(10);
+  absl::StatusOr<v1::ListRoomsResponse> rooms =
+      storage_->ListRooms(request, kNow);
+  ASSERT_THAT(rooms, IsOk());
+  ASSERT_EQ(rooms->rooms_size(), 1);
+  EXPECT_EQ(rooms->rooms(0).ruid(), "room_new");
 }
 
 }  // namespace
