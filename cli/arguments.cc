@@ -78,6 +78,7 @@ struct RawOptions {
   int limit = 0;
   bool limit_given = false;
   bool watch = false;
+  bool follow = false;
   // `alerts`, `silence`: the subcommand (ack, add, list, expire) if any.
   std::string action;
   bool history = false;
@@ -121,7 +122,11 @@ absl::StatusOr<TimeWindow> ToTimeWindow(const RawOptions& raw,
 
 absl::StatusOr<LogsArgs> ToLogsArgs(const RawOptions& raw, absl::Time now,
                                     absl::TimeZone zone) {
-  LogsArgs args{raw.host, {}};
+  if (raw.follow && !raw.until.empty()) {
+    return absl::InvalidArgumentError(
+        "--until cannot be used with --follow: a follow has no end");
+  }
+  LogsArgs args{raw.host, {}, raw.follow};
   v1::QueryLogsRequest& request = args.request;
   if (!raw.level.empty()) {
     absl::StatusOr<v1::LogLevel> level = ParseLevel(raw.level);
@@ -344,6 +349,8 @@ ParsedArguments ParseArguments(int argc, const char* const* argv,
   CLI::Option* logs_limit =
       logs->add_option("--limit", raw.limit, "most events to show (100)")
           ->check(CLI::NonNegativeNumber);
+  logs->add_flag("-f,--follow", raw.follow,
+                 "then print new events as they are stored, until Ctrl-C");
 
   CLI::App* metrics = app.add_subcommand("metrics", "one metric's points");
   metrics->add_option("name", raw.metric, "e.g. host.cpu_percent")->required();

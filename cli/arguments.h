@@ -39,6 +39,8 @@ struct StatusArgs {
 struct LogsArgs {
   std::string host;
   eroom::monitor::v1::QueryLogsRequest request;  // agent_id left empty.
+  // Print the newest events, then new ones as they are stored.
+  bool follow = false;
 };
 struct MetricsArgs {
   std::string host;

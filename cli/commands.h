@@ -29,6 +29,11 @@ struct CommandContext {
   // Asks the operator a yes/no question; nullopt when nobody can answer
   // (stdin is not a terminal).
   std::function<std::optional<bool>(const std::string& question)> confirm;
+  // Warnings that do not end the command.
+  std::ostream& err;
+  // Runs `action` (on another thread) when the operator presses Ctrl-C,
+  // instead of ending the process; the last action given is the one run.
+  std::function<void(std::function<void()> action)> on_interrupt;
 };
 
 // Runs one command against the collector and prints its result. Returns

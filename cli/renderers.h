@@ -36,6 +36,9 @@ void RenderHosts(const eroom::monitor::v1::ListHostsResponse& response,
 void RenderStatus(const HostReport& report, const RenderContext& context,
                   std::ostream& out);
 // Oldest first, whatever order the collector sent.
+// One event as one line of RenderLogs' columns, for a follow.
+void RenderLogLine(const eroom::monitor::v1::StoredLogEvent& stored,
+                   const RenderContext& context, std::ostream& out);
 void RenderLogs(const eroom::monitor::v1::QueryLogsResponse& response,
                 const RenderContext& context, std::ostream& out);
 void RenderMetrics(const std::string& name,

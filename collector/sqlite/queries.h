@@ -6,6 +6,8 @@
 #include <vector>
 
 #include "SQLiteCpp/Database.h"
+#include "collector/sqlite/sql_values.h"
+#include "collector/storage.h"
 #include "eroom/monitor/v1/monitor.pb.h"
 
 namespace eroom::collector {
@@ -20,9 +22,21 @@ eroom::monitor::v1::ListHostsResponse QueryHosts(
 
 // log_queries.cc. `search_index_attached`: whether `db` has the search index
 // (collector/sqlite/search_index.h); without it, searches scan.
+// The conditions a log event meets to match `request`'s filters, its limit
+// aside: every log query of the collector reads through these.
+SqlConditions LogFilterConditions(
+    const eroom::monitor::v1::QueryLogsRequest& request,
+    bool search_index_attached);
 eroom::monitor::v1::QueryLogsResponse QueryLogEvents(
     SQLite::Database& db, const eroom::monitor::v1::QueryLogsRequest& request,
     bool search_index_attached);
+LogEventPage QueryStoredLogEvents(
+    SQLite::Database& db, const eroom::monitor::v1::QueryLogsRequest& filter,
+    const LogEventRange& range, bool search_index_attached);
+LogResume QueryFollowResume(
+    SQLite::Database& db,
+    const std::vector<eroom::monitor::v1::LogPosition>& hosts,
+    int64_t received_unix_ms);
 
 // metric_queries.cc
 eroom::monitor::v1::QueryMetricsResponse QueryMetricSeries(

@@ -7,6 +7,7 @@
 
 #include "cli/arguments.h"
 #include "cli/collector_address.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/unit/test_support/status_matchers.h"
 
@@ -104,6 +105,19 @@ TEST_F(ParseArgumentsTest, LogsDefaultsToTheNewestHundredOfAnyTime) {
   EXPECT_EQ(logs.request.since_unix_ms(), 0);
   EXPECT_EQ(logs.request.until_unix_ms(), 0);
   EXPECT_EQ(logs.request.min_level(), v1::LOG_LEVEL_UNSPECIFIED);
+}
+
+TEST_F(ParseArgumentsTest, LogsFollowKeepsTheFiltersButHasNoEnd) {
+  for (const char* flag : {"-f", "--follow"}) {
+    ParsedArguments parsed = Parse({"logs", flag, "--level", "error"});
+    ASSERT_TRUE(parsed.invocation.has_value()) << err_.str();
+    const auto& logs = std::get<LogsArgs>(parsed.invocation->command);
+    EXPECT_TRUE(logs.follow);
+    EXPECT_EQ(logs.request.min_level(), v1::ERROR);
+  }
+  EXPECT_FALSE(std::get<LogsArgs>(Parse({"logs"}).invocation->command).follow);
+  EXPECT_EQ(Parse({"logs", "-f", "--until", "1h"}).exit_code, kExitUsage);
+  EXPECT_THAT(err_.str(), ::testing::HasSubstr("--until"));
 }
 
 TEST_F(ParseArgumentsTest, LevelNamesAreCaseInsensitive) {

@@ -156,6 +156,8 @@ class FakeStorage final : public Storage {
         stored.set_sequence(event.sequence());
         stored.set_received_unix_ms(absl::ToUnixMillis(batch.received));
         *stored.mutable_event() = event.log();
+        data_->log_positions[{agent_batch.agent_id, event.sequence()}] =
+            ++data_->last_log_position;
       }
     }
     for (const DerivedMetrics& metrics : batch.metrics) {
@@ -281,27 +283,13 @@ class FakeStorage final : public Storage {
       slow_part(check);
       if (check) EROOM_RETURN_IF_ERROR(check());
     }
-    const std::string contains = absl::AsciiStrToLower(request.contains());
     absl::MutexLock lock(&data_->mu);
     // (time, index into logs) of the matching events.
     std::vector<std::pair<int64_t, size_t>> matching;
     for (size_t i = 0; i < data_->logs.size(); ++i) {
       const eroom::monitor::v1::StoredLogEvent& stored = data_->logs[i];
-      const eroom::monitor::v1::LogEvent& log = stored.event();
-      if ((request.agent_id().empty() ||
-           stored.agent_id() == request.agent_id()) &&
-          (request.min_level() == eroom::monitor::v1::LOG_LEVEL_UNSPECIFIED ||
-           log.level() >= request.min_level()) &&
-          (request.event_type().empty() ||
-           log.event_type() == request.event_type()) &&
-          (request.ruid().empty() || log.ruid() == request.ruid()) &&
-          (request.since_unix_ms() == 0 ||
-           log.time_unix_ms() >= request.since_unix_ms()) &&
-          (request.until_unix_ms() == 0 ||
-           log.time_unix_ms() <= request.until_unix_ms()) &&
-          absl::AsciiStrToLower(log.message()).find(contains) !=
-              std::string::npos) {
-        matching.emplace_back(log.time_unix_ms(), i);
+      if (Matches(request, stored)) {
+        matching.emplace_back(stored.event().time_unix_ms(), i);
       }
     }
     // Newest by time first, then the newest stored first.
@@ -312,6 +300,59 @@ class FakeStorage final : public Storage {
       *response.add_events() = data_->logs[matching[i].second];
     }
     return response;
+  }
+
+  absl::StatusOr<LogEventPage> StoredLogEvents(
+      const eroom::monitor::v1::QueryLogsRequest& filter,
+      const LogEventRange& range, const QueryCheck& check) override {
+    EROOM_RETURN_IF_ERROR(CheckLimit(range.limit));
+    if (check) EROOM_RETURN_IF_ERROR(check());
+    absl::MutexLock lock(&data_->mu);
+    LogEventPage page;
+    page.through = std::min(range.through, data_->last_log_position);
+    std::vector<std::pair<int64_t, const eroom::monitor::v1::StoredLogEvent*>>
+        matching;
+    for (const eroom::monitor::v1::StoredLogEvent& stored : data_->logs) {
+      const int64_t position = PositionOf(stored);
+      if (position > range.after && position <= page.through &&
+          Matches(filter, stored)) {
+        matching.emplace_back(position, &stored);
+      }
+    }
+    const size_t limit = static_cast<size_t>(range.limit);
+    if (matching.size() > limit) {
+      if (range.newest) {
+        matching.erase(matching.begin(), matching.end() - limit);
+      } else {
+        matching.resize(limit);
+        page.through = matching.back().first;
+      }
+    }
+    for (const auto& [position, stored] : matching) {
+      page.events.push_back(*stored);
+    }
+    return page;
+  }
+
+  absl::StatusOr<LogResume> FollowResume(
+      const std::vector<eroom::monitor::v1::LogPosition>& hosts,
+      int64_t received_unix_ms, const QueryCheck& check) override {
+    if (check) EROOM_RETURN_IF_ERROR(check());
+    absl::MutexLock lock(&data_->mu);
+    std::map<std::string, uint64_t> after;
+    for (const eroom::monitor::v1::LogPosition& host : hosts) {
+      after[host.agent_id()] = host.sequence();
+    }
+    LogResume resume{.after = data_->last_log_position,
+                     .newest = data_->last_log_position};
+    for (const eroom::monitor::v1::StoredLogEvent& stored : data_->logs) {
+      auto host = after.find(stored.agent_id());
+      if (host == after.end() ? stored.received_unix_ms() >= received_unix_ms
+                              : stored.sequence() > host->second) {
+        resume.after = std::min(resume.after, PositionOf(stored) - 1);
+      }
+    }
+    return resume;
   }
 
   absl::StatusOr<eroom::monitor::v1::QueryMetricsResponse> QueryMetrics(
@@ -492,6 +533,10 @@ class FakeStorage final : public Storage {
     std::map<std::string, eroom::monitor::v1::HostStatus> hosts
         ABSL_GUARDED_BY(mu);
     std::vector<eroom::monitor::v1::StoredLogEvent> logs ABSL_GUARDED_BY(mu);
+    // Where each stored log event stands in the order stored.
+    std::map<std::pair<std::string, uint64_t>, int64_t> log_positions
+        ABSL_GUARDED_BY(mu);
+    int64_t last_log_position ABSL_GUARDED_BY(mu) = 0;
     std::map<SeriesKey, std::vector<Point>> series ABSL_GUARDED_BY(mu);
     std::vector<eroom::monitor::v1::CommandRecord> commands ABSL_GUARDED_BY(mu);
     absl::flat_hash_map<std::string, size_t> command_index ABSL_GUARDED_BY(mu);
@@ -532,6 +577,31 @@ class FakeStorage final : public Storage {
     rows = std::move(kept);
     budget -= static_cast<int64_t>(expired.size());
     return static_cast<int64_t>(expired.size());
+  }
+
+  // Whether `stored` passes every filter of `request`, its limit aside.
+  static bool Matches(const eroom::monitor::v1::QueryLogsRequest& request,
+                      const eroom::monitor::v1::StoredLogEvent& stored) {
+    const eroom::monitor::v1::LogEvent& log = stored.event();
+    return (request.agent_id().empty() ||
+            stored.agent_id() == request.agent_id()) &&
+           (request.min_level() == eroom::monitor::v1::LOG_LEVEL_UNSPECIFIED ||
+            log.level() >= request.min_level()) &&
+           (request.event_type().empty() ||
+            log.event_type() == request.event_type()) &&
+           (request.ruid().empty() || log.ruid() == request.ruid()) &&
+           (request.since_unix_ms() == 0 ||
+            log.time_unix_ms() >= request.since_unix_ms()) &&
+           (request.until_unix_ms() == 0 ||
+            log.time_unix_ms() <= request.until_unix_ms()) &&
+           absl::AsciiStrToLower(log.message())
+                   .find(absl::AsciiStrToLower(request.contains())) !=
+               std::string::npos;
+  }
+
+  int64_t PositionOf(const eroom::monitor::v1::StoredLogEvent& stored) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(data_->mu) {
+    return data_->log_positions.at({stored.agent_id(), stored.sequence()});
   }
 
   static absl::Status CheckLimit(int32_t limit) {
