@@ -268,9 +268,13 @@ absl::Status FollowLogs(const v1::QueryLogsRequest& filter,
         });
     if (interruptible->interrupted.HasBeenNotified()) return absl::OkStatus();
     if (!printed.ok()) return printed;
-    // A collector that stops (or restarts) ends follows UNAVAILABLE; one
-    // killed breaks the connection, also UNAVAILABLE.
-    if (ended.code() != absl::StatusCode::kUnavailable) return ended;
+    // A collector that stops (or restarts) ends follows UNAVAILABLE, one
+    // killed breaks the connection (UNAVAILABLE too), and one in the midst
+    // of stopping cancels the calls that reach it.
+    if (ended.code() != absl::StatusCode::kUnavailable &&
+        ended.code() != absl::StatusCode::kCancelled) {
+      return ended;
+    }
     if (!said_reconnecting) {
       said_reconnecting = true;
       context.err << "eroomctl: lost the collector ("

@@ -629,15 +629,18 @@ TEST_F(EroomctlTest, LogsFollowResumesAfterALostCollectorPrintingEachOnce) {
     *resumed.add_events() = Followed("b", 7, kNowMs - 3000);
     *resumed.add_events() = Followed("a", 3, kNowMs - 2000);
     w->Write(resumed);
+    return grpc::Status(grpc::StatusCode::UNAVAILABLE, "collector killed");
+  });
+  service_.AddFollowScript([&](grpc::ServerWriter<v1::FollowLogsResponse>*) {
     interrupt();  // Ctrl-C.
-    return grpc::Status::OK;
+    return grpc::Status(grpc::StatusCode::UNAVAILABLE, "connection refused");
   });
   ASSERT_EQ(Run({"-o", "json", "logs", "-f", "--level", "error"}), 0)
       << err_.str();
 
   const std::vector<v1::FollowLogsRequest> requests =
       service_.follow_requests();
-  ASSERT_EQ(requests.size(), 2u);
+  ASSERT_EQ(requests.size(), 3u);
   EXPECT_EQ(requests[0].filter().min_level(), v1::ERROR);
   EXPECT_EQ(requests[0].filter().limit(), 100);
   EXPECT_TRUE(requests[0].resume_after().empty());
@@ -648,6 +651,12 @@ TEST_F(EroomctlTest, LogsFollowResumesAfterALostCollectorPrintingEachOnce) {
   EXPECT_EQ(requests[1].resume_after(0).sequence(), 2u);
   // A minute before the newest event printed.
   EXPECT_EQ(requests[1].resume_received_unix_ms(), kNowMs - 4000 - 60000);
+  ASSERT_EQ(requests[2].resume_after_size(), 2);
+  EXPECT_EQ(requests[2].resume_after(0).agent_id(), "a");
+  EXPECT_EQ(requests[2].resume_after(0).sequence(), 3u);
+  EXPECT_EQ(requests[2].resume_after(1).agent_id(), "b");
+  EXPECT_EQ(requests[2].resume_after(1).sequence(), 7u);
+  EXPECT_EQ(requests[2].resume_received_unix_ms(), kNowMs - 2000 - 60000);
   std::vector<std::string> printed;
   for (absl::string_view line : absl::StrSplit(out_.str(), '\n')) {
     if (line.empty()) continue;
@@ -656,7 +665,9 @@ TEST_F(EroomctlTest, LogsFollowResumesAfterALostCollectorPrintingEachOnce) {
   }
   EXPECT_THAT(printed, ::testing::ElementsAre("event a1", "event a2",
                                               "event b7", "event a3"));
+  // Said once, however often the collector went away.
   EXPECT_THAT(err_.str(), HasSubstr("lost the collector"));
+  EXPECT_EQ(err_.str().find("lost"), err_.str().rfind("lost"));
 }
 
 TEST_F(EroomctlTest, LogsJsonKeepsTheCollectorsOrder) {
