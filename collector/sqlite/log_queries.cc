@@ -137,8 +137,12 @@ LogEventPage QueryStoredLogEvents(SQLite::Database& db,
   SqlConditions conditions = LogFilterConditions(filter, search_index_attached);
   conditions.Add("id > ?", range.after);
   conditions.Add("id <= ?", page.through);
+  // Paging forward reads just past a recent position: a range of ids,
+  // which an index on a filter (a host's, a type's) would make a scan of
+  // everything it holds.
   SQLite::Statement query(
-      db, absl::StrCat(kLogEventColumns, conditions.Where(), " ORDER BY id ",
+      db, absl::StrCat(kLogEventColumns, range.newest ? "" : " NOT INDEXED",
+                       conditions.Where(), " ORDER BY id ",
                        range.newest ? "DESC" : "ASC", " LIMIT ?"));
   query.bind(conditions.Bind(query), range.limit);
   size_t page_bytes = 0;
