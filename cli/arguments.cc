@@ -1,12 +1,16 @@
 #include "cli/arguments.h"
 
+#include <algorithm>
 #include <optional>
 #include <tuple>
 #include <vector>
 
 #include "CLI/CLI.hpp"
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
 #include "cli/text_format.h"
 #include "common/command_limits.h"
 #include "common/duration_text.h"
@@ -66,8 +70,14 @@ struct RawOptions {
   std::string output = "table";
   std::string timeout = "5s";
   std::string host;
+  std::vector<std::string> hosts;        // logs and top --host, repeatable.
+  std::vector<std::string> event_types;  // logs --type, repeatable.
   std::string level;
-  std::string event_type;
+  std::string regex;
+  std::string before;
+  int context = 0;
+  bool brief = false;
+  std::string command_line;
   std::string grep;
   std::string ruid;
   std::string command_id;
@@ -92,9 +102,44 @@ struct RawOptions {
   bool force = false;
   bool yes = false;
   bool dry_run = false;
+  std::string interval = "5s";
+  int iterations = 0;
 };
 
 constexpr int kDefaultLogLimit = 100;
+
+// `word` as one word for a POSIX shell: as is when that is safe, else in
+// single quotes.
+std::string ShellWord(absl::string_view word) {
+  const bool plain =
+      !word.empty() && std::all_of(word.begin(), word.end(), [](char c) {
+        return absl::ascii_isalnum(static_cast<unsigned char>(c)) ||
+               absl::string_view("-_./:=@%+,").find(c) !=
+                   absl::string_view::npos;
+      });
+  if (plain) return std::string(word);
+  return absl::StrCat("'", absl::StrReplaceAll(word, {{"'", "'\\''"}}), "'");
+}
+
+// eroomctl's arguments as a shell command, without --before (a next page
+// sets its own) and the token (a secret).
+std::string RepeatableCommandLine(int argc, const char* const* argv) {
+  std::vector<std::string> words = {"eroomctl"};
+  for (int i = 1; i < argc; ++i) {
+    const absl::string_view arg = argv[i];
+    bool dropped = false;
+    for (absl::string_view option : {"--before", "--token"}) {
+      if (arg == option) {
+        ++i;  // And its value.
+        dropped = true;
+      } else if (absl::StartsWith(arg, absl::StrCat(option, "="))) {
+        dropped = true;
+      }
+    }
+    if (!dropped) words.push_back(ShellWord(arg));
+  }
+  return absl::StrJoin(words, " ");
+}
 constexpr char kDefaultMetricsSince[] = "1h";
 
 // The query window from --since/--until; 0 leaves a side unbounded. An
@@ -122,19 +167,39 @@ absl::StatusOr<TimeWindow> ToTimeWindow(const RawOptions& raw,
 
 absl::StatusOr<LogsArgs> ToLogsArgs(const RawOptions& raw, absl::Time now,
                                     absl::TimeZone zone) {
-  if (raw.follow && !raw.until.empty()) {
-    return absl::InvalidArgumentError(
-        "--until cannot be used with --follow: a follow has no end");
+  if (raw.follow) {
+    // A follow reads forward from now on, match by match.
+    if (!raw.until.empty()) {
+      return absl::InvalidArgumentError(
+          "--until cannot be used with --follow: a follow has no end");
+    }
+    if (!raw.before.empty()) {
+      return absl::InvalidArgumentError(
+          "--before cannot be used with --follow: a follow reads forward");
+    }
+    if (raw.context != 0) {
+      return absl::InvalidArgumentError(
+          "--context cannot be used with --follow: a follow sends no context");
+    }
   }
-  LogsArgs args{raw.host, {}, raw.follow};
+  LogsArgs args;
+  args.hosts = raw.hosts;
+  args.brief = raw.brief;
+  args.command_line = raw.command_line;
+  args.follow = raw.follow;
   v1::QueryLogsRequest& request = args.request;
   if (!raw.level.empty()) {
     absl::StatusOr<v1::LogLevel> level = ParseLevel(raw.level);
     if (!level.ok()) return level.status();
     request.set_min_level(*level);
   }
-  request.set_event_type(raw.event_type);
+  for (const std::string& type : raw.event_types) {
+    request.add_event_types(type);
+  }
   request.set_contains(raw.grep);
+  request.set_regex(raw.regex);
+  request.set_before_cursor(raw.before);
+  request.set_context(raw.context);
   request.set_ruid(raw.ruid);
   absl::StatusOr<TimeWindow> window = ToTimeWindow(raw, "", now, zone);
   if (!window.ok()) return window.status();
@@ -239,6 +304,19 @@ absl::StatusOr<AuditArgs> ToAuditArgs(const RawOptions& raw, absl::Time now,
   return args;
 }
 
+absl::StatusOr<TopArgs> ToTopArgs(const RawOptions& raw, OutputFormat output) {
+  if (output != OutputFormat::kTable) {
+    return absl::InvalidArgumentError("top works with -o table only");
+  }
+  const std::optional<absl::Duration> interval =
+      ParseDurationText(raw.interval);
+  if (!interval.has_value() || *interval < absl::Seconds(1)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--interval: '", raw.interval, "' is not a duration of at least 1s"));
+  }
+  return TopArgs{raw.hosts, *interval, raw.iterations};
+}
+
 absl::StatusOr<CommandArgs> ToCommandArgs(const RawOptions& raw,
                                           OutputFormat output, absl::Time now,
                                           absl::TimeZone zone) {
@@ -273,6 +351,7 @@ absl::StatusOr<CommandArgs> ToCommandArgs(const RawOptions& raw,
     }
     return CheckArgs{raw.host};
   }
+  if (raw.command == "top") return ToTopArgs(raw, output);
   return QueueArgs{raw.host};
 }
 
@@ -339,10 +418,18 @@ ParsedArguments ParseArguments(int argc, const char* const* argv,
   status->add_flag("--watch", raw.watch, "refresh every 5 s until Ctrl-C");
 
   CLI::App* logs = app.add_subcommand("logs", "stored ERoom log events");
-  logs->add_option("--host", raw.host, "agent id or hostname");
+  logs->add_option("--host", raw.hosts,
+                   "agent id or hostname (repeatable: any of them)")
+      ->allow_extra_args(false);
   logs->add_option("--level", raw.level, "minimum level (trace..error)");
-  logs->add_option("--type", raw.event_type, "event type, e.g. room_failed");
-  logs->add_option("--grep", raw.grep, "text the message contains");
+  logs->add_option("--type", raw.event_types,
+                   "event type, e.g. room_failed (repeatable: any of them)")
+      ->allow_extra_args(false);
+  logs->add_option("--grep", raw.grep, "text the message contains (any case)");
+  logs->add_option("--regex", raw.regex,
+                   "RE2 the message matches somewhere (case sensitive "
+                   "unless it starts with (?i)), tested after the other "
+                   "filters");
   logs->add_option("--ruid", raw.ruid, "room id");
   logs->add_option("--since", raw.since, kTimeHelp);
   logs->add_option("--until", raw.until, kTimeHelp);
@@ -351,6 +438,14 @@ ParsedArguments ParseArguments(int argc, const char* const* argv,
           ->check(CLI::NonNegativeNumber);
   logs->add_flag("-f,--follow", raw.follow,
                  "then print new events as they are stored, until Ctrl-C");
+  logs->add_option("--before", raw.before,
+                   "the next page: the cursor a full page ends with");
+  logs->add_option("--context", raw.context,
+                   "events of the same host and file shown before and after "
+                   "each match (at most 20)")
+      ->check(CLI::NonNegativeNumber);
+  logs->add_flag("--brief", raw.brief,
+                 "each event's first line only (a stack trace collapsed)");
 
   CLI::App* metrics = app.add_subcommand("metrics", "one metric's points");
   metrics->add_option("name", raw.metric, "e.g. host.cpu_percent")->required();
@@ -475,6 +570,19 @@ ParsedArguments ParseArguments(int argc, const char* const* argv,
   check->add_option("host", raw.host, "agent id or hostname (else every host)");
   check->add_flag("--all", raw.all, "every host (the default)");
 
+  CLI::App* top = app.add_subcommand(
+      "top",
+      "live dashboard of every host, refreshed in place until q or Ctrl-C; "
+      "plain frames when not on a terminal");
+  top->add_option("--host", raw.hosts,
+                  "agent id or hostname (repeatable; default every host)")
+      ->allow_extra_args(false);
+  top->add_option("--interval", raw.interval, "time between refreshes (5s)");
+  top->add_option("--iterations", raw.iterations,
+                  "frames to draw, then exit (default: until q; one frame "
+                  "when not on a terminal)")
+      ->check(CLI::NonNegativeNumber);
+
   ParsedArguments parsed;
   try {
     app.parse(argc, argv);
@@ -493,6 +601,7 @@ ParsedArguments ParseArguments(int argc, const char* const* argv,
   raw.token_given = token_option->count() > 0;
   raw.ca_given = ca_option->count() > 0;
   raw.limit_given = logs_limit->count() > 0;
+  raw.command_line = RepeatableCommandLine(argc, argv);
 
   absl::StatusOr<Invocation> invocation = ToInvocation(raw, now, zone);
   if (!invocation.ok()) {

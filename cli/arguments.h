@@ -37,8 +37,13 @@ struct StatusArgs {
   bool watch = false;
 };
 struct LogsArgs {
-  std::string host;
-  eroom::monitor::v1::QueryLogsRequest request;  // agent_id left empty.
+  std::vector<std::string> hosts;  // Empty: every host.
+  // The hosts' agent ids are left out; --type's go in event_types.
+  eroom::monitor::v1::QueryLogsRequest request;
+  bool brief = false;  // Each event's first line only.
+  // The command line as typed (shell-quoted, without --before and the
+  // token): where a full page says how to get the next one.
+  std::string command_line;
   // Print the newest events, then new ones as they are stored.
   bool follow = false;
 };
@@ -106,11 +111,18 @@ struct AuditArgs {
 struct CheckArgs {
   std::string host;  // Empty: every host.
 };
+struct TopArgs {
+  std::vector<std::string> hosts;  // Empty: every host.
+  absl::Duration interval = absl::Seconds(5);
+  // Frames to draw; 0: until q on a terminal, one frame off a terminal.
+  int iterations = 0;
+};
 using CommandArgs =
     std::variant<HostsArgs, StatusArgs, LogsArgs, MetricsArgs, QueueArgs,
                  PingArgs, CommandsArgs, AlertsArgs, AcknowledgeArgs,
                  SilenceAddArgs, SilenceListArgs, SilenceExpireArgs, RulesArgs,
-                 RestartArgs, CancelArgs, HousekeepArgs, AuditArgs, CheckArgs>;
+                 RestartArgs, CancelArgs, HousekeepArgs, AuditArgs, CheckArgs,
+                 TopArgs>;
 
 struct Invocation {
   GlobalOptions global;

@@ -1,7 +1,9 @@
 #include "cli/collector_client.h"
 
 #include "absl/strings/str_cat.h"
+#include "grpc/grpc.h"
 #include "grpcpp/client_context.h"
+#include "grpcpp/support/channel_arguments.h"
 #include "grpcpp/support/sync_stream.h"
 
 namespace eroom::cli {
@@ -30,7 +32,15 @@ absl::string_view Hint(absl::StatusCode code) {
 
 std::shared_ptr<grpc::Channel> MakeCollectorChannel(
     const CollectorConnection& connection) {
-  return CreateSecureChannel(connection.address, connection.security);
+  // gRPC waits up to 2 minutes between reconnection attempts by default,
+  // failing calls meanwhile: a watching view (`top`, `status --watch`)
+  // would show a collector that is back as unreachable for that long. One
+  // attempt per default refresh interval at most.
+  constexpr int kMaxReconnectBackoffMs = 5000;
+  grpc::ChannelArguments arguments;
+  arguments.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, kMaxReconnectBackoffMs);
+  return CreateSecureChannel(connection.address, connection.security,
+                             arguments);
 }
 
 CollectorClient::CollectorClient(v1::QueryService::StubInterface& queries,

@@ -18,6 +18,7 @@
 #include "cli/json_output.h"
 #include "cli/renderers.h"
 #include "cli/text_format.h"
+#include "cli/top.h"
 #include "common/status_macros.h"
 
 namespace eroom::cli {
@@ -288,12 +289,15 @@ absl::Status FollowLogs(const v1::QueryLogsRequest& filter,
   }
 }
 
+// A full page ends with how to get the next one, on stderr so that the
+// events alone go where stdout goes; JSON carries it as next_cursor.
 absl::Status RunLogs(const LogsArgs& args, const CommandContext& context) {
-  absl::StatusOr<std::string> agent_id =
-      ResolveAgentId(context.client, args.host);
-  if (!agent_id.ok()) return agent_id.status();
   v1::QueryLogsRequest request = args.request;
-  request.set_agent_id(*agent_id);
+  for (const std::string& host : args.hosts) {
+    EROOM_ASSIGN_OR_RETURN(std::string agent_id,
+                           ResolveAgentId(context.client, host));
+    request.add_agent_ids(std::move(agent_id));
+  }
   if (args.follow) return FollowLogs(request, context);
   absl::StatusOr<v1::QueryLogsResponse> response =
       context.client.QueryLogs(request);
@@ -301,7 +305,15 @@ absl::Status RunLogs(const LogsArgs& args, const CommandContext& context) {
   if (context.output == OutputFormat::kJson) {
     return PrintJson(*response, context.out);
   }
-  RenderLogs(*response, MakeRenderContext(context), context.out);
+  RenderLogs(
+      *response, MakeRenderContext(context),
+      LogRenderOptions{.brief = args.brief, .context = request.context()},
+      context.out);
+  if (!response->next_cursor().empty()) {
+    context.out.flush();
+    context.err << "more: " << Printable(args.command_line) << " --before "
+                << Printable(response->next_cursor()) << '\n';
+  }
   return absl::OkStatus();
 }
 
@@ -968,6 +980,9 @@ absl::StatusOr<int> RunCommand(const CommandArgs& command,
     }
     absl::StatusOr<int> operator()(const CheckArgs& args) const {
       return RunCheck(args, context);
+    }
+    absl::StatusOr<int> operator()(const TopArgs& args) const {
+      return Completed(RunTop(args, context));
     }
   };
   return std::visit(Dispatch{context}, command);

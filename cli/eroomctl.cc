@@ -18,6 +18,7 @@
 #include "cli/collector_client.h"
 #include "cli/commands.h"
 #include "cli/daily_check.h"
+#include "cli/terminal.h"
 #include "cli/text_format.h"
 #include "eroom/monitor/v1/monitor.grpc.pb.h"
 
@@ -102,6 +103,7 @@ CliEnvironment CliEnvironment::Real() {
   environment.on_interrupt = [](std::function<void()> action) {
     InterruptWatcher::Get().OnInterrupt(std::move(action));
   };
+  environment.open_terminal = OpenProcessTerminal;
   return environment;
 }
 
@@ -132,10 +134,11 @@ int RunEroomctl(int argc, const char* const* argv, std::ostream& out,
                                *environment.clock,
                                environment.time_zone,
                                out,
+                               err,
                                environment.wait_before_refresh,
                                environment.confirm,
-                               err,
-                               environment.on_interrupt};
+                               environment.on_interrupt,
+                               environment.open_terminal};
   const absl::StatusOr<int> exit_code = RunCommand(invocation.command, context);
   if (!exit_code.ok()) {
     out.flush();

@@ -9,6 +9,7 @@
 
 #include "absl/time/time.h"
 #include "cli/collector_address.h"
+#include "cli/terminal.h"
 #include "common/clock.h"
 #include "grpcpp/channel.h"
 
@@ -31,6 +32,9 @@ struct CliEnvironment {
   std::function<std::optional<bool>(const std::string& question)> confirm;
   // Runs `action` when the operator presses Ctrl-C (`logs -f`).
   std::function<void(std::function<void()> action)> on_interrupt;
+  // The terminal `top` draws on (OpenProcessTerminal); nullptr when stdout
+  // is not a terminal.
+  std::function<absl::StatusOr<std::unique_ptr<Terminal>>()> open_terminal;
 
   static CliEnvironment Real();
 };

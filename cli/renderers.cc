@@ -1,6 +1,8 @@
 #include "cli/renderers.h"
 
 #include <algorithm>
+#include <optional>
+#include <sstream>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -9,6 +11,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "cli/table.h"
 #include "cli/text_format.h"
@@ -76,8 +80,8 @@ std::string AlertStateWithAck(const v1::AlertRecord& alert) {
   return state;
 }
 
-// "2 critical": how many, and the most severe (the collector sends it
-// first).
+}  // namespace
+
 std::string FiringAlertsSummary(const v1::HostStatus& host) {
   if (host.firing_alerts().empty()) return kNone;
   return absl::StrCat(host.firing_alerts_size(), " ",
@@ -93,6 +97,8 @@ std::string ConnectionState(const v1::HostStatus& host,
   if (host.last_seen_unix_ms() == 0) return "down";
   return absl::StrCat("down ", Age(host.last_seen_unix_ms(), context));
 }
+
+namespace {
 
 std::string ProcessSummary(const v1::HostStatus& host) {
   if (!host.has_latest_sample()) return kNone;
@@ -123,6 +129,8 @@ std::string DisksSummary(const v1::HostStatus& host) {
   return absl::StrJoin(parts, ", ");
 }
 
+}  // namespace
+
 std::string HealthSummary(const v1::HostStatus& host) {
   if (!host.has_latest_health()) return kNone;
   const v1::ProbeResult& health = host.latest_health();
@@ -135,7 +143,6 @@ std::string HealthSummary(const v1::HostStatus& host) {
       latency);
 }
 
-// The queue as the latest /queue/status probe reported it, if it did.
 const v1::QueueStatus* LatestQueue(const v1::HostStatus& host) {
   if (!host.has_latest_queue() || !host.latest_queue().has_queue()) {
     return nullptr;
@@ -147,15 +154,56 @@ bool IsBacklog(const v1::QueueStatus& queue) {
   return queue.queued() > kQueueBacklogThreshold;
 }
 
+namespace {
+
 std::string LevelName(v1::LogLevel level) {
   return level == v1::LOG_LEVEL_UNSPECIFIED ? kNone : v1::LogLevel_Name(level);
 }
+
+// A message's lines, without line ends; a trailing newline starts none.
+std::vector<std::string> MessageLines(absl::string_view message) {
+  std::vector<std::string> lines =
+      absl::StrSplit(absl::StripSuffix(message, "\n"), '\n');
+  for (std::string& line : lines) {
+    if (absl::EndsWith(line, "\r")) line.pop_back();
+  }
+  return lines;
+}
+
+// Where, in the oldest-first events of a response with `context` events
+// around each match, a "--" goes: before an event of another host or file
+// than the one above it, and between two matches of one file with twice
+// `context` events between them (the collector joins runs that share an
+// event, so these are two runs), after the first match's.
+std::vector<bool> RunStarts(
+    const std::vector<const v1::StoredLogEvent*>& events, int context) {
+  std::vector<bool> starts(events.size(), false);
+  std::optional<size_t> last_match;
+  for (size_t i = 0; i < events.size(); ++i) {
+    if (i > 0 && (events[i]->agent_id() != events[i - 1]->agent_id() ||
+                  events[i]->event().file() != events[i - 1]->event().file())) {
+      starts[i] = true;
+      last_match.reset();
+    }
+    if (events[i]->context()) continue;
+    if (last_match.has_value() &&
+        i - *last_match - 1 == 2 * static_cast<size_t>(context)) {
+      starts[*last_match + 1 + context] = true;
+    }
+    last_match = i;
+  }
+  return starts;
+}
+
+}  // namespace
 
 std::string EventMessage(const v1::LogEvent& event) {
   std::string message = FirstLineSummary(event.message());
   if (event.truncated()) absl::StrAppend(&message, " [truncated]");
   return message;
 }
+
+namespace {
 
 std::string OrNone(const std::string& text) {
   return text.empty() ? kNone : text;
@@ -294,12 +342,7 @@ void RenderFiringAlerts(const v1::HostStatus& host,
   }
   const char* label = "Alerts";
   for (const v1::AlertRecord& alert : host.firing_alerts()) {
-    RenderStatusLine(
-        out, label,
-        absl::StrCat(SeverityText(alert.severity()), " ", alert.rule(), " for ",
-                     AlertAge(alert, context), ": ",
-                     FirstLineSummary(alert.summary()), " (#", alert.id(),
-                     alert.acknowledged_by().empty() ? "" : ", acked", ")"));
+    RenderStatusLine(out, label, FiringAlertText(alert, context));
     label = "";
   }
 }
@@ -331,6 +374,14 @@ std::string CommandStateName(v1::CommandState state) {
 }
 
 }  // namespace
+
+std::string FiringAlertText(const v1::AlertRecord& alert,
+                            const RenderContext& context) {
+  return absl::StrCat(SeverityText(alert.severity()), " ", alert.rule(),
+                      " for ", AlertAge(alert, context), ": ",
+                      FirstLineSummary(alert.summary()), " (#", alert.id(),
+                      alert.acknowledged_by().empty() ? "" : ", acked", ")");
+}
 
 std::string StepSummary(const v1::CommandProgress& step) {
   std::string summary = FirstLineSummary(step.message());
@@ -414,31 +465,66 @@ void RenderStatus(const HostReport& report, const RenderContext& context,
 }
 
 void RenderLogs(const v1::QueryLogsResponse& response,
-                const RenderContext& context, std::ostream& out) {
+                const RenderContext& context, const LogRenderOptions& options,
+                std::ostream& out) {
   if (response.events().empty()) {
     out << "No log events match.\n";
     return;
   }
-  Table table({"TIME", "HOST", "LEVEL", "TYPE", "MESSAGE"});
-  // The collector sends newest first; people read top to bottom. Sorting
-  // (not just reversing) also interleaves several hosts correctly.
+  // The collector sends newest first; people read top to bottom.
   std::vector<const v1::StoredLogEvent*> events;
   for (auto it = response.events().rbegin(); it != response.events().rend();
        ++it) {
     events.push_back(&*it);
   }
-  std::stable_sort(
-      events.begin(), events.end(),
-      [](const v1::StoredLogEvent* a, const v1::StoredLogEvent* b) {
-        return a->event().time_unix_ms() < b->event().time_unix_ms();
-      });
+  if (options.context <= 0) {
+    // Sorting (not just reversing) also interleaves several hosts correctly.
+    std::stable_sort(
+        events.begin(), events.end(),
+        [](const v1::StoredLogEvent* a, const v1::StoredLogEvent* b) {
+          return a->event().time_unix_ms() < b->event().time_unix_ms();
+        });
+  }
+  const bool with_context = options.context > 0;
+  const std::vector<bool> separated = with_context
+                                          ? RunStarts(events, options.context)
+                                          : std::vector<bool>(events.size());
+  std::vector<std::string> headers = {"TIME", "HOST", "LEVEL", "TYPE",
+                                      "MESSAGE"};
+  if (with_context) headers.insert(headers.begin(), "");
+  Table table(headers);
+  std::vector<std::vector<std::string>> more_lines;
   for (const v1::StoredLogEvent* stored : events) {
     const v1::LogEvent& event = stored->event();
-    table.AddRow({FormatLocalTime(event.time_unix_ms(), context.zone),
-                  stored->agent_id(), LevelName(event.level()),
-                  OrNone(event.event_type()), EventMessage(event)});
+    std::vector<std::string> lines = MessageLines(event.message());
+    std::string message = lines.front();
+    if (options.brief && lines.size() > 1) {
+      absl::StrAppend(&message, " \u2026 ", lines.size() - 1,
+                      lines.size() == 2 ? " more line" : " more lines");
+    }
+    if (event.truncated()) absl::StrAppend(&message, " [truncated]");
+    std::vector<std::string> row = {
+        FormatLocalTime(event.time_unix_ms(), context.zone), stored->agent_id(),
+        LevelName(event.level()), OrNone(event.event_type()), message};
+    if (with_context) row.insert(row.begin(), stored->context() ? "-" : ">");
+    table.AddRow(std::move(row));
+    lines.erase(lines.begin());
+    more_lines.push_back(options.brief ? std::vector<std::string>()
+                                       : std::move(lines));
   }
-  table.Render(out);
+  std::ostringstream rendered;
+  table.Render(rendered);
+  const std::vector<std::string> rows =
+      absl::StrSplit(rendered.str(), '\n', absl::SkipEmpty());
+  out << rows.front() << '\n';
+  for (size_t i = 0; i < events.size(); ++i) {
+    if (separated[i]) out << "--\n";
+    out << rows[i + 1] << '\n';
+    for (const std::string& line : more_lines[i]) {
+      out << "    " << Printable(absl::StrReplaceAll(line, {{"\t", "    "}}))
+          << '\n';
+    }
+  }
 }
 
 void RenderLogLine(const v1::StoredLogEvent& stored,

@@ -31,16 +31,48 @@ std::string HostLabel(const eroom::monitor::v1::HostStatus& host);
 // Why a probe failed: its error, else its HTTP status.
 std::string ProbeFailure(const eroom::monitor::v1::ProbeResult& probe);
 
+// "connected", "silent 2m" (connected, nothing arrived lately), "down 3m".
+std::string ConnectionState(const eroom::monitor::v1::HostStatus& host,
+                            const RenderContext& context);
+// The latest /health probe: "healthy 12 ms", "error: timeout (1.0 s)", "-".
+std::string HealthSummary(const eroom::monitor::v1::HostStatus& host);
+// The queue as the latest /queue/status probe reported it, if it did.
+const eroom::monitor::v1::QueueStatus* LatestQueue(
+    const eroom::monitor::v1::HostStatus& host);
+bool IsBacklog(const eroom::monitor::v1::QueueStatus& queue);
+// "2 critical": how many, and the most severe (the collector sends it
+// first); "-" when none fires.
+std::string FiringAlertsSummary(const eroom::monitor::v1::HostStatus& host);
+// "critical health_down for 5m: summary (#12)", ", acked" once acknowledged.
+std::string FiringAlertText(const eroom::monitor::v1::AlertRecord& alert,
+                            const RenderContext& context);
+// The first line of a log event's message, with " [truncated]" when the
+// agent cut it.
+std::string EventMessage(const eroom::monitor::v1::LogEvent& event);
+
 void RenderHosts(const eroom::monitor::v1::ListHostsResponse& response,
                  const RenderContext& context, std::ostream& out);
 void RenderStatus(const HostReport& report, const RenderContext& context,
                   std::ostream& out);
-// Oldest first, whatever order the collector sent.
+struct LogRenderOptions {
+  // Each event's first line, with "… N more lines" for the rest (a stack
+  // trace); else every line, the rest indented below the event's row.
+  bool brief = false;
+  // The context asked for (QueryLogsRequest.context); when positive, each
+  // row starts with '>' for a match or '-' for context, like grep, and "--"
+  // separates the runs of the collector's answer.
+  int context = 0;
+};
+
 // One event as one line of RenderLogs' columns, for a follow.
 void RenderLogLine(const eroom::monitor::v1::StoredLogEvent& stored,
                    const RenderContext& context, std::ostream& out);
+
+// Oldest first, whatever order the collector sent: by time, or with
+// context the collector's runs, each in its file's order.
 void RenderLogs(const eroom::monitor::v1::QueryLogsResponse& response,
-                const RenderContext& context, std::ostream& out);
+                const RenderContext& context, const LogRenderOptions& options,
+                std::ostream& out);
 void RenderMetrics(const std::string& name,
                    const eroom::monitor::v1::QueryMetricsResponse& response,
                    const RenderContext& context, std::ostream& out);

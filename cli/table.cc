@@ -36,6 +36,27 @@ int SequenceLength(unsigned char lead) {
   return 0;
 }
 
+// The code point starting at byte `i` of `text`: its bytes and the columns
+// a terminal draws it in. An invalid UTF-8 byte is one byte, one column.
+struct CodePoint {
+  size_t bytes;
+  int columns;
+};
+
+CodePoint CodePointAt(absl::string_view text, size_t i) {
+  const unsigned char lead = text[i];
+  const int length = SequenceLength(lead);
+  bool valid = length > 0 && i + length <= text.size();
+  uint32_t cp = length == 1 ? lead : lead & (0x7F >> length);
+  for (int k = 1; valid && k < length; ++k) {
+    const unsigned char next = text[i + k];
+    valid = (next & 0xC0) == 0x80;
+    cp = (cp << 6) | (next & 0x3F);
+  }
+  if (!valid) return CodePoint{1, 1};
+  return CodePoint{static_cast<size_t>(length), IsWide(cp) ? 2 : 1};
+}
+
 void Pad(std::ostream& out, int count) {
   for (int i = 0; i < count; ++i) out << ' ';
 }
@@ -44,26 +65,24 @@ void Pad(std::ostream& out, int count) {
 
 int DisplayWidth(absl::string_view text) {
   int width = 0;
-  size_t i = 0;
-  while (i < text.size()) {
-    const unsigned char lead = text[i];
-    const int length = SequenceLength(lead);
-    bool valid = length > 0 && i + length <= text.size();
-    uint32_t cp = length == 1 ? lead : lead & (0x7F >> length);
-    for (int k = 1; valid && k < length; ++k) {
-      const unsigned char next = text[i + k];
-      valid = (next & 0xC0) == 0x80;
-      cp = (cp << 6) | (next & 0x3F);
-    }
-    if (!valid) {
-      width += 1;
-      i += 1;
-      continue;
-    }
-    width += IsWide(cp) ? 2 : 1;
-    i += length;
+  for (size_t i = 0; i < text.size();) {
+    const CodePoint next = CodePointAt(text, i);
+    width += next.columns;
+    i += next.bytes;
   }
   return width;
+}
+
+std::string CutToWidth(absl::string_view text, int width) {
+  int used = 0;
+  size_t end = 0;
+  while (end < text.size()) {
+    const CodePoint next = CodePointAt(text, end);
+    if (used + next.columns > width) break;
+    used += next.columns;
+    end += next.bytes;
+  }
+  return std::string(text.substr(0, end));
 }
 
 Table::Table(std::vector<std::string> headers)

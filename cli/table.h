@@ -12,6 +12,9 @@ namespace eroom::cli {
 // Terminal columns `text` occupies: one per code point, two for Hangul and
 // other East Asian wide characters. Invalid UTF-8 bytes count one each.
 int DisplayWidth(absl::string_view text);
+// The longest prefix of `text`, in whole code points, that occupies at most
+// `width` columns: a line that a terminal draws without wrapping.
+std::string CutToWidth(absl::string_view text, int width);
 
 // A plain text table: a header row and aligned columns separated by two
 // spaces. The last column is not padded, so long messages do not create

@@ -225,6 +225,7 @@ void Collector::ReloadRules() {
 void Collector::Stop() {
   if (stopped_) return;
   stopped_ = true;
+  query_service_.StopQueries();
   // Follows never end on their own: they end now (clients resume) rather
   // than hold the shutdown below until its deadline.
   followers_.Stop();

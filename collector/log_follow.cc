@@ -3,11 +3,13 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
 
 namespace eroom::collector {
 namespace v1 = ::eroom::monitor::v1;
 
-absl::Status ValidateFollowRequest(const v1::FollowLogsRequest& request) {
+absl::StatusOr<LogFilter> ValidateFollowRequest(
+    const v1::FollowLogsRequest& request) {
   const v1::QueryLogsRequest& filter = request.filter();
   if (filter.until_unix_ms() != 0) {
     return absl::InvalidArgumentError(
@@ -32,15 +34,22 @@ absl::Status ValidateFollowRequest(const v1::FollowLogsRequest& request) {
           absl::StrCat("resume_after[", i, "].agent_id is empty"));
     }
   }
-  return absl::OkStatus();
+  absl::StatusOr<LogFilter> compiled = LogFilter::Compile(filter);
+  if (!compiled.ok()) {
+    return absl::Status(compiled.status().code(),
+                        absl::StrCat("filter.", compiled.status().message()));
+  }
+  return compiled;
 }
 
 LogFollower::LogFollower(StorageReader& storage, Submit submit,
-                         v1::FollowLogsRequest request, FollowStream& stream)
+                         const v1::FollowLogsRequest& request, LogFilter filter,
+                         FollowStream& stream)
     : storage_(storage),
       submit_(std::move(submit)),
       stream_(stream),
-      filter_(request.filter()),
+      filter_(std::move(filter)),
+      backlog_limit_(request.filter().limit()),
       resume_received_unix_ms_(request.resume_received_unix_ms()),
       resuming_(!request.resume_after().empty() ||
                 request.resume_received_unix_ms() != 0),
@@ -153,7 +162,7 @@ absl::StatusOr<std::vector<v1::StoredLogEvent>> LogFollower::NextEvents() {
     started_ = true;
     if (!resuming_) {
       absl::StatusOr<LogEventPage> backlog = storage_.StoredLogEvents(
-          filter_, {.limit = filter_.limit(), .newest = true}, check);
+          filter_, {.limit = backlog_limit_, .newest = true}, check);
       if (!backlog.ok()) return backlog.status();
       position_ = backlog->through;
       return std::move(backlog->events);
@@ -198,6 +207,7 @@ LogFollowers::LogFollowers(StorageReader& storage, LogFollower::Submit submit,
 
 absl::StatusOr<std::shared_ptr<LogFollower>> LogFollowers::Add(
     v1::FollowLogsRequest request, FollowStream& stream) {
+  EROOM_ASSIGN_OR_RETURN(LogFilter filter, ValidateFollowRequest(request));
   absl::MutexLock lock(&mu_);
   if (stopped_) {
     return absl::UnavailableError("the collector is stopping; resume later");
@@ -207,8 +217,8 @@ absl::StatusOr<std::shared_ptr<LogFollower>> LogFollowers::Add(
         absl::StrCat("too many log follows in progress (", max_follows_,
                      " at most); retry later"));
   }
-  auto follower = std::make_shared<LogFollower>(storage_, submit_,
-                                                std::move(request), stream);
+  auto follower = std::make_shared<LogFollower>(storage_, submit_, request,
+                                                std::move(filter), stream);
   followers_[follower.get()] = follower;
   return follower;
 }

@@ -14,6 +14,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "collector/ingest.h"
+#include "collector/log_filter.h"
 #include "collector/storage.h"
 #include "eroom/monitor/v1/monitor.pb.h"
 
@@ -32,10 +33,11 @@ inline constexpr int32_t kFollowPageEvents = 1000;
 // for a moment whenever log events are stored.
 inline constexpr int kMaxLogFollows = 64;
 
-// INVALID_ARGUMENT, naming the field, for what a follow cannot take: until,
-// before_cursor or context in the filter, a negative limit or resume time,
-// a resume position without a host.
-absl::Status ValidateFollowRequest(
+// The request's filter compiled (LogFilter::Compile); INVALID_ARGUMENT,
+// naming the field, for what a follow cannot take: a filter
+// LogFilter::Compile refuses, until, before_cursor or context in the filter,
+// a negative resume time, a resume position without a host.
+absl::StatusOr<LogFilter> ValidateFollowRequest(
     const eroom::monitor::v1::FollowLogsRequest& request);
 
 // Where a follower sends what it read: a FollowLogs stream.
@@ -55,11 +57,11 @@ class LogFollower {
   // Hands `work` to the query workers; false when they cannot take it.
   using Submit = std::function<bool(std::function<void()> work)>;
 
-  // `request` is validated (ValidateFollowRequest), its filter's limit the
-  // backlog's size, positive.
+  // `filter` is `request`'s, validated (ValidateFollowRequest); the
+  // filter's limit is the backlog's size, positive.
   LogFollower(StorageReader& storage, Submit submit,
-              eroom::monitor::v1::FollowLogsRequest request,
-              FollowStream& stream);
+              const eroom::monitor::v1::FollowLogsRequest& request,
+              LogFilter filter, FollowStream& stream);
 
   // Reads the backlog (or what a resume needs) and sends it, even if
   // there is none, then what is stored later as OnStored says it is.
@@ -98,7 +100,8 @@ class LogFollower {
   absl::Status stop_ ABSL_GUARDED_BY(mu_);  // Why to end; OK: go on.
 
   // Owned by the one read in progress (reads never overlap).
-  const eroom::monitor::v1::QueryLogsRequest filter_;
+  const LogFilter filter_;
+  const int32_t backlog_limit_;
   bool started_ = false;
   bool answered_ = false;  // A response was sent.
   int64_t position_ = 0;   // Everything stored through it was read.
@@ -120,9 +123,10 @@ class LogFollowers final : public IngestObserver {
   LogFollowers(StorageReader& storage, LogFollower::Submit submit,
                int max_follows);
 
-  // A follower for `request` (validated, limit applied) sending to
-  // `stream`, registered but not started; RESOURCE_EXHAUSTED when
-  // max_follows are in progress, UNAVAILABLE once stopped.
+  // A follower for `request` (its limit applied) sending to `stream`,
+  // registered but not started; what ValidateFollowRequest refuses,
+  // RESOURCE_EXHAUSTED when max_follows are in progress, UNAVAILABLE once
+  // stopped.
   absl::StatusOr<std::shared_ptr<LogFollower>> Add(
       eroom::monitor::v1::FollowLogsRequest request, FollowStream& stream);
   // Forgets a follower whose stream ended.

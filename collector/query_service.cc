@@ -52,13 +52,21 @@ bool IsUtf8(absl::string_view text) {
   return true;
 }
 
-absl::Status ValidateSearchText(absl::string_view text) {
+// What the collector accepts to search logs by, in a query or a follow:
+// the rest of the filter is LogFilter::Compile's to refuse.
+absl::Status ValidateSearch(const v1::QueryLogsRequest& request) {
+  if (request.regex().size() > kMaxLogRegexBytes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("regex: ", request.regex().size(), " bytes; at most ",
+                     kMaxLogRegexBytes, " bytes are accepted"));
+  }
+  const std::string& text = request.contains();
   if (text.size() > kMaxSearchTextBytes) {
     return absl::InvalidArgumentError(
         absl::StrCat("search text is ", text.size(), " bytes; at most ",
                      kMaxSearchTextBytes, " bytes are searched"));
   }
-  if (text.find('\0') != absl::string_view::npos) {
+  if (text.find('\0') != std::string::npos) {
     return absl::InvalidArgumentError(
         "search text must not contain NUL characters");
   }
@@ -326,8 +334,8 @@ grpc::ServerWriteReactor<v1::FollowLogsResponse>* QueryServiceImpl::FollowLogs(
     return reactor;
   }
   v1::FollowLogsRequest follow = *request;
-  absl::Status valid = ValidateFollowRequest(follow);
-  if (valid.ok()) valid = ValidateSearchText(follow.filter().contains());
+  // The rest is the followers' to refuse (ValidateFollowRequest).
+  absl::Status valid = ValidateSearch(follow.filter());
   absl::StatusOr<int32_t> limit =
       EffectiveLimit(follow.filter().limit(), kDefaultLogLimit, kMaxLogLimit);
   if (valid.ok()) valid = limit.status();
@@ -430,7 +438,9 @@ absl::StatusOr<v1::ListHostsResponse> QueryServiceImpl::Hosts(
 
 absl::StatusOr<v1::QueryLogsResponse> QueryServiceImpl::Logs(
     v1::QueryLogsRequest request, grpc::CallbackServerContext& context) {
-  EROOM_RETURN_IF_ERROR(ValidateSearchText(request.contains()));
+  EROOM_RETURN_IF_ERROR(ValidateSearch(request));
+  // A negative context is storage's to refuse (LogFilter::Compile).
+  request.set_context(std::min(request.context(), kMaxLogContext));
   EROOM_ASSIGN_OR_RETURN(
       int32_t limit,
       EffectiveLimit(request.limit(), kDefaultLogLimit, kMaxLogLimit));
@@ -444,6 +454,7 @@ absl::StatusOr<v1::QueryLogsResponse> QueryServiceImpl::Logs(
   const absl::Time callers_deadline = absl::FromChrono(context.deadline());
   const absl::Time time_limit = clock_.Now() + kMaxQueryTime;
   return storage_.QueryLogs(request, [&]() -> absl::Status {
+    if (stopping_) return absl::UnavailableError("the collector is stopping");
     if (context.IsCancelled()) {
       return absl::CancelledError(
           "the caller cancelled the query or its deadline passed");

@@ -33,6 +33,15 @@ inline constexpr int64_t kMinMetricStepMs = 1000;
 // lookup, and the substring test runs in time proportional to it).
 inline constexpr size_t kMaxSearchTextBytes = 1024;
 
+// The longest regex (QueryLogsRequest.regex), in bytes, like a search
+// text: RE2 compiles it in time and memory proportional to its length.
+inline constexpr size_t kMaxLogRegexBytes = 1024;
+
+// The most context events (QueryLogsRequest.context) on each side of a
+// match: more is capped to it. Each match then costs two short reads, and
+// a page of matches with their context stays readable.
+inline constexpr int kMaxLogContext = 20;
+
 // How long a log query may run whatever deadline its caller set, if any:
 // past it, it stops with DEADLINE_EXCEEDED and frees its worker.
 inline constexpr absl::Duration kMaxQueryTime = absl::Seconds(30);
@@ -83,6 +92,11 @@ class QueryServiceImpl final
                    const Clock& clock, int max_concurrent_log_queries,
                    alerting::AlertAdmin* alerts,
                    LogFollowers* followers = nullptr);
+
+  // Log queries running or yet to run stop at their next check with
+  // UNAVAILABLE: the collector is stopping, and its streams' grace period
+  // is for the agents, not for searches.
+  void StopQueries() { stopping_ = true; }
 
   // ListHosts with each host's `down` as the collector knows it, and its
   // firing alerts.
@@ -163,6 +177,7 @@ class QueryServiceImpl final
   alerting::AlertAdmin* const alerts_;  // Null: alerting is off.
   LogFollowers* const followers_;       // Null: no follows.
   std::atomic<int> log_queries_running_ = 0;
+  std::atomic<bool> stopping_ = false;
 };
 
 }  // namespace eroom::collector

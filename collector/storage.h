@@ -9,6 +9,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "collector/log_filter.h"
 #include "collector/retention_policy.h"
 #include "collector/stored_batch.h"
 #include "eroom/monitor/v1/monitor.pb.h"
@@ -124,6 +125,12 @@ struct LogResume {
   int64_t newest = 0;  // The newest position stored.
 };
 
+// How many of a host's log events on each side of a match QueryLogs looks
+// through for the match's context (events of the same file): a file's
+// first or last event costs at most this many reads, not the host's
+// history.
+inline constexpr int kLogContextReach = 1000;
+
 // Threading: any number of threads may call the reader at once,
 // concurrently with the writer; a query sees only committed writes and
 // never waits for a write transaction. Limits are the caller's policy
@@ -139,25 +146,46 @@ class StorageReader {
       const eroom::monitor::v1::ListHostsRequest& request) = 0;
 
   // The newest request.limit log events matching every filter given, newest
-  // first by the event's own time (then the newest stored first);
-  // since/until bounds are inclusive. `contains` matches a substring of the
-  // message literally, ignoring ASCII case (Korean has none). Events stop
+  // first by the event's own time (then the newest stored first), as
+  // collector/log_filter.h compiles them: an event of any of the hosts
+  // (agent_id and agent_ids) and of any of the types (event_type and
+  // event_types); since/until bounds are inclusive. `contains` matches a
+  // substring of the message literally, ignoring ASCII case (Korean has
+  // none); `regex` matches the message partially (RE2), tested on the events
+  // the other filters leave, reading on until the page is full. Events stop
   // before their size passes kMaxLogResponseBytes, with `truncated` set.
-  // Stops early when `check` says so.
+  //
+  // Paging: next_cursor is the position of the page's last match, set when
+  // an older event matches (or the page was truncated); before_cursor
+  // restricts a query to events strictly after that position in the order,
+  // so that paging through events of equal times repeats and skips none.
+  //
+  // Context: with request.context = N, each match comes with up to N events
+  // of its host and file on each side in the host's order (sequence), found
+  // among the host's kLogContextReach log events on that side of it, and
+  // marked `context`; filters do not apply to them and the limit counts
+  // matches only. The page is then in runs (collector/log_page.h): each
+  // match with its context, highest sequence first, runs sharing an event
+  // joined, each event once (a match rather than context).
+  //
+  // InvalidArgument (naming the field) for a regex RE2 refuses, a malformed
+  // before_cursor, an empty host or type in the lists, a negative context.
+  // Stops early when `check` says so, with its status.
   virtual absl::StatusOr<eroom::monitor::v1::QueryLogsResponse> QueryLogs(
       const eroom::monitor::v1::QueryLogsRequest& request,
       const QueryCheck& check) = 0;
 
   // The events matching every filter of `filter` (as QueryLogs applies
-  // them; its limit aside) stored in range (after, through], at most
-  // range.limit of them, oldest stored first. Events stop before their size
-  // passes kMaxLogResponseBytes. `through` of the page is the last event's
-  // position when the page stopped at range.limit or at the size, else the
-  // range's through or the newest position stored, whichever comes first.
-  // Stops early when `check` says so.
+  // them, the regex included; the page position aside) stored in range
+  // (after, through], at most range.limit of them, oldest stored first.
+  // Events stop before their size passes kMaxLogResponseBytes. `through` of
+  // the page is the last event's position when the page stopped at
+  // range.limit or at the size, else the range's through or the newest
+  // position stored, whichever comes first. Stops early when `check` says
+  // so.
   virtual absl::StatusOr<LogEventPage> StoredLogEvents(
-      const eroom::monitor::v1::QueryLogsRequest& filter,
-      const LogEventRange& range, const QueryCheck& check) = 0;
+      const LogFilter& filter, const LogEventRange& range,
+      const QueryCheck& check) = 0;
 
   // Where a follow resuming after each of `hosts`' sequence, and from
   // `received_unix_ms` for the hosts not listed, starts reading.

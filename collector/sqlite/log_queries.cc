@@ -1,12 +1,14 @@
 #include <algorithm>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "SQLiteCpp/Statement.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
+#include "collector/log_page.h"
 #include "collector/sqlite/queries.h"
 #include "collector/sqlite/search_index.h"
 #include "collector/sqlite/sql_values.h"
@@ -38,33 +40,69 @@ void AddContains(const std::string& text, bool search_index_attached,
   conditions.Add("message LIKE ? ESCAPE '\\'", LikeSubstringPattern(text));
 }
 
-constexpr char kLogEventColumns[] =
-    "SELECT id, agent_id, sequence, time_ms, received_ms, file, file_offset, "
-    "level, logger, thread, message, event_type, fields, ruid, truncated, "
-    "has_header FROM log_events";
+// The columns ReadStoredLogEvent reads, in its order.
+constexpr char kLogColumns[] =
+    "agent_id, sequence, time_ms, received_ms, file, file_offset, level, "
+    "logger, thread, message, event_type, fields, ruid, truncated, has_header, "
+    "id";
 
-// The row `query` (selecting kLogEventColumns) stands on; its id is
-// column 0.
-v1::StoredLogEvent ReadLogEvent(SQLite::Statement& query) {
+// The row of kLogColumns at `query`'s current step.
+v1::StoredLogEvent ReadStoredLogEvent(SQLite::Statement& query) {
   v1::StoredLogEvent stored;
-  stored.set_agent_id(query.getColumn(1).getString());
-  stored.set_sequence(FromDb(query.getColumn(2).getInt64()));
-  stored.set_received_unix_ms(query.getColumn(4).getInt64());
+  stored.set_agent_id(query.getColumn(0).getString());
+  stored.set_sequence(FromDb(query.getColumn(1).getInt64()));
+  stored.set_received_unix_ms(query.getColumn(3).getInt64());
   v1::LogEvent* log = stored.mutable_event();
-  log->set_time_unix_ms(query.getColumn(3).getInt64());
-  log->set_file(query.getColumn(5).getString());
-  log->set_file_offset(FromDb(query.getColumn(6).getInt64()));
-  log->set_level(static_cast<v1::LogLevel>(query.getColumn(7).getInt()));
-  log->set_logger(query.getColumn(8).getString());
-  log->set_thread(query.getColumn(9).getString());
-  log->set_message(query.getColumn(10).getString());
-  log->set_event_type(query.getColumn(11).getString());
-  FromJsonObject(query.getColumn(12).getText(), log->mutable_fields());
-  log->set_ruid(query.getColumn(13).getString());
-  log->set_truncated(query.getColumn(14).getInt() != 0);
-  log->set_has_header(query.getColumn(15).getInt() != 0);
+  log->set_time_unix_ms(query.getColumn(2).getInt64());
+  log->set_file(query.getColumn(4).getString());
+  log->set_file_offset(FromDb(query.getColumn(5).getInt64()));
+  log->set_level(static_cast<v1::LogLevel>(query.getColumn(6).getInt()));
+  log->set_logger(query.getColumn(7).getString());
+  log->set_thread(query.getColumn(8).getString());
+  log->set_message(query.getColumn(9).getString());
+  log->set_event_type(query.getColumn(10).getString());
+  FromJsonObject(query.getColumn(11).getText(), log->mutable_fields());
+  log->set_ruid(query.getColumn(12).getString());
+  log->set_truncated(query.getColumn(13).getInt() != 0);
+  log->set_has_header(query.getColumn(14).getInt() != 0);
   return stored;
 }
+
+// Reads matches' context (LogContextReader) through two statements
+// prepared once per query: the host's kLogContextReach events on one side
+// of the match by sequence (its UNIQUE index), then those of its file.
+class ContextReader {
+ public:
+  explicit ContextReader(SQLite::Database& db)
+      : older_(db, Sql("<", "DESC")), newer_(db, Sql(">", "ASC")) {}
+
+  std::vector<v1::StoredLogEvent> Read(const v1::StoredLogEvent& match,
+                                       int count, bool older) {
+    SQLite::Statement& query = older ? older_ : newer_;
+    query.reset();
+    query.bind(1, match.agent_id());
+    query.bind(2, ToDb(match.sequence()));
+    query.bind(3, kLogContextReach);
+    query.bind(4, match.event().file());
+    query.bind(5, count);
+    std::vector<v1::StoredLogEvent> events;
+    while (query.executeStep()) events.push_back(ReadStoredLogEvent(query));
+    return events;
+  }
+
+ private:
+  static std::string Sql(absl::string_view comparison,
+                         absl::string_view order) {
+    return absl::StrCat("SELECT ", kLogColumns, " FROM (SELECT ", kLogColumns,
+                        " FROM log_events WHERE agent_id = ? AND sequence ",
+                        comparison, " ? ORDER BY sequence ", order,
+                        " LIMIT ?) WHERE file = ? ORDER BY sequence ", order,
+                        " LIMIT ?");
+  }
+
+  SQLite::Statement older_;
+  SQLite::Statement newer_;
+};
 
 int64_t NewestLogPosition(SQLite::Database& db) {
   SQLite::Statement query(db, "SELECT coalesce(max(id), 0) FROM log_events");
@@ -72,62 +110,85 @@ int64_t NewestLogPosition(SQLite::Database& db) {
   return query.getColumn(0).getInt64();
 }
 
+// Whether the message of the row of kLogColumns at `query`'s current step
+// matches `filter`'s regex, read in place.
+bool MessageMatchesRegex(SQLite::Statement& query, const LogFilter& filter) {
+  SQLite::Column message = query.getColumn(9);
+  const char* text = message.getText();
+  return filter.MatchesRegex(
+      absl::string_view(text, static_cast<size_t>(message.getBytes())));
+}
+
 }  // namespace
 
-SqlConditions LogFilterConditions(const v1::QueryLogsRequest& request,
+SqlConditions LogFilterConditions(const LogFilter& filter,
                                   bool search_index_attached) {
   SqlConditions conditions;
-  if (!request.agent_id().empty()) {
-    conditions.Add("agent_id = ?", request.agent_id());
+  if (!filter.agent_ids().empty()) {
+    conditions.AddOneOf("agent_id", filter.agent_ids());
   }
-  if (request.min_level() != v1::LOG_LEVEL_UNSPECIFIED) {
-    conditions.Add("level >= ?", static_cast<int64_t>(request.min_level()));
+  if (filter.min_level() != v1::LOG_LEVEL_UNSPECIFIED) {
+    conditions.Add("level >= ?", static_cast<int64_t>(filter.min_level()));
   }
-  if (!request.event_type().empty()) {
-    // The repeated condition lets SQLite use the partial index.
-    conditions.Add("event_type = ? AND event_type <> ''", request.event_type());
+  if (!filter.event_types().empty()) {
+    conditions.AddOneOf("event_type", filter.event_types());
+    // Repeated, the partial index's condition lets SQLite use it.
+    conditions.AddWithParams("event_type <> ''", {});
   }
-  if (!request.ruid().empty()) {
-    conditions.Add("ruid = ? AND ruid <> ''", request.ruid());
+  if (!filter.ruid().empty()) {
+    conditions.Add("ruid = ? AND ruid <> ''", filter.ruid());
   }
-  if (request.since_unix_ms() != 0) {
-    conditions.Add("time_ms >= ?", request.since_unix_ms());
+  if (filter.since_unix_ms() != 0) {
+    conditions.Add("time_ms >= ?", filter.since_unix_ms());
   }
-  if (request.until_unix_ms() != 0) {
-    conditions.Add("time_ms <= ?", request.until_unix_ms());
+  if (filter.until_unix_ms() != 0) {
+    conditions.Add("time_ms <= ?", filter.until_unix_ms());
   }
-  if (!request.contains().empty()) {
-    AddContains(request.contains(), search_index_attached, conditions);
+  if (!filter.contains().empty()) {
+    AddContains(filter.contains(), search_index_attached, conditions);
   }
   return conditions;
 }
 
 v1::QueryLogsResponse QueryLogEvents(SQLite::Database& db,
                                      const v1::QueryLogsRequest& request,
+                                     const LogFilter& filter,
                                      bool search_index_attached) {
-  const SqlConditions conditions =
-      LogFilterConditions(request, search_index_attached);
-  SQLite::Statement query(
-      db, absl::StrCat(kLogEventColumns, conditions.Where(),
-                       " ORDER BY time_ms DESC, id DESC LIMIT ?"));
-  query.bind(conditions.Bind(query), request.limit());
-  v1::QueryLogsResponse response;
-  size_t response_bytes = 0;
-  while (query.executeStep()) {
-    v1::StoredLogEvent* stored = response.add_events();
-    *stored = ReadLogEvent(query);
-    response_bytes += stored->ByteSizeLong();
-    if (response_bytes > kMaxLogResponseBytes) {
-      response.mutable_events()->RemoveLast();
-      response.set_truncated(true);
-      break;
-    }
+  SqlConditions conditions = LogFilterConditions(filter, search_index_attached);
+  if (const std::optional<LogCursor>& before = filter.before()) {
+    // The first condition alone is what an index on time serves.
+    conditions.AddWithParams("time_ms <= ? AND (time_ms < ? OR id < ?)",
+                             {before->time_ms, before->time_ms, before->id});
   }
-  return response;
+  // Without a regex SQL finds exactly the matches: one more than the page
+  // tells whether another page follows. With one, rows are read until the
+  // page is full.
+  std::string limit;
+  if (!filter.has_regex()) {
+    limit = absl::StrCat(" LIMIT ", int64_t{request.limit()} + 1);
+  }
+  SQLite::Statement query(
+      db, absl::StrCat("SELECT ", kLogColumns, " FROM log_events",
+                       conditions.Where(), " ORDER BY time_ms DESC, id DESC",
+                       limit));
+  conditions.Bind(query);
+  std::optional<ContextReader> context_reader;
+  if (request.context() > 0) context_reader.emplace(db);
+  LogPageBuilder page(
+      request.limit(), request.context(),
+      [&](const v1::StoredLogEvent& match, int count, bool older) {
+        return context_reader->Read(match, count, older);
+      });
+  while (query.executeStep()) {
+    if (filter.has_regex() && !MessageMatchesRegex(query, filter)) continue;
+    const LogCursor position{query.getColumn(2).getInt64(),
+                             query.getColumn(15).getInt64()};
+    if (!page.Add(ReadStoredLogEvent(query), position)) break;
+  }
+  return std::move(page).Finish();
 }
 
-LogEventPage QueryStoredLogEvents(SQLite::Database& db,
-                                  const v1::QueryLogsRequest& filter,
+LogEventPage QueryStoredLogEvents(SQLite::Database& db, const LogFilter& filter,
                                   const LogEventRange& range,
                                   bool search_index_attached) {
   LogEventPage page;
@@ -135,24 +196,29 @@ LogEventPage QueryStoredLogEvents(SQLite::Database& db,
   // writer gives each transaction ids above every earlier one.
   page.through = std::min(range.through, NewestLogPosition(db));
   SqlConditions conditions = LogFilterConditions(filter, search_index_attached);
-  conditions.Add("id > ?", range.after);
-  conditions.Add("id <= ?", page.through);
+  conditions.AddWithParams("id > ? AND id <= ?", {range.after, page.through});
+  // Without a regex SQL finds exactly the matches; with one, rows are read
+  // until the page is full.
+  std::string limit;
+  if (!filter.has_regex()) limit = absl::StrCat(" LIMIT ", range.limit);
   // Paging forward reads just past a recent position: a range of ids,
   // which an index on a filter (a host's, a type's) would make a scan of
   // everything it holds.
   SQLite::Statement query(
-      db, absl::StrCat(kLogEventColumns, range.newest ? "" : " NOT INDEXED",
-                       conditions.Where(), " ORDER BY id ",
-                       range.newest ? "DESC" : "ASC", " LIMIT ?"));
-  query.bind(conditions.Bind(query), range.limit);
+      db, absl::StrCat("SELECT ", kLogColumns, " FROM log_events",
+                       range.newest ? "" : " NOT INDEXED", conditions.Where(),
+                       " ORDER BY id ", range.newest ? "DESC" : "ASC", limit));
+  conditions.Bind(query);
   size_t page_bytes = 0;
   int64_t last_id = 0;
-  while (query.executeStep()) {
-    v1::StoredLogEvent stored = ReadLogEvent(query);
+  while (query.executeStep() &&
+         page.events.size() < static_cast<size_t>(range.limit)) {
+    if (filter.has_regex() && !MessageMatchesRegex(query, filter)) continue;
+    v1::StoredLogEvent stored = ReadStoredLogEvent(query);
     page_bytes += stored.ByteSizeLong();
     // An event bigger than the cap on its own goes alone, not never.
     if (page_bytes > kMaxLogResponseBytes && !page.events.empty()) break;
-    last_id = query.getColumn(0).getInt64();
+    last_id = query.getColumn(15).getInt64();
     page.events.push_back(std::move(stored));
   }
   if (range.newest) {

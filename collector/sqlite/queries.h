@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "SQLiteCpp/Database.h"
+#include "collector/log_filter.h"
 #include "collector/sqlite/sql_values.h"
 #include "collector/storage.h"
 #include "eroom/monitor/v1/monitor.pb.h"
@@ -22,17 +23,19 @@ eroom::monitor::v1::ListHostsResponse QueryHosts(
 
 // log_queries.cc. `search_index_attached`: whether `db` has the search index
 // (collector/sqlite/search_index.h); without it, searches scan.
-// The conditions a log event meets to match `request`'s filters, its limit
-// aside: every log query of the collector reads through these.
-SqlConditions LogFilterConditions(
-    const eroom::monitor::v1::QueryLogsRequest& request,
-    bool search_index_attached);
+//
+// The conditions on log_events of every filter of `filter` but the regex
+// (which LogFilter::MatchesRegex tests on the rows SQL selects) and the page
+// position: what every query and follow of log events selects by.
+SqlConditions LogFilterConditions(const LogFilter& filter,
+                                  bool search_index_attached);
+// `filter` is `request`'s, compiled.
 eroom::monitor::v1::QueryLogsResponse QueryLogEvents(
     SQLite::Database& db, const eroom::monitor::v1::QueryLogsRequest& request,
-    bool search_index_attached);
-LogEventPage QueryStoredLogEvents(
-    SQLite::Database& db, const eroom::monitor::v1::QueryLogsRequest& filter,
-    const LogEventRange& range, bool search_index_attached);
+    const LogFilter& filter, bool search_index_attached);
+LogEventPage QueryStoredLogEvents(SQLite::Database& db, const LogFilter& filter,
+                                  const LogEventRange& range,
+                                  bool search_index_attached);
 LogResume QueryFollowResume(
     SQLite::Database& db,
     const std::vector<eroom::monitor::v1::LogPosition>& hosts,

@@ -12,6 +12,7 @@
 
 #include "SQLiteCpp/Statement.h"
 #include "SQLiteCpp/Transaction.h"
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
@@ -377,6 +378,16 @@ absl::StatusOr<SearchIndexProgress> ReadSearchIndexProgress(
   }
 }
 
+std::shared_ptr<SearchIndexer> SearchIndexer::Start(
+    std::unique_ptr<SearchIndex> index, std::string database_path,
+    absl::Duration round_delay, std::function<void(bool usable)> on_usable) {
+  std::shared_ptr<SearchIndexer> indexer(
+      new SearchIndexer(std::move(index), std::move(database_path), round_delay,
+                        std::move(on_usable)));
+  indexer->thread_ = std::thread([indexer] { indexer->Run(); });
+  return indexer;
+}
+
 SearchIndexer::SearchIndexer(std::unique_ptr<SearchIndex> index,
                              std::string database_path,
                              absl::Duration round_delay,
@@ -385,15 +396,27 @@ SearchIndexer::SearchIndexer(std::unique_ptr<SearchIndex> index,
       database_path_(std::move(database_path)),
       round_delay_(round_delay),
       on_usable_(std::move(on_usable)),
-      pending_(kEventsPerRound),
-      thread_([this] { Run(); }) {}
+      pending_(kEventsPerRound) {}
 
 SearchIndexer::~SearchIndexer() {
+  // The last reference may be the thread's own, after Stop left it.
+  if (thread_.joinable()) thread_.detach();
+}
+
+void SearchIndexer::Stop(absl::Duration wait) {
   {
     absl::MutexLock lock(&mu_);
     stopping_ = true;
   }
-  thread_.join();
+  if (finished_.WaitForNotificationWithTimeout(wait)) {
+    thread_.join();
+    return;
+  }
+  spdlog::info(
+      "{}: the indexer got no CPU to stop within {}; its transaction rolls "
+      "back with the process and is redone at the next start",
+      SearchIndexPath(database_path_), absl::FormatDuration(wait));
+  thread_.detach();
 }
 
 void SearchIndexer::Notify(int64_t events) {
@@ -429,8 +452,13 @@ bool SearchIndexer::stopping() const {
   return stopping_;
 }
 
+void SearchIndexer::SetUsable(bool usable) {
+  absl::MutexLock lock(&mu_);
+  if (!stopping_) on_usable_(usable);
+}
+
 bool SearchIndexer::RebuildIndex() {
-  on_usable_(false);
+  SetUsable(false);
   index_.reset();
   absl::StatusOr<std::unique_ptr<SearchIndex>> rebuilt =
       SearchIndex::Rebuild(database_path_);
@@ -440,7 +468,7 @@ bool SearchIndexer::RebuildIndex() {
     return false;
   }
   index_ = *std::move(rebuilt);
-  on_usable_(true);
+  SetUsable(true);
   spdlog::info("{}: rebuilt; every event is indexed again",
                SearchIndexPath(database_path_));
   return true;
@@ -448,6 +476,7 @@ bool SearchIndexer::RebuildIndex() {
 
 void SearchIndexer::Run() {
   SetThreadName("search-index");
+  absl::Cleanup notify_finished = [this] { finished_.Notify(); };
   // Storing and acknowledging events comes first: the index takes only CPU
   // time nothing else wants, and on a busy machine falls behind instead.
   const sched_param idle{.sched_priority = 0};

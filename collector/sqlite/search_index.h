@@ -14,6 +14,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 #include "collector/sqlite/writer.h"
 
@@ -112,19 +113,30 @@ class SearchIndex {
 // transaction has a fixed cost, and searches scan what is not indexed yet),
 // in transactions small enough to stop promptly. It checks the index first,
 // and rebuilds it when it is damaged or when asked to.
+//
+// It runs at idle priority, so that storing never waits for indexing; on a
+// busy machine it may then get no CPU for seconds, even to stop. What it is
+// doing then is derived data (a transaction of the index, rolled back and
+// redone at the next start), so Stop waits for it only a moment and then
+// leaves it to end with the process: the thread owns a reference to the
+// indexer for that.
 class SearchIndexer {
  public:
-  // The index of the collector database at `database_path`. A few pending
-  // events wait at most `round_delay` for more to join them.
+  // Starts indexing the collector database at `database_path`. A few
+  // pending events wait at most `round_delay` for more to join them.
   // `on_usable(false)` is called before the index is replaced,
-  // `on_usable(true)` once a new one is in place (on the indexer's thread).
-  SearchIndexer(std::unique_ptr<SearchIndex> index, std::string database_path,
-                absl::Duration round_delay,
-                std::function<void(bool usable)> on_usable);
+  // `on_usable(true)` once a new one is in place (on the indexer's thread),
+  // never after Stop returned.
+  static std::shared_ptr<SearchIndexer> Start(
+      std::unique_ptr<SearchIndex> index, std::string database_path,
+      absl::Duration round_delay, std::function<void(bool usable)> on_usable);
   SearchIndexer(const SearchIndexer&) = delete;
   SearchIndexer& operator=(const SearchIndexer&) = delete;
-  // Stops the thread after its current transaction.
   ~SearchIndexer();
+
+  // Stops the thread after its current transaction, waiting for it at most
+  // `wait`. Once.
+  void Stop(absl::Duration wait);
 
   // `events` more log events were committed. Never blocks.
   void Notify(int64_t events);
@@ -140,7 +152,12 @@ class SearchIndexer {
   static constexpr size_t kMaxForgetBytes = 64 << 20;
 
  private:
+  SearchIndexer(std::unique_ptr<SearchIndex> index, std::string database_path,
+                absl::Duration round_delay,
+                std::function<void(bool usable)> on_usable);
   void Run();
+  // Calls on_usable_ unless stopping.
+  void SetUsable(bool usable);
   // Replaces the index with an empty one; false if that failed.
   bool RebuildIndex();
   bool stopping() const;
@@ -158,6 +175,7 @@ class SearchIndexer {
   bool forget_overflowed_ ABSL_GUARDED_BY(mu_) = false;
   bool rebuild_requested_ ABSL_GUARDED_BY(mu_) = false;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  absl::Notification finished_;
   std::thread thread_;
 };
 

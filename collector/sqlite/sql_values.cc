@@ -46,10 +46,23 @@ void FromJsonObject(const char* text, std::map<std::string, std::string>* out) {
   FromJson(text, out);
 }
 
-void SqlConditions::Add(std::string condition,
-                        std::variant<int64_t, std::string> param) {
+void SqlConditions::Add(std::string condition, Param param) {
   conditions_.push_back(std::move(condition));
   params_.push_back(std::move(param));
+}
+
+void SqlConditions::AddWithParams(std::string condition,
+                                  std::vector<Param> params) {
+  conditions_.push_back(std::move(condition));
+  for (Param& param : params) params_.push_back(std::move(param));
+}
+
+void SqlConditions::AddOneOf(absl::string_view column,
+                             const std::vector<std::string>& values) {
+  std::vector<absl::string_view> marks(values.size(), "?");
+  conditions_.push_back(
+      absl::StrCat(column, " IN (", absl::StrJoin(marks, ", "), ")"));
+  params_.insert(params_.end(), values.begin(), values.end());
 }
 
 std::string SqlConditions::Where() const {

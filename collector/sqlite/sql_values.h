@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "SQLiteCpp/Statement.h"
+#include "absl/strings/string_view.h"
 #include "google/protobuf/map.h"
 
 namespace eroom::collector {
@@ -35,7 +36,14 @@ void FromJsonObject(const char* text, std::map<std::string, std::string>* out);
 // Conditions ANDed into a WHERE clause, with their parameters in order.
 class SqlConditions {
  public:
-  void Add(std::string condition, std::variant<int64_t, std::string> param);
+  using Param = std::variant<int64_t, std::string>;
+
+  void Add(std::string condition, Param param);
+  // A condition with several parameters (or none), in order.
+  void AddWithParams(std::string condition, std::vector<Param> params);
+  // `column` is one of `values` (not empty).
+  void AddOneOf(absl::string_view column,
+                const std::vector<std::string>& values);
   // " WHERE a AND b", or "" without conditions.
   std::string Where() const;
   // Binds the parameters from index 1; returns the next free index.
@@ -43,7 +51,7 @@ class SqlConditions {
 
  private:
   std::vector<std::string> conditions_;
-  std::vector<std::variant<int64_t, std::string>> params_;
+  std::vector<Param> params_;
 };
 
 }  // namespace eroom::collector

@@ -95,13 +95,19 @@ class SqliteStorage final : public Storage {
       : path_(options.path),
         writer_(std::move(writer)),
         readers_(options.path, search_index != nullptr),
-        indexer_(search_index ? std::make_unique<SearchIndexer>(
+        indexer_(search_index ? SearchIndexer::Start(
                                     std::move(search_index), options.path,
                                     options.search_index_delay,
                                     [this](bool usable) {
                                       readers_.SetSearchIndexUsable(usable);
                                     })
                               : nullptr) {}
+
+  // A daemon stops within 5 s of SIGTERM; the index is derived data and may
+  // be left to the process's end (SearchIndexer).
+  ~SqliteStorage() override {
+    if (indexer_ != nullptr) indexer_->Stop(absl::Seconds(1));
+  }
 
   absl::StatusOr<uint64_t> RegisterAgent(const v1::AgentHello& hello,
                                          absl::Time now) override {
@@ -201,14 +207,16 @@ class SqliteStorage final : public Storage {
   absl::StatusOr<v1::QueryLogsResponse> QueryLogs(
       const v1::QueryLogsRequest& request, const QueryCheck& check) override {
     EROOM_RETURN_IF_ERROR(RequirePositiveLimit(request.limit()));
+    EROOM_ASSIGN_OR_RETURN(const LogFilter filter, LogFilter::Compile(request));
     return Read("query logs", check,
                 [&](SQLite::Database& db, bool search_index_attached) {
-                  return QueryLogEvents(db, request, search_index_attached);
+                  return QueryLogEvents(db, request, filter,
+                                        search_index_attached);
                 });
   }
 
   absl::StatusOr<LogEventPage> StoredLogEvents(
-      const v1::QueryLogsRequest& filter, const LogEventRange& range,
+      const LogFilter& filter, const LogEventRange& range,
       const QueryCheck& check) override {
     EROOM_RETURN_IF_ERROR(RequirePositiveLimit(range.limit));
     return Read("read followed logs", check,
@@ -359,7 +367,7 @@ class SqliteStorage final : public Storage {
   absl::Mutex write_mu_;  // Uncontended: the ingest thread is the only writer.
   std::unique_ptr<SqliteWriter> writer_ ABSL_GUARDED_BY(write_mu_);
   SqliteReaderPool readers_;
-  std::unique_ptr<SearchIndexer> indexer_;  // Null without a search index.
+  std::shared_ptr<SearchIndexer> indexer_;  // Null without a search index.
 };
 
 }  // namespace

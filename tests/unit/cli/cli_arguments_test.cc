@@ -14,6 +14,7 @@
 namespace eroom::cli {
 
 using ::eroom::test_support::IsOk;
+using ::testing::ElementsAre;
 namespace {
 namespace v1 = ::eroom::monitor::v1;
 
@@ -86,15 +87,35 @@ TEST_F(ParseArgumentsTest, LogsFiltersBecomeTheRequest) {
              "1h", "--until", "2025-06-15T15:00:00Z", "--limit", "20"});
   ASSERT_TRUE(parsed.invocation.has_value()) << err_.str();
   const auto& logs = std::get<LogsArgs>(parsed.invocation->command);
-  EXPECT_EQ(logs.host, "web-1");
+  EXPECT_THAT(logs.hosts, ElementsAre("web-1"));
   EXPECT_EQ(logs.request.min_level(), v1::WARN);
-  EXPECT_EQ(logs.request.event_type(), "room_failed");
+  EXPECT_THAT(logs.request.event_types(), ElementsAre("room_failed"));
   EXPECT_EQ(logs.request.contains(), "타임아웃");
   EXPECT_EQ(logs.request.ruid(), "room_1");
   EXPECT_EQ(logs.request.since_unix_ms(), (1750000000 - 3600) * 1000LL);
   EXPECT_EQ(logs.request.until_unix_ms(), 1749999600000);
   EXPECT_EQ(logs.request.limit(), 20);
   EXPECT_TRUE(logs.request.agent_id().empty());
+}
+
+TEST_F(ParseArgumentsTest, LogsHostsAndTypesRepeatPagingContextBrief) {
+  ParsedArguments parsed =
+      Parse({"--token", "s3cret", "logs", "--host", "web-1", "--host=web-2",
+             "--type", "room_failed", "--type", "error", "--regex", "a(b|c)",
+             "--before", "MTo1OjY", "--context", "3", "--brief"});
+  ASSERT_TRUE(parsed.invocation.has_value()) << err_.str();
+  const auto& logs = std::get<LogsArgs>(parsed.invocation->command);
+  EXPECT_THAT(logs.hosts, ElementsAre("web-1", "web-2"));
+  EXPECT_THAT(logs.request.event_types(), ElementsAre("room_failed", "error"));
+  EXPECT_EQ(logs.request.regex(), "a(b|c)");
+  EXPECT_EQ(logs.request.before_cursor(), "MTo1OjY");
+  EXPECT_EQ(logs.request.context(), 3);
+  EXPECT_TRUE(logs.brief);
+  // To repeat for the next page: no cursor, no secret, quoted for a shell.
+  EXPECT_EQ(logs.command_line,
+            "eroomctl logs --host web-1 --host=web-2 --type room_failed "
+            "--type error --regex 'a(b|c)' --context 3 --brief");
+  EXPECT_EQ(Parse({"logs", "--context", "-1"}).exit_code, kExitUsage);
 }
 
 TEST_F(ParseArgumentsTest, LogsDefaultsToTheNewestHundredOfAnyTime) {
@@ -118,6 +139,23 @@ TEST_F(ParseArgumentsTest, LogsFollowKeepsTheFiltersButHasNoEnd) {
   EXPECT_FALSE(std::get<LogsArgs>(Parse({"logs"}).invocation->command).follow);
   EXPECT_EQ(Parse({"logs", "-f", "--until", "1h"}).exit_code, kExitUsage);
   EXPECT_THAT(err_.str(), ::testing::HasSubstr("--until"));
+  EXPECT_EQ(Parse({"logs", "-f", "--context", "2"}).exit_code, kExitUsage);
+  EXPECT_THAT(err_.str(), ::testing::HasSubstr("--context"));
+  EXPECT_EQ(Parse({"logs", "-f", "--before", "MTox"}).exit_code, kExitUsage);
+  EXPECT_THAT(err_.str(), ::testing::HasSubstr("--before"));
+}
+
+TEST_F(ParseArgumentsTest, LogsFollowTakesSeveralHostsAndTypesAndARegex) {
+  ParsedArguments parsed =
+      Parse({"logs", "-f", "--host", "web-1", "--host", "web-2", "--type",
+             "room_failed", "--type", "error", "--regex", "FAILED|5\\d\\d"});
+  ASSERT_TRUE(parsed.invocation.has_value()) << err_.str();
+  const auto& logs = std::get<LogsArgs>(parsed.invocation->command);
+  EXPECT_TRUE(logs.follow);
+  EXPECT_THAT(logs.hosts, ::testing::ElementsAre("web-1", "web-2"));
+  EXPECT_THAT(logs.request.event_types(),
+              ::testing::ElementsAre("room_failed", "error"));
+  EXPECT_EQ(logs.request.regex(), "FAILED|5\\d\\d");
 }
 
 TEST_F(ParseArgumentsTest, LevelNamesAreCaseInsensitive) {

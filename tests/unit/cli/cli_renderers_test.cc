@@ -116,21 +116,81 @@ TEST(RenderLogsTest, OldestFirstWithFirstLineAndLineCount) {
   info->set_truncated(true);
   logs.mutable_events(2)->set_agent_id("d4e5f6");
   std::ostringstream out;
-  RenderLogs(logs, kContext, out);
+  RenderLogs(logs, kContext, {.brief = true}, out);
+  EXPECT_EQ(
+      out.str(),
+      "TIME                     HOST    LEVEL  TYPE          MESSAGE\n"
+      "2025-06-15 15:05:00.000  d4e5f6  INFO   -             서버가 "
+      "성공적으로 시작되었습니다 [truncated]\n"
+      "2025-06-15 15:05:50.000  a1b2c3  ERROR  model_failed  API 호출 "
+      "실패. 상태 코드: 429, 메시지: \n"
+      "2025-06-15 15:06:30.344  a1b2c3  ERROR  room_failed   통합 방 "
+      "생성 중 시스템 오류 발생: ruid=room_3f9a1c2b7d4e8f60 \u2026 2 more "
+      "lines\n");
+}
+
+TEST(RenderLogsTest, WithoutBriefEveryLineIsShown) {
+  std::ostringstream out;
+  RenderLogs(ErrorLogs(), kContext, {}, out);
   EXPECT_EQ(out.str(),
             "TIME                     HOST    LEVEL  TYPE          MESSAGE\n"
-            "2025-06-15 15:05:00.000  d4e5f6  INFO   -             서버가 "
-            "성공적으로 시작되었습니다 [truncated]\n"
             "2025-06-15 15:05:50.000  a1b2c3  ERROR  model_failed  API 호출 "
             "실패. 상태 코드: 429, 메시지: \n"
             "2025-06-15 15:06:30.344  a1b2c3  ERROR  room_failed   통합 방 "
-            "생성 중 시스템 오류 발생: ruid=room_3f9a1c2b7d4e8f60 (+2 "
-            "lines)\n");
+            "생성 중 시스템 오류 발생: ruid=room_3f9a1c2b7d4e8f60\n"
+            "    java.lang.RuntimeException: boom\n"
+            "        at c.f.e.Foo.bar(Foo.java:12)\n");
+}
+
+// One event of a log query's answer with context.
+v1::StoredLogEvent LogLine(const std::string& agent_id, uint64_t sequence,
+                           const std::string& file, bool context) {
+  v1::StoredLogEvent stored;
+  stored.set_agent_id(agent_id);
+  stored.set_sequence(sequence);
+  stored.set_context(context);
+  stored.mutable_event()->set_time_unix_ms(1749999900000 +
+                                           int64_t(sequence) * 1000);
+  stored.mutable_event()->set_level(v1::INFO);
+  stored.mutable_event()->set_file(file);
+  stored.mutable_event()->set_message(absl::StrCat("line ", sequence));
+  return stored;
+}
+
+TEST(RenderLogsTest, ContextIsMarkedAndRunsSeparated) {
+  // As the collector sends them with context 1: runs newest first, each
+  // by descending sequence. a/9 and a/6 are two runs of one file; a/2 is
+  // in another file; b/5 is another host.
+  v1::QueryLogsResponse response;
+  for (const v1::StoredLogEvent& stored :
+       {LogLine("a", 10, "s.log", true), LogLine("a", 9, "s.log", false),
+        LogLine("a", 8, "s.log", true), LogLine("a", 7, "s.log", true),
+        LogLine("a", 6, "s.log", false), LogLine("a", 5, "s.log", true),
+        LogLine("b", 5, "s.log", false), LogLine("a", 2, "old.log", false),
+        LogLine("a", 1, "old.log", true)}) {
+    *response.add_events() = stored;
+  }
+  std::ostringstream out;
+  RenderLogs(response, kContext, {.context = 1}, out);
+  EXPECT_EQ(out.str(),
+            "   TIME                     HOST  LEVEL  TYPE  MESSAGE\n"
+            "-  2025-06-15 15:05:01.000  a     INFO   -     line 1\n"
+            ">  2025-06-15 15:05:02.000  a     INFO   -     line 2\n"
+            "--\n"
+            ">  2025-06-15 15:05:05.000  b     INFO   -     line 5\n"
+            "--\n"
+            "-  2025-06-15 15:05:05.000  a     INFO   -     line 5\n"
+            ">  2025-06-15 15:05:06.000  a     INFO   -     line 6\n"
+            "-  2025-06-15 15:05:07.000  a     INFO   -     line 7\n"
+            "--\n"
+            "-  2025-06-15 15:05:08.000  a     INFO   -     line 8\n"
+            ">  2025-06-15 15:05:09.000  a     INFO   -     line 9\n"
+            "-  2025-06-15 15:05:10.000  a     INFO   -     line 10\n");
 }
 
 TEST(RenderLogsTest, SaysSoWhenNothingMatches) {
   std::ostringstream out;
-  RenderLogs(v1::QueryLogsResponse(), kContext, out);
+  RenderLogs(v1::QueryLogsResponse(), kContext, {}, out);
   EXPECT_EQ(out.str(), "No log events match.\n");
 }
 
@@ -363,9 +423,10 @@ TEST(TerminalSafetyTest, LogMessagesAreShownEscaped) {
   stored->mutable_event()->set_event_type("error\x1b[8m");
   stored->mutable_event()->set_message(kHostile + "\n\tat Frame.run()");
   std::ostringstream out;
-  RenderLogs(logs, kContext, out);
+  RenderLogs(logs, kContext, {}, out);
   EXPECT_TRUE(OnlyPrintable(out.str()));
-  EXPECT_THAT(out.str(), HasSubstr(absl::StrCat(kHostileShown, " (+1 line)")));
+  EXPECT_THAT(out.str(), HasSubstr(kHostileShown));
+  EXPECT_THAT(out.str(), HasSubstr("\n        at Frame.run()\n"));
   EXPECT_THAT(out.str(), HasSubstr("error\\x1b[8m"));
 }
 

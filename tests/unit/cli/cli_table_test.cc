@@ -26,6 +26,16 @@ TEST(DisplayWidthTest, InvalidUtf8CountsOnePerByte) {
   EXPECT_EQ(DisplayWidth("a\xea\xb0"), 3);
 }
 
+TEST(CutToWidthTest, KeepsWholeCodePointsWithinTheColumns) {
+  EXPECT_EQ(CutToWidth("healthy", 4), "heal");
+  EXPECT_EQ(CutToWidth("healthy", 20), "healthy");
+  EXPECT_EQ(CutToWidth("healthy", 0), "");
+  // A wide character that would straddle the edge is left out whole.
+  EXPECT_EQ(CutToWidth("대기중", 5), "대기");
+  EXPECT_EQ(CutToWidth("a▁▂▃", 3), "a▁▂");
+  EXPECT_EQ(CutToWidth("ab\xff", 3), "ab\xff");
+}
+
 TEST(TableTest, AlignsColumnsByDisplayWidth) {
   Table table({"NAME", "STATUS", "NOTE"});
   table.AddRow({"a", "대기중", "x"});

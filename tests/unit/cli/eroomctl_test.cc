@@ -40,7 +40,9 @@ using ::eroom::cli::testing::TwoCommands;
 using ::eroom::cli::testing::TwoHosts;
 using ::eroom::cli::testing::TwoRules;
 using ::eroom::cli::testing::TwoSilences;
+using ::testing::ElementsAre;
 using ::testing::HasSubstr;
+using ::testing::IsEmpty;
 using ::testing::Not;
 using ::testing::StartsWith;
 
@@ -115,6 +117,8 @@ class FakeQueryService final : public v1::QueryService::Service {
     if (request->agent_id().empty() || request->agent_id() == "a1b2c3") {
       *response = ErrorLogs();
     }
+    // A page that others follow.
+    if (request->limit() == 2) response->set_next_cursor("MTo1OjY");
     return grpc::Status::OK;
   }
 
@@ -587,16 +591,56 @@ TEST_F(EroomctlTest, LogsSendsFiltersAndPrintsOldestFirst) {
   const std::vector<v1::QueryLogsRequest> requests = service_.logs_requests();
   ASSERT_EQ(requests.size(), 1u);
   const v1::QueryLogsRequest& request = requests[0];
-  EXPECT_EQ(request.agent_id(), "a1b2c3");
+  EXPECT_THAT(request.agent_ids(), ElementsAre("a1b2c3"));
   EXPECT_EQ(request.min_level(), v1::ERROR);
-  EXPECT_EQ(request.event_type(), "room_failed");
+  EXPECT_THAT(request.event_types(), ElementsAre("room_failed"));
   EXPECT_EQ(request.contains(), "오류");
   EXPECT_EQ(request.ruid(), "room_3f9a1c2b7d4e8f60");
   EXPECT_EQ(request.since_unix_ms(), kNowMs - 3600 * 1000);
   EXPECT_EQ(request.limit(), 7);
   const std::string& text = out_.str();
   EXPECT_LT(text.find("15:05:50.000"), text.find("15:06:30.344"));
-  EXPECT_THAT(text, HasSubstr("(+2 lines)"));
+  // The whole event: its stack trace below its row.
+  EXPECT_THAT(text, HasSubstr("ruid=room_3f9a1c2b7d4e8f60\n"
+                              "    java.lang.RuntimeException: boom\n"
+                              "        at c.f.e.Foo.bar(Foo.java:12)\n"));
+  EXPECT_THAT(err_.str(), IsEmpty());  // The only page.
+}
+
+TEST_F(EroomctlTest, LogsFiltersThatCombine) {
+  ASSERT_EQ(Run({"logs", "--host", "eroom-prod-1", "--host", "d4e5f6", "--type",
+                 "room_failed", "--type", "model_failed", "--regex",
+                 "code: \\d+", "--until", "2025-06-15T15:00:00Z", "--before",
+                 "MTo1OjY", "--context", "3", "--brief"}),
+            0)
+      << err_.str();
+  const std::vector<v1::QueryLogsRequest> requests = service_.logs_requests();
+  ASSERT_EQ(requests.size(), 1u);
+  const v1::QueryLogsRequest& request = requests[0];
+  EXPECT_THAT(request.agent_ids(), ElementsAre("a1b2c3", "d4e5f6"));
+  EXPECT_THAT(request.event_types(),
+              ElementsAre("room_failed", "model_failed"));
+  EXPECT_EQ(request.regex(), "code: \\d+");
+  EXPECT_EQ(request.until_unix_ms(), 1749999600000);
+  EXPECT_EQ(request.before_cursor(), "MTo1OjY");
+  EXPECT_EQ(request.context(), 3);
+  // Brief: the first line, and how many more; hits marked as with context.
+  EXPECT_THAT(out_.str(), HasSubstr("ruid=room_3f9a1c2b7d4e8f60 \u2026 2 more "
+                                    "lines\n"));
+  EXPECT_THAT(out_.str(), Not(HasSubstr("java.lang.RuntimeException")));
+  EXPECT_THAT(out_.str(), HasSubstr("\n>  2025-06-15 15:05:50.000"));
+}
+
+TEST_F(EroomctlTest, AFullPageSaysHowToGetTheNextOnStderr) {
+  ASSERT_EQ(Run({"logs", "--limit", "2", "--grep", "it's", "--before", "x"}), 0)
+      << err_.str();
+  EXPECT_EQ(err_.str(),
+            "more: eroomctl --insecure logs --limit 2 --grep 'it'\\''s' "
+            "--before MTo1OjY\n");
+  EXPECT_THAT(out_.str(), Not(HasSubstr("more:")));
+  ASSERT_EQ(Run({"-o", "json", "logs", "--limit", "2"}), 0) << err_.str();
+  EXPECT_EQ(OutputJson()["next_cursor"], "MTo1OjY");
+  EXPECT_THAT(err_.str(), IsEmpty());
 }
 
 v1::StoredLogEvent Followed(const std::string& agent_id, uint64_t sequence,
@@ -668,6 +712,33 @@ TEST_F(EroomctlTest, LogsFollowResumesAfterALostCollectorPrintingEachOnce) {
   // Said once, however often the collector went away.
   EXPECT_THAT(err_.str(), HasSubstr("lost the collector"));
   EXPECT_EQ(err_.str().find("lost"), err_.str().rfind("lost"));
+}
+
+TEST_F(EroomctlTest, LogsFollowSendsSeveralHostsTypesAndTheRegex) {
+  std::function<void()> interrupt;
+  environment_.on_interrupt = [&](std::function<void()> action) {
+    interrupt = std::move(action);
+  };
+  service_.AddFollowScript([&](grpc::ServerWriter<v1::FollowLogsResponse>* w) {
+    v1::FollowLogsResponse backlog;
+    *backlog.add_events() = Followed("a1b2c3", 1, kNowMs - 5000);
+    w->Write(backlog);
+    interrupt();  // Ctrl-C.
+    return grpc::Status(grpc::StatusCode::UNAVAILABLE, "collector stopping");
+  });
+  ASSERT_EQ(
+      Run({"logs", "-f", "--host", "eroom-prod-1", "--host", "d4e5f6", "--type",
+           "room_failed", "--type", "error", "--regex", "FAILED|5\\d\\d"}),
+      0)
+      << err_.str();
+  const std::vector<v1::FollowLogsRequest> requests =
+      service_.follow_requests();
+  ASSERT_EQ(requests.size(), 1u);
+  const v1::QueryLogsRequest& filter = requests[0].filter();
+  EXPECT_THAT(filter.agent_ids(), ElementsAre("a1b2c3", "d4e5f6"));
+  EXPECT_THAT(filter.event_types(), ElementsAre("room_failed", "error"));
+  EXPECT_EQ(filter.regex(), "FAILED|5\\d\\d");
+  EXPECT_THAT(out_.str(), HasSubstr("event a1b2c31"));
 }
 
 TEST_F(EroomctlTest, LogsJsonKeepsTheCollectorsOrder) {

@@ -12,9 +12,10 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
-#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "collector/log_filter.h"
+#include "collector/log_page.h"
 #include "collector/log_resume_point.h"
 #include "collector/storage.h"
 #include "common/status_macros.h"
@@ -151,13 +152,13 @@ class FakeStorage final : public Storage {
            agent_batch.batch.events()) {
         ++data_->events;
         if (!event.has_log()) continue;
-        eroom::monitor::v1::StoredLogEvent& stored = data_->logs.emplace_back();
+        StoredLog& log = data_->logs.emplace_back();
+        log.id = ++data_->last_log_id;
+        eroom::monitor::v1::StoredLogEvent& stored = log.stored;
         stored.set_agent_id(agent_batch.agent_id);
         stored.set_sequence(event.sequence());
         stored.set_received_unix_ms(absl::ToUnixMillis(batch.received));
         *stored.mutable_event() = event.log();
-        data_->log_positions[{agent_batch.agent_id, event.sequence()}] =
-            ++data_->last_log_position;
       }
     }
     for (const DerivedMetrics& metrics : batch.metrics) {
@@ -195,13 +196,12 @@ class FakeStorage final : public Storage {
     int64_t budget = max_rows;
     RetentionCounts counts;
     if (!data_->logs.empty()) {
-      eroom::monitor::v1::StoredLogEvent newest = std::move(data_->logs.back());
+      StoredLog newest = std::move(data_->logs.back());
       data_->logs.pop_back();
-      counts.logs =
-          EraseOldest(data_->logs, before(policy.logs), budget,
-                      [](const eroom::monitor::v1::StoredLogEvent& stored) {
-                        return stored.event().time_unix_ms();
-                      });
+      counts.logs = EraseOldest(data_->logs, before(policy.logs), budget,
+                                [](const StoredLog& log) {
+                                  return log.stored.event().time_unix_ms();
+                                });
       data_->logs.push_back(std::move(newest));
     }
     for (auto& entry : data_->series) {
@@ -283,40 +283,46 @@ class FakeStorage final : public Storage {
       slow_part(check);
       if (check) EROOM_RETURN_IF_ERROR(check());
     }
+    EROOM_ASSIGN_OR_RETURN(const LogFilter filter, LogFilter::Compile(request));
     absl::MutexLock lock(&data_->mu);
-    // (time, index into logs) of the matching events.
-    std::vector<std::pair<int64_t, size_t>> matching;
+    // (position, index into logs) of the matching events.
+    std::vector<std::pair<LogCursor, size_t>> matching;
     for (size_t i = 0; i < data_->logs.size(); ++i) {
-      const eroom::monitor::v1::StoredLogEvent& stored = data_->logs[i];
-      if (Matches(request, stored)) {
-        matching.emplace_back(stored.event().time_unix_ms(), i);
+      const auto& [id, stored] = data_->logs[i];
+      const LogCursor position{stored.event().time_unix_ms(), id};
+      if (filter.Matches(stored) &&
+          (!filter.before() || position.IsAfter(*filter.before()))) {
+        matching.emplace_back(position, i);
       }
     }
-    // Newest by time first, then the newest stored first.
-    std::sort(matching.begin(), matching.end(), std::greater<>());
-    eroom::monitor::v1::QueryLogsResponse response;
-    for (size_t i = 0;
-         i < matching.size() && i < static_cast<size_t>(request.limit()); ++i) {
-      *response.add_events() = data_->logs[matching[i].second];
+    std::sort(
+        matching.begin(), matching.end(),
+        [](const auto& a, const auto& b) { return b.first.IsAfter(a.first); });
+    LogPageBuilder page(request.limit(), request.context(),
+                        [&](const eroom::monitor::v1::StoredLogEvent& match,
+                            int count, bool older)
+                            ABSL_NO_THREAD_SAFETY_ANALYSIS {
+                              return LogContext(match, count, older);
+                            });
+    for (const auto& [position, index] : matching) {
+      if (!page.Add(data_->logs[index].stored, position)) break;
     }
-    return response;
+    return std::move(page).Finish();
   }
 
   absl::StatusOr<LogEventPage> StoredLogEvents(
-      const eroom::monitor::v1::QueryLogsRequest& filter,
-      const LogEventRange& range, const QueryCheck& check) override {
+      const LogFilter& filter, const LogEventRange& range,
+      const QueryCheck& check) override {
     EROOM_RETURN_IF_ERROR(CheckLimit(range.limit));
     if (check) EROOM_RETURN_IF_ERROR(check());
     absl::MutexLock lock(&data_->mu);
     LogEventPage page;
-    page.through = std::min(range.through, data_->last_log_position);
-    std::vector<std::pair<int64_t, const eroom::monitor::v1::StoredLogEvent*>>
-        matching;
-    for (const eroom::monitor::v1::StoredLogEvent& stored : data_->logs) {
-      const int64_t position = PositionOf(stored);
-      if (position > range.after && position <= page.through &&
-          Matches(filter, stored)) {
-        matching.emplace_back(position, &stored);
+    page.through = std::min(range.through, data_->last_log_id);
+    std::vector<const StoredLog*> matching;
+    for (const StoredLog& log : data_->logs) {
+      if (log.id > range.after && log.id <= page.through &&
+          filter.Matches(log.stored)) {
+        matching.push_back(&log);
       }
     }
     const size_t limit = static_cast<size_t>(range.limit);
@@ -325,12 +331,10 @@ class FakeStorage final : public Storage {
         matching.erase(matching.begin(), matching.end() - limit);
       } else {
         matching.resize(limit);
-        page.through = matching.back().first;
+        page.through = matching.back()->id;
       }
     }
-    for (const auto& [position, stored] : matching) {
-      page.events.push_back(*stored);
-    }
+    for (const StoredLog* log : matching) page.events.push_back(log->stored);
     return page;
   }
 
@@ -343,13 +347,12 @@ class FakeStorage final : public Storage {
     for (const eroom::monitor::v1::LogPosition& host : hosts) {
       after[host.agent_id()] = host.sequence();
     }
-    LogResume resume{.after = data_->last_log_position,
-                     .newest = data_->last_log_position};
-    for (const eroom::monitor::v1::StoredLogEvent& stored : data_->logs) {
+    LogResume resume{.after = data_->last_log_id, .newest = data_->last_log_id};
+    for (const auto& [id, stored] : data_->logs) {
       auto host = after.find(stored.agent_id());
       if (host == after.end() ? stored.received_unix_ms() >= received_unix_ms
                               : stored.sequence() > host->second) {
-        resume.after = std::min(resume.after, PositionOf(stored) - 1);
+        resume.after = std::min(resume.after, id - 1);
       }
     }
     return resume;
@@ -504,7 +507,7 @@ class FakeStorage final : public Storage {
   LogResumePoints(const std::string& agent_id) override {
     absl::MutexLock lock(&data_->mu);
     std::map<std::string, const eroom::monitor::v1::StoredLogEvent*> last;
-    for (const eroom::monitor::v1::StoredLogEvent& stored : data_->logs) {
+    for (const auto& [id, stored] : data_->logs) {
       if (stored.agent_id() != agent_id) continue;
       const eroom::monitor::v1::StoredLogEvent*& file_last =
           last[stored.event().file()];
@@ -527,16 +530,18 @@ class FakeStorage final : public Storage {
     uint64_t sequence;
     double value;
   };
+  // A log event with its place in the storing order (LogCursor::id).
+  struct StoredLog {
+    int64_t id = 0;
+    eroom::monitor::v1::StoredLogEvent stored;
+  };
   struct Data {
     mutable absl::Mutex mu;
     absl::Status fail_with ABSL_GUARDED_BY(mu);
     std::map<std::string, eroom::monitor::v1::HostStatus> hosts
         ABSL_GUARDED_BY(mu);
-    std::vector<eroom::monitor::v1::StoredLogEvent> logs ABSL_GUARDED_BY(mu);
-    // Where each stored log event stands in the order stored.
-    std::map<std::pair<std::string, uint64_t>, int64_t> log_positions
-        ABSL_GUARDED_BY(mu);
-    int64_t last_log_position ABSL_GUARDED_BY(mu) = 0;
+    std::vector<StoredLog> logs ABSL_GUARDED_BY(mu);  // In storing order.
+    int64_t last_log_id ABSL_GUARDED_BY(mu) = 0;
     std::map<SeriesKey, std::vector<Point>> series ABSL_GUARDED_BY(mu);
     std::vector<eroom::monitor::v1::CommandRecord> commands ABSL_GUARDED_BY(mu);
     absl::flat_hash_map<std::string, size_t> command_index ABSL_GUARDED_BY(mu);
@@ -579,29 +584,34 @@ class FakeStorage final : public Storage {
     return static_cast<int64_t>(expired.size());
   }
 
-  // Whether `stored` passes every filter of `request`, its limit aside.
-  static bool Matches(const eroom::monitor::v1::QueryLogsRequest& request,
-                      const eroom::monitor::v1::StoredLogEvent& stored) {
-    const eroom::monitor::v1::LogEvent& log = stored.event();
-    return (request.agent_id().empty() ||
-            stored.agent_id() == request.agent_id()) &&
-           (request.min_level() == eroom::monitor::v1::LOG_LEVEL_UNSPECIFIED ||
-            log.level() >= request.min_level()) &&
-           (request.event_type().empty() ||
-            log.event_type() == request.event_type()) &&
-           (request.ruid().empty() || log.ruid() == request.ruid()) &&
-           (request.since_unix_ms() == 0 ||
-            log.time_unix_ms() >= request.since_unix_ms()) &&
-           (request.until_unix_ms() == 0 ||
-            log.time_unix_ms() <= request.until_unix_ms()) &&
-           absl::AsciiStrToLower(log.message())
-                   .find(absl::AsciiStrToLower(request.contains())) !=
-               std::string::npos;
-  }
-
-  int64_t PositionOf(const eroom::monitor::v1::StoredLogEvent& stored) const
+  // LogContextReader: walks the host's events by sequence.
+  std::vector<eroom::monitor::v1::StoredLogEvent> LogContext(
+      const eroom::monitor::v1::StoredLogEvent& match, int count, bool older)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(data_->mu) {
-    return data_->log_positions.at({stored.agent_id(), stored.sequence()});
+    // The host's events on that side of the match, nearest first.
+    std::vector<const eroom::monitor::v1::StoredLogEvent*> side;
+    for (const auto& [id, stored] : data_->logs) {
+      if (stored.agent_id() == match.agent_id() &&
+          (older ? stored.sequence() < match.sequence()
+                 : stored.sequence() > match.sequence())) {
+        side.push_back(&stored);
+      }
+    }
+    std::sort(side.begin(), side.end(), [&](const auto* a, const auto* b) {
+      return older ? a->sequence() > b->sequence()
+                   : a->sequence() < b->sequence();
+    });
+    if (side.size() > static_cast<size_t>(kLogContextReach)) {
+      side.resize(kLogContextReach);
+    }
+    std::vector<eroom::monitor::v1::StoredLogEvent> context;
+    for (const eroom::monitor::v1::StoredLogEvent* stored : side) {
+      if (context.size() == static_cast<size_t>(count)) break;
+      if (stored->event().file() == match.event().file()) {
+        context.push_back(*stored);
+      }
+    }
+    return context;
   }
 
   static absl::Status CheckLimit(int32_t limit) {

@@ -91,9 +91,10 @@ class LogFollowTest : public ::testing::Test {
 
   std::unique_ptr<LogFollower> Follow(v1::FollowLogsRequest request) {
     if (request.filter().limit() == 0) request.mutable_filter()->set_limit(100);
-    EXPECT_THAT(ValidateFollowRequest(request), IsOk());
-    return std::make_unique<LogFollower>(storage_, Workers(),
-                                         std::move(request), stream_);
+    absl::StatusOr<LogFilter> filter = ValidateFollowRequest(request);
+    EXPECT_THAT(filter, IsOk());
+    return std::make_unique<LogFollower>(storage_, Workers(), request,
+                                         *std::move(filter), stream_);
   }
 
   // Acknowledges every send and runs the reads they lead to, until the
@@ -205,6 +206,29 @@ TEST_F(LogFollowTest, TheFilterAppliesToLiveEvents) {
   EXPECT_THAT(stream_.all_sent(), ElementsAre(Pair("a", 2)));
 }
 
+TEST_F(LogFollowTest, RegexAndSeveralHostsFilterTheBacklogAndLiveEvents) {
+  Store({Batch("a", {LogEvent(1, kT0, v1::INFO, "Scenario FAILED"),
+                     LogEvent(2, kT0, v1::INFO, "fine")}),
+         Batch("c", {LogEvent(1, kT0, v1::INFO, "FAILED on c")})});
+  v1::FollowLogsRequest request;
+  request.mutable_filter()->add_agent_ids("a");
+  request.mutable_filter()->add_agent_ids("b");
+  request.mutable_filter()->set_regex(R"(FAILED|status code: 5\d\d)");
+  auto follower = Follow(request);
+  follower->Start();
+  Drain(*follower);
+  Store({Batch("b", {LogEvent(1, kT0, v1::INFO, "status code: 502"),
+                     LogEvent(2, kT0, v1::INFO, "status code: 200")}),
+         Batch("c", {LogEvent(2, kT0, v1::ERROR, "status code: 503")}),
+         Batch("a", {LogEvent(3, kT0, v1::INFO, "failed, in lower case"),
+                     LogEvent(4, kT0, v1::INFO, "Upload FAILED")})});
+  follower->OnStored();
+  Drain(*follower);
+  EXPECT_THAT(stream_.sent(),
+              ElementsAre(ElementsAre(Pair("a", 1)),
+                          ElementsAre(Pair("b", 1), Pair("a", 4))));
+}
+
 TEST_F(LogFollowTest, AResumeSendsExactlyWhatWasNotSeen) {
   const absl::Time t = storage_test::kNow;
   Store({LogLines("a", 1, 3), LogLines("b", 1, 2)}, t);
@@ -307,6 +331,16 @@ TEST(ValidateFollowRequestTest, RefusesWhatAFollowCannotDoNamingTheField) {
   EXPECT_THAT(ValidateFollowRequest(no_host),
               StatusIs(absl::StatusCode::kInvalidArgument,
                        ::testing::HasSubstr("resume_after[0].agent_id")));
+  v1::FollowLogsRequest regex;
+  regex.mutable_filter()->set_regex("a(b");
+  EXPECT_THAT(ValidateFollowRequest(regex),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       ::testing::HasSubstr("filter.regex: not a valid RE2")));
+  v1::FollowLogsRequest empty_host;
+  empty_host.mutable_filter()->add_agent_ids("");
+  EXPECT_THAT(ValidateFollowRequest(empty_host),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       ::testing::HasSubstr("filter.agent_ids[0] is empty")));
   EXPECT_THAT(ValidateFollowRequest({}), IsOk());
 }
 
@@ -330,6 +364,16 @@ TEST_F(LogFollowersTest, CapsFollowsAndStopsThemAll) {
   EXPECT_THAT(*stream_.ended(), StatusIs(absl::StatusCode::kUnavailable));
   EXPECT_THAT(followers.Add(request, third_stream),
               StatusIs(absl::StatusCode::kUnavailable));
+}
+
+TEST_F(LogFollowersTest, RefusesARequestValidationRefuses) {
+  LogFollowers followers(storage_, Workers(), 2);
+  v1::FollowLogsRequest request;
+  request.mutable_filter()->set_limit(10);
+  request.mutable_filter()->set_regex("(");
+  EXPECT_THAT(followers.Add(request, stream_),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       ::testing::HasSubstr("filter.regex")));
 }
 
 TEST_F(LogFollowersTest, StoredLogEventsWakeFollowers) {

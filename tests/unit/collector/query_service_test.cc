@@ -145,6 +145,23 @@ TEST_F(QueryServiceTest, FollowLogsSendsTheBacklogThenWhatIsStored) {
   EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::UNAVAILABLE);
 }
 
+TEST_F(QueryServiceTest, FollowLogsRefusesABadOrOversizedRegexNamingIt) {
+  v1::FollowLogsRequest bad;
+  bad.mutable_filter()->set_regex("a(b");
+  v1::FollowLogsRequest oversized;
+  oversized.mutable_filter()->set_regex(
+      std::string(kMaxLogRegexBytes + 1, 'a'));
+  for (const v1::FollowLogsRequest& request : {bad, oversized}) {
+    grpc::ClientContext context;
+    auto refused = stub_->FollowLogs(&context, request);
+    v1::FollowLogsResponse response;
+    EXPECT_FALSE(refused->Read(&response));
+    const grpc::Status status = refused->Finish();
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_THAT(status.error_message(), HasSubstr("regex"));
+  }
+}
+
 TEST_F(QueryServiceTest, FollowLogsRefusesAnEndAndFollowsBeyondTheCap) {
   v1::FollowLogsRequest until;
   until.mutable_filter()->set_until_unix_ms(5000);
@@ -316,6 +333,63 @@ TEST_F(QueryServiceTest, SearchTextWithNulIsRefusedInOurWords) {
             "search text must not contain NUL characters");
 }
 
+// A log query's status, through the stub, and its response in `response`.
+grpc::Status QueryLogs(v1::QueryService::Stub& stub,
+                       const v1::QueryLogsRequest& request,
+                       v1::QueryLogsResponse* response = nullptr) {
+  grpc::ClientContext context;
+  v1::QueryLogsResponse ignored;
+  return stub.QueryLogs(&context, request,
+                        response != nullptr ? response : &ignored);
+}
+
+TEST_F(QueryServiceTest, RegexUpToTheLimitIsRunOverItRefusedNamingIt) {
+  v1::QueryLogsRequest request;
+  request.set_regex(std::string(kMaxLogRegexBytes, 'x'));
+  EXPECT_TRUE(QueryLogs(*stub_, request).ok());
+  request.set_regex(std::string(kMaxLogRegexBytes + 1, 'x'));
+  grpc::Status status = QueryLogs(*stub_, request);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("regex: 1025 bytes"));
+}
+
+TEST_F(QueryServiceTest, BadRegexIsRefusedWithRe2sReason) {
+  v1::QueryLogsRequest request;
+  request.set_regex("room_(failed");
+  grpc::Status status = QueryLogs(*stub_, request);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("regex: "));
+  EXPECT_THAT(status.error_message(), HasSubstr("missing )"));
+}
+
+TEST_F(QueryServiceTest, MalformedCursorIsRefusedNamingIt) {
+  v1::QueryLogsRequest request;
+  for (const char* cursor : {"not a cursor", "MToxMjM", "Mjox OjE"}) {
+    request.set_before_cursor(cursor);
+    grpc::Status status = QueryLogs(*stub_, request);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT)
+        << cursor;
+    EXPECT_THAT(status.error_message(), HasSubstr("before_cursor: "));
+  }
+}
+
+TEST_F(QueryServiceTest, NegativeContextIsRefusedLargeIsCapped) {
+  StoreLogs(3 * kMaxLogContext);
+  v1::QueryLogsRequest request;
+  request.set_context(-1);
+  grpc::Status status = QueryLogs(*stub_, request);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("context: "));
+
+  // The one match in the middle, with as much context as may be shown.
+  request.set_context(kMaxLogContext + 5);
+  request.set_until_unix_ms(int64_t{1000} * (kMaxLogContext * 3 / 2));
+  request.set_since_unix_ms(request.until_unix_ms());
+  v1::QueryLogsResponse response;
+  ASSERT_TRUE(QueryLogs(*stub_, request, &response).ok());
+  EXPECT_EQ(response.events_size(), 2 * kMaxLogContext + 1);
+}
+
 // As an independent client sends it, whatever its library checks: field 4
 // (contains) holding bytes that are not UTF-8.
 TEST_F(QueryServiceTest, SearchTextThatIsNotUtf8IsRefusedSayingSo) {
@@ -376,6 +450,18 @@ TEST_F(QueryServiceTest, LogQueryStopsAtTheServersTimeLimitWithoutADeadline) {
   grpc::Status status = stub_->QueryLogs(&context, {}, &response);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
   EXPECT_THAT(status.error_message(), HasSubstr("30s"));
+}
+
+TEST_F(QueryServiceTest, LogQueryStopsAtOnceWhenTheCollectorStops) {
+  storage_.SetSlowLogQuery([&](const QueryCheck& check) {
+    EXPECT_THAT(check(), IsOk());
+    service_.StopQueries();
+  });
+  grpc::ClientContext context;
+  v1::QueryLogsResponse response;
+  grpc::Status status = stub_->QueryLogs(&context, {}, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_THAT(status.error_message(), HasSubstr("stopping"));
 }
 
 TEST_F(QueryServiceTest, HostsAreAnsweredWhileLogQueriesRunAndMoreAreRefused) {

@@ -327,6 +327,20 @@ TEST_F(SqliteStorageTest, LogResponseStopsAtItsSizeCap) {
   EXPECT_TRUE(logs->truncated());
   EXPECT_LE(logs->ByteSizeLong(), kMaxLogResponseBytes + 100);
   EXPECT_GE(logs->ByteSizeLong(), kMaxLogResponseBytes - 61000);
+  // A truncated page's cursor goes on after the last event it held.
+  std::vector<uint64_t> paged;
+  for (int page = 0; page < 10; ++page) {
+    for (const v1::StoredLogEvent& event : logs->events()) {
+      paged.push_back(event.sequence());
+    }
+    if (logs->next_cursor().empty()) break;
+    request.set_before_cursor(logs->next_cursor());
+    logs = storage_->QueryLogs(request, /*check=*/{});
+    ASSERT_THAT(logs, IsOk());
+  }
+  ASSERT_EQ(paged.size(), 100u);
+  for (size_t i = 0; i < paged.size(); ++i) EXPECT_EQ(paged[i], 100 - i);
+  request.clear_before_cursor();
   request.set_limit(10);
   logs = storage_->QueryLogs(request, /*check=*/{});
   ASSERT_THAT(logs, IsOk());

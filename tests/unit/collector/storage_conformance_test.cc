@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "collector/sqlite/search_index.h"
 #include "collector/sqlite/sqlite_storage.h"
@@ -562,6 +563,258 @@ TEST_P(QueryLogsTest, ContainsCombinesWithOtherFilters) {
   EXPECT_EQ(Logs(request).events_size(), 0);
 }
 
+TEST_P(QueryLogsTest, SeveralHostsAndTypes) {
+  v1::QueryLogsRequest request;
+  request.add_agent_ids("b");
+  EXPECT_THAT(TimesOf(Logs(request)), ElementsAre(2500));
+  request.set_agent_id("a");
+  EXPECT_THAT(TimesOf(Logs(request)),
+              ElementsAre(4000, 3000, 2500, 2000, 1000));
+  request.add_agent_ids("nobody");
+  request.add_event_types("room_started");
+  request.add_event_types("error");
+  EXPECT_THAT(TimesOf(Logs(request)), ElementsAre(2500, 2000, 1000));
+  request.clear_event_types();
+  request.set_event_type("room_started");
+  request.add_event_types("no_such_type");
+  EXPECT_THAT(TimesOf(Logs(request)), ElementsAre(1000));
+}
+
+TEST_P(QueryLogsTest, AnEmptyHostOrTypeInTheListsIsRefusedNamingIt) {
+  v1::QueryLogsRequest request;
+  request.set_limit(10);
+  request.add_agent_ids("a");
+  request.add_agent_ids("");
+  EXPECT_THAT(
+      storage_->QueryLogs(request, /*check=*/{}),
+      StatusIs(absl::StatusCode::kInvalidArgument, "agent_ids[1] is empty"));
+  request.clear_agent_ids();
+  request.add_event_types("");
+  EXPECT_THAT(
+      storage_->QueryLogs(request, /*check=*/{}),
+      StatusIs(absl::StatusCode::kInvalidArgument, "event_types[0] is empty"));
+}
+
+TEST_P(QueryLogsTest, RegexMatchesPartiallyAfterTheOtherFilters) {
+  v1::QueryLogsRequest request;
+  request.set_regex(R"(FAILED \(\d+%)");
+  EXPECT_THAT(TimesOf(Logs(request)), ElementsAre(2000));
+  request.set_regex("^잘못된 API");
+  EXPECT_THAT(TimesOf(Logs(request)), ElementsAre(3000));
+  request.set_regex("error");  // Case matters unless the regex says (?i).
+  EXPECT_THAT(TimesOf(Logs(request)), ElementsAre(2500));
+  request.set_regex("(?i)ERROR|api");
+  EXPECT_THAT(TimesOf(Logs(request)), ElementsAre(3000, 2500));
+  request.set_agent_id("a");
+  EXPECT_THAT(TimesOf(Logs(request)), ElementsAre(3000));
+  request.set_contains("health");
+  EXPECT_THAT(TimesOf(Logs(request)), ElementsAre(3000));
+  request.set_contains("큐");
+  EXPECT_THAT(TimesOf(Logs(request)), IsEmpty());
+}
+
+TEST_P(QueryLogsTest, ABadRegexIsRefusedWithRe2sReason) {
+  v1::QueryLogsRequest request;
+  request.set_limit(10);
+  request.set_regex("a(b");
+  absl::StatusOr<v1::QueryLogsResponse> response =
+      storage_->QueryLogs(request, /*check=*/{});
+  EXPECT_THAT(response, StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(std::string(response.status().message()),
+              ::testing::StartsWith("regex: "));
+  EXPECT_THAT(std::string(response.status().message()),
+              ::testing::HasSubstr("missing )"));
+}
+
+TEST_P(QueryLogsTest, AMalformedCursorIsRefusedNamingIt) {
+  v1::QueryLogsRequest request;
+  request.set_limit(10);
+  for (const char* cursor : {"x", "!!", "MTox"}) {
+    request.set_before_cursor(cursor);
+    absl::StatusOr<v1::QueryLogsResponse> response =
+        storage_->QueryLogs(request, /*check=*/{});
+    EXPECT_THAT(response, StatusIs(absl::StatusCode::kInvalidArgument));
+    EXPECT_THAT(std::string(response.status().message()),
+                ::testing::StartsWith("before_cursor: "));
+  }
+}
+
+TEST_P(QueryLogsTest, TheLastPageHasNoCursor) {
+  v1::QueryLogsRequest request;
+  request.set_limit(5);
+  EXPECT_EQ(Logs(request).next_cursor(), "");  // Exactly 5 match.
+  request.set_limit(4);
+  v1::QueryLogsResponse first = Logs(request);
+  ASSERT_NE(first.next_cursor(), "");
+  request.set_before_cursor(first.next_cursor());
+  v1::QueryLogsResponse last = Logs(request);
+  EXPECT_THAT(TimesOf(last), ElementsAre(1000));
+  EXPECT_EQ(last.next_cursor(), "");
+}
+
+// Events of two hosts in several files, for paging and context.
+class LogPagingTest : public StorageConformanceTest {
+ protected:
+  static v1::Event FileEvent(uint64_t sequence, int64_t time_ms,
+                             const std::string& file,
+                             const std::string& message,
+                             v1::LogLevel level = v1::INFO) {
+    v1::Event event = LogEvent(sequence, time_ms, level, message);
+    event.mutable_log()->set_file(file);
+    return event;
+  }
+
+  // Every page of `request` (limit as set) until one has no cursor.
+  std::vector<v1::QueryLogsResponse> AllPages(v1::QueryLogsRequest request) {
+    std::vector<v1::QueryLogsResponse> pages;
+    for (int page = 0; page < 1000; ++page) {
+      pages.push_back(Logs(request));
+      if (pages.back().next_cursor().empty()) break;
+      request.set_before_cursor(pages.back().next_cursor());
+    }
+    return pages;
+  }
+
+  // "agent/sequence" of each event, "-" marking context.
+  static std::vector<std::string> Keys(const v1::QueryLogsResponse& response) {
+    std::vector<std::string> keys;
+    for (const v1::StoredLogEvent& event : response.events()) {
+      keys.push_back(absl::StrCat(event.context() ? "-" : "", event.agent_id(),
+                                  "/", event.sequence()));
+    }
+    return keys;
+  }
+};
+
+INSTANTIATE_TEST_SUITE_P(Backends, LogPagingTest,
+                         ::testing::ValuesIn(kBackends),
+                         [](const ::testing::TestParamInfo<Backend>& info) {
+                           return std::string(info.param.name);
+                         });
+
+TEST_P(LogPagingTest, PagesOverEqualTimesHaveNoGapAndNoRepeat) {
+  // Five events at each of six times, two hosts, stored out of time order
+  // in three batches.
+  std::vector<v1::Event> a_events, b_events;
+  uint64_t a_sequence = 0, b_sequence = 0;
+  for (int64_t time : {3, 1, 5, 2, 6, 4}) {
+    for (int i = 0; i < 5; ++i) {
+      const std::string message = absl::StrCat("t", time, " #", i);
+      if (i % 2 == 0) {
+        a_events.push_back(
+            LogEvent(++a_sequence, kT0 + time, v1::INFO, message));
+      } else {
+        b_events.push_back(
+            LogEvent(++b_sequence, kT0 + time, v1::INFO, message));
+      }
+    }
+  }
+  Apply(Stored({Batch("a", {a_events.begin(), a_events.begin() + 9}),
+                Batch("b", b_events)}));
+  Apply(Stored({Batch("a", {a_events.begin() + 9, a_events.end()})}));
+  const std::vector<std::string> all = Keys(Logs({}));
+  ASSERT_EQ(all.size(), 30u);
+  for (int limit : {1, 4, 5, 7, 30}) {
+    v1::QueryLogsRequest request;
+    request.set_limit(limit);
+    std::vector<std::string> paged;
+    std::vector<v1::QueryLogsResponse> pages = AllPages(request);
+    for (const v1::QueryLogsResponse& page : pages) {
+      EXPECT_EQ(page.events_size(),
+                &page == &pages.back() && 30 % limit != 0 ? 30 % limit : limit)
+          << "limit " << limit;
+      std::vector<std::string> keys = Keys(page);
+      paged.insert(paged.end(), keys.begin(), keys.end());
+    }
+    EXPECT_EQ(paged, all) << "limit " << limit;
+  }
+}
+
+TEST_P(LogPagingTest, RegexPagesAreFullAndTheCursorExact) {
+  std::vector<v1::Event> events;
+  for (uint64_t i = 1; i <= 40; ++i) {
+    // Every fourth event matches; pairs share a time.
+    events.push_back(LogEvent(
+        i, kT0 + int64_t(i / 2), v1::INFO,
+        i % 4 == 0 ? absl::StrCat("hit ", i) : absl::StrCat("miss ", i)));
+  }
+  Apply(Stored({Batch("a", events)}));
+  v1::QueryLogsRequest request;
+  request.set_regex(R"(^hit \d+$)");
+  const std::vector<std::string> all = Keys(Logs(request));
+  ASSERT_EQ(all.size(), 10u);
+  for (int limit : {3, 5, 10}) {
+    request.set_limit(limit);
+    std::vector<std::string> paged;
+    std::vector<v1::QueryLogsResponse> pages = AllPages(request);
+    EXPECT_EQ(pages.size(), size_t((10 + limit - 1) / limit));
+    for (const v1::QueryLogsResponse& page : pages) {
+      if (&page != &pages.back()) {
+        EXPECT_EQ(page.events_size(), limit);
+      }
+      std::vector<std::string> keys = Keys(page);
+      paged.insert(paged.end(), keys.begin(), keys.end());
+    }
+    EXPECT_EQ(paged, all) << "limit " << limit;
+  }
+}
+
+TEST_P(LogPagingTest, ContextStaysInTheMatchsHostAndFile) {
+  const std::string first = "/opt/eroom/logs/server.2026-12-03.log";
+  const std::string current = "/opt/eroom/logs/server.log";
+  std::vector<v1::Event> a_events, b_events;
+  // Host a: sequences 1-10 in `first`, 11-20 in `current`; host b writes
+  // `current` at the same times, matching nothing.
+  for (uint64_t i = 1; i <= 20; ++i) {
+    const bool hit = i == 3 || i == 9 || i == 11 || i == 15 || i == 17;
+    a_events.push_back(FileEvent(
+        i, kT0 + int64_t(i) * 10, i <= 10 ? first : current,
+        absl::StrCat(hit ? "hit " : "line ", i), hit ? v1::ERROR : v1::INFO));
+    b_events.push_back(FileEvent(i, kT0 + int64_t(i) * 10 + 1, current,
+                                 absl::StrCat("b ", i)));
+  }
+  Apply(Stored({Batch("a", a_events), Batch("b", b_events)}));
+  v1::QueryLogsRequest request;
+  request.set_min_level(v1::ERROR);
+  request.set_context(2);
+  // 17 and 15 share 16: one run; 11 is the first of `current`, 9 near the
+  // end of `first`: their runs stop at the file's edge; 3 is the last
+  // match; context ignores the level filter.
+  EXPECT_THAT(Keys(Logs(request)),
+              ElementsAre("-a/19", "-a/18", "a/17", "-a/16", "a/15", "-a/14",
+                          "-a/13", "-a/12", "a/11", "-a/10", "a/9", "-a/8",
+                          "-a/7", "-a/5", "-a/4", "a/3", "-a/2", "-a/1"));
+  // The limit counts matches; the cursor follows the last one.
+  request.set_limit(2);
+  v1::QueryLogsResponse first_page = Logs(request);
+  EXPECT_THAT(Keys(first_page), ElementsAre("-a/19", "-a/18", "a/17", "-a/16",
+                                            "a/15", "-a/14", "-a/13"));
+  request.set_before_cursor(first_page.next_cursor());
+  EXPECT_THAT(Keys(Logs(request)), ElementsAre("-a/13", "-a/12", "a/11",
+                                               "-a/10", "a/9", "-a/8", "-a/7"));
+}
+
+TEST_P(LogPagingTest, ContextAcrossHostsAndAMatchShownAsContextFirst) {
+  std::vector<v1::Event> a_events, b_events;
+  for (uint64_t i = 1; i <= 6; ++i) {
+    a_events.push_back(
+        FileEvent(i, kT0 + int64_t(i) * 10, "server.log",
+                  absl::StrCat(i == 2 || i == 5 ? "hit" : "line", " a", i)));
+    b_events.push_back(
+        FileEvent(i, kT0 + int64_t(i) * 10 + 5, "server.log",
+                  absl::StrCat(i == 3 ? "hit" : "line", " b", i)));
+  }
+  Apply(Stored({Batch("a", a_events), Batch("b", b_events)}));
+  v1::QueryLogsRequest request;
+  request.set_regex("^hit");
+  request.set_context(3);
+  // a/5 first (newest), whose context reaches a/2, a match: shown once, as a
+  // match, in a/5's run; b/3 between them in time has its own run.
+  EXPECT_THAT(Keys(Logs(request)),
+              ElementsAre("-a/6", "a/5", "-a/4", "-a/3", "a/2", "-a/1", "-b/6",
+                          "-b/5", "-b/4", "b/3", "-b/2", "-b/1"));
+}
+
 // --- Following the log
 // --------------------------------------------------------
 
@@ -578,8 +831,11 @@ class StoredLogEventsTest : public QueryLogsTest {
  protected:
   LogEventPage Page(const LogEventRange& range,
                     const v1::QueryLogsRequest& filter = {}) {
+    absl::StatusOr<LogFilter> compiled = LogFilter::Compile(filter);
+    EXPECT_THAT(compiled, IsOk());
+    if (!compiled.ok()) return {};
     absl::StatusOr<LogEventPage> page =
-        storage_->StoredLogEvents(filter, range, /*check=*/{});
+        storage_->StoredLogEvents(*compiled, range, /*check=*/{});
     EXPECT_THAT(page, IsOk());
     return page.ok() ? *std::move(page) : LogEventPage{};
   }
@@ -638,6 +894,32 @@ TEST_P(StoredLogEventsTest, FiltersAsQueryLogsDoes) {
               ElementsAre(Pair("b", 1)));
 }
 
+TEST_P(StoredLogEventsTest, HostsTypesAndRegexFilterPagesAndLaterEvents) {
+  v1::QueryLogsRequest filter;
+  filter.add_agent_ids("a");
+  filter.add_agent_ids("b");
+  filter.set_regex("(?i)error|FAILED|API");
+  // The regex leaves a/1 and a/4 out, yet pages hold `limit` matches.
+  const LogEventPage first = Page({.after = 0, .limit = 2}, filter);
+  EXPECT_THAT(Keys(first), ElementsAre(Pair("a", 2), Pair("a", 3)));
+  const LogEventPage second =
+      Page({.after = first.through, .limit = 2}, filter);
+  EXPECT_THAT(Keys(second), ElementsAre(Pair("b", 1)));
+  Apply(Stored({Batch("c", {LogEvent(1, kT0, v1::ERROR, "error on c")}),
+                Batch("a", {LogEvent(5, kT0, v1::INFO, "ERROR again")}),
+                Batch("b", {LogEvent(2, kT0, v1::INFO, "all fine")})}));
+  EXPECT_THAT(Keys(Page({.after = second.through, .limit = 2}, filter)),
+              ElementsAre(Pair("a", 5)));
+  EXPECT_THAT(Keys(Page({.after = 0, .limit = 2, .newest = true}, filter)),
+              ElementsAre(Pair("b", 1), Pair("a", 5)));
+  v1::QueryLogsRequest types;
+  types.add_event_types("room_started");
+  types.add_event_types("error");
+  types.set_regex("FAILED|room");
+  EXPECT_THAT(Keys(Page({.after = 0, .limit = 100}, types)),
+              ElementsAre(Pair("a", 1), Pair("a", 2)));
+}
+
 TEST_P(StoredLogEventsTest, AFilteredPageReachesTheNewestPosition) {
   const int64_t newest = Page({.after = 0, .limit = 100}).through;
   v1::QueryLogsRequest filter;
@@ -665,8 +947,11 @@ TEST_P(StoredLogEventsTest, ThroughBoundsTheRange) {
 }
 
 TEST_P(StoredLogEventsTest, LimitMustBePositive) {
-  EXPECT_THAT(storage_->StoredLogEvents({}, {.limit = 0}, /*check=*/{}),
-              StatusIs(absl::StatusCode::kInvalidArgument));
+  absl::StatusOr<LogFilter> everything = LogFilter::Compile({});
+  ASSERT_THAT(everything, IsOk());
+  EXPECT_THAT(
+      storage_->StoredLogEvents(*everything, {.limit = 0}, /*check=*/{}),
+      StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
 TEST_P(StoredLogEventsTest, ResumeStartsBeforeEveryEventNeeded) {
