@@ -89,6 +89,7 @@ struct RawOptions {
   int limit = 0;
   bool limit_given = false;
   bool watch = false;
+  bool follow = false;
   // `alerts`, `silence`: the subcommand (ack, add, list, expire) if any.
   std::string action;
   bool history = false;
@@ -171,10 +172,26 @@ absl::StatusOr<TimeWindow> ToTimeWindow(const RawOptions& raw,
 
 absl::StatusOr<LogsArgs> ToLogsArgs(const RawOptions& raw, absl::Time now,
                                     absl::TimeZone zone) {
+  if (raw.follow) {
+    // A follow reads forward from now on, match by match.
+    if (!raw.until.empty()) {
+      return absl::InvalidArgumentError(
+          "--until cannot be used with --follow: a follow has no end");
+    }
+    if (!raw.before.empty()) {
+      return absl::InvalidArgumentError(
+          "--before cannot be used with --follow: a follow reads forward");
+    }
+    if (raw.context != 0) {
+      return absl::InvalidArgumentError(
+          "--context cannot be used with --follow: a follow sends no context");
+    }
+  }
   LogsArgs args;
   args.hosts = raw.hosts;
   args.brief = raw.brief;
   args.command_line = raw.command_line;
+  args.follow = raw.follow;
   v1::QueryLogsRequest& request = args.request;
   if (!raw.level.empty()) {
     absl::StatusOr<v1::LogLevel> level = ParseLevel(raw.level);
@@ -506,6 +523,8 @@ ParsedArguments ParseArguments(int argc, const char* const* argv,
   CLI::Option* logs_limit =
       logs->add_option("--limit", raw.limit, "most events to show (100)")
           ->check(CLI::NonNegativeNumber);
+  logs->add_flag("-f,--follow", raw.follow,
+                 "then print new events as they are stored, until Ctrl-C");
   logs->add_option("--before", raw.before,
                    "the next page: the cursor a full page ends with");
   logs->add_option("--context", raw.context,

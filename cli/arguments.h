@@ -44,6 +44,8 @@ struct LogsArgs {
   // The command line as typed (shell-quoted, without --before and the
   // token): where a full page says how to get the next one.
   std::string command_line;
+  // Print the newest events, then new ones as they are stored.
+  bool follow = false;
 };
 struct MetricsArgs {
   std::string host;

@@ -203,6 +203,19 @@ absl::StatusOr<v1::ListAuditResponse> CollectorClient::ListAudit(
       request);
 }
 
+absl::Status CollectorClient::FollowLogs(
+    grpc::ClientContext& context, const v1::FollowLogsRequest& request,
+    const std::function<void(const v1::FollowLogsResponse&)>& on_response) {
+  AddCallCredentials(connection_.security, &context);
+  std::unique_ptr<grpc::ClientReaderInterface<v1::FollowLogsResponse>> reader =
+      queries_.FollowLogs(&context, request);
+  v1::FollowLogsResponse response;
+  while (reader->Read(&response)) on_response(response);
+  const grpc::Status status = reader->Finish();
+  if (status.ok()) return absl::OkStatus();
+  return Failure("FollowLogs", status, Unavailable::kCollectorUnreachable);
+}
+
 absl::Status CollectorClient::WatchCommand(
     const std::string& command_id,
     const std::function<void(const v1::CommandProgress&)>& on_step,

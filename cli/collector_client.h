@@ -10,6 +10,7 @@
 #include "cli/collector_address.h"
 #include "eroom/monitor/v1/monitor.grpc.pb.h"
 #include "grpcpp/channel.h"
+#include "grpcpp/client_context.h"
 
 namespace eroom::cli {
 
@@ -64,6 +65,14 @@ class CollectorClient {
   // it, until the stream ends (after the final step) or the deadline: the
   // call timeout plus `procedure_time`, how long the command may take on
   // the agent.
+  // Follows the logs on `context`, a fresh one (which another thread may
+  // TryCancel), calling `on_response` with each response until the stream
+  // ends. No deadline: a follow lasts until cancelled.
+  absl::Status FollowLogs(
+      grpc::ClientContext& context,
+      const eroom::monitor::v1::FollowLogsRequest& request,
+      const std::function<void(const eroom::monitor::v1::FollowLogsResponse&)>&
+          on_response);
   absl::Status WatchCommand(
       const std::string& command_id,
       const std::function<void(const eroom::monitor::v1::CommandProgress&)>&

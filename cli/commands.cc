@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <chrono>
 #include <iterator>
+#include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <tuple>
@@ -12,6 +14,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
 #include "cli/backup_file.h"
 #include "cli/daily_check.h"
 #include "cli/json_output.h"
@@ -164,6 +168,131 @@ absl::Status RunStatus(const StatusArgs& args, const CommandContext& context) {
   return args.watch ? WatchStatus(args, context) : PrintStatus(args, context);
 }
 
+// What a follow printed, so that one resumed after losing the collector
+// prints every event once: nothing twice, nothing skipped.
+class FollowedLogs {
+ public:
+  // Prints the events of `response` not printed before.
+  absl::Status Print(const v1::FollowLogsResponse& response,
+                     const CommandContext& context) {
+    if (first_answer_unix_ms_ == 0) {
+      first_answer_unix_ms_ = absl::ToUnixMillis(context.clock.Now());
+    }
+    for (const v1::StoredLogEvent& event : response.events()) {
+      uint64_t& printed = printed_[event.agent_id()];
+      if (event.sequence() <= printed) continue;
+      printed = event.sequence();
+      newest_received_unix_ms_ =
+          std::max(newest_received_unix_ms_, event.received_unix_ms());
+      if (context.output == OutputFormat::kJson) {
+        EROOM_ASSIGN_OR_RETURN(const std::string line,
+                               MessageToJsonLine(event));
+        context.out << line << '\n';
+      } else {
+        RenderLogLine(event, MakeRenderContext(context), context.out);
+      }
+    }
+    context.out.flush();
+    return absl::OkStatus();
+  }
+
+  // Whether the collector answered: a later request resumes.
+  bool answered() const { return first_answer_unix_ms_ != 0; }
+
+  // Resumes after the last event printed of each host, and, for the hosts
+  // none was printed of, from a little before the newest event printed:
+  // the collector stamps events as it stores them, so everything it
+  // stored since has a later time. With none printed yet, from a little
+  // before the first answer, by this machine's clock.
+  void Resume(v1::FollowLogsRequest& request) const {
+    for (const auto& [agent_id, sequence] : printed_) {
+      v1::LogPosition* position = request.add_resume_after();
+      position->set_agent_id(agent_id);
+      position->set_sequence(sequence);
+    }
+    const int64_t from = newest_received_unix_ms_ != 0
+                             ? newest_received_unix_ms_
+                             : first_answer_unix_ms_;
+    request.set_resume_received_unix_ms(
+        std::max<int64_t>(1, from - absl::ToInt64Milliseconds(kResumeMargin)));
+  }
+
+ private:
+  // Covers a collector clock stepped back, or this machine's clock ahead
+  // of the collector's.
+  static constexpr absl::Duration kResumeMargin = absl::Minutes(1);
+
+  std::map<std::string, uint64_t> printed_;  // The last sequence per host.
+  int64_t newest_received_unix_ms_ = 0;
+  int64_t first_answer_unix_ms_ = 0;
+};
+
+// Prints the newest events matching `filter`, then new ones as they are
+// stored, until Ctrl-C (OK). A lost collector is followed again at once,
+// then after pauses growing to kMaxFollowRetryPause, from where the follow
+// was.
+absl::Status FollowLogs(const v1::QueryLogsRequest& filter,
+                        const CommandContext& context) {
+  constexpr absl::Duration kFirstFollowRetryPause = absl::Milliseconds(200);
+  constexpr absl::Duration kMaxFollowRetryPause = absl::Seconds(5);
+  // Shared with the Ctrl-C action, which may run at any time.
+  struct Interruptible {
+    absl::Mutex mu;
+    std::unique_ptr<grpc::ClientContext> call ABSL_GUARDED_BY(mu);
+    absl::Notification interrupted;
+  };
+  auto interruptible = std::make_shared<Interruptible>();
+  if (context.on_interrupt) {
+    context.on_interrupt([interruptible] {
+      absl::MutexLock lock(&interruptible->mu);
+      if (!interruptible->interrupted.HasBeenNotified()) {
+        interruptible->interrupted.Notify();
+      }
+      if (interruptible->call != nullptr) interruptible->call->TryCancel();
+    });
+  }
+  FollowedLogs followed;
+  absl::Duration pause = absl::ZeroDuration();
+  bool said_reconnecting = false;
+  while (true) {
+    v1::FollowLogsRequest request;
+    *request.mutable_filter() = filter;
+    if (followed.answered()) followed.Resume(request);
+    grpc::ClientContext* call;
+    {
+      absl::MutexLock lock(&interruptible->mu);
+      interruptible->call = std::make_unique<grpc::ClientContext>();
+      call = interruptible->call.get();
+      if (interruptible->interrupted.HasBeenNotified()) call->TryCancel();
+    }
+    absl::Status printed;
+    const absl::Status ended = context.client.FollowLogs(
+        *call, request, [&](const v1::FollowLogsResponse& response) {
+          pause = absl::ZeroDuration();
+          if (printed.ok()) printed = followed.Print(response, context);
+        });
+    if (interruptible->interrupted.HasBeenNotified()) return absl::OkStatus();
+    if (!printed.ok()) return printed;
+    // A collector that stops (or restarts) ends follows UNAVAILABLE, one
+    // killed breaks the connection (UNAVAILABLE too), and one in the midst
+    // of stopping cancels the calls that reach it.
+    if (ended.code() != absl::StatusCode::kUnavailable &&
+        ended.code() != absl::StatusCode::kCancelled) {
+      return ended;
+    }
+    if (!said_reconnecting) {
+      said_reconnecting = true;
+      context.err << "eroomctl: lost the collector ("
+                  << Printable(ended.message())
+                  << "); following again once it answers\n";
+    }
+    if (interruptible->interrupted.WaitForNotificationWithTimeout(pause)) {
+      return absl::OkStatus();
+    }
+    pause = std::clamp(pause * 2, kFirstFollowRetryPause, kMaxFollowRetryPause);
+  }
+}
+
 // A full page ends with how to get the next one, on stderr so that the
 // events alone go where stdout goes; JSON carries it as next_cursor.
 absl::Status RunLogs(const LogsArgs& args, const CommandContext& context) {
@@ -173,6 +302,7 @@ absl::Status RunLogs(const LogsArgs& args, const CommandContext& context) {
                            ResolveAgentId(context.client, host));
     request.add_agent_ids(std::move(agent_id));
   }
+  if (args.follow) return FollowLogs(request, context);
   absl::StatusOr<v1::QueryLogsResponse> response =
       context.client.QueryLogs(request);
   if (!response.ok()) return response.status();

@@ -26,13 +26,17 @@ struct CommandContext {
   const Clock& clock;
   absl::TimeZone zone;
   std::ostream& out;
-  // Notes beside the output, such as how to get a next page.
+  // Notes beside the output, such as how to get a next page, and warnings
+  // that do not end the command.
   std::ostream& err;
   // Waits between `status --watch` refreshes; false stops watching.
   std::function<bool(absl::Duration)> wait_before_refresh;
   // Asks the operator a yes/no question; nullopt when nobody can answer
   // (stdin is not a terminal).
   std::function<std::optional<bool>(const std::string& question)> confirm;
+  // Runs `action` (on another thread) when the operator presses Ctrl-C,
+  // instead of ending the process; the last action given is the one run.
+  std::function<void(std::function<void()> action)> on_interrupt;
   // The terminal `top` draws on; nullptr when stdout is not a terminal.
   std::function<absl::StatusOr<std::unique_ptr<Terminal>>()> open_terminal;
 };

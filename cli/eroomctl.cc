@@ -1,12 +1,19 @@
 #include "cli/eroomctl.h"
 
+#include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdlib>
+#include <functional>
 #include <iostream>
+#include <thread>
+#include <utility>
 #include <variant>
 
 #include "absl/strings/ascii.h"
+#include "absl/synchronization/mutex.h"
 #include "cli/arguments.h"
 #include "cli/collector_client.h"
 #include "cli/commands.h"
@@ -17,6 +24,55 @@
 
 namespace eroom::cli {
 namespace v1 = ::eroom::monitor::v1;
+namespace {
+
+// Turns SIGINT into a call of the action given last, on a thread of its
+// own: what a signal handler may do is too little to end a gRPC call.
+class InterruptWatcher {
+ public:
+  static InterruptWatcher& Get() {
+    static InterruptWatcher* const watcher = new InterruptWatcher();
+    return *watcher;
+  }
+
+  void OnInterrupt(std::function<void()> action) {
+    absl::MutexLock lock(&mu_);
+    action_ = std::move(action);
+  }
+
+ private:
+  InterruptWatcher() {
+    if (pipe2(fds_, O_CLOEXEC) != 0) return;
+    write_fd_ = fds_[1];
+    struct sigaction action {};
+    action.sa_handler = [](int) {
+      const char byte = 1;
+      [[maybe_unused]] const ssize_t written = write(write_fd_, &byte, 1);
+    };
+    sigemptyset(&action.sa_mask);
+    sigaction(SIGINT, &action, nullptr);
+    std::thread([this] { Run(); }).detach();
+  }
+
+  void Run() {
+    char byte;
+    while (read(fds_[0], &byte, 1) == 1 || errno == EINTR) {
+      std::function<void()> action;
+      {
+        absl::MutexLock lock(&mu_);
+        action = action_;
+      }
+      if (action) action();
+    }
+  }
+
+  static inline int write_fd_ = -1;
+  int fds_[2] = {-1, -1};
+  absl::Mutex mu_;
+  std::function<void()> action_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace
 
 CliEnvironment CliEnvironment::Real() {
   CliEnvironment environment;
@@ -43,6 +99,9 @@ CliEnvironment CliEnvironment::Real() {
     if (!std::getline(std::cin, answer)) return false;
     answer = absl::AsciiStrToLower(absl::StripAsciiWhitespace(answer));
     return answer == "y" || answer == "yes";
+  };
+  environment.on_interrupt = [](std::function<void()> action) {
+    InterruptWatcher::Get().OnInterrupt(std::move(action));
   };
   environment.open_terminal = OpenProcessTerminal;
   return environment;
@@ -78,6 +137,7 @@ int RunEroomctl(int argc, const char* const* argv, std::ostream& out,
                                err,
                                environment.wait_before_refresh,
                                environment.confirm,
+                               environment.on_interrupt,
                                environment.open_terminal};
   const absl::StatusOr<int> exit_code = RunCommand(invocation.command, context);
   if (!exit_code.ok()) {

@@ -30,6 +30,8 @@ struct CliEnvironment {
   // Asks a yes/no question on the terminal (`restart`); nullopt when stdin
   // is not a terminal.
   std::function<std::optional<bool>(const std::string& question)> confirm;
+  // Runs `action` when the operator presses Ctrl-C (`logs -f`).
+  std::function<void(std::function<void()> action)> on_interrupt;
   // The terminal `top` draws on (OpenProcessTerminal); nullptr when stdout
   // is not a terminal.
   std::function<absl::StatusOr<std::unique_ptr<Terminal>>()> open_terminal;

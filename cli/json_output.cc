@@ -10,6 +10,23 @@ namespace {
 // Keeps the proto's field order instead of sorting keys.
 using Json = nlohmann::ordered_json;
 
+absl::StatusOr<std::string> PrintJson(const google::protobuf::Message& message,
+                                      bool add_whitespace) {
+  google::protobuf::util::JsonPrintOptions options;
+  options.always_print_primitive_fields = true;
+  options.preserve_proto_field_names = true;
+  options.add_whitespace = add_whitespace;
+  std::string text;
+  const auto status =
+      google::protobuf::util::MessageToJsonString(message, &text, options);
+  if (!status.ok()) {
+    return absl::InternalError(
+        absl::StrCat("cannot print ", message.GetTypeName(),
+                     " as JSON: ", std::string(status.message())));
+  }
+  return text;
+}
+
 absl::StatusOr<Json> MessageToJsonValue(
     const google::protobuf::Message& message) {
   absl::StatusOr<std::string> text = MessageToJson(message);
@@ -42,19 +59,12 @@ std::string Dump(const Json& value) {
 
 absl::StatusOr<std::string> MessageToJson(
     const google::protobuf::Message& message) {
-  google::protobuf::util::JsonPrintOptions options;
-  options.always_print_primitive_fields = true;
-  options.preserve_proto_field_names = true;
-  options.add_whitespace = true;
-  std::string text;
-  const auto status =
-      google::protobuf::util::MessageToJsonString(message, &text, options);
-  if (!status.ok()) {
-    return absl::InternalError(
-        absl::StrCat("cannot print ", message.GetTypeName(),
-                     " as JSON: ", std::string(status.message())));
-  }
-  return text;
+  return PrintJson(message, /*add_whitespace=*/true);
+}
+
+absl::StatusOr<std::string> MessageToJsonLine(
+    const google::protobuf::Message& message) {
+  return PrintJson(message, /*add_whitespace=*/false);
 }
 
 absl::StatusOr<std::string> MessagesToJsonArray(

@@ -16,6 +16,9 @@ namespace eroom::cli {
 
 absl::StatusOr<std::string> MessageToJson(
     const google::protobuf::Message& message);
+// The same on one line, without a newline (JSON Lines).
+absl::StatusOr<std::string> MessageToJsonLine(
+    const google::protobuf::Message& message);
 
 // {"host": <HostStatus>, "recent_errors": [<StoredLogEvent>...]} when
 // there is exactly one report, else an array of those.

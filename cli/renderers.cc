@@ -527,6 +527,16 @@ void RenderLogs(const v1::QueryLogsResponse& response,
   }
 }
 
+void RenderLogLine(const v1::StoredLogEvent& stored,
+                   const RenderContext& context, std::ostream& out) {
+  const v1::LogEvent& event = stored.event();
+  out << absl::StrJoin({FormatLocalTime(event.time_unix_ms(), context.zone),
+                        stored.agent_id(), LevelName(event.level()),
+                        OrNone(event.event_type()), EventMessage(event)},
+                       "  ")
+      << '\n';
+}
+
 void RenderMetrics(const std::string& name,
                    const v1::QueryMetricsResponse& response,
                    const RenderContext& context, std::ostream& out) {

@@ -64,6 +64,10 @@ struct LogRenderOptions {
   int context = 0;
 };
 
+// One event as one line of RenderLogs' columns, for a follow.
+void RenderLogLine(const eroom::monitor::v1::StoredLogEvent& stored,
+                   const RenderContext& context, std::ostream& out);
+
 // Oldest first, whatever order the collector sent: by time, or with
 // context the collector's runs, each in its file's order.
 void RenderLogs(const eroom::monitor::v1::QueryLogsResponse& response,

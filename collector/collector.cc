@@ -6,7 +6,9 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <functional>
 #include <future>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "collector/metrics_exporter.h"
@@ -69,13 +71,19 @@ Collector::Collector(const CollectorConfig& config, const Clock& clock,
       notifier_(std::move(notifier)),
       alerting_(config.rules, *alert_store_, *notifier_, clock,
                 alerting::Alerting::Options{}),
-      ingest_(
-          *storage_, clock,
-          IngestPipeline::Options{
-              .queue_capacity = 4096,
-              .max_events_per_transaction = config.max_events_per_transaction,
-              .retention = &retention_},
-          {&stats_, &liveness_, &command_service_, &alerting_, &room_metrics_}),
+      followers_(
+          *storage_,
+          [this](std::function<void()> work) {
+            return queries_.TrySubmit(std::move(work));
+          },
+          kMaxLogFollows),
+      ingest_(*storage_, clock,
+              IngestPipeline::Options{.queue_capacity = 4096,
+                                      .max_events_per_transaction =
+                                          config.max_events_per_transaction,
+                                      .retention = &retention_},
+              {&stats_, &liveness_, &command_service_, &alerting_,
+               &room_metrics_, &followers_}),
       queries_("query", config.query_threads, config.query_queue_capacity),
       backups_("backup", 1, 4),
       refusals_(clock, kRefusalQuietPeriod,
@@ -93,7 +101,8 @@ Collector::Collector(const CollectorConfig& config, const Clock& clock,
                      agent_streams_),
       // A worker stays free for the quick queries while log queries run.
       query_service_(*storage_, queries_, authorizer_, liveness_, clock,
-                     std::max(1, config.query_threads - 1), &alerting_),
+                     std::max(1, config.query_threads - 1), &alerting_,
+                     &followers_),
       command_service_(ingest_, *storage_, queries_, authorizer_, clock,
                        agent_streams_,
                        BackupSource{.database_path = config.database_path,
@@ -324,6 +333,9 @@ void Collector::Stop() {
   query_service_.StopQueries();
   // Before the query workers, which its scrapes wait for.
   if (metrics_http_ != nullptr) metrics_http_->Stop();
+  // Follows never end on their own: they end now (clients resume) rather
+  // than hold the shutdown below until its deadline.
+  followers_.Stop();
   if (server_ != nullptr) {
     // Streams get two seconds to finish, then are cancelled; whatever they
     // delivered is already queued for ingest and is stored below.

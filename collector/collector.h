@@ -20,6 +20,7 @@
 #include "collector/host_liveness.h"
 #include "collector/ingest.h"
 #include "collector/ingest_stats.h"
+#include "collector/log_follow.h"
 #include "collector/metrics_http.h"
 #include "collector/query_service.h"
 #include "collector/refusal_log.h"
@@ -92,6 +93,7 @@ class Collector {
   std::unique_ptr<alerting::AlertStore> alert_store_;
   std::unique_ptr<alerting::NotificationDispatcher> notifier_;
   alerting::Alerting alerting_;
+  LogFollowers followers_;
   IngestPipeline ingest_;
   WorkQueue queries_;
   // Backup copies and reads them back, one call at a time.

@@ -1,6 +1,7 @@
 #include "collector/query_service.h"
 
 #include <algorithm>
+#include <memory>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -11,6 +12,7 @@
 #include "absl/strings/string_view.h"
 #include "collector/alerting/label_matcher.h"
 #include "collector/daily_report.h"
+#include "collector/grpc_status.h"
 #include "collector/worker_call.h"
 #include "common/metric_catalog.h"
 #include "common/status_macros.h"
@@ -51,13 +53,21 @@ bool IsUtf8(absl::string_view text) {
   return true;
 }
 
-absl::Status ValidateSearchText(absl::string_view text) {
+// What the collector accepts to search logs by, in a query or a follow:
+// the rest of the filter is LogFilter::Compile's to refuse.
+absl::Status ValidateSearch(const v1::QueryLogsRequest& request) {
+  if (request.regex().size() > kMaxLogRegexBytes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("regex: ", request.regex().size(), " bytes; at most ",
+                     kMaxLogRegexBytes, " bytes are accepted"));
+  }
+  const std::string& text = request.contains();
   if (text.size() > kMaxSearchTextBytes) {
     return absl::InvalidArgumentError(
         absl::StrCat("search text is ", text.size(), " bytes; at most ",
                      kMaxSearchTextBytes, " bytes are searched"));
   }
-  if (text.find('\0') != absl::string_view::npos) {
+  if (text.find('\0') != std::string::npos) {
     return absl::InvalidArgumentError(
         "search text must not contain NUL characters");
   }
@@ -253,6 +263,51 @@ class ConcurrencySlot {
   bool taken_;
 };
 
+// A FollowLogs stream written as its follower reads. Deletes itself once
+// the call is over.
+class FollowLogsReactor final
+    : public grpc::ServerWriteReactor<v1::FollowLogsResponse>,
+      public FollowStream {
+ public:
+  explicit FollowLogsReactor(LogFollowers* followers) : followers_(followers) {}
+
+  // Ends the call with `status` before any follower was made.
+  void Refuse(const absl::Status& status) { Finish(ToGrpcStatus(status)); }
+
+  void Follow(v1::FollowLogsRequest request) {
+    absl::StatusOr<std::shared_ptr<LogFollower>> follower =
+        followers_->Add(std::move(request), *this);
+    if (!follower.ok()) {
+      Refuse(follower.status());
+      return;
+    }
+    follower_ = *std::move(follower);
+    follower_->Start();
+  }
+
+  void Send(const v1::FollowLogsResponse* response) override {
+    StartWrite(response);
+  }
+  void End(const absl::Status& status) override {
+    Finish(ToGrpcStatus(status));
+  }
+
+  void OnWriteDone(bool ok) override { follower_->OnSent(ok); }
+  void OnCancel() override {
+    if (follower_ != nullptr) {
+      follower_->Stop(absl::CancelledError("the client cancelled the follow"));
+    }
+  }
+  void OnDone() override {
+    if (follower_ != nullptr) followers_->Remove(follower_.get());
+    delete this;
+  }
+
+ private:
+  LogFollowers* const followers_;
+  std::shared_ptr<LogFollower> follower_;
+};
+
 }  // namespace
 
 absl::StatusOr<int32_t> EffectiveLimit(int32_t requested, int32_t default_limit,
@@ -270,14 +325,16 @@ QueryServiceImpl::QueryServiceImpl(StorageReader& storage, WorkQueue& workers,
                                    const HostLiveness& liveness,
                                    const Clock& clock,
                                    int max_concurrent_log_queries,
-                                   alerting::AlertAdmin* alerts)
+                                   alerting::AlertAdmin* alerts,
+                                   LogFollowers* followers)
     : storage_(storage),
       workers_(workers),
       authorizer_(authorizer),
       liveness_(liveness),
       clock_(clock),
       max_concurrent_log_queries_(max_concurrent_log_queries),
-      alerts_(alerts) {}
+      alerts_(alerts),
+      followers_(followers) {}
 
 grpc::ServerUnaryReactor* QueryServiceImpl::ListHosts(
     grpc::CallbackServerContext* context, const v1::ListHostsRequest* request,
@@ -292,6 +349,36 @@ grpc::ServerUnaryReactor* QueryServiceImpl::QueryLogs(
   return FinishOnWorkers(
       context, kQueryLogsMethod, authorizer_, workers_, response,
       [this, request, context] { return Logs(*request, *context); });
+}
+
+grpc::ServerWriteReactor<v1::FollowLogsResponse>* QueryServiceImpl::FollowLogs(
+    grpc::CallbackServerContext* context,
+    const v1::FollowLogsRequest* request) {
+  auto* reactor = new FollowLogsReactor(followers_);
+  if (followers_ == nullptr) {
+    reactor->Refuse(
+        absl::UnimplementedError("this collector does not follow logs"));
+    return reactor;
+  }
+  absl::StatusOr<Caller> caller =
+      authorizer_.Authorize(*context, kFollowLogsMethod);
+  if (!caller.ok()) {
+    reactor->Refuse(caller.status());
+    return reactor;
+  }
+  v1::FollowLogsRequest follow = *request;
+  // The rest is the followers' to refuse (ValidateFollowRequest).
+  absl::Status valid = ValidateSearch(follow.filter());
+  absl::StatusOr<int32_t> limit =
+      EffectiveLimit(follow.filter().limit(), kDefaultLogLimit, kMaxLogLimit);
+  if (valid.ok()) valid = limit.status();
+  if (!valid.ok()) {
+    reactor->Refuse(valid);
+    return reactor;
+  }
+  follow.mutable_filter()->set_limit(*limit);
+  reactor->Follow(std::move(follow));
+  return reactor;
 }
 
 grpc::ServerUnaryReactor* QueryServiceImpl::QueryMetrics(
@@ -406,12 +493,7 @@ absl::StatusOr<v1::ListHostsResponse> QueryServiceImpl::Hosts(
 
 absl::StatusOr<v1::QueryLogsResponse> QueryServiceImpl::Logs(
     v1::QueryLogsRequest request, grpc::CallbackServerContext& context) {
-  EROOM_RETURN_IF_ERROR(ValidateSearchText(request.contains()));
-  if (request.regex().size() > kMaxLogRegexBytes) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("regex: ", request.regex().size(), " bytes; at most ",
-                     kMaxLogRegexBytes, " bytes are accepted"));
-  }
+  EROOM_RETURN_IF_ERROR(ValidateSearch(request));
   // A negative context is storage's to refuse (LogFilter::Compile).
   request.set_context(std::min(request.context(), kMaxLogContext));
   EROOM_ASSIGN_OR_RETURN(

@@ -9,6 +9,7 @@
 #include "collector/alerting/alert_admin.h"
 #include "collector/authorizer.h"
 #include "collector/host_liveness.h"
+#include "collector/log_follow.h"
 #include "collector/storage.h"
 #include "collector/work_queue.h"
 #include "common/clock.h"
@@ -81,6 +82,11 @@ absl::StatusOr<int32_t> EffectiveLimit(int32_t requested, int32_t default_limit,
 // or its deadline passes (CANCELLED, DEADLINE_EXCEEDED), and after
 // kMaxQueryTime on `clock` in any case; a server shutting down cancels them.
 //
+// FollowLogs streams are `followers`' (collector/log_follow.h): the
+// request is checked like a log query's, then the stream is written as its
+// follower reads, never blocking a gRPC thread; a client that cancels ends
+// it. Without `followers` FollowLogs is UNIMPLEMENTED.
+//
 // The alert calls are answered by `alerts` on the query workers; without it
 // (alerting off) they fail with FAILED_PRECONDITION saying so, and hosts
 // are listed without alerts. Acknowledgements, silences and their expiry
@@ -88,11 +94,13 @@ absl::StatusOr<int32_t> EffectiveLimit(int32_t requested, int32_t default_limit,
 class QueryServiceImpl final
     : public eroom::monitor::v1::QueryService::CallbackService {
  public:
-  // Hosts are reported down as `liveness` knows them. `alerts` may be null.
+  // Hosts are reported down as `liveness` knows them. `alerts` and
+  // `followers` may be null.
   QueryServiceImpl(StorageReader& storage, WorkQueue& workers,
                    Authorizer& authorizer, const HostLiveness& liveness,
                    const Clock& clock, int max_concurrent_log_queries,
-                   alerting::AlertAdmin* alerts);
+                   alerting::AlertAdmin* alerts,
+                   LogFollowers* followers = nullptr);
 
   // Log queries running or yet to run stop at their next check with
   // UNAVAILABLE: the collector is stopping, and its streams' grace period
@@ -114,6 +122,9 @@ class QueryServiceImpl final
       grpc::CallbackServerContext* context,
       const eroom::monitor::v1::QueryLogsRequest* request,
       eroom::monitor::v1::QueryLogsResponse* response) override;
+  grpc::ServerWriteReactor<eroom::monitor::v1::FollowLogsResponse>* FollowLogs(
+      grpc::CallbackServerContext* context,
+      const eroom::monitor::v1::FollowLogsRequest* request) override;
   // An empty name is InvalidArgument; an unknown one is not an error: the
   // response lists the known names (common/metric_catalog.h).
   grpc::ServerUnaryReactor* QueryMetrics(
@@ -197,6 +208,7 @@ class QueryServiceImpl final
   const Clock& clock_;
   const int max_concurrent_log_queries_;
   alerting::AlertAdmin* const alerts_;  // Null: alerting is off.
+  LogFollowers* const followers_;       // Null: no follows.
   std::atomic<int> log_queries_running_ = 0;
   std::atomic<bool> stopping_ = false;
 };

@@ -11,6 +11,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "collector/log_filter.h"
 #include "collector/retention_policy.h"
 #include "collector/stored_batch.h"
 #include "eroom/monitor/v1/monitor.pb.h"
@@ -118,6 +119,40 @@ using QueryCheck = std::function<absl::Status()>;
 // the largest message a client receives, so that every client can take it.
 inline constexpr size_t kMaxLogResponseBytes = 4 << 20;
 
+// Where a log event stands in the order log events were stored: each event
+// stored has a greater position than every event stored before it, deleted
+// ones included, across restarts. 0 is before the first event.
+inline constexpr int64_t kLastLogPosition = INT64_MAX;
+
+// Stored log events between two positions, for following the log.
+struct LogEventRange {
+  int64_t after = 0;                   // Exclusive.
+  int64_t through = kLastLogPosition;  // Inclusive.
+  int32_t limit = 0;
+  // When more than `limit` events match: the newest ones (a backlog)
+  // rather than the oldest (paging forward).
+  bool newest = false;
+};
+
+struct LogEventPage {
+  // Oldest stored first.
+  std::vector<eroom::monitor::v1::StoredLogEvent> events;
+  // Where the next page starts: no matching event stored after it is in
+  // `events`, and (unless the range asked for the newest) every matching
+  // event stored after the range's `after` and at or before it is.
+  int64_t through = 0;
+};
+
+// Where a follow that resumes finds the events it still needs.
+struct LogResume {
+  // At or before the position of every stored event that is either of a
+  // listed host with a greater sequence than listed, or of another host
+  // received at or after the time given (it may be earlier: the caller
+  // skips what it does not need).
+  int64_t after = 0;
+  int64_t newest = 0;  // The newest position stored.
+};
+
 // How many of a host's log events on each side of a match QueryLogs looks
 // through for the match's context (events of the same file): a file's
 // first or last event costs at most this many reads, not the host's
@@ -167,6 +202,24 @@ class StorageReader {
   virtual absl::StatusOr<eroom::monitor::v1::QueryLogsResponse> QueryLogs(
       const eroom::monitor::v1::QueryLogsRequest& request,
       const QueryCheck& check) = 0;
+
+  // The events matching every filter of `filter` (as QueryLogs applies
+  // them, the regex included; the page position aside) stored in range
+  // (after, through], at most range.limit of them, oldest stored first.
+  // Events stop before their size passes kMaxLogResponseBytes. `through` of
+  // the page is the last event's position when the page stopped at
+  // range.limit or at the size, else the range's through or the newest
+  // position stored, whichever comes first. Stops early when `check` says
+  // so.
+  virtual absl::StatusOr<LogEventPage> StoredLogEvents(
+      const LogFilter& filter, const LogEventRange& range,
+      const QueryCheck& check) = 0;
+
+  // Where a follow resuming after each of `hosts`' sequence, and from
+  // `received_unix_ms` for the hosts not listed, starts reading.
+  virtual absl::StatusOr<LogResume> FollowResume(
+      const std::vector<eroom::monitor::v1::LogPosition>& hosts,
+      int64_t received_unix_ms, const QueryCheck& check) = 0;
 
   // One series per (agent, labels) of metric request.name that has points
   // in [since, until] (0: unbounded), ordered by agent_id, then by labels in

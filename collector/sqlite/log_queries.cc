@@ -1,9 +1,11 @@
+#include <algorithm>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "SQLiteCpp/Statement.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "collector/log_page.h"
@@ -102,6 +104,21 @@ class ContextReader {
   SQLite::Statement newer_;
 };
 
+int64_t NewestLogPosition(SQLite::Database& db) {
+  SQLite::Statement query(db, "SELECT coalesce(max(id), 0) FROM log_events");
+  query.executeStep();
+  return query.getColumn(0).getInt64();
+}
+
+// Whether the message of the row of kLogColumns at `query`'s current step
+// matches `filter`'s regex, read in place.
+bool MessageMatchesRegex(SQLite::Statement& query, const LogFilter& filter) {
+  SQLite::Column message = query.getColumn(9);
+  const char* text = message.getText();
+  return filter.MatchesRegex(
+      absl::string_view(text, static_cast<size_t>(message.getBytes())));
+}
+
 }  // namespace
 
 SqlConditions LogFilterConditions(const LogFilter& filter,
@@ -163,19 +180,93 @@ v1::QueryLogsResponse QueryLogEvents(SQLite::Database& db,
         return context_reader->Read(match, count, older);
       });
   while (query.executeStep()) {
-    if (filter.has_regex()) {
-      SQLite::Column message = query.getColumn(9);
-      const char* text = message.getText();
-      if (!filter.MatchesRegex(absl::string_view(
-              text, static_cast<size_t>(message.getBytes())))) {
-        continue;
-      }
-    }
+    if (filter.has_regex() && !MessageMatchesRegex(query, filter)) continue;
     const LogCursor position{query.getColumn(2).getInt64(),
                              query.getColumn(15).getInt64()};
     if (!page.Add(ReadStoredLogEvent(query), position)) break;
   }
   return std::move(page).Finish();
+}
+
+LogEventPage QueryStoredLogEvents(SQLite::Database& db, const LogFilter& filter,
+                                  const LogEventRange& range,
+                                  bool search_index_attached) {
+  LogEventPage page;
+  // Rows at or below the newest id read now are all committed: the single
+  // writer gives each transaction ids above every earlier one.
+  page.through = std::min(range.through, NewestLogPosition(db));
+  SqlConditions conditions = LogFilterConditions(filter, search_index_attached);
+  conditions.AddWithParams("id > ? AND id <= ?", {range.after, page.through});
+  // Without a regex SQL finds exactly the matches; with one, rows are read
+  // until the page is full.
+  std::string limit;
+  if (!filter.has_regex()) limit = absl::StrCat(" LIMIT ", range.limit);
+  // Paging forward reads just past a recent position: a range of ids,
+  // which an index on a filter (a host's, a type's) would make a scan of
+  // everything it holds.
+  SQLite::Statement query(
+      db, absl::StrCat("SELECT ", kLogColumns, " FROM log_events",
+                       range.newest ? "" : " NOT INDEXED", conditions.Where(),
+                       " ORDER BY id ", range.newest ? "DESC" : "ASC", limit));
+  conditions.Bind(query);
+  size_t page_bytes = 0;
+  int64_t last_id = 0;
+  while (query.executeStep() &&
+         page.events.size() < static_cast<size_t>(range.limit)) {
+    if (filter.has_regex() && !MessageMatchesRegex(query, filter)) continue;
+    v1::StoredLogEvent stored = ReadStoredLogEvent(query);
+    page_bytes += stored.ByteSizeLong();
+    // An event bigger than the cap on its own goes alone, not never.
+    if (page_bytes > kMaxLogResponseBytes && !page.events.empty()) break;
+    last_id = query.getColumn(15).getInt64();
+    page.events.push_back(std::move(stored));
+  }
+  if (range.newest) {
+    std::reverse(page.events.begin(), page.events.end());
+  } else if (page.events.size() == static_cast<size_t>(range.limit) ||
+             page_bytes > kMaxLogResponseBytes) {
+    // More may match after the last event read.
+    page.through = last_id;
+  }
+  return page;
+}
+
+LogResume QueryFollowResume(SQLite::Database& db,
+                            const std::vector<v1::LogPosition>& hosts,
+                            int64_t received_unix_ms) {
+  LogResume resume;
+  resume.newest = NewestLogPosition(db);
+  resume.after = resume.newest;
+  SQLite::Statement host_query(
+      db, "SELECT min(id) FROM log_events WHERE agent_id = ? AND sequence > ?");
+  for (const v1::LogPosition& host : hosts) {
+    host_query.reset();
+    host_query.bind(1, host.agent_id());
+    host_query.bind(2, ToDb(host.sequence()));
+    if (host_query.executeStep() && !host_query.getColumn(0).isNull()) {
+      resume.after =
+          std::min(resume.after, host_query.getColumn(0).getInt64() - 1);
+    }
+  }
+  // The collector stamps events as it stores them, so the received times
+  // grow with the ids: scanning back from the newest ends once events were
+  // received well before the time (a clock stepped back a little leaves
+  // nothing out).
+  constexpr int64_t kClockStepAllowanceMs = 60'000;
+  absl::flat_hash_set<std::string> listed;
+  for (const v1::LogPosition& host : hosts) listed.insert(host.agent_id());
+  SQLite::Statement received_query(
+      db, "SELECT id, agent_id, received_ms FROM log_events ORDER BY id DESC");
+  while (received_query.executeStep()) {
+    const int64_t received_ms = received_query.getColumn(2).getInt64();
+    if (received_ms < received_unix_ms - kClockStepAllowanceMs) break;
+    if (received_ms >= received_unix_ms &&
+        !listed.contains(received_query.getColumn(1).getString())) {
+      resume.after =
+          std::min(resume.after, received_query.getColumn(0).getInt64() - 1);
+    }
+  }
+  return resume;
 }
 
 }  // namespace eroom::collector

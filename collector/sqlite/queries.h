@@ -34,6 +34,13 @@ SqlConditions LogFilterConditions(const LogFilter& filter,
 eroom::monitor::v1::QueryLogsResponse QueryLogEvents(
     SQLite::Database& db, const eroom::monitor::v1::QueryLogsRequest& request,
     const LogFilter& filter, bool search_index_attached);
+LogEventPage QueryStoredLogEvents(SQLite::Database& db, const LogFilter& filter,
+                                  const LogEventRange& range,
+                                  bool search_index_attached);
+LogResume QueryFollowResume(
+    SQLite::Database& db,
+    const std::vector<eroom::monitor::v1::LogPosition>& hosts,
+    int64_t received_unix_ms);
 
 // metric_queries.cc
 eroom::monitor::v1::QueryMetricsResponse QueryMetricSeries(

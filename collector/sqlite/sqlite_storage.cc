@@ -215,6 +215,26 @@ class SqliteStorage final : public Storage {
                 });
   }
 
+  absl::StatusOr<LogEventPage> StoredLogEvents(
+      const LogFilter& filter, const LogEventRange& range,
+      const QueryCheck& check) override {
+    EROOM_RETURN_IF_ERROR(RequirePositiveLimit(range.limit));
+    return Read("read followed logs", check,
+                [&](SQLite::Database& db, bool search_index_attached) {
+                  return QueryStoredLogEvents(db, filter, range,
+                                              search_index_attached);
+                });
+  }
+
+  absl::StatusOr<LogResume> FollowResume(
+      const std::vector<v1::LogPosition>& hosts, int64_t received_unix_ms,
+      const QueryCheck& check) override {
+    return Read("find where a log follow resumes", check,
+                [&](SQLite::Database& db, bool) {
+                  return QueryFollowResume(db, hosts, received_unix_ms);
+                });
+  }
+
   absl::StatusOr<v1::QueryMetricsResponse> QueryMetrics(
       const v1::QueryMetricsRequest& request) override {
     EROOM_RETURN_IF_ERROR(RequirePositiveLimit(request.limit()));

@@ -13,7 +13,6 @@
 // so each is a new alert of the grouped new-ERROR-lines rule.
 #include <fcntl.h>
 #include <signal.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -31,9 +30,9 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "tests/bench/latency_samples.h"
+#include "tests/bench/timed_lines.h"
 #include "tests/integration/process_harness.h"
 #include "tests/integration/webhook_sink.h"
 
@@ -74,64 +73,6 @@ std::string ErrorEvent(const std::string& marker, bool with_trace) {
   }
   return event;
 }
-
-// `tail -n0 -F FILE`, its output read line by line on a thread: the time
-// each line containing "ERROR" arrived.
-class TailGrep {
- public:
-  explicit TailGrep(const std::string& file) {
-    int fds[2];
-    if (pipe(fds) != 0) std::abort();
-    pid_ = fork();
-    if (pid_ == 0) {
-      dup2(fds[1], STDOUT_FILENO);
-      close(fds[0]);
-      close(fds[1]);
-      execlp("tail", "tail", "-n", "0", "-F", file.c_str(),
-             static_cast<char*>(nullptr));
-      _exit(127);
-    }
-    close(fds[1]);
-    reader_ = std::thread([this, fd = fds[0]] {
-      FILE* in = fdopen(fd, "r");
-      char* line = nullptr;
-      size_t capacity = 0;
-      while (getline(&line, &capacity, in) > 0) {
-        if (!absl::StrContains(line, "ERROR")) continue;
-        absl::MutexLock lock(&mu_);
-        lines_.push_back({line, absl::Now()});
-      }
-      free(line);
-      fclose(in);
-    });
-  }
-  ~TailGrep() {
-    kill(pid_, SIGTERM);
-    waitpid(pid_, nullptr, 0);
-    reader_.join();
-  }
-
-  // When the ERROR line holding `marker` arrived, waiting up to `timeout`.
-  std::optional<absl::Time> WaitFor(const std::string& marker,
-                                    absl::Duration timeout) {
-    absl::MutexLock lock(&mu_);
-    std::optional<absl::Time> seen;
-    auto found = [&]() ABSL_SHARED_LOCKS_REQUIRED(mu_) {
-      for (const auto& [text, at] : lines_) {
-        if (absl::StrContains(text, marker)) seen = at;
-      }
-      return seen.has_value();
-    };
-    mu_.AwaitWithTimeout(absl::Condition(&found), timeout);
-    return seen;
-  }
-
- private:
-  pid_t pid_ = -1;
-  std::thread reader_;
-  absl::Mutex mu_;
-  std::vector<std::pair<std::string, absl::Time>> lines_ ABSL_GUARDED_BY(mu_);
-};
 
 // When the first POST mentioning `marker` arrived.
 std::optional<absl::Time> WaitForPost(const WebhookSink& sink,
@@ -197,7 +138,7 @@ int Run(int trials) {
   ChildProcess agent(
       {testing::BinaryPath("eroom-agent"), "--config", dir + "/agent.yaml"},
       dir + "/agent.out");
-  TailGrep tail(log);
+  TimedLines tail({"tail", "-n", "0", "-F", log});
 
   // A first event, not counted, shows the whole path is up.
   const std::string warm_up = Marker(trials);
@@ -221,13 +162,14 @@ int Run(int trials) {
     const absl::Time written = absl::Now();
     AppendInOneWrite(log, event);
     std::optional<absl::Time> posted = WaitForPost(sink, marker, kTrialTimeout);
-    std::optional<absl::Time> grepped = tail.WaitFor(marker, kTrialTimeout);
+    std::optional<std::pair<std::string, absl::Time>> grepped =
+        tail.WaitFor(marker, kTrialTimeout);
     if (!posted.has_value() || !grepped.has_value()) {
       ++missed;
       continue;
     }
     ours.Add(*posted - written);
-    reference.Add(*grepped - written);
+    reference.Add(grepped->second - written);
     absl::SleepFor(absl::Milliseconds(20));
   }
   testing::StopChildren({&agent, &collector});

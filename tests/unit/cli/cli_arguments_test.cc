@@ -128,6 +128,36 @@ TEST_F(ParseArgumentsTest, LogsDefaultsToTheNewestHundredOfAnyTime) {
   EXPECT_EQ(logs.request.min_level(), v1::LOG_LEVEL_UNSPECIFIED);
 }
 
+TEST_F(ParseArgumentsTest, LogsFollowKeepsTheFiltersButHasNoEnd) {
+  for (const char* flag : {"-f", "--follow"}) {
+    ParsedArguments parsed = Parse({"logs", flag, "--level", "error"});
+    ASSERT_TRUE(parsed.invocation.has_value()) << err_.str();
+    const auto& logs = std::get<LogsArgs>(parsed.invocation->command);
+    EXPECT_TRUE(logs.follow);
+    EXPECT_EQ(logs.request.min_level(), v1::ERROR);
+  }
+  EXPECT_FALSE(std::get<LogsArgs>(Parse({"logs"}).invocation->command).follow);
+  EXPECT_EQ(Parse({"logs", "-f", "--until", "1h"}).exit_code, kExitUsage);
+  EXPECT_THAT(err_.str(), ::testing::HasSubstr("--until"));
+  EXPECT_EQ(Parse({"logs", "-f", "--context", "2"}).exit_code, kExitUsage);
+  EXPECT_THAT(err_.str(), ::testing::HasSubstr("--context"));
+  EXPECT_EQ(Parse({"logs", "-f", "--before", "MTox"}).exit_code, kExitUsage);
+  EXPECT_THAT(err_.str(), ::testing::HasSubstr("--before"));
+}
+
+TEST_F(ParseArgumentsTest, LogsFollowTakesSeveralHostsAndTypesAndARegex) {
+  ParsedArguments parsed =
+      Parse({"logs", "-f", "--host", "web-1", "--host", "web-2", "--type",
+             "room_failed", "--type", "error", "--regex", "FAILED|5\\d\\d"});
+  ASSERT_TRUE(parsed.invocation.has_value()) << err_.str();
+  const auto& logs = std::get<LogsArgs>(parsed.invocation->command);
+  EXPECT_TRUE(logs.follow);
+  EXPECT_THAT(logs.hosts, ::testing::ElementsAre("web-1", "web-2"));
+  EXPECT_THAT(logs.request.event_types(),
+              ::testing::ElementsAre("room_failed", "error"));
+  EXPECT_EQ(logs.request.regex(), "FAILED|5\\d\\d");
+}
+
 TEST_F(ParseArgumentsTest, LevelNamesAreCaseInsensitive) {
   for (const auto& [text, level] : std::vector<std::pair<std::string, int>>{
            {"ERROR", v1::ERROR}, {"Warning", v1::WARN}, {"trace", v1::TRACE}}) {

@@ -4,11 +4,14 @@
 
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <sstream>
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
 #include "cli/collector_client.h"
 #include "cli/daily_check.h"
@@ -77,6 +80,33 @@ class FakeQueryService final : public v1::QueryService::Service {
     absl::MutexLock lock(&mu_);
     *response = hosts_;
     return grpc::Status::OK;
+  }
+
+  // Each FollowLogs call runs the next script given, in order.
+  using FollowScript =
+      std::function<grpc::Status(grpc::ServerWriter<v1::FollowLogsResponse>*)>;
+  void AddFollowScript(FollowScript script) {
+    absl::MutexLock lock(&mu_);
+    follow_scripts_.push_back(std::move(script));
+  }
+  std::vector<v1::FollowLogsRequest> follow_requests() {
+    absl::MutexLock lock(&mu_);
+    return follow_requests_;
+  }
+  grpc::Status FollowLogs(
+      grpc::ServerContext*, const v1::FollowLogsRequest* request,
+      grpc::ServerWriter<v1::FollowLogsResponse>* writer) override {
+    FollowScript script;
+    {
+      absl::MutexLock lock(&mu_);
+      follow_requests_.push_back(*request);
+      if (follow_scripts_.empty()) {
+        return grpc::Status(grpc::StatusCode::INTERNAL, "no script left");
+      }
+      script = std::move(follow_scripts_.front());
+      follow_scripts_.erase(follow_scripts_.begin());
+    }
+    return script(writer);
   }
 
   grpc::Status QueryLogs(grpc::ServerContext*,
@@ -224,6 +254,8 @@ class FakeQueryService final : public v1::QueryService::Service {
   v1::ListHostsResponse hosts_ ABSL_GUARDED_BY(mu_) = TwoHosts();
   std::vector<std::string> authorizations_ ABSL_GUARDED_BY(mu_);
   std::vector<v1::QueryLogsRequest> logs_requests_ ABSL_GUARDED_BY(mu_);
+  std::vector<FollowScript> follow_scripts_ ABSL_GUARDED_BY(mu_);
+  std::vector<v1::FollowLogsRequest> follow_requests_ ABSL_GUARDED_BY(mu_);
   std::vector<v1::QueryMetricsRequest> metrics_requests_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, std::vector<double>> metrics_ ABSL_GUARDED_BY(mu_);
   std::vector<v1::ListAlertsRequest> alerts_requests_ ABSL_GUARDED_BY(mu_);
@@ -609,6 +641,104 @@ TEST_F(EroomctlTest, AFullPageSaysHowToGetTheNextOnStderr) {
   ASSERT_EQ(Run({"-o", "json", "logs", "--limit", "2"}), 0) << err_.str();
   EXPECT_EQ(OutputJson()["next_cursor"], "MTo1OjY");
   EXPECT_THAT(err_.str(), IsEmpty());
+}
+
+v1::StoredLogEvent Followed(const std::string& agent_id, uint64_t sequence,
+                            int64_t received_unix_ms) {
+  v1::StoredLogEvent event;
+  event.set_agent_id(agent_id);
+  event.set_sequence(sequence);
+  event.set_received_unix_ms(received_unix_ms);
+  event.mutable_event()->set_level(v1::ERROR);
+  event.mutable_event()->set_message(
+      absl::StrCat("event ", agent_id, sequence));
+  return event;
+}
+
+TEST_F(EroomctlTest, LogsFollowResumesAfterALostCollectorPrintingEachOnce) {
+  std::function<void()> interrupt;
+  environment_.on_interrupt = [&](std::function<void()> action) {
+    interrupt = std::move(action);
+  };
+  service_.AddFollowScript([](grpc::ServerWriter<v1::FollowLogsResponse>* w) {
+    v1::FollowLogsResponse backlog;
+    *backlog.add_events() = Followed("a", 1, kNowMs - 5000);
+    *backlog.add_events() = Followed("a", 2, kNowMs - 4000);
+    w->Write(backlog);
+    return grpc::Status(grpc::StatusCode::UNAVAILABLE, "collector stopping");
+  });
+  service_.AddFollowScript([&](grpc::ServerWriter<v1::FollowLogsResponse>* w) {
+    v1::FollowLogsResponse resumed;
+    *resumed.add_events() = Followed("a", 2, kNowMs - 4000);
+    *resumed.add_events() = Followed("b", 7, kNowMs - 3000);
+    *resumed.add_events() = Followed("a", 3, kNowMs - 2000);
+    w->Write(resumed);
+    return grpc::Status(grpc::StatusCode::UNAVAILABLE, "collector killed");
+  });
+  service_.AddFollowScript([&](grpc::ServerWriter<v1::FollowLogsResponse>*) {
+    interrupt();  // Ctrl-C.
+    return grpc::Status(grpc::StatusCode::UNAVAILABLE, "connection refused");
+  });
+  ASSERT_EQ(Run({"-o", "json", "logs", "-f", "--level", "error"}), 0)
+      << err_.str();
+
+  const std::vector<v1::FollowLogsRequest> requests =
+      service_.follow_requests();
+  ASSERT_EQ(requests.size(), 3u);
+  EXPECT_EQ(requests[0].filter().min_level(), v1::ERROR);
+  EXPECT_EQ(requests[0].filter().limit(), 100);
+  EXPECT_TRUE(requests[0].resume_after().empty());
+  EXPECT_EQ(requests[0].resume_received_unix_ms(), 0);
+  EXPECT_EQ(requests[1].filter().min_level(), v1::ERROR);
+  ASSERT_EQ(requests[1].resume_after_size(), 1);
+  EXPECT_EQ(requests[1].resume_after(0).agent_id(), "a");
+  EXPECT_EQ(requests[1].resume_after(0).sequence(), 2u);
+  // A minute before the newest event printed.
+  EXPECT_EQ(requests[1].resume_received_unix_ms(), kNowMs - 4000 - 60000);
+  ASSERT_EQ(requests[2].resume_after_size(), 2);
+  EXPECT_EQ(requests[2].resume_after(0).agent_id(), "a");
+  EXPECT_EQ(requests[2].resume_after(0).sequence(), 3u);
+  EXPECT_EQ(requests[2].resume_after(1).agent_id(), "b");
+  EXPECT_EQ(requests[2].resume_after(1).sequence(), 7u);
+  EXPECT_EQ(requests[2].resume_received_unix_ms(), kNowMs - 2000 - 60000);
+  std::vector<std::string> printed;
+  for (absl::string_view line : absl::StrSplit(out_.str(), '\n')) {
+    if (line.empty()) continue;
+    nlohmann::json event = nlohmann::json::parse(line);
+    printed.push_back(event["event"]["message"]);
+  }
+  EXPECT_THAT(printed, ::testing::ElementsAre("event a1", "event a2",
+                                              "event b7", "event a3"));
+  // Said once, however often the collector went away.
+  EXPECT_THAT(err_.str(), HasSubstr("lost the collector"));
+  EXPECT_EQ(err_.str().find("lost"), err_.str().rfind("lost"));
+}
+
+TEST_F(EroomctlTest, LogsFollowSendsSeveralHostsTypesAndTheRegex) {
+  std::function<void()> interrupt;
+  environment_.on_interrupt = [&](std::function<void()> action) {
+    interrupt = std::move(action);
+  };
+  service_.AddFollowScript([&](grpc::ServerWriter<v1::FollowLogsResponse>* w) {
+    v1::FollowLogsResponse backlog;
+    *backlog.add_events() = Followed("a1b2c3", 1, kNowMs - 5000);
+    w->Write(backlog);
+    interrupt();  // Ctrl-C.
+    return grpc::Status(grpc::StatusCode::UNAVAILABLE, "collector stopping");
+  });
+  ASSERT_EQ(
+      Run({"logs", "-f", "--host", "eroom-prod-1", "--host", "d4e5f6", "--type",
+           "room_failed", "--type", "error", "--regex", "FAILED|5\\d\\d"}),
+      0)
+      << err_.str();
+  const std::vector<v1::FollowLogsRequest> requests =
+      service_.follow_requests();
+  ASSERT_EQ(requests.size(), 1u);
+  const v1::QueryLogsRequest& filter = requests[0].filter();
+  EXPECT_THAT(filter.agent_ids(), ElementsAre("a1b2c3", "d4e5f6"));
+  EXPECT_THAT(filter.event_types(), ElementsAre("room_failed", "error"));
+  EXPECT_EQ(filter.regex(), "FAILED|5\\d\\d");
+  EXPECT_THAT(out_.str(), HasSubstr("event a1b2c31"));
 }
 
 TEST_F(EroomctlTest, LogsJsonKeepsTheCollectorsOrder) {

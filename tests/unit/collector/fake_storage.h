@@ -327,6 +327,54 @@ class FakeStorage final : public Storage {
     return std::move(page).Finish();
   }
 
+  absl::StatusOr<LogEventPage> StoredLogEvents(
+      const LogFilter& filter, const LogEventRange& range,
+      const QueryCheck& check) override {
+    EROOM_RETURN_IF_ERROR(CheckLimit(range.limit));
+    if (check) EROOM_RETURN_IF_ERROR(check());
+    absl::MutexLock lock(&data_->mu);
+    LogEventPage page;
+    page.through = std::min(range.through, data_->last_log_id);
+    std::vector<const StoredLog*> matching;
+    for (const StoredLog& log : data_->logs) {
+      if (log.id > range.after && log.id <= page.through &&
+          filter.Matches(log.stored)) {
+        matching.push_back(&log);
+      }
+    }
+    const size_t limit = static_cast<size_t>(range.limit);
+    if (matching.size() > limit) {
+      if (range.newest) {
+        matching.erase(matching.begin(), matching.end() - limit);
+      } else {
+        matching.resize(limit);
+        page.through = matching.back()->id;
+      }
+    }
+    for (const StoredLog* log : matching) page.events.push_back(log->stored);
+    return page;
+  }
+
+  absl::StatusOr<LogResume> FollowResume(
+      const std::vector<eroom::monitor::v1::LogPosition>& hosts,
+      int64_t received_unix_ms, const QueryCheck& check) override {
+    if (check) EROOM_RETURN_IF_ERROR(check());
+    absl::MutexLock lock(&data_->mu);
+    std::map<std::string, uint64_t> after;
+    for (const eroom::monitor::v1::LogPosition& host : hosts) {
+      after[host.agent_id()] = host.sequence();
+    }
+    LogResume resume{.after = data_->last_log_id, .newest = data_->last_log_id};
+    for (const auto& [id, stored] : data_->logs) {
+      auto host = after.find(stored.agent_id());
+      if (host == after.end() ? stored.received_unix_ms() >= received_unix_ms
+                              : stored.sequence() > host->second) {
+        resume.after = std::min(resume.after, id - 1);
+      }
+    }
+    return resume;
+  }
+
   absl::StatusOr<eroom::monitor::v1::QueryMetricsResponse> QueryMetrics(
       const eroom::monitor::v1::QueryMetricsRequest& request) override {
     if (absl::Status limit = CheckLimit(request.limit()); !limit.ok()) {

@@ -1,8 +1,10 @@
 // QueryService on a real in-process gRPC server, with storage faked.
 #include "collector/query_service.h"
 
+#include <functional>
 #include <string>
 #include <tuple>
+#include <utility>
 #include <vector>
 
 #include "absl/synchronization/notification.h"
@@ -61,6 +63,7 @@ class QueryServiceTest : public ::testing::Test {
     stub_ = v1::QueryService::NewStub(server_.NewChannel());
   }
   void TearDown() override {
+    followers_.Stop();
     server_.Shutdown();
     workers_.Stop();
   }
@@ -93,16 +96,106 @@ class QueryServiceTest : public ::testing::Test {
   AgentEnrollments enrollments_;
   Authorizer authorizer_{OpenAccess(), CollectorMethodAccess(), refusals_,
                          enrollments_};
+  // One follow at a time.
+  LogFollowers followers_{storage_,
+                          [this](std::function<void()> work) {
+                            return workers_.TrySubmit(std::move(work));
+                          },
+                          /*max_follows=*/1};
   QueryServiceImpl service_{storage_,
                             workers_,
                             authorizer_,
                             liveness_,
                             clock_,
                             /*max_concurrent_log_queries=*/1,
-                            /*alerts=*/nullptr};
+                            /*alerts=*/nullptr,
+                            &followers_};
   test_support::LoopbackGrpcServer server_{service_};
   std::unique_ptr<v1::QueryService::Stub> stub_;
 };
+
+std::vector<uint64_t> SequencesOf(const v1::FollowLogsResponse& response) {
+  std::vector<uint64_t> sequences;
+  for (const v1::StoredLogEvent& event : response.events()) {
+    sequences.push_back(event.sequence());
+  }
+  return sequences;
+}
+
+TEST_F(QueryServiceTest, FollowLogsSendsTheBacklogThenWhatIsStored) {
+  StoreLogs(3);
+  grpc::ClientContext context;
+  v1::FollowLogsRequest request;
+  request.mutable_filter()->set_limit(2);
+  auto reader = stub_->FollowLogs(&context, request);
+  v1::FollowLogsResponse response;
+  ASSERT_TRUE(reader->Read(&response));
+  EXPECT_THAT(SequencesOf(response), ElementsAre(2, 3));
+  AgentBatch batch;
+  batch.agent_id = "a";
+  batch.batch.add_events()->set_sequence(4);
+  batch.batch.mutable_events(0)->mutable_log()->set_time_unix_ms(4000);
+  const StoredBatch stored = BuildStoredBatch({batch}, {}, clock_.Now());
+  ASSERT_THAT(storage_.Apply(stored), IsOk());
+  followers_.OnStored(stored);
+  ASSERT_TRUE(reader->Read(&response));
+  EXPECT_THAT(SequencesOf(response), ElementsAre(4));
+  // A stopping collector ends the follow for the client to resume.
+  followers_.Stop();
+  EXPECT_FALSE(reader->Read(&response));
+  EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::UNAVAILABLE);
+}
+
+TEST_F(QueryServiceTest, FollowLogsRefusesABadOrOversizedRegexNamingIt) {
+  v1::FollowLogsRequest bad;
+  bad.mutable_filter()->set_regex("a(b");
+  v1::FollowLogsRequest oversized;
+  oversized.mutable_filter()->set_regex(
+      std::string(kMaxLogRegexBytes + 1, 'a'));
+  for (const v1::FollowLogsRequest& request : {bad, oversized}) {
+    grpc::ClientContext context;
+    auto refused = stub_->FollowLogs(&context, request);
+    v1::FollowLogsResponse response;
+    EXPECT_FALSE(refused->Read(&response));
+    const grpc::Status status = refused->Finish();
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_THAT(status.error_message(), HasSubstr("regex"));
+  }
+}
+
+TEST_F(QueryServiceTest, FollowLogsRefusesAnEndAndFollowsBeyondTheCap) {
+  v1::FollowLogsRequest until;
+  until.mutable_filter()->set_until_unix_ms(5000);
+  grpc::ClientContext refused_context;
+  auto refused = stub_->FollowLogs(&refused_context, until);
+  v1::FollowLogsResponse response;
+  EXPECT_FALSE(refused->Read(&response));
+  const grpc::Status status = refused->Finish();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("until_unix_ms"));
+
+  grpc::ClientContext first_context;
+  auto first = stub_->FollowLogs(&first_context, {});
+  ASSERT_TRUE(first->Read(&response));  // Established.
+  grpc::ClientContext second_context;
+  auto second = stub_->FollowLogs(&second_context, {});
+  EXPECT_FALSE(second->Read(&response));
+  EXPECT_EQ(second->Finish().error_code(),
+            grpc::StatusCode::RESOURCE_EXHAUSTED);
+  // A client that cancels ends its follow, which frees its place.
+  first_context.TryCancel();
+  EXPECT_FALSE(first->Read(&response));
+  EXPECT_EQ(first->Finish().error_code(), grpc::StatusCode::CANCELLED);
+  bool followed_again = false;
+  for (int attempt = 0; attempt < 100 && !followed_again; ++attempt) {
+    grpc::ClientContext again_context;
+    auto again = stub_->FollowLogs(&again_context, {});
+    followed_again = again->Read(&response);
+    again_context.TryCancel();
+    again->Finish();
+  }
+  EXPECT_TRUE(followed_again);
+}
 
 TEST_F(QueryServiceTest, HostsAreDownAsTheCollectorKnowsThem) {
   Connect("hung");

@@ -821,6 +821,164 @@ TEST_P(LogPagingTest, ContextAcrossHostsAndAMatchShownAsContextFirst) {
                           "-b/5", "-b/4", "b/3", "-b/2", "-b/1"));
 }
 
+// --- Following the log
+// --------------------------------------------------------
+
+// (agent, sequence) of each event, in the page's order.
+std::vector<std::pair<std::string, uint64_t>> Keys(const LogEventPage& page) {
+  std::vector<std::pair<std::string, uint64_t>> keys;
+  for (const v1::StoredLogEvent& event : page.events) {
+    keys.emplace_back(event.agent_id(), event.sequence());
+  }
+  return keys;
+}
+
+class StoredLogEventsTest : public QueryLogsTest {
+ protected:
+  LogEventPage Page(const LogEventRange& range,
+                    const v1::QueryLogsRequest& filter = {}) {
+    absl::StatusOr<LogFilter> compiled = LogFilter::Compile(filter);
+    EXPECT_THAT(compiled, IsOk());
+    if (!compiled.ok()) return {};
+    absl::StatusOr<LogEventPage> page =
+        storage_->StoredLogEvents(*compiled, range, /*check=*/{});
+    EXPECT_THAT(page, IsOk());
+    return page.ok() ? *std::move(page) : LogEventPage{};
+  }
+
+  LogResume Resume(const std::vector<v1::LogPosition>& hosts,
+                   int64_t received_unix_ms) {
+    absl::StatusOr<LogResume> resume =
+        storage_->FollowResume(hosts, received_unix_ms, /*check=*/{});
+    EXPECT_THAT(resume, IsOk());
+    return resume.ok() ? *resume : LogResume{};
+  }
+
+  static v1::LogPosition At(const std::string& agent_id, uint64_t sequence) {
+    v1::LogPosition position;
+    position.set_agent_id(agent_id);
+    position.set_sequence(sequence);
+    return position;
+  }
+};
+
+INSTANTIATE_TEST_SUITE_P(Backends, StoredLogEventsTest,
+                         ::testing::ValuesIn(kBackends),
+                         [](const ::testing::TestParamInfo<Backend>& info) {
+                           return std::string(info.param.name);
+                         });
+
+TEST_P(StoredLogEventsTest, PagesForwardInTheOrderStored) {
+  const LogEventPage first = Page({.after = 0, .limit = 2});
+  EXPECT_THAT(Keys(first), ElementsAre(Pair("a", 1), Pair("a", 2)));
+  const LogEventPage second = Page({.after = first.through, .limit = 2});
+  EXPECT_THAT(Keys(second), ElementsAre(Pair("a", 3), Pair("a", 4)));
+  const LogEventPage third = Page({.after = second.through, .limit = 2});
+  EXPECT_THAT(Keys(third), ElementsAre(Pair("b", 1)));
+  const LogEventPage empty = Page({.after = third.through, .limit = 2});
+  EXPECT_THAT(Keys(empty), IsEmpty());
+  EXPECT_EQ(empty.through, third.through);
+}
+
+TEST_P(StoredLogEventsTest, LaterEventsComeAfterThePageEvenAfterReopening) {
+  const LogEventPage all = Page({.after = 0, .limit = 100});
+  ASSERT_EQ(all.events.size(), 5u);
+  Reopen();
+  Apply(Stored({Batch("b", {LogEvent(2, kT0, v1::INFO, "older time")}),
+                Batch("a", {LogEvent(5, kT0 + 9000, v1::INFO, "newer")})}));
+  EXPECT_THAT(Keys(Page({.after = all.through, .limit = 100})),
+              ElementsAre(Pair("b", 2), Pair("a", 5)));
+}
+
+TEST_P(StoredLogEventsTest, FiltersAsQueryLogsDoes) {
+  v1::QueryLogsRequest filter;
+  filter.set_min_level(v1::ERROR);
+  EXPECT_THAT(Keys(Page({.after = 0, .limit = 100}, filter)),
+              ElementsAre(Pair("a", 2), Pair("b", 1)));
+  filter.set_contains("meshy");
+  EXPECT_THAT(Keys(Page({.after = 0, .limit = 100}, filter)),
+              ElementsAre(Pair("b", 1)));
+}
+
+TEST_P(StoredLogEventsTest, HostsTypesAndRegexFilterPagesAndLaterEvents) {
+  v1::QueryLogsRequest filter;
+  filter.add_agent_ids("a");
+  filter.add_agent_ids("b");
+  filter.set_regex("(?i)error|FAILED|API");
+  // The regex leaves a/1 and a/4 out, yet pages hold `limit` matches.
+  const LogEventPage first = Page({.after = 0, .limit = 2}, filter);
+  EXPECT_THAT(Keys(first), ElementsAre(Pair("a", 2), Pair("a", 3)));
+  const LogEventPage second =
+      Page({.after = first.through, .limit = 2}, filter);
+  EXPECT_THAT(Keys(second), ElementsAre(Pair("b", 1)));
+  Apply(Stored({Batch("c", {LogEvent(1, kT0, v1::ERROR, "error on c")}),
+                Batch("a", {LogEvent(5, kT0, v1::INFO, "ERROR again")}),
+                Batch("b", {LogEvent(2, kT0, v1::INFO, "all fine")})}));
+  EXPECT_THAT(Keys(Page({.after = second.through, .limit = 2}, filter)),
+              ElementsAre(Pair("a", 5)));
+  EXPECT_THAT(Keys(Page({.after = 0, .limit = 2, .newest = true}, filter)),
+              ElementsAre(Pair("b", 1), Pair("a", 5)));
+  v1::QueryLogsRequest types;
+  types.add_event_types("room_started");
+  types.add_event_types("error");
+  types.set_regex("FAILED|room");
+  EXPECT_THAT(Keys(Page({.after = 0, .limit = 100}, types)),
+              ElementsAre(Pair("a", 1), Pair("a", 2)));
+}
+
+TEST_P(StoredLogEventsTest, AFilteredPageReachesTheNewestPosition) {
+  const int64_t newest = Page({.after = 0, .limit = 100}).through;
+  v1::QueryLogsRequest filter;
+  filter.set_agent_id("a");
+  const LogEventPage page = Page({.after = 0, .limit = 100}, filter);
+  EXPECT_EQ(page.events.size(), 4u);
+  EXPECT_EQ(page.through, newest);
+}
+
+TEST_P(StoredLogEventsTest, NewestKeepsTheLastStoredOldestFirst) {
+  const int64_t newest = Page({.after = 0, .limit = 100}).through;
+  const LogEventPage page = Page({.after = 0, .limit = 2, .newest = true});
+  EXPECT_THAT(Keys(page), ElementsAre(Pair("a", 4), Pair("b", 1)));
+  EXPECT_EQ(page.through, newest);
+}
+
+TEST_P(StoredLogEventsTest, ThroughBoundsTheRange) {
+  const LogEventPage first = Page({.after = 0, .limit = 2});
+  EXPECT_THAT(Keys(Page({.after = 0, .through = first.through, .limit = 100})),
+              ElementsAre(Pair("a", 1), Pair("a", 2)));
+  EXPECT_THAT(
+      Keys(Page(
+          {.after = 0, .through = first.through, .limit = 1, .newest = true})),
+      ElementsAre(Pair("a", 2)));
+}
+
+TEST_P(StoredLogEventsTest, LimitMustBePositive) {
+  absl::StatusOr<LogFilter> everything = LogFilter::Compile({});
+  ASSERT_THAT(everything, IsOk());
+  EXPECT_THAT(
+      storage_->StoredLogEvents(*everything, {.limit = 0}, /*check=*/{}),
+      StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+TEST_P(StoredLogEventsTest, ResumeStartsBeforeEveryEventNeeded) {
+  const int64_t newest = Page({.after = 0, .limit = 100}).through;
+  const int64_t later = absl::ToUnixMillis(kNow) + 1;
+  // Host a after its sequence 2; b is listed as fully read.
+  LogResume resume = Resume({At("a", 2), At("b", 1)}, later);
+  EXPECT_EQ(resume.newest, newest);
+  EXPECT_THAT(Keys(Page({.after = resume.after, .limit = 100})),
+              testing::IsSupersetOf({Pair("a", 3), Pair("a", 4)}));
+  EXPECT_THAT(Keys(Page({.after = resume.after, .limit = 100})),
+              Not(testing::Contains(Pair("a", 1))));
+  // Nothing is needed: every host read through its last.
+  resume = Resume({At("a", 4), At("b", 1)}, later);
+  EXPECT_EQ(resume.after, newest);
+  // Host b is not listed: its events received at or after the time.
+  resume = Resume({At("a", 4)}, absl::ToUnixMillis(kNow));
+  EXPECT_THAT(Keys(Page({.after = resume.after, .limit = 100})),
+              testing::Contains(Pair("b", 1)));
+}
+
 // --- Metrics ---------------------------------------------------------------
 
 TEST_P(StorageConformanceTest, SampleMetricsAreQueryable) {
