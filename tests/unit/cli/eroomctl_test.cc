@@ -723,6 +723,10 @@ TEST_F(EroomctlTest, LogsFollowSendsSeveralHostsTypesAndTheRegex) {
     v1::FollowLogsResponse backlog;
     *backlog.add_events() = Followed("a1b2c3", 1, kNowMs - 5000);
     w->Write(backlog);
+    // The client reads what was written before the call's end.
+    return grpc::Status(grpc::StatusCode::UNAVAILABLE, "collector stopping");
+  });
+  service_.AddFollowScript([&](grpc::ServerWriter<v1::FollowLogsResponse>*) {
     interrupt();  // Ctrl-C.
     return grpc::Status(grpc::StatusCode::UNAVAILABLE, "collector stopping");
   });
@@ -733,7 +737,7 @@ TEST_F(EroomctlTest, LogsFollowSendsSeveralHostsTypesAndTheRegex) {
       << err_.str();
   const std::vector<v1::FollowLogsRequest> requests =
       service_.follow_requests();
-  ASSERT_EQ(requests.size(), 1u);
+  ASSERT_EQ(requests.size(), 2u);
   const v1::QueryLogsRequest& filter = requests[0].filter();
   EXPECT_THAT(filter.agent_ids(), ElementsAre("a1b2c3", "d4e5f6"));
   EXPECT_THAT(filter.event_types(), ElementsAre("room_failed", "error"));

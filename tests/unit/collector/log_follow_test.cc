@@ -353,14 +353,16 @@ TEST_F(LogFollowersTest, CapsFollowsAndStopsThemAll) {
   RecordingStream second_stream, third_stream;
   auto first = followers.Add(request, stream_);
   ASSERT_THAT(first, IsOk());
-  ASSERT_THAT(followers.Add(request, second_stream), IsOk());
+  auto second = followers.Add(request, second_stream);
+  ASSERT_THAT(second, IsOk());
   EXPECT_THAT(followers.Add(request, third_stream),
               StatusIs(absl::StatusCode::kResourceExhausted));
-  followers.Remove(first->get());
+  followers.Remove(second->get());
   EXPECT_THAT(followers.Add(request, third_stream), IsOk());
   (*first)->Start();
   Drain(**first);
   followers.Stop();
+  ASSERT_TRUE(stream_.ended().has_value());
   EXPECT_THAT(*stream_.ended(), StatusIs(absl::StatusCode::kUnavailable));
   EXPECT_THAT(followers.Add(request, third_stream),
               StatusIs(absl::StatusCode::kUnavailable));
