@@ -120,18 +120,15 @@ int Run(int trials) {
       absl::StrCat("127.0.0.1:", testing::FreePort());
   testing::WriteFile(
       dir + "/collector.yaml",
-      absl::StrCat("listen: ", collector_address, "\nstorage:\n  path: ", dir,
-                   "/db/eroom.db\n", testing::kPlaintextCollectorConfig,
+      absl::StrCat(testing::PlaintextCollectorConfig(collector_address,
+                                                     dir + "/db/eroom.db"),
                    "rules_files: [", EROOM_SOURCE_DIR,
                    "/deploy/rules/*.yaml]\n", "notifications:\n  receivers:\n",
                    "    - {name: bench, type: webhook, url_file: hook.url}\n",
                    "  default_receivers: [bench]\n"));
   testing::WriteFile(
       dir + "/agent.yaml",
-      absl::StrCat("agent:\n  id: latency-host\n  state_dir: ", dir,
-                   "/agent-state\neroom:\n  dir: ", dir, "/eroom\n",
-                   "collector:\n  address: ", collector_address,
-                   "\n  insecure: true\n"));
+      testing::PlaintextAgentConfig("latency-host", dir, collector_address));
   ChildProcess collector({testing::BinaryPath("eroom-collector"), "--config",
                           dir + "/collector.yaml"},
                          dir + "/collector.out");

@@ -118,16 +118,12 @@ int Run(int events, int runs) {
   testing::WriteFile(log, "");
   const std::string collector_address =
       absl::StrCat("127.0.0.1:", testing::FreePort());
-  testing::WriteFile(
-      dir + "/collector.yaml",
-      absl::StrCat("listen: ", collector_address, "\nstorage:\n  path: ", dir,
-                   "/db/eroom.db\n", testing::kPlaintextCollectorConfig));
+  testing::WriteFile(dir + "/collector.yaml",
+                     testing::PlaintextCollectorConfig(collector_address,
+                                                       dir + "/db/eroom.db"));
   testing::WriteFile(
       dir + "/agent.yaml",
-      absl::StrCat("agent:\n  id: latency-host\n  state_dir: ", dir,
-                   "/agent-state\neroom:\n  dir: ", dir, "/eroom\n",
-                   "collector:\n  address: ", collector_address,
-                   "\n  insecure: true\n"));
+      testing::PlaintextAgentConfig("latency-host", dir, collector_address));
   ChildProcess collector({testing::BinaryPath("eroom-collector"), "--config",
                           dir + "/collector.yaml"},
                          dir + "/collector.out");
@@ -135,9 +131,9 @@ int Run(int events, int runs) {
       {testing::BinaryPath("eroom-agent"), "--config", dir + "/agent.yaml"},
       dir + "/agent.out");
   TimedLines tail({"tail", "-n", "0", "-F", log});
-  TimedLines follow({testing::BinaryPath("eroomctl"), "--collector",
-                     collector_address, "--insecure", "-o", "json", "logs",
-                     "-f", "--grep", kWord, "--limit", "1"});
+  TimedLines follow(testing::EroomctlArgv(
+      collector_address,
+      {"-o", "json", "logs", "-f", "--grep", kWord, "--limit", "1"}));
 
   // A first event, not counted, shows the whole path is up.
   bool ready = false;

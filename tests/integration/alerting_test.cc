@@ -151,17 +151,10 @@ class AlertingTest : public ::testing::Test {
                            "\n  insecure: true\n",
                            "  reconnect_initial: 50ms\n"
                            "  reconnect_max: 500ms\n"));
-    sim_ = std::make_unique<ChildProcess>(
-        std::vector<std::string>{
-            BinaryPath("eroom-sim"), "--dir", dir_ + "/eroom", "--port",
-            std::to_string(sim_port_), "--speed", "120", "--rooms-per-minute",
-            "30", "--failure-rate", "0", "--seed", "11"},
-        dir_ + "/sim.out",
-        std::map<std::string, std::string>{{"EROOM_PRIVATE_KEY", kApiKey}});
-    collector_ = std::make_unique<ChildProcess>(
-        std::vector<std::string>{BinaryPath("eroom-collector"), "--config",
-                                 dir_ + "/collector.yaml"},
-        dir_ + "/collector.out");
+    sim_ = StartSim(dir_, sim_port_, kApiKey,
+                    {"--speed", "120", "--rooms-per-minute", "30",
+                     "--failure-rate", "0", "--seed", "11"});
+    collector_ = StartWithConfig(dir_, "collector");
     StartAgent();
   }
 
@@ -178,11 +171,7 @@ class AlertingTest : public ::testing::Test {
   }
 
   void StartAgent() {
-    agent_ = std::make_unique<ChildProcess>(
-        std::vector<std::string>{BinaryPath("eroom-agent"), "--config",
-                                 dir_ + "/agent.yaml"},
-        dir_ + "/agent.out",
-        std::map<std::string, std::string>{{"EROOM_PRIVATE_KEY", kApiKey}});
+    agent_ = StartWithConfig(dir_, "agent", {{"EROOM_PRIVATE_KEY", kApiKey}});
   }
 
   // Once the agent is connected (the sim is up then too).
@@ -236,11 +225,9 @@ class AlertingTest : public ::testing::Test {
 
   // eroomctl's answer as JSON, or null when it failed.
   json Ctl(std::vector<std::string> args) {
-    std::vector<std::string> argv = {
-        BinaryPath("eroomctl"), "--collector", collector_address_,
-        "--insecure",           "-o",          "json"};
-    argv.insert(argv.end(), args.begin(), args.end());
-    const CommandResult result = RunCommand(argv);
+    args.insert(args.begin(), {"-o", "json"});
+    const CommandResult result =
+        RunCommand(EroomctlArgv(collector_address_, args));
     if (result.exit_code != 0) return nullptr;
     return json::parse(result.out, nullptr, false);
   }

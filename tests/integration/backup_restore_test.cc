@@ -117,17 +117,9 @@ class BackupRestoreTest : public ::testing::Test {
   }
 
   CommandResult Ctl(const std::string& token, std::vector<std::string> args) {
-    std::vector<std::string> argv = {BinaryPath("eroomctl"),
-                                     "--collector",
-                                     address_,
-                                     "--ca",
-                                     ca_path_,
-                                     "--token",
-                                     token,
-                                     "--timeout",
-                                     "60s"};
-    argv.insert(argv.end(), args.begin(), args.end());
-    return RunCommand(argv, absl::Seconds(120));
+    args.insert(args.begin(), {"--timeout", "60s"});
+    return RunCommand(EroomctlTlsArgv(address_, ca_path_, token, args),
+                      absl::Seconds(120));
   }
 
   // The numbers of the marked lines the collector answers with.

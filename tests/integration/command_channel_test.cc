@@ -65,21 +65,9 @@ class CommandChannelTest : public ::testing::Test {
                   "collector:\n  address: ", collector_address_, "\n",
                   "  ca: ", ca_path_, "\n", "  token: ", kAgentToken, "\n",
                   "  reconnect_initial: 50ms\n", "  reconnect_max: 500ms\n"));
-    sim_ = std::make_unique<ChildProcess>(
-        std::vector<std::string>{BinaryPath("eroom-sim"), "--dir",
-                                 dir_ + "/eroom", "--port",
-                                 std::to_string(sim_port_)},
-        dir_ + "/sim.out",
-        std::map<std::string, std::string>{{"EROOM_PRIVATE_KEY", kApiKey}});
-    collector_ = std::make_unique<ChildProcess>(
-        std::vector<std::string>{BinaryPath("eroom-collector"), "--config",
-                                 dir_ + "/collector.yaml"},
-        dir_ + "/collector.out");
-    agent_ = std::make_unique<ChildProcess>(
-        std::vector<std::string>{BinaryPath("eroom-agent"), "--config",
-                                 dir_ + "/agent.yaml"},
-        dir_ + "/agent.out",
-        std::map<std::string, std::string>{{"EROOM_PRIVATE_KEY", kApiKey}});
+    sim_ = StartSim(dir_, sim_port_, kApiKey, {});
+    collector_ = StartWithConfig(dir_, "collector");
+    agent_ = StartWithConfig(dir_, "agent", {{"EROOM_PRIVATE_KEY", kApiKey}});
     ASSERT_TRUE(PollUntil(kDeadline, [&] { return AgentConnected(); }))
         << "the agent never connected; last eroomctl: " << last_ctl_.err;
   }
@@ -95,17 +83,9 @@ class CommandChannelTest : public ::testing::Test {
 
   // eroomctl over TLS with `token`.
   CommandResult Ctl(const std::string& token, std::vector<std::string> args) {
-    std::vector<std::string> argv = {BinaryPath("eroomctl"),
-                                     "--collector",
-                                     collector_address_,
-                                     "--ca",
-                                     ca_path_,
-                                     "--token",
-                                     token,
-                                     "--timeout",
-                                     "20s"};
-    argv.insert(argv.end(), args.begin(), args.end());
-    last_ctl_ = RunCommand(argv);
+    args.insert(args.begin(), {"--timeout", "20s"});
+    last_ctl_ =
+        RunCommand(EroomctlTlsArgv(collector_address_, ca_path_, token, args));
     return last_ctl_;
   }
 

@@ -43,19 +43,11 @@ class EndToEndTest : public ::testing::Test {
                      "  insecure: true\n",
                      "  reconnect_initial: 50ms\n  reconnect_max: 500ms\n",
                      "  batch_max_delay: 20ms\n"));
-    sim_ = std::make_unique<ChildProcess>(
-        std::vector<std::string>{
-            BinaryPath("eroom-sim"), "--dir", dir_ + "/eroom", "--port",
-            std::to_string(sim_port_), "--speed", "120", "--rooms-per-minute",
-            "60", "--failure-rate", "0.5", "--seed", "7"},
-        dir_ + "/sim.out",
-        std::map<std::string, std::string>{{"EROOM_PRIVATE_KEY", kApiKey}});
+    sim_ = StartSim(dir_, sim_port_, kApiKey,
+                    {"--speed", "120", "--rooms-per-minute", "60",
+                     "--failure-rate", "0.5", "--seed", "7"});
     StartCollector();
-    agent_ = std::make_unique<ChildProcess>(
-        std::vector<std::string>{BinaryPath("eroom-agent"), "--config",
-                                 dir_ + "/agent.yaml"},
-        dir_ + "/agent.out",
-        std::map<std::string, std::string>{{"EROOM_PRIVATE_KEY", kApiKey}});
+    agent_ = StartWithConfig(dir_, "agent", {{"EROOM_PRIVATE_KEY", kApiKey}});
   }
 
   void TearDown() override {
@@ -68,21 +60,13 @@ class EndToEndTest : public ::testing::Test {
     }
   }
 
-  void StartCollector() {
-    collector_ = std::make_unique<ChildProcess>(
-        std::vector<std::string>{BinaryPath("eroom-collector"), "--config",
-                                 dir_ + "/collector.yaml"},
-        dir_ + "/collector.out");
-  }
+  void StartCollector() { collector_ = StartWithConfig(dir_, "collector"); }
 
   // Runs eroomctl against the collector; the parsed JSON, or null when the
   // command failed or printed something else.
   json Ctl(std::vector<std::string> args) {
-    std::vector<std::string> argv = {
-        BinaryPath("eroomctl"), "--collector", collector_address_,
-        "--insecure",           "-o",          "json"};
-    argv.insert(argv.end(), args.begin(), args.end());
-    CommandResult result = RunCommand(argv);
+    args.insert(args.begin(), {"-o", "json"});
+    CommandResult result = RunCommand(EroomctlArgv(collector_address_, args));
     last_ctl_ = result;
     if (result.exit_code != 0) return json();
     return json::parse(result.out, nullptr, /*allow_exceptions=*/false);
@@ -191,8 +175,7 @@ TEST_F(EndToEndTest, LogLinesTheSimWroteAreStoredAndTyped) {
 
   // The dashboard's last errors come from the same store.
   CommandResult status =
-      RunCommand({BinaryPath("eroomctl"), "--collector", collector_address_,
-                  "--insecure", "status", "e2e-host"});
+      RunCommand(EroomctlArgv(collector_address_, {"status", "e2e-host"}));
   EXPECT_EQ(status.exit_code, 0) << status.err;
   EXPECT_THAT(status.out, ::testing::HasSubstr("e2e-host"));
 }

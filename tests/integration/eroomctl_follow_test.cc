@@ -39,9 +39,7 @@ class EroomctlFollowTest : public ::testing::Test {
     std::filesystem::create_directories(dir_ + "/eroom/logs");
     collector_address_ = absl::StrCat("127.0.0.1:", FreePort());
     WriteFile(dir_ + "/collector.yaml",
-              absl::StrCat("listen: ", collector_address_, "\n",
-                           "storage:\n  path: ", dir_, "/eroom.db\n",
-                           kPlaintextCollectorConfig));
+              PlaintextCollectorConfig(collector_address_, dir_ + "/eroom.db"));
     WriteFile(dir_ + "/agent.yaml",
               absl::StrCat(
                   "agent:\n  id: follow-host\n  state_dir: ", dir_, "/state\n",
@@ -54,10 +52,7 @@ class EroomctlFollowTest : public ::testing::Test {
                   "\n  insecure: true\n", "  reconnect_initial: 20ms\n",
                   "  reconnect_max: 200ms\n", "  batch_max_delay: 20ms\n"));
     StartCollector();
-    agent_ = std::make_unique<ChildProcess>(
-        std::vector<std::string>{BinaryPath("eroom-agent"), "--config",
-                                 dir_ + "/agent.yaml"},
-        dir_ + "/agent.out");
+    agent_ = StartWithConfig(dir_, "agent");
   }
 
   void TearDown() override {
@@ -75,12 +70,7 @@ class EroomctlFollowTest : public ::testing::Test {
     return text.size() > 4000 ? text.substr(text.size() - 4000) : text;
   }
 
-  void StartCollector() {
-    collector_ = std::make_unique<ChildProcess>(
-        std::vector<std::string>{BinaryPath("eroom-collector"), "--config",
-                                 dir_ + "/collector.yaml"},
-        dir_ + "/collector.out");
-  }
+  void StartCollector() { collector_ = StartWithConfig(dir_, "collector"); }
 
   // Appends ERoom lines [first, last) at `level` to server.log.
   void WriteLines(int first, int last, const std::string& level = "INFO") {
@@ -95,10 +85,9 @@ class EroomctlFollowTest : public ::testing::Test {
 
   // How many events with the marker the collector holds.
   int StoredCount() {
-    CommandResult result =
-        RunCommand({BinaryPath("eroomctl"), "--collector", collector_address_,
-                    "--insecure", "-o", "json", "logs", "--grep", kMarker,
-                    "--limit", "10000"});
+    CommandResult result = RunCommand(EroomctlArgv(
+        collector_address_,
+        {"-o", "json", "logs", "--grep", kMarker, "--limit", "10000"}));
     if (result.exit_code != 0) return -1;
     json logs = json::parse(result.out, nullptr, false);
     if (!logs.is_object() || !logs.contains("events")) return 0;
@@ -106,16 +95,9 @@ class EroomctlFollowTest : public ::testing::Test {
   }
 
   void StartFollow(std::vector<std::string> args) {
-    std::vector<std::string> argv = {BinaryPath("eroomctl"),
-                                     "--collector",
-                                     collector_address_,
-                                     "--insecure",
-                                     "-o",
-                                     "json",
-                                     "logs",
-                                     "-f"};
-    argv.insert(argv.end(), args.begin(), args.end());
-    follow_ = std::make_unique<ChildProcess>(argv, dir_ + "/follow.out");
+    args.insert(args.begin(), {"-o", "json", "logs", "-f"});
+    follow_ = std::make_unique<ChildProcess>(
+        EroomctlArgv(collector_address_, args), dir_ + "/follow.out");
   }
 
   // The line numbers the follow printed, in order (its output holds

@@ -196,12 +196,7 @@ class LogDeliveryTest : public ::testing::Test {
 
   std::string agent_log() const { return dir_ + "/agent.out"; }
 
-  void StartCollector() {
-    collector_ = std::make_unique<ChildProcess>(
-        std::vector<std::string>{BinaryPath("eroom-collector"), "--config",
-                                 dir_ + "/collector.yaml"},
-        dir_ + "/collector.out");
-  }
+  void StartCollector() { collector_ = StartWithConfig(dir_, "collector"); }
 
   void StartAgent() {
     agent_ = std::make_unique<ChildProcess>(
@@ -214,10 +209,9 @@ class LogDeliveryTest : public ::testing::Test {
   // in which order per file; false if the query failed.
   bool Stored(std::map<int, int>* counts,
               std::map<std::string, std::vector<int>>* by_file) {
-    CommandResult result =
-        RunCommand({BinaryPath("eroomctl"), "--collector", collector_address_,
-                    "--insecure", "-o", "json", "logs", "--grep", kMarker,
-                    "--limit", "10000"});
+    CommandResult result = RunCommand(EroomctlArgv(
+        collector_address_,
+        {"-o", "json", "logs", "--grep", kMarker, "--limit", "10000"}));
     if (result.exit_code != 0) return false;
     json logs = json::parse(result.out, nullptr, false);
     if (!logs.is_object()) return false;

@@ -43,8 +43,7 @@ class LogPagingTest : public ::testing::Test {
     address_ = absl::StrCat("127.0.0.1:", FreePort());
     database_ = dir_ + "/db/eroom.db";
     WriteFile(dir_ + "/collector.yaml",
-              absl::StrCat("listen: ", address_, "\nstorage:\n  path: ",
-                           database_, "\n", kPlaintextCollectorConfig));
+              PlaintextCollectorConfig(address_, database_));
     // The collector creates its database; the events go in while it is
     // stopped.
     StartCollector();
@@ -63,12 +62,7 @@ class LogPagingTest : public ::testing::Test {
     if (HasFailure()) std::cerr << "--- collector log\n" << collector_->Log();
   }
 
-  void StartCollector() {
-    collector_ = std::make_unique<ChildProcess>(
-        std::vector<std::string>{BinaryPath("eroom-collector"), "--config",
-                                 dir_ + "/collector.yaml"},
-        dir_ + "/collector.out");
-  }
+  void StartCollector() { collector_ = StartWithConfig(dir_, "collector"); }
 
   // Hosts web-a and web-b write at the same times, stored interleaved.
   void StoreEvents() {
@@ -109,10 +103,7 @@ class LogPagingTest : public ::testing::Test {
   }
 
   std::vector<std::string> CtlArgv(const std::vector<std::string>& args) {
-    std::vector<std::string> argv = {BinaryPath("eroomctl"), "--collector",
-                                     address_, "--insecure"};
-    argv.insert(argv.end(), args.begin(), args.end());
-    return argv;
+    return EroomctlArgv(address_, args);
   }
 
   CommandResult Ctl(const std::vector<std::string>& args) {

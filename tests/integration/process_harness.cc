@@ -11,8 +11,10 @@
 
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <sstream>
 #include <stdexcept>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
@@ -76,8 +78,45 @@ pid_t Spawn(std::vector<std::string> argv,
 
 }  // namespace
 
+std::string PlaintextCollectorConfig(const std::string& address,
+                                     const std::string& database) {
+  return absl::StrCat("listen: ", address, "\nstorage:\n  path: ", database,
+                      "\n", kPlaintextCollectorConfig);
+}
+
+std::string PlaintextAgentConfig(const std::string& id, const std::string& dir,
+                                 const std::string& collector_address) {
+  return absl::StrCat("agent:\n  id: ", id, "\n  state_dir: ", dir,
+                      "/agent-state\neroom:\n  dir: ", dir, "/eroom\n",
+                      "collector:\n  address: ", collector_address,
+                      "\n  insecure: true\n");
+}
+
 std::string BinaryPath(const std::string& name) {
   return absl::StrCat(EROOM_BIN_DIR, "/", name);
+}
+
+std::vector<std::string> EroomctlArgv(const std::string& collector_address,
+                                      const std::vector<std::string>& args) {
+  std::vector<std::string> argv = {BinaryPath("eroomctl"), "--collector",
+                                   collector_address, "--insecure"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return argv;
+}
+
+std::vector<std::string> EroomctlTlsArgv(const std::string& collector_address,
+                                         const std::string& ca_path,
+                                         const std::string& token,
+                                         const std::vector<std::string>& args) {
+  std::vector<std::string> argv = {BinaryPath("eroomctl"),
+                                   "--collector",
+                                   collector_address,
+                                   "--ca",
+                                   ca_path,
+                                   "--token",
+                                   token};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return argv;
 }
 
 std::string TokenSha256(const std::string& token) {
@@ -168,6 +207,28 @@ std::optional<int> ChildProcess::Wait(absl::Duration timeout) {
   PollUntil(
       timeout, [this] { return !running(); }, absl::Milliseconds(20));
   return exit_status_;
+}
+
+std::unique_ptr<ChildProcess> StartWithConfig(
+    const std::string& dir, const std::string& component,
+    std::map<std::string, std::string> extra_env) {
+  return std::make_unique<ChildProcess>(
+      std::vector<std::string>{BinaryPath(absl::StrCat("eroom-", component)),
+                               "--config",
+                               absl::StrCat(dir, "/", component, ".yaml")},
+      absl::StrCat(dir, "/", component, ".out"), std::move(extra_env));
+}
+
+std::unique_ptr<ChildProcess> StartSim(const std::string& dir, int port,
+                                       const std::string& api_key,
+                                       const std::vector<std::string>& flags) {
+  std::vector<std::string> argv = {BinaryPath("eroom-sim"), "--dir",
+                                   dir + "/eroom", "--port",
+                                   std::to_string(port)};
+  argv.insert(argv.end(), flags.begin(), flags.end());
+  return std::make_unique<ChildProcess>(
+      std::move(argv), dir + "/sim.out",
+      std::map<std::string, std::string>{{"EROOM_PRIVATE_KEY", api_key}});
 }
 
 CommandResult RunCommand(const std::vector<std::string>& argv,

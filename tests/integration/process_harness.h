@@ -6,6 +6,7 @@
 #include <functional>
 #include <initializer_list>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -18,6 +19,17 @@ namespace eroom::testing {
 // no tokens. eroomctl then needs --insecure.
 inline constexpr char kPlaintextCollectorConfig[] =
     "tls:\n  mode: insecure\nauth:\n  mode: none\n";
+
+// A collector config listening on `address` with its database at `database`,
+// plaintext and without tokens; callers append their own lines.
+std::string PlaintextCollectorConfig(const std::string& address,
+                                     const std::string& database);
+
+// The config of agent `id` for the ERoom dir `dir`/eroom, keeping its state
+// in `dir`/agent-state and sending to the plaintext collector at
+// `collector_address`; callers append their own lines.
+std::string PlaintextAgentConfig(const std::string& id, const std::string& dir,
+                                 const std::string& collector_address);
 
 // Path of a built binary (eroom-agent, eroom-collector, eroomctl, eroom-sim).
 std::string BinaryPath(const std::string& name);
@@ -34,6 +46,18 @@ int FreePort();
 
 void WriteFile(const std::string& path, const std::string& content);
 std::string ReadFile(const std::string& path);
+
+// eroomctl's argv against the plaintext collector at `collector_address`,
+// followed by `args`.
+std::vector<std::string> EroomctlArgv(const std::string& collector_address,
+                                      const std::vector<std::string>& args);
+
+// eroomctl's argv against the TLS collector at `collector_address`, trusting
+// `ca_path` and sending `token`, followed by `args`.
+std::vector<std::string> EroomctlTlsArgv(const std::string& collector_address,
+                                         const std::string& ca_path,
+                                         const std::string& token,
+                                         const std::vector<std::string>& args);
 
 // A child process with stdout and stderr appended to `log_path`.
 class ChildProcess {
@@ -57,6 +81,18 @@ class ChildProcess {
   std::optional<int> exit_status_;
   std::string log_path_;
 };
+
+// Starts eroom-`component` (collector, agent) with the config
+// `dir`/`component`.yaml, its output going to `dir`/`component`.out.
+std::unique_ptr<ChildProcess> StartWithConfig(
+    const std::string& dir, const std::string& component,
+    std::map<std::string, std::string> extra_env = {});
+
+// Starts eroom-sim writing to `dir`/eroom and serving on `port` with the API
+// key `api_key`, its output going to `dir`/sim.out; `flags` are added.
+std::unique_ptr<ChildProcess> StartSim(const std::string& dir, int port,
+                                       const std::string& api_key,
+                                       const std::vector<std::string>& flags);
 
 struct CommandResult {
   int exit_code = -1;

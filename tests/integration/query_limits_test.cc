@@ -36,8 +36,7 @@ class QueryLimitsTest : public ::testing::Test {
     address_ = absl::StrCat("127.0.0.1:", FreePort());
     database_ = dir_ + "/db/eroom.db";
     WriteFile(dir_ + "/collector.yaml",
-              absl::StrCat("listen: ", address_, "\nstorage:\n  path: ",
-                           database_, "\n", kPlaintextCollectorConfig));
+              PlaintextCollectorConfig(address_, database_));
     // The collector creates its database; the slow events go in while it
     // is stopped.
     StartCollector();
@@ -56,12 +55,7 @@ class QueryLimitsTest : public ::testing::Test {
     if (HasFailure()) std::cerr << "--- collector log\n" << collector_->Log();
   }
 
-  void StartCollector() {
-    collector_ = std::make_unique<ChildProcess>(
-        std::vector<std::string>{BinaryPath("eroom-collector"), "--config",
-                                 dir_ + "/collector.yaml"},
-        dir_ + "/collector.out");
-  }
+  void StartCollector() { collector_ = StartWithConfig(dir_, "collector"); }
 
   void StoreSlowEvents() {
     SQLite::Database db(database_, SQLite::OPEN_READWRITE);
@@ -88,10 +82,7 @@ class QueryLimitsTest : public ::testing::Test {
 
   CommandResult Ctl(std::vector<std::string> args,
                     absl::Duration timeout = absl::Seconds(30)) {
-    std::vector<std::string> argv = {BinaryPath("eroomctl"), "--collector",
-                                     address_, "--insecure"};
-    argv.insert(argv.end(), args.begin(), args.end());
-    return RunCommand(argv, timeout);
+    return RunCommand(EroomctlArgv(address_, args), timeout);
   }
 
   // Starts a search that takes longer than the test, in the background.
@@ -101,9 +92,8 @@ class QueryLimitsTest : public ::testing::Test {
     ASSERT_TRUE(PollUntil(absl::Seconds(10), [&] {
       if (slow_search_ == nullptr || !slow_search_->running()) {
         slow_search_ = std::make_unique<ChildProcess>(
-            std::vector<std::string>{BinaryPath("eroomctl"), "--collector",
-                                     address_, "--insecure", "--timeout",
-                                     "120s", "logs", "--grep", kSlowSearchText},
+            EroomctlArgv(address_, {"--timeout", "120s", "logs", "--grep",
+                                    kSlowSearchText}),
             dir_ + "/slow-search.out");
       }
       return Ctl({"logs", "--grep", "zzz"}).exit_code != 0;

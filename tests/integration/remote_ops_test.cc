@@ -105,10 +105,7 @@ class RemoteOpsTest : public ::testing::Test {
                   "      token_sha256: ", TokenSha256(kViewerToken),
                   "\n    - name: oscar\n      role: operator\n",
                   "      token_sha256: ", TokenSha256(kOperatorToken), "\n"));
-    collector_ = std::make_unique<ChildProcess>(
-        std::vector<std::string>{BinaryPath("eroom-collector"), "--config",
-                                 dir_ + "/collector.yaml"},
-        dir_ + "/collector.out");
+    collector_ = StartWithConfig(dir_, "collector");
   }
 
   void TearDown() override {
@@ -180,17 +177,9 @@ class RemoteOpsTest : public ::testing::Test {
   }
 
   CommandResult Ctl(const std::string& token, std::vector<std::string> args) {
-    std::vector<std::string> argv = {BinaryPath("eroomctl"),
-                                     "--collector",
-                                     collector_address_,
-                                     "--ca",
-                                     ca_path_,
-                                     "--token",
-                                     token,
-                                     "--timeout",
-                                     "120s"};
-    argv.insert(argv.end(), args.begin(), args.end());
-    last_ctl_ = RunCommand(argv);
+    args.insert(args.begin(), {"--timeout", "120s"});
+    last_ctl_ =
+        RunCommand(EroomctlTlsArgv(collector_address_, ca_path_, token, args));
     return last_ctl_;
   }
 

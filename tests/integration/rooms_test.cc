@@ -28,10 +28,9 @@ class RoomsTest : public ::testing::Test {
     dir_ = MakeTempDir("rooms");
     const int sim_port = FreePort();
     collector_address_ = absl::StrCat("127.0.0.1:", FreePort());
-    WriteFile(dir_ + "/collector.yaml",
-              absl::StrCat("listen: ", collector_address_, "\n",
-                           "storage:\n  path: ", dir_, "/db/eroom.db\n",
-                           kPlaintextCollectorConfig));
+    WriteFile(
+        dir_ + "/collector.yaml",
+        PlaintextCollectorConfig(collector_address_, dir_ + "/db/eroom.db"));
     WriteFile(
         dir_ + "/agent.yaml",
         absl::StrCat("agent:\n  id: rooms-host\n  state_dir: ", dir_,
@@ -42,22 +41,11 @@ class RoomsTest : public ::testing::Test {
                      "  insecure: true\n",
                      "  reconnect_initial: 50ms\n  reconnect_max: 500ms\n",
                      "  batch_max_delay: 20ms\n"));
-    sim_ = std::make_unique<ChildProcess>(
-        std::vector<std::string>{
-            BinaryPath("eroom-sim"), "--dir", dir_ + "/eroom", "--port",
-            std::to_string(sim_port), "--speed", "120", "--rooms-per-minute",
-            "60", "--failure-rate", "0.5", "--seed", "11"},
-        dir_ + "/sim.out",
-        std::map<std::string, std::string>{{"EROOM_PRIVATE_KEY", kApiKey}});
-    collector_ = std::make_unique<ChildProcess>(
-        std::vector<std::string>{BinaryPath("eroom-collector"), "--config",
-                                 dir_ + "/collector.yaml"},
-        dir_ + "/collector.out");
-    agent_ = std::make_unique<ChildProcess>(
-        std::vector<std::string>{BinaryPath("eroom-agent"), "--config",
-                                 dir_ + "/agent.yaml"},
-        dir_ + "/agent.out",
-        std::map<std::string, std::string>{{"EROOM_PRIVATE_KEY", kApiKey}});
+    sim_ = StartSim(dir_, sim_port, kApiKey,
+                    {"--speed", "120", "--rooms-per-minute", "60",
+                     "--failure-rate", "0.5", "--seed", "11"});
+    collector_ = StartWithConfig(dir_, "collector");
+    agent_ = StartWithConfig(dir_, "agent", {{"EROOM_PRIVATE_KEY", kApiKey}});
   }
 
   void TearDown() override {
@@ -71,10 +59,7 @@ class RoomsTest : public ::testing::Test {
   }
 
   CommandResult Eroomctl(std::vector<std::string> args) {
-    std::vector<std::string> argv = {BinaryPath("eroomctl"), "--collector",
-                                     collector_address_, "--insecure"};
-    argv.insert(argv.end(), args.begin(), args.end());
-    last_ = RunCommand(argv);
+    last_ = RunCommand(EroomctlArgv(collector_address_, args));
     return last_;
   }
 

@@ -208,10 +208,9 @@ class TopDashboardTest : public ::testing::Test {
     dir_ = MakeTempDir("top");
     const int sim_port = FreePort();
     collector_address_ = absl::StrCat("127.0.0.1:", FreePort());
-    WriteFile(dir_ + "/collector.yaml",
-              absl::StrCat("listen: ", collector_address_, "\n",
-                           "storage:\n  path: ", dir_, "/db/eroom.db\n",
-                           kPlaintextCollectorConfig));
+    WriteFile(
+        dir_ + "/collector.yaml",
+        PlaintextCollectorConfig(collector_address_, dir_ + "/db/eroom.db"));
     WriteFile(dir_ + "/agent.yaml",
               absl::StrCat("agent:\n  id: ", kHost, "\n  state_dir: ", dir_,
                            "/agent-state\n", "eroom:\n  dir: ", dir_,
@@ -223,19 +222,11 @@ class TopDashboardTest : public ::testing::Test {
                            "\n  insecure: true\n",
                            "  reconnect_initial: 50ms\n  reconnect_max: "
                            "500ms\n  batch_max_delay: 20ms\n"));
-    sim_ = std::make_unique<ChildProcess>(
-        std::vector<std::string>{
-            BinaryPath("eroom-sim"), "--dir", dir_ + "/eroom", "--port",
-            std::to_string(sim_port), "--speed", "120", "--rooms-per-minute",
-            "60", "--failure-rate", "0.5", "--seed", "7"},
-        dir_ + "/sim.out",
-        std::map<std::string, std::string>{{"EROOM_PRIVATE_KEY", kApiKey}});
+    sim_ = StartSim(dir_, sim_port, kApiKey,
+                    {"--speed", "120", "--rooms-per-minute", "60",
+                     "--failure-rate", "0.5", "--seed", "7"});
     StartCollector();
-    agent_ = std::make_unique<ChildProcess>(
-        std::vector<std::string>{BinaryPath("eroom-agent"), "--config",
-                                 dir_ + "/agent.yaml"},
-        dir_ + "/agent.out",
-        std::map<std::string, std::string>{{"EROOM_PRIVATE_KEY", kApiKey}});
+    agent_ = StartWithConfig(dir_, "agent", {{"EROOM_PRIVATE_KEY", kApiKey}});
   }
 
   void TearDown() override {
@@ -247,19 +238,11 @@ class TopDashboardTest : public ::testing::Test {
     }
   }
 
-  void StartCollector() {
-    collector_ = std::make_unique<ChildProcess>(
-        std::vector<std::string>{BinaryPath("eroom-collector"), "--config",
-                                 dir_ + "/collector.yaml"},
-        dir_ + "/collector.out");
-  }
+  void StartCollector() { collector_ = StartWithConfig(dir_, "collector"); }
 
-  std::vector<std::string> Ctl(const std::vector<std::string>& args) {
-    std::vector<std::string> argv = {
-        BinaryPath("eroomctl"), "--collector", collector_address_,
-        "--insecure",           "--timeout",   "1s"};
-    argv.insert(argv.end(), args.begin(), args.end());
-    return argv;
+  std::vector<std::string> Ctl(std::vector<std::string> args) {
+    args.insert(args.begin(), {"--timeout", "1s"});
+    return EroomctlArgv(collector_address_, args);
   }
 
   // Until the host is connected with ERoom up and its health probed.
