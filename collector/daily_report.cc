@@ -138,7 +138,8 @@ v1::DailyReportResponse BuildDailyReport(
     ++fired;
     if (!agent_id.empty()) ++fired_by_host[agent_id];
   }
-  for (const auto& [agent_id, count] : fired_by_host) {
+  for (const auto& host_fired : fired_by_host) {
+    const std::string& agent_id = host_fired.first;
     const bool listed = std::any_of(
         activities.begin(), activities.end(),
         [&](const HostDayActivity& a) { return a.agent_id == agent_id; });
