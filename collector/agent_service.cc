@@ -118,6 +118,13 @@ class AgentStream final : public RawReactor {
     FinishWhenDrained();
   }
 
+  // A cancelled stream cannot be answered: it ends now rather than when
+  // ingest answers what it queued, which a stalled ingest may never do.
+  void OnCancel() override {
+    absl::MutexLock lock(&mu_);
+    FinishLocked(grpc::Status::CANCELLED);
+  }
+
   void OnDone() override {
     link_->Detach();
     if (enrolling_) authorizer_.AbandonEnrollment(agent_id_);

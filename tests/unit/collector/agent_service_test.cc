@@ -54,6 +54,16 @@ bool AwaitNoLiveStream(const AgentStreamRegistry& streams,
   return false;
 }
 
+bool AwaitLive(const AgentStreamRegistry& streams,
+               const std::string& agent_id) {
+  const absl::Time deadline = absl::Now() + absl::Seconds(30);
+  while (absl::Now() < deadline) {
+    if (streams.HasLive(agent_id)) return true;
+    absl::SleepFor(absl::Milliseconds(1));
+  }
+  return false;
+}
+
 class AgentServiceTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -319,9 +329,12 @@ TEST_F(AgentServiceTest, AbsurdSequenceIsRejected) {
 TEST(AgentServiceFloodTest, EveryClosedStreamLeavesItsHostDisconnected) {
   FakeStorage storage;
   FakeClock clock;
-  // A queue far smaller than the flood, and not drained until every stream
-  // ended: hellos fill it, then every disconnect arrives at a full queue.
-  IngestPipeline ingest{storage, clock, {.queue_capacity = 16}, {}};
+  constexpr int kHosts = 20;
+  constexpr int kStreamsPerHost = 10;
+  // Room for one hello per host, far less than the flood, and not drained
+  // until every stream ended: later hellos find it full, and every
+  // disconnect arrives at a full queue.
+  IngestPipeline ingest{storage, clock, {.queue_capacity = 2 * kHosts}, {}};
   RefusalLog refusals{clock, absl::Minutes(1), [](const std::string&) {}};
   AgentEnrollments enrollments;
   AuthConfig open;
@@ -334,8 +347,6 @@ TEST(AgentServiceFloodTest, EveryClosedStreamLeavesItsHostDisconnected) {
   std::unique_ptr<v1::AgentService::Stub> stub =
       v1::AgentService::NewStub(server.NewChannel());
 
-  constexpr int kHosts = 20;
-  constexpr int kStreamsPerHost = 10;
   std::vector<std::string> agent_ids;
   for (int h = 0; h < kHosts; ++h) {
     agent_ids.push_back(absl::StrCat("host-", h));
@@ -349,17 +360,25 @@ TEST(AgentServiceFloodTest, EveryClosedStreamLeavesItsHostDisconnected) {
   std::vector<std::unique_ptr<
       grpc::ClientReaderWriter<v1::AgentMessage, v1::CollectorMessage>>>
       open_streams;
-  for (int round = 0; round < kStreamsPerHost; ++round) {
-    for (const std::string& agent_id : agent_ids) {
-      contexts.push_back(std::make_unique<grpc::ClientContext>());
-      open_streams.push_back(stub->Connect(contexts.back().get()));
-      v1::AgentMessage hello;
-      hello.mutable_hello()->set_agent_id(agent_id);
-      open_streams.back()->Write(hello);
-    }
+  const auto open_stream = [&](const std::string& agent_id) {
+    contexts.push_back(std::make_unique<grpc::ClientContext>());
+    open_streams.push_back(stub->Connect(contexts.back().get()));
+    v1::AgentMessage hello;
+    hello.mutable_hello()->set_agent_id(agent_id);
+    open_streams.back()->Write(hello);
+  };
+  // The collector has read a hello of every host before the flood: a host
+  // it never heard of on any stream would rightly stay as storage knew it.
+  for (const std::string& agent_id : agent_ids) {
+    open_stream(agent_id);
+    ASSERT_TRUE(AwaitLive(streams, agent_id)) << agent_id;
+  }
+  for (int round = 1; round < kStreamsPerHost; ++round) {
+    for (const std::string& agent_id : agent_ids) open_stream(agent_id);
   }
   for (auto& context : contexts) context->TryCancel();
   for (auto& stream : open_streams) stream->Finish();
+  // Streams whose hello waits in the stopped ingest end too.
   ASSERT_TRUE(AwaitNoLiveStream(streams, agent_ids));
 
   ingest.Start();
