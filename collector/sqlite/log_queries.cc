@@ -26,18 +26,52 @@ std::string LikeSubstringPattern(const std::string& text) {
       "%");
 }
 
-// Restricts log events to those whose message contains `text`, ignoring
-// ASCII case (LIKE's folding) like grep -i. With the search index the exact
-// test runs on its candidates only; without it, or for text too short to
-// have a trigram, on every event the other conditions leave.
-void AddContains(const std::string& text, bool search_index_attached,
+// The test of a message containing the text bound to it, ignoring ASCII
+// case (LIKE's folding) like grep -i.
+constexpr char kMessageContains[] = "message LIKE ? ESCAPE '\\'";
+
+// The index lookup of `filter`'s text, if it has one and the index serves it.
+std::optional<IndexedSearch> IndexedSearchOf(const LogFilter& filter,
+                                             bool search_index_attached) {
+  if (!search_index_attached || filter.contains().empty()) return std::nullopt;
+  return IndexedSearchFor(filter.contains());
+}
+
+// Restricts log events to those whose message contains `filter`'s text, if
+// it has one. With the index lookup `indexed`, the exact test runs on its
+// candidates only; without, on every event the other conditions leave.
+void AddContains(const LogFilter& filter,
+                 const std::optional<IndexedSearch>& indexed,
                  SqlConditions& conditions) {
-  if (search_index_attached) {
-    if (std::optional<std::string> match = TrigramMatchExpression(text)) {
-      conditions.Add(kSearchCondition, *std::move(match));
-    }
+  if (filter.contains().empty()) return;
+  if (indexed) conditions.Add(indexed->condition, indexed->match);
+  conditions.Add(kMessageContains, LikeSubstringPattern(filter.contains()));
+}
+
+// The conditions of every filter of `filter` but its text and its regex.
+SqlConditions SelectionConditions(const LogFilter& filter) {
+  SqlConditions conditions;
+  if (!filter.agent_ids().empty()) {
+    conditions.AddOneOf("agent_id", filter.agent_ids());
   }
-  conditions.Add("message LIKE ? ESCAPE '\\'", LikeSubstringPattern(text));
+  if (filter.min_level() != v1::LOG_LEVEL_UNSPECIFIED) {
+    conditions.Add("level >= ?", static_cast<int64_t>(filter.min_level()));
+  }
+  if (!filter.event_types().empty()) {
+    conditions.AddOneOf("event_type", filter.event_types());
+    // Repeated, the partial index's condition lets SQLite use it.
+    conditions.AddWithParams("event_type <> ''", {});
+  }
+  if (!filter.ruid().empty()) {
+    conditions.Add("ruid = ? AND ruid <> ''", filter.ruid());
+  }
+  if (filter.since_unix_ms() != 0) {
+    conditions.Add("time_ms >= ?", filter.since_unix_ms());
+  }
+  if (filter.until_unix_ms() != 0) {
+    conditions.Add("time_ms <= ?", filter.until_unix_ms());
+  }
+  return conditions;
 }
 
 // The columns ReadStoredLogEvent reads, in its order.
@@ -123,30 +157,9 @@ bool MessageMatchesRegex(SQLite::Statement& query, const LogFilter& filter) {
 
 SqlConditions LogFilterConditions(const LogFilter& filter,
                                   bool search_index_attached) {
-  SqlConditions conditions;
-  if (!filter.agent_ids().empty()) {
-    conditions.AddOneOf("agent_id", filter.agent_ids());
-  }
-  if (filter.min_level() != v1::LOG_LEVEL_UNSPECIFIED) {
-    conditions.Add("level >= ?", static_cast<int64_t>(filter.min_level()));
-  }
-  if (!filter.event_types().empty()) {
-    conditions.AddOneOf("event_type", filter.event_types());
-    // Repeated, the partial index's condition lets SQLite use it.
-    conditions.AddWithParams("event_type <> ''", {});
-  }
-  if (!filter.ruid().empty()) {
-    conditions.Add("ruid = ? AND ruid <> ''", filter.ruid());
-  }
-  if (filter.since_unix_ms() != 0) {
-    conditions.Add("time_ms >= ?", filter.since_unix_ms());
-  }
-  if (filter.until_unix_ms() != 0) {
-    conditions.Add("time_ms <= ?", filter.until_unix_ms());
-  }
-  if (!filter.contains().empty()) {
-    AddContains(filter.contains(), search_index_attached, conditions);
-  }
+  SqlConditions conditions = SelectionConditions(filter);
+  AddContains(filter, IndexedSearchOf(filter, search_index_attached),
+              conditions);
   return conditions;
 }
 
@@ -154,12 +167,60 @@ v1::QueryLogsResponse QueryLogEvents(SQLite::Database& db,
                                      const v1::QueryLogsRequest& request,
                                      const LogFilter& filter,
                                      bool search_index_attached) {
-  SqlConditions conditions = LogFilterConditions(filter, search_index_attached);
+  SqlConditions conditions = SelectionConditions(filter);
   if (const std::optional<LogCursor>& before = filter.before()) {
     // The first condition alone is what an index on time serves.
     conditions.AddWithParams("time_ms <= ? AND (time_ms < ? OR id < ?)",
                              {before->time_ms, before->time_ms, before->id});
   }
+  std::optional<ContextReader> context_reader;
+  if (request.context() > 0) context_reader.emplace(db);
+  const auto new_page = [&] {
+    return LogPageBuilder(
+        request.limit(), request.context(),
+        [&](const v1::StoredLogEvent& match, int count, bool older) {
+          return context_reader->Read(match, count, older);
+        });
+  };
+  struct Filled {
+    int rows_read = 0;
+    bool page_full = false;
+  };
+  // Adds the rows of `query` (kLogColumns, then whether the message
+  // contains the text if `tested` says so) that match to `page`, until it
+  // is full.
+  const auto fill = [&](SQLite::Statement& query, bool tested,
+                        LogPageBuilder& page) {
+    Filled filled;
+    while (!filled.page_full && query.executeStep()) {
+      ++filled.rows_read;
+      if (tested && query.getColumn(16).getInt() == 0) continue;
+      if (filter.has_regex() && !MessageMatchesRegex(query, filter)) continue;
+      const LogCursor position{query.getColumn(2).getInt64(),
+                               query.getColumn(15).getInt64()};
+      filled.page_full = !page.Add(ReadStoredLogEvent(query), position);
+    }
+    return filled;
+  };
+  const std::optional<IndexedSearch> indexed =
+      IndexedSearchOf(filter, search_index_attached);
+  if (indexed) {
+    LogPageBuilder page = new_page();
+    SQLite::Statement newest(
+        db, absl::StrCat("SELECT ", kLogColumns,
+                         ", message LIKE ?1 ESCAPE '\\' FROM log_events",
+                         conditions.Where(),
+                         " ORDER BY time_ms DESC, id DESC LIMIT ",
+                         kNewestScannedBeforeIndex));
+    newest.bind(1, LikeSubstringPattern(filter.contains()));
+    conditions.Bind(newest, 2);
+    // A page filled, or every selected event read: the answer is whole.
+    const Filled filled = fill(newest, /*tested=*/true, page);
+    if (filled.page_full || filled.rows_read < kNewestScannedBeforeIndex) {
+      return std::move(page).Finish();
+    }
+  }
+  AddContains(filter, indexed, conditions);
   // Without a regex SQL finds exactly the matches: one more than the page
   // tells whether another page follows. With one, rows are read until the
   // page is full.
@@ -167,24 +228,15 @@ v1::QueryLogsResponse QueryLogEvents(SQLite::Database& db,
   if (!filter.has_regex()) {
     limit = absl::StrCat(" LIMIT ", int64_t{request.limit()} + 1);
   }
+  // The index's candidates are read by id and then sorted: an index on
+  // time, for the order, would have every event read to be tested.
   SQLite::Statement query(
       db, absl::StrCat("SELECT ", kLogColumns, " FROM log_events",
-                       conditions.Where(), " ORDER BY time_ms DESC, id DESC",
-                       limit));
+                       indexed ? " NOT INDEXED" : "", conditions.Where(),
+                       " ORDER BY time_ms DESC, id DESC", limit));
   conditions.Bind(query);
-  std::optional<ContextReader> context_reader;
-  if (request.context() > 0) context_reader.emplace(db);
-  LogPageBuilder page(
-      request.limit(), request.context(),
-      [&](const v1::StoredLogEvent& match, int count, bool older) {
-        return context_reader->Read(match, count, older);
-      });
-  while (query.executeStep()) {
-    if (filter.has_regex() && !MessageMatchesRegex(query, filter)) continue;
-    const LogCursor position{query.getColumn(2).getInt64(),
-                             query.getColumn(15).getInt64()};
-    if (!page.Add(ReadStoredLogEvent(query), position)) break;
-  }
+  LogPageBuilder page = new_page();
+  fill(query, /*tested=*/false, page);
   return std::move(page).Finish();
 }
 

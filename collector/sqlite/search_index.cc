@@ -13,6 +13,7 @@
 #include "SQLiteCpp/Statement.h"
 #include "SQLiteCpp/Transaction.h"
 #include "absl/cleanup/cleanup.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
@@ -21,6 +22,7 @@
 #include "common/logging.h"
 #include "common/sqlite_setup.h"
 #include "common/sqlite_status.h"
+#include "re2/re2.h"
 #include "spdlog/spdlog.h"
 
 namespace eroom::collector {
@@ -30,7 +32,7 @@ constexpr char kIndexKind[] = "eroom-collector search index";
 
 // Any other version in an index file is rebuilt, never migrated: the index
 // is derived from the events.
-constexpr int kIndexFormat = 1;
+constexpr int kIndexFormat = 2;
 
 // The trigram tokenizer indexes every three code points, case-folded, so
 // Korean works too. detail=none keeps only which rows hold a trigram, not
@@ -46,6 +48,14 @@ CREATE VIRTUAL TABLE log_messages USING fts5 (
 -- a third more indexing throughput, no measurable cost to queries.
 INSERT INTO log_messages (log_messages, rank) VALUES ('automerge', 16);
 INSERT INTO log_messages (log_messages, rank) VALUES ('crisismerge', 64);
+-- Two-character words of Hangul, Han and kana (실패, 오류), shorter than a
+-- trigram: each message's adjacent pairs of those characters, as words.
+CREATE VIRTUAL TABLE log_pairs USING fts5 (
+  pairs, content = '', tokenize = 'unicode61 remove_diacritics 0',
+  detail = none, columnsize = 0
+);
+INSERT INTO log_pairs (log_pairs, rank) VALUES ('automerge', 16);
+INSERT INTO log_pairs (log_pairs, rank) VALUES ('crisismerge', 64);
 CREATE TABLE index_state (
   singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
   store_id TEXT NOT NULL,  -- store_identity.id of the events' database
@@ -139,6 +149,7 @@ void ResetIfForeign(SQLite::Database& db, const std::string& path) {
         path);
   }
   db.exec("INSERT INTO log_messages (log_messages) VALUES ('delete-all')");
+  db.exec("INSERT INTO log_pairs (log_pairs) VALUES ('delete-all')");
   SQLite::Statement reset(
       db, "UPDATE index_state SET store_id = ?, indexed_through = 0");
   reset.bind(1, store_id);
@@ -156,6 +167,36 @@ std::vector<std::string> CodePoints(const std::string& text) {
     points.back().push_back(c);
   }
   return points;
+}
+
+// Characters of the scripts written without spaces between words, whose
+// two-character words the pair index finds.
+constexpr char kUnspacedCharacter[] =
+    R"([\p{Hangul}\p{Han}\p{Hiragana}\p{Katakana}])";
+
+// What the pair index holds of `message`: each distinct pair of adjacent
+// unspaced characters, as words separated by spaces ("" when none).
+std::string CharacterPairs(const std::string& message) {
+  static const RE2 kRun(absl::StrCat("(", kUnspacedCharacter, "{2,})"));
+  re2::StringPiece input(message);
+  re2::StringPiece run;
+  absl::flat_hash_set<std::string> seen;
+  std::string pairs;
+  while (RE2::FindAndConsume(&input, kRun, &run)) {
+    const std::vector<std::string> points = CodePoints(run.as_string());
+    for (size_t i = 0; i + 1 < points.size(); ++i) {
+      std::string pair = absl::StrCat(points[i], points[i + 1]);
+      if (!seen.insert(pair).second) continue;
+      if (!pairs.empty()) pairs.push_back(' ');
+      pairs += pair;
+    }
+  }
+  return pairs;
+}
+
+// An FTS5 MATCH expression of one token, quoted.
+std::string QuotedToken(absl::string_view token) {
+  return absl::StrCat("\"", absl::StrReplaceAll(token, {{"\"", "\"\""}}), "\"");
 }
 
 constexpr int kStepsPerStopCheck = 10000;
@@ -222,12 +263,30 @@ std::optional<std::string> TrigramMatchExpression(const std::string& text) {
   }
   std::vector<std::string> terms;
   for (size_t start : starts) {
-    std::string trigram =
-        absl::StrCat(points[start], points[start + 1], points[start + 2]);
-    terms.push_back(absl::StrCat(
-        "\"", absl::StrReplaceAll(trigram, {{"\"", "\"\""}}), "\""));
+    terms.push_back(QuotedToken(
+        absl::StrCat(points[start], points[start + 1], points[start + 2])));
   }
   return absl::StrJoin(terms, " AND ");
+}
+
+std::optional<IndexedSearch> IndexedSearchFor(const std::string& text) {
+  if (std::optional<std::string> match = TrigramMatchExpression(text)) {
+    return IndexedSearch{
+        .condition =
+            "(id IN (SELECT rowid FROM search.log_messages WHERE log_messages "
+            "MATCH ?) OR id > (SELECT indexed_through FROM "
+            "search.index_state))",
+        .match = *std::move(match)};
+  }
+  static const RE2 kPair(absl::StrCat(kUnspacedCharacter, "{2}"));
+  if (RE2::FullMatch(text, kPair)) {
+    return IndexedSearch{
+        .condition =
+            "(id IN (SELECT rowid FROM search.log_pairs WHERE log_pairs MATCH "
+            "?) OR id > (SELECT indexed_through FROM search.index_state))",
+        .match = QuotedToken(text)};
+  }
+  return std::nullopt;
 }
 
 SearchIndex::SearchIndex(std::string path, std::unique_ptr<SQLite::Database> db)
@@ -316,11 +375,19 @@ absl::StatusOr<int> SearchIndex::IndexNext(
     SQLite::Transaction txn(*db_);
     SQLite::Statement add(
         *db_, "INSERT INTO log_messages (rowid, message) VALUES (?1, ?2)");
+    SQLite::Statement add_pairs(
+        *db_, "INSERT INTO log_pairs (rowid, pairs) VALUES (?1, ?2)");
     for (const auto& [id, message] : events) {
       add.reset();
       add.bind(1, id);
       add.bindNoCopy(2, message);
       add.exec();
+      const std::string pairs = CharacterPairs(message);
+      if (pairs.empty()) continue;
+      add_pairs.reset();
+      add_pairs.bind(1, id);
+      add_pairs.bindNoCopy(2, pairs);
+      add_pairs.exec();
     }
     SQLite::Statement advance(*db_,
                               "UPDATE index_state SET indexed_through = ?1");
@@ -338,19 +405,48 @@ absl::StatusOr<int> SearchIndex::IndexNext(
 absl::Status SearchIndex::Forget(const std::vector<RemovedLogEvent>& events) {
   try {
     SQLite::Transaction txn(*db_);
-    const int64_t indexed_through =
-        db_->execAndGet("SELECT indexed_through FROM index_state").getInt64();
     // The index stores no text: deleting a row takes the text it was
-    // indexed with, and a row it never held must not be deleted.
-    SQLite::Statement remove(*db_, R"sql(
+    // indexed with, and deleting a row it never held damages it. An event
+    // below the watermark may never have been indexed: deleted before the
+    // indexer read it. Each table is asked whether it holds the event, by
+    // one of the event's own tokens; a message with none left no row.
+    SQLite::Statement holds_message(*db_, R"sql(
+        SELECT 1 FROM log_messages WHERE log_messages MATCH ?1 AND rowid = ?2
+        )sql");
+    SQLite::Statement remove_message(*db_, R"sql(
         INSERT INTO log_messages (log_messages, rowid, message)
         VALUES ('delete', ?1, ?2))sql");
+    SQLite::Statement holds_pairs(*db_, R"sql(
+        SELECT 1 FROM log_pairs WHERE log_pairs MATCH ?1 AND rowid = ?2)sql");
+    SQLite::Statement remove_pairs(*db_, R"sql(
+        INSERT INTO log_pairs (log_pairs, rowid, pairs)
+        VALUES ('delete', ?1, ?2))sql");
+    const auto forget = [](SQLite::Statement& holds, SQLite::Statement& remove,
+                           int64_t id, const std::string& token,
+                           const std::string& text) {
+      holds.reset();
+      holds.bind(1, QuotedToken(token));
+      holds.bind(2, id);
+      if (!holds.executeStep()) return;
+      remove.reset();
+      remove.bind(1, id);
+      remove.bindNoCopy(2, text);
+      remove.exec();
+    };
+    const int64_t indexed_through =
+        db_->execAndGet("SELECT indexed_through FROM index_state").getInt64();
     for (const RemovedLogEvent& event : events) {
       if (event.id > indexed_through) continue;
-      remove.reset();
-      remove.bind(1, event.id);
-      remove.bindNoCopy(2, event.message);
-      remove.exec();
+      const std::vector<std::string> points = CodePoints(event.message);
+      if (points.size() >= kMinIndexedSubstring) {
+        forget(holds_message, remove_message, event.id,
+               absl::StrCat(points[0], points[1], points[2]), event.message);
+      }
+      const std::string pairs = CharacterPairs(event.message);
+      if (!pairs.empty()) {
+        forget(holds_pairs, remove_pairs, event.id,
+               pairs.substr(0, pairs.find(' ')), pairs);
+      }
     }
     txn.commit();
     return absl::OkStatus();

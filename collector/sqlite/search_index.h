@@ -55,13 +55,28 @@ inline constexpr size_t kMaxMatchTrigrams = 16;
 // nullopt when `text` is shorter than kMinIndexedSubstring code points.
 std::optional<std::string> TrigramMatchExpression(const std::string& text);
 
-// An SQL condition on log_events (its rowid `id`) true for every event whose
-// message may contain the text of a MATCH expression bound to its one
-// parameter: indexed events that the index lists, and every event above the
-// watermark. Needs the index attached (AttachSearchIndex).
-inline constexpr char kSearchCondition[] =
-    "(id IN (SELECT rowid FROM search.log_messages WHERE log_messages MATCH "
-    "?) OR id > (SELECT indexed_through FROM search.index_state))";
+// How the index narrows a search for a text: `condition`, an SQL condition
+// on log_events (its rowid `id`), is true for every event whose message may
+// contain the text when `match` is bound to its one parameter. It holds the
+// events the index lists and every event above the watermark. Needs the
+// index attached (AttachSearchIndex).
+struct IndexedSearch {
+  const char* condition;
+  std::string match;
+};
+
+// The lookup for `text`: trigrams for three code points or more; for two
+// characters of a script written without spaces between words (Hangul, Han,
+// kana), such as 실패 or 오류, the index of adjacent pairs of them. nullopt
+// for anything shorter, which only a scan finds.
+std::optional<IndexedSearch> IndexedSearchFor(const std::string& text);
+
+// A search reads first at most this many of the newest events the other
+// filters select, testing each message: a word common enough fills the
+// page there, in a few milliseconds, where the index would list every
+// event that holds it, for as long as the database has grown. Rarer words
+// go on to the index.
+inline constexpr int kNewestScannedBeforeIndex = 10'000;
 
 struct SearchIndexProgress {
   int64_t indexed_through = 0;  // Highest log event id in the index.

@@ -71,8 +71,8 @@ std::string SqlConditions::Where() const {
              : absl::StrCat(" WHERE ", absl::StrJoin(conditions_, " AND "));
 }
 
-int SqlConditions::Bind(SQLite::Statement& statement) const {
-  int index = 1;
+int SqlConditions::Bind(SQLite::Statement& statement, int first) const {
+  int index = first;
   for (const auto& param : params_) {
     std::visit([&](const auto& value) { statement.bind(index, value); }, param);
     ++index;

@@ -46,8 +46,8 @@ class SqlConditions {
                 const std::vector<std::string>& values);
   // " WHERE a AND b", or "" without conditions.
   std::string Where() const;
-  // Binds the parameters from index 1; returns the next free index.
-  int Bind(SQLite::Statement& statement) const;
+  // Binds the parameters from index `first`; returns the next free index.
+  int Bind(SQLite::Statement& statement, int first = 1) const;
 
  private:
   std::vector<std::string> conditions_;

@@ -8,6 +8,7 @@
 
 #include "SQLiteCpp/Database.h"
 #include "SQLiteCpp/Statement.h"
+#include "SQLiteCpp/Transaction.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "collector/sqlite/schema.h"
@@ -61,6 +62,28 @@ TEST(TrigramMatchExpressionTest, QuotesAreDoubled) {
               Optional(std::string("\"a\"\"b\"")));
 }
 
+TEST(IndexedSearchForTest, TrigramsFromThreeCodePoints) {
+  std::optional<IndexedSearch> search = IndexedSearchFor("실패함");
+  ASSERT_TRUE(search.has_value());
+  EXPECT_EQ(search->match, "\"실패함\"");
+  EXPECT_THAT(search->condition, ::testing::HasSubstr("log_messages"));
+}
+
+TEST(IndexedSearchForTest, PairsForTwoUnspacedCharacters) {
+  for (const char* word : {"실패", "오류", "失敗", "エラ"}) {
+    std::optional<IndexedSearch> search = IndexedSearchFor(word);
+    ASSERT_TRUE(search.has_value()) << word;
+    EXPECT_EQ(search->match, absl::StrCat("\"", word, "\""));
+    EXPECT_THAT(search->condition, ::testing::HasSubstr("log_pairs"));
+  }
+}
+
+TEST(IndexedSearchForTest, NoneForOtherShortText) {
+  for (const char* text : {"ok", "실", "a실", "실 ", "é!"}) {
+    EXPECT_EQ(IndexedSearchFor(text), std::nullopt) << text;
+  }
+}
+
 class SearchIndexTest : public TempDirTest {
  protected:
   void SetUp() override {
@@ -76,16 +99,19 @@ class SearchIndexTest : public TempDirTest {
   }
 
   void AddEvents(const std::vector<std::string>& messages) {
+    SQLite::Transaction txn(*db_);
+    SQLite::Statement insert(*db_, R"sql(
+        INSERT INTO log_events (agent_id, sequence, time_ms, received_ms,
+          file, file_offset, level, logger, thread, message, event_type,
+          fields, ruid, truncated, has_header)
+        VALUES ('a', ?1, 0, 0, '', 0, 0, '', '', ?2, '', '{}', '', 0, 1))sql");
     for (const std::string& message : messages) {
-      SQLite::Statement insert(*db_, R"sql(
-          INSERT INTO log_events (agent_id, sequence, time_ms, received_ms,
-            file, file_offset, level, logger, thread, message, event_type,
-            fields, ruid, truncated, has_header)
-          VALUES ('a', ?1, 0, 0, '', 0, 0, '', '', ?2, '', '{}', '', 0, 1))sql");
+      insert.reset();
       insert.bind(1, ++sequence_);
       insert.bind(2, message);
       insert.exec();
     }
+    txn.commit();
   }
 
   std::unique_ptr<SearchIndex> Open() {
@@ -94,15 +120,16 @@ class SearchIndexTest : public TempDirTest {
     return index.ok() ? *std::move(index) : nullptr;
   }
 
-  // Ids of the events kSearchCondition selects for `text`, as a query
+  // Ids of the events the index lookup of `text` selects, as a query
   // connection sees them.
   std::vector<int64_t> Candidates(const std::string& text) {
     SQLite::Database reader(path_, SQLite::OPEN_READONLY);
     AttachSearchIndex(reader, path_);
+    const IndexedSearch search = IndexedSearchFor(text).value();
     SQLite::Statement query(reader,
                             absl::StrCat("SELECT id FROM log_events WHERE ",
-                                         kSearchCondition, " ORDER BY id"));
-    query.bind(1, TrigramMatchExpression(text).value());
+                                         search.condition, " ORDER BY id"));
+    query.bind(1, search.match);
     std::vector<int64_t> ids;
     while (query.executeStep()) ids.push_back(query.getColumn(0).getInt64());
     return ids;
@@ -243,6 +270,71 @@ TEST_F(SearchIndexTest, ForgottenEventsLeaveTheIndex) {
   EXPECT_NO_THROW(reader.exec(
       "INSERT INTO log_messages (log_messages) VALUES ('integrity-check')"));
   EXPECT_THAT(Candidates("timeout"), ElementsAre(3));
+}
+
+TEST_F(SearchIndexTest, TwoCharacterWordsOfUnspacedScriptsAreIndexed) {
+  AddEvents({"방 생성실패: timeout", "실패했습니다", "실 패", "오류 발생",
+             "失敗しました", "failed"});
+  std::unique_ptr<SearchIndex> index = Open();
+  ASSERT_NE(index, nullptr);
+  ASSERT_EQ(index->IndexNext(10, kNeverStop).value(), 6);
+  EXPECT_THAT(Candidates("실패"), ElementsAre(1, 2));
+  EXPECT_THAT(Candidates("오류"), ElementsAre(4));
+  EXPECT_THAT(Candidates("失敗"), ElementsAre(5));
+  AddEvents({"not indexed yet: 실패"});  // Above the watermark.
+  EXPECT_THAT(Candidates("실패"), ElementsAre(1, 2, 7));
+}
+
+TEST_F(SearchIndexTest, ForgottenEventsLeaveThePairIndex) {
+  AddEvents({"생성 실패", "실패 again", "오류"});
+  std::unique_ptr<SearchIndex> index = Open();
+  ASSERT_NE(index, nullptr);
+  ASSERT_EQ(index->IndexNext(10, kNeverStop).value(), 3);
+  db_->exec("DELETE FROM log_events WHERE id = 1");
+  ASSERT_THAT(index->Forget({{.id = 1, .message = "생성 실패"}}), IsOk());
+  SQLite::Database reader(SearchIndexPath(path_), SQLite::OPEN_READWRITE);
+  SQLite::Statement query(
+      reader, "SELECT rowid FROM log_pairs WHERE log_pairs MATCH '\"실패\"'");
+  std::vector<int64_t> ids;
+  while (query.executeStep()) ids.push_back(query.getColumn(0).getInt64());
+  EXPECT_THAT(ids, ElementsAre(2));
+  EXPECT_NO_THROW(reader.exec(
+      "INSERT INTO log_pairs (log_pairs) VALUES ('integrity-check')"));
+}
+
+// Retention may delete events the index has not read yet (a rebuild far
+// behind): the watermark then passes them, but the index never held them.
+TEST_F(SearchIndexTest, EventsDeletedBeforeTheyWereIndexedAreNotForgotten) {
+  constexpr int kEvents = 30000;
+  constexpr int kDeleted = 20000;
+  std::vector<std::string> messages;
+  for (int i = 1; i <= kEvents; ++i) {
+    messages.push_back(absl::StrCat("room ", i, " 생성 실패 after timeout"));
+  }
+  AddEvents(messages);
+  std::unique_ptr<SearchIndex> index = Open();
+  ASSERT_NE(index, nullptr);
+  ASSERT_EQ(index->IndexNext(1000, kNeverStop).value(), 1000);
+  db_->exec(absl::StrCat("DELETE FROM log_events WHERE id <= ", kDeleted));
+  while (index->IndexNext(5000, kNeverStop).value() > 0) {
+  }
+  for (int first = 1; first <= kDeleted; first += 1000) {
+    std::vector<RemovedLogEvent> removed;
+    for (int id = first; id < first + 1000; ++id) {
+      removed.push_back({.id = id, .message = messages[id - 1]});
+    }
+    ASSERT_THAT(index->Forget(removed), IsOk());
+  }
+
+  SQLite::Database reader(SearchIndexPath(path_), SQLite::OPEN_READWRITE);
+  EXPECT_NO_THROW(reader.exec(
+      "INSERT INTO log_messages (log_messages) VALUES ('integrity-check')"));
+  EXPECT_NO_THROW(reader.exec(
+      "INSERT INTO log_pairs (log_pairs) VALUES ('integrity-check')"));
+  EXPECT_EQ(Candidates("timeout").size(), size_t{kEvents - kDeleted});
+  EXPECT_EQ(Candidates("실패").size(), size_t{kEvents - kDeleted});
+  AddEvents({"one more timeout"});
+  EXPECT_EQ(index->IndexNext(10, kNeverStop).value(), 1);
 }
 
 TEST_F(SearchIndexTest, UnopenableIndexIsAnError) {

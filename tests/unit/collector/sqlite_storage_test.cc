@@ -305,14 +305,46 @@ TEST_F(SqliteStorageTest, IndexCatchesUpWithEventsStoredBeforeARestart) {
   EXPECT_THAT(LogsContaining("line"), ElementsAre(3, 2, 1));
 }
 
-// Log lines of agent "a" with sequences 1 to 6, every other one "alpha".
+// Log lines of agent "a" with sequences 1 to 6, every other one "alpha",
+// and behind them as many newer "gamma" lines as a search reads before it
+// asks the index.
 StoredBatch AlphaAndBeta() {
   std::vector<v1::Event> events;
-  for (uint64_t seq = 1; seq <= 6; ++seq) {
+  for (uint64_t seq = 1; seq <= 6 + kNewestScannedBeforeIndex; ++seq) {
     events.push_back(LogEvent(seq, kT0 + int64_t(seq) * 1000, v1::INFO,
-                              seq % 2 == 1 ? "alpha line" : "beta line"));
+                              seq > 6        ? "gamma line"
+                              : seq % 2 == 1 ? "alpha line"
+                                             : "beta line"));
   }
   return Stored({Batch("a", std::move(events))});
+}
+
+TEST_F(SqliteStorageTest, SearchJoinsTheNewestEventsAndTheIndexInTimeOrder) {
+  std::vector<v1::Event> events;
+  const uint64_t newest = 2 * kNewestScannedBeforeIndex;
+  for (uint64_t seq = 1; seq <= newest; ++seq) {
+    // Two matches among the newest events, three far behind them.
+    const bool match =
+        seq == 3 || seq == 5 || seq == 7 || seq == newest - 10 || seq == newest;
+    events.push_back(LogEvent(seq, kT0 + int64_t(seq) * 1000, v1::INFO,
+                              match ? "room 실패 after timeout" : "room ok"));
+  }
+  Apply(Stored({Batch("a", std::move(events))}));
+  WaitForSearchIndex();
+  const std::vector<uint64_t> all = {newest, newest - 10, 7, 5, 3};
+  EXPECT_THAT(LogsContaining("timeout"), ::testing::ElementsAreArray(all));
+  EXPECT_THAT(LogsContaining("실패"), ::testing::ElementsAreArray(all));
+  EXPECT_THAT(LogsContaining("TIMEOUT"), ::testing::ElementsAreArray(all));
+  // A common word fills its page from the newest events.
+  v1::QueryLogsRequest request;
+  request.set_contains("room");
+  request.set_limit(3);
+  absl::StatusOr<v1::QueryLogsResponse> page =
+      storage_->QueryLogs(request, /*check=*/{});
+  ASSERT_THAT(page, IsOk());
+  ASSERT_EQ(page->events_size(), 3);
+  EXPECT_EQ(page->events(2).sequence(), newest - 2);
+  EXPECT_FALSE(page->next_cursor().empty());
 }
 
 // The log lines of the default logger while it lives.
