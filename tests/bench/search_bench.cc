@@ -458,8 +458,12 @@ class QueryRunner {
     const nlohmann::json report =
         nlohmann::json::parse(counted->out, nullptr, false);
     auto total = [&report](const char* figure) -> std::string {
-      if (!report.is_object() || !report.contains("total")) return "?";
-      const nlohmann::json& value = report["total"][figure];
+      if (!report.is_object() || !report.contains("total") ||
+          !report["total"].is_object()) {
+        return "?";
+      }
+      const nlohmann::json value =
+          report["total"].value(figure, nlohmann::json());
       return value.is_string() ? value.get<std::string>() : value.dump();
     };
     std::string line = absl::StrFormat(
