@@ -100,7 +100,8 @@ struct CommandResult {
   std::string err;
 };
 
-// Runs a command to completion (killed after `timeout`).
+// Runs a command to completion (killed after `timeout`); its exit is seen
+// within a millisecond, so that timing the call times the command.
 CommandResult RunCommand(const std::vector<std::string>& argv,
                          absl::Duration timeout = absl::Seconds(30),
                          std::map<std::string, std::string> extra_env = {});
