@@ -172,6 +172,9 @@ absl::Status RunStatus(const StatusArgs& args, const CommandContext& context) {
 // prints every event once: nothing twice, nothing skipped.
 class FollowedLogs {
  public:
+  // `brief`: each event on one line (LogRenderOptions::brief).
+  explicit FollowedLogs(bool brief) : brief_(brief) {}
+
   // Prints the events of `response` not printed before.
   absl::Status Print(const v1::FollowLogsResponse& response,
                      const CommandContext& context) {
@@ -189,7 +192,7 @@ class FollowedLogs {
                                MessageToJsonLine(event));
         context.out << line << '\n';
       } else {
-        RenderLogLine(event, MakeRenderContext(context), context.out);
+        RenderLogLine(event, MakeRenderContext(context), brief_, context.out);
       }
     }
     context.out.flush();
@@ -222,6 +225,7 @@ class FollowedLogs {
   // of the collector's.
   static constexpr absl::Duration kResumeMargin = absl::Minutes(1);
 
+  const bool brief_;
   std::map<std::string, uint64_t> printed_;  // The last sequence per host.
   int64_t newest_received_unix_ms_ = 0;
   int64_t first_answer_unix_ms_ = 0;
@@ -231,7 +235,7 @@ class FollowedLogs {
 // stored, until Ctrl-C (OK). A lost collector is followed again at once,
 // then after pauses growing to kMaxFollowRetryPause, from where the follow
 // was.
-absl::Status FollowLogs(const v1::QueryLogsRequest& filter,
+absl::Status FollowLogs(const v1::QueryLogsRequest& filter, bool brief,
                         const CommandContext& context) {
   constexpr absl::Duration kFirstFollowRetryPause = absl::Milliseconds(200);
   constexpr absl::Duration kMaxFollowRetryPause = absl::Seconds(5);
@@ -251,7 +255,7 @@ absl::Status FollowLogs(const v1::QueryLogsRequest& filter,
       if (interruptible->call != nullptr) interruptible->call->TryCancel();
     });
   }
-  FollowedLogs followed;
+  FollowedLogs followed(brief);
   absl::Duration pause = absl::ZeroDuration();
   bool said_reconnecting = false;
   while (true) {
@@ -302,7 +306,7 @@ absl::Status RunLogs(const LogsArgs& args, const CommandContext& context) {
                            ResolveAgentId(context.client, host));
     request.add_agent_ids(std::move(agent_id));
   }
-  if (args.follow) return FollowLogs(request, context);
+  if (args.follow) return FollowLogs(request, args.brief, context);
   absl::StatusOr<v1::QueryLogsResponse> response =
       context.client.QueryLogs(request);
   if (!response.ok()) return response.status();

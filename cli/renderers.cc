@@ -170,6 +170,27 @@ std::vector<std::string> MessageLines(absl::string_view message) {
   return lines;
 }
 
+// What a log event's row shows of its message, `lines`: the first line,
+// with how many more there are when `brief`.
+std::string RowMessage(const v1::LogEvent& event,
+                       const std::vector<std::string>& lines, bool brief) {
+  std::string message = lines.front();
+  if (brief && lines.size() > 1) {
+    absl::StrAppend(&message, " \u2026 ", lines.size() - 1,
+                    lines.size() == 2 ? " more line" : " more lines");
+  }
+  if (event.truncated()) absl::StrAppend(&message, " [truncated]");
+  return message;
+}
+
+// An event's lines after its first, indented below it.
+void RenderMoreLines(const std::vector<std::string>& lines, std::ostream& out) {
+  for (const std::string& line : lines) {
+    out << "    " << Printable(absl::StrReplaceAll(line, {{"\t", "    "}}))
+        << '\n';
+  }
+}
+
 // Where, in the oldest-first events of a response with `context` events
 // around each match, a "--" goes: before an event of another host or file
 // than the one above it, and between two matches of one file with twice
@@ -497,15 +518,10 @@ void RenderLogs(const v1::QueryLogsResponse& response,
   for (const v1::StoredLogEvent* stored : events) {
     const v1::LogEvent& event = stored->event();
     std::vector<std::string> lines = MessageLines(event.message());
-    std::string message = lines.front();
-    if (options.brief && lines.size() > 1) {
-      absl::StrAppend(&message, " \u2026 ", lines.size() - 1,
-                      lines.size() == 2 ? " more line" : " more lines");
-    }
-    if (event.truncated()) absl::StrAppend(&message, " [truncated]");
     std::vector<std::string> row = {
         FormatLocalTime(event.time_unix_ms(), context.zone), stored->agent_id(),
-        LevelName(event.level()), OrNone(event.event_type()), message};
+        LevelName(event.level()), OrNone(event.event_type()),
+        RowMessage(event, lines, options.brief)};
     if (with_context) row.insert(row.begin(), stored->context() ? "-" : ">");
     table.AddRow(std::move(row));
     lines.erase(lines.begin());
@@ -520,21 +536,25 @@ void RenderLogs(const v1::QueryLogsResponse& response,
   for (size_t i = 0; i < events.size(); ++i) {
     if (separated[i]) out << "--\n";
     out << rows[i + 1] << '\n';
-    for (const std::string& line : more_lines[i]) {
-      out << "    " << Printable(absl::StrReplaceAll(line, {{"\t", "    "}}))
-          << '\n';
-    }
+    RenderMoreLines(more_lines[i], out);
   }
 }
 
 void RenderLogLine(const v1::StoredLogEvent& stored,
-                   const RenderContext& context, std::ostream& out) {
+                   const RenderContext& context, bool brief,
+                   std::ostream& out) {
   const v1::LogEvent& event = stored.event();
+  std::vector<std::string> lines = MessageLines(event.message());
   out << absl::StrJoin({FormatLocalTime(event.time_unix_ms(), context.zone),
                         stored.agent_id(), LevelName(event.level()),
-                        OrNone(event.event_type()), EventMessage(event)},
+                        OrNone(event.event_type()),
+                        Printable(RowMessage(event, lines, brief))},
                        "  ")
       << '\n';
+  if (!brief) {
+    lines.erase(lines.begin());
+    RenderMoreLines(lines, out);
+  }
 }
 
 void RenderMetrics(const std::string& name,

@@ -64,9 +64,10 @@ struct LogRenderOptions {
   int context = 0;
 };
 
-// One event as one line of RenderLogs' columns, for a follow.
+// One event in RenderLogs' columns, for a follow: one line when `brief`,
+// else its further lines (a stack trace) indented below it.
 void RenderLogLine(const eroom::monitor::v1::StoredLogEvent& stored,
-                   const RenderContext& context, std::ostream& out);
+                   const RenderContext& context, bool brief, std::ostream& out);
 
 // Oldest first, whatever order the collector sent: by time, or with
 // context the collector's runs, each in its file's order.

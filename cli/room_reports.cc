@@ -183,6 +183,8 @@ void RenderDailyReport(const v1::DailyReportResponse& report,
   row("succeeded",
       [](const F& f) { return absl::StrCat(f.rooms_succeeded()); });
   row("failed", [](const F& f) { return absl::StrCat(f.rooms_failed()); });
+  row("  request unseen",
+      [](const F& f) { return absl::StrCat(f.rooms_ended_unrequested()); });
   row("success rate", [](const F& f) { return Rate(f); });
   row("processing avg",
       [](const F& f) { return Milliseconds(f.processing_avg_ms()); });
@@ -200,6 +202,14 @@ void RenderDailyReport(const v1::DailyReportResponse& report,
       [](const F& f) { return absl::StrCat(f.alerts_fired()); });
   row("restarts", [](const F& f) { return absl::StrCat(f.restarts()); });
   table.Render(out);
+  if (const int64_t unseen = report.total().rooms_ended_unrequested();
+      unseen > 0) {
+    out << "\n"
+        << unseen << (unseen == 1 ? " room" : " rooms")
+        << " ended without its request in the log (made before the agent "
+           "watched ERoom): counted in succeeded or failed, not in room "
+           "requests.\n";
+  }
   if (report.total().top_errors().empty()) return;
   out << "\nTop errors (all hosts)\n";
   Table errors({"COUNT", "SHAPE"});
@@ -213,7 +223,8 @@ void RenderDailyReport(const v1::DailyReportResponse& report,
 void RenderDailyReportCsv(const v1::DailyReportResponse& report,
                           std::ostream& out) {
   out << "day_start_unix_ms,agent_id,hostname,room_requests,rooms_succeeded,"
-         "rooms_failed,success_rate,processing_avg_ms,processing_p50_ms,"
+         "rooms_failed,rooms_ended_unrequested,success_rate,processing_avg_ms,"
+         "processing_p50_ms,"
          "processing_p95_ms,processing_max_ms,queue_wait_avg_ms,error_lines,"
          "warn_lines,alerts_fired,restarts,top_errors\r\n";
   auto row = [&](const std::string& agent_id, const std::string& hostname,
@@ -221,6 +232,7 @@ void RenderDailyReportCsv(const v1::DailyReportResponse& report,
     out << report.day_start_unix_ms() << ',' << CsvField(agent_id) << ','
         << CsvField(hostname) << ',' << f.room_requests() << ','
         << f.rooms_succeeded() << ',' << f.rooms_failed() << ','
+        << f.rooms_ended_unrequested() << ','
         << absl::StrFormat("%.6g", f.success_rate()) << ','
         << absl::StrFormat("%.10g,%.10g,%.10g,%.10g,%.10g",
                            f.processing_avg_ms(), f.processing_p50_ms(),

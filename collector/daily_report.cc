@@ -35,6 +35,10 @@ v1::ReportFigures FiguresOf(const std::vector<const HostDayActivity*>& hosts,
       } else {
         figures.set_rooms_failed(figures.rooms_failed() + 1);
       }
+      if (room.requested_unix_ms() == 0) {
+        figures.set_rooms_ended_unrequested(figures.rooms_ended_unrequested() +
+                                            1);
+      }
       if (room.processing_ms() >= 0) processing.push_back(room.processing_ms());
       if (room.queue_wait_ms() >= 0) waits.push_back(room.queue_wait_ms());
     }

@@ -22,6 +22,8 @@ namespace eroom::collector {
 //     outcome event, or the server start that cut them short, that day),
 //     whenever they were requested; success_rate = succeeded / (succeeded +
 //     failed).
+//   - rooms_ended_unrequested: those of them whose request is not in the
+//     log, made before the agent watched ERoom (or lost).
 //   - processing_*: over those same rooms whose processing time is known
 //     (ERoom's report, or the agent's measure from room_started), each room
 //     once, the arithmetic mean of their processing times: not a mean of

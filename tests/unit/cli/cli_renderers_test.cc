@@ -142,6 +142,23 @@ TEST(RenderLogsTest, WithoutBriefEveryLineIsShown) {
             "        at c.f.e.Foo.bar(Foo.java:12)\n");
 }
 
+TEST(RenderLogLineTest, FollowShowsStackTracesWholeUnlessBrief) {
+  const v1::StoredLogEvent failed = ErrorLogs().events(0);
+  std::ostringstream whole;
+  RenderLogLine(failed, kContext, /*brief=*/false, whole);
+  EXPECT_EQ(whole.str(),
+            "2025-06-15 15:06:30.344  a1b2c3  ERROR  room_failed  통합 방 "
+            "생성 중 시스템 오류 발생: ruid=room_3f9a1c2b7d4e8f60\n"
+            "    java.lang.RuntimeException: boom\n"
+            "        at c.f.e.Foo.bar(Foo.java:12)\n");
+  std::ostringstream brief;
+  RenderLogLine(failed, kContext, /*brief=*/true, brief);
+  EXPECT_EQ(brief.str(),
+            "2025-06-15 15:06:30.344  a1b2c3  ERROR  room_failed  통합 방 "
+            "생성 중 시스템 오류 발생: ruid=room_3f9a1c2b7d4e8f60 \u2026 2 "
+            "more lines\n");
+}
+
 // One event of a log query's answer with context.
 v1::StoredLogEvent LogLine(const std::string& agent_id, uint64_t sequence,
                            const std::string& file, bool context) {

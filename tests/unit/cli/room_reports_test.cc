@@ -200,6 +200,7 @@ v1::DailyReportResponse Report() {
   figures->set_room_requests(4);
   figures->set_rooms_succeeded(2);
   figures->set_rooms_failed(1);
+  figures->set_rooms_ended_unrequested(1);
   figures->set_success_rate(2.0 / 3);
   figures->set_processing_avg_ms(340000);
   figures->set_processing_p50_ms(360000);
@@ -230,6 +231,9 @@ TEST(RenderDailyReportTest, FiguresPerHostAndTotal) {
   EXPECT_THAT(text, HasSubstr("5m40s"));  // The average.
   EXPECT_THAT(text, HasSubstr("TOTAL"));
   EXPECT_THAT(text, HasSubstr("3  API 호출 실패. 상태 코드: <n>"));
+  // More ended than were requested: the report says why.
+  EXPECT_THAT(text, HasSubstr("  request unseen"));
+  EXPECT_THAT(text, HasSubstr("1 room ended without its request in the log"));
 }
 
 TEST(RenderDailyReportTest, CsvDefusesFormulasInText) {
@@ -238,7 +242,7 @@ TEST(RenderDailyReportTest, CsvDefusesFormulasInText) {
   const std::string csv = out.str();
   EXPECT_THAT(csv, HasSubstr("day_start_unix_ms,agent_id,hostname,"));
   EXPECT_THAT(csv, HasSubstr("\r\n1750032000000,a1,'=cmd|' /C calc'!A0,4,2,1,"
-                             "0.666667,340000,360000,420000,420000,43333.3,5,"
+                             "1,0.666667,340000,360000,420000,420000,43333.3,5,"
                              "3,1,1,3\u00d7API 호출 실패. 상태 코드: <n>\r\n"));
   EXPECT_THAT(csv, HasSubstr("\r\n1750032000000,*,,4,"));
 }

@@ -139,7 +139,9 @@ class DailyReportTest : public test_support::TempDirTest {
          RoomEvent(6, At(12, 0, 5), "room_started", "room_7"),
          Line(7, At(12, 29), v1::ERROR,
               "Claude 529 overloaded 서버를 종료합니다."),
-         ServerStarted(8, At(12, 30))});
+         ServerStarted(8, At(12, 30)),
+         // room_9: its request is not in the log, only its outcome.
+         RoomEvent(9, At(13, 0), "room_completed", "room_9")});
     ASSERT_THAT(storage_->Apply(Stored({web1, web2})), IsOk());
   }
 
@@ -181,6 +183,7 @@ TEST_F(DailyReportTest, FirstHostsFigures) {
   // Ended that day: room_4, room_1 (completed), room_2 (failed).
   EXPECT_EQ(web1.rooms_succeeded(), 2);
   EXPECT_EQ(web1.rooms_failed(), 1);
+  EXPECT_EQ(web1.rooms_ended_unrequested(), 0);
   EXPECT_THAT(web1.success_rate(), DoubleNear(2.0 / 3, 1e-9));
   // 240000, 360000, 420000.
   EXPECT_DOUBLE_EQ(web1.processing_avg_ms(), 340000);
@@ -209,10 +212,11 @@ TEST_F(DailyReportTest, FirstHostsFigures) {
 TEST_F(DailyReportTest, SecondHostsFigures) {
   const v1::ReportFigures web2 = Report().hosts(1).figures();
   EXPECT_EQ(web2.room_requests(), 2);
-  EXPECT_EQ(web2.rooms_succeeded(), 1);
-  EXPECT_EQ(web2.rooms_failed(), 1);  // room_7, cut short.
-  EXPECT_DOUBLE_EQ(web2.success_rate(), 0.5);
-  // room_7 has no processing time: room_6's alone.
+  EXPECT_EQ(web2.rooms_succeeded(), 2);          // room_6, room_9.
+  EXPECT_EQ(web2.rooms_failed(), 1);             // room_7, cut short.
+  EXPECT_EQ(web2.rooms_ended_unrequested(), 1);  // room_9.
+  EXPECT_THAT(web2.success_rate(), DoubleNear(2.0 / 3, 1e-9));
+  // room_7 and room_9 have no processing time: room_6's alone.
   EXPECT_DOUBLE_EQ(web2.processing_avg_ms(), 450000);
   EXPECT_DOUBLE_EQ(web2.processing_p50_ms(), 450000);
   EXPECT_DOUBLE_EQ(web2.processing_p95_ms(), 450000);
@@ -229,9 +233,10 @@ TEST_F(DailyReportTest, SecondHostsFigures) {
 TEST_F(DailyReportTest, TotalIsOverEveryHost) {
   const v1::ReportFigures total = Report().total();
   EXPECT_EQ(total.room_requests(), 6);
-  EXPECT_EQ(total.rooms_succeeded(), 3);
+  EXPECT_EQ(total.rooms_succeeded(), 4);
   EXPECT_EQ(total.rooms_failed(), 2);
-  EXPECT_DOUBLE_EQ(total.success_rate(), 0.6);
+  EXPECT_EQ(total.rooms_ended_unrequested(), 1);
+  EXPECT_THAT(total.success_rate(), DoubleNear(4.0 / 6, 1e-9));
   // 240000, 360000, 420000, 450000.
   EXPECT_DOUBLE_EQ(total.processing_avg_ms(), 367500);
   EXPECT_DOUBLE_EQ(total.processing_p50_ms(), 360000);  // Rank 2 of 4.
