@@ -408,6 +408,13 @@ absl::StatusOr<std::unique_ptr<Storage>> OpenSqliteStorage(
   if (options.path.empty()) {
     return absl::InvalidArgumentError("SQLite database path is empty");
   }
+  // Refused before a file of that name is made: ingest acknowledges what it
+  // stored, so the database must outlive the process.
+  if (options.path == ":memory:") {
+    return absl::FailedPreconditionError(
+        "SQLite database path is ':memory:'; the collector needs a database "
+        "file");
+  }
   const std::filesystem::path path(options.path);
   if (path.has_parent_path()) {
     std::error_code error;

@@ -638,6 +638,7 @@ TEST_F(OpenSqliteStorageTest, UnusablePathIsAnError) {
   EXPECT_THAT(OpenSqliteStorage({.path = file + "/sub/db"}), Not(IsOk()));
   EXPECT_THAT(OpenSqliteStorage({.path = ":memory:"}),
               StatusIs(absl::StatusCode::kFailedPrecondition));
+  EXPECT_FALSE(std::filesystem::exists(":memory:"));
 }
 
 }  // namespace
