@@ -443,6 +443,20 @@ class EroomctlTest : public ::testing::Test {
 
   nlohmann::json OutputJson() { return nlohmann::json::parse(out_.str()); }
 
+  // Keeps what eroomctl asks to run on Ctrl-C, for PressCtrlC.
+  void CatchCtrlC() {
+    environment_.on_interrupt = [this](std::function<void()> action) {
+      ctrl_c_ = std::move(action);
+    };
+  }
+  // Runs eroomctl's Ctrl-C action on the calling thread (a fake handler's):
+  // a copy, alive until it returns, though it ends the command under test
+  // and the test may then end at once.
+  void PressCtrlC() {
+    const std::function<void()> action = ctrl_c_;
+    action();
+  }
+
   FakeQueryService service_;
   FakeCommandService commands_;
   test_support::LoopbackGrpcServer server_{{&service_, &commands_}};
@@ -456,6 +470,7 @@ class EroomctlTest : public ::testing::Test {
   // terminal.
   std::optional<bool> answer_;
   std::vector<std::string> questions_;
+  std::function<void()> ctrl_c_;
 };
 
 TEST_F(EroomctlTest, HostsTable) {
@@ -656,10 +671,7 @@ v1::StoredLogEvent Followed(const std::string& agent_id, uint64_t sequence,
 }
 
 TEST_F(EroomctlTest, LogsFollowResumesAfterALostCollectorPrintingEachOnce) {
-  std::function<void()> interrupt;
-  environment_.on_interrupt = [&](std::function<void()> action) {
-    interrupt = std::move(action);
-  };
+  CatchCtrlC();
   service_.AddFollowScript([](grpc::ServerWriter<v1::FollowLogsResponse>* w) {
     v1::FollowLogsResponse backlog;
     *backlog.add_events() = Followed("a", 1, kNowMs - 5000);
@@ -676,7 +688,7 @@ TEST_F(EroomctlTest, LogsFollowResumesAfterALostCollectorPrintingEachOnce) {
     return grpc::Status(grpc::StatusCode::UNAVAILABLE, "collector killed");
   });
   service_.AddFollowScript([&](grpc::ServerWriter<v1::FollowLogsResponse>*) {
-    interrupt();  // Ctrl-C.
+    PressCtrlC();
     return grpc::Status(grpc::StatusCode::UNAVAILABLE, "connection refused");
   });
   ASSERT_EQ(Run({"-o", "json", "logs", "-f", "--level", "error"}), 0)
@@ -715,10 +727,7 @@ TEST_F(EroomctlTest, LogsFollowResumesAfterALostCollectorPrintingEachOnce) {
 }
 
 TEST_F(EroomctlTest, LogsFollowSendsSeveralHostsTypesAndTheRegex) {
-  std::function<void()> interrupt;
-  environment_.on_interrupt = [&](std::function<void()> action) {
-    interrupt = std::move(action);
-  };
+  CatchCtrlC();
   service_.AddFollowScript([&](grpc::ServerWriter<v1::FollowLogsResponse>* w) {
     v1::FollowLogsResponse backlog;
     *backlog.add_events() = Followed("a1b2c3", 1, kNowMs - 5000);
@@ -727,7 +736,7 @@ TEST_F(EroomctlTest, LogsFollowSendsSeveralHostsTypesAndTheRegex) {
     return grpc::Status(grpc::StatusCode::UNAVAILABLE, "collector stopping");
   });
   service_.AddFollowScript([&](grpc::ServerWriter<v1::FollowLogsResponse>*) {
-    interrupt();  // Ctrl-C.
+    PressCtrlC();
     return grpc::Status(grpc::StatusCode::UNAVAILABLE, "collector stopping");
   });
   ASSERT_EQ(
