@@ -249,6 +249,11 @@ absl::StatusOr<AgentConfig> LoadAgentConfig(const std::string& path) {
   config.uplink.batch_max_delay =
       collector.Duration("batch_max_delay", absl::Milliseconds(200),
                          absl::Milliseconds(1), absl::Seconds(10));
+  const std::string compression =
+      collector.Choice("compression", "auto", {"auto", "gzip", "none"});
+  config.uplink.compression = compression == "gzip"   ? LinkCompression::kGzip
+                              : compression == "none" ? LinkCompression::kNone
+                                                      : LinkCompression::kAuto;
   config.uplink.security =
       ParseClientSecurity(collector, config.uplink.collector_address);
   collector.Finish();

@@ -17,11 +17,9 @@ constexpr absl::Duration kConnectWait = absl::Seconds(2);
 class GrpcCollectorCall final : public CollectorCall {
  public:
   GrpcCollectorCall(v1::AgentService::Stub& stub,
-                    const ClientSecurity& security) {
+                    const ClientSecurity& security, bool gzip) {
     AddCallCredentials(security, &context_);
-    // Log text compresses several times over; the CPU is cheaper than the
-    // link for a fleet of agents.
-    context_.set_compression_algorithm(GRPC_COMPRESS_GZIP);
+    if (gzip) context_.set_compression_algorithm(GRPC_COMPRESS_GZIP);
     stream_ = stub.Connect(&context_);
   }
 
@@ -44,9 +42,10 @@ class GrpcCollectorCall final : public CollectorCall {
 class GrpcCollectorLink final : public CollectorLink {
  public:
   GrpcCollectorLink(std::shared_ptr<grpc::Channel> channel,
-                    ClientSecurity security)
+                    ClientSecurity security, bool gzip)
       : channel_(std::move(channel)),
         stub_(v1::AgentService::NewStub(channel_)),
+        gzip_(gzip),
         security_(std::move(security)) {}
 
   std::unique_ptr<CollectorCall> Connect(
@@ -61,7 +60,7 @@ class GrpcCollectorLink final : public CollectorLink {
                absl::ToChronoTime(absl::Now() + absl::Milliseconds(100)))) {
     }
     absl::MutexLock lock(&mu_);
-    return std::make_unique<GrpcCollectorCall>(*stub_, security_);
+    return std::make_unique<GrpcCollectorCall>(*stub_, security_, gzip_);
   }
 
   void UseToken(const std::string& token) override {
@@ -72,15 +71,29 @@ class GrpcCollectorLink final : public CollectorLink {
  private:
   const std::shared_ptr<grpc::Channel> channel_;
   const std::unique_ptr<v1::AgentService::Stub> stub_;
+  const bool gzip_;
   absl::Mutex mu_;
   ClientSecurity security_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace
 
+bool GzipsTo(LinkCompression compression, absl::string_view address) {
+  switch (compression) {
+    case LinkCompression::kAuto:
+      return !IsLoopbackAddress(address);
+    case LinkCompression::kGzip:
+      return true;
+    case LinkCompression::kNone:
+      return false;
+  }
+  return true;
+}
+
 std::unique_ptr<CollectorLink> NewGrpcCollectorLink(
     const std::string& address, const ClientSecurity& security,
-    absl::Duration reconnect_initial, absl::Duration reconnect_max) {
+    LinkCompression compression, absl::Duration reconnect_initial,
+    absl::Duration reconnect_max) {
   grpc::ChannelArguments args;
   // Keepalives notice a dead collector or a silently dropped connection.
   args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 30000);
@@ -95,7 +108,8 @@ std::unique_ptr<CollectorLink> NewGrpcCollectorLink(
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS,
               static_cast<int>(absl::ToInt64Milliseconds(reconnect_max)));
   return std::make_unique<GrpcCollectorLink>(
-      CreateSecureChannel(address, security, std::move(args)), security);
+      CreateSecureChannel(address, security, std::move(args)), security,
+      GzipsTo(compression, address));
 }
 
 }  // namespace eroom::agent

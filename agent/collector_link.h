@@ -4,6 +4,7 @@
 #include <memory>
 #include <string>
 
+#include "absl/strings/string_view.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 #include "common/transport_security.h"
@@ -45,12 +46,26 @@ class CollectorLink {
   virtual void UseToken(const std::string& token) = 0;
 };
 
+// Whether the agent's messages to the collector are compressed (config
+// key collector.compression).
+enum class LinkCompression {
+  kAuto,  // gzip, but none to a loopback address.
+  kGzip,  // Log text shrinks several times: for links that are paid for.
+  kNone,
+};
+
+// Whether `compression` gzips messages to `address` (host:port). On
+// loopback, gzip only spends CPU: a quarter of the agent's per line.
+bool GzipsTo(LinkCompression compression, absl::string_view address);
+
 // The collector at `address` (host:port), over TLS or loopback plaintext
-// as `security` says. The channel retries its connection with the
-// uplink's own backoff, from `reconnect_initial` up to `reconnect_max`.
+// as `security` says, compressed as `compression` says. The channel
+// retries its connection with the uplink's own backoff, from
+// `reconnect_initial` up to `reconnect_max`.
 std::unique_ptr<CollectorLink> NewGrpcCollectorLink(
     const std::string& address, const ClientSecurity& security,
-    absl::Duration reconnect_initial, absl::Duration reconnect_max);
+    LinkCompression compression, absl::Duration reconnect_initial,
+    absl::Duration reconnect_max);
 
 }  // namespace eroom::agent
 

@@ -135,10 +135,11 @@ class Uplink::StreamState {
 
 Uplink::Uplink(UplinkOptions options, v1::AgentHello hello, Spool& spool,
                CommandRunner& commands, const Clock& clock)
-    : Uplink(options, std::move(hello), spool, commands, clock,
-             NewGrpcCollectorLink(options.collector_address, options.security,
-                                  options.reconnect_initial,
-                                  options.reconnect_max)) {}
+    : Uplink(
+          options, std::move(hello), spool, commands, clock,
+          NewGrpcCollectorLink(options.collector_address, options.security,
+                               options.compression, options.reconnect_initial,
+                               options.reconnect_max)) {}
 
 Uplink::Uplink(UplinkOptions options, v1::AgentHello hello, Spool& spool,
                CommandRunner& commands, const Clock& clock,

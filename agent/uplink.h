@@ -29,6 +29,7 @@ struct UplinkOptions {
   absl::Duration batch_max_delay = absl::Milliseconds(200);
   // TLS (or loopback plaintext) and the agent's token.
   ClientSecurity security;
+  LinkCompression compression = LinkCompression::kAuto;
   // Where the token the collector issues at enrollment is kept (see
   // agent/issued_token.h); empty: used until the agent stops only.
   std::string issued_token_path;

@@ -98,6 +98,30 @@ TEST_F(AgentConfigTest, EveryProblemIsReportedAtOnce) {
                                         "unknown encoding 'klingon'"));
 }
 
+TEST_F(AgentConfigTest, CompressionIsChosenPerLink) {
+  absl::StatusOr<AgentConfig> by_default =
+      LoadAgentConfig(Write("default.yaml", ""));
+  ASSERT_THAT(by_default, IsOk());
+  EXPECT_EQ(by_default->uplink.compression, LinkCompression::kAuto);
+  absl::StatusOr<AgentConfig> gzip =
+      LoadAgentConfig(Write("gzip.yaml", "collector:\n  compression: gzip\n"));
+  ASSERT_THAT(gzip, IsOk());
+  EXPECT_EQ(gzip->uplink.compression, LinkCompression::kGzip);
+  const std::string path =
+      Write("zstd.yaml", "collector:\n  compression: zstd\n");
+  EXPECT_THAT(LoadAgentConfig(path),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr(path + ": collector.compression:")));
+
+  EXPECT_FALSE(GzipsTo(LinkCompression::kAuto, "127.0.0.1:7443"));
+  EXPECT_FALSE(GzipsTo(LinkCompression::kAuto, "localhost:7443"));
+  EXPECT_FALSE(GzipsTo(LinkCompression::kAuto, "[::1]:7443"));
+  EXPECT_TRUE(GzipsTo(LinkCompression::kAuto, "collector.example:7443"));
+  EXPECT_TRUE(GzipsTo(LinkCompression::kAuto, "10.0.0.5:7443"));
+  EXPECT_TRUE(GzipsTo(LinkCompression::kGzip, "127.0.0.1:7443"));
+  EXPECT_FALSE(GzipsTo(LinkCompression::kNone, "collector.example:7443"));
+}
+
 TEST_F(AgentConfigTest, EroomUrlMustBeHttpWithAUsablePort) {
   for (auto [url, problem] :
        {std::pair{"ftp://127.0.0.1", "must be http:// or https://"},
