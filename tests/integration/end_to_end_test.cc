@@ -42,7 +42,10 @@ class EndToEndTest : public ::testing::Test {
                      "collector:\n  address: ", collector_address_, "\n",
                      "  insecure: true\n",
                      "  reconnect_initial: 50ms\n  reconnect_max: 500ms\n",
-                     "  batch_max_delay: 20ms\n"));
+                     "  batch_max_delay: 20ms\n",
+                     // What a remote collector gets (auto sends loopback
+                     // uncompressed): the whole stack sees gzip here.
+                     "  compression: gzip\n"));
     sim_ = StartSim(dir_, sim_port_, kApiKey,
                     {"--speed", "120", "--rooms-per-minute", "60",
                      "--failure-rate", "0.5", "--seed", "7"});
