@@ -17,6 +17,7 @@ packages=(
   clang-format ccache  # tests/run.sh: the format check; every build dir's cache
   openssl curl procps iproute2  # tests and benchmarks: ss finds free ports
   prometheus  # tests/integration/prometheus_test: a real Prometheus scrapes /metrics
+  rsyslog  # tests/bench/peer_compare.sh: the peer our log shipping is measured against
 )
 
 missing=()

@@ -20,6 +20,7 @@
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
+source "$root/tests/bench/script_support.sh"
 bin=${EROOM_BIN_DIR:-$root/build/bin}
 runs=3
 while (($#)); do
@@ -49,26 +50,12 @@ now_ms() { date +%s%3N; }
 load() { cut -d' ' -f1-3 /proc/loadavg; }
 median() { tr ' ' '\n' | sed '/^$/d' | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 seconds() { awk -v ms="$1" 'BEGIN { printf "%.2f", ms / 1000 }'; }
-free_port() {
-  local port
-  while :; do
-    port=$((20000 + RANDOM % 20000))
-    [[ -z $(ss -Hltn "sport = :$port") ]] && { echo "$port"; return; }
-  done
-}
 
 export EROOM_PRIVATE_KEY=bench-key
 sim_port=$(free_port)
 healthy() {
   [[ $(curl -s -o /dev/null -w '%{http_code}' --max-time 1 \
     -H "Authorization: $EROOM_PRIVATE_KEY" "http://127.0.0.1:$sim_port/health") == 200 ]]
-}
-wait_for() {  # seconds command...
-  local deadline=$(($(date +%s) + $1)); shift
-  until "$@"; do
-    (($(date +%s) < deadline)) || return 1
-    sleep 0.05
-  done
 }
 
 # --- collector, sim (its scripts manage it from here on), agent -------------

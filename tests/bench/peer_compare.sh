@@ -1,0 +1,217 @@
+#!/usr/bin/env bash
+# Ships one realistic ERoom log through each of these, one after the other,
+# on this machine in this run, because a figure from another machine says
+# little:
+#   grep      `grep -c ERROR` on the file (the floor: reading it once);
+#   rsyslog   how a team ships logs today: rsyslogd with imfile reads the
+#             file and forwards each line over TCP (omfwd) to a second
+#             rsyslogd (imtcp) that writes it to a file;
+#   ours      eroom-agent reads, parses, classifies and spools the file and
+#             streams it to eroom-collector, which stores every event in
+#             SQLite with fsync: plaintext, then TLS with a token.
+# Each prints wall time (first line read to last line stored), lines/s, the
+# CPU seconds of every process involved, their peak RSS, and our ratios to
+# rsyslog. rsyslog is installed from Debian if missing.
+#
+#   tests/bench/peer_compare.sh [--bin DIR] [--lines N]
+#
+#   --bin DIR   the built binaries (default: $EROOM_BIN_DIR or build/bin)
+#   --lines N   lines in the log (1000000)
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/../.." && pwd)
+source "$root/tests/bench/script_support.sh"
+bin=${EROOM_BIN_DIR:-$root/build/bin}
+lines=1000000
+while (($#)); do
+  case $1 in
+    --bin) bin=$2; shift 2 ;;
+    --lines) lines=$2; shift 2 ;;
+    -h | --help) sed -n '2,19s/^# \{0,1\}//p' "$0"; exit 0 ;;
+    *) echo "usage: $0 [--bin DIR] [--lines N]" >&2; exit 2 ;;
+  esac
+done
+for program in "$bin"/{eroom-agent,eroom-collector,eroomctl,eroom-loggen}; do
+  [[ -x $program ]] || { echo "no $program (--bin DIR)" >&2; exit 2; }
+done
+if ! command -v rsyslogd >/dev/null; then
+  echo "installing rsyslog from Debian..."
+  apt-get install -y rsyslog >/dev/null
+fi
+
+work=$(mktemp -d /tmp/peer-compare.XXXXXX)
+pids=()  # started here, stopped at exit
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+clock_ticks=$(getconf CLK_TCK)
+cpu_seconds() {  # pid: user + system CPU so far
+  awk -v hz="$clock_ticks" '{printf "%.2f", ($14 + $15) / hz}' "/proc/$1/stat"
+}
+peak_rss_mib() {  # pid
+  awk '/^VmHWM:/ {printf "%.0f", $2 / 1024}' "/proc/$1/status"
+}
+now() { date +%s.%N; }
+calc() { awk "BEGIN { printf \"%.6f\", $1 }"; }  # a floating-point expression
+
+log_dir=$work/eroom/logs
+mkdir -p "$log_dir"
+"$bin/eroom-loggen" --lines "$lines" --out "$work/server.log" >/dev/null
+size_mib=$(du -m "$work/server.log" | cut -f1)
+echo "load at start: $(cut -d' ' -f1-3 /proc/loadavg), $(nproc) cores;" \
+  "log: $lines lines, $size_mib MiB (eroom-loggen)"
+
+# --- grep
+start=$(now)
+# Into a variable: GNU grep writing to /dev/null stops at the first match.
+errors=$(grep -c ERROR "$work/server.log" || true)
+grep_s=$(calc "$(now) - $start")
+printf 'grep -c ERROR   %7.3f s  %9.0f lines/s  (%s lines)\n' "$grep_s" \
+  "$(calc "$lines / $grep_s")" "$errors"
+
+# --- rsyslog: imfile -> omfwd TCP -> imtcp -> file
+rsyslog_dir=$work/rsyslog
+mkdir -p "$rsyslog_dir"/{sender,receiver}
+port=$(free_port)
+cat >"$rsyslog_dir/receiver.conf" <<EOF
+global(workDirectory="$rsyslog_dir/receiver")
+module(load="imtcp")
+input(type="imtcp" address="127.0.0.1" port="$port")
+template(name="raw" type="string" string="%msg%\n")
+action(type="omfile" file="$rsyslog_dir/received.log" template="raw")
+EOF
+cat >"$rsyslog_dir/sender.conf" <<EOF
+global(workDirectory="$rsyslog_dir/sender")
+module(load="imfile")
+input(type="imfile" file="$log_dir/server.log" tag="eroom" readMode="0")
+action(type="omfwd" target="127.0.0.1" port="$port" protocol="tcp")
+EOF
+rsyslogd -n -f "$rsyslog_dir/receiver.conf" -i "$rsyslog_dir/receiver.pid" \
+  >"$rsyslog_dir/receiver.log" 2>&1 &
+receiver=$!
+pids+=("$receiver")
+wait_for 10 bash -c "exec 3<>/dev/tcp/127.0.0.1/$port" 2>/dev/null
+rsyslogd -n -f "$rsyslog_dir/sender.conf" -i "$rsyslog_dir/sender.pid" \
+  >"$rsyslog_dir/sender.log" 2>&1 &
+sender=$!
+pids+=("$sender")
+sleep 1  # imfile polls for the file
+received_all() {
+  [[ -f $rsyslog_dir/received.log ]] &&
+    (($(wc -l <"$rsyslog_dir/received.log") >= lines))
+}
+start=$(now)
+cp "$work/server.log" "$log_dir/server.log"
+wait_for 600 received_all || { echo "rsyslog did not deliver every line" >&2; exit 1; }
+rsyslog_s=$(calc "$(now) - $start")
+rsyslog_cpu=$(calc "$(cpu_seconds "$sender") + $(cpu_seconds "$receiver")")
+printf 'rsyslog         %7.2f s  %9.0f lines/s  CPU %.2f s (sender %s, receiver %s)  peak RSS %s + %s MiB\n' \
+  "$rsyslog_s" "$(calc "$lines / $rsyslog_s")" "$rsyslog_cpu" \
+  "$(cpu_seconds "$sender")" "$(cpu_seconds "$receiver")" \
+  "$(peak_rss_mib "$sender")" "$(peak_rss_mib "$receiver")"
+kill "$sender" "$receiver"
+wait "$sender" "$receiver" 2>/dev/null || true
+rm -f "$log_dir/server.log"
+
+# --- ours, plaintext then TLS
+"$root/deploy/make-dev-certs.sh" "$work/tls" >/dev/null
+agent_token=$(openssl rand -hex 32)
+viewer_token=$(openssl rand -hex 32)
+# The byte offset of the log's last line: stored once the newest event
+# starts there.
+last_offset=$(($(stat -c %s "$work/server.log") - $(tail -n 1 "$work/server.log" | wc -c)))
+
+run_ours() {  # plaintext|tls
+  local mode=$1 dir=$work/ours-$1 address
+  address=127.0.0.1:$(free_port)
+  mkdir -p "$dir/eroom/logs"
+  local collector_tls agent_tls ctl_security
+  if [[ $mode == tls ]]; then
+    collector_tls="tls:
+  cert: $work/tls/collector.crt
+  key: $work/tls/collector.key
+auth:
+  mode: tokens
+  agents:
+    - id: peer
+      token_sha256: $(printf '%s' "$agent_token" | "$root/deploy/hash-token.sh")
+  users:
+    - name: bench
+      role: viewer
+      token_sha256: $(printf '%s' "$viewer_token" | "$root/deploy/hash-token.sh")"
+    agent_tls="  ca: $work/tls/ca.crt
+  token: $agent_token"
+    ctl_security=(--ca "$work/tls/ca.crt" --token "$viewer_token")
+  else
+    collector_tls="tls:
+  mode: insecure
+auth:
+  mode: none"
+    agent_tls="  insecure: true"
+    ctl_security=(--insecure)
+  fi
+  cat >"$dir/collector.yaml" <<EOF
+listen: $address
+storage:
+  path: $dir/eroom.db
+$collector_tls
+EOF
+  cat >"$dir/agent.yaml" <<EOF
+agent:
+  id: peer
+  state_dir: $dir/agent-state
+eroom:
+  dir: $dir/eroom
+logs:
+  start_at: beginning
+collector:
+  address: $address
+$agent_tls
+EOF
+  "$bin/eroom-collector" --config "$dir/collector.yaml" >"$dir/collector.log" 2>&1 &
+  local collector=$!
+  pids+=("$collector")
+  local ctl=("$bin/eroomctl" --collector "$address" "${ctl_security[@]}")
+  wait_for 30 "${ctl[@]}" hosts >/dev/null 2>&1 || {
+    echo "the collector did not answer:" >&2
+    cat "$dir/collector.log" >&2
+    exit 1
+  }
+  "$bin/eroom-agent" --config "$dir/agent.yaml" >"$dir/agent.log" 2>&1 &
+  local agent=$!
+  pids+=("$agent")
+  stored_all() {
+    "${ctl[@]}" -o json logs --limit 1 2>/dev/null |
+      grep -Eq "\"file_offset\": *\"$last_offset\""
+  }
+  local start
+  start=$(now)
+  cp "$work/server.log" "$dir/eroom/logs/server.log"
+  wait_for 900 stored_all || {
+    echo "ours ($mode) did not store every line; agent log:" >&2
+    tail -n 20 "$dir/agent.log" >&2
+    exit 1
+  }
+  local seconds agent_cpu collector_cpu
+  seconds=$(calc "$(now) - $start")
+  agent_cpu=$(cpu_seconds "$agent")
+  collector_cpu=$(cpu_seconds "$collector")
+  local cpu
+  cpu=$(calc "$agent_cpu + $collector_cpu")
+  printf 'ours %-10s %7.2f s  %9.0f lines/s  CPU %.2f s (agent %s, collector %s)  peak RSS %s + %s MiB\n' \
+    "$mode" "$seconds" "$(calc "$lines / $seconds")" "$cpu" \
+    "$agent_cpu" "$collector_cpu" "$(peak_rss_mib "$agent")" "$(peak_rss_mib "$collector")"
+  printf '  ratio to rsyslog: %.2fx the lines/s, %.2fx the CPU per line; agent %.2f us/line, collector %.2f us/line\n' \
+    "$(calc "$rsyslog_s / $seconds")" "$(calc "$cpu / $rsyslog_cpu")" \
+    "$(calc "$agent_cpu * 1000000 / $lines")" \
+    "$(calc "$collector_cpu * 1000000 / $lines")"
+  kill "$agent" "$collector"
+  wait "$agent" "$collector" 2>/dev/null || true
+}
+run_ours plaintext
+run_ours tls
+echo "load at end: $(cut -d' ' -f1-3 /proc/loadavg)"
