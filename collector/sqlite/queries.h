@@ -8,6 +8,7 @@
 #include "SQLiteCpp/Database.h"
 #include "absl/time/time.h"
 #include "collector/log_filter.h"
+#include "collector/sqlite/checked_query.h"
 #include "collector/sqlite/sql_values.h"
 #include "collector/storage.h"
 #include "eroom/monitor/v1/monitor.pb.h"
@@ -30,10 +31,12 @@ eroom::monitor::v1::ListHostsResponse QueryHosts(
 // position: what every query and follow of log events selects by.
 SqlConditions LogFilterConditions(const LogFilter& filter,
                                   bool search_index_attached);
-// `filter` is `request`'s, compiled.
+// `filter` is `request`'s, compiled. With `checked`, the one watching
+// `db`, a search tries the newest events first within a step limit.
 eroom::monitor::v1::QueryLogsResponse QueryLogEvents(
     SQLite::Database& db, const eroom::monitor::v1::QueryLogsRequest& request,
-    const LogFilter& filter, bool search_index_attached);
+    const LogFilter& filter, bool search_index_attached,
+    CheckedQuery* checked = nullptr);
 LogEventPage QueryStoredLogEvents(SQLite::Database& db, const LogFilter& filter,
                                   const LogEventRange& range,
                                   bool search_index_attached);

@@ -77,6 +77,9 @@ std::optional<IndexedSearch> IndexedSearchFor(const std::string& text);
 // event that holds it, for as long as the database has grown. Rarer words
 // go on to the index.
 inline constexpr int kNewestScannedBeforeIndex = 10'000;
+// ... and at most about this many steps of SQLite's virtual machine (a few
+// milliseconds) reading them.
+inline constexpr int64_t kNewestScanSteps = 400'000;
 
 struct SearchIndexProgress {
   int64_t indexed_through = 0;  // Highest log event id in the index.

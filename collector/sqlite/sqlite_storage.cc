@@ -12,6 +12,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "collector/sqlite/checked_query.h"
 #include "collector/sqlite/queries.h"
 #include "collector/sqlite/reader_pool.h"
 #include "collector/sqlite/schema.h"
@@ -36,44 +37,6 @@ bool IsConstraintViolation(const SQLite::Exception& e) {
   return (e.getErrorCode() & 0xff) == SQLITE_CONSTRAINT;
 }
 
-// Asks a query's check every hundred steps of SQLite's virtual machine
-// while it is installed on a connection, and interrupts the query once the
-// check says to stop. A step may take long (the substring test of a long
-// text in a long message runs in one), and a row takes a few dozen of them:
-// the check runs every few rows, at a cost of a few percent.
-class CheckedQuery {
- public:
-  CheckedQuery(SQLite::Database& db, const QueryCheck& check)
-      : db_(db), check_(check) {
-    if (!check_) return;
-    constexpr int kStepsPerCheck = 100;
-    sqlite3_progress_handler(
-        db_.getHandle(), kStepsPerCheck,
-        [](void* self) -> int {
-          return static_cast<CheckedQuery*>(self)->Check() ? 0 : 1;
-        },
-        this);
-  }
-  CheckedQuery(const CheckedQuery&) = delete;
-  CheckedQuery& operator=(const CheckedQuery&) = delete;
-  ~CheckedQuery() {
-    if (check_) sqlite3_progress_handler(db_.getHandle(), 0, nullptr, nullptr);
-  }
-
-  // Why the query was stopped; OK if it was not.
-  const absl::Status& stopped_with() const { return stopped_with_; }
-
- private:
-  bool Check() {
-    stopped_with_ = check_();
-    return stopped_with_.ok();
-  }
-
-  SQLite::Database& db_;
-  const QueryCheck& check_;
-  absl::Status stopped_with_;
-};
-
 // What SqliteStorage::Write returns for a write `Fn`: a Status if it returns
 // nothing, else a StatusOr of what it returns.
 template <typename Fn>
@@ -82,9 +45,21 @@ using WriteResult =
                        absl::Status,
                        absl::StatusOr<std::invoke_result_t<Fn, SqliteWriter&>>>;
 
-// What a read `Query(db, search_index_attached)` returns.
+// What a read `Query(db, search_index_attached)` returns, or one that also
+// takes the CheckedQuery watching it: `Query(db, attached, checked)`.
+template <typename Query, typename = void>
+struct ReadResultOf {
+  using type = std::invoke_result_t<Query&, SQLite::Database&, bool>;
+};
 template <typename Query>
-using ReadResult = std::invoke_result_t<Query&, SQLite::Database&, bool>;
+struct ReadResultOf<
+    Query, std::enable_if_t<std::is_invocable_v<Query&, SQLite::Database&, bool,
+                                                CheckedQuery&>>> {
+  using type =
+      std::invoke_result_t<Query&, SQLite::Database&, bool, CheckedQuery&>;
+};
+template <typename Query>
+using ReadResult = typename ReadResultOf<Query>::type;
 
 class SqliteStorage final : public Storage {
  public:
@@ -209,9 +184,10 @@ class SqliteStorage final : public Storage {
     EROOM_RETURN_IF_ERROR(RequirePositiveLimit(request.limit()));
     EROOM_ASSIGN_OR_RETURN(const LogFilter filter, LogFilter::Compile(request));
     return Read("query logs", check,
-                [&](SQLite::Database& db, bool search_index_attached) {
+                [&](SQLite::Database& db, bool search_index_attached,
+                    CheckedQuery& checked) {
                   return QueryLogEvents(db, request, filter,
-                                        search_index_attached);
+                                        search_index_attached, &checked);
                 });
   }
 
@@ -379,7 +355,12 @@ class SqliteStorage final : public Storage {
       SqliteReaderPool::Lease& reader, const QueryCheck& check, Query& query) {
     CheckedQuery checked(reader.db(), check);
     try {
-      return query(reader.db(), reader.search_index_attached());
+      if constexpr (std::is_invocable_v<Query&, SQLite::Database&, bool,
+                                        CheckedQuery&>) {
+        return query(reader.db(), reader.search_index_attached(), checked);
+      } else {
+        return query(reader.db(), reader.search_index_attached());
+      }
     } catch (const SQLite::Exception&) {
       if (!checked.stopped_with().ok()) return checked.stopped_with();
       throw;

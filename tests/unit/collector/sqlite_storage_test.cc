@@ -335,6 +335,19 @@ TEST_F(SqliteStorageTest, SearchJoinsTheNewestEventsAndTheIndexInTimeOrder) {
   EXPECT_THAT(LogsContaining("timeout"), ::testing::ElementsAreArray(all));
   EXPECT_THAT(LogsContaining("실패"), ::testing::ElementsAreArray(all));
   EXPECT_THAT(LogsContaining("TIMEOUT"), ::testing::ElementsAreArray(all));
+  // A filter no index serves in time order, matching only far back: the
+  // newest events are given up on past their step limit, and the index
+  // answers on the same connection.
+  v1::QueryLogsRequest old_errors;
+  old_errors.set_contains("timeout");
+  old_errors.set_min_level(v1::INFO);
+  old_errors.add_agent_ids("a");
+  old_errors.add_agent_ids("b");
+  old_errors.set_limit(1000);
+  absl::StatusOr<v1::QueryLogsResponse> found =
+      storage_->QueryLogs(old_errors, /*check=*/{});
+  ASSERT_THAT(found, IsOk());
+  EXPECT_EQ(found->events_size(), 5);
   // A common word fills its page from the newest events.
   v1::QueryLogsRequest request;
   request.set_contains("room");
