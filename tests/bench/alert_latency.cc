@@ -31,6 +31,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
+#include "tests/bench/bench_figures.h"
 #include "tests/bench/latency_samples.h"
 #include "tests/bench/timed_lines.h"
 #include "tests/integration/process_harness.h"
@@ -90,13 +91,6 @@ std::optional<absl::Time> WaitForPost(const WebhookSink& sink,
     if (absl::Now() >= deadline) return std::nullopt;
     sink.WaitForRequests(seen + 1, deadline - absl::Now());
   }
-}
-
-std::string LoadAverage() {
-  std::ifstream in("/proc/loadavg");
-  std::string one, five, fifteen;
-  in >> one >> five >> fifteen;
-  return absl::StrCat(one, " ", five, " ", fifteen);
 }
 
 void AppendInOneWrite(const std::string& file, const std::string& text) {

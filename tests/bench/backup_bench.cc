@@ -29,6 +29,7 @@
 #include "collector/ingest_rules.h"
 #include "collector/sqlite/online_backup.h"
 #include "collector/sqlite/sqlite_storage.h"
+#include "tests/bench/bench_figures.h"
 #include "tests/bench/log_event_corpus.h"
 
 namespace eroom::bench {
@@ -39,11 +40,6 @@ using collector::AgentBatch;
 using collector::StoredBatch;
 
 constexpr int kEventsPerTransaction = 1000;
-
-double SecondsSince(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
-      .count();
-}
 
 StoredBatch Batch(AgentBatch batch) {
   std::vector<AgentBatch> batches;
@@ -125,12 +121,6 @@ bool StoreLogs(collector::Storage& storage, uint64_t& next_sequence,
   return true;
 }
 
-double MiB(const std::string& path) {
-  std::error_code error;
-  const auto size = std::filesystem::file_size(path, error);
-  return error ? 0 : static_cast<double>(size) / (1 << 20);
-}
-
 void BM_Backup(benchmark::State& state, int64_t events) {
   for (auto _ : state) {
     TempDir dir;
@@ -174,9 +164,9 @@ void BM_Backup(benchmark::State& state, int64_t events) {
       state.counters["sqlite3_shell_backup_ms"] = shell_s * 1000;
       state.counters["backup_vs_sqlite3_shell"] = backup_s / shell_s;
     }
-    state.counters["backup_MiB"] = MiB(dir.In("backup.db"));
+    state.counters["backup_MiB"] = FileMiB(dir.In("backup.db"));
     state.counters["database_and_wal_MiB"] =
-        MiB(database) + MiB(database + "-wal");
+        FileMiB(database) + FileMiB(database + "-wal");
   }
 }
 

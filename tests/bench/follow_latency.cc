@@ -30,6 +30,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "nlohmann/json.hpp"
+#include "tests/bench/bench_figures.h"
 #include "tests/bench/latency_samples.h"
 #include "tests/bench/timed_lines.h"
 #include "tests/integration/process_harness.h"
@@ -58,13 +59,6 @@ void AppendInOneWrite(const std::string& file, const std::string& text) {
     std::exit(1);
   }
   close(fd);
-}
-
-std::string LoadAverage() {
-  std::ifstream in("/proc/loadavg");
-  std::string one, five, fifteen;
-  in >> one >> five >> fifteen;
-  return absl::StrCat(one, " ", five, " ", fifteen);
 }
 
 struct RunResult {

@@ -51,6 +51,7 @@
 #include "collector/sqlite/search_index.h"
 #include "collector/sqlite/sqlite_storage.h"
 #include "nlohmann/json.hpp"
+#include "tests/bench/bench_figures.h"
 #include "tests/bench/latency_samples.h"
 #include "tests/bench/log_event_corpus.h"
 #include "tests/integration/process_harness.h"
@@ -85,23 +86,6 @@ constexpr Needle kNeedles[] = {
 constexpr char kCommonWord[] = "IN_PROGRESS";
 // The most common two-character Korean word searched for on ERoom logs.
 constexpr char kCommonKoreanWord[] = "실패";
-
-std::string LoadAverage() {
-  double load[3] = {0, 0, 0};
-  if (getloadavg(load, 3) != 3) return "unknown";
-  return absl::StrFormat("%.2f %.2f %.2f", load[0], load[1], load[2]);
-}
-
-double SecondsSince(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
-      .count();
-}
-
-double MiB(const std::string& path) {
-  std::error_code error;
-  const auto size = std::filesystem::file_size(path, error);
-  return error ? 0 : static_cast<double>(size) / (1 << 20);
-}
 
 // `program`'s path as the shell finds it on PATH; empty if it is not there.
 std::string ProgramPath(const std::string& program) {
@@ -309,8 +293,8 @@ bool WaitForIndex(const std::string& db) {
 
 void PrintSizes(const std::string& db, int64_t events) {
   const std::string index = collector::SearchIndexPath(db);
-  const double database_mib = MiB(db) + MiB(db + "-wal");
-  const double index_mib = MiB(index) + MiB(index + "-wal");
+  const double database_mib = FileMiB(db) + FileMiB(db + "-wal");
+  const double index_mib = FileMiB(index) + FileMiB(index + "-wal");
   const double millions = static_cast<double>(events) / 1e6;
   std::cout << absl::StrFormat(
       "sizes: database %.1f MiB (with -wal), %.1f MiB per million events; "

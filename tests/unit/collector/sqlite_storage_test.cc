@@ -338,14 +338,14 @@ TEST_F(SqliteStorageTest, SearchJoinsTheNewestEventsAndTheIndexInTimeOrder) {
   // A filter no index serves in time order, matching only far back: the
   // newest events are given up on past their step limit, and the index
   // answers on the same connection.
-  v1::QueryLogsRequest old_errors;
-  old_errors.set_contains("timeout");
-  old_errors.set_min_level(v1::INFO);
-  old_errors.add_agent_ids("a");
-  old_errors.add_agent_ids("b");
-  old_errors.set_limit(1000);
+  v1::QueryLogsRequest two_hosts;
+  two_hosts.set_contains("timeout");
+  two_hosts.set_min_level(v1::INFO);
+  two_hosts.add_agent_ids("a");
+  two_hosts.add_agent_ids("b");
+  two_hosts.set_limit(1000);
   absl::StatusOr<v1::QueryLogsResponse> found =
-      storage_->QueryLogs(old_errors, /*check=*/{});
+      storage_->QueryLogs(two_hosts, /*check=*/{});
   ASSERT_THAT(found, IsOk());
   EXPECT_EQ(found->events_size(), 5);
   // A common word fills its page from the newest events.
