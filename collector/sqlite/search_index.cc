@@ -169,6 +169,16 @@ std::vector<std::string> CodePoints(const std::string& text) {
   return points;
 }
 
+// The first `count` code points of UTF-8 `text`; "" if it has fewer.
+absl::string_view CodePointPrefix(absl::string_view text, size_t count) {
+  size_t points = 0;
+  for (size_t i = 0; i < text.size(); ++i) {
+    if ((static_cast<unsigned char>(text[i]) & 0xC0) == 0x80) continue;
+    if (points++ == count) return text.substr(0, i);
+  }
+  return points == count ? text : absl::string_view();
+}
+
 // Characters of the scripts written without spaces between words, whose
 // two-character words the pair index finds.
 constexpr char kUnspacedCharacter[] =
@@ -437,10 +447,11 @@ absl::Status SearchIndex::Forget(const std::vector<RemovedLogEvent>& events) {
         db_->execAndGet("SELECT indexed_through FROM index_state").getInt64();
     for (const RemovedLogEvent& event : events) {
       if (event.id > indexed_through) continue;
-      const std::vector<std::string> points = CodePoints(event.message);
-      if (points.size() >= kMinIndexedSubstring) {
+      const absl::string_view first_trigram =
+          CodePointPrefix(event.message, kMinIndexedSubstring);
+      if (!first_trigram.empty()) {
         forget(holds_message, remove_message, event.id,
-               absl::StrCat(points[0], points[1], points[2]), event.message);
+               std::string(first_trigram), event.message);
       }
       const std::string pairs = CharacterPairs(event.message);
       if (!pairs.empty()) {
