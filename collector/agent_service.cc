@@ -40,15 +40,17 @@ class Link final : public StreamLink, public AgentStreamRegistry::Stream {
     issued_token_ = std::move(issued_token);
   }
   void OnRegistered(v1::HelloAck ack) override;
-  void OnStored(uint64_t stored_through_sequence) override;
+  void OnStored(uint64_t stored_through_sequence, size_t batches) override;
   void OnIngestFailed(const absl::Status& status) override;
   bool SendCommand(const v1::Command& command) override;
   void Close(const grpc::Status& status) override;
+  void OnQueued();
   // Ends the stream DEADLINE_EXCEEDED unless its hello came.
   void CloseWithoutHello(absl::Duration waited);
 
  private:
-  void Answer(v1::CollectorMessage message);
+  // Answers `items` of the stream's queued items.
+  void Answer(v1::CollectorMessage message, size_t items = 1);
 
   absl::Mutex mu_;
   AgentStream* stream_ ABSL_GUARDED_BY(mu_);
@@ -100,12 +102,8 @@ class AgentStream final : public RawReactor {
       FinishLocked(ToGrpcStatus(accepted));
       return;
     }
-    if (writes_.finishing()) return;
-    if (in_flight_ < window_batches_) {
-      StartRead(&incoming_bytes_);
-    } else {
-      read_paused_ = true;
-    }
+    read_paused_ = true;
+    ResumeReadingLocked();
   }
 
   void OnWriteDone(bool ok) override {
@@ -145,15 +143,19 @@ class AgentStream final : public RawReactor {
   }
 
   // Answers from the ingest thread (through Link).
-  void Answer(const v1::CollectorMessage& message) {
+  void Answer(const v1::CollectorMessage& message, size_t items) {
     absl::MutexLock lock(&mu_);
-    --in_flight_;
+    in_flight_ -= items;
     if (!writes_.Queue(Serialized(message))) return;
-    if (read_paused_ && in_flight_ < window_batches_ && !reads_done_) {
-      read_paused_ = false;
-      StartRead(&incoming_bytes_);
-    }
+    ResumeReadingLocked();
     FinishWhenDrained();
+  }
+
+  // The ingest queue took the item this stream waited with.
+  void OnQueued() {
+    absl::MutexLock lock(&mu_);
+    waiting_for_room_ = false;
+    ResumeReadingLocked();
   }
 
   // Commands share the write path with answers, behind them.
@@ -234,17 +236,31 @@ class AgentStream final : public RawReactor {
       return AcceptProgress();
     }
     item.agent_id = agent_id_;
+    return Queue(std::move(item), /*answered=*/true);
+  }
+
+  // Hands `item` to the ingest thread; if it must wait for room, this
+  // stream reads nothing more until it is queued (OnQueued). An answered
+  // item takes a place in the window until its answer.
+  absl::Status Queue(IngestItem item, bool answered) {
     {
       absl::MutexLock lock(&mu_);
-      ++in_flight_;
+      if (answered) ++in_flight_;
+      // Set before the item can be queued, which may call OnQueued at once.
+      waiting_for_room_ = true;
     }
-    if (!ingest_.Submit(std::move(item))) {
-      absl::MutexLock lock(&mu_);
-      --in_flight_;
-      return absl::ResourceExhaustedError(
-          "collector ingest queue is full; retry later");
+    const IngestPipeline::Admission admission = ingest_.SubmitOrWait(
+        std::move(item), [link = link_] { link->OnQueued(); });
+    if (admission == IngestPipeline::Admission::kWaiting) {
+      return absl::OkStatus();
     }
-    return absl::OkStatus();
+    absl::MutexLock lock(&mu_);
+    waiting_for_room_ = false;
+    if (admission == IngestPipeline::Admission::kQueued) {
+      return absl::OkStatus();
+    }
+    if (answered) --in_flight_;
+    return absl::UnavailableError("the collector is stopping");
   }
 
   // Admits the hello of `agent_id` and makes this its live stream.
@@ -282,11 +298,18 @@ class AgentStream final : public RawReactor {
     item.kind = IngestItem::Kind::kCommandProgress;
     item.agent_id = agent_id_;
     item.progress = std::move(*incoming_.mutable_command_progress());
-    if (!ingest_.Submit(std::move(item))) {
-      return absl::ResourceExhaustedError(
-          "collector ingest queue is full; retry later");
+    return Queue(std::move(item), /*answered=*/false);
+  }
+
+  // Reads the next message unless the window is full, an item waits for
+  // room in the ingest queue, or the stream is ending.
+  void ResumeReadingLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (!read_paused_ || in_flight_ >= window_batches_ || waiting_for_room_ ||
+        reads_done_ || writes_.finishing()) {
+      return;
     }
-    return absl::OkStatus();
+    read_paused_ = false;
+    StartRead(&incoming_bytes_);
   }
 
   void FinishWhenDrained() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
@@ -331,14 +354,17 @@ class AgentStream final : public RawReactor {
   SerialWrites<AgentStream, grpc::ByteBuffer> writes_ ABSL_GUARDED_BY(mu_){
       this};
   size_t in_flight_ ABSL_GUARDED_BY(mu_) = 0;
+  // No read is in progress (a paused stream resumes in
+  // ResumeReadingLocked).
   bool read_paused_ ABSL_GUARDED_BY(mu_) = false;
+  bool waiting_for_room_ ABSL_GUARDED_BY(mu_) = false;
   bool reads_done_ ABSL_GUARDED_BY(mu_) = false;
   bool said_hello_ ABSL_GUARDED_BY(mu_) = false;
 };
 
-void Link::Answer(v1::CollectorMessage message) {
+void Link::Answer(v1::CollectorMessage message, size_t items) {
   absl::MutexLock lock(&mu_);
-  if (stream_ != nullptr) stream_->Answer(message);
+  if (stream_ != nullptr) stream_->Answer(message, items);
 }
 
 void Link::OnRegistered(v1::HelloAck ack) {
@@ -366,10 +392,10 @@ void Link::OnRegistered(v1::HelloAck ack) {
   Answer(std::move(message));
 }
 
-void Link::OnStored(uint64_t stored_through_sequence) {
+void Link::OnStored(uint64_t stored_through_sequence, size_t batches) {
   v1::CollectorMessage message;
   message.mutable_ack()->set_stored_through_sequence(stored_through_sequence);
-  Answer(std::move(message));
+  Answer(std::move(message), batches);
 }
 
 void Link::OnIngestFailed(const absl::Status& status) {
@@ -385,6 +411,11 @@ bool Link::SendCommand(const v1::Command& command) {
 void Link::Close(const grpc::Status& status) {
   absl::MutexLock lock(&mu_);
   if (stream_ != nullptr) stream_->Close(status);
+}
+
+void Link::OnQueued() {
+  absl::MutexLock lock(&mu_);
+  if (stream_ != nullptr) stream_->OnQueued();
 }
 
 void Link::CloseWithoutHello(absl::Duration waited) {

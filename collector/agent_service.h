@@ -27,7 +27,10 @@ class AgentServiceImpl final
           eroom::monitor::v1::AgentService::Service> {
  public:
   // `window_batches`: batches one stream may have waiting for storage before
-  // the reactor stops reading from it (flow control back to that agent).
+  // the reactor stops reading from it (flow control back to that agent). A
+  // stream also stops reading while its item waits for room in the ingest
+  // queue (IngestPipeline::SubmitOrWait): a collector behind slows its
+  // agents down, whose spools hold the rest, rather than failing streams.
   // Streams are refused unless `authorizer` admits their token and the
   // agent id of their hello; admitted ones are registered in `streams`.
   // A stream without a hello after `hello_timeout` ends DEADLINE_EXCEEDED.

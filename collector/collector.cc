@@ -77,13 +77,15 @@ Collector::Collector(const CollectorConfig& config, const Clock& clock,
             return queries_.TrySubmit(std::move(work));
           },
           kMaxLogFollows),
-      ingest_(*storage_, clock,
-              IngestPipeline::Options{.queue_capacity = 4096,
-                                      .max_events_per_transaction =
-                                          config.max_events_per_transaction,
-                                      .retention = &retention_},
-              {&stats_, &liveness_, &command_service_, &alerting_,
-               &room_metrics_, &followers_}),
+      ingest_(
+          *storage_, clock,
+          IngestPipeline::Options{
+              .queue_capacity = 4096,
+              .max_events_per_transaction = config.max_events_per_transaction,
+              .min_commit_interval = config.min_commit_interval,
+              .retention = &retention_},
+          {&stats_, &liveness_, &command_service_, &alerting_, &room_metrics_,
+           &followers_}),
       queries_("query", config.query_threads, config.query_queue_capacity),
       backups_("backup", 1, 4),
       refusals_(clock, kRefusalQuietPeriod,
@@ -294,6 +296,7 @@ absl::StatusOr<std::string> Collector::RenderMetricsNow(
   CollectorHealth& health = snapshot.health;
   health.stored = stats_.counts();
   health.ingest_queue_depth = ingest_.queue_depth();
+  health.ingest_waiting_streams = ingest_.waiting_for_room();
   health.query_queue_depth = queries_.queued();
   health.alert_queue_depth = alerting_.queue_depth();
   health.alert_evaluation_dropped = alerting_.dropped();

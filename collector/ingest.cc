@@ -2,6 +2,7 @@
 
 #include <utility>
 
+#include "absl/container/flat_hash_map.h"
 #include "collector/command_audit.h"
 #include "common/logging.h"
 #include "common/status_macros.h"
@@ -55,6 +56,33 @@ bool IngestPipeline::Submit(IngestItem item) {
   return queue_.TryPush(std::move(item));
 }
 
+IngestPipeline::Admission IngestPipeline::SubmitOrWait(
+    IngestItem item, std::function<void()> on_queued) {
+  absl::MutexLock lock(&waiting_mu_);
+  if (waiting_closed_) return Admission::kStopped;
+  // Only the ingest thread takes from the queue, so the room seen here
+  // stays until the push below.
+  if (waiting_.empty() && queue_.size() < queue_.capacity()) {
+    return queue_.PushBeyondCapacity(std::move(item)) ? Admission::kQueued
+                                                      : Admission::kStopped;
+  }
+  waiting_.push_back(WaitingItem{std::move(item), std::move(on_queued)});
+  return Admission::kWaiting;
+}
+
+void IngestPipeline::QueueWaiting() {
+  std::vector<std::function<void()>> queued;
+  {
+    absl::MutexLock lock(&waiting_mu_);
+    while (!waiting_.empty() && queue_.size() < queue_.capacity()) {
+      if (!queue_.PushBeyondCapacity(std::move(waiting_.front().item))) break;
+      queued.push_back(std::move(waiting_.front().on_queued));
+      waiting_.pop_front();
+    }
+  }
+  for (std::function<void()>& on_queued : queued) on_queued();
+}
+
 void IngestPipeline::Start() {
   thread_ = std::thread([this] {
     SetThreadName("ingest");
@@ -63,6 +91,11 @@ void IngestPipeline::Start() {
 }
 
 void IngestPipeline::Stop() {
+  {
+    absl::MutexLock lock(&waiting_mu_);
+    waiting_closed_ = true;
+    waiting_.clear();
+  }
   if (!thread_.joinable()) return;
   stopping_ = true;
   queue_.Close();
@@ -72,15 +105,24 @@ void IngestPipeline::Stop() {
 void IngestPipeline::Run() {
   // A retention backlog goes on between rounds, without waiting for items.
   bool retention_due = false;
+  absl::Time last_commit = absl::InfinitePast();
   while (true) {
+    if (const absl::Duration wait =
+            last_commit + options_.min_commit_interval - absl::Now();
+        wait > absl::ZeroDuration()) {
+      queue_.AwaitFull(wait);
+    }
     std::vector<IngestItem> items = queue_.PopBatch(
         options_.queue_capacity,
         retention_due ? absl::ZeroDuration() : absl::Milliseconds(100));
+    // Room was just made: waiting streams read on while these are stored.
+    QueueWaiting();
     if (items.empty()) {
       if (stopping_) return;
       retention_due = RunRetention();
       continue;
     }
+    last_commit = absl::Now();
     std::vector<IngestItem> group;
     size_t group_events = 0;
     for (IngestItem& item : items) {
@@ -193,10 +235,26 @@ void IngestPipeline::StoreGroup(std::vector<IngestItem>& group) {
     stored_sequences_[host.agent_id] = host.last_sequence;
   }
   LogAnomalies(*stored);
-  for (IngestItem& item : group) {
-    if (item.kind == IngestItem::Kind::kBatch) {
-      item.link->OnStored(stored_sequences_[item.agent_id]);
+  // One ack per stream covers all its batches in the transaction: acks are
+  // cumulative, and each is a write to the network.
+  struct StreamAck {
+    StreamLink* link;
+    const std::string* agent_id;  // A stream streams for one agent.
+    size_t batches;
+  };
+  std::vector<StreamAck> acks;
+  absl::flat_hash_map<StreamLink*, size_t> ack_of_link;
+  for (const IngestItem& item : group) {
+    if (item.kind != IngestItem::Kind::kBatch) continue;
+    auto [it, added] = ack_of_link.try_emplace(item.link.get(), acks.size());
+    if (added) {
+      acks.push_back(StreamAck{item.link.get(), &item.agent_id, 1});
+    } else {
+      ++acks[it->second].batches;
     }
+  }
+  for (const StreamAck& ack : acks) {
+    ack.link->OnStored(stored_sequences_[*ack.agent_id], ack.batches);
   }
   for (IngestObserver* observer : observers_) observer->OnStored(*stored);
   group.clear();

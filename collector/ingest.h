@@ -3,6 +3,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -11,6 +12,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "collector/ingest_rules.h"
 #include "collector/retention.h"
@@ -30,7 +32,8 @@ class StreamLink {
   // The hello's answer: the last stored sequence, and the log resume points
   // if the hello asked for them.
   virtual void OnRegistered(eroom::monitor::v1::HelloAck ack) = 0;
-  virtual void OnStored(uint64_t stored_through_sequence) = 0;
+  // Once per transaction: `batches` of the stream's batches were in it.
+  virtual void OnStored(uint64_t stored_through_sequence, size_t batches) = 0;
   virtual void OnIngestFailed(const absl::Status& status) = 0;
 };
 
@@ -98,6 +101,13 @@ class IngestPipeline {
   struct Options {
     size_t queue_capacity = 4096;
     size_t max_events_per_transaction = 20000;
+    // Group commit: a transaction starts at least this long after the
+    // previous one (unless the queue fills), so that it takes everything
+    // that arrived meanwhile. Each commit rewrites the newest pages of
+    // every index it touches and syncs the log: under many agents, fewer
+    // and larger transactions cost less per event, at the price of this
+    // much added latency at most.
+    absl::Duration min_commit_interval = absl::ZeroDuration();
     // Run by the ingest thread after each round of transactions (and when
     // idle), if given.
     RetentionSweeper* retention = nullptr;
@@ -114,12 +124,27 @@ class IngestPipeline {
   // its place, and a lost one would leave the host connected for good.
   bool Submit(IngestItem item);
 
+  enum class Admission { kQueued, kWaiting, kStopped };
+  // For agent streams, which stop reading while an item of theirs waits:
+  // flow control instead of a failed stream when ingest falls behind.
+  // Queues `item` (kQueued), or, when the queue is full or other items
+  // already wait, keeps it (kWaiting) and queues it when its turn comes, in
+  // the order items came to wait, then calls `on_queued` on the ingest
+  // thread (it must not block). Waiting items are dropped at Stop, without
+  // a call.
+  Admission SubmitOrWait(IngestItem item, std::function<void()> on_queued);
+
   void Start();
   // Stores everything already submitted, then joins the thread.
   void Stop();
 
   // Items waiting for the ingest thread.
   size_t queue_depth() const { return queue_.size(); }
+  // Items (one per agent stream at most) waiting for room in that queue.
+  size_t waiting_for_room() const {
+    absl::MutexLock lock(&waiting_mu_);
+    return waiting_.size();
+  }
 
   // Command progress dropped because its command is unknown or belongs to
   // another agent.
@@ -129,6 +154,8 @@ class IngestPipeline {
 
  private:
   void Run();
+  // Moves waiting items into the queue while it has room.
+  void QueueWaiting();
   void StoreGroup(std::vector<IngestItem>& group);
   // Runs the retention sweeper, if any; true if it has more to do now.
   bool RunRetention();
@@ -145,6 +172,15 @@ class IngestPipeline {
   const Options options_;
   const std::vector<IngestObserver*> observers_;
   BoundedQueue<IngestItem> queue_;
+  struct WaitingItem {
+    IngestItem item;
+    std::function<void()> on_queued;
+  };
+  // Also serializes SubmitOrWait's pushes with QueueWaiting, so that an
+  // item never passes one that waits.
+  mutable absl::Mutex waiting_mu_;
+  std::deque<WaitingItem> waiting_ ABSL_GUARDED_BY(waiting_mu_);
+  bool waiting_closed_ ABSL_GUARDED_BY(waiting_mu_) = false;
   std::atomic<bool> stopping_{false};
   std::atomic<uint64_t> dropped_command_progress_{0};
   // Owned by the ingest thread: the single writer knows every agent's

@@ -105,6 +105,8 @@ void AddHealth(const CollectorHealth& health, ExpositionWriter& out) {
   }
   out.Add(metric::kIngestQueue, {},
           static_cast<double>(health.ingest_queue_depth));
+  out.Add(metric::kIngestWaiting, {},
+          static_cast<double>(health.ingest_waiting_streams));
   out.Add(metric::kQueryQueue, {},
           static_cast<double>(health.query_queue_depth));
   out.Add(metric::kAlertQueue, {},

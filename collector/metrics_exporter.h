@@ -16,6 +16,7 @@ namespace eroom::collector {
 struct CollectorHealth {
   IngestStats::Counts stored;
   size_t ingest_queue_depth = 0;
+  size_t ingest_waiting_streams = 0;
   size_t query_queue_depth = 0;
   size_t alert_queue_depth = 0;
   uint64_t alert_evaluation_dropped = 0;

@@ -44,6 +44,7 @@ const std::vector<MetricFamily>& ExportedMetricFamilies() {
           kStoredBatches,
           kStoredEvents,
           kIngestQueue,
+          kIngestWaiting,
           kQueryQueue,
           kAlertQueue,
           kAlertDropped,

@@ -119,6 +119,10 @@ inline constexpr MetricFamily kStoredEvents{
 inline constexpr MetricFamily kIngestQueue{
     "eroom_collector_ingest_queue_depth", MetricType::kGauge,
     "Items waiting for the ingest thread."};
+inline constexpr MetricFamily kIngestWaiting{
+    "eroom_collector_ingest_waiting_streams", MetricType::kGauge,
+    "Agent streams paused until the ingest queue has room for their next "
+    "item (flow control: their agents spool meanwhile)."};
 inline constexpr MetricFamily kQueryQueue{
     "eroom_collector_query_queue_depth", MetricType::kGauge,
     "Queries waiting for a query worker."};

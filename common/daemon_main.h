@@ -8,6 +8,7 @@
 
 #include "CLI/CLI.hpp"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "common/logging.h"
 #include "common/shutdown_signal.h"
 #include "spdlog/spdlog.h"
@@ -36,6 +37,11 @@ int RunDaemon(
     const std::function<absl::StatusOr<Config>(const std::string&)>& load,
     const std::function<std::vector<std::string>(const Config&)>& warnings,
     const std::function<absl::StatusOr<RunningDaemon>(const Config&)>& run) {
+  // Debian's Abseil is built with deadlock detection on, which records a
+  // stack and updates a lock graph at every Mutex acquisition: 5 % of the
+  // collector's CPU under 1,000 agents. Unit tests, which run the same
+  // code in-process, keep it.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   BlockShutdownSignals();
   CLI::App app{description};
   std::string config_path;

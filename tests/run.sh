@@ -20,6 +20,7 @@ export CCACHE_BASEDIR=$root
 
 results=()
 failures=0
+failed_test_dirs=()
 
 # leg NAME COMMAND...: runs one leg and records its time and result.
 leg() {
@@ -54,7 +55,26 @@ build_in() {
 run_ctest() {  # DIR CTEST_ARGS...
   local dir=$1
   shift
-  (cd "$dir" && ctest --output-on-failure -j"$jobs" --timeout 600 "$@")
+  (cd "$dir" && ctest --output-on-failure -j"$jobs" --timeout 600 "$@") ||
+    { failed_test_dirs+=("$dir"); return 1; }
+}
+
+# failed_tests_tail DIR: each failed test of DIR's last ctest run with the
+# last lines of its output, repeated after the summary because CI keeps only
+# the end of a long log.
+failed_tests_tail() {
+  local dir=$1 failed=$1/Testing/Temporary/LastTestsFailed.log
+  [[ -f $failed ]] || return 0
+  echo "--- failed in $dir:"
+  cut -d: -f2- "$failed" | while read -r name; do
+    echo "--- $name"
+    awk -v test="$name" '
+      $0 ~ "^[0-9]+/[0-9]+ Test: " && $3 == test { inside = 1; n = 0; next }
+      inside && /^<end of output>/ { inside = 0 }
+      inside { lines[n++ % 25] = $0 }
+      END { for (i = (n > 25 ? n - 25 : 0); i < n; i++) print lines[i % 25] }
+    ' "$dir/Testing/Temporary/LastTest.log"
+  done
 }
 
 format_leg() {
@@ -103,5 +123,6 @@ leg fuzz fuzz_leg
 
 echo "=== summary"
 printf '%s\n' "${results[@]}"
+for dir in "${failed_test_dirs[@]}"; do failed_tests_tail "$dir"; done
 echo "CI: ${#results[@]} legs, $((${#results[@]} - failures)) passed, $failures failed"
 ((failures == 0))

@@ -66,10 +66,11 @@ std::shared_ptr<grpc::Channel> AgentChannel(const FleetOptions& options) {
   // Its own connection, as every real agent has: channels with equal
   // arguments would otherwise share one.
   args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
-  // The uplink's keepalive settings.
+  // The uplink's keepalive and probe settings.
   args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 30000);
   args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 10000);
   args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  args.SetInt(GRPC_ARG_HTTP2_BDP_PROBE, 0);
   return CreateSecureChannel(options.collector_address, options.security,
                              std::move(args));
 }

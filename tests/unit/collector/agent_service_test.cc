@@ -135,8 +135,8 @@ TEST_F(AgentServiceTest, HelloThenBatchesAreAcknowledgedAfterStorage) {
   EXPECT_EQ(acked, 20u);
   EXPECT_EQ(storage_.events(), 10u);
   stream->WritesDone();
-  // Batches stored in one transaction each get an ack with the same
-  // sequence; Finish() must only come once every message was read.
+  // Batches stored in one transaction share one ack; Finish() must only
+  // come once every message was read.
   while (stream->Read(&reply)) {
     EXPECT_EQ(reply.ack().stored_through_sequence(), 20u);
   }
@@ -322,6 +322,78 @@ TEST_F(AgentServiceTest, AbsurdSequenceIsRejected) {
   EXPECT_FALSE(stream->Read(&reply));
   EXPECT_EQ(stream->Finish().error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_EQ(storage_.events(), 0u);
+}
+
+// More streams than the ingest queue has room for, while ingest is
+// stopped: they wait (flow control) instead of failing, and once ingest
+// runs every stream's every batch is stored and acknowledged.
+TEST(AgentServiceFlowControlTest, AFullIngestQueueSlowsStreamsDown) {
+  FakeStorage storage;
+  FakeClock clock;
+  constexpr int kAgents = 12;
+  constexpr uint64_t kBatches = 4;
+  IngestPipeline ingest{storage, clock, {.queue_capacity = 2}, {}};
+  RefusalLog refusals{clock, absl::Minutes(1), [](const std::string&) {}};
+  AgentEnrollments enrollments;
+  AuthConfig open;
+  open.tokens_required = false;
+  Authorizer authorizer{open, CollectorMethodAccess(), refusals, enrollments};
+  AgentStreamRegistry streams;
+  AgentServiceImpl service{ingest, /*window_batches=*/2, authorizer, streams};
+  test_support::LoopbackGrpcServer server{service};
+  ASSERT_TRUE(server.started());
+  std::unique_ptr<v1::AgentService::Stub> stub =
+      v1::AgentService::NewStub(server.NewChannel());
+
+  std::vector<std::unique_ptr<grpc::ClientContext>> contexts;
+  std::vector<std::unique_ptr<
+      grpc::ClientReaderWriter<v1::AgentMessage, v1::CollectorMessage>>>
+      agents;
+  for (int a = 0; a < kAgents; ++a) {
+    contexts.push_back(std::make_unique<grpc::ClientContext>());
+    agents.push_back(stub->Connect(contexts.back().get()));
+    v1::AgentMessage message;
+    message.mutable_hello()->set_agent_id(absl::StrCat("host-", a));
+    ASSERT_TRUE(agents.back()->Write(message));
+    for (uint64_t sequence = 1; sequence <= kBatches; ++sequence) {
+      message.Clear();
+      v1::Event* event = message.mutable_batch()->add_events();
+      event->set_sequence(sequence);
+      event->mutable_notice()->set_kind("test");
+      ASSERT_TRUE(agents.back()->Write(message));
+    }
+  }
+  // Each stream waits with one item, but one whose window the queue's two
+  // items may fill.
+  const absl::Time deadline = absl::Now() + absl::Seconds(30);
+  while (ingest.waiting_for_room() < kAgents - 1 && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(1));
+  }
+  EXPECT_EQ(ingest.queue_depth(), 2u);
+  EXPECT_GE(ingest.waiting_for_room(), kAgents - 1u);
+  for (int a = 0; a < kAgents; ++a) {
+    EXPECT_TRUE(streams.HasLive(absl::StrCat("host-", a))) << a;
+  }
+
+  ingest.Start();
+  for (auto& agent : agents) {
+    v1::CollectorMessage reply;
+    ASSERT_TRUE(agent->Read(&reply));
+    ASSERT_TRUE(reply.has_hello_ack());
+    uint64_t acked = 0;
+    while (acked < kBatches && agent->Read(&reply)) {
+      ASSERT_TRUE(reply.has_ack());
+      acked = reply.ack().stored_through_sequence();
+    }
+    EXPECT_EQ(acked, kBatches);
+    agent->WritesDone();
+    while (agent->Read(&reply)) {
+    }
+    EXPECT_TRUE(agent->Finish().ok());
+  }
+  EXPECT_EQ(storage.events(), kAgents * kBatches);
+  server.Shutdown();
+  ingest.Stop();
 }
 
 // A flood of streams, several per agent id, all ending while ingest is

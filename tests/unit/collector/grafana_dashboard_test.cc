@@ -86,7 +86,7 @@ TEST(GrafanaDashboardTest, ShowsWhatOperatorsWatch) {
         metric::kHostMemoryUsed, metric::kDiskUsed, metric::kProbeLatency,
         metric::kQueueQueued, metric::kRoomsCompleted, metric::kRoomsFailed,
         metric::kAlertsFiring, metric::kStoredEvents, metric::kIngestQueue,
-        metric::kSearchIndexLag, metric::kDatabaseSize,
+        metric::kIngestWaiting, metric::kSearchIndexLag, metric::kDatabaseSize,
         metric::kConnectedAgents}) {
     EXPECT_TRUE(used.contains(std::string(family.name))) << family.name;
   }

@@ -23,9 +23,10 @@ class RecordingLink final : public StreamLink {
     registered_ = ack.last_stored_sequence();
     ack_ = std::move(ack);
   }
-  void OnStored(uint64_t through) override {
+  void OnStored(uint64_t through, size_t batches) override {
     absl::MutexLock lock(&mu_);
     stored_.push_back(through);
+    acked_batches_ += batches;
   }
   void OnIngestFailed(const absl::Status& status) override {
     absl::MutexLock lock(&mu_);
@@ -43,6 +44,10 @@ class RecordingLink final : public StreamLink {
     absl::MutexLock lock(&mu_);
     return stored_;
   }
+  size_t acked_batches() {
+    absl::MutexLock lock(&mu_);
+    return acked_batches_;
+  }
   absl::Status failure() {
     absl::MutexLock lock(&mu_);
     return failure_;
@@ -53,6 +58,7 @@ class RecordingLink final : public StreamLink {
   std::optional<uint64_t> registered_ ABSL_GUARDED_BY(mu_);
   v1::HelloAck ack_ ABSL_GUARDED_BY(mu_);
   std::vector<uint64_t> stored_ ABSL_GUARDED_BY(mu_);
+  size_t acked_batches_ ABSL_GUARDED_BY(mu_) = 0;
   absl::Status failure_ ABSL_GUARDED_BY(mu_);
 };
 
@@ -225,8 +231,11 @@ TEST_F(IngestPipelineTest, QueuedBatchesShareOneTransactionAndAckAfterIt) {
   ingest.Stop();
   EXPECT_EQ(storage_.transactions(), 1);
   EXPECT_EQ(storage_.events(), 4u);
-  EXPECT_THAT(link_a->stored(), ElementsAre(3, 3));
+  // One ack per stream and transaction, answering all its batches.
+  EXPECT_THAT(link_a->stored(), ElementsAre(3));
+  EXPECT_EQ(link_a->acked_batches(), 2u);
   EXPECT_THAT(link_b->stored(), ElementsAre(1));
+  EXPECT_EQ(link_b->acked_batches(), 1u);
   EXPECT_EQ(observer_.commits(), 1);
 }
 
@@ -267,7 +276,7 @@ class OneFailureLink final : public StreamLink {
   void OnRegistered(v1::HelloAck) override {
     storage_.FailWith(absl::InternalError("disk I/O error"));
   }
-  void OnStored(uint64_t) override {}
+  void OnStored(uint64_t, size_t) override {}
   void OnIngestFailed(const absl::Status&) override {
     storage_.FailWith(absl::OkStatus());
   }
@@ -318,6 +327,65 @@ TEST_F(IngestPipelineTest, FullQueueRefusesInsteadOfBlocking) {
   IngestPipeline ingest(storage_, clock_, {.queue_capacity = 1}, {});
   EXPECT_TRUE(ingest.Submit(Batch("a", link, {1})));
   EXPECT_FALSE(ingest.Submit(Batch("a", link, {2})));
+}
+
+// Flow control: items beyond the queue's room wait, in the order they
+// came, instead of being refused, and each one's caller hears when its
+// item is queued.
+TEST_F(IngestPipelineTest, ItemsBeyondTheRoomWaitTheirTurnInOrder) {
+  auto link_a = std::make_shared<RecordingLink>();
+  auto link_b = std::make_shared<RecordingLink>();
+  IngestPipeline ingest(storage_, clock_, {.queue_capacity = 2}, {&observer_});
+  absl::Mutex mu;
+  std::vector<std::string> queued;
+  const auto record = [&](std::string name) {
+    return [&mu, &queued, name] {
+      absl::MutexLock lock(&mu);
+      queued.push_back(name);
+    };
+  };
+  using Admission = IngestPipeline::Admission;
+  EXPECT_EQ(ingest.SubmitOrWait(Batch("a", link_a, {1}), record("a1")),
+            Admission::kQueued);
+  EXPECT_EQ(ingest.SubmitOrWait(Batch("b", link_b, {1}), record("b1")),
+            Admission::kQueued);
+  EXPECT_EQ(ingest.SubmitOrWait(Batch("a", link_a, {2}), record("a2")),
+            Admission::kWaiting);
+  EXPECT_EQ(ingest.SubmitOrWait(Batch("b", link_b, {2}), record("b2")),
+            Admission::kWaiting);
+  // Room is made for nothing else while items wait: a newcomer waits too.
+  EXPECT_FALSE(ingest.Submit(Batch("c", link_b, {1})));
+  EXPECT_EQ(ingest.waiting_for_room(), 2u);
+
+  ingest.Start();
+  const absl::Time deadline = absl::Now() + absl::Seconds(30);
+  while (link_b->stored().size() < 2 && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(1));
+  }
+  ingest.Stop();
+  EXPECT_THAT(link_a->stored(), ElementsAre(1, 2));
+  EXPECT_THAT(link_b->stored(), ElementsAre(1, 2));
+  EXPECT_THAT(observer_.sequences(), ElementsAre(1, 1, 2, 2));
+  absl::MutexLock lock(&mu);
+  EXPECT_THAT(queued, ElementsAre("a2", "b2"));
+  EXPECT_EQ(ingest.waiting_for_room(), 0u);
+}
+
+TEST_F(IngestPipelineTest, WaitingItemsAreDroppedAtStopWithoutACall) {
+  auto link = std::make_shared<RecordingLink>();
+  IngestPipeline ingest(storage_, clock_, {.queue_capacity = 1}, {});
+  bool called = false;
+  const auto mark = [&called] { called = true; };
+  using Admission = IngestPipeline::Admission;
+  EXPECT_EQ(ingest.SubmitOrWait(Batch("a", link, {1}), mark),
+            Admission::kQueued);
+  EXPECT_EQ(ingest.SubmitOrWait(Batch("a", link, {2}), mark),
+            Admission::kWaiting);
+  ingest.Stop();
+  EXPECT_EQ(ingest.waiting_for_room(), 0u);
+  EXPECT_EQ(ingest.SubmitOrWait(Batch("a", link, {3}), mark),
+            Admission::kStopped);
+  EXPECT_FALSE(called);
 }
 
 TEST_F(IngestPipelineTest, DisconnectIsRecordedInOrder) {

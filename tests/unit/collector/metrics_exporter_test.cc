@@ -168,6 +168,7 @@ TEST(RenderMetricsTest, ExportsTheCollectorsHealth) {
   MetricsSnapshot snapshot;
   snapshot.health.stored = {.batches = 3, .logs = 10, .samples = 2};
   snapshot.health.ingest_queue_depth = 7;
+  snapshot.health.ingest_waiting_streams = 3;
   snapshot.health.query_queue_depth = 1;
   snapshot.health.search_index_lag_events = 12;
   snapshot.health.file_bytes = {{"database", 4096}, {"wal", 512}};
@@ -178,6 +179,7 @@ TEST(RenderMetricsTest, ExportsTheCollectorsHealth) {
       text,
       HasSubstr("eroom_collector_stored_events_total{kind=\"log\"} 10\n"));
   EXPECT_THAT(text, HasSubstr("eroom_collector_ingest_queue_depth 7\n"));
+  EXPECT_THAT(text, HasSubstr("eroom_collector_ingest_waiting_streams 3\n"));
   EXPECT_THAT(text, HasSubstr("eroom_collector_query_queue_depth 1\n"));
   EXPECT_THAT(text, HasSubstr("eroom_collector_search_index_lag_events 12\n"));
   EXPECT_THAT(text,

@@ -118,7 +118,7 @@ TEST(RetentionSweeperTest, AFailureIsTriedAgainAtTheNextCheck) {
 class IgnoredLink final : public StreamLink {
  public:
   void OnRegistered(v1::HelloAck) override {}
-  void OnStored(uint64_t) override {}
+  void OnStored(uint64_t, size_t) override {}
   void OnIngestFailed(const absl::Status&) override {}
 };
 
