@@ -93,9 +93,6 @@ absl::StatusOr<CollectorConfig> LoadCollectorConfig(const std::string& path) {
       ingest.Int("max_events_per_transaction", 20000, 1, 1000000));
   config.stream_window_batches =
       static_cast<size_t>(ingest.Int("stream_window_batches", 16, 1, 1024));
-  config.min_commit_interval =
-      ingest.Duration("min_commit_interval", config.min_commit_interval,
-                      absl::ZeroDuration(), absl::Seconds(1));
   config.max_message_bytes = static_cast<int>(ingest.Int(
       "max_message_bytes", 16 * 1024 * 1024, 64 * 1024, 256 * 1024 * 1024));
   ingest.Finish();

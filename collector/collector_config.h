@@ -28,8 +28,6 @@ struct CollectorConfig {
   // Batches one agent may have in flight before its stream stops reading:
   // per-agent flow control, so no agent can grow the ingest queue unbounded.
   size_t stream_window_batches = 16;
-  // Group commit (IngestPipeline::Options::min_commit_interval).
-  absl::Duration min_commit_interval = absl::Milliseconds(50);
   // Query worker threads and how many queries may wait for one.
   int query_threads = 2;
   size_t query_queue_capacity = 256;

@@ -105,13 +105,7 @@ void IngestPipeline::Stop() {
 void IngestPipeline::Run() {
   // A retention backlog goes on between rounds, without waiting for items.
   bool retention_due = false;
-  absl::Time last_commit = absl::InfinitePast();
   while (true) {
-    if (const absl::Duration wait =
-            last_commit + options_.min_commit_interval - absl::Now();
-        wait > absl::ZeroDuration()) {
-      queue_.AwaitFull(wait);
-    }
     std::vector<IngestItem> items = queue_.PopBatch(
         options_.queue_capacity,
         retention_due ? absl::ZeroDuration() : absl::Milliseconds(100));
@@ -122,7 +116,6 @@ void IngestPipeline::Run() {
       retention_due = RunRetention();
       continue;
     }
-    last_commit = absl::Now();
     std::vector<IngestItem> group;
     size_t group_events = 0;
     for (IngestItem& item : items) {

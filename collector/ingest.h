@@ -101,13 +101,6 @@ class IngestPipeline {
   struct Options {
     size_t queue_capacity = 4096;
     size_t max_events_per_transaction = 20000;
-    // Group commit: a transaction starts at least this long after the
-    // previous one (unless the queue fills), so that it takes everything
-    // that arrived meanwhile. Each commit rewrites the newest pages of
-    // every index it touches and syncs the log: under many agents, fewer
-    // and larger transactions cost less per event, at the price of this
-    // much added latency at most.
-    absl::Duration min_commit_interval = absl::ZeroDuration();
     // Run by the ingest thread after each round of transactions (and when
     // idle), if given.
     RetentionSweeper* retention = nullptr;

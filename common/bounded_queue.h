@@ -66,15 +66,6 @@ class BoundedQueue {
     return out;
   }
 
-  // Waits up to `timeout` until the queue is full or closed.
-  void AwaitFull(absl::Duration timeout) {
-    absl::MutexLock lock(&mu_);
-    auto full = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu_) {
-      return closed_ || items_.size() >= capacity_;
-    };
-    mu_.AwaitWithTimeout(absl::Condition(&full), timeout);
-  }
-
   std::optional<T> Pop(absl::Duration timeout) {
     std::vector<T> one = PopBatch(1, timeout);
     if (one.empty()) return std::nullopt;

@@ -49,7 +49,6 @@ TEST_F(CollectorConfigTest, PlaintextLoopbackWithoutTokensGivesDefaults) {
   ASSERT_THAT(config, IsOk());
   EXPECT_EQ(config->listen_address, "127.0.0.1:7443");
   EXPECT_EQ(config->stream_window_batches, 16u);
-  EXPECT_EQ(config->min_commit_interval, absl::Milliseconds(50));
   EXPECT_TRUE(config->security.insecure);
   EXPECT_FALSE(config->auth.tokens_required);
 }
@@ -67,7 +66,6 @@ TEST_F(CollectorConfigTest, ReadsEveryKey) {
             "storage:\n  path: /data/e.db\n"
             "ingest:\n  max_events_per_transaction: 100\n"
             "  stream_window_batches: 3\n  max_message_bytes: 1048576\n"
-            "  min_commit_interval: 0s\n"
             "query:\n  threads: 4\n  queue_capacity: 9\n"
             "tls:\n  cert: " +
                 certs + "/collector.crt\n  key: " + certs +
@@ -80,7 +78,6 @@ TEST_F(CollectorConfigTest, ReadsEveryKey) {
   EXPECT_EQ(config->database_path, "/data/e.db");
   EXPECT_EQ(config->max_events_per_transaction, 100u);
   EXPECT_EQ(config->stream_window_batches, 3u);
-  EXPECT_EQ(config->min_commit_interval, absl::ZeroDuration());
   EXPECT_EQ(config->query_threads, 4);
   EXPECT_EQ(config->stats_interval, absl::Seconds(5));
   EXPECT_FALSE(config->security.insecure);
