@@ -324,26 +324,44 @@ TEST_F(AgentServiceTest, AbsurdSequenceIsRejected) {
   EXPECT_EQ(storage_.events(), 0u);
 }
 
+// An AgentService that anyone may stream to, over an ingest queue of
+// `queue_capacity` items that the test starts when it wants.
+struct ServiceBeforeIngest {
+  explicit ServiceBeforeIngest(size_t queue_capacity)
+      : ingest(storage, clock, {.queue_capacity = queue_capacity}, {}) {}
+  ~ServiceBeforeIngest() {
+    server.Shutdown();
+    ingest.Stop();
+  }
+  static AuthConfig Open() {
+    AuthConfig open;
+    open.tokens_required = false;
+    return open;
+  }
+
+  FakeStorage storage;
+  FakeClock clock;
+  IngestPipeline ingest;
+  RefusalLog refusals{clock, absl::Minutes(1), [](const std::string&) {}};
+  AgentEnrollments enrollments;
+  Authorizer authorizer{Open(), CollectorMethodAccess(), refusals, enrollments};
+  AgentStreamRegistry streams;
+  AgentServiceImpl service{ingest, /*window_batches=*/2, authorizer, streams};
+  test_support::LoopbackGrpcServer server{service};
+  std::unique_ptr<v1::AgentService::Stub> stub =
+      v1::AgentService::NewStub(server.NewChannel());
+};
+
 // More streams than the ingest queue has room for, while ingest is
 // stopped: they wait (flow control) instead of failing, and once ingest
 // runs every stream's every batch is stored and acknowledged.
 TEST(AgentServiceFlowControlTest, AFullIngestQueueSlowsStreamsDown) {
-  FakeStorage storage;
-  FakeClock clock;
   constexpr int kAgents = 12;
   constexpr uint64_t kBatches = 4;
-  IngestPipeline ingest{storage, clock, {.queue_capacity = 2}, {}};
-  RefusalLog refusals{clock, absl::Minutes(1), [](const std::string&) {}};
-  AgentEnrollments enrollments;
-  AuthConfig open;
-  open.tokens_required = false;
-  Authorizer authorizer{open, CollectorMethodAccess(), refusals, enrollments};
-  AgentStreamRegistry streams;
-  AgentServiceImpl service{ingest, /*window_batches=*/2, authorizer, streams};
-  test_support::LoopbackGrpcServer server{service};
-  ASSERT_TRUE(server.started());
-  std::unique_ptr<v1::AgentService::Stub> stub =
-      v1::AgentService::NewStub(server.NewChannel());
+  ServiceBeforeIngest collector(/*queue_capacity=*/2);
+  ASSERT_TRUE(collector.server.started());
+  IngestPipeline& ingest = collector.ingest;
+  AgentStreamRegistry& streams = collector.streams;
 
   std::vector<std::unique_ptr<grpc::ClientContext>> contexts;
   std::vector<std::unique_ptr<
@@ -351,7 +369,7 @@ TEST(AgentServiceFlowControlTest, AFullIngestQueueSlowsStreamsDown) {
       agents;
   for (int a = 0; a < kAgents; ++a) {
     contexts.push_back(std::make_unique<grpc::ClientContext>());
-    agents.push_back(stub->Connect(contexts.back().get()));
+    agents.push_back(collector.stub->Connect(contexts.back().get()));
     v1::AgentMessage message;
     message.mutable_hello()->set_agent_id(absl::StrCat("host-", a));
     ASSERT_TRUE(agents.back()->Write(message));
@@ -391,33 +409,24 @@ TEST(AgentServiceFlowControlTest, AFullIngestQueueSlowsStreamsDown) {
     }
     EXPECT_TRUE(agent->Finish().ok());
   }
-  EXPECT_EQ(storage.events(), kAgents * kBatches);
-  server.Shutdown();
-  ingest.Stop();
+  EXPECT_EQ(collector.storage.events(), kAgents * kBatches);
 }
 
 // A flood of streams, several per agent id, all ending while ingest is
 // behind: every host ends disconnected, whatever was queued or dropped.
 TEST(AgentServiceFloodTest, EveryClosedStreamLeavesItsHostDisconnected) {
-  FakeStorage storage;
-  FakeClock clock;
   constexpr int kHosts = 20;
   constexpr int kStreamsPerHost = 10;
   // Room for one hello per host, far less than the flood, and not drained
   // until every stream ended: later hellos find it full, and every
   // disconnect arrives at a full queue.
-  IngestPipeline ingest{storage, clock, {.queue_capacity = 2 * kHosts}, {}};
-  RefusalLog refusals{clock, absl::Minutes(1), [](const std::string&) {}};
-  AgentEnrollments enrollments;
-  AuthConfig open;
-  open.tokens_required = false;
-  Authorizer authorizer{open, CollectorMethodAccess(), refusals, enrollments};
-  AgentStreamRegistry streams;
-  AgentServiceImpl service{ingest, /*window_batches=*/2, authorizer, streams};
-  test_support::LoopbackGrpcServer server{service};
-  ASSERT_TRUE(server.started());
-  std::unique_ptr<v1::AgentService::Stub> stub =
-      v1::AgentService::NewStub(server.NewChannel());
+  ServiceBeforeIngest collector(/*queue_capacity=*/2 * kHosts);
+  ASSERT_TRUE(collector.server.started());
+  FakeStorage& storage = collector.storage;
+  FakeClock& clock = collector.clock;
+  IngestPipeline& ingest = collector.ingest;
+  AgentStreamRegistry& streams = collector.streams;
+  std::unique_ptr<v1::AgentService::Stub>& stub = collector.stub;
 
   std::vector<std::string> agent_ids;
   for (int h = 0; h < kHosts; ++h) {
@@ -462,7 +471,6 @@ TEST(AgentServiceFloodTest, EveryClosedStreamLeavesItsHostDisconnected) {
   for (const v1::HostStatus& host : hosts->hosts()) {
     EXPECT_FALSE(host.connected()) << host.agent_id();
   }
-  server.Shutdown();
 }
 
 }  // namespace
