@@ -368,11 +368,13 @@ TEST_F(RemoteOpsTest, ViewerIsRefusedAndTheRefusalIsAudited) {
 
   // The refusal is stored with the next ingest transaction.
   CommandResult audit;
-  EXPECT_TRUE(PollUntil(kDeadline, [&] {
-    audit = Ctl(kViewerToken, {"-o", "json", "audit"});
-    return audit.exit_code == 0 &&
-           audit.out.find("refused") != std::string::npos;
-  })) << audit.out << audit.err;
+  EXPECT_TRUE(PollUntil(kDeadline,
+                        [&] {
+                          audit = Ctl(kViewerToken, {"-o", "json", "audit"});
+                          return audit.exit_code == 0 &&
+                                 audit.out.find("refused") != std::string::npos;
+                        }))
+      << audit.out << audit.err;
   EXPECT_THAT(audit.out, HasSubstr("vera"));
 }
 
