@@ -231,23 +231,18 @@ void IngestPipeline::StoreGroup(std::vector<IngestItem>& group) {
   // One ack per stream covers all its batches in the transaction: acks are
   // cumulative, and each is a write to the network.
   struct StreamAck {
-    StreamLink* link;
     const std::string* agent_id;  // A stream streams for one agent.
-    size_t batches;
+    size_t batches = 0;
   };
-  std::vector<StreamAck> acks;
-  absl::flat_hash_map<StreamLink*, size_t> ack_of_link;
+  absl::flat_hash_map<StreamLink*, StreamAck> acks;
   for (const IngestItem& item : group) {
     if (item.kind != IngestItem::Kind::kBatch) continue;
-    auto [it, added] = ack_of_link.try_emplace(item.link.get(), acks.size());
-    if (added) {
-      acks.push_back(StreamAck{item.link.get(), &item.agent_id, 1});
-    } else {
-      ++acks[it->second].batches;
-    }
+    StreamAck& ack = acks[item.link.get()];
+    ack.agent_id = &item.agent_id;
+    ++ack.batches;
   }
-  for (const StreamAck& ack : acks) {
-    ack.link->OnStored(stored_sequences_[*ack.agent_id], ack.batches);
+  for (const auto& [link, ack] : acks) {
+    link->OnStored(stored_sequences_[*ack.agent_id], ack.batches);
   }
   for (IngestObserver* observer : observers_) observer->OnStored(*stored);
   group.clear();

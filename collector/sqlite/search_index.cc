@@ -18,6 +18,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
 #include "absl/time/time.h"
+#include "collector/sqlite/checked_query.h"
 #include "collector/sqlite/schema.h"
 #include "common/logging.h"
 #include "common/sqlite_setup.h"
@@ -209,31 +210,12 @@ std::string QuotedToken(absl::string_view token) {
   return absl::StrCat("\"", absl::StrReplaceAll(token, {{"\"", "\"\""}}), "\"");
 }
 
-constexpr int kStepsPerStopCheck = 10000;
-
-// While alive, statements on `db` fail with SQLITE_INTERRUPT once
-// `stop_early` says so (asked every kStepsPerStopCheck steps).
-class InterruptWhen {
- public:
-  InterruptWhen(SQLite::Database& db, std::function<bool()> stop_early)
-      : db_(db), stop_early_(std::move(stop_early)) {
-    sqlite3_progress_handler(
-        db_.getHandle(), kStepsPerStopCheck,
-        [](void* self) -> int {
-          return static_cast<InterruptWhen*>(self)->stop_early_() ? 1 : 0;
-        },
-        this);
-  }
-  ~InterruptWhen() {
-    sqlite3_progress_handler(db_.getHandle(), 0, nullptr, nullptr);
-  }
-  InterruptWhen(const InterruptWhen&) = delete;
-  InterruptWhen& operator=(const InterruptWhen&) = delete;
-
- private:
-  SQLite::Database& db_;
-  std::function<bool()> stop_early_;
-};
+// A CheckedQuery's check that stops what runs once `stop_early` says so.
+QueryCheck StopWhen(const std::function<bool()>& stop_early) {
+  return [&stop_early] {
+    return stop_early() ? absl::CancelledError("stopping") : absl::OkStatus();
+  };
+}
 
 bool Interrupted(const SQLite::Exception& e) {
   return (e.getErrorCode() & 0xff) == SQLITE_INTERRUPT;
@@ -280,21 +262,22 @@ std::optional<std::string> TrigramMatchExpression(const std::string& text) {
 }
 
 std::optional<IndexedSearch> IndexedSearchFor(const std::string& text) {
+  // The events the index's `table` lists for the bound MATCH, and every
+  // event above the watermark.
+  const auto condition = [](absl::string_view table) {
+    return absl::StrCat("(id IN (SELECT rowid FROM search.", table, " WHERE ",
+                        table,
+                        " MATCH ?) OR id > (SELECT indexed_through FROM "
+                        "search.index_state))");
+  };
   if (std::optional<std::string> match = TrigramMatchExpression(text)) {
-    return IndexedSearch{
-        .condition =
-            "(id IN (SELECT rowid FROM search.log_messages WHERE log_messages "
-            "MATCH ?) OR id > (SELECT indexed_through FROM "
-            "search.index_state))",
-        .match = *std::move(match)};
+    return IndexedSearch{.condition = condition("log_messages"),
+                         .match = *std::move(match)};
   }
   static const RE2 kPair(absl::StrCat(kUnspacedCharacter, "{2}"));
   if (RE2::FullMatch(text, kPair)) {
-    return IndexedSearch{
-        .condition =
-            "(id IN (SELECT rowid FROM search.log_pairs WHERE log_pairs MATCH "
-            "?) OR id > (SELECT indexed_through FROM search.index_state))",
-        .match = QuotedToken(text)};
+    return IndexedSearch{.condition = condition("log_pairs"),
+                         .match = QuotedToken(text)};
   }
   return std::nullopt;
 }
@@ -333,10 +316,10 @@ absl::StatusOr<std::unique_ptr<SearchIndex>> SearchIndex::Rebuild(
 }
 
 absl::Status SearchIndex::QuickCheck(const std::function<bool()>& stop_early) {
+  const QueryCheck check = StopWhen(stop_early);
+  CheckedQuery checked(*db_, check);
   // SQLite's virtual machine runs some hundred million steps a second.
-  int64_t checks_left = int64_t{6'000'000'000} / kStepsPerStopCheck;
-  InterruptWhen interrupt(*db_,
-                          [&] { return --checks_left < 0 || stop_early(); });
+  checked.LimitSteps(6'000'000'000);
   absl::Status status;
   try {
     // main only: the events' database is attached too.
@@ -381,7 +364,8 @@ absl::StatusOr<int> SearchIndex::IndexNext(
     next.reset();
     if (events.empty()) return 0;
     // Large events take seconds to index: a stop must not wait for them.
-    InterruptWhen interrupt(*db_, stop_early);
+    const QueryCheck check = StopWhen(stop_early);
+    CheckedQuery checked(*db_, check);
     SQLite::Transaction txn(*db_);
     SQLite::Statement add(
         *db_, "INSERT INTO log_messages (rowid, message) VALUES (?1, ?2)");

@@ -61,7 +61,7 @@ std::optional<std::string> TrigramMatchExpression(const std::string& text);
 // events the index lists and every event above the watermark. Needs the
 // index attached (AttachSearchIndex).
 struct IndexedSearch {
-  const char* condition;
+  std::string condition;
   std::string match;
 };
 

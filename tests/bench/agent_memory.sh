@@ -42,6 +42,7 @@
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
+source "$root/tests/bench/script_support.sh"
 bin=${EROOM_BIN_DIR:-$root/build/bin}
 agent=
 lines=1000000
@@ -76,19 +77,8 @@ trap cleanup EXIT
 # kB value of KEY in a /proc status-like file (0 if absent).
 kb() { awk -v key="$1:" '$1 == key { print $2; found = 1 } END { if (!found) print 0 }' "$2"; }
 mb() { awk -v kb="$1" 'BEGIN { printf "%.1f", kb / 1024 }'; }
-# utime + stime of a process, in clock ticks (fields after "pid (comm) ").
-cpu_ticks() { sed 's/.*) //' "/proc/$1/stat" | awk '{ print $12 + $13 }'; }
 now() { date +%s.%N; }
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
-load() { cut -d' ' -f1-3 /proc/loadavg; }
-median() { tr ' ' '\n' | sed '/^$/d' | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-free_port() {  # a loopback port nothing listens on now (zabbix: <= 32767)
-  local port
-  while :; do
-    port=$((20000 + RANDOM % 12000))
-    [[ -z $(ss -Hltn "sport = :$port") ]] && { echo "$port"; return; }
-  done
-}
 
 # RSS (kB) of an smaps file by mapping: exe tls runtime libraries heap rest.
 rss_by_mapping() {  # smaps-file executable
@@ -262,13 +252,13 @@ print_memory() {  # label values... (kB)
 tick_hz=$(getconf CLK_TCK)
 for run in $(seq "$runs"); do
   echo
-  echo "run $run of $runs (load $(load), $(nproc) cores)"
+  echo "run $run of $runs (load $(load_average), $(nproc) cores)"
   start_agent
   sleep 5  # Startup (schema, first scan, connection) is not idling.
-  ticks_before=$(cpu_ticks "$agent_pid")
+  ticks_before=$(cpu_ticks "/proc/$agent_pid/stat")
   start=$(now)
   sleep "$idle_seconds"
-  ticks_after=$(cpu_ticks "$agent_pid")
+  ticks_after=$(cpu_ticks "/proc/$agent_pid/stat")
   idle_elapsed=$(elapsed "$start" "$(now)")
   cpu=$(awk -v t=$((ticks_after - ticks_before)) -v hz="$tick_hz" -v s="$idle_elapsed" \
     'BEGIN { printf "%.2f", 100 * t / hz / s }')
@@ -291,7 +281,7 @@ for run in $(seq "$runs"); do
   echo 5 >"/proc/$agent_pid/clear_refs"  # Resets VmHWM to the current RSS.
   peak_pss=0
   peak_anon=0
-  load_ticks=$(cpu_ticks "$agent_pid")
+  load_ticks=$(cpu_ticks "/proc/$agent_pid/stat")
   start=$(now)
   mv "$work/load.log" "$work/eroom/logs/server.2025-01-0$run.log"
   while :; do
@@ -312,7 +302,7 @@ for run in $(seq "$runs"); do
     fi
   done
   load_elapsed=$(elapsed "$start" "$(now)")
-  load_ticks=$(($(cpu_ticks "$agent_pid") - load_ticks))
+  load_ticks=$(($(cpu_ticks "/proc/$agent_pid/stat") - load_ticks))
   peak_rss=$(kb VmHWM "/proc/$agent_pid/status")
   figures[peak_rss]+="$peak_rss "
   figures[peak_anon]+="$peak_anon "
@@ -328,7 +318,7 @@ for run in $(seq "$runs"); do
 done
 
 echo
-echo "medians of $runs runs (load $(load), $(nproc) cores):"
+echo "medians of $runs runs (load $(load_average), $(nproc) cores):"
 echo "                  $columns"
 for name in agent $(for reference in "${references[@]}"; do echo "${reference%% *}"; done); do
   values=()

@@ -2,6 +2,7 @@
 #define EROOM_TESTS_BENCH_BENCH_FIGURES_H_
 
 #include <chrono>
+#include <filesystem>
 #include <string>
 
 namespace eroom::bench {
@@ -15,6 +16,10 @@ double SecondsSince(std::chrono::steady_clock::time_point start);
 
 // The size of the file at `path` in MiB; 0 if there is none.
 double FileMiB(const std::string& path);
+
+// utime + stime of a /proc/PID/stat or /proc/PID/task/TID/stat file, in
+// seconds; 0 if it cannot be read.
+double StatCpuSeconds(const std::filesystem::path& stat_path);
 
 }  // namespace eroom::bench
 

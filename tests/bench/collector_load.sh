@@ -24,6 +24,7 @@
 # shared with the load generator (and whatever else runs): the CPU the rest
 # of the machine used during the load is printed too.
 set -euo pipefail
+source "$(dirname "$0")/script_support.sh"
 
 bin=""
 agent_counts=100,1000,3000
@@ -77,6 +78,25 @@ fi
 ulimit -n "$(ulimit -Hn)"
 summary=()
 
+# One line per second: unix ms, collector CPU ticks, VmRSS kB, CPU ticks
+# the whole machine was busy (all but idle and iowait), CPU ticks of the
+# rule thread.
+sample() {
+  local pid=$1 out=$2 ticks rss busy task rules_stat="" rules_ticks
+  for task in /proc/"$pid"/task/*; do
+    [[ "$(<"$task/comm")" == alert-rules ]] && rules_stat="$task/stat"
+  done
+  while kill -0 "$pid" 2>/dev/null; do
+    ticks=$(cpu_ticks "/proc/$pid/stat") || break
+    rss=$(awk '/^VmRSS:/ {print $2}' "/proc/$pid/status")
+    busy=$(awk '/^cpu / {t = 0; for (i = 2; i <= NF; i++) t += $i; print t - $5 - $6}' /proc/stat)
+    rules_ticks=0
+    if [[ -n "$rules_stat" ]]; then rules_ticks=$(cpu_ticks "$rules_stat" || echo 0); fi
+    echo "$(date +%s%3N) $ticks $rss $busy $rules_ticks" >>"$out"
+    sleep 1
+  done
+}
+
 # run_load AGENTS: one collector, one fleet; prints its figures, adds a row
 # to `summary`, and fails if a target was missed.
 run_load() {
@@ -109,36 +129,10 @@ EOF
   done
   [[ -n "$port" ]] || { echo "collector did not start:" >&2; cat "$work/collector.log" >&2; exit 1; }
 
-  # utime+stime ticks of the stat(5) file $1.
-  cpu_ticks() {
-    local stat fields
-    stat=$(<"$1") || return 1
-    read -r -a fields <<<"${stat##*) }"  # Field 3 of stat(5) is [0].
-    echo $((fields[11] + fields[12]))
-  }
-
-  # One line per second: unix ms, collector CPU ticks, VmRSS kB, CPU ticks
-  # the whole machine was busy (all but idle and iowait), CPU ticks of the
-  # rule thread.
-  sample() {
-    local pid=$1 out=$2 ticks rss busy task rules_stat="" rules_ticks
-    for task in /proc/"$pid"/task/*; do
-      [[ "$(<"$task/comm")" == alert-rules ]] && rules_stat="$task/stat"
-    done
-    while kill -0 "$pid" 2>/dev/null; do
-      ticks=$(cpu_ticks "/proc/$pid/stat") || break
-      rss=$(awk '/^VmRSS:/ {print $2}' "/proc/$pid/status")
-      busy=$(awk '/^cpu / {t = 0; for (i = 2; i <= NF; i++) t += $i; print t - $5 - $6}' /proc/stat)
-      rules_ticks=0
-      if [[ -n "$rules_stat" ]]; then rules_ticks=$(cpu_ticks "$rules_stat" || echo 0); fi
-      echo "$(date +%s%3N) $ticks $rss $busy $rules_ticks" >>"$out"
-      sleep 1
-    done
-  }
   sample "$collector_pid" "$work/samples" &
   sampler_pid=$!
 
-  loadavg_before=$(cut -d' ' -f1-3 /proc/loadavg)
+  loadavg_before=$(load_average)
   set +e
   # A runaway load generator must not take the shared machine's memory.
   (ulimit -v $((8 * 1024 * 1024)) && exec "$bin/eroom-loadgen" --collector "127.0.0.1:$port" --insecure \
@@ -146,7 +140,7 @@ EOF
     --report "$work/agents.csv" "${extra[@]}") | tee "$work/loadgen.out"
   loadgen_status=${PIPESTATUS[0]}
   set -e
-  loadavg_after=$(cut -d' ' -f1-3 /proc/loadavg)
+  loadavg_after=$(load_average)
 
   if ! kill -0 "$collector_pid" 2>/dev/null; then
     echo "eroom-collector exited during the run:" >&2
@@ -268,7 +262,7 @@ for count in "${counts[@]}"; do
   run_load "$count" || failed=1
 done
 echo
-echo "=== collector capacity: $rate events/s per agent, $duration each, load average $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores ==="
+echo "=== collector capacity: $rate events/s per agent, $duration each, load average $(load_average) on $(nproc) cores ==="
 echo " agents      CPU       RSS  stored/s  ack p99  failed  starved  result"
 printf '%s\n' "${summary[@]}"
 ((failed == 0))

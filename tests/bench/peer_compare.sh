@@ -31,9 +31,7 @@ while (($#)); do
     *) echo "usage: $0 [--bin DIR] [--lines N]" >&2; exit 2 ;;
   esac
 done
-for program in "$bin"/{eroom-agent,eroom-collector,eroomctl,eroom-loggen}; do
-  [[ -x $program ]] || { echo "no $program (--bin DIR)" >&2; exit 2; }
-done
+require_programs "$bin"/{eroom-agent,eroom-collector,eroomctl,eroom-loggen}
 if ! command -v rsyslogd >/dev/null; then
   echo "installing rsyslog from Debian..."
   apt-get install -y rsyslog >/dev/null
@@ -50,7 +48,8 @@ trap cleanup EXIT
 
 clock_ticks=$(getconf CLK_TCK)
 cpu_seconds() {  # pid: user + system CPU so far
-  awk -v hz="$clock_ticks" '{printf "%.2f", ($14 + $15) / hz}' "/proc/$1/stat"
+  awk -v ticks="$(cpu_ticks "/proc/$1/stat")" -v hz="$clock_ticks" \
+    'BEGIN { printf "%.2f", ticks / hz }'
 }
 peak_rss_mib() {  # pid
   awk '/^VmHWM:/ {printf "%.0f", $2 / 1024}' "/proc/$1/status"
@@ -62,7 +61,7 @@ log_dir=$work/eroom/logs
 mkdir -p "$log_dir"
 "$bin/eroom-loggen" --lines "$lines" --out "$work/server.log" >/dev/null
 size_mib=$(du -m "$work/server.log" | cut -f1)
-echo "load at start: $(cut -d' ' -f1-3 /proc/loadavg), $(nproc) cores;" \
+echo "load at start: $(load_average), $(nproc) cores;" \
   "log: $lines lines, $size_mib MiB (eroom-loggen)"
 
 # --- grep
@@ -95,17 +94,19 @@ rsyslogd -n -f "$rsyslog_dir/receiver.conf" -i "$rsyslog_dir/receiver.pid" \
 receiver=$!
 pids+=("$receiver")
 wait_for 10 bash -c "exec 3<>/dev/tcp/127.0.0.1/$port" 2>/dev/null
-rsyslogd -n -f "$rsyslog_dir/sender.conf" -i "$rsyslog_dir/sender.pid" \
-  >"$rsyslog_dir/sender.log" 2>&1 &
-sender=$!
-pids+=("$sender")
-sleep 1  # imfile polls for the file
 received_all() {
   [[ -f $rsyslog_dir/received.log ]] &&
     (($(wc -l <"$rsyslog_dir/received.log") >= lines))
 }
-start=$(now)
+# The log is in place before the sender starts, which imfile (without a
+# state file) reads from its beginning: no wait for imfile to see it come.
+# The sender's start-up is timed with the rest.
 cp "$work/server.log" "$log_dir/server.log"
+start=$(now)
+rsyslogd -n -f "$rsyslog_dir/sender.conf" -i "$rsyslog_dir/sender.pid" \
+  >"$rsyslog_dir/sender.log" 2>&1 &
+sender=$!
+pids+=("$sender")
 wait_for 600 received_all || { echo "rsyslog did not deliver every line" >&2; exit 1; }
 rsyslog_s=$(calc "$(now) - $start")
 rsyslog_cpu=$(calc "$(cpu_seconds "$sender") + $(cpu_seconds "$receiver")")
@@ -214,4 +215,4 @@ EOF
 }
 run_ours plaintext
 run_ours tls
-echo "load at end: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "load at end: $(load_average)"

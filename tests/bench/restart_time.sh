@@ -31,9 +31,7 @@ while (($#)); do
     *) echo "usage: $0 [--bin DIR] [--runs N]" >&2; exit 2 ;;
   esac
 done
-for program in "$bin"/{eroom-agent,eroom-collector,eroomctl,eroom-sim}; do
-  [[ -x $program ]] || { echo "no $program (--bin DIR)" >&2; exit 2; }
-done
+require_programs "$bin"/{eroom-agent,eroom-collector,eroomctl,eroom-sim}
 
 work=$(mktemp -d /tmp/restart-time.XXXXXX)
 pids=()  # started here, stopped at exit
@@ -47,8 +45,6 @@ cleanup() {
 trap cleanup EXIT
 
 now_ms() { date +%s%3N; }
-load() { cut -d' ' -f1-3 /proc/loadavg; }
-median() { tr ' ' '\n' | sed '/^$/d' | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 seconds() { awk -v ms="$1" 'BEGIN { printf "%.2f", ms / 1000 }'; }
 
 export EROOM_PRIVATE_KEY=bench-key
@@ -104,7 +100,7 @@ connected() { ctl -o json hosts 2>/dev/null | grep '"connected": *true' >/dev/nu
 wait_for 30 connected || { cat "$work/agent.log" >&2; echo "agent did not connect" >&2; exit 1; }
 
 # --- the runs -----------------------------------------------------------------
-echo "restart of an idle eroom-sim, $runs runs each; load before: $(load)"
+echo "restart of an idle eroom-sim, $runs runs each; load before: $(load_average)"
 references=() ours=() gaps=()
 for run in $(seq "$runs"); do
   start=$(now_ms)
@@ -127,7 +123,7 @@ done
 reference=$(echo "${references[*]}" | median)
 our=$(echo "${ours[*]}" | median)
 gap=$(echo "${gaps[*]}" | median)
-echo "=== restart_time (medians of $runs; load after: $(load)) ==="
+echo "=== restart_time (medians of $runs; load after: $(load_average)) ==="
 echo "reference stop+start+health   $(seconds "$reference") s"
 echo "eroomctl restart              $(seconds "$our") s"
 awk -v a="$our" -v b="$reference" 'BEGIN { printf "overhead                      %+.2f s (ratio %.2fx; goal <= +1.00 s)\n", (a - b) / 1000, a / b }'

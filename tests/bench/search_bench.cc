@@ -329,36 +329,18 @@ std::optional<Timed> TimeCommand(const std::vector<std::string>& argv, int runs,
   return timed;
 }
 
-// The collector's CPU time so far, in clock ticks.
-int64_t CpuTicks(pid_t pid) {
-  std::ifstream in(absl::StrCat("/proc/", pid, "/stat"));
-  std::string stat((std::istreambuf_iterator<char>(in)),
-                   std::istreambuf_iterator<char>());
-  const size_t name_end = stat.rfind(')');
-  if (name_end == std::string::npos) return 0;
-  std::istringstream fields(stat.substr(name_end + 2));
-  std::string field;
-  int64_t utime = 0, stime = 0;
-  // Fields 3.. of proc(5); utime and stime are 14 and 15.
-  for (int number = 3; number <= 15 && fields >> field; ++number) {
-    if (number == 14) utime = std::stoll(field);
-    if (number == 15) stime = std::stoll(field);
-  }
-  return utime + stime;
-}
-
 // Waits until the collector is idle (its start-up check of the search
 // index done): under 50 ms of CPU in each of two seconds running.
 void WaitUntilIdle(pid_t pid) {
   const auto start = std::chrono::steady_clock::now();
-  const int64_t ticks_per_s = sysconf(_SC_CLK_TCK);
+  const std::string stat = absl::StrCat("/proc/", pid, "/stat");
   int quiet = 0;
-  int64_t ticks = CpuTicks(pid);
+  double cpu = StatCpuSeconds(stat);
   while (quiet < 2 && SecondsSince(start) < 120) {
     absl::SleepFor(absl::Seconds(1));
-    const int64_t now = CpuTicks(pid);
-    quiet = (now - ticks) * 20 < ticks_per_s ? quiet + 1 : 0;
-    ticks = now;
+    const double now = StatCpuSeconds(stat);
+    quiet = now - cpu < 0.05 ? quiet + 1 : 0;
+    cpu = now;
   }
   std::cout << absl::StrFormat("collector idle after %.1f s\n",
                                SecondsSince(start));

@@ -33,7 +33,6 @@
 #include <fstream>
 #include <iterator>
 #include <memory>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -52,6 +51,7 @@
 #include "common/transport_security.h"
 #include "eroom/monitor/v1/monitor.grpc.pb.h"
 #include "spdlog/spdlog.h"
+#include "tests/bench/bench_figures.h"
 #include "tests/bench/latency_samples.h"
 #include "tests/bench/log_event_corpus.h"
 
@@ -150,21 +150,6 @@ CpuSnapshot& operator+=(CpuSnapshot& total, const CpuSnapshot& more) {
   total.ingest_seconds += more.ingest_seconds;
   total.index_seconds += more.index_seconds;
   return total;
-}
-
-// utime + stime of a /proc/.../stat file, in seconds.
-double StatCpuSeconds(const std::filesystem::path& stat_path) {
-  std::ifstream in(stat_path);
-  const std::string stat((std::istreambuf_iterator<char>(in)),
-                         std::istreambuf_iterator<char>());
-  // Fields after "(comm) ": state is field 3, utime 14, stime 15.
-  std::istringstream fields(stat.substr(stat.rfind(')') + 2));
-  std::string field;
-  double ticks = 0;
-  for (int number = 3; number <= 15 && fields >> field; ++number) {
-    if (number >= 14) ticks += std::stod(field);
-  }
-  return ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 
 CpuSnapshot TakeCpuSnapshot() {

@@ -335,9 +335,10 @@ TEST_F(SqliteStorageTest, SearchJoinsTheNewestEventsAndTheIndexInTimeOrder) {
   EXPECT_THAT(LogsContaining("timeout"), ::testing::ElementsAreArray(all));
   EXPECT_THAT(LogsContaining("실패"), ::testing::ElementsAreArray(all));
   EXPECT_THAT(LogsContaining("TIMEOUT"), ::testing::ElementsAreArray(all));
-  // A filter no index serves in time order, matching only far back: the
-  // newest events are given up on past their step limit, and the index
-  // answers on the same connection.
+  // A filter no index serves in time order (two hosts), matching far back:
+  // the newest events end, by their count or their step limit
+  // (CheckedQueryTest), and the index answers the rest on the same
+  // connection.
   v1::QueryLogsRequest two_hosts;
   two_hosts.set_contains("timeout");
   two_hosts.set_min_level(v1::INFO);
