@@ -15,7 +15,14 @@
 #
 #   tests/bench/collector_load.sh --bin BUILD/bin [--agents 100,1000,3000]
 #       [--rate 10] [--duration 1m] [--rules FILE|default]
-#       [--config-line YAML]... [--keep] [--smoke] [-- EXTRA eroom-loadgen FLAGS]
+#       [--config-line YAML]... [--no-reference] [--keep] [--smoke]
+#       [-- EXTRA eroom-loadgen FLAGS]
+#
+# Beside each size, the peer in the same run: rsyslogd receiving the same
+# lines per second over as many TCP connections (eroom-syslog-fleet, imtcp
+# into a file, as peer_compare.sh's receiver), its CPU sampled the same
+# way; the table gives the collector's CPU as a multiple of it.
+# --no-reference skips it.
 #
 # Targets (issue 13), per size: the collector under one core and 256 MB,
 # ack p99 <= 250 ms, no stream failed, no agent starved, nothing lost or
@@ -32,6 +39,7 @@ rate=10
 duration=1m
 keep=0
 smoke=0
+reference=1
 rules=""
 config_lines=()
 extra=()
@@ -44,25 +52,28 @@ while (($#)); do
     --rules) rules="$2"; shift 2 ;;
     --config-line) config_lines+=("$2"); shift 2 ;;
     --keep) keep=1; shift ;;
+    --no-reference) reference=0; shift ;;
     --smoke) smoke=1; shift ;;
     --) shift; extra=("$@"); break ;;
-    *) echo "usage: $0 --bin DIR [--agents N[,N...]] [--rate R] [--duration D] [--rules FILE|default] [--config-line YAML]... [--keep] [--smoke] [-- LOADGEN FLAGS]" >&2
+    *) echo "usage: $0 --bin DIR [--agents N[,N...]] [--rate R] [--duration D] [--rules FILE|default] [--config-line YAML]... [--no-reference] [--keep] [--smoke] [-- LOADGEN FLAGS]" >&2
        exit 2 ;;
   esac
 done
-[[ -x "$bin/eroom-collector" && -x "$bin/eroom-loadgen" ]] || {
-  echo "$0: --bin must hold eroom-collector and eroom-loadgen" >&2
-  exit 2
-}
+require_programs "$bin"/{eroom-collector,eroom-loadgen,eroom-syslog-fleet}
+((reference)) && ensure_rsyslog
 
 work=""
 collector_pid=""
 sampler_pid=""
+receiver_pid=""
 cleanup() {
-  if [[ -n "$sampler_pid" ]]; then kill "$sampler_pid" 2>/dev/null || true; fi
-  if [[ -n "$collector_pid" ]]; then kill -KILL "$collector_pid" 2>/dev/null || true; fi
+  local pid
+  for pid in "$sampler_pid" "$collector_pid" "$receiver_pid"; do
+    if [[ -n "$pid" ]]; then kill -KILL "$pid" 2>/dev/null || true; fi
+  done
   sampler_pid=""
   collector_pid=""
+  receiver_pid=""
   if [[ -z "$work" ]]; then return; fi
   if ((keep)); then echo "kept $work"; else rm -rf "$work"; fi
   work=""
@@ -95,6 +106,71 @@ sample() {
     echo "$(date +%s%3N) $ticks $rss $busy $rules_ticks" >>"$out"
     sleep 1
   done
+}
+
+# The start and end (unix ms) of the load eroom-loadgen or
+# eroom-syslog-fleet printed to FILE.
+load_window() {  # file
+  echo "$(sed -n 's/^load start unix_ms=//p' "$1") $(sed -n 's/^load end unix_ms=//p' "$1")"
+}
+
+# From sample()'s lines between START and END (first sample at or after the
+# start to the last at or before the end): the process's CPU as % of one
+# core, the busiest 10 s within it, the RSS peak (kB), the rest of the
+# machine's CPU and the rule thread's.
+window_figures() {  # samples start end
+  local clk_tck
+  clk_tck=$(getconf CLK_TCK)
+  awk -v s="$2" -v e="$3" -v hz="$clk_tck" '
+    BEGIN { n = 0; rmax = 0 }
+    $1 >= s && $1 <= e { t[n] = $1; c[n] = $2; r[n] = $3; b[n] = $4; a[n] = $5; n++ }
+    END {
+      if (n < 2) { print "nan nan nan nan nan"; exit }
+      secs = (t[n-1] - t[0]) / 1000
+      avg = 100 * (c[n-1] - c[0]) / hz / secs
+      # The rest of the machine (% of one core): busy ticks less the process ones.
+      others = 100 * ((b[n-1] - b[0]) - (c[n-1] - c[0])) / hz / secs
+      max10 = -1; j = 0
+      for (i = 0; i < n; i++) {
+        while (t[i] - t[j] > 10000) j++
+        if (t[i] - t[j] >= 5000) {
+          w = 100 * (c[i] - c[j]) / hz / ((t[i] - t[j]) / 1000)
+          if (w > max10) max10 = w
+        }
+        if (r[i] > rmax) rmax = r[i]
+      }
+      rules = 100 * (a[n-1] - a[0]) / hz / secs
+      printf "%.1f %.1f %d %.0f %.1f\n", avg, max10, rmax, others, rules
+    }' "$1"
+}
+
+# run_reference CONNECTIONS: rsyslogd under the same load over TCP (see the
+# top); sets reference_cpu (% of one core, or "-"), reference_rss_mb and
+# reference_note.
+run_reference() {
+  local connections=$1 dir=$work/rsyslog port sent received start end rss_kb
+  reference_cpu="-" reference_rss_mb="-" reference_note="skipped (--no-reference)"
+  ((reference)) || return 0
+  port=$(free_port)
+  start_rsyslog_receiver "$dir" "$port" "$dir/received.log" $((connections + 16))
+  sample "$receiver_pid" "$dir/samples" &
+  sampler_pid=$!
+  "$bin/eroom-syslog-fleet" --target "127.0.0.1:$port" --connections "$connections" \
+    --rate "$rate" --duration "$duration" >"$dir/fleet.out" 2>&1 || true
+  sent=$(sed -n 's/^lines sent \([0-9]*\).*/\1/p' "$dir/fleet.out")
+  received_all() { (($(wc -l <"$dir/received.log" 2>/dev/null || echo 0) >= ${sent:-1})); }
+  wait_for 30 received_all || true
+  received=$(wc -l <"$dir/received.log" 2>/dev/null || echo 0)
+  kill "$sampler_pid" 2>/dev/null || true
+  wait "$sampler_pid" 2>/dev/null || true
+  sampler_pid=""
+  kill "$receiver_pid" 2>/dev/null || true
+  wait "$receiver_pid" 2>/dev/null || true
+  receiver_pid=""
+  read -r start end < <(load_window "$dir/fleet.out")
+  read -r reference_cpu _ rss_kb _ _ < <(window_figures "$dir/samples" "$start" "$end")
+  reference_rss_mb=$((${rss_kb:-0} / 1024))
+  reference_note="received $received of ${sent:-?} lines sent"
 }
 
 # run_load AGENTS: one collector, one fleet; prints its figures, adds a row
@@ -155,33 +231,9 @@ EOF
   wait "$collector_pid" || true
   collector_pid=""
 
-  load_start=$(sed -n 's/^load start unix_ms=//p' "$work/loadgen.out")
-  load_end=$(sed -n 's/^load end unix_ms=//p' "$work/loadgen.out")
-  clk_tck=$(getconf CLK_TCK)
-  # CPU over the load window (first sample at or after its start to the last
-  # at or before its end), the busiest 10 s within it, and the RSS peak.
+  read -r load_start load_end < <(load_window "$work/loadgen.out")
   read -r cpu_avg cpu_max10 rss_max_kb others_avg rules_avg < <(
-    awk -v s="$load_start" -v e="$load_end" -v hz="$clk_tck" '
-      BEGIN { n = 0; rmax = 0 }
-      $1 >= s && $1 <= e { t[n] = $1; c[n] = $2; r[n] = $3; b[n] = $4; a[n] = $5; n++ }
-      END {
-        if (n < 2) { print "nan nan nan nan nan"; exit }
-        secs = (t[n-1] - t[0]) / 1000
-        avg = 100 * (c[n-1] - c[0]) / hz / secs
-        # The rest of the machine (% of one core): busy ticks but the collector.
-        others = 100 * ((b[n-1] - b[0]) - (c[n-1] - c[0])) / hz / secs
-        max10 = -1; j = 0
-        for (i = 0; i < n; i++) {
-          while (t[i] - t[j] > 10000) j++
-          if (t[i] - t[j] >= 5000) {
-            w = 100 * (c[i] - c[j]) / hz / ((t[i] - t[j]) / 1000)
-            if (w > max10) max10 = w
-          }
-          if (r[i] > rmax) rmax = r[i]
-        }
-        rules = 100 * (a[n-1] - a[0]) / hz / secs
-        printf "%.1f %.1f %d %.0f %.1f\n", avg, max10, rmax, others, rules
-      }' "$work/samples")
+    window_figures "$work/samples" "$load_start" "$load_end")
 
   # Every agent's distinct stored sequences against what it produced.
   db_check="skipped (no sqlite3)"
@@ -210,6 +262,12 @@ EOF
   fi
   db_mb=$(du -cm "$work"/eroom.db* | tail -1 | cut -f1)
 
+  run_reference "$agents"
+  ratio="-"
+  if [[ "$reference_cpu" != - ]]; then
+    ratio=$(awk -v c="$cpu_avg" -v r="$reference_cpu" 'BEGIN { if (r > 0) printf "%.1fx", c / r; else print "-" }')
+  fi
+
   grep_summary() { sed -n "s/^$1  *//p" "$work/loadgen.out"; }
   load_seconds=$(awk -v s="$load_start" -v e="$load_end" 'BEGIN { printf "%.1f", (e - s) / 1000 }')
   stored_rate="n/a"
@@ -232,6 +290,8 @@ EOF
   echo "stream failures            $(grep_summary 'stream failures')"
   echo "database                   ${db_mb} MB"
   echo "rest of the machine        ${others_avg}% of one core (loadgen $(grep_summary 'loadgen CPU')); load average ${loadavg_before} -> ${loadavg_after}"
+  echo "peer, same run             rsyslogd (imtcp -> file) from $agents TCP connections x $rate lines/s: ${reference_cpu}% of one core, RSS ${reference_rss_mb} MB; ${reference_note}"
+  echo "collector CPU / peer CPU   $ratio"
 
   ack_p99=$(grep_summary 'ack latency ms' | awk '{ for (i = 1; i < NF; i++) if ($i == "p99") print $(i + 1) }')
   stream_failures=$(grep_summary 'stream failures' | awk '{ print $1 }')
@@ -249,9 +309,10 @@ EOF
   [[ "$db_check" == skipped* ]] ||
     check "database holds every produced event once" "$([[ "$db_check" == "0 missing, 0 extra"* ]] && echo 1 || echo 0)"
   echo "RESULT                     $verdict"
-  summary+=("$(printf '%7d  %7s%%  %6d MB  %8s  %8s  %7s  %8s  %s' "$agents" "$cpu_avg" \
+  summary+=("$(printf '%7d  %7s%%  %6d MB  %8s  %8s  %7s  %8s  %9s  %6s  %s' "$agents" "$cpu_avg" \
     "$rss_peak_mb" "$stored_rate" "${ack_p99:-?}" "${stream_failures:-?}" \
-    "$(grep_summary 'starved agents' | awk '{ print $1 }')" "$verdict")")
+    "$(grep_summary 'starved agents' | awk '{ print $1 }')" \
+    "$reference_cpu$([[ $reference_cpu == - ]] || echo %)" "$ratio" "$verdict")")
   cleanup
   [[ "$verdict" == OK ]]
 }
@@ -263,6 +324,6 @@ for count in "${counts[@]}"; do
 done
 echo
 echo "=== collector capacity: $rate events/s per agent, $duration each, load average $(load_average) on $(nproc) cores ==="
-echo " agents      CPU       RSS  stored/s  ack p99  failed  starved  result"
+echo " agents      CPU       RSS  stored/s  ack p99  failed  starved   rsyslog   ratio  result"
 printf '%s\n' "${summary[@]}"
 ((failed == 0))

@@ -32,10 +32,7 @@ while (($#)); do
   esac
 done
 require_programs "$bin"/{eroom-agent,eroom-collector,eroomctl,eroom-loggen}
-if ! command -v rsyslogd >/dev/null; then
-  echo "installing rsyslog from Debian..."
-  apt-get install -y rsyslog >/dev/null
-fi
+ensure_rsyslog
 
 work=$(mktemp -d /tmp/peer-compare.XXXXXX)
 pids=()  # started here, stopped at exit
@@ -74,26 +71,17 @@ printf 'grep -c ERROR   %7.3f s  %9.0f lines/s  (%s lines)\n' "$grep_s" \
 
 # --- rsyslog: imfile -> omfwd TCP -> imtcp -> file
 rsyslog_dir=$work/rsyslog
-mkdir -p "$rsyslog_dir"/{sender,receiver}
+mkdir -p "$rsyslog_dir/sender"
 port=$(free_port)
-cat >"$rsyslog_dir/receiver.conf" <<EOF
-global(workDirectory="$rsyslog_dir/receiver")
-module(load="imtcp")
-input(type="imtcp" address="127.0.0.1" port="$port")
-template(name="raw" type="string" string="%msg%\n")
-action(type="omfile" file="$rsyslog_dir/received.log" template="raw")
-EOF
 cat >"$rsyslog_dir/sender.conf" <<EOF
 global(workDirectory="$rsyslog_dir/sender")
 module(load="imfile")
 input(type="imfile" file="$log_dir/server.log" tag="eroom" readMode="0")
 action(type="omfwd" target="127.0.0.1" port="$port" protocol="tcp")
 EOF
-rsyslogd -n -f "$rsyslog_dir/receiver.conf" -i "$rsyslog_dir/receiver.pid" \
-  >"$rsyslog_dir/receiver.log" 2>&1 &
-receiver=$!
+start_rsyslog_receiver "$rsyslog_dir" "$port" "$rsyslog_dir/received.log"
+receiver=$receiver_pid
 pids+=("$receiver")
-wait_for 10 bash -c "exec 3<>/dev/tcp/127.0.0.1/$port" 2>/dev/null
 received_all() {
   [[ -f $rsyslog_dir/received.log ]] &&
     (($(wc -l <"$rsyslog_dir/received.log") >= lines))

@@ -45,3 +45,30 @@ median() {
   tr ' ' '\n' | sed '/^$/d' | sort -g |
     awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
+
+# Installs rsyslog from Debian if it is missing.
+ensure_rsyslog() {
+  command -v rsyslogd >/dev/null && return
+  echo "installing rsyslog from Debian..."
+  apt-get install -y rsyslog >/dev/null
+}
+
+# Starts an rsyslogd that receives syslog over TCP on 127.0.0.1:PORT (imtcp,
+# up to SESSIONS connections) and appends each message's text to OUT, with
+# its config, pid file, state and output log in DIR; sets receiver_pid and
+# returns once the port takes connections.
+start_rsyslog_receiver() {  # dir port out [sessions]
+  local dir=$1 port=$2 out=$3 sessions=${4:-200}
+  mkdir -p "$dir/state"
+  cat >"$dir/receiver.conf" <<CONF
+global(workDirectory="$dir/state")
+module(load="imtcp" maxSessions="$sessions")
+input(type="imtcp" address="127.0.0.1" port="$port")
+template(name="raw" type="string" string="%msg%\n")
+action(type="omfile" file="$out" template="raw")
+CONF
+  rsyslogd -n -f "$dir/receiver.conf" -i "$dir/receiver.pid" \
+    >"$dir/receiver.log" 2>&1 &
+  receiver_pid=$!
+  wait_for 10 bash -c "exec 3<>/dev/tcp/127.0.0.1/$port" 2>/dev/null
+}
