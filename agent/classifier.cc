@@ -125,6 +125,97 @@ RE2::Options PatternOptions() {
   return options;
 }
 
+// Whether `pattern` can only match at the start of the text: it begins with
+// `^`, not repeated, and has no `|` outside a group. RE2 knows but does not
+// tell; this reading answers no when in doubt (`\Q...\E`).
+bool MatchesOnlyAtStart(std::string_view pattern) {
+  if (!pattern.starts_with('^') ||
+      pattern.find("\\Q") != std::string_view::npos) {
+    return false;
+  }
+  if (pattern.size() > 1 &&
+      std::string_view("*+?{").find(pattern[1]) != std::string_view::npos) {
+    return false;
+  }
+  int depth = 0;
+  for (size_t i = 1; i < pattern.size(); ++i) {
+    switch (pattern[i]) {
+      case '\\':
+        ++i;  // The escaped character is no operator.
+        break;
+      case '(':
+        ++depth;
+        break;
+      case ')':
+        --depth;
+        break;
+      case '|':
+        if (depth == 0) return false;
+        break;
+      case '[': {
+        // A class ends at the first `]` that is not its first character,
+        // escaped, or the end of a `[:name:]`.
+        size_t end = i + 1;
+        if (end < pattern.size() && pattern[end] == '^') ++end;
+        if (end < pattern.size() && pattern[end] == ']') ++end;
+        while (end < pattern.size() && pattern[end] != ']') {
+          if (pattern[end] == '\\') {
+            ++end;
+          } else if (pattern.substr(end, 2) == "[:") {
+            end = pattern.find(":]", end + 2);
+            if (end == std::string_view::npos) return false;
+            ++end;
+          }
+          ++end;
+        }
+        i = end;
+        break;
+      }
+    }
+  }
+  return true;
+}
+
+// How much of a match's start the prefilter compares before it runs the set:
+// one Korean character, or three ASCII ones.
+constexpr int kRequiredStartBytes = 3;
+
+// The first bytes (up to kRequiredStartBytes) of every match of `regex`,
+// which matches only at the start of the text; empty if RE2 cannot tell.
+std::string RequiredStart(const RE2& regex) {
+  std::string min, max;
+  // One byte more, as RE2 rounds up a range it cuts.
+  if (!regex.PossibleMatchRange(&min, &max, kRequiredStartBytes + 1)) {
+    return "";
+  }
+  const size_t common =
+      std::mismatch(min.begin(), min.end(), max.begin(), max.end()).first -
+      min.begin();
+  return min.substr(0, std::min<size_t>(common, kRequiredStartBytes));
+}
+
+// Whether `line` can start a match of a prefilter's patterns.
+bool MayStartAMatch(
+    const std::optional<std::vector<std::string>>& required_starts,
+    std::string_view line) {
+  // Compared byte by byte rather than by memcmp: a start is 1 to 3 bytes,
+  // and its first byte tells most lines apart.
+  return !required_starts ||
+         std::any_of(required_starts->begin(), required_starts->end(),
+                     [&](const std::string& start) {
+                       return line.size() >= start.size() &&
+                              std::equal(start.begin(), start.end(),
+                                         line.begin());
+                     });
+}
+
+// Unanchored `pattern` as a pattern for a set anchored at the start of the
+// text: any bytes first, as few as possible, as RE2 itself prefixes an
+// unanchored search.
+std::string SearchFromStart(std::string_view pattern) {
+  return absl::StrCat("\\C*?(?:", AbslView(pattern), ")");
+}
+
 }  // namespace
 
 std::optional<FieldType> ParseFieldType(std::string_view name) {
@@ -315,18 +406,29 @@ absl::Status Classifier::CheckRule(const ClassificationRule& rule) {
 
 absl::StatusOr<Classifier> Classifier::Create(
     std::vector<ClassificationRule> rules) {
-  RE2::Set prefilter(PatternOptions(), RE2::UNANCHORED);
+  const auto new_prefilter = [] {
+    return Prefilter{RE2::Set(PatternOptions(), RE2::ANCHOR_START),
+                     {},
+                     {},
+                     std::vector<std::string>()};
+  };
+  absl::flat_hash_map<int, Prefilter> level_prefilters;
+  for (const ClassificationRule& rule : rules) {
+    if (rule.level) level_prefilters.try_emplace(*rule.level, new_prefilter());
+  }
+  Prefilter other_level_prefilter = new_prefilter();
+
   std::vector<CompiledRule> compiled;
   compiled.reserve(rules.size());
-  std::vector<int> prefilter_rules;
-  std::vector<int> match_all;
-  PerLevel prefilter_useful = {};
   for (size_t i = 0; i < rules.size(); ++i) {
     ClassificationRule& rule = rules[i];
-    if (absl::Status problem = CheckRule(rule); !problem.ok()) {
+    const auto problem_in_rule = [&](absl::string_view problem) {
       return absl::InvalidArgumentError(
           absl::StrCat("classification rule ", i, " (", rule.event_type,
-                       ", pattern '", rule.pattern, "'): ", problem.message()));
+                       ", pattern '", rule.pattern, "'): ", problem));
+    };
+    if (absl::Status problem = CheckRule(rule); !problem.ok()) {
+      return problem_in_rule(problem.message());
     }
     auto regex = std::make_unique<RE2>(rule.pattern, PatternOptions());
     std::vector<CompiledRule::Group> groups;
@@ -336,54 +438,86 @@ absl::StatusOr<Classifier> Classifier::Create(
           {name, index,
            type == rule.field_types.end() ? kString : type->second});
     }
-    if (rule.pattern.empty()) {
-      match_all.push_back(static_cast<int>(i));
+    std::vector<Prefilter*> admitting;
+    if (rule.level) {
+      admitting.push_back(&level_prefilters.at(*rule.level));
     } else {
-      std::string error;
-      if (prefilter.Add(rule.pattern, &error) < 0) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("classification rule ", i, " (", rule.event_type,
-                         ", pattern '", rule.pattern, "'): ", error));
+      admitting.push_back(&other_level_prefilter);
+      for (auto& [level, prefilter] : level_prefilters) {
+        admitting.push_back(&prefilter);
       }
-      prefilter_rules.push_back(static_cast<int>(i));
-      for (size_t level = 0; level < prefilter_useful.size(); ++level) {
-        prefilter_useful[level] |=
-            !rule.level || static_cast<size_t>(*rule.level) == level;
+    }
+    const bool only_at_start = MatchesOnlyAtStart(rule.pattern);
+    const std::string anchored =
+        only_at_start ? rule.pattern : SearchFromStart(rule.pattern);
+    const std::string required_start =
+        only_at_start ? RequiredStart(*regex) : "";
+    for (Prefilter* prefilter : admitting) {
+      if (rule.pattern.empty()) {
+        prefilter->match_all.push_back(static_cast<int>(i));
+        continue;
+      }
+      std::string error;
+      if (prefilter->patterns.Add(anchored, &error) < 0) {
+        return problem_in_rule(error);
+      }
+      prefilter->pattern_rules.push_back(static_cast<int>(i));
+      if (required_start.empty()) {
+        prefilter->required_starts.reset();
+      } else if (prefilter->required_starts) {
+        prefilter->required_starts->push_back(required_start);
       }
     }
     compiled.push_back(
         CompiledRule{std::move(rule), std::move(regex), std::move(groups)});
   }
-  if (!prefilter.Compile()) {
+  const auto finish = [](Prefilter& prefilter) {
+    if (prefilter.required_starts) {
+      std::vector<std::string>& starts = *prefilter.required_starts;
+      std::sort(starts.begin(), starts.end());
+      starts.erase(std::unique(starts.begin(), starts.end()), starts.end());
+    }
+    return prefilter.patterns.Compile();
+  };
+  bool compiled_all = finish(other_level_prefilter);
+  for (auto& [level, prefilter] : level_prefilters) {
+    compiled_all &= finish(prefilter);
+  }
+  if (!compiled_all) {
     return absl::ResourceExhaustedError(
         "classification rules are too large to compile together");
   }
-  return Classifier(std::move(compiled), std::move(prefilter),
-                    std::move(prefilter_rules), std::move(match_all),
-                    prefilter_useful);
+  return Classifier(std::move(compiled), std::move(level_prefilters),
+                    std::move(other_level_prefilter));
 }
 
-Classifier::Classifier(std::vector<CompiledRule> rules, RE2::Set prefilter,
-                       std::vector<int> prefilter_rules,
-                       std::vector<int> match_all, PerLevel prefilter_useful)
+Classifier::Classifier(std::vector<CompiledRule> rules,
+                       absl::flat_hash_map<int, Prefilter> level_prefilters,
+                       Prefilter other_level_prefilter)
     : rules_(std::move(rules)),
-      prefilter_(std::move(prefilter)),
-      prefilter_rules_(std::move(prefilter_rules)),
-      match_all_(std::move(match_all)),
-      prefilter_useful_(prefilter_useful) {}
+      level_prefilters_(std::move(level_prefilters)),
+      other_level_prefilter_(std::move(other_level_prefilter)) {}
+
+const Classifier::Prefilter& Classifier::PrefilterFor(
+    v1::LogLevel level) const {
+  auto it = level_prefilters_.find(level);
+  return it == level_prefilters_.end() ? other_level_prefilter_ : it->second;
+}
 
 void Classifier::Classify(v1::LogEvent& event) const {
   const std::string_view message = event.message();
   const std::string_view first_line = message.substr(0, message.find('\n'));
-  const size_t level = static_cast<size_t>(event.level());
+  const Prefilter& prefilter = PrefilterFor(event.level());
   // Most lines match no pattern: one pass of the set's DFA tells, without
   // collecting which patterns matched.
   std::vector<int> candidates;
   bool prefilter_failed = false;
-  if (level >= prefilter_useful_.size() || prefilter_useful_[level]) {
+  if (!prefilter.pattern_rules.empty() &&
+      MayStartAMatch(prefilter.required_starts, first_line)) {
     RE2::Set::ErrorInfo error{RE2::Set::kNoError};
-    if (prefilter_.Match(first_line, nullptr, &error)) {
-      prefilter_failed = !prefilter_.Match(first_line, &candidates, &error);
+    if (prefilter.patterns.Match(first_line, nullptr, &error)) {
+      prefilter_failed =
+          !prefilter.patterns.Match(first_line, &candidates, &error);
     } else {
       prefilter_failed = error.kind != RE2::Set::kNoError;
     }
@@ -394,8 +528,11 @@ void Classifier::Classify(v1::LogEvent& event) const {
     candidates.resize(rules_.size());
     std::iota(candidates.begin(), candidates.end(), 0);
   } else {
-    for (int& candidate : candidates) candidate = prefilter_rules_[candidate];
-    candidates.insert(candidates.end(), match_all_.begin(), match_all_.end());
+    for (int& candidate : candidates) {
+      candidate = prefilter.pattern_rules[candidate];
+    }
+    candidates.insert(candidates.end(), prefilter.match_all.begin(),
+                      prefilter.match_all.end());
     std::sort(candidates.begin(), candidates.end());
   }
   for (int index : candidates) {

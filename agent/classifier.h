@@ -1,7 +1,6 @@
 #ifndef EROOM_AGENT_CLASSIFIER_H_
 #define EROOM_AGENT_CLASSIFIER_H_
 
-#include <array>
 #include <atomic>
 #include <cstdint>
 #include <map>
@@ -12,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "eroom/monitor/v1/monitor.pb.h"
@@ -115,26 +115,40 @@ class Classifier {
     };
     std::vector<Group> groups;
   };
-  // Indexed by LogLevel.
-  using PerLevel = std::array<bool, 6>;
+  // The candidates among the rules for events of one level.
+  struct Prefilter {
+    // Their non-empty patterns at once, anchored at the start of the text
+    // (an unanchored pattern is prefixed with `\C*?`): one pass of the
+    // set's DFA finds them, and stops as soon as no pattern can match.
+    RE2::Set patterns;
+    // The rule of each pattern in the set (by the set's index).
+    std::vector<int> pattern_rules;
+    // The rules with an empty pattern: candidates for every event.
+    std::vector<int> match_all;
+    // The first bytes of every match of each pattern, when RE2 tells them
+    // for every pattern: a line that starts with none of them (most lines)
+    // is not given to the set.
+    std::optional<std::vector<std::string>> required_starts;
+  };
 
-  Classifier(std::vector<CompiledRule> rules, RE2::Set prefilter,
-             std::vector<int> prefilter_rules, std::vector<int> match_all,
-             PerLevel prefilter_useful);
+  Classifier(std::vector<CompiledRule> rules,
+             absl::flat_hash_map<int, Prefilter> level_prefilters,
+             Prefilter other_level_prefilter);
+
+  const Prefilter& PrefilterFor(eroom::monitor::v1::LogLevel level) const;
 
   // Whether `rule` matches; if so, fills `event`.
   bool Apply(const CompiledRule& rule, std::string_view first_line,
              eroom::monitor::v1::LogEvent& event) const;
 
   std::vector<CompiledRule> rules_;
-  // Every non-empty pattern at once: finds the candidate rules in one pass.
-  RE2::Set prefilter_;
-  // The rule of each pattern in the prefilter (by the set's index).
-  std::vector<int> prefilter_rules_;
-  // The rules with an empty pattern: candidates for every event.
-  std::vector<int> match_all_;
-  // Whether some rule in the prefilter admits events of the level.
-  PerLevel prefilter_useful_;
+  // By each level some rule is pinned to: the rules of that level and those
+  // of any level. Most lines are INFO and match nothing, so the patterns of
+  // other levels (an ERROR rule's leading `.*?` would read the whole line)
+  // stay out of their way.
+  absl::flat_hash_map<int, Prefilter> level_prefilters_;
+  // For the other levels: the rules of any level.
+  Prefilter other_level_prefilter_;
   // Behind a pointer so the classifier stays movable.
   std::unique_ptr<std::atomic<uint64_t>> dropped_fields_ =
       std::make_unique<std::atomic<uint64_t>>(0);

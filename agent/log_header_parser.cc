@@ -107,9 +107,37 @@ std::optional<absl::CivilSecond> ValidCivilSecond(int year, int month, int day,
   return civil;
 }
 
+// absl::FromCivil(civil, zone), remembering the last minute converted on
+// this thread: lines come in time order and most share their minute with the
+// line before, so the zone's rules are consulted about once a minute of log
+// rather than once a line.
+absl::Time CachedFromCivil(absl::CivilSecond civil, absl::TimeZone zone) {
+  struct Minute {
+    absl::TimeZone zone;
+    absl::CivilMinute minute;
+    // Its first second, if the zone maps the whole minute to one minute (no
+    // offset change within it).
+    std::optional<absl::Time> start;
+  };
+  thread_local std::optional<Minute> last;
+  const absl::CivilMinute minute(civil);
+  if (!last || last->minute != minute || last->zone != zone) {
+    const absl::TimeZone::TimeInfo start = zone.At(minute);
+    const absl::TimeZone::TimeInfo end = zone.At(minute + 1);
+    last = Minute{zone, minute, std::nullopt};
+    if (start.kind == absl::TimeZone::TimeInfo::UNIQUE &&
+        end.kind == absl::TimeZone::TimeInfo::UNIQUE &&
+        end.pre - start.pre == absl::Minutes(1)) {
+      last->start = start.pre;
+    }
+  }
+  if (!last->start) return absl::FromCivil(civil, zone);
+  return *last->start + absl::Seconds(civil.second());
+}
+
 int64_t ToUnixMillis(const absl::CivilSecond& civil, int millis,
                      absl::TimeZone zone) {
-  return absl::ToUnixMillis(absl::FromCivil(civil, zone) +
+  return absl::ToUnixMillis(CachedFromCivil(civil, zone) +
                             absl::Milliseconds(millis));
 }
 
@@ -164,7 +192,7 @@ std::optional<LogHeader> LogHeaderParser::Parse(
       const absl::CivilDay modified_day =
           absl::ToCivilDay(file_date.modified, time_zone_);
       civil = on_day(modified_day);
-      if (civil && absl::FromCivil(*civil, time_zone_) >
+      if (civil && CachedFromCivil(*civil, time_zone_) >
                        file_date.modified + kModifiedSlack) {
         civil = on_day(modified_day - 1);
       }

@@ -45,6 +45,14 @@ std::optional<std::string_view> PoolOf(std::string_view thread) {
   return pool;
 }
 
+// The value of field `name` of `event`, or nullptr. Most events have no
+// field: they are not hashed.
+const std::string* FieldOf(const v1::LogEvent& event, const std::string& name) {
+  if (event.fields().empty()) return nullptr;
+  auto it = event.fields().find(name);
+  return it == event.fields().end() ? nullptr : &it->second;
+}
+
 bool IsOutcome(const std::string& type) {
   return type == "room_completed" || type == "room_failed";
 }
@@ -66,8 +74,8 @@ constexpr std::string_view kSummaryFields[] = {
 
 void RoomTracker::Assign(v1::LogEvent& event) {
   const auto& fields = event.fields();
-  if (auto it = fields.find("ruid"); it != fields.end()) {
-    event.set_ruid(it->second);
+  if (const std::string* ruid = FieldOf(event, "ruid")) {
+    event.set_ruid(*ruid);
   } else if (std::string mentioned = MentionedRuid(event.message());
              !mentioned.empty()) {
     event.set_ruid(std::move(mentioned));
@@ -84,6 +92,7 @@ void RoomTracker::Assign(v1::LogEvent& event) {
     if (runs_.size() >= kMaxRuns) runs_.erase(runs_.begin());
     Run run{.ruid = event.ruid(),
             .worker_thread = event.thread(),
+            .worker_pool = std::string(PoolOf(event.thread()).value_or("")),
             .started_unix_ms = event.time_unix_ms()};
     if (dequeued_ruid_ == run.ruid) {
       run.carried["queue_wait_ms"] = dequeued_wait_ms_;
@@ -93,13 +102,13 @@ void RoomTracker::Assign(v1::LogEvent& event) {
   }
 
   Run* run = RunOf(event);
-  if (auto wait = fields.find("queue_wait_ms");
-      wait != fields.end() && !event.ruid().empty()) {
+  if (const std::string* wait = FieldOf(event, "queue_wait_ms");
+      wait != nullptr && !event.ruid().empty()) {
     if (run != nullptr) {
-      run->carried["queue_wait_ms"] = wait->second;
+      run->carried["queue_wait_ms"] = *wait;
     } else {
       dequeued_ruid_ = event.ruid();
-      dequeued_wait_ms_ = wait->second;
+      dequeued_wait_ms_ = *wait;
     }
   }
   if (run != nullptr && type == "room_summary") {
@@ -144,7 +153,7 @@ RoomTracker::Run* RoomTracker::RunOf(v1::LogEvent& event) {
     if (only_running != nullptr) return nullptr;  // Two rooms at once.
     only_running = &run;
   }
-  if (only_running == nullptr || PoolOf(only_running->worker_thread) == pool) {
+  if (only_running == nullptr || only_running->worker_pool == *pool) {
     return nullptr;  // No room runs, or a sibling of its worker.
   }
   event.set_ruid(only_running->ruid);

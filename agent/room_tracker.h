@@ -58,6 +58,9 @@ class RoomTracker {
   struct Run {
     std::string ruid;
     std::string worker_thread;
+    // The pool of its worker thread (`pool-2-thread-1` -> "2"), empty if
+    // that thread is in none: the model pool is any other.
+    std::string worker_pool;
     int64_t started_unix_ms = 0;
     bool has_outcome = false;
     // Fields the outcome takes from the room's earlier lines.

@@ -606,6 +606,68 @@ TEST(ClassifierTest, LevelPinnedRulesIgnoreOtherLevels) {
   EXPECT_EQ(error.event_type(), "failed");
 }
 
+// The prefilter matches at the start of the line only: a pattern that can
+// match elsewhere must still be found there.
+TEST(ClassifierTest, FindsPatternsThatMatchAfterTheStart) {
+  absl::StatusOr<Classifier> classifier = Classifier::Create({
+      {"anywhere", std::nullopt, "disk (?P<state>full)", {}},
+      {"second_alternative", std::nullopt, "^boot|crash", {}},
+      {"alternative_after_class", std::nullopt, R"(^[(\]|]x|panic)", {}},
+      {"repeated_caret", std::nullopt, "^*oom", {}},
+  });
+  ASSERT_THAT(classifier, IsOk());
+  const std::map<std::string, std::string> expected = {
+      {"the disk full again", "anywhere"},
+      {"after a crash", "second_alternative"},
+      {"kernel panic", "alternative_after_class"},
+      {"an oom", "repeated_caret"},
+  };
+  for (const auto& [message, event_type] : expected) {
+    v1::LogEvent event = Event(v1::INFO, message);
+    classifier->Classify(event);
+    EXPECT_EQ(event.event_type(), event_type) << message;
+  }
+}
+
+// Only the start of a line is compared before the set runs: what the start
+// of a match can be must not be guessed too narrowly.
+TEST(ClassifierTest, FindsMatchesWhoseStartVaries) {
+  absl::StatusOr<Classifier> classifier = Classifier::Create({
+      {"any_case", v1::WARN, "^(?i)disk full", {}},
+      {"either_word", v1::WARN, "^(?:모델|model) failed", {}},
+      {"optional_start", v1::WARN, "^(?:ab)?c", {}},
+      {"empty_line", v1::WARN, "^$", {}},
+  });
+  ASSERT_THAT(classifier, IsOk());
+  const std::map<std::string, std::string> expected = {
+      {"DISK FULL", "any_case"},
+      {"model failed", "either_word"},
+      {"모델 failed", "either_word"},
+      {"c", "optional_start"},
+      {"abc", "optional_start"},
+      {"", "empty_line"},
+      {"disc full", ""},
+  };
+  for (const auto& [message, event_type] : expected) {
+    v1::LogEvent event = Event(v1::WARN, message);
+    classifier->Classify(event);
+    EXPECT_EQ(event.event_type(), event_type) << message;
+  }
+}
+
+// An event of a level no rule names (not one of the LogLevel values) is
+// still tried against the rules of any level.
+TEST(ClassifierTest, RulesOfAnyLevelApplyToUnknownLevels) {
+  absl::StatusOr<Classifier> classifier = Classifier::Create({
+      {"warned", v1::WARN, "^disk", {}},
+      {"said", std::nullopt, "^disk", {}},
+  });
+  ASSERT_THAT(classifier, IsOk());
+  v1::LogEvent event = Event(static_cast<v1::LogLevel>(9), "disk full");
+  classifier->Classify(event);
+  EXPECT_EQ(event.event_type(), "said");
+}
+
 TEST(ClassifierTest, TypedFieldMustBeANamedGroup) {
   const ClassificationRule rule{"timed",
                                 std::nullopt,

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "absl/time/civil_time.h"
 #include "gtest/gtest.h"
 
@@ -198,6 +199,39 @@ TEST_F(LogHeaderParserTest, OlderPatternTakesTheDateFromTheModificationTime) {
   ASSERT_TRUE(header.has_value());
   EXPECT_EQ(header->time_unix_ms,
             SeoulMillis(absl::CivilSecond(2025, 6, 20, 0, 10, 0), 0));
+}
+
+// The parser remembers the last minute it converted: around a change of the
+// zone's offset (whole hours in New York, half an hour on Lord Howe Island)
+// every second still means what the zone says it means.
+TEST(LogHeaderParserTimeZoneTest, EverySecondAroundOffsetChanges) {
+  struct Change {
+    const char* zone;
+    absl::CivilDay day;
+  };
+  for (const Change& change :
+       {Change{"America/New_York", absl::CivilDay(2025, 3, 9)},
+        Change{"America/New_York", absl::CivilDay(2025, 11, 2)},
+        Change{"Australia/Lord_Howe", absl::CivilDay(2025, 4, 6)},
+        Change{"Australia/Lord_Howe", absl::CivilDay(2025, 10, 5)}}) {
+    absl::TimeZone zone;
+    if (!absl::LoadTimeZone(change.zone, &zone)) {
+      GTEST_SKIP() << "no time zone data for " << change.zone;
+    }
+    const LogHeaderParser parser(zone);
+    const absl::CivilSecond start = absl::CivilHour(change.day) + 1;
+    for (absl::CivilSecond civil = start; civil < start + 3 * 3600; ++civil) {
+      const std::string line =
+          absl::StrCat(absl::FormatCivilTime(civil).replace(10, 1, " "),
+                       ".250 [main] INFO  x.Y : tick");
+      std::optional<LogHeader> header = parser.Parse(line, LogFileDate{});
+      ASSERT_TRUE(header.has_value()) << line;
+      ASSERT_EQ(header->time_unix_ms,
+                absl::ToUnixMillis(absl::FromCivil(civil, zone) +
+                                   absl::Milliseconds(250)))
+          << change.zone << " " << line;
+    }
+  }
 }
 
 TEST(DayFromLogFileNameTest, FindsLogbackDates) {
