@@ -30,6 +30,16 @@ Fields FieldsOf(const v1::LogEvent& event) {
   return Fields(event.fields().begin(), event.fields().end());
 }
 
+// Classifies an event of `level` with each message and expects its type.
+void ExpectEventTypes(const Classifier& classifier, v1::LogLevel level,
+                      const std::map<std::string, std::string>& expected) {
+  for (const auto& [message, event_type] : expected) {
+    v1::LogEvent event = Event(level, message);
+    classifier.Classify(event);
+    EXPECT_EQ(event.event_type(), event_type) << message;
+  }
+}
+
 // Loggers as ERoom's shipped pattern prints them (%logger{40}).
 constexpr char kMain[] = "com.febrie.eroom.Main";
 constexpr char kServer[] = "com.febrie.eroom.server.UndertowServer";
@@ -616,17 +626,13 @@ TEST(ClassifierTest, FindsPatternsThatMatchAfterTheStart) {
       {"repeated_caret", std::nullopt, "^*oom", {}},
   });
   ASSERT_THAT(classifier, IsOk());
-  const std::map<std::string, std::string> expected = {
-      {"the disk full again", "anywhere"},
-      {"after a crash", "second_alternative"},
-      {"kernel panic", "alternative_after_class"},
-      {"an oom", "repeated_caret"},
-  };
-  for (const auto& [message, event_type] : expected) {
-    v1::LogEvent event = Event(v1::INFO, message);
-    classifier->Classify(event);
-    EXPECT_EQ(event.event_type(), event_type) << message;
-  }
+  ExpectEventTypes(*classifier, v1::INFO,
+                   {
+                       {"the disk full again", "anywhere"},
+                       {"after a crash", "second_alternative"},
+                       {"kernel panic", "alternative_after_class"},
+                       {"an oom", "repeated_caret"},
+                   });
 }
 
 // Only the start of a line is compared before the set runs: what the start
@@ -639,20 +645,16 @@ TEST(ClassifierTest, FindsMatchesWhoseStartVaries) {
       {"empty_line", v1::WARN, "^$", {}},
   });
   ASSERT_THAT(classifier, IsOk());
-  const std::map<std::string, std::string> expected = {
-      {"DISK FULL", "any_case"},
-      {"model failed", "either_word"},
-      {"모델 failed", "either_word"},
-      {"c", "optional_start"},
-      {"abc", "optional_start"},
-      {"", "empty_line"},
-      {"disc full", ""},
-  };
-  for (const auto& [message, event_type] : expected) {
-    v1::LogEvent event = Event(v1::WARN, message);
-    classifier->Classify(event);
-    EXPECT_EQ(event.event_type(), event_type) << message;
-  }
+  ExpectEventTypes(*classifier, v1::WARN,
+                   {
+                       {"DISK FULL", "any_case"},
+                       {"model failed", "either_word"},
+                       {"모델 failed", "either_word"},
+                       {"c", "optional_start"},
+                       {"abc", "optional_start"},
+                       {"", "empty_line"},
+                       {"disc full", ""},
+                   });
 }
 
 // An event of a level no rule names (not one of the LogLevel values) is
