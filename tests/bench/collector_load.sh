@@ -89,9 +89,10 @@ fi
 ulimit -n "$(ulimit -Hn)"
 summary=()
 
-# One line per second: unix ms, collector CPU ticks, VmRSS kB, CPU ticks
-# the whole machine was busy (all but idle and iowait), CPU ticks of the
-# rule thread.
+# sample PID OUT: one line per second while PID lives (the collector or
+# rsyslogd): unix ms, its CPU ticks, its VmRSS kB, CPU ticks the whole
+# machine was busy (all but idle and iowait), CPU ticks of its rule thread
+# (the collector's alert-rules; 0 without one).
 sample() {
   local pid=$1 out=$2 ticks rss busy task rules_stat="" rules_ticks
   for task in /proc/"$pid"/task/*; do

@@ -34,6 +34,7 @@
 #include "eroom/monitor/v1/monitor.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
 #include "tests/bench/load_fleet.h"
+#include "tests/bench/load_window.h"
 #include "tests/bench/log_event_corpus.h"
 
 namespace eroom::bench {
@@ -63,17 +64,6 @@ struct Flags {
   std::string agent_prefix = "loadgen-";
   std::string report_file;
 };
-
-absl::StatusOr<absl::Duration> ParseDurationFlag(const std::string& name,
-                                                 const std::string& text) {
-  absl::Duration duration;
-  if (!absl::ParseDuration(text, &duration) ||
-      duration <= absl::ZeroDuration()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "--", name, " '", text, "' is not a positive duration (e.g. 30s, 5m)"));
-  }
-  return duration;
-}
 
 absl::StatusOr<ClientSecurity> SecurityFromFlags(const Flags& flags) {
   ClientSecurity security;
@@ -140,10 +130,7 @@ LoadRun DriveLoad(LoadFleet& fleet, absl::Duration duration,
                   absl::Duration drain_timeout) {
   const double cpu_start = CpuSeconds();
   const absl::Time start = absl::Now();
-  // collector_load.sh measures the collector between these two lines.
-  std::printf("load start unix_ms=%lld\n",
-              static_cast<long long>(absl::ToUnixMillis(start)));
-  std::fflush(stdout);
+  PrintLoadEdge("start", start);
   fleet.Start();
   const absl::Time end = start + duration;
   uint64_t acked_before = 0;
@@ -170,9 +157,7 @@ LoadRun DriveLoad(LoadFleet& fleet, absl::Duration duration,
   LoadRun run;
   run.load = absl::Now() - start;
   run.at_stop = fleet.Progress();
-  std::printf("load end unix_ms=%lld\n",
-              static_cast<long long>(absl::ToUnixMillis(start + run.load)));
-  std::fflush(stdout);
+  PrintLoadEdge("end", start + run.load);
 
   const absl::Time drain_start = absl::Now();
   run.drained = fleet.AwaitDelivered(drain_timeout);
@@ -309,13 +294,13 @@ bool Summarize(const Flags& flags, const LoadRun& run, const Tally& tally,
 int Run(const Flags& flags) {
   absl::StatusOr<ClientSecurity> security = SecurityFromFlags(flags);
   absl::StatusOr<absl::Duration> duration =
-      ParseDurationFlag("duration", flags.duration);
+      ParsePositiveDurationFlag("duration", flags.duration);
   absl::StatusOr<absl::Duration> send_interval =
-      ParseDurationFlag("send-interval", flags.send_interval);
+      ParsePositiveDurationFlag("send-interval", flags.send_interval);
   absl::StatusOr<absl::Duration> drain_timeout =
-      ParseDurationFlag("drain-timeout", flags.drain_timeout);
+      ParsePositiveDurationFlag("drain-timeout", flags.drain_timeout);
   absl::StatusOr<absl::Duration> progress_interval =
-      ParseDurationFlag("progress-interval", flags.progress_interval);
+      ParsePositiveDurationFlag("progress-interval", flags.progress_interval);
   for (const absl::Status& status :
        {security.status(), duration.status(), send_interval.status(),
         drain_timeout.status(), progress_interval.status()}) {

@@ -34,6 +34,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "tests/bench/load_window.h"
 #include "tests/bench/log_generator.h"
 
 namespace eroom::bench {
@@ -100,19 +101,17 @@ void Flush(Connection& connection) {
 }
 
 int Run(const Flags& flags) {
-  absl::StatusOr<sockaddr_in> address = ParseTarget(flags.target);
-  absl::Duration duration, send_interval;
-  if (!address.ok()) {
-    std::cerr << "eroom-syslog-fleet: " << address.status().message() << "\n";
-    return 2;
-  }
-  if (!absl::ParseDuration(flags.duration, &duration) ||
-      !absl::ParseDuration(flags.send_interval, &send_interval) ||
-      duration <= absl::ZeroDuration() ||
-      send_interval <= absl::ZeroDuration()) {
-    std::cerr << "eroom-syslog-fleet: --duration and --send-interval take "
-                 "positive durations (e.g. 250ms, 1m)\n";
-    return 2;
+  const absl::StatusOr<sockaddr_in> address = ParseTarget(flags.target);
+  const absl::StatusOr<absl::Duration> duration =
+      ParsePositiveDurationFlag("duration", flags.duration);
+  const absl::StatusOr<absl::Duration> send_interval =
+      ParsePositiveDurationFlag("send-interval", flags.send_interval);
+  for (const absl::Status& status :
+       {address.status(), duration.status(), send_interval.status()}) {
+    if (!status.ok()) {
+      std::cerr << "eroom-syslog-fleet: " << status.message() << "\n";
+      return 2;
+    }
   }
   rlimit files;
   if (getrlimit(RLIMIT_NOFILE, &files) == 0) {
@@ -143,17 +142,15 @@ int Run(const Flags& flags) {
   }
 
   const absl::Time start = absl::Now();
-  std::printf("load start unix_ms=%lld\n",
-              static_cast<long long>(absl::ToUnixMillis(start)));
-  std::fflush(stdout);
-  const absl::Time end = start + duration;
+  PrintLoadEdge("start", start);
+  const absl::Time end = start + *duration;
   const double lines_per_send =
-      flags.rate * absl::ToDoubleSeconds(send_interval);
+      flags.rate * absl::ToDoubleSeconds(*send_interval);
   // Connection i sends at start + k * send_interval + its share of one
   // interval, so sends are spread evenly, as the agents' are.
-  const absl::Duration stagger = send_interval / flags.connections;
+  const absl::Duration stagger = *send_interval / flags.connections;
   for (int64_t round = 0;; ++round) {
-    const absl::Time round_start = start + round * send_interval;
+    const absl::Time round_start = start + round * *send_interval;
     if (round_start >= end) break;
     for (size_t i = 0; i < connections.size(); ++i) {
       const absl::Time due = round_start + static_cast<int64_t>(i) * stagger;
@@ -172,9 +169,7 @@ int Run(const Flags& flags) {
     }
   }
   const absl::Time load_end = absl::Now();
-  std::printf("load end unix_ms=%lld\n",
-              static_cast<long long>(absl::ToUnixMillis(load_end)));
-  std::fflush(stdout);
+  PrintLoadEdge("end", load_end);
 
   // What the receiver did not take during the load, it gets now.
   const absl::Time drain_deadline = absl::Now() + absl::Seconds(30);

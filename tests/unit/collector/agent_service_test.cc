@@ -13,6 +13,7 @@
 #include "tests/unit/collector/fake_storage.h"
 #include "tests/unit/test_support/fake_clock.h"
 #include "tests/unit/test_support/loopback_grpc_server.h"
+#include "tests/unit/test_support/poll_until.h"
 #include "tests/unit/test_support/status_matchers.h"
 
 namespace eroom::collector {
@@ -42,26 +43,19 @@ std::unique_ptr<RawStream> ConnectRaw(grpc::Channel& channel,
 // stream of `agent_ids` is live.
 bool AwaitNoLiveStream(const AgentStreamRegistry& streams,
                        const std::vector<std::string>& agent_ids) {
-  const absl::Time deadline = absl::Now() + absl::Seconds(30);
-  while (absl::Now() < deadline) {
-    if (std::none_of(
+  return PollUntil(
+      [&] {
+        return std::none_of(
             agent_ids.begin(), agent_ids.end(),
-            [&](const std::string& id) { return streams.HasLive(id); })) {
-      return true;
-    }
-    absl::SleepFor(absl::Milliseconds(10));
-  }
-  return false;
+            [&](const std::string& id) { return streams.HasLive(id); });
+      },
+      absl::Seconds(30));
 }
 
 bool AwaitLive(const AgentStreamRegistry& streams,
                const std::string& agent_id) {
-  const absl::Time deadline = absl::Now() + absl::Seconds(30);
-  while (absl::Now() < deadline) {
-    if (streams.HasLive(agent_id)) return true;
-    absl::SleepFor(absl::Milliseconds(1));
-  }
-  return false;
+  return PollUntil([&] { return streams.HasLive(agent_id); },
+                   absl::Seconds(30));
 }
 
 class AgentServiceTest : public ::testing::Test {
@@ -383,10 +377,8 @@ TEST(AgentServiceFlowControlTest, AFullIngestQueueSlowsStreamsDown) {
   }
   // Each stream waits with one item, but one whose window the queue's two
   // items may fill.
-  const absl::Time deadline = absl::Now() + absl::Seconds(30);
-  while (ingest.waiting_for_room() < kAgents - 1 && absl::Now() < deadline) {
-    absl::SleepFor(absl::Milliseconds(1));
-  }
+  PollUntil([&] { return ingest.waiting_for_room() >= kAgents - 1u; },
+            absl::Seconds(30));
   EXPECT_EQ(ingest.queue_depth(), 2u);
   EXPECT_GE(ingest.waiting_for_room(), kAgents - 1u);
   for (int a = 0; a < kAgents; ++a) {

@@ -5,6 +5,7 @@
 #include "gtest/gtest.h"
 #include "tests/unit/collector/fake_storage.h"
 #include "tests/unit/test_support/fake_clock.h"
+#include "tests/unit/test_support/poll_until.h"
 #include "tests/unit/test_support/status_matchers.h"
 
 namespace eroom::collector {
@@ -358,10 +359,7 @@ TEST_F(IngestPipelineTest, ItemsBeyondTheRoomWaitTheirTurnInOrder) {
   EXPECT_EQ(ingest.waiting_for_room(), 2u);
 
   ingest.Start();
-  const absl::Time deadline = absl::Now() + absl::Seconds(30);
-  while (link_b->stored().size() < 2 && absl::Now() < deadline) {
-    absl::SleepFor(absl::Milliseconds(1));
-  }
+  PollUntil([&] { return link_b->stored().size() >= 2; }, absl::Seconds(30));
   ingest.Stop();
   EXPECT_THAT(link_a->stored(), ElementsAre(1, 2));
   EXPECT_THAT(link_b->stored(), ElementsAre(1, 2));

@@ -11,6 +11,7 @@
 #include "absl/time/time.h"
 #include "re2/re2.h"
 #include "tests/sim/log_writer.h"
+#include "tests/unit/test_support/poll_until.h"
 
 namespace eroom::sim {
 
@@ -58,17 +59,6 @@ inline bool IsLogbackLine(const std::string& line) {
   return RE2::PartialMatch(line, kHeader) ||
          RE2::PartialMatch(line, kContinuation) ||
          RE2::PartialMatch(line, kExceptionClass);
-}
-
-// Waits, polling, until `done` holds or `timeout` passes; returns `done()`.
-template <typename Predicate>
-bool PollUntil(Predicate done, absl::Duration timeout = absl::Seconds(5)) {
-  const absl::Time deadline = absl::Now() + timeout;
-  while (!done()) {
-    if (absl::Now() > deadline) return false;
-    absl::SleepFor(absl::Milliseconds(10));
-  }
-  return true;
 }
 
 }  // namespace eroom::sim
