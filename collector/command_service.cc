@@ -105,7 +105,8 @@ namespace {
 // Replays the stored steps, then writes each new one, one write in flight
 // at a time, and finishes after the final step. Steps stored while the
 // replay was being read are held back, and those the replay already holds
-// are dropped, so each step is written once.
+// are dropped, so each step is written once; so are steps stored before the
+// replay was read but announced after it.
 class WatchReactor final
     : public grpc::ServerWriteReactor<v1::CommandProgress> {
  public:
@@ -126,6 +127,11 @@ class WatchReactor final
       return;
     }
     const auto& replay = record->progress();
+    // With nothing held back, any of the replay's last steps may still be
+    // announced; a held-back step means every replayed one already was.
+    if (held_back_.empty()) {
+      replayed_unannounced_.assign(replay.begin(), replay.end());
+    }
     // The longest run of held-back steps that ends the replay.
     size_t overlap = std::min<size_t>(held_back_.size(), replay.size());
     for (; overlap > 0; --overlap) {
@@ -148,6 +154,7 @@ class WatchReactor final
       held_back_.push_back(step);
       return;
     }
+    if (ReplayedAlreadyLocked(step)) return;
     QueueLocked(step);
     FinishIfAllWrittenLocked();
   }
@@ -186,6 +193,23 @@ class WatchReactor final
     final_queued_ = writes_.Queue(step) && IsFinalCommandState(step.state());
   }
 
+  // Steps are announced in the order they were stored, so the replayed
+  // ones still to be announced come first, in order, before any new step.
+  bool ReplayedAlreadyLocked(const v1::CommandProgress& step)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    auto replayed =
+        std::find_if(replayed_unannounced_.begin(), replayed_unannounced_.end(),
+                     [&step](const v1::CommandProgress& each) {
+                       return SameStep(each, step);
+                     });
+    if (replayed == replayed_unannounced_.end()) {
+      replayed_unannounced_.clear();
+      return false;
+    }
+    replayed_unannounced_.erase(replayed_unannounced_.begin(), replayed + 1);
+    return true;
+  }
+
   void FinishIfAllWrittenLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     if (final_queued_ && writes_.idle()) writes_.Finish(grpc::Status::OK);
   }
@@ -196,6 +220,7 @@ class WatchReactor final
   absl::Mutex mu_;
   bool replayed_ ABSL_GUARDED_BY(mu_) = false;
   std::vector<v1::CommandProgress> held_back_ ABSL_GUARDED_BY(mu_);
+  std::vector<v1::CommandProgress> replayed_unannounced_ ABSL_GUARDED_BY(mu_);
   bool final_queued_ ABSL_GUARDED_BY(mu_) = false;
   SerialWrites<WatchReactor, v1::CommandProgress> writes_ ABSL_GUARDED_BY(mu_){
       this};

@@ -12,6 +12,7 @@
 #include "SQLiteCpp/Database.h"
 #include "SQLiteCpp/Transaction.h"
 #include "absl/strings/escaping.h"
+#include "absl/synchronization/mutex.h"
 #include "collector/agent_service.h"
 #include "collector/token_hash.h"
 #include "common/ids.h"
@@ -22,6 +23,7 @@
 #include "tests/unit/collector/fake_storage.h"
 #include "tests/unit/test_support/fake_clock.h"
 #include "tests/unit/test_support/loopback_grpc_server.h"
+#include "tests/unit/test_support/poll_until.h"
 #include "tests/unit/test_support/temp_dir.h"
 
 namespace eroom::collector {
@@ -60,6 +62,30 @@ v1::CommandProgress Step(const std::string& command_id,
   return progress;
 }
 
+// Holds back ingest's announcement of stored command steps, for a test that
+// needs a step stored but not yet announced.
+class AnnouncementGate final : public IngestObserver {
+ public:
+  void Hold() {
+    absl::MutexLock lock(&mu_);
+    held_ = true;
+  }
+  void Release() {
+    absl::MutexLock lock(&mu_);
+    held_ = false;
+  }
+  void OnStored(const StoredBatch& batch) override {
+    if (batch.command_progress.empty()) return;
+    absl::MutexLock lock(&mu_);
+    mu_.Await(absl::Condition(
+        +[](bool* held) { return !*held; }, &held_));
+  }
+
+ private:
+  absl::Mutex mu_;
+  bool held_ ABSL_GUARDED_BY(mu_) = false;
+};
+
 class CommandServiceTest : public ::testing::Test {
  protected:
   using AgentStream =
@@ -92,6 +118,7 @@ class CommandServiceTest : public ::testing::Test {
     commands_ = v1::CommandService::NewStub(command_server_.NewChannel());
   }
   void TearDown() override {
+    announcements_.Release();
     command_server_.Shutdown();
     agent_server_.Shutdown();
     ingest_.Stop();
@@ -216,7 +243,8 @@ class CommandServiceTest : public ::testing::Test {
                                            .copy_dir = "",
                                            .workers = &backup_workers_,
                                            .busy = &backup_busy_}};
-  IngestPipeline ingest_{storage_, clock_, {}, {&service_}};
+  AnnouncementGate announcements_;
+  IngestPipeline ingest_{storage_, clock_, {}, {&announcements_, &service_}};
   AgentServiceImpl agent_service_{ingest_, /*window_batches=*/4, authorizer_,
                                   streams_};
   test_support::LoopbackGrpcServer agent_server_{agent_service_};
@@ -600,6 +628,25 @@ TEST_F(CommandServiceTest, WatchReplaysThenStreamsThenEndsOnTheFinalState) {
   EXPECT_EQ(ReadState(*late), v1::SUCCEEDED);
   EXPECT_FALSE(late->Read(&none));
   EXPECT_TRUE(late->Finish().ok());
+}
+
+TEST_F(CommandServiceTest,
+       AStepStoredBeforeTheReplayAndAnnouncedAfterIsWrittenOnce) {
+  auto [agent, record] = PingSentTo("web-1");
+  announcements_.Hold();
+  agent->Send(Step(record.command_id(), v1::ACCEPTED));
+  ASSERT_TRUE(
+      PollUntil([&] { return storage_.commands()[0].progress_size() == 1; }));
+  grpc::ClientContext context;
+  std::unique_ptr<Watcher> watcher = Watch(context, record.command_id());
+  ASSERT_EQ(ReadState(*watcher), v1::ACCEPTED);
+
+  announcements_.Release();
+  agent->Send(Step(record.command_id(), v1::SUCCEEDED));
+  EXPECT_EQ(ReadState(*watcher), v1::SUCCEEDED);
+  v1::CommandProgress none;
+  EXPECT_FALSE(watcher->Read(&none));
+  EXPECT_TRUE(watcher->Finish().ok());
 }
 
 TEST_F(CommandServiceTest, ClientCancelEndsTheWatch) {
