@@ -71,7 +71,9 @@ class LogTailerImpl final : public LogTailer {
                  read_problems_, read_buffer_, decode_buffer_},
         existing_files_at_end_(!saved.committed &&
                                !options_.start_at_beginning),
-        run_recorded_(saved.committed) {
+        run_recorded_(saved.committed),
+        commit_events_limit_(options_.commit_max_events),
+        commit_bytes_limit_(options_.commit_max_bytes) {
     absl::flat_hash_set<std::pair<uint64_t, uint64_t>> identities;
     for (const FileCheckpoint& checkpoint : saved.checkpoints) {
       if (!identities.emplace(checkpoint.device, checkpoint.inode).second) {
@@ -104,7 +106,8 @@ class LogTailerImpl final : public LogTailer {
       if (!tail.is_open() || file.unclassified) continue;
       size_t budget = kMaxBytesPerPoll;
       while (budget > 0) {
-        const size_t read = tail.Read(budget, now, emit);
+        const size_t read =
+            tail.Read(std::min(budget, commit_bytes_limit_), now, emit);
         if (read == 0) break;
         budget -= read;
         stats_.bytes_read += read;
@@ -197,8 +200,8 @@ class LogTailerImpl final : public LogTailer {
   }
 
   bool BatchFull() const {
-    return batch_.size() >= options_.commit_max_events ||
-           batch_bytes_ >= options_.commit_max_bytes;
+    return batch_.size() >= commit_events_limit_ ||
+           batch_bytes_ >= commit_bytes_limit_;
   }
 
   // Finds the files the patterns match now: known ones (by identity) learn
@@ -340,13 +343,22 @@ class LogTailerImpl final : public LogTailer {
       }
     }
     const size_t events = batch_.size();
+    const size_t bytes = batch_bytes_;
     const absl::Status status = store_.Commit(std::move(batch_), checkpoints);
     batch_.clear();
     batch_bytes_ = 0;
     if (!status.ok()) {
+      if (absl::IsResourceExhausted(status)) {
+        commit_events_limit_ = std::max<size_t>(1, events / 2);
+        commit_bytes_limit_ = std::max<size_t>(1, bytes / 2);
+      }
       RollBack(status, now);
       return false;
     }
+    commit_events_limit_ =
+        std::min(options_.commit_max_events, 2 * commit_events_limit_);
+    commit_bytes_limit_ =
+        std::min(options_.commit_max_bytes, 2 * commit_bytes_limit_);
     store_problems_.Resolve(kStoreSubject);
     run_recorded_ = true;
     stats_.events_emitted += events;
@@ -406,6 +418,13 @@ class LogTailerImpl final : public LogTailer {
   std::vector<TrackedFile> files_;  // In the order they were found.
   std::vector<v1::LogEvent> batch_;
   size_t batch_bytes_ = 0;
+  // The batch's size, which each read stays within: halved from the size
+  // of a batch the store had no room for, down to one event or byte, and
+  // doubled by each commit that succeeds, up to the options' limits. A
+  // store short of room (a nearly full disk) then takes what fits rather
+  // than wait, perhaps for good, for room for a whole batch.
+  size_t commit_events_limit_;
+  size_t commit_bytes_limit_;
   bool scan_due_ = true;
   absl::Time next_scan_ = absl::InfinitePast();
   // After a failed commit, nothing is read before this.

@@ -404,14 +404,20 @@ TEST_F(LogDeliveryTest, AgentStateDiskFullWhileTheCollectorIsDown) {
                         [&] { return std::filesystem::exists(reserve); }));
   const std::string filler = state + "/filler";
   {
-    struct statvfs fs;
-    ASSERT_EQ(statvfs(state.c_str(), &fs), 0);
-    const off_t leave = 512 << 10;
-    const off_t size = static_cast<off_t>(fs.f_bavail * fs.f_frsize) - leave;
     const int fd = open(filler.c_str(), O_WRONLY | O_CREAT, 0600);
     ASSERT_GE(fd, 0);
-    ASSERT_EQ(posix_fallocate(fd, 0, size), 0);
+    // The agent writes meanwhile: what was free a moment ago may be gone.
+    int filled = ENOSPC;
+    for (int attempt = 0; attempt < 10 && filled == ENOSPC; ++attempt) {
+      struct statvfs fs;
+      ASSERT_EQ(statvfs(state.c_str(), &fs), 0);
+      const off_t leave = 512 << 10;
+      ASSERT_EQ(ftruncate(fd, 0), 0);
+      filled = posix_fallocate(
+          fd, 0, static_cast<off_t>(fs.f_bavail * fs.f_frsize) - leave);
+    }
     close(fd);
+    ASSERT_EQ(filled, 0) << strerror(filled);
   }
   LogWriter writer(logs_dir_, Rotation::kRename, /*rotate_every=*/kLines);
   writer.Write(0, kLines);

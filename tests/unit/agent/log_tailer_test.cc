@@ -8,6 +8,7 @@
 #include <deque>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <memory>
 #include <optional>
@@ -206,6 +207,9 @@ class FakeStore final : public LogCheckpointStore {
   absl::Status Commit(std::vector<v1::LogEvent> batch,
                       const std::vector<FileCheckpoint>& saved) override {
     ++commits;
+    if (batch.size() > room_events) {
+      return absl::ResourceExhaustedError("no room for the batch");
+    }
     if (!results.empty()) {
       absl::Status result = results.front();
       results.pop_front();
@@ -229,6 +233,8 @@ class FakeStore final : public LogCheckpointStore {
   // Results of the next commits (then OK).
   std::deque<absl::Status> results;
   absl::Status load_status;
+  // Larger batches find the store full.
+  size_t room_events = std::numeric_limits<size_t>::max();
   int commits = 0;  // Attempted.
   int commits_made = 0;
   size_t largest_batch = 0;
@@ -830,6 +836,29 @@ TEST_F(LogTailerTest, FullStorePausesReading) {
   Settle();
   EXPECT_EQ(Sequence(), Range(1, 30));
   EXPECT_EQ(log.Count("log reading paused"), 1);
+}
+
+TEST_F(LogTailerTest, AStoreShortOfRoomTakesSmallerBatches) {
+  Append(path_, SeqLines(1, 100));
+  LogSourceOptions options = Options();
+  options.commit_max_events = 64;
+  Start(options);
+  store_.room_events = 5;
+  // Each refusal halves the batch and each success doubles it; after a
+  // refusal, reading resumes a second later.
+  for (int poll = 0; poll < 200 && events().size() < 99; ++poll) {
+    tailer_->PollOnce();
+    clock_.Advance(absl::Seconds(1));
+  }
+  Settle();
+  EXPECT_EQ(Sequence(), Range(1, 100));
+  EXPECT_LE(store_.largest_batch, 5u);
+  // With room again, batches grow back to the most the options allow.
+  store_.room_events = std::numeric_limits<size_t>::max();
+  Append(path_, SeqLines(101, 300));
+  Settle();
+  EXPECT_EQ(Sequence(), Range(1, 300));
+  EXPECT_GE(store_.largest_batch, 64u);
 }
 
 TEST_F(LogTailerTest, FlushPendingCommitsTheLastEvents) {
