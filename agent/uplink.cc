@@ -271,6 +271,16 @@ absl::Status Uplink::Exchange(CollectorCall& call, StreamState& state,
                                   options_.batch_max_delay));
       continue;
     }
+    // As Nagle's algorithm does with segments: a batch that is not full
+    // waits until everything sent is acknowledged. A collector that falls
+    // behind then receives fewer, fuller batches rather than more and more
+    // small ones, each costing it far more than its few events; a quiet
+    // agent still sends each event at once.
+    if (sent_through > acked && spool_.stats().last_sequence <
+                                    sent_through + options_.batch_max_events) {
+      Acknowledged(state.AwaitAck(sent_through, options_.batch_max_delay));
+      continue;
+    }
     ReportDrops();
     EROOM_ASSIGN_OR_RETURN(Sent sent, SendEvents(call, state, &sent_through));
     if (sent == Sent::kBroken) break;

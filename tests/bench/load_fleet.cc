@@ -286,6 +286,13 @@ void SimulatedAgent::SendLocked() {
       unacked_events_.back().sequence() <= sent_through_) {
     return;
   }
+  // As the uplink does: a batch that is not full waits until everything
+  // sent is acknowledged.
+  if (!unacked_batches_.empty() &&
+      unacked_events_.back().sequence() - sent_through_ <
+          options_.max_batch_events) {
+    return;
+  }
   // Sequences in unacked_events_ are consecutive.
   const uint64_t front = unacked_events_.front().sequence();
   const size_t first = sent_through_ < front ? 0 : sent_through_ - front + 1;

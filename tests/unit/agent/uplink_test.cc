@@ -8,8 +8,10 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/synchronization/mutex.h"
 #include "agent/command_runner.h"
 #include "agent/issued_token.h"
@@ -18,6 +20,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/unit/test_support/fake_clock.h"
+#include "tests/unit/test_support/poll_until.h"
 #include "tests/unit/test_support/status_matchers.h"
 #include "tests/unit/test_support/temp_dir.h"
 
@@ -32,6 +35,14 @@ using ::testing::IsEmpty;
 
 // A stream that went wrong ends after this instead of hanging the test.
 constexpr absl::Duration kReadTimeout = absl::Seconds(30);
+
+std::vector<uint64_t> BatchSequences(const v1::AgentMessage& message) {
+  std::vector<uint64_t> sequences;
+  for (const v1::Event& event : message.batch().events()) {
+    sequences.push_back(event.sequence());
+  }
+  return sequences;
+}
 
 // The collector's end of one stream, scripted by the test, which owns it.
 class FakeStream {
@@ -95,6 +106,26 @@ class FakeStream {
   void End() {
     absl::MutexLock lock(&mu_);
     EndLocked();
+  }
+
+  // Sends `message` to the agent now.
+  void Deliver(const v1::CollectorMessage& message) {
+    inbound_.TryPush(message);
+  }
+  // Acknowledges the events through `sequence` (with ack_batches false).
+  void Ack(uint64_t sequence) {
+    v1::CollectorMessage ack;
+    ack.mutable_ack()->set_stored_through_sequence(sequence);
+    Deliver(ack);
+  }
+
+  // The events of each batch written, in order.
+  std::vector<std::vector<uint64_t>> BatchesWritten() const {
+    std::vector<std::vector<uint64_t>> batches;
+    for (const v1::AgentMessage& message : written()) {
+      if (message.has_batch()) batches.push_back(BatchSequences(message));
+    }
+    return batches;
   }
 
   Written written() const {
@@ -189,14 +220,6 @@ std::function<bool(const FakeStream::Written&)> EndAfter(v1::CommandState state,
     }
     return seen >= count;
   };
-}
-
-std::vector<uint64_t> BatchSequences(const v1::AgentMessage& message) {
-  std::vector<uint64_t> sequences;
-  for (const v1::Event& event : message.batch().events()) {
-    sequences.push_back(event.sequence());
-  }
-  return sequences;
 }
 
 // What a spool at `path` finds when its file is damaged beyond reading.
@@ -465,6 +488,53 @@ TEST_F(UplinkTest, ACommandIdSeenBeforeIsAnsweredWithoutRunningAgain) {
   // Accepted once: run once, its last state told twice.
   EXPECT_THAT(States(stream.written()),
               ElementsAre(v1::ACCEPTED, v1::SUCCEEDED, v1::SUCCEEDED));
+}
+
+TEST_F(UplinkTest, ABatchThatIsNotFullWaitsUntilEverythingSentIsAcknowledged) {
+  MakeUplink();  // Batches of at most 10 events.
+  FakeStream& stream = NextStream();
+  stream.ack_batches = false;
+  std::thread uplink([this] { RunConnection(); });
+  // A failed assertion ends the stream, which ends the uplink.
+  absl::Cleanup end_uplink = [&stream, &uplink] {
+    stream.End();
+    if (uplink.joinable()) uplink.join();
+  };
+  auto batches_written = [&stream](size_t count) {
+    return PollUntil(
+        [&stream, count] { return stream.BatchesWritten().size() == count; });
+  };
+  ASSERT_THAT(spool_->Append({Notice("a")}), IsOk());
+  ASSERT_TRUE(batches_written(1));
+
+  // Event 2 waits while event 1 is not acknowledged. The uplink answers a
+  // command at every turn: once a second one delivered after the first was
+  // answered is answered too, a whole turn went by with event 2 spooled.
+  ASSERT_THAT(spool_->Append({Notice("b")}), IsOk());
+  for (const std::string id : {"ping-1", "ping-2"}) {
+    stream.Deliver(Ping(id));
+    ASSERT_TRUE(PollUntil([&stream, &id] {
+      for (const v1::CommandProgress& p : Progress(stream.written())) {
+        if (p.command_id() == id && p.state() == v1::SUCCEEDED) return true;
+      }
+      return false;
+    }));
+  }
+  EXPECT_THAT(stream.BatchesWritten(), ElementsAre(ElementsAre(1)));
+
+  // A full batch goes at once, the rest once everything is acknowledged.
+  ASSERT_THAT(spool_->Append(std::vector<v1::Event>(9, Notice("c"))), IsOk());
+  ASSERT_TRUE(batches_written(2));
+  ASSERT_THAT(spool_->Append({Notice("d")}), IsOk());
+  stream.Ack(11);
+  ASSERT_TRUE(batches_written(3));
+  stream.Ack(12);
+  stop_.Notify();
+  uplink.join();
+  EXPECT_THAT(
+      stream.BatchesWritten(),
+      ElementsAre(ElementsAre(1), ElementsAre(2, 3, 4, 5, 6, 7, 8, 9, 10, 11),
+                  ElementsAre(12)));
 }
 
 TEST_F(UplinkTest, ProgressABrokenStreamLostGoesOnTheNext) {
