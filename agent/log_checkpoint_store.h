@@ -7,6 +7,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/types/span.h"
 #include "eroom/monitor/v1/monitor.pb.h"
 
 namespace eroom::agent {
@@ -55,9 +56,10 @@ class LogCheckpointStore {
   // with `checkpoints` and records that a commit succeeded, all or nothing. On
   // error nothing was recorded: the tailer must resume from its previous
   // checkpoints (ResourceExhausted means the store is full: pause reading, the
-  // file is the buffer).
+  // file is the buffer). The events are only read, during the call: the
+  // tailer reuses them for its next batch (LogEventBatch).
   virtual absl::Status Commit(
-      std::vector<eroom::monitor::v1::LogEvent> events,
+      absl::Span<const eroom::monitor::v1::LogEvent> events,
       const std::vector<FileCheckpoint>& checkpoints) = 0;
 };
 

@@ -33,9 +33,10 @@ void LogEventAssembler::AddLine(const LogLine& line,
     event.set_time_unix_ms(header->time_unix_ms);
     event.set_file(file_);
     event.set_level(header->level);
-    event.set_logger(std::string(header->logger));
-    event.set_thread(std::string(header->thread));
-    event.set_message(std::string(header->message));
+    // Assigned in place: the strings keep the memory of an earlier event.
+    event.mutable_logger()->assign(header->logger);
+    event.mutable_thread()->assign(header->thread);
+    event.mutable_message()->assign(header->message);
     event.set_truncated(line.truncated);
     event.set_file_offset(line.offset);
     event.set_has_header(true);
@@ -51,17 +52,18 @@ void LogEventAssembler::AddLine(const LogLine& line,
     EnforceLimit(emit);
     return;
   }
-  v1::LogEvent stray;
+  // With no event pending, pending_ is free to build the stray one in.
+  v1::LogEvent& stray = pending_;
   stray.set_time_unix_ms(absl::ToUnixMillis(now));
   stray.set_file(file_);
-  stray.set_message(std::string(text));
+  stray.mutable_message()->assign(text);
   stray.set_truncated(line.truncated);
   stray.set_file_offset(line.offset);
   if (TruncateUtf8(*stray.mutable_message(), max_event_bytes_)) {
     stray.set_truncated(true);
     ++counters_.truncated_events;
   }
-  emit(std::move(stray));
+  Emit(emit);
 }
 
 void LogEventAssembler::AppendContinuation(std::string_view text,
@@ -88,8 +90,14 @@ void LogEventAssembler::Flush(EventFn emit) {
   dropping_ = false;
   if (!has_pending_) return;
   has_pending_ = false;
+  Emit(emit);
+}
+
+void LogEventAssembler::Emit(EventFn emit) {
   emit(std::move(pending_));
-  // Normally already empty: the consumer took its content.
+  // Whatever the consumer left (a spent event swapped in, or this one if it
+  // only copied it) must not lend a field to the next event; cleared, its
+  // strings keep their capacity.
   pending_.Clear();
 }
 

@@ -28,7 +28,9 @@ namespace eroom::agent {
 // `now`.
 class LogEventAssembler {
  public:
-  // Takes the event (it may move from it).
+  // Takes the event. It may move from it, and should: a protobuf move
+  // swaps, and the assembler builds its next event in what it gets back
+  // (LogEventBatch::Add gives back the cleared event of an earlier batch).
   using EventFn = absl::FunctionRef<void(eroom::monitor::v1::LogEvent&&)>;
 
   struct Counters {
@@ -52,12 +54,14 @@ class LogEventAssembler {
  private:
   // Emits the pending event if its message went over the limit.
   void EnforceLimit(EventFn emit);
+  // Hands pending_ over: the pending event, or a stray line's.
+  void Emit(EventFn emit);
   void AppendContinuation(std::string_view text, bool truncated);
 
   const std::string file_;
   const LogHeaderParser& parser_;
   const size_t max_event_bytes_;
-  // Reused from one event to the next rather than built anew each time.
+  // Where every event is built, reusing the strings of earlier events.
   eroom::monitor::v1::LogEvent pending_;
   bool has_pending_ = false;
   // Set after an event was cut, until the next header or flush.

@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "agent/file_watcher.h"
+#include "agent/log_event_batch.h"
 #include "agent/log_file_problems.h"
 #include "agent/log_file_scanner.h"
 #include "agent/log_file_tail.h"
@@ -90,7 +91,9 @@ class LogTailerImpl final : public LogTailer {
     if (watcher_->TakeChanges()) scan_due_ = true;
     if (now < retry_at_) return;
     backlog_ = false;
-    const auto emit = [this](v1::LogEvent&& event) { Add(std::move(event)); };
+    const auto emit = [this](v1::LogEvent&& event) {
+      batch_.Add(std::move(event));
+    };
     // Truncations first: logrotate copies before it truncates, so the scan
     // finds the copy that continues a truncated file.
     for (TrackedFile& file : files_) {
@@ -158,7 +161,9 @@ class LogTailerImpl final : public LogTailer {
 
   void FlushPending() override {
     const absl::Time now = clock_.Now();
-    const auto emit = [this](v1::LogEvent&& event) { Add(std::move(event)); };
+    const auto emit = [this](v1::LogEvent&& event) {
+      batch_.Add(std::move(event));
+    };
     for (TrackedFile& file : files_) file.tail->Flush(now, emit);
     Commit(now);
   }
@@ -194,14 +199,9 @@ class LogTailerImpl final : public LogTailer {
   }
 
  private:
-  void Add(v1::LogEvent&& event) {
-    batch_bytes_ += event.message().size();
-    batch_.push_back(std::move(event));
-  }
-
   bool BatchFull() const {
     return batch_.size() >= commit_events_limit_ ||
-           batch_bytes_ >= commit_bytes_limit_;
+           batch_.message_bytes() >= commit_bytes_limit_;
   }
 
   // Finds the files the patterns match now: known ones (by identity) learn
@@ -343,10 +343,9 @@ class LogTailerImpl final : public LogTailer {
       }
     }
     const size_t events = batch_.size();
-    const size_t bytes = batch_bytes_;
-    const absl::Status status = store_.Commit(std::move(batch_), checkpoints);
-    batch_.clear();
-    batch_bytes_ = 0;
+    const size_t bytes = batch_.message_bytes();
+    const absl::Status status = store_.Commit(batch_.events(), checkpoints);
+    batch_.Clear();
     if (!status.ok()) {
       if (absl::IsResourceExhausted(status)) {
         commit_events_limit_ = std::max<size_t>(1, events / 2);
@@ -416,8 +415,7 @@ class LogTailerImpl final : public LogTailer {
   bool run_recorded_;
   bool scanned_ = false;
   std::vector<TrackedFile> files_;  // In the order they were found.
-  std::vector<v1::LogEvent> batch_;
-  size_t batch_bytes_ = 0;
+  LogEventBatch batch_;
   // The batch's size, which each read stays within: halved from the size
   // of a batch the store had no room for, down to one event or byte, and
   // doubled by each commit that succeeds, up to the options' limits. A

@@ -130,6 +130,24 @@ std::string MoveAside(const std::string& path) {
   return aside;
 }
 
+// Whether `event` is one of `stored_starts`, events ResumeLogs named as
+// stored already (events carry their file's path, `checkpoints` its
+// identity).
+bool IsStoredStart(const v1::LogEvent& event,
+                   const std::vector<FileCheckpoint>& checkpoints,
+                   const std::vector<FileCheckpoint>& stored_starts) {
+  for (const FileCheckpoint& start : stored_starts) {
+    if (start.offset != event.file_offset()) continue;
+    for (const FileCheckpoint& file : checkpoints) {
+      if (file.path == event.file() && file.device == start.device &&
+          file.inode == start.inode) {
+        return true;
+      }
+    }
+  }
+  return false;
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Spool>> Spool::Open(
@@ -216,12 +234,11 @@ Spool::Spool(std::unique_ptr<SQLite::Database> db, const SpoolOptions& options)
   }
 }
 
-void Spool::InsertLocked(v1::Event& event, const std::string& payload) {
-  event.set_sequence(totals_.last_sequence + 1);
+void Spool::InsertLocked(const std::string& payload, bool evictable) {
   insert_event_.reset();
-  insert_event_.bind(1, static_cast<int64_t>(event.sequence()));
+  insert_event_.bind(1, static_cast<int64_t>(totals_.last_sequence + 1));
   insert_event_.bind(2, payload.data(), static_cast<int>(payload.size()));
-  insert_event_.bind(3, event.has_sample() || event.has_probe() ? 1 : 0);
+  insert_event_.bind(3, evictable ? 1 : 0);
   insert_event_.exec();
   ++totals_.last_sequence;
   ++totals_.events;
@@ -338,20 +355,24 @@ absl::StatusOr<SavedLogState> Spool::Load() {
   return saved;
 }
 
-absl::Status Spool::Commit(std::vector<v1::LogEvent> events,
+absl::Status Spool::Commit(absl::Span<const v1::LogEvent> events,
                            const std::vector<FileCheckpoint>& checkpoints) {
+  std::vector<FileCheckpoint> stored_already;
   {
     absl::MutexLock lock(&mu_);
-    if (!stored_starts_.empty()) LeaveOutStoredLocked(events, checkpoints);
+    stored_already = stored_starts_;
   }
-  // Serialized before taking the lock, which the uplink waits for.
-  std::vector<v1::Event> wrapped(events.size());
-  std::vector<std::string> payloads(events.size());
+  // Serialized before taking the lock, which the uplink waits for. Each
+  // goes into the same wrapper, whose strings keep their memory.
+  v1::Event wrapper;
+  std::vector<std::string> payloads;
+  payloads.reserve(events.size());
   uint64_t needed = 0;
-  for (size_t i = 0; i < events.size(); ++i) {
-    *wrapped[i].mutable_log() = std::move(events[i]);
-    payloads[i] = wrapped[i].SerializeAsString();
-    needed += payloads[i].size();
+  for (const v1::LogEvent& event : events) {
+    if (IsStoredStart(event, checkpoints, stored_already)) continue;
+    *wrapper.mutable_log() = event;
+    payloads.push_back(wrapper.SerializeAsString());
+    needed += payloads.back().size();
   }
   absl::MutexLock lock(&mu_);
   const Stats before = totals_;
@@ -366,8 +387,8 @@ absl::Status Spool::Commit(std::vector<v1::LogEvent> events,
           "state file system full: no room for ", needed, " more bytes"));
     }
     SQLite::Transaction transaction(*db_);
-    for (size_t i = 0; i < wrapped.size(); ++i) {
-      InsertLocked(wrapped[i], payloads[i]);
+    for (const std::string& payload : payloads) {
+      InsertLocked(payload, /*evictable=*/false);
     }
     SaveCheckpointsLocked(checkpoints);
     std::vector<FileCheckpoint> stored_starts =
@@ -401,29 +422,6 @@ void Spool::SaveCheckpointsLocked(
   }
   db_->exec(
       "INSERT OR IGNORE INTO meta (key, value) VALUES ('logs_committed', 1)");
-}
-
-void Spool::LeaveOutStoredLocked(
-    std::vector<v1::LogEvent>& events,
-    const std::vector<FileCheckpoint>& checkpoints) {
-  auto stored =
-      [&](const v1::LogEvent& event) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-        for (const FileCheckpoint& file : checkpoints) {
-          if (file.path != event.file()) continue;
-          for (const FileCheckpoint& start : stored_starts_) {
-            if (start.device == file.device && start.inode == file.inode &&
-                start.offset == event.file_offset()) {
-              return true;
-            }
-          }
-        }
-        return false;
-      };
-  std::vector<v1::LogEvent> kept;
-  for (v1::LogEvent& event : events) {
-    if (!stored(event)) kept.push_back(std::move(event));
-  }
-  events = std::move(kept);
 }
 
 std::vector<FileCheckpoint> Spool::StoredStartsAheadLocked(
@@ -509,7 +507,8 @@ absl::Status Spool::Append(std::vector<v1::Event> events) {
     SQLite::Transaction transaction(*db_);
     if (HasRoomLocked(needed) && MakeRoomLocked(needed)) {
       for (size_t i = 0; i < events.size(); ++i) {
-        InsertLocked(events[i], payloads[i]);
+        InsertLocked(payloads[i],
+                     events[i].has_sample() || events[i].has_probe());
       }
     } else {
       // Dropped events still take their sequences, so that the collector's

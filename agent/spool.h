@@ -14,6 +14,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "absl/types/span.h"
 #include "agent/command_journal.h"
 #include "agent/disk_reserve.h"
 #include "agent/log_checkpoint_store.h"
@@ -80,7 +81,7 @@ class Spool final : public LogCheckpointStore, public CommandJournal {
   // LogCheckpointStore. Commit leaves out the events ResumeLogs named as
   // stored already.
   absl::StatusOr<SavedLogState> Load() override;
-  absl::Status Commit(std::vector<eroom::monitor::v1::LogEvent> events,
+  absl::Status Commit(absl::Span<const eroom::monitor::v1::LogEvent> events,
                       const std::vector<FileCheckpoint>& checkpoints) override;
 
   // CommandJournal.
@@ -153,18 +154,12 @@ class Spool final : public LogCheckpointStore, public CommandJournal {
   // Deletes the oldest evictable events until `needed` more bytes fit;
   // false if they cannot be made to fit.
   bool MakeRoomLocked(uint64_t needed) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Numbers `event` and inserts it with its serialized form `payload`
-  // (inside the caller's transaction).
-  void InsertLocked(eroom::monitor::v1::Event& event,
-                    const std::string& payload)
+  // Numbers the event serialized as `payload` and inserts it (inside the
+  // caller's transaction); `evictable` for a sample or probe result.
+  void InsertLocked(const std::string& payload, bool evictable)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void SaveLastSequenceLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void SaveCheckpointsLocked(const std::vector<FileCheckpoint>& checkpoints)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Removes from `events` those stored_starts_ names (events carry their
-  // file's path, `checkpoints` its identity).
-  void LeaveOutStoredLocked(std::vector<eroom::monitor::v1::LogEvent>& events,
-                            const std::vector<FileCheckpoint>& checkpoints)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The stored_starts_ still ahead of the files' new `checkpoints`, saved
   // (inside the caller's transaction) if that is fewer.

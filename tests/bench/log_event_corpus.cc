@@ -23,9 +23,9 @@ class CollectingStore final : public agent::LogCheckpointStore {
   absl::StatusOr<agent::SavedLogState> Load() override {
     return agent::SavedLogState();
   }
-  absl::Status Commit(std::vector<v1::LogEvent> events,
+  absl::Status Commit(absl::Span<const v1::LogEvent> events,
                       const std::vector<agent::FileCheckpoint>&) override {
-    for (v1::LogEvent& event : events) events_.push_back(std::move(event));
+    events_.insert(events_.end(), events.begin(), events.end());
     return absl::OkStatus();
   }
   std::vector<v1::LogEvent> Take() { return std::move(events_); }

@@ -22,6 +22,7 @@
 #include "absl/time/clock.h"
 #include "agent/classifier.h"
 #include "agent/log_event_assembler.h"
+#include "agent/log_event_batch.h"
 #include "agent/log_header_parser.h"
 #include "agent/log_line_splitter.h"
 #include "agent/room_tracker.h"
@@ -66,7 +67,7 @@ PipelineTotals RunPipeline(const std::string& path,
   const absl::Time now = absl::Now();
   std::string buffer(kReadChunkBytes, '\0');
   // The events of one chunk, as the tailer commits them together.
-  std::vector<v1::LogEvent> batch;
+  agent::LogEventBatch batch;
 
   PipelineTotals totals;
   auto emit = [&](v1::LogEvent&& event) {
@@ -74,7 +75,7 @@ PipelineTotals RunPipeline(const std::string& path,
     rooms.Assign(event);
     totals.classified += !event.event_type().empty();
     totals.with_ruid += !event.ruid().empty();
-    batch.push_back(std::move(event));
+    batch.Add(std::move(event));
   };
   auto add_line = [&](const LogLine& line) {
     ++totals.lines;
@@ -85,7 +86,7 @@ PipelineTotals RunPipeline(const std::string& path,
     if (n <= 0) break;
     splitter.Append(std::string_view(buffer.data(), n), add_line);
     totals.events += batch.size();
-    batch.clear();
+    batch.Clear();
   }
   splitter.FlushPartial(add_line);
   assembler.Flush(emit);

@@ -3,12 +3,15 @@
 #include <string>
 #include <vector>
 
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/unit/test_support/proto_matchers.h"
 
 namespace eroom::agent {
 namespace {
 
 namespace v1 = ::eroom::monitor::v1;
+using test_support::EqualsProto;
 using std::string_literals::operator""s;
 
 const absl::Time kNow = absl::FromUnixSeconds(1750000000);
@@ -137,6 +140,59 @@ TEST_F(LogEventAssemblerTest, AConsumerThatKeepsNothingStillGetsFreshEvents) {
   expected.set_file_offset(20);
   expected.set_has_header(true);
   EXPECT_EQ(copies[1].SerializeAsString(), expected.SerializeAsString());
+}
+
+// The consumer may leave anything in the event it takes (LogEventBatch
+// leaves an earlier event's memory): none of it shows in the next event, a
+// header's or a stray line's.
+TEST_F(LogEventAssemblerTest, WhatTheConsumerLeftDoesNotShowInTheNextEvent) {
+  v1::LogEvent spent;  // Every field set.
+  spent.set_time_unix_ms(1);
+  spent.set_file("logs/old.log");
+  spent.set_level(v1::ERROR);
+  spent.set_logger("c.f.eroom.service.room.RoomServiceImpl");
+  spent.set_thread("pool-2-thread-1");
+  spent.set_message("통합 방 생성 중 시스템 오류 발생");
+  spent.set_event_type("room_failed");
+  (*spent.mutable_fields())["kind"] = "system";
+  spent.set_ruid("room_a81c5e09d2b47f3e");
+  spent.set_truncated(true);
+  spent.set_file_offset(4096);
+  spent.set_has_header(true);
+  std::vector<v1::LogEvent> taken;
+  auto take = [&](v1::LogEvent&& event) {
+    taken.push_back(event);
+    event = spent;
+  };
+  const LogFileDate no_date;
+  assembler_.AddLine(LogLine{kHeader, 0, false}, no_date, kNow, take);
+  assembler_.AddLine(
+      LogLine{"2025-06-16 10:03:00.000 [main] INFO  x.Y : next", 200, false},
+      no_date, kNow, take);
+  assembler_.AddLine(LogLine{"\tat a.B.c(B.java:1)", 250, false}, no_date, kNow,
+                     take);
+  assembler_.Flush(take);
+  assembler_.AddLine(LogLine{"stray JVM output", 270, false}, no_date, kNow,
+                     take);
+  ASSERT_EQ(taken.size(), 3u);
+
+  v1::LogEvent next;
+  next.set_time_unix_ms(absl::ToUnixMillis(absl::FromCivil(
+      absl::CivilSecond(2025, 6, 16, 10, 3, 0), absl::UTCTimeZone())));
+  next.set_file("logs/server.log");
+  next.set_level(v1::INFO);
+  next.set_logger("x.Y");
+  next.set_thread("main");
+  next.set_message("next\n\tat a.B.c(B.java:1)");
+  next.set_file_offset(200);
+  next.set_has_header(true);
+  EXPECT_THAT(taken[1], EqualsProto(next));
+  v1::LogEvent stray;
+  stray.set_time_unix_ms(absl::ToUnixMillis(kNow));
+  stray.set_file("logs/server.log");
+  stray.set_message("stray JVM output");
+  stray.set_file_offset(270);
+  EXPECT_THAT(taken[2], EqualsProto(stray));
 }
 
 class SmallLimitTest : public LogEventAssemblerTest {

@@ -32,11 +32,13 @@
 #include "spdlog/spdlog.h"
 #include "tests/unit/agent/log_test_privileges.h"
 #include "tests/unit/test_support/fake_clock.h"
+#include "tests/unit/test_support/proto_matchers.h"
 #include "tests/unit/test_support/status_matchers.h"
 #include "tests/unit/test_support/temp_dir.h"
 
 namespace eroom::agent {
 
+using ::eroom::test_support::EqualsProto;
 using ::eroom::test_support::IsOk;
 namespace {
 
@@ -204,7 +206,7 @@ class FakeStore final : public LogCheckpointStore {
                          .checkpoints = checkpoints};
   }
 
-  absl::Status Commit(std::vector<v1::LogEvent> batch,
+  absl::Status Commit(absl::Span<const v1::LogEvent> batch,
                       const std::vector<FileCheckpoint>& saved) override {
     ++commits;
     if (batch.size() > room_events) {
@@ -216,7 +218,7 @@ class FakeStore final : public LogCheckpointStore {
       if (!result.ok()) return result;
     }
     largest_batch = std::max(largest_batch, batch.size());
-    for (v1::LogEvent& event : batch) events.push_back(std::move(event));
+    events.insert(events.end(), batch.begin(), batch.end());
     checkpoints = saved;
     ++commits_made;
     return absl::OkStatus();
@@ -433,6 +435,37 @@ TEST_F(LogTailerTest, SampleLogBecomesOneEventPerHeader) {
   EXPECT_EQ(processing.message(), "처리 시간: 397990ms");
   EXPECT_EQ(processing.fields().at("processing_ms"), "397990");
   EXPECT_EQ(processing.ruid(), "room_3f9a1c2b7d4e8f60");
+}
+
+// The tailer builds each event in the memory of one it committed before
+// (LogEventBatch). Written a line at a time and polled after each, the
+// sample is committed an event at a time, each built in the one before: the
+// events must be those of the sample read at once, with no room, field or
+// event type of the event before.
+TEST_F(LogTailerTest, EventsBuiltInReusedOnesAreTheSame) {
+  const std::string sample =
+      ReadFile(EROOM_SOURCE_DIR "/tests/fixtures/server.log");
+  WriteFile(path_, sample);
+  Start();
+  PollAll();
+  tailer_->FlushPending();
+  std::vector<v1::LogEvent> read_at_once = events();
+  ASSERT_EQ(read_at_once.size(), 59u);
+
+  StartOver(1);
+  WriteFile(path_, "");
+  Start();
+  for (absl::string_view line :
+       absl::StrSplit(sample, '\n', absl::SkipEmpty())) {
+    Append(path_, absl::StrCat(line, "\n"));
+    tailer_->PollOnce();
+  }
+  tailer_->FlushPending();
+  ASSERT_EQ(events().size(), read_at_once.size());
+  for (size_t i = 0; i < events().size(); ++i) {
+    read_at_once[i].set_file(path_);
+    EXPECT_THAT(events()[i], EqualsProto(read_at_once[i])) << i;
+  }
 }
 
 TEST_F(LogTailerTest, NewGenerationFixture) {

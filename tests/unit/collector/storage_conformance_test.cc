@@ -21,12 +21,12 @@
 #include "collector/storage.h"
 #include "common/metric_catalog.h"
 #include "gmock/gmock.h"
-#include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
 #include "tests/unit/collector/fake_storage.h"
 #include "tests/unit/collector/room_test_data.h"
 #include "tests/unit/collector/storage_test_data.h"
 #include "tests/unit/collector/storage_test_queries.h"
+#include "tests/unit/test_support/proto_matchers.h"
 #include "tests/unit/test_support/status_matchers.h"
 #include "tests/unit/test_support/temp_dir.h"
 
@@ -35,6 +35,7 @@ namespace {
 
 namespace v1 = ::eroom::monitor::v1;
 using namespace ::eroom::collector::storage_test;  // NOLINT: test data
+using ::eroom::test_support::EqualsProto;
 using ::eroom::test_support::IsOk;
 using ::eroom::test_support::IsOkAndHolds;
 using ::eroom::test_support::StatusIs;
@@ -43,11 +44,6 @@ using ::testing::IsEmpty;
 using ::testing::Not;
 using ::testing::Pair;
 using ::testing::UnorderedElementsAre;
-
-MATCHER_P(EqualsProto, expected,
-          "equals " + testing::PrintToString(expected.DebugString())) {
-  return google::protobuf::util::MessageDifferencer::Equals(arg, expected);
-}
 
 // Opens one backend's store, again and again, as successive collector
 // processes would.
