@@ -30,6 +30,9 @@ constexpr size_t kReadChunkBytes = 64 * 1024;
 // so the other files and the caller's shutdown checks are not starved; the
 // rest is read on the next polls.
 constexpr size_t kMaxBytesPerPoll = 8 * 1024 * 1024;
+// Reads shrink with the batch on a store short of room, but not to a few
+// bytes: a long line would take a read call for each.
+constexpr size_t kSmallestRead = 128;
 constexpr absl::Duration kCommitRetryDelay = absl::Seconds(1);
 constexpr char kStoreSubject[] = "log checkpoint store";
 
@@ -109,8 +112,9 @@ class LogTailerImpl final : public LogTailer {
       if (!tail.is_open() || file.unclassified) continue;
       size_t budget = kMaxBytesPerPoll;
       while (budget > 0) {
-        const size_t read =
-            tail.Read(std::min(budget, commit_bytes_limit_), now, emit);
+        const size_t read = tail.Read(
+            std::min(budget, std::max(commit_bytes_limit_, kSmallestRead)), now,
+            emit);
         if (read == 0) break;
         budget -= read;
         stats_.bytes_read += read;
