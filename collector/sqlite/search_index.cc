@@ -1,5 +1,6 @@
 #include "collector/sqlite/search_index.h"
 
+#include <pthread.h>
 #include <sched.h>
 #include <sqlite3.h>
 #include <unistd.h>
@@ -498,6 +499,13 @@ void SearchIndexer::Stop(absl::Duration wait) {
   {
     absl::MutexLock lock(&mu_);
     stopping_ = true;
+  }
+  // At idle priority the thread gets next to no CPU while other work keeps
+  // the cores busy, and could not stop in time: it stops at the normal one.
+  // Only a privileged process may raise it; others wait as they are.
+  const sched_param normal{.sched_priority = 0};
+  if (thread_.joinable()) {
+    pthread_setschedparam(thread_.native_handle(), SCHED_OTHER, &normal);
   }
   if (finished_.WaitForNotificationWithTimeout(wait)) {
     thread_.join();
