@@ -180,6 +180,10 @@ absl::StatusOr<std::unique_ptr<Collector>> Collector::Start(
   builder.RegisterService(&collector->query_service_);
   builder.RegisterService(&collector->command_service_);
   builder.SetMaxReceiveMessageSize(config.max_message_bytes);
+  // gRPC sets SO_REUSEPORT by default: a second collector started on the
+  // same port would bind it too and take part of the agents into its own
+  // database. Without it, the second one fails to start.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   // Agents send keepalive pings on idle streams; allow them.
   builder.AddChannelArgument(
       GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 10000);

@@ -10,6 +10,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "common/exclusive_listen.h"
 #include "httplib.h"
 #include "spdlog/spdlog.h"
 
@@ -244,6 +245,7 @@ absl::StatusOr<std::unique_ptr<MetricsHttpServer>> MetricsHttpServer::Start(
   server->new_task_queue = [] {
     return new httplib::ThreadPool(kMetricsHttpThreads);
   };
+  ListenExclusively(*server);
   server->set_read_timeout(5, 0);
   server->set_write_timeout(10, 0);
   server->set_payload_max_length(64 * 1024);

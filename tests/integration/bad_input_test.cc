@@ -169,6 +169,50 @@ TEST(ConfigFileTest, ExpiredCertificateFailsTheCheckAndIsAWarningAtStart) {
   StopChildren({&collector});
 }
 
+// A second collector started by mistake on a port in use must fail, not
+// share the port and take part of the agents into its own database.
+TEST(ConfigFileTest, ASecondCollectorOnAPortInUseFailsToStart) {
+  const std::string dir = MakeTempDir("port-in-use");
+  const std::string grpc_address = absl::StrCat("127.0.0.1:", FreePort());
+  const std::string metrics_address = absl::StrCat("127.0.0.1:", FreePort());
+  auto write_config = [&](const std::string& name, const std::string& grpc,
+                          const std::string& metrics) {
+    const std::string path = absl::StrCat(dir, "/", name, ".yaml");
+    WriteFile(path, absl::StrCat(PlaintextCollectorConfig(
+                                     grpc, absl::StrCat(dir, "/", name, ".db")),
+                                 "metrics_http:\n  listen: ", metrics, "\n"));
+    return path;
+  };
+  ChildProcess first({BinaryPath("eroom-collector"), "--config",
+                      write_config("first", grpc_address, metrics_address)},
+                     dir + "/first.out");
+  ASSERT_TRUE(PollUntil(absl::Seconds(10), [&] {
+    return first.Log().find("/metrics on") != std::string::npos;
+  })) << first.Log();
+
+  CommandResult same_grpc_port =
+      RunCommand({BinaryPath("eroom-collector"), "--config",
+                  write_config("same-grpc", grpc_address,
+                               absl::StrCat("127.0.0.1:", FreePort()))},
+                 absl::Seconds(10));
+  EXPECT_EQ(same_grpc_port.exit_code, 1) << same_grpc_port.err;
+  EXPECT_THAT(same_grpc_port.err,
+              HasSubstr(absl::StrCat("cannot listen on ", grpc_address)));
+
+  CommandResult same_metrics_port = RunCommand(
+      {BinaryPath("eroom-collector"), "--config",
+       write_config("same-metrics", absl::StrCat("127.0.0.1:", FreePort()),
+                    metrics_address)},
+      absl::Seconds(10));
+  EXPECT_EQ(same_metrics_port.exit_code, 1) << same_metrics_port.err;
+  EXPECT_THAT(same_metrics_port.err,
+              HasSubstr(absl::StrCat("metrics_http: cannot listen on ",
+                                     metrics_address)));
+
+  EXPECT_TRUE(first.running());
+  StopChildren({&first});
+}
+
 TEST(UnreachableCollectorTest, AgentKeepsRunningAndConnectsWhenItAppears) {
   std::string dir = MakeTempDir("unreachable");
   std::string address = absl::StrCat("127.0.0.1:", FreePort());

@@ -5,13 +5,16 @@
 #include <signal.h>
 #include <spawn.h>
 #include <stdlib.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <random>
 #include <sstream>
 #include <stdexcept>
 #include <utility>
@@ -139,16 +142,49 @@ std::string MakeTempDir(const std::string& prefix) {
 }
 
 int FreePort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
-  socklen_t len = sizeof(addr);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  close(fd);
-  return ntohs(addr.sin_port);
+  // Ports below the kernel's ephemeral range, so that no outgoing connection
+  // takes one between this pick and the bind of the server it is for; and
+  // each reserved by a lock file held until this test process ends, so that
+  // tests running in parallel never pick the same one.
+  constexpr int kLowestPort = 10000;
+  constexpr int kPortsToTry = 1000;
+  static const int below_ephemeral = [] {
+    int low = 32768;
+    std::ifstream("/proc/sys/net/ipv4/ip_local_port_range") >> low;
+    return low;
+  }();
+  static std::mt19937 random(getpid() ^ absl::ToUnixNanos(absl::Now()));
+  const std::filesystem::path lock_dir =
+      std::filesystem::temp_directory_path() / "eroom-test-ports";
+  std::filesystem::create_directories(lock_dir);
+  const int highest_port =
+      std::max(below_ephemeral, kLowestPort + kPortsToTry) - 1;
+  std::uniform_int_distribution<int> pick(kLowestPort, highest_port);
+  for (int attempt = 0; attempt < kPortsToTry; ++attempt) {
+    const int port = pick(random);
+    const std::string lock_path = (lock_dir / std::to_string(port)).string();
+    int lock = open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+    if (lock < 0) continue;
+    // flock locks belong to the open file: a port this process reserved
+    // earlier is refused too. The lock is released when the process exits.
+    if (flock(lock, LOCK_EX | LOCK_NB) != 0) {
+      close(lock);
+      continue;
+    }
+    int probe = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = htons(port);
+    const bool bindable =
+        bind(probe, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
+    close(probe);
+    if (bindable) return port;
+    close(lock);
+  }
+  throw std::runtime_error(absl::StrCat("no free port in ", kLowestPort, "..",
+                                        highest_port, " after ", kPortsToTry,
+                                        " tries"));
 }
 
 void WriteFile(const std::string& path, const std::string& content) {

@@ -41,7 +41,8 @@ std::string TokenSha256(const std::string& token);
 // A fresh directory under the test's temporary directory.
 std::string MakeTempDir(const std::string& prefix);
 
-// A TCP port on 127.0.0.1 that was free a moment ago.
+// A TCP port on 127.0.0.1 that was free a moment ago, outside the range of
+// outgoing connections' ports and never handed to two running tests.
 int FreePort();
 
 void WriteFile(const std::string& path, const std::string& content);

@@ -1,6 +1,5 @@
 #include "tests/sim/http_api.h"
 
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -11,6 +10,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
 #include "absl/time/clock.h"
+#include "common/exclusive_listen.h"
 #include "tests/sim/catalog.h"
 
 namespace eroom::sim {
@@ -74,12 +74,8 @@ HttpApi::HttpApi(EventLog& log, RoomQueue& queue, FaultSet& faults,
   server_.new_task_queue = [] {
     return new httplib::ThreadPool(kWorkerThreads);
   };
-  // SO_REUSEADDR only, as the JVM sets it: httplib's default SO_REUSEPORT
-  // would let a second server share the port instead of failing to bind.
-  server_.set_socket_options([](socket_t sock) {
-    int yes = 1;
-    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
-  });
+  // As the JVM does: a second server on the port fails to bind.
+  ListenExclusively(server_);
   // An idle keep-alive connection holds a worker; keep that short so that a
   // stop is quick.
   server_.set_keep_alive_timeout(1);
