@@ -28,6 +28,9 @@ constexpr size_t kMaxBatchBytes = 4 << 20;
 constexpr uint64_t kMaxUnackedBatches = 16;
 // Progress reports written per turn, between batches.
 constexpr size_t kMaxProgressPerTurn = 64;
+// The longest pacing taken from a collector (Ack.batch_interval_ms): events
+// are never held back longer than this for it.
+constexpr absl::Duration kMaxBatchInterval = absl::Seconds(10);
 
 }  // namespace
 
@@ -67,8 +70,16 @@ class Uplink::StreamState {
                                    sent_through_));
       }
       stored_through_ = std::max(stored_through_, acked);
+      batch_interval_ =
+          std::min(absl::Milliseconds(message.ack().batch_interval_ms()),
+                   kMaxBatchInterval);
     }
     return true;
+  }
+  // The pacing the collector asked for in its last Ack.
+  absl::Duration batch_interval() const {
+    absl::MutexLock lock(&mu_);
+    return batch_interval_;
   }
   // Notes that events through `sequence` are about to be sent: acks up to
   // there are sound.
@@ -129,6 +140,7 @@ class Uplink::StreamState {
   bool broken_ ABSL_GUARDED_BY(mu_) = false;
   uint64_t stored_through_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t sent_through_ ABSL_GUARDED_BY(mu_) = 0;
+  absl::Duration batch_interval_ ABSL_GUARDED_BY(mu_);
   std::string issued_token_ ABSL_GUARDED_BY(mu_);
   std::vector<v1::LogResumePoint> log_resume_points_ ABSL_GUARDED_BY(mu_);
 };
@@ -257,6 +269,7 @@ absl::Status Uplink::Exchange(CollectorCall& call, StreamState& state,
   uint64_t sent_through = last_stored;
   const uint64_t max_unacked = kMaxUnackedBatches * options_.batch_max_events;
   absl::Time flush_deadline = absl::InfiniteFuture();
+  absl::Time last_batch_sent = absl::InfinitePast();
   while (!state.broken()) {
     if (stop.HasBeenNotified() && flush_deadline == absl::InfiniteFuture()) {
       flush_deadline = clock_.Now() + flush_timeout;
@@ -276,15 +289,31 @@ absl::Status Uplink::Exchange(CollectorCall& call, StreamState& state,
     // behind then receives fewer, fuller batches rather than more and more
     // small ones, each costing it far more than its few events; a quiet
     // agent still sends each event at once.
-    if (sent_through > acked && spool_.stats().last_sequence <
-                                    sent_through + options_.batch_max_events) {
+    const uint64_t spooled_through = spool_.stats().last_sequence;
+    const bool batch_not_full =
+        spooled_through < sent_through + options_.batch_max_events;
+    if (sent_through > acked && batch_not_full) {
       Acknowledged(state.AwaitAck(sent_through, options_.batch_max_delay));
       continue;
+    }
+    // And no sooner than the collector's pacing allows (Ack), unless
+    // stopping, when the spool is delivered as fast as it goes.
+    if (spooled_through > sent_through && batch_not_full && !stopping) {
+      const absl::Duration early =
+          last_batch_sent + state.batch_interval() - clock_.Now();
+      if (early > absl::ZeroDuration()) {
+        Acknowledged(state.AwaitAck(sent_through + 1,
+                                    std::min(early, options_.batch_max_delay)));
+        continue;
+      }
     }
     ReportDrops();
     EROOM_ASSIGN_OR_RETURN(Sent sent, SendEvents(call, state, &sent_through));
     if (sent == Sent::kBroken) break;
-    if (sent == Sent::kBatch) continue;
+    if (sent == Sent::kBatch) {
+      last_batch_sent = clock_.Now();
+      continue;
+    }
     if (stopping && acked >= sent_through) break;
     if (stopping) {
       Acknowledged(state.AwaitAck(sent_through, options_.batch_max_delay));

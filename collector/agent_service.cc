@@ -40,7 +40,8 @@ class Link final : public StreamLink, public AgentStreamRegistry::Stream {
     issued_token_ = std::move(issued_token);
   }
   void OnRegistered(v1::HelloAck ack) override;
-  void OnStored(uint64_t stored_through_sequence, size_t batches) override;
+  void OnStored(uint64_t stored_through_sequence, size_t batches,
+                absl::Duration batch_interval) override;
   void OnIngestFailed(const absl::Status& status) override;
   bool SendCommand(const v1::Command& command) override;
   void Close(const grpc::Status& status) override;
@@ -392,9 +393,12 @@ void Link::OnRegistered(v1::HelloAck ack) {
   Answer(std::move(message));
 }
 
-void Link::OnStored(uint64_t stored_through_sequence, size_t batches) {
+void Link::OnStored(uint64_t stored_through_sequence, size_t batches,
+                    absl::Duration batch_interval) {
   v1::CollectorMessage message;
   message.mutable_ack()->set_stored_through_sequence(stored_through_sequence);
+  message.mutable_ack()->set_batch_interval_ms(
+      static_cast<uint32_t>(absl::ToInt64Milliseconds(batch_interval)));
   Answer(std::move(message), batches);
 }
 

@@ -77,13 +77,15 @@ Collector::Collector(const CollectorConfig& config, const Clock& clock,
             return queries_.TrySubmit(std::move(work));
           },
           kMaxLogFollows),
-      ingest_(*storage_, clock,
-              IngestPipeline::Options{.queue_capacity = 4096,
-                                      .max_events_per_transaction =
-                                          config.max_events_per_transaction,
-                                      .retention = &retention_},
-              {&stats_, &liveness_, &command_service_, &alerting_,
-               &room_metrics_, &followers_}),
+      ingest_(
+          *storage_, clock,
+          IngestPipeline::Options{
+              .queue_capacity = 4096,
+              .max_events_per_transaction = config.max_events_per_transaction,
+              .retention = &retention_,
+              .batches_per_second = config.batches_per_second},
+          {&stats_, &liveness_, &command_service_, &alerting_, &room_metrics_,
+           &followers_}),
       queries_("query", config.query_threads, config.query_queue_capacity),
       backups_("backup", 1, 4),
       refusals_(clock, kRefusalQuietPeriod,

@@ -95,6 +95,8 @@ absl::StatusOr<CollectorConfig> LoadCollectorConfig(const std::string& path) {
       static_cast<size_t>(ingest.Int("stream_window_batches", 16, 1, 1024));
   config.max_message_bytes = static_cast<int>(ingest.Int(
       "max_message_bytes", 16 * 1024 * 1024, 64 * 1024, 256 * 1024 * 1024));
+  config.batches_per_second = static_cast<size_t>(
+      ingest.Int("batches_per_second", kDefaultBatchesPerSecond, 0, 1000000));
   ingest.Finish();
 
   ConfigMap query = root.Map("query");

@@ -17,6 +17,11 @@
 
 namespace eroom::collector {
 
+// What one collector on 2 cores stores well within one core: each batch
+// costs far more than its events (README.md, "Capacity"), and at 3,000
+// agents this asks each for a batch a second.
+inline constexpr size_t kDefaultBatchesPerSecond = 3000;
+
 // Everything eroom-collector needs, read from one YAML file (see
 // deploy/collector.example.yaml for every key and its default).
 struct CollectorConfig {
@@ -33,6 +38,9 @@ struct CollectorConfig {
   size_t query_queue_capacity = 256;
   // Largest message an agent or CLI may send.
   int max_message_bytes = 16 * 1024 * 1024;
+  // Batches per second the connected agents share (IngestPipeline::Options);
+  // 0: agents send as soon as they have events.
+  size_t batches_per_second = kDefaultBatchesPerSecond;
   absl::Duration stats_interval = absl::Seconds(60);
   // A connected host that sent nothing for this long is reported down.
   absl::Duration heartbeat_timeout = absl::Seconds(30);

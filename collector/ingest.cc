@@ -1,5 +1,6 @@
 #include "collector/ingest.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/container/flat_hash_map.h"
@@ -118,7 +119,15 @@ void IngestPipeline::Run() {
     }
     std::vector<IngestItem> group;
     size_t group_events = 0;
+    std::vector<IngestItem> hellos;
     for (IngestItem& item : items) {
+      if (item.kind == IngestItem::Kind::kHello) {
+        StoreGroup(group);
+        group_events = 0;
+        hellos.push_back(std::move(item));
+        continue;
+      }
+      RegisterHellos(hellos);
       switch (item.kind) {
         case IngestItem::Kind::kBatch:
           group_events += item.batch.events_size();
@@ -141,6 +150,7 @@ void IngestPipeline::Run() {
         group_events = 0;
       }
     }
+    RegisterHellos(hellos);
     StoreGroup(group);
     retention_due = RunRetention();
   }
@@ -241,51 +251,89 @@ void IngestPipeline::StoreGroup(std::vector<IngestItem>& group) {
     ack.agent_id = &item.agent_id;
     ++ack.batches;
   }
+  const absl::Duration batch_interval = BatchInterval();
   for (const auto& [link, ack] : acks) {
-    link->OnStored(stored_sequences_[*ack.agent_id], ack.batches);
+    link->OnStored(stored_sequences_[*ack.agent_id], ack.batches,
+                   batch_interval);
   }
   for (IngestObserver* observer : observers_) observer->OnStored(*stored);
   group.clear();
 }
 
+absl::Duration IngestPipeline::BatchInterval() const {
+  if (options_.batches_per_second == 0) return absl::ZeroDuration();
+  return std::min(kMaxBatchInterval,
+                  absl::Seconds(1) * static_cast<double>(connected_streams_) /
+                      static_cast<double>(options_.batches_per_second));
+}
+
+void IngestPipeline::RegisterHellos(std::vector<IngestItem>& hellos) {
+  if (hellos.empty()) return;
+  // Every stream's hello is followed by its disconnect, even when the
+  // stream is gone before its hello is handled.
+  connected_streams_ += hellos.size();
+  std::vector<IngestItem*> current;
+  std::vector<const v1::AgentHello*> current_hellos;
+  for (IngestItem& item : hellos) {
+    if (item.current && !item.current()) continue;
+    current.push_back(&item);
+    current_hellos.push_back(&item.hello);
+  }
+  if (current.empty()) {
+    hellos.clear();
+    return;
+  }
+  const absl::Time now = clock_.Now();
+  absl::StatusOr<std::vector<uint64_t>> last =
+      storage_.RegisterAgents(current_hellos, now);
+  if (!last.ok()) {
+    spdlog::error("registering {} agent(s) failed: {}", current.size(),
+                  last.status().ToString());
+    for (IngestItem* item : current) item->link->OnIngestFailed(last.status());
+    hellos.clear();
+    return;
+  }
+  for (size_t i = 0; i < current.size(); ++i) {
+    AnswerHello(*current[i], (*last)[i], now);
+  }
+  hellos.clear();
+}
+
+void IngestPipeline::AnswerHello(IngestItem& item, uint64_t last_stored,
+                                 absl::Time now) {
+  stored_sequences_[item.agent_id] = last_stored;
+  v1::HelloAck ack;
+  ack.set_last_stored_sequence(last_stored);
+  if (item.hello.spool_replaced()) {
+    // Everything the agent sent before is committed by now: ingest takes a
+    // stream's items in order, and a hello is its first.
+    absl::StatusOr<std::vector<v1::LogResumePoint>> points =
+        storage_.LogResumePoints(item.agent_id);
+    if (!points.ok()) {
+      spdlog::error("finding where agent '{}' logs resume failed: {}",
+                    item.agent_id, points.status().ToString());
+      item.link->OnIngestFailed(points.status());
+      return;
+    }
+    spdlog::warn(
+        "agent '{}' lost its spool: it resumes its logs after the last "
+        "stored event of {} file(s)",
+        item.agent_id, points->size());
+    ack.mutable_log_resume_points()->Assign(points->begin(), points->end());
+  }
+  item.link->OnRegistered(std::move(ack));
+  for (IngestObserver* observer : observers_) {
+    observer->OnRegistered(item.hello, now);
+  }
+}
+
 void IngestPipeline::Handle(IngestItem& item) {
+  if (item.kind == IngestItem::Kind::kDisconnect && connected_streams_ > 0) {
+    --connected_streams_;
+  }
   if (item.current && !item.current()) return;
   const absl::Time now = clock_.Now();
   switch (item.kind) {
-    case IngestItem::Kind::kHello: {
-      absl::StatusOr<uint64_t> last = storage_.RegisterAgent(item.hello, now);
-      if (!last.ok()) {
-        spdlog::error("registering agent '{}' failed: {}", item.agent_id,
-                      last.status().ToString());
-        item.link->OnIngestFailed(last.status());
-        return;
-      }
-      stored_sequences_[item.agent_id] = *last;
-      v1::HelloAck ack;
-      ack.set_last_stored_sequence(*last);
-      if (item.hello.spool_replaced()) {
-        // Everything the agent sent before is committed by now: ingest
-        // takes a stream's items in order, and a hello is its first.
-        absl::StatusOr<std::vector<v1::LogResumePoint>> points =
-            storage_.LogResumePoints(item.agent_id);
-        if (!points.ok()) {
-          spdlog::error("finding where agent '{}' logs resume failed: {}",
-                        item.agent_id, points.status().ToString());
-          item.link->OnIngestFailed(points.status());
-          return;
-        }
-        spdlog::warn(
-            "agent '{}' lost its spool: it resumes its logs after the last "
-            "stored event of {} file(s)",
-            item.agent_id, points->size());
-        ack.mutable_log_resume_points()->Assign(points->begin(), points->end());
-      }
-      item.link->OnRegistered(std::move(ack));
-      for (IngestObserver* observer : observers_) {
-        observer->OnRegistered(item.hello, now);
-      }
-      return;
-    }
     case IngestItem::Kind::kDisconnect: {
       absl::Status status = storage_.MarkDisconnected(item.agent_id, now);
       if (!status.ok()) {
@@ -307,6 +355,7 @@ void IngestPipeline::Handle(IngestItem& item) {
       if (item.on_recorded) item.on_recorded(status);
       return;
     }
+    case IngestItem::Kind::kHello:  // RegisterHellos.
     case IngestItem::Kind::kBatch:
     case IngestItem::Kind::kCommandProgress:
     case IngestItem::Kind::kAudit:

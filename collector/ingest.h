@@ -33,7 +33,9 @@ class StreamLink {
   // if the hello asked for them.
   virtual void OnRegistered(eroom::monitor::v1::HelloAck ack) = 0;
   // Once per transaction: `batches` of the stream's batches were in it.
-  virtual void OnStored(uint64_t stored_through_sequence, size_t batches) = 0;
+  // `batch_interval` is the pacing the agent is asked to keep (Ack).
+  virtual void OnStored(uint64_t stored_through_sequence, size_t batches,
+                        absl::Duration batch_interval) = 0;
   virtual void OnIngestFailed(const absl::Status& status) = 0;
 };
 
@@ -104,7 +106,12 @@ class IngestPipeline {
     // Run by the ingest thread after each round of transactions (and when
     // idle), if given.
     RetentionSweeper* retention = nullptr;
+    // Batches per second the connected streams share: each ack asks its
+    // agent to leave (connected streams / this) seconds between batches
+    // that are not full, at most kMaxBatchInterval. 0: no pacing.
+    size_t batches_per_second = 0;
   };
+  static constexpr absl::Duration kMaxBatchInterval = absl::Seconds(2);
 
   // Writes through `storage`; reads it only to answer a hello that asks
   // where its logs resume.
@@ -158,7 +165,14 @@ class IngestPipeline {
   // sent to the item's agent.
   absl::StatusOr<std::optional<eroom::monitor::v1::CommandRecord>>
   AcceptProgress(const IngestItem& item);
+  // Registers consecutive hellos in one write, answers each, and clears
+  // `hellos`.
+  void RegisterHellos(std::vector<IngestItem>& hellos);
+  void AnswerHello(IngestItem& item, uint64_t last_stored, absl::Time now);
+  // Disconnects and recorded commands, one at a time.
   void Handle(IngestItem& item);
+  // The pacing asked of agents now (Options::batches_per_second).
+  absl::Duration BatchInterval() const;
 
   Storage& storage_;
   const Clock& clock_;
@@ -179,6 +193,8 @@ class IngestPipeline {
   // Owned by the ingest thread: the single writer knows every agent's
   // highest stored sequence once it has looked it up.
   StoredSequences stored_sequences_;
+  // Streams whose hello came and whose disconnect has not.
+  size_t connected_streams_ = 0;
   std::thread thread_;
 };
 

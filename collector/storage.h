@@ -11,6 +11,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "absl/types/span.h"
 #include "collector/log_filter.h"
 #include "collector/retention_policy.h"
 #include "collector/stored_batch.h"
@@ -58,11 +59,22 @@ class StorageWriter {
  public:
   virtual ~StorageWriter() = default;
 
-  // Records the agent (creating it on first contact) as connected at `now`,
-  // updates hostname/version/labels, and returns the highest sequence
-  // stored for it (0 if none). An empty agent_id is InvalidArgument.
-  virtual absl::StatusOr<uint64_t> RegisterAgent(
-      const eroom::monitor::v1::AgentHello& hello, absl::Time now) = 0;
+  // Records each agent (creating it on first contact) as connected at
+  // `now`, updates hostname/version/labels, and returns the highest
+  // sequence stored for each (0 if none), in order. One write for all, so
+  // that agents reconnecting together cost one commit, not one each. An
+  // empty agent_id is InvalidArgument, and then none is recorded.
+  virtual absl::StatusOr<std::vector<uint64_t>> RegisterAgents(
+      absl::Span<const eroom::monitor::v1::AgentHello* const> hellos,
+      absl::Time now) = 0;
+  // RegisterAgents for one agent.
+  absl::StatusOr<uint64_t> RegisterAgent(
+      const eroom::monitor::v1::AgentHello& hello, absl::Time now) {
+    const eroom::monitor::v1::AgentHello* const one[] = {&hello};
+    absl::StatusOr<std::vector<uint64_t>> last = RegisterAgents(one, now);
+    if (!last.ok()) return last.status();
+    return last->front();
+  }
 
   // Records the agent as disconnected at `now`. An agent never registered
   // has nothing to record: OK, no effect.

@@ -84,15 +84,25 @@ class SqliteStorage final : public Storage {
     if (indexer_ != nullptr) indexer_->Stop(absl::Seconds(1));
   }
 
-  absl::StatusOr<uint64_t> RegisterAgent(const v1::AgentHello& hello,
-                                         absl::Time now) override {
-    if (hello.agent_id().empty()) {
-      return absl::InvalidArgumentError("hello without agent_id");
+  absl::StatusOr<std::vector<uint64_t>> RegisterAgents(
+      absl::Span<const v1::AgentHello* const> hellos, absl::Time now) override {
+    for (const v1::AgentHello* hello : hellos) {
+      if (hello->agent_id().empty()) {
+        return absl::InvalidArgumentError("hello without agent_id");
+      }
     }
-    return Write(absl::StrCat("register agent '", hello.agent_id(), "'"),
-                 [&](SqliteWriter& writer) {
-                   return writer.RegisterAgent(hello, ToMs(now));
-                 });
+    return Write(
+        hellos.size() == 1
+            ? absl::StrCat("register agent '", hellos.front()->agent_id(), "'")
+            : absl::StrCat("register ", hellos.size(), " agents"),
+        [&](SqliteWriter& writer) {
+          std::vector<uint64_t> last;
+          last.reserve(hellos.size());
+          for (const v1::AgentHello* hello : hellos) {
+            last.push_back(writer.RegisterAgent(*hello, ToMs(now)));
+          }
+          return last;
+        });
   }
 
   absl::Status MarkDisconnected(const std::string& agent_id,

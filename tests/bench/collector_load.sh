@@ -5,8 +5,10 @@
 # (utime+stime of /proc/PID/stat) and memory (VmRSS, VmHWM of
 # /proc/PID/status) every second meanwhile. Prints, per size, the
 # collector's CPU as % of one core over the load, its RSS peak, the events
-# stored per second, the ack latency, per-agent delivery (no agent starved),
-# stream failures, and whether anything was lost: by ListHosts'
+# stored per second, the ack latency (and the age of each batch's oldest
+# event at its ack: what the agents' batching and pacing add), per-agent
+# delivery (no agent starved), stream failures, and whether anything was
+# lost: by ListHosts'
 # last_sequence (eroom-loadgen) and by counting every agent's distinct
 # stored sequences in the database. Then one table of every size.
 # The CPU of the collector's rule thread (alert-rules) is sampled too: run
@@ -284,6 +286,7 @@ EOF
   echo "events stored              ${stored_total:-?} in the database = ${stored_rate}/s over ${load_seconds} s of load"
   echo "                           loadgen: $(grep_summary 'events stored\/s (load)')"
   echo "ack latency                $(grep_summary 'ack latency ms')"
+  echo "event age at ack           $(grep_summary 'event age at ack ms')"
   echo "per-agent delivered        $(grep_summary 'per-agent delivered')"
   echo "starved agents             $(grep_summary 'starved agents')"
   echo "lost (ListHosts)           $(grep_summary 'lost events'); duplicated/extra $(grep_summary 'duplicated\/extra events')"
@@ -294,7 +297,9 @@ EOF
   echo "peer, same run             rsyslogd (imtcp -> file) from $agents TCP connections x $rate lines/s: ${reference_cpu}% of one core, RSS ${reference_rss_mb} MB; ${reference_note}"
   echo "collector CPU / peer CPU   $ratio"
 
-  ack_p99=$(grep_summary 'ack latency ms' | awk '{ for (i = 1; i < NF; i++) if ($i == "p99") print $(i + 1) }')
+  p99_of() { grep_summary "$1" | awk '{ for (i = 1; i < NF; i++) if ($i == "p99") print $(i + 1) }'; }
+  ack_p99=$(p99_of 'ack latency ms')
+  event_age_p99=$(p99_of 'event age at ack ms')
   stream_failures=$(grep_summary 'stream failures' | awk '{ print $1 }')
   verdict=OK
   check() {  # NAME OK? [capacity]
@@ -310,8 +315,8 @@ EOF
   [[ "$db_check" == skipped* ]] ||
     check "database holds every produced event once" "$([[ "$db_check" == "0 missing, 0 extra"* ]] && echo 1 || echo 0)"
   echo "RESULT                     $verdict"
-  summary+=("$(printf '%7d  %7s%%  %6d MB  %8s  %8s  %7s  %8s  %9s  %6s  %s' "$agents" "$cpu_avg" \
-    "$rss_peak_mb" "$stored_rate" "${ack_p99:-?}" "${stream_failures:-?}" \
+  summary+=("$(printf '%7d  %7s%%  %6d MB  %8s  %8s  %8s  %7s  %8s  %9s  %6s  %s' "$agents" "$cpu_avg" \
+    "$rss_peak_mb" "$stored_rate" "${ack_p99:-?}" "${event_age_p99:-?}" "${stream_failures:-?}" \
     "$(grep_summary 'starved agents' | awk '{ print $1 }')" \
     "$reference_cpu$([[ $reference_cpu == - ]] || echo %)" "$ratio" "$verdict")")
   cleanup
@@ -325,6 +330,6 @@ for count in "${counts[@]}"; do
 done
 echo
 echo "=== collector capacity: $rate events/s per agent, $duration each, load average $(load_average) on $(nproc) cores ==="
-echo " agents      CPU       RSS  stored/s  ack p99  failed  starved   rsyslog   ratio  result"
+echo " agents      CPU       RSS  stored/s  ack p99  age p99  failed  starved   rsyslog   ratio  result"
 printf '%s\n' "${summary[@]}"
 ((failed == 0))

@@ -45,6 +45,18 @@ v1::ResourceSample MakeSample(uint64_t n, int64_t now_ms) {
   return sample;
 }
 
+// When the load generator produced `event` (each kind carries its time).
+absl::Time ProducedAt(const v1::Event& event) {
+  switch (event.payload_case()) {
+    case v1::Event::kSample:
+      return absl::FromUnixMillis(event.sample().time_unix_ms());
+    case v1::Event::kProbe:
+      return absl::FromUnixMillis(event.probe().time_unix_ms());
+    default:
+      return absl::FromUnixMillis(event.log().time_unix_ms());
+  }
+}
+
 v1::ProbeResult MakeProbe(v1::ProbeTarget target, uint64_t n, int64_t now_ms) {
   v1::ProbeResult probe;
   probe.set_time_unix_ms(now_ms);
@@ -108,7 +120,7 @@ class SimulatedAgent {
 
   AgentReport Report() const;
   void AddProgress(FleetProgress& progress) const;
-  void AddLatencies(LatencySamples& all) const;
+  void AddLatencies(LoadFleet::Latencies& all) const;
 
  private:
   void ConnectLocked(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -148,7 +160,11 @@ class SimulatedAgent {
   struct SentBatch {
     uint64_t last_sequence;
     absl::Time written;
+    absl::Time oldest_produced;
   };
+  // The collector's pacing (Ack.batch_interval_ms), as the uplink keeps it.
+  absl::Duration batch_interval_ ABSL_GUARDED_BY(mu_);
+  absl::Time last_written_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
   std::deque<SentBatch> unacked_batches_ ABSL_GUARDED_BY(mu_);
   absl::Time reconnect_at_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
   bool closing_ ABSL_GUARDED_BY(mu_) = false;
@@ -158,6 +174,7 @@ class SimulatedAgent {
   uint64_t protocol_anomalies_ ABSL_GUARDED_BY(mu_) = 0;
   std::string last_error_ ABSL_GUARDED_BY(mu_);
   LatencySamples ack_latencies_ ABSL_GUARDED_BY(mu_);
+  LatencySamples event_ages_ ABSL_GUARDED_BY(mu_);
 };
 
 // One AgentService.Connect call. A read is always pending, so the end of
@@ -288,11 +305,13 @@ void SimulatedAgent::SendLocked() {
   }
   // As the uplink does: a batch that is not full waits until everything
   // sent is acknowledged.
-  if (!unacked_batches_.empty() &&
+  const bool batch_not_full =
       unacked_events_.back().sequence() - sent_through_ <
-          options_.max_batch_events) {
-    return;
-  }
+      options_.max_batch_events;
+  if (!unacked_batches_.empty() && batch_not_full) return;
+  // And no sooner than the collector's pacing allows.
+  const absl::Time now = absl::Now();
+  if (batch_not_full && now < last_written_ + batch_interval_) return;
   // Sequences in unacked_events_ are consecutive.
   const uint64_t front = unacked_events_.front().sequence();
   const size_t first = sent_through_ < front ? 0 : sent_through_ - front + 1;
@@ -303,7 +322,9 @@ void SimulatedAgent::SendLocked() {
     *message.mutable_batch()->add_events() = unacked_events_[i];
   }
   sent_through_ = unacked_events_[end - 1].sequence();
-  unacked_batches_.push_back({sent_through_, absl::Now()});
+  unacked_batches_.push_back(
+      {sent_through_, now, ProducedAt(unacked_events_[first])});
+  last_written_ = now;
   writing_ = true;
   stream_->Send(std::move(message));
 }
@@ -339,10 +360,12 @@ void SimulatedAgent::OnMessage(const v1::CollectorMessage& message) {
     const uint64_t stored_through = message.ack().stored_through_sequence();
     if (stored_through > sent_through_) ++protocol_anomalies_;
     AcknowledgedLocked(stored_through);
+    batch_interval_ = absl::Milliseconds(message.ack().batch_interval_ms());
     const absl::Time now = absl::Now();
     while (!unacked_batches_.empty() &&
            unacked_batches_.front().last_sequence <= stored_through) {
       ack_latencies_.Add(now - unacked_batches_.front().written);
+      event_ages_.Add(now - unacked_batches_.front().oldest_produced);
       unacked_batches_.pop_front();
     }
   }
@@ -433,9 +456,10 @@ void SimulatedAgent::AddProgress(FleetProgress& progress) const {
   progress.stream_failures += stream_failures_;
 }
 
-void SimulatedAgent::AddLatencies(LatencySamples& all) const {
+void SimulatedAgent::AddLatencies(LoadFleet::Latencies& all) const {
   absl::MutexLock lock(&mu_);
-  all.Merge(ack_latencies_);
+  all.ack.Merge(ack_latencies_);
+  all.event_age.Merge(event_ages_);
 }
 
 LoadFleet::LoadFleet(FleetOptions options,
@@ -522,8 +546,8 @@ std::vector<AgentReport> LoadFleet::Reports() const {
   return reports;
 }
 
-LatencySamples LoadFleet::AckLatencies() const {
-  LatencySamples all;
+LoadFleet::Latencies LoadFleet::AckLatencies() const {
+  Latencies all;
   for (const auto& agent : agents_) agent->AddLatencies(all);
   return all;
 }

@@ -90,8 +90,14 @@ class LoadFleet {
 
   FleetProgress Progress() const;
   std::vector<AgentReport> Reports() const;
-  // Batch written -> the ack covering it, over every agent.
-  LatencySamples AckLatencies() const;
+  // Over every agent: batch written -> the ack covering it (`ack`), and its
+  // oldest event produced -> that ack (`event_age`: what the agents' pacing
+  // and batching add).
+  struct Latencies {
+    LatencySamples ack;
+    LatencySamples event_age;
+  };
+  Latencies AckLatencies() const;
 
  private:
   void Schedule();

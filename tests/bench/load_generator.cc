@@ -234,7 +234,7 @@ Tally TallyAgents(const std::vector<AgentReport>& reports,
 // Prints the summary; true if nothing was lost or duplicated and no agent
 // starved.
 bool Summarize(const Flags& flags, const LoadRun& run, const Tally& tally,
-               bool listed, LatencySamples& latencies) {
+               bool listed, LoadFleet::Latencies& latencies) {
   const double load_seconds = absl::ToDoubleSeconds(run.load);
   // What ListHosts told, or that it could not be asked.
   auto stored_figure = [listed](const std::string& figure) {
@@ -254,8 +254,13 @@ bool Summarize(const Flags& flags, const LoadRun& run, const Tally& tally,
   std::printf(
       "ack latency ms             p50 %.1f  p99 %.1f  max %.1f "
       "(%zu batches)\n",
-      latencies.QuantileMs(0.5), latencies.QuantileMs(0.99), latencies.MaxMs(),
-      latencies.size());
+      latencies.ack.QuantileMs(0.5), latencies.ack.QuantileMs(0.99),
+      latencies.ack.MaxMs(), latencies.ack.size());
+  std::printf(
+      "event age at ack ms        p50 %.1f  p99 %.1f  max %.1f "
+      "(oldest event of each batch)\n",
+      latencies.event_age.QuantileMs(0.5), latencies.event_age.QuantileMs(0.99),
+      latencies.event_age.MaxMs());
   std::printf(
       "per-agent delivered        %s\n",
       stored_figure(absl::StrFormat("min %d  max %d (stored, final)",
@@ -333,7 +338,7 @@ int Run(const Flags& flags) {
   const Tally tally = TallyAgents(
       fleet.Reports(), stored.value_or(std::map<std::string, uint64_t>()),
       flags.rate, csv.is_open() ? &csv : nullptr);
-  LatencySamples latencies = fleet.AckLatencies();
+  LoadFleet::Latencies latencies = fleet.AckLatencies();
   return Summarize(flags, run, tally, stored.has_value(), latencies) ? 0 : 1;
 }
 

@@ -490,6 +490,25 @@ TEST_F(UplinkTest, ACommandIdSeenBeforeIsAnsweredWithoutRunningAgain) {
               ElementsAre(v1::ACCEPTED, v1::SUCCEEDED, v1::SUCCEEDED));
 }
 
+// The uplink answers a command at every turn: once a second ping delivered
+// after the first was answered is answered too, a whole turn went by.
+bool AWholeTurnWentBy(FakeStream& stream, const std::string& name) {
+  for (const std::string& id : {name + "-1", name + "-2"}) {
+    stream.Deliver(Ping(id));
+    if (!PollUntil([&stream, &id] {
+          for (const v1::CommandProgress& p : Progress(stream.written())) {
+            if (p.command_id() == id && p.state() == v1::SUCCEEDED) {
+              return true;
+            }
+          }
+          return false;
+        })) {
+      return false;
+    }
+  }
+  return true;
+}
+
 TEST_F(UplinkTest, ABatchThatIsNotFullWaitsUntilEverythingSentIsAcknowledged) {
   MakeUplink();  // Batches of at most 10 events.
   FakeStream& stream = NextStream();
@@ -507,19 +526,9 @@ TEST_F(UplinkTest, ABatchThatIsNotFullWaitsUntilEverythingSentIsAcknowledged) {
   ASSERT_THAT(spool_->Append({Notice("a")}), IsOk());
   ASSERT_TRUE(batches_written(1));
 
-  // Event 2 waits while event 1 is not acknowledged. The uplink answers a
-  // command at every turn: once a second one delivered after the first was
-  // answered is answered too, a whole turn went by with event 2 spooled.
+  // Event 2 waits while event 1 is not acknowledged.
   ASSERT_THAT(spool_->Append({Notice("b")}), IsOk());
-  for (const std::string id : {"ping-1", "ping-2"}) {
-    stream.Deliver(Ping(id));
-    ASSERT_TRUE(PollUntil([&stream, &id] {
-      for (const v1::CommandProgress& p : Progress(stream.written())) {
-        if (p.command_id() == id && p.state() == v1::SUCCEEDED) return true;
-      }
-      return false;
-    }));
-  }
+  ASSERT_TRUE(AWholeTurnWentBy(stream, "ping"));
   EXPECT_THAT(stream.BatchesWritten(), ElementsAre(ElementsAre(1)));
 
   // A full batch goes at once, the rest once everything is acknowledged.
@@ -535,6 +544,58 @@ TEST_F(UplinkTest, ABatchThatIsNotFullWaitsUntilEverythingSentIsAcknowledged) {
       stream.BatchesWritten(),
       ElementsAre(ElementsAre(1), ElementsAre(2, 3, 4, 5, 6, 7, 8, 9, 10, 11),
                   ElementsAre(12)));
+}
+
+TEST_F(UplinkTest, ABatchThatIsNotFullKeepsTheCollectorsPacing) {
+  MakeUplink();  // Batches of at most 10 events.
+  FakeStream& stream = NextStream();
+  stream.ack_batches = false;
+  std::thread uplink([this] { RunConnection(); });
+  absl::Cleanup end_uplink = [&stream, &uplink] {
+    stream.End();
+    if (uplink.joinable()) uplink.join();
+  };
+  auto batches_written = [&stream](size_t count) {
+    return PollUntil(
+        [&stream, count] { return stream.BatchesWritten().size() == count; });
+  };
+  auto ack_with_pacing = [&stream](uint64_t sequence) {
+    v1::CollectorMessage ack;
+    ack.mutable_ack()->set_stored_through_sequence(sequence);
+    ack.mutable_ack()->set_batch_interval_ms(1000);
+    stream.Deliver(ack);
+  };
+  ASSERT_THAT(spool_->Append({Notice("a")}), IsOk());
+  ASSERT_TRUE(batches_written(1));
+  ack_with_pacing(1);
+
+  // Everything is acknowledged, but event 2 waits out the second asked for.
+  ASSERT_THAT(spool_->Append({Notice("b")}), IsOk());
+  ASSERT_TRUE(AWholeTurnWentBy(stream, "early"));
+  EXPECT_THAT(stream.BatchesWritten(), ElementsAre(ElementsAre(1)));
+  clock_.Advance(absl::Milliseconds(999));
+  ASSERT_TRUE(AWholeTurnWentBy(stream, "still-early"));
+  EXPECT_THAT(stream.BatchesWritten(), ElementsAre(ElementsAre(1)));
+  clock_.Advance(absl::Milliseconds(1));
+  ASSERT_TRUE(batches_written(2));
+  ack_with_pacing(2);
+
+  // A full batch is not held back.
+  ASSERT_THAT(spool_->Append(std::vector<v1::Event>(10, Notice("c"))), IsOk());
+  ASSERT_TRUE(batches_written(3));
+  ack_with_pacing(12);
+  // While stopping, what is left goes at once.
+  ASSERT_THAT(spool_->Append({Notice("d")}), IsOk());
+  ASSERT_TRUE(AWholeTurnWentBy(stream, "before-stop"));
+  EXPECT_EQ(stream.BatchesWritten().size(), 3u);
+  stop_.Notify();
+  ASSERT_TRUE(batches_written(4));
+  stream.Ack(13);
+  uplink.join();
+  EXPECT_THAT(stream.BatchesWritten(),
+              ElementsAre(ElementsAre(1), ElementsAre(2),
+                          ElementsAre(3, 4, 5, 6, 7, 8, 9, 10, 11, 12),
+                          ElementsAre(13)));
 }
 
 TEST_F(UplinkTest, ProgressABrokenStreamLostGoesOnTheNext) {

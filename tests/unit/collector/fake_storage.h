@@ -65,6 +65,11 @@ class FakeStorage final : public Storage {
     absl::MutexLock lock(&data_->mu);
     return data_->registered;
   }
+  // RegisterAgents calls that recorded agents.
+  int registrations() const {
+    absl::MutexLock lock(&data_->mu);
+    return data_->registrations;
+  }
   // Every command recorded, in the order recorded, with its progress.
   std::vector<eroom::monitor::v1::CommandRecord> commands() const {
     absl::MutexLock lock(&data_->mu);
@@ -87,21 +92,30 @@ class FakeStorage final : public Storage {
     data_->slow_log_query = std::move(slow_part);
   }
 
-  absl::StatusOr<uint64_t> RegisterAgent(
-      const eroom::monitor::v1::AgentHello& hello, absl::Time now) override {
-    if (hello.agent_id().empty()) {
-      return absl::InvalidArgumentError("hello without agent_id");
+  absl::StatusOr<std::vector<uint64_t>> RegisterAgents(
+      absl::Span<const eroom::monitor::v1::AgentHello* const> hellos,
+      absl::Time now) override {
+    for (const eroom::monitor::v1::AgentHello* hello : hellos) {
+      if (hello->agent_id().empty()) {
+        return absl::InvalidArgumentError("hello without agent_id");
+      }
     }
     absl::MutexLock lock(&data_->mu);
     if (!data_->fail_with.ok()) return data_->fail_with;
-    eroom::monitor::v1::HostStatus& host = FindOrAddHost(hello.agent_id(), now);
-    host.set_hostname(hello.hostname());
-    host.set_version(hello.version());
-    *host.mutable_labels() = hello.labels();
-    host.set_connected(true);
-    host.set_last_seen_unix_ms(absl::ToUnixMillis(now));
-    data_->registered.push_back(hello.agent_id());
-    return host.last_sequence();
+    ++data_->registrations;
+    std::vector<uint64_t> last;
+    for (const eroom::monitor::v1::AgentHello* hello : hellos) {
+      eroom::monitor::v1::HostStatus& host =
+          FindOrAddHost(hello->agent_id(), now);
+      host.set_hostname(hello->hostname());
+      host.set_version(hello->version());
+      *host.mutable_labels() = hello->labels();
+      host.set_connected(true);
+      host.set_last_seen_unix_ms(absl::ToUnixMillis(now));
+      data_->registered.push_back(hello->agent_id());
+      last.push_back(host.last_sequence());
+    }
+    return last;
   }
 
   absl::Status MarkDisconnected(const std::string& agent_id,
@@ -741,6 +755,7 @@ class FakeStorage final : public Storage {
     int transactions ABSL_GUARDED_BY(mu) = 0;
     uint64_t events ABSL_GUARDED_BY(mu) = 0;
     std::vector<std::string> registered ABSL_GUARDED_BY(mu);
+    int registrations ABSL_GUARDED_BY(mu) = 0;
     std::vector<std::string> disconnected ABSL_GUARDED_BY(mu);
     std::vector<eroom::monitor::v1::ListCommandsRequest> list_commands_requests
         ABSL_GUARDED_BY(mu);

@@ -1,5 +1,6 @@
 #include "collector/ingest.h"
 
+#include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -24,10 +25,12 @@ class RecordingLink final : public StreamLink {
     registered_ = ack.last_stored_sequence();
     ack_ = std::move(ack);
   }
-  void OnStored(uint64_t through, size_t batches) override {
+  void OnStored(uint64_t through, size_t batches,
+                absl::Duration batch_interval) override {
     absl::MutexLock lock(&mu_);
     stored_.push_back(through);
     acked_batches_ += batches;
+    batch_intervals_.push_back(batch_interval);
   }
   void OnIngestFailed(const absl::Status& status) override {
     absl::MutexLock lock(&mu_);
@@ -49,6 +52,10 @@ class RecordingLink final : public StreamLink {
     absl::MutexLock lock(&mu_);
     return acked_batches_;
   }
+  std::vector<absl::Duration> batch_intervals() {
+    absl::MutexLock lock(&mu_);
+    return batch_intervals_;
+  }
   absl::Status failure() {
     absl::MutexLock lock(&mu_);
     return failure_;
@@ -60,6 +67,7 @@ class RecordingLink final : public StreamLink {
   v1::HelloAck ack_ ABSL_GUARDED_BY(mu_);
   std::vector<uint64_t> stored_ ABSL_GUARDED_BY(mu_);
   size_t acked_batches_ ABSL_GUARDED_BY(mu_) = 0;
+  std::vector<absl::Duration> batch_intervals_ ABSL_GUARDED_BY(mu_);
   absl::Status failure_ ABSL_GUARDED_BY(mu_);
 };
 
@@ -277,7 +285,7 @@ class OneFailureLink final : public StreamLink {
   void OnRegistered(v1::HelloAck) override {
     storage_.FailWith(absl::InternalError("disk I/O error"));
   }
-  void OnStored(uint64_t, size_t) override {}
+  void OnStored(uint64_t, size_t, absl::Duration) override {}
   void OnIngestFailed(const absl::Status&) override {
     storage_.FailWith(absl::OkStatus());
   }
@@ -396,6 +404,63 @@ TEST_F(IngestPipelineTest, DisconnectIsRecordedInOrder) {
   EXPECT_THAT(link->stored(), ElementsAre(1));
   EXPECT_THAT(storage_.disconnected(), ElementsAre("a"));
   EXPECT_THAT(observer_.seen(), ElementsAre("gone a"));
+}
+
+TEST_F(IngestPipelineTest, HellosQueuedTogetherAreRegisteredInOneWrite) {
+  storage_.SetStoredThrough("b", 7);
+  auto link_a = std::make_shared<RecordingLink>();
+  auto link_b = std::make_shared<RecordingLink>();
+  auto link_c = std::make_shared<RecordingLink>();
+  IngestPipeline ingest(storage_, clock_, {}, {&observer_});
+  // Agents reconnecting together, as after a restart of the collector.
+  ASSERT_TRUE(ingest.Submit(Hello("a", link_a)));
+  ASSERT_TRUE(ingest.Submit(Hello("b", link_b)));
+  ASSERT_TRUE(ingest.Submit(Batch("a", link_a, {1})));
+  ASSERT_TRUE(ingest.Submit(Hello("c", link_c)));
+  ingest.Start();
+  ingest.Stop();
+  EXPECT_EQ(storage_.registrations(), 2);
+  EXPECT_THAT(storage_.registered(), ElementsAre("a", "b", "c"));
+  EXPECT_EQ(link_a->registered(), 0u);
+  EXPECT_EQ(link_b->registered(), 7u);
+  EXPECT_EQ(link_c->registered(), 0u);
+  EXPECT_THAT(link_a->stored(), ElementsAre(1));
+  EXPECT_THAT(observer_.seen(), ElementsAre("hello a", "hello b", "hello c"));
+}
+
+TEST_F(IngestPipelineTest, AcksShareTheBatchBudgetAmongConnectedStreams) {
+  auto link = std::make_shared<RecordingLink>();
+  IngestPipeline ingest(storage_, clock_, {.batches_per_second = 100},
+                        {&observer_});
+  for (int i = 0; i < 50; ++i) {
+    ASSERT_TRUE(ingest.Submit(Hello(absl::StrCat("host-", i), link)));
+  }
+  ASSERT_TRUE(ingest.Submit(Batch("host-0", link, {1})));
+  for (int i = 1; i < 50; ++i) {
+    ASSERT_TRUE(ingest.Submit(Disconnect(absl::StrCat("host-", i))));
+  }
+  ASSERT_TRUE(ingest.Submit(Batch("host-0", link, {2})));
+  // More streams than the budget gives a batch a second each: capped.
+  for (int i = 0; i < 1000; ++i) {
+    ASSERT_TRUE(ingest.Submit(Hello(absl::StrCat("other-", i), link)));
+  }
+  ASSERT_TRUE(ingest.Submit(Batch("host-0", link, {3})));
+  ingest.Start();
+  ingest.Stop();
+  // 50 streams share 100 batches a second, then 1, then 1,001 (capped).
+  EXPECT_THAT(link->batch_intervals(),
+              ElementsAre(absl::Milliseconds(500), absl::Milliseconds(10),
+                          IngestPipeline::kMaxBatchInterval));
+}
+
+TEST_F(IngestPipelineTest, WithoutABudgetAcksAskForNoPacing) {
+  auto link = std::make_shared<RecordingLink>();
+  IngestPipeline ingest(storage_, clock_, {}, {&observer_});
+  ASSERT_TRUE(ingest.Submit(Hello("a", link)));
+  ASSERT_TRUE(ingest.Submit(Batch("a", link, {1})));
+  ingest.Start();
+  ingest.Stop();
+  EXPECT_THAT(link->batch_intervals(), ElementsAre(absl::ZeroDuration()));
 }
 
 TEST_F(IngestPipelineTest, CommandIsRecordedAndItsProgressStored) {

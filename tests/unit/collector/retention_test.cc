@@ -118,7 +118,7 @@ TEST(RetentionSweeperTest, AFailureIsTriedAgainAtTheNextCheck) {
 class IgnoredLink final : public StreamLink {
  public:
   void OnRegistered(v1::HelloAck) override {}
-  void OnStored(uint64_t, size_t) override {}
+  void OnStored(uint64_t, size_t, absl::Duration) override {}
   void OnIngestFailed(const absl::Status&) override {}
 };
 
@@ -138,9 +138,9 @@ class WatchedWriter final : public StorageWriter {
     if (logs_ >= target_ && !logs_gone.HasBeenNotified()) logs_gone.Notify();
     return removed;
   }
-  absl::StatusOr<uint64_t> RegisterAgent(const v1::AgentHello& hello,
-                                         absl::Time now) override {
-    return inner_.RegisterAgent(hello, now);
+  absl::StatusOr<std::vector<uint64_t>> RegisterAgents(
+      absl::Span<const v1::AgentHello* const> hellos, absl::Time now) override {
+    return inner_.RegisterAgents(hellos, now);
   }
   absl::Status MarkDisconnected(const std::string& agent_id,
                                 absl::Time now) override {
