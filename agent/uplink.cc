@@ -270,6 +270,9 @@ absl::Status Uplink::Exchange(CollectorCall& call, StreamState& state,
   const uint64_t max_unacked = kMaxUnackedBatches * options_.batch_max_events;
   absl::Time flush_deadline = absl::InfiniteFuture();
   absl::Time last_batch_sent = absl::InfinitePast();
+  // Each wait is drawn around the collector's interval, so that agents its
+  // slow commit acknowledged together do not go on sending together.
+  double pacing_jitter = 1.0;
   while (!state.broken()) {
     if (stop.HasBeenNotified() && flush_deadline == absl::InfiniteFuture()) {
       flush_deadline = clock_.Now() + flush_timeout;
@@ -299,8 +302,9 @@ absl::Status Uplink::Exchange(CollectorCall& call, StreamState& state,
     // And no sooner than the collector's pacing allows (Ack), unless
     // stopping, when the spool is delivered as fast as it goes.
     if (spooled_through > sent_through && batch_not_full && !stopping) {
-      const absl::Duration early =
-          last_batch_sent + state.batch_interval() - clock_.Now();
+      const absl::Duration early = last_batch_sent +
+                                   state.batch_interval() * pacing_jitter -
+                                   clock_.Now();
       if (early > absl::ZeroDuration()) {
         Acknowledged(state.AwaitAck(sent_through + 1,
                                     std::min(early, options_.batch_max_delay)));
@@ -312,6 +316,7 @@ absl::Status Uplink::Exchange(CollectorCall& call, StreamState& state,
     if (sent == Sent::kBroken) break;
     if (sent == Sent::kBatch) {
       last_batch_sent = clock_.Now();
+      pacing_jitter = absl::Uniform(jitter_, 0.5, 1.5);
       continue;
     }
     if (stopping && acked >= sent_through) break;

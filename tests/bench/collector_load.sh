@@ -5,12 +5,13 @@
 # (utime+stime of /proc/PID/stat) and memory (VmRSS, VmHWM of
 # /proc/PID/status) every second meanwhile. Prints, per size, the
 # collector's CPU as % of one core over the load, its RSS peak, the events
-# stored per second, the ack latency (and the age of each batch's oldest
-# event at its ack: what the agents' batching and pacing add), per-agent
-# delivery (no agent starved), stream failures, and whether anything was
-# lost: by ListHosts'
-# last_sequence (eroom-loadgen) and by counting every agent's distinct
-# stored sequences in the database. Then one table of every size.
+# stored per second, the ack latency after the load generator's warm-up
+# (10 s of connections and first contact, reported apart) and the age of
+# each batch's oldest event at its ack (what the agents' batching and
+# pacing add), per-agent delivery (no agent starved), stream failures, and
+# whether anything was lost: by ListHosts' last_sequence (eroom-loadgen) and
+# by counting every agent's distinct stored sequences in the database. Then
+# one table of every size.
 # The CPU of the collector's rule thread (alert-rules) is sampled too: run
 # once with --rules default (the shipped rule set) and once without to see
 # what evaluation costs beside ingest.
@@ -287,6 +288,8 @@ EOF
   echo "                           loadgen: $(grep_summary 'events stored\/s (load)')"
   echo "ack latency                $(grep_summary 'ack latency ms')"
   echo "event age at ack           $(grep_summary 'event age at ack ms')"
+  echo "warm-up ack latency        $(grep_summary 'warm-up ack latency ms')"
+  echo "warm-up event age          $(grep_summary 'warm-up event age ms')"
   echo "per-agent delivered        $(grep_summary 'per-agent delivered')"
   echo "starved agents             $(grep_summary 'starved agents')"
   echo "lost (ListHosts)           $(grep_summary 'lost events'); duplicated/extra $(grep_summary 'duplicated\/extra events')"

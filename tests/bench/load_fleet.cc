@@ -7,6 +7,7 @@
 #include <queue>
 #include <utility>
 
+#include "absl/random/random.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/synchronization/mutex.h"
@@ -98,8 +99,9 @@ class SimulatedAgent {
  public:
   SimulatedAgent(const FleetOptions& options, int index,
                  const std::vector<v1::LogEvent>& log_corpus,
-                 std::atomic<int>& live_streams)
+                 std::atomic<int>& live_streams, absl::Time steady_from)
       : options_(options),
+        steady_from_(steady_from),
         id_(absl::StrFormat("%s%04d", options.agent_id_prefix, index)),
         log_corpus_(log_corpus),
         corpus_offset_(static_cast<size_t>(index) * 7919),
@@ -132,6 +134,7 @@ class SimulatedAgent {
       ABSL_SHARED_LOCKS_REQUIRED(mu_);
 
   const FleetOptions& options_;
+  const absl::Time steady_from_;  // When the warm-up ends.
   const std::string id_;
   const std::vector<v1::LogEvent>& log_corpus_;
   const size_t corpus_offset_;  // Agents do not all log the same lines.
@@ -165,6 +168,8 @@ class SimulatedAgent {
   // The collector's pacing (Ack.batch_interval_ms), as the uplink keeps it.
   absl::Duration batch_interval_ ABSL_GUARDED_BY(mu_);
   absl::Time last_written_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
+  double pacing_jitter_ ABSL_GUARDED_BY(mu_) = 1.0;
+  absl::BitGen jitter_ ABSL_GUARDED_BY(mu_);
   std::deque<SentBatch> unacked_batches_ ABSL_GUARDED_BY(mu_);
   absl::Time reconnect_at_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
   bool closing_ ABSL_GUARDED_BY(mu_) = false;
@@ -173,8 +178,7 @@ class SimulatedAgent {
   uint64_t stream_failures_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t protocol_anomalies_ ABSL_GUARDED_BY(mu_) = 0;
   std::string last_error_ ABSL_GUARDED_BY(mu_);
-  LatencySamples ack_latencies_ ABSL_GUARDED_BY(mu_);
-  LatencySamples event_ages_ ABSL_GUARDED_BY(mu_);
+  LoadFleet::Latencies latencies_ ABSL_GUARDED_BY(mu_);
 };
 
 // One AgentService.Connect call. A read is always pending, so the end of
@@ -309,9 +313,13 @@ void SimulatedAgent::SendLocked() {
       unacked_events_.back().sequence() - sent_through_ <
       options_.max_batch_events;
   if (!unacked_batches_.empty() && batch_not_full) return;
-  // And no sooner than the collector's pacing allows.
+  // And no sooner than the collector's pacing allows, each wait drawn from
+  // half of it to one and a half.
   const absl::Time now = absl::Now();
-  if (batch_not_full && now < last_written_ + batch_interval_) return;
+  if (batch_not_full &&
+      now < last_written_ + batch_interval_ * pacing_jitter_) {
+    return;
+  }
   // Sequences in unacked_events_ are consecutive.
   const uint64_t front = unacked_events_.front().sequence();
   const size_t first = sent_through_ < front ? 0 : sent_through_ - front + 1;
@@ -325,6 +333,7 @@ void SimulatedAgent::SendLocked() {
   unacked_batches_.push_back(
       {sent_through_, now, ProducedAt(unacked_events_[first])});
   last_written_ = now;
+  pacing_jitter_ = absl::Uniform(jitter_, 0.5, 1.5);
   writing_ = true;
   stream_->Send(std::move(message));
 }
@@ -364,8 +373,12 @@ void SimulatedAgent::OnMessage(const v1::CollectorMessage& message) {
     const absl::Time now = absl::Now();
     while (!unacked_batches_.empty() &&
            unacked_batches_.front().last_sequence <= stored_through) {
-      ack_latencies_.Add(now - unacked_batches_.front().written);
-      event_ages_.Add(now - unacked_batches_.front().oldest_produced);
+      const SentBatch& batch = unacked_batches_.front();
+      const bool steady = batch.written >= steady_from_;
+      (steady ? latencies_.ack : latencies_.warmup_ack)
+          .Add(now - batch.written);
+      (steady ? latencies_.event_age : latencies_.warmup_event_age)
+          .Add(now - batch.oldest_produced);
       unacked_batches_.pop_front();
     }
   }
@@ -458,17 +471,20 @@ void SimulatedAgent::AddProgress(FleetProgress& progress) const {
 
 void SimulatedAgent::AddLatencies(LoadFleet::Latencies& all) const {
   absl::MutexLock lock(&mu_);
-  all.ack.Merge(ack_latencies_);
-  all.event_age.Merge(event_ages_);
+  all.ack.Merge(latencies_.ack);
+  all.event_age.Merge(latencies_.event_age);
+  all.warmup_ack.Merge(latencies_.warmup_ack);
+  all.warmup_event_age.Merge(latencies_.warmup_event_age);
 }
 
 LoadFleet::LoadFleet(FleetOptions options,
                      const std::vector<v1::LogEvent>& log_corpus)
     : options_(std::move(options)) {
   agents_.reserve(options_.agents);
+  const absl::Time steady_from = absl::Now() + options_.warmup;
   for (int i = 0; i < options_.agents; ++i) {
-    agents_.push_back(std::make_unique<SimulatedAgent>(options_, i, log_corpus,
-                                                       live_streams_));
+    agents_.push_back(std::make_unique<SimulatedAgent>(
+        options_, i, log_corpus, live_streams_, steady_from));
   }
 }
 

@@ -35,6 +35,10 @@ struct FleetOptions {
   size_t max_unacked_batches = 8;
   // Wait before reconnecting a stream that broke.
   absl::Duration reconnect_delay = absl::Seconds(1);
+  // Batches written this long after the fleet was made (every agent
+  // connecting and storing its first contact) count in the start-up
+  // latencies, not the steady ones.
+  absl::Duration warmup = absl::Seconds(10);
 };
 
 // What one simulated agent did.
@@ -96,6 +100,9 @@ class LoadFleet {
   struct Latencies {
     LatencySamples ack;
     LatencySamples event_age;
+    // Both for batches written during FleetOptions::warmup.
+    LatencySamples warmup_ack;
+    LatencySamples warmup_event_age;
   };
   Latencies AckLatencies() const;
 

@@ -60,6 +60,7 @@ struct Flags {
   std::string duration = "5m";
   std::string send_interval = "250ms";
   std::string drain_timeout = "60s";
+  std::string warmup = "10s";
   std::string progress_interval = "10s";
   std::string agent_prefix = "loadgen-";
   std::string report_file;
@@ -251,16 +252,21 @@ bool Summarize(const Flags& flags, const LoadRun& run, const Tally& tally,
   std::printf(
       "events stored/s (load)     %.0f (acknowledged while producing)\n",
       static_cast<double>(run.at_stop.acked) / load_seconds);
-  std::printf(
-      "ack latency ms             p50 %.1f  p99 %.1f  max %.1f "
-      "(%zu batches)\n",
-      latencies.ack.QuantileMs(0.5), latencies.ack.QuantileMs(0.99),
-      latencies.ack.MaxMs(), latencies.ack.size());
-  std::printf(
-      "event age at ack ms        p50 %.1f  p99 %.1f  max %.1f "
-      "(oldest event of each batch)\n",
-      latencies.event_age.QuantileMs(0.5), latencies.event_age.QuantileMs(0.99),
-      latencies.event_age.MaxMs());
+  const std::string& warmup = flags.warmup;
+  auto print_latencies = [](const char* label, LatencySamples& samples,
+                            const std::string& what) {
+    std::printf("%-26s p50 %.1f  p99 %.1f  max %.1f (%zu batches %s)\n", label,
+                samples.QuantileMs(0.5), samples.QuantileMs(0.99),
+                samples.MaxMs(), samples.size(), what.c_str());
+  };
+  print_latencies("ack latency ms", latencies.ack,
+                  absl::StrCat("written after the first ", warmup));
+  print_latencies("event age at ack ms", latencies.event_age,
+                  "by their oldest event");
+  print_latencies("warm-up ack latency ms", latencies.warmup_ack,
+                  absl::StrCat("written in the first ", warmup));
+  print_latencies("warm-up event age ms", latencies.warmup_event_age,
+                  "by their oldest event");
   std::printf(
       "per-agent delivered        %s\n",
       stored_figure(absl::StrFormat("min %d  max %d (stored, final)",
@@ -306,9 +312,11 @@ int Run(const Flags& flags) {
       ParsePositiveDurationFlag("drain-timeout", flags.drain_timeout);
   absl::StatusOr<absl::Duration> progress_interval =
       ParsePositiveDurationFlag("progress-interval", flags.progress_interval);
+  absl::StatusOr<absl::Duration> warmup =
+      ParsePositiveDurationFlag("warmup", flags.warmup);
   for (const absl::Status& status :
        {security.status(), duration.status(), send_interval.status(),
-        drain_timeout.status(), progress_interval.status()}) {
+        drain_timeout.status(), progress_interval.status(), warmup.status()}) {
     if (!status.ok()) {
       std::cerr << "eroom-loadgen: " << status.message() << "\n";
       return 2;
@@ -322,6 +330,7 @@ int Run(const Flags& flags) {
   options.agent_id_prefix = flags.agent_prefix;
   options.events_per_second = flags.rate;
   options.send_interval = *send_interval;
+  options.warmup = *warmup;
   LoadFleet fleet(options, RealisticLogEvents(kCorpusLines));
   std::printf("eroom-loadgen: %d agents x %.1f events/s for %s to %s\n",
               flags.agents, flags.rate, absl::FormatDuration(*duration).c_str(),
@@ -367,6 +376,10 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--send-interval", flags.send_interval,
                  "how often an agent sends what it produced")
+      ->capture_default_str();
+  app.add_option("--warmup", flags.warmup,
+                 "batches written this long after the start (connections, "
+                 "first contact) are reported apart from the rest")
       ->capture_default_str();
   app.add_option("--drain-timeout", flags.drain_timeout,
                  "how long to wait for the last acks")

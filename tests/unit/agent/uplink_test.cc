@@ -569,14 +569,15 @@ TEST_F(UplinkTest, ABatchThatIsNotFullKeepsTheCollectorsPacing) {
   ASSERT_TRUE(batches_written(1));
   ack_with_pacing(1);
 
-  // Everything is acknowledged, but event 2 waits out the second asked for.
+  // Everything is acknowledged, but event 2 waits out the second asked for,
+  // drawn from half of it to one and a half.
   ASSERT_THAT(spool_->Append({Notice("b")}), IsOk());
   ASSERT_TRUE(AWholeTurnWentBy(stream, "early"));
   EXPECT_THAT(stream.BatchesWritten(), ElementsAre(ElementsAre(1)));
-  clock_.Advance(absl::Milliseconds(999));
+  clock_.Advance(absl::Milliseconds(499));
   ASSERT_TRUE(AWholeTurnWentBy(stream, "still-early"));
   EXPECT_THAT(stream.BatchesWritten(), ElementsAre(ElementsAre(1)));
-  clock_.Advance(absl::Milliseconds(1));
+  clock_.Advance(absl::Milliseconds(1001));
   ASSERT_TRUE(batches_written(2));
   ack_with_pacing(2);
 
