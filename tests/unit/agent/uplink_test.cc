@@ -11,7 +11,6 @@
 #include <thread>
 #include <vector>
 
-#include "absl/cleanup/cleanup.h"
 #include "absl/synchronization/mutex.h"
 #include "agent/command_runner.h"
 #include "agent/issued_token.h"
@@ -271,6 +270,35 @@ class UplinkTest : public test_support::TempDirTest {
     return uplink_->RunConnection(stop_, absl::Seconds(2));
   }
 
+  // RunConnection on a thread of its own, on the next stream, which
+  // acknowledges batches only when told (FakeStream::Ack). Ending it ends
+  // the stream and joins the thread, so a failed assertion ends the uplink.
+  class BackgroundConnection {
+   public:
+    explicit BackgroundConnection(UplinkTest& test)
+        : stream_(test.NextStream()) {
+      stream_.ack_batches = false;
+      uplink_ = std::thread([&test] { test.RunConnection(); });
+    }
+    ~BackgroundConnection() {
+      stream_.End();
+      Join();
+    }
+    FakeStream& stream() { return stream_; }
+    // Waits until `count` batches were written.
+    bool BatchesWritten(size_t count) {
+      return PollUntil(
+          [this, count] { return stream_.BatchesWritten().size() == count; });
+    }
+    void Join() {
+      if (uplink_.joinable()) uplink_.join();
+    }
+
+   private:
+    FakeStream& stream_;
+    std::thread uplink_;
+  };
+
   FakeClock clock_;
   std::list<FakeStream> streams_;
   std::string token_;  // The token the link uses, once one was issued.
@@ -511,20 +539,10 @@ bool AWholeTurnWentBy(FakeStream& stream, const std::string& name) {
 
 TEST_F(UplinkTest, ABatchThatIsNotFullWaitsUntilEverythingSentIsAcknowledged) {
   MakeUplink();  // Batches of at most 10 events.
-  FakeStream& stream = NextStream();
-  stream.ack_batches = false;
-  std::thread uplink([this] { RunConnection(); });
-  // A failed assertion ends the stream, which ends the uplink.
-  absl::Cleanup end_uplink = [&stream, &uplink] {
-    stream.End();
-    if (uplink.joinable()) uplink.join();
-  };
-  auto batches_written = [&stream](size_t count) {
-    return PollUntil(
-        [&stream, count] { return stream.BatchesWritten().size() == count; });
-  };
+  BackgroundConnection connection(*this);
+  FakeStream& stream = connection.stream();
   ASSERT_THAT(spool_->Append({Notice("a")}), IsOk());
-  ASSERT_TRUE(batches_written(1));
+  ASSERT_TRUE(connection.BatchesWritten(1));
 
   // Event 2 waits while event 1 is not acknowledged.
   ASSERT_THAT(spool_->Append({Notice("b")}), IsOk());
@@ -533,13 +551,13 @@ TEST_F(UplinkTest, ABatchThatIsNotFullWaitsUntilEverythingSentIsAcknowledged) {
 
   // A full batch goes at once, the rest once everything is acknowledged.
   ASSERT_THAT(spool_->Append(std::vector<v1::Event>(9, Notice("c"))), IsOk());
-  ASSERT_TRUE(batches_written(2));
+  ASSERT_TRUE(connection.BatchesWritten(2));
   ASSERT_THAT(spool_->Append({Notice("d")}), IsOk());
   stream.Ack(11);
-  ASSERT_TRUE(batches_written(3));
+  ASSERT_TRUE(connection.BatchesWritten(3));
   stream.Ack(12);
   stop_.Notify();
-  uplink.join();
+  connection.Join();
   EXPECT_THAT(
       stream.BatchesWritten(),
       ElementsAre(ElementsAre(1), ElementsAre(2, 3, 4, 5, 6, 7, 8, 9, 10, 11),
@@ -548,17 +566,8 @@ TEST_F(UplinkTest, ABatchThatIsNotFullWaitsUntilEverythingSentIsAcknowledged) {
 
 TEST_F(UplinkTest, ABatchThatIsNotFullKeepsTheCollectorsPacing) {
   MakeUplink();  // Batches of at most 10 events.
-  FakeStream& stream = NextStream();
-  stream.ack_batches = false;
-  std::thread uplink([this] { RunConnection(); });
-  absl::Cleanup end_uplink = [&stream, &uplink] {
-    stream.End();
-    if (uplink.joinable()) uplink.join();
-  };
-  auto batches_written = [&stream](size_t count) {
-    return PollUntil(
-        [&stream, count] { return stream.BatchesWritten().size() == count; });
-  };
+  BackgroundConnection connection(*this);
+  FakeStream& stream = connection.stream();
   auto ack_with_pacing = [&stream](uint64_t sequence) {
     v1::CollectorMessage ack;
     ack.mutable_ack()->set_stored_through_sequence(sequence);
@@ -566,7 +575,7 @@ TEST_F(UplinkTest, ABatchThatIsNotFullKeepsTheCollectorsPacing) {
     stream.Deliver(ack);
   };
   ASSERT_THAT(spool_->Append({Notice("a")}), IsOk());
-  ASSERT_TRUE(batches_written(1));
+  ASSERT_TRUE(connection.BatchesWritten(1));
   ack_with_pacing(1);
 
   // Everything is acknowledged, but event 2 waits out the second asked for,
@@ -578,21 +587,21 @@ TEST_F(UplinkTest, ABatchThatIsNotFullKeepsTheCollectorsPacing) {
   ASSERT_TRUE(AWholeTurnWentBy(stream, "still-early"));
   EXPECT_THAT(stream.BatchesWritten(), ElementsAre(ElementsAre(1)));
   clock_.Advance(absl::Milliseconds(1001));
-  ASSERT_TRUE(batches_written(2));
+  ASSERT_TRUE(connection.BatchesWritten(2));
   ack_with_pacing(2);
 
   // A full batch is not held back.
   ASSERT_THAT(spool_->Append(std::vector<v1::Event>(10, Notice("c"))), IsOk());
-  ASSERT_TRUE(batches_written(3));
+  ASSERT_TRUE(connection.BatchesWritten(3));
   ack_with_pacing(12);
   // While stopping, what is left goes at once.
   ASSERT_THAT(spool_->Append({Notice("d")}), IsOk());
   ASSERT_TRUE(AWholeTurnWentBy(stream, "before-stop"));
   EXPECT_EQ(stream.BatchesWritten().size(), 3u);
   stop_.Notify();
-  ASSERT_TRUE(batches_written(4));
+  ASSERT_TRUE(connection.BatchesWritten(4));
   stream.Ack(13);
-  uplink.join();
+  connection.Join();
   EXPECT_THAT(stream.BatchesWritten(),
               ElementsAre(ElementsAre(1), ElementsAre(2),
                           ElementsAre(3, 4, 5, 6, 7, 8, 9, 10, 11, 12),
