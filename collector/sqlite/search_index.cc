@@ -5,6 +5,7 @@
 #include <sqlite3.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <filesystem>
 #include <string>
 #include <system_error>
@@ -14,7 +15,11 @@
 #include "SQLiteCpp/Statement.h"
 #include "SQLiteCpp/Transaction.h"
 #include "absl/cleanup/cleanup.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
+#include "absl/numeric/int128.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
@@ -34,37 +39,69 @@ constexpr char kIndexKind[] = "eroom-collector search index";
 
 // Any other version in an index file is rebuilt, never migrated: the index
 // is derived from the events.
-constexpr int kIndexFormat = 2;
+constexpr int kIndexFormat = 3;
 
-// The trigram tokenizer indexes every three code points, case-folded, so
-// Korean works too. detail=none keeps only which rows hold a trigram, not
-// where: half the size and twice the speed of full detail; the MATCH
-// expression is therefore an AND of single trigrams, and LIKE on the
-// event's message does the exact test. The index stores no text of its own
-// (content=''): the events' database has it.
-constexpr char kIndexSchema[] = R"sql(
-CREATE VIRTUAL TABLE log_messages USING fts5 (
-  message, content = '', tokenize = 'trigram', detail = none, columnsize = 0
+// The characters an index term may not hold: the separator of the terms in
+// a block's row, and the one SQLite text cannot carry. The ascii tokenizer
+// is told that every other character belongs to a term.
+constexpr absl::string_view kTermSeparators("\n\0", 2);
+
+// The tokenize option of the index: each '\n'-separated term of a row is one
+// token, case-folded (ASCII, as LIKE folds).
+std::string TermTokenizer() {
+  std::string term_characters;
+  for (int c = 1; c < 0x80; ++c) {
+    if (!absl::ascii_isalnum(c) &&
+        kTermSeparators.find(c) == kTermSeparators.npos) {
+      term_characters.push_back(static_cast<char>(c));
+    }
+  }
+  // Quoted once for FTS5's option parser, then as the SQL argument.
+  const std::string option =
+      absl::StrCat("ascii tokenchars '",
+                   absl::StrReplaceAll(term_characters, {{"'", "''"}}), "'");
+  return absl::StrCat("\"", absl::StrReplaceAll(option, {{"\"", "\"\""}}),
+                      "\"");
+}
+
+// One row per block of kEventsPerIndexBlock consecutive event ids (rowid:
+// the id divided by it) lists the distinct terms of its events' messages:
+// every three characters (code points, so Korean works), and every two
+// adjacent characters of the scripts written without spaces (실패, 오류,
+// 失敗), which are words shorter than a trigram. Log lines repeat their
+// words, so a block holds about a thirteenth of its events' trigrams: the
+// index is built five times faster than one row per event, at the price of
+// a block's other events as candidates, which LIKE on the event's message
+// rejects. detail=none keeps only which rows hold a term, not where: the
+// MATCH expression is an AND of single terms. The index keeps each row's
+// text (a few dozen bytes an event), so that a row can be deleted after
+// its events are.
+std::string IndexSchema() {
+  return absl::StrCat(R"sql(
+CREATE VIRTUAL TABLE log_terms USING fts5 (
+  terms, tokenize = )sql",
+                      TermTokenizer(), R"sql(, detail = none, columnsize = 0
 );
 -- Merge index segments in larger, rarer steps than the defaults (4 and 16):
 -- a third more indexing throughput, no measurable cost to queries.
-INSERT INTO log_messages (log_messages, rank) VALUES ('automerge', 16);
-INSERT INTO log_messages (log_messages, rank) VALUES ('crisismerge', 64);
--- Two-character words of Hangul, Han and kana (실패, 오류), shorter than a
--- trigram: each message's adjacent pairs of those characters, as words.
-CREATE VIRTUAL TABLE log_pairs USING fts5 (
-  pairs, content = '', tokenize = 'unicode61 remove_diacritics 0',
-  detail = none, columnsize = 0
-);
-INSERT INTO log_pairs (log_pairs, rank) VALUES ('automerge', 16);
-INSERT INTO log_pairs (log_pairs, rank) VALUES ('crisismerge', 64);
+INSERT INTO log_terms (log_terms, rank) VALUES ('automerge', 16);
+INSERT INTO log_terms (log_terms, rank) VALUES ('crisismerge', 64);
+-- 0 to kEventsPerIndexBlock - 1: a block's event ids are its rowid times
+-- kEventsPerIndexBlock plus each of these.
+CREATE TABLE block_events (event_in_block INTEGER PRIMARY KEY);
+WITH RECURSIVE counter (n) AS (
+  SELECT 0 UNION ALL SELECT n + 1 FROM counter WHERE n + 1 < )sql",
+                      kEventsPerIndexBlock, R"sql(
+)
+INSERT INTO block_events SELECT n FROM counter;
 CREATE TABLE index_state (
   singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
   store_id TEXT NOT NULL,  -- store_identity.id of the events' database
   indexed_through INTEGER NOT NULL  -- highest log_events.id indexed
 );
 INSERT INTO index_state VALUES (1, '', 0);
-)sql";
+)sql");
+}
 
 // An indexing round starts once this many log events are pending (or the
 // indexer's round delay after the first of them).
@@ -117,7 +154,7 @@ std::unique_ptr<SQLite::Database> OpenIndexFile(
       return OpenIndexFile(path, database_path);
     }
     SQLite::Transaction txn(*db);
-    db->exec(kIndexSchema);
+    db->exec(IndexSchema());
     db->exec(absl::StrCat("PRAGMA user_version = ", kIndexFormat));
     txn.commit();
   }
@@ -150,8 +187,7 @@ void ResetIfForeign(SQLite::Database& db, const std::string& path) {
         "rebuilding it",
         path);
   }
-  db.exec("INSERT INTO log_messages (log_messages) VALUES ('delete-all')");
-  db.exec("INSERT INTO log_pairs (log_pairs) VALUES ('delete-all')");
+  db.exec("DELETE FROM log_terms");
   SQLite::Statement reset(
       db, "UPDATE index_state SET store_id = ?, indexed_through = 0");
   reset.bind(1, store_id);
@@ -159,52 +195,123 @@ void ResetIfForeign(SQLite::Database& db, const std::string& path) {
   txn.commit();
 }
 
+bool IsContinuationByte(char c) {
+  return (static_cast<unsigned char>(c) & 0xC0) == 0x80;
+}
+
 // The code points of UTF-8 `text`, each as its bytes.
 std::vector<std::string> CodePoints(const std::string& text) {
   std::vector<std::string> points;
   for (char c : text) {
-    if (points.empty() || (static_cast<unsigned char>(c) & 0xC0) != 0x80) {
-      points.emplace_back();
-    }
+    if (points.empty() || !IsContinuationByte(c)) points.emplace_back();
     points.back().push_back(c);
   }
   return points;
 }
 
-// The first `count` code points of UTF-8 `text`; "" if it has fewer.
-absl::string_view CodePointPrefix(absl::string_view text, size_t count) {
-  size_t points = 0;
-  for (size_t i = 0; i < text.size(); ++i) {
-    if ((static_cast<unsigned char>(text[i]) & 0xC0) == 0x80) continue;
-    if (points++ == count) return text.substr(0, i);
-  }
-  return points == count ? text : absl::string_view();
-}
-
 // Characters of the scripts written without spaces between words, whose
-// two-character words the pair index finds.
+// two-character words the index holds.
 constexpr char kUnspacedCharacter[] =
     R"([\p{Hangul}\p{Han}\p{Hiragana}\p{Katakana}])";
 
-// What the pair index holds of `message`: each distinct pair of adjacent
-// unspaced characters, as words separated by spaces ("" when none).
-std::string CharacterPairs(const std::string& message) {
-  static const RE2 kRun(absl::StrCat("(", kUnspacedCharacter, "{2,})"));
-  re2::StringPiece input(message);
-  re2::StringPiece run;
-  absl::flat_hash_set<std::string> seen;
-  std::string pairs;
-  while (RE2::FindAndConsume(&input, kRun, &run)) {
-    const std::vector<std::string> points = CodePoints(run.as_string());
-    for (size_t i = 0; i + 1 < points.size(); ++i) {
-      std::string pair = absl::StrCat(points[i], points[i + 1]);
-      if (!seen.insert(pair).second) continue;
-      if (!pairs.empty()) pairs.push_back(' ');
-      pairs += pair;
+// Whether `character`, the UTF-8 bytes of one, is of a script written
+// without spaces. Logs use a few thousand characters over and over: each is
+// classified once.
+bool IsUnspaced(absl::string_view character) {
+  if (character.size() == 1) return false;  // ASCII.
+  static const RE2 kCharacter(kUnspacedCharacter);
+  if (character.size() > sizeof(uint32_t)) {
+    return RE2::FullMatch(re2::StringPiece(character.data(), character.size()),
+                          kCharacter);
+  }
+  constexpr size_t kMaxClassified = 1 << 16;
+  thread_local absl::flat_hash_map<uint32_t, bool> classified;
+  uint32_t key = 0;
+  std::memcpy(&key, character.data(), character.size());
+  if (auto found = classified.find(key); found != classified.end()) {
+    return found->second;
+  }
+  const bool unspaced = RE2::FullMatch(
+      re2::StringPiece(character.data(), character.size()), kCharacter);
+  if (classified.size() < kMaxClassified) classified.emplace(key, unspaced);
+  return unspaced;
+}
+
+// The distinct terms of a block's messages, as the text of its index row.
+class BlockTerms {
+ public:
+  // Adds the terms of `message`, case-folded already, which must outlive
+  // the terms' next Clear.
+  void Add(absl::string_view message) {
+    // Where the last three characters start: a character starts at every
+    // byte but UTF-8 continuation bytes.
+    size_t starts[3] = {0, 0, 0};
+    size_t characters = 0;
+    size_t after_separator = 0;  // No term starts before this.
+    bool previous_unspaced = false;
+    for (size_t i = 0; i <= message.size(); ++i) {
+      if (i < message.size() && IsContinuationByte(message[i])) continue;
+      if (characters >= 1) {  // A character ends at i.
+        const size_t last = starts[(characters - 1) % 3];
+        const bool unspaced = IsUnspaced(message.substr(last, i - last));
+        if (unspaced && previous_unspaced) {
+          const size_t pair = starts[(characters - 2) % 3];
+          AddTerm(message.substr(pair, i - pair));
+        }
+        previous_unspaced = unspaced;
+      }
+      if (characters >= 3) {
+        const size_t start = starts[characters % 3];
+        if (start >= after_separator) AddTerm(message.substr(start, i - start));
+      }
+      if (i == message.size()) break;
+      if (kTermSeparators.find(message[i]) != absl::string_view::npos) {
+        after_separator = i + 1;
+      }
+      starts[characters % 3] = i;
+      ++characters;
     }
   }
-  return pairs;
-}
+
+  const std::string& text() const { return text_; }
+
+  // Empties the terms, keeping the memory for the next block's.
+  void Clear() {
+    // Blocks of log lines hold some hundreds of terms: space for them at
+    // once, not in steps (clearing a large set frees its memory).
+    constexpr size_t kTypicalTerms = 1024;
+    seen_.clear();
+    seen_.reserve(kTypicalTerms);
+    seen_long_.clear();
+    text_.clear();
+  }
+
+ private:
+  void AddTerm(absl::string_view term) {
+    // Up to 15 bytes (three characters of Korean take 9): the bytes and
+    // their count as one number, cheaper to hash and compare than text.
+    constexpr size_t kMaxPacked = 2 * sizeof(uint64_t) - 1;
+    if (term.size() <= kMaxPacked) {
+      uint64_t packed[2] = {0, 0};
+      std::memcpy(packed, term.data(), term.size());
+      packed[1] |= uint64_t{term.size()} << 56;
+      if (!seen_.insert(absl::MakeUint128(packed[1], packed[0])).second) {
+        return;
+      }
+    } else if (!seen_long_.insert(term).second) {
+      return;
+    }
+    if (!text_.empty()) text_.push_back(kTermSeparators[0]);
+    text_.append(term.data(), term.size());
+  }
+
+  absl::flat_hash_set<absl::uint128> seen_;
+  absl::flat_hash_set<absl::string_view> seen_long_;
+  std::string text_;
+};
+
+// The block holding log event `id`.
+int64_t BlockOf(int64_t id) { return id / kEventsPerIndexBlock; }
 
 // An FTS5 MATCH expression of one token, quoted.
 std::string QuotedToken(absl::string_view token) {
@@ -237,15 +344,25 @@ std::optional<std::string> TrigramMatchExpression(const std::string& text) {
   if (points.size() < kMinIndexedSubstring) return std::nullopt;
   // Trigrams side by side cover every character of `text`; the last one is
   // moved back to end with it. The rest add little selectivity and each
-  // costs a lookup.
+  // costs a lookup. Trigrams across a line break are not in the index.
+  const auto indexed = [&points](size_t start) {
+    for (size_t i = start; i < start + kMinIndexedSubstring; ++i) {
+      if (absl::StrContains(kTermSeparators, points[i])) return false;
+    }
+    return true;
+  };
   std::vector<size_t> starts;
+  size_t last = 0;
   for (size_t start = 0; start + kMinIndexedSubstring <= points.size();
-       start += kMinIndexedSubstring) {
-    starts.push_back(start);
+       ++start) {
+    if (!indexed(start)) continue;
+    if (starts.empty() || start >= starts.back() + kMinIndexedSubstring) {
+      starts.push_back(start);
+    }
+    last = start;
   }
-  if (starts.back() + kMinIndexedSubstring != points.size()) {
-    starts.push_back(points.size() - kMinIndexedSubstring);
-  }
+  if (starts.empty()) return std::nullopt;
+  if (starts.back() != last) starts.push_back(last);
   if (starts.size() > kMaxMatchTrigrams) {
     std::vector<size_t> spread;
     for (size_t i = 0; i < kMaxMatchTrigrams; ++i) {
@@ -263,22 +380,19 @@ std::optional<std::string> TrigramMatchExpression(const std::string& text) {
 }
 
 std::optional<IndexedSearch> IndexedSearchFor(const std::string& text) {
-  // The events the index's `table` lists for the bound MATCH, and every
-  // event above the watermark.
-  const auto condition = [](absl::string_view table) {
-    return absl::StrCat("(id IN (SELECT rowid FROM search.", table, " WHERE ",
-                        table,
-                        " MATCH ?) OR id > (SELECT indexed_through FROM "
-                        "search.index_state))");
-  };
+  // Every event of the blocks the index lists for the bound MATCH (CROSS
+  // JOIN: those blocks first), and every event above the watermark.
+  const std::string condition = absl::StrCat(
+      "(id IN (SELECT log_terms.rowid * ", kEventsPerIndexBlock,
+      " + block_events.event_in_block FROM search.log_terms CROSS JOIN "
+      "search.block_events WHERE log_terms MATCH ?) OR id > (SELECT "
+      "indexed_through FROM search.index_state))");
   if (std::optional<std::string> match = TrigramMatchExpression(text)) {
-    return IndexedSearch{.condition = condition("log_messages"),
-                         .match = *std::move(match)};
+    return IndexedSearch{.condition = condition, .match = *std::move(match)};
   }
   static const RE2 kPair(absl::StrCat(kUnspacedCharacter, "{2}"));
   if (RE2::FullMatch(text, kPair)) {
-    return IndexedSearch{.condition = condition("log_pairs"),
-                         .match = QuotedToken(text)};
+    return IndexedSearch{.condition = condition, .match = QuotedToken(text)};
   }
   return std::nullopt;
 }
@@ -351,45 +465,59 @@ absl::StatusOr<int> SearchIndex::IndexNext(
   constexpr size_t kMaxBytes = 8 << 20;  // Events may hold up to 64 KiB.
   std::vector<std::pair<int64_t, std::string>> events;
   try {
+    const int64_t watermark =
+        db_->execAndGet("SELECT indexed_through FROM index_state").getInt64();
+    // The block at the watermark may have more events now: its row is
+    // written again, from all of them.
+    const int64_t first_block = BlockOf(watermark + 1);
     SQLite::Statement next(*db_, R"sql(
         SELECT id, message FROM events.log_events
-        WHERE id > (SELECT indexed_through FROM index_state)
-        ORDER BY id LIMIT ?1)sql");
-    next.bind(1, max_events);
+        WHERE id >= ?1 ORDER BY id LIMIT ?2)sql");
+    next.bind(1, first_block * kEventsPerIndexBlock);
+    next.bind(2, max_events + kEventsPerIndexBlock);
+    int added = 0;
     size_t bytes = 0;
-    while (bytes < kMaxBytes && next.executeStep()) {
+    while (added < max_events && bytes < kMaxBytes && next.executeStep()) {
       events.emplace_back(next.getColumn(0).getInt64(),
                           next.getColumn(1).getString());
+      if (events.back().first <= watermark) continue;
+      ++added;
       bytes += events.back().second.size();
     }
     next.reset();
-    if (events.empty()) return 0;
+    if (added == 0) return 0;
     // Large events take seconds to index: a stop must not wait for them.
     const QueryCheck check = StopWhen(stop_early);
     CheckedQuery checked(*db_, check);
     SQLite::Transaction txn(*db_);
+    SQLite::Statement remove(*db_, "DELETE FROM log_terms WHERE rowid = ?1");
+    remove.bind(1, first_block);
+    remove.exec();
     SQLite::Statement add(
-        *db_, "INSERT INTO log_messages (rowid, message) VALUES (?1, ?2)");
-    SQLite::Statement add_pairs(
-        *db_, "INSERT INTO log_pairs (rowid, pairs) VALUES (?1, ?2)");
-    for (const auto& [id, message] : events) {
+        *db_, "INSERT INTO log_terms (rowid, terms) VALUES (?1, ?2)");
+    BlockTerms terms;
+    for (auto block_begin = events.begin(); block_begin != events.end();) {
+      const int64_t block = BlockOf(block_begin->first);
+      terms.Clear();
+      auto block_end = block_begin;
+      for (; block_end != events.end() && BlockOf(block_end->first) == block;
+           ++block_end) {
+        absl::AsciiStrToLower(&block_end->second);
+        terms.Add(block_end->second);
+      }
+      block_begin = block_end;
+      if (terms.text().empty()) continue;
       add.reset();
-      add.bind(1, id);
-      add.bindNoCopy(2, message);
+      add.bind(1, block);
+      add.bindNoCopy(2, terms.text());
       add.exec();
-      const std::string pairs = CharacterPairs(message);
-      if (pairs.empty()) continue;
-      add_pairs.reset();
-      add_pairs.bind(1, id);
-      add_pairs.bindNoCopy(2, pairs);
-      add_pairs.exec();
     }
     SQLite::Statement advance(*db_,
                               "UPDATE index_state SET indexed_through = ?1");
     advance.bind(1, events.back().first);
     advance.exec();
     txn.commit();
-    return static_cast<int>(events.size());
+    return added;
   } catch (const SQLite::Exception& e) {
     if (Interrupted(e)) return 0;
     return SqliteErrorStatus(absl::StrCat("index log messages into ", path_), e,
@@ -400,49 +528,26 @@ absl::StatusOr<int> SearchIndex::IndexNext(
 absl::Status SearchIndex::Forget(const std::vector<RemovedLogEvent>& events) {
   try {
     SQLite::Transaction txn(*db_);
-    // The index stores no text: deleting a row takes the text it was
-    // indexed with, and deleting a row it never held damages it. An event
-    // below the watermark may never have been indexed: deleted before the
-    // indexer read it. Each table is asked whether it holds the event, by
-    // one of the event's own tokens; a message with none left no row.
-    SQLite::Statement holds_message(*db_, R"sql(
-        SELECT 1 FROM log_messages WHERE log_messages MATCH ?1 AND rowid = ?2
-        )sql");
-    SQLite::Statement remove_message(*db_, R"sql(
-        INSERT INTO log_messages (log_messages, rowid, message)
-        VALUES ('delete', ?1, ?2))sql");
-    SQLite::Statement holds_pairs(*db_, R"sql(
-        SELECT 1 FROM log_pairs WHERE log_pairs MATCH ?1 AND rowid = ?2)sql");
-    SQLite::Statement remove_pairs(*db_, R"sql(
-        INSERT INTO log_pairs (log_pairs, rowid, pairs)
-        VALUES ('delete', ?1, ?2))sql");
-    const auto forget = [](SQLite::Statement& holds, SQLite::Statement& remove,
-                           int64_t id, const std::string& token,
-                           const std::string& text) {
-      holds.reset();
-      holds.bind(1, QuotedToken(token));
-      holds.bind(2, id);
-      if (!holds.executeStep()) return;
-      remove.reset();
-      remove.bind(1, id);
-      remove.bindNoCopy(2, text);
-      remove.exec();
-    };
     const int64_t indexed_through =
         db_->execAndGet("SELECT indexed_through FROM index_state").getInt64();
+    absl::flat_hash_set<int64_t> blocks;
     for (const RemovedLogEvent& event : events) {
-      if (event.id > indexed_through) continue;
-      const absl::string_view first_trigram =
-          CodePointPrefix(event.message, kMinIndexedSubstring);
-      if (!first_trigram.empty()) {
-        forget(holds_message, remove_message, event.id,
-               std::string(first_trigram), event.message);
-      }
-      const std::string pairs = CharacterPairs(event.message);
-      if (!pairs.empty()) {
-        forget(holds_pairs, remove_pairs, event.id,
-               pairs.substr(0, pairs.find(' ')), pairs);
-      }
+      if (event.id <= indexed_through) blocks.insert(BlockOf(event.id));
+    }
+    // A block's row goes with the last of its events: until then the
+    // deleted events' terms only add candidates, which LIKE rejects.
+    SQLite::Statement has_events(*db_, R"sql(
+        SELECT 1 FROM events.log_events WHERE id BETWEEN ?1 AND ?2 LIMIT 1
+        )sql");
+    SQLite::Statement remove(*db_, "DELETE FROM log_terms WHERE rowid = ?1");
+    for (int64_t block : blocks) {
+      has_events.reset();
+      has_events.bind(1, block * kEventsPerIndexBlock);
+      has_events.bind(2, (block + 1) * kEventsPerIndexBlock - 1);
+      if (has_events.executeStep()) continue;
+      remove.reset();
+      remove.bind(1, block);
+      remove.exec();
     }
     txn.commit();
     return absl::OkStatus();
@@ -530,20 +635,17 @@ void SearchIndexer::Rebuild() {
 
 void SearchIndexer::Forget(std::vector<RemovedLogEvent> events) {
   absl::MutexLock lock(&mu_);
-  for (RemovedLogEvent& event : events) {
-    if (to_forget_bytes_ + event.message.size() > kMaxForgetBytes) {
-      if (!forget_overflowed_) {
-        spdlog::warn(
-            "{}: too many deleted log events wait to leave the index; it "
-            "keeps some until it is rebuilt",
-            SearchIndexPath(database_path_));
-      }
-      forget_overflowed_ = true;
-      return;
+  if (to_forget_.size() + events.size() > kMaxForgetEvents) {
+    if (!forget_overflowed_) {
+      spdlog::warn(
+          "{}: too many deleted log events wait to leave the index; it "
+          "keeps some until it is rebuilt",
+          SearchIndexPath(database_path_));
     }
-    to_forget_bytes_ += event.message.size();
-    to_forget_.push_back(std::move(event));
+    forget_overflowed_ = true;
+    return;
   }
+  to_forget_.insert(to_forget_.end(), events.begin(), events.end());
 }
 
 bool SearchIndexer::stopping() const {
@@ -609,7 +711,6 @@ void SearchIndexer::Run() {
       rebuild = rebuild_requested_;
       rebuild_requested_ = false;
       to_forget.swap(to_forget_);
-      to_forget_bytes_ = 0;
       forget_overflowed_ = false;
     }
     // Without an index (its rebuild failed), every round tries again.

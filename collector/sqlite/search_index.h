@@ -25,7 +25,11 @@ namespace eroom::collector {
 // database's write lock: the ingest thread stores and acknowledges events at
 // the speed of plain inserts, and the index follows on another core. The
 // index holds every log event up to a watermark; queries look the indexed
-// events up in it and scan the few newer ones (see SearchCondition).
+// events up in it and scan the few newer ones (see SearchCondition). It
+// lists the terms of blocks of kEventsPerIndexBlock events, not of each
+// event: a block's events repeat most of their terms, so it is built in a
+// fifth of the time, and a search tests the messages of the blocks that
+// hold every term it looks up.
 //
 // It is derived data: a missing, damaged or foreign index file is rebuilt
 // from the events, never a reason to refuse to start; damage found later
@@ -43,6 +47,10 @@ void AttachSearchIndex(SQLite::Database& db, const std::string& database_path);
 // The trigram index finds substrings of at least this many code points.
 inline constexpr size_t kMinIndexedSubstring = 3;
 
+// The index lists the terms of the events with ids from n times this to
+// n times this plus this minus one together, for each n.
+inline constexpr int64_t kEventsPerIndexBlock = 64;
+
 // The most trigrams a MATCH expression looks up: each costs a pass over the
 // events that hold it, and beyond a dozen or so they narrow the candidates
 // little more, so that a long text would cost far more than it saves.
@@ -52,14 +60,15 @@ inline constexpr size_t kMaxMatchTrigrams = 16;
 // contain `text`: trigrams of it side by side, at most kMaxMatchTrigrams of
 // them spread over it. A superset of the events that contain it (trigrams
 // are case-folded and not ordered), which the caller narrows with LIKE.
-// nullopt when `text` is shorter than kMinIndexedSubstring code points.
+// Trigrams holding a line break are not indexed, and not looked up.
+// nullopt when `text` has no trigram the index holds.
 std::optional<std::string> TrigramMatchExpression(const std::string& text);
 
 // How the index narrows a search for a text: `condition`, an SQL condition
 // on log_events (its rowid `id`), is true for every event whose message may
 // contain the text when `match` is bound to its one parameter. It holds the
-// events the index lists and every event above the watermark. Needs the
-// index attached (AttachSearchIndex).
+// events of the blocks the index lists and every event above the
+// watermark. Needs the index attached (AttachSearchIndex).
 struct IndexedSearch {
   std::string condition;
   std::string match;
@@ -67,8 +76,8 @@ struct IndexedSearch {
 
 // The lookup for `text`: trigrams for three code points or more; for two
 // characters of a script written without spaces between words (Hangul, Han,
-// kana), such as 실패 or 오류, the index of adjacent pairs of them. nullopt
-// for anything shorter, which only a scan finds.
+// kana), such as 실패 or 오류, the index's pairs of them. nullopt for
+// anything shorter, which only a scan finds.
 std::optional<IndexedSearch> IndexedSearchFor(const std::string& text);
 
 // A search reads first at most this many of the newest events the other
@@ -110,13 +119,15 @@ class SearchIndex {
 
   // Adds up to `max_events` log events above the watermark (fewer when they
   // are large) to the index and moves the watermark past them, in one
-  // transaction. Returns how many were added: 0 once the index has caught
-  // up, or when `stop_early` said so first (the transaction is rolled back).
+  // transaction (the block at the watermark is written again whole). Returns
+  // how many were added: 0 once the index has caught up, or when `stop_early`
+  // said so first (the transaction is rolled back).
   absl::StatusOr<int> IndexNext(int max_events,
                                 const std::function<bool()>& stop_early);
 
-  // Removes from the index those of `events`, deleted from the database,
-  // that it holds (the ones at or below the watermark), in one transaction.
+  // Removes from the index the blocks `events`, deleted from the database,
+  // leave without events, in one transaction. A block that keeps events
+  // keeps its terms.
   absl::Status Forget(const std::vector<RemovedLogEvent>& events);
 
  private:
@@ -163,11 +174,11 @@ class SearchIndexer {
   void Rebuild();
 
   // `events` were deleted from the database: the index forgets them at its
-  // next round. Never blocks. Beyond kMaxForgetBytes waiting, more are
+  // next round. Never blocks. Beyond kMaxForgetEvents waiting, more are
   // dropped: searches never show deleted events anyway, and a rebuild
   // reclaims the space their index rows keep.
   void Forget(std::vector<RemovedLogEvent> events);
-  static constexpr size_t kMaxForgetBytes = 64 << 20;
+  static constexpr size_t kMaxForgetEvents = 8 << 20;
 
  private:
   SearchIndexer(std::unique_ptr<SearchIndex> index, std::string database_path,
@@ -189,7 +200,6 @@ class SearchIndexer {
   // counts as a full round.
   int64_t pending_ ABSL_GUARDED_BY(mu_);
   std::vector<RemovedLogEvent> to_forget_ ABSL_GUARDED_BY(mu_);
-  size_t to_forget_bytes_ ABSL_GUARDED_BY(mu_) = 0;
   bool forget_overflowed_ ABSL_GUARDED_BY(mu_) = false;
   bool rebuild_requested_ ABSL_GUARDED_BY(mu_) = false;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;

@@ -303,14 +303,13 @@ int64_t SqliteWriter::DeleteExpiredLogs(int64_t before_ms, int64_t max_rows,
   // The newest event stays: log event ids are the highest one plus one, and
   // a reused id would pass for indexed already (search_index.h).
   SQLite::Statement select(db_, R"sql(
-      SELECT id, message FROM log_events
+      SELECT id FROM log_events
       WHERE time_ms < ?1 AND id < (SELECT max(id) FROM log_events)
       ORDER BY time_ms LIMIT ?2)sql");
   select.bind(1, before_ms);
   select.bind(2, max_rows);
   while (select.executeStep()) {
-    removed.push_back(RemovedLogEvent{.id = select.getColumn(0).getInt64(),
-                                      .message = select.getColumn(1)});
+    removed.push_back(RemovedLogEvent{.id = select.getColumn(0).getInt64()});
   }
   SQLite::Statement remove(db_, "DELETE FROM log_events WHERE id = ?1");
   SQLite::Statement remove_error(db_, "DELETE FROM error_lines WHERE id = ?1");

@@ -28,11 +28,9 @@ absl::Status ConfigureWriteConnection(SQLite::Database& db);
 // its owner only, configured as above and migrated to the current schema.
 absl::StatusOr<SQLite::Database> OpenWriteConnection(const std::string& path);
 
-// A log event removed by retention, as the search index needs it to
-// forget the event.
+// A log event removed by retention, for the search index to forget.
 struct RemovedLogEvent {
   int64_t id = 0;
-  std::string message;
 };
 
 struct ExpiredRows {

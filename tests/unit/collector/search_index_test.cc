@@ -57,6 +57,15 @@ TEST(TrigramMatchExpressionTest, LongTextLooksUpAFewTrigramsSpreadOverIt) {
   EXPECT_EQ(terms.back(), "\"99|\"");
 }
 
+TEST(TrigramMatchExpressionTest, TrigramsAcrossALineBreakAreLeftOut) {
+  EXPECT_THAT(TrigramMatchExpression("abc\ndef"),
+              Optional(std::string("\"abc\" AND \"def\"")));
+  EXPECT_THAT(TrigramMatchExpression("ab\ncdef"),
+              Optional(std::string("\"cde\" AND \"def\"")));
+  EXPECT_EQ(TrigramMatchExpression("a\nb"), std::nullopt);
+  EXPECT_EQ(TrigramMatchExpression("ab\ncd"), std::nullopt);
+}
+
 TEST(TrigramMatchExpressionTest, QuotesAreDoubled) {
   EXPECT_THAT(TrigramMatchExpression("a\"b"),
               Optional(std::string("\"a\"\"b\"")));
@@ -66,7 +75,7 @@ TEST(IndexedSearchForTest, TrigramsFromThreeCodePoints) {
   std::optional<IndexedSearch> search = IndexedSearchFor("실패함");
   ASSERT_TRUE(search.has_value());
   EXPECT_EQ(search->match, "\"실패함\"");
-  EXPECT_THAT(search->condition, ::testing::HasSubstr("log_messages"));
+  EXPECT_THAT(search->condition, ::testing::HasSubstr("log_terms"));
 }
 
 TEST(IndexedSearchForTest, PairsForTwoUnspacedCharacters) {
@@ -74,7 +83,7 @@ TEST(IndexedSearchForTest, PairsForTwoUnspacedCharacters) {
     std::optional<IndexedSearch> search = IndexedSearchFor(word);
     ASSERT_TRUE(search.has_value()) << word;
     EXPECT_EQ(search->match, absl::StrCat("\"", word, "\""));
-    EXPECT_THAT(search->condition, ::testing::HasSubstr("log_pairs"));
+    EXPECT_THAT(search->condition, ::testing::HasSubstr("log_terms"));
   }
 }
 
@@ -114,25 +123,62 @@ class SearchIndexTest : public TempDirTest {
     txn.commit();
   }
 
+  // Adds each of `messages` alone in its index block: the rest of the block
+  // holds events with an empty message, which have no terms.
+  void AddEventsApart(const std::vector<std::string>& messages) {
+    for (const std::string& message : messages) {
+      std::vector<std::string> block = {message};
+      while ((sequence_ + static_cast<int64_t>(block.size()) + 1) %
+                 kEventsPerIndexBlock !=
+             0) {
+        block.emplace_back();
+      }
+      AddEvents(block);
+    }
+  }
+
   std::unique_ptr<SearchIndex> Open() {
     auto index = SearchIndex::Open(path_);
     EXPECT_THAT(index, IsOk());
     return index.ok() ? *std::move(index) : nullptr;
   }
 
-  // Ids of the events the index lookup of `text` selects, as a query
-  // connection sees them.
-  std::vector<int64_t> Candidates(const std::string& text) {
+  // Messages of the events the index lookup of `text` selects, as a query
+  // connection sees them, but for the empty ones.
+  std::vector<std::string> Candidates(const std::string& text) {
     SQLite::Database reader(path_, SQLite::OPEN_READONLY);
     AttachSearchIndex(reader, path_);
     const IndexedSearch search = IndexedSearchFor(text).value();
-    SQLite::Statement query(reader,
-                            absl::StrCat("SELECT id FROM log_events WHERE ",
-                                         search.condition, " ORDER BY id"));
+    SQLite::Statement query(
+        reader,
+        absl::StrCat("SELECT message FROM log_events WHERE ", search.condition,
+                     " AND message <> '' ORDER BY id"));
     query.bind(1, search.match);
-    std::vector<int64_t> ids;
-    while (query.executeStep()) ids.push_back(query.getColumn(0).getInt64());
-    return ids;
+    std::vector<std::string> messages;
+    while (query.executeStep()) {
+      messages.push_back(query.getColumn(0).getString());
+    }
+    return messages;
+  }
+
+  // The index blocks whose row holds each term of the lookup of `text`,
+  // read from the index file alone.
+  std::vector<int64_t> IndexedBlocks(const std::string& text) {
+    SQLite::Database reader(SearchIndexPath(path_), SQLite::OPEN_READONLY);
+    SQLite::Statement query(reader,
+                            "SELECT rowid FROM log_terms WHERE log_terms MATCH "
+                            "? ORDER BY rowid");
+    query.bind(1, IndexedSearchFor(text).value().match);
+    std::vector<int64_t> blocks;
+    while (query.executeStep()) blocks.push_back(query.getColumn(0).getInt64());
+    return blocks;
+  }
+
+  // FTS5's check that the index agrees with the rows it was built from.
+  void ExpectIndexIntact() {
+    SQLite::Database index(SearchIndexPath(path_), SQLite::OPEN_READWRITE);
+    EXPECT_NO_THROW(index.exec(
+        "INSERT INTO log_terms (log_terms) VALUES ('integrity-check')"));
   }
 
   SearchIndexProgress Progress(const std::string& database_path) {
@@ -170,17 +216,65 @@ TEST_F(SearchIndexTest, LargeEventsMakeSmallerSteps) {
 }
 
 TEST_F(SearchIndexTest, EventsAboveTheWatermarkAreAlwaysCandidates) {
-  AddEvents({"connection timeout", "room started", "timeout again"});
+  AddEventsApart({"connection timeout", "room started", "timeout again"});
   std::unique_ptr<SearchIndex> index = Open();
   ASSERT_NE(index, nullptr);
   // Nothing indexed yet: every event is a candidate, for LIKE to test.
-  EXPECT_THAT(Candidates("timeout"), ElementsAre(1, 2, 3));
-  ASSERT_EQ(index->IndexNext(2, kNeverStop).value(), 2);
-  EXPECT_THAT(Candidates("timeout"), ElementsAre(1, 3));
+  EXPECT_THAT(
+      Candidates("timeout"),
+      ElementsAre("connection timeout", "room started", "timeout again"));
+  // The first block and the first event of the second.
+  ASSERT_EQ(index->IndexNext(kEventsPerIndexBlock, kNeverStop).value(),
+            kEventsPerIndexBlock);
+  EXPECT_THAT(Candidates("timeout"),
+              ElementsAre("connection timeout", "timeout again"));
+  ASSERT_GT(index->IndexNext(1000, kNeverStop).value(), 0);
+  EXPECT_THAT(Progress().indexed_through, Progress().newest_event);
+  EXPECT_THAT(Candidates("timeout"),
+              ElementsAre("connection timeout", "timeout again"));
+  EXPECT_THAT(Candidates("TIMEOUT"),  // Case-folded.
+              ElementsAre("connection timeout", "timeout again"));
+  EXPECT_THAT(Candidates("started"), ElementsAre("room started"));
+}
+
+TEST_F(SearchIndexTest, EventsOfABlockAreCandidatesTogether) {
+  AddEvents({"connection timeout", "room started"});
+  AddEventsApart({"", "room finished"});
+  std::unique_ptr<SearchIndex> index = Open();
+  ASSERT_NE(index, nullptr);
+  ASSERT_GT(index->IndexNext(1000, kNeverStop).value(), 0);
+  EXPECT_THAT(Candidates("timeout"),
+              ElementsAre("connection timeout", "room started"));
+  EXPECT_THAT(Candidates("finished"), ElementsAre("room finished"));
+}
+
+TEST_F(SearchIndexTest, TheBlockAtTheWatermarkIsIndexedAgainAsItFills) {
+  AddEvents({"connection timeout"});
+  std::unique_ptr<SearchIndex> index = Open();
+  ASSERT_NE(index, nullptr);
   ASSERT_EQ(index->IndexNext(10, kNeverStop).value(), 1);
-  EXPECT_THAT(Candidates("timeout"), ElementsAre(1, 3));
-  EXPECT_THAT(Candidates("TIMEOUT"), ElementsAre(1, 3));  // Case-folded.
-  EXPECT_THAT(Candidates("started"), ElementsAre(2));
+  AddEvents({"room started"});
+  ASSERT_EQ(index->IndexNext(10, kNeverStop).value(), 1);
+  EXPECT_THAT(IndexedBlocks("timeout"), ElementsAre(0));
+  EXPECT_THAT(IndexedBlocks("started"), ElementsAre(0));
+  ExpectIndexIntact();
+}
+
+TEST_F(SearchIndexTest, TermsKeepSpacesPunctuationQuotesAndLineBreaks) {
+  AddEventsApart({"key=\"a b\" (x) 'q' \\ [y] {z}; 50% done_now",
+                  "first line\nsecond line", "Timeout\tTAB"});
+  std::unique_ptr<SearchIndex> index = Open();
+  ASSERT_NE(index, nullptr);
+  ASSERT_GT(index->IndexNext(1000, kNeverStop).value(), 0);
+  for (const char* text : {"\"a b\"", "(x)", "'q'", " \\ ", "[y]", "{z};",
+                           "50% ", "_no", "Y=\""}) {
+    EXPECT_THAT(IndexedBlocks(text), ElementsAre(0)) << text;
+  }
+  EXPECT_THAT(IndexedBlocks("line\nsecond"), ElementsAre(1));
+  EXPECT_THAT(IndexedBlocks("t\tt"), ElementsAre(2));
+  EXPECT_THAT(IndexedBlocks("timeout\ttab"), ElementsAre(2));
+  EXPECT_THAT(IndexedBlocks("d l"), ElementsAre(1));
+  ExpectIndexIntact();
 }
 
 TEST_F(SearchIndexTest, ReopeningKeepsTheWatermark) {
@@ -243,63 +337,45 @@ TEST_F(SearchIndexTest, DamagedIndexFileIsRebuilt) {
   EXPECT_EQ(index->IndexNext(10, kNeverStop).value(), 1);
 }
 
-TEST_F(SearchIndexTest, ForgottenEventsLeaveTheIndex) {
-  AddEvents({"connection timeout", "room started", "timeout again"});
+TEST_F(SearchIndexTest, ABlockLeavesTheIndexWithItsLastEvent) {
+  AddEvents({"connection timeout", "timeout again"});
+  AddEventsApart({""});
+  AddEvents({"timeout late", "another timeout"});
   std::unique_ptr<SearchIndex> index = Open();
   ASSERT_NE(index, nullptr);
-  ASSERT_EQ(index->IndexNext(10, kNeverStop).value(), 3);
-  AddEvents({"timeout late"});  // Above the watermark: never indexed.
-  db_->exec("DELETE FROM log_events WHERE id IN (1, 4)");
-  ASSERT_THAT(index->Forget({{.id = 1, .message = "connection timeout"},
-                             {.id = 4, .message = "timeout late"}}),
-              IsOk());
-
-  // The index's own rows, not only what the join with the events leaves.
-  SQLite::Database reader(SearchIndexPath(path_), SQLite::OPEN_READWRITE);
-  auto indexed = [&reader](const std::string& text) {
-    SQLite::Statement query(reader,
-                            "SELECT rowid FROM log_messages WHERE "
-                            "log_messages MATCH ? ORDER BY rowid");
-    query.bind(1, TrigramMatchExpression(text).value());
-    std::vector<int64_t> ids;
-    while (query.executeStep()) ids.push_back(query.getColumn(0).getInt64());
-    return ids;
-  };
-  EXPECT_THAT(indexed("timeout"), ElementsAre(3));
-  EXPECT_THAT(indexed("started"), ElementsAre(2));
-  EXPECT_NO_THROW(reader.exec(
-      "INSERT INTO log_messages (log_messages) VALUES ('integrity-check')"));
-  EXPECT_THAT(Candidates("timeout"), ElementsAre(3));
+  ASSERT_GT(index->IndexNext(1000, kNeverStop).value(), 0);
+  ASSERT_THAT(IndexedBlocks("timeout"), ElementsAre(0, 1));
+  AddEvents({"timeout above the watermark"});
+  const int64_t block_one = kEventsPerIndexBlock;
+  const int64_t above = Progress().newest_event;
+  // All of block 0, one event of block 1 and one never indexed.
+  db_->exec(absl::StrCat("DELETE FROM log_events WHERE id < ",
+                         kEventsPerIndexBlock, " OR id IN (", block_one, ", ",
+                         above, ")"));
+  std::vector<RemovedLogEvent> removed = {{.id = block_one}, {.id = above}};
+  for (int64_t id = 1; id < kEventsPerIndexBlock; ++id) {
+    removed.push_back({.id = id});
+  }
+  ASSERT_THAT(index->Forget(removed), IsOk());
+  EXPECT_THAT(IndexedBlocks("timeout"), ElementsAre(1));
+  EXPECT_THAT(Candidates("timeout"), ElementsAre("another timeout"));
+  ExpectIndexIntact();
 }
 
 TEST_F(SearchIndexTest, TwoCharacterWordsOfUnspacedScriptsAreIndexed) {
-  AddEvents({"방 생성실패: timeout", "실패했습니다", "실 패", "오류 발생",
-             "失敗しました", "failed"});
+  AddEventsApart({"방 생성실패: timeout", "실패했습니다", "실 패", "오류 발생",
+                  "失敗しました", "failed"});
   std::unique_ptr<SearchIndex> index = Open();
   ASSERT_NE(index, nullptr);
-  ASSERT_EQ(index->IndexNext(10, kNeverStop).value(), 6);
-  EXPECT_THAT(Candidates("실패"), ElementsAre(1, 2));
-  EXPECT_THAT(Candidates("오류"), ElementsAre(4));
-  EXPECT_THAT(Candidates("失敗"), ElementsAre(5));
-  AddEvents({"not indexed yet: 실패"});  // Above the watermark.
-  EXPECT_THAT(Candidates("실패"), ElementsAre(1, 2, 7));
-}
-
-TEST_F(SearchIndexTest, ForgottenEventsLeaveThePairIndex) {
-  AddEvents({"생성 실패", "실패 again", "오류"});
-  std::unique_ptr<SearchIndex> index = Open();
-  ASSERT_NE(index, nullptr);
-  ASSERT_EQ(index->IndexNext(10, kNeverStop).value(), 3);
-  db_->exec("DELETE FROM log_events WHERE id = 1");
-  ASSERT_THAT(index->Forget({{.id = 1, .message = "생성 실패"}}), IsOk());
-  SQLite::Database reader(SearchIndexPath(path_), SQLite::OPEN_READWRITE);
-  SQLite::Statement query(
-      reader, "SELECT rowid FROM log_pairs WHERE log_pairs MATCH '\"실패\"'");
-  std::vector<int64_t> ids;
-  while (query.executeStep()) ids.push_back(query.getColumn(0).getInt64());
-  EXPECT_THAT(ids, ElementsAre(2));
-  EXPECT_NO_THROW(reader.exec(
-      "INSERT INTO log_pairs (log_pairs) VALUES ('integrity-check')"));
+  ASSERT_GT(index->IndexNext(1000, kNeverStop).value(), 0);
+  EXPECT_THAT(Candidates("실패"),
+              ElementsAre("방 생성실패: timeout", "실패했습니다"));
+  EXPECT_THAT(Candidates("오류"), ElementsAre("오류 발생"));
+  EXPECT_THAT(Candidates("失敗"), ElementsAre("失敗しました"));
+  AddEventsApart({"not indexed yet: 실패"});  // Above the watermark.
+  EXPECT_THAT(Candidates("실패"),
+              ElementsAre("방 생성실패: timeout", "실패했습니다",
+                          "not indexed yet: 실패"));
 }
 
 // Retention may delete events the index has not read yet (a rebuild far
@@ -320,17 +396,11 @@ TEST_F(SearchIndexTest, EventsDeletedBeforeTheyWereIndexedAreNotForgotten) {
   }
   for (int first = 1; first <= kDeleted; first += 1000) {
     std::vector<RemovedLogEvent> removed;
-    for (int id = first; id < first + 1000; ++id) {
-      removed.push_back({.id = id, .message = messages[id - 1]});
-    }
+    for (int id = first; id < first + 1000; ++id) removed.push_back({.id = id});
     ASSERT_THAT(index->Forget(removed), IsOk());
   }
 
-  SQLite::Database reader(SearchIndexPath(path_), SQLite::OPEN_READWRITE);
-  EXPECT_NO_THROW(reader.exec(
-      "INSERT INTO log_messages (log_messages) VALUES ('integrity-check')"));
-  EXPECT_NO_THROW(reader.exec(
-      "INSERT INTO log_pairs (log_pairs) VALUES ('integrity-check')"));
+  ExpectIndexIntact();
   EXPECT_EQ(Candidates("timeout").size(), size_t{kEvents - kDeleted});
   EXPECT_EQ(Candidates("실패").size(), size_t{kEvents - kDeleted});
   AddEvents({"one more timeout"});
