@@ -45,7 +45,11 @@ void AddContains(const LogFilter& filter,
                  const std::optional<IndexedSearch>& indexed,
                  SqlConditions& conditions) {
   if (filter.contains().empty()) return;
-  if (indexed) conditions.Add(indexed->condition, indexed->match);
+  if (indexed) {
+    conditions.AddWithParams(
+        indexed->condition,
+        {indexed->match, LikeSubstringPattern(filter.contains())});
+  }
   conditions.Add(kMessageContains, LikeSubstringPattern(filter.contains()));
 }
 

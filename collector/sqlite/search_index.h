@@ -27,9 +27,9 @@ namespace eroom::collector {
 // index holds every log event up to a watermark; queries look the indexed
 // events up in it and scan the few newer ones (see SearchCondition). It
 // lists the terms of blocks of kEventsPerIndexBlock events, not of each
-// event: a block's events repeat most of their terms, so it is built in a
-// fifth of the time, and a search tests the messages of the blocks that
-// hold every term it looks up.
+// event: a block's events repeat most of their terms, so it is built in
+// less CPU, and a search tests the messages of the blocks that hold every
+// term it looks up.
 //
 // It is derived data: a missing, damaged or foreign index file is rebuilt
 // from the events, never a reason to refuse to start; damage found later
@@ -49,7 +49,7 @@ inline constexpr size_t kMinIndexedSubstring = 3;
 
 // The index lists the terms of the events with ids from n times this to
 // n times this plus this minus one together, for each n.
-inline constexpr int64_t kEventsPerIndexBlock = 64;
+inline constexpr int64_t kEventsPerIndexBlock = 16;
 
 // The most trigrams a MATCH expression looks up: each costs a pass over the
 // events that hold it, and beyond a dozen or so they narrow the candidates
@@ -65,10 +65,11 @@ inline constexpr size_t kMaxMatchTrigrams = 16;
 std::optional<std::string> TrigramMatchExpression(const std::string& text);
 
 // How the index narrows a search for a text: `condition`, an SQL condition
-// on log_events (its rowid `id`), is true for every event whose message may
-// contain the text when `match` is bound to its one parameter. It holds the
-// events of the blocks the index lists and every event above the
-// watermark. Needs the index attached (AttachSearchIndex).
+// on log_events (its rowid `id`), is true for every event whose message
+// contains the text when `match` is bound to its first parameter and a LIKE
+// pattern of the text (escaped with '\\') to its second. Of the events
+// above the watermark, which the index does not hold, it is true for every
+// one. Needs the index attached (AttachSearchIndex).
 struct IndexedSearch {
   std::string condition;
   std::string match;

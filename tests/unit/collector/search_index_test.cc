@@ -144,8 +144,10 @@ class SearchIndexTest : public TempDirTest {
   }
 
   // Messages of the events the index lookup of `text` selects, as a query
-  // connection sees them, but for the empty ones.
-  std::vector<std::string> Candidates(const std::string& text) {
+  // connection sees them, but for the empty ones. The LIKE pattern matching
+  // any message leaves every event of the blocks the index lists.
+  std::vector<std::string> Candidates(const std::string& text,
+                                      const std::string& like_pattern = "%") {
     SQLite::Database reader(path_, SQLite::OPEN_READONLY);
     AttachSearchIndex(reader, path_);
     const IndexedSearch search = IndexedSearchFor(text).value();
@@ -154,6 +156,7 @@ class SearchIndexTest : public TempDirTest {
         absl::StrCat("SELECT message FROM log_events WHERE ", search.condition,
                      " AND message <> '' ORDER BY id"));
     query.bind(1, search.match);
+    query.bind(2, like_pattern);
     std::vector<std::string> messages;
     while (query.executeStep()) {
       messages.push_back(query.getColumn(0).getString());
@@ -246,6 +249,11 @@ TEST_F(SearchIndexTest, EventsOfABlockAreCandidatesTogether) {
   EXPECT_THAT(Candidates("timeout"),
               ElementsAre("connection timeout", "room started"));
   EXPECT_THAT(Candidates("finished"), ElementsAre("room finished"));
+  // The pattern narrows the blocks' events, not those above the watermark.
+  AddEvents({"started later"});
+  EXPECT_THAT(Candidates("started", "%started%"),
+              ElementsAre("room started", "started later"));
+  EXPECT_THAT(Candidates("started", "%nothing%"), ElementsAre("started later"));
 }
 
 TEST_F(SearchIndexTest, TheBlockAtTheWatermarkIsIndexedAgainAsItFills) {
