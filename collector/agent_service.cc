@@ -1,5 +1,6 @@
 #include "collector/agent_service.h"
 
+#include <algorithm>
 #include <memory>
 #include <string>
 
@@ -9,6 +10,7 @@
 #include "collector/message_validation.h"
 #include "collector/serial_writes.h"
 #include "common/status_macros.h"
+#include "google/protobuf/arena.h"
 #include "grpcpp/alarm.h"
 #include "grpcpp/support/byte_buffer.h"
 #include "spdlog/spdlog.h"
@@ -202,39 +204,51 @@ class AgentStream final : public RawReactor {
   // Parses and validates the message just read and hands it to the ingest
   // thread.
   absl::Status Accept() {
+    // Each message is parsed into an arena of its own, sized after it: a
+    // batch goes to storage with it (ReceivedEvents).
+    constexpr size_t kMinArenaBlock = 1 << 10;
+    constexpr size_t kMaxArenaBlock = 1 << 20;
+    google::protobuf::ArenaOptions arena_options;
+    // Parsed, a message takes about twice its bytes.
+    arena_options.start_block_size = std::clamp<size_t>(
+        2 * incoming_bytes_.Length(), kMinArenaBlock, kMaxArenaBlock);
+    arena_options.max_block_size = kMaxArenaBlock;
+    auto arena = std::make_unique<google::protobuf::Arena>(arena_options);
+    v1::AgentMessage& incoming =
+        *google::protobuf::Arena::CreateMessage<v1::AgentMessage>(arena.get());
     if (!grpc::SerializationTraits<v1::AgentMessage>::Deserialize(
-             &incoming_bytes_, &incoming_)
+             &incoming_bytes_, &incoming)
              .ok()) {
       return absl::InvalidArgumentError(
           "unparseable message: not an eroom.monitor.v1.AgentMessage");
     }
-    EROOM_RETURN_IF_ERROR(ValidateAgentMessage(incoming_));
+    EROOM_RETURN_IF_ERROR(ValidateAgentMessage(incoming));
     IngestItem item;
     item.link = link_;
     if (agent_id_.empty()) {
-      if (!incoming_.has_hello()) {
+      if (!incoming.has_hello()) {
         return absl::InvalidArgumentError("the first message must be a hello");
       }
-      EROOM_RETURN_IF_ERROR(Admit(incoming_.hello().agent_id()));
+      EROOM_RETURN_IF_ERROR(Admit(incoming.hello().agent_id()));
       spdlog::info("agent '{}' connected from {} (version {}{})", agent_id_,
-                   peer_, incoming_.hello().version(),
+                   peer_, incoming.hello().version(),
                    enrolling_ ? ", enrolling" : "");
       item.kind = IngestItem::Kind::kHello;
-      item.hello = std::move(*incoming_.mutable_hello());
+      item.hello = incoming.hello();
       // Registered only if no newer stream of the agent replaced this one
       // meanwhile.
       item.current = [&streams = streams_, agent_id = agent_id_,
                       link = link_.get()] {
         return streams.IsLive(agent_id, link);
       };
-    } else if (incoming_.has_batch()) {
-      EROOM_RETURN_IF_ERROR(sequences_.Continue(incoming_.batch()));
+    } else if (incoming.has_batch()) {
+      EROOM_RETURN_IF_ERROR(sequences_.Continue(incoming.batch()));
       item.kind = IngestItem::Kind::kBatch;
-      item.batch = std::move(*incoming_.mutable_batch());
-    } else if (incoming_.has_hello()) {
+      item.batch = ReceivedEvents(std::move(arena), incoming.mutable_batch());
+    } else if (incoming.has_hello()) {
       return absl::InvalidArgumentError("hello sent twice on one stream");
     } else {
-      return AcceptProgress();
+      return AcceptProgress(incoming.command_progress());
     }
     item.agent_id = agent_id_;
     return Queue(std::move(item), /*answered=*/true);
@@ -293,12 +307,12 @@ class AgentStream final : public RawReactor {
 
   // Progress is stored in arrival order with everything else; nothing
   // answers it, so it takes no place in the flow-control window.
-  absl::Status AcceptProgress() {
-    streams_.OnProgress(agent_id_, link_.get(), incoming_.command_progress());
+  absl::Status AcceptProgress(const v1::CommandProgress& progress) {
+    streams_.OnProgress(agent_id_, link_.get(), progress);
     IngestItem item;
     item.kind = IngestItem::Kind::kCommandProgress;
     item.agent_id = agent_id_;
-    item.progress = std::move(*incoming_.mutable_command_progress());
+    item.progress = progress;
     return Queue(std::move(item), /*answered=*/false);
   }
 
@@ -345,7 +359,6 @@ class AgentStream final : public RawReactor {
   grpc::Alarm hello_alarm_;
   // Owned by the read in progress; reads are sequential.
   grpc::ByteBuffer incoming_bytes_;
-  v1::AgentMessage incoming_;
   // Set by the hello.
   std::string agent_id_;
   bool enrolling_ = false;

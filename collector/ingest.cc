@@ -23,7 +23,7 @@ void LogAnomalies(const StoredBatch& stored) {
   }
   absl::flat_hash_map<std::string, uint64_t> unknown_kinds;
   for (const AgentBatch& batch : stored.batches) {
-    for (const v1::Event& event : batch.batch.events()) {
+    for (const v1::Event& event : batch.batch->events()) {
       if (event.payload_case() == v1::Event::PAYLOAD_NOT_SET) {
         ++unknown_kinds[batch.agent_id];
       }
@@ -130,7 +130,7 @@ void IngestPipeline::Run() {
       RegisterHellos(hellos);
       switch (item.kind) {
         case IngestItem::Kind::kBatch:
-          group_events += item.batch.events_size();
+          group_events += item.batch->events_size();
           break;
         case IngestItem::Kind::kCommandProgress:
         case IngestItem::Kind::kAudit:

@@ -70,7 +70,7 @@ struct IngestItem {
   Kind kind = Kind::kBatch;
   std::string agent_id;
   eroom::monitor::v1::AgentHello hello;  // kHello
-  eroom::monitor::v1::EventBatch batch;  // kBatch
+  ReceivedEvents batch;                  // kBatch
   // kCommandRequested: the record to store (state unspecified, no progress)
   // and what to call, on the ingest thread, once it committed (OK) or
   // failed (its status).

@@ -125,9 +125,9 @@ StoredBatch BuildStoredBatch(std::vector<AgentBatch> received,
       out.hosts.push_back(std::move(host));
       gaps.push_back(SequenceGaps{.agent_id = batch.agent_id});
     }
-    KeepNewEvents(batch.batch, out.hosts[it->second], gaps[it->second],
+    KeepNewEvents(*batch.batch, out.hosts[it->second], gaps[it->second],
                   out.metrics);
-    if (!batch.batch.events().empty()) out.batches.push_back(std::move(batch));
+    if (!batch.batch->events().empty()) out.batches.push_back(std::move(batch));
   }
   for (SequenceGaps& agent_gaps : gaps) {
     if (agent_gaps.count > 0) out.gaps.push_back(std::move(agent_gaps));

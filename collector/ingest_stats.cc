@@ -9,7 +9,7 @@ void IngestStats::OnStored(const StoredBatch& stored) {
   Counts added;
   for (const AgentBatch& batch : stored.batches) {
     ++added.batches;
-    for (const v1::Event& event : batch.batch.events()) {
+    for (const v1::Event& event : batch.batch->events()) {
       switch (event.payload_case()) {
         case v1::Event::kLog:
           ++added.logs;

@@ -250,7 +250,7 @@ void LogFollowers::Stop() {
 void LogFollowers::OnStored(const StoredBatch& batch) {
   bool logs = false;
   for (const AgentBatch& agent_batch : batch.batches) {
-    for (const v1::Event& event : agent_batch.batch.events()) {
+    for (const v1::Event& event : agent_batch.batch->events()) {
       logs = logs || event.has_log();
     }
   }

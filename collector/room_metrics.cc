@@ -33,7 +33,7 @@ const std::vector<double>& RoomMetrics::BucketBounds() {
 void RoomMetrics::OnStored(const StoredBatch& batch) {
   absl::MutexLock lock(&mu_);
   for (const AgentBatch& agent_batch : batch.batches) {
-    for (const v1::Event& event : agent_batch.batch.events()) {
+    for (const v1::Event& event : agent_batch.batch->events()) {
       if (!event.has_log()) continue;
       const v1::LogEvent& log = event.log();
       const bool completed = log.event_type() == kRoomCompleted;

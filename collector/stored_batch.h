@@ -2,6 +2,7 @@
 #define EROOM_COLLECTOR_STORED_BATCH_H_
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -10,13 +11,52 @@
 #include "absl/time/time.h"
 #include "common/metric_catalog.h"
 #include "eroom/monitor/v1/monitor.pb.h"
+#include "google/protobuf/arena.h"
 
 namespace eroom::collector {
+
+// A batch of events as the collector received it: parsed into an arena of
+// its own (collector/agent_service.cc), whose few blocks are freed at once
+// once the batch is stored. Freed one string at a time on the ingest thread
+// after the gRPC thread allocated them, they took a tenth of the
+// collector's CPU. A copy is made on the heap. A moved-from one holds no
+// batch: it may only be assigned or destroyed.
+class ReceivedEvents {
+ public:
+  // An empty batch on the heap.
+  ReceivedEvents() : batch_(new eroom::monitor::v1::EventBatch) {}
+  // `batch`, allocated in `arena`, which goes with it.
+  ReceivedEvents(std::unique_ptr<google::protobuf::Arena> arena,
+                 eroom::monitor::v1::EventBatch* batch)
+      : batch_(batch, Deleter{std::move(arena)}) {}
+  ReceivedEvents(const ReceivedEvents& other)
+      : batch_(new eroom::monitor::v1::EventBatch(*other)) {}
+  ReceivedEvents& operator=(const ReceivedEvents& other) {
+    if (this != &other)
+      batch_.reset(new eroom::monitor::v1::EventBatch(*other));
+    return *this;
+  }
+  ReceivedEvents(ReceivedEvents&&) = default;
+  ReceivedEvents& operator=(ReceivedEvents&&) = default;
+
+  eroom::monitor::v1::EventBatch& operator*() const { return *batch_; }
+  eroom::monitor::v1::EventBatch* operator->() const { return batch_.get(); }
+
+ private:
+  // Frees the arena the batch is in, or without one the batch.
+  struct Deleter {
+    std::unique_ptr<google::protobuf::Arena> arena;
+    void operator()(eroom::monitor::v1::EventBatch* batch) const {
+      if (arena == nullptr) delete batch;
+    }
+  };
+  std::unique_ptr<eroom::monitor::v1::EventBatch, Deleter> batch_;
+};
 
 // Events one agent sent in one message.
 struct AgentBatch {
   std::string agent_id;
-  eroom::monitor::v1::EventBatch batch;
+  ReceivedEvents batch;
 };
 
 // The metric values derived from one stored event.

@@ -538,7 +538,7 @@ void RuleEngine::Impl::OnStored(const StoredBatch& batch,
   }
   for (const AgentBatch& agent_batch : batch.batches) {
     Host& host = HostOf(agent_batch.agent_id);
-    for (const v1::Event& event : agent_batch.batch.events()) {
+    for (const v1::Event& event : agent_batch.batch->events()) {
       if (event.has_log()) {
         TakeLogEvent(host, event.log(), now, touches);
       } else if (event.has_notice()) {

@@ -219,7 +219,7 @@ int64_t SqliteWriter::Apply(const StoredBatch& batch) {
   // Hosts first: the events refer to them.
   for (const HostProgress& host : batch.hosts) SaveProgress(host);
   for (const AgentBatch& agent_batch : batch.batches) {
-    for (const v1::Event& event : agent_batch.batch.events()) {
+    for (const v1::Event& event : agent_batch.batch->events()) {
       InsertEvent(agent_batch.agent_id, event, received_ms);
       if (event.has_log()) ++log_events;
     }

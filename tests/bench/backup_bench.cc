@@ -54,7 +54,7 @@ StoredBatch LogEvents(uint64_t first, int count) {
   AgentBatch batch;
   batch.agent_id = "a";
   for (int i = 0; i < count; ++i) {
-    v1::Event* event = batch.batch.add_events();
+    v1::Event* event = batch.batch->add_events();
     event->set_sequence(first + i);
     *event->mutable_log() = corpus[(first + i) % corpus.size()];
     event->mutable_log()->set_time_unix_ms(time_ms);
@@ -69,7 +69,7 @@ StoredBatch Samples(uint64_t first, int count) {
   batch.agent_id = "a";
   for (int i = 0; i < count; ++i) {
     const uint64_t sequence = first + i;
-    v1::Event* event = batch.batch.add_events();
+    v1::Event* event = batch.batch->add_events();
     event->set_sequence(sequence);
     v1::ResourceSample* sample = event->mutable_sample();
     sample->set_time_unix_ms(start_ms + static_cast<int64_t>(sequence) * 1000);

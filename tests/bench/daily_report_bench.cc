@@ -59,7 +59,7 @@ class DayStore {
         batch.agent_id = agent_id;
         const int64_t last = std::min(per_host, first + kEventsPerTransaction);
         for (int64_t i = first; i < last; ++i) {
-          v1::Event* event = batch.batch.add_events();
+          v1::Event* event = batch.batch->add_events();
           event->set_sequence(static_cast<uint64_t>(i + 1));
           v1::LogEvent* log = event->mutable_log();
           *log = corpus[static_cast<size_t>(i) % corpus.size()];

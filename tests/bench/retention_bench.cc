@@ -37,7 +37,7 @@ StoredBatch Events(uint64_t first, int count, absl::Duration age) {
   AgentBatch batch;
   batch.agent_id = "a";
   for (int i = 0; i < count; ++i) {
-    v1::Event* event = batch.batch.add_events();
+    v1::Event* event = batch.batch->add_events();
     event->set_sequence(first + i);
     *event->mutable_log() = corpus[(first + i) % corpus.size()];
     event->mutable_log()->set_time_unix_ms(time_ms);

@@ -223,7 +223,7 @@ bool Fill(const FillPlan& plan, collector::Storage& storage,
       const int host = static_cast<int>(i % plan.hosts);
       const uint64_t host_event = static_cast<uint64_t>(i / plan.hosts);
       const CorpusWalk walk = Walk(host, plan.hosts, host_event, corpus.size());
-      v1::Event* event = batches[host].batch.add_events();
+      v1::Event* event = batches[host].batch->add_events();
       event->set_sequence(host_event + 1);
       v1::LogEvent* log = event->mutable_log();
       *log = corpus[walk.index];
@@ -559,7 +559,7 @@ double IngestRate(collector::Storage& storage, int hosts, int64_t events,
     for (int64_t i = first; i < std::min(events, first + kEventsPerTransaction);
          ++i) {
       const int host = static_cast<int>(i % hosts);
-      v1::Event* event = batches[host].batch.add_events();
+      v1::Event* event = batches[host].batch->add_events();
       event->set_sequence(next_sequence[host]++);
       *event->mutable_log() = corpus[next_sequence[host] % corpus.size()];
       event->mutable_log()->set_time_unix_ms(time_ms);

@@ -122,7 +122,7 @@ StoredBatch Logs(const std::string& agent_id, absl::Time received,
   AgentBatch agent_batch;
   agent_batch.agent_id = agent_id;
   for (const v1::LogEvent& log : logs) {
-    *agent_batch.batch.add_events()->mutable_log() = log;
+    *agent_batch.batch->add_events()->mutable_log() = log;
   }
   batch.batches.push_back(std::move(agent_batch));
   batch.hosts.push_back(Progress(agent_id, received));
@@ -799,7 +799,7 @@ StoredBatch Notices(const std::string& agent_id, absl::Time received,
   AgentBatch agent_batch;
   agent_batch.agent_id = agent_id;
   for (const std::string& kind : kinds) {
-    v1::AgentNotice* notice = agent_batch.batch.add_events()->mutable_notice();
+    v1::AgentNotice* notice = agent_batch.batch->add_events()->mutable_notice();
     notice->set_kind(kind);
     notice->set_message(kind + " on " + agent_id);
   }

@@ -121,7 +121,7 @@ class DailyReportTest : public test_support::TempDirTest {
          RoomEvent(26, At(0, 5, 30, 0, 1), "room_completed", "room_3",
                    {{"processing_ms", "420000"}})});
     // room_2's failure line is an ERROR of its own shape.
-    web1.batch.mutable_events(17)->mutable_log()->set_message(
+    web1.batch->mutable_events(17)->mutable_log()->set_message(
         "통합 방 생성 중 시스템 오류 발생: ruid=room_2\n"
         "java.lang.RuntimeException: Meshy");
     AgentBatch web2 = Batch(

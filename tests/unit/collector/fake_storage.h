@@ -168,7 +168,7 @@ class FakeStorage final : public Storage {
     }
     for (const AgentBatch& agent_batch : batch.batches) {
       for (const eroom::monitor::v1::Event& event :
-           agent_batch.batch.events()) {
+           agent_batch.batch->events()) {
         ++data_->events;
         if (!event.has_log()) continue;
         StoredLog& log = data_->logs.emplace_back();

@@ -47,7 +47,7 @@ v1::Event Probe(uint64_t sequence, v1::ProbeTarget target) {
 AgentBatch Batch(const std::string& agent_id, std::vector<v1::Event> events) {
   AgentBatch batch;
   batch.agent_id = agent_id;
-  for (v1::Event& event : events) *batch.batch.add_events() = std::move(event);
+  for (v1::Event& event : events) *batch.batch->add_events() = std::move(event);
   return batch;
 }
 
@@ -61,7 +61,7 @@ AgentBatch Logs(const std::string& agent_id, std::vector<uint64_t> sequences) {
 std::vector<uint64_t> Sequences(const StoredBatch& stored) {
   std::vector<uint64_t> out;
   for (const AgentBatch& batch : stored.batches) {
-    for (const v1::Event& event : batch.batch.events()) {
+    for (const v1::Event& event : batch.batch->events()) {
       out.push_back(event.sequence());
     }
   }

@@ -79,7 +79,7 @@ class RecordingObserver final : public IngestObserver {
     absl::MutexLock lock(&mu_);
     ++commits_;
     for (const AgentBatch& batch : stored.batches) {
-      for (const v1::Event& event : batch.batch.events()) {
+      for (const v1::Event& event : batch.batch->events()) {
         sequences_.push_back(event.sequence());
       }
     }
@@ -127,7 +127,7 @@ IngestItem Batch(const std::string& agent, std::shared_ptr<StreamLink> link,
   item.agent_id = agent;
   item.link = std::move(link);
   for (uint64_t s : sequences) {
-    v1::Event* event = item.batch.add_events();
+    v1::Event* event = item.batch->add_events();
     event->set_sequence(s);
     event->mutable_notice()->set_kind("test");
   }
@@ -206,7 +206,7 @@ TEST_F(IngestPipelineTest, AHelloAfterASpoolLossLearnsWhereLogsResume) {
   ingest.Start();
   ASSERT_TRUE(ingest.Submit(Hello("a", first)));
   IngestItem batch = Batch("a", first, {1, 2});
-  for (v1::Event& event : *batch.batch.mutable_events()) {
+  for (v1::Event& event : *batch.batch->mutable_events()) {
     event.mutable_log()->set_file("/logs/server.log");
     event.mutable_log()->set_file_offset(100 * event.sequence());
     event.mutable_log()->set_message("line");

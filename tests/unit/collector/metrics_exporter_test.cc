@@ -36,7 +36,7 @@ StoredBatch BatchOf(const std::string& agent_id,
   StoredBatch stored;
   AgentBatch& batch = stored.batches.emplace_back();
   batch.agent_id = agent_id;
-  for (v1::Event& event : events) *batch.batch.add_events() = event;
+  for (v1::Event& event : events) *batch.batch->add_events() = event;
   return stored;
 }
 

@@ -79,7 +79,7 @@ class QueryServiceTest : public ::testing::Test {
     AgentBatch batch;
     batch.agent_id = "a";
     for (int i = 1; i <= count; ++i) {
-      v1::Event* event = batch.batch.add_events();
+      v1::Event* event = batch.batch->add_events();
       event->set_sequence(i);
       event->mutable_log()->set_time_unix_ms(i * 1000);
     }
@@ -133,8 +133,8 @@ TEST_F(QueryServiceTest, FollowLogsSendsTheBacklogThenWhatIsStored) {
   EXPECT_THAT(SequencesOf(response), ElementsAre(2, 3));
   AgentBatch batch;
   batch.agent_id = "a";
-  batch.batch.add_events()->set_sequence(4);
-  batch.batch.mutable_events(0)->mutable_log()->set_time_unix_ms(4000);
+  batch.batch->add_events()->set_sequence(4);
+  batch.batch->mutable_events(0)->mutable_log()->set_time_unix_ms(4000);
   const StoredBatch stored = BuildStoredBatch({batch}, {}, clock_.Now());
   ASSERT_THAT(storage_.Apply(stored), IsOk());
   followers_.OnStored(stored);
@@ -291,7 +291,7 @@ TEST_F(QueryServiceTest, KnownMetricIsReadWithTheDefaultLimit) {
   AgentBatch batch;
   batch.agent_id = "a";
   for (int i = 1; i <= 3; ++i) {
-    v1::Event* event = batch.batch.add_events();
+    v1::Event* event = batch.batch->add_events();
     event->set_sequence(i);
     event->mutable_sample()->set_time_unix_ms(i);
     event->mutable_sample()->set_cpu_percent(i);
@@ -911,12 +911,12 @@ class QueryServiceRoomsTest : public QueryServiceTest {
     const absl::Time now = clock_.Now();
     AgentBatch batch;
     batch.agent_id = "a";
-    *batch.batch.add_events() =
+    *batch.batch->add_events() =
         RoomEventAt(1, now - absl::Hours(1), "room_started", "room_old");
-    *batch.batch.add_events() =
+    *batch.batch->add_events() =
         RoomEventAt(2, now - absl::Hours(1) + absl::Minutes(5),
                     "room_completed", "room_old");
-    *batch.batch.add_events() =
+    *batch.batch->add_events() =
         RoomEventAt(3, now - absl::Minutes(11), "room_started", "room_run");
     ASSERT_THAT(storage_.Apply(BuildStoredBatch({batch}, {}, now)), IsOk());
   }

@@ -183,7 +183,7 @@ TEST(RetentionSweeperTest, TheIngestThreadWorksOffABacklogBetweenRounds) {
   item.kind = IngestItem::Kind::kBatch;
   item.agent_id = "a";
   item.link = std::make_shared<IgnoredLink>();
-  *item.batch.add_events() = LogEvent(27, kT0, v1::INFO, "young");
+  *item.batch->add_events() = LogEvent(27, kT0, v1::INFO, "young");
   ASSERT_TRUE(ingest.Submit(std::move(item)));
   ingest.Start();
   EXPECT_TRUE(

@@ -1483,7 +1483,7 @@ class RetentionConformanceTest : public StorageConformanceTest {
     batch.audit = {Audit(old_ms, "a", "old"), Audit(kT0, "a", "new")};
     Apply(batch);
     old_sample_points_ = static_cast<int64_t>(
-        MetricsFromSample(batch.batches[0].batch.events(2).sample()).size());
+        MetricsFromSample(batch.batches[0].batch->events(2).sample()).size());
   }
 
   absl::StatusOr<RetentionCounts> DeleteExpired(const RetentionPolicy& policy,

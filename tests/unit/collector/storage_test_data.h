@@ -103,7 +103,7 @@ inline AgentBatch Batch(const std::string& agent_id,
   AgentBatch batch;
   batch.agent_id = agent_id;
   for (eroom::monitor::v1::Event& event : events) {
-    *batch.batch.add_events() = std::move(event);
+    *batch.batch->add_events() = std::move(event);
   }
   return batch;
 }
