@@ -18,6 +18,7 @@ packages=(
   openssl curl procps iproute2  # tests and benchmarks: ss finds free ports
   prometheus  # tests/integration/prometheus_test: a real Prometheus scrapes /metrics
   rsyslog  # tests/bench/peer_compare.sh: the peer our log shipping is measured against
+  sqlite3  # tests/bench: the sqlite3 shell reads the collector's database from outside
 )
 
 missing=()

@@ -11,7 +11,9 @@
 #             SQLite with fsync: plaintext, then TLS with a token.
 # Each prints wall time (first line read to last line stored), lines/s, the
 # CPU seconds of every process involved, their peak RSS, and our ratios to
-# rsyslog. rsyslog is installed from Debian if missing.
+# rsyslog; for ours also the collector's CPU per event once its search
+# index (which lags at idle priority) has caught up. rsyslog is installed
+# from Debian if missing.
 #
 #   tests/bench/peer_compare.sh [--bin DIR] [--lines N]
 #
@@ -27,11 +29,13 @@ while (($#)); do
   case $1 in
     --bin) bin=$2; shift 2 ;;
     --lines) lines=$2; shift 2 ;;
-    -h | --help) sed -n '2,19s/^# \{0,1\}//p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,21s/^# \{0,1\}//p' "$0"; exit 0 ;;
     *) echo "usage: $0 [--bin DIR] [--lines N]" >&2; exit 2 ;;
   esac
 done
 require_programs "$bin"/{eroom-agent,eroom-collector,eroomctl,eroom-loggen}
+command -v sqlite3 >/dev/null ||
+  { echo "no sqlite3 shell (deploy/install-deps.sh installs it)" >&2; exit 2; }
 ensure_rsyslog
 
 work=$(mktemp -d /tmp/peer-compare.XXXXXX)
@@ -198,6 +202,28 @@ EOF
     "$(calc "$rsyslog_s / $seconds")" "$(calc "$cpu / $rsyslog_cpu")" \
     "$(calc "$agent_cpu * 1000000 / $lines")" \
     "$(calc "$collector_cpu * 1000000 / $lines")"
+  # The search index follows at idle priority and is still behind here:
+  # the collector's CPU is read again once it has caught up.
+  local newest
+  newest=$(sqlite3 -readonly "$dir/eroom.db" "SELECT max(id) FROM log_events")
+  index_caught_up() {
+    local through
+    through=$(sqlite3 -readonly "$dir/eroom.db.search" \
+      "SELECT indexed_through FROM index_state" 2>/dev/null) || return 1
+    ((through >= newest))
+  }
+  wait_for 600 index_caught_up || {
+    echo "ours ($mode): the search index did not catch up" >&2
+    exit 1
+  }
+  local index_ticks=0 task
+  for task in /proc/"$collector"/task/*; do
+    [[ $(<"$task/comm") == search-index ]] &&
+      index_ticks=$((index_ticks + $(cpu_ticks "$task/stat")))
+  done
+  printf '  collector with its search index caught up: %.2f us/event, of which the index %.2f\n' \
+    "$(calc "$(cpu_seconds "$collector") * 1000000 / $lines")" \
+    "$(calc "$index_ticks / $clock_ticks * 1000000 / $lines")"
   kill "$agent" "$collector"
   wait "$agent" "$collector" 2>/dev/null || true
 }
