@@ -18,7 +18,6 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/numeric/int128.h"
 #include "absl/strings/ascii.h"
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
@@ -40,18 +39,20 @@ constexpr char kIndexKind[] = "eroom-collector search index";
 // is derived from the events.
 constexpr int kIndexFormat = 3;
 
-// The characters an index term may not hold: the separator of the terms in
-// a block's row, and the one SQLite text cannot carry. The ascii tokenizer
-// is told that every other character belongs to a term.
-constexpr absl::string_view kTermSeparators("\n\0", 2);
+// The separator of the terms in a block's row.
+constexpr char kTermSeparator = '\n';
+
+// Whether an index term may not hold `c`: the separator, and the one
+// character SQLite text cannot carry. The ascii tokenizer is told that
+// every other character belongs to a term.
+bool IsTermSeparator(char c) { return c == kTermSeparator || c == '\0'; }
 
 // The tokenize option of the index: each '\n'-separated term of a row is one
 // token, case-folded (ASCII, as LIKE folds).
 std::string TermTokenizer() {
   std::string term_characters;
   for (int c = 1; c < 0x80; ++c) {
-    if (!absl::ascii_isalnum(c) &&
-        kTermSeparators.find(c) == kTermSeparators.npos) {
+    if (!absl::ascii_isalnum(c) && !IsTermSeparator(static_cast<char>(c))) {
       term_characters.push_back(static_cast<char>(c));
     }
   }
@@ -258,9 +259,7 @@ class BlockTerms {
         if (start >= after_separator) AddTerm(message.substr(start, i - start));
       }
       if (i == message.size()) break;
-      if (kTermSeparators.find(message[i]) != absl::string_view::npos) {
-        after_separator = i + 1;
-      }
+      if (IsTermSeparator(message[i])) after_separator = i + 1;
       starts[characters % 3] = i;
       ++characters;
     }
@@ -293,7 +292,7 @@ class BlockTerms {
     } else if (!seen_long_.insert(term).second) {
       return;
     }
-    if (!text_.empty()) text_.push_back(kTermSeparators[0]);
+    if (!text_.empty()) text_.push_back(kTermSeparator);
     text_.append(term.data(), term.size());
   }
 
@@ -339,7 +338,7 @@ std::optional<std::string> TrigramMatchExpression(const std::string& text) {
   // costs a lookup. Trigrams across a line break are not in the index.
   const auto indexed = [&points](size_t start) {
     for (size_t i = start; i < start + kMinIndexedSubstring; ++i) {
-      if (absl::StrContains(kTermSeparators, points[i])) return false;
+      if (points[i].size() == 1 && IsTermSeparator(points[i][0])) return false;
     }
     return true;
   };
