@@ -84,8 +84,12 @@ absl::Status Failed(absl::string_view context, const SQLite::Exception& e) {
 
 // Throws SQLite::Exception.
 std::unique_ptr<SQLite::Database> OpenAndCheck(const std::string& path) {
-  auto db = std::make_unique<SQLite::Database>(
-      path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+  ConfigureSqlite();
+  // Every use of the connection holds the spool's own mutex: SQLite's
+  // would only be taken and released around each call.
+  auto db = std::make_unique<SQLite::Database>(path, SQLite::OPEN_READWRITE |
+                                                         SQLite::OPEN_CREATE |
+                                                         SQLite::OPEN_NOMUTEX);
   db->setBusyTimeout(5000);
   UseLargePagesIfNew(*db);
   db->exec("PRAGMA journal_mode = WAL");
