@@ -30,8 +30,12 @@ leg() {
   start=$(date +%s)
   if "$@"; then result=passed; else result=FAILED; ((failures++)); fi
   results+=("$(printf '%-8s %5d s  %s' "$name" $(($(date +%s) - start)) "$result")")
-  echo "=== $name took $(($(date +%s) - start)) s: $result"
+  echo "=== $name took $(($(date +%s) - start)) s: $result ($(disk_free) free)"
 }
+
+# The space left where the builds go: a full disk fails a leg with errors
+# that do not say so at first sight.
+disk_free() { df -h --output=avail "$root" | tail -n 1 | tr -d ' '; }
 
 # timed WHAT COMMAND...: runs a step of a leg and prints how long it took.
 timed() {
@@ -115,6 +119,7 @@ fuzz_leg() {
   EROOM_BUILD_DIR=$build "$root/tests/fuzz/run.sh" 20
 }
 
+echo "=== $(disk_free) free for the builds"
 leg format format_leg
 leg gcc gcc_leg "$@"
 leg release release_leg "$@"
