@@ -276,8 +276,14 @@ for run in $(seq "$runs"); do
   done
 
   # Tailing at full speed: a renamed copy appears as a new daily file.
-  cp "$work/generated.log" "$work/load.log"
-  target=$(($(last_sequence) + events))
+  # Each run's begins with a line of its own: a file that begins as one
+  # already read is taken for a copy of it (as rotation by copy leaves) and
+  # is not read again.
+  {
+    echo "2025-06-16 09:12:00.000 [main] INFO  agent_memory.sh : run $run"
+    cat "$work/generated.log"
+  } >"$work/load.log"
+  target=$(($(last_sequence) + events + 1))
   echo 5 >"/proc/$agent_pid/clear_refs"  # Resets VmHWM to the current RSS.
   peak_pss=0
   peak_anon=0
