@@ -45,12 +45,11 @@ void AddContains(const LogFilter& filter,
                  const std::optional<IndexedSearch>& indexed,
                  SqlConditions& conditions) {
   if (filter.contains().empty()) return;
+  const std::string pattern = LikeSubstringPattern(filter.contains());
   if (indexed) {
-    conditions.AddWithParams(
-        indexed->condition,
-        {indexed->match, LikeSubstringPattern(filter.contains())});
+    conditions.AddWithParams(indexed->condition, {indexed->match, pattern});
   }
-  conditions.Add(kMessageContains, LikeSubstringPattern(filter.contains()));
+  conditions.Add(kMessageContains, pattern);
 }
 
 // The conditions of every filter of `filter` but its text and its regex.
