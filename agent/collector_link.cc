@@ -2,8 +2,10 @@
 
 #include <utility>
 
+#include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "eroom/monitor/v1/monitor.grpc.pb.h"
+#include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/grpcpp.h"
 
 namespace eroom::agent {
@@ -14,29 +16,101 @@ namespace {
 // (and fails, if the collector is still away).
 constexpr absl::Duration kConnectWait = absl::Seconds(2);
 
-class GrpcCollectorCall final : public CollectorCall {
+// The uplink's messages are EncodedAgentMessage, which no generated stub
+// writes: the stream is a generic one on AgentService.Connect, driven by
+// gRPC's callback API. Each blocking call starts the operation and waits
+// for its reaction; the hold keeps the call from finishing (OnDone) while
+// the uplink's threads may still start operations, until Finish.
+class GrpcCollectorCall final
+    : public CollectorCall,
+      public grpc::ClientBidiReactor<v1::EncodedAgentMessage,
+                                     v1::CollectorMessage> {
  public:
-  GrpcCollectorCall(v1::AgentService::Stub& stub,
-                    const ClientSecurity& security, bool gzip) {
+  using Stub =
+      grpc::TemplatedGenericStub<v1::EncodedAgentMessage, v1::CollectorMessage>;
+
+  GrpcCollectorCall(Stub& stub, const ClientSecurity& security, bool gzip) {
     AddCallCredentials(security, &context_);
     if (gzip) context_.set_compression_algorithm(GRPC_COMPRESS_GZIP);
-    stream_ = stub.Connect(&context_);
+    stub.PrepareBidiStreamingCall(&context_, ConnectMethod(),
+                                  grpc::StubOptions(), this);
+    AddHold();
+    StartCall();
   }
 
-  bool Write(const v1::AgentMessage& message) override {
-    return stream_->Write(message);
+  ~GrpcCollectorCall() override {
+    bool finished;
+    {
+      absl::MutexLock lock(&mu_);
+      finished = finishing_;
+    }
+    if (!finished) {
+      context_.TryCancel();
+      Finish();
+    }
   }
+
+  bool Write(const v1::EncodedAgentMessage& message) override {
+    StartWrite(&message);
+    absl::MutexLock lock(&mu_);
+    mu_.Await(absl::Condition(&write_done_));
+    write_done_ = false;
+    return write_ok_;
+  }
+
   bool Read(v1::CollectorMessage* message) override {
-    return stream_->Read(message);
+    StartRead(message);
+    absl::MutexLock lock(&mu_);
+    mu_.Await(absl::Condition(&read_done_));
+    read_done_ = false;
+    return read_ok_;
   }
+
   void Cancel() override { context_.TryCancel(); }
-  grpc::Status Finish() override { return stream_->Finish(); }
+
+  grpc::Status Finish() override {
+    {
+      absl::MutexLock lock(&mu_);
+      finishing_ = true;
+    }
+    RemoveHold();
+    absl::MutexLock lock(&mu_);
+    mu_.Await(absl::Condition(&done_));
+    return status_;
+  }
+
+  void OnWriteDone(bool ok) override {
+    absl::MutexLock lock(&mu_);
+    write_ok_ = ok;
+    write_done_ = true;
+  }
+  void OnReadDone(bool ok) override {
+    absl::MutexLock lock(&mu_);
+    read_ok_ = ok;
+    read_done_ = true;
+  }
+  void OnDone(const grpc::Status& status) override {
+    absl::MutexLock lock(&mu_);
+    status_ = status;
+    done_ = true;
+  }
 
  private:
+  static const std::string& ConnectMethod() {
+    static const std::string* method = new std::string(
+        absl::StrCat("/", v1::AgentService::service_full_name(), "/Connect"));
+    return *method;
+  }
+
   grpc::ClientContext context_;
-  std::unique_ptr<
-      grpc::ClientReaderWriter<v1::AgentMessage, v1::CollectorMessage>>
-      stream_;
+  absl::Mutex mu_;
+  bool write_done_ ABSL_GUARDED_BY(mu_) = false;
+  bool write_ok_ ABSL_GUARDED_BY(mu_) = false;
+  bool read_done_ ABSL_GUARDED_BY(mu_) = false;
+  bool read_ok_ ABSL_GUARDED_BY(mu_) = false;
+  bool finishing_ ABSL_GUARDED_BY(mu_) = false;
+  bool done_ ABSL_GUARDED_BY(mu_) = false;
+  grpc::Status status_ ABSL_GUARDED_BY(mu_);
 };
 
 class GrpcCollectorLink final : public CollectorLink {
@@ -44,7 +118,7 @@ class GrpcCollectorLink final : public CollectorLink {
   GrpcCollectorLink(std::shared_ptr<grpc::Channel> channel,
                     ClientSecurity security, bool gzip)
       : channel_(std::move(channel)),
-        stub_(v1::AgentService::NewStub(channel_)),
+        stub_(channel_),
         gzip_(gzip),
         security_(std::move(security)) {}
 
@@ -60,7 +134,7 @@ class GrpcCollectorLink final : public CollectorLink {
                absl::ToChronoTime(absl::Now() + absl::Milliseconds(100)))) {
     }
     absl::MutexLock lock(&mu_);
-    return std::make_unique<GrpcCollectorCall>(*stub_, security_, gzip_);
+    return std::make_unique<GrpcCollectorCall>(stub_, security_, gzip_);
   }
 
   void UseToken(const std::string& token) override {
@@ -70,7 +144,7 @@ class GrpcCollectorLink final : public CollectorLink {
 
  private:
   const std::shared_ptr<grpc::Channel> channel_;
-  const std::unique_ptr<v1::AgentService::Stub> stub_;
+  GrpcCollectorCall::Stub stub_;
   const bool gzip_;
   absl::Mutex mu_;
   ClientSecurity security_ ABSL_GUARDED_BY(mu_);

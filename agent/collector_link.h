@@ -8,6 +8,7 @@
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 #include "common/transport_security.h"
+#include "eroom/monitor/v1/agent_uplink.pb.h"
 #include "eroom/monitor/v1/monitor.pb.h"
 #include "grpcpp/support/status.h"
 
@@ -20,7 +21,8 @@ class CollectorCall {
   virtual ~CollectorCall() = default;
 
   // False once the stream is broken or cancelled.
-  virtual bool Write(const eroom::monitor::v1::AgentMessage& message) = 0;
+  virtual bool Write(
+      const eroom::monitor::v1::EncodedAgentMessage& message) = 0;
   // Blocks for the next message; false once the stream ended.
   virtual bool Read(eroom::monitor::v1::CollectorMessage* message) = 0;
   // Ends the stream: a blocked Read or Write returns false.

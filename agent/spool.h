@@ -99,11 +99,15 @@ class Spool final : public LogCheckpointStore, public CommandJournal {
   // Every drop is counted in Stats::dropped, for the uplink to report.
   absl::Status Append(std::vector<eroom::monitor::v1::Event> events);
 
-  // Up to `max_events` spooled events with sequence > `after`, in order.
-  // Events handed out are no longer evicted to make room: they may be
-  // stored at the collector already.
-  absl::StatusOr<std::vector<eroom::monitor::v1::Event>> ReadAfter(
-      uint64_t after, size_t max_events);
+  // Appends to `batch`, in the wire format of an EventBatch, the spooled
+  // events with sequence > `after`, in order: up to `max_events` of them,
+  // as many as fit in `max_bytes` of payload (one at least). Returns the last
+  // one's sequence, `after` if none. Events handed out are no longer
+  // evicted to make room: they may be stored at the collector already. An
+  // event no longer as it was spooled (damage on disk) is logged and left
+  // out, its sequence a gap.
+  absl::StatusOr<uint64_t> ReadAfter(uint64_t after, size_t max_events,
+                                     size_t max_bytes, std::string& batch);
 
   // Forgets every event up to `sequence` (acknowledged by the collector).
   absl::Status DeleteThrough(uint64_t sequence);

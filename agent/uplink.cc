@@ -207,7 +207,7 @@ Uplink::Stats Uplink::stats() const {
 
 bool Uplink::SendHello(CollectorCall& call, StreamState& state,
                        uint64_t* last_stored) {
-  v1::AgentMessage hello;
+  v1::EncodedAgentMessage hello;
   *hello.mutable_hello() = hello_;
   // Asked until the spool took the answer: a restart may come first.
   const bool ask_log_resume = spool_.log_resume_pending();
@@ -226,7 +226,7 @@ bool Uplink::SendProgress(CollectorCall& call) {
     unsent_progress_.push_back(std::move(progress));
   }
   while (!unsent_progress_.empty()) {
-    v1::AgentMessage message;
+    v1::EncodedAgentMessage message;
     *message.mutable_command_progress() = unsent_progress_.front();
     if (!call.Write(message)) return false;
     unsent_progress_.pop_front();
@@ -239,22 +239,15 @@ absl::StatusOr<Uplink::Sent> Uplink::SendEvents(CollectorCall& call,
                                                 uint64_t* sent_through) {
   // The loop turns every batch_max_delay while idle: no query then.
   if (spool_.stats().last_sequence <= *sent_through) return Sent::kNothing;
-  EROOM_ASSIGN_OR_RETURN(
-      std::vector<v1::Event> events,
-      spool_.ReadAfter(*sent_through, options_.batch_max_events));
-  if (events.empty()) return Sent::kNothing;
   // Batches are bounded in bytes too: the collector refuses messages over
   // its limit, and one batch must never be too big to deliver.
-  v1::AgentMessage message;
-  size_t batch_bytes = 0;
-  for (v1::Event& event : events) {
-    batch_bytes += event.ByteSizeLong();
-    if (message.batch().events_size() > 0 && batch_bytes > kMaxBatchBytes) {
-      break;
-    }
-    *sent_through = event.sequence();
-    *message.mutable_batch()->add_events() = std::move(event);
-  }
+  v1::EncodedAgentMessage message;
+  EROOM_ASSIGN_OR_RETURN(
+      const uint64_t last,
+      spool_.ReadAfter(*sent_through, options_.batch_max_events, kMaxBatchBytes,
+                       *message.mutable_batch()));
+  if (message.batch().empty()) return Sent::kNothing;
+  *sent_through = last;
   state.Sending(*sent_through);
   return call.Write(message) ? Sent::kBatch : Sent::kBroken;
 }

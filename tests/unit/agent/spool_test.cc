@@ -17,6 +17,7 @@ namespace {
 namespace v1 = ::eroom::monitor::v1;
 
 using test_support::IsOk;
+using test_support::IsOkAndHolds;
 using test_support::StatusIs;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
@@ -40,6 +41,18 @@ v1::Event Notice(const std::string& kind) {
   return event;
 }
 
+// The events ReadAfter appends to a batch, parsed as the collector parses
+// them.
+std::vector<v1::Event> ReadAfter(Spool& spool, uint64_t after,
+                                 size_t max_events,
+                                 size_t max_bytes = 1 << 20) {
+  std::string encoded;
+  EXPECT_THAT(spool.ReadAfter(after, max_events, max_bytes, encoded), IsOk());
+  v1::EventBatch batch;
+  EXPECT_TRUE(batch.ParseFromString(encoded));
+  return {batch.events().begin(), batch.events().end()};
+}
+
 std::vector<uint64_t> Sequences(const std::vector<v1::Event>& events) {
   std::vector<uint64_t> out;
   for (const v1::Event& e : events) out.push_back(e.sequence());
@@ -60,7 +73,7 @@ TEST_F(SpoolTest, EventsAndCheckpointsCommitTogether) {
   }
   auto store = *Spool::Open({.path = path});
   EXPECT_THAT(store->Load()->checkpoints, ElementsAre(checkpoint));
-  std::vector<v1::Event> events = *store->ReadAfter(0, 10);
+  std::vector<v1::Event> events = ReadAfter(*store, 0, 10);
   EXPECT_THAT(Sequences(events), ElementsAre(1, 2, 3));
   EXPECT_EQ(events[0].log().message(), "a");
   EXPECT_EQ(events[2].notice().kind(), "n");
@@ -102,17 +115,64 @@ TEST_F(SpoolTest, AcknowledgedEventsAreDeletedButNumberingContinues) {
     EXPECT_EQ(store->stats().bytes, 0u);
   }
   auto store = *Spool::Open({.path = path});
-  EXPECT_THAT(*store->ReadAfter(0, 10), IsEmpty());
+  EXPECT_THAT(ReadAfter(*store, 0, 10), IsEmpty());
   ASSERT_THAT(store->Append({Notice("4")}), IsOk());
-  EXPECT_THAT(Sequences(*store->ReadAfter(0, 10)), ElementsAre(4));
+  EXPECT_THAT(Sequences(ReadAfter(*store, 0, 10)), ElementsAre(4));
 }
 
 TEST_F(SpoolTest, ReadAfterPagesInOrder) {
   auto store = *Spool::Open({.path = SpoolPath()});
   for (int i = 0; i < 5; ++i) ASSERT_THAT(store->Append({Notice("x")}), IsOk());
-  EXPECT_THAT(Sequences(*store->ReadAfter(0, 2)), ElementsAre(1, 2));
-  EXPECT_THAT(Sequences(*store->ReadAfter(2, 2)), ElementsAre(3, 4));
-  EXPECT_THAT(Sequences(*store->ReadAfter(4, 2)), ElementsAre(5));
+  EXPECT_THAT(Sequences(ReadAfter(*store, 0, 2)), ElementsAre(1, 2));
+  EXPECT_THAT(Sequences(ReadAfter(*store, 2, 2)), ElementsAre(3, 4));
+  EXPECT_THAT(Sequences(ReadAfter(*store, 4, 2)), ElementsAre(5));
+}
+
+TEST_F(SpoolTest, ReadAfterStopsOncePastTheBytesButReadsOneAtLeast) {
+  auto store = *Spool::Open({.path = SpoolPath()});
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_THAT(store->Append({Notice(std::string(100, 'x'))}), IsOk());
+  }
+  std::string batch;
+  EXPECT_THAT(store->ReadAfter(0, 10, 250, batch), IsOkAndHolds(2u));
+  EXPECT_THAT(Sequences(ReadAfter(*store, 0, 10, 250)), ElementsAre(1, 2));
+  EXPECT_THAT(store->ReadAfter(2, 10, 1, batch), IsOkAndHolds(3u));
+  EXPECT_THAT(Sequences(ReadAfter(*store, 2, 10, 1)), ElementsAre(3));
+  batch.clear();
+  EXPECT_THAT(store->ReadAfter(5, 10, 250, batch), IsOkAndHolds(5u));
+  EXPECT_THAT(batch, IsEmpty());
+}
+
+TEST_F(SpoolTest, ReadAfterLeavesOutAnEventChangedOnDisk) {
+  const std::string path = SpoolPath();
+  auto store = *Spool::Open({.path = path});
+  ASSERT_THAT(store->Append({Notice("a"), Notice("b"), Notice("c")}), IsOk());
+  {
+    // Still an Event, but not the one spooled: the checksum tells.
+    SQLite::Database db(path, SQLite::OPEN_READWRITE);
+    db.exec(
+        "UPDATE spool SET payload = CAST(replace(CAST(payload AS TEXT), 'b', "
+        "'z') AS BLOB) WHERE sequence = 2");
+  }
+  std::string batch;
+  EXPECT_THAT(store->ReadAfter(0, 10, 1 << 20, batch), IsOkAndHolds(3u));
+  std::vector<v1::Event> events = ReadAfter(*store, 0, 10);
+  EXPECT_THAT(Sequences(events), ElementsAre(1, 3));
+  EXPECT_EQ(events[1].notice().kind(), "c");
+}
+
+TEST_F(SpoolTest, ReadAfterParsesEventsSpooledWithoutChecksum) {
+  const std::string path = SpoolPath();
+  auto store = *Spool::Open({.path = path});
+  ASSERT_THAT(store->Append({Notice("a"), Notice("b"), Notice("c")}), IsOk());
+  {
+    SQLite::Database db(path, SQLite::OPEN_READWRITE);
+    db.exec("UPDATE spool SET checksum = NULL");
+    db.exec("UPDATE spool SET payload = x'ff' WHERE sequence = 2");
+  }
+  std::vector<v1::Event> events = ReadAfter(*store, 0, 10);
+  EXPECT_THAT(Sequences(events), ElementsAre(1, 3));
+  EXPECT_EQ(events[0].notice().kind(), "a");
 }
 
 TEST_F(SpoolTest, FollowsACollectorThatIsAhead) {
@@ -121,7 +181,7 @@ TEST_F(SpoolTest, FollowsACollectorThatIsAhead) {
   // The collector already stored 40 events of this agent id: this state
   // was lost, so the spooled events must not be taken for duplicates.
   ASSERT_THAT(store->FollowCollectorSequence(40), IsOk());
-  std::vector<v1::Event> events = *store->ReadAfter(40, 10);
+  std::vector<v1::Event> events = ReadAfter(*store, 40, 10);
   EXPECT_THAT(Sequences(events), ElementsAre(41, 42));
   EXPECT_EQ(events[1].notice().kind(), "b");
   ASSERT_THAT(store->Append({Notice("c")}), IsOk());
@@ -141,7 +201,7 @@ TEST_F(SpoolTest, DamagedDatabaseIsMovedAsideAndReplaced) {
   EXPECT_THAT((*store)->moved_aside(), HasSubstr(".corrupt-"));
   EXPECT_TRUE(std::filesystem::exists((*store)->moved_aside()));
   ASSERT_THAT((*store)->Append({Notice("fresh")}), IsOk());
-  EXPECT_THAT(Sequences(*(*store)->ReadAfter(0, 10)), ElementsAre(1));
+  EXPECT_THAT(Sequences(ReadAfter(**store, 0, 10)), ElementsAre(1));
 }
 
 // A spool at `path` that replaced a damaged one.
@@ -165,7 +225,7 @@ TEST_F(SpoolTest, AReplacementFollowsTheCollectorsNumberingWhateverItsOwn) {
   // Its own numbering restarted at 1: the collector's 5 are other events,
   // and these ten must follow them, not be taken for duplicates.
   ASSERT_THAT(store->FollowCollectorSequence(5), IsOk());
-  EXPECT_THAT(Sequences(*store->ReadAfter(5, 20)),
+  EXPECT_THAT(Sequences(ReadAfter(*store, 5, 20)),
               ElementsAre(6, 7, 8, 9, 10, 11, 12, 13, 14, 15));
   EXPECT_EQ(store->stats().last_sequence, 15u);
   // Settled: from now on the numbering is the collector's.
@@ -247,7 +307,7 @@ TEST_F(SpoolTest, TheStoredEventAFileResumesAtIsLeftOutOnce) {
                              LogAt("server.1.log", 300)},
                             {read_on, other}),
               IsOk());
-  EXPECT_THAT(Messages(*store->ReadAfter(0, 10)),
+  EXPECT_THAT(Messages(ReadAfter(*store, 0, 10)),
               ElementsAre("server.log@400", "server.1.log@300"));
   // Passed, it is forgotten: the file truncated and written again at 300
   // is new text.
@@ -258,7 +318,7 @@ TEST_F(SpoolTest, TheStoredEventAFileResumesAtIsLeftOutOnce) {
   read_on.offset = 500;
   ASSERT_THAT(store->Commit({LogAt("server.log", 300)}, {read_on}), IsOk());
   EXPECT_THAT(
-      Messages(*store->ReadAfter(0, 10)),
+      Messages(ReadAfter(*store, 0, 10)),
       ElementsAre("server.log@400", "server.1.log@300", "server.log@300"));
 }
 
@@ -327,7 +387,7 @@ TEST_F(SpoolTest, FullSpoolEvictsOldestSamplesButNeverLogs) {
   for (int cpu = 1; cpu <= 10; ++cpu) {
     ASSERT_THAT(store->Append({Sample(cpu)}), IsOk());  // 2..11
   }
-  std::vector<v1::Event> events = *store->ReadAfter(0, 100);
+  std::vector<v1::Event> events = ReadAfter(*store, 0, 100);
   ASSERT_FALSE(events.empty());
   EXPECT_TRUE(events[0].has_log());
   // The newest samples survive, the oldest were evicted and counted.
@@ -349,16 +409,16 @@ TEST_F(SpoolTest, SampleIsDroppedWhenOnlyLogsFillTheSpool) {
 TEST_F(SpoolTest, EventsHandedOutAreNotEvictedAndDropsTakeSequences) {
   auto store = *Spool::Open({.path = SpoolPath(), .max_spool_bytes = 40});
   ASSERT_THAT(store->Append({Sample(1), Sample(2)}), IsOk());  // 1, 2
-  ASSERT_EQ(store->ReadAfter(0, 10)->size(), 2u);  // Both may be delivered.
+  ASSERT_EQ(ReadAfter(*store, 0, 10).size(), 2u);  // Both may be delivered.
   // No room, and nothing evictable: dropped, yet numbered.
   ASSERT_THAT(store->Append({Sample(3), Sample(4), Sample(5)}), IsOk());
-  EXPECT_THAT(Sequences(*store->ReadAfter(0, 10)), ElementsAre(1, 2));
+  EXPECT_THAT(Sequences(ReadAfter(*store, 0, 10)), ElementsAre(1, 2));
   EXPECT_EQ(store->stats().dropped, 3u);
   EXPECT_EQ(store->stats().last_sequence, 5u);
   // Notices are kept even so, even over the cap: they report the drops.
   ASSERT_THAT(store->Append({Notice("after")}), IsOk());
   ASSERT_THAT(store->Append({Notice("again")}), IsOk());
-  EXPECT_THAT(Sequences(*store->ReadAfter(2, 10)), ElementsAre(6, 7));
+  EXPECT_THAT(Sequences(ReadAfter(*store, 2, 10)), ElementsAre(6, 7));
   EXPECT_EQ(store->stats().dropped, 3u);
 }
 
@@ -382,7 +442,7 @@ TEST_F(SpoolTest, VersionOneDatabaseIsMigrated) {
     insert.exec();
   }
   auto store = *Spool::Open({.path = path});
-  std::vector<v1::Event> events = *store->ReadAfter(0, 10);
+  std::vector<v1::Event> events = ReadAfter(*store, 0, 10);
   ASSERT_EQ(events.size(), 1u);
   EXPECT_EQ(events[0].sequence(), 7u);
   EXPECT_EQ(events[0].notice().kind(), "old");

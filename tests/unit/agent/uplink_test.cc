@@ -147,8 +147,12 @@ class FakeStream {
 class FakeCall final : public CollectorCall {
  public:
   explicit FakeCall(FakeStream& stream) : stream_(stream) {}
-  bool Write(const v1::AgentMessage& message) override {
-    return stream_.Write(message);
+  // The collector reads the agent's encoding as AgentMessage: so does the
+  // fake.
+  bool Write(const v1::EncodedAgentMessage& message) override {
+    v1::AgentMessage decoded;
+    EXPECT_TRUE(decoded.ParseFromString(message.SerializeAsString()));
+    return stream_.Write(decoded);
   }
   bool Read(v1::CollectorMessage* message) override {
     return stream_.Read(message);
@@ -339,9 +343,11 @@ TEST_F(UplinkTest, FollowsACollectorThatStoredMoreThanThisAgentNumbered) {
 
 std::vector<uint64_t> SpooledSequences(Spool& spool) {
   std::vector<uint64_t> sequences;
-  absl::StatusOr<std::vector<v1::Event>> events = spool.ReadAfter(0, 100);
-  EXPECT_THAT(events, IsOk());
-  for (const v1::Event& event : events.value_or(std::vector<v1::Event>{})) {
+  std::string encoded;
+  EXPECT_THAT(spool.ReadAfter(0, 100, 1 << 20, encoded), IsOk());
+  v1::EventBatch batch;
+  EXPECT_TRUE(batch.ParseFromString(encoded));
+  for (const v1::Event& event : batch.events()) {
     sequences.push_back(event.sequence());
   }
   return sequences;
