@@ -11,6 +11,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev libre2-dev
   libyaml-cpp-dev nlohmann-json3-dev libcli11-dev zlib1g-dev libcpp-httplib-dev
   libssl-dev
+  libxxhash-dev  # header-only in eroom-agent: its spool's checksums
   libcurl4-openssl-dev  # eroom-collector's notifications (never the agent)
   libboost-dev  # header-only Boost.Beast: eroom-agent's probes
   clang-14 libclang-rt-14-dev  # tests/run.sh, tests/fuzz: clang, libFuzzer, sanitizers
