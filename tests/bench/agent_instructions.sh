@@ -47,9 +47,7 @@ cleanup() {
 trap cleanup EXIT
 
 "$bin/eroom-loggen" --lines "$lines" --out "$work/server.log" >/dev/null
-# The byte offset of the log's last line: stored once the newest event
-# starts there.
-last_offset=$(($(stat -c %s "$work/server.log") - $(tail -n 1 "$work/server.log" | wc -c)))
+last_offset=$(last_line_offset "$work/server.log")
 
 # The instructions of callgrind output files: the sum of their totals.
 instructions() {  # file...
@@ -91,12 +89,7 @@ valgrind --tool=callgrind --separate-threads=yes \
   "$agent" --config "$work/agent.yaml" >"$work/agent.log" 2>&1 &
 agent_pid=$!
 pids+=("$agent_pid")
-stored_all() {
-  [[ $(sqlite3 -readonly "$work/eroom.db" \
-    "SELECT file_offset FROM log_events ORDER BY id DESC LIMIT 1" \
-    2>/dev/null) == "$last_offset" ]]
-}
-wait_for 1800 stored_all || {
+wait_for 1800 newest_event_starts_at "$work/eroom.db" "$last_offset" || {
   echo "the agent did not deliver every line; its log:" >&2
   tail -n 20 "$work/agent.log" >&2
   exit 1

@@ -125,9 +125,7 @@ sync
 "$root/deploy/make-dev-certs.sh" "$work/tls" >/dev/null
 agent_token=$(openssl rand -hex 32)
 viewer_token=$(openssl rand -hex 32)
-# The byte offset of the log's last line: stored once the newest event
-# starts there.
-last_offset=$(($(stat -c %s "$work/server.log") - $(tail -n 1 "$work/server.log" | wc -c)))
+last_offset=$(last_line_offset "$work/server.log")
 
 run_ours() {  # plaintext|tls
   local mode=$1 dir=$work/ours-$1 address
@@ -188,19 +186,10 @@ EOF
   "$bin/eroom-agent" --config "$dir/agent.yaml" >"$dir/agent.log" 2>&1 &
   local agent=$!
   pids+=("$agent")
-  # Read from the database rather than asked of the collector, which would
-  # count answering the polls as storing: a row other connections see is
-  # durable (the collector syncs its write-ahead log before publishing a
-  # commit).
-  stored_all() {
-    [[ $(sqlite3 -readonly "$dir/eroom.db" \
-      "SELECT file_offset FROM log_events ORDER BY id DESC LIMIT 1" \
-      2>/dev/null) == "$last_offset" ]]
-  }
   local start
   start=$(now)
   cp "$work/server.log" "$dir/eroom/logs/server.log"
-  wait_for 900 stored_all || {
+  wait_for 900 newest_event_starts_at "$dir/eroom.db" "$last_offset" || {
     echo "ours ($mode) did not store every line; agent log:" >&2
     tail -n 20 "$dir/agent.log" >&2
     exit 1

@@ -72,3 +72,20 @@ CONF
   receiver_pid=$!
   wait_for 10 bash -c "exec 3<>/dev/tcp/127.0.0.1/$port" 2>/dev/null
 }
+
+# The byte offset where `file`'s last line starts: a log is stored whole
+# once the collector's newest event starts there.
+last_line_offset() {  # file
+  echo $(($(stat -c %s "$1") - $(tail -n 1 "$1" | wc -c)))
+}
+
+# Whether the newest log event in the collector database `db` starts at
+# `offset`. Read from the database, not asked of the collector, which would
+# count answering the polls as storing: a row other connections see is
+# durable (the collector syncs its write-ahead log before publishing a
+# commit).
+newest_event_starts_at() {  # db offset
+  [[ $(sqlite3 -readonly "$1" \
+    "SELECT file_offset FROM log_events ORDER BY id DESC LIMIT 1" \
+    2>/dev/null) == "$2" ]]
+}
