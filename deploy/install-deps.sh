@@ -20,7 +20,7 @@ packages=(
   prometheus  # tests/integration/prometheus_test: a real Prometheus scrapes /metrics
   rsyslog  # tests/bench/peer_compare.sh: the peer our log shipping is measured against
   sqlite3  # tests/bench: the sqlite3 shell reads the collector's database from outside
-  valgrind  # tests/bench/agent_instructions.sh counts instructions with callgrind
+  valgrind  # tests/bench/pipeline_instructions.sh counts instructions with callgrind
 )
 
 missing=()

@@ -39,6 +39,20 @@ void BindSerialized(SQLite::Statement& s, int index,
   }
 }
 
+// An INSERT of `rows` log events, each bound as InsertLogs binds it.
+std::string InsertLogsSql(size_t rows) {
+  std::string sql = R"sql(
+      INSERT INTO log_events (id, agent_id, sequence, time_ms, received_ms,
+        file, file_offset, level, logger, thread, message, event_type, fields,
+        ruid, truncated, has_header)
+      VALUES )sql";
+  for (size_t row = 0; row < rows; ++row) {
+    absl::StrAppend(&sql, row == 0 ? "" : ", ",
+                    "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+  }
+  return sql;
+}
+
 }  // namespace
 
 absl::StatusOr<SQLite::Database> OpenWriteConnection(const std::string& path) {
@@ -107,12 +121,9 @@ SqliteWriter::SqliteWriter(SQLite::Database db)
             latest_sample = coalesce(excluded.latest_sample, latest_sample),
             latest_health = coalesce(excluded.latest_health, latest_health),
             latest_queue = coalesce(excluded.latest_queue, latest_queue))sql"),
-      insert_log_(db_, R"sql(
-          INSERT INTO log_events (agent_id, sequence, time_ms, received_ms,
-            file, file_offset, level, logger, thread, message, event_type,
-            fields, ruid, truncated, has_header)
-          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14,
-                  ?15))sql"),
+      find_last_log_id_(db_, "SELECT coalesce(max(id), 0) FROM log_events"),
+      insert_log_(db_, InsertLogsSql(1)),
+      insert_logs_(db_, InsertLogsSql(kLogRowsPerInsert)),
       insert_error_line_(db_, R"sql(
           INSERT INTO error_lines (id, agent_id, time_ms, shape, first_line)
           VALUES (?1, ?2, ?3, ?4, ?5))sql"),
@@ -218,12 +229,17 @@ int64_t SqliteWriter::Apply(const StoredBatch& batch) {
   SQLite::Transaction txn(db_, SQLite::TransactionBehavior::IMMEDIATE);
   // Hosts first: the events refer to them.
   for (const HostProgress& host : batch.hosts) SaveProgress(host);
+  find_last_log_id_.reset();
+  find_last_log_id_.executeStep();
+  next_log_id_ = find_last_log_id_.getColumn(0).getInt64() + 1;
+  find_last_log_id_.reset();
   for (const AgentBatch& agent_batch : batch.batches) {
     for (const v1::Event& event : agent_batch.batch->events()) {
       InsertEvent(agent_batch.agent_id, event, received_ms);
       if (event.has_log()) ++log_events;
     }
   }
+  InsertPendingLogs();
   for (const DerivedMetrics& metrics : batch.metrics) InsertMetrics(metrics);
   UpsertRollups();
   for (const StoredCommandProgress& progress : batch.command_progress) {
@@ -444,7 +460,9 @@ void SqliteWriter::RecoverFromFailure() {
                                        &disconnect_host_,
                                        &find_host_sequence_,
                                        &save_progress_,
+                                       &find_last_log_id_,
                                        &insert_log_,
+                                       &insert_logs_,
                                        &insert_error_line_,
                                        &find_room_,
                                        &find_open_rooms_,
@@ -466,6 +484,7 @@ void SqliteWriter::RecoverFromFailure() {
   // so are its points.
   series_ids_.clear();
   pending_rollups_.clear();
+  pending_logs_.clear();
 }
 
 void SqliteWriter::SaveProgress(const HostProgress& host) {
@@ -500,29 +519,47 @@ void SqliteWriter::InsertEvent(const std::string& agent_id,
 
 void SqliteWriter::InsertLog(const std::string& agent_id, uint64_t sequence,
                              const v1::LogEvent& log, int64_t received_ms) {
-  SQLite::Statement& s = insert_log_;
-  const std::string fields = ToJsonObject(log.fields());
-  s.reset();
-  s.bindNoCopy(1, agent_id);
-  s.bind(2, ToDb(sequence));
-  s.bind(3, log.time_unix_ms());
-  s.bind(4, received_ms);
-  s.bindNoCopy(5, log.file());
-  s.bind(6, ToDb(log.file_offset()));
-  s.bind(7, static_cast<int32_t>(log.level()));
-  s.bindNoCopy(8, log.logger());
-  s.bindNoCopy(9, log.thread());
-  s.bindNoCopy(10, log.message());
-  s.bindNoCopy(11, log.event_type());
-  s.bindNoCopy(12, fields);
-  s.bindNoCopy(13, log.ruid());
-  s.bind(14, log.truncated() ? 1 : 0);
-  s.bind(15, log.has_header() ? 1 : 0);
-  s.exec();
-  if (log.level() == v1::ERROR) {
-    InsertErrorLine(db_.getLastInsertRowid(), agent_id, log);
-  }
+  const int64_t id = next_log_id_++;
+  pending_logs_.push_back(PendingLog{id, &agent_id, sequence, &log, received_ms,
+                                     ToJsonObject(log.fields())});
+  if (pending_logs_.size() == kLogRowsPerInsert) InsertPendingLogs();
+  if (log.level() == v1::ERROR) InsertErrorLine(id, agent_id, log);
   UpdateRooms(agent_id, log);
+}
+
+void SqliteWriter::InsertPendingLogs() {
+  if (pending_logs_.size() == kLogRowsPerInsert) {
+    InsertLogs(insert_logs_, pending_logs_);
+  } else {
+    for (const PendingLog& log : pending_logs_) InsertLogs(insert_log_, {log});
+  }
+  pending_logs_.clear();
+}
+
+void SqliteWriter::InsertLogs(SQLite::Statement& s,
+                              absl::Span<const PendingLog> logs) {
+  s.reset();
+  int parameter = 0;
+  for (const PendingLog& pending : logs) {
+    const v1::LogEvent& log = *pending.log;
+    s.bind(++parameter, pending.id);
+    s.bindNoCopy(++parameter, *pending.agent_id);
+    s.bind(++parameter, ToDb(pending.sequence));
+    s.bind(++parameter, log.time_unix_ms());
+    s.bind(++parameter, pending.received_ms);
+    s.bindNoCopy(++parameter, log.file());
+    s.bind(++parameter, ToDb(log.file_offset()));
+    s.bind(++parameter, static_cast<int32_t>(log.level()));
+    s.bindNoCopy(++parameter, log.logger());
+    s.bindNoCopy(++parameter, log.thread());
+    s.bindNoCopy(++parameter, log.message());
+    s.bindNoCopy(++parameter, log.event_type());
+    s.bindNoCopy(++parameter, pending.fields);
+    s.bindNoCopy(++parameter, log.ruid());
+    s.bind(++parameter, log.truncated() ? 1 : 0);
+    s.bind(++parameter, log.has_header() ? 1 : 0);
+  }
+  s.exec();
 }
 
 void SqliteWriter::InsertErrorLine(int64_t id, const std::string& agent_id,

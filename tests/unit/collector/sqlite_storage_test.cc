@@ -18,6 +18,7 @@
 #include "SQLiteCpp/Database.h"
 #include "SQLiteCpp/Statement.h"
 #include "SQLiteCpp/Transaction.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
@@ -498,6 +499,50 @@ TEST_F(SqliteStorageTest, FailedApplyRollsBackAndLaterOnesWork) {
   ASSERT_THAT(metrics, IsOk());
   EXPECT_EQ(metrics->series_size(), 1);
   EXPECT_THAT(storage_->RegisterAgent(Hello("a"), kNow), IsOkAndHolds(5u));
+}
+
+// The writer inserts log events many to a statement and numbers them
+// itself: every event of two hosts' batches, the full statements and the
+// rest, keeps its order, and each ERROR line its event's id.
+TEST_F(SqliteStorageTest, ManyLogEventsToAStatementKeepOrderAndErrorLines) {
+  Apply(Stored({LogLines("a", 1, 3)}));
+  auto events = [](const std::string& agent_id, uint64_t first, uint64_t last) {
+    std::vector<v1::Event> events;
+    for (uint64_t seq = first; seq <= last; ++seq) {
+      const bool error = seq % 17 == 0;
+      events.push_back(LogEvent(seq, kT0 + int64_t(seq),
+                                error ? v1::ERROR : v1::INFO,
+                                absl::StrCat(agent_id, " ", seq)));
+    }
+    return Batch(agent_id, std::move(events));
+  };
+  Apply(BuildStoredBatch({events("a", 4, 60), events("b", 1, 45)}, {{"a", 3}},
+                         kNow));
+  SQLite::Database db(path_);
+  SQLite::Statement rows(db, "SELECT id, message FROM log_events ORDER BY id");
+  std::vector<std::string> messages;
+  int64_t expected_id = 1;
+  while (rows.executeStep()) {
+    EXPECT_EQ(rows.getColumn(0).getInt64(), expected_id++);
+    messages.push_back(rows.getColumn(1).getString());
+  }
+  std::vector<std::string> expected = {"line 1", "line 2", "line 3"};
+  for (int seq = 4; seq <= 60; ++seq)
+    expected.push_back(absl::StrCat("a ", seq));
+  for (int seq = 1; seq <= 45; ++seq)
+    expected.push_back(absl::StrCat("b ", seq));
+  EXPECT_EQ(messages, expected);
+  SQLite::Statement errors(db, R"sql(
+      SELECT e.message FROM error_lines l JOIN log_events e USING (id)
+      WHERE l.first_line = e.message AND l.agent_id = e.agent_id
+      ORDER BY id)sql");
+  std::vector<std::string> error_messages;
+  while (errors.executeStep()) {
+    error_messages.push_back(errors.getColumn(0).getString());
+  }
+  EXPECT_THAT(error_messages,
+              ElementsAre("a 17", "a 34", "a 51", "b 17", "b 34"));
+  EXPECT_EQ(db.execAndGet("SELECT count(*) FROM error_lines").getInt(), 5);
 }
 
 TEST_F(SqliteStorageTest, ReadDoesNotWaitForAnOpenWriteTransaction) {
