@@ -272,23 +272,23 @@ class BlockTerms {
     // Blocks of log lines hold some hundreds of terms: space for them at
     // once, not in steps (clearing a large set frees its memory).
     constexpr size_t kTypicalTerms = 1024;
+    seen_short_.clear();
+    seen_short_.reserve(kTypicalTerms);
     seen_.clear();
-    seen_.reserve(kTypicalTerms);
     seen_long_.clear();
     text_.clear();
   }
 
  private:
   void AddTerm(absl::string_view term) {
-    // Up to 15 bytes (three characters of Korean take 9): their count and
-    // the bytes as one number, cheaper to hash and compare than text.
-    constexpr size_t kMaxPacked = 2 * sizeof(uint64_t) - 1;
-    if (term.size() <= kMaxPacked) {
-      // Shifted in byte by byte: a copy to memory read back as a number
-      // stalls the load for longer than the whole loop takes.
-      absl::uint128 packed = term.size();
-      for (char c : term) packed = (packed << 8) | static_cast<uint8_t>(c);
-      if (!seen_.insert(packed).second) return;
+    // Terms of up to 15 bytes (three characters of Korean take 9) are
+    // kept as their count and bytes in one number, cheaper to hash and
+    // compare than text; those of ASCII and Korean pairs, up to 7 bytes,
+    // in a 64-bit one, cheaper again than 128 bits.
+    if (term.size() < sizeof(uint64_t)) {
+      if (!seen_short_.insert(Packed<uint64_t>(term)).second) return;
+    } else if (term.size() < sizeof(absl::uint128)) {
+      if (!seen_.insert(Packed<absl::uint128>(term)).second) return;
     } else if (!seen_long_.insert(term).second) {
       return;
     }
@@ -296,6 +296,16 @@ class BlockTerms {
     text_.append(term.data(), term.size());
   }
 
+  // Shifted in byte by byte: a copy to memory read back as a number
+  // stalls the load for longer than the whole loop takes.
+  template <typename Number>
+  static Number Packed(absl::string_view term) {
+    Number packed = term.size();
+    for (char c : term) packed = (packed << 8) | static_cast<uint8_t>(c);
+    return packed;
+  }
+
+  absl::flat_hash_set<uint64_t> seen_short_;
   absl::flat_hash_set<absl::uint128> seen_;
   absl::flat_hash_set<absl::string_view> seen_long_;
   std::string text_;

@@ -389,6 +389,9 @@ TEST_F(SearchIndexTest, TwoCharacterWordsOfUnspacedScriptsAreIndexed) {
               ElementsAre("방 생성실패: timeout", "실패했습니다"));
   EXPECT_THAT(Candidates("오류"), ElementsAre("오류 발생"));
   EXPECT_THAT(Candidates("失敗"), ElementsAre("失敗しました"));
+  // Their trigrams (9 bytes) too, beside the pairs (6) and ASCII's (3).
+  EXPECT_THAT(Candidates("생성실패"), ElementsAre("방 생성실패: timeout"));
+  EXPECT_THAT(Candidates("했습니"), ElementsAre("실패했습니다"));
   AddEventsApart({"not indexed yet: 실패"});  // Above the watermark.
   EXPECT_THAT(Candidates("실패"),
               ElementsAre("방 생성실패: timeout", "실패했습니다",
