@@ -45,7 +45,9 @@ struct ExpiredRows {
 // call RecoverFromFailure. One thread at a time.
 class SqliteWriter {
  public:
-  // `db` is configured (ConfigureWriteConnection) with a current schema.
+  // `db` is configured (ConfigureWriteConnection) with a current schema;
+  // the writer turns its foreign key checks off and keeps the references
+  // itself.
   explicit SqliteWriter(SQLite::Database db);
   SqliteWriter(const SqliteWriter&) = delete;
   SqliteWriter& operator=(const SqliteWriter&) = delete;

@@ -545,6 +545,24 @@ TEST_F(SqliteStorageTest, ManyLogEventsToAStatementKeepOrderAndErrorLines) {
   EXPECT_EQ(db.execAndGet("SELECT count(*) FROM error_lines").getInt(), 5);
 }
 
+// The ingest writer leaves SQLite's foreign key checks off and keeps the
+// references itself.
+TEST_F(SqliteStorageTest, EveryStoredRowRefersToARowThatExists) {
+  Apply(Stored({LogLines("a", 1, 40)}));
+  Apply(BuildStoredBatch(
+      {Batch("b", {SampleEvent(1, kT0, 12), ProbeEvent(2, kT0, v1::HEALTH, 3),
+                   NoticeEvent(3, kT0), LogEvent(4, kT0, v1::ERROR, "boom")}),
+       LogLines("a", 41, 80)},
+      {{"a", 40}}, kNow));
+  SQLite::Database db(path_);
+  ASSERT_GT(db.execAndGet("SELECT count(*) FROM metric_points").getInt(), 0);
+  SQLite::Statement check(db, "PRAGMA foreign_key_check");
+  EXPECT_FALSE(check.executeStep())
+      << check.getColumn(0).getString() << " row "
+      << check.getColumn(1).getInt64() << " refers to a missing "
+      << check.getColumn(2).getString();
+}
+
 TEST_F(SqliteStorageTest, ReadDoesNotWaitForAnOpenWriteTransaction) {
   Apply(Stored({LogLines("a", 1, 2)}));
   // Another connection holds the write lock with uncommitted changes, as
