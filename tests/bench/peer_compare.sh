@@ -211,13 +211,7 @@ EOF
   # the collector's CPU is read again once it has caught up.
   local newest
   newest=$(sqlite3 -readonly "$dir/eroom.db" "SELECT max(id) FROM log_events")
-  index_caught_up() {
-    local through
-    through=$(sqlite3 -readonly "$dir/eroom.db.search" \
-      "SELECT indexed_through FROM index_state" 2>/dev/null) || return 1
-    ((through >= newest))
-  }
-  wait_for 600 index_caught_up || {
+  wait_for 600 search_index_caught_up "$dir/eroom.db" "$newest" || {
     echo "ours ($mode): the search index did not catch up" >&2
     exit 1
   }

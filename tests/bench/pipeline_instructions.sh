@@ -109,13 +109,7 @@ wait_for 3600 newest_event_starts_at "$work/eroom.db" "$last_offset" || {
 kill -TERM "$agent_pid"
 wait "$agent_pid" 2>/dev/null || true
 newest=$(sqlite3 -readonly "$work/eroom.db" "SELECT max(id) FROM log_events")
-index_caught_up() {
-  local through
-  through=$(sqlite3 -readonly "$work/eroom.db.search" \
-    "SELECT indexed_through FROM index_state" 2>/dev/null) || return 1
-  ((through >= newest))
-}
-wait_for 3600 index_caught_up || {
+wait_for 3600 search_index_caught_up "$work/eroom.db" "$newest" || {
   echo "the collector's search index did not catch up; its log:" >&2
   tail -n 20 "$work/collector.log" >&2
   exit 1

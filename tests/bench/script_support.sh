@@ -89,3 +89,12 @@ newest_event_starts_at() {  # db offset
     "SELECT file_offset FROM log_events ORDER BY id DESC LIMIT 1" \
     2>/dev/null) == "$2" ]]
 }
+
+# Whether the search index beside the collector database `db` holds every
+# log event up to id `newest`.
+search_index_caught_up() {  # db newest
+  local through
+  through=$(sqlite3 -readonly "$1.search" \
+    "SELECT indexed_through FROM index_state" 2>/dev/null) || return 1
+  ((through >= $2))
+}
