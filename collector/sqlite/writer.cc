@@ -104,11 +104,12 @@ absl::Status ConfigureWriteConnection(SQLite::Database& db) {
   // ingest thread commits whole batches, so that is one sync per batch.
   db.exec("PRAGMA synchronous = FULL");
   db.exec("PRAGMA foreign_keys = ON");
-  // A statement that may fail after changing rows (an upsert, a batch of
-  // rows) keeps the pages it changes in a statement journal, which past
-  // 64 KiB spilled to a temporary file: at 3,000 agents the ingest thread
-  // wrote 6,000 pages a second there (strace). The journal lives for one
-  // statement, so memory holds it.
+  // A statement that may fail after changing rows keeps the pages it
+  // changed in a statement journal, which past 64 KiB spills to a
+  // temporary file: at 3,000 agents, with the foreign key checks that
+  // SqliteWriter now turns off, the ingest thread wrote 6,000 pages a
+  // second there (strace). The journal lives for one statement, so memory
+  // holds it.
   db.exec("PRAGMA temp_store = MEMORY");
   // A large transaction grows the WAL file; once checkpointed, shrink it
   // back to this size rather than keep the disk space.
