@@ -107,7 +107,7 @@ absl::Status ConfigureWriteConnection(SQLite::Database& db) {
   // A statement that may fail after changing rows keeps the pages it
   // changed in a statement journal, which past 64 KiB spills to a
   // temporary file: at 3,000 agents, with the foreign key checks that
-  // SqliteWriter now turns off, the ingest thread wrote 6,000 pages a
+  // SqliteWriter now turns off, the ingest thread wrote 3,400 pages a
   // second there (strace). The journal lives for one statement, so memory
   // holds it.
   db.exec("PRAGMA temp_store = MEMORY");
