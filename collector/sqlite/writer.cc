@@ -253,10 +253,12 @@ int64_t SqliteWriter::Apply(const StoredBatch& batch) {
   SQLite::Transaction txn(db_, SQLite::TransactionBehavior::IMMEDIATE);
   // Hosts first: the events refer to them.
   for (const HostProgress& host : batch.hosts) SaveProgress(host);
-  find_last_log_id_.reset();
-  find_last_log_id_.executeStep();
-  next_log_id_ = find_last_log_id_.getColumn(0).getInt64() + 1;
-  find_last_log_id_.reset();
+  if (next_log_id_ == 0) {  // Not known since the start or a failure.
+    find_last_log_id_.reset();
+    find_last_log_id_.executeStep();
+    next_log_id_ = find_last_log_id_.getColumn(0).getInt64() + 1;
+    find_last_log_id_.reset();
+  }
   for (const AgentBatch& agent_batch : batch.batches) {
     for (const v1::Event& event : agent_batch.batch->events()) {
       InsertEvent(agent_batch.agent_id, event, received_ms);
@@ -509,6 +511,7 @@ void SqliteWriter::RecoverFromFailure() {
   series_ids_.clear();
   pending_rollups_.clear();
   pending_logs_.clear();
+  next_log_id_ = 0;  // The failed transaction's numbers are free again.
 }
 
 void SqliteWriter::SaveProgress(const HostProgress& host) {

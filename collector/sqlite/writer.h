@@ -151,7 +151,9 @@ class SqliteWriter {
   SQLite::Statement insert_log_;
   SQLite::Statement insert_logs_;
   std::vector<PendingLog> pending_logs_;
-  int64_t next_log_id_ = 0;  // Of the next log event Apply inserts.
+  // Of the next log event Apply inserts; 0 until read from the database.
+  // Only this writer adds log events, so it is read once, not per batch.
+  int64_t next_log_id_ = 0;
   // The ERROR event numbered `id`, in error_lines.
   void InsertErrorLine(int64_t id, const std::string& agent_id,
                        const eroom::monitor::v1::LogEvent& log);
