@@ -57,4 +57,16 @@ absl::Status KeepOwnerOnly(const std::string& path) {
   return absl::OkStatus();
 }
 
+std::string RowPlaceholders(size_t rows, size_t columns) {
+  std::string row = "(";
+  for (size_t column = 0; column < columns; ++column) {
+    absl::StrAppend(&row, column == 0 ? "?" : ", ?");
+  }
+  row.push_back(')');
+  std::string values;
+  for (size_t i = 0; i < rows; ++i)
+    absl::StrAppend(&values, i == 0 ? "" : ", ", row);
+  return values;
+}
+
 }  // namespace eroom

@@ -28,6 +28,11 @@ void UseLargePagesIfNew(SQLite::Database& db);
 // before opening it. An error names the file.
 absl::Status KeepOwnerOnly(const std::string& path);
 
+// The VALUES list of an INSERT of `rows` rows of `columns` parameters each:
+// "(?, ?), (?, ?)". A statement of many rows costs SQLite little more than
+// one of a single row, so our writers insert in statements of many.
+std::string RowPlaceholders(size_t rows, size_t columns);
+
 }  // namespace eroom
 
 #endif  // EROOM_COMMON_SQLITE_SETUP_H_

@@ -41,20 +41,19 @@ void BindSerialized(SQLite::Statement& s, int index,
   }
 }
 
+// The parameters InsertLogs binds for each log event.
+constexpr size_t kLogColumnCount = 16;
+
 // An INSERT of `rows` log events, each bound as InsertLogs binds it. A
 // conflict rolls back the whole transaction, as Apply would anyway, so
 // that the statement needs no journal to undo its own rows on an error.
 std::string InsertLogsSql(size_t rows) {
-  std::string sql = R"sql(
+  return absl::StrCat(R"sql(
       INSERT OR ROLLBACK INTO log_events (id, agent_id, sequence, time_ms,
         received_ms, file, file_offset, level, logger, thread, message,
         event_type, fields, ruid, truncated, has_header)
-      VALUES )sql";
-  for (size_t row = 0; row < rows; ++row) {
-    absl::StrAppend(&sql, row == 0 ? "" : ", ",
-                    "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
-  }
-  return sql;
+      VALUES )sql",
+                      RowPlaceholders(rows, kLogColumnCount));
 }
 
 // `db` without SQLite's checks of its foreign keys, for the ingest writer.

@@ -81,6 +81,40 @@ TEST_F(SpoolTest, EventsAndCheckpointsCommitTogether) {
   EXPECT_GT(store->stats().bytes, 0u);
 }
 
+// Log events go in statements of many rows and the rest one by one: a
+// commit of 70 fills two such statements and leaves 6. Each comes back as
+// the Event holding it, byte for byte, with its own number.
+TEST_F(SpoolTest, ManyLogEventsToAStatementKeepTheirOrderAndContent) {
+  std::string path = SpoolPath();
+  std::vector<v1::LogEvent> logs;
+  for (int i = 0; i < 70; ++i) {
+    v1::LogEvent log = Log(absl::StrCat("line ", i, " 방 생성"));
+    log.set_level(v1::ERROR);
+    log.set_file_offset(100 * i);
+    (*log.mutable_fields())["ruid"] = absl::StrCat("room-", i);
+    logs.push_back(std::move(log));
+  }
+  {
+    auto store = *Spool::Open({.path = path});
+    ASSERT_THAT(store->Append({Notice("first")}), IsOk());
+    ASSERT_THAT(store->Commit(logs, {}), IsOk());
+    EXPECT_EQ(store->stats().events, 71u);
+    EXPECT_EQ(store->stats().last_sequence, 71u);
+  }
+  auto store = *Spool::Open({.path = path});
+  EXPECT_EQ(store->stats().events, 71u);
+  std::vector<v1::Event> events = ReadAfter(*store, 0, 100);
+  ASSERT_EQ(events.size(), 71u);
+  EXPECT_EQ(events[0].notice().kind(), "first");
+  for (size_t i = 0; i < logs.size(); ++i) {
+    v1::Event expected;
+    expected.set_sequence(i + 2);
+    *expected.mutable_log() = logs[i];
+    EXPECT_EQ(events[i + 1].SerializeAsString(), expected.SerializeAsString())
+        << "event " << i;
+  }
+}
+
 TEST_F(SpoolTest, RemembersACommitWithoutCheckpoints) {
   std::string path = SpoolPath();
   {

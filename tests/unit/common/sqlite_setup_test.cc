@@ -57,5 +57,11 @@ TEST_F(KeepOwnerOnlyTest, AnImpossiblePathIsNamed) {
                        ::testing::HasSubstr("missing/dir/x.db")));
 }
 
+TEST(RowPlaceholdersTest, RowsOfParameters) {
+  EXPECT_EQ(RowPlaceholders(1, 1), "(?)");
+  EXPECT_EQ(RowPlaceholders(1, 3), "(?, ?, ?)");
+  EXPECT_EQ(RowPlaceholders(3, 2), "(?, ?), (?, ?), (?, ?)");
+}
+
 }  // namespace
 }  // namespace eroom
