@@ -212,7 +212,6 @@ constexpr char kUnspacedCharacter[] =
 // without spaces. Logs use a few thousand characters over and over: each is
 // classified once.
 bool IsUnspaced(absl::string_view character) {
-  if (character.size() == 1) return false;  // ASCII.
   static const RE2 kCharacter(kUnspacedCharacter);
   if (character.size() > sizeof(uint32_t)) {
     return RE2::FullMatch(re2::StringPiece(character.data(), character.size()),
@@ -237,30 +236,33 @@ class BlockTerms {
   // Adds the terms of `message`, case-folded already, which must outlive
   // the terms' next Clear.
   void Add(absl::string_view message) {
-    // Where the last three characters start: a character starts at every
-    // byte but UTF-8 continuation bytes.
-    size_t starts[3] = {0, 0, 0};
+    // Where the last three characters start, the newest last: a character
+    // starts at every byte but UTF-8 continuation bytes.
+    size_t first = 0;
+    size_t second = 0;
+    size_t third = 0;
     size_t characters = 0;
     size_t after_separator = 0;  // No term starts before this.
     bool previous_unspaced = false;
     for (size_t i = 0; i <= message.size(); ++i) {
       if (i < message.size() && IsContinuationByte(message[i])) continue;
-      if (characters >= 1) {  // A character ends at i.
-        const size_t last = starts[(characters - 1) % 3];
-        const bool unspaced = IsUnspaced(message.substr(last, i - last));
+      if (characters >= 1) {  // The character at `third` ends at i.
+        const bool unspaced =
+            i - third > 1 && IsUnspaced(message.substr(third, i - third));
         if (unspaced && previous_unspaced) {
-          const size_t pair = starts[(characters - 2) % 3];
-          AddTerm(message.substr(pair, i - pair));
+          AddTerm(message.substr(second, i - second));
         }
         previous_unspaced = unspaced;
       }
-      if (characters >= 3) {
-        const size_t start = starts[characters % 3];
-        if (start >= after_separator) AddTerm(message.substr(start, i - start));
+      if (characters >= 3 && first >= after_separator) {
+        const absl::string_view trigram = message.substr(first, i - first);
+        if (!AddAsciiTrigram(trigram)) AddTerm(trigram);
       }
       if (i == message.size()) break;
       if (IsTermSeparator(message[i])) after_separator = i + 1;
-      starts[characters % 3] = i;
+      first = second;
+      second = third;
+      third = i;
       ++characters;
     }
   }
@@ -269,6 +271,10 @@ class BlockTerms {
 
   // Empties the terms, keeping the memory for the next block's.
   void Clear() {
+    for (uint32_t trigram : ascii_trigrams_) {
+      seen_ascii_[trigram / kBitsPerWord] = 0;
+    }
+    ascii_trigrams_.clear();
     // Blocks of log lines hold some hundreds of terms: space for them at
     // once, not in steps (clearing a large set frees its memory).
     constexpr size_t kTypicalTerms = 1024;
@@ -280,6 +286,23 @@ class BlockTerms {
   }
 
  private:
+  // Adds `trigram` if it is of ASCII characters; false if it is not.
+  bool AddAsciiTrigram(absl::string_view trigram) {
+    if (trigram.size() != 3) return false;
+    const auto byte = [&trigram](int i) {
+      return static_cast<uint32_t>(static_cast<uint8_t>(trigram[i]));
+    };
+    if ((byte(0) | byte(1) | byte(2)) >= 0x80) return false;
+    const uint32_t key = byte(0) << 14 | byte(1) << 7 | byte(2);
+    uint64_t& word = seen_ascii_[key / kBitsPerWord];
+    const uint64_t bit = uint64_t{1} << (key % kBitsPerWord);
+    if ((word & bit) != 0) return true;
+    word |= bit;
+    ascii_trigrams_.push_back(key);
+    Append(trigram);
+    return true;
+  }
+
   void AddTerm(absl::string_view term) {
     // Terms of up to 15 bytes (three characters of Korean take 9) are
     // kept as their count and bytes in one number, cheaper to hash and
@@ -292,6 +315,10 @@ class BlockTerms {
     } else if (!seen_long_.insert(term).second) {
       return;
     }
+    Append(term);
+  }
+
+  void Append(absl::string_view term) {
     if (!text_.empty()) text_.push_back(kTermSeparator);
     text_.append(term.data(), term.size());
   }
@@ -305,6 +332,13 @@ class BlockTerms {
     return packed;
   }
 
+  static constexpr uint32_t kBitsPerWord = 64;
+  // Most terms are trigrams of ASCII: a bit each, of 2^21 (their 7-bit
+  // characters), tells them apart in a fraction of a hash set's
+  // instructions. The list of the block's clears them.
+  std::vector<uint64_t> seen_ascii_ =
+      std::vector<uint64_t>((uint32_t{1} << 21) / kBitsPerWord);
+  std::vector<uint32_t> ascii_trigrams_;
   absl::flat_hash_set<uint64_t> seen_short_;
   absl::flat_hash_set<absl::uint128> seen_;
   absl::flat_hash_set<absl::string_view> seen_long_;

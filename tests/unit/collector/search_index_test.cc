@@ -280,6 +280,22 @@ TEST_F(SearchIndexTest, TheBlockAtTheWatermarkIsIndexedAgainAsItFills) {
   ExpectIndexIntact();
 }
 
+// Blocks indexed in one step share their terms: each block lists its own,
+// whatever the blocks before it listed.
+TEST_F(SearchIndexTest, EachBlockListsTheTermsItSharesWithTheOnesBefore) {
+  AddEventsApart({"timeout 방 생성 실패", "Timeout 방 생성 실패",
+                  "late timeout, 방 생성 실패"});
+  std::unique_ptr<SearchIndex> index = Open();
+  ASSERT_NE(index, nullptr);
+  ASSERT_EQ(index->IndexNext(1000, kNeverStop).value(),
+            3 * kEventsPerIndexBlock - 1);
+  for (const char* text : {"timeout", "out", "방 생성", "생성 실패", "실패"}) {
+    EXPECT_THAT(IndexedBlocks(text), ElementsAre(0, 1, 2)) << text;
+  }
+  EXPECT_THAT(IndexedBlocks("late"), ElementsAre(2));
+  ExpectIndexIntact();
+}
+
 TEST_F(SearchIndexTest, TermsKeepSpacesPunctuationQuotesAndLineBreaks) {
   AddEventsApart({"key=\"a b\" (x) 'q' \\ [y] {z}; 50% done_now",
                   "first line\nsecond line", "Timeout\tTAB"});
