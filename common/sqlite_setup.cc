@@ -8,9 +8,11 @@
 #include <cerrno>
 #include <cstring>
 #include <mutex>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "spdlog/spdlog.h"
 
 namespace eroom {
@@ -58,15 +60,10 @@ absl::Status KeepOwnerOnly(const std::string& path) {
 }
 
 std::string RowPlaceholders(size_t rows, size_t columns) {
-  std::string row = "(";
-  for (size_t column = 0; column < columns; ++column) {
-    absl::StrAppend(&row, column == 0 ? "?" : ", ?");
-  }
-  row.push_back(')');
-  std::string values;
-  for (size_t i = 0; i < rows; ++i)
-    absl::StrAppend(&values, i == 0 ? "" : ", ", row);
-  return values;
+  const std::string row = absl::StrCat(
+      "(", absl::StrJoin(std::vector<absl::string_view>(columns, "?"), ", "),
+      ")");
+  return absl::StrJoin(std::vector<std::string>(rows, row), ", ");
 }
 
 }  // namespace eroom

@@ -255,8 +255,7 @@ class BlockTerms {
         previous_unspaced = unspaced;
       }
       if (characters >= 3 && first >= after_separator) {
-        const absl::string_view trigram = message.substr(first, i - first);
-        if (!AddAsciiTrigram(trigram)) AddTerm(trigram);
+        AddTerm(message.substr(first, i - first));
       }
       if (i == message.size()) break;
       if (IsTermSeparator(message[i])) after_separator = i + 1;
@@ -286,28 +285,17 @@ class BlockTerms {
   }
 
  private:
-  // Adds `trigram` if it is of ASCII characters; false if it is not.
-  bool AddAsciiTrigram(absl::string_view trigram) {
-    if (trigram.size() != 3) return false;
-    const auto byte = [&trigram](int i) {
-      return static_cast<uint32_t>(static_cast<uint8_t>(trigram[i]));
-    };
-    if ((byte(0) | byte(1) | byte(2)) >= 0x80) return false;
-    const uint32_t key = byte(0) << 14 | byte(1) << 7 | byte(2);
-    uint64_t& word = seen_ascii_[key / kBitsPerWord];
-    const uint64_t bit = uint64_t{1} << (key % kBitsPerWord);
-    if ((word & bit) != 0) return true;
-    word |= bit;
-    ascii_trigrams_.push_back(key);
-    Append(trigram);
-    return true;
+  void AddTerm(absl::string_view term) {
+    // Trigrams of ASCII, most terms, take a bit each. Other terms of up to
+    // 15 bytes (three characters of Korean take 9) are kept as their count
+    // and bytes in one number, cheaper to hash and compare than text;
+    // those of up to 7 bytes (Korean pairs) in a 64-bit one, cheaper again
+    // than 128 bits.
+    if (term.size() == 3 && AddIfAsciiTrigram(term)) return;
+    AddHashedTerm(term);
   }
 
-  void AddTerm(absl::string_view term) {
-    // Terms of up to 15 bytes (three characters of Korean take 9) are
-    // kept as their count and bytes in one number, cheaper to hash and
-    // compare than text; those of ASCII and Korean pairs, up to 7 bytes,
-    // in a 64-bit one, cheaper again than 128 bits.
+  void AddHashedTerm(absl::string_view term) {
     if (term.size() < sizeof(uint64_t)) {
       if (!seen_short_.insert(Packed<uint64_t>(term)).second) return;
     } else if (term.size() < sizeof(absl::uint128)) {
@@ -316,6 +304,23 @@ class BlockTerms {
       return;
     }
     Append(term);
+  }
+
+  // Adds `trigram` if it is of ASCII characters; false if it is not.
+  bool AddIfAsciiTrigram(absl::string_view trigram) {
+    const auto byte = [&trigram](int i) {
+      return static_cast<uint32_t>(static_cast<uint8_t>(trigram[i]));
+    };
+    if ((byte(0) | byte(1) | byte(2)) >= 0x80) return false;
+    const uint32_t key = byte(0) << 14 | byte(1) << 7 | byte(2);
+    uint64_t& word = seen_ascii_[key / kBitsPerWord];
+    const uint64_t bit = uint64_t{1} << (key % kBitsPerWord);
+    if ((word & bit) == 0) {
+      word |= bit;
+      ascii_trigrams_.push_back(key);
+      Append(trigram);
+    }
+    return true;
   }
 
   void Append(absl::string_view term) {
