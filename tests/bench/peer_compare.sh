@@ -207,6 +207,9 @@ EOF
     "$(calc "$rsyslog_s / $seconds")" "$(calc "$cpu / $rsyslog_cpu")" \
     "$(calc "$agent_cpu * 1000000 / $lines")" \
     "$(calc "$collector_cpu * 1000000 / $lines")"
+  printf '  page faults per 1,000 lines: agent %.1f, collector %.1f\n' \
+    "$(calc "$(minor_faults "$agent") * 1000 / $lines")" \
+    "$(calc "$(minor_faults "$collector") * 1000 / $lines")"
   # The search index follows at idle priority and is still behind here:
   # the collector's CPU is read again once it has caught up.
   local newest
