@@ -228,6 +228,7 @@ EOF
     exit 1
   fi
   hwm_kb=$(awk '/^VmHWM:/ {print $2}' "/proc/$collector_pid/status")
+  faults=$(minor_faults "$collector_pid")
   kill "$sampler_pid" 2>/dev/null || true
   wait "$sampler_pid" 2>/dev/null || true
   sampler_pid=""
@@ -285,6 +286,8 @@ EOF
   echo "rule thread CPU            ${rules_avg}% of one core (rules: ${rules:-none})"
   echo "collector RSS              peak ${rss_peak_mb} MB (VmHWM); max sampled during load $((rss_max_kb / 1024)) MB"
   echo "events stored              ${stored_total:-?} in the database = ${stored_rate}/s over ${load_seconds} s of load"
+  echo "collector page faults      $faults over the whole run$([[ -n "$stored_total" ]] &&
+    awk -v f="$faults" -v n="$stored_total" 'BEGIN { if (n > 0) printf ", %.1f per 1,000 events stored", f * 1000 / n }')"
   echo "                           loadgen: $(grep_summary 'events stored\/s (load)')"
   echo "ack latency                $(grep_summary 'ack latency ms')"
   echo "event age at ack           $(grep_summary 'event age at ack ms')"
