@@ -4,14 +4,14 @@
 # eroom-loadgen against it as N agents, and samples the collector's CPU
 # (utime+stime of /proc/PID/stat) and memory (VmRSS, VmHWM of
 # /proc/PID/status) every second meanwhile. Prints, per size, the
-# collector's CPU as % of one core over the load, its RSS peak, the events
-# stored per second, the ack latency after the load generator's warm-up
-# (10 s of connections and first contact, reported apart) and the age of
-# each batch's oldest event at its ack (what the agents' batching and
-# pacing add), per-agent delivery (no agent starved), stream failures, and
-# whether anything was lost: by ListHosts' last_sequence (eroom-loadgen) and
-# by counting every agent's distinct stored sequences in the database. Then
-# one table of every size.
+# collector's CPU as % of one core over the load, its RSS peak and page
+# faults, the events stored per second, the ack latency after the load
+# generator's warm-up (10 s of connections and first contact, reported
+# apart) and the age of each batch's oldest event at its ack (what the
+# agents' batching and pacing add), per-agent delivery (no agent starved),
+# stream failures, and whether anything was lost: by ListHosts'
+# last_sequence (eroom-loadgen) and by counting every agent's distinct
+# stored sequences in the database. Then one table of every size.
 # The CPU of the collector's rule thread (alert-rules) is sampled too: run
 # once with --rules default (the shipped rule set) and once without to see
 # what evaluation costs beside ingest.

@@ -11,9 +11,9 @@
 #             SQLite with fsync: plaintext, then TLS with a token.
 # Each prints wall time (first line read to last line stored), lines/s, the
 # CPU seconds of every process involved, their peak RSS, and our ratios to
-# rsyslog; for ours also the collector's CPU per event once its search
-# index (which lags at idle priority) has caught up. rsyslog is installed
-# from Debian if missing.
+# rsyslog; for ours also the page faults per 1,000 lines of each daemon and
+# the collector's CPU per event once its search index (which lags at idle
+# priority) has caught up. rsyslog is installed from Debian if missing.
 #
 #   tests/bench/peer_compare.sh [--bin DIR] [--lines N]
 #
