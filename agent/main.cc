@@ -22,9 +22,9 @@ int main(int argc, char** argv) {
   // Setting the trim threshold fixes glibc's mmap threshold at 128 KB,
   // which it would otherwise raise: each batch the uplink builds and sends
   // (up to 4 MiB, and gRPC's copy of it) was then mapped, faulted in page
-  // by page and unmapped again. 70,000 page faults and a third of the
-  // agent's CPU on a million lines; 2,000 with blocks up to 16 MiB taken
-  // from the arenas (whose free memory the sampler trims).
+  // by page and unmapped again: 70,000-90,000 page faults and a third of
+  // the agent's CPU on a million lines, 2,000 with blocks up to 16 MiB
+  // taken from the arenas (whose free memory the sampler trims).
   mallopt(M_MMAP_THRESHOLD, 16 << 20);
   using eroom::agent::Agent;
   using eroom::agent::AgentConfig;
