@@ -285,16 +285,16 @@ class BlockTerms {
   }
 
  private:
+  // Trigrams of ASCII, most terms, take a bit each; the rest are hashed.
   void AddTerm(absl::string_view term) {
-    // Trigrams of ASCII, most terms, take a bit each. Other terms of up to
-    // 15 bytes (three characters of Korean take 9) are kept as their count
-    // and bytes in one number, cheaper to hash and compare than text;
-    // those of up to 7 bytes (Korean pairs) in a 64-bit one, cheaper again
-    // than 128 bits.
     if (term.size() == 3 && AddIfAsciiTrigram(term)) return;
     AddHashedTerm(term);
   }
 
+  // Terms of up to 15 bytes (three characters of Korean take 9) are kept as
+  // their count and bytes in one number, cheaper to hash and compare than
+  // text; those of up to 7 bytes (Korean pairs) in a 64-bit one, cheaper
+  // again than 128 bits.
   void AddHashedTerm(absl::string_view term) {
     if (term.size() < sizeof(uint64_t)) {
       if (!seen_short_.insert(Packed<uint64_t>(term)).second) return;
