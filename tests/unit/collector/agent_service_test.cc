@@ -377,9 +377,19 @@ TEST(AgentServiceFlowControlTest, AFullIngestQueueSlowsStreamsDown) {
     }
   }
   // Each stream waits with one item, but one whose window the queue's two
-  // items may fill.
-  PollUntil([&] { return ingest.waiting_for_room() >= kAgents - 1u; },
-            absl::Seconds(30));
+  // items may fill. A stream registers once its hello is read, which may
+  // come after the others are waiting.
+  const auto every_host_live = [&] {
+    for (int a = 0; a < kAgents; ++a) {
+      if (!streams.HasLive(absl::StrCat("host-", a))) return false;
+    }
+    return true;
+  };
+  PollUntil(
+      [&] {
+        return ingest.waiting_for_room() >= kAgents - 1u && every_host_live();
+      },
+      absl::Seconds(30));
   EXPECT_EQ(ingest.queue_depth(), 2u);
   EXPECT_GE(ingest.waiting_for_room(), kAgents - 1u);
   for (int a = 0; a < kAgents; ++a) {
