@@ -52,6 +52,15 @@ void AddContains(const LogFilter& filter,
   conditions.Add(kMessageContains, pattern);
 }
 
+// The test of an event naming the room bound to it. Its events on each
+// host lie within the room's span there (room_spans): they are read by the
+// host's index by time, the spans first.
+constexpr char kNamesRoom[] =
+    "id IN (SELECT room_event.id FROM room_spans AS span CROSS JOIN "
+    "log_events AS room_event WHERE span.ruid = ? AND room_event.agent_id = "
+    "span.agent_id AND room_event.time_ms BETWEEN span.first_ms AND "
+    "span.last_ms AND room_event.ruid = span.ruid)";
+
 // The conditions of every filter of `filter` but its text and its regex.
 SqlConditions SelectionConditions(const LogFilter& filter) {
   SqlConditions conditions;
@@ -66,9 +75,7 @@ SqlConditions SelectionConditions(const LogFilter& filter) {
     // Repeated, the partial index's condition lets SQLite use it.
     conditions.AddWithParams("event_type <> ''", {});
   }
-  if (!filter.ruid().empty()) {
-    conditions.Add("ruid = ? AND ruid <> ''", filter.ruid());
-  }
+  if (!filter.ruid().empty()) conditions.Add(kNamesRoom, filter.ruid());
   if (filter.since_unix_ms() != 0) {
     conditions.Add("time_ms >= ?", filter.since_unix_ms());
   }

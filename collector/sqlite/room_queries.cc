@@ -72,14 +72,15 @@ std::optional<v1::GetRoomResponse> QueryRoom(SQLite::Database& db,
                                              const v1::GetRoomRequest& request,
                                              int32_t event_limit,
                                              absl::Time now) {
+  // The host of the room's newest event: its span ends last.
   SqlConditions conditions;
-  conditions.Add("ruid = ? AND ruid <> ''", request.ruid());
+  conditions.Add("ruid = ?", request.ruid());
   if (!request.agent_id().empty()) {
     conditions.Add("agent_id = ?", request.agent_id());
   }
   SQLite::Statement newest(
-      db, absl::StrCat("SELECT agent_id FROM log_events", conditions.Where(),
-                       " ORDER BY time_ms DESC, id DESC LIMIT 1"));
+      db, absl::StrCat("SELECT agent_id FROM room_spans", conditions.Where(),
+                       " ORDER BY last_ms DESC LIMIT 1"));
   conditions.Bind(newest);
   if (!newest.executeStep()) return std::nullopt;
   const std::string agent_id = newest.getColumn(0).getString();

@@ -323,6 +323,29 @@ CREATE INDEX error_lines_by_time ON error_lines (time_ms);
 CREATE TABLE pending_backfills (name TEXT PRIMARY KEY NOT NULL);
 INSERT INTO pending_backfills VALUES ('rooms');
 )sql"},
+    // Where each room's events lie: for each host, the times of the
+    // earliest and the latest event naming the room. A room filter reads
+    // the host's events of that span by the index by host and time, instead
+    // of an index of log_events by ruid: nearly every event of a room's
+    // processing names it, and keeping that index took a fifth of the
+    // ingest thread's CPU (0.6-0.8 us of 2.9 per event). The writer widens
+    // the spans in the transaction that stores the events, once per room
+    // and transaction. Retention removes a span once every event of it is
+    // gone.
+    {9, R"sql(
+CREATE TABLE room_spans (
+  ruid TEXT NOT NULL,
+  agent_id TEXT NOT NULL,
+  first_ms INTEGER NOT NULL,
+  last_ms INTEGER NOT NULL,
+  PRIMARY KEY (ruid, agent_id)
+) WITHOUT ROWID;
+CREATE INDEX room_spans_by_last ON room_spans (last_ms);
+INSERT INTO room_spans (ruid, agent_id, first_ms, last_ms)
+  SELECT ruid, agent_id, min(time_ms), max(time_ms) FROM log_events
+  WHERE ruid <> '' GROUP BY ruid, agent_id;
+DROP INDEX log_events_by_ruid;
+)sql"},
 };
 
 static_assert(std::size(kMigrations) == kSchemaVersion,

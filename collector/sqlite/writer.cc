@@ -163,6 +163,12 @@ SqliteWriter::SqliteWriter(SQLite::Database db)
                  absl::StrCat("INSERT OR REPLACE INTO rooms (", kRoomColumns,
                               ", latest_ms) VALUES (?1, ?2, ?3, ?4, ?5, "
                               "?6, ?7, ?8, ?9, ?10, ?11, ?12)")),
+      upsert_room_span_(db_, R"sql(
+          INSERT INTO room_spans (ruid, agent_id, first_ms, last_ms)
+          VALUES (?1, ?2, ?3, ?4)
+          ON CONFLICT (ruid, agent_id) DO UPDATE SET
+            first_ms = min(first_ms, excluded.first_ms),
+            last_ms = max(last_ms, excluded.last_ms))sql"),
       insert_probe_(db_, R"sql(
           INSERT INTO probes (agent_id, sequence, time_ms, target, ok,
             http_status, latency_ms, error, health_status, queued, active,
@@ -265,6 +271,7 @@ int64_t SqliteWriter::Apply(const StoredBatch& batch) {
     }
   }
   InsertPendingLogs();
+  UpsertRoomSpans();
   for (const DerivedMetrics& metrics : batch.metrics) InsertMetrics(metrics);
   UpsertRollups();
   for (const StoredCommandProgress& progress : batch.command_progress) {
@@ -362,6 +369,7 @@ int64_t SqliteWriter::DeleteExpiredLogs(int64_t before_ms, int64_t max_rows,
     }
   }
   DeleteExpiredRooms(before_ms, max_rows);
+  DeleteExpiredRoomSpans(max_rows);
   return static_cast<int64_t>(removed.size());
 }
 
@@ -372,6 +380,18 @@ void SqliteWriter::DeleteExpiredRooms(int64_t before_ms, int64_t max_rows) {
         ORDER BY latest_ms LIMIT ?2))sql");
   remove.bind(1, before_ms);
   remove.bind(2, max_rows);
+  remove.exec();
+}
+
+void SqliteWriter::DeleteExpiredRoomSpans(int64_t max_rows) {
+  // A span holds the times of all its events: one that ends before the
+  // oldest event left has none left.
+  SQLite::Statement remove(db_, R"sql(
+      DELETE FROM room_spans WHERE (ruid, agent_id) IN (
+        SELECT ruid, agent_id FROM room_spans
+        WHERE last_ms < (SELECT min(time_ms) FROM log_events)
+        ORDER BY last_ms LIMIT ?1))sql");
+  remove.bind(1, max_rows);
   remove.exec();
 }
 
@@ -492,6 +512,7 @@ void SqliteWriter::RecoverFromFailure() {
                                        &find_room_,
                                        &find_open_rooms_,
                                        &save_room_,
+                                       &upsert_room_span_,
                                        &insert_probe_,
                                        &insert_notice_,
                                        &upsert_series_,
@@ -510,6 +531,7 @@ void SqliteWriter::RecoverFromFailure() {
   series_ids_.clear();
   pending_rollups_.clear();
   pending_logs_.clear();
+  pending_room_spans_.clear();
   next_log_id_ = 0;  // The failed transaction's numbers are free again.
 }
 
@@ -550,7 +572,37 @@ void SqliteWriter::InsertLog(const std::string& agent_id, uint64_t sequence,
                                      ToJsonObject(log.fields())});
   if (pending_logs_.size() == kLogRowsPerInsert) InsertPendingLogs();
   if (log.level() == v1::ERROR) InsertErrorLine(id, agent_id, log);
+  if (!log.ruid().empty()) SpanRoom(agent_id, log);
   UpdateRooms(agent_id, log);
+}
+
+void SqliteWriter::SpanRoom(const std::string& agent_id,
+                            const v1::LogEvent& log) {
+  const int64_t time_ms = log.time_unix_ms();
+  auto [entry, added] = pending_room_spans_.try_emplace(
+      std::make_pair(absl::string_view(agent_id),
+                     absl::string_view(log.ruid())),
+      RoomSpan{.agent_id = &agent_id,
+               .ruid = &log.ruid(),
+               .first_ms = time_ms,
+               .last_ms = time_ms});
+  if (added) return;
+  RoomSpan& span = entry->second;
+  span.first_ms = std::min(span.first_ms, time_ms);
+  span.last_ms = std::max(span.last_ms, time_ms);
+}
+
+void SqliteWriter::UpsertRoomSpans() {
+  SQLite::Statement& s = upsert_room_span_;
+  for (const auto& [key, span] : pending_room_spans_) {
+    s.reset();
+    s.bindNoCopy(1, *span.ruid);
+    s.bindNoCopy(2, *span.agent_id);
+    s.bind(3, span.first_ms);
+    s.bind(4, span.last_ms);
+    s.exec();
+  }
+  pending_room_spans_.clear();
 }
 
 void SqliteWriter::InsertPendingLogs() {

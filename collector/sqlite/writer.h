@@ -13,6 +13,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/types/span.h"
 #include "collector/retention_policy.h"
 #include "collector/stored_batch.h"
@@ -98,6 +99,12 @@ class SqliteWriter {
   void InsertPendingLogs();
   // Runs `s`, an InsertLogsSql statement of logs.size() rows.
   void InsertLogs(SQLite::Statement& s, absl::Span<const PendingLog> logs);
+  // Widens the span of the event's room on its host to its time, in the
+  // transaction's pending spans.
+  void SpanRoom(const std::string& agent_id,
+                const eroom::monitor::v1::LogEvent& log);
+  // Widens the stored spans to the pending ones.
+  void UpsertRoomSpans();
   // Adds a lifecycle event to its room, or ends the host's open rooms at a
   // server start (collector/room_timeline.h).
   void UpdateRooms(const std::string& agent_id,
@@ -121,6 +128,8 @@ class SqliteWriter {
                             std::vector<RemovedLogEvent>& removed);
   // Rooms whose latest event is before `before_ms`, at most `max_rows`.
   void DeleteExpiredRooms(int64_t before_ms, int64_t max_rows);
+  // Room spans older than every log event left, at most `max_rows`.
+  void DeleteExpiredRoomSpans(int64_t max_rows);
   int64_t DeleteExpiredSamples(int64_t before_ms, int64_t max_rows);
   int64_t DeleteExpiredRollups(int64_t before_ms, int64_t max_rows);
   int64_t DeleteExpiredProbes(int64_t before_ms, int64_t max_rows);
@@ -161,6 +170,18 @@ class SqliteWriter {
   SQLite::Statement find_room_;
   SQLite::Statement find_open_rooms_;
   SQLite::Statement save_room_;
+  SQLite::Statement upsert_room_span_;
+  // The spans of the rooms whose events the transaction under way stores,
+  // by (agent, ruid). Keys and names are the batch's strings, alive until
+  // Apply returns.
+  struct RoomSpan {
+    const std::string* agent_id = nullptr;
+    const std::string* ruid = nullptr;
+    int64_t first_ms = 0;
+    int64_t last_ms = 0;
+  };
+  absl::flat_hash_map<std::pair<absl::string_view, absl::string_view>, RoomSpan>
+      pending_room_spans_;
   SQLite::Statement insert_probe_;
   SQLite::Statement insert_notice_;
   SQLite::Statement upsert_series_;

@@ -231,6 +231,61 @@ TEST_F(SqliteStorageTest, MigrationBuildsTheRoomsOfStoredEvents) {
             "error");
 }
 
+TEST_F(SqliteStorageTest, MigrationSpansTheRoomsOfStoredEvents) {
+  storage_.reset();
+  const std::string old_path = PathIn("old/collector.db");
+  std::filesystem::create_directories(PathIn("old"));
+  {
+    SQLite::Database db(old_path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+    ASSERT_THAT(MigrateSchema(db, CollectorSchema(), 8), IsOk());
+    db.exec(R"sql(
+        INSERT INTO hosts (agent_id, first_seen_ms, last_seen_ms)
+        VALUES ('a', 1, 2), ('b', 1, 2);
+        INSERT INTO log_events (agent_id, sequence, time_ms, received_ms,
+          file, file_offset, level, logger, thread, message, event_type,
+          fields, ruid, truncated, has_header)
+        VALUES ('a', 1, 30, 0, 'f', 0, 3, '', '', 'm', '', '{}', 'room_1', 0, 1),
+               ('a', 2, 10, 0, 'f', 0, 3, '', '', 'm', '', '{}', 'room_1', 0, 1),
+               ('a', 3, 20, 0, 'f', 0, 3, '', '', 'm', '', '{}', '', 0, 1),
+               ('b', 1, 40, 0, 'f', 0, 3, '', '', 'm', '', '{}', 'room_1', 0, 1);
+    )sql");
+  }
+  path_ = old_path;
+  Reopen();
+  v1::QueryLogsRequest request;
+  request.set_ruid("room_1");
+  request.set_limit(10);
+  absl::StatusOr<v1::QueryLogsResponse> logs =
+      storage_->QueryLogs(request, /*check=*/{});
+  ASSERT_THAT(logs, IsOk());
+  std::vector<int64_t> times;
+  for (const auto& event : logs->events()) {
+    times.push_back(event.event().time_unix_ms());
+  }
+  EXPECT_THAT(times, ElementsAre(40, 30, 10));
+  SQLite::Database db(path_);
+  EXPECT_FALSE(db.execAndGet("SELECT count(*) FROM sqlite_schema WHERE name = "
+                             "'log_events_by_ruid'")
+                   .getInt());
+}
+
+TEST_F(SqliteStorageTest, RetentionRemovesTheSpansOfRoomsWithoutEvents) {
+  const int64_t old_ms = kT0 - absl::ToInt64Milliseconds(absl::Hours(2));
+  v1::Event old_line = LogEvent(1, old_ms, v1::INFO, "old");
+  old_line.mutable_log()->set_ruid("room_old");
+  v1::Event new_line = LogEvent(2, kT0, v1::INFO, "new");
+  new_line.mutable_log()->set_ruid("room_new");
+  Apply(Stored({Batch("a", {old_line, new_line})}));
+  absl::StatusOr<RetentionCounts> removed = storage_->DeleteExpired(
+      RetentionPolicy{.logs = absl::Hours(1)}, kNow, 1000);
+  ASSERT_THAT(removed, IsOk());
+  EXPECT_EQ(removed->logs, 1);
+  SQLite::Database db(path_);
+  EXPECT_EQ(
+      db.execAndGet("SELECT group_concat(ruid) FROM room_spans").getString(),
+      "room_new");
+}
+
 TEST_F(SqliteStorageTest, ReopeningKeepsTheSchema) {
   Reopen();
   Reopen();

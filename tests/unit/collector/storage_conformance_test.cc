@@ -496,6 +496,27 @@ TEST_P(QueryLogsTest, RuidFilter) {
   EXPECT_THAT(TimesOf(Logs(request)), ElementsAre(2000, 1000));
 }
 
+TEST_P(QueryLogsTest, RuidFilterFindsTheRoomsEventsOfLaterBatchesAndHosts) {
+  // Before and after the room's first events, in later transactions, and
+  // on another host.
+  v1::Event earlier = LogEvent(5, kT0 + 500, v1::INFO, "작업 상태 확인");
+  earlier.mutable_log()->set_ruid("room_aaaa");
+  v1::Event later = LogEvent(6, kT0 + 5000, v1::INFO, "작업 상태: SUCCEEDED");
+  later.mutable_log()->set_ruid("room_aaaa");
+  Apply(Stored({Batch("a", {earlier})}));
+  v1::Event on_b = LogEvent(2, kT0 + 100, v1::INFO, "GET /room/result");
+  on_b.mutable_log()->set_ruid("room_aaaa");
+  Apply(Stored({Batch("a", {later}), Batch("b", {on_b})}));
+  v1::QueryLogsRequest request;
+  request.set_ruid("room_aaaa");
+  EXPECT_THAT(TimesOf(Logs(request)), ElementsAre(5000, 2000, 1000, 500, 100));
+  request.set_agent_id("b");
+  EXPECT_THAT(TimesOf(Logs(request)), ElementsAre(100));
+  request.clear_agent_id();
+  request.set_ruid("room_bbbb");
+  EXPECT_THAT(TimesOf(Logs(request)), ElementsAre(2500));
+}
+
 TEST_P(QueryLogsTest, TimeBoundsAreInclusive) {
   v1::QueryLogsRequest request;
   request.set_since_unix_ms(kT0 + 2000);
@@ -1571,6 +1592,29 @@ TEST_P(RetentionConformanceTest, AtMostMaxRowsGoOldestFirst) {
   Apply(Stored({LogLines("a", 6, 6)}));
   EXPECT_EQ(DeleteExpired(policy, 2, later)->logs, 1);
   EXPECT_THAT(Sequences(Logs({})), ElementsAre(6));
+}
+
+TEST_P(RetentionConformanceTest, ARoomKeepsTheEventsRetentionLeaves) {
+  const int64_t old_ms = kT0 - absl::ToInt64Milliseconds(absl::Hours(2));
+  auto in_room = [](v1::Event event, const std::string& ruid) {
+    event.mutable_log()->set_ruid(ruid);
+    return event;
+  };
+  Apply(Stored(
+      {Batch("a", {in_room(LogEvent(1, old_ms, v1::INFO, "old of x"), "room_x"),
+                   in_room(LogEvent(2, old_ms, v1::INFO, "old of y"), "room_y"),
+                   in_room(LogEvent(3, kT0, v1::INFO, "new of x"), "room_x"),
+                   LogEvent(4, kT0, v1::INFO, "newest")})}));
+  RetentionPolicy policy = KeepEverything(absl::Hours(3));
+  policy.logs = absl::Hours(1);
+  absl::StatusOr<RetentionCounts> removed = DeleteExpired(policy);
+  ASSERT_THAT(removed, IsOk());
+  EXPECT_EQ(removed->logs, 2);
+  v1::QueryLogsRequest request;
+  request.set_ruid("room_x");
+  EXPECT_THAT(Sequences(Logs(request)), ElementsAre(3));
+  request.set_ruid("room_y");
+  EXPECT_THAT(Sequences(Logs(request)), IsEmpty());
 }
 
 TEST_P(RetentionConformanceTest, RollupsGoPastTheirOwnAge) {
