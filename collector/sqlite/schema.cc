@@ -327,9 +327,9 @@ INSERT INTO pending_backfills VALUES ('rooms');
     // earliest and the latest event naming the room. A room filter reads
     // the host's events of that span by the index by host and time, instead
     // of an index of log_events by ruid: nearly every event of a room's
-    // processing names it, and keeping that index took a fifth of the
-    // ingest thread's CPU (0.6-0.8 us of 2.9 per event). The writer widens
-    // the spans in the transaction that stores the events, once per room
+    // processing names it, and keeping that index took a quarter of the
+    // ingest thread's work (4,700 of 20,200 instructions an event). The writer
+    // widens the spans in the transaction that stores the events, once per room
     // and transaction. Retention removes a span once every event of it is
     // gone.
     {9, R"sql(
