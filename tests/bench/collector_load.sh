@@ -12,9 +12,10 @@
 # stream failures, and whether anything was lost: by ListHosts'
 # last_sequence (eroom-loadgen) and by counting every agent's distinct
 # stored sequences in the database. Then one table of every size.
-# The CPU of the collector's rule thread (alert-rules) is sampled too: run
-# once with --rules default (the shipped rule set) and once without to see
-# what evaluation costs beside ingest.
+# The CPU of each of the collector's threads is sampled too (ingest, the
+# search index, gRPC's, ...), to say where it goes; that of its rule thread
+# (alert-rules) apart: run once with --rules default (the shipped rule set)
+# and once without to see what evaluation costs beside ingest.
 #
 #   tests/bench/collector_load.sh --bin BUILD/bin [--agents 100,1000,3000]
 #       [--rate 10] [--duration 1m] [--rules FILE|default]
@@ -94,22 +95,29 @@ summary=()
 
 # sample PID OUT: one line per second while PID lives (the collector or
 # rsyslogd): unix ms, its CPU ticks, its VmRSS kB, CPU ticks the whole
-# machine was busy (all but idle and iowait), CPU ticks of its rule thread
-# (the collector's alert-rules; 0 without one).
+# machine was busy (all but idle and iowait); and in OUT.threads, unix ms
+# then NAME=TICKS for each name its threads go by.
 sample() {
-  local pid=$1 out=$2 ticks rss busy task rules_stat="" rules_ticks
-  for task in /proc/"$pid"/task/*; do
-    [[ "$(<"$task/comm")" == alert-rules ]] && rules_stat="$task/stat"
-  done
+  local pid=$1 out=$2 ticks rss busy now
   while kill -0 "$pid" 2>/dev/null; do
+    now=$(date +%s%3N)
     ticks=$(cpu_ticks "/proc/$pid/stat") || break
     rss=$(awk '/^VmRSS:/ {print $2}' "/proc/$pid/status")
     busy=$(awk '/^cpu / {t = 0; for (i = 2; i <= NF; i++) t += $i; print t - $5 - $6}' /proc/stat)
-    rules_ticks=0
-    if [[ -n "$rules_stat" ]]; then rules_ticks=$(cpu_ticks "$rules_stat" || echo 0); fi
-    echo "$(date +%s%3N) $ticks $rss $busy $rules_ticks" >>"$out"
+    echo "$now $ticks $rss $busy" >>"$out"
+    echo "$now$(thread_ticks "$pid")" >>"$out.threads"
     sleep 1
   done
+}
+
+# " NAME=TICKS" for each name PID's threads go by, the CPU ticks of the
+# threads of one name summed (spaces in a name become '_').
+thread_ticks() {  # pid
+  local task fields
+  for task in /proc/"$1"/task/*; do
+    stat_fields "$task/stat" 2>/dev/null || continue
+    echo "$(tr ' ' _ <"$task/comm") $((fields[11] + fields[12]))"
+  done | awk '{ ticks[$1] += $2 } END { for (name in ticks) printf " %s=%d", name, ticks[name] }'
 }
 
 # The start and end (unix ms) of the load eroom-loadgen or
@@ -120,16 +128,16 @@ load_window() {  # file
 
 # From sample()'s lines between START and END (first sample at or after the
 # start to the last at or before the end): the process's CPU as % of one
-# core, the busiest 10 s within it, the RSS peak (kB), the rest of the
-# machine's CPU and the rule thread's.
+# core, the busiest 10 s within it, the RSS peak (kB) and the rest of the
+# machine's CPU.
 window_figures() {  # samples start end
   local clk_tck
   clk_tck=$(getconf CLK_TCK)
   awk -v s="$2" -v e="$3" -v hz="$clk_tck" '
     BEGIN { n = 0; rmax = 0 }
-    $1 >= s && $1 <= e { t[n] = $1; c[n] = $2; r[n] = $3; b[n] = $4; a[n] = $5; n++ }
+    $1 >= s && $1 <= e { t[n] = $1; c[n] = $2; r[n] = $3; b[n] = $4; n++ }
     END {
-      if (n < 2) { print "nan nan nan nan nan"; exit }
+      if (n < 2) { print "nan nan nan nan"; exit }
       secs = (t[n-1] - t[0]) / 1000
       avg = 100 * (c[n-1] - c[0]) / hz / secs
       # The rest of the machine (% of one core): busy ticks less the process ones.
@@ -143,9 +151,32 @@ window_figures() {  # samples start end
         }
         if (r[i] > rmax) rmax = r[i]
       }
-      rules = 100 * (a[n-1] - a[0]) / hz / secs
-      printf "%.1f %.1f %d %.0f %.1f\n", avg, max10, rmax, others, rules
+      printf "%.1f %.1f %d %.0f\n", avg, max10, rmax, others
     }' "$1"
+}
+
+# From sample()'s OUT.threads between START and END: "NAME PERCENT" for each
+# name the process's threads go by, their CPU as % of one core, busiest
+# first.
+thread_figures() {  # samples start end
+  local clk_tck
+  clk_tck=$(getconf CLK_TCK)
+  awk -v s="$2" -v e="$3" -v hz="$clk_tck" '
+    $1 >= s && $1 <= e {
+      if (n++ == 0) t0 = $1
+      t1 = $1
+      for (i = 2; i <= NF; i++) {
+        split($i, kv, "=")
+        if (!(kv[1] in first)) first[kv[1]] = n == 1 ? kv[2] : 0
+        last[kv[1]] = kv[2]
+      }
+    }
+    END {
+      if (n < 2) exit
+      for (name in last) {
+        printf "%s %.1f\n", name, 100 * (last[name] - first[name]) / hz / ((t1 - t0) / 1000)
+      }
+    }' "$1.threads" | sort -k2,2 -g -r
 }
 
 # run_reference CONNECTIONS: rsyslogd under the same load over TCP (see the
@@ -172,7 +203,7 @@ run_reference() {
   wait "$receiver_pid" 2>/dev/null || true
   receiver_pid=""
   read -r start end < <(load_window "$dir/fleet.out")
-  read -r reference_cpu _ rss_kb _ _ < <(window_figures "$dir/samples" "$start" "$end")
+  read -r reference_cpu _ rss_kb _ < <(window_figures "$dir/samples" "$start" "$end")
   reference_rss_mb=$((${rss_kb:-0} / 1024))
   reference_note="received $received of ${sent:-?} lines sent"
 }
@@ -237,8 +268,11 @@ EOF
   collector_pid=""
 
   read -r load_start load_end < <(load_window "$work/loadgen.out")
-  read -r cpu_avg cpu_max10 rss_max_kb others_avg rules_avg < <(
+  read -r cpu_avg cpu_max10 rss_max_kb others_avg < <(
     window_figures "$work/samples" "$load_start" "$load_end")
+  thread_cpu=$(thread_figures "$work/samples" "$load_start" "$load_end")
+  rules_avg=$(awk '$1 == "alert-rules" { print $2 }' <<<"$thread_cpu")
+  busy_threads=$(awk '$2 >= 0.5 { printf "%s%s %s%%", n++ ? ", " : "", $1, $2 }' <<<"$thread_cpu")
 
   # Every agent's distinct stored sequences against what it produced.
   db_check="skipped (no sqlite3)"
@@ -283,7 +317,8 @@ EOF
   echo "=== collector under load: $agents agents x $rate events/s for $duration ==="
   [[ "$cpu_max10" == -1.0 ]] && cpu_max10="n/a (load under 5 s)" || cpu_max10="${cpu_max10}%"
   echo "collector CPU              ${cpu_avg}% of one core (busiest 10 s: ${cpu_max10})"
-  echo "rule thread CPU            ${rules_avg}% of one core (rules: ${rules:-none})"
+  echo "collector CPU by thread    ${busy_threads:-n/a} (those over 0.5 %)"
+  echo "rule thread CPU            ${rules_avg:-0.0}% of one core (rules: ${rules:-none})"
   echo "collector RSS              peak ${rss_peak_mb} MB (VmHWM); max sampled during load $((rss_max_kb / 1024)) MB"
   echo "events stored              ${stored_total:-?} in the database = ${stored_rate}/s over ${load_seconds} s of load"
   echo "collector page faults      $faults over the whole run$([[ -n "$stored_total" ]] &&
