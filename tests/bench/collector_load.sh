@@ -111,13 +111,18 @@ sample() {
 }
 
 # " NAME=TICKS" for each name PID's threads go by, the CPU ticks of the
-# threads of one name summed (spaces in a name become '_').
+# threads of one name summed (spaces in a name become '_'). One awk over
+# every stat(5) file: a process per thread took longer than the second
+# between samples. The name is between the first '(' and the last ')'.
 thread_ticks() {  # pid
-  local task fields
-  for task in /proc/"$1"/task/*; do
-    stat_fields "$task/stat" 2>/dev/null || continue
-    echo "$(tr ' ' _ <"$task/comm") $((fields[11] + fields[12]))"
-  done | awk '{ ticks[$1] += $2 } END { for (name in ticks) printf " %s=%d", name, ticks[name] }'
+  cat /proc/"$1"/task/*/stat 2>/dev/null | awk '{
+    first = index($0, "(")
+    last = match($0, /\) [^)]*$/)
+    name = substr($0, first + 1, last - first - 1)
+    gsub(/ /, "_", name)
+    split(substr($0, last + 2), field, " ")
+    ticks[name] += field[12] + field[13]  # utime, stime
+  } END { for (name in ticks) printf " %s=%d", name, ticks[name] }'
 }
 
 # The start and end (unix ms) of the load eroom-loadgen or
