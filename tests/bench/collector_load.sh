@@ -93,6 +93,8 @@ fi
 ulimit -n "$(ulimit -Hn)"
 summary=()
 
+clock_ticks=$(getconf CLK_TCK)  # per second, in /proc's CPU times
+
 # sample PID OUT: one line per second while PID lives (the collector or
 # rsyslogd): unix ms, its CPU ticks, its VmRSS kB, CPU ticks the whole
 # machine was busy (all but idle and iowait); and in OUT.threads, unix ms
@@ -136,9 +138,7 @@ load_window() {  # file
 # core, the busiest 10 s within it, the RSS peak (kB) and the rest of the
 # machine's CPU.
 window_figures() {  # samples start end
-  local clk_tck
-  clk_tck=$(getconf CLK_TCK)
-  awk -v s="$2" -v e="$3" -v hz="$clk_tck" '
+  awk -v s="$2" -v e="$3" -v hz="$clock_ticks" '
     BEGIN { n = 0; rmax = 0 }
     $1 >= s && $1 <= e { t[n] = $1; c[n] = $2; r[n] = $3; b[n] = $4; n++ }
     END {
@@ -164,9 +164,7 @@ window_figures() {  # samples start end
 # name the process's threads go by, their CPU as % of one core, busiest
 # first.
 thread_figures() {  # samples start end
-  local clk_tck
-  clk_tck=$(getconf CLK_TCK)
-  awk -v s="$2" -v e="$3" -v hz="$clk_tck" '
+  awk -v s="$2" -v e="$3" -v hz="$clock_ticks" '
     $1 >= s && $1 <= e {
       if (n++ == 0) t0 = $1
       t1 = $1
