@@ -13,9 +13,12 @@
 # last_sequence (eroom-loadgen) and by counting every agent's distinct
 # stored sequences in the database. Then one table of every size.
 # The CPU of each of the collector's threads is sampled too (ingest, the
-# search index, gRPC's, ...), to say where it goes; that of its rule thread
-# (alert-rules) apart: run once with --rules default (the shipped rule set)
-# and once without to see what evaluation costs beside ingest.
+# search index, gRPC's, ...), to say where it goes, and how much of the
+# time the ingest thread waited for a CPU (schedstat): on a machine the load
+# generator shares, the single writer's waits delay every ack. That of its
+# rule thread (alert-rules) apart: run once with --rules default (the
+# shipped rule set) and once without to see what evaluation costs beside
+# ingest.
 #
 #   tests/bench/collector_load.sh --bin BUILD/bin [--agents 100,1000,3000]
 #       [--rate 10] [--duration 1m] [--rules FILE|default]
@@ -98,7 +101,7 @@ clock_ticks=$(getconf CLK_TCK)  # per second, in /proc's CPU times
 # sample PID OUT: one line per second while PID lives (the collector or
 # rsyslogd): unix ms, its CPU ticks, its VmRSS kB, CPU ticks the whole
 # machine was busy (all but idle and iowait); and in OUT.threads, unix ms
-# then NAME=TICKS for each name its threads go by.
+# then thread_ticks' NAME=TICKS:WAIT for each name its threads go by.
 sample() {
   local pid=$1 out=$2 ticks rss busy now
   while kill -0 "$pid" 2>/dev/null; do
@@ -112,19 +115,27 @@ sample() {
   done
 }
 
-# " NAME=TICKS" for each name PID's threads go by, the CPU ticks of the
-# threads of one name summed (spaces in a name become '_'). One awk over
-# every stat(5) file: a process per thread took longer than the second
-# between samples. The name is between the first '(' and the last ')'.
+# " NAME=TICKS:WAIT" for each name PID's threads go by: the CPU ticks of
+# the threads of one name summed (spaces in a name become '_'), and the
+# milliseconds they spent runnable but waiting for a CPU (schedstat). One
+# awk over every stat(5) file: a process per thread took longer than the
+# second between samples. The name is between the first '(' and the last
+# ')'.
 thread_ticks() {  # pid
-  cat /proc/"$1"/task/*/stat 2>/dev/null | awk '{
+  cat /proc/"$1"/task/*/stat 2>/dev/null | awk -v pid="$1" '{
     first = index($0, "(")
     last = match($0, /\) [^)]*$/)
     name = substr($0, first + 1, last - first - 1)
     gsub(/ /, "_", name)
     split(substr($0, last + 2), field, " ")
     ticks[name] += field[12] + field[13]  # utime, stime
-  } END { for (name in ticks) printf " %s=%d", name, ticks[name] }'
+    schedstat = "/proc/" pid "/task/" $1 "/schedstat"
+    if ((getline line < schedstat) > 0) {
+      split(line, sched, " ")
+      wait_ms[name] += sched[2] / 1e6
+    }
+    close(schedstat)
+  } END { for (name in ticks) printf " %s=%d:%d", name, ticks[name], wait_ms[name] }'
 }
 
 # The start and end (unix ms) of the load eroom-loadgen or
@@ -160,24 +171,30 @@ window_figures() {  # samples start end
     }' "$1"
 }
 
-# From sample()'s OUT.threads between START and END: "NAME PERCENT" for each
-# name the process's threads go by, their CPU as % of one core, busiest
-# first.
+# From sample()'s OUT.threads between START and END: "NAME PERCENT WAITING"
+# for each name the process's threads go by: their CPU as % of one core and
+# their time waiting for a CPU as % of the window, busiest first.
 thread_figures() {  # samples start end
   awk -v s="$2" -v e="$3" -v hz="$clock_ticks" '
     $1 >= s && $1 <= e {
       if (n++ == 0) t0 = $1
       t1 = $1
       for (i = 2; i <= NF; i++) {
-        split($i, kv, "=")
-        if (!(kv[1] in first)) first[kv[1]] = n == 1 ? kv[2] : 0
+        split($i, kv, "[=:]")
+        if (!(kv[1] in first)) {
+          first[kv[1]] = n == 1 ? kv[2] : 0
+          first_wait[kv[1]] = n == 1 ? kv[3] : 0
+        }
         last[kv[1]] = kv[2]
+        last_wait[kv[1]] = kv[3]
       }
     }
     END {
       if (n < 2) exit
+      secs = (t1 - t0) / 1000
       for (name in last) {
-        printf "%s %.1f\n", name, 100 * (last[name] - first[name]) / hz / ((t1 - t0) / 1000)
+        printf "%s %.1f %.1f\n", name, 100 * (last[name] - first[name]) / hz / secs,
+          (last_wait[name] - first_wait[name]) / 10 / secs
       }
     }' "$1.threads" | sort -k2,2 -g -r
 }
@@ -276,6 +293,9 @@ EOF
   thread_cpu=$(thread_figures "$work/samples" "$load_start" "$load_end")
   rules_avg=$(awk '$1 == "alert-rules" { print $2 }' <<<"$thread_cpu")
   busy_threads=$(awk '$2 >= 0.5 { printf "%s%s %s%%", n++ ? ", " : "", $1, $2 }' <<<"$thread_cpu")
+  ingest_time=$(awk '$1 == "ingest" {
+      printf "on a CPU %s%%, waiting for one %s%%, off it %.1f%% (in I/O or idle)", $2, $3, 100 - $2 - $3
+    }' <<<"$thread_cpu")
 
   # Every agent's distinct stored sequences against what it produced.
   db_check="skipped (no sqlite3)"
@@ -321,6 +341,7 @@ EOF
   [[ "$cpu_max10" == -1.0 ]] && cpu_max10="n/a (load under 5 s)" || cpu_max10="${cpu_max10}%"
   echo "collector CPU              ${cpu_avg}% of one core (busiest 10 s: ${cpu_max10})"
   echo "collector CPU by thread    ${busy_threads:-n/a} (those over 0.5 %)"
+  echo "ingest thread's time       ${ingest_time:-n/a}"
   echo "rule thread CPU            ${rules_avg:-0.0}% of one core (rules: ${rules:-none})"
   echo "collector RSS              peak ${rss_peak_mb} MB (VmHWM); max sampled during load $((rss_max_kb / 1024)) MB"
   echo "events stored              ${stored_total:-?} in the database = ${stored_rate}/s over ${load_seconds} s of load"
