@@ -97,6 +97,9 @@ absl::StatusOr<CollectorConfig> LoadCollectorConfig(const std::string& path) {
       "max_message_bytes", 16 * 1024 * 1024, 64 * 1024, 256 * 1024 * 1024));
   config.batches_per_second = static_cast<size_t>(
       ingest.Int("batches_per_second", kDefaultBatchesPerSecond, 0, 1000000));
+  config.commit_interval =
+      ingest.Duration("commit_interval", kDefaultCommitInterval,
+                      absl::ZeroDuration(), absl::Seconds(1));
   ingest.Finish();
 
   ConfigMap query = root.Map("query");

@@ -21,6 +21,7 @@ namespace eroom::collector {
 // costs far more than its events (README.md, "Capacity"), and at 3,000
 // agents this asks each for a batch a second.
 inline constexpr size_t kDefaultBatchesPerSecond = 3000;
+inline constexpr absl::Duration kDefaultCommitInterval = absl::Milliseconds(20);
 
 // Everything eroom-collector needs, read from one YAML file (see
 // deploy/collector.example.yaml for every key and its default).
@@ -41,6 +42,9 @@ struct CollectorConfig {
   // Batches per second the connected agents share (IngestPipeline::Options);
   // 0: agents send as soon as they have events.
   size_t batches_per_second = kDefaultBatchesPerSecond;
+  // While batches keep coming, the ingest thread commits at most this often
+  // (IngestPipeline::Options).
+  absl::Duration commit_interval = kDefaultCommitInterval;
   absl::Duration stats_interval = absl::Seconds(60);
   // A connected host that sent nothing for this long is reported down.
   absl::Duration heartbeat_timeout = absl::Seconds(30);

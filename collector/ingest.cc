@@ -110,6 +110,7 @@ void IngestPipeline::Run() {
     std::vector<IngestItem> items = queue_.PopBatch(
         options_.queue_capacity,
         retention_due ? absl::ZeroDuration() : absl::Milliseconds(100));
+    if (!items.empty()) GatherRound(items);
     // Room was just made: waiting streams read on while these are stored.
     QueueWaiting();
     if (items.empty()) {
@@ -154,6 +155,21 @@ void IngestPipeline::Run() {
     StoreGroup(group);
     retention_due = RunRetention();
   }
+}
+
+void IngestPipeline::GatherRound(std::vector<IngestItem>& items) {
+  const absl::Duration early =
+      options_.commit_interval - (clock_.Now() - last_round_start_);
+  // A full queue has streams waiting for room (SubmitOrWait): no reason to
+  // hold them back.
+  if (early > absl::ZeroDuration() && items.size() < options_.queue_capacity) {
+    const size_t room = options_.queue_capacity - items.size();
+    queue_.AwaitSize(room, early);
+    for (IngestItem& item : queue_.PopBatch(room, absl::ZeroDuration())) {
+      items.push_back(std::move(item));
+    }
+  }
+  last_round_start_ = clock_.Now();
 }
 
 bool IngestPipeline::RunRetention() {

@@ -110,6 +110,11 @@ class IngestPipeline {
     // agent to leave (connected streams / this) seconds between batches
     // that are not full, at most kMaxBatchInterval. 0: no pacing.
     size_t batches_per_second = 0;
+    // While items keep coming, rounds of transactions start at most this
+    // often: items taken sooner wait for those that come meanwhile (until
+    // the queue is full), so that one commit serves them all. A round
+    // after a quiet spell starts at once. 0: every round starts at once.
+    absl::Duration commit_interval = absl::ZeroDuration();
   };
   static constexpr absl::Duration kMaxBatchInterval = absl::Seconds(2);
 
@@ -154,6 +159,9 @@ class IngestPipeline {
 
  private:
   void Run();
+  // Adds to `items` what comes until the commit interval since the last
+  // round's start has passed or the queue is full.
+  void GatherRound(std::vector<IngestItem>& items);
   // Moves waiting items into the queue while it has room.
   void QueueWaiting();
   void StoreGroup(std::vector<IngestItem>& group);
@@ -195,6 +203,7 @@ class IngestPipeline {
   StoredSequences stored_sequences_;
   // Streams whose hello came and whose disconnect has not.
   size_t connected_streams_ = 0;
+  absl::Time last_round_start_ = absl::InfinitePast();
   std::thread thread_;
 };
 

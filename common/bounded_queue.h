@@ -66,6 +66,16 @@ class BoundedQueue {
     return out;
   }
 
+  // Waits up to `timeout` until at least `count` items are queued or the
+  // queue is closed.
+  void AwaitSize(size_t count, absl::Duration timeout) {
+    absl::MutexLock lock(&mu_);
+    auto ready = [this, count]() ABSL_SHARED_LOCKS_REQUIRED(mu_) {
+      return closed_ || items_.size() >= count;
+    };
+    mu_.AwaitWithTimeout(absl::Condition(&ready), timeout);
+  }
+
   std::optional<T> Pop(absl::Duration timeout) {
     std::vector<T> one = PopBatch(1, timeout);
     if (one.empty()) return std::nullopt;

@@ -248,6 +248,44 @@ TEST_F(IngestPipelineTest, QueuedBatchesShareOneTransactionAndAckAfterIt) {
   EXPECT_EQ(observer_.commits(), 1);
 }
 
+// Group commit: while batches keep coming, a round waits for those that
+// come within the commit interval (here for good: the fake clock stands
+// still), until the queue is full.
+TEST_F(IngestPipelineTest, WhileBatchesKeepComingOneCommitServesTheNextOnes) {
+  auto link = std::make_shared<RecordingLink>();
+  IngestPipeline ingest(
+      storage_, clock_,
+      {.queue_capacity = 3, .commit_interval = absl::Hours(1)}, {&observer_});
+  ingest.Start();
+  ASSERT_TRUE(ingest.Submit(Batch("a", link, {1})));
+  // The first round after a quiet spell starts at once.
+  PollUntil([&] { return storage_.transactions() == 1; }, absl::Seconds(30));
+  ASSERT_TRUE(ingest.Submit(Batch("a", link, {2})));
+  PollUntil([&] { return ingest.queue_depth() == 0; }, absl::Seconds(30));
+  // Taken, and held for the next ones until the queue is full again.
+  ASSERT_TRUE(ingest.Submit(Batch("a", link, {3})));
+  ASSERT_TRUE(ingest.Submit(Batch("a", link, {4})));
+  PollUntil([&] { return storage_.transactions() >= 2; }, absl::Seconds(30));
+  ingest.Stop();
+  EXPECT_EQ(storage_.transactions(), 2);
+  EXPECT_THAT(link->stored(), ElementsAre(1, 4));
+  EXPECT_EQ(link->acked_batches(), 4u);
+}
+
+TEST_F(IngestPipelineTest, StopStoresWhatARoundWaitsWithAtOnce) {
+  auto link = std::make_shared<RecordingLink>();
+  IngestPipeline ingest(
+      storage_, clock_,
+      {.queue_capacity = 100, .commit_interval = absl::Hours(1)}, {});
+  ingest.Start();
+  ASSERT_TRUE(ingest.Submit(Batch("a", link, {1})));
+  PollUntil([&] { return storage_.transactions() == 1; }, absl::Seconds(30));
+  ASSERT_TRUE(ingest.Submit(Batch("a", link, {2})));
+  PollUntil([&] { return ingest.queue_depth() == 0; }, absl::Seconds(30));
+  ingest.Stop();  // Within the hour.
+  EXPECT_THAT(link->stored(), ElementsAre(1, 2));
+}
+
 TEST_F(IngestPipelineTest, ObserversSeeARedeliveredEventOnce) {
   auto link = std::make_shared<RecordingLink>();
   IngestPipeline ingest(storage_, clock_, {}, {&observer_});

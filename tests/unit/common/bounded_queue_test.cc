@@ -44,6 +44,20 @@ TEST(BoundedQueueTest, CloseWakesWaitersAndDrains) {
   EXPECT_THAT(queue.PopBatch(10, absl::InfiniteDuration()), IsEmpty());
 }
 
+TEST(BoundedQueueTest, AwaitSizeReturnsOnceEnoughAreQueuedOrClosed) {
+  BoundedQueue<int> queue(10);
+  std::thread producer([&] {
+    queue.TryPush(1);
+    queue.TryPush(2);
+  });
+  queue.AwaitSize(2, absl::InfiniteDuration());
+  EXPECT_EQ(queue.size(), 2u);  // Before the join: AwaitSize waited.
+  producer.join();
+  queue.Close();
+  queue.AwaitSize(5, absl::InfiniteDuration());  // Returns: closed.
+  EXPECT_EQ(queue.size(), 2u);
+}
+
 TEST(BoundedQueueTest, ConsumerReceivesWhatAnotherThreadPushes) {
   BoundedQueue<int> queue(10);
   std::thread producer([&] { queue.TryPush(42); });
