@@ -85,6 +85,10 @@ void IngestPipeline::QueueWaiting() {
 }
 
 void IngestPipeline::Start() {
+  answer_thread_ = std::thread([this] {
+    SetThreadName("ingest-answers");
+    RunAnswers();
+  });
   thread_ = std::thread([this] {
     SetThreadName("ingest");
     Run();
@@ -101,6 +105,9 @@ void IngestPipeline::Stop() {
   stopping_ = true;
   queue_.Close();
   thread_.join();
+  // The writer is done: what it committed is answered before this returns.
+  answers_.Close();
+  answer_thread_.join();
 }
 
 void IngestPipeline::Run() {
@@ -154,6 +161,21 @@ void IngestPipeline::Run() {
     RegisterHellos(hellos);
     StoreGroup(group);
     retention_due = RunRetention();
+  }
+}
+
+void IngestPipeline::RunAnswers() {
+  while (true) {
+    // Freed at the end of each pass, after their acks went out.
+    std::vector<Answers> rounds =
+        answers_.PopBatch(kAnswerQueueCapacity, absl::InfiniteDuration());
+    if (rounds.empty()) return;  // Closed and drained.
+    for (const Answers& round : rounds) {
+      for (const Answers::StreamAck& ack : round.acks) {
+        ack.link->OnStored(ack.stored_through_sequence, ack.batches,
+                           round.batch_interval);
+      }
+    }
   }
 }
 
@@ -267,12 +289,17 @@ void IngestPipeline::StoreGroup(std::vector<IngestItem>& group) {
     ack.agent_id = &item.agent_id;
     ++ack.batches;
   }
-  const absl::Duration batch_interval = BatchInterval();
+  Answers answers;
+  answers.batch_interval = BatchInterval();
+  answers.acks.reserve(acks.size());
   for (const auto& [link, ack] : acks) {
-    link->OnStored(stored_sequences_[*ack.agent_id], ack.batches,
-                   batch_interval);
+    answers.acks.push_back(
+        {link, stored_sequences_[*ack.agent_id], ack.batches});
   }
   for (IngestObserver* observer : observers_) observer->OnStored(*stored);
+  answers.items = std::move(group);
+  answers.stored = *std::move(stored);
+  answers_.PushWhenRoom(std::move(answers));
   group.clear();
 }
 

@@ -13,7 +13,7 @@ namespace eroom {
 
 // A multi-producer, multi-consumer FIFO with a fixed capacity: the joint
 // between two threads. Producers choose what "full" means for them: TryPush
-// refuses, PushDropOldest evicts the oldest element.
+// refuses, PushWhenRoom waits, PushDropOldest evicts the oldest element.
 template <typename T>
 class BoundedQueue {
  public:
@@ -32,6 +32,18 @@ class BoundedQueue {
   // bounded otherwise. False once closed.
   bool PushBeyondCapacity(T item) {
     absl::MutexLock lock(&mu_);
+    if (closed_) return false;
+    items_.push_back(std::move(item));
+    return true;
+  }
+
+  // Waits until the queue has room, then accepts; false once closed.
+  bool PushWhenRoom(T item) {
+    absl::MutexLock lock(&mu_);
+    auto room = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu_) {
+      return closed_ || items_.size() < capacity_;
+    };
+    mu_.Await(absl::Condition(&room));
     if (closed_) return false;
     items_.push_back(std::move(item));
     return true;

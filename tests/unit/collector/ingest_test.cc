@@ -286,6 +286,34 @@ TEST_F(IngestPipelineTest, StopStoresWhatARoundWaitsWithAtOnce) {
   EXPECT_THAT(link->stored(), ElementsAre(1, 2));
 }
 
+// Holds the answer thread in OnStored until released.
+class SlowLink final : public StreamLink {
+ public:
+  void OnRegistered(v1::HelloAck) override {}
+  void OnStored(uint64_t, size_t, absl::Duration) override {
+    answering_.Notify();
+    release_.WaitForNotification();
+  }
+  void OnIngestFailed(const absl::Status&) override {}
+  absl::Notification answering_;
+  absl::Notification release_;
+};
+
+TEST_F(IngestPipelineTest, AStreamSlowToTakeItsAckDoesNotHoldTheNextCommit) {
+  auto slow = std::make_shared<SlowLink>();
+  auto link = std::make_shared<RecordingLink>();
+  IngestPipeline ingest(storage_, clock_, {}, {&observer_});
+  ingest.Start();
+  ASSERT_TRUE(ingest.Submit(Batch("a", slow, {1})));
+  slow->answering_.WaitForNotification();
+  ASSERT_TRUE(ingest.Submit(Batch("b", link, {1})));
+  PollUntil([&] { return observer_.commits() == 2; }, absl::Seconds(30));
+  EXPECT_EQ(observer_.commits(), 2);
+  slow->release_.Notify();
+  ingest.Stop();  // Answers what was committed before it returns.
+  EXPECT_THAT(link->stored(), ElementsAre(1));
+}
+
 TEST_F(IngestPipelineTest, ObserversSeeARedeliveredEventOnce) {
   auto link = std::make_shared<RecordingLink>();
   IngestPipeline ingest(storage_, clock_, {}, {&observer_});

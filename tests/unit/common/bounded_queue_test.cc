@@ -2,6 +2,7 @@
 
 #include <thread>
 
+#include "absl/synchronization/notification.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -56,6 +57,25 @@ TEST(BoundedQueueTest, AwaitSizeReturnsOnceEnoughAreQueuedOrClosed) {
   queue.Close();
   queue.AwaitSize(5, absl::InfiniteDuration());  // Returns: closed.
   EXPECT_EQ(queue.size(), 2u);
+}
+
+TEST(BoundedQueueTest, PushWhenRoomWaitsForAPopAndFailsOnceClosed) {
+  BoundedQueue<int> queue(1);
+  ASSERT_TRUE(queue.TryPush(1));
+  std::thread producer([&] { EXPECT_TRUE(queue.PushWhenRoom(2)); });
+  EXPECT_THAT(queue.PopBatch(1, absl::InfiniteDuration()), ElementsAre(1));
+  EXPECT_THAT(queue.PopBatch(1, absl::InfiniteDuration()), ElementsAre(2));
+  producer.join();
+  ASSERT_TRUE(queue.TryPush(3));
+  absl::Notification pushing;
+  std::thread blocked([&] {
+    pushing.Notify();
+    EXPECT_FALSE(queue.PushWhenRoom(4));  // Full: waits until closed.
+  });
+  pushing.WaitForNotification();
+  queue.Close();
+  blocked.join();
+  EXPECT_THAT(queue.PopBatch(10, absl::InfiniteDuration()), ElementsAre(3));
 }
 
 TEST(BoundedQueueTest, ConsumerReceivesWhatAnotherThreadPushes) {
