@@ -177,7 +177,8 @@ class IngestPipeline {
     std::vector<IngestItem> items;
     StoredBatch stored;
   };
-  // Transactions answered but not yet acked; the writer waits beyond it.
+  // Commits whose acks are not written yet; past this many the writer
+  // waits for the answer thread.
   static constexpr size_t kAnswerQueueCapacity = 64;
 
   void Run();
