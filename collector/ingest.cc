@@ -278,23 +278,19 @@ void IngestPipeline::StoreGroup(std::vector<IngestItem>& group) {
   LogAnomalies(*stored);
   // One ack per stream covers all its batches in the transaction: acks are
   // cumulative, and each is a write to the network.
-  struct StreamAck {
-    const std::string* agent_id;  // A stream streams for one agent.
-    size_t batches = 0;
-  };
-  absl::flat_hash_map<StreamLink*, StreamAck> acks;
-  for (const IngestItem& item : group) {
-    if (item.kind != IngestItem::Kind::kBatch) continue;
-    StreamAck& ack = acks[item.link.get()];
-    ack.agent_id = &item.agent_id;
-    ++ack.batches;
-  }
+  // A stream streams for one agent, whose stored sequence is final here.
   Answers answers;
   answers.batch_interval = BatchInterval();
-  answers.acks.reserve(acks.size());
-  for (const auto& [link, ack] : acks) {
-    answers.acks.push_back(
-        {link, stored_sequences_[*ack.agent_id], ack.batches});
+  absl::flat_hash_map<StreamLink*, size_t> ack_index;
+  for (const IngestItem& item : group) {
+    if (item.kind != IngestItem::Kind::kBatch) continue;
+    const auto [entry, first] =
+        ack_index.try_emplace(item.link.get(), answers.acks.size());
+    if (first) {
+      answers.acks.push_back(
+          {item.link.get(), stored_sequences_[item.agent_id], 0});
+    }
+    ++answers.acks[entry->second].batches;
   }
   for (IngestObserver* observer : observers_) observer->OnStored(*stored);
   answers.items = std::move(group);

@@ -291,12 +291,12 @@ class SlowLink final : public StreamLink {
  public:
   void OnRegistered(v1::HelloAck) override {}
   void OnStored(uint64_t, size_t, absl::Duration) override {
-    answering_.Notify();
-    release_.WaitForNotification();
+    answering.Notify();
+    release.WaitForNotification();
   }
   void OnIngestFailed(const absl::Status&) override {}
-  absl::Notification answering_;
-  absl::Notification release_;
+  absl::Notification answering;
+  absl::Notification release;
 };
 
 TEST_F(IngestPipelineTest, AStreamSlowToTakeItsAckDoesNotHoldTheNextCommit) {
@@ -305,11 +305,11 @@ TEST_F(IngestPipelineTest, AStreamSlowToTakeItsAckDoesNotHoldTheNextCommit) {
   IngestPipeline ingest(storage_, clock_, {}, {&observer_});
   ingest.Start();
   ASSERT_TRUE(ingest.Submit(Batch("a", slow, {1})));
-  slow->answering_.WaitForNotification();
+  slow->answering.WaitForNotification();
   ASSERT_TRUE(ingest.Submit(Batch("b", link, {1})));
   PollUntil([&] { return observer_.commits() == 2; }, absl::Seconds(30));
   EXPECT_EQ(observer_.commits(), 2);
-  slow->release_.Notify();
+  slow->release.Notify();
   ingest.Stop();  // Answers what was committed before it returns.
   EXPECT_THAT(link->stored(), ElementsAre(1));
 }
