@@ -18,7 +18,6 @@ void LogEventBatch::Add(v1::LogEvent&& event) {
   if (TextBytes(event) > kMaxKeptTextBytes) long_events_.push_back(size_);
   if (size_ == events_.size()) events_.emplace_back();
   events_[size_++].Swap(&event);
-  event.Clear();
 }
 
 void LogEventBatch::Clear() {

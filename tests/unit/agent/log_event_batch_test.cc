@@ -70,14 +70,16 @@ TEST(LogEventBatchTest, AnEventBuiltInAReusedOneHoldsNothingOfIt) {
   v1::LogEvent event = StrayEvent("stray output", 0);
   batch.Add(std::move(event));
   // Add leaves `event` for the caller's next event, as the assembler uses
-  // it: it holds the first batch's first event, cleared.
-  EXPECT_THAT(event, EqualsProto(v1::LogEvent()));
+  // it: it holds the first batch's first event, to be cleared.
+  EXPECT_THAT(event,
+              EqualsProto(FullEvent("an ERROR event of the first batch")));
+  event.Clear();
   event.set_time_unix_ms(1750000000000);
   event.set_file("logs/server.log");
   event.set_message("more stray output");
   event.set_file_offset(13);
   batch.Add(std::move(event));
-  EXPECT_THAT(event, EqualsProto(v1::LogEvent()));
+  EXPECT_THAT(event, EqualsProto(FullEvent("another")));
 
   EXPECT_THAT(batch.events(),
               ElementsAre(EqualsProto(StrayEvent("stray output", 0)),
@@ -92,6 +94,7 @@ TEST(LogEventBatchTest, AnOrdinaryEventLendsItsMemoryToALaterOne) {
 
   v1::LogEvent event;
   batch.Add(std::move(event));
+  event.Clear();
   EXPECT_GE(event.message().capacity(), 300u);
 }
 
