@@ -517,6 +517,23 @@ TEST_P(QueryLogsTest, RuidFilterFindsTheRoomsEventsOfLaterBatchesAndHosts) {
   EXPECT_THAT(TimesOf(Logs(request)), ElementsAre(2500));
 }
 
+TEST_P(QueryLogsTest, RuidFilterFindsRoomsInterleavedInOneBatch) {
+  auto in_room = [](int sequence, int64_t time_ms, const std::string& ruid) {
+    v1::Event event = LogEvent(sequence, time_ms, v1::INFO, "작업 상태 확인");
+    event.mutable_log()->set_ruid(ruid);
+    return event;
+  };
+  Apply(Stored({Batch(
+      "a",
+      {in_room(5, kT0 + 5000, "room_x"), in_room(6, kT0 + 6000, "room_y"),
+       in_room(7, kT0 + 7000, "room_x"), in_room(8, kT0 + 8000, "room_y")})}));
+  v1::QueryLogsRequest request;
+  request.set_ruid("room_x");
+  EXPECT_THAT(TimesOf(Logs(request)), ElementsAre(7000, 5000));
+  request.set_ruid("room_y");
+  EXPECT_THAT(TimesOf(Logs(request)), ElementsAre(8000, 6000));
+}
+
 TEST_P(QueryLogsTest, TimeBoundsAreInclusive) {
   v1::QueryLogsRequest request;
   request.set_since_unix_ms(kT0 + 2000);
