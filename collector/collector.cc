@@ -82,6 +82,7 @@ Collector::Collector(const CollectorConfig& config, const Clock& clock,
           IngestPipeline::Options{
               .queue_capacity = 4096,
               .max_events_per_transaction = config.max_events_per_transaction,
+              .max_batches_per_transaction = config.max_batches_per_transaction,
               .retention = &retention_,
               .batches_per_second = config.batches_per_second,
               .commit_interval = config.commit_interval},

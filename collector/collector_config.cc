@@ -91,6 +91,8 @@ absl::StatusOr<CollectorConfig> LoadCollectorConfig(const std::string& path) {
   ConfigMap ingest = root.Map("ingest");
   config.max_events_per_transaction = static_cast<size_t>(
       ingest.Int("max_events_per_transaction", 20000, 1, 1000000));
+  config.max_batches_per_transaction = static_cast<size_t>(
+      ingest.Int("max_batches_per_transaction", 256, 1, 100000));
   config.stream_window_batches =
       static_cast<size_t>(ingest.Int("stream_window_batches", 16, 1, 1024));
   config.max_message_bytes = static_cast<int>(ingest.Int(

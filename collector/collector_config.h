@@ -31,6 +31,8 @@ struct CollectorConfig {
   std::string log_level = "info";
   // Upper bound of events written in one SQLite transaction.
   size_t max_events_per_transaction = 20000;
+  // ... and of agents' batches (IngestPipeline::Options).
+  size_t max_batches_per_transaction = 256;
   // Batches one agent may have in flight before its stream stops reading:
   // per-agent flow control, so no agent can grow the ingest queue unbounded.
   size_t stream_window_batches = 16;

@@ -127,11 +127,13 @@ void IngestPipeline::Run() {
     }
     std::vector<IngestItem> group;
     size_t group_events = 0;
+    size_t group_batches = 0;
     std::vector<IngestItem> hellos;
     for (IngestItem& item : items) {
       if (item.kind == IngestItem::Kind::kHello) {
         StoreGroup(group);
         group_events = 0;
+        group_batches = 0;
         hellos.push_back(std::move(item));
         continue;
       }
@@ -139,6 +141,7 @@ void IngestPipeline::Run() {
       switch (item.kind) {
         case IngestItem::Kind::kBatch:
           group_events += item.batch->events_size();
+          ++group_batches;
           break;
         case IngestItem::Kind::kCommandProgress:
         case IngestItem::Kind::kAudit:
@@ -149,13 +152,16 @@ void IngestPipeline::Run() {
         case IngestItem::Kind::kCommandRequested:
           StoreGroup(group);
           group_events = 0;
+          group_batches = 0;
           Handle(item);
           continue;
       }
       group.push_back(std::move(item));
-      if (group_events >= options_.max_events_per_transaction) {
+      if (group_events >= options_.max_events_per_transaction ||
+          group_batches >= options_.max_batches_per_transaction) {
         StoreGroup(group);
         group_events = 0;
+        group_batches = 0;
       }
     }
     RegisterHellos(hellos);

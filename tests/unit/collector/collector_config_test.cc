@@ -65,6 +65,7 @@ TEST_F(CollectorConfigTest, ReadsEveryKey) {
             "listen: 0.0.0.0:9000\nlog_level: debug\nstats_interval: 5s\n"
             "storage:\n  path: /data/e.db\n"
             "ingest:\n  max_events_per_transaction: 100\n"
+            "  max_batches_per_transaction: 7\n"
             "  stream_window_batches: 3\n  max_message_bytes: 1048576\n"
             "  commit_interval: 50ms\n"
             "query:\n  threads: 4\n  queue_capacity: 9\n"
@@ -78,6 +79,7 @@ TEST_F(CollectorConfigTest, ReadsEveryKey) {
   EXPECT_EQ(config->listen_address, "0.0.0.0:9000");
   EXPECT_EQ(config->database_path, "/data/e.db");
   EXPECT_EQ(config->max_events_per_transaction, 100u);
+  EXPECT_EQ(config->max_batches_per_transaction, 7u);
   EXPECT_EQ(config->stream_window_batches, 3u);
   EXPECT_EQ(config->commit_interval, absl::Milliseconds(50));
   EXPECT_EQ(config->query_threads, 4);

@@ -385,6 +385,23 @@ TEST_F(IngestPipelineTest, TransactionsAreSplitAtTheEventLimit) {
   EXPECT_THAT(link->stored(), ElementsAre(2, 4));
 }
 
+TEST_F(IngestPipelineTest, TransactionsAreSplitAtTheBatchLimit) {
+  auto a = std::make_shared<RecordingLink>();
+  auto b = std::make_shared<RecordingLink>();
+  IngestPipeline ingest(
+      storage_, clock_,
+      {.queue_capacity = 16, .max_batches_per_transaction = 2}, {});
+  ASSERT_TRUE(ingest.Submit(Batch("a", a, {1})));
+  ASSERT_TRUE(ingest.Submit(Batch("b", b, {1})));
+  ASSERT_TRUE(ingest.Submit(Batch("a", a, {2})));
+  ingest.Start();
+  ingest.Stop();
+  EXPECT_EQ(storage_.transactions(), 2);
+  // The first transaction's ack does not wait for the second.
+  EXPECT_THAT(a->stored(), ElementsAre(1, 2));
+  EXPECT_THAT(b->stored(), ElementsAre(1));
+}
+
 TEST_F(IngestPipelineTest, StorageFailureIsReportedAndNothingAcked) {
   storage_.FailWith(absl::InternalError("disk I/O error"));
   auto link = std::make_shared<RecordingLink>();
