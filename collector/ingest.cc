@@ -128,12 +128,15 @@ void IngestPipeline::Run() {
     std::vector<IngestItem> group;
     size_t group_events = 0;
     size_t group_batches = 0;
+    const auto store_group = [&] {
+      StoreGroup(group);
+      group_events = 0;
+      group_batches = 0;
+    };
     std::vector<IngestItem> hellos;
     for (IngestItem& item : items) {
       if (item.kind == IngestItem::Kind::kHello) {
-        StoreGroup(group);
-        group_events = 0;
-        group_batches = 0;
+        store_group();
         hellos.push_back(std::move(item));
         continue;
       }
@@ -150,18 +153,14 @@ void IngestPipeline::Run() {
         case IngestItem::Kind::kHello:
         case IngestItem::Kind::kDisconnect:
         case IngestItem::Kind::kCommandRequested:
-          StoreGroup(group);
-          group_events = 0;
-          group_batches = 0;
+          store_group();
           Handle(item);
           continue;
       }
       group.push_back(std::move(item));
       if (group_events >= options_.max_events_per_transaction ||
           group_batches >= options_.max_batches_per_transaction) {
-        StoreGroup(group);
-        group_events = 0;
-        group_batches = 0;
+        store_group();
       }
     }
     RegisterHellos(hellos);
