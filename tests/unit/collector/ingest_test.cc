@@ -397,7 +397,7 @@ TEST_F(IngestPipelineTest, TransactionsAreSplitAtTheBatchLimit) {
   ingest.Start();
   ingest.Stop();
   EXPECT_EQ(storage_.transactions(), 2);
-  // The first transaction's ack does not wait for the second.
+  // Each transaction answers its own batches: `a` is acked once in each.
   EXPECT_THAT(a->stored(), ElementsAre(1, 2));
   EXPECT_THAT(b->stored(), ElementsAre(1));
 }

@@ -59,20 +59,34 @@ TEST(BoundedQueueTest, AwaitSizeReturnsOnceEnoughAreQueuedOrClosed) {
   EXPECT_EQ(queue.size(), 2u);
 }
 
+// How long a push that should be waiting is watched for going through: a
+// queue that waits passes however long this is, one that lets the push
+// through fails.
+constexpr absl::Duration kWatchForAPushGoingThrough = absl::Milliseconds(20);
+
 TEST(BoundedQueueTest, PushWhenRoomWaitsForAPopAndFailsOnceClosed) {
   BoundedQueue<int> queue(1);
   ASSERT_TRUE(queue.TryPush(1));
-  std::thread producer([&] { EXPECT_TRUE(queue.PushWhenRoom(2)); });
+  absl::Notification pushed;
+  std::thread producer([&] {
+    EXPECT_TRUE(queue.PushWhenRoom(2));
+    pushed.Notify();
+  });
+  EXPECT_FALSE(
+      pushed.WaitForNotificationWithTimeout(kWatchForAPushGoingThrough));
+  EXPECT_EQ(queue.size(), 1u);
   EXPECT_THAT(queue.PopBatch(1, absl::InfiniteDuration()), ElementsAre(1));
   EXPECT_THAT(queue.PopBatch(1, absl::InfiniteDuration()), ElementsAre(2));
   producer.join();
+
   ASSERT_TRUE(queue.TryPush(3));
-  absl::Notification pushing;
+  absl::Notification refused;
   std::thread blocked([&] {
-    pushing.Notify();
     EXPECT_FALSE(queue.PushWhenRoom(4));  // Full: waits until closed.
+    refused.Notify();
   });
-  pushing.WaitForNotification();
+  EXPECT_FALSE(
+      refused.WaitForNotificationWithTimeout(kWatchForAPushGoingThrough));
   queue.Close();
   blocked.join();
   EXPECT_THAT(queue.PopBatch(10, absl::InfiniteDuration()), ElementsAre(3));
