@@ -82,6 +82,17 @@ constexpr SchemaMigration kMigrations[] = {
     {6, R"sql(
       ALTER TABLE spool ADD COLUMN checksum INTEGER;
     )sql"},
+    // The log events of a commit are spooled several to a row, numbered
+    // consecutively: a row's key is its last event's sequence, `events`
+    // says how many it holds, and its payload is each event's length (a
+    // varint) followed by the event (a serialized Event, no sequence), its
+    // checksum the whole payload's. SQLite's work for each row, more than
+    // the bytes, was most of what spooling cost the tailer and deleting
+    // cost the uplink (perf). A row spooled before holds one event without
+    // its length, and no count.
+    {7, R"sql(
+      ALTER TABLE spool ADD COLUMN events INTEGER;
+    )sql"},
 };
 // Meta flags of a spool that replaced a damaged one, each cleared once the
 // collector's answer settled it.
@@ -89,50 +100,19 @@ constexpr char kLogResumePending[] = "log_resume_pending";
 constexpr char kNumberingRestarted[] = "numbering_restarted";
 constexpr SchemaHistory kSchema{kDatabaseKind, kMigrations};
 
-// XXH3 rather than zlib's CRC-32: as good at telling damage, with 64 bits,
-// and a fifth of the instructions on a log event (callgrind).
-int64_t PayloadChecksum(const void* payload, int size) {
-  return static_cast<int64_t>(XXH3_64bits(payload, static_cast<size_t>(size)));
+// The checksum of a row holding `events` events in `payload` (0 events for
+// a row spooled before rows had counts). XXH3 rather than zlib's CRC-32: as
+// good at telling damage, with 64 bits, and a fifth of the instructions on
+// a log event (callgrind). Seeded with the count, so that it covers the
+// count too: a wrong one would number the events wrongly.
+int64_t RowChecksum(absl::string_view payload, int64_t events) {
+  return static_cast<int64_t>(XXH3_64bits_withSeed(
+      payload.data(), payload.size(), static_cast<XXH64_hash_t>(events)));
 }
 
-// Whether the `size` bytes at `payload`, spooled with `checksum`, are as
-// they were spooled: the collector would refuse a whole batch for one event
-// it cannot parse.
-bool Intact(const void* payload, int size, const SQLite::Column& checksum,
-            v1::Event& parsed) {
-  if (checksum.isNull()) return parsed.ParseFromArray(payload, size);
-  return checksum.getInt64() == PayloadChecksum(payload, size);
-}
-
-// The payload of `event`: the Event holding it, serialized. Written around
-// the event's own serialization, as an Event's would be: copying each event
-// into an Event first cost 2,800 instructions a line, a fifth of the
-// tailer's (callgrind, pipeline_instructions.sh).
-std::string LogEventPayload(const v1::LogEvent& event) {
-  using google::protobuf::internal::WireFormatLite;
-  using google::protobuf::io::CodedOutputStream;
-  constexpr uint32_t kLogTag = WireFormatLite::MakeTag(
-      v1::Event::kLogFieldNumber, WireFormatLite::WIRETYPE_LENGTH_DELIMITED);
-  const size_t size = event.ByteSizeLong();
-  std::string payload(CodedOutputStream::VarintSize32(kLogTag) +
-                          CodedOutputStream::VarintSize64(size) + size,
-                      '\0');
-  uint8_t* out = reinterpret_cast<uint8_t*>(payload.data());
-  out = CodedOutputStream::WriteTagToArray(kLogTag, out);
-  out = CodedOutputStream::WriteVarint64ToArray(size, out);
-  event.SerializeWithCachedSizesToArray(out);
-  return payload;
-}
-
-// An INSERT of `rows` events into the spool, each bound as InsertLocked
-// binds it. A conflict rolls back the whole transaction, as its caller would
-// anyway, so that the statement needs no journal to undo its own rows.
-std::string InsertEventsSql(size_t rows) {
-  return absl::StrCat(
-      "INSERT OR ROLLBACK INTO spool (sequence, payload, evictable, checksum) "
-      "VALUES ",
-      RowPlaceholders(rows, 4));
-}
+// A row of log events takes no more once it holds this many bytes (an
+// event larger than that has a row of its own).
+constexpr size_t kMaxRowBytes = 32 * 1024;
 
 // Appends `value` to `out` as a varint.
 void AppendVarint(uint64_t value, std::string& out) {
@@ -140,6 +120,105 @@ void AppendVarint(uint64_t value, std::string& out) {
   uint8_t bytes[10];  // The longest varint: 64 bits, 7 a byte.
   const uint8_t* end = CodedOutputStream::WriteVarint64ToArray(value, bytes);
   out.append(reinterpret_cast<const char*>(bytes), end - bytes);
+}
+
+// Appends `event` to `row`: its length, then the event.
+void AppendFramed(const v1::Event& event, std::string& row) {
+  const size_t size = event.ByteSizeLong();
+  AppendVarint(size, row);
+  const size_t start = row.size();
+  row.resize(start + size);
+  event.SerializeWithCachedSizesToArray(
+      reinterpret_cast<uint8_t*>(row.data() + start));
+}
+
+// Appends the Event holding `log` to `row` as AppendFramed would. Written
+// around the event's own serialization: copying each event into an Event
+// first cost 2,800 instructions a line, a fifth of the tailer's (callgrind,
+// pipeline_instructions.sh).
+void AppendFramed(const v1::LogEvent& log, std::string& row) {
+  using google::protobuf::internal::WireFormatLite;
+  using google::protobuf::io::CodedOutputStream;
+  constexpr uint32_t kLogTag = WireFormatLite::MakeTag(
+      v1::Event::kLogFieldNumber, WireFormatLite::WIRETYPE_LENGTH_DELIMITED);
+  const size_t size = log.ByteSizeLong();
+  const size_t event_size = CodedOutputStream::VarintSize32(kLogTag) +
+                            CodedOutputStream::VarintSize64(size) + size;
+  AppendVarint(event_size, row);
+  const size_t start = row.size();
+  row.resize(start + event_size);
+  uint8_t* out = reinterpret_cast<uint8_t*>(row.data() + start);
+  out = CodedOutputStream::WriteTagToArray(kLogTag, out);
+  out = CodedOutputStream::WriteVarint64ToArray(size, out);
+  log.SerializeWithCachedSizesToArray(out);
+}
+
+// The events of one spooled row, oldest first, from its key (the last
+// event's sequence), its `events` column and its payload.
+class RowEvents {
+ public:
+  RowEvents(uint64_t last_sequence, const SQLite::Column& events,
+            const void* payload, int size)
+      : framed_(!events.isNull()),
+        count_(framed_ ? events.getInt64() : 1),
+        first_sequence_(last_sequence - count_ + 1),
+        payload_(static_cast<const char*>(payload), size) {}
+
+  int64_t count() const { return count_; }
+  uint64_t first_sequence() const { return first_sequence_; }
+  uint64_t last_sequence() const { return first_sequence_ + count_ - 1; }
+  // Where the next event's frame begins in the payload.
+  size_t offset() const { return offset_; }
+  // Whether the row is as it was spooled, by its `checksum` column: the
+  // collector would refuse a whole batch for one event it cannot parse.
+  bool Intact(const SQLite::Column& checksum) const {
+    if (checksum.isNull()) {  // Spooled before checksums: one event.
+      v1::Event parsed;
+      return parsed.ParseFromArray(payload_.data(),
+                                   static_cast<int>(payload_.size()));
+    }
+    return checksum.getInt64() == RowChecksum(payload_, framed_ ? count_ : 0);
+  }
+  // Whether the frames ran past the payload, which only damage the checksum
+  // missed can cause.
+  bool damaged() const { return damaged_; }
+
+  // The next event and its sequence; false after the last one.
+  bool Next(uint64_t& sequence, absl::string_view& event) {
+    if (read_ == count_ || damaged_) return false;
+    if (!framed_) {
+      event = payload_;
+      offset_ = payload_.size();
+    } else {
+      google::protobuf::io::CodedInputStream input(
+          reinterpret_cast<const uint8_t*>(payload_.data() + offset_),
+          static_cast<int>(payload_.size() - offset_));
+      uint32_t size = 0;
+      if (!input.ReadVarint32(&size) ||
+          size > payload_.size() - offset_ - input.CurrentPosition()) {
+        damaged_ = true;
+        return false;
+      }
+      event = payload_.substr(offset_ + input.CurrentPosition(), size);
+      offset_ += input.CurrentPosition() + size;
+    }
+    sequence = first_sequence_ + read_++;
+    return true;
+  }
+
+ private:
+  const bool framed_;
+  const int64_t count_;
+  const uint64_t first_sequence_;
+  const absl::string_view payload_;
+  size_t offset_ = 0;
+  int64_t read_ = 0;
+  bool damaged_ = false;
+};
+
+void LogDamaged(const RowEvents& row) {
+  spdlog::error("spooled events {} to {} are damaged; skipping them",
+                row.first_sequence(), row.last_sequence());
 }
 
 absl::Status Failed(absl::string_view context, const SQLite::Exception& e) {
@@ -258,8 +337,11 @@ absl::StatusOr<std::unique_ptr<Spool>> Spool::Open(
 
 Spool::Spool(std::unique_ptr<SQLite::Database> db, const SpoolOptions& options)
     : db_(std::move(db)),
-      insert_event_(*db_, InsertEventsSql(1)),
-      insert_events_(*db_, InsertEventsSql(kRowsPerInsert)),
+      // A conflict rolls back the whole transaction, as its caller would
+      // anyway, so that the statement needs no journal to undo its row.
+      insert_row_(*db_,
+                  "INSERT OR ROLLBACK INTO spool (sequence, payload, "
+                  "evictable, checksum, events) VALUES (?, ?, ?, ?, ?)"),
       save_last_sequence_(*db_,
                           "INSERT INTO meta (key, value) VALUES "
                           "('last_sequence', ?) ON CONFLICT (key) DO UPDATE "
@@ -276,8 +358,9 @@ Spool::Spool(std::unique_ptr<SQLite::Database> db, const SpoolOptions& options)
   }
   SQLite::Statement totals(
       *db_,
-      "SELECT COUNT(*), COALESCE(SUM(LENGTH(payload)), 0), "
-      "COALESCE(MAX(sequence), 0) FROM spool");
+      "SELECT COALESCE(SUM(COALESCE(events, 1)), 0), "
+      "COALESCE(SUM(LENGTH(payload)), 0), COALESCE(MAX(sequence), 0) "
+      "FROM spool");
   totals.executeStep();
   totals_.events = totals.getColumn(0).getInt64();
   totals_.bytes = totals.getColumn(1).getInt64();
@@ -305,30 +388,20 @@ Spool::Spool(std::unique_ptr<SQLite::Database> db, const SpoolOptions& options)
   }
 }
 
-void Spool::InsertLocked(absl::Span<const std::string> payloads,
-                         bool evictable) {
-  while (!payloads.empty()) {
-    const bool full = payloads.size() >= kRowsPerInsert;
-    SQLite::Statement& insert = full ? insert_events_ : insert_event_;
-    const absl::Span<const std::string> rows =
-        payloads.subspan(0, full ? kRowsPerInsert : 1);
-    insert.reset();
-    uint64_t sequence = totals_.last_sequence;
-    uint64_t bytes = 0;
-    int parameter = 0;
-    for (const std::string& payload : rows) {
-      const int size = static_cast<int>(payload.size());
-      insert.bind(++parameter, static_cast<int64_t>(++sequence));
-      insert.bindNoCopy(++parameter, payload.data(), size);
-      insert.bind(++parameter, evictable ? 1 : 0);
-      insert.bind(++parameter, PayloadChecksum(payload.data(), size));
-      bytes += payload.size();
-    }
-    insert.exec();
-    totals_.last_sequence = sequence;
-    totals_.events += rows.size();
-    totals_.bytes += bytes;
-    payloads.remove_prefix(rows.size());
+void Spool::InsertLocked(absl::Span<const Row> rows, bool evictable) {
+  for (const Row& row : rows) {
+    const uint64_t last = totals_.last_sequence + row.events;
+    const int size = static_cast<int>(row.payload.size());
+    insert_row_.reset();
+    insert_row_.bind(1, static_cast<int64_t>(last));
+    insert_row_.bindNoCopy(2, row.payload.data(), size);
+    insert_row_.bind(3, evictable ? 1 : 0);
+    insert_row_.bind(4, RowChecksum(row.payload, row.events));
+    insert_row_.bind(5, row.events);
+    insert_row_.exec();
+    totals_.last_sequence = last;
+    totals_.events += row.events;
+    totals_.bytes += row.payload.size();
   }
 }
 
@@ -337,15 +410,16 @@ bool Spool::MakeRoomLocked(uint64_t needed) {
   uint64_t excess = totals_.bytes + needed - max_spool_bytes_;
   // Events already handed to the uplink may be stored at the collector by
   // now: evicting them would count as dropped what was delivered.
-  SQLite::Statement oldest(*db_,
-                           "SELECT sequence, LENGTH(payload) FROM spool WHERE "
-                           "evictable = 1 AND sequence > ? ORDER BY sequence");
+  SQLite::Statement oldest(
+      *db_,
+      "SELECT sequence, LENGTH(payload), COALESCE(events, 1) FROM spool "
+      "WHERE evictable = 1 AND sequence > ? ORDER BY sequence");
   oldest.bind(1, static_cast<int64_t>(handed_out_through_));
   uint64_t freed = 0, evicted = 0, through = 0;
   while (freed < excess && oldest.executeStep()) {
     through = oldest.getColumn(0).getInt64();
     freed += oldest.getColumn(1).getInt64();
-    ++evicted;
+    evicted += oldest.getColumn(2).getInt64();
   }
   if (freed < excess) return false;
   SQLite::Statement evict(*db_,
@@ -450,14 +524,18 @@ absl::Status Spool::Commit(absl::Span<const v1::LogEvent> events,
     stored_already = stored_starts_;
   }
   // Serialized before taking the lock, which the uplink waits for.
-  std::vector<std::string> payloads;
-  payloads.reserve(events.size());
-  uint64_t needed = 0;
+  std::vector<Row> rows;
   for (const v1::LogEvent& event : events) {
     if (IsStoredStart(event, checkpoints, stored_already)) continue;
-    payloads.push_back(LogEventPayload(event));
-    needed += payloads.back().size();
+    if (rows.empty() || rows.back().events == kMaxEventsPerRow ||
+        rows.back().payload.size() >= kMaxRowBytes) {
+      rows.emplace_back();
+    }
+    AppendFramed(event, rows.back().payload);
+    ++rows.back().events;
   }
+  uint64_t needed = 0;
+  for (const Row& row : rows) needed += row.payload.size();
   absl::MutexLock lock(&mu_);
   const Stats before = totals_;
   if (needed > 0 && totals_.bytes + needed > max_spool_bytes_) {
@@ -471,7 +549,7 @@ absl::Status Spool::Commit(absl::Span<const v1::LogEvent> events,
           "state file system full: no room for ", needed, " more bytes"));
     }
     SQLite::Transaction transaction(*db_);
-    InsertLocked(payloads, /*evictable=*/false);
+    InsertLocked(rows, /*evictable=*/false);
     SaveCheckpointsLocked(checkpoints);
     std::vector<FileCheckpoint> stored_starts =
         StoredStartsAheadLocked(checkpoints);
@@ -574,14 +652,15 @@ absl::Status Spool::ResumeLogs(const LogResumePlan& plan) {
 }
 
 absl::Status Spool::Append(std::vector<v1::Event> events) {
-  std::vector<std::string> payloads(events.size());
+  std::vector<Row> rows(events.size());
   uint64_t needed = 0;
   for (size_t i = 0; i < events.size(); ++i) {
     events[i].clear_sequence();
-    payloads[i] = events[i].SerializeAsString();
+    AppendFramed(events[i], rows[i].payload);
+    rows[i].events = 1;
     // Notices are never dropped: they carry the count of what was, so they
     // may take the spool a little over its cap.
-    if (!events[i].has_notice()) needed += payloads[i].size();
+    if (!events[i].has_notice()) needed += rows[i].payload.size();
   }
   absl::MutexLock lock(&mu_);
   const Stats before = totals_;
@@ -589,7 +668,7 @@ absl::Status Spool::Append(std::vector<v1::Event> events) {
     SQLite::Transaction transaction(*db_);
     if (HasRoomLocked(needed) && MakeRoomLocked(needed)) {
       for (size_t i = 0; i < events.size(); ++i) {
-        InsertLocked(absl::MakeConstSpan(&payloads[i], 1),
+        InsertLocked(absl::MakeConstSpan(&rows[i], 1),
                      events[i].has_sample() || events[i].has_probe());
       }
     } else {
@@ -627,37 +706,56 @@ absl::StatusOr<uint64_t> Spool::ReadAfter(uint64_t after, size_t max_events,
   absl::MutexLock lock(&mu_);
   uint64_t last = after;
   try {
-    SQLite::Statement select(*db_,
-                             "SELECT sequence, payload, checksum FROM spool "
-                             "WHERE sequence > ? ORDER BY sequence LIMIT ?");
+    // Each row holds one event at least.
+    SQLite::Statement select(
+        *db_,
+        "SELECT sequence, payload, checksum, events FROM spool "
+        "WHERE sequence > ? ORDER BY sequence LIMIT ?");
     select.bind(1, static_cast<int64_t>(after));
     select.bind(2, static_cast<int64_t>(max_events));
-    v1::Event parsed;
+    size_t added = 0;
     size_t bytes = 0;
-    while (select.executeStep()) {
+    bool full = false;
+    while (!full && select.executeStep()) {
       SQLite::Column payload = select.getColumn(1);
       const void* data = payload.getBlob();
       const int size = payload.getBytes();
-      const uint64_t sequence = select.getColumn(0).getInt64();
-      if (!Intact(data, size, select.getColumn(2), parsed)) {
-        // Only damage on disk can cause this; the sequence stays taken so
+      RowEvents row(select.getColumn(0).getInt64(), select.getColumn(3), data,
+                    size);
+      if (!row.Intact(select.getColumn(2))) {
+        // Only damage on disk can cause this; the sequences stay taken so
         // the collector sees the gap.
-        spdlog::error("spooled event {} is damaged; skipping it", sequence);
+        LogDamaged(row);
         continue;
       }
-      bytes += size;
-      if (last > after && bytes > max_bytes) break;
-      // The spooled bytes, then the sequence: of a field the wire format
-      // repeats, parsers keep the last.
-      const size_t sequence_field =
-          CodedOutputStream::VarintSize32(kSequenceTag) +
-          CodedOutputStream::VarintSize64(sequence);
-      AppendVarint(kEventTag, batch);
-      AppendVarint(size + sequence_field, batch);
-      batch.append(static_cast<const char*>(data), size);
-      AppendVarint(kSequenceTag, batch);
-      AppendVarint(sequence, batch);
-      last = sequence;
+      if (added > 0 && (added + row.count() > max_events ||
+                        bytes + static_cast<size_t>(size) > max_bytes)) {
+        break;
+      }
+      uint64_t sequence = 0;
+      absl::string_view event;
+      while (row.Next(sequence, event)) {
+        if (sequence <= after) continue;
+        if (added > 0 &&
+            (added == max_events || bytes + event.size() > max_bytes)) {
+          full = true;
+          break;
+        }
+        // The spooled bytes, then the sequence: of a field the wire format
+        // repeats, parsers keep the last.
+        const size_t sequence_field =
+            CodedOutputStream::VarintSize32(kSequenceTag) +
+            CodedOutputStream::VarintSize64(sequence);
+        AppendVarint(kEventTag, batch);
+        AppendVarint(event.size() + sequence_field, batch);
+        batch.append(event.data(), event.size());
+        AppendVarint(kSequenceTag, batch);
+        AppendVarint(sequence, batch);
+        bytes += event.size();
+        ++added;
+        last = sequence;
+      }
+      if (row.damaged()) LogDamaged(row);
     }
     handed_out_through_ = std::max(handed_out_through_, last);
   } catch (const SQLite::Exception& e) {
@@ -671,18 +769,27 @@ absl::Status Spool::DeleteThrough(uint64_t sequence) {
   // A second attempt runs on the space the first failure released.
   for (int attempt = 0;; ++attempt) {
     try {
+      SQLite::Transaction transaction(*db_);
       SQLite::Statement totals(
           *db_,
-          "SELECT COUNT(*), COALESCE(SUM(LENGTH(payload)), 0) FROM spool "
-          "WHERE sequence <= ?");
+          "SELECT COALESCE(SUM(COALESCE(events, 1)), 0), "
+          "COALESCE(SUM(LENGTH(payload)), 0) FROM spool WHERE sequence <= ?");
       totals.bind(1, static_cast<int64_t>(sequence));
       totals.executeStep();
       uint64_t events = totals.getColumn(0).getInt64();
-      if (events == 0) return absl::OkStatus();
       uint64_t bytes = totals.getColumn(1).getInt64();
-      SQLite::Statement remove(*db_, "DELETE FROM spool WHERE sequence <= ?");
-      remove.bind(1, static_cast<int64_t>(sequence));
-      remove.exec();
+      totals.reset();
+      if (events > 0) {
+        SQLite::Statement remove(*db_, "DELETE FROM spool WHERE sequence <= ?");
+        remove.bind(1, static_cast<int64_t>(sequence));
+        remove.exec();
+      }
+      const auto [trimmed_events, trimmed_bytes] =
+          TrimAcknowledgedLocked(sequence);
+      events += trimmed_events;
+      bytes += trimmed_bytes;
+      if (events == 0) return absl::OkStatus();
+      transaction.commit();
       totals_.events -= events;
       totals_.bytes -= bytes;
       return absl::OkStatus();
@@ -693,6 +800,43 @@ absl::Status Spool::DeleteThrough(uint64_t sequence) {
   }
 }
 
+std::pair<uint64_t, uint64_t> Spool::TrimAcknowledgedLocked(uint64_t sequence) {
+  SQLite::Statement next(*db_,
+                         "SELECT sequence, payload, checksum, events FROM "
+                         "spool WHERE sequence > ? ORDER BY sequence LIMIT 1");
+  next.bind(1, static_cast<int64_t>(sequence));
+  if (!next.executeStep()) return {0, 0};
+  const int64_t key = next.getColumn(0).getInt64();
+  SQLite::Column payload = next.getColumn(1);
+  const void* data = payload.getBlob();
+  const int size = payload.getBytes();
+  RowEvents row(key, next.getColumn(3), data, size);
+  // A damaged row is left as it is, for ReadAfter to report.
+  if (row.first_sequence() > sequence || !row.Intact(next.getColumn(2))) {
+    return {0, 0};
+  }
+  uint64_t at = 0;
+  absl::string_view event;
+  size_t kept_from = row.offset();
+  while (row.Next(at, event) && at <= sequence) kept_from = row.offset();
+  if (row.damaged()) return {0, 0};
+  const std::string kept(static_cast<const char*>(data) + kept_from,
+                         size - kept_from);
+  const int64_t kept_events = key - static_cast<int64_t>(sequence);
+  const uint64_t trimmed_events = row.count() - kept_events;
+  next.reset();
+  SQLite::Statement trim(
+      *db_,
+      "UPDATE spool SET payload = ?, events = ?, checksum = ? "
+      "WHERE sequence = ?");
+  trim.bindNoCopy(1, kept.data(), static_cast<int>(kept.size()));
+  trim.bind(2, kept_events);
+  trim.bind(3, RowChecksum(kept, kept_events));
+  trim.bind(4, key);
+  trim.exec();
+  return {trimmed_events, kept_from};
+}
+
 absl::Status Spool::FollowCollectorSequence(uint64_t collector_last) {
   absl::MutexLock lock(&mu_);
   if (!numbering_restarted_ && collector_last <= totals_.last_sequence) {
@@ -701,7 +845,9 @@ absl::Status Spool::FollowCollectorSequence(uint64_t collector_last) {
   try {
     SQLite::Transaction transaction(*db_);
     uint64_t first =
-        db_->execAndGet("SELECT COALESCE(MIN(sequence), 0) FROM spool")
+        db_->execAndGet(
+               "SELECT COALESCE((SELECT sequence - COALESCE(events, 1) + 1 "
+               "FROM spool ORDER BY sequence LIMIT 1), 0)")
             .getInt64();
     uint64_t shift =
         first == 0 || collector_last < first ? 0 : collector_last + 1 - first;

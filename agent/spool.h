@@ -5,6 +5,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "SQLiteCpp/Database.h"
@@ -75,6 +76,9 @@ class Spool final : public LogCheckpointStore, public CommandJournal {
     uint64_t dropped = 0;
   };
 
+  // A commit's log events are spooled up to this many to a row.
+  static constexpr int64_t kMaxEventsPerRow = 64;
+
   static absl::StatusOr<std::unique_ptr<Spool>> Open(
       const SpoolOptions& options);
 
@@ -101,11 +105,12 @@ class Spool final : public LogCheckpointStore, public CommandJournal {
 
   // Appends to `batch`, in the wire format of an EventBatch, the spooled
   // events with sequence > `after`, in order: up to `max_events` of them,
-  // as many as fit in `max_bytes` of payload (one at least). Returns the last
-  // one's sequence, `after` if none. Events handed out are no longer
-  // evicted to make room: they may be stored at the collector already. An
-  // event no longer as it was spooled (damage on disk) is logged and left
-  // out, its sequence a gap.
+  // as many as fit in `max_bytes` of payload (one at least). The events of
+  // one commit are read together where they fit, so that acknowledgements
+  // fall between rows. Returns the last one's sequence, `after` if none.
+  // Events handed out are no longer evicted to make room: they may be
+  // stored at the collector already. Events no longer as they were spooled
+  // (damage on disk) are logged and left out, their sequences a gap.
   absl::StatusOr<uint64_t> ReadAfter(uint64_t after, size_t max_events,
                                      size_t max_bytes, std::string& batch);
 
@@ -158,9 +163,19 @@ class Spool final : public LogCheckpointStore, public CommandJournal {
   // Deletes the oldest evictable events until `needed` more bytes fit;
   // false if they cannot be made to fit.
   bool MakeRoomLocked(uint64_t needed) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Numbers the events serialized as `payloads` and inserts them (inside
-  // the caller's transaction); `evictable` for samples and probe results.
-  void InsertLocked(absl::Span<const std::string> payloads, bool evictable)
+  // Events framed for one row of the spool (spool.cc says how).
+  struct Row {
+    std::string payload;
+    int64_t events = 0;
+  };
+  // Numbers the events of `rows` and inserts them (inside the caller's
+  // transaction); `evictable` for samples and probe results.
+  void InsertLocked(absl::Span<const Row> rows, bool evictable)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // After the rows through `sequence` were deleted: the row that holds
+  // `sequence` and later events keeps only the later ones. Returns the
+  // events and bytes it gave up.
+  std::pair<uint64_t, uint64_t> TrimAcknowledgedLocked(uint64_t sequence)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void SaveLastSequenceLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void SaveCheckpointsLocked(const std::vector<FileCheckpoint>& checkpoints)
@@ -175,12 +190,7 @@ class Spool final : public LogCheckpointStore, public CommandJournal {
 
   mutable absl::Mutex mu_;
   std::unique_ptr<SQLite::Database> db_ ABSL_GUARDED_BY(mu_);
-  SQLite::Statement insert_event_ ABSL_GUARDED_BY(mu_);
-  // Log events are spooled kRowsPerInsert to a statement, which saves 700
-  // of the tailer's 11,500 instructions a line over one row per statement
-  // (callgrind); 128 rows saved no more.
-  static constexpr size_t kRowsPerInsert = 32;
-  SQLite::Statement insert_events_ ABSL_GUARDED_BY(mu_);
+  SQLite::Statement insert_row_ ABSL_GUARDED_BY(mu_);
   SQLite::Statement save_last_sequence_ ABSL_GUARDED_BY(mu_);
   // Mirrors the database; restored as a whole when a transaction fails.
   Stats totals_ ABSL_GUARDED_BY(mu_);

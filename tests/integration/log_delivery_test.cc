@@ -350,13 +350,7 @@ TEST_F(LogDeliveryTest, CollectorDownForAWhileThenBack) {
   LogWriter writer(logs_dir_, Rotation::kRename, /*rotate_every=*/1500);
   writer.Write(0, kLines);
   ASSERT_TRUE(PollUntil(absl::Seconds(30), [&] {
-    try {
-      SQLite::Database state(dir_ + "/state/agent-state.db",
-                             SQLite::OPEN_READONLY);
-      return state.execAndGet("SELECT COUNT(*) FROM spool").getInt() >= kLines;
-    } catch (const SQLite::Exception&) {
-      return false;
-    }
+    return SpooledEvents(dir_ + "/state/agent-state.db") >= kLines;
   })) << "the agent did not spool the lines while the collector was down";
   StartCollector();
   ExpectEveryLineExactlyOnce();

@@ -19,6 +19,7 @@
 #include <stdexcept>
 #include <utility>
 
+#include "SQLiteCpp/Database.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
@@ -198,6 +199,18 @@ std::string ReadFile(const std::string& path) {
   std::stringstream text;
   text << in.rdbuf();
   return text.str();
+}
+
+int64_t SpooledEvents(const std::string& state_path) {
+  try {
+    SQLite::Database state(state_path, SQLite::OPEN_READONLY);
+    // A row holds `events` events; a row spooled before that column, one.
+    return state
+        .execAndGet("SELECT COALESCE(SUM(COALESCE(events, 1)), 0) FROM spool")
+        .getInt64();
+  } catch (const SQLite::Exception&) {
+    return 0;
+  }
 }
 
 ChildProcess::ChildProcess(std::vector<std::string> argv, std::string log_path,

@@ -3,6 +3,7 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
 #include <functional>
 #include <initializer_list>
 #include <map>
@@ -47,6 +48,10 @@ int FreePort();
 
 void WriteFile(const std::string& path, const std::string& content);
 std::string ReadFile(const std::string& path);
+
+// The events waiting in the spool of the agent state database at
+// `state_path`, read beside the agent; 0 while it cannot be read.
+int64_t SpooledEvents(const std::string& state_path);
 
 // eroomctl's argv against the plaintext collector at `collector_address`,
 // followed by `args`.

@@ -136,15 +136,6 @@ class SpoolDamageTest : public ::testing::TestWithParam<std::string> {
     return counts.has_value() && counts->size() == static_cast<size_t>(lines);
   }
 
-  int SpooledLogEvents() {
-    try {
-      SQLite::Database state(spool_path(), SQLite::OPEN_READONLY);
-      return state.execAndGet("SELECT COUNT(*) FROM spool").getInt();
-    } catch (const SQLite::Exception&) {
-      return 0;
-    }
-  }
-
   int StoredNotices(const std::string& kind) {
     try {
       SQLite::Database db(db_path(), SQLite::OPEN_READONLY);
@@ -192,7 +183,7 @@ TEST_P(SpoolDamageTest, EveryLineOnceAndTheNoticeStored) {
   Rotate("2026-12-02");
   Write(3000, kSpooled);
   ASSERT_TRUE(PollUntil(absl::Seconds(60), [&] {
-    return SpooledLogEvents() >= kSpooled - kDelivered;
+    return SpooledEvents(spool_path()) >= kSpooled - kDelivered;
   })) << "the agent did not spool the lines";
   agent_->Signal(SIGKILL);
   agent_->Wait(absl::Seconds(10));

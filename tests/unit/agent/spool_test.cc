@@ -81,9 +81,9 @@ TEST_F(SpoolTest, EventsAndCheckpointsCommitTogether) {
   EXPECT_GT(store->stats().bytes, 0u);
 }
 
-// Log events go in statements of many rows and the rest one by one: a
-// commit of 70 fills two such statements and leaves 6. Each comes back as
-// the Event holding it, byte for byte, with its own number.
+// A commit's log events share rows: 70 of them take a full row and part of
+// another. Each comes back as the Event holding it, byte for byte, with its
+// own number.
 TEST_F(SpoolTest, ManyLogEventsToAStatementKeepTheirOrderAndContent) {
   std::string path = SpoolPath();
   std::vector<v1::LogEvent> logs;
@@ -177,6 +177,87 @@ TEST_F(SpoolTest, ReadAfterStopsOncePastTheBytesButReadsOneAtLeast) {
   EXPECT_THAT(batch, IsEmpty());
 }
 
+TEST_F(SpoolTest, ReadAfterEndsABatchBetweenRowsWhereItCan) {
+  auto store = *Spool::Open({.path = SpoolPath()});
+  const size_t row = Spool::kMaxEventsPerRow;
+  ASSERT_THAT(store->Commit(std::vector<v1::LogEvent>(row + 10, Log("x")), {}),
+              IsOk());
+  // Room for more than a row's events, not for two rows': the first row.
+  EXPECT_EQ(ReadAfter(*store, 0, row + 5).size(), row);
+  // Room for less than a row: the row is split.
+  EXPECT_THAT(Sequences(ReadAfter(*store, 0, 2)), ElementsAre(1, 2));
+  EXPECT_THAT(Sequences(ReadAfter(*store, 2, 2)), ElementsAre(3, 4));
+  EXPECT_EQ(ReadAfter(*store, row, 100).size(), 10u);
+  EXPECT_EQ(ReadAfter(*store, row - 1, 100).size(), 11u);
+}
+
+// An acknowledgement that ends inside a row: the row keeps its later events
+// only, so that neither a reconnection nor a renumbering sends the others
+// again, and the totals count what is left.
+TEST_F(SpoolTest, AnAcknowledgementInsideARowKeepsItsLaterEventsOnly) {
+  const std::string path = SpoolPath();
+  std::vector<v1::LogEvent> logs;
+  for (int i = 1; i <= 5; ++i) logs.push_back(Log(absl::StrCat("line ", i)));
+  Spool::Stats left;
+  {
+    auto store = *Spool::Open({.path = path});
+    ASSERT_THAT(store->Commit(logs, {}), IsOk());
+    const uint64_t all_bytes = store->stats().bytes;
+    ASSERT_THAT(store->DeleteThrough(2), IsOk());
+    left = store->stats();
+    EXPECT_EQ(left.events, 3u);
+    EXPECT_LT(left.bytes, all_bytes);
+    EXPECT_THAT(Sequences(ReadAfter(*store, 0, 10)), ElementsAre(3, 4, 5));
+  }
+  auto store = *Spool::Open({.path = path});
+  EXPECT_EQ(store->stats().events, left.events);
+  EXPECT_EQ(store->stats().bytes, left.bytes);
+  std::vector<v1::Event> events = ReadAfter(*store, 0, 10);
+  ASSERT_EQ(events.size(), 3u);
+  EXPECT_EQ(events[0].log().message(), "line 3");
+  EXPECT_EQ(events[2].log().message(), "line 5");
+  ASSERT_THAT(store->DeleteThrough(4), IsOk());
+  EXPECT_THAT(Sequences(ReadAfter(*store, 0, 10)), ElementsAre(5));
+  ASSERT_THAT(store->FollowCollectorSequence(40), IsOk());
+  events = ReadAfter(*store, 0, 10);
+  EXPECT_THAT(Sequences(events), ElementsAre(41));
+  EXPECT_EQ(events[0].log().message(), "line 5");
+  ASSERT_THAT(store->DeleteThrough(41), IsOk());
+  EXPECT_EQ(store->stats().events, 0u);
+  EXPECT_EQ(store->stats().bytes, 0u);
+}
+
+TEST_F(SpoolTest, ReadAfterLeavesOutARowOfEventsChangedOnDisk) {
+  const std::string path = SpoolPath();
+  auto store = *Spool::Open({.path = path});
+  ASSERT_THAT(store->Commit({Log("a"), Log("b"), Log("c")}, {}), IsOk());
+  ASSERT_THAT(store->Append({Notice("d")}), IsOk());
+  {
+    SQLite::Database db(path, SQLite::OPEN_READWRITE);
+    db.exec(
+        "UPDATE spool SET payload = CAST(replace(CAST(payload AS TEXT), 'b', "
+        "'z') AS BLOB) WHERE sequence = 3");
+  }
+  std::vector<v1::Event> events = ReadAfter(*store, 0, 10);
+  EXPECT_THAT(Sequences(events), ElementsAre(4));
+  // Acknowledging part of it leaves it as it is.
+  ASSERT_THAT(store->DeleteThrough(1), IsOk());
+  EXPECT_EQ(store->stats().events, 4u);
+}
+
+// The count numbers a row's events: a wrong one would send them under
+// other sequences.
+TEST_F(SpoolTest, ReadAfterLeavesOutARowWhoseCountChangedOnDisk) {
+  const std::string path = SpoolPath();
+  auto store = *Spool::Open({.path = path});
+  ASSERT_THAT(store->Commit({Log("a"), Log("b"), Log("c")}, {}), IsOk());
+  {
+    SQLite::Database db(path, SQLite::OPEN_READWRITE);
+    db.exec("UPDATE spool SET events = 2 WHERE sequence = 3");
+  }
+  EXPECT_THAT(ReadAfter(*store, 0, 10), IsEmpty());
+}
+
 TEST_F(SpoolTest, ReadAfterLeavesOutAnEventChangedOnDisk) {
   const std::string path = SpoolPath();
   auto store = *Spool::Open({.path = path});
@@ -195,15 +276,26 @@ TEST_F(SpoolTest, ReadAfterLeavesOutAnEventChangedOnDisk) {
   EXPECT_EQ(events[1].notice().kind(), "c");
 }
 
+// Rows spooled before checksums and rows of several events: one Event
+// each, parsed to tell damage.
 TEST_F(SpoolTest, ReadAfterParsesEventsSpooledWithoutChecksum) {
   const std::string path = SpoolPath();
-  auto store = *Spool::Open({.path = path});
-  ASSERT_THAT(store->Append({Notice("a"), Notice("b"), Notice("c")}), IsOk());
+  ASSERT_THAT(Spool::Open({.path = path}), IsOk());
   {
     SQLite::Database db(path, SQLite::OPEN_READWRITE);
-    db.exec("UPDATE spool SET checksum = NULL");
-    db.exec("UPDATE spool SET payload = x'ff' WHERE sequence = 2");
+    SQLite::Statement insert(
+        db, "INSERT INTO spool (sequence, payload) VALUES (?, ?)");
+    const std::string payloads[] = {Notice("a").SerializeAsString(), "\xff",
+                                    Notice("c").SerializeAsString()};
+    for (int i = 0; i < 3; ++i) {
+      insert.reset();
+      insert.bind(1, i + 1);
+      insert.bind(2, payloads[i].data(), static_cast<int>(payloads[i].size()));
+      insert.exec();
+    }
   }
+  auto store = *Spool::Open({.path = path});
+  EXPECT_EQ(store->stats().events, 3u);
   std::vector<v1::Event> events = ReadAfter(*store, 0, 10);
   EXPECT_THAT(Sequences(events), ElementsAre(1, 3));
   EXPECT_EQ(events[0].notice().kind(), "a");
