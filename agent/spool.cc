@@ -342,6 +342,17 @@ Spool::Spool(std::unique_ptr<SQLite::Database> db, const SpoolOptions& options)
       insert_row_(*db_,
                   "INSERT OR ROLLBACK INTO spool (sequence, payload, "
                   "evictable, checksum, events) VALUES (?, ?, ?, ?, ?)"),
+      rows_after_(*db_,
+                  "SELECT sequence, payload, checksum, events FROM spool "
+                  "WHERE sequence > ? ORDER BY sequence LIMIT ?"),
+      totals_through_(*db_,
+                      "SELECT COALESCE(SUM(COALESCE(events, 1)), 0), "
+                      "COALESCE(SUM(LENGTH(payload)), 0) FROM spool "
+                      "WHERE sequence <= ?"),
+      delete_through_(*db_, "DELETE FROM spool WHERE sequence <= ?"),
+      trim_row_(*db_,
+                "UPDATE spool SET payload = ?, events = ?, checksum = ? "
+                "WHERE sequence = ?"),
       save_last_sequence_(*db_,
                           "INSERT INTO meta (key, value) VALUES "
                           "('last_sequence', ?) ON CONFLICT (key) DO UPDATE "
@@ -706,12 +717,10 @@ absl::StatusOr<uint64_t> Spool::ReadAfter(uint64_t after, size_t max_events,
   absl::MutexLock lock(&mu_);
   uint64_t last = after;
   try {
-    // Each row holds one event at least.
-    SQLite::Statement select(
-        *db_,
-        "SELECT sequence, payload, checksum, events FROM spool "
-        "WHERE sequence > ? ORDER BY sequence LIMIT ?");
+    SQLite::Statement& select = rows_after_;
+    select.reset();
     select.bind(1, static_cast<int64_t>(after));
+    // Each row holds one event at least.
     select.bind(2, static_cast<int64_t>(max_events));
     size_t added = 0;
     size_t bytes = 0;
@@ -757,6 +766,8 @@ absl::StatusOr<uint64_t> Spool::ReadAfter(uint64_t after, size_t max_events,
       }
       if (row.damaged()) LogDamaged(row);
     }
+    // Done with, the statement lets go of its snapshot of the database.
+    select.reset();
     handed_out_through_ = std::max(handed_out_through_, last);
   } catch (const SQLite::Exception& e) {
     return Failed("read spooled events", e);
@@ -770,19 +781,18 @@ absl::Status Spool::DeleteThrough(uint64_t sequence) {
   for (int attempt = 0;; ++attempt) {
     try {
       SQLite::Transaction transaction(*db_);
-      SQLite::Statement totals(
-          *db_,
-          "SELECT COALESCE(SUM(COALESCE(events, 1)), 0), "
-          "COALESCE(SUM(LENGTH(payload)), 0) FROM spool WHERE sequence <= ?");
-      totals.bind(1, static_cast<int64_t>(sequence));
-      totals.executeStep();
-      uint64_t events = totals.getColumn(0).getInt64();
-      uint64_t bytes = totals.getColumn(1).getInt64();
-      totals.reset();
+      // Counted first: a DELETE with RETURNING cost the uplink a tenth
+      // more instructions (callgrind).
+      totals_through_.reset();
+      totals_through_.bind(1, static_cast<int64_t>(sequence));
+      totals_through_.executeStep();
+      uint64_t events = totals_through_.getColumn(0).getInt64();
+      uint64_t bytes = totals_through_.getColumn(1).getInt64();
+      totals_through_.reset();
       if (events > 0) {
-        SQLite::Statement remove(*db_, "DELETE FROM spool WHERE sequence <= ?");
-        remove.bind(1, static_cast<int64_t>(sequence));
-        remove.exec();
+        delete_through_.reset();
+        delete_through_.bind(1, static_cast<int64_t>(sequence));
+        delete_through_.exec();
       }
       const auto [trimmed_events, trimmed_bytes] =
           TrimAcknowledgedLocked(sequence);
@@ -801,10 +811,10 @@ absl::Status Spool::DeleteThrough(uint64_t sequence) {
 }
 
 std::pair<uint64_t, uint64_t> Spool::TrimAcknowledgedLocked(uint64_t sequence) {
-  SQLite::Statement next(*db_,
-                         "SELECT sequence, payload, checksum, events FROM "
-                         "spool WHERE sequence > ? ORDER BY sequence LIMIT 1");
+  SQLite::Statement& next = rows_after_;
+  next.reset();
   next.bind(1, static_cast<int64_t>(sequence));
+  next.bind(2, 1);
   if (!next.executeStep()) return {0, 0};
   const int64_t key = next.getColumn(0).getInt64();
   SQLite::Column payload = next.getColumn(1);
@@ -813,22 +823,24 @@ std::pair<uint64_t, uint64_t> Spool::TrimAcknowledgedLocked(uint64_t sequence) {
   RowEvents row(key, next.getColumn(3), data, size);
   // A damaged row is left as it is, for ReadAfter to report.
   if (row.first_sequence() > sequence || !row.Intact(next.getColumn(2))) {
+    next.reset();
     return {0, 0};
   }
   uint64_t at = 0;
   absl::string_view event;
   size_t kept_from = row.offset();
   while (row.Next(at, event) && at <= sequence) kept_from = row.offset();
-  if (row.damaged()) return {0, 0};
+  if (row.damaged()) {
+    next.reset();
+    return {0, 0};
+  }
   const std::string kept(static_cast<const char*>(data) + kept_from,
                          size - kept_from);
   const int64_t kept_events = key - static_cast<int64_t>(sequence);
   const uint64_t trimmed_events = row.count() - kept_events;
   next.reset();
-  SQLite::Statement trim(
-      *db_,
-      "UPDATE spool SET payload = ?, events = ?, checksum = ? "
-      "WHERE sequence = ?");
+  SQLite::Statement& trim = trim_row_;
+  trim.reset();
   trim.bindNoCopy(1, kept.data(), static_cast<int>(kept.size()));
   trim.bind(2, kept_events);
   trim.bind(3, RowChecksum(kept, kept_events));
