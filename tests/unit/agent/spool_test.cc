@@ -4,6 +4,8 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <random>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -225,6 +227,67 @@ TEST_F(SpoolTest, AnAcknowledgementInsideARowKeepsItsLaterEventsOnly) {
   ASSERT_THAT(store->DeleteThrough(41), IsOk());
   EXPECT_EQ(store->stats().events, 0u);
   EXPECT_EQ(store->stats().bytes, 0u);
+}
+
+// An uplink's life in random steps: commits of any size with samples
+// between them, batches of any limits, acknowledgements anywhere (inside
+// rows too), reconnections that read again from the last acknowledgement,
+// and restarts. Every event comes out in order, as spooled, until it is
+// acknowledged, and the totals count exactly what is left.
+TEST_F(SpoolTest, EveryEventIsReadInOrderUntilAcknowledged) {
+  const std::string path = SpoolPath();
+  auto store = *Spool::Open({.path = path});
+  std::mt19937 random(20261206);
+  const auto between = [&random](uint64_t low, uint64_t high) {
+    return std::uniform_int_distribution<uint64_t>(low, high)(random);
+  };
+  std::map<uint64_t, std::string> unacknowledged;  // Sequence: its text.
+  uint64_t last = 0, sent = 0, acknowledged = 0, written = 0;
+  for (int step = 0; step < 400; ++step) {
+    std::vector<v1::LogEvent> logs(between(0, 150));
+    for (v1::LogEvent& log : logs) {
+      log = Log(absl::StrCat("line ", ++written));
+      unacknowledged[++last] = log.message();
+    }
+    ASSERT_THAT(store->Commit(logs, {}), IsOk());
+    if (between(0, 3) == 0) {
+      ASSERT_THAT(store->Append({Notice(absl::StrCat("notice ", ++written))}),
+                  IsOk());
+      unacknowledged[++last] = absl::StrCat("notice ", written);
+    }
+    const size_t max_events = between(1, 200);
+    const std::vector<v1::Event> batch =
+        ReadAfter(*store, sent, max_events, between(10, 20000));
+    ASSERT_LE(batch.size(), max_events);
+    auto expected = unacknowledged.upper_bound(sent);
+    ASSERT_EQ(batch.empty(), expected == unacknowledged.end()) << step;
+    for (const v1::Event& event : batch) {
+      ASSERT_NE(expected, unacknowledged.end()) << step;
+      ASSERT_EQ(event.sequence(), expected->first) << step;
+      ASSERT_EQ(event.has_log() ? event.log().message() : event.notice().kind(),
+                expected->second)
+          << step;
+      sent = event.sequence();
+      ++expected;
+    }
+    if (between(0, 2) == 0) {
+      acknowledged = between(acknowledged, sent);
+      ASSERT_THAT(store->DeleteThrough(acknowledged), IsOk());
+      unacknowledged.erase(unacknowledged.begin(),
+                           unacknowledged.upper_bound(acknowledged));
+    }
+    ASSERT_EQ(store->stats().events, unacknowledged.size()) << step;
+    if (between(0, 9) == 0) sent = acknowledged;  // A reconnection.
+    if (between(0, 29) == 0) {
+      const Spool::Stats before = store->stats();
+      store.reset();
+      store = *Spool::Open({.path = path});
+      ASSERT_EQ(store->stats().events, before.events) << step;
+      ASSERT_EQ(store->stats().bytes, before.bytes) << step;
+      ASSERT_EQ(store->stats().last_sequence, before.last_sequence) << step;
+      sent = acknowledged;
+    }
+  }
 }
 
 TEST_F(SpoolTest, ReadAfterLeavesOutARowOfEventsChangedOnDisk) {
