@@ -22,7 +22,6 @@
 #include <string>
 #include <thread>
 
-#include "SQLiteCpp/Database.h"
 #include "absl/cleanup/cleanup.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
