@@ -44,6 +44,12 @@ std::string SearchIndexPath(const std::string& database_path);
 // SQLite::Exception.
 void AttachSearchIndex(SQLite::Database& db, const std::string& database_path);
 
+// Makes the index's own tokenizer known to `db`, which any connection that
+// reads the index's table needs (AttachSearchIndex and SearchIndex do it;
+// a connection that opens the index file itself must). Throws
+// SQLite::Exception.
+void RegisterSearchIndexTokenizer(SQLite::Database& db);
+
 // The trigram index finds substrings of at least this many code points.
 inline constexpr size_t kMinIndexedSubstring = 3;
 

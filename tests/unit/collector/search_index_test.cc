@@ -181,6 +181,7 @@ class SearchIndexTest : public TempDirTest {
   // read from the index file alone.
   std::vector<int64_t> IndexedBlocks(const std::string& text) {
     SQLite::Database reader(SearchIndexPath(path_), SQLite::OPEN_READONLY);
+    RegisterSearchIndexTokenizer(reader);
     SQLite::Statement query(reader,
                             "SELECT rowid FROM log_terms WHERE log_terms MATCH "
                             "? ORDER BY rowid");
@@ -193,6 +194,7 @@ class SearchIndexTest : public TempDirTest {
   // FTS5's check that the index agrees with the rows it was built from.
   void ExpectIndexIntact() {
     SQLite::Database index(SearchIndexPath(path_), SQLite::OPEN_READWRITE);
+    RegisterSearchIndexTokenizer(index);
     EXPECT_NO_THROW(index.exec(
         "INSERT INTO log_terms (log_terms) VALUES ('integrity-check')"));
   }

@@ -346,6 +346,7 @@ TEST_F(SqliteStorageTest, StoredMessagesAreIndexedInTheBackground) {
   Apply(BuildStoredBatch({LogLines("a", 2, 5)}, {{"a", 3}}, kNow));
   WaitForSearchIndex();
   SQLite::Database index(SearchIndexPath(path_), SQLite::OPEN_READONLY);
+  RegisterSearchIndexTokenizer(index);
   EXPECT_EQ(
       index.execAndGet("SELECT indexed_through FROM index_state").getInt(), 5);
   // The five events share a block: its row lists each of their terms once.
