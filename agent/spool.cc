@@ -6,9 +6,11 @@
 #include <xxhash.h>
 
 #include <filesystem>
+#include <optional>
 #include <system_error>
 
 #include "SQLiteCpp/Transaction.h"
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
 #include "common/sqlite_migrations.h"
 #include "common/sqlite_setup.h"
@@ -153,31 +155,46 @@ void AppendFramed(const v1::LogEvent& log, std::string& row) {
   log.SerializeWithCachedSizesToArray(out);
 }
 
-// The events of one spooled row, oldest first, from its key (the last
-// event's sequence), its `events` column and its payload.
+// A row's count of events, in SQL: a row spooled before counts holds one.
+constexpr char kRowEvents[] = "COALESCE(events, 1)";
+// The events and payload bytes of the rows a query selects, in SQL.
+std::string RowTotals() {
+  return absl::StrCat("COALESCE(SUM(", kRowEvents,
+                      "), 0), COALESCE(SUM(LENGTH(payload)), 0)");
+}
+
+// The columns a RowEvents is read from, in its order.
+constexpr char kRowColumns[] = "sequence, payload, checksum, events";
+
+// The events of the spooled row that `rows` (selecting kRowColumns) is on,
+// oldest first; valid until `rows` moves on.
 class RowEvents {
  public:
-  RowEvents(uint64_t last_sequence, const SQLite::Column& events,
-            const void* payload, int size)
-      : framed_(!events.isNull()),
-        count_(framed_ ? events.getInt64() : 1),
-        first_sequence_(last_sequence - count_ + 1),
-        payload_(static_cast<const char*>(payload), size) {}
+  explicit RowEvents(SQLite::Statement& rows)
+      : framed_(!rows.getColumn(3).isNull()),
+        count_(framed_ ? rows.getColumn(3).getInt64() : 1),
+        first_sequence_(rows.getColumn(0).getInt64() - count_ + 1),
+        payload_(static_cast<const char*>(rows.getColumn(1).getBlob()),
+                 rows.getColumn(1).getBytes()),
+        checksum_(rows.getColumn(2).isNull()
+                      ? std::nullopt
+                      : std::optional(rows.getColumn(2).getInt64())) {}
 
   int64_t count() const { return count_; }
   uint64_t first_sequence() const { return first_sequence_; }
   uint64_t last_sequence() const { return first_sequence_ + count_ - 1; }
+  absl::string_view payload() const { return payload_; }
   // Where the next event's frame begins in the payload.
   size_t offset() const { return offset_; }
-  // Whether the row is as it was spooled, by its `checksum` column: the
-  // collector would refuse a whole batch for one event it cannot parse.
-  bool Intact(const SQLite::Column& checksum) const {
-    if (checksum.isNull()) {  // Spooled before checksums: one event.
+  // Whether the row is as it was spooled, by its checksum: the collector
+  // would refuse a whole batch for one event it cannot parse.
+  bool Intact() const {
+    if (!checksum_.has_value()) {  // Spooled before checksums: one event.
       v1::Event parsed;
       return parsed.ParseFromArray(payload_.data(),
                                    static_cast<int>(payload_.size()));
     }
-    return checksum.getInt64() == RowChecksum(payload_, framed_ ? count_ : 0);
+    return *checksum_ == RowChecksum(payload_, framed_ ? count_ : 0);
   }
   // Whether the frames ran past the payload, which only damage the checksum
   // missed can cause.
@@ -211,6 +228,7 @@ class RowEvents {
   const int64_t count_;
   const uint64_t first_sequence_;
   const absl::string_view payload_;
+  const std::optional<int64_t> checksum_;
   size_t offset_ = 0;
   int64_t read_ = 0;
   bool damaged_ = false;
@@ -342,13 +360,11 @@ Spool::Spool(std::unique_ptr<SQLite::Database> db, const SpoolOptions& options)
       insert_row_(*db_,
                   "INSERT OR ROLLBACK INTO spool (sequence, payload, "
                   "evictable, checksum, events) VALUES (?, ?, ?, ?, ?)"),
-      rows_after_(*db_,
-                  "SELECT sequence, payload, checksum, events FROM spool "
-                  "WHERE sequence > ? ORDER BY sequence LIMIT ?"),
-      totals_through_(*db_,
-                      "SELECT COALESCE(SUM(COALESCE(events, 1)), 0), "
-                      "COALESCE(SUM(LENGTH(payload)), 0) FROM spool "
-                      "WHERE sequence <= ?"),
+      rows_after_(*db_, absl::StrCat("SELECT ", kRowColumns,
+                                     " FROM spool WHERE sequence > ? "
+                                     "ORDER BY sequence LIMIT ?")),
+      totals_through_(*db_, absl::StrCat("SELECT ", RowTotals(),
+                                         " FROM spool WHERE sequence <= ?")),
       delete_through_(*db_, "DELETE FROM spool WHERE sequence <= ?"),
       trim_row_(*db_,
                 "UPDATE spool SET payload = ?, events = ?, checksum = ? "
@@ -368,10 +384,8 @@ Spool::Spool(std::unique_ptr<SQLite::Database> db, const SpoolOptions& options)
     disk_full_ = true;
   }
   SQLite::Statement totals(
-      *db_,
-      "SELECT COALESCE(SUM(COALESCE(events, 1)), 0), "
-      "COALESCE(SUM(LENGTH(payload)), 0), COALESCE(MAX(sequence), 0) "
-      "FROM spool");
+      *db_, absl::StrCat("SELECT ", RowTotals(),
+                         ", COALESCE(MAX(sequence), 0) FROM spool"));
   totals.executeStep();
   totals_.events = totals.getColumn(0).getInt64();
   totals_.bytes = totals.getColumn(1).getInt64();
@@ -422,9 +436,9 @@ bool Spool::MakeRoomLocked(uint64_t needed) {
   // Events already handed to the uplink may be stored at the collector by
   // now: evicting them would count as dropped what was delivered.
   SQLite::Statement oldest(
-      *db_,
-      "SELECT sequence, LENGTH(payload), COALESCE(events, 1) FROM spool "
-      "WHERE evictable = 1 AND sequence > ? ORDER BY sequence");
+      *db_, absl::StrCat("SELECT sequence, LENGTH(payload), ", kRowEvents,
+                         " FROM spool WHERE evictable = 1 AND sequence > ? "
+                         "ORDER BY sequence"));
   oldest.bind(1, static_cast<int64_t>(handed_out_through_));
   uint64_t freed = 0, evicted = 0, through = 0;
   while (freed < excess && oldest.executeStep()) {
@@ -718,6 +732,10 @@ absl::StatusOr<uint64_t> Spool::ReadAfter(uint64_t after, size_t max_events,
   uint64_t last = after;
   try {
     SQLite::Statement& select = rows_after_;
+    // Done with, the statement lets go of its snapshot of the database.
+    absl::Cleanup done = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      rows_after_.reset();
+    };
     select.reset();
     select.bind(1, static_cast<int64_t>(after));
     // Each row holds one event at least.
@@ -726,19 +744,15 @@ absl::StatusOr<uint64_t> Spool::ReadAfter(uint64_t after, size_t max_events,
     size_t bytes = 0;
     bool full = false;
     while (!full && select.executeStep()) {
-      SQLite::Column payload = select.getColumn(1);
-      const void* data = payload.getBlob();
-      const int size = payload.getBytes();
-      RowEvents row(select.getColumn(0).getInt64(), select.getColumn(3), data,
-                    size);
-      if (!row.Intact(select.getColumn(2))) {
+      RowEvents row(select);
+      if (!row.Intact()) {
         // Only damage on disk can cause this; the sequences stay taken so
         // the collector sees the gap.
         LogDamaged(row);
         continue;
       }
       if (added > 0 && (added + row.count() > max_events ||
-                        bytes + static_cast<size_t>(size) > max_bytes)) {
+                        bytes + row.payload().size() > max_bytes)) {
         break;
       }
       uint64_t sequence = 0;
@@ -766,8 +780,6 @@ absl::StatusOr<uint64_t> Spool::ReadAfter(uint64_t after, size_t max_events,
       }
       if (row.damaged()) LogDamaged(row);
     }
-    // Done with, the statement lets go of its snapshot of the database.
-    select.reset();
     handed_out_through_ = std::max(handed_out_through_, last);
   } catch (const SQLite::Exception& e) {
     return Failed("read spooled events", e);
@@ -811,34 +823,32 @@ absl::Status Spool::DeleteThrough(uint64_t sequence) {
 }
 
 std::pair<uint64_t, uint64_t> Spool::TrimAcknowledgedLocked(uint64_t sequence) {
-  SQLite::Statement& next = rows_after_;
-  next.reset();
-  next.bind(1, static_cast<int64_t>(sequence));
-  next.bind(2, 1);
-  if (!next.executeStep()) return {0, 0};
-  const int64_t key = next.getColumn(0).getInt64();
-  SQLite::Column payload = next.getColumn(1);
-  const void* data = payload.getBlob();
-  const int size = payload.getBytes();
-  RowEvents row(key, next.getColumn(3), data, size);
-  // A damaged row is left as it is, for ReadAfter to report.
-  if (row.first_sequence() > sequence || !row.Intact(next.getColumn(2))) {
+  std::string kept;
+  int64_t key = 0;
+  uint64_t trimmed_events = 0;
+  size_t trimmed_bytes = 0;
+  {
+    SQLite::Statement& next = rows_after_;
+    absl::Cleanup done = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      rows_after_.reset();
+    };
     next.reset();
-    return {0, 0};
+    next.bind(1, static_cast<int64_t>(sequence));
+    next.bind(2, 1);
+    if (!next.executeStep()) return {0, 0};
+    RowEvents row(next);
+    // A damaged row is left as it is, for ReadAfter to report.
+    if (row.first_sequence() > sequence || !row.Intact()) return {0, 0};
+    uint64_t at = 0;
+    absl::string_view event;
+    trimmed_bytes = row.offset();
+    while (row.Next(at, event) && at <= sequence) trimmed_bytes = row.offset();
+    if (row.damaged()) return {0, 0};
+    kept = std::string(row.payload().substr(trimmed_bytes));
+    key = static_cast<int64_t>(row.last_sequence());
+    trimmed_events = sequence - row.first_sequence() + 1;
   }
-  uint64_t at = 0;
-  absl::string_view event;
-  size_t kept_from = row.offset();
-  while (row.Next(at, event) && at <= sequence) kept_from = row.offset();
-  if (row.damaged()) {
-    next.reset();
-    return {0, 0};
-  }
-  const std::string kept(static_cast<const char*>(data) + kept_from,
-                         size - kept_from);
   const int64_t kept_events = key - static_cast<int64_t>(sequence);
-  const uint64_t trimmed_events = row.count() - kept_events;
-  next.reset();
   SQLite::Statement& trim = trim_row_;
   trim.reset();
   trim.bindNoCopy(1, kept.data(), static_cast<int>(kept.size()));
@@ -846,7 +856,7 @@ std::pair<uint64_t, uint64_t> Spool::TrimAcknowledgedLocked(uint64_t sequence) {
   trim.bind(3, RowChecksum(kept, kept_events));
   trim.bind(4, key);
   trim.exec();
-  return {trimmed_events, kept_from};
+  return {trimmed_events, trimmed_bytes};
 }
 
 absl::Status Spool::FollowCollectorSequence(uint64_t collector_last) {
@@ -857,9 +867,10 @@ absl::Status Spool::FollowCollectorSequence(uint64_t collector_last) {
   try {
     SQLite::Transaction transaction(*db_);
     uint64_t first =
-        db_->execAndGet(
-               "SELECT COALESCE((SELECT sequence - COALESCE(events, 1) + 1 "
-               "FROM spool ORDER BY sequence LIMIT 1), 0)")
+        db_->execAndGet(absl::StrCat("SELECT COALESCE((SELECT sequence - ",
+                                     kRowEvents,
+                                     " + 1 FROM spool ORDER BY sequence "
+                                     "LIMIT 1), 0)"))
             .getInt64();
     uint64_t shift =
         first == 0 || collector_last < first ? 0 : collector_last + 1 - first;
