@@ -13,10 +13,9 @@
 
 #include "SQLiteCpp/Statement.h"
 #include "SQLiteCpp/Transaction.h"
+#include "absl/base/attributes.h"
 #include "absl/cleanup/cleanup.h"
-#include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
-#include "absl/numeric/int128.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -223,26 +222,61 @@ std::vector<std::string> CodePoints(const std::string& text) {
 constexpr char kUnspacedCharacter[] =
     R"([\p{Hangul}\p{Han}\p{Hiragana}\p{Katakana}])";
 
-// Whether `character`, the UTF-8 bytes of one, is of a script written
-// without spaces. Logs use a few thousand characters over and over: each is
-// classified once.
-bool IsUnspaced(absl::string_view character) {
+// A character of a message: where its bytes start, and its code point, or
+// kOddCharacter if they are not the UTF-8 of one.
+struct Character {
+  size_t start = 0;
+  char32_t point = 0;
+  bool unspaced = false;  // Of a script written without spaces.
+};
+constexpr char32_t kOddCharacter = 0xFFFFFFFF;
+
+// The code point of the UTF-8 `bytes` of one character (a lead byte and its
+// continuation bytes), or kOddCharacter if they are not the shortest UTF-8
+// of one: code points then tell characters apart as exactly as their bytes.
+char32_t CodePointOf(absl::string_view bytes) {
+  const auto byte = [&bytes](size_t i) {
+    return static_cast<char32_t>(static_cast<uint8_t>(bytes[i]));
+  };
+  const char32_t lead = byte(0);
+  if (bytes.size() == 1) return lead < 0x80 ? lead : kOddCharacter;
+  // Bits the lead byte holds, and the least code point of the length.
+  char32_t point;
+  char32_t least;
+  if (bytes.size() == 2 && (lead & 0xE0) == 0xC0) {
+    point = lead & 0x1F;
+    least = 0x80;
+  } else if (bytes.size() == 3 && (lead & 0xF0) == 0xE0) {
+    point = lead & 0x0F;
+    least = 0x800;
+  } else if (bytes.size() == 4 && (lead & 0xF8) == 0xF0) {
+    point = lead & 0x07;
+    least = 0x10000;
+  } else {
+    return kOddCharacter;
+  }
+  for (size_t i = 1; i < bytes.size(); ++i) {
+    point = point << 6 | (byte(i) & 0x3F);
+  }
+  return point >= least ? point : kOddCharacter;
+}
+
+// Whether the character of code point `point` and UTF-8 `bytes` is of a
+// script written without spaces. Logs use a few thousand characters over and
+// over: each of the Basic Multilingual Plane's is classified once.
+bool IsUnspaced(char32_t point, absl::string_view bytes) {
   static const RE2 kCharacter(kUnspacedCharacter);
-  if (character.size() > sizeof(uint32_t)) {
-    return RE2::FullMatch(re2::StringPiece(character.data(), character.size()),
+  const auto classify = [&bytes] {
+    return RE2::FullMatch(re2::StringPiece(bytes.data(), bytes.size()),
                           kCharacter);
-  }
-  constexpr size_t kMaxClassified = 1 << 16;
-  thread_local absl::flat_hash_map<uint32_t, bool> classified;
-  uint32_t key = 0;
-  for (char c : character) key = (key << 8) | static_cast<uint8_t>(c);
-  if (auto found = classified.find(key); found != classified.end()) {
-    return found->second;
-  }
-  const bool unspaced = RE2::FullMatch(
-      re2::StringPiece(character.data(), character.size()), kCharacter);
-  if (classified.size() < kMaxClassified) classified.emplace(key, unspaced);
-  return unspaced;
+  };
+  constexpr char32_t kPlane = 0x10000;
+  if (point >= kPlane) return point != kOddCharacter && classify();
+  enum : uint8_t { kUnclassified, kSpaced, kUnspaced };
+  thread_local std::vector<uint8_t> classified(kPlane, kUnclassified);
+  uint8_t& known = classified[point];
+  if (known == kUnclassified) known = classify() ? kUnspaced : kSpaced;
+  return known == kUnspaced;
 }
 
 // The distinct terms of a block's messages, as the text of its index row.
@@ -251,33 +285,50 @@ class BlockTerms {
   // Adds the terms of `message`, case-folded already, which must outlive
   // the terms' next Clear.
   void Add(absl::string_view message) {
-    // Where the last three characters start, the newest last: a character
-    // starts at every byte but UTF-8 continuation bytes.
-    size_t first = 0;
-    size_t second = 0;
-    size_t third = 0;
-    size_t characters = 0;
-    size_t after_separator = 0;  // No term starts before this.
-    bool previous_unspaced = false;
-    for (size_t i = 0; i <= message.size(); ++i) {
-      if (i < message.size() && IsContinuationByte(message[i])) continue;
-      if (characters >= 1) {  // The character at `third` ends at i.
-        const bool unspaced =
-            i - third > 1 && IsUnspaced(message.substr(third, i - third));
-        if (unspaced && previous_unspaced) {
-          AddTerm(message.substr(second, i - second));
-        }
-        previous_unspaced = unspaced;
-      }
-      if (characters >= 3 && first >= after_separator) {
-        AddTerm(message.substr(first, i - first));
-      }
-      if (i == message.size()) break;
-      if (IsTermSeparator(message[i])) after_separator = i + 1;
+    // The last three characters, the newest last.
+    Character first;
+    Character second;
+    Character third;
+    size_t characters = 0;  // Since the start or the last separator.
+    size_t i = 0;
+    while (i < message.size() && IsContinuationByte(message[i])) ++i;
+    while (i < message.size()) {
       first = second;
       second = third;
-      third = i;
+      third.start = i++;
+      while (i < message.size() && IsContinuationByte(message[i])) ++i;
+      if (IsTermSeparator(message[third.start])) {
+        characters = 0;
+        continue;
+      }
+      const absl::string_view bytes =
+          message.substr(third.start, i - third.start);
+      third.point = CodePointOf(bytes);
+      third.unspaced = third.point >= 0x80 && IsUnspaced(third.point, bytes);
       ++characters;
+      if (characters >= 2 && second.unspaced && third.unspaced) {
+        AddPair(message.substr(second.start, i - second.start), second.point,
+                third.point);
+      }
+      if (characters >= 3) {
+        AddTrigram(message.substr(first.start, i - first.start), first.point,
+                   second.point, third.point);
+      }
+      if (characters >= 2 && (second.point | third.point) < 0x80) {
+        const size_t run_end =
+            AddAsciiRun(message, i, second.point << 7 | third.point);
+        if (run_end == i) continue;
+        characters += run_end - i;
+        i = run_end;
+        const auto ascii = [&message](size_t at) {
+          return Character{.start = at,
+                           .point = static_cast<uint8_t>(message[at]),
+                           .unspaced = false};
+        };
+        first = ascii(i - 3);
+        second = ascii(i - 2);
+        third = ascii(i - 1);
+      }
     }
   }
 
@@ -292,42 +343,66 @@ class BlockTerms {
     // Blocks of log lines hold some hundreds of terms: space for them at
     // once, not in steps (clearing a large set frees its memory).
     constexpr size_t kTypicalTerms = 1024;
-    seen_short_.clear();
-    seen_short_.reserve(kTypicalTerms);
     seen_.clear();
-    seen_long_.clear();
+    seen_.reserve(kTypicalTerms);
+    seen_odd_.clear();
     text_.clear();
   }
 
  private:
-  // Trigrams of ASCII, most terms, take a bit each; the rest are hashed.
-  void AddTerm(absl::string_view term) {
-    if (term.size() == 3 && AddIfAsciiTrigram(term)) return;
-    AddHashedTerm(term);
+  // Code points take 21 bits: a term of two or three characters is one
+  // number, cheaper to hash and compare than its text; the top bit tells
+  // pairs apart.
+  static constexpr int kPointBits = 21;
+  static constexpr uint64_t kPair = uint64_t{1} << 63;
+
+  // Adds the trigrams of the ASCII characters of `message` from `start` up
+  // to the next separator or other character, after two ASCII characters
+  // whose key is `key`: most characters of most lines, in a loop that rolls
+  // the trigram's key along instead of decoding each. Returns where they end.
+  size_t AddAsciiRun(absl::string_view message, size_t start, uint32_t key) {
+    size_t i = start;
+    for (; i < message.size(); ++i) {
+      const uint8_t byte = static_cast<uint8_t>(message[i]);
+      if (byte >= 0x80 || IsTermSeparator(message[i])) break;
+      // Not a character of its own if continuation bytes follow it.
+      if (i + 1 < message.size() && IsContinuationByte(message[i + 1])) break;
+      key = (key << 7 | byte) & (kAsciiTrigramKeys - 1);
+      AddAsciiTrigram(message.substr(i - 2, 3), key);
+    }
+    return i;
   }
 
-  // Terms of up to 15 bytes (three characters of Korean take 9) are kept as
-  // their count and bytes in one number, cheaper to hash and compare than
-  // text; those of up to 7 bytes (Korean pairs) in a 64-bit one, cheaper
-  // again than 128 bits.
-  void AddHashedTerm(absl::string_view term) {
-    if (term.size() < sizeof(uint64_t)) {
-      if (!seen_short_.insert(Packed<uint64_t>(term)).second) return;
-    } else if (term.size() < sizeof(absl::uint128)) {
-      if (!seen_.insert(Packed<absl::uint128>(term)).second) return;
-    } else if (!seen_long_.insert(term).second) {
+  void AddPair(absl::string_view pair, char32_t a, char32_t b) {
+    AddTerm(pair, kPair | uint64_t{a} << kPointBits | b,
+            a == kOddCharacter || b == kOddCharacter);
+  }
+
+  void AddTrigram(absl::string_view trigram, char32_t a, char32_t b,
+                  char32_t c) {
+    if ((a | b | c) < 0x80) {
+      AddAsciiTrigram(trigram, a << 14 | b << 7 | c);
+      return;
+    }
+    AddTerm(trigram,
+            uint64_t{a} << 2 * kPointBits | uint64_t{b} << kPointBits | c,
+            a == kOddCharacter || b == kOddCharacter || c == kOddCharacter);
+  }
+
+  // Adds `term`, known by `key` unless it holds an odd character.
+  void AddTerm(absl::string_view term, uint64_t key, bool odd) {
+    if (odd ? !seen_odd_.insert(term).second : !seen_.insert(key).second) {
       return;
     }
     Append(term);
   }
 
-  // Adds `trigram` if it is of ASCII characters; false if it is not.
-  bool AddIfAsciiTrigram(absl::string_view trigram) {
-    const auto byte = [&trigram](int i) {
-      return static_cast<uint32_t>(static_cast<uint8_t>(trigram[i]));
-    };
-    if ((byte(0) | byte(1) | byte(2)) >= 0x80) return false;
-    const uint32_t key = byte(0) << 14 | byte(1) << 7 | byte(2);
+  // Trigrams of ASCII, most terms of most lines, take a bit each of 2^21
+  // (their 7-bit characters side by side), told apart in a fraction of a
+  // hash set's instructions. The list of the block's clears them. Inlined,
+  // as Append, because it runs for nearly every character: g++ called both.
+  ABSL_ATTRIBUTE_ALWAYS_INLINE void AddAsciiTrigram(absl::string_view trigram,
+                                                    uint32_t key) {
     uint64_t& word = seen_ascii_[key / kBitsPerWord];
     const uint64_t bit = uint64_t{1} << (key % kBitsPerWord);
     if ((word & bit) == 0) {
@@ -335,33 +410,20 @@ class BlockTerms {
       ascii_trigrams_.push_back(key);
       Append(trigram);
     }
-    return true;
   }
 
-  void Append(absl::string_view term) {
+  ABSL_ATTRIBUTE_ALWAYS_INLINE void Append(absl::string_view term) {
     if (!text_.empty()) text_.push_back(kTermSeparator);
     text_.append(term.data(), term.size());
   }
 
-  // Shifted in byte by byte: a copy to memory read back as a number
-  // stalls the load for longer than the whole loop takes.
-  template <typename Number>
-  static Number Packed(absl::string_view term) {
-    Number packed = term.size();
-    for (char c : term) packed = (packed << 8) | static_cast<uint8_t>(c);
-    return packed;
-  }
-
   static constexpr uint32_t kBitsPerWord = 64;
-  // Most terms are trigrams of ASCII: a bit each, of 2^21 (their 7-bit
-  // characters), tells them apart in a fraction of a hash set's
-  // instructions. The list of the block's clears them.
+  static constexpr uint32_t kAsciiTrigramKeys = uint32_t{1} << 21;
   std::vector<uint64_t> seen_ascii_ =
-      std::vector<uint64_t>((uint32_t{1} << 21) / kBitsPerWord);
+      std::vector<uint64_t>(kAsciiTrigramKeys / kBitsPerWord);
   std::vector<uint32_t> ascii_trigrams_;
-  absl::flat_hash_set<uint64_t> seen_short_;
-  absl::flat_hash_set<absl::uint128> seen_;
-  absl::flat_hash_set<absl::string_view> seen_long_;
+  absl::flat_hash_set<uint64_t> seen_;
+  absl::flat_hash_set<absl::string_view> seen_odd_;
   std::string text_;
 };
 
@@ -555,7 +617,10 @@ absl::StatusOr<int> SearchIndex::IndexNext(
   // keep that database's write-ahead log from starting over, and this
   // thread may wait long for a CPU.
   constexpr size_t kMaxBytes = 8 << 20;  // Events may hold up to 64 KiB.
-  std::vector<std::pair<int64_t, std::string>> events;
+  // Each event's id and where its message ends in `messages`, which holds
+  // them back to back: one allocation, not one each.
+  std::vector<std::pair<int64_t, size_t>> events;
+  std::string messages;
   try {
     const int64_t watermark =
         db_->execAndGet("SELECT indexed_through FROM index_state").getInt64();
@@ -568,16 +633,21 @@ absl::StatusOr<int> SearchIndex::IndexNext(
     next.bind(1, first_block * kEventsPerIndexBlock);
     next.bind(2, max_events + kEventsPerIndexBlock);
     int added = 0;
-    size_t bytes = 0;
-    while (added < max_events && bytes < kMaxBytes && next.executeStep()) {
-      events.emplace_back(next.getColumn(0).getInt64(),
-                          next.getColumn(1).getString());
-      if (events.back().first <= watermark) continue;
+    size_t added_bytes = 0;
+    while (added < max_events && added_bytes < kMaxBytes &&
+           next.executeStep()) {
+      const int64_t id = next.getColumn(0).getInt64();
+      const SQLite::Column message = next.getColumn(1);
+      messages.append(static_cast<const char*>(message.getBlob()),
+                      message.getBytes());
+      events.emplace_back(id, messages.size());
+      if (id <= watermark) continue;
       ++added;
-      bytes += events.back().second.size();
+      added_bytes += message.getBytes();
     }
     next.reset();
     if (added == 0) return 0;
+    absl::AsciiStrToLower(&messages);
     // Large events take seconds to index: a stop must not wait for them.
     const QueryCheck check = StopWhen(stop_early);
     CheckedQuery checked(*db_, check);
@@ -588,14 +658,17 @@ absl::StatusOr<int> SearchIndex::IndexNext(
     SQLite::Statement add(
         *db_, "INSERT INTO log_terms (rowid, terms) VALUES (?1, ?2)");
     BlockTerms terms;
+    size_t message_start = 0;
     for (auto block_begin = events.begin(); block_begin != events.end();) {
       const int64_t block = BlockOf(block_begin->first);
       terms.Clear();
       auto block_end = block_begin;
       for (; block_end != events.end() && BlockOf(block_end->first) == block;
            ++block_end) {
-        absl::AsciiStrToLower(&block_end->second);
-        terms.Add(block_end->second);
+        const size_t message_end = block_end->second;
+        terms.Add(absl::string_view(messages).substr(
+            message_start, message_end - message_start));
+        message_start = message_end;
       }
       block_begin = block_end;
       if (terms.text().empty()) continue;

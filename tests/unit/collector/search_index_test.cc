@@ -3,17 +3,22 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <random>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "SQLiteCpp/Database.h"
 #include "SQLiteCpp/Statement.h"
 #include "SQLiteCpp/Transaction.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "collector/sqlite/schema.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "re2/re2.h"
 #include "tests/unit/test_support/status_matchers.h"
 #include "tests/unit/test_support/temp_dir.h"
 
@@ -24,6 +29,7 @@ using ::eroom::test_support::TempDirTest;
 namespace {
 
 using ::testing::ElementsAre;
+using ::testing::IsEmpty;
 using ::testing::Optional;
 
 const std::function<bool()> kNeverStop = [] { return false; };
@@ -414,6 +420,137 @@ TEST_F(SearchIndexTest, TwoCharacterWordsOfUnspacedScriptsAreIndexed) {
   EXPECT_THAT(Candidates("실패"),
               ElementsAre("방 생성실패: timeout", "실패했습니다",
                           "not indexed yet: 실패"));
+}
+
+// A block keeps each term once, told apart from the others however it is
+// written: by its characters where they are UTF-8, by its bytes where they
+// are not. An 'a' in two bytes is not UTF-8 (its shortest form is), nor is a
+// byte \xFF alone, though ÿ is U+00FF; 𠀀 (U+20000) is Han, whose pairs of
+// characters are terms.
+TEST_F(SearchIndexTest, EachTermOfABlockIsToldApartFromTheOthers) {
+  const std::string two_byte_a = "\xC1\xA1";
+  const std::string byte_ff = "\xFF";
+  const std::string byte_fe = "\xFE";
+  const std::vector<std::string> messages = {two_byte_a + "bc",
+                                             "abc",
+                                             "a" + byte_ff + "b",
+                                             "aÿb",
+                                             "a" + byte_fe + "b",
+                                             "𠀀𠀁",
+                                             "𠀀𠀂"};
+  AddEvents(messages);
+  std::unique_ptr<SearchIndex> index = OpenAndIndexEverything();
+  ASSERT_NE(index, nullptr);
+  for (const std::string& text : messages) {
+    EXPECT_THAT(IndexedBlocks(text), ElementsAre(0)) << absl::CHexEscape(text);
+  }
+  EXPECT_THAT(IndexedBlocks("𠀁𠀂"), IsEmpty());
+  ExpectIndexIntact();
+}
+
+// The characters of `message` as the index takes them: a lead byte and the
+// continuation bytes after it, each as its bytes (continuation bytes that
+// start the message belong to none).
+std::vector<std::string> IndexedCharacters(const std::string& message) {
+  std::vector<std::string> characters;
+  for (char c : message) {
+    if ((static_cast<uint8_t>(c) & 0xC0) != 0x80) {
+      characters.emplace_back();
+    } else if (characters.empty()) {
+      continue;
+    }
+    characters.back().push_back(c);
+  }
+  return characters;
+}
+
+// The terms the index should list for a block of `messages`, worked out
+// the plain way: every three adjacent characters without a line break (or
+// NUL), every two adjacent characters of the scripts written without
+// spaces, ASCII folded.
+std::set<std::string> ExpectedTerms(const std::vector<std::string>& messages) {
+  static const RE2 kUnspaced(R"([\p{Hangul}\p{Han}\p{Hiragana}\p{Katakana}])");
+  std::set<std::string> terms;
+  for (const std::string& message : messages) {
+    const std::vector<std::string> characters =
+        IndexedCharacters(absl::AsciiStrToLower(message));
+    const auto separator = [&characters](size_t i) {
+      return characters[i][0] == '\n' || characters[i][0] == '\0';
+    };
+    for (size_t i = 0; i + 1 < characters.size(); ++i) {
+      if (RE2::FullMatch(characters[i], kUnspaced) &&
+          RE2::FullMatch(characters[i + 1], kUnspaced)) {
+        terms.insert(characters[i] + characters[i + 1]);
+      }
+      if (i + 2 < characters.size() && !separator(i) && !separator(i + 1) &&
+          !separator(i + 2)) {
+        terms.insert(characters[i] + characters[i + 1] + characters[i + 2]);
+      }
+    }
+  }
+  return terms;
+}
+
+// Random mixes of ASCII, Korean, Han, line breaks, NUL and bytes that are
+// not UTF-8: each block lists each of its terms once.
+TEST_F(SearchIndexTest, EachBlockListsTheTermsOfItsMessagesOnce) {
+  const std::vector<std::string> pieces = {"a",
+                                           "B",
+                                           "z",
+                                           " ",
+                                           "%",
+                                           "abc",
+                                           "Xyz",
+                                           "\n",
+                                           std::string(1, '\0'),
+                                           "실",
+                                           "패",
+                                           "작",
+                                           "업",
+                                           "失",
+                                           "敗",
+                                           "ÿ",
+                                           "é",
+                                           "𠀀",
+                                           "𠀁",
+                                           "\xC1\xA1",
+                                           "\xFF",
+                                           "\x80",
+                                           "\xBF",
+                                           "\xEA\xB0",
+                                           "\xE0\x80\x80",
+                                           "\xF8\x88\x80\x80\x80"};
+  std::mt19937 random(13);
+  std::vector<std::string> messages(40 * kEventsPerIndexBlock);
+  for (std::string& message : messages) {
+    for (size_t length = random() % 16; length > 0; --length) {
+      message += pieces[random() % pieces.size()];
+    }
+  }
+  AddEvents(messages);
+  std::unique_ptr<SearchIndex> index = OpenAndIndexEverything();
+  ASSERT_NE(index, nullptr);
+  SQLite::Database reader(SearchIndexPath(path_), SQLite::OPEN_READONLY);
+  RegisterSearchIndexTokenizer(reader);
+  SQLite::Statement row(reader, "SELECT terms FROM log_terms WHERE rowid = ?");
+  // Event ids start at 1, each message's its place in `messages` plus one.
+  for (size_t first = 0; first < messages.size();) {
+    const int64_t block = (first + 1) / kEventsPerIndexBlock;
+    const size_t end = std::min<size_t>(messages.size(),
+                                        (block + 1) * kEventsPerIndexBlock - 1);
+    const std::set<std::string> expected =
+        ExpectedTerms({messages.begin() + first, messages.begin() + end});
+    row.reset();
+    row.bind(1, block);
+    std::vector<std::string> listed;
+    if (row.executeStep()) {
+      listed = absl::StrSplit(row.getColumn(0).getString(), '\n');
+    }
+    EXPECT_EQ(std::set<std::string>(listed.begin(), listed.end()), expected)
+        << "block " << block;
+    EXPECT_EQ(listed.size(), expected.size()) << "block " << block;
+    first = end;
+  }
 }
 
 // Retention may delete events the index has not read yet (a rebuild far
