@@ -103,8 +103,7 @@ void AppendInOneWrite(const std::string& file, const std::string& text) {
   close(fd);
 }
 
-int Run(int trials) {
-  const std::string dir = testing::MakeTempDir("alert-latency");
+int Run(const std::string& dir, int trials) {
   const std::string log = dir + "/eroom/logs/server.log";
   std::filesystem::create_directories(dir + "/eroom/logs");
   testing::WriteFile(log, "");
@@ -196,5 +195,13 @@ int main(int argc, char** argv) {
   app.add_option("--trials", trials, "events measured (default 100)")
       ->check(CLI::Range(1, 100000));
   CLI11_PARSE(app, argc, argv);
-  return eroom::bench::Run(trials);
+  const std::string dir = eroom::testing::MakeTempDir("alert-latency");
+  const int status = eroom::bench::Run(dir, trials);
+  // Run's processes are stopped by now; a failed run's logs are kept.
+  if (status == 0) {
+    std::filesystem::remove_all(dir);
+  } else {
+    std::cerr << "kept " << dir << "\n";
+  }
+  return status;
 }

@@ -105,8 +105,7 @@ double Median(std::vector<double> values) {
   return values[values.size() / 2];
 }
 
-int Run(int events, int runs) {
-  const std::string dir = testing::MakeTempDir("follow-latency");
+int Run(const std::string& dir, int events, int runs) {
   const std::string log = dir + "/eroom/logs/server.log";
   std::filesystem::create_directories(dir + "/eroom/logs");
   testing::WriteFile(log, "");
@@ -195,5 +194,13 @@ int main(int argc, char** argv) {
   app.add_option("--runs", runs, "runs, whose medians are shown (default 3)")
       ->check(CLI::Range(1, 100));
   CLI11_PARSE(app, argc, argv);
-  return eroom::bench::Run(events, runs);
+  const std::string dir = eroom::testing::MakeTempDir("follow-latency");
+  const int status = eroom::bench::Run(dir, events, runs);
+  // Run's processes are stopped by now; a failed run's logs are kept.
+  if (status == 0) {
+    std::filesystem::remove_all(dir);
+  } else {
+    std::cerr << "kept " << dir << "\n";
+  }
+  return status;
 }

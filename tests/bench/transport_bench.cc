@@ -426,6 +426,8 @@ AgentRun SendThroughAgent(const std::string& address,
   const AgentRun run = DeliverThroughUplink(options, **spool, corpus, events);
   spool->reset();
   RemoveDatabase(spool_path);
+  // The spool's disk reserve outlives it, for the next agent to take over.
+  std::filesystem::remove(spool_path + "-reserve");
   return run;
 }
 

@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <memory>
 #include <random>
 #include <sstream>
@@ -20,8 +21,10 @@
 #include <utility>
 
 #include "SQLiteCpp/Database.h"
+#include "absl/base/attributes.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
 
@@ -80,6 +83,51 @@ pid_t Spawn(std::vector<std::string> argv,
   return pid;
 }
 
+std::string MakeUniqueDir(const std::string& prefix) {
+  std::string pattern =
+      (std::filesystem::path(::testing::TempDir()) / (prefix + "-XXXXXX"))
+          .string();
+  if (mkdtemp(pattern.data()) == nullptr) {
+    throw std::runtime_error("mkdtemp failed for " + pattern);
+  }
+  return pattern;
+}
+
+ABSL_CONST_INIT absl::Mutex test_dirs_mu(absl::kConstInit);
+
+// The directories MakeTempDir made in the running test.
+std::vector<std::string>& TestDirs() {
+  static auto* const dirs = new std::vector<std::string>;
+  return *dirs;
+}
+
+// A test's directories hold the databases, logs and keys of the processes
+// it started; left behind, they piled up by the thousand in /tmp. They go
+// when the test passes and stay when it fails: their logs are what one
+// debugs with. OnTestEnd comes after the fixture's destructor, so after the
+// test's processes were stopped.
+class TempDirCleanup : public ::testing::EmptyTestEventListener {
+ public:
+  void OnTestEnd(const ::testing::TestInfo& test) override {
+    std::vector<std::string> dirs;
+    {
+      absl::MutexLock lock(&test_dirs_mu);
+      dirs.swap(TestDirs());
+    }
+    for (const std::string& dir : dirs) {
+      if (test.result()->Failed()) {
+        std::cerr << "kept " << dir << "\n";
+        continue;
+      }
+      std::error_code error;
+      std::filesystem::remove_all(dir, error);
+      if (error) {
+        std::cerr << "cannot remove " << dir << ": " << error.message() << "\n";
+      }
+    }
+  }
+};
+
 }  // namespace
 
 std::string PlaintextCollectorConfig(const std::string& address,
@@ -133,13 +181,16 @@ std::string TokenSha256(const std::string& token) {
 }
 
 std::string MakeTempDir(const std::string& prefix) {
-  std::string pattern =
-      (std::filesystem::path(::testing::TempDir()) / (prefix + "-XXXXXX"))
-          .string();
-  if (mkdtemp(pattern.data()) == nullptr) {
-    throw std::runtime_error("mkdtemp failed for " + pattern);
+  std::string dir = MakeUniqueDir(prefix);
+  if (::testing::UnitTest::GetInstance()->current_test_info() != nullptr) {
+    absl::MutexLock lock(&test_dirs_mu);
+    TestDirs().push_back(dir);
   }
-  return pattern;
+  return dir;
+}
+
+void InstallTempDirCleanup() {
+  ::testing::UnitTest::GetInstance()->listeners().Append(new TempDirCleanup);
 }
 
 int FreePort() {
@@ -283,7 +334,7 @@ std::unique_ptr<ChildProcess> StartSim(const std::string& dir, int port,
 CommandResult RunCommand(const std::vector<std::string>& argv,
                          absl::Duration timeout,
                          std::map<std::string, std::string> extra_env) {
-  std::string dir = MakeTempDir("cmd");
+  std::string dir = MakeUniqueDir("cmd");
   std::string out_path = dir + "/out", err_path = dir + "/err";
   CommandResult result;
   pid_t pid = Spawn(argv, extra_env, out_path, err_path);

@@ -39,8 +39,15 @@ std::string BinaryPath(const std::string& name);
 // (deploy/hash-token.sh).
 std::string TokenSha256(const std::string& token);
 
-// A fresh directory under the test's temporary directory.
+// A fresh directory under the test's temporary directory. Made in a test,
+// it is removed when the test passes and kept when it fails (see
+// InstallTempDirCleanup); made outside one, it is the caller's to remove.
 std::string MakeTempDir(const std::string& prefix);
+
+// Has the directories each test made with MakeTempDir removed when it
+// passes; called once before the tests run, by the integration tests' main
+// (integration_main.cc).
+void InstallTempDirCleanup();
 
 // A TCP port on 127.0.0.1 that was free a moment ago, outside the range of
 // outgoing connections' ports and never handed to two running tests.

@@ -8,19 +8,15 @@
 #include <string>
 
 #include "gtest/gtest.h"
+#include "tests/unit/test_support/temp_dir.h"
 
 namespace eroom::agent {
 namespace {
 
-std::string FreshDir(const std::string& name) {
-  const std::string dir = ::testing::TempDir() + "/disk_reserve_test/" + name;
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
-  return dir;
-}
+using DiskReserveTest = test_support::TempDirTest;
 
-TEST(DiskReserveTest, HoldsAllocatedBlocksUntilReleased) {
-  const std::string path = FreshDir("hold") + "/reserve";
+TEST_F(DiskReserveTest, HoldsAllocatedBlocksUntilReleased) {
+  const std::string path = PathIn("reserve");
   DiskReserve reserve(path, 1 << 20);
   ASSERT_TRUE(reserve.Acquire());
   EXPECT_TRUE(reserve.held());
@@ -35,16 +31,16 @@ TEST(DiskReserveTest, HoldsAllocatedBlocksUntilReleased) {
   EXPECT_FALSE(std::filesystem::exists(path));
 }
 
-TEST(DiskReserveTest, TakesOverAReserveLeftByAnEarlierRun) {
-  const std::string path = FreshDir("again") + "/reserve";
+TEST_F(DiskReserveTest, TakesOverAReserveLeftByAnEarlierRun) {
+  const std::string path = PathIn("reserve");
   ASSERT_TRUE(DiskReserve(path, 4096).Acquire());
   DiskReserve reserve(path, 4096);
   EXPECT_TRUE(reserve.Acquire());
   EXPECT_TRUE(reserve.held());
 }
 
-TEST(DiskReserveTest, SpaceThatIsNotThereIsRefusedAndLeavesNothing) {
-  const std::string dir = FreshDir("too-big");
+TEST_F(DiskReserveTest, SpaceThatIsNotThereIsRefusedAndLeavesNothing) {
+  const std::string dir = temp_dir().string();
   EXPECT_GT(DiskReserve(dir + "/reserve", 0).FileSystemFreeBytes(), 0u);
   // A file size limit stands in for a full disk: asking the real file
   // system for more than it has would fill it for every other process.
@@ -62,7 +58,7 @@ TEST(DiskReserveTest, SpaceThatIsNotThereIsRefusedAndLeavesNothing) {
   EXPECT_FALSE(std::filesystem::exists(dir + "/reserve"));
 }
 
-TEST(DiskReserveTest, UnwritableDirectoryIsRefused) {
+TEST_F(DiskReserveTest, UnwritableDirectoryIsRefused) {
   DiskReserve reserve("/nonexistent-dir/reserve", 4096);
   EXPECT_FALSE(reserve.Acquire());
   EXPECT_EQ(reserve.FileSystemFreeBytes(), 0u);

@@ -10,6 +10,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/unit/test_support/status_matchers.h"
+#include "tests/unit/test_support/temp_dir.h"
 
 namespace eroom::cli {
 
@@ -311,18 +312,11 @@ TEST_F(ParseArgumentsTest, HousekeepAuditCheckAndCancel) {
             "c0ffee09");
 }
 
-class ResolveCollectorAddressTest : public ::testing::Test {
+class ResolveCollectorAddressTest : public test_support::TempDirTest {
  protected:
-  void SetUp() override {
-    root_ = std::filesystem::path(::testing::TempDir()) /
-            ::testing::UnitTest::GetInstance()->current_test_info()->name();
-    std::filesystem::remove_all(root_);
-    std::filesystem::create_directories(root_);
-  }
-
   std::string WriteFile(const std::filesystem::path& relative,
                         const std::string& text) {
-    const std::filesystem::path path = root_ / relative;
+    const std::filesystem::path path = temp_dir() / relative;
     std::filesystem::create_directories(path.parent_path());
     std::ofstream(path) << text;
     return path.string();
@@ -348,7 +342,6 @@ class ResolveCollectorAddressTest : public ::testing::Test {
     return connection->address;
   }
 
-  std::filesystem::path root_;
   std::map<std::string, std::string> env_;
 };
 
@@ -357,7 +350,7 @@ TEST_F(ResolveCollectorAddressTest, DefaultsToLoopback) {
 }
 
 TEST_F(ResolveCollectorAddressTest, FlagBeatsEnvironmentBeatsConfigFile) {
-  env_["XDG_CONFIG_HOME"] = root_.string();
+  env_["XDG_CONFIG_HOME"] = temp_dir().string();
   WriteFile("eroomctl/config.yaml", "collector: config-host:7443\n");
   EXPECT_EQ(*Resolve(std::nullopt), "config-host:7443");
   env_["EROOMCTL_COLLECTOR"] = "env-host:7443";
@@ -366,7 +359,7 @@ TEST_F(ResolveCollectorAddressTest, FlagBeatsEnvironmentBeatsConfigFile) {
 }
 
 TEST_F(ResolveCollectorAddressTest, ConfigFlagBeatsXdgAndHome) {
-  env_["XDG_CONFIG_HOME"] = (root_ / "xdg").string();
+  env_["XDG_CONFIG_HOME"] = (temp_dir() / "xdg").string();
   WriteFile("xdg/eroomctl/config.yaml", "collector: xdg-host:1\n");
   const std::string explicit_path =
       WriteFile("explicit.yaml", "collector: explicit-host:2\n");
@@ -375,7 +368,7 @@ TEST_F(ResolveCollectorAddressTest, ConfigFlagBeatsXdgAndHome) {
 }
 
 TEST_F(ResolveCollectorAddressTest, FallsBackToHomeConfig) {
-  env_["HOME"] = root_.string();
+  env_["HOME"] = temp_dir().string();
   WriteFile(".config/eroomctl/config.yaml", "collector: home-host:3\n");
   EXPECT_EQ(*Resolve(std::nullopt), "home-host:3");
 }
@@ -400,7 +393,7 @@ TEST_F(ResolveCollectorAddressTest, UnknownConfigKeyNamesFileAndKey) {
 
 TEST_F(ResolveCollectorAddressTest, MissingExplicitConfigIsAnError) {
   absl::StatusOr<std::string> address =
-      Resolve(std::nullopt, (root_ / "nope.yaml").string());
+      Resolve(std::nullopt, (temp_dir() / "nope.yaml").string());
   ASSERT_FALSE(address.ok());
   EXPECT_NE(address.status().message().find("nope.yaml"),
             absl::string_view::npos);

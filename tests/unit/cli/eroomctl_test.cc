@@ -22,6 +22,7 @@
 #include "tests/unit/cli/test_protos.h"
 #include "tests/unit/test_support/fake_clock.h"
 #include "tests/unit/test_support/loopback_grpc_server.h"
+#include "tests/unit/test_support/temp_dir.h"
 
 namespace eroom::cli {
 namespace {
@@ -498,8 +499,8 @@ TEST_F(EroomctlTest, FlagAddressBeatsEnvironment) {
 
 TEST_F(EroomctlTest, AddressFromConfigFile) {
   env_.erase("EROOMCTL_COLLECTOR");
-  const std::filesystem::path path =
-      std::filesystem::path(::testing::TempDir()) / "eroomctl_e2e.yaml";
+  const test_support::TempDir dir;
+  const std::filesystem::path path = dir.path() / "eroomctl_e2e.yaml";
   std::ofstream(path) << "collector: " << address_ << "\n";
   EXPECT_EQ(Run({"--config", path.string(), "hosts"}), 0) << err_.str();
 }
@@ -521,8 +522,8 @@ TEST_F(EroomctlTest, RefusedTokenSaysWhereTokensComeFrom) {
 }
 
 TEST_F(EroomctlTest, BadConfigKeyIsAUsageError) {
-  const std::filesystem::path path =
-      std::filesystem::path(::testing::TempDir()) / "eroomctl_typo.yaml";
+  const test_support::TempDir dir;
+  const std::filesystem::path path = dir.path() / "eroomctl_typo.yaml";
   std::ofstream(path) << "colector: " << address_ << "\n";
   EXPECT_EQ(Run({"--config", path.string(), "hosts"}), 2);
   EXPECT_THAT(err_.str(), HasSubstr(path.string()));
