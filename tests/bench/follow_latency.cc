@@ -196,11 +196,7 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   const std::string dir = eroom::testing::MakeTempDir("follow-latency");
   const int status = eroom::bench::Run(dir, events, runs);
-  // Run's processes are stopped by now; a failed run's logs are kept.
-  if (status == 0) {
-    std::filesystem::remove_all(dir);
-  } else {
-    std::cerr << "kept " << dir << "\n";
-  }
+  // Run's processes are stopped by now.
+  eroom::testing::RemoveUnlessFailed(dir, status != 0);
   return status;
 }

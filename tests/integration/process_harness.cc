@@ -115,15 +115,7 @@ class TempDirCleanup : public ::testing::EmptyTestEventListener {
       dirs.swap(TestDirs());
     }
     for (const std::string& dir : dirs) {
-      if (test.result()->Failed()) {
-        std::cerr << "kept " << dir << "\n";
-        continue;
-      }
-      std::error_code error;
-      std::filesystem::remove_all(dir, error);
-      if (error) {
-        std::cerr << "cannot remove " << dir << ": " << error.message() << "\n";
-      }
+      RemoveUnlessFailed(dir, test.result()->Failed());
     }
   }
 };
@@ -187,6 +179,18 @@ std::string MakeTempDir(const std::string& prefix) {
     TestDirs().push_back(dir);
   }
   return dir;
+}
+
+void RemoveUnlessFailed(const std::string& dir, bool failed) {
+  if (failed) {
+    std::cerr << "kept " << dir << "\n";
+    return;
+  }
+  std::error_code error;
+  std::filesystem::remove_all(dir, error);
+  if (error) {
+    std::cerr << "cannot remove " << dir << ": " << error.message() << "\n";
+  }
 }
 
 void InstallTempDirCleanup() {

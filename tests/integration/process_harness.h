@@ -44,6 +44,10 @@ std::string TokenSha256(const std::string& token);
 // InstallTempDirCleanup); made outside one, it is the caller's to remove.
 std::string MakeTempDir(const std::string& prefix);
 
+// Removes `dir` and what it holds, unless what used it `failed`: then it is
+// kept, for its logs, and named on stderr.
+void RemoveUnlessFailed(const std::string& dir, bool failed);
+
 // Has the directories each test made with MakeTempDir removed when it
 // passes; called once before the tests run, by the integration tests' main
 // (integration_main.cc).
