@@ -245,7 +245,8 @@ class TopDashboardTest : public ::testing::Test {
     return EroomctlArgv(collector_address_, args);
   }
 
-  // Until the host is connected with ERoom up and its health probed.
+  // Until the host is connected with ERoom up and found healthy: a probe
+  // sent before the simulator listened reports the connection refused.
   void WaitForHost() {
     std::string last;
     ASSERT_TRUE(PollUntil(kDeadline, [&] {
@@ -257,7 +258,8 @@ class TopDashboardTest : public ::testing::Test {
       for (const nlohmann::json& host : json["hosts"]) {
         if (host.value("connected", false) && host.contains("latest_sample") &&
             host["latest_sample"]["eroom"].value("up", false) &&
-            host.contains("latest_health")) {
+            host.contains("latest_health") &&
+            host["latest_health"].value("ok", false)) {
           return true;
         }
       }
