@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <optional>
 
 #include "cli/text_format.h"
+#include "common/utf8.h"
 
 namespace eroom::cli {
 namespace {
@@ -26,16 +28,6 @@ bool IsWide(uint32_t cp) {
          (cp >= 0x20000 && cp <= 0x3FFFD);    // CJK extensions B..
 }
 
-// Length of the UTF-8 sequence starting with `lead`, or 0 if `lead` cannot
-// start one.
-int SequenceLength(unsigned char lead) {
-  if (lead < 0x80) return 1;
-  if ((lead & 0xE0) == 0xC0) return 2;
-  if ((lead & 0xF0) == 0xE0) return 3;
-  if ((lead & 0xF8) == 0xF0) return 4;
-  return 0;
-}
-
 // The code point starting at byte `i` of `text`: its bytes and the columns
 // a terminal draws it in. An invalid UTF-8 byte is one byte, one column.
 struct CodePoint {
@@ -44,17 +36,10 @@ struct CodePoint {
 };
 
 CodePoint CodePointAt(absl::string_view text, size_t i) {
-  const unsigned char lead = text[i];
-  const int length = SequenceLength(lead);
-  bool valid = length > 0 && i + length <= text.size();
-  uint32_t cp = length == 1 ? lead : lead & (0x7F >> length);
-  for (int k = 1; valid && k < length; ++k) {
-    const unsigned char next = text[i + k];
-    valid = (next & 0xC0) == 0x80;
-    cp = (cp << 6) | (next & 0x3F);
-  }
-  if (!valid) return CodePoint{1, 1};
-  return CodePoint{static_cast<size_t>(length), IsWide(cp) ? 2 : 1};
+  const std::optional<Utf8Character> character =
+      FirstUtf8Character(text.substr(i));
+  if (!character.has_value()) return CodePoint{1, 1};
+  return CodePoint{character->bytes, IsWide(character->code_point) ? 2 : 1};
 }
 
 void Pad(std::ostream& out, int count) {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <cstdlib>
+#include <optional>
 #include <string_view>
 
 #include "absl/strings/numbers.h"
@@ -11,42 +12,9 @@
 #include "absl/strings/str_replace.h"
 #include "absl/strings/strip.h"
 #include "common/duration_text.h"
+#include "common/utf8.h"
 
 namespace eroom::cli {
-namespace {
-
-// Length of the well-formed UTF-8 sequence `text` starts with (1 to 4), or
-// 0 if its first byte does not start one.
-size_t Utf8SequenceLength(absl::string_view text) {
-  const unsigned char lead = static_cast<unsigned char>(text[0]);
-  size_t length;
-  unsigned char min_second = 0x80;
-  unsigned char max_second = 0xBF;
-  if (lead < 0x80) return 1;
-  if (lead >= 0xC2 && lead <= 0xDF) {
-    length = 2;
-  } else if (lead >= 0xE0 && lead <= 0xEF) {
-    length = 3;
-    if (lead == 0xE0) min_second = 0xA0;  // No overlong forms.
-    if (lead == 0xED) max_second = 0x9F;  // No surrogates.
-  } else if (lead >= 0xF0 && lead <= 0xF4) {
-    length = 4;
-    if (lead == 0xF0) min_second = 0x90;
-    if (lead == 0xF4) max_second = 0x8F;  // Nothing above U+10FFFF.
-  } else {
-    return 0;
-  }
-  if (text.size() < length) return 0;
-  for (size_t k = 1; k < length; ++k) {
-    const unsigned char next = static_cast<unsigned char>(text[k]);
-    const unsigned char min = k == 1 ? min_second : 0x80;
-    const unsigned char max = k == 1 ? max_second : 0xBF;
-    if (next < min || next > max) return 0;
-  }
-  return length;
-}
-
-}  // namespace
 
 std::string FormatBytes(uint64_t bytes) {
   static constexpr std::array<const char*, 5> kUnits = {"B", "KiB", "MiB",
@@ -105,17 +73,18 @@ std::string Printable(absl::string_view text) {
   size_t i = 0;
   while (i < text.size()) {
     const unsigned char byte = static_cast<unsigned char>(text[i]);
-    const size_t length = Utf8SequenceLength(text.substr(i));
-    if (length == 0) {
+    const std::optional<Utf8Character> character =
+        FirstUtf8Character(text.substr(i));
+    if (!character.has_value()) {
       absl::StrAppendFormat(&printable, "\\x%02x", byte);  // Not UTF-8.
       ++i;
       continue;
     }
-    if (length == 2 && byte == 0xC2 &&
-        static_cast<unsigned char>(text[i + 1]) <= 0x9F) {
+    const size_t length = character->bytes;
+    if (character->code_point >= 0x80 && character->code_point <= 0x9F) {
       // C1 (U+0080..U+009F): U+009B is CSI on terminals that honour it.
       absl::StrAppendFormat(&printable, "\\u%04x",
-                            static_cast<unsigned char>(text[i + 1]));
+                            static_cast<uint32_t>(character->code_point));
     } else if (byte == '\t') {
       printable += "\\t";
     } else if (byte == '\n') {

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <system_error>
 #include <utility>
@@ -26,6 +27,7 @@
 #include "common/logging.h"
 #include "common/sqlite_setup.h"
 #include "common/sqlite_status.h"
+#include "common/utf8.h"
 #include "re2/re2.h"
 #include "spdlog/spdlog.h"
 
@@ -232,33 +234,13 @@ struct Character {
 constexpr char32_t kOddCharacter = 0xFFFFFFFF;
 
 // The code point of the UTF-8 `bytes` of one character (a lead byte and its
-// continuation bytes), or kOddCharacter if they are not the shortest UTF-8
-// of one: code points then tell characters apart as exactly as their bytes.
+// continuation bytes), or kOddCharacter if they are not well-formed UTF-8 of
+// one.
 char32_t CodePointOf(absl::string_view bytes) {
-  const auto byte = [&bytes](size_t i) {
-    return static_cast<char32_t>(static_cast<uint8_t>(bytes[i]));
-  };
-  const char32_t lead = byte(0);
-  if (bytes.size() == 1) return lead < 0x80 ? lead : kOddCharacter;
-  // Bits the lead byte holds, and the least code point of the length.
-  char32_t point;
-  char32_t least;
-  if (bytes.size() == 2 && (lead & 0xE0) == 0xC0) {
-    point = lead & 0x1F;
-    least = 0x80;
-  } else if (bytes.size() == 3 && (lead & 0xF0) == 0xE0) {
-    point = lead & 0x0F;
-    least = 0x800;
-  } else if (bytes.size() == 4 && (lead & 0xF8) == 0xF0) {
-    point = lead & 0x07;
-    least = 0x10000;
-  } else {
-    return kOddCharacter;
-  }
-  for (size_t i = 1; i < bytes.size(); ++i) {
-    point = point << 6 | (byte(i) & 0x3F);
-  }
-  return point >= least ? point : kOddCharacter;
+  const std::optional<Utf8Character> character = FirstUtf8Character(bytes);
+  return character.has_value() && character->bytes == bytes.size()
+             ? character->code_point
+             : kOddCharacter;
 }
 
 // Whether the character of code point `point` and UTF-8 `bytes` is of a
