@@ -555,6 +555,8 @@ absl::Status Spool::Commit(absl::Span<const v1::LogEvent> events,
     if (rows.empty() || rows.back().events == kMaxEventsPerRow ||
         rows.back().payload.size() >= kMaxRowBytes) {
       rows.emplace_back();
+      // Grown in steps instead, a row's bytes were copied about twice.
+      rows.back().payload.reserve(kMaxRowBytes);
     }
     AppendFramed(event, rows.back().payload);
     ++rows.back().events;
