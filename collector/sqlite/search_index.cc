@@ -37,8 +37,10 @@ namespace {
 constexpr char kIndexKind[] = "eroom-collector search index";
 
 // Any other version in an index file is rebuilt, never migrated: the index
-// is derived from the events.
-constexpr int kIndexFormat = 4;
+// is derived from the events. 5: blocks of 32 events (4 had blocks of 16).
+constexpr int kIndexFormat = 5;
+static_assert(kEventsPerIndexBlock == 32,
+              "rows of blocks of another size need another kIndexFormat");
 
 // The separator of the terms in a block's row.
 constexpr char kTermSeparator = '\n';
@@ -84,15 +86,16 @@ int TokenizeTerms(Fts5Tokenizer* /*tokenizer*/, void* context, int flags,
 // every three characters (code points, so Korean works), and every two
 // adjacent characters of the scripts written without spaces (실패, 오류,
 // 失敗), which are words shorter than a trigram. Log lines repeat their
-// words, so a block of 16 holds about a fifth of its events' trigrams, and
-// is indexed in 40 % less CPU than one row per event. The price: a search
-// tests the messages of the blocks' other events too, so a text in one
-// event of a few thousand reads more rows; blocks of 32 or more took such a
-// search past 50 ms on ten million events (README). detail=none keeps only
-// which rows hold a term, not where: the MATCH expression is an AND of
-// single terms. The index keeps each row's text, so that a row can be
-// deleted after its events are: it takes 2.4 times the space of one row
-// per event.
+// words, so a block of 32 lists about 10 terms an event of a generated log,
+// where blocks of 16 listed 18 and one row per event 39: each costs FTS5 a
+// hash entry, and blocks of 32 took a quarter off the index thread's
+// instructions against 16. The price: a search tests the messages of the
+// blocks' other events too, so a text in one event of a few thousand reads
+// more rows; at 32 that did not show on ten million events, at 64 such a
+// search took a third longer (README). detail=none keeps only which rows
+// hold a term, not where: the MATCH expression is an AND of single terms.
+// The index keeps each row's text, so that a row can be deleted after its
+// events are: it takes 1.4 times the space of one row per event.
 std::string IndexSchema() {
   return absl::StrCat(R"sql(
 CREATE VIRTUAL TABLE log_terms USING fts5 (

@@ -55,7 +55,7 @@ inline constexpr size_t kMinIndexedSubstring = 3;
 
 // The index lists the terms of the events with ids from n times this to
 // n times this plus this minus one together, for each n.
-inline constexpr int64_t kEventsPerIndexBlock = 16;
+inline constexpr int64_t kEventsPerIndexBlock = 32;
 
 // The most trigrams a MATCH expression looks up: each costs a pass over the
 // events that hold it, and beyond a dozen or so they narrow the candidates
