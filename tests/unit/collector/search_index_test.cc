@@ -522,9 +522,17 @@ TEST_F(SearchIndexTest, EachBlockListsTheTermsOfItsMessagesOnce) {
                                            "\xF8\x88\x80\x80\x80"};
   std::mt19937 random(13);
   std::vector<std::string> messages(40 * kEventsPerIndexBlock);
-  for (std::string& message : messages) {
+  for (size_t i = 0; i < messages.size(); ++i) {
+    // A third repeat a message of this block or the one before, as log
+    // lines do: each block lists a repeat's terms as its own.
+    if (i > 0 && random() % 3 == 0) {
+      messages[i] =
+          messages[i - 1 -
+                   random() % std::min<size_t>(i, 2 * kEventsPerIndexBlock)];
+      continue;
+    }
     for (size_t length = random() % 16; length > 0; --length) {
-      message += pieces[random() % pieces.size()];
+      messages[i] += pieces[random() % pieces.size()];
     }
   }
   AddEvents(messages);
