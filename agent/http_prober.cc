@@ -20,6 +20,7 @@
 #include "boost/beast/core.hpp"
 #include "boost/beast/http.hpp"
 #include "boost/beast/ssl.hpp"
+#include "common/utf8.h"
 #include "nlohmann/json.hpp"
 #include "re2/re2.h"
 
@@ -50,11 +51,7 @@ absl::string_view PathFor(ProbeTarget target) {
 // `text` cut to kMaxQuotedBytes on a UTF-8 character boundary.
 std::string Quoted(absl::string_view text) {
   if (text.size() <= kMaxQuotedBytes) return std::string(text);
-  size_t end = kMaxQuotedBytes;
-  while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) {
-    --end;
-  }
-  return absl::StrCat(text.substr(0, end), "...");
+  return absl::StrCat(Utf8Prefix(text, kMaxQuotedBytes), "...");
 }
 
 // Reads the count `name` of `object`; `where` prefixes it in errors.

@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "agent/log_utf8.h"
+#include "common/utf8.h"
 
 namespace eroom::agent {
 
@@ -20,7 +21,7 @@ void LogEventAssembler::AddLine(const LogLine& line,
                                 const LogFileDate& file_date, absl::Time now,
                                 EventFn emit) {
   std::string_view text = line.text;
-  if (!IsValidUtf8(text)) {
+  if (!IsWellFormedUtf8(absl::string_view(text.data(), text.size()))) {
     line_.assign(text);
     counters_.utf8_replacements += RepairUtf8(line_);
     text = line_;

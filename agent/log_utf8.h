@@ -9,10 +9,8 @@ namespace eroom::agent {
 
 // Log files are UTF-8 in theory only (hosts that ran on Windows wrote CP949,
 // a cut can split a character), while protobuf string fields must be valid
-// UTF-8 or serialization fails. These helpers make text safe to send.
-
-// Whether `text` is well-formed UTF-8 (NUL included).
-bool IsValidUtf8(std::string_view text);
+// UTF-8 or serialization fails. These helpers make text safe to send
+// (common/utf8.h tells whether it is).
 
 // Replaces each ill-formed sequence in `text` with U+FFFD, one per maximal
 // ill-formed subpart (the Unicode/WHATWG convention), and returns how many

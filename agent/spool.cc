@@ -319,6 +319,10 @@ bool IsStoredStart(const v1::LogEvent& event,
 
 }  // namespace
 
+std::string SpoolReservePath(const std::string& spool_path) {
+  return spool_path + "-reserve";
+}
+
 absl::StatusOr<std::unique_ptr<Spool>> Spool::Open(
     const SpoolOptions& options) {
   std::error_code error;
@@ -374,7 +378,7 @@ Spool::Spool(std::unique_ptr<SQLite::Database> db, const SpoolOptions& options)
                           "('last_sequence', ?) ON CONFLICT (key) DO UPDATE "
                           "SET value = excluded.value"),
       max_spool_bytes_(options.max_spool_bytes),
-      reserve_(options.path + "-reserve", options.disk_reserve_bytes) {
+      reserve_(SpoolReservePath(options.path), options.disk_reserve_bytes) {
   absl::MutexLock lock(&mu_);
   if (!reserve_.Acquire()) {
     spdlog::warn(

@@ -35,6 +35,11 @@ struct SpoolOptions {
   uint64_t disk_reserve_bytes = 4ull << 20;
 };
 
+// The disk reserve (SpoolOptions::disk_reserve_bytes) of the spool at
+// `spool_path`, a file beside it. It outlives the spool, for the next agent
+// to take over.
+std::string SpoolReservePath(const std::string& spool_path);
+
 // Where log reading resumes after the spool was replaced
 // (agent/log_resume.h).
 struct LogResumePlan {

@@ -2,8 +2,9 @@
 #define EROOM_COLLECTOR_LOG_RESUME_POINT_H_
 
 #include <cstddef>
-#include <string_view>
 
+#include "absl/strings/string_view.h"
+#include "common/utf8.h"
 #include "eroom/monitor/v1/monitor.pb.h"
 
 namespace eroom::collector {
@@ -21,16 +22,9 @@ inline eroom::monitor::v1::LogResumePoint LogResumePointOf(
   point.set_file_offset(event.file_offset());
   point.set_time_unix_ms(event.time_unix_ms());
   point.set_has_header(event.has_header());
-  std::string_view line = event.message();
+  absl::string_view line = event.message();
   line = line.substr(0, line.find('\n'));
-  if (line.size() > kResumeFirstLineBytes) {
-    size_t cut = kResumeFirstLineBytes;
-    while (cut > 0 && (static_cast<unsigned char>(line[cut]) & 0xC0) == 0x80) {
-      --cut;
-    }
-    line = line.substr(0, cut);
-  }
-  point.set_first_line(std::string(line));
+  point.set_first_line(std::string(Utf8Prefix(line, kResumeFirstLineBytes)));
   return point;
 }
 

@@ -16,42 +16,11 @@
 #include "collector/worker_call.h"
 #include "common/metric_catalog.h"
 #include "common/status_macros.h"
+#include "common/utf8.h"
 
 namespace eroom::collector {
 namespace v1 = ::eroom::monitor::v1;
 namespace {
-
-// Whether `text` is well-formed UTF-8 (RFC 3629: shortest forms, no
-// surrogates, nothing above U+10FFFF), as protobuf requires of strings.
-bool IsUtf8(absl::string_view text) {
-  auto byte = [&](size_t i) { return static_cast<unsigned char>(text[i]); };
-  for (size_t i = 0; i < text.size();) {
-    const unsigned char lead = byte(i);
-    size_t length = 1;
-    uint32_t code = lead;
-    uint32_t shortest = 0;
-    if (lead >= 0xF0 && lead <= 0xF7) {
-      length = 4, code = lead & 0x07, shortest = 0x10000;
-    } else if ((lead & 0xF0) == 0xE0) {
-      length = 3, code = lead & 0x0F, shortest = 0x800;
-    } else if ((lead & 0xE0) == 0xC0) {
-      length = 2, code = lead & 0x1F, shortest = 0x80;
-    } else if (lead >= 0x80) {
-      return false;
-    }
-    if (text.size() - i < length) return false;
-    for (size_t k = 1; k < length; ++k) {
-      if ((byte(i + k) & 0xC0) != 0x80) return false;
-      code = (code << 6) | (byte(i + k) & 0x3F);
-    }
-    if (code < shortest || code > 0x10FFFF ||
-        (code >= 0xD800 && code <= 0xDFFF)) {
-      return false;
-    }
-    i += length;
-  }
-  return true;
-}
 
 // What the collector accepts to search logs by, in a query or a follow:
 // the rest of the filter is LogFilter::Compile's to refuse.
@@ -71,7 +40,7 @@ absl::Status ValidateSearch(const v1::QueryLogsRequest& request) {
     return absl::InvalidArgumentError(
         "search text must not contain NUL characters");
   }
-  if (!IsUtf8(text)) {
+  if (!IsWellFormedUtf8(text)) {
     return absl::InvalidArgumentError("search text is not valid UTF-8");
   }
   return absl::OkStatus();

@@ -7,6 +7,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
+#include "common/utf8.h"
 
 namespace eroom::collector {
 namespace {
@@ -27,29 +28,19 @@ int64_t DurationField(const v1::LogEvent& event, const std::string& name) {
   return value;
 }
 
-// `text` cut to at most `max_bytes` on a UTF-8 character boundary.
-std::string CutUtf8(absl::string_view text, size_t max_bytes) {
-  if (text.size() <= max_bytes) return std::string(text);
-  size_t end = max_bytes;
-  while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) {
-    --end;
-  }
-  return std::string(text.substr(0, end));
-}
-
 // Why a room failed: the error ERoom named, else the exception under the
 // failure line (its first continuation line), else the line itself.
 std::string FailureReason(const v1::LogEvent& event) {
   if (auto it = event.fields().find("error");
       it != event.fields().end() && !it->second.empty()) {
-    return CutUtf8(it->second, kMaxOutcomeBytes);
+    return std::string(Utf8Prefix(it->second, kMaxOutcomeBytes));
   }
   std::vector<absl::string_view> lines =
       absl::StrSplit(event.message(), absl::MaxSplits('\n', 2));
   absl::string_view reason = lines.size() > 1 && !lines[1].empty()
                                  ? lines[1]
                                  : absl::string_view(lines[0]);
-  return CutUtf8(reason, kMaxOutcomeBytes);
+  return std::string(Utf8Prefix(reason, kMaxOutcomeBytes));
 }
 
 // The earlier of two times, 0 being "not seen".

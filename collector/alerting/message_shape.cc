@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "absl/strings/ascii.h"
+#include "common/utf8.h"
 
 namespace eroom::collector::alerting {
 namespace {
@@ -86,14 +87,7 @@ std::string MessageShape(std::string_view message) {
     AppendMaskedWord(line.substr(i, end - i), shape);
     i = end;
   }
-  if (shape.size() > kMaxShapeBytes) {
-    size_t cut = kMaxShapeBytes;
-    // Back off continuation bytes (10xxxxxx) to a character's first byte.
-    while (cut > 0 && (static_cast<unsigned char>(shape[cut]) & 0xC0) == 0x80) {
-      --cut;
-    }
-    shape.resize(cut);
-  }
+  shape.resize(Utf8Prefix(shape, kMaxShapeBytes).size());
   return shape;
 }
 

@@ -208,15 +208,11 @@ void ResetIfForeign(SQLite::Database& db, const std::string& path) {
   txn.commit();
 }
 
-bool IsContinuationByte(char c) {
-  return (static_cast<unsigned char>(c) & 0xC0) == 0x80;
-}
-
 // The code points of UTF-8 `text`, each as its bytes.
 std::vector<std::string> CodePoints(const std::string& text) {
   std::vector<std::string> points;
   for (char c : text) {
-    if (points.empty() || !IsContinuationByte(c)) points.emplace_back();
+    if (points.empty() || !IsUtf8ContinuationByte(c)) points.emplace_back();
     points.back().push_back(c);
   }
   return points;
@@ -280,12 +276,12 @@ class BlockTerms {
     Character third;
     size_t characters = 0;  // Since the start or the last separator.
     size_t i = 0;
-    while (i < message.size() && IsContinuationByte(message[i])) ++i;
+    while (i < message.size() && IsUtf8ContinuationByte(message[i])) ++i;
     while (i < message.size()) {
       first = second;
       second = third;
       third.start = i++;
-      while (i < message.size() && IsContinuationByte(message[i])) ++i;
+      while (i < message.size() && IsUtf8ContinuationByte(message[i])) ++i;
       if (IsTermSeparator(message[third.start])) {
         characters = 0;
         continue;
@@ -356,7 +352,8 @@ class BlockTerms {
       const uint8_t byte = static_cast<uint8_t>(message[i]);
       if (byte >= 0x80 || IsTermSeparator(message[i])) break;
       // Not a character of its own if continuation bytes follow it.
-      if (i + 1 < message.size() && IsContinuationByte(message[i + 1])) break;
+      if (i + 1 < message.size() && IsUtf8ContinuationByte(message[i + 1]))
+        break;
       key = (key << 7 | byte) & (kAsciiTrigramKeys - 1);
       AddAsciiTrigram(message.substr(i - 2, 3), key);
     }

@@ -426,8 +426,7 @@ AgentRun SendThroughAgent(const std::string& address,
   const AgentRun run = DeliverThroughUplink(options, **spool, corpus, events);
   spool->reset();
   RemoveDatabase(spool_path);
-  // The spool's disk reserve outlives it, for the next agent to take over.
-  std::filesystem::remove(spool_path + "-reserve");
+  std::filesystem::remove(agent::SpoolReservePath(spool_path));
   return run;
 }
 

@@ -64,26 +64,6 @@ INSTANTIATE_TEST_SUITE_P(
         // CP949 bytes that happen to start a UTF-8 lead: C7 D1 = "한".
         RepairCase{"\xC7\xD1 ok", F(2) + " ok", 2}));
 
-TEST(IsValidUtf8Test, FindsTheBadSequenceAtEveryPosition) {
-  // ASCII is checked a word at a time: put the bad byte (and a good
-  // character) at every offset around the word boundaries.
-  for (size_t length = 0; length <= 40; ++length) {
-    const std::string ascii(length, 'a');
-    EXPECT_TRUE(IsValidUtf8(ascii));
-    for (size_t pos = 0; pos <= length; ++pos) {
-      for (const std::string insert : {"\xFF", "\xE2\x82", "\xC0\xAF"}) {
-        std::string text = ascii;
-        text.insert(pos, insert);
-        EXPECT_FALSE(IsValidUtf8(text)) << length << " " << pos;
-      }
-      std::string text = ascii;
-      text.insert(pos, "가");
-      EXPECT_TRUE(IsValidUtf8(text)) << length << " " << pos;
-    }
-  }
-  EXPECT_TRUE(IsValidUtf8(std::string("\0\0\0\0\0\0\0\0\0", 9)));
-}
-
 TEST(TruncateUtf8Test, NeverSplitsACharacter) {
   std::string text = "ab가나";  // 2 + 3 + 3 bytes.
   EXPECT_FALSE(TruncateUtf8(text, 8));

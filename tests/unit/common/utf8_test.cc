@@ -43,5 +43,45 @@ TEST(FirstUtf8CharacterTest, RefusesWhatIsNotWellFormed) {
   }
 }
 
+TEST(IllFormedUtf8LengthTest, TakesTheLongestStartOfAWellFormedSequence) {
+  EXPECT_EQ(IllFormedUtf8Length("\x80\x80"), 1u);      // A continuation byte.
+  EXPECT_EQ(IllFormedUtf8Length("\xFF\x80"), 1u);      // No UTF-8 has it.
+  EXPECT_EQ(IllFormedUtf8Length("\xC0\xAF"), 1u);      // Overlong lead.
+  EXPECT_EQ(IllFormedUtf8Length("\xE0\x80\xAF"), 1u);  // Overlong.
+  EXPECT_EQ(IllFormedUtf8Length("\xED\xA0\x80"), 1u);  // A surrogate.
+  EXPECT_EQ(IllFormedUtf8Length("\xF4\x90\x80"), 1u);  // Past U+10FFFF.
+  EXPECT_EQ(IllFormedUtf8Length("\xE2\x82"), 2u);      // Cut short.
+  EXPECT_EQ(IllFormedUtf8Length("\xE2\x82z"), 2u);
+  EXPECT_EQ(IllFormedUtf8Length("\xF0\x9F\x98y"), 3u);
+  EXPECT_EQ(IllFormedUtf8Length("\xF0\x9F\x98"), 3u);
+}
+
+TEST(IsWellFormedUtf8Test, FindsTheBadSequenceAtEveryPosition) {
+  // ASCII is checked a word at a time: put the bad byte (and a good
+  // character) at every offset around the word boundaries.
+  for (size_t length = 0; length <= 40; ++length) {
+    const std::string ascii(length, 'a');
+    EXPECT_TRUE(IsWellFormedUtf8(ascii));
+    for (size_t pos = 0; pos <= length; ++pos) {
+      for (const std::string insert : {"\xFF", "\xE2\x82", "\xC0\xAF"}) {
+        std::string text = ascii;
+        text.insert(pos, insert);
+        EXPECT_FALSE(IsWellFormedUtf8(text)) << length << " " << pos;
+      }
+      std::string text = ascii;
+      text.insert(pos, "가");
+      EXPECT_TRUE(IsWellFormedUtf8(text)) << length << " " << pos;
+    }
+  }
+  EXPECT_TRUE(IsWellFormedUtf8(std::string("\0\0\0\0\0\0\0\0\0", 9)));
+}
+
+TEST(Utf8PrefixTest, NeverEndsInsideACharacter) {
+  EXPECT_EQ(Utf8Prefix("ab가나", 8), "ab가나");  // 2 + 3 + 3 bytes.
+  EXPECT_EQ(Utf8Prefix("ab가나", 7), "ab가");
+  EXPECT_EQ(Utf8Prefix("ab가나", 4), "ab");
+  EXPECT_EQ(Utf8Prefix("가", 2), "");
+}
+
 }  // namespace
 }  // namespace eroom
