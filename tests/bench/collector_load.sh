@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The collector under many agents: for each fleet size, starts a real
 # eroom-collector (plaintext on loopback, no tokens, a fresh database), runs
-# eroom-loadgen against it as N agents, and samples the collector's CPU
+# eroom-loadgen against it as N agents (gzipping their messages, as agents
+# on other hosts do; --uncompressed: as an agent on the collector's own host
+# does), and samples the collector's CPU
 # (utime+stime of /proc/PID/stat) and memory (VmRSS, VmHWM of
 # /proc/PID/status) every second meanwhile. Prints, per size, the
 # collector's CPU as % of one core over the load, its RSS peak and page
@@ -22,8 +24,8 @@
 #
 #   tests/bench/collector_load.sh --bin BUILD/bin [--agents 100,1000,3000]
 #       [--rate 10] [--duration 1m] [--rules FILE|default]
-#       [--config-line YAML]... [--no-reference] [--keep] [--smoke]
-#       [-- EXTRA eroom-loadgen FLAGS]
+#       [--config-line YAML]... [--uncompressed] [--no-reference] [--keep]
+#       [--smoke] [-- EXTRA eroom-loadgen FLAGS]
 #
 # Beside each size, the peer in the same run: rsyslogd receiving the same
 # lines per second over as many TCP connections (eroom-syslog-fleet, imtcp
@@ -47,6 +49,7 @@ duration=1m
 keep=0
 smoke=0
 reference=1
+compression=(--gzip)
 rules=""
 config_lines=()
 extra=()
@@ -59,10 +62,11 @@ while (($#)); do
     --rules) rules="$2"; shift 2 ;;
     --config-line) config_lines+=("$2"); shift 2 ;;
     --keep) keep=1; shift ;;
+    --uncompressed) compression=(); shift ;;
     --no-reference) reference=0; shift ;;
     --smoke) smoke=1; shift ;;
     --) shift; extra=("$@"); break ;;
-    *) echo "usage: $0 --bin DIR [--agents N[,N...]] [--rate R] [--duration D] [--rules FILE|default] [--config-line YAML]... [--no-reference] [--keep] [--smoke] [-- LOADGEN FLAGS]" >&2
+    *) echo "usage: $0 --bin DIR [--agents N[,N...]] [--rate R] [--duration D] [--rules FILE|default] [--config-line YAML]... [--uncompressed] [--no-reference] [--keep] [--smoke] [-- LOADGEN FLAGS]" >&2
        exit 2 ;;
   esac
 done
@@ -268,7 +272,7 @@ EOF
   # A runaway load generator must not take the shared machine's memory.
   (ulimit -v $((8 * 1024 * 1024)) && exec "$bin/eroom-loadgen" --collector "127.0.0.1:$port" --insecure \
     --agents "$agents" --rate "$rate" --duration "$duration" \
-    --report "$work/agents.csv" "${extra[@]}") | tee "$work/loadgen.out"
+    --report "$work/agents.csv" "${compression[@]}" "${extra[@]}") | tee "$work/loadgen.out"
   loadgen_status=${PIPESTATUS[0]}
   set -e
   loadavg_after=$(load_average)

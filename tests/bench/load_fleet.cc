@@ -195,8 +195,9 @@ class AgentStream final
   }
 
   void Begin(v1::AgentService::Stub& stub, const ClientSecurity& security,
-             v1::AgentMessage hello) {
+             bool gzip, v1::AgentMessage hello) {
     AddCallCredentials(security, &context_);
+    if (gzip) context_.set_compression_algorithm(GRPC_COMPRESS_GZIP);
     stub.async()->Connect(&context_, this);
     outgoing_ = std::move(hello);
     StartWrite(&outgoing_);
@@ -259,7 +260,7 @@ void SimulatedAgent::ConnectLocked(absl::Time now) {
   reads_ended_ = false;
   writes_done_ = false;
   unacked_batches_.clear();
-  stream_->Begin(*stub_, options_.security, std::move(hello));
+  stream_->Begin(*stub_, options_.security, options_.gzip, std::move(hello));
 }
 
 void SimulatedAgent::GenerateLocked(absl::Time now) {

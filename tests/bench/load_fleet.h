@@ -20,6 +20,9 @@ namespace eroom::bench {
 struct FleetOptions {
   std::string collector_address;
   ClientSecurity security;
+  // Agents off the collector's host gzip their messages (the agent's
+  // collector.compression: auto).
+  bool gzip = false;
   int agents = 1000;
   // Agent ids are this prefix and the agent's number, zero-padded.
   std::string agent_id_prefix = "loadgen-";

@@ -52,6 +52,7 @@ constexpr absl::Duration kStarvedBacklog = absl::Seconds(5);
 struct Flags {
   std::string collector;
   bool insecure = false;
+  bool gzip = false;
   std::string ca_file;
   std::string token;
   std::string query_token;
@@ -326,6 +327,7 @@ int Run(const Flags& flags) {
   FleetOptions options;
   options.collector_address = flags.collector;
   options.security = *security;
+  options.gzip = flags.gzip;
   options.agents = flags.agents;
   options.agent_id_prefix = flags.agent_prefix;
   options.events_per_second = flags.rate;
@@ -361,6 +363,8 @@ int main(int argc, char** argv) {
   app.add_option("--collector", flags.collector, "collector address host:port")
       ->required();
   app.add_flag("--insecure", flags.insecure, "plaintext (loopback only)");
+  app.add_flag("--gzip", flags.gzip,
+               "gzip every message, as agents off the collector's host do");
   app.add_option("--ca", flags.ca_file, "CA certificate (PEM) for TLS");
   app.add_option("--token", flags.token,
                  "agent token (an enrollment token: any agent id)");
