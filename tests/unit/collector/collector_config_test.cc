@@ -49,6 +49,7 @@ TEST_F(CollectorConfigTest, PlaintextLoopbackWithoutTokensGivesDefaults) {
   ASSERT_THAT(config, IsOk());
   EXPECT_EQ(config->listen_address, "127.0.0.1:7443");
   EXPECT_EQ(config->stream_window_batches, 16u);
+  EXPECT_EQ(config->batches_per_second, 1500u);
   EXPECT_TRUE(config->security.insecure);
   EXPECT_FALSE(config->auth.tokens_required);
 }
