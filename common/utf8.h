@@ -20,6 +20,48 @@ struct Utf8Character {
   size_t bytes = 0;  // Its length in the text.
 };
 
+namespace utf8_internal {
+
+// What a lead byte announces, after Unicode's table of well-formed byte
+// sequences: the sequence's length and the code point bits the lead holds.
+// Its second byte's range is narrower for some leads: that leaves out
+// overlong forms, surrogates and code points past U+10FFFF.
+struct Lead {
+  size_t bytes = 0;  // 0: no well-formed sequence starts with this byte.
+  uint8_t second_min = 0x80;
+  uint8_t second_max = 0xBF;
+  char32_t bits = 0;
+
+  // Whether `byte` may be byte `i` (from 1) of the sequence.
+  bool Accepts(size_t i, char byte) const {
+    const uint8_t value = static_cast<uint8_t>(byte);
+    return i == 1 ? value >= second_min && value <= second_max
+                  : IsUtf8ContinuationByte(byte);
+  }
+};
+
+inline Lead LeadOf(char byte) {
+  const uint8_t lead = static_cast<uint8_t>(byte);
+  if (lead >= 0xC2 && lead <= 0xDF) {
+    return {.bytes = 2, .bits = static_cast<char32_t>(lead & 0x1F)};
+  }
+  if (lead >= 0xE0 && lead <= 0xEF) {
+    return {.bytes = 3,
+            .second_min = static_cast<uint8_t>(lead == 0xE0 ? 0xA0 : 0x80),
+            .second_max = static_cast<uint8_t>(lead == 0xED ? 0x9F : 0xBF),
+            .bits = static_cast<char32_t>(lead & 0x0F)};
+  }
+  if (lead >= 0xF0 && lead <= 0xF4) {
+    return {.bytes = 4,
+            .second_min = static_cast<uint8_t>(lead == 0xF0 ? 0x90 : 0x80),
+            .second_max = static_cast<uint8_t>(lead == 0xF4 ? 0x8F : 0xBF),
+            .bits = static_cast<char32_t>(lead & 0x07)};
+  }
+  return {};
+}
+
+}  // namespace utf8_internal
+
 // The character that `text` starts with; nullopt if `text` does not start
 // with well-formed UTF-8 (a continuation byte, a byte no UTF-8 has, a
 // sequence cut short, an overlong one, a surrogate, a code point past
@@ -28,40 +70,18 @@ struct Utf8Character {
 // message through it, and a call cost it 170 instructions an event.
 inline std::optional<Utf8Character> FirstUtf8Character(absl::string_view text) {
   if (text.empty()) return std::nullopt;
-  const uint8_t lead = static_cast<uint8_t>(text[0]);
-  if (lead < 0x80) return Utf8Character{.code_point = lead, .bytes = 1};
-  // The bits the lead byte holds, and the least code point of its length.
-  size_t bytes;
-  char32_t point;
-  char32_t least;
-  if ((lead & 0xE0) == 0xC0) {
-    bytes = 2;
-    point = lead & 0x1F;
-    least = 0x80;
-  } else if ((lead & 0xF0) == 0xE0) {
-    bytes = 3;
-    point = lead & 0x0F;
-    least = 0x800;
-  } else if ((lead & 0xF8) == 0xF0) {
-    bytes = 4;
-    point = lead & 0x07;
-    least = 0x10000;
-  } else {
-    return std::nullopt;
+  if (static_cast<uint8_t>(text[0]) < 0x80) {
+    return Utf8Character{.code_point = static_cast<uint8_t>(text[0]),
+                         .bytes = 1};
   }
-  if (text.size() < bytes) return std::nullopt;
-  for (size_t i = 1; i < bytes; ++i) {
-    if (!IsUtf8ContinuationByte(text[i])) return std::nullopt;
+  const utf8_internal::Lead lead = utf8_internal::LeadOf(text[0]);
+  if (lead.bytes == 0 || text.size() < lead.bytes) return std::nullopt;
+  char32_t point = lead.bits;
+  for (size_t i = 1; i < lead.bytes; ++i) {
+    if (!lead.Accepts(i, text[i])) return std::nullopt;
     point = point << 6 | (static_cast<uint8_t>(text[i]) & 0x3F);
   }
-  constexpr char32_t kSurrogates = 0xD800;
-  constexpr char32_t kAfterSurrogates = 0xE000;
-  constexpr char32_t kLast = 0x10FFFF;
-  if (point < least || (point >= kSurrogates && point < kAfterSurrogates) ||
-      point > kLast) {
-    return std::nullopt;
-  }
-  return Utf8Character{.code_point = point, .bytes = bytes};
+  return Utf8Character{.code_point = point, .bytes = lead.bytes};
 }
 
 // For `text` that does not start with well-formed UTF-8 (FirstUtf8Character
@@ -69,32 +89,11 @@ inline std::optional<Utf8Character> FirstUtf8Character(absl::string_view text) {
 // ill-formed subpart (the Unicode and WHATWG convention): the longest start
 // of a well-formed sequence it has, or its first byte alone.
 inline size_t IllFormedUtf8Length(absl::string_view text) {
-  const uint8_t lead = static_cast<uint8_t>(text[0]);
-  // The length the lead byte announces, and its second byte's range, narrow
-  // for some leads: that leaves out overlong forms, surrogates and code
-  // points past U+10FFFF.
-  size_t length;
-  uint8_t second_min = 0x80;
-  uint8_t second_max = 0xBF;
-  if (lead >= 0xC2 && lead <= 0xDF) {
-    length = 2;
-  } else if (lead >= 0xE0 && lead <= 0xEF) {
-    length = 3;
-    if (lead == 0xE0) second_min = 0xA0;
-    if (lead == 0xED) second_max = 0x9F;
-  } else if (lead >= 0xF0 && lead <= 0xF4) {
-    length = 4;
-    if (lead == 0xF0) second_min = 0x90;
-    if (lead == 0xF4) second_max = 0x8F;
-  } else {
-    return 1;
-  }
+  const utf8_internal::Lead lead = utf8_internal::LeadOf(text[0]);
   size_t subpart = 1;
-  for (; subpart < length && subpart < text.size(); ++subpart) {
-    const uint8_t next = static_cast<uint8_t>(text[subpart]);
-    const bool fits = subpart == 1 ? next >= second_min && next <= second_max
-                                   : IsUtf8ContinuationByte(text[subpart]);
-    if (!fits) break;
+  while (subpart < lead.bytes && subpart < text.size() &&
+         lead.Accepts(subpart, text[subpart])) {
+    ++subpart;
   }
   return subpart;
 }
