@@ -17,6 +17,7 @@
 #include "collector/sqlite/reader_pool.h"
 #include "collector/sqlite/schema.h"
 #include "collector/sqlite/search_index.h"
+#include "collector/sqlite/wal_checkpointer.h"
 #include "collector/sqlite/writer.h"
 #include "common/sqlite_status.h"
 #include "common/status_macros.h"
@@ -64,10 +65,13 @@ using ReadResult = typename ReadResultOf<Query>::type;
 class SqliteStorage final : public Storage {
  public:
   // Without a search index (it could not be opened), searches scan.
-  SqliteStorage(std::unique_ptr<SqliteWriter> writer,
+  // `checkpointer` watches `writer`'s connection.
+  SqliteStorage(std::unique_ptr<WalCheckpointer> checkpointer,
+                std::unique_ptr<SqliteWriter> writer,
                 const SqliteOptions& options,
                 std::unique_ptr<SearchIndex> search_index)
       : path_(options.path),
+        checkpointer_(std::move(checkpointer)),
         writer_(std::move(writer)),
         readers_(options.path, search_index != nullptr),
         indexer_(search_index ? SearchIndexer::Start(
@@ -386,6 +390,8 @@ class SqliteStorage final : public Storage {
   }
 
   const std::string path_;
+  // Outlives the writer's connection, which calls it at each commit.
+  const std::unique_ptr<WalCheckpointer> checkpointer_;
   absl::Mutex write_mu_;  // Uncontended: the ingest thread is the only writer.
   std::unique_ptr<SqliteWriter> writer_ ABSL_GUARDED_BY(write_mu_);
   SqliteReaderPool readers_;
@@ -418,6 +424,9 @@ absl::StatusOr<std::unique_ptr<Storage>> OpenSqliteStorage(
   }
   EROOM_ASSIGN_OR_RETURN(SQLite::Database db,
                          OpenWriteConnection(options.path));
+  EROOM_ASSIGN_OR_RETURN(std::unique_ptr<WalCheckpointer> checkpointer,
+                         WalCheckpointer::Start(options.path));
+  checkpointer->Watch(db);
   try {
     db.exec("UPDATE hosts SET connected = 0");
     absl::StatusOr<std::unique_ptr<SearchIndex>> search_index =
@@ -430,7 +439,7 @@ absl::StatusOr<std::unique_ptr<Storage>> OpenSqliteStorage(
     auto writer = std::make_unique<SqliteWriter>(std::move(db));
     writer->FinishPendingBackfills();
     return std::make_unique<SqliteStorage>(
-        std::move(writer), options,
+        std::move(checkpointer), std::move(writer), options,
         search_index.ok() ? *std::move(search_index) : nullptr);
   } catch (const SQLite::Exception& e) {
     return SqliteErrorStatus(absl::StrCat("open database ", options.path), e,
