@@ -26,6 +26,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "gmock/gmock.h"
@@ -323,22 +324,38 @@ TEST_F(LogDeliveryTest, RotationWhileTheAgentIsStopped) {
 TEST_F(LogDeliveryTest, CollectorKilledMidStream) {
   LogWriter writer(logs_dir_, Rotation::kRename, /*rotate_every=*/1000);
   writer.set_burst_pause(absl::Milliseconds(60));
+  // The lines go in four parts, each after one more kill than the last, so
+  // that at least three kills land while lines are written however fast
+  // the machine writes or restarts.
+  constexpr int kParts = 4;
+  absl::Mutex mu;
+  int kills = 0;
   absl::Notification written;
   std::thread writing([&] {
-    writer.Write(0, kLines);
+    for (int part = 0; part < kParts; ++part) {
+      {
+        absl::MutexLock lock(&mu);
+        const auto killed_enough = [&]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
+          return kills >= part;
+        };
+        mu.Await(absl::Condition(&killed_enough));
+      }
+      writer.Write(kLines * part / kParts, kLines * (part + 1) / kParts);
+    }
     written.Notify();
   });
   std::mt19937 random(3);
-  int kills = 0;
   while (!written.WaitForNotificationWithTimeout(
       absl::Milliseconds(std::uniform_int_distribution<>(300, 700)(random)))) {
     collector_->Signal(SIGKILL);
     collector_->Wait(absl::Seconds(5));
-    ++kills;
+    {
+      absl::MutexLock lock(&mu);
+      ++kills;
+    }
     StartCollector();
   }
   writing.join();
-  EXPECT_GE(kills, 3) << "the writer finished too soon to test anything";
   ExpectEveryLineExactlyOnce();
 }
 
