@@ -18,7 +18,7 @@ namespace eroom::collector {
 // on a thread of its own ("checkpoint"). Left to SQLite, the committing
 // thread does it whenever the log has passed 1,000 pages: at 3,000 agents
 // that copy (each page read back from the log, written to the database,
-// the database synced) was most of the ingest thread's system calls, and
+// the database synced) took about a fifth of the ingest thread's CPU, and
 // every ack waited behind it.
 //
 // The writer still copies once the log reaches `restart_frames`. SQLite

@@ -335,9 +335,7 @@ TEST_F(LogDeliveryTest, CollectorKilledMidStream) {
     for (int part = 0; part < kParts; ++part) {
       {
         absl::MutexLock lock(&mu);
-        const auto killed_enough = [&]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
-          return kills >= part;
-        };
+        const auto killed_enough = [&] { return kills >= part; };
         mu.Await(absl::Condition(&killed_enough));
       }
       writer.Write(kLines * part / kParts, kLines * (part + 1) / kParts);

@@ -49,7 +49,7 @@ class WalCheckpointerTest : public TempDirTest {
   }
 
   std::string path_;
-  // Closed before the checkpointer, as Watch requires.
+  // Each test closes it before its checkpointer goes, as Watch requires.
   std::unique_ptr<SQLite::Database> writer_;
 };
 
