@@ -125,6 +125,7 @@ void IngestPipeline::Run() {
       retention_due = RunRetention();
       continue;
     }
+    const size_t batches_per_transaction = BatchesPerTransaction(items);
     std::vector<IngestItem> group;
     size_t group_events = 0;
     size_t group_batches = 0;
@@ -159,7 +160,7 @@ void IngestPipeline::Run() {
       }
       group.push_back(std::move(item));
       if (group_events >= options_.max_events_per_transaction ||
-          group_batches >= options_.max_batches_per_transaction) {
+          group_batches >= batches_per_transaction) {
         store_group();
       }
     }
@@ -182,6 +183,18 @@ void IngestPipeline::RunAnswers() {
       }
     }
   }
+}
+
+size_t IngestPipeline::BatchesPerTransaction(
+    const std::vector<IngestItem>& items) const {
+  const auto batches =
+      std::count_if(items.begin(), items.end(), [](const IngestItem& item) {
+        return item.kind == IngestItem::Kind::kBatch;
+      });
+  const size_t half_the_round = (static_cast<size_t>(batches) + 1) / 2;
+  return std::min(
+      options_.max_batches_per_transaction,
+      std::max(options_.min_batches_per_transaction, half_the_round));
 }
 
 void IngestPipeline::GatherRound(std::vector<IngestItem>& items) {

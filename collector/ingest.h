@@ -116,6 +116,13 @@ class IngestPipeline {
     // out after a fraction of it; an agent sending at full speed fills
     // batches of 1,000 events and meets the event limit first.
     size_t max_batches_per_transaction = 256;
+    // A round's acks go out at its commit, and a batch that arrives while a
+    // round is stored waits for it and then its own round: a round is split
+    // into two transactions so that its first half is answered after about
+    // half of it, but none holds fewer batches than this, so that a writer
+    // past capacity, whose rounds are long, does not also commit more often
+    // than it must.
+    size_t min_batches_per_transaction = 64;
     // Run by the ingest thread after each round of transactions (and when
     // idle), if given.
     RetentionSweeper* retention = nullptr;
@@ -196,6 +203,8 @@ class IngestPipeline {
   // Moves waiting items into the queue while it has room.
   void QueueWaiting();
   void StoreGroup(std::vector<IngestItem>& group);
+  // The most batches a transaction of a round of `items` holds.
+  size_t BatchesPerTransaction(const std::vector<IngestItem>& items) const;
   // Runs the retention sweeper, if any; true if it has more to do now.
   bool RunRetention();
   absl::StatusOr<StoredBatch> Decide(std::vector<IngestItem>& group);

@@ -402,6 +402,34 @@ TEST_F(IngestPipelineTest, TransactionsAreSplitAtTheBatchLimit) {
   EXPECT_THAT(b->stored(), ElementsAre(1));
 }
 
+TEST_F(IngestPipelineTest, ARoundIsSplitInTwoAboveTheMinimum) {
+  auto link = std::make_shared<RecordingLink>();
+  IngestPipeline ingest(
+      storage_, clock_,
+      {.queue_capacity = 16, .min_batches_per_transaction = 2}, {});
+  for (uint64_t sequence = 1; sequence <= 5; ++sequence) {
+    ASSERT_TRUE(ingest.Submit(Batch("a", link, {sequence})));
+  }
+  ingest.Start();
+  ingest.Stop();
+  EXPECT_EQ(storage_.transactions(), 2);
+  EXPECT_THAT(link->stored(), ElementsAre(3, 5));
+}
+
+TEST_F(IngestPipelineTest, ARoundOfTheMinimumIsOneTransaction) {
+  auto link = std::make_shared<RecordingLink>();
+  IngestPipeline ingest(
+      storage_, clock_,
+      {.queue_capacity = 16, .min_batches_per_transaction = 4}, {});
+  for (uint64_t sequence = 1; sequence <= 4; ++sequence) {
+    ASSERT_TRUE(ingest.Submit(Batch("a", link, {sequence})));
+  }
+  ingest.Start();
+  ingest.Stop();
+  EXPECT_EQ(storage_.transactions(), 1);
+  EXPECT_THAT(link->stored(), ElementsAre(4));
+}
+
 TEST_F(IngestPipelineTest, StorageFailureIsReportedAndNothingAcked) {
   storage_.FailWith(absl::InternalError("disk I/O error"));
   auto link = std::make_shared<RecordingLink>();
