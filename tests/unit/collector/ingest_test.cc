@@ -402,32 +402,34 @@ TEST_F(IngestPipelineTest, TransactionsAreSplitAtTheBatchLimit) {
   EXPECT_THAT(b->stored(), ElementsAre(1));
 }
 
-TEST_F(IngestPipelineTest, ARoundIsSplitInTwoAboveTheMinimum) {
+// Stores `batches` one-event batches of one agent, queued before the ingest
+// thread starts so that they make one round; returns what they were acked
+// through, commit by commit.
+std::vector<uint64_t> StoreOneRound(FakeStorage& storage, FakeClock& clock,
+                                    uint64_t batches,
+                                    size_t min_batches_per_transaction) {
   auto link = std::make_shared<RecordingLink>();
   IngestPipeline ingest(
-      storage_, clock_,
-      {.queue_capacity = 16, .min_batches_per_transaction = 2}, {});
-  for (uint64_t sequence = 1; sequence <= 5; ++sequence) {
-    ASSERT_TRUE(ingest.Submit(Batch("a", link, {sequence})));
+      storage, clock,
+      {.queue_capacity = 16,
+       .min_batches_per_transaction = min_batches_per_transaction},
+      {});
+  for (uint64_t sequence = 1; sequence <= batches; ++sequence) {
+    EXPECT_TRUE(ingest.Submit(Batch("a", link, {sequence})));
   }
   ingest.Start();
   ingest.Stop();
+  return link->stored();
+}
+
+TEST_F(IngestPipelineTest, ARoundIsSplitInTwoAboveTheMinimum) {
+  EXPECT_THAT(StoreOneRound(storage_, clock_, 5, 2), ElementsAre(3, 5));
   EXPECT_EQ(storage_.transactions(), 2);
-  EXPECT_THAT(link->stored(), ElementsAre(3, 5));
 }
 
 TEST_F(IngestPipelineTest, ARoundOfTheMinimumIsOneTransaction) {
-  auto link = std::make_shared<RecordingLink>();
-  IngestPipeline ingest(
-      storage_, clock_,
-      {.queue_capacity = 16, .min_batches_per_transaction = 4}, {});
-  for (uint64_t sequence = 1; sequence <= 4; ++sequence) {
-    ASSERT_TRUE(ingest.Submit(Batch("a", link, {sequence})));
-  }
-  ingest.Start();
-  ingest.Stop();
+  EXPECT_THAT(StoreOneRound(storage_, clock_, 4, 4), ElementsAre(4));
   EXPECT_EQ(storage_.transactions(), 1);
-  EXPECT_THAT(link->stored(), ElementsAre(4));
 }
 
 TEST_F(IngestPipelineTest, StorageFailureIsReportedAndNothingAcked) {
