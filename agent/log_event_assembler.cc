@@ -38,7 +38,8 @@ void LogEventAssembler::AddLine(const LogLine& line,
     event.mutable_logger()->assign(header->logger);
     event.mutable_thread()->assign(header->thread);
     event.mutable_message()->assign(header->message);
-    event.set_truncated(line.truncated);
+    // Defaults are left unset (pending_ is cleared): a set field is sent.
+    if (line.truncated) event.set_truncated(true);
     event.set_file_offset(line.offset);
     event.set_has_header(true);
     EnforceLimit(emit);
@@ -58,7 +59,7 @@ void LogEventAssembler::AddLine(const LogLine& line,
   stray.set_time_unix_ms(absl::ToUnixMillis(now));
   stray.set_file(file_);
   stray.mutable_message()->assign(text);
-  stray.set_truncated(line.truncated);
+  if (line.truncated) stray.set_truncated(true);
   stray.set_file_offset(line.offset);
   if (TruncateUtf8(*stray.mutable_message(), max_event_bytes_)) {
     stray.set_truncated(true);

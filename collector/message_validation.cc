@@ -9,6 +9,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/string_view.h"
 #include "common/status_macros.h"
+#include "common/utf8.h"
 
 namespace eroom::collector {
 namespace {
@@ -52,6 +53,16 @@ absl::Status Rejected(absl::string_view field, absl::string_view value,
       field, absl::StrFormat("byte 0x%02x at offset %d is not %s",
                              static_cast<unsigned char>(value[offset]), offset,
                              allowed));
+}
+
+// Log events are proto2, whose parser leaves UTF-8 to us
+// (log_event.proto).
+absl::Status CheckUtf8Bytes(absl::string_view field, absl::string_view value,
+                            size_t max) {
+  EROOM_RETURN_IF_ERROR(CheckBytes(field, value, max));
+  const size_t ill_formed = FirstIllFormedUtf8(value);
+  if (ill_formed == value.size()) return absl::OkStatus();
+  return Rejected(field, value, ill_formed, "well-formed UTF-8");
 }
 
 // Free text shown on one line (eroomctl, logs): no control characters.
@@ -118,22 +129,23 @@ absl::Status ValidateHello(const v1::AgentHello& hello) {
 
 absl::Status ValidateLog(const v1::LogEvent& log) {
   EROOM_RETURN_IF_ERROR(CheckTime("time_unix_ms", log.time_unix_ms()));
-  EROOM_RETURN_IF_ERROR(CheckRequiredBytes("file", log.file(), kMaxPathBytes));
+  if (log.file().empty()) return Invalid("file", "empty");
+  EROOM_RETURN_IF_ERROR(CheckUtf8Bytes("file", log.file(), kMaxPathBytes));
   EROOM_RETURN_IF_ERROR(
       CheckEnum("level", log.level(), v1::LogLevel_IsValid, true));
   for (const auto& [field, value] :
        {std::pair{"logger", &log.logger()}, std::pair{"thread", &log.thread()},
         std::pair{"message", &log.message()}, std::pair{"ruid", &log.ruid()}}) {
-    EROOM_RETURN_IF_ERROR(CheckBytes(field, *value, kMaxLogTextBytes));
+    EROOM_RETURN_IF_ERROR(CheckUtf8Bytes(field, *value, kMaxLogTextBytes));
   }
   EROOM_RETURN_IF_ERROR(
-      CheckBytes("event_type", log.event_type(), kMaxEventTypeBytes));
+      CheckUtf8Bytes("event_type", log.event_type(), kMaxEventTypeBytes));
   EROOM_RETURN_IF_ERROR(
       CheckCount("fields", log.fields_size(), kMaxLogFields, "fields"));
   for (const auto& [key, value] : log.fields()) {
     EROOM_RETURN_IF_ERROR(CheckId("fields: key", key, kMaxLogFieldKeyBytes));
-    EROOM_RETURN_IF_ERROR(CheckBytes(absl::StrCat("fields[\"", key, "\"]"),
-                                     value, kMaxLogTextBytes));
+    EROOM_RETURN_IF_ERROR(CheckUtf8Bytes(absl::StrCat("fields[\"", key, "\"]"),
+                                         value, kMaxLogTextBytes));
   }
   return CheckCount("file_offset", log.file_offset(), kMaxFileOffset, "bytes");
 }

@@ -317,6 +317,35 @@ INSTANTIATE_TEST_SUITE_P(
                     },
                     "batch.events[3].log.fields[\"queue_size\"]: 1048577 "
                     "bytes"},
+        // Log events are proto2: the parser no longer checks UTF-8.
+        InvalidCase{"MessageNotUtf8", ValidBatch,
+                    [](auto& m) { Log(m).set_message("방 생성\xff 실패"); },
+                    "batch.events[3].log.message: byte 0xff at offset 10 is "
+                    "not well-formed UTF-8"},
+        InvalidCase{"MessageWithLoneContinuationByte", ValidBatch,
+                    [](auto& m) { Log(m).set_message("abc\x80"); },
+                    "batch.events[3].log.message: byte 0x80 at offset 3"},
+        InvalidCase{"FileNotUtf8", ValidBatch,
+                    [](auto& m) { Log(m).set_file("/logs/\xc0\xafx.log"); },
+                    "batch.events[3].log.file: byte 0xc0 at offset 6"},
+        InvalidCase{"LoggerNotUtf8", ValidBatch,
+                    [](auto& m) { Log(m).set_logger("c.e.\xed\xa0\x80"); },
+                    "batch.events[3].log.logger: byte 0xed at offset 4"},
+        InvalidCase{"ThreadNotUtf8", ValidBatch,
+                    [](auto& m) { Log(m).set_thread("exec-\xe2\x82"); },
+                    "batch.events[3].log.thread: byte 0xe2 at offset 5"},
+        InvalidCase{"RuidNotUtf8", ValidBatch,
+                    [](auto& m) { Log(m).set_ruid("room_\xfe"); },
+                    "batch.events[3].log.ruid: byte 0xfe at offset 5"},
+        InvalidCase{"EventTypeNotUtf8", ValidBatch,
+                    [](auto& m) { Log(m).set_event_type("error\xf5"); },
+                    "batch.events[3].log.event_type: byte 0xf5 at offset 5"},
+        InvalidCase{"FieldValueNotUtf8", ValidBatch,
+                    [](auto& m) {
+                      (*Log(m).mutable_fields())["theme"] = "\xf4\x90\x80\x80";
+                    },
+                    "batch.events[3].log.fields[\"theme\"]: byte 0xf4 at "
+                    "offset 0"},
         InvalidCase{"FileOffsetBeyondSqlite", ValidBatch,
                     [](auto& m) { Log(m).set_file_offset(kMaxFileOffset + 1); },
                     "batch.events[3].log.file_offset: 9223372036854775808 "

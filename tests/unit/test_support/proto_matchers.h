@@ -7,10 +7,14 @@
 namespace eroom::test_support {
 
 // A protobuf message equal to `expected`, field by field (map entries in
-// any order).
+// any order). A field that is not set equals one set to its default value,
+// as in proto3, also in the proto2 LogEvent (log_event.proto).
 MATCHER_P(EqualsProto, expected,
           "equals " + testing::PrintToString(expected.DebugString())) {
-  return google::protobuf::util::MessageDifferencer::Equals(arg, expected);
+  using google::protobuf::util::MessageDifferencer;
+  MessageDifferencer differencer;
+  differencer.set_message_field_comparison(MessageDifferencer::EQUIVALENT);
+  return differencer.Compare(arg, expected);
 }
 
 }  // namespace eroom::test_support
