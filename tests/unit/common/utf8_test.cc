@@ -66,11 +66,14 @@ TEST(IsWellFormedUtf8Test, FindsTheBadSequenceAtEveryPosition) {
       for (const std::string insert : {"\xFF", "\xE2\x82", "\xC0\xAF"}) {
         std::string text = ascii;
         text.insert(pos, insert);
-        EXPECT_FALSE(IsWellFormedUtf8(text)) << length << " " << pos;
+        EXPECT_EQ(FirstIllFormedUtf8(text), pos) << length << " " << pos;
       }
       std::string text = ascii;
       text.insert(pos, "가");
       EXPECT_TRUE(IsWellFormedUtf8(text)) << length << " " << pos;
+      // After a good character, the bad one is found all the same.
+      text.insert(pos + 3, "\xF4\x90\x80\x80");
+      EXPECT_EQ(FirstIllFormedUtf8(text), pos + 3) << length << " " << pos;
     }
   }
   EXPECT_TRUE(IsWellFormedUtf8(std::string("\0\0\0\0\0\0\0\0\0", 9)));
