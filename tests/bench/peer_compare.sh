@@ -14,25 +14,33 @@
 # rsyslog; for ours also the page faults per 1,000 lines of each daemon and
 # the collector's CPU per event once its search index (which lags at idle
 # priority) has caught up. rsyslog is installed from Debian if missing.
+# Rsyslog's own speed varies between runs on one machine by up to twice
+# (its queue fills or does not), so the three run in turn, round after
+# round, and the medians of the rounds close the output, with the median of
+# each round's ratios and how many rounds we were ahead on both counts.
 #
-#   tests/bench/peer_compare.sh [--bin DIR] [--lines N]
+#   tests/bench/peer_compare.sh [--bin DIR] [--lines N] [--runs N]
 #
 #   --bin DIR   the built binaries (default: $EROOM_BIN_DIR or build/bin)
 #   --lines N   lines in the log (1000000)
+#   --runs N    rounds of rsyslog, ours plaintext and ours TLS (3)
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
 source "$root/tests/bench/script_support.sh"
 bin=${EROOM_BIN_DIR:-$root/build/bin}
 lines=1000000
+runs=3
 while (($#)); do
   case $1 in
     --bin) bin=$2; shift 2 ;;
     --lines) lines=$2; shift 2 ;;
-    -h | --help) sed -n '2,21s/^# \{0,1\}//p' "$0"; exit 0 ;;
-    *) echo "usage: $0 [--bin DIR] [--lines N]" >&2; exit 2 ;;
+    --runs) runs=$2; shift 2 ;;
+    -h | --help) sed -n '2,26s/^# \{0,1\}//p' "$0"; exit 0 ;;
+    *) echo "usage: $0 [--bin DIR] [--lines N] [--runs N]" >&2; exit 2 ;;
   esac
 done
+((runs >= 1)) || { echo "--runs must be at least 1" >&2; exit 2; }
 require_programs "$bin"/{eroom-agent,eroom-collector,eroomctl,eroom-loggen}
 command -v sqlite3 >/dev/null ||
   { echo "no sqlite3 shell (deploy/install-deps.sh installs it)" >&2; exit 2; }
@@ -74,52 +82,57 @@ printf 'grep -c ERROR   %7.3f s  %9.0f lines/s  (%s lines)\n' "$grep_s" \
   "$(calc "$lines / $grep_s")" "$errors"
 
 # --- rsyslog: imfile -> omfwd TCP -> imtcp -> file
-rsyslog_dir=$work/rsyslog
-mkdir -p "$rsyslog_dir/sender"
-port=$(free_port)
-cat >"$rsyslog_dir/sender.conf" <<EOF
+last_line=$(tail -n 1 "$work/server.log")
+run_rsyslog() {  # sets rsyslog_s and rsyslog_cpu
+  rsyslog_dir=$work/rsyslog
+  rm -rf "$rsyslog_dir"
+  mkdir -p "$rsyslog_dir/sender"
+  local port start sender receiver received
+  port=$(free_port)
+  cat >"$rsyslog_dir/sender.conf" <<EOF
 global(workDirectory="$rsyslog_dir/sender")
 module(load="imfile")
 input(type="imfile" file="$log_dir/server.log" tag="eroom" readMode="0")
 action(type="omfwd" target="127.0.0.1" port="$port" protocol="tcp")
 EOF
-start_rsyslog_receiver "$rsyslog_dir" "$port" "$rsyslog_dir/received.log"
-receiver=$receiver_pid
-pids+=("$receiver")
-# Polls must cost little beside what they time, on a machine whose cores
-# the runs need: the newest line alone is read (the sink receives in
-# order), and the lines are counted once the clock has stopped.
-last_line=$(tail -n 1 "$work/server.log")
-received_all() {
-  [[ -f $rsyslog_dir/received.log ]] &&
-    [[ $(tail -n 1 "$rsyslog_dir/received.log") == *"${last_line: -40}" ]]
+  start_rsyslog_receiver "$rsyslog_dir" "$port" "$rsyslog_dir/received.log"
+  receiver=$receiver_pid
+  pids+=("$receiver")
+  # Polls must cost little beside what they time, on a machine whose cores
+  # the runs need: the newest line alone is read (the sink receives in
+  # order), and the lines are counted once the clock has stopped.
+  received_all() {
+    [[ -f $rsyslog_dir/received.log ]] &&
+      [[ $(tail -n 1 "$rsyslog_dir/received.log") == *"${last_line: -40}" ]]
+  }
+  # The log is in place before the sender starts, which imfile (without a
+  # state file) reads from its beginning: no wait for imfile to see it come.
+  # The sender's start-up is timed with the rest.
+  cp "$work/server.log" "$log_dir/server.log"
+  start=$(now)
+  rsyslogd -n -f "$rsyslog_dir/sender.conf" -i "$rsyslog_dir/sender.pid" \
+    >"$rsyslog_dir/sender.log" 2>&1 &
+  sender=$!
+  pids+=("$sender")
+  wait_for 600 received_all || { echo "rsyslog did not deliver every line" >&2; exit 1; }
+  rsyslog_s=$(calc "$(now) - $start")
+  received=$(wc -l <"$rsyslog_dir/received.log")
+  ((received == lines)) ||
+    { echo "rsyslog delivered $received of $lines lines" >&2; exit 1; }
+  rsyslog_cpu=$(calc "$(cpu_seconds "$sender") + $(cpu_seconds "$receiver")")
+  printf 'rsyslog         %7.2f s  %9.0f lines/s  CPU %.2f s (sender %s, receiver %s)  peak RSS %s + %s MiB\n' \
+    "$rsyslog_s" "$(calc "$lines / $rsyslog_s")" "$rsyslog_cpu" \
+    "$(cpu_seconds "$sender")" "$(cpu_seconds "$receiver")" \
+    "$(peak_rss_mib "$sender")" "$(peak_rss_mib "$receiver")"
+  kill "$sender" "$receiver"
+  wait "$sender" "$receiver" 2>/dev/null || true
+  rm -f "$log_dir/server.log"
+  # Each run leaves hundreds of MB for the kernel to write back; left to the
+  # next run, that writeback cost the second of ours 1.5-2 us of collector
+  # CPU per event, whichever mode ran second.
+  sync
+  echo "rsyslog $(calc "$lines / $rsyslog_s") $rsyslog_cpu" >>"$work/results"
 }
-# The log is in place before the sender starts, which imfile (without a
-# state file) reads from its beginning: no wait for imfile to see it come.
-# The sender's start-up is timed with the rest.
-cp "$work/server.log" "$log_dir/server.log"
-start=$(now)
-rsyslogd -n -f "$rsyslog_dir/sender.conf" -i "$rsyslog_dir/sender.pid" \
-  >"$rsyslog_dir/sender.log" 2>&1 &
-sender=$!
-pids+=("$sender")
-wait_for 600 received_all || { echo "rsyslog did not deliver every line" >&2; exit 1; }
-rsyslog_s=$(calc "$(now) - $start")
-received=$(wc -l <"$rsyslog_dir/received.log")
-((received == lines)) ||
-  { echo "rsyslog delivered $received of $lines lines" >&2; exit 1; }
-rsyslog_cpu=$(calc "$(cpu_seconds "$sender") + $(cpu_seconds "$receiver")")
-printf 'rsyslog         %7.2f s  %9.0f lines/s  CPU %.2f s (sender %s, receiver %s)  peak RSS %s + %s MiB\n' \
-  "$rsyslog_s" "$(calc "$lines / $rsyslog_s")" "$rsyslog_cpu" \
-  "$(cpu_seconds "$sender")" "$(cpu_seconds "$receiver")" \
-  "$(peak_rss_mib "$sender")" "$(peak_rss_mib "$receiver")"
-kill "$sender" "$receiver"
-wait "$sender" "$receiver" 2>/dev/null || true
-rm -f "$log_dir/server.log"
-# Each run leaves hundreds of MB for the kernel to write back; left to the
-# next run, that writeback cost the second of ours 1.5-2 us of collector
-# CPU per event, whichever mode ran second.
-sync
 
 # --- ours, plaintext then TLS
 "$root/deploy/make-dev-certs.sh" "$work/tls" >/dev/null
@@ -223,14 +236,52 @@ EOF
     [[ $(<"$task/comm") == search-index ]] &&
       index_ticks=$((index_ticks + $(cpu_ticks "$task/stat")))
   done
+  local caught_up_us
+  caught_up_us=$(calc "$(cpu_seconds "$collector") * 1000000 / $lines")
   printf '  collector with its search index caught up: %.2f us/event, of which the index %.2f\n' \
-    "$(calc "$(cpu_seconds "$collector") * 1000000 / $lines")" \
-    "$(calc "$index_ticks / $clock_ticks * 1000000 / $lines")"
+    "$caught_up_us" "$(calc "$index_ticks / $clock_ticks * 1000000 / $lines")"
+  echo "$mode $(calc "$lines / $seconds") $cpu $(calc "$rsyslog_s / $seconds")" \
+    "$(calc "$cpu / $rsyslog_cpu")" "$(calc "$agent_cpu * 1000000 / $lines")" \
+    "$caught_up_us" >>"$work/results"
   kill "$agent" "$collector"
   wait "$agent" "$collector" 2>/dev/null || true
   rm -rf "$dir"
   sync
 }
-run_ours plaintext
-run_ours tls
+for ((run = 1; run <= runs; ++run)); do
+  ((runs == 1)) || echo "round $run of $runs"
+  run_rsyslog
+  run_ours plaintext
+  run_ours tls
+done
 echo "load at end: $(load_average)"
+((runs > 1)) || exit 0
+# Medians of the rounds: of each figure, and of each round's ratios.
+awk -v runs="$runs" '
+  function median(list,   n, values, i, j, swap) {
+    n = split(list, values, " ")
+    for (i = 2; i <= n; ++i)
+      for (j = i; j > 1 && values[j - 1] + 0 > values[j] + 0; --j) {
+        swap = values[j]; values[j] = values[j - 1]; values[j - 1] = swap
+      }
+    return n % 2 ? values[(n + 1) / 2] : (values[n / 2] + values[n / 2 + 1]) / 2
+  }
+  $1 == "rsyslog" { rate["rsyslog"] = rate["rsyslog"] " " $2; cpu["rsyslog"] = cpu["rsyslog"] " " $3 }
+  $1 != "rsyslog" {
+    rate[$1] = rate[$1] " " $2; cpu[$1] = cpu[$1] " " $3
+    rate_ratio[$1] = rate_ratio[$1] " " $4; cpu_ratio[$1] = cpu_ratio[$1] " " $5
+    agent[$1] = agent[$1] " " $6; collector[$1] = collector[$1] " " $7
+    if ($4 >= 1 && $5 <= 1) ++ahead[$1]
+  }
+  END {
+    printf "medians of %d rounds:\n", runs
+    printf "rsyslog         %9.0f lines/s  CPU %.2f s\n", median(rate["rsyslog"]), median(cpu["rsyslog"])
+    split("plaintext tls", modes, " ")
+    for (m = 1; m <= 2; ++m) {
+      mode = modes[m]
+      printf "ours %-10s %9.0f lines/s  CPU %.2f s; agent %.2f us/line, collector %.2f us/event with its index caught up\n",
+        mode, median(rate[mode]), median(cpu[mode]), median(agent[mode]), median(collector[mode])
+      printf "  ratio to rsyslog in the same round: %.2fx the lines/s, %.2fx the CPU per line; ahead on both in %d of %d rounds\n",
+        median(rate_ratio[mode]), median(cpu_ratio[mode]), ahead[mode], runs
+    }
+  }' "$work/results"
