@@ -81,8 +81,9 @@ class Spool final : public LogCheckpointStore, public CommandJournal {
     uint64_t dropped = 0;
   };
 
-  // A commit's log events are spooled up to this many to a row.
-  static constexpr int64_t kMaxEventsPerRow = 64;
+  // A commit's log events are spooled up to this many to a row, and as
+  // many as fit in a page (spool.cc).
+  static constexpr int64_t kMaxEventsPerRow = 256;
 
   static absl::StatusOr<std::unique_ptr<Spool>> Open(
       const SpoolOptions& options);

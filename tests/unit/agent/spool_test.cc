@@ -179,6 +179,27 @@ TEST_F(SpoolTest, ReadAfterStopsOncePastTheBytesButReadsOneAtLeast) {
   EXPECT_THAT(batch, IsEmpty());
 }
 
+// Rows of log events are filled up to a page each, so that the spool of a
+// long log takes little more disk, and writes little more, than its events.
+TEST_F(SpoolTest, RowsOfLogEventsFillTheirPages) {
+  const std::string path = SpoolPath();
+  {
+    auto store = *Spool::Open({.path = path});
+    // 176 bytes each once spooled, about a generated log's 190.
+    const std::vector<v1::LogEvent> events(2000, Log(std::string(170, 'x')));
+    for (int commit = 0; commit < 10; ++commit) {
+      ASSERT_THAT(store->Commit(events, {}), IsOk());
+    }
+  }
+  SQLite::Database db(path, SQLite::OPEN_READONLY);
+  const int64_t payload =
+      db.execAndGet("SELECT SUM(LENGTH(payload)) FROM spool").getInt64();
+  const int64_t pages = db.execAndGet("PRAGMA page_count").getInt64();
+  const int64_t page_bytes = db.execAndGet("PRAGMA page_size").getInt64();
+  EXPECT_GT(payload, pages * page_bytes * 9 / 10)
+      << pages << " pages for " << payload << " bytes of events";
+}
+
 TEST_F(SpoolTest, ReadAfterEndsABatchBetweenRowsWhereItCan) {
   auto store = *Spool::Open({.path = SpoolPath()});
   const size_t row = Spool::kMaxEventsPerRow;
