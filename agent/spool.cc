@@ -145,37 +145,35 @@ constexpr uint32_t kLogTag =
         v1::Event::kLogFieldNumber,
         google::protobuf::internal::WireFormatLite::WIRETYPE_LENGTH_DELIMITED);
 
-// The bytes of the Event holding `log`, once `log`'s size is cached.
+// The bytes of the Event holding `log`; caches `log`'s size for
+// AppendFramed.
 size_t EventSize(const v1::LogEvent& log) {
   using google::protobuf::io::CodedOutputStream;
-  const size_t size = log.GetCachedSize();
+  const size_t size = log.ByteSizeLong();
   return CodedOutputStream::VarintSize32(kLogTag) +
          CodedOutputStream::VarintSize64(size) + size;
 }
 
-// The bytes AppendFramed appends for `log`; caches its size.
-size_t FramedSize(const v1::LogEvent& log) {
-  log.ByteSizeLong();
-  const size_t event_size = EventSize(log);
+// The bytes AppendFramed appends for an Event of `event_size` bytes.
+size_t FramedSize(size_t event_size) {
   return google::protobuf::io::CodedOutputStream::VarintSize64(event_size) +
          event_size;
 }
 
-// Appends the Event holding `log` to `row` as AppendFramed would, once
-// FramedSize(log) has cached its size. Written around the event's own
+// Appends the Event holding `log`, of `event_size` bytes (EventSize), to
+// `row` as AppendFramed would. Written around the event's own
 // serialization: copying each event into an Event first cost 2,800
 // instructions a line, a fifth of the tailer's (callgrind,
 // pipeline_instructions.sh).
-void AppendFramed(const v1::LogEvent& log, std::string& row) {
+void AppendFramed(const v1::LogEvent& log, size_t event_size,
+                  std::string& row) {
   using google::protobuf::io::CodedOutputStream;
-  const size_t size = log.GetCachedSize();
-  const size_t event_size = EventSize(log);
   AppendVarint(event_size, row);
   const size_t start = row.size();
   row.resize(start + event_size);
   uint8_t* out = reinterpret_cast<uint8_t*>(row.data() + start);
   out = CodedOutputStream::WriteTagToArray(kLogTag, out);
-  out = CodedOutputStream::WriteVarint64ToArray(size, out);
+  out = CodedOutputStream::WriteVarint64ToArray(log.GetCachedSize(), out);
   log.SerializeWithCachedSizesToArray(out);
 }
 
@@ -580,14 +578,14 @@ absl::Status Spool::Commit(absl::Span<const v1::LogEvent> events,
   std::vector<Row> rows;
   for (const v1::LogEvent& event : events) {
     if (IsStoredStart(event, checkpoints, stored_already)) continue;
-    const size_t framed = FramedSize(event);
+    const size_t event_size = EventSize(event);
     if (rows.empty() || rows.back().events == kMaxEventsPerRow ||
-        rows.back().payload.size() + framed > kMaxRowBytes) {
+        rows.back().payload.size() + FramedSize(event_size) > kMaxRowBytes) {
       rows.emplace_back();
       // Grown in steps instead, a row's bytes were copied about twice.
       rows.back().payload.reserve(kMaxRowBytes);
     }
-    AppendFramed(event, rows.back().payload);
+    AppendFramed(event, event_size, rows.back().payload);
     ++rows.back().events;
   }
   uint64_t needed = 0;

@@ -57,12 +57,17 @@ absl::Status Rejected(absl::string_view field, absl::string_view value,
 
 // Log events are proto2, whose parser leaves UTF-8 to us
 // (log_event.proto).
-absl::Status CheckUtf8Bytes(absl::string_view field, absl::string_view value,
-                            size_t max) {
-  EROOM_RETURN_IF_ERROR(CheckBytes(field, value, max));
+absl::Status CheckUtf8(absl::string_view field, absl::string_view value) {
   const size_t ill_formed = FirstIllFormedUtf8(value);
   if (ill_formed == value.size()) return absl::OkStatus();
   return Rejected(field, value, ill_formed, "well-formed UTF-8");
+}
+
+// Text of a log event other than its file: at most `max` bytes of UTF-8.
+absl::Status CheckLogText(absl::string_view field, absl::string_view value,
+                          size_t max) {
+  EROOM_RETURN_IF_ERROR(CheckBytes(field, value, max));
+  return CheckUtf8(field, value);
 }
 
 // Free text shown on one line (eroomctl, logs): no control characters.
@@ -129,23 +134,23 @@ absl::Status ValidateHello(const v1::AgentHello& hello) {
 
 absl::Status ValidateLog(const v1::LogEvent& log) {
   EROOM_RETURN_IF_ERROR(CheckTime("time_unix_ms", log.time_unix_ms()));
-  if (log.file().empty()) return Invalid("file", "empty");
-  EROOM_RETURN_IF_ERROR(CheckUtf8Bytes("file", log.file(), kMaxPathBytes));
+  EROOM_RETURN_IF_ERROR(CheckRequiredBytes("file", log.file(), kMaxPathBytes));
+  EROOM_RETURN_IF_ERROR(CheckUtf8("file", log.file()));
   EROOM_RETURN_IF_ERROR(
       CheckEnum("level", log.level(), v1::LogLevel_IsValid, true));
   for (const auto& [field, value] :
        {std::pair{"logger", &log.logger()}, std::pair{"thread", &log.thread()},
         std::pair{"message", &log.message()}, std::pair{"ruid", &log.ruid()}}) {
-    EROOM_RETURN_IF_ERROR(CheckUtf8Bytes(field, *value, kMaxLogTextBytes));
+    EROOM_RETURN_IF_ERROR(CheckLogText(field, *value, kMaxLogTextBytes));
   }
   EROOM_RETURN_IF_ERROR(
-      CheckUtf8Bytes("event_type", log.event_type(), kMaxEventTypeBytes));
+      CheckLogText("event_type", log.event_type(), kMaxEventTypeBytes));
   EROOM_RETURN_IF_ERROR(
       CheckCount("fields", log.fields_size(), kMaxLogFields, "fields"));
   for (const auto& [key, value] : log.fields()) {
     EROOM_RETURN_IF_ERROR(CheckId("fields: key", key, kMaxLogFieldKeyBytes));
-    EROOM_RETURN_IF_ERROR(CheckUtf8Bytes(absl::StrCat("fields[\"", key, "\"]"),
-                                         value, kMaxLogTextBytes));
+    EROOM_RETURN_IF_ERROR(CheckLogText(absl::StrCat("fields[\"", key, "\"]"),
+                                       value, kMaxLogTextBytes));
   }
   return CheckCount("file_offset", log.file_offset(), kMaxFileOffset, "bytes");
 }

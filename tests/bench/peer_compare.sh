@@ -264,31 +264,20 @@ done
 echo "load at end: $(load_average)"
 ((runs > 1)) || exit 0
 # Medians of the rounds: of each figure, and of each round's ratios.
-awk -v runs="$runs" '
-  function median(list,   n, values, i, j, swap) {
-    n = split(list, values, " ")
-    for (i = 2; i <= n; ++i)
-      for (j = i; j > 1 && values[j - 1] + 0 > values[j] + 0; --j) {
-        swap = values[j]; values[j] = values[j - 1]; values[j - 1] = swap
-      }
-    return n % 2 ? values[(n + 1) / 2] : (values[n / 2] + values[n / 2 + 1]) / 2
-  }
-  $1 == "rsyslog" { rate["rsyslog"] = rate["rsyslog"] " " $2; cpu["rsyslog"] = cpu["rsyslog"] " " $3 }
-  $1 != "rsyslog" {
-    rate[$1] = rate[$1] " " $2; cpu[$1] = cpu[$1] " " $3
-    rate_ratio[$1] = rate_ratio[$1] " " $4; cpu_ratio[$1] = cpu_ratio[$1] " " $5
-    agent[$1] = agent[$1] " " $6; collector[$1] = collector[$1] " " $7
-    if ($4 >= 1 && $5 <= 1) ++ahead[$1]
-  }
-  END {
-    printf "medians of %d rounds:\n", runs
-    printf "rsyslog         %9.0f lines/s  CPU %.2f s\n", median(rate["rsyslog"]), median(cpu["rsyslog"])
-    split("plaintext tls", modes, " ")
-    for (m = 1; m <= 2; ++m) {
-      mode = modes[m]
-      printf "ours %-10s %9.0f lines/s  CPU %.2f s; agent %.2f us/line, collector %.2f us/event with its index caught up\n",
-        mode, median(rate[mode]), median(cpu[mode]), median(agent[mode]), median(collector[mode])
-      printf "  ratio to rsyslog in the same round: %.2fx the lines/s, %.2fx the CPU per line; ahead on both in %d of %d rounds\n",
-        median(rate_ratio[mode]), median(cpu_ratio[mode]), ahead[mode], runs
-    }
-  }' "$work/results"
+round_medians() {  # name field...: the median of each field of name's rounds
+  local field
+  for field in "${@:2}"; do
+    awk -v name="$1" -v field="$field" '$1 == name { print $field }' \
+      "$work/results" | median
+  done
+}
+echo "medians of $runs rounds:"
+printf 'rsyslog         %9.0f lines/s  CPU %.2f s\n' $(round_medians rsyslog 2 3)
+for mode in plaintext tls; do
+  printf 'ours %-10s %9.0f lines/s  CPU %.2f s; agent %.2f us/line, collector %.2f us/event with its index caught up\n' \
+    "$mode" $(round_medians "$mode" 2 3 6 7)
+  printf '  ratio to rsyslog in the same round: %.2fx the lines/s, %.2fx the CPU per line; ahead on both in %d of %d rounds\n' \
+    $(round_medians "$mode" 4 5) \
+    "$(awk -v name="$mode" '$1 == name && $4 >= 1 && $5 <= 1' "$work/results" | wc -l)" \
+    "$runs"
+done
