@@ -1,9 +1,12 @@
 #include "common/sqlite_migrations.h"
 
+#include <string>
+
 #include "SQLiteCpp/Exception.h"
 #include "SQLiteCpp/Transaction.h"
 #include "absl/strings/str_cat.h"
 #include "common/sqlite_status.h"
+#include "spdlog/spdlog.h"
 
 namespace eroom {
 namespace {
@@ -50,6 +53,12 @@ absl::Status MigrateSchema(SQLite::Database& db, const SchemaHistory& history,
       stored = ReadUserVersion(db);
       if (stored > latest) return NewerThanCode(stored, history);
       if (step.version <= stored) continue;
+      // A step may rewrite a table of every row stored: said before it runs.
+      if (stored > 0) {
+        spdlog::info("{} {}: migrating its schema from version {} to {}",
+                     std::string(history.database_kind), db.getFilename(),
+                     stored, step.version);
+      }
       db.exec(step.sql);
       db.exec(absl::StrCat("PRAGMA user_version = ", step.version));
       txn.commit();

@@ -139,8 +139,9 @@ class ContextReader {
   static std::string Sql(absl::string_view comparison,
                          absl::string_view order) {
     return absl::StrCat("SELECT ", kLogColumns, " FROM (SELECT ", kLogColumns,
-                        " FROM log_events WHERE agent_id = ? AND sequence ",
-                        comparison, " ? ORDER BY sequence ", order,
+                        " FROM log_events", kJoinLogSources,
+                        " WHERE agent_id = ? AND sequence ", comparison,
+                        " ? ORDER BY sequence ", order,
                         " LIMIT ?) WHERE file = ? ORDER BY sequence ", order,
                         " LIMIT ?");
   }
@@ -227,7 +228,7 @@ v1::QueryLogsResponse QueryLogEvents(SQLite::Database& db,
       SQLite::Statement newest(
           db, absl::StrCat("SELECT ", kLogColumns,
                            ", message LIKE ?1 ESCAPE '\\' FROM log_events",
-                           conditions.Where(),
+                           kJoinLogSources, conditions.Where(),
                            " ORDER BY time_ms DESC, id DESC LIMIT ",
                            kNewestScannedBeforeIndex));
       newest.bind(1, LikeSubstringPattern(filter.contains()));
@@ -253,8 +254,9 @@ v1::QueryLogsResponse QueryLogEvents(SQLite::Database& db,
   // time, for the order, would have every event read to be tested.
   SQLite::Statement query(
       db, absl::StrCat("SELECT ", kLogColumns, " FROM log_events",
-                       indexed ? " NOT INDEXED" : "", conditions.Where(),
-                       " ORDER BY time_ms DESC, id DESC", limit));
+                       indexed ? " NOT INDEXED" : "", kJoinLogSources,
+                       conditions.Where(), " ORDER BY time_ms DESC, id DESC",
+                       limit));
   conditions.Bind(query);
   LogPageBuilder page = new_page();
   fill(query, /*tested=*/false, page);
@@ -279,8 +281,9 @@ LogEventPage QueryStoredLogEvents(SQLite::Database& db, const LogFilter& filter,
   // everything it holds.
   SQLite::Statement query(
       db, absl::StrCat("SELECT ", kLogColumns, " FROM log_events",
-                       range.newest ? "" : " NOT INDEXED", conditions.Where(),
-                       " ORDER BY id ", range.newest ? "DESC" : "ASC", limit));
+                       range.newest ? "" : " NOT INDEXED", kJoinLogSources,
+                       conditions.Where(), " ORDER BY id ",
+                       range.newest ? "DESC" : "ASC", limit));
   conditions.Bind(query);
   size_t page_bytes = 0;
   int64_t last_id = 0;

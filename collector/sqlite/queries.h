@@ -23,6 +23,13 @@ namespace eroom::collector {
 eroom::monitor::v1::ListHostsResponse QueryHosts(
     SQLite::Database& db, const eroom::monitor::v1::ListHostsRequest& request);
 
+// What a query of a log event's file, logger or thread joins after its FROM
+// log_events (and a NOT INDEXED, which must follow the table's name). A left
+// join, which SQLite never reorders: log_events stays the outer loop, read
+// by its own indexes, and each event looks its source up by key.
+inline constexpr char kJoinLogSources[] =
+    " LEFT JOIN log_sources USING (source)";
+
 // log_queries.cc. `search_index_attached`: whether `db` has the search index
 // (collector/sqlite/search_index.h); without it, searches scan.
 //

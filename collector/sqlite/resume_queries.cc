@@ -1,4 +1,5 @@
 #include "SQLiteCpp/Statement.h"
+#include "absl/strings/str_cat.h"
 #include "collector/log_resume_point.h"
 #include "collector/sqlite/queries.h"
 #include "collector/sqlite/sql_values.h"
@@ -10,10 +11,11 @@ std::vector<v1::LogResumePoint> QueryLogResumePoints(
     SQLite::Database& db, const std::string& agent_id) {
   // SQLite takes the bare columns of a MAX() aggregate from the row that
   // holds the maximum: each file's last stored event.
-  SQLite::Statement query(db,
-                          "SELECT file, file_offset, time_ms, has_header, "
-                          "message, MAX(sequence) FROM log_events WHERE "
-                          "agent_id = ? GROUP BY file ORDER BY file");
+  SQLite::Statement query(
+      db, absl::StrCat("SELECT file, file_offset, time_ms, has_header, "
+                       "message, MAX(sequence) FROM log_events",
+                       kJoinLogSources,
+                       " WHERE agent_id = ? GROUP BY file ORDER BY file"));
   query.bind(1, agent_id);
   std::vector<v1::LogResumePoint> points;
   while (query.executeStep()) {

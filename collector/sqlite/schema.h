@@ -12,7 +12,7 @@
 namespace eroom::collector {
 
 // The schema version this code reads and writes, kept in PRAGMA user_version.
-inline constexpr int kSchemaVersion = 9;
+inline constexpr int kSchemaVersion = 10;
 
 // The collector database's schema, for MigrateSchema (common/
 // sqlite_migrations.h).

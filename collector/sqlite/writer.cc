@@ -42,7 +42,7 @@ void BindSerialized(SQLite::Statement& s, int index,
 }
 
 // The parameters InsertLogs binds for each log event.
-constexpr size_t kLogColumnCount = 16;
+constexpr size_t kLogColumnCount = 14;
 
 // An INSERT of `rows` log events, each bound as InsertLogs binds it. A
 // conflict rolls back the whole transaction, as Apply would anyway, so
@@ -50,8 +50,8 @@ constexpr size_t kLogColumnCount = 16;
 std::string InsertLogsSql(size_t rows) {
   return absl::StrCat(R"sql(
       INSERT OR ROLLBACK INTO log_events (id, agent_id, sequence, time_ms,
-        received_ms, file, file_offset, level, logger, thread, message,
-        event_type, fields, ruid, truncated, has_header)
+        received_ms, source, file_offset, level, message, event_type, fields,
+        ruid, truncated, has_header)
       VALUES )sql",
                       RowPlaceholders(rows, kLogColumnCount));
 }
@@ -147,6 +147,14 @@ SqliteWriter::SqliteWriter(SQLite::Database db)
       find_last_log_id_(db_, "SELECT coalesce(max(id), 0) FROM log_events"),
       insert_log_(db_, InsertLogsSql(1)),
       insert_logs_(db_, InsertLogsSql(kLogRowsPerInsert)),
+      upsert_log_source_(db_, R"sql(
+          INSERT INTO log_sources (file, logger, thread, until_ms)
+          VALUES (?1, ?2, ?3, ?4)
+          ON CONFLICT (file, logger, thread) DO UPDATE SET
+            until_ms = max(until_ms, excluded.until_ms)
+          RETURNING source, until_ms)sql"),
+      extend_log_source_(
+          db_, "UPDATE log_sources SET until_ms = ?2 WHERE source = ?1"),
       insert_error_line_(db_, R"sql(
           INSERT INTO error_lines (id, agent_id, time_ms, shape, first_line)
           VALUES (?1, ?2, ?3, ?4, ?5))sql"),
@@ -370,6 +378,7 @@ int64_t SqliteWriter::DeleteExpiredLogs(int64_t before_ms, int64_t max_rows,
   }
   DeleteExpiredRooms(before_ms, max_rows);
   DeleteExpiredRoomSpans(max_rows);
+  DeleteExpiredLogSources(max_rows);
   return static_cast<int64_t>(removed.size());
 }
 
@@ -393,6 +402,17 @@ void SqliteWriter::DeleteExpiredRoomSpans(int64_t max_rows) {
         ORDER BY last_ms LIMIT ?1))sql");
   remove.bind(1, max_rows);
   remove.exec();
+}
+
+void SqliteWriter::DeleteExpiredLogSources(int64_t max_rows) {
+  // As room spans: until_ms is later than each of the source's events.
+  SQLite::Statement remove(db_, R"sql(
+      DELETE FROM log_sources WHERE source IN (
+        SELECT source FROM log_sources
+        WHERE until_ms < (SELECT min(time_ms) FROM log_events)
+        ORDER BY until_ms LIMIT ?1))sql");
+  remove.bind(1, max_rows);
+  if (remove.exec() > 0) log_sources_.clear();
 }
 
 int64_t SqliteWriter::DeleteExpiredSamples(int64_t before_ms,
@@ -508,6 +528,8 @@ void SqliteWriter::RecoverFromFailure() {
                                        &find_last_log_id_,
                                        &insert_log_,
                                        &insert_logs_,
+                                       &upsert_log_source_,
+                                       &extend_log_source_,
                                        &insert_error_line_,
                                        &find_room_,
                                        &find_open_rooms_,
@@ -526,9 +548,10 @@ void SqliteWriter::RecoverFromFailure() {
                                        &prune_audit_}) {
     statement->tryReset();
   }
-  // Series created by the rolled-back transaction are gone with it, and
-  // so are its points.
+  // Series and log sources created or extended by the rolled-back
+  // transaction are gone with it, and so are its points.
   series_ids_.clear();
+  log_sources_.clear();
   pending_rollups_.clear();
   pending_logs_.clear();
   pending_room_spans_.clear();
@@ -568,7 +591,8 @@ void SqliteWriter::InsertEvent(const std::string& agent_id,
 void SqliteWriter::InsertLog(const std::string& agent_id, uint64_t sequence,
                              const v1::LogEvent& log, int64_t received_ms) {
   const int64_t id = next_log_id_++;
-  pending_logs_.push_back(PendingLog{id, &agent_id, sequence, &log, received_ms,
+  pending_logs_.push_back(PendingLog{id, &agent_id, sequence, LogSource(log),
+                                     &log, received_ms,
                                      ToJsonObject(log.fields())});
   if (pending_logs_.size() == kLogRowsPerInsert) InsertPendingLogs();
   if (log.level() == v1::ERROR) InsertErrorLine(id, agent_id, log);
@@ -605,6 +629,39 @@ void SqliteWriter::UpsertRoomSpans() {
   pending_room_spans_.clear();
 }
 
+int64_t SqliteWriter::LogSource(const v1::LogEvent& log) {
+  // Each length ends where its text starts: no text can pass for another.
+  log_source_key_.clear();
+  absl::StrAppend(&log_source_key_, log.file().size(), ":", log.file(),
+                  log.logger().size(), ":", log.logger(), log.thread());
+  const int64_t time_ms = log.time_unix_ms();
+  auto known = log_sources_.find(log_source_key_);
+  if (known == log_sources_.end()) {
+    if (log_sources_.size() >= kMaxKnownLogSources) log_sources_.clear();
+    SQLite::Statement& s = upsert_log_source_;
+    s.reset();
+    s.bindNoCopy(1, log.file());
+    s.bindNoCopy(2, log.logger());
+    s.bindNoCopy(3, log.thread());
+    s.bind(4, time_ms + kLogSourceReachMs);
+    s.executeStep();  // RETURNING yields the row, new or existing.
+    KnownLogSource added{.source = s.getColumn(0).getInt64(),
+                         .until_ms = s.getColumn(1).getInt64()};
+    s.reset();
+    known = log_sources_.emplace(log_source_key_, added).first;
+  }
+  KnownLogSource& source = known->second;
+  if (time_ms > source.until_ms) {
+    source.until_ms = time_ms + kLogSourceReachMs;
+    SQLite::Statement& s = extend_log_source_;
+    s.reset();
+    s.bind(1, source.source);
+    s.bind(2, source.until_ms);
+    s.exec();
+  }
+  return source.source;
+}
+
 void SqliteWriter::InsertPendingLogs() {
   if (pending_logs_.size() == kLogRowsPerInsert) {
     InsertLogs(insert_logs_, pending_logs_);
@@ -625,11 +682,9 @@ void SqliteWriter::InsertLogs(SQLite::Statement& s,
     s.bind(++parameter, ToDb(pending.sequence));
     s.bind(++parameter, log.time_unix_ms());
     s.bind(++parameter, pending.received_ms);
-    s.bindNoCopy(++parameter, log.file());
+    s.bind(++parameter, pending.source);
     s.bind(++parameter, ToDb(log.file_offset()));
     s.bind(++parameter, static_cast<int32_t>(log.level()));
-    s.bindNoCopy(++parameter, log.logger());
-    s.bindNoCopy(++parameter, log.thread());
     s.bindNoCopy(++parameter, log.message());
     s.bindNoCopy(++parameter, log.event_type());
     s.bindNoCopy(++parameter, pending.fields);

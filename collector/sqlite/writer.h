@@ -91,10 +91,14 @@ class SqliteWriter {
     int64_t id = 0;
     const std::string* agent_id = nullptr;
     uint64_t sequence = 0;
+    int64_t source = 0;  // Its file, logger and thread in log_sources.
     const eroom::monitor::v1::LogEvent* log = nullptr;
     int64_t received_ms = 0;
     std::string fields;  // JSON, bound without a copy.
   };
+  // The log_sources row of the event's file, logger and thread, added if
+  // need be, and known to reach past the event's time.
+  int64_t LogSource(const eroom::monitor::v1::LogEvent& log);
   // Inserts the queued log events, which refer to the batch being applied.
   void InsertPendingLogs();
   // Runs `s`, an InsertLogsSql statement of logs.size() rows.
@@ -130,6 +134,8 @@ class SqliteWriter {
   void DeleteExpiredRooms(int64_t before_ms, int64_t max_rows);
   // Room spans older than every log event left, at most `max_rows`.
   void DeleteExpiredRoomSpans(int64_t max_rows);
+  // Log sources whose events are all gone, at most `max_rows`.
+  void DeleteExpiredLogSources(int64_t max_rows);
   int64_t DeleteExpiredSamples(int64_t before_ms, int64_t max_rows);
   int64_t DeleteExpiredRollups(int64_t before_ms, int64_t max_rows);
   int64_t DeleteExpiredProbes(int64_t before_ms, int64_t max_rows);
@@ -159,6 +165,22 @@ class SqliteWriter {
   static constexpr size_t kLogRowsPerInsert = 32;
   SQLite::Statement insert_log_;
   SQLite::Statement insert_logs_;
+  SQLite::Statement upsert_log_source_;
+  SQLite::Statement extend_log_source_;
+  // log_sources rows looked up or added, by the key LogSource builds of
+  // file, logger and thread. A source's until_ms is raised this far past an
+  // event's time, so that a busy source is written once an hour, not with
+  // each event.
+  struct KnownLogSource {
+    int64_t source = 0;
+    int64_t until_ms = 0;
+  };
+  absl::flat_hash_map<std::string, KnownLogSource> log_sources_;
+  std::string log_source_key_;  // Reused to look each event's source up.
+  static constexpr int64_t kLogSourceReachMs = 60 * 60 * 1000;
+  // Forgotten beyond this many: a host whose thread names keep changing
+  // must not grow the writer without end.
+  static constexpr size_t kMaxKnownLogSources = 4096;
   std::vector<PendingLog> pending_logs_;
   // Of the next log event Apply inserts; 0 until read from the database.
   // Only this writer adds log events, so it is read once, not per batch.

@@ -80,20 +80,25 @@ class LogPagingTest : public ::testing::Test {
       add_host.bind(3, kEventsPerHost);
       add_host.exec();
     }
+    SQLite::Statement add_sources(db, R"sql(
+        INSERT INTO log_sources (source, file, logger, thread, until_ms)
+        VALUES (1, ?1, '', 'main', ?3), (2, ?2, '', 'main', ?3))sql");
+    add_sources.bind(1, kRotatedFile);
+    add_sources.bind(2, kCurrentFile);
+    add_sources.bind(3, now_ms);
+    add_sources.exec();
     SQLite::Statement insert(db, R"sql(
         INSERT INTO log_events (agent_id, sequence, time_ms, received_ms,
-            file, file_offset, level, logger, thread, message, event_type,
-            fields, ruid, truncated, has_header)
-        VALUES (?1, ?2, ?3, ?3, ?4, ?2, 3, '', 'main', ?5, '', '{}', '', 0,
-                1))sql");
+            source, file_offset, level, message, event_type, fields, ruid,
+            truncated, has_header)
+        VALUES (?1, ?2, ?3, ?3, ?4, ?2, 3, ?5, '', '{}', '', 0, 1))sql");
     for (int sequence = 1; sequence <= kEventsPerHost; ++sequence) {
       for (const char* host : {"web-a", "web-b"}) {
         insert.reset();
         insert.bind(1, host);
         insert.bind(2, sequence);
         insert.bind(3, now_ms - 60000 + (sequence - 1) / 3 * 1000);
-        insert.bind(
-            4, sequence <= kEventsPerHost / 2 ? kRotatedFile : kCurrentFile);
+        insert.bind(4, sequence <= kEventsPerHost / 2 ? 1 : 2);
         insert.bind(5, absl::StrCat(IsHit(sequence) ? "hit " : "line ", host,
                                     " #", sequence, "\n\tat Frame.run()"));
         insert.exec();

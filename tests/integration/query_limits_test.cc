@@ -60,12 +60,14 @@ class QueryLimitsTest : public ::testing::Test {
   void StoreSlowEvents() {
     SQLite::Database db(database_, SQLite::OPEN_READWRITE);
     SQLite::Transaction txn(db);
+    db.exec(
+        "INSERT INTO log_sources (source, file, logger, thread, until_ms) "
+        "VALUES (1, 'server.log', '', '', 0)");
     SQLite::Statement insert(db, R"sql(
         INSERT INTO log_events (agent_id, sequence, time_ms, received_ms,
-            file, file_offset, level, logger, thread, message, event_type,
-            fields, ruid, truncated, has_header)
-        VALUES ('slow', ?1, ?3, ?3, 'server.log', 0, 3, '', '', ?2, '', '{}',
-                '', 0, 1))sql");
+            source, file_offset, level, message, event_type, fields, ruid,
+            truncated, has_header)
+        VALUES ('slow', ?1, ?3, ?3, 1, 0, 3, ?2, '', '{}', '', 0, 1))sql");
     const std::string message =
         std::string(30000, 'a') + "b" + std::string(30000, 'a');
     // Recent: retention would remove events from 1970 at once.

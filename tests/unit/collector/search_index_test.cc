@@ -117,9 +117,9 @@ class SearchIndexTest : public TempDirTest {
     SQLite::Transaction txn(*db_);
     SQLite::Statement insert(*db_, R"sql(
         INSERT INTO log_events (agent_id, sequence, time_ms, received_ms,
-          file, file_offset, level, logger, thread, message, event_type,
-          fields, ruid, truncated, has_header)
-        VALUES ('a', ?1, 0, 0, '', 0, 0, '', '', ?2, '', '{}', '', 0, 1))sql");
+          source, file_offset, level, message, event_type, fields, ruid,
+          truncated, has_header)
+        VALUES ('a', ?1, 0, 0, 1, 0, 0, ?2, '', '{}', '', 0, 1))sql");
     for (const std::string& message : messages) {
       insert.reset();
       insert.bind(1, ++sequence_);

@@ -33,6 +33,7 @@
 #include "spdlog/spdlog.h"
 #include "tests/unit/collector/storage_test_data.h"
 #include "tests/unit/collector/storage_test_queries.h"
+#include "tests/unit/test_support/proto_matchers.h"
 #include "tests/unit/test_support/status_matchers.h"
 #include "tests/unit/test_support/temp_dir.h"
 
@@ -41,6 +42,7 @@ namespace {
 
 namespace v1 = ::eroom::monitor::v1;
 using namespace ::eroom::collector::storage_test;  // NOLINT: test data
+using ::eroom::test_support::EqualsProto;
 using ::eroom::test_support::IsOk;
 using ::eroom::test_support::IsOkAndHolds;
 using ::eroom::test_support::StatusIs;
@@ -284,6 +286,71 @@ TEST_F(SqliteStorageTest, RetentionRemovesTheSpansOfRoomsWithoutEvents) {
   EXPECT_EQ(
       db.execAndGet("SELECT group_concat(ruid) FROM room_spans").getString(),
       "room_new");
+}
+
+// A log event's file, logger and thread are stored once for all the events
+// that share them.
+TEST_F(SqliteStorageTest, LogEventsShareTheirSources) {
+  v1::Event other_thread = LogEvent(41, kT0, v1::INFO, "other thread");
+  other_thread.mutable_log()->set_thread("XNIO-1 I/O-4");
+  // The same text, cut at another place: another source.
+  v1::Event cut_at_a = LogEvent(42, kT0, v1::INFO, "cut a");
+  cut_at_a.mutable_log()->set_file("a");
+  cut_at_a.mutable_log()->set_logger("bc");
+  v1::Event cut_at_b = LogEvent(43, kT0, v1::INFO, "cut b");
+  cut_at_b.mutable_log()->set_file("ab");
+  cut_at_b.mutable_log()->set_logger("c");
+  Apply(Stored({LogLines("a", 1, 40)}));
+  Apply(BuildStoredBatch(
+      {Batch("a", {other_thread, cut_at_a, cut_at_b}), LogLines("b", 1, 5)},
+      {{"a", 40}}, kNow));
+  SQLite::Database db(path_);
+  EXPECT_EQ(db.execAndGet("SELECT count(*) FROM log_sources").getInt(), 4);
+  v1::QueryLogsRequest request;
+  request.set_contains("cut");
+  request.set_limit(10);
+  absl::StatusOr<v1::QueryLogsResponse> logs =
+      storage_->QueryLogs(request, /*check=*/{});
+  ASSERT_THAT(logs, IsOk());
+  ASSERT_EQ(logs->events_size(), 2);
+  EXPECT_THAT(logs->events(0).event(), EqualsProto(cut_at_b.log()));
+  EXPECT_THAT(logs->events(1).event(), EqualsProto(cut_at_a.log()));
+}
+
+TEST_F(SqliteStorageTest, RetentionRemovesTheSourcesOfRemovedEventsOnly) {
+  const int64_t old_ms = kT0 - absl::ToInt64Milliseconds(absl::Hours(2));
+  v1::Event gone_thread = LogEvent(1, old_ms, v1::INFO, "old");
+  gone_thread.mutable_log()->set_thread("gone");
+  // The same source two hours apart: the later event keeps it.
+  v1::Event old_line = LogEvent(2, old_ms, v1::INFO, "old");
+  v1::Event new_line = LogEvent(3, kT0, v1::INFO, "new");
+  Apply(Stored({Batch("a", {gone_thread, old_line})}));
+  Apply(BuildStoredBatch({Batch("a", {new_line})}, {{"a", 2}}, kNow));
+  absl::StatusOr<RetentionCounts> removed = storage_->DeleteExpired(
+      RetentionPolicy{.logs = absl::Hours(1)}, kNow, 1000);
+  ASSERT_THAT(removed, IsOk());
+  EXPECT_EQ(removed->logs, 2);
+  SQLite::Database db(path_);
+  EXPECT_EQ(
+      db.execAndGet("SELECT group_concat(thread) FROM log_sources").getString(),
+      new_line.log().thread());
+  v1::QueryLogsRequest request;
+  request.set_limit(10);
+  absl::StatusOr<v1::QueryLogsResponse> logs =
+      storage_->QueryLogs(request, /*check=*/{});
+  ASSERT_THAT(logs, IsOk());
+  ASSERT_EQ(logs->events_size(), 1);
+  EXPECT_THAT(logs->events(0).event(), EqualsProto(new_line.log()));
+
+  // A source removed is added again by its next event.
+  gone_thread.set_sequence(4);
+  gone_thread.mutable_log()->set_time_unix_ms(kT0);
+  Apply(BuildStoredBatch({Batch("a", {gone_thread})}, {{"a", 3}}, kNow));
+  request.set_contains("old");
+  logs = storage_->QueryLogs(request, /*check=*/{});
+  ASSERT_THAT(logs, IsOk());
+  ASSERT_EQ(logs->events_size(), 1);
+  EXPECT_THAT(logs->events(0).event(), EqualsProto(gone_thread.log()));
 }
 
 TEST_F(SqliteStorageTest, ReopeningKeepsTheSchema) {
@@ -530,15 +597,18 @@ TEST_F(SqliteStorageTest, FailedApplyRollsBackAndLaterOnesWork) {
     SQLite::Database db(path_, SQLite::OPEN_READWRITE);
     db.exec(
         "INSERT INTO log_events (agent_id, sequence, time_ms, received_ms, "
-        "file, file_offset, level, logger, thread, message, event_type, "
-        "fields, ruid, truncated, has_header) VALUES ('a', 4, 0, 0, '', 0, "
-        "0, '', '', 'planted', '', '{}', '', 0, 1)");
+        "source, file_offset, level, message, event_type, fields, ruid, "
+        "truncated, has_header) VALUES ('a', 4, 0, 0, 1, 0, 0, 'planted', "
+        "'', '{}', '', 0, 1)");
   }
-  // Sequence 2 creates new metric series before 4 fails.
-  absl::Status failed = storage_->Apply(BuildStoredBatch(
-      {Batch("a", {SampleEvent(2, kT0, 1), LogEvent(3, kT0, v1::INFO, "x"),
-                   LogEvent(4, kT0, v1::INFO, "y")})},
-      {{"a", 1}}, kNow));
+  // Sequence 2 creates new metric series, and 3 a new log source, before 4
+  // fails.
+  v1::Event other_thread = LogEvent(3, kT0, v1::INFO, "x");
+  other_thread.mutable_log()->set_thread("pool-2-thread-9");
+  absl::Status failed = storage_->Apply(
+      BuildStoredBatch({Batch("a", {SampleEvent(2, kT0, 1), other_thread,
+                                    LogEvent(4, kT0, v1::INFO, "y")})},
+                       {{"a", 1}}, kNow));
   EXPECT_THAT(failed, StatusIs(absl::StatusCode::kInternal,
                                HasSubstr("store event batches")));
   EXPECT_EQ(Host("a").last_sequence(), 1u);
@@ -555,6 +625,18 @@ TEST_F(SqliteStorageTest, FailedApplyRollsBackAndLaterOnesWork) {
   ASSERT_THAT(metrics, IsOk());
   EXPECT_EQ(metrics->series_size(), 1);
   EXPECT_THAT(storage_->RegisterAgent(Hello("a"), kNow), IsOkAndHolds(5u));
+
+  // So must the log source.
+  other_thread.set_sequence(6);
+  Apply(BuildStoredBatch({Batch("a", {other_thread})}, {{"a", 5}}, kNow));
+  v1::QueryLogsRequest logs;
+  logs.set_contains("x");
+  logs.set_limit(10);
+  absl::StatusOr<v1::QueryLogsResponse> stored =
+      storage_->QueryLogs(logs, /*check=*/{});
+  ASSERT_THAT(stored, IsOk());
+  ASSERT_EQ(stored->events_size(), 1);
+  EXPECT_THAT(stored->events(0).event(), EqualsProto(other_thread.log()));
 }
 
 // The writer inserts log events many to a statement and numbers them
@@ -707,8 +789,11 @@ TEST_F(OpenSqliteStorageTest, MigratesVersionOneDatabase) {
     db.exec(
         "INSERT INTO log_events (agent_id, sequence, time_ms, received_ms, "
         "file, file_offset, level, logger, thread, message, event_type, "
-        "fields, ruid, truncated, has_header) VALUES ('old', 1, 5, 6, 'f', "
-        "0, 3, 'l', 't', '비즈니스 로직 시작', '', '{}', '', 0, 1)");
+        "fields, ruid, truncated, has_header) VALUES "
+        "('old', 1, 5, 6, 'f', 0, 3, 'l', 't', '비즈니스 로직 시작', '', "
+        "'{}', '', 0, 1), "
+        "('old', 2, 7, 8, 'f', 9, 3, 'l', 'u', 'other', '', '{}', '', 0, 1), "
+        "('old', 3, 9, 9, 'f', 12, 3, 'l', 't', 'again', '', '{}', '', 0, 1)");
   }
   absl::StatusOr<std::unique_ptr<Storage>> storage =
       OpenSqliteStorage({.path = path});
@@ -721,6 +806,17 @@ TEST_F(OpenSqliteStorageTest, MigratesVersionOneDatabase) {
   ASSERT_THAT(logs, IsOk());
   ASSERT_EQ(logs->events_size(), 1);
   EXPECT_EQ(logs->events(0).agent_id(), "old");
+  EXPECT_EQ(logs->events(0).sequence(), 1u);
+  EXPECT_EQ(logs->events(0).event().file(), "f");
+  EXPECT_EQ(logs->events(0).event().logger(), "l");
+  EXPECT_EQ(logs->events(0).event().thread(), "t");
+  EXPECT_EQ(logs->events(0).event().file_offset(), 0u);
+  request.set_contains("other");
+  logs = (*storage)->QueryLogs(request, /*check=*/{});
+  ASSERT_THAT(logs, IsOk());
+  ASSERT_EQ(logs->events_size(), 1);
+  EXPECT_EQ(logs->events(0).event().thread(), "u");
+  EXPECT_EQ(logs->events(0).event().file_offset(), 9u);
   absl::StatusOr<v1::ListHostsResponse> hosts = (*storage)->ListHosts({});
   ASSERT_THAT(hosts, IsOk());
   ASSERT_EQ(hosts->hosts_size(), 1);
