@@ -80,6 +80,17 @@ class SqliteStorageTest : public TempDirTest {
   std::vector<uint64_t> LogsContaining(const std::string& text) {
     return LogsContainingIn(*storage_, text);
   }
+  // Runs retention keeping an hour of log events; how many it removed.
+  int64_t ExpireLogsOlderThanAnHour() {
+    absl::StatusOr<RetentionCounts> removed = storage_->DeleteExpired(
+        RetentionPolicy{.logs = absl::Hours(1)}, kNow, 1000);
+    EXPECT_THAT(removed, IsOk());
+    return removed.ok() ? removed->logs : -1;
+  }
+  std::vector<v1::StoredLogEvent> StoredLogsContaining(
+      const std::string& text) {
+    return StoredLogsContainingIn(*storage_, text);
+  }
 
   v1::HostStatus Host(const std::string& agent_id) {
     return HostIn(*storage_, agent_id);
@@ -278,10 +289,7 @@ TEST_F(SqliteStorageTest, RetentionRemovesTheSpansOfRoomsWithoutEvents) {
   v1::Event new_line = LogEvent(2, kT0, v1::INFO, "new");
   new_line.mutable_log()->set_ruid("room_new");
   Apply(Stored({Batch("a", {old_line, new_line})}));
-  absl::StatusOr<RetentionCounts> removed = storage_->DeleteExpired(
-      RetentionPolicy{.logs = absl::Hours(1)}, kNow, 1000);
-  ASSERT_THAT(removed, IsOk());
-  EXPECT_EQ(removed->logs, 1);
+  EXPECT_EQ(ExpireLogsOlderThanAnHour(), 1);
   SQLite::Database db(path_);
   EXPECT_EQ(
       db.execAndGet("SELECT group_concat(ruid) FROM room_spans").getString(),
@@ -306,15 +314,10 @@ TEST_F(SqliteStorageTest, LogEventsShareTheirSources) {
       {{"a", 40}}, kNow));
   SQLite::Database db(path_);
   EXPECT_EQ(db.execAndGet("SELECT count(*) FROM log_sources").getInt(), 4);
-  v1::QueryLogsRequest request;
-  request.set_contains("cut");
-  request.set_limit(10);
-  absl::StatusOr<v1::QueryLogsResponse> logs =
-      storage_->QueryLogs(request, /*check=*/{});
-  ASSERT_THAT(logs, IsOk());
-  ASSERT_EQ(logs->events_size(), 2);
-  EXPECT_THAT(logs->events(0).event(), EqualsProto(cut_at_b.log()));
-  EXPECT_THAT(logs->events(1).event(), EqualsProto(cut_at_a.log()));
+  const std::vector<v1::StoredLogEvent> cut = StoredLogsContaining("cut");
+  ASSERT_EQ(cut.size(), 2u);
+  EXPECT_THAT(cut[0].event(), EqualsProto(cut_at_b.log()));
+  EXPECT_THAT(cut[1].event(), EqualsProto(cut_at_a.log()));
 }
 
 TEST_F(SqliteStorageTest, RetentionRemovesTheSourcesOfRemovedEventsOnly) {
@@ -326,31 +329,22 @@ TEST_F(SqliteStorageTest, RetentionRemovesTheSourcesOfRemovedEventsOnly) {
   v1::Event new_line = LogEvent(3, kT0, v1::INFO, "new");
   Apply(Stored({Batch("a", {gone_thread, old_line})}));
   Apply(BuildStoredBatch({Batch("a", {new_line})}, {{"a", 2}}, kNow));
-  absl::StatusOr<RetentionCounts> removed = storage_->DeleteExpired(
-      RetentionPolicy{.logs = absl::Hours(1)}, kNow, 1000);
-  ASSERT_THAT(removed, IsOk());
-  EXPECT_EQ(removed->logs, 2);
+  EXPECT_EQ(ExpireLogsOlderThanAnHour(), 2);
   SQLite::Database db(path_);
   EXPECT_EQ(
       db.execAndGet("SELECT group_concat(thread) FROM log_sources").getString(),
       new_line.log().thread());
-  v1::QueryLogsRequest request;
-  request.set_limit(10);
-  absl::StatusOr<v1::QueryLogsResponse> logs =
-      storage_->QueryLogs(request, /*check=*/{});
-  ASSERT_THAT(logs, IsOk());
-  ASSERT_EQ(logs->events_size(), 1);
-  EXPECT_THAT(logs->events(0).event(), EqualsProto(new_line.log()));
+  std::vector<v1::StoredLogEvent> kept = StoredLogsContaining("new");
+  ASSERT_EQ(kept.size(), 1u);
+  EXPECT_THAT(kept[0].event(), EqualsProto(new_line.log()));
 
   // A source removed is added again by its next event.
   gone_thread.set_sequence(4);
   gone_thread.mutable_log()->set_time_unix_ms(kT0);
   Apply(BuildStoredBatch({Batch("a", {gone_thread})}, {{"a", 3}}, kNow));
-  request.set_contains("old");
-  logs = storage_->QueryLogs(request, /*check=*/{});
-  ASSERT_THAT(logs, IsOk());
-  ASSERT_EQ(logs->events_size(), 1);
-  EXPECT_THAT(logs->events(0).event(), EqualsProto(gone_thread.log()));
+  kept = StoredLogsContaining("old");
+  ASSERT_EQ(kept.size(), 1u);
+  EXPECT_THAT(kept[0].event(), EqualsProto(gone_thread.log()));
 }
 
 TEST_F(SqliteStorageTest, ReopeningKeepsTheSchema) {
@@ -629,14 +623,9 @@ TEST_F(SqliteStorageTest, FailedApplyRollsBackAndLaterOnesWork) {
   // So must the log source.
   other_thread.set_sequence(6);
   Apply(BuildStoredBatch({Batch("a", {other_thread})}, {{"a", 5}}, kNow));
-  v1::QueryLogsRequest logs;
-  logs.set_contains("x");
-  logs.set_limit(10);
-  absl::StatusOr<v1::QueryLogsResponse> stored =
-      storage_->QueryLogs(logs, /*check=*/{});
-  ASSERT_THAT(stored, IsOk());
-  ASSERT_EQ(stored->events_size(), 1);
-  EXPECT_THAT(stored->events(0).event(), EqualsProto(other_thread.log()));
+  const std::vector<v1::StoredLogEvent> stored = StoredLogsContaining("x");
+  ASSERT_EQ(stored.size(), 1u);
+  EXPECT_THAT(stored[0].event(), EqualsProto(other_thread.log()));
 }
 
 // The writer inserts log events many to a statement and numbers them

@@ -34,22 +34,29 @@ inline eroom::monitor::v1::HostStatus HostIn(StorageReader& storage,
   return response->hosts(0);
 }
 
-// The sequences of the (at most 1000) stored log events whose message
-// contains `text`, in QueryLogs' order.
-inline std::vector<uint64_t> LogsContainingIn(StorageReader& storage,
-                                              const std::string& text) {
+// The (at most 1000) stored log events whose message contains `text`, in
+// QueryLogs' order.
+inline std::vector<eroom::monitor::v1::StoredLogEvent> StoredLogsContainingIn(
+    StorageReader& storage, const std::string& text) {
   eroom::monitor::v1::QueryLogsRequest request;
   request.set_contains(text);
   request.set_limit(1000);
   absl::StatusOr<eroom::monitor::v1::QueryLogsResponse> response =
       storage.QueryLogs(request, /*check=*/{});
-  std::vector<uint64_t> sequences;
   if (!response.ok()) {
     ADD_FAILURE() << "query of logs containing '" << text
                   << "' failed: " << response.status();
-    return sequences;
+    return {};
   }
-  for (const eroom::monitor::v1::StoredLogEvent& event : response->events()) {
+  return {response->events().begin(), response->events().end()};
+}
+
+// Their sequences.
+inline std::vector<uint64_t> LogsContainingIn(StorageReader& storage,
+                                              const std::string& text) {
+  std::vector<uint64_t> sequences;
+  for (const eroom::monitor::v1::StoredLogEvent& event :
+       StoredLogsContainingIn(storage, text)) {
     sequences.push_back(event.sequence());
   }
   return sequences;
