@@ -630,7 +630,9 @@ void SqliteWriter::UpsertRoomSpans() {
 }
 
 int64_t SqliteWriter::LogSource(const v1::LogEvent& log) {
-  // Each length ends where its text starts: no text can pass for another.
+  // One reused string, not a key of three strings as the series have: that
+  // would allocate for each event. Each length ends where its text starts,
+  // so that no three texts can pass for another three.
   log_source_key_.clear();
   absl::StrAppend(&log_source_key_, log.file().size(), ":", log.file(),
                   log.logger().size(), ":", log.logger(), log.thread());
