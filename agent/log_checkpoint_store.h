@@ -56,10 +56,11 @@ class LogCheckpointStore {
   // with `checkpoints` and records that a commit succeeded, all or nothing. On
   // error nothing was recorded: the tailer must resume from its previous
   // checkpoints (ResourceExhausted means the store is full: pause reading, the
-  // file is the buffer). The events are only read, during the call: the
-  // tailer reuses them for its next batch (LogEventBatch).
+  // file is the buffer). The store may take what it keeps out of the events
+  // (the spool takes their file, logger and thread): the tailer clears them
+  // before it reuses them for its next batch (LogEventBatch).
   virtual absl::Status Commit(
-      absl::Span<const eroom::monitor::v1::LogEvent> events,
+      absl::Span<eroom::monitor::v1::LogEvent> events,
       const std::vector<FileCheckpoint>& checkpoints) = 0;
 };
 

@@ -34,6 +34,11 @@ class LogEventBatch {
   absl::Span<const eroom::monitor::v1::LogEvent> events() const {
     return absl::MakeConstSpan(events_.data(), size_);
   }
+  // For a consumer that takes what it needs out of the events (the spool):
+  // the caller clears each event it gets back anyway.
+  absl::Span<eroom::monitor::v1::LogEvent> mutable_events() {
+    return absl::MakeSpan(events_.data(), size_);
+  }
   size_t size() const { return size_; }
   bool empty() const { return size_ == 0; }
   // The events' message bytes (what bounds a commit's size).

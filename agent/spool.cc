@@ -95,6 +95,18 @@ constexpr SchemaMigration kMigrations[] = {
     {7, R"sql(
       ALTER TABLE spool ADD COLUMN events INTEGER;
     )sql"},
+    // A log event names its file, logger and thread through a source
+    // (LogEvent.source), spooled once: a generated event was 80 bytes
+    // shorter without them, and the agent spooled, read back and sent each
+    // of those bytes. A row's `sources` lists the sources of its events
+    // (varints), for ReadAfter to send with them; NULL in other rows.
+    {8, R"sql(
+      CREATE TABLE log_sources (
+        source INTEGER PRIMARY KEY,
+        definition BLOB NOT NULL  -- serialized eroom.monitor.v1.LogSource
+      );
+      ALTER TABLE spool ADD COLUMN sources BLOB;
+    )sql"},
 };
 // Meta flags of a spool that replaced a damaged one, each cleared once the
 // collector's answer settled it.
@@ -106,10 +118,17 @@ constexpr SchemaHistory kSchema{kDatabaseKind, kMigrations};
 // a row spooled before rows had counts). XXH3 rather than zlib's CRC-32: as
 // good at telling damage, with 64 bits, and a fifth of the instructions on
 // a log event (callgrind). Seeded with the count, so that it covers the
-// count too: a wrong one would number the events wrongly.
-int64_t RowChecksum(absl::string_view payload, int64_t events) {
-  return static_cast<int64_t>(XXH3_64bits_withSeed(
-      payload.data(), payload.size(), static_cast<XXH64_hash_t>(events)));
+// count too: a wrong one would number the events wrongly. The row's
+// `sources`, if any, are hashed on from there: a wrong one would send
+// events with the wrong file, or with a source the collector refuses.
+int64_t RowChecksum(absl::string_view payload, int64_t events,
+                    absl::string_view sources) {
+  const XXH64_hash_t checksum = XXH3_64bits_withSeed(
+      payload.data(), payload.size(), static_cast<XXH64_hash_t>(events));
+  return static_cast<int64_t>(
+      sources.empty()
+          ? checksum
+          : XXH3_64bits_withSeed(sources.data(), sources.size(), checksum));
 }
 
 // A row of log events holds at most this many bytes (an event larger than
@@ -186,7 +205,7 @@ std::string RowTotals() {
 }
 
 // The columns a RowEvents is read from, in its order.
-constexpr char kRowColumns[] = "sequence, payload, checksum, events";
+constexpr char kRowColumns[] = "sequence, payload, checksum, events, sources";
 
 // The events of the spooled row that `rows` (selecting kRowColumns) is on,
 // oldest first; valid until `rows` moves on.
@@ -200,12 +219,16 @@ class RowEvents {
                  rows.getColumn(1).getBytes()),
         checksum_(rows.getColumn(2).isNull()
                       ? std::nullopt
-                      : std::optional(rows.getColumn(2).getInt64())) {}
+                      : std::optional(rows.getColumn(2).getInt64())),
+        sources_(static_cast<const char*>(rows.getColumn(4).getBlob()),
+                 rows.getColumn(4).getBytes()) {}
 
   int64_t count() const { return count_; }
   uint64_t first_sequence() const { return first_sequence_; }
   uint64_t last_sequence() const { return first_sequence_ + count_ - 1; }
   absl::string_view payload() const { return payload_; }
+  // The log sources of the row's events, each a varint.
+  absl::string_view sources() const { return sources_; }
   // Where the next event's frame begins in the payload.
   size_t offset() const { return offset_; }
   // Whether the row is as it was spooled, by its checksum: the collector
@@ -216,7 +239,7 @@ class RowEvents {
       return parsed.ParseFromArray(payload_.data(),
                                    static_cast<int>(payload_.size()));
     }
-    return *checksum_ == RowChecksum(payload_, framed_ ? count_ : 0);
+    return *checksum_ == RowChecksum(payload_, framed_ ? count_ : 0, sources_);
   }
   // Whether the frames ran past the payload, which only damage the checksum
   // missed can cause.
@@ -251,6 +274,7 @@ class RowEvents {
   const uint64_t first_sequence_;
   const absl::string_view payload_;
   const std::optional<int64_t> checksum_;
+  const absl::string_view sources_;
   size_t offset_ = 0;
   int64_t read_ = 0;
   bool damaged_ = false;
@@ -385,7 +409,8 @@ Spool::Spool(std::unique_ptr<SQLite::Database> db, const SpoolOptions& options)
       // anyway, so that the statement needs no journal to undo its row.
       insert_row_(*db_,
                   "INSERT OR ROLLBACK INTO spool (sequence, payload, "
-                  "evictable, checksum, events) VALUES (?, ?, ?, ?, ?)"),
+                  "evictable, checksum, events, sources) VALUES (?, ?, ?, ?, "
+                  "?, ?)"),
       rows_after_(*db_, absl::StrCat("SELECT ", kRowColumns,
                                      " FROM spool WHERE sequence > ? "
                                      "ORDER BY sequence LIMIT ?")),
@@ -399,8 +424,14 @@ Spool::Spool(std::unique_ptr<SQLite::Database> db, const SpoolOptions& options)
                           "INSERT INTO meta (key, value) VALUES "
                           "('last_sequence', ?) ON CONFLICT (key) DO UPDATE "
                           "SET value = excluded.value"),
+      insert_source_(*db_,
+                     "INSERT INTO log_sources (source, definition) "
+                     "VALUES (?, ?)"),
+      select_source_(*db_,
+                     "SELECT definition FROM log_sources WHERE source = ?"),
       max_spool_bytes_(options.max_spool_bytes),
       reserve_(SpoolReservePath(options.path), options.disk_reserve_bytes) {
+  absl::MutexLock sources_lock(&sources_mu_);
   absl::MutexLock lock(&mu_);
   if (!reserve_.Acquire()) {
     spdlog::warn(
@@ -420,6 +451,12 @@ Spool::Spool(std::unique_ptr<SQLite::Database> db, const SpoolOptions& options)
                           "SELECT value FROM meta WHERE key = 'last_sequence'");
   uint64_t saved_last = saved.executeStep() ? saved.getColumn(0).getInt64() : 0;
   totals_.last_sequence = std::max(saved_last, highest_spooled);
+  // The sources of an earlier run are not looked up again: numbered anew,
+  // they are deleted once the events that refer to them are acknowledged.
+  next_source_ = static_cast<uint32_t>(
+      db_->execAndGet("SELECT COALESCE(MAX(source), 0) + 1 FROM log_sources")
+          .getInt64());
+  if (next_source_ > 1) ForgetSourcesLocked();
   SQLite::Statement flags(*db_, "SELECT key FROM meta WHERE key IN (?, ?)");
   flags.bind(1, kLogResumePending);
   flags.bind(2, kNumberingRestarted);
@@ -447,8 +484,14 @@ void Spool::InsertLocked(absl::Span<const Row> rows, bool evictable) {
     insert_row_.bind(1, static_cast<int64_t>(last));
     insert_row_.bindNoCopy(2, row.payload.data(), size);
     insert_row_.bind(3, evictable ? 1 : 0);
-    insert_row_.bind(4, RowChecksum(row.payload, row.events));
+    insert_row_.bind(4, RowChecksum(row.payload, row.events, row.sources));
     insert_row_.bind(5, row.events);
+    if (row.sources.empty()) {
+      insert_row_.bind(6);
+    } else {
+      insert_row_.bindNoCopy(6, row.sources.data(),
+                             static_cast<int>(row.sources.size()));
+    }
     insert_row_.exec();
     totals_.last_sequence = last;
     totals_.events += row.events;
@@ -567,17 +610,50 @@ absl::StatusOr<SavedLogState> Spool::Load() {
   return saved;
 }
 
-absl::Status Spool::Commit(absl::Span<const v1::LogEvent> events,
+Spool::KnownSource& Spool::SourceOf(v1::LogEvent& event,
+                                    std::vector<NewSource>& added) {
+  source_key_.clear();
+  absl::StrAppend(&source_key_, event.file().size(), ":", event.file(),
+                  event.logger().size(), ":", event.logger(), event.thread());
+  auto [known, inserted] = source_ids_.try_emplace(source_key_);
+  if (inserted) {
+    known->second.id = next_source_++;
+    v1::LogSource source;
+    source.set_id(known->second.id);
+    if (event.has_file()) source.set_file(event.file());
+    if (event.has_logger()) source.set_logger(event.logger());
+    if (event.has_thread()) source.set_thread(event.thread());
+    added.push_back({known->second.id, source.SerializeAsString()});
+  }
+  event.clear_file();
+  event.clear_logger();
+  event.clear_thread();
+  event.set_source(known->second.id);
+  return known->second;
+}
+
+void Spool::ForgetSourcesLocked() {
+  source_ids_.clear();
+  stale_sources_below_ = next_source_;
+  stale_through_sequence_ = totals_.last_sequence;
+}
+
+absl::Status Spool::Commit(absl::Span<v1::LogEvent> events,
                            const std::vector<FileCheckpoint>& checkpoints) {
+  absl::MutexLock sources_lock(&sources_mu_);
   std::vector<FileCheckpoint> stored_already;
   {
     absl::MutexLock lock(&mu_);
     stored_already = stored_starts_;
+    if (source_ids_.size() >= kMaxLogSources) ForgetSourcesLocked();
   }
-  // Serialized before taking the lock, which the uplink waits for.
+  // Serialized before taking mu_, which the uplink waits for.
+  ++commits_;
+  std::vector<NewSource> added;
   std::vector<Row> rows;
-  for (const v1::LogEvent& event : events) {
+  for (v1::LogEvent& event : events) {
     if (IsStoredStart(event, checkpoints, stored_already)) continue;
+    KnownSource& source = SourceOf(event, added);
     const size_t event_size = EventSize(event);
     if (rows.empty() || rows.back().events == kMaxEventsPerRow ||
         rows.back().payload.size() + FramedSize(event_size) > kMaxRowBytes) {
@@ -585,12 +661,27 @@ absl::Status Spool::Commit(absl::Span<const v1::LogEvent> events,
       // Grown in steps instead, a row's bytes were copied about twice.
       rows.back().payload.reserve(kMaxRowBytes);
     }
-    AppendFramed(event, event_size, rows.back().payload);
-    ++rows.back().events;
+    Row& row = rows.back();
+    AppendFramed(event, event_size, row.payload);
+    ++row.events;
+    if (source.listed_in_commit != commits_ ||
+        source.listed_in_row != rows.size()) {
+      source.listed_in_commit = commits_;
+      source.listed_in_row = rows.size();
+      AppendVarint(source.id, row.sources);
+    }
   }
   uint64_t needed = 0;
   for (const Row& row : rows) needed += row.payload.size();
+  for (const NewSource& source : added) needed += source.definition.size();
   absl::MutexLock lock(&mu_);
+  // Sources numbered by a commit that fails are not spooled: numbering
+  // starts afresh rather than refer to them.
+  bool committed = false;
+  absl::Cleanup forget_added = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(sources_mu_,
+                                                                   mu_) {
+    if (!committed && !added.empty()) ForgetSourcesLocked();
+  };
   const Stats before = totals_;
   if (needed > 0 && totals_.bytes + needed > max_spool_bytes_) {
     return absl::ResourceExhaustedError(
@@ -603,13 +694,24 @@ absl::Status Spool::Commit(absl::Span<const v1::LogEvent> events,
           "state file system full: no room for ", needed, " more bytes"));
     }
     SQLite::Transaction transaction(*db_);
+    for (const NewSource& source : added) {
+      insert_source_.reset();
+      insert_source_.bind(1, static_cast<int64_t>(source.id));
+      insert_source_.bindNoCopy(2, source.definition.data(),
+                                static_cast<int>(source.definition.size()));
+      insert_source_.exec();
+    }
     InsertLocked(rows, /*evictable=*/false);
     SaveCheckpointsLocked(checkpoints);
     std::vector<FileCheckpoint> stored_starts =
         StoredStartsAheadLocked(checkpoints);
     SaveLastSequenceLocked();
     transaction.commit();
+    committed = true;
     stored_starts_ = std::move(stored_starts);
+    for (NewSource& source : added) {
+      source_definitions_.emplace(source.id, std::move(source.definition));
+    }
   } catch (const SQLite::Exception& e) {
     totals_ = before;
     return FailedLocked("spool log events", e);
@@ -747,6 +849,44 @@ absl::Status Spool::Append(std::vector<v1::Event> events) {
   return absl::OkStatus();
 }
 
+bool Spool::AppendSourcesLocked(absl::string_view sources,
+                                absl::flat_hash_set<uint32_t>& defined,
+                                std::string& batch) {
+  using google::protobuf::internal::WireFormatLite;
+  constexpr uint32_t kLogSourceTag =
+      WireFormatLite::MakeTag(v1::EventBatch::kLogSourcesFieldNumber,
+                              WireFormatLite::WIRETYPE_LENGTH_DELIMITED);
+  google::protobuf::io::CodedInputStream input(
+      reinterpret_cast<const uint8_t*>(sources.data()),
+      static_cast<int>(sources.size()));
+  while (input.CurrentPosition() < static_cast<int>(sources.size())) {
+    uint32_t id = 0;
+    if (!input.ReadVarint32(&id)) return false;
+    if (!defined.insert(id).second) continue;
+    auto known = source_definitions_.find(id);
+    if (known == source_definitions_.end()) {
+      select_source_.reset();
+      select_source_.bind(1, static_cast<int64_t>(id));
+      if (!select_source_.executeStep()) return false;
+      const SQLite::Column column = select_source_.getColumn(0);
+      std::string definition(static_cast<const char*>(column.getBlob()),
+                             column.getBytes());
+      select_source_.reset();
+      // Checked once, as it is read back: the collector would refuse every
+      // batch that carries a source it cannot parse.
+      v1::LogSource parsed;
+      if (!parsed.ParseFromString(definition) || parsed.id() != id) {
+        return false;
+      }
+      known = source_definitions_.emplace(id, std::move(definition)).first;
+    }
+    AppendVarint(kLogSourceTag, batch);
+    AppendVarint(known->second.size(), batch);
+    batch.append(known->second);
+  }
+  return true;
+}
+
 absl::StatusOr<uint64_t> Spool::ReadAfter(uint64_t after, size_t max_events,
                                           size_t max_bytes,
                                           std::string& batch) {
@@ -759,6 +899,10 @@ absl::StatusOr<uint64_t> Spool::ReadAfter(uint64_t after, size_t max_events,
       WireFormatLite::MakeTag(1, WireFormatLite::WIRETYPE_VARINT);
   absl::MutexLock lock(&mu_);
   uint64_t last = after;
+  // Appended after the events: a parser takes a message's fields in any
+  // order.
+  std::string sources;
+  absl::flat_hash_set<uint32_t> defined;
   try {
     SQLite::Statement& select = rows_after_;
     // Done with, the statement lets go of its snapshot of the database.
@@ -784,6 +928,12 @@ absl::StatusOr<uint64_t> Spool::ReadAfter(uint64_t after, size_t max_events,
                         bytes + row.payload().size() > max_bytes)) {
         break;
       }
+      const size_t sources_before = sources.size();
+      if (!AppendSourcesLocked(row.sources(), defined, sources)) {
+        LogDamaged(row);
+        continue;
+      }
+      bytes += sources.size() - sources_before;
       uint64_t sequence = 0;
       absl::string_view event;
       while (row.Next(sequence, event)) {
@@ -813,6 +963,7 @@ absl::StatusOr<uint64_t> Spool::ReadAfter(uint64_t after, size_t max_events,
   } catch (const SQLite::Exception& e) {
     return Failed("read spooled events", e);
   }
+  batch.append(sources);
   return last;
 }
 
@@ -839,10 +990,26 @@ absl::Status Spool::DeleteThrough(uint64_t sequence) {
           TrimAcknowledgedLocked(sequence);
       events += trimmed_events;
       bytes += trimmed_bytes;
-      if (events == 0) return absl::OkStatus();
+      const bool delete_stale_sources =
+          stale_sources_below_ > 0 && sequence >= stale_through_sequence_;
+      if (delete_stale_sources) {
+        SQLite::Statement delete_sources(
+            *db_, "DELETE FROM log_sources WHERE source < ?");
+        delete_sources.bind(1, static_cast<int64_t>(stale_sources_below_));
+        delete_sources.exec();
+      }
+      if (events == 0 && !delete_stale_sources) return absl::OkStatus();
       transaction.commit();
       totals_.events -= events;
       totals_.bytes -= bytes;
+      if (delete_stale_sources) {
+        absl::erase_if(source_definitions_,
+                       [this](const auto& definition)
+                           ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+                             return definition.first < stale_sources_below_;
+                           });
+        stale_sources_below_ = 0;
+      }
       return absl::OkStatus();
     } catch (const SQLite::Exception& e) {
       absl::Status status = FailedLocked("delete acknowledged events", e);
@@ -853,6 +1020,7 @@ absl::Status Spool::DeleteThrough(uint64_t sequence) {
 
 std::pair<uint64_t, uint64_t> Spool::TrimAcknowledgedLocked(uint64_t sequence) {
   std::string kept;
+  std::string sources;
   int64_t key = 0;
   uint64_t trimmed_events = 0;
   size_t trimmed_bytes = 0;
@@ -874,6 +1042,7 @@ std::pair<uint64_t, uint64_t> Spool::TrimAcknowledgedLocked(uint64_t sequence) {
     while (row.Next(at, event) && at <= sequence) trimmed_bytes = row.offset();
     if (row.damaged()) return {0, 0};
     kept = std::string(row.payload().substr(trimmed_bytes));
+    sources = std::string(row.sources());
     key = static_cast<int64_t>(row.last_sequence());
     trimmed_events = sequence - row.first_sequence() + 1;
   }
@@ -882,7 +1051,7 @@ std::pair<uint64_t, uint64_t> Spool::TrimAcknowledgedLocked(uint64_t sequence) {
   trim.reset();
   trim.bindNoCopy(1, kept.data(), static_cast<int>(kept.size()));
   trim.bind(2, kept_events);
-  trim.bind(3, RowChecksum(kept, kept_events));
+  trim.bind(3, RowChecksum(kept, kept_events, sources));
   trim.bind(4, key);
   trim.exec();
   return {trimmed_events, trimmed_bytes};
@@ -924,6 +1093,7 @@ absl::Status Spool::FollowCollectorSequence(uint64_t collector_last) {
       throw;
     }
     numbering_restarted_ = false;
+    if (stale_sources_below_ > 0) stale_through_sequence_ += shift;
     spdlog::warn(
         "the collector has sequences up to {} but this agent's state {}: "
         "spooled events renumbered to follow the collector",

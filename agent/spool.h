@@ -10,6 +10,8 @@
 
 #include "SQLiteCpp/Database.h"
 #include "SQLiteCpp/Statement.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -84,15 +86,23 @@ class Spool final : public LogCheckpointStore, public CommandJournal {
   // A commit's log events are spooled up to this many to a row, and as
   // many as fit in a page (spool.cc).
   static constexpr int64_t kMaxEventsPerRow = 256;
+  // Log sources (a file, logger and thread) the spool numbers before it
+  // starts afresh, so that a host whose thread names keep changing does not
+  // grow them without end. Those it no longer uses are forgotten once their
+  // events are acknowledged.
+  static constexpr size_t kMaxLogSources = 4096;
 
   static absl::StatusOr<std::unique_ptr<Spool>> Open(
       const SpoolOptions& options);
 
   // LogCheckpointStore. Commit leaves out the events ResumeLogs named as
-  // stored already.
+  // stored already, and spools each event's file, logger and thread as a
+  // log source (LogEvent.source) that it numbers: it takes them out of
+  // `events`.
   absl::StatusOr<SavedLogState> Load() override;
-  absl::Status Commit(absl::Span<const eroom::monitor::v1::LogEvent> events,
-                      const std::vector<FileCheckpoint>& checkpoints) override;
+  absl::Status Commit(absl::Span<eroom::monitor::v1::LogEvent> events,
+                      const std::vector<FileCheckpoint>& checkpoints) override
+      ABSL_LOCKS_EXCLUDED(sources_mu_);
 
   // CommandJournal.
   absl::Status SaveCommandState(const eroom::monitor::v1::CommandProgress& last,
@@ -111,7 +121,8 @@ class Spool final : public LogCheckpointStore, public CommandJournal {
 
   // Appends to `batch`, in the wire format of an EventBatch, the spooled
   // events with sequence > `after`, in order: up to `max_events` of them,
-  // as many as fit in `max_bytes` of payload (one at least). The events of
+  // as many as fit in `max_bytes` of payload (one at least), and the log
+  // sources they refer to (EventBatch.log_sources). The events of
   // one commit are read together where they fit, so that acknowledgements
   // fall between rows. Returns the last one's sequence, `after` if none.
   // Events handed out are no longer evicted to make room: they may be
@@ -173,7 +184,36 @@ class Spool final : public LogCheckpointStore, public CommandJournal {
   struct Row {
     std::string payload;
     int64_t events = 0;
+    std::string sources;  // Of its log events, each a varint.
   };
+  // A log source as Commit knows it.
+  struct KnownSource {
+    uint32_t id = 0;
+    // The commit and row of that commit whose `sources` list it last.
+    uint64_t listed_in_commit = 0;
+    size_t listed_in_row = 0;
+  };
+  // A log source numbered by a commit, spooled with its events.
+  struct NewSource {
+    uint32_t id = 0;
+    std::string definition;  // Serialized LogSource.
+  };
+  // The source of `event`, numbered if new (and added to `added`); takes
+  // the event's file, logger and thread and sets its source.
+  KnownSource& SourceOf(eroom::monitor::v1::LogEvent& event,
+                        std::vector<NewSource>& added)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(sources_mu_);
+  // Starts numbering sources afresh: those numbered so far are deleted
+  // once every event spooled until now is acknowledged.
+  void ForgetSourcesLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(sources_mu_, mu_);
+  // Appends to `batch` the definitions (EventBatch.log_sources) of the
+  // sources `sources` lists (varints) that are not in `defined` yet, and
+  // adds them to it. False if one is not as it was spooled. Throws
+  // SQLite::Exception.
+  bool AppendSourcesLocked(absl::string_view sources,
+                           absl::flat_hash_set<uint32_t>& defined,
+                           std::string& batch)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Numbers the events of `rows` and inserts them (inside the caller's
   // transaction); `evictable` for samples and probe results.
   void InsertLocked(absl::Span<const Row> rows, bool evictable)
@@ -194,6 +234,17 @@ class Spool final : public LogCheckpointStore, public CommandJournal {
   void SaveStoredStartsLocked(const std::vector<FileCheckpoint>& starts)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
+  // Held through Commit, by the tailer's thread, while it numbers sources
+  // and builds rows: mu_ is taken only to insert them.
+  absl::Mutex sources_mu_ ABSL_ACQUIRED_BEFORE(mu_);
+  // By file, logger and thread, each length before its text (built in
+  // source_key_, reused so that a lookup does not allocate).
+  absl::flat_hash_map<std::string, KnownSource> source_ids_
+      ABSL_GUARDED_BY(sources_mu_);
+  std::string source_key_ ABSL_GUARDED_BY(sources_mu_);
+  uint32_t next_source_ ABSL_GUARDED_BY(sources_mu_) = 1;
+  uint64_t commits_ ABSL_GUARDED_BY(sources_mu_) = 0;
+
   mutable absl::Mutex mu_;
   std::unique_ptr<SQLite::Database> db_ ABSL_GUARDED_BY(mu_);
   // Prepared once: the uplink reads and deletes at every batch, and once
@@ -205,6 +256,17 @@ class Spool final : public LogCheckpointStore, public CommandJournal {
   SQLite::Statement delete_through_ ABSL_GUARDED_BY(mu_);
   SQLite::Statement trim_row_ ABSL_GUARDED_BY(mu_);
   SQLite::Statement save_last_sequence_ ABSL_GUARDED_BY(mu_);
+  SQLite::Statement insert_source_ ABSL_GUARDED_BY(mu_);
+  SQLite::Statement select_source_ ABSL_GUARDED_BY(mu_);
+  // Serialized LogSources by id, as ReadAfter sends them: those Commit
+  // spooled, and those read back from the database.
+  absl::flat_hash_map<uint32_t, std::string> source_definitions_
+      ABSL_GUARDED_BY(mu_);
+  // Sources numbered before this are no longer used by Commit; they are
+  // deleted once the events through stale_through_sequence_ are
+  // acknowledged. 0: none.
+  uint32_t stale_sources_below_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t stale_through_sequence_ ABSL_GUARDED_BY(mu_) = 0;
   // Mirrors the database; restored as a whole when a transaction fails.
   Stats totals_ ABSL_GUARDED_BY(mu_);
   uint64_t handed_out_through_ ABSL_GUARDED_BY(mu_) = 0;

@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "agent/issued_token.h"
 #include "common/event_sequence.h"
+#include "common/log_sources.h"
 #include "common/logging.h"
 #include "common/metric_catalog.h"
 #include "common/status_macros.h"
@@ -31,6 +32,18 @@ constexpr size_t kMaxProgressPerTurn = 64;
 // The longest pacing taken from a collector (Ack.batch_interval_ms): events
 // are never held back longer than this for it.
 constexpr absl::Duration kMaxBatchInterval = absl::Seconds(10);
+
+// Gives the log events of `batch` (an EventBatch in its wire format) their
+// file, logger and thread again, for a collector older than log sources.
+absl::Status ResolveEncodedBatch(std::string& batch) {
+  v1::EventBatch parsed;
+  if (!parsed.ParseFromString(batch)) {
+    return absl::InternalError("the spool read back a batch that is not one");
+  }
+  EROOM_RETURN_IF_ERROR(eroom::ResolveLogSources(parsed));
+  batch = parsed.SerializeAsString();
+  return absl::OkStatus();
+}
 
 }  // namespace
 
@@ -60,6 +73,7 @@ class Uplink::StreamState {
       stored_through_ = last;
       sent_through_ = std::max(sent_through_, last);
       issued_token_ = message.hello_ack().agent_token();
+      collector_reads_log_sources_ = message.hello_ack().log_sources();
       log_resume_points_.assign(message.hello_ack().log_resume_points().begin(),
                                 message.hello_ack().log_resume_points().end());
     } else if (message.has_ack()) {
@@ -75,6 +89,11 @@ class Uplink::StreamState {
                    kMaxBatchInterval);
     }
     return true;
+  }
+  // Whether the collector said in its HelloAck that it reads log sources.
+  bool collector_reads_log_sources() const {
+    absl::MutexLock lock(&mu_);
+    return collector_reads_log_sources_;
   }
   // The pacing the collector asked for in its last Ack.
   absl::Duration batch_interval() const {
@@ -142,6 +161,7 @@ class Uplink::StreamState {
   uint64_t sent_through_ ABSL_GUARDED_BY(mu_) = 0;
   absl::Duration batch_interval_ ABSL_GUARDED_BY(mu_);
   std::string issued_token_ ABSL_GUARDED_BY(mu_);
+  bool collector_reads_log_sources_ ABSL_GUARDED_BY(mu_) = false;
   std::vector<v1::LogResumePoint> log_resume_points_ ABSL_GUARDED_BY(mu_);
 };
 
@@ -247,6 +267,9 @@ absl::StatusOr<Uplink::Sent> Uplink::SendEvents(CollectorCall& call,
       spool_.ReadAfter(*sent_through, options_.batch_max_events, kMaxBatchBytes,
                        *message.mutable_batch()));
   if (message.batch().empty()) return Sent::kNothing;
+  if (!state.collector_reads_log_sources()) {
+    EROOM_RETURN_IF_ERROR(ResolveEncodedBatch(*message.mutable_batch()));
+  }
   *sent_through = last;
   state.Sending(*sent_through);
   return call.Write(message) ? Sent::kBatch : Sent::kBroken;

@@ -9,6 +9,7 @@
 #include "collector/grpc_status.h"
 #include "collector/message_validation.h"
 #include "collector/serial_writes.h"
+#include "common/log_sources.h"
 #include "common/status_macros.h"
 #include "google/protobuf/arena.h"
 #include "grpcpp/alarm.h"
@@ -221,6 +222,9 @@ class AgentStream final : public RawReactor {
              .ok()) {
       return absl::InvalidArgumentError(
           "unparseable message: not an eroom.monitor.v1.AgentMessage");
+    }
+    if (incoming.has_batch()) {
+      EROOM_RETURN_IF_ERROR(ResolveLogSources(*incoming.mutable_batch()));
     }
     EROOM_RETURN_IF_ERROR(ValidateAgentMessage(incoming));
     IngestItem item;

@@ -361,6 +361,8 @@ void IngestPipeline::AnswerHello(IngestItem& item, uint64_t last_stored,
   stored_sequences_[item.agent_id] = last_stored;
   v1::HelloAck ack;
   ack.set_last_stored_sequence(last_stored);
+  // The stream resolves them in every batch (AgentStream::Accept).
+  ack.set_log_sources(true);
   if (item.hello.spool_replaced()) {
     // Everything the agent sent before is committed by now: ingest takes a
     // stream's items in order, and a hello is its first.

@@ -23,7 +23,7 @@ class CollectingStore final : public agent::LogCheckpointStore {
   absl::StatusOr<agent::SavedLogState> Load() override {
     return agent::SavedLogState();
   }
-  absl::Status Commit(absl::Span<const v1::LogEvent> events,
+  absl::Status Commit(absl::Span<v1::LogEvent> events,
                       const std::vector<agent::FileCheckpoint>&) override {
     events_.insert(events_.end(), events.begin(), events.end());
     return absl::OkStatus();

@@ -28,7 +28,7 @@ class DiscardingStore final : public agent::LogCheckpointStore {
   absl::StatusOr<agent::SavedLogState> Load() override {
     return agent::SavedLogState();
   }
-  absl::Status Commit(absl::Span<const v1::LogEvent> events,
+  absl::Status Commit(absl::Span<v1::LogEvent> events,
                       const std::vector<agent::FileCheckpoint>&) override {
     events_ += events.size();
     return absl::OkStatus();

@@ -391,7 +391,7 @@ AgentRun DeliverThroughUplink(const agent::UplinkOptions& options,
     for (uint64_t i = 0; i < size; ++i) {
       chunk.push_back(corpus[(next + i) % corpus.size()]);
     }
-    const absl::Status status = spool.Commit(chunk, {});
+    const absl::Status status = spool.Commit(absl::MakeSpan(chunk), {});
     if (absl::IsResourceExhausted(status)) {
       // Full spool: the tailer pauses reading, the file is the buffer.
       absl::SleepFor(absl::Milliseconds(10));

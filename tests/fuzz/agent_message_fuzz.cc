@@ -1,7 +1,8 @@
 // What a hostile agent can make the collector do with one message: the
 // bytes go through gRPC's own deserialization (as the AgentService stream
-// receives them, split across slices) and then ValidateAgentMessage, which
-// the stream runs on every message before acting on it. Beyond never
+// receives them, split across slices), then ResolveLogSources and
+// ValidateAgentMessage, which the stream runs on every message before acting
+// on it. Beyond never
 // crashing: every refusal is InvalidArgument with a reason, and a message
 // that passes survives a serialization round trip unchanged and passes
 // again (what the collector stores is what it checked).
@@ -12,6 +13,7 @@
 #include <vector>
 
 #include "collector/message_validation.h"
+#include "common/log_sources.h"
 #include "eroom/monitor/v1/monitor.grpc.pb.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "grpcpp/support/byte_buffer.h"
@@ -49,7 +51,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     return 0;  // gRPC fails the stream before the collector sees it.
   }
 
-  absl::Status valid = eroom::collector::ValidateAgentMessage(message);
+  absl::Status valid = message.has_batch()
+                           ? eroom::ResolveLogSources(*message.mutable_batch())
+                           : absl::OkStatus();
+  if (valid.ok()) valid = eroom::collector::ValidateAgentMessage(message);
   if (!valid.ok()) {
     Require(valid.code() == absl::StatusCode::kInvalidArgument,
             "refusals are InvalidArgument");

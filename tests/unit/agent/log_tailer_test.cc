@@ -206,7 +206,7 @@ class FakeStore final : public LogCheckpointStore {
                          .checkpoints = checkpoints};
   }
 
-  absl::Status Commit(absl::Span<const v1::LogEvent> batch,
+  absl::Status Commit(absl::Span<v1::LogEvent> batch,
                       const std::vector<FileCheckpoint>& saved) override {
     ++commits;
     if (batch.size() > room_events) {

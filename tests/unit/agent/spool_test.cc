@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "common/log_sources.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/unit/test_support/status_matchers.h"
@@ -37,14 +38,38 @@ v1::LogEvent Log(const std::string& message) {
   return log;
 }
 
+v1::LogEvent LogFrom(const std::string& file, const std::string& logger,
+                     const std::string& thread, const std::string& message) {
+  v1::LogEvent log = Log(message);
+  log.set_file(file);
+  log.set_logger(logger);
+  log.set_thread(thread);
+  return log;
+}
+
+// Commits copies of `events`: Commit takes their file, logger and thread.
+absl::Status CommitLogs(Spool& spool, std::vector<v1::LogEvent> events,
+                        const std::vector<FileCheckpoint>& checkpoints = {}) {
+  return spool.Commit(absl::MakeSpan(events), checkpoints);
+}
+
 v1::Event Notice(const std::string& kind) {
   v1::Event event;
   event.mutable_notice()->set_kind(kind);
   return event;
 }
 
-// The events ReadAfter appends to a batch, parsed as the collector parses
-// them.
+// The batch ReadAfter appends to, parsed.
+v1::EventBatch EncodedBatchAfter(Spool& spool, uint64_t after) {
+  std::string encoded;
+  EXPECT_THAT(spool.ReadAfter(after, 100, 1 << 20, encoded), IsOk());
+  v1::EventBatch batch;
+  EXPECT_TRUE(batch.ParseFromString(encoded));
+  return batch;
+}
+
+// The events ReadAfter appends to a batch, parsed and given their log
+// sources as the collector does.
 std::vector<v1::Event> ReadAfter(Spool& spool, uint64_t after,
                                  size_t max_events,
                                  size_t max_bytes = 1 << 20) {
@@ -52,7 +77,19 @@ std::vector<v1::Event> ReadAfter(Spool& spool, uint64_t after,
   EXPECT_THAT(spool.ReadAfter(after, max_events, max_bytes, encoded), IsOk());
   v1::EventBatch batch;
   EXPECT_TRUE(batch.ParseFromString(encoded));
+  EXPECT_THAT(ResolveLogSources(batch), IsOk());
   return {batch.events().begin(), batch.events().end()};
+}
+
+std::vector<std::string> Threads(const std::vector<v1::Event>& events) {
+  std::vector<std::string> out;
+  for (const v1::Event& e : events) out.push_back(e.log().thread());
+  return out;
+}
+
+int64_t SpooledSources(const std::string& path) {
+  SQLite::Database db(path, SQLite::OPEN_READONLY);
+  return db.execAndGet("SELECT COUNT(*) FROM log_sources").getInt64();
 }
 
 std::vector<uint64_t> Sequences(const std::vector<v1::Event>& events) {
@@ -70,7 +107,7 @@ TEST_F(SpoolTest, EventsAndCheckpointsCommitTogether) {
                             .offset = 300};
   {
     auto store = *Spool::Open({.path = path});
-    ASSERT_THAT(store->Commit({Log("a"), Log("b")}, {checkpoint}), IsOk());
+    ASSERT_THAT(CommitLogs(*store, {Log("a"), Log("b")}, {checkpoint}), IsOk());
     ASSERT_THAT(store->Append({Notice("n")}), IsOk());
   }
   auto store = *Spool::Open({.path = path});
@@ -99,7 +136,7 @@ TEST_F(SpoolTest, ManyLogEventsToAStatementKeepTheirOrderAndContent) {
   {
     auto store = *Spool::Open({.path = path});
     ASSERT_THAT(store->Append({Notice("first")}), IsOk());
-    ASSERT_THAT(store->Commit(logs, {}), IsOk());
+    ASSERT_THAT(CommitLogs(*store, logs, {}), IsOk());
     EXPECT_EQ(store->stats().events, 71u);
     EXPECT_EQ(store->stats().last_sequence, 71u);
   }
@@ -117,12 +154,113 @@ TEST_F(SpoolTest, ManyLogEventsToAStatementKeepTheirOrderAndContent) {
   }
 }
 
+// Events of one file, logger and thread share a source, spooled once; a
+// batch defines each source its events refer to.
+TEST_F(SpoolTest, LogEventsReferToTheirSourceWhichABatchDefinesOnce) {
+  const std::string path = SpoolPath();
+  auto store = *Spool::Open({.path = path});
+  const std::vector<v1::LogEvent> logs = {
+      LogFrom("logs/server.log", "c.e.Api", "exec-1", "a"),
+      LogFrom("logs/server.log", "c.e.Room", "worker-1", "b"),
+      LogFrom("logs/server.log", "c.e.Api", "exec-1", "c")};
+  ASSERT_THAT(CommitLogs(*store, logs), IsOk());
+  ASSERT_THAT(store->Append({Notice("n")}), IsOk());
+  ASSERT_THAT(CommitLogs(*store, {logs[0]}), IsOk());
+  EXPECT_EQ(SpooledSources(path), 2);
+
+  v1::EventBatch batch = EncodedBatchAfter(*store, 0);
+  ASSERT_EQ(batch.events_size(), 5);
+  EXPECT_EQ(batch.log_sources_size(), 2);
+  for (int i : {0, 1, 2, 4}) {
+    const v1::LogEvent& log = batch.events(i).log();
+    EXPECT_TRUE(log.has_source()) << i;
+    EXPECT_FALSE(log.has_file() || log.has_logger() || log.has_thread()) << i;
+  }
+  EXPECT_EQ(batch.events(0).log().source(), batch.events(2).log().source());
+  EXPECT_EQ(batch.events(0).log().source(), batch.events(4).log().source());
+  EXPECT_NE(batch.events(0).log().source(), batch.events(1).log().source());
+
+  ASSERT_THAT(ResolveLogSources(batch), IsOk());
+  for (int i : {0, 1, 2}) {
+    EXPECT_EQ(batch.events(i).log().SerializeAsString(),
+              logs[i].SerializeAsString())
+        << i;
+  }
+  EXPECT_EQ(batch.events(4).log().SerializeAsString(),
+            logs[0].SerializeAsString());
+  // A batch of the later events only defines their source only.
+  EXPECT_EQ(EncodedBatchAfter(*store, 3).log_sources_size(), 1);
+}
+
+// The sources of an earlier run are numbered anew; the old ones serve the
+// events spooled then, and are deleted once those are acknowledged.
+TEST_F(SpoolTest, SourcesOfAnEarlierRunGoOnceItsEventsAreAcknowledged) {
+  const std::string path = SpoolPath();
+  const v1::LogEvent log = LogFrom("server.log", "x.Y", "main", "m");
+  ASSERT_THAT(CommitLogs(**Spool::Open({.path = path}), {log, log}), IsOk());
+  auto store = *Spool::Open({.path = path});
+  ASSERT_THAT(CommitLogs(*store, {log}), IsOk());
+  EXPECT_EQ(SpooledSources(path), 2);
+  EXPECT_THAT(Threads(ReadAfter(*store, 0, 10)),
+              ElementsAre("main", "main", "main"));
+  ASSERT_THAT(store->DeleteThrough(1), IsOk());
+  EXPECT_EQ(SpooledSources(path), 2);
+  ASSERT_THAT(store->DeleteThrough(2), IsOk());
+  EXPECT_EQ(SpooledSources(path), 1);
+  EXPECT_THAT(Threads(ReadAfter(*store, 0, 10)), ElementsAre("main"));
+}
+
+// A host whose thread names keep changing: past Spool::kMaxLogSources the
+// spool numbers its sources afresh and deletes the old ones in time.
+TEST_F(SpoolTest, SourcesAreNumberedAfreshPastTheirLimit) {
+  const std::string path = SpoolPath();
+  auto store = *Spool::Open({.path = path});
+  std::vector<v1::LogEvent> logs;
+  for (size_t i = 0; i < Spool::kMaxLogSources; ++i) {
+    logs.push_back(LogFrom("server.log", "x.Y", absl::StrCat("pool-", i), ""));
+  }
+  ASSERT_THAT(CommitLogs(*store, logs), IsOk());
+  ASSERT_THAT(CommitLogs(*store, {logs[7]}), IsOk());
+  EXPECT_EQ(SpooledSources(path), Spool::kMaxLogSources + 1);
+  ASSERT_THAT(store->DeleteThrough(Spool::kMaxLogSources), IsOk());
+  EXPECT_EQ(SpooledSources(path), 1);
+  EXPECT_THAT(Threads(ReadAfter(*store, 0, 10)), ElementsAre("pool-7"));
+}
+
+// A commit that fails spools none of the sources it numbered, so no later
+// event may refer to them.
+TEST_F(SpoolTest, SourcesOfACommitThatFailedAreNumberedAgain) {
+  auto store = *Spool::Open({.path = SpoolPath(), .max_spool_bytes = 100});
+  const v1::LogEvent big = LogFrom("b.log", "y", "t2", std::string(60, 'b'));
+  ASSERT_THAT(CommitLogs(*store, {LogFrom("a.log", "x", "t1", big.message())}),
+              IsOk());
+  ASSERT_THAT(CommitLogs(*store, {big}),
+              StatusIs(absl::StatusCode::kResourceExhausted));
+  ASSERT_THAT(store->DeleteThrough(1), IsOk());
+  ASSERT_THAT(CommitLogs(*store, {big}), IsOk());
+  EXPECT_THAT(Threads(ReadAfter(*store, 0, 10)), ElementsAre("t2"));
+}
+
+// Renumbered to follow the collector, the events of an earlier run keep
+// their sources until they themselves are acknowledged.
+TEST_F(SpoolTest, SourcesStayWithTheEventsARenumberingMoves) {
+  const std::string path = SpoolPath();
+  const v1::LogEvent log = LogFrom("server.log", "x.Y", "main", "m");
+  ASSERT_THAT(CommitLogs(**Spool::Open({.path = path}), {log, log}), IsOk());
+  auto store = *Spool::Open({.path = path});
+  ASSERT_THAT(store->FollowCollectorSequence(100), IsOk());
+  ASSERT_THAT(store->DeleteThrough(100), IsOk());
+  EXPECT_THAT(Threads(ReadAfter(*store, 100, 10)), ElementsAre("main", "main"));
+  ASSERT_THAT(store->DeleteThrough(102), IsOk());
+  EXPECT_EQ(SpooledSources(path), 0);
+}
+
 TEST_F(SpoolTest, RemembersACommitWithoutCheckpoints) {
   std::string path = SpoolPath();
   {
     auto store = *Spool::Open({.path = path});
     EXPECT_FALSE(store->Load()->committed);
-    ASSERT_THAT(store->Commit({}, {}), IsOk());
+    ASSERT_THAT(CommitLogs(*store, {}, {}), IsOk());
   }
   auto store = *Spool::Open({.path = path});
   SavedLogState saved = *store->Load();
@@ -136,8 +274,8 @@ TEST_F(SpoolTest, CheckpointsAreReplacedNotMerged) {
       .device = 1, .inode = 1, .fingerprint = "x", .path = "a", .offset = 5};
   FileCheckpoint new_file{
       .device = 1, .inode = 9, .fingerprint = "y", .path = "a", .offset = 0};
-  ASSERT_THAT(store->Commit({}, {old_file}), IsOk());
-  ASSERT_THAT(store->Commit({}, {new_file}), IsOk());
+  ASSERT_THAT(CommitLogs(*store, {}, {old_file}), IsOk());
+  ASSERT_THAT(CommitLogs(*store, {}, {new_file}), IsOk());
   EXPECT_THAT(store->Load()->checkpoints, ElementsAre(new_file));
 }
 
@@ -188,7 +326,7 @@ TEST_F(SpoolTest, RowsOfLogEventsFillTheirPages) {
     // 176 bytes each once spooled, about a generated log's 190.
     const std::vector<v1::LogEvent> events(2000, Log(std::string(170, 'x')));
     for (int commit = 0; commit < 10; ++commit) {
-      ASSERT_THAT(store->Commit(events, {}), IsOk());
+      ASSERT_THAT(CommitLogs(*store, events, {}), IsOk());
     }
   }
   SQLite::Database db(path, SQLite::OPEN_READONLY);
@@ -203,8 +341,9 @@ TEST_F(SpoolTest, RowsOfLogEventsFillTheirPages) {
 TEST_F(SpoolTest, ReadAfterEndsABatchBetweenRowsWhereItCan) {
   auto store = *Spool::Open({.path = SpoolPath()});
   const size_t row = Spool::kMaxEventsPerRow;
-  ASSERT_THAT(store->Commit(std::vector<v1::LogEvent>(row + 10, Log("x")), {}),
-              IsOk());
+  ASSERT_THAT(
+      CommitLogs(*store, std::vector<v1::LogEvent>(row + 10, Log("x")), {}),
+      IsOk());
   // Room for more than a row's events, not for two rows': the first row.
   EXPECT_EQ(ReadAfter(*store, 0, row + 5).size(), row);
   // Room for less than a row: the row is split.
@@ -224,7 +363,7 @@ TEST_F(SpoolTest, AnAcknowledgementInsideARowKeepsItsLaterEventsOnly) {
   Spool::Stats left;
   {
     auto store = *Spool::Open({.path = path});
-    ASSERT_THAT(store->Commit(logs, {}), IsOk());
+    ASSERT_THAT(CommitLogs(*store, logs, {}), IsOk());
     const uint64_t all_bytes = store->stats().bytes;
     ASSERT_THAT(store->DeleteThrough(2), IsOk());
     left = store->stats();
@@ -270,7 +409,7 @@ TEST_F(SpoolTest, EveryEventIsReadInOrderUntilAcknowledged) {
       log = Log(absl::StrCat("line ", ++written));
       unacknowledged[++last] = log.message();
     }
-    ASSERT_THAT(store->Commit(logs, {}), IsOk());
+    ASSERT_THAT(CommitLogs(*store, logs, {}), IsOk());
     if (between(0, 3) == 0) {
       ASSERT_THAT(store->Append({Notice(absl::StrCat("notice ", ++written))}),
                   IsOk());
@@ -314,7 +453,7 @@ TEST_F(SpoolTest, EveryEventIsReadInOrderUntilAcknowledged) {
 TEST_F(SpoolTest, ReadAfterLeavesOutARowOfEventsChangedOnDisk) {
   const std::string path = SpoolPath();
   auto store = *Spool::Open({.path = path});
-  ASSERT_THAT(store->Commit({Log("a"), Log("b"), Log("c")}, {}), IsOk());
+  ASSERT_THAT(CommitLogs(*store, {Log("a"), Log("b"), Log("c")}, {}), IsOk());
   ASSERT_THAT(store->Append({Notice("d")}), IsOk());
   {
     SQLite::Database db(path, SQLite::OPEN_READWRITE);
@@ -334,12 +473,40 @@ TEST_F(SpoolTest, ReadAfterLeavesOutARowOfEventsChangedOnDisk) {
 TEST_F(SpoolTest, ReadAfterLeavesOutARowWhoseCountChangedOnDisk) {
   const std::string path = SpoolPath();
   auto store = *Spool::Open({.path = path});
-  ASSERT_THAT(store->Commit({Log("a"), Log("b"), Log("c")}, {}), IsOk());
+  ASSERT_THAT(CommitLogs(*store, {Log("a"), Log("b"), Log("c")}, {}), IsOk());
   {
     SQLite::Database db(path, SQLite::OPEN_READWRITE);
     db.exec("UPDATE spool SET events = 2 WHERE sequence = 3");
   }
   EXPECT_THAT(ReadAfter(*store, 0, 10), IsEmpty());
+}
+
+// A row's sources are part of what its checksum covers: a wrong one would
+// send its events under another file, or a source the collector refuses.
+TEST_F(SpoolTest, ReadAfterLeavesOutARowWhoseSourcesChangedOnDisk) {
+  const std::string path = SpoolPath();
+  auto store = *Spool::Open({.path = path});
+  ASSERT_THAT(CommitLogs(*store, {LogFrom("a.log", "x", "t1", "a")}), IsOk());
+  ASSERT_THAT(CommitLogs(*store, {LogFrom("b.log", "x", "t2", "b")}), IsOk());
+  {
+    SQLite::Database db(path, SQLite::OPEN_READWRITE);
+    db.exec("UPDATE spool SET sources = x'02' WHERE sequence = 1");
+  }
+  EXPECT_THAT(Threads(ReadAfter(*store, 0, 10)), ElementsAre("t2"));
+}
+
+// A source read back from the database is checked before it is sent.
+TEST_F(SpoolTest, ReadAfterLeavesOutTheEventsOfASourceChangedOnDisk) {
+  const std::string path = SpoolPath();
+  {
+    auto store = *Spool::Open({.path = path});
+    ASSERT_THAT(CommitLogs(*store, {LogFrom("a.log", "x", "t1", "a")}), IsOk());
+    ASSERT_THAT(CommitLogs(*store, {LogFrom("b.log", "x", "t2", "b")}), IsOk());
+    SQLite::Database db(path, SQLite::OPEN_READWRITE);
+    db.exec("UPDATE log_sources SET definition = x'ff' WHERE source = 1");
+  }
+  auto store = *Spool::Open({.path = path});
+  EXPECT_THAT(Threads(ReadAfter(*store, 0, 10)), ElementsAre("t2"));
 }
 
 TEST_F(SpoolTest, ReadAfterLeavesOutAnEventChangedOnDisk) {
@@ -504,7 +671,7 @@ TEST_F(SpoolTest, TheStoredEventAFileResumesAtIsLeftOutOnce) {
   auto store = *Spool::Open({.path = path});
   FileCheckpoint read_on = resumed;
   read_on.offset = 300;  // The stored event is pending: not read yet.
-  ASSERT_THAT(store->Commit({}, {read_on}), IsOk());
+  ASSERT_THAT(CommitLogs(*store, {}, {read_on}), IsOk());
   // Read again, the stored event is left out; another file at the same
   // name and offset (a rotation) is not.
   read_on.offset = 500;
@@ -513,20 +680,22 @@ TEST_F(SpoolTest, TheStoredEventAFileResumesAtIsLeftOutOnce) {
                        .fingerprint = "",
                        .path = "server.1.log",
                        .offset = 400};
-  ASSERT_THAT(store->Commit({LogAt("server.log", 300), LogAt("server.log", 400),
-                             LogAt("server.1.log", 300)},
-                            {read_on, other}),
+  ASSERT_THAT(CommitLogs(*store,
+                         {LogAt("server.log", 300), LogAt("server.log", 400),
+                          LogAt("server.1.log", 300)},
+                         {read_on, other}),
               IsOk());
   EXPECT_THAT(Messages(ReadAfter(*store, 0, 10)),
               ElementsAre("server.log@400", "server.1.log@300"));
   // Passed, it is forgotten: the file truncated and written again at 300
   // is new text.
   read_on.offset = 0;
-  ASSERT_THAT(store->Commit({}, {read_on}), IsOk());
+  ASSERT_THAT(CommitLogs(*store, {}, {read_on}), IsOk());
   store.reset();
   store = *Spool::Open({.path = path});
   read_on.offset = 500;
-  ASSERT_THAT(store->Commit({LogAt("server.log", 300)}, {read_on}), IsOk());
+  ASSERT_THAT(CommitLogs(*store, {LogAt("server.log", 300)}, {read_on}),
+              IsOk());
   EXPECT_THAT(
       Messages(ReadAfter(*store, 0, 10)),
       ElementsAre("server.log@400", "server.1.log@300", "server.log@300"));
@@ -578,22 +747,24 @@ TEST_F(SpoolTest, FullSpoolRefusesLogsAndKeepsCheckpoints) {
   auto store = *Spool::Open({.path = SpoolPath(), .max_spool_bytes = 100});
   FileCheckpoint before{
       .device = 1, .inode = 1, .fingerprint = "f", .path = "a", .offset = 10};
-  ASSERT_THAT(store->Commit({Log(std::string(60, 'a'))}, {before}), IsOk());
+  ASSERT_THAT(CommitLogs(*store, {Log(std::string(60, 'a'))}, {before}),
+              IsOk());
   FileCheckpoint after = before;
   after.offset = 200;
-  absl::Status full = store->Commit({Log(std::string(60, 'b'))}, {after});
+  absl::Status full = CommitLogs(*store, {Log(std::string(60, 'b'))}, {after});
   EXPECT_THAT(full, StatusIs(absl::StatusCode::kResourceExhausted,
                              HasSubstr("spool full")));
   EXPECT_EQ(store->stats().events, 1u);
   EXPECT_THAT(store->Load()->checkpoints, ElementsAre(before));
   // Once delivered and deleted, there is room again.
   ASSERT_THAT(store->DeleteThrough(1), IsOk());
-  EXPECT_THAT(store->Commit({Log(std::string(60, 'b'))}, {after}), IsOk());
+  EXPECT_THAT(CommitLogs(*store, {Log(std::string(60, 'b'))}, {after}), IsOk());
 }
 
 TEST_F(SpoolTest, FullSpoolEvictsOldestSamplesButNeverLogs) {
   auto store = *Spool::Open({.path = SpoolPath(), .max_spool_bytes = 120});
-  ASSERT_THAT(store->Commit({Log(std::string(50, 'x'))}, {}), IsOk());  // 1
+  ASSERT_THAT(CommitLogs(*store, {Log(std::string(50, 'x'))}, {}),
+              IsOk());  // 1
   for (int cpu = 1; cpu <= 10; ++cpu) {
     ASSERT_THAT(store->Append({Sample(cpu)}), IsOk());  // 2..11
   }
@@ -610,7 +781,7 @@ TEST_F(SpoolTest, FullSpoolEvictsOldestSamplesButNeverLogs) {
 
 TEST_F(SpoolTest, SampleIsDroppedWhenOnlyLogsFillTheSpool) {
   auto store = *Spool::Open({.path = SpoolPath(), .max_spool_bytes = 64});
-  ASSERT_THAT(store->Commit({Log(std::string(55, 'x'))}, {}), IsOk());
+  ASSERT_THAT(CommitLogs(*store, {Log(std::string(55, 'x'))}, {}), IsOk());
   ASSERT_THAT(store->Append({Sample(1)}), IsOk());
   EXPECT_EQ(store->stats().events, 1u);
   EXPECT_EQ(store->stats().dropped, 1u);

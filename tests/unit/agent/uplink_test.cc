@@ -53,6 +53,7 @@ class FakeStream {
   uint64_t last_stored = 0;
   std::string issued_token;  // Sent in the hello answer.
   std::vector<v1::LogResumePoint> log_resume_points;  // In the hello answer.
+  bool reads_log_sources = true;                      // In the hello answer.
   // Sent right after the hello answer.
   std::vector<v1::CollectorMessage> after_hello;
   bool ack_batches = true;
@@ -78,6 +79,7 @@ class FakeStream {
       v1::CollectorMessage answer;
       answer.mutable_hello_ack()->set_last_stored_sequence(last_stored);
       answer.mutable_hello_ack()->set_agent_token(issued_token);
+      answer.mutable_hello_ack()->set_log_sources(reads_log_sources);
       answer.mutable_hello_ack()->mutable_log_resume_points()->Assign(
           log_resume_points.begin(), log_resume_points.end());
       inbound_.TryPush(answer);
@@ -339,6 +341,41 @@ TEST_F(UplinkTest, FollowsACollectorThatStoredMoreThanThisAgentNumbered) {
   FakeStream::Written written = stream.written();
   ASSERT_EQ(written.size(), 2u);
   EXPECT_THAT(BatchSequences(written[1]), ElementsAre(41, 42));
+}
+
+// A collector older than log sources gets each event's file, logger and
+// thread; a newer one gets them once a batch.
+TEST_F(UplinkTest, LogEventsGoWholeToACollectorThatDoesNotReadSources) {
+  v1::LogEvent log;
+  log.set_file("logs/server.log");
+  log.set_logger("c.e.Api");
+  log.set_thread("exec-1");
+  log.set_message("m");
+  std::vector<v1::LogEvent> logs = {log, log};
+  ASSERT_THAT(spool_->Commit(absl::MakeSpan(logs), {}), IsOk());
+  MakeUplink();
+  FakeStream& older = NextStream();
+  older.reads_log_sources = false;
+  stop_.Notify();
+  EXPECT_TRUE(RunConnection());
+  ASSERT_EQ(older.written().size(), 2u);
+  const v1::EventBatch whole = older.written()[1].batch();
+  EXPECT_EQ(whole.log_sources_size(), 0);
+  ASSERT_EQ(whole.events_size(), 2);
+  for (const v1::Event& event : whole.events()) {
+    EXPECT_EQ(event.log().SerializeAsString(), log.SerializeAsString());
+  }
+
+  logs = {log, log};
+  ASSERT_THAT(spool_->Commit(absl::MakeSpan(logs), {}), IsOk());
+  FakeStream& newer = NextStream();
+  EXPECT_TRUE(RunConnection());
+  ASSERT_EQ(newer.written().size(), 2u);
+  const v1::EventBatch referring = newer.written()[1].batch();
+  EXPECT_EQ(referring.log_sources_size(), 1);
+  ASSERT_EQ(referring.events_size(), 2);
+  EXPECT_FALSE(referring.events(0).log().has_file());
+  EXPECT_EQ(referring.events(0).log().source(), referring.log_sources(0).id());
 }
 
 std::vector<uint64_t> SpooledSequences(Spool& spool) {

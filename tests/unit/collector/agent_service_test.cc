@@ -190,6 +190,47 @@ TEST_F(AgentServiceTest, InvalidFieldClosesTheStreamNamingIt) {
   EXPECT_EQ(storage_.events(), 0u);
 }
 
+// The collector says it reads log sources, and stores each event with the
+// file, logger and thread of its source.
+TEST_F(AgentServiceTest,
+       LogEventsAreStoredWithTheirSourcesFileLoggerAndThread) {
+  grpc::ClientContext context;
+  std::unique_ptr<Stream> stream = stub_->Connect(&context);
+  ASSERT_TRUE(stream->Write(Hello("host-1")));
+  v1::CollectorMessage reply;
+  ASSERT_TRUE(stream->Read(&reply));
+  EXPECT_TRUE(reply.hello_ack().log_sources());
+  v1::AgentMessage message;
+  v1::LogSource& source = *message.mutable_batch()->add_log_sources();
+  source.set_id(4);
+  source.set_file("logs/server.log");
+  source.set_logger("c.e.Api");
+  source.set_thread("exec-1");
+  v1::Event& event = *message.mutable_batch()->add_events();
+  event.set_sequence(1);
+  event.mutable_log()->set_source(4);
+  event.mutable_log()->set_message("m");
+  ASSERT_TRUE(stream->Write(message));
+  ASSERT_TRUE(stream->Read(&reply));
+  EXPECT_EQ(reply.ack().stored_through_sequence(), 1u);
+  std::vector<v1::LogEvent> logs = storage_.logs();
+  ASSERT_EQ(logs.size(), 1u);
+  EXPECT_EQ(logs[0].file(), "logs/server.log");
+  EXPECT_EQ(logs[0].logger(), "c.e.Api");
+  EXPECT_EQ(logs[0].thread(), "exec-1");
+  EXPECT_FALSE(logs[0].has_source());
+
+  event.set_sequence(2);
+  event.mutable_log()->set_source(5);
+  stream->Write(message);
+  EXPECT_FALSE(stream->Read(&reply));
+  grpc::Status status = stream->Finish();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(),
+              ::testing::HasSubstr("batch.events[0].log.source: 5"));
+  EXPECT_EQ(storage_.events(), 1u);
+}
+
 TEST_F(AgentServiceTest, StorageFailureClosesTheStreamUnavailable) {
   grpc::ClientContext context;
   std::unique_ptr<Stream> stream = stub_->Connect(&context);

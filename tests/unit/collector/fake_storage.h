@@ -60,6 +60,13 @@ class FakeStorage final : public Storage {
     absl::MutexLock lock(&data_->mu);
     return data_->events;
   }
+  // The log events stored, in order.
+  std::vector<eroom::monitor::v1::LogEvent> logs() const {
+    absl::MutexLock lock(&data_->mu);
+    std::vector<eroom::monitor::v1::LogEvent> logs;
+    for (const StoredLog& log : data_->logs) logs.push_back(log.stored.event());
+    return logs;
+  }
   // Agents registered and marked disconnected, in call order.
   std::vector<std::string> registered() const {
     absl::MutexLock lock(&data_->mu);
