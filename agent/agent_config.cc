@@ -244,10 +244,8 @@ absl::StatusOr<AgentConfig> LoadAgentConfig(const std::string& path) {
   config.uplink.reconnect_max =
       collector.Duration("reconnect_max", absl::Seconds(30),
                          absl::Milliseconds(100), absl::Hours(1));
-  config.uplink.batch_max_events =
-      static_cast<size_t>(collector.Int("batch_max_events",
-                                        config.uplink.batch_max_events, 1,
-                                        100000));
+  config.uplink.batch_max_events = static_cast<size_t>(collector.Int(
+      "batch_max_events", config.uplink.batch_max_events, 1, 100000));
   config.uplink.batch_max_delay =
       collector.Duration("batch_max_delay", absl::Milliseconds(200),
                          absl::Milliseconds(1), absl::Seconds(10));

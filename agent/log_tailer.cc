@@ -348,7 +348,8 @@ class LogTailerImpl final : public LogTailer {
     }
     const size_t events = batch_.size();
     const size_t bytes = batch_.message_bytes();
-    const absl::Status status = store_.Commit(batch_.mutable_events(), checkpoints);
+    const absl::Status status =
+        store_.Commit(batch_.mutable_events(), checkpoints);
     batch_.Clear();
     if (!status.ok()) {
       if (absl::IsResourceExhausted(status)) {

@@ -114,7 +114,7 @@ class IngestPipeline {
     // events a batch, a round of 1,400 batches took 230 ms before any was
     // answered. Bounding batches too lets the first acks of such a round go
     // out after a fraction of it; an agent sending at full speed fills
-    // batches of 1,000 events and meets the event limit first.
+    // batches of 2,000 events and meets the event limit first.
     size_t max_batches_per_transaction = 256;
     // A round's acks go out at its commit, and a batch that arrives while a
     // round is stored waits for it and then its own round: a round is split
