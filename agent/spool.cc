@@ -96,7 +96,7 @@ constexpr SchemaMigration kMigrations[] = {
       ALTER TABLE spool ADD COLUMN events INTEGER;
     )sql"},
     // A log event names its file, logger and thread through a source
-    // (LogEvent.source), spooled once: a generated event was 80 bytes
+    // (Event.log_source), spooled once: a generated event was 80 bytes
     // shorter without them, and the agent spooled, read back and sent each
     // of those bytes. A row's `sources` lists the sources of its events
     // (varints), for ReadAfter to send with them; NULL in other rows.
@@ -158,18 +158,24 @@ void AppendFramed(const v1::Event& event, std::string& row) {
       reinterpret_cast<uint8_t*>(row.data() + start));
 }
 
-// The tag of Event.log.
+// The tags of Event.log and Event.log_source.
 constexpr uint32_t kLogTag =
     google::protobuf::internal::WireFormatLite::MakeTag(
         v1::Event::kLogFieldNumber,
         google::protobuf::internal::WireFormatLite::WIRETYPE_LENGTH_DELIMITED);
+constexpr uint32_t kLogSourceTag =
+    google::protobuf::internal::WireFormatLite::MakeTag(
+        v1::Event::kLogSourceFieldNumber,
+        google::protobuf::internal::WireFormatLite::WIRETYPE_VARINT);
 
-// The bytes of the Event holding `log`; caches `log`'s size for
-// AppendFramed.
-size_t EventSize(const v1::LogEvent& log) {
+// The bytes of the Event holding `log` from `source`; caches `log`'s size
+// for AppendFramed.
+size_t EventSize(const v1::LogEvent& log, uint32_t source) {
   using google::protobuf::io::CodedOutputStream;
   const size_t size = log.ByteSizeLong();
-  return CodedOutputStream::VarintSize32(kLogTag) +
+  return CodedOutputStream::VarintSize32(kLogSourceTag) +
+         CodedOutputStream::VarintSize32(source) +
+         CodedOutputStream::VarintSize32(kLogTag) +
          CodedOutputStream::VarintSize64(size) + size;
 }
 
@@ -179,18 +185,20 @@ size_t FramedSize(size_t event_size) {
          event_size;
 }
 
-// Appends the Event holding `log`, of `event_size` bytes (EventSize), to
-// `row` as AppendFramed would. Written around the event's own
-// serialization: copying each event into an Event first cost 2,800
+// Appends the Event holding `log` from `source`, of `event_size` bytes
+// (EventSize), to `row` as AppendFramed would. Written around the event's
+// own serialization: copying each event into an Event first cost 2,800
 // instructions a line, a fifth of the tailer's (callgrind,
 // pipeline_instructions.sh).
-void AppendFramed(const v1::LogEvent& log, size_t event_size,
+void AppendFramed(const v1::LogEvent& log, uint32_t source, size_t event_size,
                   std::string& row) {
   using google::protobuf::io::CodedOutputStream;
   AppendVarint(event_size, row);
   const size_t start = row.size();
   row.resize(start + event_size);
   uint8_t* out = reinterpret_cast<uint8_t*>(row.data() + start);
+  out = CodedOutputStream::WriteTagToArray(kLogSourceTag, out);
+  out = CodedOutputStream::WriteVarint32ToArray(source, out);
   out = CodedOutputStream::WriteTagToArray(kLogTag, out);
   out = CodedOutputStream::WriteVarint64ToArray(log.GetCachedSize(), out);
   log.SerializeWithCachedSizesToArray(out);
@@ -628,7 +636,6 @@ Spool::KnownSource& Spool::SourceOf(v1::LogEvent& event,
   event.clear_file();
   event.clear_logger();
   event.clear_thread();
-  event.set_source(known->second.id);
   return known->second;
 }
 
@@ -654,7 +661,7 @@ absl::Status Spool::Commit(absl::Span<v1::LogEvent> events,
   for (v1::LogEvent& event : events) {
     if (IsStoredStart(event, checkpoints, stored_already)) continue;
     KnownSource& source = SourceOf(event, added);
-    const size_t event_size = EventSize(event);
+    const size_t event_size = EventSize(event, source.id);
     if (rows.empty() || rows.back().events == kMaxEventsPerRow ||
         rows.back().payload.size() + FramedSize(event_size) > kMaxRowBytes) {
       rows.emplace_back();
@@ -662,7 +669,7 @@ absl::Status Spool::Commit(absl::Span<v1::LogEvent> events,
       rows.back().payload.reserve(kMaxRowBytes);
     }
     Row& row = rows.back();
-    AppendFramed(event, event_size, row.payload);
+    AppendFramed(event, source.id, event_size, row.payload);
     ++row.events;
     if (source.listed_in_commit != commits_ ||
         source.listed_in_row != rows.size()) {

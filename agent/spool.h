@@ -97,7 +97,7 @@ class Spool final : public LogCheckpointStore, public CommandJournal {
 
   // LogCheckpointStore. Commit leaves out the events ResumeLogs named as
   // stored already, and spools each event's file, logger and thread as a
-  // log source (LogEvent.source) that it numbers: it takes them out of
+  // log source (Event.log_source) that it numbers: it takes them out of
   // `events`.
   absl::StatusOr<SavedLogState> Load() override;
   absl::Status Commit(absl::Span<eroom::monitor::v1::LogEvent> events,
@@ -199,7 +199,7 @@ class Spool final : public LogCheckpointStore, public CommandJournal {
     std::string definition;  // Serialized LogSource.
   };
   // The source of `event`, numbered if new (and added to `added`); takes
-  // the event's file, logger and thread and sets its source.
+  // the event's file, logger and thread out of it.
   KnownSource& SourceOf(eroom::monitor::v1::LogEvent& event,
                         std::vector<NewSource>& added)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(sources_mu_);

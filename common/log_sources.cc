@@ -19,22 +19,25 @@ absl::Status ResolveLogSources(v1::EventBatch& batch) {
     }
   }
   for (int i = 0; i < batch.events_size(); ++i) {
-    if (!batch.events(i).has_log() || !batch.events(i).log().has_source()) {
-      continue;
+    v1::Event& event = *batch.mutable_events(i);
+    if (event.log_source() == 0) continue;
+    if (!event.has_log()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "batch.events[", i, "].log_source: set on an event without a log"));
     }
-    v1::LogEvent& log = *batch.mutable_events(i)->mutable_log();
-    const auto found = sources.find(log.source());
+    const auto found = sources.find(event.log_source());
     if (found == sources.end()) {
       return absl::InvalidArgumentError(
-          absl::StrCat("batch.events[", i, "].log.source: ", log.source(),
+          absl::StrCat("batch.events[", i, "].log_source: ", event.log_source(),
                        " is not one of the batch's log_sources"));
     }
+    v1::LogEvent& log = *event.mutable_log();
     // As sent: a field the event did not have, the source does not have.
     const v1::LogSource& source = *found->second;
     if (source.has_file()) log.set_file(source.file());
     if (source.has_logger()) log.set_logger(source.logger());
     if (source.has_thread()) log.set_thread(source.thread());
-    log.clear_source();
+    event.clear_log_source();
   }
   batch.clear_log_sources();
   return absl::OkStatus();

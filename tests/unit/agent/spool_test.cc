@@ -172,13 +172,13 @@ TEST_F(SpoolTest, LogEventsReferToTheirSourceWhichABatchDefinesOnce) {
   ASSERT_EQ(batch.events_size(), 5);
   EXPECT_EQ(batch.log_sources_size(), 2);
   for (int i : {0, 1, 2, 4}) {
+    EXPECT_NE(batch.events(i).log_source(), 0u) << i;
     const v1::LogEvent& log = batch.events(i).log();
-    EXPECT_TRUE(log.has_source()) << i;
     EXPECT_FALSE(log.has_file() || log.has_logger() || log.has_thread()) << i;
   }
-  EXPECT_EQ(batch.events(0).log().source(), batch.events(2).log().source());
-  EXPECT_EQ(batch.events(0).log().source(), batch.events(4).log().source());
-  EXPECT_NE(batch.events(0).log().source(), batch.events(1).log().source());
+  EXPECT_EQ(batch.events(0).log_source(), batch.events(2).log_source());
+  EXPECT_EQ(batch.events(0).log_source(), batch.events(4).log_source());
+  EXPECT_NE(batch.events(0).log_source(), batch.events(1).log_source());
 
   ASSERT_THAT(ResolveLogSources(batch), IsOk());
   for (int i : {0, 1, 2}) {

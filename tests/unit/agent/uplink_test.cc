@@ -375,7 +375,7 @@ TEST_F(UplinkTest, LogEventsGoWholeToACollectorThatDoesNotReadSources) {
   EXPECT_EQ(referring.log_sources_size(), 1);
   ASSERT_EQ(referring.events_size(), 2);
   EXPECT_FALSE(referring.events(0).log().has_file());
-  EXPECT_EQ(referring.events(0).log().source(), referring.log_sources(0).id());
+  EXPECT_EQ(referring.events(0).log_source(), referring.log_sources(0).id());
 }
 
 std::vector<uint64_t> SpooledSequences(Spool& spool) {

@@ -208,7 +208,7 @@ TEST_F(AgentServiceTest,
   source.set_thread("exec-1");
   v1::Event& event = *message.mutable_batch()->add_events();
   event.set_sequence(1);
-  event.mutable_log()->set_source(4);
+  event.set_log_source(4);
   event.mutable_log()->set_message("m");
   ASSERT_TRUE(stream->Write(message));
   ASSERT_TRUE(stream->Read(&reply));
@@ -218,16 +218,15 @@ TEST_F(AgentServiceTest,
   EXPECT_EQ(logs[0].file(), "logs/server.log");
   EXPECT_EQ(logs[0].logger(), "c.e.Api");
   EXPECT_EQ(logs[0].thread(), "exec-1");
-  EXPECT_FALSE(logs[0].has_source());
 
   event.set_sequence(2);
-  event.mutable_log()->set_source(5);
+  event.set_log_source(5);
   stream->Write(message);
   EXPECT_FALSE(stream->Read(&reply));
   grpc::Status status = stream->Finish();
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_THAT(status.error_message(),
-              ::testing::HasSubstr("batch.events[0].log.source: 5"));
+              ::testing::HasSubstr("batch.events[0].log_source: 5"));
   EXPECT_EQ(storage_.events(), 1u);
 }
 
