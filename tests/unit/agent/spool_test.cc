@@ -60,9 +60,11 @@ v1::Event Notice(const std::string& kind) {
 }
 
 // The batch ReadAfter appends to, parsed.
-v1::EventBatch EncodedBatchAfter(Spool& spool, uint64_t after) {
+v1::EventBatch EncodedBatchAfter(Spool& spool, uint64_t after,
+                                 size_t max_events = 100,
+                                 size_t max_bytes = 1 << 20) {
   std::string encoded;
-  EXPECT_THAT(spool.ReadAfter(after, 100, 1 << 20, encoded), IsOk());
+  EXPECT_THAT(spool.ReadAfter(after, max_events, max_bytes, encoded), IsOk());
   v1::EventBatch batch;
   EXPECT_TRUE(batch.ParseFromString(encoded));
   return batch;
@@ -73,10 +75,7 @@ v1::EventBatch EncodedBatchAfter(Spool& spool, uint64_t after) {
 std::vector<v1::Event> ReadAfter(Spool& spool, uint64_t after,
                                  size_t max_events,
                                  size_t max_bytes = 1 << 20) {
-  std::string encoded;
-  EXPECT_THAT(spool.ReadAfter(after, max_events, max_bytes, encoded), IsOk());
-  v1::EventBatch batch;
-  EXPECT_TRUE(batch.ParseFromString(encoded));
+  v1::EventBatch batch = EncodedBatchAfter(spool, after, max_events, max_bytes);
   EXPECT_THAT(ResolveLogSources(batch), IsOk());
   return {batch.events().begin(), batch.events().end()};
 }
